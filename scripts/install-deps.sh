@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages bareiron needs to build, test and benchmark.
+# Idempotent: does nothing (and needs no network) when everything is present.
+set -eu
+PKGS="meson ninja-build pkg-config gcc clang clang-format llvm lld libcmocka-dev liburing-dev \
+libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev libslirp-dev libvncserver-dev \
+libseccomp-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
+seabios binutils"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block backend interface: what virtio-blk (and later IDE/ATAPI) sees of a disk. A disk
+ * is a format (raw, qcow2) over an I/O engine (io_uring, or a thread pool where io_uring is
+ * unavailable). Devices submit requests and get completions on the event loop thread; they
+ * never know the format or the engine. Depends only on base/.
+ *
+ * Threading: blk_submit/blk_* are called from the event loop thread only; completion callbacks
+ * run on that same thread (never inside blk_submit, so a device may submit while holding its
+ * lock and take the lock again in the callback).
+ */
+#ifndef BAREIRON_BLOCK_BLK_H
+#define BAREIRON_BLOCK_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+
+struct evloop;
+struct blk;
+
+enum blk_format { BLK_FORMAT_AUTO = 0, BLK_FORMAT_RAW, BLK_FORMAT_QCOW2 };
+enum blk_cache { BLK_CACHE_WRITEBACK = 0, BLK_CACHE_NONE /* O_DIRECT */ };
+enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_DISCARD, BLK_OP_WRITE_ZEROES };
+
+struct blk_open_opts {
+    const char *path;
+    enum blk_format format; /* AUTO probes the header; RAW is never probed */
+    enum blk_cache cache;
+    bool is_readonly;
+    bool needs_sync_engine; /* force the thread-pool engine (tests, io_uring unavailable) */
+};
+
+struct blk_req;
+/* Completion: (ret) is 0 or a negative errno. Runs on the event loop thread. */
+typedef void (*blk_done_fn)(struct blk_req *req, int ret);
+
+struct blk_req {
+    enum blk_op op;
+    uint64_t offset_bytes; /* byte offset on the virtual disk, 512-aligned */
+    uint64_t len_bytes;    /* DISCARD/WRITE_ZEROES: range length; READ/WRITE: sum of iov */
+    struct iovec *iov;     /* READ/WRITE buffers (guest memory, already validated) */
+    int iovcnt;
+    blk_done_fn done;
+    void *opaque;
+    /* private to the backend */
+    uint64_t priv[4];
+};
+
+/*
+ * Opens a disk described by (opts), completions delivered on (loop) (NULL: the caller only
+ * uses the synchronous helpers below, as the disk tools do). Takes an exclusive lock
+ * (OFD lock) on the image unless read-only (shared lock), so two VMs never open one writable
+ * image. Returns 0 and the disk in (*out), or -errno with a one-line message in (err) naming
+ * the file and the problem (unsupported qcow2 feature, corrupt header, locked by another
+ * process...).
+ */
+MUST_CHECK int blk_open(const struct blk_open_opts *opts, struct evloop *loop, struct blk **out,
+                        struct error *err);
+/* Flushes and closes; completes outstanding requests first. NULL allowed. */
+void blk_close(struct blk *b);
+
+/* Virtual disk size in bytes. */
+uint64_t blk_size_bytes(const struct blk *b);
+bool blk_is_readonly(const struct blk *b);
+
+/*
+ * Submits (req); req->done is called later on the loop thread. Requests past the end of the
+ * disk complete with -EINVAL, writes on a read-only disk with -EROFS. Returns 0 when queued, or
+ * a negative errno (then done is not called).
+ */
+MUST_CHECK int blk_submit(struct blk *b, struct blk_req *req);
+
+/* Synchronous helpers for tools and tests (no loop needed). Return 0 or -errno. */
+MUST_CHECK int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off);
+MUST_CHECK int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off);
+MUST_CHECK int blk_flush(struct blk *b);
+
+#endif

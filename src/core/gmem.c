@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* Implementation of core/gmem.h: memfd-backed regions and bounds-checked lookups. */
+#define LOG_TAG "gmem"
+#include "core/gmem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/ckd.h"
+#include "base/log.h"
+#include "core/x86/layout.h"
+
+int gmem_create(struct gmem **out)
+{
+    struct gmem *gm = calloc(1, sizeof(*gm));
+    if (gm == NULL)
+        return -ENOMEM;
+    *out = gm;
+    return 0;
+}
+
+void gmem_destroy(struct gmem *gm)
+{
+    if (gm == NULL)
+        return;
+    for (unsigned i = 0; i < gm->nregions; i++) {
+        munmap(gm->regions[i].hva, gm->regions[i].size_bytes);
+        close(gm->regions[i].memfd);
+    }
+    free(gm);
+}
+
+int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, const char *name,
+                    bool is_readonly, struct gmem_region **out)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t end;
+    void *hva;
+    int fd, ret;
+    if (size == 0 || gpa % (uint64_t)page || size % (uint64_t)page || ckd_add(&end, gpa, size))
+        return -EINVAL;
+    if (gm->nregions >= GMEM_MAX_REGIONS)
+        return -ENOSPC;
+    for (unsigned i = 0; i < gm->nregions; i++) {
+        const struct gmem_region *r = &gm->regions[i];
+        if (gpa < r->gpa + r->size_bytes && r->gpa < end)
+            return -EEXIST;
+    }
+    fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)size) < 0) {
+        ret = -errno;
+        goto err_close_fd;
+    }
+    hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (hva == MAP_FAILED) {
+        ret = -errno;
+        goto err_close_fd;
+    }
+    /* Guest RAM is not worth a core dump and must not be shared with a forked child. */
+    madvise(hva, size, MADV_DONTDUMP);
+    madvise(hva, size, MADV_DONTFORK);
+    gm->regions[gm->nregions] = (struct gmem_region){
+        .gpa = gpa,
+        .size_bytes = size,
+        .hva = hva,
+        .memfd = fd,
+        .is_readonly = is_readonly,
+        .name = name,
+    };
+    if (out)
+        *out = &gm->regions[gm->nregions];
+    gm->nregions++;
+    return 0;
+err_close_fd:
+    close(fd);
+    return ret;
+}
+
+int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes)
+{
+    uint64_t low = MIN(ram_bytes, LOW_RAM_MAX);
+    int ret;
+    if (ram_bytes == 0 || ram_bytes % (1ULL << 20))
+        return -EINVAL;
+    ret = gmem_add_region(gm, 0, low, "ram-low", false, NULL);
+    if (ret < 0)
+        return ret;
+    if (ram_bytes > low) {
+        ret = gmem_add_region(gm, HIGH_RAM_BASE, ram_bytes - low, "ram-high", false, NULL);
+        if (ret < 0)
+            return ret;
+    }
+    gm->ram_bytes = ram_bytes;
+    return 0;
+}
+
+const struct gmem_region *gmem_find(const struct gmem *gm, uint64_t gpa)
+{
+    for (unsigned i = 0; i < gm->nregions; i++) {
+        const struct gmem_region *r = &gm->regions[i];
+        if (gpa >= r->gpa && gpa - r->gpa < r->size_bytes)
+            return r;
+    }
+    return NULL;
+}
+
+void *gmem_ptr(const struct gmem *gm, uint64_t gpa, size_t len)
+{
+    const struct gmem_region *r = gmem_find(gm, gpa);
+    uint64_t off;
+    if (r == NULL)
+        return NULL;
+    off = gpa - r->gpa;
+    if (range_outside(off, len ? len : 1, r->size_bytes))
+        return NULL;
+    return r->hva + off;
+}
+
+int gmem_read(const struct gmem *gm, uint64_t gpa, void *buf, size_t len)
+{
+    void *p = gmem_ptr(gm, gpa, len);
+    if (p == NULL)
+        return -EFAULT;
+    memcpy(buf, p, len);
+    return 0;
+}
+
+int gmem_write(const struct gmem *gm, uint64_t gpa, const void *buf, size_t len)
+{
+    void *p = gmem_ptr(gm, gpa, len);
+    if (p == NULL)
+        return -EFAULT;
+    memcpy(p, buf, len);
+    return 0;
+}
+
+uint64_t gmem_low_ram_end(const struct gmem *gm)
+{
+    return MIN(gm->ram_bytes, LOW_RAM_MAX);
+}

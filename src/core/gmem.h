@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest memory map: RAM regions backed by memfd (MAP_SHARED | MAP_NORESERVE), each of which
+ * becomes one KVM memory slot (core/vm.c registers them; this module knows nothing of KVM, so
+ * loaders and devices are unit-tested over a real gmem without /dev/kvm).
+ *
+ * The only way to reach guest memory is gmem_ptr() (or gmem_read/gmem_write on top of it),
+ * which refuses any range not fully inside one region. Devices never do pointer arithmetic on
+ * a gpa. Regions are added while the machine is built and never move afterwards, so lookups
+ * take no lock.
+ */
+#ifndef BAREIRON_CORE_GMEM_H
+#define BAREIRON_CORE_GMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+#define GMEM_MAX_REGIONS 16
+
+struct gmem_region {
+    uint64_t gpa;
+    uint64_t size_bytes;
+    uint8_t *hva;
+    int memfd;
+    bool is_readonly; /* a ROM: KVM_MEM_READONLY, writes exit as MMIO */
+    bool is_dirty_logged;
+    const char *name; /* static string */
+};
+
+struct gmem {
+    struct gmem_region regions[GMEM_MAX_REGIONS];
+    unsigned nregions;
+    uint64_t ram_bytes; /* guest RAM as configured (sum of the RAM regions) */
+};
+
+/* Allocates an empty map. Returns 0 or -ENOMEM. */
+MUST_CHECK int gmem_create(struct gmem **out);
+/* Unmaps every region, closes the memfds and frees (gm). NULL is allowed. */
+void gmem_destroy(struct gmem *gm);
+
+/*
+ * Adds a zero-filled region [gpa, gpa+size) backed by a fresh memfd named (name). (size) and
+ * (gpa) must be page aligned and the range must not overlap another region. Returns 0 and the
+ * region in (*out) (may be NULL), or -EINVAL, -EEXIST (overlap), -ENOSPC (too many regions),
+ * -ENOMEM / -errno from memfd_create/ftruncate/mmap.
+ */
+MUST_CHECK int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, const char *name,
+                               bool is_readonly, struct gmem_region **out);
+
+/*
+ * Lays out (ram_bytes) of RAM the PC way (core/x86/layout.h): low RAM from 0 up to
+ * LOW_RAM_MAX, the rest from HIGH_RAM_BASE. (ram_bytes) must be a multiple of 1 MiB.
+ * Returns 0 or -errno.
+ */
+MUST_CHECK int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes);
+
+/* Returns a host pointer to (gpa) valid for (len) bytes, or NULL when [gpa, gpa+len) is not
+ * fully inside one region (or wraps). (len) 0 is treated as 1. */
+void *gmem_ptr(const struct gmem *gm, uint64_t gpa, size_t len);
+/* Returns the region that contains (gpa), or NULL. */
+const struct gmem_region *gmem_find(const struct gmem *gm, uint64_t gpa);
+
+/* Copies between guest memory and (buf). Return 0 or -EFAULT when the range is not RAM. */
+MUST_CHECK int gmem_read(const struct gmem *gm, uint64_t gpa, void *buf, size_t len);
+MUST_CHECK int gmem_write(const struct gmem *gm, uint64_t gpa, const void *buf, size_t len);
+
+/* Top of low RAM (exclusive), i.e. min(ram, LOW_RAM_MAX). */
+uint64_t gmem_low_ram_end(const struct gmem *gm);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a device may ask of the machine it sits in: raise interrupt lines, send MSIs and wire
+ * ioeventfds. The monitor implements these over KVM (core/irq.c, core/ioevent.c); unit tests
+ * implement them with fakes. Devices never include core/vm.h.
+ */
+#ifndef BAREIRON_DEV_PLATFORM_H
+#define BAREIRON_DEV_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct platform_ops {
+    /* Sets the level of interrupt line (gsi) (IOAPIC pin / PIC line). Thread-safe. */
+    void (*set_irq)(void *opaque, uint32_t gsi, bool level);
+    /* Delivers one MSI with (addr, data) (as written into an MSI-X table entry). Thread-safe.
+     * Returns 0 or -errno (the caller logs with a rate limit). */
+    int (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
+    /*
+     * Assigns (is_assign) or removes an ioeventfd: a guest write of (len) bytes at (addr) in
+     * port (is_pio) or memory space signals eventfd (fd) without leaving the kernel. (len) 0
+     * matches any size. Returns 0 or -errno (the device then falls back to its write handler).
+     */
+    int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
+                     bool is_assign);
+    /* Asks the machine to power off (S5) / reset (reboot). Thread-safe; returns at once. */
+    void (*request_poweroff)(void *opaque);
+    void (*request_reset)(void *opaque);
+    /* Asks the machine to exit with status (code) (isa-debug-exit). Thread-safe. */
+    void (*request_exit)(void *opaque, int code);
+};
+
+struct platform {
+    const struct platform_ops *ops;
+    void *opaque;
+};
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for core/gmem.c: region layout and bounds-checked lookups. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/gmem.h"
+#include "core/x86/layout.h"
+
+static void test_pc_ram_and_ptr(void **state)
+{
+    struct gmem *gm;
+    uint32_t v = 0x12345678, r = 0;
+    (void)state;
+    assert_int_equal(gmem_create(&gm), 0);
+    assert_int_equal(gmem_add_pc_ram(gm, 64ULL << 20), 0);
+    assert_int_equal(gm->nregions, 1);
+    assert_non_null(gmem_ptr(gm, 0, 64ULL << 20));
+    assert_null(gmem_ptr(gm, 0, (64ULL << 20) + 1));
+    assert_null(gmem_ptr(gm, (64ULL << 20) - 1, 2));
+    assert_null(gmem_ptr(gm, UINT64_MAX, 2));
+    assert_null(gmem_ptr(gm, 64ULL << 20, 1));
+    assert_int_equal(gmem_write(gm, 0x1000, &v, sizeof(v)), 0);
+    assert_int_equal(gmem_read(gm, 0x1000, &r, sizeof(r)), 0);
+    assert_int_equal(r, v);
+    assert_int_equal(gmem_read(gm, (64ULL << 20) - 2, &r, sizeof(r)), -EFAULT);
+    assert_int_equal(gmem_add_region(gm, 0x1000, 0x1000, "overlap", false, NULL), -EEXIST);
+    assert_int_equal(gmem_add_region(gm, 0x1001, 0x1000, "unaligned", false, NULL), -EINVAL);
+    assert_int_equal(gmem_low_ram_end(gm), 64ULL << 20);
+    gmem_destroy(gm);
+}
+
+static void test_pc_ram_split(void **state)
+{
+    struct gmem *gm;
+    (void)state;
+    assert_int_equal(gmem_create(&gm), 0);
+    assert_int_equal(gmem_add_pc_ram(gm, 4ULL << 30), 0);
+    assert_int_equal(gm->nregions, 2);
+    assert_int_equal(gmem_low_ram_end(gm), LOW_RAM_MAX);
+    assert_non_null(gmem_ptr(gm, HIGH_RAM_BASE, 4096));
+    assert_null(gmem_ptr(gm, LOW_RAM_MAX, 1));
+    /* Access straddling the two regions is refused even though both sides are RAM. */
+    assert_null(gmem_ptr(gm, LOW_RAM_MAX - 1, 2));
+    assert_int_equal(gmem_add_pc_ram(gm, 12345), -EINVAL);
+    gmem_destroy(gm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pc_ram_and_ptr),
+        cmocka_unit_test(test_pc_ram_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
