@@ -64,7 +64,12 @@
 #define PORT_ACPI_PM1_CNT (PORT_ACPI_PM_BASE + 0x4) /* 2 bytes */
 #define PORT_ACPI_PM_TMR (PORT_ACPI_PM_BASE + 0x8) /* 4 bytes, 3.579545 MHz */
 #define PORT_ACPI_GPE0 (PORT_ACPI_PM_BASE + 0x20) /* GPE0_STS (4) + GPE0_EN (4) */
-#define PORT_ACPI_RESET 0xcf9                       /* FADT reset register, value 0x06 */
+/* FADT RESET_REG: the i8042 command port, value 0xfe (pulse the CPU reset line). */
+#define PORT_ACPI_RESET PORT_I8042_CMD
+#define ACPI_RESET_VALUE 0xfe
+/* SLP_TYP values in PM1_CNT (bits 10..12) that the DSDT's \_S5 / \_S3 packages announce. */
+#define ACPI_SLP_TYP_S5 0
+#define ACPI_SLP_TYP_S3 1
 
 /* Legacy interrupt lines (GSIs on the IOAPIC, same numbers on the PIC) */
 #define GSI_PIT 0
