@@ -29,24 +29,43 @@ void error_clear(struct error *err)
 const char *error_code_name(int code)
 {
     switch (-code) {
-    case EINVAL: return "EINVAL";
-    case ENOENT: return "ENOENT";
-    case EEXIST: return "EEXIST";
-    case EBUSY: return "EBUSY";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOMEM: return "ENOMEM";
-    case ENOSPC: return "ENOSPC";
-    case ENOTSUP: return "ENOTSUP";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case E2BIG: return "E2BIG";
-    case ENOEXEC: return "ENOEXEC";
-    case EROFS: return "EROFS";
-    case ENODEV: return "ENODEV";
-    case EPROTO: return "EPROTO";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ESRCH: return "ESRCH";
-    case EAGAIN: return "EAGAIN";
-    default: return "EIO";
+    case EINVAL:
+        return "EINVAL";
+    case ENOENT:
+        return "ENOENT";
+    case EEXIST:
+        return "EEXIST";
+    case EBUSY:
+        return "EBUSY";
+    case EPERM:
+        return "EPERM";
+    case EACCES:
+        return "EACCES";
+    case ENOMEM:
+        return "ENOMEM";
+    case ENOSPC:
+        return "ENOSPC";
+    case ENOTSUP:
+        return "ENOTSUP";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case E2BIG:
+        return "E2BIG";
+    case ENOEXEC:
+        return "ENOEXEC";
+    case EROFS:
+        return "EROFS";
+    case ENODEV:
+        return "ENODEV";
+    case EPROTO:
+        return "EPROTO";
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ESRCH:
+        return "ESRCH";
+    case EAGAIN:
+        return "EAGAIN";
+    default:
+        return "EIO";
     }
 }

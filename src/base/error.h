@@ -10,7 +10,7 @@
 #include "base/compiler.h"
 
 struct error {
-    int code;         /* negative errno, 0 when unset */
+    int code; /* negative errno, 0 when unset */
     char message[512];
 };
 

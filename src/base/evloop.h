@@ -27,8 +27,7 @@ void evloop_destroy(struct evloop *loop);
 
 /* Watches (fd) for (events); (cb)(opaque, events) runs on the loop thread. One watch per fd.
  * Returns 0, -EEXIST if fd is watched already, or -errno. */
-MUST_CHECK int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn cb,
-                          void *opaque);
+MUST_CHECK int evloop_add(struct evloop *loop, int fd, uint32_t events, evloop_fn cb, void *opaque);
 /* Changes the events watched for (fd). Returns 0 or -errno. */
 MUST_CHECK int evloop_mod(struct evloop *loop, int fd, uint32_t events);
 /* Stops watching (fd). Safe to call from inside that fd's own callback. Returns 0 or -ENOENT. */

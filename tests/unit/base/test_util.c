@@ -99,8 +99,8 @@ static void test_write_file_atomic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_size_units), cmocka_unit_test(test_parse_size_bad),
-        cmocka_unit_test(test_parse_u64),        cmocka_unit_test(test_range_outside),
+        cmocka_unit_test(test_parse_size_units),  cmocka_unit_test(test_parse_size_bad),
+        cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_range_outside),
         cmocka_unit_test(test_write_file_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
