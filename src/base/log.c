@@ -57,6 +57,7 @@ void log_set_thread_name(const char *name)
     snprintf(thread_name, sizeof(thread_name), "%s", name ? name : "");
 }
 
+PRINTF_FMT(3, 0)
 static void vlog(enum log_level level, const char *tag, const char *fmt, va_list ap)
 {
     char msg[1024];
