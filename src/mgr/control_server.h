@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-VM control socket server that runs inside `bareiron-vmm` on the monitor's event loop
+ * (docs/control-api.md, GUIDE §3.5). It listens on a unix SOCK_STREAM socket (mode 0600),
+ * reads newline-delimited JSON requests {"id":N,"cmd":"...","args":{}} of at most 64 KiB,
+ * and answers each with {"id":N,"ok":true,"result":{}} or {"id":N,"ok":false,"error":{...}}.
+ * Malformed input, unknown commands and wrong argument types get typed errors; nothing a
+ * client sends can crash the monitor. The server reaches the machine only through the
+ * struct control_ops the monitor provides, so it is unit-tested with a fake machine. It
+ * depends on base and jansson only (the codec is mgr/api.c, linked into control_server_lib).
+ */
+#ifndef BAREIRON_MGR_CONTROL_SERVER_H
+#define BAREIRON_MGR_CONTROL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+
+struct evloop;
+struct control_server;
+
+/* The machine's run state as the monitor sees it (reported by query-state). */
+enum control_run_state {
+    CONTROL_RUN_STARTING = 0, /* building the machine, vCPUs not yet running */
+    CONTROL_RUN_RUNNING,      /* vCPUs running */
+    CONTROL_RUN_PAUSED,       /* vCPUs paused (pause), resume continues */
+    CONTROL_RUN_STOPPING,     /* the guest is shutting down (power button pressed) or exiting */
+};
+
+/* A counter the monitor does not track: the server leaves it out of the stats reply. */
+#define CONTROL_STAT_UNKNOWN UINT64_MAX
+
+/* Counters for the `stats` command; set unknown ones to CONTROL_STAT_UNKNOWN. */
+struct control_stats {
+    uint64_t uptime_ns;       /* since the machine was built */
+    uint64_t vcpu_count;      /* number of vCPUs */
+    uint64_t vcpu_time_ns;    /* CPU time used by all vCPU threads together */
+    uint64_t exits;           /* KVM_RUN exits, all vCPUs, all reasons */
+    uint64_t exits_io;        /* KVM_EXIT_IO */
+    uint64_t exits_mmio;      /* KVM_EXIT_MMIO */
+    uint64_t rss_bytes;       /* resident set size of the monitor process */
+    uint64_t guest_mem_bytes; /* guest RAM size */
+    uint64_t disk_read_bytes; /* all disks together */
+    uint64_t disk_write_bytes;
+    uint64_t disk_read_ops;
+    uint64_t disk_write_ops;
+};
+
+/* What the monitor runs, for `query-config`. Strings may be NULL; they are copied by the
+ * server before the op returns control. */
+#define CONTROL_MAX_DISKS 16
+struct control_config {
+    const char *name;
+    uint32_t cpus;
+    uint64_t memory_bytes;
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+    const char *cdrom;
+    size_t disk_count;
+    const char *disks[CONTROL_MAX_DISKS]; /* as given to --disk: "PATH[,format=..][,...]" */
+};
+
+/*
+ * How the server reaches the machine. Every op runs on the event-loop thread, with (opaque)
+ * from control_server_create(). Ops should return quickly; they may wait briefly (for
+ * example until the vCPUs have acknowledged a pause). Ops that fail return a negative errno
+ * and may fill (err) with a message for the client; the errno becomes the reply's error code
+ * ("EBUSY" for "already paused", "EINVAL" for a wrong-state request and so on). Any op left
+ * NULL answers "ENOTSUP".
+ *
+ * The server writes the reply before it returns to the loop, so poweroff/reset may schedule
+ * the machine's exit or reset (e.g. through evloop_call or platform request_poweroff) and the
+ * client still gets its reply; they must not exit() synchronously.
+ */
+struct control_ops {
+    /* Returns the current run state. */
+    enum control_run_state (*query_state)(void *opaque);
+    /* Fills (out); the pointers in it must stay valid until the op's caller returns. */
+    int (*query_config)(void *opaque, struct control_config *out, struct error *err);
+    /* Presses the ACPI power button (the guest decides to shut down; an SCI is raised). */
+    int (*power_button)(void *opaque, struct error *err);
+    /* Hard power-off: the monitor exits with status 0 soon after the reply. */
+    int (*poweroff)(void *opaque, struct error *err);
+    /* Hard reset of the machine (like the reset button). */
+    int (*reset)(void *opaque, struct error *err);
+    /* Pauses all vCPUs; returns -EBUSY if already paused. */
+    int (*pause)(void *opaque, struct error *err);
+    /* Resumes paused vCPUs; returns -EBUSY if not paused. */
+    int (*resume)(void *opaque, struct error *err);
+    /* Fills (out) (pre-set to CONTROL_STAT_UNKNOWN everywhere by the server). */
+    int (*stats)(void *opaque, struct control_stats *out, struct error *err);
+};
+
+/* Protocol version reported by `hello`/`version`; bumped on incompatible changes. */
+#define CONTROL_PROTOCOL_VERSION 1
+/* Maximum size of one request or reply line, newline included. */
+#define CONTROL_MAX_MESSAGE_BYTES (64 * 1024)
+/* Maximum number of simultaneously connected clients; more are refused (closed at once). */
+#define CONTROL_MAX_CLIENTS 16
+
+/*
+ * Creates a server on (loop) that listens on the unix socket (path) (a stale socket file
+ * there is removed; the socket is made mode 0600), answers with (ops)/(opaque) and tags
+ * `hello` replies with (vm_name) (may be NULL). (path) may be NULL to create a server with no
+ * listener (tests then use control_server_add_client). Call on the loop thread or before
+ * the loop runs. Returns 0 and the server in (*out), or a negative errno with (err) filled.
+ */
+MUST_CHECK int control_server_create(struct evloop *loop, const char *path, const char *vm_name,
+                                     const struct control_ops *ops, void *opaque,
+                                     struct control_server **out, struct error *err);
+
+/*
+ * Adopts an already connected stream socket (fd) as a client (made non-blocking, closed by
+ * the server when the peer hangs up or on destroy). Used by tests over a socketpair.
+ * Returns 0 or a negative errno (fd is closed on failure too).
+ */
+MUST_CHECK int control_server_add_client(struct control_server *srv, int fd);
+
+/* Number of connected clients (for tests). */
+size_t control_server_client_count(const struct control_server *srv);
+
+/*
+ * Closes all clients and the listener, removes the socket file and frees (srv). NULL is
+ * allowed. Call on the loop thread or after the loop has stopped.
+ */
+void control_server_destroy(struct control_server *srv);
+
+#endif
