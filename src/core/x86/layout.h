@@ -32,6 +32,7 @@
 #define BOOT_CMDLINE_GPA 0x20000ULL
 #define BOOT_CMDLINE_MAX 0x10000ULL
 #define BOOT_INFO_GPA 0x30000ULL /* multiboot info / PVH hvm_start_info */
+#define BOOT_AREA_END 0x40000ULL /* end of the boot structures above (reserved in e820) */
 #define EBDA_GPA 0x9fc00ULL
 #define ACPI_GPA 0xe0000ULL
 #define ACPI_SIZE 0x20000ULL
