@@ -22,6 +22,7 @@
 #include "base/error.h"
 
 struct gmem;
+struct e820_map;
 
 enum boot_format {
     BOOT_FORMAT_BZIMAGE,   /* -> BOOT_ENTRY_LINUX64 */
@@ -47,32 +48,13 @@ enum boot_entry_mode {
     BOOT_ENTRY_MULTIBOOT32,
 };
 
-/* e820 types (ACPI address range types) */
-#define BOOT_E820_RAM 1
-#define BOOT_E820_RESERVED 2
-#define BOOT_E820_ACPI 3
-#define BOOT_E820_NVS 4
-/* boot_params holds at most 128 entries; the other formats follow the same limit */
-#define BOOT_E820_MAX 128
-
-/*
- * One e820 range, the machine's memory map as the guest must see it. Same fields as the
- * tables helper's struct e820_map entries, so machine.c copies {addr, size, type} across.
- */
-struct boot_e820_entry {
-    uint64_t addr;
-    uint64_t size;
-    uint32_t type; /* BOOT_E820_* */
-};
-
 struct boot_config {
     const char *kernel_path;
     const char *initrd_path; /* NULL: no initrd */
     const char *cmdline;     /* NULL: empty */
-    /* memory map, sorted, non-overlapping, at most BOOT_E820_MAX entries; the kernel, boot
-     * structures and initrd must lie in BOOT_E820_RAM ranges that also exist in the gmem */
-    const struct boot_e820_entry *e820;
-    size_t e820_count;
+    /* the guest's memory map (core/x86/e820.h, e820_build_pc); the kernel and initrd must lie
+     * in E820_RAM ranges of it that also exist in the gmem. Copied, never kept. */
+    const struct e820_map *e820;
     uint64_t acpi_rsdp_gpa; /* 0: none (bzImage protocol >= 2.14 and PVH pass it on) */
 };
 
