@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of mgr/api.h: the control protocol codec (docs/control-api.md) over
+ * jansson. Decoding is strict: one JSON object per line, only the documented keys, each of
+ * the documented type, and a size limit checked before parsing.
+ */
+#include "mgr/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const errno_names[] = {
+    "EINVAL", "ENOENT", "EEXIST",  "EBUSY",        "EPERM", "EACCES",
+    "ENOMEM", "ENOSPC", "ENOTSUP", "ETIMEDOUT",    "E2BIG", "ENOEXEC",
+    "EROFS",  "ENODEV", "EPROTO",  "ECONNREFUSED", "ESRCH", "EAGAIN",
+};
+static const int errno_values[] = {
+    EINVAL,    ENOENT, EEXIST,  EBUSY, EPERM,  EACCES, ENOMEM,       ENOSPC, ENOTSUP,
+    ETIMEDOUT, E2BIG,  ENOEXEC, EROFS, ENODEV, EPROTO, ECONNREFUSED, ESRCH,  EAGAIN,
+};
+_Static_assert(sizeof(errno_names) / sizeof(errno_names[0]) ==
+                   sizeof(errno_values) / sizeof(errno_values[0]),
+               "errno tables");
+
+int api_errno_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < ARRAY_SIZE(errno_names); i++)
+        if (strcmp(name, errno_names[i]) == 0)
+            return -errno_values[i];
+    return -EIO;
+}
+
+/* Serializes (obj) compactly, appends the newline and checks the size limit. Consumes obj. */
+static int encode_line(json_t *obj, char **out)
+{
+    char *s, *line;
+    size_t n;
+    if (obj == NULL)
+        return -ENOMEM;
+    s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    if (s == NULL)
+        return -ENOMEM;
+    n = strlen(s);
+    if (n + 1 > API_MAX_MESSAGE_BYTES) {
+        free(s);
+        return -E2BIG;
+    }
+    line = realloc(s, n + 2);
+    if (line == NULL) {
+        free(s);
+        return -ENOMEM;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    *out = line;
+    return 0;
+}
+
+static json_t *args_or_empty(json_t *args)
+{
+    return args ? json_incref(args) : json_object();
+}
+
+int api_request_encode(int64_t id, const char *cmd, json_t *args, char **out)
+{
+    if (args && !json_is_object(args))
+        return -EINVAL;
+    return encode_line(
+        json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "cmd", cmd, "args", args_or_empty(args)),
+        out);
+}
+
+int api_reply_encode_ok(int64_t id, json_t *result, char **out)
+{
+    json_t *jid = id >= 0 ? json_integer(id) : json_null();
+    if (result && !json_is_object(result)) {
+        json_decref(jid);
+        return -EINVAL;
+    }
+    return encode_line(
+        json_pack("{s:o,s:b,s:o}", "id", jid, "ok", 1, "result", args_or_empty(result)), out);
+}
+
+int api_reply_encode_error(int64_t id, int code, const char *message, char **out)
+{
+    json_t *jid = id >= 0 ? json_integer(id) : json_null();
+    return encode_line(json_pack("{s:o,s:b,s:{s:s,s:s}}", "id", jid, "ok", 0, "error", "code",
+                                 error_code_name(code), "message", message ? message : ""),
+                       out);
+}
+
+/* Parses (line) into a JSON object after the size and framing checks. */
+static int parse_object(const char *line, size_t len, json_t **out, struct error *err)
+{
+    json_error_t jerr;
+    json_t *root;
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    if (len + 1 > API_MAX_MESSAGE_BYTES)
+        return error_set(err, -E2BIG, "message longer than %d bytes", API_MAX_MESSAGE_BYTES);
+    if (memchr(line, '\n', len) != NULL)
+        return error_set(err, -EPROTO, "more than one line in a message");
+    root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return error_set(err, -EPROTO, "malformed JSON at column %d: %s", jerr.column, jerr.text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return error_set(err, -EPROTO, "a message must be a JSON object");
+    }
+    *out = root;
+    return 0;
+}
+
+/* Reads the "id" member: a non-negative integer. */
+static int read_id(json_t *root, int64_t *id, struct error *err)
+{
+    json_t *jid = json_object_get(root, "id");
+    if (jid == NULL)
+        return error_set(err, -EPROTO, "missing \"id\"");
+    if (!json_is_integer(jid) || json_integer_value(jid) < 0)
+        return error_set(err, -EPROTO, "\"id\" must be a non-negative integer");
+    *id = json_integer_value(jid);
+    return 0;
+}
+
+static bool is_cmd_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static int read_cmd(json_t *root, char *cmd, struct error *err)
+{
+    json_t *jcmd = json_object_get(root, "cmd");
+    const char *s;
+    size_t n;
+    if (jcmd == NULL)
+        return error_set(err, -EPROTO, "missing \"cmd\"");
+    if (!json_is_string(jcmd))
+        return error_set(err, -EPROTO, "\"cmd\" must be a string");
+    s = json_string_value(jcmd);
+    n = json_string_length(jcmd);
+    if (n == 0 || n > API_MAX_CMD_LEN)
+        return error_set(err, -EPROTO, "\"cmd\" must be 1 to %d characters", API_MAX_CMD_LEN);
+    for (size_t i = 0; i < n; i++)
+        if (!is_cmd_char(s[i]))
+            return error_set(err, -EPROTO, "\"cmd\" has an invalid character");
+    memcpy(cmd, s, n + 1);
+    return 0;
+}
+
+/* Rejects members of (root) other than the (n) names in (allowed). */
+static int check_keys(json_t *root, const char *const *allowed, size_t n, struct error *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(key, allowed[i]) == 0)
+                break;
+        if (i == n)
+            return error_set(err, -EPROTO, "unknown member \"%.64s\"", key);
+    }
+    return 0;
+}
+
+int api_request_decode(const char *line, size_t len, struct api_request *out, struct error *err)
+{
+    static const char *const keys[] = {"id", "cmd", "args"};
+    json_t *root = NULL, *args;
+    int ret;
+    memset(out, 0, sizeof(*out));
+    out->id = API_ID_NONE;
+    ret = parse_object(line, len, &root, err);
+    if (ret < 0)
+        return ret;
+    ret = read_id(root, &out->id, err);
+    if (ret == 0)
+        ret = check_keys(root, keys, ARRAY_SIZE(keys), err);
+    if (ret == 0)
+        ret = read_cmd(root, out->cmd, err);
+    if (ret < 0)
+        goto out;
+    args = json_object_get(root, "args");
+    if (args != NULL && !json_is_object(args)) {
+        ret = error_set(err, -EPROTO, "\"args\" must be an object");
+        goto out;
+    }
+    out->args = args ? json_incref(args) : json_object();
+    if (out->args == NULL)
+        ret = -ENOMEM;
+out:
+    json_decref(root);
+    return ret;
+}
+
+void api_request_fini(struct api_request *req)
+{
+    json_decref(req->args);
+    req->args = NULL;
+}
+
+static int decode_error_member(json_t *jerror, struct api_reply *out, struct error *err)
+{
+    json_t *code = json_object_get(jerror, "code");
+    json_t *msg = json_object_get(jerror, "message");
+    if (!json_is_object(jerror))
+        return error_set(err, -EPROTO, "\"error\" must be an object");
+    if (!json_is_string(code) || !json_is_string(msg))
+        return error_set(err, -EPROTO, "\"error\" needs string \"code\" and \"message\"");
+    snprintf(out->code_name, sizeof(out->code_name), "%s", json_string_value(code));
+    snprintf(out->message, sizeof(out->message), "%s", json_string_value(msg));
+    out->code = api_errno_from_name(out->code_name);
+    return 0;
+}
+
+int api_reply_decode(const char *line, size_t len, struct api_reply *out, struct error *err)
+{
+    static const char *const keys[] = {"id", "ok", "result", "error"};
+    json_t *root = NULL, *jid, *jok, *res;
+    int ret;
+    memset(out, 0, sizeof(*out));
+    out->id = API_ID_NONE;
+    ret = parse_object(line, len, &root, err);
+    if (ret < 0)
+        return ret;
+    jid = json_object_get(root, "id");
+    jok = json_object_get(root, "ok");
+    ret = check_keys(root, keys, ARRAY_SIZE(keys), err);
+    if (ret < 0)
+        goto out;
+    if (json_is_integer(jid) && json_integer_value(jid) >= 0)
+        out->id = json_integer_value(jid);
+    else if (!json_is_null(jid)) {
+        ret = error_set(err, -EPROTO, "reply \"id\" must be a non-negative integer or null");
+        goto out;
+    }
+    if (!json_is_boolean(jok)) {
+        ret = error_set(err, -EPROTO, "reply \"ok\" must be a boolean");
+        goto out;
+    }
+    out->is_ok = json_is_true(jok);
+    if (!out->is_ok) {
+        ret = decode_error_member(json_object_get(root, "error"), out, err);
+        goto out;
+    }
+    res = json_object_get(root, "result");
+    if (res != NULL && !json_is_object(res)) {
+        ret = error_set(err, -EPROTO, "reply \"result\" must be an object");
+        goto out;
+    }
+    out->result = res ? json_incref(res) : json_object();
+out:
+    json_decref(root);
+    return ret;
+}
+
+void api_reply_fini(struct api_reply *rep)
+{
+    json_decref(rep->result);
+    rep->result = NULL;
+}
+
+int api_arg_uint(json_t *args, const char *key, bool required, uint64_t *out, struct error *err)
+{
+    json_t *v = json_object_get(args, key);
+    if (v == NULL)
+        return required ? error_set(err, -EINVAL, "missing argument \"%s\"", key) : 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return error_set(err, -EINVAL, "argument \"%s\" must be a non-negative integer", key);
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+int api_arg_bool(json_t *args, const char *key, bool required, bool *out, struct error *err)
+{
+    json_t *v = json_object_get(args, key);
+    if (v == NULL)
+        return required ? error_set(err, -EINVAL, "missing argument \"%s\"", key) : 0;
+    if (!json_is_boolean(v))
+        return error_set(err, -EINVAL, "argument \"%s\" must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
