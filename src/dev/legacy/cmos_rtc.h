@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MC146818 real-time clock and CMOS memory (Motorola MC146818A datasheet) at ports
+ * 0x70 (index, bit 7 = NMI mask) and 0x71 (data). Time and date come from the host clock
+ * (UTC) in BCD or binary and 12/24-hour format per register B; register A's UIP bit is set for
+ * the last 244 us of every second; registers B, C (flags, read-to-clear) and D (valid RAM).
+ * The update-ended, alarm and periodic flags are computed from the clock on every access, and
+ * IRQ8 (level, GSI_RTC) follows C's IRQF. Without an event loop timer, the interrupt is only
+ * raised when the guest looks (polling works; interrupt-driven waits need
+ * cmos_rtc_start_timer). CMOS bytes describe the memory size as SeaBIOS expects
+ * (0x15-0x18, 0x30/0x31, 0x34/0x35, 0x5b-0x5d) and the century (0x32).
+ *
+ * Threading: one mutex per device.
+ */
+#ifndef BAREIRON_DEV_LEGACY_CMOS_RTC_H
+#define BAREIRON_DEV_LEGACY_CMOS_RTC_H
+
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/evloop.h"
+#include "dev/bus.h"
+#include "dev/platform.h"
+
+#define CMOS_RTC_NR_PORTS 2
+#define CMOS_SIZE 128
+
+struct cmos_rtc;
+
+/* Returns the current wall-clock time in nanoseconds since the Unix epoch (UTC). */
+typedef uint64_t (*cmos_rtc_clock_fn)(void *opaque);
+
+/* Creates the RTC with the host's CLOCK_REALTIME as its clock. Returns 0 or -ENOMEM. */
+MUST_CHECK int cmos_rtc_create(const struct platform *plat, struct cmos_rtc **out);
+/* Frees (rtc) (and its timer fd if started: stop it first). NULL is a no-op. */
+void cmos_rtc_destroy(struct cmos_rtc *rtc);
+/* Registers ports 0x70-0x71 on (pio). Returns bus_register's result. */
+MUST_CHECK int cmos_rtc_attach(struct cmos_rtc *rtc, struct bus *pio);
+extern const struct io_ops cmos_rtc_io_ops;
+
+/* Replaces the clock (tests). Call before the vCPUs run. */
+void cmos_rtc_set_clock(struct cmos_rtc *rtc, cmos_rtc_clock_fn fn, void *opaque);
+
+/* Fills the memory-size bytes: (low_bytes) of RAM below 4 GiB (starting at 0) and
+ * (high_bytes) above HIGH_RAM_BASE. */
+void cmos_rtc_set_memory(struct cmos_rtc *rtc, uint64_t low_bytes, uint64_t high_bytes);
+/* Sets CMOS byte (idx) (14..127) to (val), for firmware settings (boot order, CPU count).
+ * Returns 0 or -EINVAL. */
+MUST_CHECK int cmos_rtc_set_byte(struct cmos_rtc *rtc, unsigned idx, uint8_t val);
+
+/* Starts a timerfd on (loop) that raises the periodic / update-ended / alarm interrupts when
+ * the guest enabled them. Returns 0 or -errno. Stop it with cmos_rtc_stop_timer before the
+ * loop is destroyed. */
+MUST_CHECK int cmos_rtc_start_timer(struct cmos_rtc *rtc, struct evloop *loop);
+void cmos_rtc_stop_timer(struct cmos_rtc *rtc);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PS/2 keyboard controller (Intel 8042 as found in PCs; command set per the IBM PS/2
+ * Technical Reference and Linux drivers/input/serio/i8042.c): status and data ports, the
+ * command byte, controller self-test (0xAA -> 0x55), interface tests, enable/disable of the
+ * keyboard and aux ports, the output-port pulse 0xFE that resets the machine, and enough of
+ * the keyboard (reset 0xFF -> FA AA, identify, LEDs, scan-code set, typematic) and the mouse
+ * (reset, identify, stream mode, sample rate...) protocols for Linux to probe them. IRQ1 and
+ * IRQ12 are level lines raised while the output buffer holds a byte of that device and its
+ * interrupt is enabled in the command byte.
+ *
+ * Threading: one mutex per device (port handlers on vCPU threads, input queueing from the VNC
+ * or event-loop thread).
+ */
+#ifndef BAREIRON_DEV_LEGACY_I8042_H
+#define BAREIRON_DEV_LEGACY_I8042_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "dev/bus.h"
+#include "dev/platform.h"
+
+struct i8042;
+
+/* Creates a controller whose interrupts go to GSI_I8042_KBD/GSI_I8042_AUX and whose reset
+ * pulse calls (plat)->request_reset. (plat) is copied. Returns 0 or -ENOMEM. */
+MUST_CHECK int i8042_create(const struct platform *plat, struct i8042 **out);
+/* Frees (k); NULL is a no-op. */
+void i8042_destroy(struct i8042 *k);
+/* Registers the data port (PORT_I8042_DATA) and the status/command port (PORT_I8042_CMD),
+ * one byte each, on (pio). Returns 0 or bus_register's error. */
+MUST_CHECK int i8042_attach(struct i8042 *k, struct bus *pio);
+/* Handlers of the two 1-byte ranges (offset is always 0). */
+extern const struct io_ops i8042_data_io_ops;
+extern const struct io_ops i8042_cmd_io_ops;
+
+/* Queues (len) keyboard scan-code bytes (set 2 as the guest sees them after translation is
+ * decided by the command byte: bareiron queues exactly what the guest should read). Returns
+ * how many were queued (the queue holds 64 bytes). Thread-safe. */
+size_t i8042_queue_kbd(struct i8042 *k, const uint8_t *buf, size_t len);
+/* Queues (len) mouse packet bytes (only while the guest enabled mouse streaming). Returns how
+ * many were queued. Thread-safe. */
+size_t i8042_queue_aux(struct i8042 *k, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Conventional PCI on bus 0 (PCI Local Bus Spec 3.0 §6, PCI Express Base Spec §7.2 for ECAM):
+ * a host bridge at 00:00.0, configuration mechanism #1 at PORT_PCI_CONFIG (CF8 address,
+ * CFC..CFF data), ECAM at PCI_ECAM_BASE (4 KiB per function; only bus 0 is populated, the rest
+ * reads all-ones), and `struct pci_dev`: the config space with write and write-1-to-clear masks,
+ * BARs (I/O, 32-bit and 64-bit memory) with size probing, and a capability list.
+ *
+ * There is no firmware on the direct-boot path, so the monitor assigns every BAR from
+ * allocators over the 32-bit window, the 64-bit window and the I/O window and turns decoding on,
+ * as a BIOS would; Linux keeps these resources. When the guest rewrites a BAR or toggles
+ * COMMAND.MEM/IO, the BAR's bus registration follows: a BAR is registered only while its
+ * decoding is enabled, its address is sane (inside the addressable space, not zero, not
+ * all-ones) and it does not overlap another range.
+ *
+ * Threading and locks: one mutex per host serializes every config-space access (and the CF8
+ * latch). Device hooks (pci_dev_ops) run with it held. Lock order: host lock -> bus rwlock,
+ * host lock -> device locks -> MSI-X lock. A BAR's io_ops are called by the bus without the host
+ * lock.
+ */
+#ifndef BAREIRON_DEV_PCI_PCI_H
+#define BAREIRON_DEV_PCI_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "core/x86/layout.h"
+#include "dev/bus.h"
+#include "dev/platform.h"
+
+/* Config space offsets (type 0 header) */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_STATUS 0x06
+#define PCI_REVISION_ID 0x08
+#define PCI_CLASS_PROG 0x09
+#define PCI_CLASS_DEVICE 0x0a
+#define PCI_CACHE_LINE_SIZE 0x0c
+#define PCI_LATENCY_TIMER 0x0d
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_BAR0 0x10
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2c
+#define PCI_SUBSYSTEM_ID 0x2e
+#define PCI_ROM_ADDRESS 0x30
+#define PCI_CAPABILITY_LIST 0x34
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN 0x3d
+
+#define PCI_COMMAND_IO 0x0001
+#define PCI_COMMAND_MEMORY 0x0002
+#define PCI_COMMAND_MASTER 0x0004
+#define PCI_COMMAND_SERR 0x0100
+#define PCI_COMMAND_INTX_DISABLE 0x0400
+#define PCI_STATUS_INTERRUPT 0x0008
+#define PCI_STATUS_CAP_LIST 0x0010
+
+#define PCI_CAP_ID_MSI 0x05
+#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_EXP 0x10
+#define PCI_CAP_ID_MSIX 0x11
+
+#define PCI_CFG_SPACE_SIZE 256
+#define PCI_CFG_SPACE_EXP_SIZE 4096
+#define PCI_NUM_BARS 6
+#define PCI_MAX_SLOTS 32
+
+#define PCI_HOST_VENDOR_ID 0x8086
+#define PCI_HOST_DEVICE_ID 0x29c0 /* Intel Q35 DRAM controller, a plain host bridge to Linux */
+
+/* Default I/O window for I/O BARs (layout.h PCI_IO_BASE/SIZE, announced in the DSDT _CRS). */
+#define PCI_IO_WINDOW_BASE PCI_IO_BASE
+#define PCI_IO_WINDOW_SIZE PCI_IO_SIZE
+
+enum pci_bar_type {
+    PCI_BAR_NONE = 0,
+    PCI_BAR_IO,    /* I/O space, size 4..256 bytes */
+    PCI_BAR_MEM32, /* 32-bit memory, from the 32-bit window */
+    PCI_BAR_MEM64, /* 64-bit memory (uses this BAR and the next), from the 64-bit window */
+};
+
+struct pci_bar {
+    enum pci_bar_type type;
+    bool is_prefetchable;
+    uint64_t size;        /* power of two; 0 for an unused BAR */
+    uint64_t mapped_base; /* where it is registered, valid while is_mapped */
+    bool is_mapped;
+    const struct io_ops *ops; /* handlers, get the offset inside the BAR */
+    void *opaque;
+};
+
+struct pci_dev;
+
+struct pci_dev_ops {
+    /* After a guest write of (size) bytes at config offset (off) (value (val)) has been applied
+     * through the masks (BAR and MSI-X bookkeeping already done). Host lock held. Optional. */
+    void (*cfg_write)(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size);
+    /* Before a config read of (size) bytes at (off): the device may refresh dev->cfg. Host lock
+     * held. Optional. */
+    void (*cfg_read)(struct pci_dev *dev, uint32_t off, unsigned size);
+    /* BAR (bar) was registered at (gpa) (is_mapped) or unregistered from it (!is_mapped), e.g.
+     * to move ioeventfds. Host lock held. Optional. */
+    void (*bar_map)(struct pci_dev *dev, unsigned bar, uint64_t gpa, bool is_mapped);
+    /* Device reset (machine reset). Optional. */
+    void (*reset)(struct pci_dev *dev);
+};
+
+struct pci_dev_id {
+    uint16_t vendor, device, subsys_vendor, subsys;
+    uint32_t class_code; /* 24 bits: base class, subclass, prog-if (0x060000 host bridge) */
+    uint8_t revision;
+    uint8_t int_pin; /* 0 none, 1..4 INTA..INTD */
+};
+
+struct pci_msix;
+struct pci_host;
+
+struct pci_dev {
+    struct pci_host *host; /* set by pci_host_add_dev */
+    const char *name;
+    uint8_t devfn;   /* slot << 3 | function */
+    uint32_t gsi;    /* INTx line (GSI_PCI_FIRST + swizzle), valid if int_pin != 0 */
+    bool intx_level; /* what the device asserts (before INTX_DISABLE) */
+    uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
+    uint8_t wmask[PCI_CFG_SPACE_EXP_SIZE];   /* bits the guest may write */
+    uint8_t w1cmask[PCI_CFG_SPACE_EXP_SIZE]; /* bits a guest 1 clears */
+    struct pci_bar bars[PCI_NUM_BARS];
+    uint16_t cap_last;     /* offset of the last capability (0: none) */
+    uint16_t cap_free;     /* first free byte for the next capability */
+    struct pci_msix *msix; /* set by pci_msix_init */
+    const struct pci_dev_ops *ops;
+    void *opaque;
+};
+
+/* Fills (dev) (caller-owned, typically embedded in the device struct) with the identity (id),
+ * a type 0 header and empty BARs. (name) is kept by pointer. */
+void pci_dev_init(struct pci_dev *dev, const struct pci_dev_id *id, const struct pci_dev_ops *ops,
+                  void *opaque, const char *name);
+/*
+ * Declares BAR (bar) of (type) and (size) bytes (power of two; >= 16 for memory, 4..256 for
+ * I/O) served by (ops, opaque). A PCI_BAR_MEM64 uses slots (bar) and (bar + 1). Call before
+ * pci_host_add_dev. Returns 0 or -EINVAL.
+ */
+MUST_CHECK int pci_dev_set_bar(struct pci_dev *dev, unsigned bar, enum pci_bar_type type,
+                               uint64_t size, bool is_prefetchable, const struct io_ops *ops,
+                               void *opaque);
+/*
+ * Appends a capability: copies (len) bytes of (cap) (byte 0 = capability ID; byte 1, the
+ * next pointer, is filled in) at a dword-aligned offset in the first 256 bytes and links it.
+ * The capability is read-only until the caller opens bits with pci_dev_set_wmask.
+ * (*out_off) receives its offset. Returns 0, -EINVAL (len < 2) or -ENOSPC.
+ */
+MUST_CHECK int pci_dev_add_cap(struct pci_dev *dev, const void *cap, size_t len, uint16_t *out_off);
+/* Sets the writable bits of (len) bytes at config offset (off) to (mask) (little-endian, len
+ * 1..4). */
+void pci_dev_set_wmask(struct pci_dev *dev, uint16_t off, uint32_t mask, unsigned len);
+void pci_dev_set_w1cmask(struct pci_dev *dev, uint16_t off, uint32_t mask, unsigned len);
+
+/* Little-endian config-space accessors (no masks, no hooks: device-side use). (off) + size must
+ * lie inside the 4 KiB space (PANIC otherwise: a monitor bug). */
+uint8_t pci_cfg_get8(const struct pci_dev *dev, uint16_t off);
+uint16_t pci_cfg_get16(const struct pci_dev *dev, uint16_t off);
+uint32_t pci_cfg_get32(const struct pci_dev *dev, uint16_t off);
+void pci_cfg_set8(struct pci_dev *dev, uint16_t off, uint8_t val);
+void pci_cfg_set16(struct pci_dev *dev, uint16_t off, uint16_t val);
+void pci_cfg_set32(struct pci_dev *dev, uint16_t off, uint32_t val);
+
+/* Asserts or deasserts the device's INTx line (honours COMMAND.INTX_DISABLE and sets
+ * STATUS.INTERRUPT). Thread-safe (takes the host lock). No-op without an interrupt pin. */
+void pci_dev_set_intx(struct pci_dev *dev, bool level);
+/* Current address of BAR (bar) as programmed in config space (not necessarily mapped). */
+uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned bar);
+
+struct pci_host_config {
+    uint64_t mmio32_base, mmio32_size; /* usually PCI_MMIO32_BASE/SIZE */
+    uint64_t mmio64_base, mmio64_size; /* 64-bit window (size 0: MEM64 BARs go to mmio32) */
+    uint64_t io_base, io_size;         /* usually PCI_IO_WINDOW_BASE/SIZE */
+    uint64_t ecam_base;                /* usually PCI_ECAM_BASE (256 MiB, 256 buses) */
+};
+
+/*
+ * Creates the host bridge (device 00:00.0) and registers CF8..CFF on (pio) and the ECAM on
+ * (mmio); BARs are registered on these buses too. (plat) is copied. Returns 0, -ENOMEM, or a
+ * bus_register error.
+ */
+MUST_CHECK int pci_host_create(const struct pci_host_config *cfg, const struct platform *plat,
+                               struct bus *pio, struct bus *mmio, struct pci_host **out);
+/* Unregisters everything and frees (host); the devices are not freed (their owners do). */
+void pci_host_destroy(struct pci_host *host);
+/*
+ * Plugs (dev) into (slot) (1..31, or -1 for the next free one) as function 0: assigns its BARs
+ * from the windows (naturally aligned), sets INTERRUPT_LINE to its GSI, enables MEM/IO decoding
+ * and bus mastering and registers the BARs. Returns 0, -EBUSY (slot taken), -ENOSPC (no slot or
+ * no window space), -EINVAL. Call before the vCPUs run.
+ */
+MUST_CHECK int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot);
+/* Resets every device (COMMAND cleared, BARs kept but unmapped, ops->reset). */
+void pci_host_reset(struct pci_host *host);
+
+/* The platform the host was created with (for devices that send MSIs). */
+const struct platform *pci_host_platform(const struct pci_host *host);
+
+/* Config access by (bus, devfn, off) as the guest does (masks, BAR and MSI-X bookkeeping,
+ * hooks). Exposed for tests and for the ring-3 probe. (off + size) must stay inside 4 KiB and
+ * not cross a dword; otherwise reads give all-ones and writes are dropped. Thread-safe. */
+uint32_t pci_host_cfg_read(struct pci_host *host, uint8_t bus, uint8_t devfn, uint16_t off,
+                           unsigned size);
+void pci_host_cfg_write(struct pci_host *host, uint8_t bus, uint8_t devfn, uint16_t off,
+                        uint32_t val, unsigned size);
+
+#endif
