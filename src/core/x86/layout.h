@@ -45,6 +45,9 @@
 #define PCI_ECAM_SIZE 0x10000000ULL
 #define IOAPIC_GPA 0xfec00000ULL
 #define LAPIC_GPA 0xfee00000ULL
+/* KVM's real-mode helpers (VMX): one identity-map page and three TSS pages, not RAM. */
+#define KVM_IDENTITY_MAP_GPA 0xfeffc000ULL
+#define KVM_TSS_GPA 0xfeffd000ULL
 #define HIGH_RAM_BASE 0x100000000ULL
 #define PCI_MMIO64_SIZE 0x4000000000ULL /* 256 GiB after the end of high RAM, 1 GiB aligned */
 
@@ -83,6 +86,8 @@
 #define GSI_ACPI_SCI 9
 #define GSI_I8042_AUX 12
 #define GSI_PCI_FIRST 16 /* PCI INTx lines 16..23 (slot-swizzled), MSI routes above 24 */
+/* INTx of PCI (slot) and (pin) (1..4 = INTA..INTD): the swizzle the DSDT _PRT announces. */
+#define PCI_INTX_GSI(slot, pin) (GSI_PCI_FIRST + (((slot) + (pin)-1) & 7))
 #define IOAPIC_NUM_PINS 24
 
 /* SMP limits */

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of core/vm.h: VM creation (api.rst §4.2 KVM_CREATE_VM, §4.24
+ * KVM_CREATE_IRQCHIP, §4.66 KVM_CREATE_PIT2, §4.35 KVM_SET_USER_MEMORY_REGION, §4.48
+ * KVM_SET_TSS_ADDR, §4.53 KVM_SET_IDENTITY_MAP_ADDR), the platform ops devices call, and the
+ * machine-level request box.
+ */
+#define LOG_TAG "vm"
+#include "core/vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "core/gmem.h"
+#include "core/kvm.h"
+#include "core/vcpu.h"
+
+static void platform_set_irq(void *opaque, uint32_t gsi, bool level)
+{
+    int ret = vm_irq_line(opaque, gsi, level);
+    if (ret < 0)
+        log_ratelimited(LOG_WARN, "irq line %u: %s", gsi, strerror(-ret));
+}
+
+static int platform_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+    return vm_signal_msi(opaque, addr, data);
+}
+
+static int platform_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
+                              bool is_assign)
+{
+    return vm_ioeventfd(opaque, addr, len, is_pio, fd, is_assign);
+}
+
+static void platform_poweroff(void *opaque)
+{
+    vm_request(opaque, VM_REQ_POWEROFF, 0);
+}
+
+static void platform_reset(void *opaque)
+{
+    vm_request(opaque, VM_REQ_RESET, 0);
+}
+
+static void platform_exit(void *opaque, int code)
+{
+    vm_request(opaque, VM_REQ_EXIT, code);
+}
+
+static const struct platform_ops kvm_platform_ops = {
+    .set_irq = platform_set_irq,
+    .send_msi = platform_send_msi,
+    .ioeventfd = platform_ioeventfd,
+    .request_poweroff = platform_poweroff,
+    .request_reset = platform_reset,
+    .request_exit = platform_exit,
+};
+
+static void io_unclaimed(void *opaque, bool is_pio, uint64_t addr, unsigned size, bool is_write,
+                         uint64_t *val)
+{
+    (void)opaque;
+    (void)val;
+    log_ratelimited(LOG_DEBUG, "unhandled %s %s at 0x%llx size %u", is_pio ? "pio" : "mmio",
+                    is_write ? "write" : "read", (unsigned long long)addr, size);
+}
+
+static int set_memslots(struct vm *vm, struct error *err)
+{
+    for (unsigned i = 0; i < vm->gm->nregions; i++) {
+        const struct gmem_region *r = &vm->gm->regions[i];
+        struct kvm_userspace_memory_region slot = {
+            .slot = i,
+            .flags = (r->is_readonly ? KVM_MEM_READONLY : 0) |
+                     (r->is_dirty_logged ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+            .guest_phys_addr = r->gpa,
+            .memory_size = r->size_bytes,
+            .userspace_addr = (uint64_t)(uintptr_t)r->hva,
+        };
+        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+            return error_set(err, -errno, "memslot %u (%s at 0x%llx): %s", i, r->name,
+                             (unsigned long long)r->gpa, strerror(errno));
+    }
+    return 0;
+}
+
+static int setup_vm(struct vm *vm, struct error *err)
+{
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    uint64_t identity = KVM_IDENTITY_MAP_GPA;
+    if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+        return error_set(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+    if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
+        return error_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+    if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        return error_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+    if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+        return error_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+    return set_memslots(vm, err);
+}
+
+static int setup_cpuid(struct vm *vm, enum cpu_model model, struct error *err)
+{
+    int ret = kvm_get_supported_cpuid(vm->kvm, &vm->cpuid);
+    if (ret < 0)
+        return error_set(err, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+    cpuid_apply_model(vm->cpuid->entries, vm->cpuid->nent, model);
+    return 0;
+}
+
+int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model model,
+              struct vm **out, struct error *err)
+{
+    struct vm *vm;
+    int ret;
+    if (ncpus == 0 || ncpus > MAX_VCPUS || ncpus > kvm->max_vcpus)
+        return error_set(err, -EINVAL, "%u vCPUs requested, KVM allows 1..%u", ncpus,
+                         MIN(kvm->max_vcpus, (unsigned)MAX_VCPUS));
+    vm = calloc(1, sizeof(*vm));
+    if (vm == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    vm->kvm = kvm;
+    vm->gm = gm;
+    vm->ncpus = ncpus;
+    vm->io_fn = io_unclaimed;
+    vm->platform = (struct platform){.ops = &kvm_platform_ops, .opaque = vm};
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0UL);
+    if (vm->fd < 0) {
+        ret = error_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+        goto err_destroy;
+    }
+    ret = setup_vm(vm, err);
+    if (ret == 0)
+        ret = setup_cpuid(vm, model, err);
+    for (unsigned i = 0; ret == 0 && i < ncpus; i++) {
+        ret = vcpu_create(vm, i, &vm->vcpus[i]);
+        if (ret < 0)
+            error_set(err, ret, "cannot create vcpu%u: %s", i, strerror(-ret));
+    }
+    if (ret < 0)
+        goto err_destroy;
+    *out = vm;
+    return 0;
+err_destroy:
+    vm_destroy(vm);
+    return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (vm == NULL)
+        return;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i] != NULL)
+            vcpu_request_stop(vm->vcpus[i]);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_destroy(vm->vcpus[i]);
+    if (vm->fd >= 0)
+        close(vm->fd);
+    free(vm->cpuid);
+    pthread_cond_destroy(&vm->cond);
+    pthread_mutex_destroy(&vm->lock);
+    free(vm);
+}
+
+void vm_set_io_handler(struct vm *vm, vm_io_fn fn, void *opaque)
+{
+    vm->io_fn = fn;
+    vm->io_opaque = opaque;
+}
+
+void vm_set_notify(struct vm *vm, vm_notify_fn fn, void *opaque)
+{
+    vm->notify_fn = fn;
+    vm->notify_opaque = opaque;
+}
+
+const struct platform *vm_platform(struct vm *vm)
+{
+    return &vm->platform;
+}
+
+int vm_start(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        int ret = vcpu_start(vm->vcpus[i]);
+        if (ret < 0) {
+            vm_request(vm, VM_REQ_CRASH, 0);
+            return ret;
+        }
+        pthread_mutex_lock(&vm->lock);
+        vm->live_threads++;
+        pthread_mutex_unlock(&vm->lock);
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_resume(vm->vcpus[i]);
+    return 0;
+}
+
+void vm_pause(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_pause(vm->vcpus[i]);
+}
+
+void vm_resume(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_resume(vm->vcpus[i]);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vcpu_get_state(vm->vcpus[i]) == VCPU_RUNNING)
+            return false;
+    return true;
+}
+
+void vm_request(struct vm *vm, enum vm_request req, int code)
+{
+    bool is_first;
+    pthread_mutex_lock(&vm->lock);
+    is_first = vm->req == VM_REQ_NONE;
+    if (is_first) {
+        vm->req = req;
+        vm->req_code = code;
+    }
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    if (!is_first)
+        return;
+    log_debug("request %d (code %d)", (int)req, code);
+    if (vm->notify_fn != NULL)
+        vm->notify_fn(vm->notify_opaque);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_request_stop(vm->vcpus[i]);
+}
+
+enum vm_request vm_pending(struct vm *vm)
+{
+    enum vm_request req;
+    pthread_mutex_lock(&vm->lock);
+    req = vm->req;
+    pthread_mutex_unlock(&vm->lock);
+    return req;
+}
+
+void vm_vcpu_thread_exited(struct vm *vm)
+{
+    bool is_last;
+    pthread_mutex_lock(&vm->lock);
+    if (vm->live_threads > 0)
+        vm->live_threads--;
+    is_last = vm->live_threads == 0;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    if (is_last && vm->notify_fn != NULL)
+        vm->notify_fn(vm->notify_opaque);
+}
+
+enum vm_request vm_wait(struct vm *vm, int *code)
+{
+    enum vm_request req;
+    pthread_mutex_lock(&vm->lock);
+    while (vm->req == VM_REQ_NONE && vm->live_threads > 0)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    if (vm->req == VM_REQ_NONE)
+        vm->req = VM_REQ_HALTED;
+    req = vm->req;
+    *code = vm->req_code;
+    pthread_mutex_unlock(&vm->lock);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_request_stop(vm->vcpus[i]);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_join(vm->vcpus[i]);
+    return req;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A KVM virtual machine (Documentation/virt/kvm/api.rst §4.2 KVM_CREATE_VM): the VM fd, its
+ * TSS and identity-map pages, the in-kernel irqchip (PIC + IOAPIC + LAPICs) and PIT, the
+ * memslots for every gmem region, the vCPUs, and the machine-level request box that vCPU
+ * threads, devices and the control API use to ask for power-off, reset or exit.
+ *
+ * It implements struct platform_ops (dev/platform.h) for devices: set_irq is KVM_IRQ_LINE,
+ * send_msi is KVM_SIGNAL_MSI (no GSI routing table to manage; irqfd routing can replace it
+ * later without changing devices), ioeventfd is KVM_IOEVENTFD, and the request_* calls set
+ * the request and kick every vCPU.
+ *
+ * PIO/MMIO exits are forwarded to one callback set by the machine (vm_set_io_handler), so
+ * core depends on no device code.
+ *
+ * Threads: the main thread creates/destroys the VM and waits in vm_wait(); vCPU threads and
+ * the event loop call vm_request() and the platform ops. (lock) protects the request box and
+ * the count of live vCPU threads.
+ */
+#ifndef BAREIRON_CORE_VM_H
+#define BAREIRON_CORE_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "core/x86/cpuid.h"
+#include "core/x86/layout.h"
+#include "dev/platform.h"
+
+struct kvm;
+struct gmem;
+struct vcpu;
+struct kvm_cpuid2;
+
+/* Why the VM wants to stop running; the first request wins. */
+enum vm_request {
+    VM_REQ_NONE,
+    VM_REQ_POWEROFF,     /* ACPI S5, KVM_SYSTEM_EVENT_SHUTDOWN, control "poweroff" */
+    VM_REQ_RESET,        /* i8042 / port 0xcf9-style reset, KVM_SYSTEM_EVENT_RESET */
+    VM_REQ_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN: a reset unless --no-reboot */
+    VM_REQ_EXIT,         /* isa-debug-exit with a code */
+    VM_REQ_CRASH,        /* internal error, failed entry, unknown exit */
+    VM_REQ_HALTED,       /* every vCPU thread stopped on its own (HLT without irqchip, errors) */
+    VM_REQ_SIGNAL,       /* the monitor got SIGTERM/SIGINT/SIGHUP, or Ctrl-A x */
+};
+
+/*
+ * Handles one PIO (is_pio) or MMIO access of (size) bytes at (addr). For a read, (*val) comes
+ * in as all-ones and the handler sets it; for a write, (*val) is the value. Called on vCPU
+ * threads.
+ */
+/* Told (on any thread) that a request was posted or the last vCPU thread returned, so the main
+ * thread can leave its event loop and call vm_wait(). Must not block. */
+typedef void (*vm_notify_fn)(void *opaque);
+
+typedef void (*vm_io_fn)(void *opaque, bool is_pio, uint64_t addr, unsigned size, bool is_write,
+                         uint64_t *val);
+
+struct vm {
+    struct kvm *kvm;
+    struct gmem *gm;
+    int fd;
+    unsigned ncpus;
+    struct vcpu *vcpus[MAX_VCPUS];
+    struct kvm_cpuid2 *cpuid; /* the model-masked supported CPUID, fixed up per vCPU */
+    vm_io_fn io_fn;
+    void *io_opaque;
+    struct platform platform;
+    vm_notify_fn notify_fn;
+    void *notify_opaque;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum vm_request req;
+    int req_code;          /* VM_REQ_EXIT: the exit status */
+    unsigned live_threads; /* vCPU threads that have not returned */
+};
+
+/*
+ * Creates a VM on (kvm) with (ncpus) vCPUs of CPU model (model) over guest memory (gm) (each
+ * region becomes a memslot; the VM does not own gm): KVM_CREATE_VM, TSS/identity map,
+ * KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2, memslots, vCPUs (created, not started). Returns 0 and
+ * (*out), or -errno with (err) set.
+ */
+MUST_CHECK int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model model,
+                         struct vm **out, struct error *err);
+/* Stops and joins every vCPU thread, closes all fds and frees (vm). NULL allowed. */
+void vm_destroy(struct vm *vm);
+
+/* Sets the PIO/MMIO exit handler. Call before vm_start(). */
+void vm_set_io_handler(struct vm *vm, vm_io_fn fn, void *opaque);
+/* Sets the request notifier. Call before vm_start(). */
+void vm_set_notify(struct vm *vm, vm_notify_fn fn, void *opaque);
+/* The platform (ops + opaque) to hand to devices. */
+const struct platform *vm_platform(struct vm *vm);
+
+/* Starts every vCPU thread and lets them run. Returns 0 or -errno (then nothing runs). */
+MUST_CHECK int vm_start(struct vm *vm);
+/* Pauses every vCPU and waits until all are out of KVM_RUN. Main/event-loop thread only. */
+void vm_pause(struct vm *vm);
+/* Resumes every paused vCPU. */
+void vm_resume(struct vm *vm);
+/* True when vm_pause() is in effect. */
+bool vm_is_paused(struct vm *vm);
+
+/* Posts (req) (with (code) for VM_REQ_EXIT) unless a request is pending, wakes vm_wait() and
+ * kicks every vCPU out of the guest. Thread-safe, callable from vCPU threads. */
+void vm_request(struct vm *vm, enum vm_request req, int code);
+/* Blocks until a request is posted or every vCPU thread has stopped; stops all vCPUs and
+ * returns the request (VM_REQ_HALTED in the second case), with its code in (*code). */
+enum vm_request vm_wait(struct vm *vm, int *code);
+/* Non-blocking: the pending request or VM_REQ_NONE. */
+enum vm_request vm_pending(struct vm *vm);
+
+/* Called by a vCPU thread when it returns. */
+void vm_vcpu_thread_exited(struct vm *vm);
+
+/* core/irq.c: KVM_IRQ_LINE on (gsi); KVM_SIGNAL_MSI; KVM_IRQFD. Return 0 or -errno. */
+int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+MUST_CHECK int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool is_assign);
+/* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd, bool is_assign);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest CPUID: the named CPU models (`host`: everything KVM_GET_SUPPORTED_CPUID offers;
+ * `baseline`: a conservative x86-64-v2-like subset that migrates between hosts) and the
+ * per-vCPU fix-ups (APIC IDs in leaves 0x1/0xB/0x1F, topology counts, hypervisor bit, KVM
+ * signature leaf 0x40000000). Follows the Intel SDM vol. 2A "CPUID" and
+ * Documentation/virt/kvm/x86/cpuid.rst. Pure functions over struct kvm_cpuid_entry2 arrays,
+ * so the masking is unit-tested without /dev/kvm.
+ */
+#ifndef BAREIRON_CORE_X86_CPUID_H
+#define BAREIRON_CORE_X86_CPUID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+struct kvm_cpuid_entry2;
+
+enum cpu_model {
+    CPU_MODEL_HOST,
+    CPU_MODEL_BASELINE,
+};
+
+/* Parses "host" or "baseline" into (*out). Returns 0 or -EINVAL. */
+MUST_CHECK int cpuid_parse_model(const char *s, enum cpu_model *out);
+/* Returns the model's name. */
+const char *cpuid_model_name(enum cpu_model model);
+
+/* Clears in (e, n entries) every feature bit (model) does not allow. CPU_MODEL_HOST keeps
+ * everything. */
+void cpuid_apply_model(struct kvm_cpuid_entry2 *e, size_t n, enum cpu_model model);
+
+/*
+ * Fixes the entries (e, n) up for vCPU (index) of (ncpus): APIC ID (= index) in leaf 1
+ * EBX[31:24] and leaves 0xB/0x1F EDX, logical-processor counts, the hypervisor bit (leaf 1
+ * ECX[31]) and the KVM signature "KVMKVMKVM" at leaf 0x40000000 when present.
+ */
+void cpuid_fixup_vcpu(struct kvm_cpuid_entry2 *e, size_t n, unsigned index, unsigned ncpus);
+
+/* Returns the entry for (function, index) in (e, n), or NULL. */
+struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, size_t n, uint32_t function,
+                                    uint32_t index);
+
+#endif
