@@ -14,11 +14,13 @@
 
 #include "base/compiler.h"
 #include "core/gmem.h"
+#include "core/x86/aml.h"
 
 struct acpi_config {
     unsigned ncpus;           /* 1..MAX_VCPUS; APIC id = ACPI processor uid = index */
     uint64_t ram_bytes;       /* guest RAM, to place the 64-bit PCI window above it */
     bool has_ioapic;          /* MADT IOAPIC entry (id = ncpus) */
+    bool has_irq0_override;   /* MADT ISO ISA IRQ0 -> GSI 2 (PIT on IOAPIC pin 2, as in QEMU) */
     bool has_pci;             /* MCFG and \_SB.PCI0 */
     bool has_com1, has_com2;  /* 16550 at 0x3f8/IRQ4, 0x2f8/IRQ3 */
     bool has_i8042;           /* PS/2 keyboard and mouse at 0x60/0x64, IRQ 1/12 */
@@ -45,5 +47,12 @@ uint64_t acpi_pci_mmio64_base(uint64_t ram_bytes);
  * area is not RAM) or -ENOSPC (the tables do not fit). Called once while the machine is built.
  */
 MUST_CHECK int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa);
+
+/*
+ * Appends the DSDT's definition block body (everything after the table header) for (cfg) to
+ * (a): \_S5, the processor devices, \_SB.PCI0 with _CRS and _PRT, the ECAM reservation and
+ * the ISA devices. Returns aml_finish(a).
+ */
+MUST_CHECK int acpi_dsdt_build(struct aml *a, const struct acpi_config *cfg);
 
 #endif
