@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for dev/legacy/i8042.c: controller commands, keyboard/mouse protocol, IRQs, reset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+
+#include "core/x86/layout.h"
+#include "dev/bus.h"
+#include "dev/legacy/i8042.h"
+#include "fake_platform.h"
+
+struct ctx {
+    struct fake_platform fp;
+    struct i8042 *k;
+    struct bus *pio;
+};
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof(*c));
+    fake_platform_init(&c->fp);
+    assert_int_equal(i8042_create(&c->fp.plat, &c->k), 0);
+    assert_int_equal(bus_create("pio", &c->pio), 0);
+    assert_int_equal(i8042_attach(c->k, c->pio), 0);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    bus_destroy(c->pio);
+    i8042_destroy(c->k);
+    fake_platform_fini(&c->fp);
+    free(c);
+    return 0;
+}
+
+static uint8_t inb(struct ctx *c, uint16_t port)
+{
+    uint64_t v;
+    assert_true(bus_read(c->pio, port, 1, &v));
+    return (uint8_t)v;
+}
+
+static void outb(struct ctx *c, uint16_t port, uint8_t v)
+{
+    assert_true(bus_write(c->pio, port, 1, v));
+}
+
+static uint8_t status(struct ctx *c)
+{
+    return inb(c, PORT_I8042_CMD);
+}
+
+/* Reads one byte, checking that the output buffer was full. */
+static uint8_t read_data(struct ctx *c)
+{
+    assert_true(status(c) & 1);
+    return inb(c, PORT_I8042_DATA);
+}
+
+static void test_controller_commands(void **state)
+{
+    struct ctx *c = *state;
+    uint64_t v;
+    assert_false(bus_read(c->pio, 0x61, 1, &v)); /* only 0x60 and 0x64 are claimed */
+    assert_int_equal(status(c) & 1, 0);
+    outb(c, PORT_I8042_CMD, 0xaa);
+    assert_int_equal(read_data(c), 0x55);
+    assert_int_equal(status(c) & 1, 0);
+    outb(c, PORT_I8042_CMD, 0xab);
+    assert_int_equal(read_data(c), 0x00);
+    outb(c, PORT_I8042_CMD, 0xa9);
+    assert_int_equal(read_data(c), 0x00);
+    /* command byte round trip (with interrupts off, as Linux does while probing) */
+    outb(c, PORT_I8042_CMD, 0x60);
+    outb(c, PORT_I8042_DATA, 0x44);
+    outb(c, PORT_I8042_CMD, 0x20);
+    assert_int_equal(read_data(c), 0x44);
+    /* disable/enable the ports through commands: visible in the command byte */
+    outb(c, PORT_I8042_CMD, 0xad);
+    outb(c, PORT_I8042_CMD, 0xa7);
+    outb(c, PORT_I8042_CMD, 0x20);
+    assert_int_equal(read_data(c), 0x74);
+    outb(c, PORT_I8042_CMD, 0xae);
+    outb(c, PORT_I8042_CMD, 0xa8);
+    outb(c, PORT_I8042_CMD, 0x20);
+    assert_int_equal(read_data(c), 0x44);
+    /* Linux's MUX probe: echoed values mean "no active multiplexing" */
+    const uint8_t probe[] = {0xf0, 0x56, 0xa4};
+    for (unsigned i = 0; i < 3; i++) {
+        outb(c, PORT_I8042_CMD, 0xd3);
+        outb(c, PORT_I8042_DATA, probe[i]);
+        assert_int_equal(status(c) & 0x21, 0x21); /* from aux */
+        assert_int_equal(inb(c, PORT_I8042_DATA), probe[i]);
+    }
+    assert_int_equal(c->fp.n_reset, 0);
+}
+
+static void test_reset_pulse(void **state)
+{
+    struct ctx *c = *state;
+    outb(c, PORT_I8042_CMD, 0xff); /* no line pulsed */
+    assert_int_equal(c->fp.n_reset, 0);
+    outb(c, PORT_ACPI_RESET, ACPI_RESET_VALUE);
+    assert_int_equal(c->fp.n_reset, 1);
+    outb(c, PORT_I8042_CMD, 0xd1); /* output port write with the reset line low */
+    outb(c, PORT_I8042_DATA, 0x02);
+    assert_int_equal(c->fp.n_reset, 2);
+    outb(c, PORT_I8042_CMD, 0xd1);
+    outb(c, PORT_I8042_DATA, 0x03);
+    assert_int_equal(c->fp.n_reset, 2);
+}
+
+static void test_keyboard(void **state)
+{
+    struct ctx *c = *state;
+    outb(c, PORT_I8042_DATA, 0xff);
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(read_data(c), 0xfa);
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_KBD)); /* next byte, new edge */
+    assert_int_equal(read_data(c), 0xaa);
+    assert_false(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(c->fp.irq_raises[GSI_I8042_KBD], 2);
+    outb(c, PORT_I8042_DATA, 0xf2);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0xab);
+    assert_int_equal(read_data(c), 0x41);
+    outb(c, PORT_I8042_DATA, 0xed);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x07);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0xee);
+    assert_int_equal(read_data(c), 0xee);
+    outb(c, PORT_I8042_DATA, 0x12);
+    assert_int_equal(read_data(c), 0xfe);
+    /* scan codes; held back while the keyboard port is disabled */
+    outb(c, PORT_I8042_CMD, 0xad);
+    const uint8_t codes[] = {0x1e, 0x9e};
+    assert_int_equal(i8042_queue_kbd(c->k, codes, 2), 2);
+    assert_int_equal(status(c) & 1, 0);
+    outb(c, PORT_I8042_CMD, 0xae);
+    assert_int_equal(read_data(c), 0x1e);
+    assert_int_equal(read_data(c), 0x9e);
+    /* scanning disabled: input dropped */
+    outb(c, PORT_I8042_DATA, 0xf5);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(i8042_queue_kbd(c->k, codes, 2), 0);
+    /* with KBD interrupts off in the command byte the line stays low */
+    outb(c, PORT_I8042_CMD, 0x60);
+    outb(c, PORT_I8042_DATA, 0x46);
+    outb(c, PORT_I8042_DATA, 0xf4);
+    assert_int_equal(status(c) & 1, 1);
+    assert_false(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(inb(c, PORT_I8042_DATA), 0xfa);
+}
+
+static void test_mouse(void **state)
+{
+    struct ctx *c = *state;
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 0xff);
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_AUX));
+    assert_false(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(status(c) & 0x21, 0x21);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0xaa);
+    assert_int_equal(read_data(c), 0x00);
+    assert_false(fake_platform_irq(&c->fp, GSI_I8042_AUX));
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 0xf2);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0x00);
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 0xf3);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 200);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 0xe9);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0x00);
+    assert_int_equal(read_data(c), 0x02);
+    assert_int_equal(read_data(c), 200);
+    const uint8_t pkt[] = {0x08, 0x01, 0x02};
+    assert_int_equal(i8042_queue_aux(c->k, pkt, 3), 0); /* not reporting yet */
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, 0xf4);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(i8042_queue_aux(c->k, pkt, 3), 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(read_data(c), pkt[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_controller_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_pulse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyboard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mouse, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
