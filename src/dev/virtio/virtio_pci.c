@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Modern virtio-pci transport (virtio 1.2 §4.1.2-§4.1.5): PCI identity, the vendor
+ * capabilities (§4.1.4), BAR 0 register decoding (common configuration §4.1.4.3, ISR §4.1.4.5,
+ * device configuration §4.1.4.6, notifications §4.1.4.4), the PCI configuration access window
+ * (§4.1.4.9), MSI-X vector mapping (§4.1.5.1.2) and INTx with the ISR. Kicks arrive on
+ * ioeventfds and are processed on the event loop.
+ */
+#include "dev/virtio/virtio_pci.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define LOG_TAG "virtio-pci"
+#include "base/ckd.h"
+#include "base/evloop.h"
+#include "base/log.h"
+
+struct virtio_pci_cap {
+    uint8_t cap_vndr;
+    uint8_t cap_next;
+    uint8_t cap_len;
+    uint8_t cfg_type;
+    uint8_t bar;
+    uint8_t id;
+    uint8_t padding[2];
+    uint32_t offset;
+    uint32_t length;
+};
+_Static_assert(sizeof(struct virtio_pci_cap) == 16, "virtio_pci_cap is 16 bytes");
+
+/* notify cap: + notify_off_multiplier; pci cfg cap: + pci_cfg_data[4] */
+struct virtio_pci_cap_ext {
+    struct virtio_pci_cap cap;
+    uint32_t extra;
+};
+_Static_assert(sizeof(struct virtio_pci_cap_ext) == 20, "virtio_pci_cap_ext is 20 bytes");
+
+#define CAP_OFF_BAR 4
+#define CAP_OFF_OFFSET 8
+#define CAP_OFF_LENGTH 12
+#define CAP_OFF_DATA 16
+
+/* ---- interrupts ---- */
+
+static void set_intx(struct virtio_pci *vp, bool level)
+{
+    bool is_disabled = pci_cfg_get16(&vp->pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+    vp->pci.intx_level = level;
+    if (vp->plat.ops != NULL && vp->plat.ops->set_irq != NULL)
+        vp->plat.ops->set_irq(vp->plat.opaque, vp->pci.gsi, level && !is_disabled);
+}
+
+/* Called with vd->lock held (virtio_transport_ops.interrupt). */
+static void transport_interrupt(struct virtio_dev *vd, uint16_t vector)
+{
+    struct virtio_pci *vp = vd->transport_opaque;
+    int ret;
+
+    if (pci_msix_is_enabled(&vp->msix)) {
+        if (vector == VIRTIO_MSI_NO_VECTOR)
+            return; /* §4.1.5.1.2.1: no vector, no interrupt */
+        ret = pci_msix_notify(&vp->msix, vector);
+        if (ret < 0 && ret != -EAGAIN)
+            log_ratelimited(LOG_WARN, "%s: msi-x vector %u: %d", vd->name, vector, ret);
+        return;
+    }
+    set_intx(vp, true);
+}
+
+static void transport_reset(struct virtio_dev *vd)
+{
+    struct virtio_pci *vp = vd->transport_opaque;
+    set_intx(vp, false);
+}
+
+static const struct virtio_transport_ops transport_ops = {
+    .interrupt = transport_interrupt,
+    .reset = transport_reset,
+};
+
+/* ---- common configuration ---- */
+
+static struct virtio_queue *selected_queue(struct virtio_pci *vp)
+{
+    if (vp->queue_select >= vp->vd->num_queues)
+        return NULL;
+    return &vp->vd->queues[vp->queue_select];
+}
+
+/* Snapshot of the common configuration as the driver sees it (§4.1.4.3). vd->lock held. */
+static void common_fill(struct virtio_pci *vp, uint8_t *c)
+{
+    struct virtio_dev *vd = vp->vd;
+    struct virtio_queue *q = selected_queue(vp);
+    uint32_t v32;
+    uint16_t v16;
+
+#define PUT(off, val, type)                                                                        \
+    do {                                                                                           \
+        type t_ = (type)(val);                                                                     \
+        memcpy(c + (off), &t_, sizeof(t_));                                                        \
+    } while (0)
+    memset(c, 0, VIRTIO_PCI_COMMON_SIZE);
+    PUT(VIRTIO_PCI_COMMON_DFSELECT, vd->device_feature_select, uint32_t);
+    v32 = virtio_read_device_features(vd);
+    PUT(VIRTIO_PCI_COMMON_DF, v32, uint32_t);
+    PUT(VIRTIO_PCI_COMMON_GFSELECT, vd->driver_feature_select, uint32_t);
+    v32 = virtio_read_driver_features(vd);
+    PUT(VIRTIO_PCI_COMMON_GF, v32, uint32_t);
+    PUT(VIRTIO_PCI_COMMON_MSIX, vd->config_msix_vector, uint16_t);
+    PUT(VIRTIO_PCI_COMMON_NUMQ, vd->num_queues, uint16_t);
+    c[VIRTIO_PCI_COMMON_STATUS] = virtio_read_status(vd);
+    c[VIRTIO_PCI_COMMON_CFGGENERATION] = vd->config_generation;
+    PUT(VIRTIO_PCI_COMMON_Q_SELECT, vp->queue_select, uint16_t);
+    if (q == NULL)
+        return; /* §4.1.4.3.1: queue_size reads 0 for an unavailable queue */
+    PUT(VIRTIO_PCI_COMMON_Q_SIZE, q->size, uint16_t);
+    PUT(VIRTIO_PCI_COMMON_Q_MSIX, q->msix_vector, uint16_t);
+    v16 = q->is_enabled;
+    PUT(VIRTIO_PCI_COMMON_Q_ENABLE, v16, uint16_t);
+    PUT(VIRTIO_PCI_COMMON_Q_NOFF, vp->queue_select, uint16_t);
+    PUT(VIRTIO_PCI_COMMON_Q_DESC, q->desc_gpa, uint64_t);
+    PUT(VIRTIO_PCI_COMMON_Q_AVAIL, q->driver_gpa, uint64_t);
+    PUT(VIRTIO_PCI_COMMON_Q_USED, q->device_gpa, uint64_t);
+    PUT(VIRTIO_PCI_COMMON_Q_NDATA, vp->queue_select, uint16_t);
+#undef PUT
+}
+
+static uint16_t checked_vector(struct virtio_pci *vp, uint16_t vector)
+{
+    /* §4.1.5.1.2: an unmappable vector reads back as NO_VECTOR */
+    return vector < vp->nvec ? vector : VIRTIO_MSI_NO_VECTOR;
+}
+
+static bool overlaps(uint64_t off, unsigned size, uint64_t field, unsigned width)
+{
+    return off < field + width && field < off + size;
+}
+
+static uint64_t get_field(const uint8_t *c, unsigned off, unsigned width)
+{
+    uint64_t v = 0;
+    memcpy(&v, c + off, width);
+    return v;
+}
+
+/* Queue fields that only change while the queue is being set up. vd->lock held. */
+static void common_write_queue(struct virtio_pci *vp, const uint8_t *c, uint64_t off, unsigned size)
+{
+    struct virtio_dev *vd = vp->vd;
+    struct virtio_queue *q = selected_queue(vp);
+
+    if (q == NULL)
+        return;
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_MSIX, 2))
+        q->msix_vector = checked_vector(vp, (uint16_t)get_field(c, VIRTIO_PCI_COMMON_Q_MSIX, 2));
+    if (!virtio_queue_is_writable(vd) || q->is_enabled) {
+        if (!overlaps(off, size, VIRTIO_PCI_COMMON_Q_MSIX, 2))
+            log_ratelimited(LOG_WARN, "%s: queue %u register write at %#llx ignored", vd->name,
+                            vp->queue_select, (unsigned long long)off);
+        return;
+    }
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_SIZE, 2))
+        q->size = (uint16_t)get_field(c, VIRTIO_PCI_COMMON_Q_SIZE, 2);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_DESC, 8))
+        q->desc_gpa = get_field(c, VIRTIO_PCI_COMMON_Q_DESC, 8);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_AVAIL, 8))
+        q->driver_gpa = get_field(c, VIRTIO_PCI_COMMON_Q_AVAIL, 8);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_USED, 8))
+        q->device_gpa = get_field(c, VIRTIO_PCI_COMMON_Q_USED, 8);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_ENABLE, 2)) {
+        if (get_field(c, VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 1)
+            virtio_queue_enable(vd, vp->queue_select);
+        else
+            log_ratelimited(LOG_WARN, "%s: queue_enable 0 ignored", vd->name);
+    }
+}
+
+/*
+ * A write of (size) bytes at (off): merged into a snapshot, then applied field by field, so
+ * any access width (e.g. 64-bit addresses as two 32-bit halves) behaves alike. vd->lock held.
+ */
+static void common_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsigned size)
+{
+    struct virtio_dev *vd = vp->vd;
+    uint8_t c[VIRTIO_PCI_COMMON_SIZE];
+
+    common_fill(vp, c);
+    memcpy(c + off, &val, size);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_DFSELECT, 4))
+        vd->device_feature_select = (uint32_t)get_field(c, VIRTIO_PCI_COMMON_DFSELECT, 4);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_GFSELECT, 4))
+        vd->driver_feature_select = (uint32_t)get_field(c, VIRTIO_PCI_COMMON_GFSELECT, 4);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_GF, 4))
+        virtio_write_driver_features(vd, (uint32_t)get_field(c, VIRTIO_PCI_COMMON_GF, 4));
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_MSIX, 2))
+        vd->config_msix_vector =
+            checked_vector(vp, (uint16_t)get_field(c, VIRTIO_PCI_COMMON_MSIX, 2));
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_STATUS, 1))
+        virtio_write_status(vd, c[VIRTIO_PCI_COMMON_STATUS]);
+    if (overlaps(off, size, VIRTIO_PCI_COMMON_Q_SELECT, 2))
+        vp->queue_select = (uint16_t)get_field(c, VIRTIO_PCI_COMMON_Q_SELECT, 2);
+    else if (off >= VIRTIO_PCI_COMMON_Q_SIZE)
+        common_write_queue(vp, c, off, size);
+}
+
+/* ---- BAR 0 ---- */
+
+static bool size_ok(uint64_t off, unsigned size, uint64_t region_size)
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) &&
+           !range_outside(off, size, region_size);
+}
+
+/* Region dispatch for reads. vd->lock held. */
+static uint64_t bar_read_locked(struct virtio_pci *vp, uint64_t off, unsigned size)
+{
+    struct virtio_dev *vd = vp->vd;
+    uint8_t c[VIRTIO_PCI_COMMON_SIZE];
+    uint64_t val = 0;
+
+    if (off < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_SIZE) {
+        if (!size_ok(off, size, VIRTIO_PCI_COMMON_SIZE))
+            return 0;
+        common_fill(vp, c);
+        memcpy(&val, c + off, size);
+        return val;
+    }
+    if (off == VIRTIO_PCI_ISR_OFF) {
+        val = virtio_read_isr(vd);
+        if (!pci_msix_is_enabled(&vp->msix))
+            set_intx(vp, false);
+        return val;
+    }
+    if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_MAX)
+        return virtio_read_config(vd, off - VIRTIO_PCI_DEVICE_OFF, size);
+    return 0;
+}
+
+uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct virtio_pci *vp = opaque;
+    uint64_t val;
+
+    if (pci_msix_bar_read(&vp->msix, VIRTIO_PCI_BAR, off, size, &val))
+        return val;
+    pthread_mutex_lock(&vp->vd->lock);
+    val = bar_read_locked(vp, off, size);
+    pthread_mutex_unlock(&vp->vd->lock);
+    return val;
+}
+
+static void kick(struct virtio_pci *vp, unsigned qidx)
+{
+    uint64_t one = 1;
+
+    if (qidx < vp->vd->num_queues && vp->kicks[qidx].fd >= 0 && vp->loop != NULL) {
+        /* Queues are processed on the event loop, never on a vCPU thread. */
+        if (write(vp->kicks[qidx].fd, &one, sizeof(one)) != sizeof(one))
+            log_ratelimited(LOG_WARN, "%s: eventfd write failed", vp->vd->name);
+        return;
+    }
+    virtio_queue_kick(vp->vd, qidx);
+}
+
+void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct virtio_pci *vp = opaque;
+    struct virtio_dev *vd = vp->vd;
+
+    if (pci_msix_bar_write(&vp->msix, VIRTIO_PCI_BAR, off, val, size))
+        return;
+    if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_MSIX_TABLE_OFF) {
+        kick(vp, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
+        return;
+    }
+    pthread_mutex_lock(&vd->lock);
+    if (off < VIRTIO_PCI_COMMON_SIZE) {
+        if (size_ok(off, size, VIRTIO_PCI_COMMON_SIZE))
+            common_write(vp, off, val, size);
+    } else if (off >= VIRTIO_PCI_DEVICE_OFF &&
+               off < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_MAX) {
+        virtio_write_config(vd, off - VIRTIO_PCI_DEVICE_OFF, val, size);
+    } else {
+        log_ratelimited(LOG_DEBUG, "%s: write to bar offset %#llx ignored", vd->name,
+                        (unsigned long long)off);
+    }
+    pthread_mutex_unlock(&vd->lock);
+}
+
+static const struct io_ops bar_ops = {
+    .read = virtio_pci_bar_read,
+    .write = virtio_pci_bar_write,
+};
+
+/* ---- VIRTIO_PCI_CAP_PCI_CFG window (§4.1.4.9) ---- */
+
+/* The window's bar/offset/length select a BAR 0 access; false when they do not make sense. */
+static bool window_target(struct virtio_pci *vp, uint32_t *offset, unsigned *len)
+{
+    uint16_t cap = vp->pci_cfg_cap_off;
+    uint8_t bar = pci_cfg_get8(&vp->pci, cap + CAP_OFF_BAR);
+
+    *offset = pci_cfg_get32(&vp->pci, cap + CAP_OFF_OFFSET);
+    *len = pci_cfg_get32(&vp->pci, cap + CAP_OFF_LENGTH);
+    if (bar != VIRTIO_PCI_BAR || (*len != 1 && *len != 2 && *len != 4) || (*offset & (*len - 1)) ||
+        range_outside(*offset, *len, VIRTIO_PCI_BAR_SIZE)) {
+        log_ratelimited(LOG_DEBUG, "%s: pci_cfg window bar %u off %u len %u ignored", vp->vd->name,
+                        bar, *offset, *len);
+        return false;
+    }
+    return true;
+}
+
+/* Host lock held. */
+static void pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
+{
+    struct virtio_pci *vp = dev->opaque;
+    uint16_t data = vp->pci_cfg_cap_off + CAP_OFF_DATA;
+    uint32_t offset;
+    unsigned len;
+
+    if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
+        return;
+    pci_cfg_set32(dev, data, (uint32_t)virtio_pci_bar_read(vp, offset, len));
+}
+
+/* Host lock held. */
+static void pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size)
+{
+    struct virtio_pci *vp = dev->opaque;
+    uint16_t data = vp->pci_cfg_cap_off + CAP_OFF_DATA;
+    uint32_t offset;
+    unsigned len;
+
+    (void)val;
+    if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
+        return;
+    virtio_pci_bar_write(vp, offset, pci_cfg_get32(dev, data), len);
+}
+
+/* ---- kicks ---- */
+
+static void kick_cb(void *opaque, uint32_t events)
+{
+    struct virtio_pci_kick *k = opaque;
+    uint64_t n;
+
+    (void)events;
+    if (read(k->fd, &n, sizeof(n)) != sizeof(n))
+        return; /* spurious wakeup: nothing counted */
+    virtio_queue_kick(k->vp->vd, k->qidx);
+}
+
+/* BAR 0 moved: follow with the ioeventfds. Host lock held. */
+static void pci_bar_map_hook(struct pci_dev *dev, unsigned bar, uint64_t gpa, bool is_mapped)
+{
+    struct virtio_pci *vp = dev->opaque;
+    const struct platform_ops *ops = vp->plat.ops;
+
+    if (bar != VIRTIO_PCI_BAR || ops == NULL || ops->ioeventfd == NULL || vp->loop == NULL)
+        return;
+    for (unsigned q = 0; q < vp->vd->num_queues; q++) {
+        struct virtio_pci_kick *k = &vp->kicks[q];
+        if (k->has_ioeventfd) {
+            (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
+            k->has_ioeventfd = false;
+        }
+        if (!is_mapped)
+            continue;
+        k->ioeventfd_gpa = gpa + VIRTIO_PCI_NOTIFY_OFF + (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT;
+        if (ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, true) == 0)
+            k->has_ioeventfd = true;
+        else
+            log_debug("%s: no ioeventfd for queue %u, using the write handler", vp->vd->name, q);
+    }
+}
+
+static void pci_reset_hook(struct pci_dev *dev)
+{
+    struct virtio_pci *vp = dev->opaque;
+
+    pthread_mutex_lock(&vp->vd->lock);
+    virtio_write_status(vp->vd, 0);
+    vp->queue_select = 0;
+    pthread_mutex_unlock(&vp->vd->lock);
+    pci_msix_reset(&vp->msix);
+}
+
+static const struct pci_dev_ops pci_ops = {
+    .cfg_write = pci_cfg_write_hook,
+    .cfg_read = pci_cfg_read_hook,
+    .bar_map = pci_bar_map_hook,
+    .reset = pci_reset_hook,
+};
+
+/* ---- setup ---- */
+
+static uint32_t class_code(uint32_t device_id)
+{
+    switch (device_id) {
+    case VIRTIO_ID_BLOCK:
+        return 0x010000; /* mass storage, SCSI (as other monitors do) */
+    case VIRTIO_ID_CONSOLE:
+        return 0x078000; /* simple communication, other */
+    default:
+        return 0xff0000; /* unclassified */
+    }
+}
+
+static int add_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset, uint32_t length,
+                   uint32_t extra, bool has_extra, uint16_t *out_off)
+{
+    struct virtio_pci_cap_ext c = {
+        .cap = {.cap_vndr = PCI_CAP_ID_VNDR,
+                .cap_len = has_extra ? sizeof(c) : sizeof(c.cap),
+                .cfg_type = type,
+                .bar = VIRTIO_PCI_BAR,
+                .offset = offset,
+                .length = length},
+        .extra = extra,
+    };
+    uint16_t off;
+    int ret = pci_dev_add_cap(&vp->pci, &c, c.cap.cap_len, &off);
+    if (ret == 0 && out_off != NULL)
+        *out_off = off;
+    return ret;
+}
+
+static int add_caps(struct virtio_pci *vp)
+{
+    const struct virtio_dev *vd = vp->vd;
+    uint16_t off = 0;
+    int ret;
+
+    ret = add_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_SIZE, 0,
+                  false, NULL);
+    if (ret == 0)
+        ret = add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 0, false, NULL);
+    if (ret == 0 && vd->ops->config_size > 0)
+        ret = add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
+                      (uint32_t)vd->ops->config_size, 0, false, NULL);
+    if (ret == 0)
+        ret = add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+                      vd->num_queues * VIRTIO_PCI_NOTIFY_MULT, VIRTIO_PCI_NOTIFY_MULT, true, NULL);
+    if (ret == 0)
+        ret = add_cap(vp, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, true, &off);
+    if (ret < 0)
+        return ret;
+    vp->pci_cfg_cap_off = off;
+    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_BAR, 0xff, 1);
+    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_OFFSET, 0xffffffff, 4);
+    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_LENGTH, 0xffffffff, 4);
+    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_DATA, 0xffffffff, 4);
+    return 0;
+}
+
+static int kicks_init(struct virtio_pci *vp)
+{
+    int ret;
+
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+        vp->kicks[q].vp = vp;
+        vp->kicks[q].qidx = q;
+        vp->kicks[q].fd = -1;
+    }
+    if (vp->loop == NULL)
+        return 0;
+    for (unsigned q = 0; q < vp->vd->num_queues; q++) {
+        struct virtio_pci_kick *k = &vp->kicks[q];
+        k->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (k->fd < 0)
+            return -errno;
+        ret = evloop_add(vp->loop, k->fd, EPOLLIN, kick_cb, k);
+        if (ret < 0) {
+            close(k->fd);
+            k->fd = -1;
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static void kicks_fini(struct virtio_pci *vp)
+{
+    const struct platform_ops *ops = vp->plat.ops;
+
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+        struct virtio_pci_kick *k = &vp->kicks[q];
+        if (k->has_ioeventfd && ops != NULL && ops->ioeventfd != NULL)
+            (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
+        k->has_ioeventfd = false;
+        if (k->fd < 0)
+            continue;
+        if (vp->loop != NULL)
+            (void)evloop_del(vp->loop, k->fd);
+        close(k->fd);
+        k->fd = -1;
+    }
+}
+
+int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd, const struct platform *plat,
+                    struct evloop *loop)
+{
+    struct pci_dev_id id = {
+        .vendor = VIRTIO_PCI_VENDOR_ID,
+        .device = (uint16_t)(VIRTIO_PCI_DEVICE_ID_BASE + vd->device_id),
+        .subsys_vendor = VIRTIO_PCI_VENDOR_ID,
+        .subsys = VIRTIO_PCI_SUBSYS_ID,
+        .class_code = class_code(vd->device_id),
+        .revision = 1,
+        .int_pin = 1,
+    };
+    int ret;
+
+    if (vd->ops->config_size > VIRTIO_PCI_DEVICE_MAX || vd->num_queues > VIRTIO_MAX_QUEUES)
+        return -EINVAL;
+    memset(vp, 0, sizeof(*vp));
+    vp->vd = vd;
+    vp->plat = *plat;
+    vp->loop = loop;
+    vp->nvec = (uint16_t)(vd->num_queues + 1);
+    ret = kicks_init(vp);
+    if (ret < 0)
+        goto err_kicks;
+    pci_dev_init(&vp->pci, &id, &pci_ops, vp, vd->name);
+    ret = pci_dev_set_bar(&vp->pci, VIRTIO_PCI_BAR, PCI_BAR_MEM64, VIRTIO_PCI_BAR_SIZE, false,
+                          &bar_ops, vp);
+    if (ret < 0)
+        goto err_kicks;
+    ret = add_caps(vp);
+    if (ret < 0)
+        goto err_kicks;
+    ret = pci_msix_init(&vp->msix, &vp->pci, plat, vp->nvec, VIRTIO_PCI_BAR,
+                        VIRTIO_PCI_MSIX_TABLE_OFF, VIRTIO_PCI_BAR, VIRTIO_PCI_MSIX_PBA_OFF);
+    if (ret < 0)
+        goto err_kicks;
+    virtio_dev_set_transport(vd, &transport_ops, vp);
+    return 0;
+
+err_kicks:
+    kicks_fini(vp);
+    return ret;
+}
+
+void virtio_pci_fini(struct virtio_pci *vp)
+{
+    kicks_fini(vp);
+    pci_msix_fini(&vp->msix);
+}
+
+int virtio_pci_plug(struct pci_host *host, struct virtio_dev *vd, struct evloop *loop, int slot,
+                    struct virtio_pci **out)
+{
+    struct virtio_pci *vp = calloc(1, sizeof(*vp));
+    int ret;
+
+    if (vp == NULL)
+        return -ENOMEM;
+    ret = virtio_pci_init(vp, vd, pci_host_platform(host), loop);
+    if (ret < 0)
+        goto err_free;
+    ret = pci_host_add_dev(host, &vp->pci, slot);
+    if (ret < 0)
+        goto err_fini;
+    *out = vp;
+    return 0;
+
+err_fini:
+    virtio_pci_fini(vp);
+err_free:
+    free(vp);
+    return ret;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+    if (vp == NULL)
+        return;
+    virtio_pci_fini(vp);
+    free(vp);
+}

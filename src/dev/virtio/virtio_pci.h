@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The modern virtio-pci transport (virtio 1.2 §4.1; no legacy interface): PCI vendor 0x1af4,
+ * device 0x1040 + type, revision 1, and one 64-bit memory BAR (BAR 0) holding every
+ * structure the vendor capabilities point at:
+ *
+ *   BAR 0 offset  size          structure
+ *   0x0000        0x40          common configuration (VIRTIO_PCI_CAP_COMMON_CFG, §4.1.4.3)
+ *   0x1000        1 (page)      ISR status (VIRTIO_PCI_CAP_ISR_CFG, §4.1.4.5)
+ *   0x2000        config size   device configuration (VIRTIO_PCI_CAP_DEVICE_CFG, §4.1.4.6)
+ *   0x3000        4 * queues    notifications (VIRTIO_PCI_CAP_NOTIFY_CFG, multiplier 4)
+ *   0x4000        16 * nvec     MSI-X table (queues + 1 vectors: 0 config, 1.. queues)
+ *   0x5000        PBA           MSI-X pending bits
+ *
+ * plus the VIRTIO_PCI_CAP_PCI_CFG window in config space (§4.1.4.9). Each queue's notify
+ * address is an ioeventfd (platform_ops->ioeventfd) whose eventfd is watched on the event
+ * loop, so kicks are processed there; if the ioeventfd cannot be assigned, the BAR write
+ * handler signals the same eventfd. Interrupts go through MSI-X when the guest enabled it,
+ * otherwise through INTx with the ISR register.
+ *
+ * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
+ * -> MSI-X lock). INTx is driven through platform_ops->set_irq directly, because the device
+ * raises it with vd->lock held and pci_dev_set_intx would take the host lock (wrong order).
+ */
+#ifndef BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
+#define BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "dev/pci/pci.h"
+#include "dev/pci/pci_msix.h"
+#include "dev/virtio/virtio.h"
+
+struct evloop;
+
+#define VIRTIO_PCI_VENDOR_ID 0x1af4
+#define VIRTIO_PCI_DEVICE_ID_BASE 0x1040
+#define VIRTIO_PCI_SUBSYS_ID 0x1100
+
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
+
+/* BAR 0 layout */
+#define VIRTIO_PCI_BAR 0
+#define VIRTIO_PCI_COMMON_OFF 0x0000u
+#define VIRTIO_PCI_COMMON_SIZE 0x40u
+#define VIRTIO_PCI_ISR_OFF 0x1000u
+#define VIRTIO_PCI_DEVICE_OFF 0x2000u
+#define VIRTIO_PCI_DEVICE_MAX 0x1000u
+#define VIRTIO_PCI_NOTIFY_OFF 0x3000u
+#define VIRTIO_PCI_NOTIFY_MULT 4u
+#define VIRTIO_PCI_MSIX_TABLE_OFF 0x4000u
+#define VIRTIO_PCI_MSIX_PBA_OFF 0x5000u
+#define VIRTIO_PCI_BAR_SIZE 0x8000u
+
+/* Common configuration layout (§4.1.4.3) */
+#define VIRTIO_PCI_COMMON_DFSELECT 0x00
+#define VIRTIO_PCI_COMMON_DF 0x04
+#define VIRTIO_PCI_COMMON_GFSELECT 0x08
+#define VIRTIO_PCI_COMMON_GF 0x0c
+#define VIRTIO_PCI_COMMON_MSIX 0x10
+#define VIRTIO_PCI_COMMON_NUMQ 0x12
+#define VIRTIO_PCI_COMMON_STATUS 0x14
+#define VIRTIO_PCI_COMMON_CFGGENERATION 0x15
+#define VIRTIO_PCI_COMMON_Q_SELECT 0x16
+#define VIRTIO_PCI_COMMON_Q_SIZE 0x18
+#define VIRTIO_PCI_COMMON_Q_MSIX 0x1a
+#define VIRTIO_PCI_COMMON_Q_ENABLE 0x1c
+#define VIRTIO_PCI_COMMON_Q_NOFF 0x1e
+#define VIRTIO_PCI_COMMON_Q_DESC 0x20
+#define VIRTIO_PCI_COMMON_Q_AVAIL 0x28
+#define VIRTIO_PCI_COMMON_Q_USED 0x30
+#define VIRTIO_PCI_COMMON_Q_NDATA 0x38
+#define VIRTIO_PCI_COMMON_Q_RESET 0x3a
+
+struct virtio_pci;
+
+/* Per-queue kick plumbing. */
+struct virtio_pci_kick {
+    struct virtio_pci *vp;
+    unsigned qidx;
+    int fd;             /* eventfd, -1 when none */
+    bool has_ioeventfd; /* assigned in the kernel at ioeventfd_gpa */
+    uint64_t ioeventfd_gpa;
+};
+
+struct virtio_pci {
+    struct pci_dev pci;
+    struct pci_msix msix;
+    struct virtio_dev *vd;
+    struct platform plat;
+    struct evloop *loop;
+    uint16_t nvec;
+    uint16_t queue_select; /* vd->lock */
+    uint16_t pci_cfg_cap_off;
+    struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
+};
+
+/*
+ * Builds the PCI function for (vd) (its transport becomes (vp)): identity, BAR 0, the five
+ * vendor capabilities and MSI-X, interrupts through (plat) (copied), kicks processed on (loop)
+ * (NULL: kicks are processed at once in the BAR handler; for unit tests). Then plug
+ * &vp->pci into the bus with pci_host_add_dev(). Returns 0 or -errno.
+ */
+MUST_CHECK int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd,
+                               const struct platform *plat, struct evloop *loop);
+/* Removes the eventfds from the loop (and ioeventfds), closes them, frees MSI-X state. */
+void virtio_pci_fini(struct virtio_pci *vp);
+
+/*
+ * Convenience for the monitor: allocates a virtio_pci for (vd), initialises it with the
+ * host's platform and plugs it into (slot) (-1: next free) of (host). Returns 0 and the
+ * transport in (*out), or -errno.
+ */
+MUST_CHECK int virtio_pci_plug(struct pci_host *host, struct virtio_dev *vd, struct evloop *loop,
+                               int slot, struct virtio_pci **out);
+/* virtio_pci_fini + free. NULL allowed. The PCI host must be destroyed first (or not yet
+ * have been told about the device). */
+void virtio_pci_destroy(struct virtio_pci *vp);
+
+/* BAR 0 handlers (exposed for unit tests; the bus calls them through BAR 0's io_ops). */
+uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size);
+void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size);
+
+#endif
