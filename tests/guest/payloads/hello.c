@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The smallest payload: proves the runtime (multiboot entry, long mode, the drop to ring 3
+ * with IOPL 3, COM1 output, the command line and isa-debug-exit). It also checks that it
+ * really runs in ring 3 (CS.RPL = 3) with IOPL 3 (RFLAGS bits 12-13, Intel SDM vol. 1 §3.4.3).
+ */
+#include "rt.h"
+
+const char payload_name[] = "hello";
+
+void payload_main(void)
+{
+    uint16_t cs;
+    uint64_t rflags;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    __asm__ volatile("pushfq; popq %0" : "=r"(rflags));
+    if (rt_check((cs & 3) == 3, "ring3", "CS is 0x%x, not ring 3", cs))
+        rt_pass("ring3");
+    if (rt_check(((rflags >> 12) & 3) == 3, "iopl", "RFLAGS 0x%lx has IOPL %lu", rflags,
+                 (rflags >> 12) & 3))
+        rt_pass("iopl");
+    if (rt_check(!(rflags & 0x200), "if", "interrupts are enabled (RFLAGS 0x%lx)", rflags))
+        rt_pass("if");
+    rt_printf("hello from ring 3\n");
+}

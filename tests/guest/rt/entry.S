@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Entry of every ring-3 test payload: the Multiboot v1 header (Multiboot Specification 0.6.96
+ * §3.1), the 32-bit entry (§3.2 machine state: protected mode, paging off, EBX = info), the
+ * switch to long mode (Intel SDM vol. 3 §9.8.5) over static identity page tables whose pages
+ * are all user-accessible, a GDT with ring-3 segments and a 64-bit TSS (§8.7), a minimal IDT
+ * (exceptions report and fail; vector 0x80 is a DPL-3 gate for the few privileged actions),
+ * then IRETQ to ring 3 with IOPL 3 where rt_main() does all the work. Ring-0 work is kept to a
+ * few hundred instructions because kvm-pvm hosts emulate ring 0. Also holds the real-mode AP
+ * trampoline (§8.4.4) that the smp payload copies below 1 MiB.
+ */
+
+#define MB_MAGIC 0x1badb002
+#define MB_FLAGS 0x00000003 /* page-align modules, want mem_* */
+
+#define SEL_KCODE 0x08
+#define SEL_KDATA 0x10
+#define SEL_UDATA 0x18
+#define SEL_UCODE 0x20
+#define SEL_TSS 0x28
+
+#define PTE_P 0x1
+#define PTE_RW 0x2
+#define PTE_US 0x4
+#define PTE_PWT 0x8
+#define PTE_PCD 0x10
+#define PTE_PS 0x80
+
+/* Pages mapped: the first 8 GiB (RAM, the 32-bit PCI hole and a 64-bit BAR window at 4 GiB). */
+#define MAP_GIB 8
+
+    .section .multiboot, "a"
+    .align 4
+    .long MB_MAGIC
+    .long MB_FLAGS
+    .long -(MB_MAGIC + MB_FLAGS)
+
+/* ---- 32-bit entry (ring 0, paging off) ---- */
+    .section .text.boot, "ax"
+    .code32
+    .global _start
+_start:
+    cli
+    cld
+    movl $boot_stack_top, %esp
+    movl %eax, rt_boot_magic
+    movl %ebx, rt_boot_info
+    /* The TSS base is a link-time address that gas cannot split into descriptor fields. */
+    movl $tss, %eax
+    movw %ax, gdt_tss + 2
+    shrl $16, %eax
+    movb %al, gdt_tss + 4
+    movb %ah, gdt_tss + 7
+    /* CR4.PAE, CR3, EFER.LME, then CR0.PG (SDM §9.8.5). */
+    movl %cr4, %eax
+    orl $0x20, %eax
+    movl %eax, %cr4
+    movl $pml4, %eax
+    movl %eax, %cr3
+    movl $0xc0000080, %ecx
+    rdmsr
+    orl $0x100, %eax
+    wrmsr
+    movl %cr0, %eax
+    andl $0x9fffffff, %eax /* clear CD and NW */
+    orl $0x80000001, %eax
+    movl %eax, %cr0
+    lgdt gdt_ptr
+    ljmp $SEL_KCODE, $long_entry
+
+/* ---- 64-bit ring 0: IDT, TSS, then IRETQ to ring 3 ---- */
+    .code64
+long_entry:
+    movw $SEL_KDATA, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorl %eax, %eax
+    movw %ax, %fs
+    movw %ax, %gs
+    /* Fill the IDT gates from isr_table: 32 exception gates (DPL 0), gate 0x80 (DPL 3). */
+    leaq idt(%rip), %rdi
+    leaq isr_table(%rip), %rsi
+    xorl %ecx, %ecx
+1:  movq (%rsi,%rcx,8), %rax
+    movl $0x8e00, %edx
+    cmpl $32, %ecx
+    jne 2f
+    movl $0xee00, %edx
+2:  movl %ecx, %r8d
+    cmpl $32, %r8d
+    jne 3f
+    movl $0x80, %r8d
+3:  shlq $4, %r8
+    addq %rdi, %r8
+    movw %ax, (%r8)
+    movw $SEL_KCODE, 2(%r8)
+    movw %dx, 4(%r8)
+    shrq $16, %rax
+    movw %ax, 6(%r8)
+    shrq $16, %rax
+    movl %eax, 8(%r8)
+    movl $0, 12(%r8)
+    incl %ecx
+    cmpl $33, %ecx
+    jne 1b
+    lidt idt_ptr(%rip)
+    movw $SEL_TSS, %ax
+    ltr %ax
+    /* IRETQ frame: SS, RSP, RFLAGS (IOPL 3, IF 0), CS, RIP. */
+    pushq $(SEL_UDATA | 3)
+    leaq user_stack_top(%rip), %rax
+    pushq %rax
+    pushq $0x3002
+    pushq $(SEL_UCODE | 3)
+    leaq user_entry(%rip), %rax
+    pushq %rax
+    iretq
+
+/* ---- ring 3 ---- */
+user_entry:
+    xorl %ebp, %ebp
+    call rt_main
+    ud2
+
+/* ---- exception stubs (ring 0): push a dummy error code where the CPU pushes none ---- */
+.macro ISR_NOERR n
+isr\n:
+    pushq $0
+    pushq $\n
+    jmp isr_common
+.endm
+.macro ISR_ERR n
+isr\n:
+    pushq $\n
+    jmp isr_common
+.endm
+ISR_NOERR 0
+ISR_NOERR 1
+ISR_NOERR 2
+ISR_NOERR 3
+ISR_NOERR 4
+ISR_NOERR 5
+ISR_NOERR 6
+ISR_NOERR 7
+ISR_ERR 8
+ISR_NOERR 9
+ISR_ERR 10
+ISR_ERR 11
+ISR_ERR 12
+ISR_ERR 13
+ISR_ERR 14
+ISR_NOERR 15
+ISR_NOERR 16
+ISR_ERR 17
+ISR_NOERR 18
+ISR_NOERR 19
+ISR_NOERR 20
+ISR_ERR 21
+ISR_NOERR 22
+ISR_NOERR 23
+ISR_NOERR 24
+ISR_NOERR 25
+ISR_NOERR 26
+ISR_NOERR 27
+ISR_NOERR 28
+ISR_ERR 29
+ISR_ERR 30
+ISR_NOERR 31
+
+isr_common:
+    /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Report and never return. */
+    movq %rsp, %rdi
+    andq $-16, %rsp
+    call rt_exception
+1:  cli
+    hlt
+    jmp 1b
+
+/*
+ * int $0x80 from ring 3: RAX selects the privileged action.
+ *   0  HLT forever with interrupts off
+ *   1  triple fault (load an empty IDT, then INT3)
+ *   2  return CR0 in RAX, CR4 in RDX (a harmless probe)
+ */
+syscall_entry:
+    cmpq $0, %rax
+    je sys_halt
+    cmpq $1, %rax
+    je sys_triple
+    movq %cr0, %rax
+    movq %cr4, %rdx
+    iretq
+sys_halt:
+    cli
+1:  hlt
+    jmp 1b
+sys_triple:
+    lidt null_idt_ptr(%rip)
+    int3
+    jmp sys_triple
+
+/* ---- real-mode AP trampoline, copied to a page below 1 MiB by the smp payload ---- */
+    .code16
+    .global ap_tramp_start, ap_tramp_end, ap_tramp_count_off, ap_tramp_bitmap_off
+ap_tramp_start:
+    cli
+    movw %cs, %ax
+    movw %ax, %ds
+    movl $1, %eax
+    cpuid
+    shrl $24, %ebx
+    lock btsl %ebx, (ap_bitmap - ap_tramp_start)
+    lock incl (ap_count - ap_tramp_start)
+1:  hlt
+    jmp 1b
+    .align 8
+ap_count:
+    .long 0
+    .long 0
+ap_bitmap:
+    .quad 0
+    .quad 0
+    .quad 0
+    .quad 0
+ap_tramp_end:
+    .code64
+
+    .section .rodata
+    .align 8
+    .global ap_tramp_count_off, ap_tramp_bitmap_off
+ap_tramp_count_off:
+    .quad ap_count - ap_tramp_start
+ap_tramp_bitmap_off:
+    .quad ap_bitmap - ap_tramp_start
+isr_table:
+    .quad isr0, isr1, isr2, isr3, isr4, isr5, isr6, isr7
+    .quad isr8, isr9, isr10, isr11, isr12, isr13, isr14, isr15
+    .quad isr16, isr17, isr18, isr19, isr20, isr21, isr22, isr23
+    .quad isr24, isr25, isr26, isr27, isr28, isr29, isr30, isr31
+    .quad syscall_entry
+
+/* ---- data: descriptor tables and identity page tables (static, no ring-0 loops) ---- */
+    .section .data
+    .align 16
+gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff /* 0x08 kernel code, 64-bit */
+    .quad 0x00cf92000000ffff /* 0x10 kernel data */
+    .quad 0x00cff2000000ffff /* 0x18 user data, DPL 3 */
+    .quad 0x00affa000000ffff /* 0x20 user code, 64-bit, DPL 3 */
+gdt_tss:
+    .quad 0x0000890000000067 /* 0x28 64-bit TSS, limit 103; base patched by _start */
+    .quad 0
+gdt_end:
+gdt_ptr:
+    .word gdt_end - gdt - 1
+    .quad gdt
+    .align 16
+idt_ptr:
+    .word 256 * 16 - 1
+    .quad idt
+null_idt_ptr:
+    .word 0
+    .quad 0
+
+    .align 16
+    .global tss
+tss:
+    .long 0
+    .quad boot_stack_top /* RSP0: exceptions and int 0x80 from ring 3 land here */
+    .quad 0
+    .quad 0
+    .fill 80, 1, 0
+    .word 104 /* I/O permission bitmap offset: none (IOPL 3 grants every port) */
+
+    .align 4096
+pml4:
+    .quad pdpt + (PTE_P | PTE_RW | PTE_US)
+    .fill 511, 8, 0
+pdpt:
+    .set i, 0
+    .rept MAP_GIB
+    .quad pd + i * 4096 + (PTE_P | PTE_RW | PTE_US)
+    .set i, i + 1
+    .endr
+    .fill 512 - MAP_GIB, 8, 0
+pd:
+    /* 2 MiB pages; everything from 3 GiB up (PCI holes, APICs) is uncached. */
+    .set addr, 0
+    .rept MAP_GIB * 512
+    .if addr < 0xc0000000
+    .quad addr + (PTE_P | PTE_RW | PTE_US | PTE_PS)
+    .else
+    .quad addr + (PTE_P | PTE_RW | PTE_US | PTE_PS | PTE_PWT | PTE_PCD)
+    .endif
+    .set addr, addr + 0x200000
+    .endr
+
+    .global rt_boot_magic, rt_boot_info
+    .align 8
+rt_boot_magic:
+    .quad 0
+rt_boot_info:
+    .quad 0
+
+    .section .bss
+    .align 4096
+idt:
+    .fill 256 * 16, 1, 0
+    .align 16
+    .fill 16384, 1, 0
+boot_stack_top:
+    .fill 65536, 1, 0
+user_stack_top:
+
+    .section .note.GNU-stack, "", @progbits
