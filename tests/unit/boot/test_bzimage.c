@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for boot/bzimage.c and boot/decompress.c over a real gmem (no KVM): bzImages with
+ * every supported payload compression, the zero page contents (Documentation/arch/x86/
+ * zero-page.rst), and crafted images that must be refused cleanly.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "boot/boot.h"
+#include "boot/decompress.h"
+#include "core/gmem.h"
+#include "core/x86/layout.h"
+#include "fixtures.h"
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static int load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd,
+                size_t rd_len, struct boot_result *r)
+{
+    memset(&m->err, 0, sizeof(m->err));
+    return boot_load_image(m->gm, &m->cfg, k, len, rd, rd_len, r, &m->err);
+}
+
+static void check_loaded(struct fx_machine *m, const struct boot_result *r)
+{
+    const uint8_t *seg = gmem_ptr(m->gm, 0x1000000, 0x100000);
+    const uint8_t *bp = gmem_ptr(m->gm, BOOT_PARAMS_GPA, 4096);
+
+    assert_int_equal(r->format, BOOT_FORMAT_BZIMAGE);
+    assert_int_equal(r->mode, BOOT_ENTRY_LINUX64);
+    assert_int_equal(r->entry_gpa, 0x1000000);
+    assert_int_equal(r->info_gpa, BOOT_PARAMS_GPA);
+    assert_int_equal(r->kernel_start_gpa, 0x1000000);
+    assert_int_equal(r->kernel_end_gpa, 0x1100000);
+    assert_int_equal(seg[0], 0xaa);
+    assert_int_equal(seg[0xffff], 0xaa);
+    assert_int_equal(seg[0x10000], 0); /* bss */
+    assert_memory_equal(bp + 0x202, "HdrS", 4);
+    assert_int_equal(bp[0x210], 0xff); /* type_of_loader */
+    assert_true(bp[0x211] & 0x80);     /* CAN_USE_HEAP */
+    assert_int_equal(rd32(bp + 0x228), BOOT_CMDLINE_GPA);
+    assert_string_equal((const char *)gmem_ptr(m->gm, BOOT_CMDLINE_GPA, 14), "console=ttyS0");
+    assert_int_equal(bp[0x1e8], m->map.n); /* e820_entries */
+    assert_memory_equal(bp + 0x2d0, m->map.entries, m->map.n * 20);
+    assert_int_equal(rd32(bp + 0x70), 0xe0000); /* acpi_rsdp_addr */
+    assert_int_equal(bp[0x1ef], 0);             /* sentinel */
+}
+
+static void test_formats(void **state)
+{
+    static const enum decomp_format fmts[] = {DECOMP_NONE, DECOMP_GZIP, DECOMP_XZ,
+                                              DECOMP_LZMA, DECOMP_ZSTD, DECOMP_LZ4};
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    (void)state;
+
+    uint8_t *vm = fx_vmlinux(&vl);
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        fx_machine_init(&m, 64);
+        uint8_t *bz = fx_bzimage(fmts[i], vm, vl, &bl);
+        assert_int_equal(decomp_detect(bz + FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET, 16), fmts[i]);
+        int rc = load(&m, bz, bl, NULL, 0, &r);
+        if (rc != 0)
+            fail_msg("%s: %s", decomp_format_name(fmts[i]), m.err.message);
+        check_loaded(&m, &r);
+        assert_int_equal(r.initrd_gpa, 0);
+        free(bz);
+        fx_machine_fini(&m);
+    }
+    free(vm);
+}
+
+static void test_initrd(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    uint8_t rd[10000];
+    (void)state;
+
+    memset(rd, 0x5c, sizeof(rd));
+    fx_machine_init(&m, 64);
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
+    assert_int_equal(load(&m, bz, bl, rd, sizeof(rd), &r), 0);
+    const uint8_t *bp = gmem_ptr(m.gm, BOOT_PARAMS_GPA, 4096);
+    assert_int_equal(r.initrd_size, sizeof(rd));
+    assert_int_equal(r.initrd_gpa % 4096, 0);
+    assert_true(r.initrd_gpa >= r.kernel_end_gpa);
+    assert_true(r.initrd_gpa + sizeof(rd) <= 64ull << 20);
+    assert_true(r.initrd_gpa + sizeof(rd) > (64ull << 20) - 8192); /* as high as possible */
+    assert_int_equal(rd32(bp + 0x218), r.initrd_gpa);
+    assert_int_equal(rd32(bp + 0x21c), sizeof(rd));
+    assert_memory_equal(gmem_ptr(m.gm, r.initrd_gpa, sizeof(rd)), rd, sizeof(rd));
+
+    /* an initrd that cannot fit */
+    uint8_t *big = calloc(1, 60u << 20);
+    assert_int_equal(load(&m, bz, bl, big, 60u << 20, &r), -ENOSPC);
+    free(big);
+    free(bz);
+    free(vm);
+    fx_machine_fini(&m);
+}
+
+/* Corrupts a copy of a good image with (fn) and expects (want). */
+static void expect_bad(const uint8_t *good, size_t len, void (*fn)(uint8_t *img, size_t *len),
+                       int want, const char *what)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    uint8_t *img = malloc(len);
+    size_t n = len;
+
+    memcpy(img, good, len);
+    fn(img, &n);
+    fx_machine_init(&m, 64);
+    int rc = load(&m, img, n, NULL, 0, &r);
+    if (rc != want)
+        fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
+    assert_true(strlen(m.err.message) > 0);
+    assert_null(strchr(m.err.message, '\n'));
+    fx_machine_fini(&m);
+    free(img);
+}
+
+static void bad_magic(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x202] = 'X';
+}
+static void bad_boot_flag(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x1fe] = 0;
+}
+static void old_version(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x206] = 0x08;
+}
+static void huge_setup_sects(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x1f1] = 0xff;
+}
+static void payload_past_eof(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x24c] = 0xff;
+    p[0x24d] = 0xff;
+    p[0x24e] = 0xff;
+}
+static void payload_offset_huge(uint8_t *p, size_t *n)
+{
+    (void)n;
+    memset(p + 0x248, 0xff, 4);
+}
+static void syssize_big(uint8_t *p, size_t *n)
+{
+    (void)n;
+    memset(p + 0x1f4, 0x7f, 4);
+}
+static void not_64bit(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x236] = 0;
+}
+static void not_loaded_high(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x211] = 0;
+}
+static void header_too_long(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x201] = 0xff;
+}
+static void zero_cmdline_size(uint8_t *p, size_t *n)
+{
+    (void)n;
+    memset(p + 0x238, 0, 4);
+}
+static void bad_alignment(uint8_t *p, size_t *n)
+{
+    (void)n;
+    p[0x230] = 3;
+}
+static void corrupt_stream(uint8_t *p, size_t *n)
+{
+    memset(p + FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET + 20, 0x55, 64);
+    (void)n;
+}
+static void size_trailer_huge(uint8_t *p, size_t *n)
+{
+    uint32_t plen = rd32(p + 0x24c);
+    memset(p + FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET + plen - 4, 0xff, 4);
+    (void)n;
+}
+static void size_trailer_small(uint8_t *p, size_t *n)
+{
+    uint32_t plen = rd32(p + 0x24c), small = 1000;
+    memcpy(p + FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET + plen - 4, &small, 4);
+    (void)n;
+}
+static void truncate_half(uint8_t *p, size_t *n)
+{
+    (void)p;
+    *n /= 2;
+}
+
+static void test_bad_images(void **state)
+{
+    size_t vl, bl;
+    (void)state;
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_XZ, vm, vl, &bl);
+
+    expect_bad(bz, bl, bad_magic, -ENOEXEC, "magic");
+    expect_bad(bz, bl, bad_boot_flag, -ENOEXEC, "boot_flag");
+    expect_bad(bz, bl, old_version, -ENOEXEC, "version");
+    expect_bad(bz, bl, huge_setup_sects, -ENOEXEC, "setup_sects");
+    expect_bad(bz, bl, payload_past_eof, -ENOEXEC, "payload_length");
+    expect_bad(bz, bl, payload_offset_huge, -ENOEXEC, "payload_offset");
+    expect_bad(bz, bl, syssize_big, -ENOEXEC, "syssize");
+    expect_bad(bz, bl, not_64bit, -ENOEXEC, "xloadflags");
+    expect_bad(bz, bl, not_loaded_high, -ENOEXEC, "loadflags");
+    expect_bad(bz, bl, header_too_long, -ENOEXEC, "header length");
+    expect_bad(bz, bl, zero_cmdline_size, -ENOEXEC, "cmdline_size");
+    expect_bad(bz, bl, bad_alignment, -ENOEXEC, "kernel_alignment");
+    expect_bad(bz, bl, corrupt_stream, -ENOEXEC, "corrupt xz");
+    expect_bad(bz, bl, size_trailer_huge, -ENOEXEC, "trailer > 512 MiB");
+    expect_bad(bz, bl, size_trailer_small, -ENOEXEC, "trailer < real size");
+    expect_bad(bz, bl, truncate_half, -ENOEXEC, "truncated");
+    free(bz);
+    free(vm);
+}
+
+/* Every truncation of a small image is refused without a crash. */
+static void test_truncations(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    (void)state;
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
+
+    /* up to the end of the payload: the padding after it may go */
+    size_t payload_end = FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET + rd32(bz + 0x24c);
+    fx_machine_init(&m, 64);
+    for (size_t n = 0; n < payload_end; n += (n < 3000 ? 7 : 61))
+        assert_int_equal(load(&m, bz, n, NULL, 0, &r), -ENOEXEC);
+    fx_machine_fini(&m);
+    free(bz);
+    free(vm);
+}
+
+static void test_unsupported_compression(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    (void)state;
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_BZIP2, vm, vl, &bl);
+
+    fx_machine_init(&m, 64);
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
+    assert_non_null(strstr(m.err.message, "bzip2"));
+    fx_machine_fini(&m);
+    free(bz);
+    free(vm);
+}
+
+static void test_segment_placement(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    (void)state;
+
+    /* beyond RAM: 16 MiB kernel in a 16 MiB guest */
+    fx_machine_init(&m, 16);
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_ZSTD, vm, vl, &bl);
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOSPC);
+    fx_machine_fini(&m);
+    free(bz);
+    free(vm);
+
+    /* over the boot structures and over the ACPI area */
+    static const uint64_t bad_gpa[] = {BOOT_PARAMS_GPA, BOOT_CMDLINE_GPA, ACPI_GPA, 0xff000};
+    for (size_t i = 0; i < sizeof(bad_gpa) / sizeof(bad_gpa[0]); i++) {
+        struct fx_seg seg = {PT_LOAD, bad_gpa[i], bad_gpa[i], 0x100, 0x2000, 0x11};
+        vm = fx_elf(true, bad_gpa[i], &seg, 1, NULL, 0, &vl);
+        bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
+        fx_machine_init(&m, 64);
+        assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
+        fx_machine_fini(&m);
+        free(bz);
+        free(vm);
+    }
+}
+
+static void test_cmdline_too_long(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    char *longline = malloc(4096);
+    (void)state;
+
+    memset(longline, 'a', 4095);
+    longline[4095] = 0;
+    fx_machine_init(&m, 64);
+    m.cfg.cmdline = longline; /* the fixture's cmdline_size is 2047 */
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    longline[2047] = 0;
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), 0);
+    fx_machine_fini(&m);
+    free(longline);
+    free(bz);
+    free(vm);
+}
+
+static void test_decompress_bounds(void **state)
+{
+    static const enum decomp_format fmts[] = {DECOMP_GZIP, DECOMP_XZ, DECOMP_LZMA, DECOMP_ZSTD,
+                                              DECOMP_LZ4};
+    uint8_t in[50000];
+    struct error err = {0};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)(i * 7 / 13);
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        size_t clen, olen;
+        uint8_t *out;
+        uint8_t *c = fx_compress(fmts[i], in, sizeof(in), &clen);
+        assert_int_equal(decomp_run(c, clen, sizeof(in), &out, &olen, "t", &err), 0);
+        assert_int_equal(olen, sizeof(in));
+        assert_memory_equal(out, in, sizeof(in));
+        free(out);
+        /* one byte short of room: refused, nothing written past the bound */
+        assert_int_equal(decomp_run(c, clen, sizeof(in) - 1, &out, &olen, "t", &err), -ENOEXEC);
+        free(c);
+    }
+    static const uint8_t lzo[8] = {0x89, 'L', 'Z', 'O', 0, 0x0d, 0x0a, 0x1a};
+    uint8_t *out;
+    size_t olen;
+    assert_int_equal(decomp_detect(lzo, sizeof(lzo)), DECOMP_LZO);
+    assert_int_equal(decomp_run(lzo, sizeof(lzo), 100, &out, &olen, "t", &err), -ENOEXEC);
+}
+
+static void test_files_and_probe(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    enum boot_format fmt;
+    struct error err = {0};
+    size_t vl, bl;
+    (void)state;
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_LZ4, vm, vl, &bl);
+    char *kpath = fx_tmpfile(bz, bl);
+    char *rpath = fx_tmpfile("initrd!", 7);
+    char *junk = fx_tmpfile("#!/bin/sh\necho hi\n", 18);
+
+    assert_int_equal(boot_probe(kpath, &fmt, &err), 0);
+    assert_int_equal(fmt, BOOT_FORMAT_BZIMAGE);
+    assert_int_equal(boot_probe(junk, &fmt, &err), -ENOEXEC);
+    assert_non_null(strstr(err.message, "not a kernel"));
+    error_clear(&err);
+    assert_int_equal(boot_probe("/nonexistent/vmlinuz", &fmt, &err), -ENOENT);
+
+    fx_machine_init(&m, 64);
+    m.cfg.kernel_path = kpath;
+    m.cfg.initrd_path = rpath;
+    assert_int_equal(boot_load(m.gm, &m.cfg, &r, &m.err), 0);
+    assert_int_equal(r.initrd_size, 7);
+    assert_memory_equal(gmem_ptr(m.gm, r.initrd_gpa, 7), "initrd!", 7);
+    m.cfg.initrd_path = "/nonexistent/initrd";
+    assert_int_equal(boot_load(m.gm, &m.cfg, &r, &m.err), -ENOENT);
+    fx_machine_fini(&m);
+    unlink(kpath);
+    unlink(rpath);
+    unlink(junk);
+    free(kpath);
+    free(rpath);
+    free(junk);
+    free(bz);
+    free(vm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_initrd),
+        cmocka_unit_test(test_bad_images),
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_unsupported_compression),
+        cmocka_unit_test(test_segment_placement),
+        cmocka_unit_test(test_cmdline_too_long),
+        cmocka_unit_test(test_decompress_bounds),
+        cmocka_unit_test(test_files_and_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
