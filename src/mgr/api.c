@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static const char *const errno_names[] = {
     "EINVAL", "ENOENT", "EEXIST",  "EBUSY",        "EPERM", "EACCES",
@@ -284,5 +288,32 @@ int api_arg_bool(json_t *args, const char *key, bool required, bool *out, struct
     if (!json_is_boolean(v))
         return error_set(err, -EINVAL, "argument \"%s\" must be true or false", key);
     *out = json_is_true(v);
+    return 0;
+}
+
+int api_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    *dirfd = -1;
+    if (strlen(path) < sizeof(sa->sun_path)) {
+        memcpy(sa->sun_path, path, strlen(path) + 1);
+        return 0;
+    }
+    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+        return -ENAMETOOLONG;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    *dirfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (*dirfd < 0)
+        return -errno;
+    if (snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dirfd, slash + 1) >=
+        (int)sizeof(sa->sun_path)) {
+        close(*dirfd);
+        *dirfd = -1;
+        return -ENAMETOOLONG;
+    }
     return 0;
 }

@@ -72,6 +72,15 @@ MUST_CHECK int api_reply_decode(const char *line, size_t len, struct api_reply *
 /* Frees what (rep) owns. */
 void api_reply_fini(struct api_reply *rep);
 
+struct sockaddr_un;
+/*
+ * Fills (sa) with the address of the unix socket (path). Paths longer than sun_path (deep
+ * test directories) are reached through "/proc/self/fd/N/<basename>" with (*dirfd) an O_PATH
+ * descriptor of the directory that the caller closes after bind/connect; otherwise (*dirfd) is
+ * -1. Returns 0 or -errno.
+ */
+MUST_CHECK int api_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd);
+
 /* Maps an error code name ("EBUSY") back to a negative errno; unknown names give -EIO. */
 int api_errno_from_name(const char *name);
 

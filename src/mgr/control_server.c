@@ -411,15 +411,17 @@ static void listen_event(void *opaque, uint32_t events)
 /* Creates the listening socket at srv->path with mode 0600. */
 static int open_listener(struct control_server *srv, struct error *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     mode_t old_umask;
-    int fd, ret;
-    if (strlen(srv->path) >= sizeof(sa.sun_path))
-        return error_set(err, -ENAMETOOLONG, "control socket path too long: %s", srv->path);
-    strcpy(sa.sun_path, srv->path);
+    int fd, dirfd, ret;
+    ret = api_unix_addr(srv->path, &sa, &dirfd);
+    if (ret < 0)
+        return error_set(err, ret, "control socket %s: %s", srv->path, strerror(-ret));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return error_set(err, -errno, "control socket: %s", strerror(errno));
+    if (fd < 0) {
+        ret = error_set(err, -errno, "control socket: %s", strerror(errno));
+        goto out;
+    }
     (void)unlink(srv->path); /* a stale socket from a monitor that died */
     old_umask = umask(0177);
     ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -431,10 +433,13 @@ static int open_listener(struct control_server *srv, struct error *err)
     if (ret < 0) {
         ret = error_set(err, -errno, "control socket %s: %s", srv->path, strerror(errno));
         close(fd);
-        return ret;
+        goto out;
     }
     srv->listen_fd = fd;
-    return 0;
+out:
+    if (dirfd >= 0)
+        close(dirfd);
+    return ret;
 }
 
 int control_server_create(struct evloop *loop, const char *path, const char *vm_name,

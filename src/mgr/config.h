@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A VM's definition (its settings) and its on-disk form, vm.json (docs/cli.md, "VM
+ * definition"). Parsing is strict: every field is type- and range-checked with a message
+ * naming the field, unknown keys are rejected, and a schema version newer than this build
+ * understands is refused rather than misread. config_set_option() is the one place where a
+ * command-line setting ("cpus", "2") is turned into a field, shared by `create` and `set`.
+ */
+#ifndef BAREIRON_MGR_CONFIG_H
+#define BAREIRON_MGR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+
+/* The vm.json schema version written by this build; larger versions are refused. */
+#define CONFIG_SCHEMA_VERSION 1
+
+#define CONFIG_MAX_NAME 64
+#define CONFIG_MAX_DESCRIPTION 1024
+#define CONFIG_MAX_CMDLINE 4096
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MIN_MEMORY_MIB 16
+#define CONFIG_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
+#define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_NICS 8
+#define CONFIG_MAX_SERIALS 4
+#define CONFIG_MAX_BOOT 4
+
+enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
+enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 };
+enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
+enum nic_model { NIC_MODEL_VIRTIO = 0, NIC_MODEL_E1000 };
+enum nic_mode { NIC_MODE_NAT = 0, NIC_MODE_BRIDGE, NIC_MODE_TAP };
+enum serial_type { SERIAL_CONSOLE = 0, SERIAL_FILE, SERIAL_PTY, SERIAL_UNIX };
+
+struct disk_config {
+    char *path; /* absolute */
+    enum disk_format format;
+    bool is_readonly;
+    enum disk_cache cache;
+};
+
+struct nic_config {
+    enum nic_model model;
+    enum nic_mode mode;
+    char mac[18]; /* "52:54:00:12:34:56" or "" for a generated one */
+    char *ifname; /* bridge name (bridge) or tap device (tap); NULL for nat */
+};
+
+struct serial_config {
+    enum serial_type type;
+    char *path; /* file or unix socket path; NULL for console and pty */
+};
+
+struct vm_config {
+    char name[CONFIG_MAX_NAME + 1];
+    char *description; /* never NULL */
+    char *os_type;     /* one of config_os_types */
+    uint32_t cpus;
+    uint64_t memory_mib;
+    enum boot_dev boot[CONFIG_MAX_BOOT];
+    size_t boot_count;
+    char *kernel, *initrd, *cmdline; /* NULL when unset */
+    struct disk_config disks[CONFIG_MAX_DISKS];
+    size_t disk_count;
+    char *cdrom, *floppy; /* NULL when empty */
+    struct nic_config nics[CONFIG_MAX_NICS];
+    size_t nic_count;
+    struct serial_config serials[CONFIG_MAX_SERIALS];
+    size_t serial_count;
+    uint32_t video_width, video_height, video_vram_mib;
+    bool has_acpi, has_ioapic, is_autostart;
+};
+
+/* The accepted os_type values, NULL-terminated. */
+extern const char *const config_os_types[];
+
+/* Initializes (cfg) to the defaults for a new VM called (name) (not validated here).
+ * Returns 0 or -ENOMEM. */
+MUST_CHECK int config_init(struct vm_config *cfg, const char *name);
+/* Frees what (cfg) owns; (cfg) may then be re-initialized. */
+void config_fini(struct vm_config *cfg);
+
+/*
+ * Fills (cfg) (which must be uninitialized) from the vm.json object (root). (what) names the
+ * source in messages (the file path). Returns 0, -EINVAL (bad field, named in err), -ENOTSUP
+ * (schema version from the future) or -ENOMEM. On failure (cfg) holds nothing to free.
+ */
+MUST_CHECK int config_from_json(json_t *root, const char *what, struct vm_config *cfg,
+                                struct error *err);
+/* Same, from the text of a vm.json file. Malformed JSON gives -EINVAL naming (what). */
+MUST_CHECK int config_parse(const char *text, size_t len, const char *what, struct vm_config *cfg,
+                            struct error *err);
+/* Builds the vm.json object for (cfg) (new reference in (*out)). Returns 0 or -ENOMEM. */
+MUST_CHECK int config_to_json(const struct vm_config *cfg, json_t **out);
+/* Serializes (cfg) as indented vm.json text (malloc'd, newline-terminated). */
+MUST_CHECK int config_dump(const struct vm_config *cfg, char **out);
+
+/*
+ * Checks the rules that span fields (boot from kernel needs a kernel, initrd needs a kernel,
+ * unique serial console...). Returns 0 or -EINVAL with the field named in (err).
+ */
+MUST_CHECK int config_validate(const struct vm_config *cfg, struct error *err);
+
+/*
+ * Applies one command-line setting: (key) is an option name without dashes ("cpus", "memory",
+ * "disk", "remove-disk", "boot", "acpi"...) and (value) its argument. Relative paths are made
+ * absolute against the current directory. Returns 0, -ENOENT for an unknown key, or -EINVAL
+ * with a message naming the option.
+ */
+MUST_CHECK int config_set_option(struct vm_config *cfg, const char *key, const char *value,
+                                 struct error *err);
+/* True if (key) is a known setting. */
+bool config_option_exists(const char *key);
+/* True if changing (key) is allowed while the VM runs (description, autostart, os-type). */
+bool config_option_is_live(const char *key);
+
+/* Name helpers for printing. */
+const char *config_boot_name(enum boot_dev d);
+const char *config_format_name(enum disk_format f);
+const char *config_cache_name(enum disk_cache c);
+const char *config_nic_model_name(enum nic_model m);
+const char *config_nic_mode_name(enum nic_mode m);
+const char *config_serial_type_name(enum serial_type t);
+
+/* Parses "on"/"off" (also true/false, yes/no, 1/0). Returns 0 or -EINVAL. */
+MUST_CHECK int config_parse_onoff(const char *s, bool *out);
+
+#endif

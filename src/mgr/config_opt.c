@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command-line side of mgr/config.h: config_set_option() turns one setting of `create` or
+ * `set` ("--cpus 2", "--disk PATH,format=qcow2", "--serial unix:PATH") into the definition,
+ * with the same checks as the vm.json reader (mgr/config_util.h). Syntax in docs/cli.md.
+ */
+#include "mgr/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "mgr/config_util.h"
+
+typedef int (*opt_fn)(struct vm_config *cfg, const char *key, const char *val, struct error *err);
+
+static bool is_none(const char *v)
+{
+    return strcmp(v, "none") == 0 || v[0] == '\0';
+}
+
+int config_parse_onoff(const char *s, bool *out)
+{
+    static const char *const on[] = {"on", "true", "yes", "1", NULL};
+    static const char *const off[] = {"off", "false", "no", "0", NULL};
+    if (config_find_name(on, s) >= 0)
+        *out = true;
+    else if (config_find_name(off, s) >= 0)
+        *out = false;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Makes (val) absolute against the current directory and checks that it names an existing
+ * file (or block device). Returns a malloc'd path in (*out). */
+static int abs_existing_path(const char *key, const char *val, char **out, struct error *err)
+{
+    char cwd[PATH_MAX], buf[PATH_MAX];
+    struct stat st;
+    const char *why;
+    if (val[0] != '/') {
+        if (getcwd(cwd, sizeof(cwd)) == NULL ||
+            snprintf(buf, sizeof(buf), "%s/%s", cwd, val) >= (int)sizeof(buf))
+            return error_set(err, -ENAMETOOLONG, "--%s: path too long", key);
+        val = buf;
+    }
+    why = config_check_path(val);
+    if (why)
+        return error_set(err, -EINVAL, "--%s: %s", key, why);
+    if (stat(val, &st) < 0)
+        return error_set(err, -errno, "--%s: %s: %s", key, val, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return error_set(err, -EINVAL, "--%s: %s: not a regular file or block device", key, val);
+    *out = strdup(val);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int set_text(char **field, const char *key, const char *val, size_t max, bool allow_none,
+                    struct error *err)
+{
+    const char *why;
+    char *s = NULL;
+    if (!(allow_none && is_none(val))) {
+        why = config_check_text(val, strlen(val), max);
+        if (why)
+            return error_set(err, -EINVAL, "--%s: %s", key, why);
+        if ((s = strdup(val)) == NULL)
+            return -ENOMEM;
+    }
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+static int o_description(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    return set_text(&cfg->description, key, val, CONFIG_MAX_DESCRIPTION, false, err);
+}
+
+static int o_os_type(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    char list[64];
+    if (config_find_name(config_os_types, val) < 0) {
+        config_join_names(config_os_types, list, sizeof(list));
+        return error_set(err, -EINVAL, "--%s: must be one of %s", key, list);
+    }
+    return set_text(&cfg->os_type, key, val, 16, false, err);
+}
+
+static int o_cpus(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    uint64_t n;
+    if (parse_u64(val, &n) < 0 || n < 1 || n > CONFIG_MAX_CPUS)
+        return error_set(err, -EINVAL, "--%s: must be a number from 1 to %d", key, CONFIG_MAX_CPUS);
+    cfg->cpus = (uint32_t)n;
+    return 0;
+}
+
+static int o_memory(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    uint64_t bytes;
+    if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes % (1024 * 1024) != 0 ||
+        bytes / (1024 * 1024) < CONFIG_MIN_MEMORY_MIB ||
+        bytes / (1024 * 1024) > CONFIG_MAX_MEMORY_MIB)
+        return error_set(err, -EINVAL,
+                         "--%s: must be a whole number of MiB from %dM to 1T (e.g. 512M, 2G)", key,
+                         CONFIG_MIN_MEMORY_MIB);
+    cfg->memory_mib = bytes / (1024 * 1024);
+    return 0;
+}
+
+static int o_boot(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    enum boot_dev order[CONFIG_MAX_BOOT];
+    char buf[128], *save = NULL, *tok;
+    size_t n = 0;
+    unsigned seen = 0;
+    if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf))
+        return error_set(err, -EINVAL, "--%s: too long", key);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int d = config_find_name(config_boot_names, tok);
+        if (d < 0 || n == CONFIG_MAX_BOOT || (seen & (1u << d)))
+            return error_set(err, -EINVAL,
+                             "--%s: a comma-separated list of distinct floppy, cdrom, disk, "
+                             "kernel",
+                             key);
+        seen |= 1u << d;
+        order[n++] = (enum boot_dev)d;
+    }
+    if (n == 0)
+        return error_set(err, -EINVAL, "--%s: needs at least one device", key);
+    memcpy(cfg->boot, order, sizeof(order[0]) * n);
+    cfg->boot_count = n;
+    return 0;
+}
+
+/* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear. */
+static int o_file(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    char **field = strcmp(key, "kernel") == 0   ? &cfg->kernel
+                   : strcmp(key, "initrd") == 0 ? &cfg->initrd
+                   : strcmp(key, "cdrom") == 0  ? &cfg->cdrom
+                                                : &cfg->floppy;
+    char *path = NULL;
+    if (!is_none(val)) {
+        int ret = abs_existing_path(key, val, &path, err);
+        if (ret < 0)
+            return ret;
+    }
+    free(*field);
+    *field = path;
+    return 0;
+}
+
+static int o_cmdline(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    return set_text(&cfg->cmdline, key, val, CONFIG_MAX_CMDLINE, true, err);
+}
+
+/* One "key=value" or "flag" of a --disk spec. */
+static int disk_attr(struct disk_config *d, const char *attr, struct error *err)
+{
+    int i;
+    if (strcmp(attr, "readonly") == 0 || strcmp(attr, "ro") == 0) {
+        d->is_readonly = true;
+    } else if (strncmp(attr, "format=", 7) == 0) {
+        if ((i = config_find_name(config_format_names, attr + 7)) < 0)
+            return error_set(err, -EINVAL, "--disk: format must be raw or qcow2");
+        d->format = (enum disk_format)i;
+    } else if (strncmp(attr, "cache=", 6) == 0) {
+        if ((i = config_find_name(config_cache_names, attr + 6)) < 0)
+            return error_set(err, -EINVAL, "--disk: cache must be none or writeback");
+        d->cache = (enum disk_cache)i;
+    } else {
+        return error_set(err, -EINVAL,
+                         "--disk: unknown attribute '%.64s' (format=, readonly, cache=)", attr);
+    }
+    return 0;
+}
+
+static int o_disk(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    struct disk_config d = {0};
+    char buf[PATH_MAX + 64], *save = NULL, *tok;
+    int ret;
+    if (cfg->disk_count == CONFIG_MAX_DISKS)
+        return error_set(err, -EINVAL, "--%s: at most %d disks", key, CONFIG_MAX_DISKS);
+    if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf))
+        return error_set(err, -EINVAL, "--%s: too long", key);
+    tok = strtok_r(buf, ",", &save);
+    if (tok == NULL)
+        return error_set(err, -EINVAL, "--%s: needs PATH[,format=raw|qcow2][,readonly][,cache=]",
+                         key);
+    if ((ret = abs_existing_path(key, tok, &d.path, err)) < 0)
+        return ret;
+    if (strchr(d.path, ',')) /* only possible through the cwd */
+        ret = error_set(err, -EINVAL, "--%s: a disk path cannot contain ','", key);
+    while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
+        ret = disk_attr(&d, tok, err);
+    for (size_t i = 0; ret == 0 && i < cfg->disk_count; i++)
+        if (strcmp(cfg->disks[i].path, d.path) == 0)
+            ret = error_set(err, -EEXIST, "--%s: %s is attached already", key, d.path);
+    if (ret < 0) {
+        free(d.path);
+        return ret;
+    }
+    cfg->disks[cfg->disk_count++] = d;
+    return 0;
+}
+
+/* Removes item (idx) of an array of (count) items of (size) bytes. */
+static void remove_item(void *arr, size_t size, size_t *count, size_t idx)
+{
+    char *p = arr;
+    memmove(p + idx * size, p + (idx + 1) * size, (*count - idx - 1) * size);
+    (*count)--;
+}
+
+/* Parses an index below (count) for --remove-*; "all" gives SIZE_MAX. */
+static int parse_index(const char *key, const char *val, size_t count, size_t *out,
+                       struct error *err)
+{
+    uint64_t i;
+    if (strcmp(val, "all") == 0) {
+        *out = SIZE_MAX;
+        return 0;
+    }
+    if (parse_u64(val, &i) < 0 || i >= count)
+        return error_set(err, -ENOENT, "--%s: no item %s (there are %zu)", key, val, count);
+    *out = (size_t)i;
+    return 0;
+}
+
+static int o_remove_disk(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    size_t idx = SIZE_MAX - 1;
+    for (size_t i = 0; i < cfg->disk_count; i++)
+        if (strcmp(cfg->disks[i].path, val) == 0)
+            idx = i;
+    if (idx == SIZE_MAX - 1) {
+        int ret = parse_index(key, val, cfg->disk_count, &idx, err);
+        if (ret < 0)
+            return ret;
+    }
+    for (size_t i = cfg->disk_count; i-- > 0;) {
+        if (idx != SIZE_MAX && i != idx)
+            continue;
+        free(cfg->disks[i].path);
+        remove_item(cfg->disks, sizeof(cfg->disks[0]), &cfg->disk_count, i);
+    }
+    return 0;
+}
+
+static int nic_attr(struct nic_config *n, const char *attr, struct error *err)
+{
+    if (strncmp(attr, "model=", 6) == 0) {
+        int i = config_find_name(config_nic_model_names, attr + 6);
+        if (i < 0)
+            return error_set(err, -EINVAL, "--nic: model must be virtio or e1000");
+        n->model = (enum nic_model)i;
+    } else if (strncmp(attr, "mac=", 4) == 0) {
+        if (config_check_mac(attr + 4) < 0)
+            return error_set(err, -EINVAL,
+                             "--nic: mac must be a unicast MAC like "
+                             "52:54:00:12:34:56");
+        snprintf(n->mac, sizeof(n->mac), "%s", attr + 4);
+    } else {
+        return error_set(err, -EINVAL, "--nic: unknown attribute '%.64s' (model=, mac=)", attr);
+    }
+    return 0;
+}
+
+/* --nic nat|bridge:BR|tap:TAP[,model=virtio|e1000][,mac=MAC] */
+static int o_nic(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    struct nic_config n = {0};
+    char buf[128], *save = NULL, *tok, *colon;
+    int ret = 0;
+    if (cfg->nic_count == CONFIG_MAX_NICS)
+        return error_set(err, -EINVAL, "--%s: at most %d adapters", key, CONFIG_MAX_NICS);
+    if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf) ||
+        (tok = strtok_r(buf, ",", &save)) == NULL)
+        return error_set(err, -EINVAL, "--%s: needs nat, bridge:NAME or tap:NAME", key);
+    colon = strchr(tok, ':');
+    if (colon)
+        *colon++ = '\0';
+    n.mode = (enum nic_mode)config_find_name(config_nic_mode_names, tok);
+    if ((int)n.mode < 0 || (n.mode == NIC_MODE_NAT) != (colon == NULL))
+        return error_set(err, -EINVAL, "--%s: needs nat, bridge:NAME or tap:NAME", key);
+    if (colon && config_check_ifname(colon) < 0)
+        return error_set(err, -EINVAL, "--%s: '%s' is not an interface name", key, colon);
+    if (colon && (n.ifname = strdup(colon)) == NULL)
+        return -ENOMEM;
+    while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
+        ret = nic_attr(&n, tok, err);
+    if (ret < 0) {
+        free(n.ifname);
+        return ret;
+    }
+    cfg->nics[cfg->nic_count++] = n;
+    return 0;
+}
+
+static int o_remove_nic(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    size_t idx;
+    int ret = parse_index(key, val, cfg->nic_count, &idx, err);
+    if (ret < 0)
+        return ret;
+    for (size_t i = cfg->nic_count; i-- > 0;) {
+        if (idx != SIZE_MAX && i != idx)
+            continue;
+        free(cfg->nics[i].ifname);
+        remove_item(cfg->nics, sizeof(cfg->nics[0]), &cfg->nic_count, i);
+    }
+    return 0;
+}
+
+/* --serial console|pty|file:PATH|unix:PATH, or none to remove all ports. */
+static int o_serial(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    struct serial_config s = {0};
+    const char *colon = strchr(val, ':');
+    size_t tlen = colon ? (size_t)(colon - val) : strlen(val);
+    char type[16];
+    int t;
+    if (strcmp(val, "none") == 0) {
+        for (size_t i = 0; i < cfg->serial_count; i++)
+            free(cfg->serials[i].path);
+        cfg->serial_count = 0;
+        return 0;
+    }
+    snprintf(type, sizeof(type), "%.*s", (int)MIN(tlen, sizeof(type) - 1), val);
+    t = config_find_name(config_serial_type_names, type);
+    s.type = (enum serial_type)t;
+    if (t < 0 || ((s.type == SERIAL_FILE || s.type == SERIAL_UNIX) != (colon != NULL)))
+        return error_set(err, -EINVAL, "--%s: needs console, pty, file:PATH, unix:PATH or none",
+                         key);
+    if (cfg->serial_count == CONFIG_MAX_SERIALS)
+        return error_set(err, -EINVAL, "--%s: at most %d ports", key, CONFIG_MAX_SERIALS);
+    if (colon) {
+        char cwd[PATH_MAX], buf[PATH_MAX];
+        const char *p = colon + 1, *why;
+        if (p[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+            snprintf(buf, sizeof(buf), "%s/%s", cwd, p) < (int)sizeof(buf))
+            p = buf;
+        if ((why = config_check_path(p)) != NULL)
+            return error_set(err, -EINVAL, "--%s: %s", key, why);
+        if ((s.path = strdup(p)) == NULL)
+            return -ENOMEM;
+    }
+    cfg->serials[cfg->serial_count++] = s;
+    return 0;
+}
+
+static int o_video(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    unsigned w, h;
+    char end;
+    if (sscanf(val, "%ux%u%c", &w, &h, &end) != 2 || w < 320 || w > 8192 || h < 200 || h > 8192)
+        return error_set(err, -EINVAL, "--%s: needs WIDTHxHEIGHT within 320x200..8192x8192", key);
+    cfg->video_width = w;
+    cfg->video_height = h;
+    return 0;
+}
+
+static int o_vram(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    uint64_t bytes;
+    if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes % (1024 * 1024) != 0 ||
+        bytes < 1024 * 1024 || bytes > 512ull * 1024 * 1024)
+        return error_set(err, -EINVAL, "--%s: must be 1M to 512M", key);
+    cfg->video_vram_mib = (uint32_t)(bytes / (1024 * 1024));
+    return 0;
+}
+
+static int o_onoff(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    bool *field = strcmp(key, "acpi") == 0     ? &cfg->has_acpi
+                  : strcmp(key, "ioapic") == 0 ? &cfg->has_ioapic
+                                               : &cfg->is_autostart;
+    if (config_parse_onoff(val, field) < 0)
+        return error_set(err, -EINVAL, "--%s: must be on or off", key);
+    return 0;
+}
+
+static const struct {
+    const char *key;
+    opt_fn fn;
+    bool is_live; /* may change while the VM runs */
+} options[] = {
+    {"description", o_description, true},
+    {"os-type", o_os_type, true},
+    {"autostart", o_onoff, true},
+    {"cpus", o_cpus, false},
+    {"memory", o_memory, false},
+    {"boot", o_boot, false},
+    {"kernel", o_file, false},
+    {"initrd", o_file, false},
+    {"cmdline", o_cmdline, false},
+    {"disk", o_disk, false},
+    {"remove-disk", o_remove_disk, false},
+    {"cdrom", o_file, false},
+    {"floppy", o_file, false},
+    {"nic", o_nic, false},
+    {"remove-nic", o_remove_nic, false},
+    {"serial", o_serial, false},
+    {"video", o_video, false},
+    {"vram", o_vram, false},
+    {"acpi", o_onoff, false},
+    {"ioapic", o_onoff, false},
+};
+
+bool config_option_exists(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        if (strcmp(options[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+bool config_option_is_live(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        if (strcmp(options[i].key, key) == 0)
+            return options[i].is_live;
+    return false;
+}
+
+int config_set_option(struct vm_config *cfg, const char *key, const char *value, struct error *err)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        if (strcmp(options[i].key, key) == 0) {
+            int ret = options[i].fn(cfg, key, value, err);
+            if (ret == -ENOMEM)
+                error_set(err, ret, "out of memory");
+            return ret;
+        }
+    }
+    return error_set(err, -ENOENT, "unknown setting --%s", key);
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of mgr/proc.h. `start` forks twice so that the monitor is not our child:
+ *
+ *   bareiron --fork--> A (setsid, exits at once)
+ *                      A --fork--> supervisor --fork+exec--> bareiron-vmm (cwd run/)
+ *
+ * The supervisor writes run/vmm.pid ("PID STARTTIME", the start time guards against pid
+ * reuse), tells the CLI the pid through a pipe, waits for the monitor, then writes
+ * run/exit.json ({"status":N} or {"signal":N}) and removes the pid file and sockets. The
+ * state is then derived (mgr/state.h) from those files plus a query-state on the socket.
+ */
+#define LOG_TAG "proc"
+#include "mgr/proc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "mgr/client.h"
+
+static bool is_executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int proc_find_vmm(char *buf, size_t size, struct error *err)
+{
+    const char *env = getenv("BAREIRON_VMM");
+    char self[PATH_MAX];
+    ssize_t n;
+    if (env && env[0]) {
+        if (!is_executable(env))
+            return error_set(err, -ENOENT, "BAREIRON_VMM=%s is not an executable file", env);
+        snprintf(buf, size, "%s", env);
+        return 0;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        if (snprintf(buf, size, "%s/bareiron-vmm", self) < (int)size && is_executable(buf))
+            return 0;
+        if (snprintf(buf, size, "%s/../vmm/bareiron-vmm", self) < (int)size && is_executable(buf))
+            return 0;
+    }
+    return error_set(err, -ENOENT,
+                     "cannot find bareiron-vmm next to bareiron (%s) or in ../vmm/; set "
+                     "BAREIRON_VMM",
+                     n > 0 ? self : "?");
+}
+
+struct argv_builder {
+    char **v;
+    size_t n, cap;
+    bool has_failed;
+};
+
+static void arg_add(struct argv_builder *b, const char *s)
+{
+    if (b->has_failed)
+        return;
+    if (b->n + 2 > b->cap) {
+        char **nv = realloc(b->v, (b->cap = b->cap ? b->cap * 2 : 32) * sizeof(*nv));
+        if (nv == NULL) {
+            b->has_failed = true;
+            return;
+        }
+        b->v = nv;
+    }
+    if ((b->v[b->n] = strdup(s)) == NULL) {
+        b->has_failed = true;
+        return;
+    }
+    b->v[++b->n] = NULL;
+}
+
+PRINTF_FMT(2, 3) static void arg_addf(struct argv_builder *b, const char *fmt, ...)
+{
+    char buf[PATH_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    if (vsnprintf(buf, sizeof(buf), fmt, ap) >= (int)sizeof(buf))
+        b->has_failed = true;
+    va_end(ap);
+    arg_add(b, buf);
+}
+
+void proc_argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* The --serial option for the first port (COM1); the console socket by default. */
+static int serial_arg(const struct vm_config *cfg, struct argv_builder *b, struct error *err)
+{
+    const struct serial_config *s = cfg->serial_count ? &cfg->serials[0] : NULL;
+    arg_add(b, "--serial");
+    if (s == NULL || s->type == SERIAL_CONSOLE)
+        arg_add(b, "unix:console.sock");
+    else if (s->type == SERIAL_FILE)
+        arg_addf(b, "file:%s", s->path);
+    else if (s->type == SERIAL_UNIX)
+        arg_addf(b, "unix:%s", s->path);
+    else
+        return error_set(err, -ENOTSUP,
+                         "VM '%s': serial port type pty is not supported by the "
+                         "monitor yet (use console, file or unix)",
+                         cfg->name);
+    if (cfg->serial_count > 1)
+        log_warn("VM '%s': only the first serial port (COM1) is connected", cfg->name);
+    return 0;
+}
+
+int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, struct error *err)
+{
+    struct argv_builder b = {0};
+    int ret;
+    if (cfg->kernel == NULL)
+        return error_set(err, -ENOTSUP,
+                         "VM '%s' has no kernel: firmware boot from cdrom/disk is not supported "
+                         "by the monitor yet (bareiron set %s --kernel FILE)",
+                         cfg->name, cfg->name);
+    arg_add(&b, vmm);
+    arg_add(&b, "--name");
+    arg_add(&b, cfg->name);
+    arg_add(&b, "--control");
+    arg_add(&b, "control.sock");
+    arg_add(&b, "--cpus");
+    arg_addf(&b, "%u", cfg->cpus);
+    arg_add(&b, "--memory");
+    arg_addf(&b, "%lluM", (unsigned long long)cfg->memory_mib);
+    arg_add(&b, "--kernel");
+    arg_add(&b, cfg->kernel);
+    if (cfg->initrd) {
+        arg_add(&b, "--initrd");
+        arg_add(&b, cfg->initrd);
+    }
+    if (cfg->cmdline) {
+        arg_add(&b, "--cmdline");
+        arg_add(&b, cfg->cmdline);
+    }
+    for (size_t i = 0; i < cfg->disk_count; i++) {
+        const struct disk_config *d = &cfg->disks[i];
+        arg_add(&b, "--disk");
+        arg_addf(&b, "%s,format=%s%s,cache=%s", d->path, config_format_name(d->format),
+                 d->is_readonly ? ",readonly" : "", config_cache_name(d->cache));
+    }
+    if (cfg->cdrom) {
+        arg_add(&b, "--cdrom");
+        arg_add(&b, cfg->cdrom);
+    }
+    ret = serial_arg(cfg, &b, err);
+    if (ret == 0 && b.has_failed)
+        ret = error_set(err, -ENOMEM, "out of memory");
+    if (ret < 0) {
+        proc_argv_free(b.v);
+        return ret;
+    }
+    *argv = b.v;
+    return 0;
+}
+
+int proc_stat(pid_t pid, unsigned long long *start, bool *is_zombie)
+{
+    char path[64], *buf, *p;
+    size_t len;
+    int ret;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    ret = read_file_all(path, 4096, &buf, &len);
+    if (ret < 0)
+        return ret;
+    p = strrchr(buf, ')');
+    ret = -EINVAL;
+    if (p && p[1] == ' ' && p[2]) {
+        char state = p[2];
+        p += 2; /* field 3, the state */
+        for (int field = 4; p && field <= 22; field++) {
+            p = strchr(p, ' ');
+            p = p ? p + 1 : NULL;
+        }
+        if (p && sscanf(p, "%llu", start) == 1) {
+            *is_zombie = state == 'Z' || state == 'X';
+            ret = 0;
+        }
+    }
+    free(buf);
+    return ret;
+}
+
+static int run_path(const struct store *st, const char *name, const char *leaf, char *buf,
+                    size_t size)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "run/%s", leaf);
+    return store_vm_path(st, name, rel, buf, size);
+}
+
+/* Reads run/vmm.pid; returns 0 and the pid if the process it names is still alive. */
+static int read_pid_file(const char *path, pid_t *pid, bool *is_alive, uint64_t *age_ms)
+{
+    unsigned long long start, now_start;
+    struct stat sb;
+    bool is_zombie;
+    char *buf;
+    size_t len;
+    int p, ret = read_file_all(path, 256, &buf, &len);
+    if (ret < 0)
+        return ret;
+    ret = sscanf(buf, "%d %llu", &p, &start) == 2 && p > 1 ? 0 : -EINVAL;
+    free(buf);
+    if (ret < 0)
+        return ret;
+    *pid = p;
+    *is_alive = proc_stat(p, &now_start, &is_zombie) == 0 && now_start == start && !is_zombie;
+    *age_ms = 0;
+    if (stat(path, &sb) == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (now.tv_sec >= sb.st_mtim.tv_sec)
+            *age_ms = (uint64_t)(now.tv_sec - sb.st_mtim.tv_sec) * 1000;
+    }
+    return 0;
+}
+
+static void read_exit_record(const char *path, struct proc_status *out)
+{
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *status = json_object_get(root, "status"), *sig = json_object_get(root, "signal");
+    if (root == NULL)
+        return;
+    out->has_exit = true;
+    out->exit_status = json_is_integer(status) ? (int)json_integer_value(status) : -1;
+    out->exit_signal = json_is_integer(sig) ? (int)json_integer_value(sig) : 0;
+    json_decref(root);
+}
+
+static uint64_t start_timeout_ms(void)
+{
+    const char *env = getenv("BAREIRON_START_TIMEOUT_MS");
+    uint64_t v;
+    if (env && parse_u64(env, &v) == 0 && v > 0 && v < 3600 * 1000)
+        return v;
+    return PROC_START_TIMEOUT_MS;
+}
+
+int proc_probe(const struct store *st, const char *name, struct proc_status *out)
+{
+    struct vm_probe p = {.start_timeout_ms = start_timeout_ms()};
+    char path[PATH_MAX], state[16] = "";
+    memset(out, 0, sizeof(*out));
+    if (run_path(st, name, "vmm.pid", path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    p.has_pid_file = read_pid_file(path, &out->pid, &p.is_alive, &p.pid_age_ms) == 0;
+    if (run_path(st, name, "exit.json", path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    read_exit_record(path, out);
+    p.has_exit_record = out->has_exit;
+    p.is_exit_clean = out->has_exit && out->exit_status == 0 && out->exit_signal == 0;
+    if (p.has_pid_file && p.is_alive) {
+        json_t *res = NULL;
+        if (proc_call(st, name, "query-state", NULL, &res, NULL) == 0) {
+            json_t *js = json_object_get(res, "state");
+            p.is_answering = true;
+            if (json_is_string(js))
+                snprintf(state, sizeof(state), "%s", json_string_value(js));
+            p.run_state = state;
+        }
+        json_decref(res);
+    }
+    if (!p.is_alive)
+        out->pid = 0;
+    out->state = vm_state_derive(&p);
+    return 0;
+}
+
+int proc_call(const struct store *st, const char *name, const char *cmd, json_t *args,
+              json_t **result, struct error *err)
+{
+    struct client c;
+    char path[PATH_MAX];
+    int ret;
+    if (run_path(st, name, "control.sock", path, sizeof(path)) < 0)
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    ret = client_connect(&c, path, NULL);
+    if (ret < 0)
+        return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
+                         path);
+    ret = client_call(&c, cmd, args, PROC_CALL_TIMEOUT_MS, result, err);
+    client_close(&c);
+    return ret;
+}
+
+int proc_wait_exit(const struct store *st, const char *name, int timeout_ms,
+                   struct proc_status *out)
+{
+    uint64_t deadline = time_now_ns() + (uint64_t)timeout_ms * 1000000;
+    for (;;) {
+        int ret = proc_probe(st, name, out);
+        if (ret < 0)
+            return ret;
+        if (!vm_state_is_live(out->state))
+            return 0;
+        if (time_now_ns() >= deadline)
+            return -ETIMEDOUT;
+        usleep(50 * 1000);
+    }
+}
+
+void proc_log_tail(const struct store *st, const char *name, int lines, char *buf, size_t size)
+{
+    char path[PATH_MAX];
+    char tail[4096];
+    ssize_t n = 0;
+    int fd;
+    buf[0] = '\0';
+    if (run_path(st, name, "vmm.log", path, sizeof(path)) < 0)
+        return;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end > 0)
+        n = pread(fd, tail, sizeof(tail) - 1,
+                  end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0);
+    close(fd);
+    if (n <= 0)
+        return;
+    while (n > 0 && tail[n - 1] == '\n')
+        n--;
+    tail[n] = '\0';
+    char *p = tail + n;
+    for (int seen = 0; p > tail; p--)
+        if (p[-1] == '\n' && ++seen == lines)
+            break;
+    snprintf(buf, size, "%s", p);
+}

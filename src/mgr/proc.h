@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running a VM's monitor (docs/cli.md "How a VM runs"): finding `bareiron-vmm`, turning a
+ * definition into its command line (the contract in the monitor's --help), spawning it
+ * detached under a small supervisor process that records how it exited (run/exit.json) and
+ * cleans run/ up, waiting (bounded) until its control socket answers, and probing the truth
+ * about a VM's monitor for the state machine (mgr/state.h).
+ */
+#ifndef BAREIRON_MGR_PROC_H
+#define BAREIRON_MGR_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "mgr/config.h"
+#include "mgr/state.h"
+#include "mgr/store.h"
+
+/* How long `start` waits for the control socket (BAREIRON_START_TIMEOUT_MS overrides). */
+#define PROC_START_TIMEOUT_MS 15000
+/* Per-request timeout of control calls. */
+#define PROC_CALL_TIMEOUT_MS 5000
+
+/* What proc_probe found. */
+struct proc_status {
+    enum vm_state state;
+    pid_t pid;       /* the monitor's pid, 0 if none */
+    bool has_exit;   /* the last run's exit record exists */
+    int exit_status; /* its exit status (-1 if killed by a signal) */
+    int exit_signal; /* the signal that killed it, 0 if none */
+};
+
+/*
+ * Finds the monitor binary: $BAREIRON_VMM, else bareiron-vmm next to the running `bareiron`,
+ * else ../vmm/bareiron-vmm relative to it (build tree), else "bareiron-vmm" on $PATH.
+ * Returns 0 with the path in (buf), or -ENOENT with (err) saying where it looked.
+ */
+MUST_CHECK int proc_find_vmm(char *buf, size_t size, struct error *err);
+
+/*
+ * Builds the monitor's argv for (cfg) ((vmm) is argv[0]; paths of run/ files are relative to
+ * the run directory, which is the monitor's working directory). The array and its strings
+ * are malloc'd; free with proc_argv_free. Returns 0, -ENOTSUP for settings the monitor cannot
+ * run yet (no kernel: firmware boot; a pty serial port) with (err) naming them, or -ENOMEM.
+ */
+MUST_CHECK int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv,
+                               struct error *err);
+void proc_argv_free(char **argv);
+
+/* Probes VM (name): pid file, liveness, control socket, exit record -> (out). Returns 0 or
+ * -errno (only for unusable paths). Does not need the lock. */
+MUST_CHECK int proc_probe(const struct store *st, const char *name, struct proc_status *out);
+
+/*
+ * Starts (cfg)'s monitor and waits until it answers (or dies, or the timeout passes, in which
+ * case it is killed). The caller holds the VM's lock and has checked that it is not live.
+ * Returns 0 with the pid in (*pid), or a negative errno with (err) explaining, including the
+ * tail of run/vmm.log when the monitor exited (its exit status 5 gives -ENODEV, 2 and 6
+ * -EINVAL).
+ */
+MUST_CHECK int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid,
+                          struct error *err);
+
+/*
+ * Sends one control command to VM (name)'s monitor and returns its result object in
+ * (*result) (may be NULL). -ESRCH (with a message) if no monitor answers.
+ */
+MUST_CHECK int proc_call(const struct store *st, const char *name, const char *cmd, json_t *args,
+                         json_t **result, struct error *err);
+
+/*
+ * Waits up to (timeout_ms) for VM (name)'s monitor to exit (state no longer live). Returns
+ * 0 with the final probe in (out), or -ETIMEDOUT.
+ */
+MUST_CHECK int proc_wait_exit(const struct store *st, const char *name, int timeout_ms,
+                              struct proc_status *out);
+
+/* Reads the start time (clock ticks since boot, field 22 of /proc/PID/stat) of (pid) and
+ * whether it is a zombie. Returns 0 or -errno (-ENOENT: no such process). */
+MUST_CHECK int proc_stat(pid_t pid, unsigned long long *start, bool *is_zombie);
+
+/* Copies the last (lines) lines of run/vmm.log into (buf) ("" if none). */
+void proc_log_tail(const struct store *st, const char *name, int lines, char *buf, size_t size);
+
+#endif

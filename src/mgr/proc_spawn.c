@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc_start() of mgr/proc.h: spawning the monitor detached under its supervisor (see the
+ * diagram in proc.c) and waiting, bounded, until its control socket answers.
+ */
+#define LOG_TAG "proc"
+#include "mgr/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+/* Everything the children need, computed before fork so they only make system calls. */
+struct spawn_ctx {
+    char run_dir[PATH_MAX];
+    char pid_path[PATH_MAX];
+    char exit_path[PATH_MAX];
+    char log_path[PATH_MAX];
+    char sock_path[PATH_MAX];
+    char console_path[PATH_MAX];
+    char **argv;
+    int pipe_wr;
+};
+
+static void close_from(int lowfd)
+{
+    if (close_range((unsigned)lowfd, ~0u, 0) < 0) {
+        for (int fd = lowfd; fd < 1024; fd++)
+            close(fd);
+    }
+}
+
+/* Points 0 at /dev/null and 1, 2 at the log, then closes everything else. */
+static void redirect_std(int logfd)
+{
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0)
+        dup2(null, 0);
+    if (logfd >= 0) {
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+    }
+}
+
+static unsigned long long starttime_of(pid_t pid)
+{
+    unsigned long long v = 0;
+    bool is_zombie;
+    return proc_stat(pid, &v, &is_zombie) == 0 ? v : 0;
+}
+
+/* The supervisor: runs the monitor, records its end, cleans run/. Never returns. */
+NORETURN static void supervise(struct spawn_ctx *c, int logfd)
+{
+    char line[64];
+    int status = 0;
+    pid_t vmm = fork();
+    if (vmm == 0) {
+        if (chdir(c->run_dir) < 0)
+            _exit(127);
+        redirect_std(logfd);
+        close_from(3);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(c->argv[0], c->argv);
+        dprintf(2, "bareiron: cannot run %s: %s\n", c->argv[0], strerror(errno));
+        _exit(127);
+    }
+    if (vmm > 0) {
+        snprintf(line, sizeof(line), "%d %llu\n", (int)vmm, starttime_of(vmm));
+        if (write_file_atomic(c->pid_path, line, strlen(line), 0600) < 0)
+            dprintf(logfd, "bareiron: cannot write %s\n", c->pid_path);
+    }
+    if (write(c->pipe_wr, &vmm, sizeof(vmm)) != (ssize_t)sizeof(vmm))
+        _exit(1);
+    redirect_std(logfd);
+    close_from(3);
+    if (vmm < 0)
+        _exit(1);
+    while (waitpid(vmm, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status))
+        snprintf(line, sizeof(line), "{\"signal\": %d}\n", WTERMSIG(status));
+    else
+        snprintf(line, sizeof(line), "{\"status\": %d}\n", WEXITSTATUS(status));
+    if (write_file_atomic(c->exit_path, line, strlen(line), 0600) < 0)
+        dprintf(2, "bareiron: cannot write %s\n", c->exit_path);
+    unlink(c->sock_path);
+    unlink(c->console_path);
+    unlink(c->pid_path);
+    _exit(0);
+}
+
+/* Forks the intermediate child that detaches and forks the supervisor. */
+static int spawn(struct spawn_ctx *c, pid_t *vmm_pid, struct error *err)
+{
+    int pfd[2], status, logfd;
+    ssize_t n;
+    pid_t a;
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return error_set(err, -errno, "pipe: %s", strerror(errno));
+    logfd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    a = fork();
+    if (a == 0) {
+        close(pfd[0]);
+        c->pipe_wr = pfd[1];
+        setsid();
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        if (fork() == 0)
+            supervise(c, logfd);
+        _exit(0);
+    }
+    close(pfd[1]);
+    if (logfd >= 0)
+        close(logfd);
+    if (a < 0) {
+        close(pfd[0]);
+        return error_set(err, -errno, "fork: %s", strerror(errno));
+    }
+    while (waitpid(a, &status, 0) < 0 && errno == EINTR)
+        ;
+    do
+        n = read(pfd[0], vmm_pid, sizeof(*vmm_pid));
+    while (n < 0 && errno == EINTR);
+    close(pfd[0]);
+    if (n != (ssize_t)sizeof(*vmm_pid) || *vmm_pid <= 0)
+        return error_set(err, -EIO, "could not start the monitor's supervisor");
+    return 0;
+}
+
+static int exit_errno(int status)
+{
+    switch (status) {
+    case 5:
+        return -ENODEV;
+    case 2:
+    case 6:
+        return -EINVAL;
+    case 127:
+        return -ENOENT;
+    default:
+        return -EIO;
+    }
+}
+
+/* Polls until the control socket answers, the monitor exits or the deadline passes. */
+static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t pid,
+                      struct error *err)
+{
+    uint64_t timeout_ms = PROC_START_TIMEOUT_MS, v;
+    const char *env = getenv("BAREIRON_START_TIMEOUT_MS");
+    uint64_t deadline;
+    struct proc_status ps;
+    char tail[2048];
+    if (env && parse_u64(env, &v) == 0 && v > 0)
+        timeout_ms = v;
+    deadline = time_now_ns() + timeout_ms * 1000000;
+    for (;;) {
+        if (proc_probe(st, cfg->name, &ps) < 0)
+            return error_set(err, -EIO, "cannot probe VM '%s'", cfg->name);
+        if (ps.state == VM_STATE_RUNNING || ps.state == VM_STATE_PAUSED)
+            return 0;
+        if (!vm_state_is_live(ps.state))
+            break;
+        if (time_now_ns() >= deadline) {
+            kill(pid, SIGKILL);
+            if (proc_wait_exit(st, cfg->name, 2000, &ps) < 0)
+                log_warn("the monitor of '%s' survived SIGKILL for 2 s", cfg->name);
+            proc_log_tail(st, cfg->name, 10, tail, sizeof(tail));
+            return error_set(
+                err, -ETIMEDOUT, "the monitor of '%s' did not answer within %llu ms (killed)%s%s",
+                cfg->name, (unsigned long long)timeout_ms, tail[0] ? "; log:\n" : "", tail);
+        }
+        usleep(20 * 1000);
+    }
+    /* It exited or died during start: wait for the supervisor's record, then explain. */
+    for (int i = 0; i < 50 && !ps.has_exit; i++) {
+        usleep(20 * 1000);
+        if (proc_probe(st, cfg->name, &ps) < 0)
+            break;
+    }
+    proc_log_tail(st, cfg->name, 10, tail, sizeof(tail));
+    if (ps.exit_signal)
+        return error_set(err, -EIO, "the monitor of '%s' was killed by signal %d during start%s%s",
+                         cfg->name, ps.exit_signal, tail[0] ? "; log:\n" : "", tail);
+    return error_set(err, ps.has_exit ? exit_errno(ps.exit_status) : -EIO,
+                     "the monitor of '%s' exited with status %d during start%s%s", cfg->name,
+                     ps.has_exit ? ps.exit_status : -1, tail[0] ? "; log:\n" : "", tail);
+}
+
+/* Fills the paths of (c) and clears what a previous run left in run/. */
+static int prepare_run_dir(const struct store *st, const char *name, struct spawn_ctx *c,
+                           struct error *err)
+{
+    static const char *const leaves[] = {"vmm.pid", "exit.json", "control.sock", "console.sock",
+                                         "vmm.log"};
+    char *const paths[] = {c->pid_path, c->exit_path, c->sock_path, c->console_path, c->log_path};
+    char old[PATH_MAX + 8];
+    if (store_vm_path(st, name, "run", c->run_dir, sizeof(c->run_dir)) < 0)
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    if (mkdir(c->run_dir, 0700) < 0 && errno != EEXIST)
+        return error_set(err, -errno, "%s: %s", c->run_dir, strerror(errno));
+    if (chmod(c->run_dir, 0700) < 0)
+        return error_set(err, -errno, "%s: %s", c->run_dir, strerror(errno));
+    for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {
+        if (snprintf(paths[i], PATH_MAX, "%s/%s", c->run_dir, leaves[i]) >= PATH_MAX)
+            return error_set(err, -ENAMETOOLONG, "path too long");
+        if (i < 4)
+            unlink(paths[i]);
+    }
+    snprintf(old, sizeof(old), "%s.old", c->log_path);
+    (void)rename(c->log_path, old); /* keep the previous run's log for a post-mortem */
+    return 0;
+}
+
+int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, struct error *err)
+{
+    struct spawn_ctx *c = calloc(1, sizeof(*c));
+    char vmm[PATH_MAX];
+    int ret;
+    if (c == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    ret = proc_find_vmm(vmm, sizeof(vmm), err);
+    if (ret == 0)
+        ret = proc_build_argv(cfg, vmm, &c->argv, err);
+    if (ret == 0)
+        ret = prepare_run_dir(st, cfg->name, c, err);
+    if (ret == 0)
+        ret = spawn(c, pid, err);
+    if (ret == 0)
+        ret = wait_ready(st, cfg, *pid, err);
+    proc_argv_free(c->argv);
+    free(c);
+    return ret;
+}
