@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: MIT
+"""Ring-3 test payloads (tests/guest/, docs/testing.md) under QEMU and under bareiron-vmm.
+
+Every case runs under QEMU (q35, KVM when /dev/kvm works, else TCG) to prove the payload
+against QEMU's devices, and under bareiron-vmm (needs KVM) to probe ours. The expected exit
+status of each case, and the expected differences between the two, are in payload_util.CASES.
+"""
+import shutil
+
+import pytest
+
+import payload_util as pu
+
+
+@pytest.fixture(scope="session")
+def payload_dir(build_dir):
+    d = build_dir / "tests" / "guest"
+    if not (d / "hello.elf").exists():
+        pytest.skip(f"payloads not built in {d} (needs gcc and objcopy for x86-64)")
+    return d
+
+
+def elf_of(payload_dir, case):
+    elf = payload_dir / f"{case.payload}.elf"
+    if not elf.exists():
+        pytest.skip(f"payload {case.payload} is not built")
+    return elf
+
+
+def report(case, result, probs, runner):
+    print(f"{runner} {case.id}: status {result.status} in {result.elapsed:.2f} s")
+    print(result.output)
+    if probs:
+        pytest.fail(f"{runner} {case.id}: " + "; ".join(probs) +
+                    f"\n--- serial output ---\n{result.output}", pytrace=False)
+
+
+@pytest.mark.parametrize("case", pu.CASES, ids=lambda c: c.id)
+def test_payload_qemu(case, payload_dir, tmp_path):
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed")
+    elf = elf_of(payload_dir, case)
+    cmd = pu.qemu_command(case, elf, tmp_path)
+    result = pu.run_guest(case, cmd, tmp_path, case.qemu_status,
+                          pu.press_qemu if case.press_power else None)
+    report(case, result, pu.problems(case, result, case.qemu_status), "qemu")
+
+
+@pytest.mark.parametrize("case", pu.CASES, ids=lambda c: c.id)
+def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
+    vmm = build_dir / "src" / "vmm" / "bareiron-vmm"
+    assert vmm.exists(), f"{vmm} is not built"
+    elf = elf_of(payload_dir, case)
+    cmd = pu.vmm_command(case, elf, vmm, tmp_path)
+    result = pu.run_guest(case, cmd, tmp_path, case.vmm_status,
+                          pu.press_vmm if case.press_power else None)
+    report(case, result, pu.problems(case, result, case.vmm_status), "bareiron")
