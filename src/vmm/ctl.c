@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of vmm/ctl.h: control API commands (docs/control-api.md) mapped onto the
+ * machine. Every op runs on the event-loop thread, where the machine cannot be replaced.
+ */
+#define LOG_TAG "ctl"
+#include "vmm/ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "vmm/machine.h"
+
+static enum control_run_state query_state(void *opaque)
+{
+    struct vmm_ctl *c = opaque;
+    return c->state;
+}
+
+static int query_config(void *opaque, struct control_config *out, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    const struct vmm_options *o = c->opts;
+    (void)err;
+    out->name = o->name;
+    out->cpus = o->cpus;
+    out->memory_bytes = o->memory_bytes;
+    out->kernel = o->kernel;
+    out->initrd = o->initrd;
+    out->cmdline = o->cmdline;
+    out->cdrom = o->cdrom;
+    out->disk_count = 0;
+    for (unsigned i = 0; i < o->ndisks && out->disk_count < CONTROL_MAX_DISKS; i++)
+        if (!o->disks[i].is_cdrom)
+            out->disks[out->disk_count++] = o->disks[i].spec;
+    return 0;
+}
+
+static struct vm *running_vm(struct vmm_ctl *c, struct error *err)
+{
+    if (c->machine == NULL || c->state == CONTROL_RUN_STARTING) {
+        error_set(err, -EAGAIN, "the machine is not running yet");
+        return NULL;
+    }
+    return machine_vm(c->machine);
+}
+
+static int power_button(void *opaque, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    if (running_vm(c, err) == NULL)
+        return -EAGAIN;
+    machine_press_power_button(c->machine);
+    return 0;
+}
+
+static int poweroff(void *opaque, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct vm *vm = running_vm(c, err);
+    if (vm == NULL)
+        return -EAGAIN;
+    c->state = CONTROL_RUN_STOPPING;
+    vm_request(vm, VM_REQ_POWEROFF, 0);
+    return 0;
+}
+
+static int reset(void *opaque, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct vm *vm = running_vm(c, err);
+    if (vm == NULL)
+        return -EAGAIN;
+    vm_request(vm, VM_REQ_RESET, 0);
+    return 0;
+}
+
+static int pause_vm(void *opaque, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct vm *vm = running_vm(c, err);
+    if (vm == NULL)
+        return -EAGAIN;
+    if (c->state == CONTROL_RUN_PAUSED)
+        return error_set(err, -EBUSY, "already paused");
+    if (c->state != CONTROL_RUN_RUNNING)
+        return error_set(err, -EINVAL, "the machine is stopping");
+    vm_pause(vm);
+    c->state = CONTROL_RUN_PAUSED;
+    return 0;
+}
+
+static int resume_vm(void *opaque, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct vm *vm = running_vm(c, err);
+    if (vm == NULL)
+        return -EAGAIN;
+    if (c->state != CONTROL_RUN_PAUSED)
+        return error_set(err, -EBUSY, "not paused");
+    vm_resume(vm);
+    c->state = CONTROL_RUN_RUNNING;
+    return 0;
+}
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f == NULL)
+        return CONTROL_STAT_UNKNOWN;
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int stats(void *opaque, struct control_stats *out, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct vm *vm = running_vm(c, err);
+    if (vm == NULL)
+        return -EAGAIN;
+    out->uptime_ns = machine_uptime_ns(c->machine);
+    out->vcpu_count = vm->ncpus;
+    out->vcpu_time_ns = out->exits = out->exits_io = out->exits_mmio = 0;
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        struct vcpu_stats *s = &vm->vcpus[i]->stats;
+        out->vcpu_time_ns += atomic_load(&s->run_ns);
+        out->exits += atomic_load(&s->exits);
+        out->exits_io += atomic_load(&s->exits_io);
+        out->exits_mmio += atomic_load(&s->exits_mmio);
+    }
+    out->rss_bytes = rss_bytes();
+    out->guest_mem_bytes = machine_ram_bytes(c->machine);
+    return 0;
+}
+
+const struct control_ops vmm_ctl_ops = {
+    .query_state = query_state,
+    .query_config = query_config,
+    .power_button = power_button,
+    .poweroff = poweroff,
+    .reset = reset,
+    .pause = pause_vm,
+    .resume = resume_vm,
+    .stats = stats,
+};

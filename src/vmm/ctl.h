@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The monitor's side of the control API: the struct control_ops callbacks the control server
+ * (mgr/control_server.h, docs/control-api.md) calls on the event-loop thread, implemented over
+ * the running machine (pause/resume, power button, power-off, reset, query, stats).
+ */
+#ifndef BAREIRON_VMM_CTL_H
+#define BAREIRON_VMM_CTL_H
+
+#include <stdint.h>
+
+#include "mgr/control_server.h"
+#include "vmm/options.h"
+
+struct machine;
+
+/* What the callbacks reach: the current machine (replaced on reboot) and the options. */
+struct vmm_ctl {
+    const struct vmm_options *opts;
+    struct machine *machine; /* NULL between two machines */
+    enum control_run_state state;
+};
+
+/* The ops table; opaque is a struct vmm_ctl *. */
+extern const struct control_ops vmm_ctl_ops;
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A bareiron PC put together by plain code (GUIDE §3.0 "direct boot"): guest RAM laid out by
+ * gmem_add_pc_ram, the e820 map and ACPI tables (core/x86/e820.h, acpi.h), the kernel loaded by
+ * boot/boot.h, then a KVM VM with the legacy devices (COM1 16550A, i8042, CMOS RTC, port 0x92,
+ * isa-debug-exit, ACPI PM block), the PCI host bridge and virtio-blk disks, and the boot vCPU
+ * state (core/x86/regs.h).
+ *
+ * Building is split in two so that bad input is reported before /dev/kvm is touched:
+ * machine_load() needs no KVM (memory, tables, kernel); machine_attach() creates the VM and
+ * the devices. A reboot destroys the machine and builds a new one from the same options.
+ */
+#ifndef BAREIRON_VMM_MACHINE_H
+#define BAREIRON_VMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "core/vm.h"
+#include "vmm/options.h"
+
+struct kvm;
+struct evloop;
+struct console;
+struct machine;
+
+/*
+ * Allocates guest memory for (o), writes the e820 map, ACPI tables, boot tables, loads the
+ * kernel/initrd and opens the disks (completions on (loop)). No KVM. Returns 0 and (*out);
+ * -ENOEXEC/-ENOENT/-EINVAL/-ENOSPC (bad kernel or input, message in (err)) or -ENOMEM.
+ */
+MUST_CHECK int machine_load(const struct vmm_options *o, struct evloop *loop, struct machine **out,
+                            struct error *err);
+
+/*
+ * Creates the VM on (kvm), the devices (event-loop work on (loop), COM1 on (con)), opens the
+ * disks and sets the boot vCPU state. Returns 0 or -errno with (err) set.
+ */
+MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
+                              struct console *con, struct error *err);
+
+/* Starts the vCPUs; (notify) is called on any thread when the machine wants to stop. */
+MUST_CHECK int machine_start(struct machine *m, vm_notify_fn notify, void *opaque);
+/* True once a stop request is pending or every vCPU has stopped. Thread-safe. */
+bool machine_is_done(struct machine *m);
+/* Stops and joins the vCPUs; returns why the machine stopped and the exit code. */
+enum vm_request machine_wait(struct machine *m, int *code);
+/* Destroys everything (vCPUs stopped first). NULL allowed. */
+void machine_destroy(struct machine *m);
+
+/* For the control API (event-loop thread). */
+struct vm *machine_vm(struct machine *m);
+void machine_press_power_button(struct machine *m);
+/* Uptime since machine_attach, and guest RAM size. */
+uint64_t machine_uptime_ns(struct machine *m);
+uint64_t machine_ram_bytes(struct machine *m);
+
+#endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The devices of a bareiron PC (vmm/machine_internal.h): COM1 (16550A at 0x3f8, GSI 4), the
+ * i8042 (0x60/0x64, reset line), the CMOS RTC (0x70), port 0x92 (fast A20/reset), QEMU's
+ * isa-debug-exit (0xf4), the ACPI PM block (PORT_ACPI_PM_BASE, S5 power-off) and the PCI host
+ * bridge with one virtio-blk function per disk. Ports and GSIs come from core/x86/layout.h.
+ */
+#define LOG_TAG "machine"
+#include "vmm/machine_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/log.h"
+#ifdef HAVE_BLOCK
+#include "block/blk.h"
+#endif
+#include "core/gmem.h"
+#include "core/vm.h"
+#include "core/x86/acpi.h"
+#include "core/x86/layout.h"
+#include "dev/legacy/i8042.h"
+#include "dev/legacy/uart8250.h"
+#include "vmm/console.h"
+#ifdef HAVE_DEV_RTC
+#include "dev/legacy/cmos_rtc.h"
+#endif
+#ifdef HAVE_DEV_PORT92
+#include "dev/legacy/port92.h"
+#endif
+#ifdef HAVE_DEV_DEBUG_EXIT
+#include "dev/legacy/debug_exit.h"
+#endif
+#ifdef HAVE_DEV_ACPI_PM
+#include "dev/legacy/acpi_pm.h"
+#endif
+#ifdef HAVE_DEV_PCI
+#include "dev/pci/pci.h"
+#endif
+#ifdef HAVE_VIRTIO_BLK
+#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_pci.h"
+#endif
+
+bool machine_has_pci(void)
+{
+#ifdef HAVE_DEV_PCI
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool machine_has_rtc(void)
+{
+#ifdef HAVE_DEV_RTC
+    return true;
+#else
+    return false;
+#endif
+}
+
+int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err)
+{
+#ifndef HAVE_BLOCK
+    (void)loop;
+    (void)err;
+    if (m->opts->ndisks > 0)
+        log_warn("the block layer is not in this build: %u disk(s) ignored", m->opts->ndisks);
+    return 0;
+#else
+    for (unsigned i = 0; i < m->opts->ndisks; i++) {
+        const struct vmm_disk *d = &m->opts->disks[i];
+        struct blk_open_opts bo = {
+            .path = d->path,
+            .format = d->format == VMM_DISK_RAW     ? BLK_FORMAT_RAW
+                      : d->format == VMM_DISK_QCOW2 ? BLK_FORMAT_QCOW2
+                                                    : BLK_FORMAT_AUTO,
+            .cache = d->is_cache_none ? BLK_CACHE_NONE : BLK_CACHE_WRITEBACK,
+            .is_readonly = d->is_readonly,
+        };
+        int ret = blk_open(&bo, loop, &m->disks[i].blk, err);
+        if (ret < 0) {
+            error_set(err, ret, "disk %s: %s", d->path, strerror(-ret));
+            return ret;
+        }
+        m->ndisks = i + 1;
+    }
+    return 0;
+#endif
+}
+
+static void com1_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct machine *m = opaque;
+    if (m->con != NULL)
+        console_output(m->con, buf, len);
+}
+
+static void com1_room(void *opaque)
+{
+    struct machine *m = opaque;
+    if (m->con != NULL)
+        console_room(m->con);
+}
+
+static size_t com1_input(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct machine *m = opaque;
+    return uart8250_receive(m->com1, buf, len);
+}
+
+static int add_com1(struct machine *m, const struct platform *plat)
+{
+    int ret = uart8250_create(plat, GSI_COM1, &m->com1);
+    if (ret < 0)
+        return ret;
+    uart8250_set_tx(m->com1, com1_tx, m);
+    uart8250_set_room(m->com1, com1_room, m);
+    ret = uart8250_attach(m->com1, m->pio, PORT_COM1, "com1");
+    if (ret == 0 && m->con != NULL)
+        console_set_input(m->con, com1_input, m);
+    return ret;
+}
+
+static int add_misc(struct machine *m, const struct platform *plat)
+{
+    int ret = i8042_create(plat, &m->i8042);
+    if (ret == 0)
+        ret = i8042_attach(m->i8042, m->pio);
+#ifdef HAVE_DEV_PORT92
+    if (ret == 0)
+        ret = port92_create(plat, &m->port92);
+    if (ret == 0)
+        ret = port92_attach(m->port92, m->pio);
+#endif
+#ifdef HAVE_DEV_DEBUG_EXIT
+    if (ret == 0)
+        ret = debug_exit_create(plat, &m->debug_exit);
+    if (ret == 0)
+        ret = debug_exit_attach(m->debug_exit, m->pio);
+#else
+    log_warn("isa-debug-exit is not in this build: port 0x%x ignored", PORT_DEBUG_EXIT);
+#endif
+#ifdef HAVE_DEV_ACPI_PM
+    if (ret == 0)
+        ret = acpi_pm_create(plat, &m->acpi_pm);
+    if (ret == 0)
+        ret = acpi_pm_attach(m->acpi_pm, m->pio);
+#else
+    log_warn("ACPI PM block is not in this build: the guest cannot power off through S5");
+#endif
+    return ret;
+}
+
+static int add_rtc(struct machine *m, const struct platform *plat)
+{
+#ifdef HAVE_DEV_RTC
+    uint64_t low = gmem_low_ram_end(m->gm);
+    int ret = cmos_rtc_create(plat, &m->rtc);
+    if (ret == 0)
+        ret = cmos_rtc_attach(m->rtc, m->pio);
+    if (ret == 0) {
+        cmos_rtc_set_memory(m->rtc, low, m->opts->memory_bytes - low);
+        ret = cmos_rtc_start_timer(m->rtc, m->loop);
+    }
+    return ret;
+#else
+    (void)m;
+    (void)plat;
+    log_warn("CMOS RTC is not in this build");
+    return 0;
+#endif
+}
+
+int machine_add_legacy(struct machine *m, struct error *err)
+{
+    const struct platform *plat = vm_platform(m->vm);
+    int ret = add_com1(m, plat);
+    if (ret == 0)
+        ret = add_misc(m, plat);
+    if (ret == 0)
+        ret = add_rtc(m, plat);
+    if (ret < 0)
+        return error_set(err, ret, "cannot create the legacy devices: %s", strerror(-ret));
+    return 0;
+}
+
+void machine_remove_legacy(struct machine *m)
+{
+    if (m->con != NULL)
+        console_set_input(m->con, NULL, NULL);
+#ifdef HAVE_DEV_RTC
+    if (m->rtc != NULL)
+        cmos_rtc_stop_timer(m->rtc);
+    cmos_rtc_destroy(m->rtc);
+#endif
+#ifdef HAVE_DEV_ACPI_PM
+    acpi_pm_destroy(m->acpi_pm);
+#endif
+#ifdef HAVE_DEV_DEBUG_EXIT
+    debug_exit_destroy(m->debug_exit);
+#endif
+#ifdef HAVE_DEV_PORT92
+    port92_destroy(m->port92);
+#endif
+    i8042_destroy(m->i8042);
+    uart8250_destroy(m->com1);
+}
+
+#ifdef HAVE_VIRTIO_BLK
+static int add_disk(struct machine *m, unsigned i)
+{
+    struct machine_disk *md = &m->disks[i];
+    struct virtio_blk_opts vo = {.is_readonly = m->opts->disks[i].is_readonly, .num_queues = 1};
+    int ret = virtio_blk_create(&vo, md->blk, m->gm, &md->vblk);
+    if (ret == 0)
+        ret = virtio_pci_plug(m->pci, virtio_blk_dev(md->vblk), m->loop, -1, &md->vpci);
+    return ret;
+}
+#endif
+
+int machine_add_pci(struct machine *m, struct error *err)
+{
+#ifdef HAVE_DEV_PCI
+    struct pci_host_config pc = {
+        .mmio32_base = PCI_MMIO32_BASE,
+        .mmio32_size = PCI_MMIO32_SIZE,
+        .mmio64_base = acpi_pci_mmio64_base(m->opts->memory_bytes),
+        .mmio64_size = PCI_MMIO64_SIZE,
+        .io_base = PCI_IO_BASE,
+        .io_size = PCI_IO_SIZE,
+        .ecam_base = PCI_ECAM_BASE,
+    };
+    int ret = pci_host_create(&pc, vm_platform(m->vm), m->pio, m->mmio, &m->pci);
+    if (ret < 0)
+        return error_set(err, ret, "cannot create the PCI host bridge: %s", strerror(-ret));
+#ifdef HAVE_VIRTIO_BLK
+    for (unsigned i = 0; i < m->ndisks; i++) {
+        ret = add_disk(m, i);
+        if (ret < 0)
+            return error_set(err, ret, "disk %s: cannot create virtio-blk: %s",
+                             m->opts->disks[i].path, strerror(-ret));
+    }
+#else
+    if (m->ndisks > 0)
+        log_warn("virtio-blk is not in this build: %u disk(s) not attached", m->ndisks);
+#endif
+    return 0;
+#else
+    (void)err;
+    if (m->ndisks > 0)
+        log_warn("PCI is not in this build: %u disk(s) not attached", m->ndisks);
+    return 0;
+#endif
+}
+
+void machine_remove_pci(struct machine *m)
+{
+#ifdef HAVE_DEV_PCI
+    pci_host_destroy(m->pci);
+    m->pci = NULL;
+#endif
+    for (unsigned i = 0; i < m->ndisks; i++) {
+#ifdef HAVE_VIRTIO_BLK
+        virtio_pci_destroy(m->disks[i].vpci);
+#endif
+#ifdef HAVE_BLOCK
+        blk_close(m->disks[i].blk);
+#endif
+#ifdef HAVE_VIRTIO_BLK
+        if (m->disks[i].vblk != NULL)
+            virtio_blk_destroy(m->disks[i].vblk);
+#endif
+    }
+    m->ndisks = 0;
+}
+
+void machine_press_power_button(struct machine *m)
+{
+#ifdef HAVE_DEV_ACPI_PM
+    if (m->acpi_pm != NULL)
+        acpi_pm_press_power_button(m->acpi_pm);
+#else
+    (void)m;
+    log_warn("no ACPI PM block in this build: power button ignored");
+#endif
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron-vmm`: one VM per process (docs/vmm.md). Validates the command line and loads the
+ * kernel and disks before /dev/kvm is opened (so bad input fails with status 2 or 6 on any
+ * host), then runs the machine with the event loop on the main thread, reboots it by building
+ * a new one, and maps the reason it stopped to the documented exit status.
+ */
+#define LOG_TAG "vmm"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "base/evloop.h"
+#include "base/log.h"
+#include "core/kvm.h"
+#include "vmm/console.h"
+#include "vmm/ctl.h"
+#include "vmm/machine.h"
+#include "vmm/options.h"
+
+enum vmm_exit {
+    VMM_EXIT_OK = 0,
+    VMM_EXIT_FAIL = 1,
+    VMM_EXIT_USAGE = 2,
+    VMM_EXIT_KVM = 5,
+    VMM_EXIT_INPUT = 6,
+    VMM_EXIT_CRASH = 8,
+};
+
+struct vmm {
+    struct vmm_options opts;
+    struct evloop *loop;
+    struct kvm *kvm;
+    struct console *con;
+    struct control_server *ctl_srv;
+    struct vmm_ctl ctl;
+    struct machine *m; /* the current machine */
+    int sigfd;
+    int pending_signal; /* a signal that arrived while no machine ran */
+};
+
+static void print_error(const struct error *err)
+{
+    fprintf(stderr, "bareiron-vmm: %s\n", err->message[0] ? err->message : strerror(-err->code));
+}
+
+static void wake_noop(void *opaque)
+{
+    (void)opaque;
+}
+
+/* vm_notify_fn: any thread. Wakes the loop so the main thread notices the stop request. */
+static void wake_loop(void *opaque)
+{
+    struct vmm *v = opaque;
+    if (evloop_call(v->loop, wake_noop, NULL) < 0)
+        evloop_stop(v->loop);
+}
+
+static void on_quit_key(void *opaque)
+{
+    struct vmm *v = opaque;
+    if (v->m != NULL)
+        vm_request(machine_vm(v->m), VM_REQ_SIGNAL, 0);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+    struct vmm *v = opaque;
+    struct signalfd_siginfo si;
+    (void)events;
+    if (read(v->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return;
+    log_info("got signal %u, stopping", si.ssi_signo);
+    v->pending_signal = (int)si.ssi_signo;
+    if (v->m != NULL)
+        vm_request(machine_vm(v->m), VM_REQ_SIGNAL, 128 + (int)si.ssi_signo);
+}
+
+/* SIGINT/SIGTERM/SIGHUP go to a signalfd on the loop; blocked before any thread exists so that
+ * vCPU threads never take them. SIGPIPE is ignored (a closed stdout must not kill us). */
+static int setup_signals(struct vmm *v)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    v->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (v->sigfd < 0)
+        return -errno;
+    return evloop_add(v->loop, v->sigfd, EPOLLIN, on_signal, v);
+}
+
+/* Maps a stop request to an exit status, or -1 to reboot. */
+static int exit_status_for(const struct vmm *v, enum vm_request req, int code)
+{
+    switch (req) {
+    case VM_REQ_POWEROFF:
+        log_info("guest powered off");
+        return VMM_EXIT_OK;
+    case VM_REQ_RESET:
+        log_info("guest reset%s", v->opts.no_reboot ? " (--no-reboot: exiting)" : "");
+        return v->opts.no_reboot ? VMM_EXIT_OK : -1;
+    case VM_REQ_TRIPLE_FAULT:
+        if (!v->opts.no_reboot)
+            return -1;
+        fprintf(stderr, "bareiron-vmm: guest crashed (triple fault)\n");
+        return VMM_EXIT_CRASH;
+    case VM_REQ_EXIT:
+        return (code << 1) | 1;
+    case VM_REQ_SIGNAL:
+        return code;
+    case VM_REQ_HALTED:
+        fprintf(stderr, "bareiron-vmm: every vCPU stopped\n");
+        return VMM_EXIT_CRASH;
+    case VM_REQ_CRASH:
+    case VM_REQ_NONE:
+    default:
+        fprintf(stderr, "bareiron-vmm: guest crashed (see the registers above)\n");
+        return VMM_EXIT_CRASH;
+    }
+}
+
+/* Runs one machine until it stops. Returns the exit status or -1 to reboot. */
+static int run_machine(struct vmm *v)
+{
+    struct error err = {0};
+    enum vm_request req;
+    int code = 0, ret;
+    v->ctl.machine = v->m;
+    v->ctl.state = CONTROL_RUN_STARTING;
+    ret = machine_attach(v->m, v->kvm, v->loop, v->con, &err);
+    if (ret == 0)
+        ret = machine_start(v->m, wake_loop, v);
+    if (ret < 0) {
+        if (err.code == 0)
+            error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
+        print_error(&err);
+        return VMM_EXIT_FAIL;
+    }
+    v->ctl.state = CONTROL_RUN_RUNNING;
+    if (v->pending_signal)
+        vm_request(machine_vm(v->m), VM_REQ_SIGNAL, 128 + v->pending_signal);
+    while (!machine_is_done(v->m)) {
+        ret = evloop_run_once(v->loop, 1000);
+        if (ret < 0 && ret != -EINTR) {
+            log_error("event loop: %s", strerror(-ret));
+            vm_request(machine_vm(v->m), VM_REQ_CRASH, 0);
+        }
+    }
+    v->ctl.state = CONTROL_RUN_STOPPING;
+    req = machine_wait(v->m, &code);
+    return exit_status_for(v, req, code);
+}
+
+static int load(struct vmm *v)
+{
+    struct error err = {0};
+    int ret = machine_load(&v->opts, v->loop, &v->m, &err);
+    if (ret < 0) {
+        print_error(&err);
+        return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+    }
+    return 0;
+}
+
+static int setup_runtime(struct vmm *v)
+{
+    struct error err = {0};
+    int ret = kvm_open("/dev/kvm", &v->kvm, &err);
+    if (ret < 0) {
+        print_error(&err);
+        return VMM_EXIT_KVM;
+    }
+    ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
+    if (ret == 0 && v->opts.control != NULL) {
+        v->ctl.opts = &v->opts;
+        ret = control_server_create(v->loop, v->opts.control, v->opts.name, &vmm_ctl_ops, &v->ctl,
+                                    &v->ctl_srv, &err);
+    }
+    if (ret < 0) {
+        print_error(&err);
+        return VMM_EXIT_FAIL;
+    }
+    console_set_quit(v->con, on_quit_key, v);
+    return 0;
+}
+
+static int parse(struct vmm *v, int argc, char **argv)
+{
+    struct error err = {0};
+    if (vmm_options_parse(argc, argv, &v->opts, &err) < 0) {
+        print_error(&err);
+        return VMM_EXIT_USAGE;
+    }
+    if (v->opts.is_help) {
+        vmm_options_usage(stdout, "bareiron-vmm");
+        return VMM_EXIT_OK;
+    }
+    if (v->opts.is_version) {
+        printf("bareiron-vmm %s\n", BAREIRON_VERSION);
+        return VMM_EXIT_OK;
+    }
+    if (v->opts.has_log_level)
+        log_set_level(v->opts.log_level);
+    if (v->opts.name != NULL)
+        log_set_vm_name(v->opts.name);
+    return -1;
+}
+
+static void cleanup(struct vmm *v)
+{
+    machine_destroy(v->m);
+    control_server_destroy(v->ctl_srv);
+    console_destroy(v->con);
+    kvm_close(v->kvm);
+    if (v->sigfd >= 0) {
+        evloop_del(v->loop, v->sigfd);
+        close(v->sigfd);
+    }
+    evloop_destroy(v->loop);
+}
+
+int main(int argc, char **argv)
+{
+    static struct vmm v = {.sigfd = -1};
+    int status;
+    log_init_from_env();
+    log_set_thread_name("main");
+    status = parse(&v, argc, argv);
+    if (status >= 0)
+        return status;
+    if (evloop_create(&v.loop) < 0 || setup_signals(&v) < 0) {
+        fprintf(stderr, "bareiron-vmm: cannot set up the event loop\n");
+        return VMM_EXIT_FAIL;
+    }
+    status = load(&v); /* before /dev/kvm: bad input is status 6 on any host */
+    if (status == 0)
+        status = setup_runtime(&v);
+    while (status == 0) {
+        status = run_machine(&v);
+        if (status >= 0)
+            break;
+        log_info("rebooting");
+        machine_destroy(v.m);
+        v.m = NULL;
+        v.ctl.machine = NULL;
+        status = load(&v);
+    }
+    cleanup(&v);
+    return status;
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Implementation of vmm/options.h: the monitor's command-line contract (docs/vmm.md). */
+#include "vmm/options.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "core/x86/layout.h"
+
+enum opt_id {
+    OPT_KERNEL,
+    OPT_INITRD,
+    OPT_CMDLINE,
+    OPT_CPUS,
+    OPT_MEMORY,
+    OPT_NO_REBOOT,
+    OPT_DISK,
+    OPT_CDROM,
+    OPT_SERIAL,
+    OPT_CONTROL,
+    OPT_NAME,
+    OPT_LOG_LEVEL,
+    OPT_CPU_MODEL,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+struct opt_def {
+    const char *name;
+    enum opt_id id;
+    bool has_arg;
+};
+
+static const struct opt_def opt_defs[] = {
+    {"kernel", OPT_KERNEL, true},       {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},     {"cpus", OPT_CPUS, true},
+    {"memory", OPT_MEMORY, true},       {"no-reboot", OPT_NO_REBOOT, false},
+    {"disk", OPT_DISK, true},           {"cdrom", OPT_CDROM, true},
+    {"serial", OPT_SERIAL, true},       {"control", OPT_CONTROL, true},
+    {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
+    {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
+};
+
+void vmm_options_usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s --kernel FILE [options]\n\n"
+            "Boots a KVM guest in the foreground with its serial console on the terminal.\n\n"
+            "  --kernel FILE        bzImage, ELF with a PVH note, or multiboot kernel (required)\n"
+            "  --initrd FILE        initial ramdisk\n"
+            "  --cmdline STR        kernel command line\n"
+            "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
+            "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
+            "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
+            "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
+            "                       virtio-blk disk (repeatable)\n"
+            "  --cdrom FILE         read-only raw disk image\n"
+            "  --serial stdio|none|file:PATH|unix:PATH\n"
+            "                       where COM1 goes (default stdio)\n"
+            "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
+            "  --name NAME          VM name for logs and the control API\n"
+            "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
+            "  --cpu-model M        host|baseline (default host)\n"
+            "  --help, --version\n\n"
+            "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+            "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
+            "guest writes v to port 0xf4; 2 usage error; 5 KVM missing or unusable; 6 bad\n"
+            "kernel, disk or config input; 8 guest crashed; 1 other failure.\n",
+            prog);
+}
+
+int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
+{
+    const char *comma = strchr(spec, ',');
+    size_t plen = comma ? (size_t)(comma - spec) : strlen(spec);
+    memset(d, 0, sizeof(*d));
+    d->spec = spec;
+    if (plen == 0 || plen >= sizeof(d->path))
+        return error_set(err, -EINVAL, "--disk '%s': missing or too long path", spec);
+    memcpy(d->path, spec, plen);
+    while (comma != NULL) {
+        const char *opt = comma + 1;
+        size_t len;
+        comma = strchr(opt, ',');
+        len = comma ? (size_t)(comma - opt) : strlen(opt);
+        if (len == 8 && strncmp(opt, "readonly", len) == 0)
+            d->is_readonly = true;
+        else if (len == 10 && strncmp(opt, "format=raw", len) == 0)
+            d->format = VMM_DISK_RAW;
+        else if (len == 12 && strncmp(opt, "format=qcow2", len) == 0)
+            d->format = VMM_DISK_QCOW2;
+        else if (len == 10 && strncmp(opt, "cache=none", len) == 0)
+            d->is_cache_none = true;
+        else if (len == 15 && strncmp(opt, "cache=writeback", len) == 0)
+            d->is_cache_none = false;
+        else
+            return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
+                             opt);
+    }
+    return 0;
+}
+
+static int parse_serial(const char *v, struct vmm_options *o, struct error *err)
+{
+    if (strcmp(v, "stdio") == 0)
+        o->serial = VMM_SERIAL_STDIO;
+    else if (strcmp(v, "none") == 0)
+        o->serial = VMM_SERIAL_NONE;
+    else if (strncmp(v, "file:", 5) == 0 && v[5] != '\0')
+        o->serial = VMM_SERIAL_FILE, o->serial_path = v + 5;
+    else if (strncmp(v, "unix:", 5) == 0 && v[5] != '\0')
+        o->serial = VMM_SERIAL_UNIX, o->serial_path = v + 5;
+    else
+        return error_set(err, -EINVAL,
+                         "--serial '%s': expected stdio, none, file:PATH or "
+                         "unix:PATH",
+                         v);
+    return 0;
+}
+
+static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
+{
+    uint64_t bytes;
+    if (parse_size(v, 1ULL << 20, &bytes) < 0)
+        return error_set(err, -EINVAL, "--memory '%s': not a size (examples: 512M, 2G)", v);
+    if (bytes < VMM_MIN_MEMORY_BYTES || bytes > VMM_MAX_MEMORY_BYTES)
+        return error_set(err, -EINVAL, "--memory '%s': must be between 2M and 1T", v);
+    if (bytes % (1ULL << 20))
+        return error_set(err, -EINVAL, "--memory '%s': must be a multiple of 1M", v);
+    o->memory_bytes = bytes;
+    return 0;
+}
+
+static int parse_cpus(const char *v, struct vmm_options *o, struct error *err)
+{
+    uint64_t n;
+    if (parse_u64(v, &n) < 0 || n < 1 || n > MAX_VCPUS)
+        return error_set(err, -EINVAL, "--cpus '%s': must be a number from 1 to %d", v, MAX_VCPUS);
+    o->cpus = (unsigned)n;
+    return 0;
+}
+
+static int add_cdrom(const char *v, struct vmm_options *o, struct error *err)
+{
+    struct vmm_disk *d = &o->disks[o->ndisks];
+    if (o->cdrom != NULL)
+        return error_set(err, -EINVAL, "--cdrom given twice");
+    if (v[0] == '\0' || strlen(v) >= sizeof(d->path))
+        return error_set(err, -EINVAL, "--cdrom: missing or too long path");
+    memset(d, 0, sizeof(*d));
+    strcpy(d->path, v);
+    d->spec = v;
+    d->format = VMM_DISK_RAW;
+    d->is_readonly = d->is_cdrom = true;
+    o->cdrom = v;
+    o->ndisks++;
+    return 0;
+}
+
+static int apply(const struct opt_def *def, const char *v, struct vmm_options *o, struct error *err)
+{
+    switch (def->id) {
+    case OPT_KERNEL:
+        o->kernel = v;
+        return 0;
+    case OPT_INITRD:
+        o->initrd = v;
+        return 0;
+    case OPT_CMDLINE:
+        o->cmdline = v;
+        return 0;
+    case OPT_CPUS:
+        return parse_cpus(v, o, err);
+    case OPT_MEMORY:
+        return parse_memory(v, o, err);
+    case OPT_NO_REBOOT:
+        o->no_reboot = true;
+        return 0;
+    case OPT_DISK:
+    case OPT_CDROM:
+        if (o->ndisks >= VMM_MAX_DISKS)
+            return error_set(err, -EINVAL, "too many disks (at most %d)", VMM_MAX_DISKS);
+        if (def->id == OPT_DISK)
+            return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
+        return add_cdrom(v, o, err);
+    case OPT_SERIAL:
+        return parse_serial(v, o, err);
+    case OPT_CONTROL:
+        o->control = v;
+        return 0;
+    case OPT_NAME:
+        o->name = v;
+        return 0;
+    case OPT_LOG_LEVEL:
+        o->has_log_level = true;
+        if (log_parse_level(v, &o->log_level) < 0)
+            return error_set(err, -EINVAL,
+                             "--log-level '%s': expected error, warn, info or "
+                             "debug",
+                             v);
+        return 0;
+    case OPT_CPU_MODEL:
+        if (cpuid_parse_model(v, &o->cpu_model) < 0)
+            return error_set(err, -EINVAL, "--cpu-model '%s': expected host or baseline", v);
+        return 0;
+    case OPT_HELP:
+        o->is_help = true;
+        return 0;
+    case OPT_VERSION:
+        o->is_version = true;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static const struct opt_def *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
+        if (strlen(opt_defs[i].name) == len && strncmp(opt_defs[i].name, name, len) == 0)
+            return &opt_defs[i];
+    return NULL;
+}
+
+static void set_defaults(struct vmm_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->cpus = 1;
+    o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
+    o->serial = VMM_SERIAL_STDIO;
+    o->cpu_model = CPU_MODEL_HOST;
+}
+
+int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err)
+{
+    set_defaults(o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq, *v = NULL;
+        const struct opt_def *def;
+        int ret;
+        if (strcmp(a, "-h") == 0)
+            a = "--help";
+        if (strncmp(a, "--", 2) != 0)
+            return error_set(err, -EINVAL, "unexpected argument '%s'", a);
+        eq = strchr(a + 2, '=');
+        def = find_opt(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+        if (def == NULL)
+            return error_set(err, -EINVAL, "unknown option '%s' (see --help)", a);
+        if (def->has_arg && eq)
+            v = eq + 1;
+        else if (def->has_arg && i + 1 < argc)
+            v = argv[++i];
+        else if (def->has_arg)
+            return error_set(err, -EINVAL, "option '--%s' needs a value", def->name);
+        else if (eq)
+            return error_set(err, -EINVAL, "option '--%s' takes no value", def->name);
+        ret = apply(def, v, o, err);
+        if (ret < 0)
+            return ret;
+    }
+    if (!o->is_help && !o->is_version && o->kernel == NULL)
+        return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
+    return 0;
+}

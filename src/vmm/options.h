@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
+ * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
+ * --serial, --control, --name, --log-level, --cpu-model. Parsing only checks syntax and ranges
+ * (no file is opened), so it is unit-tested; main.c validates files afterwards.
+ */
+#ifndef BAREIRON_VMM_OPTIONS_H
+#define BAREIRON_VMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "core/x86/cpuid.h"
+
+#define VMM_MAX_DISKS 8
+#define VMM_MIN_MEMORY_BYTES (2ULL << 20)
+#define VMM_MAX_MEMORY_BYTES (1ULL << 40)
+#define VMM_DEFAULT_MEMORY_BYTES (256ULL << 20)
+
+enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
+enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
+
+struct vmm_disk {
+    char path[4096];
+    const char *spec; /* the --disk argument as given */
+    enum vmm_disk_format format;
+    bool is_readonly;
+    bool is_cache_none; /* cache=none: O_DIRECT */
+    bool is_cdrom;      /* from --cdrom: read-only raw */
+};
+
+struct vmm_options {
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+    unsigned cpus;
+    uint64_t memory_bytes;
+    bool no_reboot;
+    struct vmm_disk disks[VMM_MAX_DISKS];
+    unsigned ndisks;
+    const char *cdrom;
+    enum vmm_serial serial;
+    const char *serial_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
+    const char *control;
+    const char *name;
+    bool has_log_level;
+    enum log_level log_level;
+    enum cpu_model cpu_model;
+    bool is_help;
+    bool is_version;
+};
+
+/*
+ * Parses (argc, argv) (argv[0] is the program name; "--opt value" and "--opt=value" forms) into
+ * (o), after filling in the defaults. Returns 0, or -EINVAL with a one-line message in (err)
+ * (unknown option, missing value, --cpus outside 1..64, --memory not in
+ * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--log-level/--cpu-model,
+ * no --kernel). --help/--version set is_help/is_version and skip the --kernel check.
+ * (o) keeps pointers into (argv).
+ */
+MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err);
+
+/* Parses one --disk spec "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]" into (d).
+ * Returns 0 or -EINVAL with (err) set. */
+MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err);
+
+/* Prints the --help text to (f). */
+void vmm_options_usage(FILE *f, const char *prog);
+
+#endif
