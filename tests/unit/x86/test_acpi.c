@@ -355,6 +355,8 @@ static char *iasl_d(const char *dir, const char *name)
     return dsl;
 }
 
+/* Disassembles every table with iasl -d (and recompiles the DSDT), then loads them into
+ * acpiexec and evaluates the DSDT's objects. */
 static void test_iasl(void **state)
 {
     static const char *const sigs[] = {"XSDT", "RSDT", "FACP", "APIC", "MCFG"};
@@ -404,6 +406,21 @@ static void test_iasl(void **state)
     int status = run(cmd, out, sizeof(out));
     if (status != 0 || iasl_failed(out))
         fail_msg("iasl DSDT.dsl: status %d\n%s", status, out);
+    /* ACPICA's interpreter loads the namespace and evaluates the objects an OS reads. */
+    static char big[65536];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && command -v acpiexec >/dev/null && acpiexec -b \"evaluate \\_S5; "
+             "evaluate \\_SB.PCI0._CRS; evaluate \\_SB.PCI0._PRT; evaluate \\_SB.MRES._CRS; "
+             "evaluate \\_SB.RTC_._CRS; evaluate \\_SB.C003._UID\" FACP.dat DSDT.dat APIC.dat "
+             "MCFG.dat FACS.dat 2>&1",
+             dir);
+    if (run(cmd, big, sizeof(big)) == 0) {
+        if (strstr(big, "ACPI Error") || strstr(big, "ACPI Exception") ||
+            !strstr(big, "Evaluation of \\_SB.PCI0._CRS returned") ||
+            !strstr(big, "[Package] Contains 128 Elements") ||
+            !strstr(big, "Evaluation of \\_SB.C003._UID returned"))
+            fail_msg("acpiexec:\n%s", big);
+    }
     if (getenv("BAREIRON_KEEP_ACPI_DUMP")) {
         print_message("tables kept in %s\n", dir);
     } else {
