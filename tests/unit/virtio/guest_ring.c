@@ -2,10 +2,12 @@
 /* Driver-side split virtqueue for tests (see guest_ring.h), over gmem_read/gmem_write. */
 #include "guest_ring.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/gmem.h"
+#include "dev/virtio/virtio.h"
 
 static void wr(struct guest_ring *r, uint64_t gpa, const void *buf, size_t len)
 {
@@ -102,4 +104,33 @@ bool guest_ring_used(struct guest_ring *r, uint32_t *id, uint32_t *len)
     rd(r, gpa + 4, len, 4);
     r->used_seen++;
     return true;
+}
+
+uint8_t guest_dev_bringup(struct virtio_dev *vd, struct guest_ring *rings, unsigned n,
+                          uint64_t features)
+{
+    uint8_t st;
+
+    pthread_mutex_lock(&vd->lock);
+    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE);
+    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    vd->driver_feature_select = 0;
+    virtio_write_driver_features(vd, (uint32_t)features);
+    vd->driver_feature_select = 1;
+    virtio_write_driver_features(vd, (uint32_t)(features >> 32));
+    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                VIRTIO_STATUS_FEATURES_OK);
+    for (unsigned i = 0; i < n && i < vd->num_queues; i++) {
+        struct virtio_queue *q = &vd->queues[i];
+        q->size = rings[i].size;
+        q->desc_gpa = rings[i].desc_gpa;
+        q->driver_gpa = rings[i].avail_gpa;
+        q->device_gpa = rings[i].used_gpa;
+        virtio_queue_enable(vd, i);
+    }
+    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    st = virtio_read_status(vd);
+    pthread_mutex_unlock(&vd->lock);
+    return st;
 }

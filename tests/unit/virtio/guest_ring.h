@@ -38,4 +38,13 @@ uint16_t guest_ring_used_idx(struct guest_ring *r);
 uint16_t guest_ring_avail_event(struct guest_ring *r);
 uint16_t guest_ring_used_flags(struct guest_ring *r);
 
+struct virtio_dev;
+/*
+ * Drives (vd) through the core API the way a driver does (§3.1.1): ACKNOWLEDGE, DRIVER,
+ * (features), FEATURES_OK, then for each of the (n) rings: size and addresses and enable,
+ * then DRIVER_OK. Takes vd->lock itself. Returns the final status.
+ */
+uint8_t guest_dev_bringup(struct virtio_dev *vd, struct guest_ring *rings, unsigned n,
+                          uint64_t features);
+
 #endif

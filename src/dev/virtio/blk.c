@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk device setup (virtio 1.2 §5.2): feature selection from the backend (§5.2.3),
+ * the configuration layout (§5.2.4) and the device ops. Request handling is in blk_req.c.
+ */
+#include "dev/virtio/blk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_TAG "virtio-blk"
+#include "base/log.h"
+#include "block/blk.h"
+
+static void blk_read_config(struct virtio_dev *vd, size_t off, void *buf, size_t len)
+{
+    struct virtio_blk *vb = container_of(vd, struct virtio_blk, vd);
+    /* the core checked [off, off+len) against config_size */
+    memcpy(buf, (const uint8_t *)&vb->cfg + off, len);
+}
+
+static void blk_queue_notify(struct virtio_dev *vd, unsigned qidx)
+{
+    virtio_blk_process_queue(container_of(vd, struct virtio_blk, vd), qidx);
+}
+
+static void blk_reset(struct virtio_dev *vd)
+{
+    /* Nothing to drop: requests in flight complete under the old epoch and are discarded. */
+    log_debug("%s: reset", vd->name);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+    .features = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+                VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH),
+    .config_size = VIRTIO_BLK_CONFIG_SIZE,
+    .read_config = blk_read_config,
+    .reset = blk_reset,
+    .queue_notify = blk_queue_notify,
+};
+
+static void fill_config(struct virtio_blk *vb, uint64_t size_bytes, unsigned num_queues)
+{
+    struct virtio_blk_config *c = &vb->cfg;
+
+    memset(c, 0, sizeof(*c));
+    c->capacity = size_bytes / VIRTIO_BLK_SECTOR_SIZE;
+    c->size_max = VIRTIO_BLK_SIZE_MAX;
+    c->seg_max = VIRTIO_BLK_SEG_MAX;
+    c->blk_size = VIRTIO_BLK_SECTOR_SIZE;
+    c->num_queues = (uint16_t)num_queues;
+    if (vb->is_readonly)
+        return;
+    c->max_discard_sectors = VIRTIO_BLK_MAX_DISCARD_SECTORS;
+    c->max_discard_seg = VIRTIO_BLK_MAX_DISCARD_SEG;
+    c->discard_sector_alignment = 1;
+    c->max_write_zeroes_sectors = VIRTIO_BLK_MAX_DISCARD_SECTORS;
+    c->max_write_zeroes_seg = VIRTIO_BLK_MAX_DISCARD_SEG;
+    c->write_zeroes_may_unmap = 1;
+}
+
+int virtio_blk_create(const struct virtio_blk_opts *opts, struct blk *disk, const struct gmem *gm,
+                      struct virtio_blk **out)
+{
+    unsigned nq = opts->num_queues ? opts->num_queues : 1;
+    struct virtio_blk *vb;
+    int ret;
+
+    if (nq > VIRTIO_BLK_MAX_QUEUES)
+        return -EINVAL;
+    vb = calloc(1, sizeof(*vb));
+    if (vb == NULL)
+        return -ENOMEM;
+    ret = virtio_dev_init(&vb->vd, "virtio-blk", VIRTIO_ID_BLOCK, &blk_ops, gm, nq,
+                          VIRTIO_BLK_QUEUE_SIZE);
+    if (ret < 0)
+        goto err_free;
+    ret = -ENOMEM;
+    vb->queue_inflight = calloc(nq, sizeof(*vb->queue_inflight));
+    vb->scratch_iov = calloc(VIRTQ_CHAIN_MAX, sizeof(*vb->scratch_iov));
+    if (vb->queue_inflight == NULL || vb->scratch_iov == NULL)
+        goto err_fini;
+    vb->disk = disk;
+    vb->is_readonly = opts->is_readonly || blk_is_readonly(disk);
+    if (opts->serial != NULL)
+        /* not NUL-terminated when 20 bytes long (§5.2.6) */
+        memcpy(vb->serial, opts->serial, strnlen(opts->serial, sizeof(vb->serial)));
+    fill_config(vb, blk_size_bytes(disk), nq);
+    if (vb->is_readonly)
+        vb->vd.host_features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+    else
+        vb->vd.host_features |=
+            VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+    if (nq > 1)
+        vb->vd.host_features |= VIRTIO_BIT(VIRTIO_BLK_F_MQ);
+    *out = vb;
+    return 0;
+
+err_fini:
+    free(vb->queue_inflight);
+    free(vb->scratch_iov);
+    virtio_dev_fini(&vb->vd);
+err_free:
+    free(vb);
+    return ret;
+}
+
+void virtio_blk_destroy(struct virtio_blk *vb)
+{
+    if (vb == NULL)
+        return;
+    if (vb->vd.inflight > 0)
+        log_error("%s: destroyed with %u requests in flight", vb->vd.name, vb->vd.inflight);
+    free(vb->queue_inflight);
+    free(vb->scratch_iov);
+    virtio_dev_fini(&vb->vd);
+    free(vb);
+}
