@@ -1,11 +1,117 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder for `bareiron run` until the monitor lands (issue 2). */
+/*
+ * `bareiron run`: boots an ad-hoc VM in the foreground by exec'ing the monitor, bareiron-vmm,
+ * with the same arguments (docs/vmm.md). The monitor is found through $BAREIRON_VMM, next to
+ * this binary (installed layout) or at ../vmm/bareiron-vmm (meson build tree).
+ */
 #include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char run_help[] =
+    "usage: bareiron run --kernel FILE [options]\n"
+    "\n"
+    "Boots a virtual machine in the foreground, with its serial console (COM1) on this\n"
+    "terminal, and exits when the guest powers off. Nothing is stored: for named VMs see\n"
+    "'bareiron create' and 'bareiron start'.\n"
+    "\n"
+    "Options:\n"
+    "  --kernel FILE        kernel to boot directly: a bzImage (64-bit Linux), an ELF with a\n"
+    "                       PVH entry note, or a multiboot v1 image (required)\n"
+    "  --initrd FILE        initial ramdisk handed to the kernel\n"
+    "  --cmdline STR        kernel command line (e.g. \"console=ttyS0\")\n"
+    "  --cpus N             number of vCPUs, 1 to 64 (default 1)\n"
+    "  --memory SIZE        guest RAM; a bare number is MiB; suffixes K, M, G, T (default 256M)\n"
+    "  --no-reboot          exit instead of rebooting when the guest resets or triple-faults\n"
+    "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
+    "                       a virtio-blk disk; repeat for more disks (format is probed if\n"
+    "                       omitted; cache=none opens the image with O_DIRECT)\n"
+    "  --cdrom FILE         a read-only raw image (virtio-blk)\n"
+    "  --serial stdio|none|file:PATH|unix:PATH\n"
+    "                       where the console goes (default stdio; unix: listens on PATH)\n"
+    "  --control PATH       serve the control API on unix socket PATH (docs/control-api.md)\n"
+    "  --name NAME          name used in logs and control API replies\n"
+    "  --log-level LEVEL    error, warn, info or debug (default warn, or $BAREIRON_LOG)\n"
+    "  --cpu-model MODEL    host (everything KVM offers) or baseline (x86-64-v2-like subset)\n"
+    "\n"
+    "Console keys (stdio): Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h lists keys.\n"
+    "\n"
+    "Exit status:\n"
+    "  0    the guest powered off (ACPI S5), or reset with --no-reboot, or Ctrl-A x\n"
+    "  2    usage error (unknown option, bad value)\n"
+    "  5    /dev/kvm is missing or unusable\n"
+    "  6    bad input: the kernel, initrd or a disk cannot be read or is not valid\n"
+    "  8    the guest crashed (triple fault with --no-reboot, KVM internal error); the\n"
+    "       registers and instruction bytes are printed on stderr\n"
+    "  2n+1 the guest wrote n to the isa-debug-exit port 0xf4 (QEMU's convention)\n"
+    "  128+s terminated by signal s\n"
+    "  1    any other failure (including: bareiron-vmm not found)\n"
+    "\n"
+    "Environment: BAREIRON_VMM overrides the path of the monitor binary; BAREIRON_LOG sets\n"
+    "the default log level.\n"
+    "\n"
+    "Example:\n"
+    "  bareiron run --kernel vmlinuz --initrd initrd.img --cmdline console=ttyS0 \\\n"
+    "               --memory 1G --cpus 2 --disk disk.qcow2\n";
+
+/* Writes the directory of the running executable into (dir). Returns 0 or -errno. */
+static int self_dir(char *dir, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
+    char *slash;
+    if (n < 0)
+        return -errno;
+    dir[n] = '\0';
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return -ENOENT;
+    *slash = '\0';
+    return 0;
+}
+
+/* Finds bareiron-vmm; returns 0 with the path in (out) or -ENOENT. */
+static int find_vmm(char *out, size_t len)
+{
+    const char *env = getenv("BAREIRON_VMM");
+    static const char *const rel[] = {"bareiron-vmm", "../vmm/bareiron-vmm"};
+    char dir[PATH_MAX];
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, len, "%s", env);
+        return access(out, X_OK) == 0 ? 0 : -ENOENT;
+    }
+    if (self_dir(dir, sizeof(dir)) < 0)
+        return -ENOENT;
+    for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+        if ((size_t)snprintf(out, len, "%s/%s", dir, rel[i]) >= len)
+            continue;
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    return -ENOENT;
+}
 
 int cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_err("'run' is not implemented yet");
+    char vmm[PATH_MAX];
+    static char vmm_name[] = "bareiron-vmm";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(run_help, stdout);
+            return CLI_OK;
+        }
+    }
+    if (find_vmm(vmm, sizeof(vmm)) < 0) {
+        cli_err("run: cannot find bareiron-vmm (next to bareiron, in ../vmm/, or $BAREIRON_VMM)");
+        return CLI_EFAIL;
+    }
+    argv[0] = vmm_name;
+    fflush(NULL);
+    execv(vmm, argv);
+    cli_err("run: cannot execute %s: %s", vmm, strerror(errno));
     return CLI_EFAIL;
 }

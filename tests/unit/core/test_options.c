@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for vmm/options.c: the bareiron-vmm command-line contract (docs/vmm.md). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm/options.h"
+
+/* Parses (args), copied into static storage that stays valid until the next call (options
+ * keep pointers into argv). */
+static int parse_v(struct vmm_options *o, struct error *err, const char *const *args, size_t n)
+{
+    static char store[32][128];
+    static char *argv[34];
+    assert_true(n < 32);
+    argv[0] = store[31];
+    strcpy(store[31], "bareiron-vmm");
+    for (size_t i = 0; i < n; i++) {
+        assert_true(strlen(args[i]) < sizeof(store[i]));
+        strcpy(store[i], args[i]);
+        argv[i + 1] = store[i];
+    }
+    argv[n + 1] = NULL;
+    error_clear(err);
+    return vmm_options_parse((int)n + 1, argv, o, err);
+}
+
+#define PARSE(o, err, ...)                                                                         \
+    ({                                                                                             \
+        const char *const a_[] = {__VA_ARGS__};                                                    \
+        parse_v(&(o), &(err), a_, sizeof(a_) / sizeof(a_[0]));                                     \
+    })
+
+static void test_defaults(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_string_equal(o.kernel, "k");
+    assert_int_equal(o.cpus, 1);
+    assert_true(o.memory_bytes == 256ULL << 20);
+    assert_int_equal(o.serial, VMM_SERIAL_STDIO);
+    assert_int_equal(o.cpu_model, CPU_MODEL_HOST);
+    assert_false(o.no_reboot);
+    assert_int_equal(o.ndisks, 0);
+}
+
+static void test_all_options(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel=vmlinuz", "--initrd", "ird", "--cmdline",
+                           "console=ttyS0 quiet", "--cpus", "4", "--memory", "2G", "--no-reboot",
+                           "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly,cache=none",
+                           "--cdrom", "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c",
+                           "--name", "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
+                     0);
+    assert_string_equal(o.kernel, "vmlinuz");
+    assert_string_equal(o.initrd, "ird");
+    assert_string_equal(o.cmdline, "console=ttyS0 quiet");
+    assert_int_equal(o.cpus, 4);
+    assert_true(o.memory_bytes == 2ULL << 30);
+    assert_true(o.no_reboot);
+    assert_int_equal(o.ndisks, 3);
+    assert_string_equal(o.disks[0].path, "a.img");
+    assert_int_equal(o.disks[0].format, VMM_DISK_AUTO);
+    assert_string_equal(o.disks[1].path, "b.qcow2");
+    assert_int_equal(o.disks[1].format, VMM_DISK_QCOW2);
+    assert_true(o.disks[1].is_readonly && o.disks[1].is_cache_none);
+    assert_string_equal(o.disks[2].path, "x,y.iso");
+    assert_true(o.disks[2].is_cdrom && o.disks[2].is_readonly);
+    assert_int_equal(o.serial, VMM_SERIAL_UNIX);
+    assert_string_equal(o.serial_path, "/tmp/s");
+    assert_string_equal(o.control, "/tmp/c");
+    assert_string_equal(o.name, "vm1");
+    assert_true(o.has_log_level);
+    assert_int_equal(o.log_level, LOG_DEBUG);
+    assert_int_equal(o.cpu_model, CPU_MODEL_BASELINE);
+}
+
+static void test_memory(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "512"), 0);
+    assert_true(o.memory_bytes == 512ULL << 20);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1T"), 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "0"), -EINVAL);
+    assert_non_null(strstr(err.message, "--memory"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "99T"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "junk"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1M"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1025K"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "-5"), -EINVAL);
+}
+
+static void test_cpus(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "64"), 0);
+    assert_int_equal(o.cpus, 64);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "0"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "65"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "1000"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "2x"), -EINVAL);
+    assert_non_null(strstr(err.message, "--cpus"));
+}
+
+static void test_errors(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--cpus", "2"), -EINVAL);
+    assert_non_null(strstr(err.message, "--kernel"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--bogus"), -EINVAL);
+    assert_non_null(strstr(err.message, "unknown option '--bogus'"));
+    assert_int_equal(PARSE(o, err, "--kernel"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "stray"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--no-reboot=1"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial", "tcp:1"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial", "file:"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--log-level", "loud"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpu-model", "epyc"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,format=vmdk"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", ",readonly"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "a", "--cdrom", "b"), -EINVAL);
+    /* --help needs no kernel */
+    assert_int_equal(PARSE(o, err, "--help"), 0);
+    assert_true(o.is_help);
+    assert_int_equal(PARSE(o, err, "-h"), 0);
+    assert_int_equal(PARSE(o, err, "--version"), 0);
+    assert_true(o.is_version);
+}
+
+static void test_too_many_disks(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "1", "--disk", "2", "--disk", "3",
+                           "--disk", "4", "--disk", "5", "--disk", "6", "--disk", "7", "--disk",
+                           "8", "--disk", "9"),
+                     -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),   cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_errors),   cmocka_unit_test(test_too_many_disks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
