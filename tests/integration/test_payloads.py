@@ -43,7 +43,7 @@ def test_payload_qemu(case, payload_dir, tmp_path):
     cmd = pu.qemu_command(case, elf, tmp_path)
     result = pu.run_guest(case, cmd, tmp_path, case.qemu_status,
                           pu.press_qemu if case.press_power else None)
-    report(case, result, pu.problems(case, result, case.qemu_status), "qemu")
+    report(case, result, pu.problems(case, result, case.qemu_status, tmp_path), "qemu")
 
 
 @pytest.mark.parametrize("case", pu.CASES, ids=lambda c: c.id)
@@ -54,4 +54,4 @@ def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
     cmd = pu.vmm_command(case, elf, vmm, tmp_path)
     result = pu.run_guest(case, cmd, tmp_path, case.vmm_status,
                           pu.press_vmm if case.press_power else None)
-    report(case, result, pu.problems(case, result, case.vmm_status), "bareiron")
+    report(case, result, pu.problems(case, result, case.vmm_status, tmp_path), "bareiron")
