@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+"""bareiron-vmm / `bareiron run` command line: every bad input gives one line on stderr and the
+documented exit status (docs/vmm.md) without touching /dev/kvm, so these run on any host."""
+import os
+import pathlib
+
+import pytest
+
+from conftest import kvm_problem, run
+import vmm_util
+
+USAGE, KVM, INPUT = 2, 5, 6
+
+
+@pytest.fixture(scope="module")
+def vmm(build_dir):
+    p = vmm_util.vmm_path(build_dir)
+    if not p.exists():
+        pytest.skip(f"{p} is not built")
+    return p
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    return vmm_util.write_payload(tmp_path, "exit", vmm_util.debug_exit(0))
+
+
+def one_line_error(r, status, *words):
+    assert r.returncode == status, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("bareiron-vmm: "), lines[0]
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert r.stdout == ""
+
+
+def test_help_and_version(vmm):
+    r = run([vmm, "--help"])
+    assert r.returncode == 0
+    assert "--kernel" in r.stdout and "Exit status" in r.stdout
+    r = run([vmm, "--version"])
+    assert r.returncode == 0 and r.stdout.startswith("bareiron-vmm ")
+
+
+def test_no_kernel_option(vmm):
+    one_line_error(run([vmm]), USAGE, "--kernel")
+
+
+def test_missing_kernel_file(vmm, tmp_path):
+    one_line_error(run([vmm, "--kernel", tmp_path / "nope"]), INPUT, "nope")
+
+
+def test_not_a_kernel(vmm, tmp_path):
+    f = tmp_path / "text"
+    f.write_text("this is not a kernel\n" * 100)
+    one_line_error(run([vmm, "--kernel", f]), INPUT, "text")
+    one_line_error(run([vmm, "--kernel", "/bin/sh"]), INPUT)
+
+
+def test_empty_kernel(vmm, tmp_path):
+    f = tmp_path / "empty"
+    f.write_bytes(b"")
+    one_line_error(run([vmm, "--kernel", f]), INPUT)
+
+
+def test_truncated_multiboot(vmm, tmp_path):
+    img = vmm_util.multiboot_image(vmm_util.debug_exit(0), pad_to=8192)
+    f = tmp_path / "trunc.mb"
+    f.write_bytes(img[:100])
+    one_line_error(run([vmm, "--kernel", f]), INPUT, "trunc.mb")
+    f.write_bytes(img[:20])
+    one_line_error(run([vmm, "--kernel", f]), INPUT, "trunc.mb")
+
+
+def test_truncated_bzimage(vmm, tmp_path):
+    k = vmm_util.guest_kernel()
+    if k is None:
+        pytest.skip("no guest kernel (scripts/get-guest-kernel.sh has not been run)")
+    data = k.read_bytes()
+    for cut in (300, 0x1000, len(data) // 2):
+        f = tmp_path / f"vmlinuz-cut{cut}"
+        f.write_bytes(data[:cut])
+        one_line_error(run([vmm, "--kernel", f], timeout=120), INPUT, f.name)
+
+
+def test_missing_initrd(vmm, kernel, tmp_path):
+    one_line_error(run([vmm, "--kernel", kernel, "--initrd", tmp_path / "no-initrd"]), INPUT,
+                   "no-initrd")
+
+
+@pytest.mark.parametrize("cpus", ["0", "65", "1000", "-1", "two", ""])
+def test_bad_cpus(vmm, kernel, cpus):
+    one_line_error(run([vmm, "--kernel", kernel, "--cpus", cpus]), USAGE, "--cpus")
+
+
+@pytest.mark.parametrize("mem", ["0", "99T", "junk", "1M", "12345K", "-1G", ""])
+def test_bad_memory(vmm, kernel, mem):
+    one_line_error(run([vmm, "--kernel", kernel, "--memory", mem]), USAGE, "--memory")
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--frobnicate"], "--frobnicate"),
+    (["--serial", "tcp:localhost:1"], "--serial"),
+    (["--log-level", "chatty"], "--log-level"),
+    (["--cpu-model", "pentium"], "--cpu-model"),
+    (["--disk", "x.img,format=vmdk"], "--disk"),
+    (["stray-argument"], "stray-argument"),
+    (["--cpus"], "--cpus"),
+])
+def test_bad_options(vmm, kernel, args, word):
+    one_line_error(run([vmm, "--kernel", kernel] + args), USAGE, word)
+
+
+def test_missing_disk(vmm, kernel, tmp_path):
+    r = run([vmm, "--kernel", kernel, "--disk", tmp_path / "no-disk.img"])
+    if "block layer is not in this build" in r.stderr:
+        pytest.skip("this build has no block layer")
+    one_line_error(r, INPUT, "no-disk.img")
+
+
+def test_no_kvm_exit_status(vmm, kernel):
+    why = kvm_problem()
+    if why is None:
+        pytest.skip("/dev/kvm works here; the no-KVM path cannot be exercised")
+    one_line_error(run([vmm, "--kernel", kernel]), KVM, "/dev/kvm")
+
+
+def test_bareiron_run_forwards(bareiron, kernel, tmp_path):
+    if not bareiron.exists():
+        pytest.skip(f"{bareiron} is not built")
+    r = run([bareiron, "run", "--help"])
+    assert r.returncode == 0 and "Exit status" in r.stdout and "--kernel" in r.stdout
+    r = run([bareiron, "help", "run"])
+    assert r.returncode == 0 and "--cdrom" in r.stdout
+    one_line_error(run([bareiron, "run", "--kernel", kernel, "--cpus", "0"]), USAGE, "--cpus")
+    one_line_error(run([bareiron, "run", "--kernel", tmp_path / "none"]), INPUT)
+    if kvm_problem() is not None:
+        one_line_error(run([bareiron, "run", "--kernel", kernel]), KVM, "/dev/kvm")
+
+
+def test_bareiron_run_env_override(bareiron, kernel, tmp_path):
+    if not bareiron.exists():
+        pytest.skip(f"{bareiron} is not built")
+    env = dict(os.environ, BAREIRON_VMM=str(tmp_path / "missing-vmm"))
+    r = run([bareiron, "run", "--kernel", kernel], env=env)
+    assert r.returncode == 1
+    assert "cannot find bareiron-vmm" in r.stderr

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for the monitor's integration tests (test_vmm_*.py): paths of the binaries, tiny
+multiboot test payloads built from machine code in Python, and the guest kernel.
+
+A payload is a multiboot v1 image using the a.out kludge (Multiboot Specification 0.6.96 §3.1.3,
+flag bit 16): the 32-byte header is followed by 32-bit protected-mode code, loaded at 1 MiB and
+entered there with paging off (§3.2). Nothing needs an assembler.
+"""
+import os
+import pathlib
+import struct
+import subprocess
+
+MB_MAGIC = 0x1BADB002
+MB_FLAG_AOUT_KLUDGE = 1 << 16
+LOAD_ADDR = 0x100000
+HEADER_SIZE = 32
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def vmm_path(build_dir):
+    return build_dir / "src" / "vmm" / "bareiron-vmm"
+
+
+def multiboot_image(code: bytes, pad_to: int = 0) -> bytes:
+    """A multiboot a.out-kludge image whose entry point is (code)."""
+    flags = MB_FLAG_AOUT_KLUDGE
+    checksum = (-(MB_MAGIC + flags)) & 0xFFFFFFFF
+    body = code + b"\xf4\xeb\xfd"  # hlt; jmp back to hlt (never reached normally)
+    image_len = HEADER_SIZE + len(body)
+    if pad_to > image_len:
+        body += b"\x00" * (pad_to - image_len)
+        image_len = pad_to
+    header = struct.pack("<8I", MB_MAGIC, flags, checksum, LOAD_ADDR, LOAD_ADDR,
+                         LOAD_ADDR + image_len, LOAD_ADDR + image_len, LOAD_ADDR + HEADER_SIZE)
+    return header + body
+
+
+# 32-bit machine code snippets
+def out8(port: int, value: int) -> bytes:
+    """mov $value, %al; out %al, $port (port < 256) or via %dx."""
+    if port < 256:
+        return bytes([0xB0, value & 0xFF, 0xE6, port])
+    return bytes([0xB0, value & 0xFF, 0x66, 0xBA]) + struct.pack("<H", port) + b"\xee"
+
+
+def out16(port: int, value: int) -> bytes:
+    """mov $value, %ax; mov $port, %dx; out %ax, %dx."""
+    return (b"\x66\xb8" + struct.pack("<H", value) + b"\x66\xba" + struct.pack("<H", port) +
+            b"\x66\xef")
+
+
+def serial_write(text: bytes) -> bytes:
+    return b"".join(out8(0x3F8, c) for c in text)
+
+
+def debug_exit(value: int) -> bytes:
+    return out8(0xF4, value)
+
+
+def triple_fault() -> bytes:
+    """lidt of an empty IDT, then int3: #BP -> #GP -> #DF -> shutdown."""
+    # lidt [zero_idtr] with the IDTR placed right after the instructions (absolute address)
+    return b"\x0f\x01\x1d" + struct.pack("<I", LOAD_ADDR + HEADER_SIZE + 3 + 4 + 1 + 3) + \
+        b"\xcc" + b"\xeb\xfe\x90" + b"\x00" * 6
+
+
+def write_payload(tmp: pathlib.Path, name: str, code: bytes) -> pathlib.Path:
+    p = tmp / f"{name}.mb"
+    p.write_bytes(multiboot_image(code))
+    return p
+
+
+def guest_kernel():
+    """The Debian kernel fetched by scripts/get-guest-kernel.sh in any build dir, or None."""
+    for d in sorted(ROOT.glob("build*/guest/linux/boot")):
+        ks = sorted(d.glob("vmlinuz-*"))
+        if ks:
+            return ks[-1]
+    return None
+
+
+def fetch_guest_kernel(build_dir):
+    """Runs scripts/get-guest-kernel.sh (cached download); returns the path or None."""
+    k = guest_kernel()
+    if k is not None:
+        return k
+    try:
+        r = subprocess.run([str(ROOT / "scripts" / "get-guest-kernel.sh"), str(build_dir)],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = r.stdout.strip()
+    return pathlib.Path(out) if r.returncode == 0 and out else None
+
+
+def is_kvm_pvm():
+    """True on kvm-pvm hosts, where guest ring 0 is emulated (a Linux userland cannot run)."""
+    if os.path.exists("/sys/module/kvm_pvm"):
+        return True
+    try:
+        return "kvm_pvm" in pathlib.Path("/proc/modules").read_text()
+    except OSError:
+        return False
