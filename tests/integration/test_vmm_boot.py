@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+"""bareiron-vmm on a real /dev/kvm: vCPU tests with tiny multiboot payloads built in Python
+(port I/O, serial output, isa-debug-exit, ACPI S5 power-off, i8042 reset, triple fault, SMP),
+Linux early boot (e820, ACPI, CPUs and memory as the kernel reports them) with Debian's kernel,
+and a full boot to /init (skipped on kvm-pvm hosts, where guest ring 0 is emulated)."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import run
+import vmm_util as u
+
+pytestmark = pytest.mark.usefixtures("need_kvm")
+
+
+@pytest.fixture(scope="module")
+def vmm(build_dir):
+    p = u.vmm_path(build_dir)
+    if not p.exists():
+        pytest.skip(f"{p} is not built")
+    return p
+
+
+def boot(vmm, tmp_path, code, *args, timeout=30):
+    k = u.write_payload(tmp_path, "payload", code)
+    return run([vmm, "--kernel", k, "--serial", "stdio", "--no-reboot"] + list(args),
+               timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_debug_exit(vmm, tmp_path):
+    r = boot(vmm, tmp_path, u.debug_exit(0x21))
+    assert r.returncode == (0x21 << 1) | 1, r.stderr
+
+
+def test_serial_output(vmm, tmp_path):
+    r = boot(vmm, tmp_path, u.serial_write(b"hello from the guest\n") + u.debug_exit(0))
+    assert r.returncode == 1, r.stderr
+    assert "hello from the guest" in r.stdout
+
+
+def test_serial_none_and_file(vmm, tmp_path):
+    code = u.serial_write(b"to-file\n") + u.debug_exit(0)
+    r = boot(vmm, tmp_path, code, "--serial", "none")
+    assert r.returncode == 1 and "to-file" not in r.stdout
+    log = tmp_path / "console.log"
+    r = boot(vmm, tmp_path, code, "--serial", f"file:{log}")
+    assert r.returncode == 1 and "to-file" in log.read_text()
+
+
+def test_acpi_poweroff(vmm, tmp_path):
+    # PM1a_CNT: SLP_TYP = S5 (layout.h ACPI_SLP_TYP_S5 = 0) | SLP_EN
+    r = boot(vmm, tmp_path, u.out16(0x604, (0 << 10) | (1 << 13)))
+    assert r.returncode == 0, r.stderr
+
+
+def test_i8042_reset_no_reboot(vmm, tmp_path):
+    r = boot(vmm, tmp_path, u.out8(0x64, 0xFE))
+    assert r.returncode == 0, r.stderr
+
+
+def test_triple_fault_no_reboot(vmm, tmp_path):
+    r = boot(vmm, tmp_path, u.triple_fault())
+    assert r.returncode == 8, r.stderr
+    assert "rip=" in r.stderr and "cr0=" in r.stderr and "code:" in r.stderr
+
+
+def test_reboot_loops_until_killed(vmm, tmp_path):
+    """Without --no-reboot a reset builds a new machine: the payload runs again and again."""
+    k = u.write_payload(tmp_path, "reboot", u.serial_write(b"boot\n") + u.out8(0x64, 0xFE))
+    p = subprocess.Popen([vmm, "--kernel", k], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert out.count(b"boot\n") >= 2, err
+    assert p.returncode == 128 + signal.SIGTERM
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 8])
+def test_smp_and_memory(vmm, tmp_path, cpus):
+    r = boot(vmm, tmp_path, u.debug_exit(3), "--cpus", str(cpus), "--memory", "4G")
+    assert r.returncode == 7, r.stderr
+
+
+@pytest.mark.parametrize("model", ["host", "baseline"])
+def test_cpu_models(vmm, tmp_path, model):
+    r = boot(vmm, tmp_path, u.debug_exit(0), "--cpu-model", model)
+    assert r.returncode == 1, r.stderr
+
+
+@pytest.fixture(scope="module")
+def kernel(build_dir):
+    k = u.fetch_guest_kernel(build_dir)
+    if k is None:
+        pytest.skip("no guest kernel (scripts/get-guest-kernel.sh could not fetch Debian's)")
+    return k
+
+
+def test_linux_early_boot(vmm, kernel):
+    """Boots Debian's kernel without a root fs: it reports e820, ACPI, CPUs and memory, then
+    panics (no init) and, with panic=-1 and --no-reboot, the monitor exits."""
+    r = run([vmm, "--kernel", kernel, "--cpus", "2", "--memory", "512M", "--no-reboot",
+             "--cmdline", "console=ttyS0 earlyprintk=serial panic=-1 reboot=k"],
+            timeout=300, stdin=subprocess.DEVNULL)
+    out = r.stdout
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert re.search(r"BIOS-e820: \[mem 0x0000000000100000-0x000000001fffffff\] usable", out), \
+        out[:3000]
+    assert "ACPI: RSDP" in out
+    assert re.search(r"ACPI: (FACP|APIC|DSDT)", out)
+    assert re.search(r"smpboot: Allowing 2 CPUs|Brought up \d+ node, 2 CPUs|2 CPUs", out)
+    assert re.search(r"Memory: \d+K/\d+K available", out)
+    assert "Kernel panic" in out  # no root file system: expected
+
+
+def test_linux_init(vmm, kernel, tmp_path):
+    if u.is_kvm_pvm():
+        pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
+    mk = u.ROOT / "scripts" / "mkinitramfs.sh"
+    if not mk.exists():
+        pytest.skip("scripts/mkinitramfs.sh is not in the tree")
+    initrd = tmp_path / "initrd.cpio.gz"
+    r = run([mk, initrd], timeout=300, cwd=u.ROOT)
+    if r.returncode != 0 or not initrd.exists():
+        pytest.skip(f"mkinitramfs.sh failed: {r.stderr.strip()[-300:]}")
+    r = run([vmm, "--kernel", kernel, "--initrd", initrd, "--cpus", "2", "--memory", "512M",
+             "--no-reboot", "--cmdline", "console=ttyS0 panic=-1 itest=smp"],
+            timeout=300, stdin=subprocess.DEVNULL)
+    assert "ITEST PASS" in r.stdout, r.stdout[-3000:]
+    assert r.returncode == 0
