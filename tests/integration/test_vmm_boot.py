@@ -117,18 +117,18 @@ def test_linux_early_boot(vmm, kernel):
     assert "Kernel panic" in out  # no root file system: expected
 
 
-def test_linux_init(vmm, kernel, tmp_path):
+def test_linux_init(vmm, kernel, build_dir):
     if u.is_kvm_pvm():
         pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
     mk = u.ROOT / "scripts" / "mkinitramfs.sh"
     if not mk.exists():
         pytest.skip("scripts/mkinitramfs.sh is not in the tree")
-    initrd = tmp_path / "initrd.cpio.gz"
-    r = run([mk, initrd], timeout=300, cwd=u.ROOT)
-    if r.returncode != 0 or not initrd.exists():
+    r = run([mk, build_dir], timeout=300, cwd=u.ROOT)
+    initrd = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    if r.returncode != 0 or not initrd or not os.path.exists(initrd):
         pytest.skip(f"mkinitramfs.sh failed: {r.stderr.strip()[-300:]}")
     r = run([vmm, "--kernel", kernel, "--initrd", initrd, "--cpus", "2", "--memory", "512M",
-             "--no-reboot", "--cmdline", "console=ttyS0 panic=-1 itest=smp"],
+             "--no-reboot", "--cmdline", "console=ttyS0 panic=-1 itest=smp itest_cpus=2"],
             timeout=300, stdin=subprocess.DEVNULL)
-    assert "ITEST PASS" in r.stdout, r.stdout[-3000:]
-    assert r.returncode == 0
+    assert "ITEST PASS smp" in r.stdout, r.stdout[-3000:]
+    assert r.returncode == 0, r.stderr[-2000:]
