@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 import payload_util as pu
+from conftest import run
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,21 @@ def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
     result = pu.run_guest(case, cmd, tmp_path, case.vmm_status,
                           pu.press_vmm if case.press_power else None)
     report(case, result, pu.problems(case, result, case.vmm_status, tmp_path), "bareiron")
+
+
+@pytest.mark.parametrize("payload", sorted({c.payload for c in pu.CASES}))
+def test_payload_loads_in_bareiron_loader(payload, build_dir, payload_dir):
+    """bareiron's multiboot loader (through the KVM-free boot-check tool) accepts every
+    payload as a multiboot32 image with the entry and info address the payload expects."""
+    tool = build_dir / "tests" / "unit" / "boot" / "boot-check"
+    if not tool.exists():
+        pytest.skip(f"{tool} is not built")
+    elf = payload_dir / f"{payload}.elf"
+    if not elf.exists():
+        pytest.skip(f"payload {payload} is not built")
+    r = run([tool, "--memory", "128", "--cmdline", "cpus=2", elf])
+    assert r.returncode == 0, r.stderr
+    kv = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    assert kv.get("format") == "multiboot" and kv.get("mode") == "multiboot32", r.stdout
+    assert kv.get("magic") == "0x2badb002"
+    assert int(kv["kernel_start"], 16) == 0x100000
