@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The argument parser and error helpers shared by the manager's commands (cli/cmd_vm.h).
+ * Options are "--opt VALUE" or "--opt=VALUE"; "--" ends options. Settings options are the
+ * keys of mgr/config.h's config_set_option, so `create` and `set` accept the same ones.
+ */
+#include "cli/cmd_vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "cli/cli.h"
+#include "mgr/config.h"
+
+static int usage_error(const char *cmd, const char *what, const char *arg)
+{
+    cli_err("%s: %s%s%s (see 'bareiron %s --help')", cmd, what, arg ? " " : "", arg ? arg : "",
+            cmd);
+    return CLI_EUSAGE;
+}
+
+/* Handles the flag or option (opt) (without leading dashes; (val) is its inline "=value" or
+ * NULL). Returns -1 when consumed, else an exit status. */
+static int take_option(const char *cmd, const char *opt, const char *val, int *i, int argc,
+                       char **argv, unsigned allowed, struct vm_args *a)
+{
+    bool is_flag = true;
+    if (strcmp(opt, "json") == 0 && (allowed & VM_ARG_JSON))
+        a->is_json = true;
+    else if (strcmp(opt, "keep-disks") == 0 && (allowed & VM_ARG_KEEP_DISKS))
+        a->is_keep_disks = true;
+    else if (strcmp(opt, "console") == 0 && (allowed & VM_ARG_CONSOLE))
+        a->is_console = true;
+    else
+        is_flag = false;
+    if (is_flag)
+        return val ? usage_error(cmd, "option takes no value:", opt) : -1;
+    if (!((strcmp(opt, "timeout") == 0 && (allowed & VM_ARG_TIMEOUT)) ||
+          ((allowed & VM_ARG_SETTINGS) && config_option_exists(opt))))
+        return usage_error(cmd, "unknown option", opt);
+    if (val == NULL) {
+        if (*i + 1 >= argc)
+            return usage_error(cmd, "missing value for option", opt);
+        val = argv[++*i];
+    }
+    if (strcmp(opt, "timeout") == 0) {
+        uint64_t t;
+        if (parse_u64(val, &t) < 0 || t > 86400)
+            return usage_error(cmd, "--timeout needs a number of seconds (0 to 86400), not", val);
+        a->has_timeout = true;
+        a->timeout_s = (unsigned)t;
+        return -1;
+    }
+    if (a->nsettings == VM_MAX_SETTINGS)
+        return usage_error(cmd, "too many settings", NULL);
+    a->keys[a->nsettings] = opt;
+    a->values[a->nsettings++] = val;
+    return -1;
+}
+
+int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a)
+{
+    const char *cmd = argv[0];
+    bool is_end = false;
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        char *eq;
+        int ret;
+        if (!is_end && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            vm_print_help(cmd);
+            return CLI_OK;
+        }
+        if (!is_end && strcmp(arg, "--") == 0) {
+            is_end = true;
+            continue;
+        }
+        if (is_end || arg[0] != '-' || arg[1] == '\0') {
+            if (!(allowed & VM_ARG_NAME) || a->name)
+                return usage_error(cmd, "unexpected argument", arg);
+            a->name = arg;
+            continue;
+        }
+        if (arg[1] != '-')
+            return usage_error(cmd, "unknown option", arg);
+        eq = strchr(arg + 2, '=');
+        if (eq)
+            *eq = '\0'; /* argv strings are writable: split "--opt=value" in place */
+        ret = take_option(cmd, arg + 2, eq ? eq + 1 : NULL, &i, argc, argv, allowed, a);
+        if (ret >= 0)
+            return ret;
+    }
+    if ((allowed & VM_ARG_NAME) && a->name == NULL)
+        return usage_error(cmd, "missing VM name", NULL);
+    return -1;
+}
+
+int vm_open_store(struct store *st)
+{
+    struct error err = {0};
+    if (store_open(st, &err) < 0)
+        return cli_fail(&err);
+    return -1;
+}
+
+int vm_fail(const struct error *err, bool is_usage)
+{
+    if (is_usage && err->code == -EINVAL) {
+        cli_err("%s", err->message);
+        return CLI_EUSAGE;
+    }
+    return cli_fail(err);
+}
+
+void vm_format_mib(unsigned long long mib, char *buf, size_t size)
+{
+    if (mib >= 1024 && mib % 1024 == 0)
+        snprintf(buf, size, "%llu GiB", mib / 1024);
+    else
+        snprintf(buf, size, "%llu MiB", mib);
+}

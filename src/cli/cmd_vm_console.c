@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron console`: attaches the terminal to a running VM's serial console, the unix socket
+ * run/console.sock that the monitor serves (--serial unix:console.sock). The terminal is put
+ * in raw mode; Ctrl-A x detaches (the VM keeps running), Ctrl-A Ctrl-A sends one Ctrl-A.
+ * With a non-terminal stdin, end of input detaches.
+ */
+#include "cli/cmd_vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "mgr/api.h"
+#include "mgr/proc.h"
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+
+static int connect_console(const struct store *st, const char *name)
+{
+    char path[PATH_MAX];
+    struct sockaddr_un sa;
+    int fd, dirfd, ret;
+    if (store_vm_path(st, name, "run/console.sock", path, sizeof(path)) < 0 ||
+        api_unix_addr(path, &sa, &dirfd) < 0)
+        return -ENAMETOOLONG;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ret = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : fd;
+    if (ret < 0 && fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    return ret;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Filters keyboard input for the escape sequence. Returns 1 to detach, 0 or -errno. */
+static int from_keyboard(int sock, const char *in, size_t n, bool *is_escaped)
+{
+    char out[512];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (*is_escaped) {
+            *is_escaped = false;
+            if (c == 'x' || c == 'X')
+                return 1;
+            if (c != ESCAPE_CHAR)
+                continue; /* unknown escape: dropped */
+        } else if (c == ESCAPE_CHAR) {
+            *is_escaped = true;
+            continue;
+        }
+        out[m++] = c;
+    }
+    return send_all(sock, out, m);
+}
+
+/* Relays until detach, end of input or the monitor closing the console. */
+static int relay(int sock, bool is_tty)
+{
+    bool is_escaped = false;
+    char buf[512];
+    for (;;) {
+        struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
+        ssize_t n;
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (p[1].revents) {
+            n = recv(sock, buf, sizeof(buf), 0);
+            if (n <= 0)
+                return -EPIPE;
+            if (write(1, buf, (size_t)n) < 0)
+                return -errno;
+        }
+        if (p[0].revents) {
+            int ret;
+            n = read(0, buf, sizeof(buf));
+            if (n <= 0)
+                return 0;
+            ret = is_tty ? from_keyboard(sock, buf, (size_t)n, &is_escaped)
+                         : send_all(sock, buf, (size_t)n);
+            if (ret != 0)
+                return ret > 0 ? 0 : ret;
+        }
+    }
+}
+
+int vm_console_attach(const struct store *st, const char *name)
+{
+    struct termios saved, raw;
+    bool is_tty = isatty(0) && tcgetattr(0, &saved) == 0;
+    int sock = connect_console(st, name), ret;
+    if (sock < 0) {
+        cli_err("VM '%s' has no console to attach to (is it running with a console serial "
+                "port?): %s",
+                name, strerror(-sock));
+        return sock == -ENOENT || sock == -ECONNREFUSED ? CLI_ESTATE : CLI_EFAIL;
+    }
+    fprintf(stderr, "bareiron: connected to the console of '%s' (Ctrl-A x detaches)\r\n", name);
+    if (is_tty) {
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSANOW, &raw);
+    }
+    ret = relay(sock, is_tty);
+    if (is_tty)
+        tcsetattr(0, TCSANOW, &saved);
+    close(sock);
+    if (ret == -EPIPE) {
+        fprintf(stderr, "\r\nbareiron: the console of '%s' closed (the VM stopped?)\n", name);
+        return CLI_OK;
+    }
+    fprintf(stderr, "\r\nbareiron: detached from '%s' (it keeps running)\n", name);
+    return ret < 0 ? CLI_EFAIL : CLI_OK;
+}
+
+int cmd_console(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct error err = {0};
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if (store_check_name(a.name, &err) < 0)
+        return vm_fail(&err, true);
+    if (!store_exists(&st, a.name)) {
+        cli_err("no VM named '%s' (see 'bareiron list')", a.name);
+        return CLI_ENOTFOUND;
+    }
+    return vm_console_attach(&st, a.name);
+}

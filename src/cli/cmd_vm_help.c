@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The --help texts of the manager's commands, written like man pages (NAME, SYNOPSIS,
+ * DESCRIPTION, OPTIONS, EXIT STATUS, EXAMPLES). docs/cli.md is the long form of the same.
+ */
+#include "cli/cmd_vm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/compiler.h"
+
+static const char settings_help[] =
+    "SETTINGS\n"
+    "  --description TEXT     free text shown by show and list\n"
+    "  --os-type TYPE         linux, windows, bsd or other (default linux)\n"
+    "  --cpus N               virtual CPUs, 1 to 64 (default 1)\n"
+    "  --memory SIZE          RAM, MiB unless suffixed: 512M, 2G (default 256M)\n"
+    "  --boot LIST            boot order, comma-separated from floppy, cdrom, disk, kernel\n"
+    "                         (default kernel,cdrom,disk)\n"
+    "  --kernel FILE          kernel to boot directly (bzImage, ELF PVH, multiboot); none clears\n"
+    "  --initrd FILE          initial ramdisk (needs --kernel); none clears\n"
+    "  --cmdline TEXT         kernel command line (needs --kernel); none clears\n"
+    "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
+    "                         attach a disk image (repeatable, at most 16)\n"
+    "  --remove-disk PATH|INDEX|all   detach disks (set only)\n"
+    "  --cdrom FILE           ISO image in the CD-ROM drive; none ejects\n"
+    "  --floppy FILE          floppy image (stored for firmware boot); none ejects\n"
+    "  --nic nat|bridge:BR|tap:TAP[,model=virtio|e1000][,mac=MAC]\n"
+    "                         add a network adapter (stored; at most 8)\n"
+    "  --remove-nic INDEX|all remove network adapters\n"
+    "  --serial console|pty|file:PATH|unix:PATH|none\n"
+    "                         add a serial port (COM1 first; none removes all). Without\n"
+    "                         one, COM1 is the console that 'bareiron console' attaches to\n"
+    "  --video WxH            display resolution (stored, default 1024x768)\n"
+    "  --vram SIZE            video memory, 1M to 512M (stored, default 16M)\n"
+    "  --acpi on|off          ACPI tables and power button (default on)\n"
+    "  --ioapic on|off        I/O APIC (default on)\n"
+    "  --autostart on|off     start with 'bareiron autostart' (default off)\n"
+    "  Relative paths are taken from the current directory; files must exist.\n\n";
+
+static const char exit_help[] =
+    "EXIT STATUS\n"
+    "  0 ok, 1 failed, 2 usage error (bad option or value, invalid VM name), 3 no such VM or\n"
+    "  file, 4 wrong state (running, locked), 5 KVM unavailable, 6 invalid definition or\n"
+    "  image, 7 timeout. See docs/cli.md.\n\n"
+    "ENVIRONMENT\n"
+    "  BAREIRON_HOME  the VM library (default $XDG_DATA_HOME/bareiron or\n"
+    "                 ~/.local/share/bareiron); BAREIRON_VMM  the monitor binary\n";
+
+static const struct {
+    const char *cmd;
+    bool has_settings;
+    const char *text;
+} helps[] = {
+    {"create", true,
+     "NAME\n  bareiron create - define a new named VM\n\n"
+     "SYNOPSIS\n  bareiron create NAME [SETTINGS...]\n\n"
+     "DESCRIPTION\n  Creates VM NAME in the library with the defaults below changed by SETTINGS.\n"
+     "  NAME is 1 to 64 characters of [A-Za-z0-9._-] starting with a letter or digit.\n"
+     "  Nothing is started. The definition is written atomically to vms/NAME/vm.json.\n\n"},
+    {"set", true,
+     "NAME\n  bareiron set - change a VM's settings\n\n"
+     "SYNOPSIS\n  bareiron set NAME SETTING... \n\n"
+     "DESCRIPTION\n  Changes the given settings and keeps the others. While the VM runs only\n"
+     "  --description, --os-type and --autostart may change; the rest is refused (status 4).\n"
+     "  --disk and --nic add to the existing lists; --remove-disk/--remove-nic take away.\n\n"},
+    {"list", false,
+     "NAME\n  bareiron list - list the defined VMs and their state\n\n"
+     "SYNOPSIS\n  bareiron list [--json]\n\n"
+     "DESCRIPTION\n  One line per VM: name, state (powered-off, starting, running, paused,\n"
+     "  stopping, aborted), CPUs, memory, description. A VM whose vm.json cannot be read is\n"
+     "  listed as \"invalid\" and the reason is printed on stderr.\n\n"
+     "OPTIONS\n  --json   a JSON array of {name, state, pid, cpus, memory_mib, os_type,\n"
+     "           autostart, description} (or {name, state: \"invalid\", error})\n\n"},
+    {"show", false,
+     "NAME\n  bareiron show - show a VM's settings and state\n\n"
+     "SYNOPSIS\n  bareiron show NAME [--json]\n\n"
+     "DESCRIPTION\n  Prints every setting, the current state (derived from the running monitor,\n"
+     "  so a crashed one shows as aborted) and the VM's directory.\n\n"
+     "OPTIONS\n  --json   {name, state, pid, last_exit_status, last_exit_signal, directory,\n"
+     "           config: the vm.json object}\n\n"},
+    {"delete", false,
+     "NAME\n  bareiron delete - delete a VM\n\n"
+     "SYNOPSIS\n  bareiron delete NAME [--keep-disks]\n\n"
+     "DESCRIPTION\n  Removes the VM's definition and directory without asking. A VM that runs is\n"
+     "  refused (status 4). Disk images inside vms/NAME/disks/ go with it; images elsewhere\n"
+     "  are never touched.\n\n"
+     "OPTIONS\n  --keep-disks   move vms/NAME/disks/ to <library>/disks/NAME/ first\n\n"},
+    {"start", false,
+     "NAME\n  bareiron start - start a VM in the background\n\n"
+     "SYNOPSIS\n  bareiron start NAME [--console]\n\n"
+     "DESCRIPTION\n  Spawns the monitor (bareiron-vmm) detached, with its output in\n"
+     "  vms/NAME/run/vmm.log, and waits until its control socket answers (15 s,\n"
+     "  BAREIRON_START_TIMEOUT_MS). If the monitor exits during start, the end of its log is\n"
+     "  printed. Of two simultaneous starts, one wins and the other gets status 4.\n\n"
+     "OPTIONS\n  --console   attach to the serial console once started (Ctrl-A x detaches)\n\n"},
+    {"console", false,
+     "NAME\n  bareiron console - attach to a running VM's serial console\n\n"
+     "SYNOPSIS\n  bareiron console NAME\n\n"
+     "DESCRIPTION\n  Connects the terminal to COM1 of VM NAME. Ctrl-A x detaches and the VM keeps\n"
+     "  running; Ctrl-A Ctrl-A sends a Ctrl-A. When stdin is not a terminal, its end\n"
+     "  detaches.\n\n"},
+    {"stop", false,
+     "NAME\n  bareiron stop - press the power button and wait for the guest to shut down\n\n"
+     "SYNOPSIS\n  bareiron stop NAME [--timeout SECONDS]\n\n"
+     "DESCRIPTION\n  Sends an ACPI power-button press, then waits for the monitor to exit.\n\n"
+     "OPTIONS\n  --timeout S   wait at most S seconds (default 60; 0 returns at once). If the\n"
+     "                guest ignores the button, the status is 7 and the VM keeps running.\n\n"},
+    {"poweroff", false,
+     "NAME\n  bareiron poweroff - hard power-off\n\n"
+     "SYNOPSIS\n  bareiron poweroff NAME\n\n"
+     "DESCRIPTION\n  Turns the VM off at once, like pulling the plug (unsaved guest data is\n"
+     "  lost). A monitor that does not exit within 10 s is killed.\n\n"},
+    {"reset", false,
+     "NAME\n  bareiron reset - hard reset\n\n"
+     "SYNOPSIS\n  bareiron reset NAME\n\n"
+     "DESCRIPTION\n  Resets the running or paused VM like the reset button.\n\n"},
+    {"pause", false,
+     "NAME\n  bareiron pause - pause a running VM\n\n"
+     "SYNOPSIS\n  bareiron pause NAME\n\n"
+     "DESCRIPTION\n  Stops the vCPUs; memory and devices stay. 'bareiron resume' continues.\n\n"},
+    {"resume", false,
+     "NAME\n  bareiron resume - resume a paused VM\n\n"
+     "SYNOPSIS\n  bareiron resume NAME\n\n"
+     "DESCRIPTION\n  Continues the vCPUs of a VM paused with 'bareiron pause'.\n\n"},
+    {"stats", false,
+     "NAME\n  bareiron stats - counters of a running VM\n\n"
+     "SYNOPSIS\n  bareiron stats NAME [--json]\n\n"
+     "DESCRIPTION\n  Prints what the monitor counts: uptime_ns, vcpu_count, vcpu_time_ns, exits,\n"
+     "  exits_io, exits_mmio, rss_bytes, guest_mem_bytes, disk_{read,write}_{bytes,ops}.\n"
+     "  Counters the monitor does not keep are left out.\n\n"
+     "OPTIONS\n  --json   the same as one JSON object, plus name and state\n\n"},
+    {"autostart", false,
+     "NAME\n  bareiron autostart - start every VM marked autostart\n\n"
+     "SYNOPSIS\n  bareiron autostart\n\n"
+     "DESCRIPTION\n  Starts each VM with --autostart on that is not running (for a boot script\n"
+     "  or a systemd user unit). The status is that of the first failure, else 0.\n\n"},
+};
+
+void vm_print_help(const char *cmd)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(helps); i++) {
+        if (strcmp(helps[i].cmd, cmd) != 0)
+            continue;
+        fputs(helps[i].text, stdout);
+        if (helps[i].has_settings)
+            fputs(settings_help, stdout);
+        fputs(exit_help, stdout);
+        return;
+    }
+    printf("usage: bareiron %s ... (see docs/cli.md)\n", cmd);
+}

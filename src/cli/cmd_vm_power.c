@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron start`, `stop`, `poweroff`, `reset`, `pause`, `resume`, `stats` and `autostart`:
+ * the lifecycle commands. Each probes the VM's real state first and checks the requested
+ * event against the transition table (mgr/state.h), so a wrong-state request gets a clear
+ * message and exit status 4 before anything is sent to the monitor (docs/cli.md).
+ */
+#include "cli/cmd_vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "mgr/config.h"
+#include "mgr/proc.h"
+#include "mgr/state.h"
+#include "mgr/store.h"
+
+#define STOP_DEFAULT_TIMEOUT_S 60
+#define POWEROFF_WAIT_MS 10000
+
+/* Checks the name and probes VM (name) into (ps); -1 or an exit status. */
+static int probe_vm(const struct store *st, const char *name, struct proc_status *ps)
+{
+    struct error err = {0};
+    if (store_check_name(name, &err) < 0)
+        return vm_fail(&err, true);
+    if (!store_exists(st, name)) {
+        cli_err("no VM named '%s' (see 'bareiron list')", name);
+        return CLI_ENOTFOUND;
+    }
+    if (proc_probe(st, name, ps) < 0) {
+        cli_err("cannot probe VM '%s'", name);
+        return CLI_EFAIL;
+    }
+    return -1;
+}
+
+/* Checks that (event) is legal in VM (name)'s current state; -1 or an exit status. */
+static int check_event(const struct store *st, const char *name, enum vm_event event,
+                       struct proc_status *ps)
+{
+    enum vm_state next;
+    int ret = probe_vm(st, name, ps);
+    if (ret >= 0)
+        return ret;
+    if (vm_state_next(ps->state, event, &next) < 0) {
+        cli_err("VM '%s' is %s: cannot %s it", name, vm_state_name(ps->state),
+                vm_event_name(event));
+        return CLI_ESTATE;
+    }
+    return -1;
+}
+
+int vm_start_one(const struct store *st, const char *name, bool is_quiet)
+{
+    struct vm_config cfg;
+    struct proc_status ps;
+    struct error err = {0};
+    pid_t pid = 0;
+    int lock = -1, ret;
+    if (store_lock(st, name, &lock, &err) < 0)
+        return vm_fail(&err, true);
+    /* Under the lock, so that of two racing starts exactly one spawns a monitor. */
+    ret = check_event(st, name, VM_EVENT_START, &ps);
+    if (ret >= 0)
+        goto out;
+    if (store_load(st, name, &cfg, &err) < 0) {
+        ret = cli_fail(&err);
+        goto out;
+    }
+    if (proc_start(st, &cfg, &pid, &err) < 0)
+        ret = cli_fail(&err);
+    else if (!is_quiet)
+        printf("VM '%s' started (pid %d)\n", name, (int)pid);
+    config_fini(&cfg);
+out:
+    store_unlock(lock);
+    return ret < 0 ? CLI_OK : ret;
+}
+
+int cmd_start(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    ret = vm_start_one(&st, a.name, false);
+    if (ret == CLI_OK && a.is_console)
+        ret = vm_console_attach(&st, a.name);
+    return ret;
+}
+
+/* Sends (cmd) after checking (event); the common body of pause/resume/reset. */
+static int simple_action(int argc, char **argv, enum vm_event event, const char *cmd,
+                         const char *done)
+{
+    struct vm_args a;
+    struct store st;
+    struct proc_status ps;
+    struct error err = {0};
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if ((ret = check_event(&st, a.name, event, &ps)) >= 0)
+        return ret;
+    if (proc_call(&st, a.name, cmd, NULL, NULL, &err) < 0)
+        return err.code == -EBUSY || err.code == -EINVAL ? (cli_err("%s", err.message), CLI_ESTATE)
+                                                         : cli_fail(&err);
+    printf("VM '%s' %s\n", a.name, done);
+    return CLI_OK;
+}
+
+int cmd_pause(int argc, char **argv)
+{
+    return simple_action(argc, argv, VM_EVENT_PAUSE, "pause", "paused");
+}
+
+int cmd_resume(int argc, char **argv)
+{
+    return simple_action(argc, argv, VM_EVENT_RESUME, "resume", "resumed");
+}
+
+int cmd_reset(int argc, char **argv)
+{
+    return simple_action(argc, argv, VM_EVENT_RESET, "reset", "reset");
+}
+
+int cmd_stop(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct proc_status ps;
+    struct error err = {0};
+    unsigned timeout_s;
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_TIMEOUT, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if ((ret = check_event(&st, a.name, VM_EVENT_POWER_BUTTON, &ps)) >= 0)
+        return ret;
+    if (proc_call(&st, a.name, "power-button", NULL, NULL, &err) < 0)
+        return cli_fail(&err);
+    timeout_s = a.has_timeout ? a.timeout_s : STOP_DEFAULT_TIMEOUT_S;
+    if (timeout_s == 0) {
+        printf("VM '%s': power button pressed\n", a.name);
+        return CLI_OK;
+    }
+    if (proc_wait_exit(&st, a.name, (int)timeout_s * 1000, &ps) < 0) {
+        cli_err("VM '%s' did not power off within %u s (the guest ignored the power button?); "
+                "'bareiron poweroff %s' forces it",
+                a.name, timeout_s, a.name);
+        return CLI_ETIMEOUT;
+    }
+    printf("VM '%s' is %s\n", a.name, vm_state_name(ps.state));
+    return ps.state == VM_STATE_POWERED_OFF ? CLI_OK : CLI_EFAIL;
+}
+
+int cmd_poweroff(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct proc_status ps;
+    struct error err = {0};
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if ((ret = check_event(&st, a.name, VM_EVENT_POWEROFF, &ps)) >= 0)
+        return ret;
+    if (proc_call(&st, a.name, "poweroff", NULL, NULL, &err) < 0 && err.code != -EPIPE)
+        cli_err("%s; killing the monitor", err.message);
+    if (proc_wait_exit(&st, a.name, POWEROFF_WAIT_MS, &ps) < 0 && ps.pid > 0) {
+        /* The monitor is stuck: a hard power-off must not depend on its cooperation. */
+        kill(ps.pid, SIGKILL);
+        if (proc_wait_exit(&st, a.name, 3000, &ps) < 0) {
+            cli_err("VM '%s': the monitor (pid %d) does not exit", a.name, (int)ps.pid);
+            return CLI_EFAIL;
+        }
+    }
+    printf("VM '%s' is %s\n", a.name, vm_state_name(ps.state));
+    return CLI_OK;
+}
+
+static void print_stats_text(const char *name, json_t *res)
+{
+    const char *key;
+    json_t *v;
+    printf("VM '%s'\n", name);
+    json_object_foreach(res, key, v) if (json_is_integer(v))
+        printf("  %-18s %lld\n", key, (long long)json_integer_value(v));
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct proc_status ps;
+    struct error err = {0};
+    json_t *res = NULL;
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if ((ret = probe_vm(&st, a.name, &ps)) >= 0)
+        return ret;
+    if (ps.state != VM_STATE_RUNNING && ps.state != VM_STATE_PAUSED) {
+        cli_err("VM '%s' is %s: statistics exist only while it runs", a.name,
+                vm_state_name(ps.state));
+        return CLI_ESTATE;
+    }
+    if (proc_call(&st, a.name, "stats", NULL, &res, &err) < 0)
+        return cli_fail(&err);
+    if (a.is_json) {
+        char *s;
+        json_object_set_new(res, "name", json_string(a.name));
+        json_object_set_new(res, "state", json_string(vm_state_name(ps.state)));
+        s = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (s)
+            puts(s);
+        free(s);
+    } else {
+        print_stats_text(a.name, res);
+    }
+    json_decref(res);
+    return CLI_OK;
+}
+
+int cmd_autostart(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct error err = {0};
+    char **names;
+    size_t n;
+    int ret = vm_parse_args(argc, argv, 0, &a), status = CLI_OK;
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if (store_list(&st, &names, &n, &err) < 0)
+        return cli_fail(&err);
+    for (size_t i = 0; i < n; i++) {
+        struct vm_config cfg;
+        struct proc_status ps;
+        if (store_load(&st, names[i], &cfg, &err) < 0) {
+            status = status ? status : cli_fail(&err);
+            error_clear(&err);
+            continue;
+        }
+        if (cfg.is_autostart && proc_probe(&st, names[i], &ps) == 0 &&
+            !vm_state_is_live(ps.state)) {
+            ret = vm_start_one(&st, names[i], false);
+            status = status ? status : ret;
+        }
+        config_fini(&cfg);
+    }
+    store_list_free(names, n);
+    return status;
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron show` and `bareiron list`: a VM's settings and state, and the table of all VMs,
+ * as aligned text for people or JSON for scripts (--json; docs/cli.md gives the fields).
+ * A VM whose vm.json is unreadable is reported (naming the file) without hiding the others.
+ */
+#include "cli/cmd_vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "mgr/config.h"
+#include "mgr/proc.h"
+#include "mgr/store.h"
+
+static void print_json(json_t *obj)
+{
+    char *s = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+static const char *or_dash(const char *s)
+{
+    return s && s[0] ? s : "-";
+}
+
+static void show_devices(const struct vm_config *c)
+{
+    for (size_t i = 0; i < c->disk_count; i++)
+        printf("Disk %zu:        %s (%s, %s, cache=%s)\n", i, c->disks[i].path,
+               config_format_name(c->disks[i].format),
+               c->disks[i].is_readonly ? "read-only" : "read-write",
+               config_cache_name(c->disks[i].cache));
+    if (c->disk_count == 0)
+        printf("Disks:         -\n");
+    printf("CD-ROM:        %s\n", or_dash(c->cdrom));
+    printf("Floppy:        %s\n", or_dash(c->floppy));
+    for (size_t i = 0; i < c->nic_count; i++)
+        printf("NIC %zu:         %s, %s%s%s, mac %s\n", i, config_nic_model_name(c->nics[i].model),
+               config_nic_mode_name(c->nics[i].mode), c->nics[i].ifname ? " " : "",
+               c->nics[i].ifname ? c->nics[i].ifname : "",
+               c->nics[i].mac[0] ? c->nics[i].mac : "automatic");
+    if (c->nic_count == 0)
+        printf("Network:       -\n");
+    for (size_t i = 0; i < c->serial_count; i++)
+        printf("Serial %zu:      %s%s%s\n", i, config_serial_type_name(c->serials[i].type),
+               c->serials[i].path ? " " : "", c->serials[i].path ? c->serials[i].path : "");
+    if (c->serial_count == 0)
+        printf("Serial:        console (default)\n");
+}
+
+static void show_text(const struct store *st, const struct vm_config *c,
+                      const struct proc_status *ps)
+{
+    char mem[32], dir[PATH_MAX];
+    printf("Name:          %s\n", c->name);
+    if (ps->pid)
+        printf("State:         %s (pid %d)\n", vm_state_name(ps->state), (int)ps->pid);
+    else if (ps->state == VM_STATE_ABORTED && ps->has_exit)
+        printf("State:         aborted (last exit: %s %d)\n", ps->exit_signal ? "signal" : "status",
+               ps->exit_signal ? ps->exit_signal : ps->exit_status);
+    else
+        printf("State:         %s\n", vm_state_name(ps->state));
+    printf("Description:   %s\n", or_dash(c->description));
+    printf("OS type:       %s\n", c->os_type);
+    printf("CPUs:          %u\n", c->cpus);
+    vm_format_mib(c->memory_mib, mem, sizeof(mem));
+    printf("Memory:        %s\n", mem);
+    printf("Boot order:    ");
+    for (size_t i = 0; i < c->boot_count; i++)
+        printf("%s%s", i ? ", " : "", config_boot_name(c->boot[i]));
+    printf("\nKernel:        %s\n", or_dash(c->kernel));
+    printf("Initrd:        %s\n", or_dash(c->initrd));
+    printf("Command line:  %s\n", or_dash(c->cmdline));
+    show_devices(c);
+    printf("Video:         %ux%u, %u MiB VRAM\n", c->video_width, c->video_height,
+           c->video_vram_mib);
+    printf("ACPI:          %s\n", c->has_acpi ? "on" : "off");
+    printf("I/O APIC:      %s\n", c->has_ioapic ? "on" : "off");
+    printf("Autostart:     %s\n", c->is_autostart ? "on" : "off");
+    if (store_vm_path(st, c->name, NULL, dir, sizeof(dir)) == 0)
+        printf("Directory:     %s\n", dir);
+}
+
+static json_t *state_json(const struct proc_status *ps)
+{
+    json_t *o = json_pack("{s:s}", "state", vm_state_name(ps->state));
+    if (ps->pid)
+        json_object_set_new(o, "pid", json_integer(ps->pid));
+    if (ps->has_exit) {
+        json_object_set_new(o, "last_exit_status", json_integer(ps->exit_status));
+        json_object_set_new(o, "last_exit_signal", json_integer(ps->exit_signal));
+    }
+    return o;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct vm_config cfg;
+    struct proc_status ps;
+    struct error err = {0};
+    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if (store_check_name(a.name, &err) < 0)
+        return vm_fail(&err, true);
+    if (store_load(&st, a.name, &cfg, &err) < 0)
+        return cli_fail(&err);
+    if (proc_probe(&st, a.name, &ps) < 0)
+        memset(&ps, 0, sizeof(ps));
+    if (a.is_json) {
+        json_t *o = state_json(&ps), *conf = NULL;
+        char dir[PATH_MAX];
+        if (config_to_json(&cfg, &conf) == 0)
+            json_object_set_new(o, "config", conf);
+        if (store_vm_path(&st, cfg.name, NULL, dir, sizeof(dir)) == 0)
+            json_object_set_new(o, "directory", json_string(dir));
+        json_object_set_new(o, "name", json_string(cfg.name));
+        print_json(o);
+        json_decref(o);
+    } else {
+        show_text(&st, &cfg, &ps);
+    }
+    config_fini(&cfg);
+    return CLI_OK;
+}
+
+/* One row of `list`; a VM that cannot be loaded gets state "invalid" and its error. */
+static json_t *list_row(const struct store *st, const char *name)
+{
+    struct vm_config cfg;
+    struct proc_status ps;
+    struct error err = {0};
+    json_t *row;
+    if (store_load(st, name, &cfg, &err) < 0) {
+        cli_err("%s", err.message);
+        return json_pack("{s:s,s:s,s:s}", "name", name, "state", "invalid", "error", err.message);
+    }
+    if (proc_probe(st, name, &ps) < 0)
+        memset(&ps, 0, sizeof(ps));
+    row = json_pack("{s:s,s:s,s:i,s:I,s:s,s:b,s:s}", "name", name, "state", vm_state_name(ps.state),
+                    "cpus", (int)cfg.cpus, "memory_mib", (json_int_t)cfg.memory_mib, "os_type",
+                    cfg.os_type, "autostart", cfg.is_autostart, "description", cfg.description);
+    if (row && ps.pid)
+        json_object_set_new(row, "pid", json_integer(ps.pid));
+    config_fini(&cfg);
+    return row;
+}
+
+static void list_text(json_t *rows)
+{
+    size_t i, w = 4;
+    json_t *r;
+    json_array_foreach(rows, i, r) w =
+        MAX(w, strlen(json_string_value(json_object_get(r, "name"))));
+    printf("%-*s  %-11s  %4s  %9s  %s\n", (int)w, "NAME", "STATE", "CPUS", "MEMORY", "DESCRIPTION");
+    json_array_foreach(rows, i, r)
+    {
+        char mem[32] = "-", cpus[16] = "-";
+        json_t *m = json_object_get(r, "memory_mib"), *c = json_object_get(r, "cpus");
+        if (c)
+            snprintf(cpus, sizeof(cpus), "%lld", (long long)json_integer_value(c));
+        if (m)
+            vm_format_mib((unsigned long long)json_integer_value(m), mem, sizeof(mem));
+        printf("%-*s  %-11s  %4s  %9s  %s\n", (int)w, json_string_value(json_object_get(r, "name")),
+               json_string_value(json_object_get(r, "state")), cpus, mem,
+               json_object_get(r, "description")
+                   ? json_string_value(json_object_get(r, "description"))
+                   : json_string_value(json_object_get(r, "error")));
+    }
+}
+
+int cmd_list(int argc, char **argv)
+{
+    struct vm_args a;
+    struct store st;
+    struct error err = {0};
+    char **names;
+    size_t n;
+    json_t *rows;
+    int ret = vm_parse_args(argc, argv, VM_ARG_JSON, &a);
+    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+        return ret;
+    if (store_list(&st, &names, &n, &err) < 0)
+        return cli_fail(&err);
+    rows = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(rows, list_row(&st, names[i]));
+    store_list_free(names, n);
+    if (a.is_json)
+        print_json(rows);
+    else
+        list_text(rows);
+    json_decref(rows);
+    return CLI_OK;
+}
