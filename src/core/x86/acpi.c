@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Builds the ACPI tables (ACPI 6.5 §5.2) into a host copy of the ACPI area and writes it to
- * guest memory in one go. Layout inside [ACPI_GPA, ACPI_GPA + ACPI_SIZE):
+ * guest memory in one go. Layout inside [ACPI_GPA, MPTABLE_GPA) (the rest of the ACPI area
+ * belongs to core/x86/mptable.c):
  *
  *   +0x0000  RSDP (rev 2, 36 bytes; 16-byte aligned inside 0xe0000-0xfffff for legacy scans)
  *   +0x0040  FACS (64-byte aligned)
@@ -35,6 +36,10 @@
 #define ACPI_MAX_TABLES 8
 
 _Static_assert(ACPI_GPA >= 0xe0000 && ACPI_GPA % 16 == 0, "RSDP must be in the BIOS area");
+/* The tables take the ACPI area up to the MP table. */
+#define ACPI_TABLES_SIZE (MPTABLE_GPA - ACPI_GPA)
+_Static_assert(MPTABLE_GPA > ACPI_GPA && MPTABLE_GPA + MPTABLE_SIZE == ACPI_GPA + ACPI_SIZE,
+               "MP table at the end of the ACPI area");
 _Static_assert(ACPI_GPA + ACPI_SIZE <= 0x100000, "ACPI area below 1 MiB");
 
 static void name_hid_uid(struct aml *a, const char *eisaid, uint64_t uid)
@@ -211,7 +216,7 @@ static int area_alloc(struct area *ar, size_t len, size_t align, size_t *off)
 {
     size_t start = ALIGN_UP(ar->used, align);
 
-    if (start > ACPI_SIZE || len > ACPI_SIZE - start)
+    if (start > ACPI_TABLES_SIZE || len > ACPI_TABLES_SIZE - start)
         return -ENOSPC;
     ar->used = start + len;
     *off = start;
@@ -516,14 +521,14 @@ int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gp
     ret = check_config(cfg);
     if (ret < 0)
         return ret;
-    if (!gmem_ptr(gm, ACPI_GPA, ACPI_SIZE))
+    if (!gmem_ptr(gm, ACPI_GPA, ACPI_TABLES_SIZE))
         return -EFAULT;
-    ar.buf = calloc(1, ACPI_SIZE);
+    ar.buf = calloc(1, ACPI_TABLES_SIZE);
     if (!ar.buf)
         return -ENOMEM;
     ret = build_all(&ar, cfg, &rsdp_off);
     if (ret == 0)
-        ret = gmem_write(gm, ACPI_GPA, ar.buf, ACPI_SIZE);
+        ret = gmem_write(gm, ACPI_GPA, ar.buf, ACPI_TABLES_SIZE);
     if (ret == 0) {
         *rsdp_gpa = ACPI_GPA + rsdp_off;
         log_debug("acpi tables: %zu bytes at 0x%llx, rsdp 0x%llx", ar.used,

@@ -4,7 +4,7 @@
  * legacy scan finds it, RSDT and XSDT, FADT (rev 6, full hardware model with the fixed-feature
  * PM block of dev/legacy/acpi_pm at PORT_ACPI_PM_BASE), FACS, MADT, MCFG and a DSDT written in
  * AML by core/x86/aml.c (\_S5, \_SB.PCI0 with its resources, COM1/COM2, i8042, RTC). Everything
- * is written into guest RAM at [ACPI_GPA, ACPI_GPA + ACPI_SIZE) (core/x86/layout.h).
+ * is written into guest RAM at [ACPI_GPA, MPTABLE_GPA) (core/x86/layout.h).
  */
 #ifndef BAREIRON_CORE_X86_ACPI_H
 #define BAREIRON_CORE_X86_ACPI_H
@@ -41,10 +41,11 @@ void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_b
 uint64_t acpi_pci_mmio64_base(uint64_t ram_bytes);
 
 /*
- * Writes all tables into [ACPI_GPA, ACPI_GPA + ACPI_SIZE) of (gm), which must be RAM, and
- * stores the RSDP's guest-physical address (for boot_params.acpi_rsdp_addr / PVH rsdp_paddr)
- * in (*rsdp_gpa). Returns 0, -EINVAL (bad config, e.g. ncpus 0 or > MAX_VCPUS), -EFAULT (the
- * area is not RAM) or -ENOSPC (the tables do not fit). Called once while the machine is built.
+ * Writes all tables into [ACPI_GPA, MPTABLE_GPA) of (gm), which must be RAM (the whole range:
+ * zeros after the last table), and stores the RSDP's guest-physical address (for
+ * boot_params.acpi_rsdp_addr / PVH rsdp_paddr) in (*rsdp_gpa). Returns 0, -EINVAL (bad config, e.g.
+ * ncpus 0 or > MAX_VCPUS), -EFAULT (the area is not RAM) or -ENOSPC (the tables do not fit). Called
+ * once while the machine is built.
  */
 MUST_CHECK int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa);
 

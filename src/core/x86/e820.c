@@ -77,7 +77,9 @@ int e820_build_pc(struct e820_map *m, const struct gmem *gm)
     if (ret == 0)
         ret = e820_add(m, EBDA_GPA, ACPI_GPA - EBDA_GPA, E820_RESERVED);
     if (ret == 0)
-        ret = e820_add(m, ACPI_GPA, ONE_MIB - ACPI_GPA, E820_ACPI);
+        ret = e820_add(m, ACPI_GPA, MPTABLE_GPA - ACPI_GPA, E820_ACPI);
+    if (ret == 0)
+        ret = e820_add(m, MPTABLE_GPA, ONE_MIB - MPTABLE_GPA, E820_RESERVED);
     if (ret == 0)
         ret = e820_add(m, ONE_MIB, low_end - ONE_MIB, E820_RAM);
     if (ret == 0)

@@ -55,7 +55,8 @@ MUST_CHECK int e820_add(struct e820_map *m, uint64_t addr, uint64_t size, uint32
  *   [0, BOOT_AREA_END)              reserved (GDT, zero page, page tables, cmdline, boot info)
  *   [BOOT_AREA_END, EBDA_GPA)       RAM
  *   [EBDA_GPA, ACPI_GPA)            reserved (EBDA, VGA hole, option ROM area)
- *   [ACPI_GPA, 1 MiB)               ACPI (tables, RSDP, MP table)
+ *   [ACPI_GPA, MPTABLE_GPA)         ACPI (tables, RSDP)
+ *   [MPTABLE_GPA, 1 MiB)            reserved (MP table)
  *   [1 MiB, low RAM end)            RAM
  *   [PCI_ECAM_BASE, +PCI_ECAM_SIZE) reserved (so Linux accepts the MCFG window)
  *   [HIGH_RAM_BASE, ...)            RAM above 4 GiB, if any

@@ -36,6 +36,10 @@
 #define EBDA_GPA 0x9fc00ULL
 #define ACPI_GPA 0xe0000ULL
 #define ACPI_SIZE 0x20000ULL
+/* The MP table (floating pointer + configuration table) takes the last 16 KiB of the ACPI area,
+ * inside the 0xf0000-0xfffff range the MP spec scans; the ACPI tables end below it. */
+#define MPTABLE_GPA 0xfc000ULL
+#define MPTABLE_SIZE 0x4000ULL
 #define KERNEL_DEFAULT_GPA 0x100000ULL
 
 #define LOW_RAM_MAX 0xc0000000ULL

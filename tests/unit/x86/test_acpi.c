@@ -43,8 +43,8 @@ static const uint8_t *ptr(const struct machine *m, uint64_t gpa, size_t len)
 {
     const uint8_t *p = gmem_ptr(m->gm, gpa, len);
     assert_non_null(p);
-    /* Every table lies inside the ACPI area. */
-    assert_true(gpa >= ACPI_GPA && gpa + len <= ACPI_GPA + ACPI_SIZE);
+    /* Every table lies inside the ACPI area, below the MP table. */
+    assert_true(gpa >= ACPI_GPA && gpa + len <= MPTABLE_GPA);
     return p;
 }
 

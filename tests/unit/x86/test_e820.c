@@ -57,7 +57,8 @@ static void check_pc_map(uint64_t ram_bytes)
     assert_int_equal(type_at(&m, BOOT_INFO_GPA, 0x1000), E820_RESERVED);
     assert_int_equal(type_at(&m, BOOT_AREA_END, EBDA_GPA - BOOT_AREA_END), E820_RAM);
     assert_int_equal(type_at(&m, EBDA_GPA, 0x400), E820_RESERVED);
-    assert_int_equal(type_at(&m, ACPI_GPA, ACPI_SIZE), E820_ACPI);
+    assert_int_equal(type_at(&m, ACPI_GPA, MPTABLE_GPA - ACPI_GPA), E820_ACPI);
+    assert_int_equal(type_at(&m, MPTABLE_GPA, MPTABLE_SIZE), E820_RESERVED);
     assert_int_equal(type_at(&m, KERNEL_DEFAULT_GPA, low - KERNEL_DEFAULT_GPA), E820_RAM);
     assert_int_equal(type_at(&m, PCI_ECAM_BASE, PCI_ECAM_SIZE), E820_RESERVED);
     assert_int_equal(type_at(&m, LOW_RAM_MAX, 1), 0); /* the PCI hole */
@@ -90,10 +91,10 @@ static void test_pc_5g(void **state)
     assert_int_equal(gmem_create(&gm), 0);
     assert_int_equal(gmem_add_pc_ram(gm, 5 * GIB), 0);
     assert_int_equal(e820_build_pc(&m, gm), 0);
-    /* reserved, RAM, reserved, ACPI, RAM, ECAM, high RAM */
-    assert_int_equal(m.n, 7);
-    assert_int_equal(m.entries[6].addr, HIGH_RAM_BASE);
-    assert_int_equal(m.entries[6].size, 2 * GIB);
+    /* reserved, RAM, reserved, ACPI, reserved (MP table), RAM, ECAM, high RAM */
+    assert_int_equal(m.n, 8);
+    assert_int_equal(m.entries[7].addr, HIGH_RAM_BASE);
+    assert_int_equal(m.entries[7].size, 2 * GIB);
     gmem_destroy(gm);
 }
 

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for core/x86/mptable.c: finds the table the way Linux's smp_scan_config() does and
+ * checks checksums, entry counts and the interrupt routing for several vCPU counts. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/gmem.h"
+#include "core/x86/acpi.h"
+#include "core/x86/layout.h"
+#include "core/x86/mptable.h"
+
+#define RAM_BYTES (64ULL << 20)
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s = (uint8_t)(s + p[i]);
+    return s;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* gmem_ptr() that fails the test (and tells the compiler so) on NULL. */
+static const uint8_t *ptr(struct gmem *gm, uint64_t gpa, size_t len)
+{
+    const uint8_t *p = gmem_ptr(gm, gpa, len);
+
+    if (!p) {
+        fail_msg("no RAM at 0x%llx", (unsigned long long)gpa);
+        abort();
+    }
+    return p;
+}
+
+/* Scans 0xf0000-0xfffff on 16-byte boundaries for a valid floating pointer. */
+static const uint8_t *scan(struct gmem *gm)
+{
+    for (uint64_t gpa = 0xf0000; gpa < 0x100000; gpa += 16) {
+        const uint8_t *p = ptr(gm, gpa, 16);
+        if (memcmp(p, "_MP_", 4) == 0 && p[8] == 1 && sum(p, 16) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static void check(unsigned ncpus, bool has_override)
+{
+    struct acpi_config cfg;
+    struct gmem *gm;
+    uint64_t gpa, rsdp;
+    unsigned ncpu = 0, nbus = 0, nioapic = 0, nisa = 0, npci = 0, nlocal = 0, n = 0;
+
+    assert_int_equal(gmem_create(&gm), 0);
+    assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
+    acpi_config_default(&cfg, ncpus, RAM_BYTES);
+    cfg.has_irq0_override = has_override;
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), 0);
+    /* The ACPI tables do not overwrite it (either order works). */
+    assert_int_equal(acpi_build(gm, &cfg, &rsdp), 0);
+    const uint8_t *fp = scan(gm);
+    if (!fp)
+        fail_msg("no MP floating pointer found");
+    assert_ptr_equal(fp, ptr(gm, gpa, 16));
+    assert_int_equal(fp[9], 4); /* spec 1.4 */
+    const uint8_t *t = ptr(gm, rd32(fp + 4), 44);
+    assert_memory_equal(t, "PCMP", 4);
+    uint16_t len = rd16(t + 4);
+    t = ptr(gm, rd32(fp + 4), len);
+    assert_true(rd32(fp + 4) + len <= MPTABLE_GPA + MPTABLE_SIZE);
+    assert_int_equal(sum(t, len), 0);
+    assert_int_equal(rd32(t + 36), LAPIC_GPA);
+    for (size_t off = 44; off < len; n++) {
+        const uint8_t *e = t + off;
+        switch (e[0]) {
+        case 0:
+            assert_int_equal(e[1], ncpu);
+            assert_int_equal(e[3], ncpu == 0 ? 3 : 1);
+            ncpu++;
+            off += 20;
+            break;
+        case 1:
+            nbus++;
+            off += 8;
+            break;
+        case 2:
+            assert_int_equal(e[1], ncpus);
+            assert_int_equal(rd32(e + 4), IOAPIC_GPA);
+            nioapic++;
+            off += 8;
+            break;
+        case 3:
+            assert_int_equal(e[6], ncpus);
+            if (e[4] == 1) { /* ISA */
+                assert_int_equal(e[7], has_override && e[5] == 0 ? 2 : e[5]);
+                assert_false(has_override && e[5] == 2);
+                nisa++;
+            } else {
+                unsigned slot = e[5] >> 2, pin = e[5] & 3;
+                assert_int_equal(e[7], PCI_INTX_GSI(slot, pin + 1));
+                npci++;
+            }
+            off += 8;
+            break;
+        case 4:
+            nlocal++;
+            off += 8;
+            break;
+        default:
+            fail_msg("bad MP entry type %u", e[0]);
+        }
+    }
+    assert_int_equal(n, rd16(t + 34));
+    assert_int_equal(ncpu, ncpus);
+    assert_int_equal(nbus, 2);
+    assert_int_equal(nioapic, 1);
+    assert_int_equal(nisa, has_override ? 15 : 16);
+    assert_int_equal(npci, 128);
+    assert_int_equal(nlocal, 2);
+    /* The RSDP survived. */
+    assert_int_equal(sum(ptr(gm, rsdp, 36), 36), 0);
+    gmem_destroy(gm);
+}
+
+static void test_counts(void **state)
+{
+    (void)state;
+    check(1, true);
+    check(2, false);
+    check(MAX_VCPUS, true);
+}
+
+static void test_errors(void **state)
+{
+    struct acpi_config cfg;
+    struct gmem *gm;
+    uint64_t gpa;
+
+    (void)state;
+    assert_int_equal(gmem_create(&gm), 0);
+    acpi_config_default(&cfg, 1, RAM_BYTES);
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), -EFAULT);
+    assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
+    cfg.ncpus = 0;
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
+    cfg.ncpus = MAX_VCPUS + 1;
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
+    cfg.ncpus = 1;
+    cfg.has_ioapic = false;
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), -ENODEV);
+    gmem_destroy(gm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
