@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Builds the integration-test initramfs BUILD_DIR/guest/initramfs.cpio.gz (newc, gzip):
+# busybox-static as /bin/busybox, tests/guest/initramfs/init as /init, /dev/console, and the
+# virtio (and ext4, ACPI button, evdev) modules of Debian's kernel from scripts/get-guest-kernel.sh
+# with their dependencies and a modules.dep made by busybox depmod. The archive is written by a
+# small Python newc writer so that device nodes need no root. Prints the archive's path.
+# Usage: scripts/mkinitramfs.sh BUILD_DIR
+# Exit status: 0, or 1 (kernel package unavailable, busybox-static missing).
+set -eu
+
+build_dir=${1:?usage: mkinitramfs.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")/.." && pwd)
+busybox=/bin/busybox
+modules_wanted="virtio_pci virtio_blk virtio_net virtio_console virtio-rng ext4 crc32c_generic
+button evdev"
+
+if [ ! -x "$busybox" ] || ! "$busybox" --list 2>/dev/null | grep -qx depmod; then
+    echo "mkinitramfs: $busybox (with depmod) missing: apt-get install busybox-static" >&2
+    exit 1
+fi
+
+kernel=$("$here/scripts/get-guest-kernel.sh" "$build_dir") || exit 1
+kroot="$build_dir/guest/linux"
+ver=$(basename "$kernel" | sed 's/^vmlinuz-//')
+mdir="lib/modules/$ver"
+
+# modules.dep of the whole package (cached next to it)
+if [ ! -f "$kroot/$mdir/modules.dep" ]; then
+    "$busybox" depmod -b "$kroot" "$ver"
+fi
+
+stage="$build_dir/guest/initramfs-root"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/$mdir"
+cp "$busybox" "$stage/bin/busybox"
+cp "$here/tests/guest/initramfs/init" "$stage/init"
+chmod 0755 "$stage/init" "$stage/bin/busybox"
+
+# each wanted module and everything modules.dep says it needs
+for m in $modules_wanted; do
+    line=$(grep -E "(^|/)$(echo "$m" | sed 's/[-_]/[-_]/g')\.ko(\.[a-z]+)?:" "$kroot/$mdir/modules.dep" |
+        head -n 1) || true
+    if [ -z "$line" ]; then
+        echo "mkinitramfs: module $m not in $ver" >&2
+        exit 1
+    fi
+    for f in $(echo "$line" | tr -d ':'); do
+        mkdir -p "$stage/$mdir/$(dirname "$f")"
+        cp "$kroot/$mdir/$f" "$stage/$mdir/$f"
+    done
+done
+cp "$kroot/$mdir/modules.builtin" "$kroot/$mdir/modules.order" "$stage/$mdir/" 2>/dev/null || true
+"$busybox" depmod -b "$stage" "$ver"
+
+out="$build_dir/guest/initramfs.cpio.gz"
+python3 - "$stage" "$out.tmp" <<'PYEOF'
+import gzip, os, stat, sys
+
+root, out = sys.argv[1], sys.argv[2]
+ino = [300000]
+
+
+def entry(f, name, mode, data=b"", rdev=(0, 0)):
+    ino[0] += 1
+    hdr = "070701" + "".join("%08x" % v for v in (
+        ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name) + 1, 0))
+    f.write(hdr.encode() + name.encode() + b"\0")
+    f.write(b"\0" * ((4 - (110 + len(name) + 1) % 4) % 4))
+    f.write(data)
+    f.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+
+with gzip.GzipFile(out, "wb", compresslevel=6, mtime=0) as f:
+    entry(f, "dev", stat.S_IFDIR | 0o755)
+    entry(f, "dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
+    entry(f, "dev/null", stat.S_IFCHR | 0o666, rdev=(1, 3))
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(d, root)
+        if rel != ".":
+            entry(f, rel, stat.S_IFDIR | 0o755)
+        for n in sorted(files):
+            p = os.path.join(d, n)
+            name = os.path.normpath(os.path.join(rel, n))
+            st = os.lstat(p)
+            if stat.S_ISLNK(st.st_mode):
+                entry(f, name, stat.S_IFLNK | 0o777, os.readlink(p).encode())
+            else:
+                with open(p, "rb") as src:
+                    entry(f, name, stat.S_IFREG | (st.st_mode & 0o777), src.read())
+    entry(f, "TRAILER!!!", 0)
+PYEOF
+mv "$out.tmp" "$out"
+echo "$out"
