@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A test double of the `bareiron-vmm` PROCESS (not of KVM) for the manager's tests.
+
+It accepts the monitor's command line (see the contract in docs/cli.md), serves the control
+protocol of docs/control-api.md on --control and a console on --serial unix:PATH, and
+behaves like a monitor whose guest reacts to the power button. This lets the manager's
+start/pause/resume/stop/poweroff/kill -9/racing-start paths run for real on hosts without
+/dev/kvm. FAKE_VMM_MODE changes its behaviour:
+
+  normal          (default) the guest powers off 0.2 s after the power button
+  ignore-button   the guest ignores the power button
+  fail-start      print an error and exit with status 6 before serving anything
+  never-ready     never open the control socket
+  slow-start      wait 1 s before opening the control socket
+"""
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+VERSION = 1
+
+
+def parse_args(argv):
+    opts = {"disk": []}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("--"):
+            sys.exit(f"bareiron-vmm (fake): unexpected argument {a}")
+        key = a[2:]
+        if key == "no-reboot":
+            opts[key] = True
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            print(f"bareiron-vmm (fake): missing value for {a}", file=sys.stderr)
+            sys.exit(2)
+        if key == "disk":
+            opts["disk"].append(argv[i + 1])
+        else:
+            opts[key] = argv[i + 1]
+        i += 2
+    return opts
+
+
+def listen(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    s.bind(path)
+    os.umask(old)
+    s.listen(8)
+    s.setblocking(False)
+    return s
+
+
+class Monitor:
+    def __init__(self, opts, mode):
+        self.opts = opts
+        self.mode = mode
+        self.state = "running"
+        self.exit_at = None
+        self.started = time.monotonic()
+        self.sel = selectors.DefaultSelector()
+        self.bufs = {}
+        self.console_clients = []
+
+    def reply(self, conn, rid, result=None, error=None):
+        if error:
+            msg = {"id": rid, "ok": False, "error": {"code": error[0], "message": error[1]}}
+        else:
+            msg = {"id": rid, "ok": True, "result": result or {}}
+        conn.sendall((json.dumps(msg) + "\n").encode())
+
+    def handle(self, conn, line):
+        try:
+            req = json.loads(line)
+            rid, cmd = req["id"], req["cmd"]
+        except (ValueError, KeyError, TypeError):
+            return self.reply(conn, None, error=("EPROTO", "malformed request"))
+        if cmd in ("hello", "version"):
+            return self.reply(conn, rid, {"protocol": VERSION, "server": "fake-vmm",
+                                          "name": self.opts.get("name", ""),
+                                          "pid": os.getpid()})
+        if cmd == "query-state":
+            return self.reply(conn, rid, {"state": self.state, "pid": os.getpid()})
+        if cmd == "query-config":
+            return self.reply(conn, rid, {"name": self.opts.get("name"),
+                                          "cpus": int(self.opts.get("cpus", 1)),
+                                          "kernel": self.opts.get("kernel"),
+                                          "disks": self.opts["disk"]})
+        if cmd == "pause":
+            if self.state != "running":
+                return self.reply(conn, rid, error=("EBUSY", f"the VM is {self.state}"))
+            self.state = "paused"
+            return self.reply(conn, rid)
+        if cmd == "resume":
+            if self.state != "paused":
+                return self.reply(conn, rid, error=("EBUSY", f"the VM is {self.state}"))
+            self.state = "running"
+            return self.reply(conn, rid)
+        if cmd == "power-button":
+            if self.mode != "ignore-button":
+                self.state = "stopping"
+                self.exit_at = time.monotonic() + 0.2
+            return self.reply(conn, rid)
+        if cmd == "poweroff":
+            self.reply(conn, rid)
+            self.exit_at = time.monotonic()
+            return None
+        if cmd == "reset":
+            return self.reply(conn, rid)
+        if cmd == "stats":
+            return self.reply(conn, rid, {
+                "uptime_ns": int((time.monotonic() - self.started) * 1e9),
+                "vcpu_count": int(self.opts.get("cpus", 1)), "exits": 42})
+        return self.reply(conn, rid, error=("EINVAL", "unknown command"))
+
+    def on_control(self, conn):
+        data = conn.recv(65536)
+        if not data:
+            self.sel.unregister(conn)
+            conn.close()
+            return
+        buf = self.bufs.get(conn, b"") + data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                self.handle(conn, line)
+        self.bufs[conn] = buf
+
+    def on_console(self, conn):
+        data = conn.recv(4096)
+        if not data:
+            self.sel.unregister(conn)
+            self.console_clients.remove(conn)
+            conn.close()
+            return
+        conn.sendall(b"echo:" + data)
+
+    def accept(self, lsock, kind):
+        conn, _ = lsock.accept()
+        conn.setblocking(True)
+        if kind == "console":
+            self.console_clients.append(conn)
+            conn.sendall(f"fake console of {self.opts.get('name')}\r\n".encode())
+            self.sel.register(conn, selectors.EVENT_READ, ("console-conn", conn))
+        else:
+            self.sel.register(conn, selectors.EVENT_READ, ("control-conn", conn))
+
+    def run(self):
+        serial = self.opts.get("serial", "")
+        if serial.startswith("unix:"):
+            self.sel.register(listen(serial[5:]), selectors.EVENT_READ, ("console", None))
+        if "control" in self.opts:
+            self.sel.register(listen(self.opts["control"]), selectors.EVENT_READ,
+                              ("control", None))
+        print(f"fake vmm {self.opts.get('name')} running pid {os.getpid()}", flush=True)
+        while True:
+            if self.exit_at is not None and time.monotonic() >= self.exit_at:
+                print("guest powered off", flush=True)
+                return 0
+            for key, _ in self.sel.select(timeout=0.05):
+                kind, conn = key.data
+                if kind in ("console", "control"):
+                    self.accept(key.fileobj, kind)
+                else:
+                    try:
+                        if kind == "control-conn":
+                            self.on_control(conn)
+                        else:
+                            self.on_console(conn)
+                    except OSError:
+                        self.sel.unregister(conn)
+                        conn.close()
+
+
+def main():
+    opts = parse_args(sys.argv[1:])
+    mode = os.environ.get("FAKE_VMM_MODE", "normal")
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    if "kernel" not in opts:
+        print("bareiron-vmm (fake): --kernel is required", file=sys.stderr)
+        return 2
+    if mode == "fail-start":
+        print(f"bareiron-vmm: {opts['kernel']}: not a kernel", file=sys.stderr)
+        return 6
+    if mode == "never-ready":
+        time.sleep(3600)
+    if mode == "slow-start":
+        time.sleep(1)
+    return Monitor(opts, mode).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

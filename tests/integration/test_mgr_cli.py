@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: MIT
+"""The manager's definition commands without a monitor: create, show, set, list, delete,
+bad input on every command, corrupted definitions and crash safety of definition writes
+(BAREIRON_FAULT_INJECT). Runs everywhere (no KVM needed)."""
+import json
+import os
+import stat
+
+import pytest
+
+from mgr_util import Mgr
+
+EXIT_USAGE, EXIT_NOTFOUND, EXIT_STATE, EXIT_INVALID = 2, 3, 4, 6
+NAME_CMDS = ["show", "set", "delete", "start", "console", "stop", "poweroff", "reset", "pause",
+             "resume", "stats"]
+
+
+@pytest.fixture
+def mgr(bareiron, tmp_path):
+    return Mgr(bareiron, tmp_path / "home")
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    k = tmp_path / "vmlinuz"
+    k.write_bytes(b"\0" * 1024)
+    return k
+
+
+def test_create_show_list_delete(mgr, kernel, tmp_path):
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * 4096)
+    mgr.ok("create", "web1", "--cpus", "2", "--memory", "1G", "--kernel", kernel,
+           "--cmdline", "console=ttyS0", "--disk", f"{disk},format=raw,readonly",
+           "--description", "a web server", "--boot", "kernel,disk", "--acpi", "off",
+           "--autostart", "on", "--serial", "file:/tmp/x.log", "--nic", "bridge:br0,model=e1000",
+           "--video", "800x600", "--vram", "32M", "--os-type", "bsd")
+    j = mgr.show("web1")
+    c = j["config"]
+    assert j["state"] == "powered-off" and j["name"] == "web1"
+    assert c["schema"] == 1 and c["cpus"] == 2 and c["memory_mib"] == 1024
+    assert c["kernel"] == str(kernel) and c["cmdline"] == "console=ttyS0"
+    assert c["disks"] == [{"path": str(disk), "format": "raw", "readonly": True,
+                           "cache": "writeback"}]
+    assert c["boot"] == ["kernel", "disk"] and c["acpi"] is False and c["autostart"] is True
+    assert c["serial"] == [{"type": "file", "path": "/tmp/x.log"}]
+    assert c["network"] == [{"model": "e1000", "mode": "bridge", "bridge": "br0"}]
+    assert c["video"] == {"width": 800, "height": 600, "vram_mib": 32}
+    assert c["os_type"] == "bsd"
+    text = mgr.ok("show", "web1").stdout
+    assert "CPUs:          2" in text and "Memory:        1 GiB" in text
+    mgr.ok("create", "db")
+    rows = json.loads(mgr.ok("list", "--json").stdout)
+    assert [r["name"] for r in rows] == ["db", "web1"]
+    assert all(r["state"] == "powered-off" for r in rows)
+    table = mgr.ok("list").stdout.splitlines()
+    assert table[0].split() == ["NAME", "STATE", "CPUS", "MEMORY", "DESCRIPTION"]
+    assert table[2].startswith("web1") and "a web server" in table[2]
+    mgr.ok("delete", "web1")
+    assert mgr.run("show", "web1").returncode == EXIT_NOTFOUND
+    assert disk.exists(), "disks outside the VM directory are never deleted"
+    assert [r["name"] for r in json.loads(mgr.ok("list", "--json").stdout)] == ["db"]
+
+
+def test_files_and_permissions(mgr):
+    mgr.ok("create", "p1")
+    d = mgr.vm_dir("p1")
+    assert (d / "vm.json").is_file() and (d / "disks").is_dir()
+    assert stat.S_IMODE(os.stat(d / "run").st_mode) == 0o700
+    assert json.loads((d / "vm.json").read_text())["schema"] == 1
+    leftovers = [p for p in (mgr.home / "vms").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_set_changes_only_given(mgr, kernel, tmp_path):
+    mgr.ok("create", "s1", "--cpus", "3", "--description", "keep me")
+    mgr.ok("set", "s1", "--memory", "512", "--kernel", kernel)
+    c = mgr.show("s1")["config"]
+    assert c["cpus"] == 3 and c["memory_mib"] == 512 and c["description"] == "keep me"
+    d1, d2 = tmp_path / "a.img", tmp_path / "b.qcow2"
+    d1.write_bytes(b"x")
+    d2.write_bytes(b"x")
+    mgr.ok("set", "s1", "--disk", d1, "--disk", f"{d2},format=qcow2,cache=none")
+    assert [d["path"] for d in mgr.show("s1")["config"]["disks"]] == [str(d1), str(d2)]
+    mgr.ok("set", "s1", "--remove-disk", "0")
+    assert [d["path"] for d in mgr.show("s1")["config"]["disks"]] == [str(d2)]
+    mgr.ok("set", "s1", "--remove-disk", str(d2), "--kernel", "none")
+    c = mgr.show("s1")["config"]
+    assert c["disks"] == [] and c["kernel"] is None
+    r = mgr.run("set", "s1", "--cmdline", "quiet")
+    assert r.returncode == EXIT_USAGE and "cmdline: needs a kernel" in r.stderr
+
+
+def test_relative_paths_become_absolute(mgr, tmp_path):
+    (tmp_path / "k").write_bytes(b"k")
+    sub = tmp_path / "elsewhere"
+    sub.mkdir()
+    r = mgr.run("create", "rel", "--kernel=k", cwd=sub)
+    assert r.returncode == EXIT_NOTFOUND and "--kernel" in r.stderr
+    mgr.ok("create", "rel", "--kernel=k", cwd=tmp_path)
+    assert mgr.show("rel")["config"]["kernel"] == str(tmp_path / "k")
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", ".", "../x", "-x", "", "a" * 65, "a..b",
+                                  "sp ace", "ünï", ".hidden"])
+def test_bad_names(mgr, name):
+    r = mgr.run("create", name) if name != "-x" else mgr.run("create", "--", name)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert "VM name" in r.stderr or "missing VM name" in r.stderr
+    for cmd in ["show", "delete", "start", "stop"]:
+        r = mgr.run(cmd, "--", name) if name else mgr.run(cmd, name)
+        assert r.returncode == EXIT_USAGE, (cmd, r.stderr)
+    assert not (mgr.home / "x").exists()
+
+
+def test_name_limits_accepted(mgr):
+    for name in ["a", "A-b_c.d", "9" * 64]:
+        mgr.ok("create", name)
+    assert len(json.loads(mgr.ok("list", "--json").stdout)) == 3
+
+
+@pytest.mark.parametrize("cmd", NAME_CMDS)
+def test_every_command_missing_extra_unknown(mgr, cmd):
+    mgr.ok("create", "vm")
+    r = mgr.run(cmd)
+    assert r.returncode == EXIT_USAGE and "missing VM name" in r.stderr
+    r = mgr.run(cmd, "vm", "extra")
+    assert r.returncode == EXIT_USAGE and "unexpected argument extra" in r.stderr
+    r = mgr.run(cmd, "vm", "--frobnicate")
+    assert r.returncode == EXIT_USAGE and "unknown option" in r.stderr
+    r = mgr.run(cmd, "nosuchvm", *(["--cpus", "1"] if cmd == "set" else []))
+    assert r.returncode == EXIT_NOTFOUND and "no VM named 'nosuchvm'" in r.stderr
+    r = mgr.run(cmd, "--help")
+    assert r.returncode == 0 and "SYNOPSIS" in r.stdout and "EXIT STATUS" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", ["list", "autostart"])
+def test_commands_without_name(mgr, cmd):
+    assert mgr.run(cmd, "extra").returncode == EXIT_USAGE
+    assert mgr.run(cmd, "--bogus").returncode == EXIT_USAGE
+    assert mgr.ok(cmd, "--help").stdout.startswith("NAME")
+
+
+@pytest.mark.parametrize("opt,val,msg", [
+    ("--cpus", "0", "--cpus"), ("--cpus", "65", "--cpus"), ("--cpus", "two", "--cpus"),
+    ("--memory", "1", "--memory"), ("--memory", "lots", "--memory"),
+    ("--memory", "2T", "--memory"), ("--boot", "disk,disk", "--boot"),
+    ("--boot", "usb", "--boot"), ("--acpi", "maybe", "--acpi"), ("--ioapic", "2", "--ioapic"),
+    ("--autostart", "", "--autostart"), ("--os-type", "amiga", "--os-type"),
+    ("--serial", "tcp:1", "--serial"), ("--serial", "file", "--serial"),
+    ("--nic", "wifi", "--nic"), ("--nic", "bridge", "--nic"),
+    ("--nic", "nat,mac=01:00:00:00:00:01", "mac"), ("--nic", "tap:tap0,model=rtl", "model"),
+    ("--video", "10x10", "--video"), ("--vram", "1G", "--vram"),
+    ("--description", "a\nb", "control character"),
+])
+def test_invalid_setting_values(mgr, opt, val, msg):
+    r = mgr.run("create", "bad", opt, val)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert msg in r.stderr
+    assert mgr.run("show", "bad").returncode == EXIT_NOTFOUND
+
+
+def test_missing_files_and_values(mgr, tmp_path):
+    r = mgr.run("create", "m", "--kernel", tmp_path / "nope")
+    assert r.returncode == EXIT_NOTFOUND and "nope" in r.stderr
+    r = mgr.run("create", "m", "--disk", f"{tmp_path}/nope.img")
+    assert r.returncode == EXIT_NOTFOUND
+    r = mgr.run("create", "m", "--cpus")
+    assert r.returncode == EXIT_USAGE and "missing value" in r.stderr
+    r = mgr.run("create", "m", "--json")
+    assert r.returncode == EXIT_USAGE
+    (tmp_path / "d").write_bytes(b"x")
+    r = mgr.run("create", "m", "--disk", f"{tmp_path}/d,format=vmdk")
+    assert r.returncode == EXIT_USAGE and "format" in r.stderr
+    r = mgr.run("create", "m", "--disk", f"{tmp_path}/d", "--disk", f"{tmp_path}/d")
+    assert r.returncode == EXIT_USAGE and "attached already" in r.stderr
+    r = mgr.run("set", "nosuch")
+    assert r.returncode == EXIT_USAGE and "nothing to change" in r.stderr
+
+
+def test_create_twice(mgr):
+    mgr.ok("create", "dup", "--cpus", "2")
+    r = mgr.run("create", "dup", "--cpus", "4")
+    assert r.returncode == EXIT_STATE and "exists already" in r.stderr
+    assert mgr.show("dup")["config"]["cpus"] == 2
+
+
+def write_json(mgr, name, obj):
+    (mgr.vm_dir(name) / "vm.json").write_text(json.dumps(obj))
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda c: c.update(cpus="2"), 'field "cpus"'),
+    (lambda c: c.update(cpus=0), 'field "cpus"'),
+    (lambda c: c.update(memory_mib=-1), 'field "memory_mib"'),
+    (lambda c: c.update(acpi="yes"), 'field "acpi"'),
+    (lambda c: c.update(boot=["disk", "usb"]), 'field "boot"'),
+    (lambda c: c.update(kernel="relative/path"), 'field "kernel"'),
+    (lambda c: c.update(disks=[{"format": "raw"}]), 'field "disks[0].path"'),
+    (lambda c: c.update(disks=[{"path": "/x", "cache": "always"}]), 'field "disks[0].cache"'),
+    (lambda c: c.update(disks=[{"path": "/x", "size": 1}]), 'unknown key "size"'),
+    (lambda c: c.update(network=[{"mode": "bridge"}]), 'field "network[0].bridge"'),
+    (lambda c: c.update(network=[{"mode": "nat", "mac": "zz"}]), 'field "network[0].mac"'),
+    (lambda c: c.update(serial=[{"type": "file"}]), 'field "serial[0].path"'),
+    (lambda c: c.update(video={"width": 1}), 'field "video.width"'),
+    (lambda c: c.update(colour="red"), 'unknown key "colour"'),
+    (lambda c: c.update(name="other"), 'does not match'),
+    (lambda c: c.update(schema=99), "schema version 99 is newer"),
+    (lambda c: c.pop("schema"), 'field "schema"'),
+    (lambda c: c.update(description=5), 'field "description"'),
+])
+def test_corrupt_definition_named(mgr, mutate, needle):
+    mgr.ok("create", "good")
+    mgr.ok("create", "bad")
+    c = mgr.show("bad")["config"]
+    mutate(c)
+    write_json(mgr, "bad", c)
+    path = str(mgr.vm_dir("bad") / "vm.json")
+    r = mgr.run("show", "bad")
+    assert r.returncode == EXIT_INVALID, r.stderr
+    assert path in r.stderr and needle in r.stderr
+    assert mgr.run("set", "bad", "--cpus", "2").returncode == EXIT_INVALID
+    assert mgr.run("start", "bad").returncode == EXIT_INVALID
+    # Other VMs are unaffected, and list names the broken file.
+    assert mgr.show("good")["state"] == "powered-off"
+    r = mgr.ok("list", "--json")
+    rows = {row["name"]: row for row in json.loads(r.stdout)}
+    assert rows["good"]["state"] == "powered-off" and rows["bad"]["state"] == "invalid"
+    assert path in r.stderr
+    mgr.ok("delete", "bad")  # a broken VM can still be deleted
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"garbage", b"[]", b"\xff\xfe", b"null"])
+def test_garbage_definition(mgr, content):
+    mgr.ok("create", "g")
+    (mgr.vm_dir("g") / "vm.json").write_bytes(content)
+    r = mgr.run("show", "g")
+    assert r.returncode == EXIT_INVALID and str(mgr.vm_dir("g") / "vm.json") in r.stderr
+
+
+@pytest.mark.parametrize("step", ["tmp-open", "tmp-partial", "tmp-written", "tmp-synced",
+                                  "renamed"])
+def test_definition_survives_crash_at_every_step(mgr, step):
+    mgr.ok("create", "c", "--cpus", "2", "--description", "old")
+    before = (mgr.vm_dir("c") / "vm.json").read_text()
+    r = mgr.run("set", "c", "--cpus", "8", "--description", "new",
+                env={"BAREIRON_FAULT_INJECT": step})
+    assert r.returncode < 0 or r.returncode == 134, r  # killed by SIGABRT
+    assert f"fault injected at {step}" in r.stderr
+    after = json.loads((mgr.vm_dir("c") / "vm.json").read_text())
+    if step == "renamed":
+        assert after["cpus"] == 8 and after["description"] == "new"
+    else:
+        assert (mgr.vm_dir("c") / "vm.json").read_text() == before
+    assert mgr.show("c")["state"] == "powered-off"
+    # The lock died with the process: the next change goes through.
+    mgr.ok("set", "c", "--cpus", "3")
+    assert mgr.show("c")["config"]["cpus"] == 3
+
+
+@pytest.mark.parametrize("step", ["tmp-open", "tmp-written", "renamed"])
+def test_create_crash_leaves_no_half_vm(mgr, step):
+    r = mgr.run("create", "h", env={"BAREIRON_FAULT_INJECT": step})
+    assert r.returncode != 0
+    assert mgr.run("show", "h").returncode == EXIT_NOTFOUND
+    assert json.loads(mgr.ok("list", "--json").stdout) == []
+    mgr.ok("create", "h")
+
+
+def test_delete_keep_disks(mgr):
+    mgr.ok("create", "k")
+    img = mgr.vm_dir("k") / "disks" / "root.img"
+    img.write_bytes(b"data")
+    r = mgr.ok("delete", "k", "--keep-disks")
+    kept = mgr.home / "disks" / "k" / "root.img"
+    assert kept.read_bytes() == b"data" and str(kept.parent) in r.stdout
+    assert not mgr.vm_dir("k").exists()
+    mgr.ok("create", "k")
+    (mgr.vm_dir("k") / "disks" / "root.img").write_bytes(b"2")
+    mgr.ok("delete", "k")
+    assert not mgr.vm_dir("k").exists()
+
+
+def test_live_commands_on_powered_off_vm(mgr):
+    mgr.ok("create", "off")
+    for cmd in ["stop", "poweroff", "reset", "pause", "resume"]:
+        r = mgr.run(cmd, "off")
+        assert r.returncode == EXIT_STATE and "is powered-off" in r.stderr, cmd
+    r = mgr.run("stats", "off")
+    assert r.returncode == EXIT_STATE
+    r = mgr.run("console", "off")
+    assert r.returncode == EXIT_STATE
+
+
+def test_start_without_kernel_or_monitor(mgr, tmp_path):
+    mgr.ok("create", "nk")
+    r = mgr.run("start", "nk", env={"BAREIRON_VMM": "/bin/true"})
+    assert r.returncode == EXIT_INVALID and "has no kernel" in r.stderr
+    (tmp_path / "k").write_bytes(b"k")
+    mgr.ok("set", "nk", "--kernel", tmp_path / "k")
+    r = mgr.run("start", "nk", env={"BAREIRON_VMM": str(tmp_path / "missing-vmm")})
+    assert r.returncode == EXIT_NOTFOUND and "BAREIRON_VMM" in r.stderr
+    assert mgr.state("nk") == "powered-off"
