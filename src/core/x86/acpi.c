@@ -274,7 +274,6 @@ void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_b
     *cfg = (struct acpi_config){.ncpus = ncpus,
                                 .ram_bytes = ram_bytes,
                                 .has_ioapic = true,
-                                .has_irq0_override = true,
                                 .has_pci = true,
                                 .has_com1 = true,
                                 .has_com2 = true,

@@ -17,10 +17,13 @@
 #include "core/x86/aml.h"
 
 struct acpi_config {
-    unsigned ncpus;           /* 1..MAX_VCPUS; APIC id = ACPI processor uid = index */
-    uint64_t ram_bytes;       /* guest RAM, to place the 64-bit PCI window above it */
-    bool has_ioapic;          /* MADT IOAPIC entry (id = ncpus) */
-    bool has_irq0_override;   /* MADT ISO ISA IRQ0 -> GSI 2 (PIT on IOAPIC pin 2, as in QEMU) */
+    unsigned ncpus;     /* 1..MAX_VCPUS; APIC id = ACPI processor uid = index */
+    uint64_t ram_bytes; /* guest RAM, to place the 64-bit PCI window above it */
+    bool has_ioapic;    /* MADT IOAPIC entry (id = ncpus) */
+    /* MADT ISO ISA IRQ0 -> GSI 2, edge (and MP table IRQ0 -> pin 2), as QEMU does. Only when
+     * the GSI routing sends GSI 0 to IOAPIC pin 2; KVM's default routing (GSI n -> pin n, what
+     * core/irq.c uses) needs it false: then IRQ0 is identity-mapped to pin 0. */
+    bool has_irq0_override;
     bool has_pci;             /* MCFG and \_SB.PCI0 */
     bool has_com1, has_com2;  /* 16550 at 0x3f8/IRQ4, 0x2f8/IRQ3 */
     bool has_i8042;           /* PS/2 keyboard and mouse at 0x60/0x64, IRQ 1/12 */
@@ -30,7 +33,8 @@ struct acpi_config {
     uint64_t pci_mmio64_size; /* 0: PCI_MMIO64_SIZE */
 };
 
-/* Fills (cfg) with the standard machine: every device above present, no VGA. */
+/* Fills (cfg) with the standard machine: IOAPIC, PCI, COM1/COM2, i8042 and RTC present, no VGA,
+ * no IRQ0 override (KVM's default GSI routing). */
 void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes);
 
 /*

@@ -31,12 +31,18 @@ struct machine {
     uint64_t rsdp;
 };
 
-static void machine_build(struct machine *m, unsigned ncpus)
+static void machine_build_ovr(struct machine *m, unsigned ncpus, bool has_irq0_override)
 {
     assert_int_equal(gmem_create(&m->gm), 0);
     assert_int_equal(gmem_add_pc_ram(m->gm, RAM_BYTES), 0);
     acpi_config_default(&m->cfg, ncpus, RAM_BYTES);
+    m->cfg.has_irq0_override = has_irq0_override;
     assert_int_equal(acpi_build(m->gm, &m->cfg, &m->rsdp), 0);
+}
+
+static void machine_build(struct machine *m, unsigned ncpus)
+{
+    machine_build_ovr(m, ncpus, false);
 }
 
 static const uint8_t *ptr(const struct machine *m, uint64_t gpa, size_t len)
@@ -193,13 +199,13 @@ static void test_fadt(void **state)
     gmem_destroy(m.gm);
 }
 
-static void check_madt(unsigned ncpus)
+static void check_madt(unsigned ncpus, bool has_irq0_override)
 {
     struct machine m;
     unsigned nlapic = 0, nioapic = 0, niso = 0, nnmi = 0;
     uint32_t len;
 
-    machine_build(&m, ncpus);
+    machine_build_ovr(&m, ncpus, has_irq0_override);
     const uint8_t *t = table(&m, find(&m, "APIC"), &len);
     assert_int_equal(rd32(t + 36), LAPIC_GPA);
     assert_int_equal(rd32(t + 40) & 1, 1); /* PCAT_COMPAT */
@@ -243,7 +249,7 @@ static void check_madt(unsigned ncpus)
     }
     assert_int_equal(nlapic, ncpus);
     assert_int_equal(nioapic, 1);
-    assert_int_equal(niso, 2);
+    assert_int_equal(niso, has_irq0_override ? 2 : 1);
     assert_int_equal(nnmi, 1);
     gmem_destroy(m.gm);
 }
@@ -251,9 +257,10 @@ static void check_madt(unsigned ncpus)
 static void test_madt(void **state)
 {
     (void)state;
-    check_madt(1);
-    check_madt(2);
-    check_madt(64);
+    check_madt(1, false);
+    check_madt(2, true);
+    check_madt(64, false);
+    check_madt(64, true);
 }
 
 static void test_mcfg(void **state)
