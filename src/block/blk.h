@@ -78,5 +78,12 @@ MUST_CHECK int blk_submit(struct blk *b, struct blk_req *req);
 MUST_CHECK int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off);
 MUST_CHECK int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off);
 MUST_CHECK int blk_flush(struct blk *b);
+/* Discards (or with (is_write_zeroes), zeroes) [off, off+len) synchronously. Returns 0 or -errno.
+ */
+MUST_CHECK int blk_discard(struct blk *b, uint64_t len, uint64_t off, bool is_write_zeroes);
+
+/* The format ("raw", "qcow2") and I/O engine ("io_uring", "sync") of (b), for logs and stats. */
+const char *blk_format(const struct blk *b);
+const char *blk_engine(const struct blk *b);
 
 #endif

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What formats (raw.c, qcow2/) share with the generic layer (blk.c): the per-disk state, the
+ * format driver table, request accounting for requests split into pieces, data I/O through
+ * the disk's engine (with O_DIRECT bounce buffers) and iovec helpers. Private to src/block/.
+ */
+#ifndef BAREIRON_BLOCK_BLK_INTERNAL_H
+#define BAREIRON_BLOCK_BLK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "block/blk.h"
+#include "block/engine.h"
+
+/* Deepest backing chain we follow (an image plus this many backing files). */
+#define BLK_MAX_CHAIN_DEPTH 16
+
+struct blk_driver {
+    const char *name;
+    /* Starts (req) (already bounds- and permission-checked). Async pieces take a hold with
+     * blk_req_hold() and drop it with blk_req_put(); synchronous failures return -errno (the
+     * request then completes with it). Runs on the loop thread. */
+    int (*submit)(struct blk *b, struct blk_req *req);
+    /* Reads synchronously, bypassing the engine (copy-on-write from a backing file). Bytes
+     * past the end of the disk read as zeros. Returns 0 or -errno. */
+    int (*read_sync)(struct blk *b, void *buf, uint64_t len, uint64_t off);
+    /* Frees the driver state (all requests completed). */
+    void (*close)(struct blk *b);
+};
+
+struct blk {
+    const struct blk_driver *drv;
+    void *drv_state;
+    char *path;
+    struct evloop *loop;
+    bool owns_loop;
+    struct engine *engine;
+    int fd;  /* data I/O: O_DIRECT when cache=none */
+    int bfd; /* buffered I/O and metadata: same as fd unless O_DIRECT */
+    bool is_bdev;
+    bool is_readonly;
+    bool is_direct;
+    unsigned dio_align; /* O_DIRECT alignment of offsets, lengths and buffers */
+    unsigned depth;     /* position in a backing chain (0: the disk itself) */
+    uint64_t size_bytes;
+    uint64_t file_size_bytes; /* host file size at open */
+    unsigned inflight;        /* requests submitted and not yet completed */
+    enum blk_cache cache;
+    bool needs_sync_engine;
+};
+
+/* Opens a disk at position (depth) of a backing chain. See blk_open(). */
+MUST_CHECK int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, unsigned depth,
+                              struct blk **out, struct error *err);
+
+/* Request accounting: priv[0] counts holds, priv[1] keeps the first error. */
+void blk_req_hold(struct blk_req *req);
+/* Drops a hold taken by blk_req_hold with the piece's result (ret); the last one completes the
+ * request. Loop thread only, never from inside the driver's submit. */
+void blk_req_put(struct blk *b, struct blk_req *req, int ret);
+
+/* Completion of blk_io_submit: (ret) is 0 or -errno. Loop thread. */
+typedef void (*blk_io_done_fn)(void *opaque, int ret);
+/*
+ * Submits one data transfer (READ/WRITE over iov, or FSYNC/FALLOC/BDEV_*) on (b)'s engine,
+ * against (fd). Copies the iov array, and for O_DIRECT transfers whose buffers or lengths are
+ * not aligned goes through an aligned bounce buffer. Returns 0 (done runs later) or -errno.
+ */
+MUST_CHECK int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov,
+                             int iovcnt, uint64_t off, uint64_t len, int falloc_mode,
+                             blk_io_done_fn done, void *opaque);
+
+/* iovec helpers. (skip) bytes are skipped at the start of (iov). */
+/* Fills (dst, at most max entries) with the [skip, skip+len) slice of (iov). Returns the count. */
+int iov_slice(struct iovec *dst, int max, const struct iovec *iov, int cnt, uint64_t skip,
+              uint64_t len);
+void iov_memset(const struct iovec *iov, int cnt, uint64_t skip, int c, uint64_t len);
+void iov_from_buf(const struct iovec *iov, int cnt, uint64_t skip, const void *buf, uint64_t len);
+void iov_to_buf(const struct iovec *iov, int cnt, uint64_t skip, void *buf, uint64_t len);
+
+/* Format drivers. */
+extern const struct blk_driver raw_driver;
+extern const struct blk_driver qcow2_driver;
+/* Opens the raw format on (b) (fds and size set). */
+MUST_CHECK int raw_open(struct blk *b, struct error *err);
+/* Opens the qcow2 format on (b): parses and validates the header, opens the backing chain. */
+MUST_CHECK int qcow2_open(struct blk *b, struct error *err);
+
+#endif

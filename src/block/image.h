@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Image-level tools behind `bareiron disk`: create raw and qcow2 images, describe an image
+ * (and its backing chain) without opening it for I/O, resize, and check/repair qcow2
+ * refcounts. Synchronous; for the CLI and tests, never the monitor's I/O path.
+ */
+#ifndef BAREIRON_BLOCK_IMAGE_H
+#define BAREIRON_BLOCK_IMAGE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "block/blk.h"
+
+#define QCOW2_DEFAULT_CLUSTER_SIZE 65536u
+
+struct disk_info {
+    enum blk_format format;
+    uint64_t virtual_size_bytes;
+    uint64_t disk_size_bytes; /* space the host file really uses */
+    uint64_t file_size_bytes;
+    uint64_t cluster_size_bytes; /* qcow2 only */
+    unsigned qcow2_version;
+    unsigned refcount_bits;
+    unsigned nb_snapshots;
+    bool is_dirty;
+    bool is_corrupt;
+    bool has_lazy_refcounts;
+    char backing[1024];              /* as recorded in the image, "" for none */
+    char backing_resolved[PATH_MAX]; /* made absolute / relative to the image's directory */
+    char backing_fmt[32];            /* recorded backing format, "" when not recorded */
+};
+
+/* Returns a short name: "raw", "qcow2". */
+const char *blk_format_name(enum blk_format fmt);
+
+/* Describes the image at (path) ((fmt) AUTO probes; RAW is never probed) from its header only,
+ * without locking (works on images in use). Returns 0 or -errno with (err) set. */
+MUST_CHECK int disk_info_get(const char *path, enum blk_format fmt, struct disk_info *out,
+                             struct error *err);
+
+/* Creates (or truncates) a sparse raw image of (size) bytes. Returns 0 or -errno. */
+MUST_CHECK int disk_create_raw(const char *path, uint64_t size, struct error *err);
+
+/*
+ * Creates a qcow2 v3 image (compat 1.1, 16-bit refcounts) of (size) bytes and (cluster_size)
+ * (512..2M, power of two; 0: 64 KiB) at (path). With (backing) (may be NULL), records it and
+ * (backing_fmt) ("raw"/"qcow2"; NULL probes the backing file and records what it found); a
+ * (size) of 0 then takes the backing file's size. Returns 0 or -errno with (err) set.
+ */
+MUST_CHECK int qcow2_create(const char *path, uint64_t size, uint64_t cluster_size,
+                            const char *backing, const char *backing_fmt, struct error *err);
+
+/* Resizes the image: raw files grow or (allow_shrink) shrink; qcow2 images only grow.
+ * Returns 0 or -errno with (err) set. */
+MUST_CHECK int disk_resize(const char *path, enum blk_format fmt, uint64_t size, bool allow_shrink,
+                           struct error *err);
+
+struct disk_check_result {
+    uint64_t corruptions;
+    uint64_t leaks;
+    uint64_t allocated_clusters;
+    uint64_t total_clusters;
+    uint64_t fixed;
+    bool is_incomplete;
+};
+/* Checks a qcow2 image's refcounts (and repairs them with (repair)). Returns 0 when the check
+ * ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
+MUST_CHECK int disk_check(const char *path, bool repair, struct disk_check_result *res,
+                          struct error *err);
+
+#endif

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qcow2 consistency check and refcount repair (qcow2.txt "Host cluster management"): every
+ * cluster the image references (header, L1 table, L2 tables, data and compressed clusters,
+ * refcount table and blocks) is counted in memory and compared with the stored refcounts. A
+ * stored refcount below the references is corruption (a writer could reuse a cluster in use);
+ * one above is a leak (wasted space, harmless), which is all our crash ordering may leave.
+ * Repair rewrites stored refcounts to the counted ones: raised ones first, then lowered ones.
+ * Internal snapshots are not walked: such images are reported as incompletely checked.
+ */
+#define LOG_TAG "qcow2"
+#include "block/qcow2/qcow2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+#define CHECK_MAX_CLUSTERS (64ull << 20)
+
+struct refs {
+    uint16_t *cnt;
+    uint64_t n;
+    struct qcow2_check_result *res;
+};
+
+/* Counts one reference to each cluster of host [off, off+len). */
+static void add_ref(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t len, const char *what)
+{
+    if (len == 0)
+        return;
+    for (uint64_t c = off / s->cluster_size; c <= (off + len - 1) / s->cluster_size; c++) {
+        if (c >= r->n) {
+            log_warn("%s: %s at %#llx is past the end of the file", s->b->path, what,
+                     (unsigned long long)off);
+            r->res->corruptions++;
+            return;
+        }
+        if (r->cnt[c] < UINT16_MAX)
+            r->cnt[c]++;
+    }
+}
+
+static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t)
+{
+    unsigned x = 62 - (s->cluster_bits - 8);
+    int ret = qcow2_meta_read(s, l2off, t, s->cluster_size);
+
+    if (ret < 0)
+        return ret;
+    for (uint64_t i = 0; i < (1ull << s->l2_bits); i++) {
+        uint64_t e = be64_load(t + i * 8), host;
+        if (e & QCOW2_OFLAG_COMPRESSED) {
+            uint64_t off = e & ((1ull << x) - 1);
+            uint64_t nsec = (e >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
+            add_ref(s, r, off, (nsec + 1) * 512 - (off & 511), "compressed cluster");
+            continue;
+        }
+        host = e & QCOW2_OFFSET_MASK;
+        if (!host)
+            continue;
+        if (host % s->cluster_size) {
+            log_warn("%s: unaligned data cluster %#llx", s->b->path, (unsigned long long)host);
+            r->res->corruptions++;
+            continue;
+        }
+        add_ref(s, r, host, s->cluster_size, "data cluster");
+    }
+    return 0;
+}
+
+static int count_refs(struct qcow2 *s, struct refs *r)
+{
+    const struct qcow2_header *h = &s->m.h;
+    uint8_t *t = malloc(s->cluster_size);
+    int ret = 0;
+
+    if (!t)
+        return -ENOMEM;
+    add_ref(s, r, 0, s->cluster_size, "header");
+    add_ref(s, r, h->l1_table_offset, (uint64_t)s->l1_size * 8, "L1 table");
+    add_ref(s, r, h->refcount_table_offset, s->reftable_entries * 8, "refcount table");
+    for (uint64_t i = 0; i < s->reftable_entries; i++)
+        if (s->reftable[i])
+            add_ref(s, r, s->reftable[i], s->cluster_size, "refcount block");
+    for (uint32_t i = 0; i < s->l1_size && ret == 0; i++) {
+        uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        add_ref(s, r, l2off, s->cluster_size, "L2 table");
+        if (l2off + s->cluster_size <= s->host_end)
+            ret = walk_l2(s, r, l2off, t);
+    }
+    if (h->nb_snapshots) {
+        log_warn("%s: internal snapshots are not checked", s->b->path);
+        r->res->is_incomplete = true;
+    }
+    free(t);
+    return ret;
+}
+
+/* Compares counted and stored refcounts; with (fix_dir) +1 raises low refcounts, -1 lowers
+ * high ones, 0 only reports. */
+static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
+{
+    struct qcow2_check_result *res = r->res;
+    uint64_t stored;
+    int ret;
+
+    for (uint64_t c = 0; c < limit; c++) {
+        uint64_t want = c < r->n ? r->cnt[c] : 0;
+        ret = qcow2_refcount_get(s, c, &stored);
+        if (ret < 0)
+            return ret;
+        if (fix_dir == 0) {
+            res->allocated += want > 0;
+            if (stored < want) {
+                res->corruptions++;
+                log_warn("%s: cluster %llu refcount=%llu references=%llu", s->b->path,
+                         (unsigned long long)c, (unsigned long long)stored,
+                         (unsigned long long)want);
+            } else if (stored > want) {
+                res->leaks++;
+            }
+            continue;
+        }
+        if ((fix_dir > 0 && stored < want) || (fix_dir < 0 && stored > want)) {
+            ret = qcow2_refcount_set(s, c, want);
+            if (ret < 0)
+                return ret;
+            res->fixed++;
+        }
+    }
+    return 0;
+}
+
+int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, struct error *err)
+{
+    struct refs r = {.res = res};
+    uint64_t limit;
+    int ret;
+
+    memset(res, 0, sizeof(*res));
+    r.n = (s->host_end + s->cluster_size - 1) / s->cluster_size;
+    if (r.n > CHECK_MAX_CLUSTERS)
+        return error_set(err, -EFBIG, "disk %s: too many clusters to check", s->b->path);
+    r.cnt = calloc(MAX(r.n, 1u), sizeof(*r.cnt));
+    if (!r.cnt)
+        return error_set(err, -ENOMEM, "out of memory");
+    res->total = r.n;
+    limit = r.n;
+    for (uint64_t i = 0; i < s->reftable_entries; i++)
+        if (s->reftable[i])
+            limit = MAX(limit, (i + 1) * s->rb_entries);
+    ret = count_refs(s, &r);
+    if (ret == 0)
+        ret = compare(s, &r, limit, 0);
+    if (ret == 0 && repair && (res->corruptions || res->leaks)) {
+        /* new refcount blocks must not land on clusters in use */
+        s->free_hint = MAX(s->free_hint, limit);
+        ret = compare(s, &r, limit, 1);
+        if (ret == 0)
+            ret = compare(s, &r, limit, -1);
+        if (ret == 0)
+            ret = qcow2_sync(s);
+    }
+    free(r.cnt);
+    if (ret < 0)
+        return error_set(err, ret, "disk %s: check failed: %s", s->b->path, strerror(-ret));
+    return 0;
+}

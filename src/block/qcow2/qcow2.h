@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qcow2 internals shared by header.c (header, extensions, create), cache.c (metadata table
+ * LRU), refcount.c (refcounts and cluster allocation), l1l2.c (guest-to-host mapping and the
+ * allocating write path), qcow2.c (the blk driver) and check.c. Follows QEMU's
+ * docs/interop/qcow2.txt (versions 2 and 3). All on-disk numbers are big-endian. Private to
+ * src/block/.
+ */
+#ifndef BAREIRON_BLOCK_QCOW2_QCOW2_H
+#define BAREIRON_BLOCK_QCOW2_QCOW2_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "block/blk_internal.h"
+
+#define QCOW2_MAGIC 0x514649fbu
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+#define QCOW2_MAX_L1_BYTES (32u << 20)      /* memory cap on the L1 table */
+#define QCOW2_MAX_REFTABLE_BYTES (8u << 20) /* memory cap on the refcount table */
+#define QCOW2_MAX_BACKING_NAME 1023
+
+/* Incompatible feature bits (qcow2.txt "Header", bytes 72-79). */
+#define QCOW2_INCOMPAT_DIRTY (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+
+/* Header extension types. */
+#define QCOW2_EXT_END 0x00000000u
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+#define QCOW2_EXT_FEATURE_TABLE 0x6803f857u
+#define QCOW2_EXT_CRYPTO 0x0537be77u
+#define QCOW2_EXT_DATA_FILE 0x44415441u
+
+/* L1/L2 entry fields. */
+#define QCOW2_OFLAG_COPIED (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO (1ull << 0)
+#define QCOW2_OFFSET_MASK 0x00fffffffffffe00ull /* bits 9-55 */
+#define QCOW2_L1_RESERVED 0x7f000000000001ffull
+#define QCOW2_L2_RESERVED 0x3f000000000001feull
+
+struct qcow2_header {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t backing_file_offset;
+    uint32_t backing_file_size;
+    uint32_t cluster_bits;
+    uint64_t size;
+    uint32_t crypt_method;
+    uint32_t l1_size;
+    uint64_t l1_table_offset;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+    uint32_t refcount_order;
+    uint32_t header_length;
+    uint8_t compression_type;
+};
+
+/* What the header and its extensions say. */
+struct qcow2_meta {
+    struct qcow2_header h;
+    char backing[QCOW2_MAX_BACKING_NAME + 1]; /* "" when none */
+    char backing_fmt[32];                     /* "" when not recorded */
+};
+
+/* Byte offsets of header fields we rewrite in place. */
+#define QCOW2_HDR_SIZE_OFF 24
+#define QCOW2_HDR_L1_OFF 36       /* l1_size (4) + l1_table_offset (8) */
+#define QCOW2_HDR_REFTABLE_OFF 48 /* refcount_table_offset (8) + clusters (4) */
+#define QCOW2_HDR_INCOMPAT_OFF 72
+#define QCOW2_HDR_AUTOCLEAR_OFF 88
+
+/* An LRU cache of cluster-sized metadata tables (L2 tables, refcount blocks), write-through. */
+struct qcow2_tslot {
+    uint64_t off; /* host offset, 0 = empty */
+    uint64_t lru;
+    uint8_t *data;
+};
+struct qcow2_tcache {
+    struct qcow2_tslot *slots;
+    unsigned nslots;
+    uint64_t tick;
+};
+
+struct qcow2 {
+    struct blk *b;
+    int fd; /* buffered fd for metadata */
+    struct qcow2_meta m;
+    unsigned cluster_bits;
+    uint64_t cluster_size;
+    unsigned l2_bits; /* log2 of entries per L2 table */
+    uint64_t *l1;     /* host byte order */
+    uint32_t l1_size;
+    uint64_t *reftable; /* host byte order */
+    uint64_t reftable_entries;
+    unsigned refcount_bits;
+    uint64_t rb_entries; /* refcounts per refcount block */
+    struct qcow2_tcache l2c, rbc;
+    struct blk *backing;
+    uint64_t free_hint; /* cluster index where the free-cluster search starts */
+    uint64_t host_end;  /* bytes: the host file's logical end as far as we know */
+    uint8_t *zbuf;      /* compressed cluster input buffer (2 clusters) */
+    uint64_t zc_entry;  /* L2 entry of the compressed cluster held in zc_data (0: none) */
+    uint8_t *zc_data;   /* last decompressed cluster */
+};
+
+static inline uint64_t be64_load(const void *p)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+static inline uint32_t be32_load(const void *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+static inline void be64_store(void *p, uint64_t v)
+{
+    v = __builtin_bswap64(v);
+    __builtin_memcpy(p, &v, 8);
+}
+static inline void be32_store(void *p, uint32_t v)
+{
+    v = __builtin_bswap32(v);
+    __builtin_memcpy(p, &v, 4);
+}
+
+/* header.c */
+/* Parses and validates the header and extensions in (buf, len bytes: the start of the
+ * file, at least one cluster or the whole file) of a (file_size)-byte file. Returns 0 or
+ * -EINVAL/-ENOTSUP with a one-line message naming (path) and the problem. */
+MUST_CHECK int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
+                                  const char *path, struct qcow2_meta *m, struct error *err);
+/* Reads the header of (fd) and parses it. */
+MUST_CHECK int qcow2_read_header(int fd, uint64_t file_size, const char *path, struct qcow2_meta *m,
+                                 struct error *err);
+
+/* cache.c */
+MUST_CHECK int qcow2_tcache_init(struct qcow2_tcache *c, unsigned nslots, uint64_t cluster_size);
+void qcow2_tcache_fini(struct qcow2_tcache *c);
+/* Returns in (*data) the cached table at host (off), reading it when missing (or zero-filling it
+ * when (is_new)). Returns 0 or -errno. */
+MUST_CHECK int qcow2_tcache_get(struct qcow2 *s, struct qcow2_tcache *c, uint64_t off, bool is_new,
+                                uint8_t **data);
+/* Forgets the table at (off) (freed). */
+void qcow2_tcache_drop(struct qcow2_tcache *c, uint64_t off);
+/* Synchronous metadata I/O on the buffered fd. */
+MUST_CHECK int qcow2_meta_write(struct qcow2 *s, uint64_t off, const void *buf, size_t len);
+MUST_CHECK int qcow2_meta_read(struct qcow2 *s, uint64_t off, void *buf, size_t len);
+MUST_CHECK int qcow2_sync(struct qcow2 *s);
+
+/* refcount.c */
+MUST_CHECK int qcow2_refcount_get(struct qcow2 *s, uint64_t cluster, uint64_t *val);
+/* Sets the refcount of (cluster) to (val), allocating refcount blocks and growing the
+ * refcount table as needed (written through, not flushed). */
+MUST_CHECK int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t val);
+/* Allocates (n) contiguous free clusters (refcount 1, written, not flushed); returns the host
+ * byte offset of the first in (*off). */
+MUST_CHECK int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
+/* Drops one reference to each cluster of [off, off+len) and punches a hole where it falls to
+ * zero. Freed clusters are not reused before the image is reopened (in-flight data I/O may
+ * still target them). */
+MUST_CHECK int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len);
+/* Loads the refcount table into memory. */
+MUST_CHECK int qcow2_refcount_load(struct qcow2 *s, struct error *err);
+
+/* l1l2.c */
+enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
+/* Looks up the L2 entry of guest (voff) (cluster-aligned or not). Returns 0 and the raw entry
+ * in (*entry) (0 when no L2 table) or -errno (-EIO for metadata pointing outside the file). */
+MUST_CHECK int qcow2_l2_lookup(struct qcow2 *s, uint64_t voff, uint64_t *entry);
+/* Classifies an L2 entry; for NORMAL sets (*host) to the host cluster offset. */
+enum qcow2_ctype qcow2_entry_type(const struct qcow2 *s, uint64_t entry, uint64_t *host);
+/* Reads a compressed cluster described by (entry) into (out, cluster_size bytes). */
+MUST_CHECK int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint8_t *out);
+/* Reads the whole guest cluster at (cvoff) described by (entry) into (buf). */
+MUST_CHECK int qcow2_read_sync_entry(struct qcow2 *s, uint64_t entry, uint64_t cvoff, uint8_t *buf);
+/* Reads guest [voff, voff+len) synchronously (backing, zeros, compressed...). */
+MUST_CHECK int qcow2_read_sync(struct qcow2 *s, void *buf, uint64_t len, uint64_t voff);
+/* Writes guest [voff, voff+len) from (iov at skip) with allocation and copy-on-write, in the
+ * crash-safe order (refcounts, data, flush, L2/L1). (iov NULL: write zeros). */
+MUST_CHECK int qcow2_write_alloc(struct qcow2 *s, const struct iovec *iov, int iovcnt,
+                                 uint64_t skip, uint64_t voff, uint64_t len);
+/* Sets the L2 entries of whole clusters in [voff, voff+len) to (zero flag | unallocated)
+ * and frees their host clusters (discard / write-zeroes). */
+MUST_CHECK int qcow2_zero_clusters(struct qcow2 *s, uint64_t voff, uint64_t len, bool is_zero);
+/* Grows the L1 table to cover (new_size) bytes and updates the header's size. */
+MUST_CHECK int qcow2_grow(struct qcow2 *s, uint64_t new_size);
+
+/* check.c */
+struct qcow2_check_result {
+    uint64_t corruptions; /* references to free/invalid clusters, refcounts too low */
+    uint64_t leaks;       /* clusters with a refcount higher than their references */
+    uint64_t allocated;   /* clusters in use */
+    uint64_t total;       /* clusters in the file */
+    uint64_t fixed;       /* refcounts repaired */
+    bool is_incomplete;   /* the check could not look at everything */
+};
+/* Checks (s)'s metadata: every reference is counted and compared with the stored refcounts.
+ * With (repair), stored refcounts are rewritten to match (s must be writable). Returns 0 when
+ * the check ran (see res), or -errno. */
+MUST_CHECK int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res,
+                           struct error *err);
+
+/* qcow2.c */
+static inline struct qcow2 *qcow2_of(struct blk *b)
+{
+    return b->drv_state;
+}
+
+#endif
