@@ -84,8 +84,9 @@ enum pci_bar_type {
 struct pci_bar {
     enum pci_bar_type type;
     bool is_prefetchable;
-    uint64_t size;        /* power of two; 0 for an unused BAR */
-    uint64_t mapped_base; /* where it is registered, valid while is_mapped */
+    uint64_t size;          /* power of two; 0 for an unused BAR */
+    uint64_t assigned_base; /* what pci_host_add_dev programmed (restored on reset) */
+    uint64_t mapped_base;   /* where it is registered, valid while is_mapped */
     bool is_mapped;
     const struct io_ops *ops; /* handlers, get the offset inside the BAR */
     void *opaque;
@@ -168,7 +169,8 @@ void pci_cfg_set16(struct pci_dev *dev, uint16_t off, uint16_t val);
 void pci_cfg_set32(struct pci_dev *dev, uint16_t off, uint32_t val);
 
 /* Asserts or deasserts the device's INTx line (honours COMMAND.INTX_DISABLE and sets
- * STATUS.INTERRUPT). Thread-safe (takes the host lock). No-op without an interrupt pin. */
+ * STATUS.INTERRUPT). Devices sharing a GSI are wire-ORed. Thread-safe (takes the host lock, so
+ * do not call it with a device lock held that config hooks also take). No-op without a pin. */
 void pci_dev_set_intx(struct pci_dev *dev, bool level);
 /* Current address of BAR (bar) as programmed in config space (not necessarily mapped). */
 uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned bar);
@@ -196,7 +198,8 @@ void pci_host_destroy(struct pci_host *host);
  * no window space), -EINVAL. Call before the vCPUs run.
  */
 MUST_CHECK int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot);
-/* Resets every device (COMMAND cleared, BARs kept but unmapped, ops->reset). */
+/* Machine reset: every device gets its power-on-plus-firmware state back (COMMAND and BAR
+ * addresses as pci_host_add_dev set them, MSI-X off and masked), then ops->reset runs. */
 void pci_host_reset(struct pci_host *host);
 
 /* The platform the host was created with (for devices that send MSIs). */

@@ -77,9 +77,10 @@ bool pci_msix_bar_read(struct pci_msix *msix, unsigned bar, uint64_t off, unsign
 bool pci_msix_bar_write(struct pci_msix *msix, unsigned bar, uint64_t off, uint64_t val,
                         unsigned size);
 
-/* Signals (vector): sends its message, or marks it pending while masked or while MSI-X is
- * disabled (then it returns -EAGAIN). Returns 0, -EAGAIN (masked/pending), -EINVAL (bad vector)
- * or the platform's error. Thread-safe. */
+/* Signals (vector): sends its message, or sets its pending bit while the vector or the whole
+ * function is masked. Returns 0 (sent), -EAGAIN (masked: now pending), -ENODEV (MSI-X disabled:
+ * nothing recorded, use INTx), -EINVAL (bad vector, or an entry whose address is not an MSI
+ * address: dropped) or the platform's error. Thread-safe. */
 int pci_msix_notify(struct pci_msix *msix, unsigned vector);
 /* True when the guest enabled MSI-X (message control bit 15). Thread-safe. */
 bool pci_msix_is_enabled(struct pci_msix *msix);
