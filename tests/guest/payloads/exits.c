@@ -9,6 +9,7 @@
  *   port92     fast reset through port 0x92 bit 0
  *   acpireset  the FADT's RESET_REG / RESET_VALUE (ACPI 6.4 §4.8.3.6)
  *   s5         soft-off: SLP_TYP(\_S5) | SLP_EN in PM1a_CNT (ACPI 6.4 §4.8.3.2.1, §16.1.7)
+ *   ud         UD2 in ring 3: the runtime's exception report (vector 6) and FAIL exit (status 3)
  * Prints `EXIT <mode>` right before acting; if the machine is still running 100 ms later the
  * payload reports FAIL.
  */
@@ -85,6 +86,9 @@ void payload_main(void)
         rt_printf("EXIT port92\n");
         outb(0x92, (uint8_t)((inb(0x92) & ~1) & 0xff));
         outb(0x92, (uint8_t)(inb(0x92) | 1));
+    } else if (!strcmp(mode, "ud")) {
+        rt_printf("EXIT ud\n");
+        __asm__ volatile("ud2");
     } else if (!strcmp(mode, "acpireset")) {
         do_acpireset();
     } else if (!strcmp(mode, "s5")) {

@@ -2,7 +2,8 @@
 /*
  * The smallest payload: proves the runtime (multiboot entry, long mode, the drop to ring 3
  * with IOPL 3, COM1 output, the command line and isa-debug-exit). It also checks that it
- * really runs in ring 3 (CS.RPL = 3) with IOPL 3 (RFLAGS bits 12-13, Intel SDM vol. 1 §3.4.3).
+ * really runs in ring 3 (CS.RPL = 3) with IOPL 3 (RFLAGS bits 12-13, Intel SDM vol. 1 §3.4.3),
+ * and that the int $0x80 gate returns to ring 3 with paging and PAE on (CR0.PG, CR4.PAE).
  */
 #include "rt.h"
 
@@ -21,5 +22,10 @@ void payload_main(void)
         rt_pass("iopl");
     if (rt_check(!(rflags & 0x200), "if", "interrupts are enabled (RFLAGS 0x%lx)", rflags))
         rt_pass("if");
+    uint64_t cr0, cr4;
+    __asm__ volatile("int $0x80" : "=a"(cr0), "=d"(cr4) : "a"(2ULL) : "memory");
+    if (rt_check((cr0 & 0x80000001u) == 0x80000001u && (cr4 & 0x20), "gate",
+                 "int $0x80 probe: CR0 0x%lx CR4 0x%lx", cr0, cr4))
+        rt_pass("gate");
     rt_printf("hello from ring 3\n");
 }
