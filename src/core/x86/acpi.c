@@ -14,9 +14,10 @@
  * The DSDT (§5.2.11.1, namespace objects from chapter 6) holds \_S5 (soft-off, SLP_TYP for
  * PM1_CNT, §7.4.2), one ACPI0007 processor device per vCPU (§8.4, _UID = the MADT processor
  * uid), the PCI Express host bridge \_SB.PCI0 (PNP0A08 with _CID PNP0A03; _CRS per the PCI
- * Firmware Specification 3.3 §4.1; _PRT §6.2.13), a PNP0C02 device that reserves the ECAM
- * window, and the ISA devices: COM1/COM2 (PNP0501), the i8042 keyboard (PNP0303) and mouse
- * (PNP0F13), and the CMOS RTC (PNP0B00). The power button is the fixed-feature one (FADT).
+ * Firmware Specification 3.3 §4.1; _PRT §6.2.13; _OSC §6.2.11), a PNP0C02 device that
+ * reserves the ECAM window, and the ISA devices: COM1/COM2 (PNP0501), the i8042 keyboard
+ * (PNP0303) and mouse (PNP0F13), and the CMOS RTC (PNP0B00). The power button is the
+ * fixed-feature one (FADT), so it needs no device.
  */
 #include "core/x86/acpi.h"
 
@@ -109,6 +110,12 @@ static void build_pci0(struct aml *a, const struct acpi_config *cfg)
         aml_res_qword_mem(a, false, mmio64_base, mmio64_base + mmio64_size - 1);
     aml_end(a);
     build_prt(a);
+    /* _OSC (§6.2.11): hand back the capabilities buffer unchanged, i.e. grant every control
+     * the OS asks for (there are no PCIe ports, so nothing for the firmware to keep). */
+    aml_method_begin(a, "_OSC", 4, false);
+    aml_return(a);
+    aml_arg(a, 3);
+    aml_end(a);
     aml_end(a);
 
     /* Linux checks the MCFG window against PNP0C01/PNP0C02 resources (or e820). */

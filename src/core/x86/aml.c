@@ -29,6 +29,7 @@ enum {
     EXT_OP_PREFIX = 0x5b,
     DEVICE_OP = 0x82, /* after EXT_OP_PREFIX */
     ROOT_CHAR = 0x5c,
+    ARG0_OP = 0x68,
     PARENT_PREFIX_CHAR = 0x5e,
     RETURN_OP = 0xa4,
     ONES_OP = 0xff,
@@ -308,6 +309,15 @@ void aml_name_eisaid(struct aml *a, const char *name, const char *id)
 void aml_return(struct aml *a)
 {
     aml_byte(a, RETURN_OP);
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+    if (n > 6) {
+        fail(a, -EINVAL);
+        return;
+    }
+    aml_byte(a, (uint8_t)(ARG0_OP + n));
 }
 
 static void push(struct aml *a, enum aml_scope_kind kind)

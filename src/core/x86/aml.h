@@ -69,6 +69,8 @@ void aml_name_string(struct aml *a, const char *name, const char *s);
 void aml_name_eisaid(struct aml *a, const char *name, const char *id);
 /* Return (<next object>). */
 void aml_return(struct aml *a);
+/* ArgN (0..6), a method's argument as a term. */
+void aml_arg(struct aml *a, unsigned n);
 
 /* Nested objects, each closed by aml_end(). */
 void aml_scope_begin(struct aml *a, const char *name);

@@ -407,6 +407,7 @@ static void test_iasl(void **state)
     assert_non_null(strstr(dsl, "Device (C003)"));
     assert_null(strstr(dsl, "Device (C004)"));
     assert_non_null(strstr(dsl, "QWordMemory"));
+    assert_non_null(strstr(dsl, "Method (_OSC, 4, NotSerialized)"));
     free(dsl);
     /* The disassembly compiles back without errors. */
     snprintf(cmd, sizeof(cmd), "cd '%s' && iasl -p recompiled DSDT.dsl 2>&1", dir);

@@ -152,8 +152,14 @@ static void test_device_method(void **state)
            0x0a, 0x0f);
     aml_init(&a);
     aml_method_begin(&a, "_OSC", 4, true);
+    aml_return(&a);
+    aml_arg(&a, 3);
     aml_end(&a);
-    EXPECT(&a, 0x14, 0x06, '_', 'O', 'S', 'C', 0x0c);
+    EXPECT(&a, 0x14, 0x08, '_', 'O', 'S', 'C', 0x0c, 0xa4, 0x6b);
+    aml_init(&a);
+    aml_arg(&a, 7);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
     aml_init(&a);
     aml_method_begin(&a, "BAD_", 8, false);
     assert_int_equal(aml_finish(&a), -EINVAL);
