@@ -5,6 +5,8 @@
  * requires FADT, MADT and DSDT (MCFG when `mcfg=1`), counts the MADT's enabled processors
  * against `cpus=N`, checks that the FADT's PM1a event/control blocks and the PM timer respond
  * (§4.8.3: PM1_EN read-back, the timer advances at 3.579545 MHz) and that \_S5 is parseable.
+ * With both an RSDT and an XSDT, their lists must agree. The multiboot memory map (the e820
+ * map, ACPI 6.4 §15) must not offer any table, nor the RSDP, as usable RAM.
  */
 #include "acpi.h"
 
@@ -42,6 +44,60 @@ static void check_tables(void)
     if (ai.mcfg)
         rt_printf("  MCFG: ECAM at 0x%lx, buses %u-%u\n", (unsigned long)ai.ecam_base,
                   ai.ecam_bus_start, ai.ecam_bus_end);
+}
+
+/* True when [base, base+len) overlaps a usable-RAM (type 1) entry of the memory map. */
+static bool in_usable_ram(uint64_t base, uint64_t len)
+{
+    uint64_t b, l;
+    uint32_t type;
+    for (unsigned i = 0; rt_mmap_entry(i, &b, &l, &type); i++) {
+        if (type == 1 && base < b + l && b < base + len)
+            return true;
+    }
+    return false;
+}
+
+static void check_e820(void)
+{
+    uint64_t b, l;
+    uint32_t type;
+    unsigned n = 0, bad = 0;
+    for (; rt_mmap_entry(n, &b, &l, &type); n++)
+        rt_printf("  e820 %016lx-%016lx type %u\n", (unsigned long)b, (unsigned long)(b + l - 1),
+                  type);
+    if (!n) {
+        rt_printf("  no multiboot memory map: e820 check skipped\n");
+        return;
+    }
+    bad += in_usable_ram(ai.rsdp, 36);
+    for (unsigned i = 0; i < ai.ntables; i++)
+        bad += in_usable_ram((uintptr_t)ai.tables[i], ai.tables[i]->length);
+    if (ai.dsdt)
+        bad += in_usable_ram((uintptr_t)ai.dsdt, ai.dsdt->length);
+    if (ai.facs)
+        bad += in_usable_ram((uintptr_t)ai.facs, 64);
+    if (rt_check(!bad, "e820", "%u ACPI structures lie in usable RAM", bad))
+        rt_pass("e820");
+}
+
+/* With both root tables, the RSDT's 32-bit pointers must list the XSDT's tables. */
+static void check_roots(void)
+{
+    if (!ai.rsdt || !ai.xsdt)
+        return;
+    const struct acpi_sdt *r = (const struct acpi_sdt *)(uintptr_t)ai.rsdt;
+    if (!rt_check(!memcmp(r->sig, "RSDT", 4) && acpi_checksum_ok(r, r->length), "rsdt",
+                  "RSDT at 0x%lx is bad", (unsigned long)ai.rsdt))
+        return;
+    unsigned n = (r->length - 36) / 4, same = n == ai.ntables;
+    for (unsigned i = 0; same && i < n; i++) {
+        uint32_t pa;
+        memcpy(&pa, (const uint8_t *)r + 36 + 4 * i, 4);
+        same = pa == (uintptr_t)ai.tables[i];
+    }
+    if (rt_check(same, "rsdt", "RSDT (%u entries) and XSDT (%u) disagree", n, ai.ntables))
+        rt_pass("rsdt");
 }
 
 static void check_madt(void)
@@ -122,6 +178,8 @@ void payload_main(void)
               ai.rsdp_revision, (unsigned long)ai.rsdt, (unsigned long)ai.xsdt, ai.ntables);
     rt_pass("rsdp");
     check_tables();
+    check_roots();
+    check_e820();
     check_madt();
     check_pm();
     if (ai.dsdt) {

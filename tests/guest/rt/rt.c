@@ -11,6 +11,7 @@
 #define UART_LSR_THRE 0x20
 #define MB_INFO_MAGIC 0x2badb002
 #define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MMAP (1u << 6)
 #define PMTMR_HZ 3579545ULL
 
 uint16_t rt_pmtmr_port;
@@ -264,6 +265,29 @@ const char *rt_cmdline(void)
     if (rt_boot_magic != MB_INFO_MAGIC || !mbi || !(mbi[0] & MB_INFO_CMDLINE) || !mbi[4])
         return "";
     return (const char *)(uintptr_t)mbi[4];
+}
+
+bool rt_mmap_entry(unsigned idx, uint64_t *base, uint64_t *len, uint32_t *type)
+{
+    const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)rt_boot_info;
+    if (rt_boot_magic != MB_INFO_MAGIC || !mbi || !(mbi[0] & MB_INFO_MMAP))
+        return false;
+    uint64_t p = mbi[12], end = (uint64_t)mbi[12] + mbi[11];
+    for (unsigned i = 0; p + 24 <= end; i++) {
+        const uint8_t *e = (const uint8_t *)(uintptr_t)p;
+        uint32_t size;
+        memcpy(&size, e, 4);
+        if (i == idx) {
+            memcpy(base, e + 4, 8);
+            memcpy(len, e + 12, 8);
+            memcpy(type, e + 20, 4);
+            return true;
+        }
+        if (size < 20)
+            return false;
+        p += (uint64_t)size + 4;
+    }
+    return false;
 }
 
 bool rt_cmdline_get(const char *key, char *buf, size_t size)

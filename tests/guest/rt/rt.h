@@ -134,6 +134,10 @@ __attribute__((noreturn)) void rt_exit(uint8_t code);
 __attribute__((noreturn)) void rt_sys_halt(void);
 __attribute__((noreturn)) void rt_sys_triple_fault(void);
 
+/* Multiboot memory map entry (idx): returns false past the end or without a map (info flag
+ * bit 6). (type) 1 is usable RAM, 2 reserved, 3 ACPI reclaimable, 4 ACPI NVS. */
+bool rt_mmap_entry(unsigned idx, uint64_t *base, uint64_t *len, uint32_t *type);
+
 /* The kernel command line from the multiboot info ("" when absent). */
 const char *rt_cmdline(void);
 /* Copies the value of `key=` from the command line into (buf); returns false when absent. */
