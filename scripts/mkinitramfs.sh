@@ -4,7 +4,8 @@
 # busybox-static as /bin/busybox, tests/guest/initramfs/init as /init, /dev/console, and the
 # virtio (and ext4, ACPI button, evdev) modules of Debian's kernel from scripts/get-guest-kernel.sh
 # with their dependencies and a modules.dep made by busybox depmod. The archive is written by a
-# small Python newc writer so that device nodes need no root. Prints the archive's path.
+# small Python newc writer so that device nodes need no root. Cached: rebuilt only when its
+# inputs change. Prints the archive's path.
 # Usage: scripts/mkinitramfs.sh BUILD_DIR
 # Exit status: 0, or 1 (kernel package unavailable, busybox-static missing).
 set -eu
@@ -30,6 +31,14 @@ if [ ! -f "$kroot/$mdir/modules.dep" ]; then
     "$busybox" depmod -b "$kroot" "$ver"
 fi
 
+out="$build_dir/guest/initramfs.cpio.gz"
+# cached: rebuilt only when /init, this script, busybox or the kernel changed
+if [ -f "$out" ] && [ -z "$(find "$here/tests/guest/initramfs/init" "$0" "$busybox" "$kernel" \
+    -newer "$out" 2>/dev/null)" ]; then
+    echo "$out"
+    exit 0
+fi
+
 stage="$build_dir/guest/initramfs-root"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/$mdir"
@@ -53,7 +62,6 @@ done
 cp "$kroot/$mdir/modules.builtin" "$kroot/$mdir/modules.order" "$stage/$mdir/" 2>/dev/null || true
 "$busybox" depmod -b "$stage" "$ver"
 
-out="$build_dir/guest/initramfs.cpio.gz"
 python3 - "$stage" "$out.tmp" <<'PYEOF'
 import gzip, os, stat, sys
 

@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: MIT
+"""Debian's kernel with the itest initramfs (scripts/mkinitramfs.sh, tests/guest/initramfs/init):
+each scenario prints "ITEST PASS <name>" or "ITEST FAIL <name>: why" on the serial console, then
+powers off.
+
+- Under QEMU, as the reference that the initramfs and its /init are right: the `boot` scenario
+  always (TCG when there is no KVM, about 15 s), the others when KVM is usable or
+  BAREIRON_SLOW_TESTS=1 is set.
+- Under bareiron-vmm, with KVM (and not on kvm-pvm hosts, where a Linux userland cannot run):
+  boot, virtio-blk on raw and qcow2 (mkfs, write, remount, read back; e2fsck / qemu-img check on
+  the host afterwards) and the ACPI power button through the control socket. SMP boot to /init
+  is in test_vmm_boot.py.
+"""
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import kvm_problem, run
+import boot_util as bu
+
+QEMU = shutil.which("qemu-system-x86_64")
+BASE_CMDLINE = "console=ttyS0 panic=-1 quiet"
+
+
+@pytest.fixture(scope="module")
+def guest(build_dir):
+    k, why = bu.guest_kernel(build_dir)
+    if k is None:
+        pytest.skip(why)
+    i, why = bu.initramfs(build_dir)
+    if i is None:
+        pytest.skip(why)
+    return k, i
+
+
+def itest_result(text, name):
+    """'PASS', 'FAIL: why' or None from a console log."""
+    for line in text.splitlines():
+        if line.startswith(f"ITEST PASS {name}") or f"ITEST PASS {name}" in line:
+            return "PASS"
+        if f"ITEST FAIL {name}" in line:
+            return "FAIL" + line.split(f"ITEST FAIL {name}", 1)[1]
+    return None
+
+
+def wait_for_text(path, text, proc, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+# --- QEMU reference ------------------------------------------------------------------------
+
+def qemu_cmd(kernel, initrd, cmdline, log, extra=()):
+    accel = ["-accel", "kvm", "-cpu", "host"] if kvm_problem() is None else ["-accel", "tcg"]
+    return [QEMU, "-M", "q35", "-m", "256", "-display", "none", "-no-reboot", "-nodefaults",
+            "-serial", f"file:{log}", "-kernel", str(kernel), "-initrd", str(initrd),
+            "-append", f"{BASE_CMDLINE} {cmdline}"] + accel + list(extra)
+
+
+QEMU_SCENARIOS = {
+    "boot": ([], "itest=boot"),
+    "smp": (["-smp", "2"], "itest=smp itest_cpus=2"),
+    "blk": (["-drive", "file={disk},format=raw,if=none,id=d0",
+             "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"], "itest=blk"),
+    "rng": (["-device", "virtio-rng-pci,disable-legacy=on"], "itest=rng"),
+    "console": (["-device", "virtio-serial-pci,disable-legacy=on", "-chardev", "null,id=hvc",
+                 "-device", "virtconsole,chardev=hvc"], "itest=console"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QEMU_SCENARIOS))
+def test_qemu_reference(guest, tmp_path, name):
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed")
+    if name != "boot" and kvm_problem() and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("slow under TCG without KVM (set BAREIRON_SLOW_TESTS=1)")
+    disk = tmp_path / "disk.img"
+    with open(disk, "wb") as f:
+        f.truncate(64 << 20)
+    extra, cmdline = QEMU_SCENARIOS[name]
+    log = tmp_path / "console.log"
+    cmd = qemu_cmd(*guest, cmdline, log, [a.format(disk=disk) for a in extra])
+    r = run(cmd, timeout=300, stdin=subprocess.DEVNULL)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    assert itest_result(text, name) == "PASS", (r.returncode, r.stderr, text[-2000:])
+    assert r.returncode == 0
+
+
+def test_qemu_reference_powerbutton(guest, tmp_path):
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed")
+    if kvm_problem() and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("slow under TCG without KVM (set BAREIRON_SLOW_TESTS=1)")
+    log, mon = tmp_path / "console.log", tmp_path / "mon.sock"
+    cmd = qemu_cmd(*guest, "itest=powerbutton", log,
+                   ["-monitor", f"unix:{mon},server,nowait"])
+    proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for_text(log, "ITEST WAIT powerbutton", proc, 300), log.read_text()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(mon))
+            s.sendall(b"system_powerdown\n")
+            assert proc.wait(timeout=120) == 0
+    finally:
+        stop(proc)
+    assert itest_result(log.read_text(errors="replace"), "powerbutton") == "PASS"
+
+
+# --- bareiron-vmm --------------------------------------------------------------------------
+
+def is_kvm_pvm():
+    try:
+        return (os.path.exists("/sys/module/kvm_pvm") or
+                "kvm_pvm" in pathlib.Path("/proc/modules").read_text())
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def vmm(build_dir):
+    why = kvm_problem()
+    if why:
+        pytest.skip(why)
+    if is_kvm_pvm():
+        pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
+    p = build_dir / "src" / "vmm" / "bareiron-vmm"
+    if not p.exists():
+        pytest.skip(f"{p} is not built")
+    return p
+
+
+def vmm_boot(vmm, guest, cmdline, *args, timeout=120):
+    k, i = guest
+    return run([vmm, "--kernel", k, "--initrd", i, "--memory", "512M", "--serial", "stdio",
+                "--no-reboot", "--cmdline", f"{BASE_CMDLINE} {cmdline}"] + list(args),
+               timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_vmm_boot(vmm, guest):
+    r = vmm_boot(vmm, guest, "itest=boot")
+    assert itest_result(r.stdout, "boot") == "PASS", (r.stderr, r.stdout[-2000:])
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2"])
+def test_vmm_virtio_blk(vmm, guest, tmp_path, fmt):
+    disk = tmp_path / f"disk.{fmt}"
+    if fmt == "raw":
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+    else:
+        if shutil.which("qemu-img") is None:
+            pytest.skip("qemu-img is not installed")
+        assert run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "64M"]).returncode == 0
+    r = vmm_boot(vmm, guest, "itest=blk", "--disk", f"{disk},format={fmt}")
+    assert itest_result(r.stdout, "blk") == "PASS", (r.stderr, r.stdout[-2000:])
+    assert r.returncode == 0, r.stderr
+    if fmt == "qcow2":
+        c = run(["qemu-img", "check", disk])
+        assert c.returncode == 0, c.stdout + c.stderr
+        raw = tmp_path / "flat.img"
+        assert run(["qemu-img", "convert", "-O", "raw", disk, raw]).returncode == 0
+        disk = raw
+    e2fsck = shutil.which("e2fsck") or "/sbin/e2fsck"
+    if os.path.exists(e2fsck):
+        c = run([e2fsck, "-fn", disk])
+        assert c.returncode == 0, c.stdout + c.stderr
+
+
+def test_vmm_power_button(vmm, guest, tmp_path):
+    k, i = guest
+    log, ctl = tmp_path / "console.log", tmp_path / "control.sock"
+    proc = subprocess.Popen(
+        [str(vmm), "--kernel", str(k), "--initrd", str(i), "--memory", "512M", "--serial",
+         f"file:{log}", "--control", str(ctl), "--no-reboot", "--cmdline",
+         f"{BASE_CMDLINE} itest=powerbutton"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for_text(log, "ITEST WAIT powerbutton", proc, 120), \
+            log.read_text(errors="replace") if log.exists() else "no console log"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(ctl))
+            s.sendall(json.dumps({"id": 1, "cmd": "power-button"}).encode() + b"\n")
+            reply = json.loads(s.makefile().readline())
+            assert reply.get("ok") is True, reply
+        assert proc.wait(timeout=60) == 0
+    finally:
+        stop(proc)
+    assert itest_result(log.read_text(errors="replace"), "powerbutton") == "PASS"
