@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Walks the platform's ACPI tables (ACPI 6.4 §5.2): finds the RSDP, walks the XSDT (else the
  * RSDT), verifies every table's checksum (§5.2.6) including the DSDT reached through the FADT,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Leaves the VM through the exit path named by `mode=` on the command line, so the harness can
  * check how the monitor reports each one:

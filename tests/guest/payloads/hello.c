@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * The smallest payload: proves the runtime (multiboot entry, long mode, the drop to ring 3
  * with IOPL 3, COM1 output, the command line and isa-debug-exit). It also checks that it

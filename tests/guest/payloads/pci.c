@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Enumerates PCI bus 0 through configuration mechanism #1 (ports 0xCF8/0xCFC, PCI Local Bus
  * 3.0 §3.2.2.3.2) and through ECAM from the MCFG (PCIe Base 4.0 §7.2.2), and requires both

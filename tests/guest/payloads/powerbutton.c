@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * The ACPI fixed power button (ACPI 6.4 §4.8.2.2.1.1 and §4.8.3.1): clears a stale
  * PWRBTN_STS, sets PWRBTN_EN in PM1a_EN, prints `READY powerbutton` and polls PM1a_STS for

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Probes COM1's 16550A register behaviour (PC16550D data sheet, "Register Description"):
  * the scratch register, LCR read-back and DLAB banking of the divisor latch over RBR/IER,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Starts every application processor listed in the MADT with INIT-SIPI-SIPI (Intel SDM vol. 3
  * §8.4.4.1, "Typical BSP Initialization Sequence") through the local APIC's ICR (xAPIC MMIO,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * A polling driver for modern virtio-blk over virtio-pci (virtio 1.2 §4.1 transport, §2.7
  * split virtqueue, §5.2 block device), run against every 1af4:1042 function on bus 0. For

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * ACPI table finder (acpi.h), following ACPI 6.4 §5.2.5 (RSDP), §5.2.7/§5.2.8 (RSDT/XSDT),
  * §5.2.9 (FADT field offsets), §5.2.12 (MADT entries 0, 1, 5, 9), PCI Firmware 3.2 §4.1.2

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * PCI configuration access (pci.h): mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2: enable bit 31,
  * bus 23:16, device 15:11, function 10:8, register 7:2 in 0xCF8, data at 0xCFC + (off & 3)),

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * The payload runtime (rt.h): COM1 as a polled 16550A (PC16550D data sheet, registers at
  * 0x3f8), a small vsnprintf, the Multiboot v1 command line (Multiboot Specification 0.6.96 §3.3,
