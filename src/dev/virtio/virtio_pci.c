@@ -47,12 +47,32 @@ _Static_assert(sizeof(struct virtio_pci_cap_ext) == 20, "virtio_pci_cap_ext is 2
 
 /* ---- interrupts ---- */
 
-static void set_intx(struct virtio_pci *vp, bool level)
+/*
+ * INTx goes through pci_dev_set_intx(), which takes the PCI host lock. The host lock comes
+ * before vd->lock, and the PCI_CFG window runs our BAR handlers with the host lock already
+ * held, so the line is only driven here when this thread holds neither lock; otherwise the
+ * wanted level is applied from the event loop right after the current callback.
+ */
+static __thread bool tls_in_cfg_window; /* this thread holds the host lock (window hooks) */
+
+static void intx_apply(void *opaque)
 {
-    bool is_disabled = pci_cfg_get16(&vp->pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
-    vp->pci.intx_level = level;
-    if (vp->plat.ops != NULL && vp->plat.ops->set_irq != NULL)
-        vp->plat.ops->set_irq(vp->plat.opaque, vp->pci.gsi, level && !is_disabled);
+    struct virtio_pci *vp = opaque;
+    pci_dev_set_intx(&vp->pci, __atomic_load_n(&vp->intx_want, __ATOMIC_SEQ_CST));
+}
+
+/* (is_unlocked): the caller holds neither vd->lock nor the host lock. */
+static void set_intx(struct virtio_pci *vp, bool level, bool is_unlocked)
+{
+    __atomic_store_n(&vp->intx_want, level, __ATOMIC_SEQ_CST);
+    if (is_unlocked && !tls_in_cfg_window) {
+        intx_apply(vp);
+        return;
+    }
+    if (vp->loop != NULL && evloop_call(vp->loop, intx_apply, vp) == 0)
+        return;
+    if (!tls_in_cfg_window)
+        intx_apply(vp); /* no loop (unit tests): single-threaded, the order does not matter */
 }
 
 /* Called with vd->lock held (virtio_transport_ops.interrupt). */
@@ -65,17 +85,20 @@ static void transport_interrupt(struct virtio_dev *vd, uint16_t vector)
         if (vector == VIRTIO_MSI_NO_VECTOR)
             return; /* §4.1.5.1.2.1: no vector, no interrupt */
         ret = pci_msix_notify(&vp->msix, vector);
-        if (ret < 0 && ret != -EAGAIN)
-            log_ratelimited(LOG_WARN, "%s: msi-x vector %u: %d", vd->name, vector, ret);
-        return;
+        if (ret != -ENODEV) {
+            if (ret < 0 && ret != -EAGAIN)
+                log_ratelimited(LOG_WARN, "%s: msi-x vector %u: %d", vd->name, vector, ret);
+            return;
+        }
+        /* MSI-X was disabled meanwhile: INTx */
     }
-    set_intx(vp, true);
+    set_intx(vp, true, false);
 }
 
 static void transport_reset(struct virtio_dev *vd)
 {
     struct virtio_pci *vp = vd->transport_opaque;
-    set_intx(vp, false);
+    set_intx(vp, false, false);
 }
 
 static const struct virtio_transport_ops transport_ops = {
@@ -231,12 +254,8 @@ static uint64_t bar_read_locked(struct virtio_pci *vp, uint64_t off, unsigned si
         memcpy(&val, c + off, size);
         return val;
     }
-    if (off == VIRTIO_PCI_ISR_OFF) {
-        val = virtio_read_isr(vd);
-        if (!pci_msix_is_enabled(&vp->msix))
-            set_intx(vp, false);
-        return val;
-    }
+    if (off == VIRTIO_PCI_ISR_OFF)
+        return virtio_read_isr(vd); /* the caller lowers INTx */
     if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_MAX)
         return virtio_read_config(vd, off - VIRTIO_PCI_DEVICE_OFF, size);
     return 0;
@@ -252,6 +271,8 @@ uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size)
     pthread_mutex_lock(&vp->vd->lock);
     val = bar_read_locked(vp, off, size);
     pthread_mutex_unlock(&vp->vd->lock);
+    if (off == VIRTIO_PCI_ISR_OFF && __atomic_load_n(&vp->intx_want, __ATOMIC_SEQ_CST))
+        set_intx(vp, false, true); /* reading the ISR deasserts INTx (§4.1.4.5) */
     return val;
 }
 
@@ -327,7 +348,9 @@ static void pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
 
     if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
         return;
+    tls_in_cfg_window = true;
     pci_cfg_set32(dev, data, (uint32_t)virtio_pci_bar_read(vp, offset, len));
+    tls_in_cfg_window = false;
 }
 
 /* Host lock held. */
@@ -341,7 +364,9 @@ static void pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, 
     (void)val;
     if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
         return;
+    tls_in_cfg_window = true;
     virtio_pci_bar_write(vp, offset, pci_cfg_get32(dev, data), len);
+    tls_in_cfg_window = false;
 }
 
 /* ---- kicks ---- */
@@ -381,15 +406,17 @@ static void pci_bar_map_hook(struct pci_dev *dev, unsigned bar, uint64_t gpa, bo
     }
 }
 
+/* Machine reset (host lock held; the host already reset MSI-X and INTx). */
 static void pci_reset_hook(struct pci_dev *dev)
 {
     struct virtio_pci *vp = dev->opaque;
 
+    tls_in_cfg_window = true;
     pthread_mutex_lock(&vp->vd->lock);
     virtio_write_status(vp->vd, 0);
     vp->queue_select = 0;
     pthread_mutex_unlock(&vp->vd->lock);
-    pci_msix_reset(&vp->msix);
+    tls_in_cfg_window = false;
 }
 
 static const struct pci_dev_ops pci_ops = {

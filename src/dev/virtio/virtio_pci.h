@@ -19,8 +19,9 @@
  * otherwise through INTx with the ISR register.
  *
  * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
- * -> MSI-X lock). INTx is driven through platform_ops->set_irq directly, because the device
- * raises it with vd->lock held and pci_dev_set_intx would take the host lock (wrong order).
+ * -> MSI-X lock). INTx changes wanted while a lock is held (interrupts are raised with
+ * vd->lock held) are applied with pci_dev_set_intx from the event loop (evloop_call), so
+ * destroy the transport only after the loop stopped running.
  */
 #ifndef BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
 #define BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
@@ -98,6 +99,7 @@ struct virtio_pci {
     uint16_t nvec;
     uint16_t queue_select; /* vd->lock */
     uint16_t pci_cfg_cap_off;
+    bool intx_want; /* level INTx should have (atomic) */
     struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
