@@ -32,6 +32,7 @@ static int load_tables(struct machine *m, struct error *err)
     if (ret < 0)
         return error_set(err, ret, "cannot build the e820 map: %s", strerror(-ret));
     acpi_config_default(&acfg, m->opts->cpus, m->opts->memory_bytes);
+    acfg.has_com2 = false; /* only COM1 exists */
     acfg.has_pci = machine_has_pci();
     acfg.has_rtc = machine_has_rtc();
     ret = acpi_build(m->gm, &acfg, &m->rsdp_gpa);

@@ -114,8 +114,8 @@ static int exit_status_for(const struct vmm *v, enum vm_request req, int code)
             return -1;
         fprintf(stderr, "bareiron-vmm: guest crashed (triple fault)\n");
         return VMM_EXIT_CRASH;
-    case VM_REQ_EXIT:
-        return (code << 1) | 1;
+    case VM_REQ_EXIT: /* isa-debug-exit already computed (v << 1) | 1 */
+        return code & 0xff;
     case VM_REQ_SIGNAL:
         return code;
     case VM_REQ_HALTED:
