@@ -42,6 +42,7 @@ class Case:
 CASES = [
     Case("hello", "hello"),
     Case("serial", "serial"),
+    Case("legacy", "legacy"),
     Case("acpi", "acpi", cmdline="cpus=2 mcfg=1", cpus=2),
     Case("pci", "pci", cmdline="mcfg=1",
          note="QEMU q35 (-nodefaults) shows 00:00.0 host bridge, 1f.0 LPC, 1f.2 AHCI and "
