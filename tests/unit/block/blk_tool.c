@@ -58,13 +58,14 @@ static int one_op(struct blk *b, int ref, uint8_t *buf, uint64_t size)
     } else if (kind < 9) {
         memset(buf, 0, len);
         ret = blk_discard(b, len, off, true);
-    } else { /* cluster-aligned discard of whole 64 KiB units reads back as zeros */
+    } else { /* discarded data is unspecified: the reference takes what reads back */
         off = off / 65536 * 65536;
         len = MIN(65536 * (1 + rnd() % 4), size - off) / 65536 * 65536;
         if (len == 0)
             return 0;
-        memset(buf, 0, len);
         ret = blk_discard(b, len, off, false);
+        if (ret == 0)
+            ret = blk_pread(b, buf, len, off);
     }
     if (ret < 0) {
         fprintf(stderr, "blk_tool: op at %llu+%llu: %s\n", (unsigned long long)off,
