@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "dev/bus.h"
 
@@ -178,13 +180,65 @@ static void test_unregister(void **state)
     bus_destroy(bus);
 }
 
+struct race {
+    struct bus *bus;
+    atomic_bool is_done;
+    atomic_uint errors;
+};
+
+static uint64_t const_read(void *opaque, uint64_t off, unsigned size)
+{
+    (void)opaque;
+    (void)size;
+    return off;
+}
+
+static const struct io_ops const_ops = {const_read, NULL};
+
+/* cmocka asserts only on the main thread: the readers count what went wrong. */
+static void *reader(void *opaque)
+{
+    struct race *r = opaque;
+    uint64_t v;
+    while (!atomic_load(&r->is_done)) {
+        /* the fixed range is always there; the moving one may or may not be */
+        if (!bus_read(r->bus, 0x1008, 4, &v) || v != 8)
+            atomic_fetch_add(&r->errors, 1);
+        if (bus_read(r->bus, 0x10000 + 0x10, 4, &v) && v != 0x10)
+            atomic_fetch_add(&r->errors, 1);
+    }
+    return NULL;
+}
+
+/* vCPU threads dispatching while a BAR moves back and forth (write-lock vs read-lock). */
+static void test_concurrent_moves(void **state)
+{
+    (void)state;
+    struct race r = {0};
+    pthread_t t[2];
+    int dummy;
+    assert_int_equal(bus_create("mmio", &r.bus), 0);
+    assert_int_equal(bus_register(r.bus, 0x1000, 0x100, &const_ops, &r, "fixed"), 0);
+    for (unsigned i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
+    for (unsigned i = 0; i < 20000; i++) {
+        uint64_t base = (i & 1) ? 0x20000 : 0x10000;
+        assert_int_equal(bus_register(r.bus, base, 0x1000, &const_ops, &dummy, "bar"), 0);
+        assert_int_equal(bus_unregister(r.bus, base, &dummy), 0);
+    }
+    atomic_store(&r.is_done, true);
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&r.errors), 0);
+    bus_destroy(r.bus);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dispatch),
-        cmocka_unit_test(test_overlaps),
-        cmocka_unit_test(test_edges_and_straddle),
-        cmocka_unit_test(test_unregister),
+        cmocka_unit_test(test_dispatch),           cmocka_unit_test(test_overlaps),
+        cmocka_unit_test(test_edges_and_straddle), cmocka_unit_test(test_unregister),
+        cmocka_unit_test(test_concurrent_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
