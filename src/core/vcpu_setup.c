@@ -47,24 +47,26 @@ static int setup_msrs(struct vcpu *vcpu)
 {
     struct msr_value vals[16];
     size_t n = msr_boot_values(vals, ARRAY_SIZE(vals));
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry entries[16];
-    } msrs;
+    struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + n * sizeof(msrs->entries[0]));
     int ret;
-    memset(&msrs, 0, sizeof(msrs));
-    msrs.hdr.nmsrs = (uint32_t)n;
+    if (msrs == NULL)
+        return -ENOMEM;
+    msrs->nmsrs = (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
-        msrs.entries[i].index = vals[i].index;
-        msrs.entries[i].data = vals[i].data;
+        msrs->entries[i].index = vals[i].index;
+        msrs->entries[i].data = vals[i].data;
     }
-    ret = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
-    if (ret < 0)
-        return -errno;
-    if ((size_t)ret != n)
-        log_warn("vcpu%u: KVM accepted %d of %zu boot MSRs (first refused: 0x%x)", vcpu->index, ret,
-                 n, msrs.entries[ret].index);
-    return 0;
+    ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+    if (ret < 0) {
+        ret = -errno;
+    } else {
+        if ((size_t)ret < n)
+            log_warn("vcpu%u: KVM accepted %d of %zu boot MSRs (first refused: 0x%x)", vcpu->index,
+                     ret, n, msrs->entries[ret].index);
+        ret = 0;
+    }
+    free(msrs);
+    return ret;
 }
 
 static int setup_fpu(struct vcpu *vcpu)
