@@ -577,6 +577,12 @@ err_kicks:
 
 void virtio_pci_fini(struct virtio_pci *vp)
 {
+    /* Backend completions may still arrive (blk_close after us): they must not reach vp. */
+    if (vp->vd != NULL) {
+        pthread_mutex_lock(&vp->vd->lock);
+        virtio_dev_set_transport(vp->vd, NULL, NULL);
+        pthread_mutex_unlock(&vp->vd->lock);
+    }
     kicks_fini(vp);
     pci_msix_fini(&vp->msix);
 }

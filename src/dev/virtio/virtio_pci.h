@@ -111,7 +111,9 @@ struct virtio_pci {
  */
 MUST_CHECK int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd,
                                const struct platform *plat, struct evloop *loop);
-/* Removes the eventfds from the loop (and ioeventfds), closes them, frees MSI-X state. */
+/* Detaches the transport from the device (later completions raise no interrupt), removes the
+ * eventfds from the loop (and the ioeventfds), closes them and frees the MSI-X state. Call it
+ * when the event loop no longer runs (deferred INTx updates hold a pointer to vp). */
 void virtio_pci_fini(struct virtio_pci *vp);
 
 /*

@@ -405,6 +405,10 @@ static void test_console_device_cfg(void **state)
     pci_host_destroy(f->host);
     f->host = NULL;
     virtio_pci_destroy(vp);
+    /* a late completion after the transport is gone raises nothing (and does not crash) */
+    pthread_mutex_lock(&vc->vd.lock);
+    virtio_notify_config(&vc->vd);
+    pthread_mutex_unlock(&vc->vd.lock);
     virtio_console_destroy(vc);
 }
 
