@@ -164,6 +164,11 @@ int disk_check(const char *path, bool repair, struct disk_check_result *res, str
         return error_set(err, -ENOTSUP, "%s: raw images have no metadata to check", path);
     }
     ret = qcow2_check(qcow2_of(b), repair, &r, err);
+    if (ret == 0 && repair && r.fixed) { /* report what is left after the repair */
+        uint64_t fixed = r.fixed;
+        ret = qcow2_check(qcow2_of(b), false, &r, err);
+        r.fixed = fixed;
+    }
     if (ret == 0) {
         *res = (struct disk_check_result){r.corruptions, r.leaks, r.allocated,
                                           r.total,       r.fixed, r.is_incomplete};
