@@ -222,3 +222,31 @@ int acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned bit)
     pthread_mutex_unlock(&pm->lock);
     return 0;
 }
+
+void acpi_pm_save(struct acpi_pm *pm, struct acpi_pm_state *st)
+{
+    pthread_mutex_lock(&pm->lock);
+    update(pm);
+    *st = (struct acpi_pm_state){pm->pm1_sts, pm->pm1_en, pm->pm1_cnt,
+                                 pm->gpe_sts, pm->gpe_en, (uint32_t)(tmr_ticks(pm) & PM_TMR_MASK)};
+    pthread_mutex_unlock(&pm->lock);
+}
+
+int acpi_pm_load(struct acpi_pm *pm, const struct acpi_pm_state *st)
+{
+    if (st->tmr > PM_TMR_MASK || (st->pm1_cnt & ACPI_PM1_CNT_SLP_EN))
+        return -EINVAL;
+    pthread_mutex_lock(&pm->lock);
+    pm->pm1_sts = st->pm1_sts & PM1_STS_MASK;
+    pm->pm1_en = st->pm1_en & PM1_EN_MASK;
+    pm->pm1_cnt = st->pm1_cnt | ACPI_PM1_CNT_SCI_EN;
+    pm->gpe_sts = st->gpe_sts;
+    pm->gpe_en = st->gpe_en;
+    /* Move the epoch back so that the counter reads (tmr) now. */
+    uint64_t ns = (uint64_t)((unsigned __int128)st->tmr * 1000000000u / ACPI_PM_TMR_HZ);
+    pm->tmr_epoch_ns = mono_ns() - ns;
+    pm->tmr_last_msb = tmr_ticks(pm) >> 23;
+    update(pm);
+    pthread_mutex_unlock(&pm->lock);
+    return 0;
+}

@@ -29,6 +29,13 @@
 
 struct acpi_pm;
 
+/* Register state for snapshots; (tmr) is the PM timer value at save time. */
+struct acpi_pm_state {
+    uint16_t pm1_sts, pm1_en, pm1_cnt;
+    uint32_t gpe_sts, gpe_en;
+    uint32_t tmr;
+};
+
 /* Creates the PM block. Returns 0 or -ENOMEM. */
 MUST_CHECK int acpi_pm_create(const struct platform *plat, struct acpi_pm **out);
 void acpi_pm_destroy(struct acpi_pm *pm);
@@ -39,5 +46,10 @@ MUST_CHECK int acpi_pm_attach(struct acpi_pm *pm, struct bus *pio);
 void acpi_pm_press_power_button(struct acpi_pm *pm);
 /* Sets status bit (bit) (0..31) of GPE0 (hotplug events later). Returns 0 or -EINVAL. */
 MUST_CHECK int acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned bit);
+
+/* Copies the state out / in; the PM timer continues from the saved value. acpi_pm_load
+ * re-evaluates the SCI. Returns 0 or -EINVAL. Thread-safe. */
+void acpi_pm_save(struct acpi_pm *pm, struct acpi_pm_state *st);
+MUST_CHECK int acpi_pm_load(struct acpi_pm *pm, const struct acpi_pm_state *st);
 
 #endif

@@ -469,3 +469,31 @@ void cmos_rtc_stop_timer(struct cmos_rtc *rtc)
     rtc->timer_fd = -1;
     rtc->loop = NULL;
 }
+
+void cmos_rtc_save(struct cmos_rtc *rtc, struct cmos_rtc_state *st)
+{
+    pthread_mutex_lock(&rtc->lock);
+    memcpy(st->cmos, rtc->cmos, sizeof(st->cmos));
+    st->index = rtc->index;
+    st->offset_ns = rtc->offset_ns;
+    pthread_mutex_unlock(&rtc->lock);
+}
+
+int cmos_rtc_load(struct cmos_rtc *rtc, const struct cmos_rtc_state *st)
+{
+    if (st->index >= CMOS_SIZE)
+        return -EINVAL;
+    pthread_mutex_lock(&rtc->lock);
+    memcpy(rtc->cmos, st->cmos, sizeof(rtc->cmos));
+    rtc->cmos[REG_A] &= (uint8_t)~A_UIP;
+    rtc->cmos[REG_D] = D_VRT;
+    rtc->index = st->index;
+    rtc->offset_ns = st->offset_ns;
+    rtc->last_sec = guest_ns(rtc) / NS_PER_S;
+    uint64_t p = period_ns(rtc->cmos[REG_A] & A_RS);
+    rtc->last_period = p ? guest_ns(rtc) / p : 0;
+    update_flags(rtc);
+    arm_timer(rtc);
+    pthread_mutex_unlock(&rtc->lock);
+    return 0;
+}

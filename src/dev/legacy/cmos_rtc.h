@@ -27,6 +27,14 @@
 
 struct cmos_rtc;
 
+/* Device state for snapshots: the CMOS bytes, the index register and the guest clock's offset
+ * from the host's CLOCK_REALTIME (so a restored guest keeps the host's wall-clock pace). */
+struct cmos_rtc_state {
+    uint8_t cmos[CMOS_SIZE];
+    uint8_t index;
+    int64_t offset_ns;
+};
+
 /* Returns the current wall-clock time in nanoseconds since the Unix epoch (UTC). */
 typedef uint64_t (*cmos_rtc_clock_fn)(void *opaque);
 
@@ -53,5 +61,10 @@ MUST_CHECK int cmos_rtc_set_byte(struct cmos_rtc *rtc, unsigned idx, uint8_t val
  * loop is destroyed. */
 MUST_CHECK int cmos_rtc_start_timer(struct cmos_rtc *rtc, struct evloop *loop);
 void cmos_rtc_stop_timer(struct cmos_rtc *rtc);
+
+/* Copies the state out / in. cmos_rtc_load re-evaluates IRQ8 (no flags are raised for the time
+ * that passed) and re-arms the timer; returns 0 or -EINVAL. Thread-safe. */
+void cmos_rtc_save(struct cmos_rtc *rtc, struct cmos_rtc_state *st);
+MUST_CHECK int cmos_rtc_load(struct cmos_rtc *rtc, const struct cmos_rtc_state *st);
 
 #endif

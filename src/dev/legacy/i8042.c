@@ -35,36 +35,16 @@
 #define CTR_DEFAULT (CTR_XLATE | CTR_SYS | CTR_AUXINT | CTR_KBDINT)
 #define ACK 0xfa
 #define NAK 0xfe
-#define QUEUE_SIZE 64
-
-struct byteq {
-    uint8_t buf[QUEUE_SIZE];
-    unsigned head, count;
-};
+#define QUEUE_SIZE I8042_QUEUE_SIZE
 
 struct i8042 {
     pthread_mutex_t lock;
     struct platform plat;
-    uint8_t ctr;
-    uint8_t status_cmd;  /* STS_CMD: last port write was to the command port */
-    uint8_t pending_cmd; /* controller command waiting for its data byte (0: none) */
-    uint8_t obuf;
-    bool obuf_full, obuf_aux;
     bool kbd_line, aux_line;
-    struct byteq ctrl_q, kbd_q, aux_q;
-    bool ctrl_q_aux[QUEUE_SIZE]; /* source tag of each ctrl_q entry */
-    /* keyboard */
-    uint8_t kbd_expect; /* command waiting for its parameter */
-    bool kbd_scanning;
-    uint8_t kbd_set;
-    uint8_t kbd_leds;
-    /* mouse */
-    uint8_t aux_expect;
-    bool aux_reporting;
-    uint8_t aux_rate, aux_res, aux_scaling;
+    struct i8042_state st;
 };
 
-static bool q_push(struct byteq *q, uint8_t b)
+static bool q_push(struct i8042_queue *q, uint8_t b)
 {
     if (q->count == QUEUE_SIZE)
         return false;
@@ -73,10 +53,10 @@ static bool q_push(struct byteq *q, uint8_t b)
     return true;
 }
 
-static uint8_t q_pop(struct byteq *q)
+static uint8_t q_pop(struct i8042_queue *q)
 {
     uint8_t b = q->buf[q->head];
-    q->head = (q->head + 1) % QUEUE_SIZE;
+    q->head = (uint8_t)((q->head + 1) % QUEUE_SIZE);
     q->count--;
     return b;
 }
@@ -84,8 +64,8 @@ static uint8_t q_pop(struct byteq *q)
 /* Called with k->lock held. */
 static void update_irq(struct i8042 *k)
 {
-    bool kbd = k->obuf_full && !k->obuf_aux && (k->ctr & CTR_KBDINT);
-    bool aux = k->obuf_full && k->obuf_aux && (k->ctr & CTR_AUXINT);
+    bool kbd = k->st.obuf_full && !k->st.obuf_aux && (k->st.ctr & CTR_KBDINT);
+    bool aux = k->st.obuf_full && k->st.obuf_aux && (k->st.ctr & CTR_AUXINT);
     if (kbd != k->kbd_line) {
         k->kbd_line = kbd;
         k->plat.ops->set_irq(k->plat.opaque, GSI_I8042_KBD, kbd);
@@ -99,85 +79,86 @@ static void update_irq(struct i8042 *k)
 /* Moves the next waiting byte into the output buffer. Called with k->lock held. */
 static void refill(struct i8042 *k)
 {
-    if (k->obuf_full)
+    if (k->st.obuf_full)
         return;
-    if (k->ctrl_q.count) {
-        k->obuf_aux = k->ctrl_q_aux[k->ctrl_q.head];
-        k->obuf = q_pop(&k->ctrl_q);
-    } else if (k->kbd_q.count && !(k->ctr & CTR_KBDDIS)) {
-        k->obuf_aux = false;
-        k->obuf = q_pop(&k->kbd_q);
-    } else if (k->aux_q.count && !(k->ctr & CTR_AUXDIS)) {
-        k->obuf_aux = true;
-        k->obuf = q_pop(&k->aux_q);
+    if (k->st.ctrl_q.count) {
+        k->st.obuf_aux = k->st.ctrl_q_aux[k->st.ctrl_q.head];
+        k->st.obuf = q_pop(&k->st.ctrl_q);
+    } else if (k->st.kbd_q.count && !(k->st.ctr & CTR_KBDDIS)) {
+        k->st.obuf_aux = false;
+        k->st.obuf = q_pop(&k->st.kbd_q);
+    } else if (k->st.aux_q.count && !(k->st.ctr & CTR_AUXDIS)) {
+        k->st.obuf_aux = true;
+        k->st.obuf = q_pop(&k->st.aux_q);
     } else {
         return;
     }
-    k->obuf_full = true;
+    k->st.obuf_full = true;
 }
 
 static void ctrl_reply(struct i8042 *k, uint8_t b, bool is_aux)
 {
-    unsigned slot = (k->ctrl_q.head + k->ctrl_q.count) % QUEUE_SIZE;
-    if (q_push(&k->ctrl_q, b))
-        k->ctrl_q_aux[slot] = is_aux;
+    unsigned slot = (k->st.ctrl_q.head + k->st.ctrl_q.count) % QUEUE_SIZE;
+    if (q_push(&k->st.ctrl_q, b))
+        k->st.ctrl_q_aux[slot] = is_aux;
 }
 
 static void kbd_reply(struct i8042 *k, uint8_t b)
 {
-    q_push(&k->kbd_q, b);
+    q_push(&k->st.kbd_q, b);
 }
 
 static void aux_reply(struct i8042 *k, uint8_t b)
 {
-    q_push(&k->aux_q, b);
+    q_push(&k->st.aux_q, b);
 }
 
 static void kbd_reset(struct i8042 *k)
 {
-    k->kbd_q.count = 0;
-    k->kbd_expect = 0;
-    k->kbd_scanning = true;
-    k->kbd_set = 2;
-    k->kbd_leds = 0;
+    k->st.kbd_q.count = 0;
+    k->st.kbd_expect = 0;
+    k->st.kbd_scanning = true;
+    k->st.kbd_set = 2;
+    k->st.kbd_leds = 0;
 }
 
 static void aux_reset(struct i8042 *k)
 {
-    k->aux_q.count = 0;
-    k->aux_expect = 0;
-    k->aux_reporting = false;
-    k->aux_rate = 100;
-    k->aux_res = 2;
-    k->aux_scaling = 0;
+    k->st.aux_q.count = 0;
+    k->st.aux_expect = 0;
+    k->st.aux_reporting = false;
+    k->st.aux_rate = 100;
+    k->st.aux_res = 2;
+    k->st.aux_scaling = 0;
 }
 
 /* A parameter byte for a keyboard command (LEDs, typematic, scan-code set). */
 static void kbd_param(struct i8042 *k, uint8_t cmd, uint8_t val)
 {
-    k->kbd_expect = 0;
+    k->st.kbd_expect = 0;
     kbd_reply(k, ACK);
     if (cmd == 0xed)
-        k->kbd_leds = val & 7;
+        k->st.kbd_leds = val & 7;
     else if (cmd == 0xf0 && val == 0)
-        kbd_reply(k, (k->ctr & CTR_XLATE) ? (uint8_t)(k->kbd_set == 1 ? 0x43 : 0x41) : k->kbd_set);
+        kbd_reply(k, (k->st.ctr & CTR_XLATE) ? (uint8_t)(k->st.kbd_set == 1 ? 0x43 : 0x41)
+                                             : k->st.kbd_set);
     else if (cmd == 0xf0 && val <= 3)
-        k->kbd_set = val;
+        k->st.kbd_set = val;
 }
 
 /* A byte the guest sends to the keyboard. */
 static void kbd_write(struct i8042 *k, uint8_t val)
 {
-    if (k->kbd_expect && val < 0xed) {
-        kbd_param(k, k->kbd_expect, val);
+    if (k->st.kbd_expect && val < 0xed) {
+        kbd_param(k, k->st.kbd_expect, val);
         return;
     }
-    k->kbd_expect = 0;
+    k->st.kbd_expect = 0;
     switch (val) {
     case 0xed: /* set LEDs */
     case 0xf0: /* get/set scan-code set */
     case 0xf3: /* typematic rate */
-        k->kbd_expect = val;
+        k->st.kbd_expect = val;
         kbd_reply(k, ACK);
         break;
     case 0xee: /* echo */
@@ -186,15 +167,15 @@ static void kbd_write(struct i8042 *k, uint8_t val)
     case 0xf2: /* identify: MF2 keyboard, translated or not */
         kbd_reply(k, ACK);
         kbd_reply(k, 0xab);
-        kbd_reply(k, (k->ctr & CTR_XLATE) ? 0x41 : 0x83);
+        kbd_reply(k, (k->st.ctr & CTR_XLATE) ? 0x41 : 0x83);
         break;
     case 0xf4:
-        k->kbd_scanning = true;
+        k->st.kbd_scanning = true;
         kbd_reply(k, ACK);
         break;
     case 0xf5:
     case 0xf6:
-        k->kbd_scanning = val == 0xf6;
+        k->st.kbd_scanning = val == 0xf6;
         kbd_reply(k, ACK);
         break;
     case 0xff:
@@ -215,32 +196,32 @@ static void kbd_write(struct i8042 *k, uint8_t val)
 static void aux_status(struct i8042 *k)
 {
     aux_reply(k, ACK);
-    aux_reply(k, (uint8_t)((k->aux_reporting ? 0x20 : 0) | (k->aux_scaling ? 0x10 : 0)));
-    aux_reply(k, k->aux_res);
-    aux_reply(k, k->aux_rate);
+    aux_reply(k, (uint8_t)((k->st.aux_reporting ? 0x20 : 0) | (k->st.aux_scaling ? 0x10 : 0)));
+    aux_reply(k, k->st.aux_res);
+    aux_reply(k, k->st.aux_rate);
 }
 
 /* A byte the guest sends to the mouse (after command 0xD4). */
 static void aux_write(struct i8042 *k, uint8_t val)
 {
-    if (k->aux_expect) {
-        if (k->aux_expect == 0xf3)
-            k->aux_rate = val;
+    if (k->st.aux_expect) {
+        if (k->st.aux_expect == 0xf3)
+            k->st.aux_rate = val;
         else
-            k->aux_res = val & 3;
-        k->aux_expect = 0;
+            k->st.aux_res = val & 3;
+        k->st.aux_expect = 0;
         aux_reply(k, ACK);
         return;
     }
     switch (val) {
     case 0xe8: /* set resolution */
     case 0xf3: /* set sample rate */
-        k->aux_expect = val;
+        k->st.aux_expect = val;
         aux_reply(k, ACK);
         break;
     case 0xe6:
     case 0xe7:
-        k->aux_scaling = val == 0xe7;
+        k->st.aux_scaling = val == 0xe7;
         aux_reply(k, ACK);
         break;
     case 0xe9:
@@ -263,7 +244,7 @@ static void aux_write(struct i8042 *k, uint8_t val)
         break;
     case 0xf4:
     case 0xf5:
-        k->aux_reporting = val == 0xf4;
+        k->st.aux_reporting = val == 0xf4;
         aux_reply(k, ACK);
         break;
     case 0xf6:
@@ -291,12 +272,12 @@ static void write_output_port(struct i8042 *k, uint8_t val)
 
 static void data_write(struct i8042 *k, uint8_t val)
 {
-    uint8_t cmd = k->pending_cmd;
-    k->pending_cmd = 0;
-    k->status_cmd = 0;
+    uint8_t cmd = k->st.pending_cmd;
+    k->st.pending_cmd = 0;
+    k->st.status_cmd = 0;
     switch (cmd) {
     case 0x60:
-        k->ctr = val;
+        k->st.ctr = val;
         break;
     case 0xd1:
         write_output_port(k, val);
@@ -320,14 +301,14 @@ static void data_write(struct i8042 *k, uint8_t val)
 
 static void cmd_write(struct i8042 *k, uint8_t cmd)
 {
-    k->status_cmd = STS_CMD;
-    k->pending_cmd = 0;
+    k->st.status_cmd = STS_CMD;
+    k->st.pending_cmd = 0;
     if (cmd == 0x20) {
-        ctrl_reply(k, k->ctr, false);
+        ctrl_reply(k, k->st.ctr, false);
     } else if (cmd > 0x20 && cmd < 0x40) {
         ctrl_reply(k, 0, false);
     } else if ((cmd >= 0x60 && cmd < 0x80) || (cmd >= 0xd1 && cmd <= 0xd4)) {
-        k->pending_cmd = cmd;
+        k->st.pending_cmd = cmd;
     } else if (cmd >= 0xf0) {
         /* Pulse the output lines whose mask bit is 0; bit 0 is the reset line (0xFE). */
         if (!(cmd & 1))
@@ -336,18 +317,18 @@ static void cmd_write(struct i8042 *k, uint8_t cmd)
         switch (cmd) {
         case 0xa7:
         case 0xa8:
-            k->ctr = (uint8_t)(cmd == 0xa7 ? k->ctr | CTR_AUXDIS : k->ctr & ~CTR_AUXDIS);
+            k->st.ctr = (uint8_t)(cmd == 0xa7 ? k->st.ctr | CTR_AUXDIS : k->st.ctr & ~CTR_AUXDIS);
             break;
         case 0xad:
         case 0xae:
-            k->ctr = (uint8_t)(cmd == 0xad ? k->ctr | CTR_KBDDIS : k->ctr & ~CTR_KBDDIS);
+            k->st.ctr = (uint8_t)(cmd == 0xad ? k->st.ctr | CTR_KBDDIS : k->st.ctr & ~CTR_KBDDIS);
             break;
         case 0xa9: /* aux interface test: OK */
         case 0xab: /* kbd interface test: OK */
             ctrl_reply(k, 0x00, false);
             break;
         case 0xaa: /* controller self-test */
-            k->ctr |= CTR_SYS;
+            k->st.ctr |= CTR_SYS;
             ctrl_reply(k, 0x55, false);
             break;
         case 0xc0: /* input port: keyboard not locked */
@@ -355,8 +336,8 @@ static void cmd_write(struct i8042 *k, uint8_t cmd)
             break;
         case 0xd0: /* output port: reset high, A20 on, buffer flags */
             ctrl_reply(k,
-                       (uint8_t)(0x03 | (k->obuf_full && !k->obuf_aux ? 0x10 : 0) |
-                                 (k->obuf_full && k->obuf_aux ? 0x20 : 0)),
+                       (uint8_t)(0x03 | (k->st.obuf_full && !k->st.obuf_aux ? 0x10 : 0) |
+                                 (k->st.obuf_full && k->st.obuf_aux ? 0x20 : 0)),
                        false);
             break;
         case 0xdd:
@@ -375,8 +356,8 @@ static uint64_t data_read(void *opaque, uint64_t off, unsigned size)
     (void)off;
     (void)size;
     pthread_mutex_lock(&k->lock);
-    v = k->obuf;
-    k->obuf_full = false;
+    v = k->st.obuf;
+    k->st.obuf_full = false;
     update_irq(k); /* drop the line so that the next byte makes a new edge */
     refill(k);
     update_irq(k);
@@ -403,8 +384,9 @@ static uint64_t status_read(void *opaque, uint64_t off, unsigned size)
     (void)off;
     (void)size;
     pthread_mutex_lock(&k->lock);
-    v = (uint8_t)((k->obuf_full ? STS_OBF : 0) | (k->obuf_full && k->obuf_aux ? STS_AUXB : 0) |
-                  (k->ctr & CTR_SYS ? STS_SYS : 0) | k->status_cmd | STS_UNLOCKED);
+    v = (uint8_t)((k->st.obuf_full ? STS_OBF : 0) |
+                  (k->st.obuf_full && k->st.obuf_aux ? STS_AUXB : 0) |
+                  (k->st.ctr & CTR_SYS ? STS_SYS : 0) | k->st.status_cmd | STS_UNLOCKED);
     pthread_mutex_unlock(&k->lock);
     return v;
 }
@@ -431,7 +413,7 @@ int i8042_create(const struct platform *plat, struct i8042 **out)
         return -ENOMEM;
     pthread_mutex_init(&k->lock, NULL);
     k->plat = *plat;
-    k->ctr = CTR_DEFAULT;
+    k->st.ctr = CTR_DEFAULT;
     kbd_reset(k);
     aux_reset(k);
     *out = k;
@@ -461,8 +443,8 @@ static size_t queue_input(struct i8042 *k, bool is_aux, const uint8_t *buf, size
 {
     size_t n = 0;
     pthread_mutex_lock(&k->lock);
-    bool is_on = is_aux ? k->aux_reporting : k->kbd_scanning;
-    struct byteq *q = is_aux ? &k->aux_q : &k->kbd_q;
+    bool is_on = is_aux ? k->st.aux_reporting : k->st.kbd_scanning;
+    struct i8042_queue *q = is_aux ? &k->st.aux_q : &k->st.kbd_q;
     while (is_on && n < len && q_push(q, buf[n]))
         n++;
     refill(k);
@@ -479,4 +461,29 @@ size_t i8042_queue_kbd(struct i8042 *k, const uint8_t *buf, size_t len)
 size_t i8042_queue_aux(struct i8042 *k, const uint8_t *buf, size_t len)
 {
     return queue_input(k, true, buf, len);
+}
+
+void i8042_save(struct i8042 *k, struct i8042_state *st)
+{
+    pthread_mutex_lock(&k->lock);
+    *st = k->st;
+    pthread_mutex_unlock(&k->lock);
+}
+
+static bool queue_ok(const struct i8042_queue *q)
+{
+    return q->head < QUEUE_SIZE && q->count <= QUEUE_SIZE;
+}
+
+int i8042_load(struct i8042 *k, const struct i8042_state *st)
+{
+    if (!queue_ok(&st->ctrl_q) || !queue_ok(&st->kbd_q) || !queue_ok(&st->aux_q) ||
+        (st->status_cmd & ~STS_CMD) != 0)
+        return -EINVAL;
+    pthread_mutex_lock(&k->lock);
+    k->st = *st;
+    refill(k);
+    update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+    return 0;
 }

@@ -15,6 +15,7 @@
 #ifndef BAREIRON_DEV_LEGACY_I8042_H
 #define BAREIRON_DEV_LEGACY_I8042_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,32 @@
 #include "dev/bus.h"
 #include "dev/platform.h"
 
+#define I8042_QUEUE_SIZE 64
+
 struct i8042;
+
+/* A byte queue (ring buffer) of the controller, the keyboard or the mouse. */
+struct i8042_queue {
+    uint8_t buf[I8042_QUEUE_SIZE];
+    uint8_t head, count;
+};
+
+/* The whole device state, for snapshots and tests. */
+struct i8042_state {
+    uint8_t ctr;         /* command byte */
+    uint8_t status_cmd;  /* status bit 3: last write went to the command port */
+    uint8_t pending_cmd; /* controller command waiting for its data byte (0: none) */
+    uint8_t obuf;
+    bool obuf_full, obuf_aux;
+    struct i8042_queue ctrl_q, kbd_q, aux_q;
+    bool ctrl_q_aux[I8042_QUEUE_SIZE]; /* source tag of each ctrl_q slot */
+    uint8_t kbd_expect;                /* keyboard command waiting for its parameter */
+    bool kbd_scanning;
+    uint8_t kbd_set, kbd_leds;
+    uint8_t aux_expect; /* mouse command waiting for its parameter */
+    bool aux_reporting;
+    uint8_t aux_rate, aux_res, aux_scaling;
+};
 
 /* Creates a controller whose interrupts go to GSI_I8042_KBD/GSI_I8042_AUX and whose reset
  * pulse calls (plat)->request_reset. (plat) is copied. Returns 0 or -ENOMEM. */
@@ -43,5 +69,10 @@ size_t i8042_queue_kbd(struct i8042 *k, const uint8_t *buf, size_t len);
 /* Queues (len) mouse packet bytes (only while the guest enabled mouse streaming). Returns how
  * many were queued. Thread-safe. */
 size_t i8042_queue_aux(struct i8042 *k, const uint8_t *buf, size_t len);
+
+/* Copies the state out / in (snapshots). i8042_load validates it and re-evaluates IRQ1/IRQ12;
+ * returns 0 or -EINVAL. Thread-safe. */
+void i8042_save(struct i8042 *k, struct i8042_state *st);
+MUST_CHECK int i8042_load(struct i8042 *k, const struct i8042_state *st);
 
 #endif

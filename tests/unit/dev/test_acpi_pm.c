@@ -150,6 +150,25 @@ static void test_gpe(void **state)
     assert_int_equal(v, UINT64_MAX);
 }
 
+static void test_save_load(void **state)
+{
+    struct ctx *c = *state;
+    struct acpi_pm_state st;
+    out(c, PORT_ACPI_PM1_EVT + 2, 2, ACPI_PM1_STS_PWRBTN);
+    acpi_pm_press_power_button(c->pm);
+    assert_true(sci(c));
+    acpi_pm_save(c->pm, &st);
+    out(c, PORT_ACPI_PM1_EVT, 4, ACPI_PM1_STS_PWRBTN);
+    assert_false(sci(c));
+    st.tmr = 0x100000;
+    assert_int_equal(acpi_pm_load(c->pm, &st), 0);
+    assert_true(sci(c));
+    uint32_t t = (uint32_t)in(c, PORT_ACPI_PM_TMR, 4);
+    assert_true(t >= 0x100000 && t < 0x100000 + 3579545 / 2);
+    st.tmr = 0x1000000;
+    assert_int_equal(acpi_pm_load(c->pm, &st), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +176,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sleep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pm_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

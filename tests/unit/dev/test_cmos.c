@@ -211,6 +211,25 @@ static void test_timer(void **state)
     fake_platform_fini(&fp);
 }
 
+static void test_save_load(void **state)
+{
+    struct ctx *c = *state;
+    struct cmos_rtc_state st;
+    wr(c, 0x04, 0x05); /* guest sets 05:07 */
+    wr(c, 0x40, 0x77);
+    wr(c, 0x0b, 0x12);
+    cmos_rtc_save(c->rtc, &st);
+    wr(c, 0x04, 0x10);
+    wr(c, 0x40, 0x00);
+    assert_int_equal(cmos_rtc_load(c->rtc, &st), 0);
+    assert_int_equal(rd(c, 0x04), 0x05);
+    assert_int_equal(rd(c, 0x40), 0x77);
+    assert_int_equal(rd(c, 0x0b), 0x12);
+    assert_false(fake_platform_irq(&c->fp, GSI_RTC)); /* no flags for the elapsed time */
+    st.index = 0x80;
+    assert_int_equal(cmos_rtc_load(c->rtc, &st), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flags_and_irq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_bytes, setup, teardown),
         cmocka_unit_test(test_timer),
+        cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

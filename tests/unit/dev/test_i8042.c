@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "core/x86/layout.h"
@@ -199,6 +200,26 @@ static void test_mouse(void **state)
         assert_int_equal(read_data(c), pkt[i]);
 }
 
+static void test_save_load(void **state)
+{
+    struct ctx *c = *state;
+    struct i8042_state st;
+    outb(c, PORT_I8042_DATA, 0xff); /* FA AA pending */
+    i8042_save(c->k, &st);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0xaa);
+    assert_false(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(i8042_load(c->k, &st), 0);
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0xaa);
+    st.kbd_q.count = 65;
+    assert_int_equal(i8042_load(c->k, &st), -EINVAL);
+    st.kbd_q.count = 0;
+    st.aux_q.head = 64;
+    assert_int_equal(i8042_load(c->k, &st), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +227,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_pulse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyboard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mouse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
