@@ -37,6 +37,9 @@ class Case:
     note: str = ""  # the expected QEMU/bareiron difference, if any
     post_check: object = None  # callable(tmp) -> list of problems found in the disk images
     expected_fails: tuple = ()  # FAIL lines (prefixes) that this case provokes on purpose
+    qemu_args: tuple = ()  # extra QEMU arguments (devices)
+    vmm_args: tuple = ()  # extra bareiron-vmm arguments
+    vmm_skip: str = ""  # why this case cannot run under bareiron-vmm yet ("" = it can)
 
 
 CASES = [
@@ -75,6 +78,9 @@ CASES = [
     Case("exit-exception", "exits", cmdline="mode=ud", qemu_status=3, vmm_status=3,
          require_pass=False, lines=("EXIT ud", "FAIL exits: exception 6 "),
          expected_fails=("FAIL exits: exception 6 ",)),
+    Case("virtio-rng", "virtio_rng", cmdline="rngs=1",
+         qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"),
+         vmm_skip="bareiron-vmm has no option that adds a virtio-rng device yet"),
     Case("virtio-blk", "virtio_blk", cmdline=f"disks=2 sectors={8 * 1024 * 1024 // 512}",
          disks=True, post_check=lambda tmp: check_disks(tmp),
          note="QEMU also offers DISCARD/WRITE_ZEROES on the read-only disk; bareiron offers "
@@ -147,6 +153,7 @@ def qemu_command(case, elf, tmp):
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
            "-no-reboot", "-smp", str(case.cpus), "-m", "128"]
+    cmd += list(case.qemu_args)
     if case.press_power:
         cmd += ["-qmp", f"unix:{tmp}/qmp.sock,server=on,wait=off"]
     if case.disks:
@@ -161,6 +168,7 @@ def qemu_command(case, elf, tmp):
 def vmm_command(case, elf, vmm, tmp):
     cmd = [str(vmm), "--kernel", str(elf), "--cmdline", case.cmdline, "--cpus", str(case.cpus),
            "--memory", "128M", "--no-reboot", "--serial", "stdio"]
+    cmd += list(case.vmm_args)
     if case.press_power:
         cmd += ["--control", f"{tmp}/control.sock"]
     if case.disks:

@@ -49,6 +49,8 @@ def test_payload_qemu(case, payload_dir, tmp_path):
 
 @pytest.mark.parametrize("case", pu.CASES, ids=lambda c: c.id)
 def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
+    if case.vmm_skip:
+        pytest.skip(case.vmm_skip)
     vmm = build_dir / "src" / "vmm" / "bareiron-vmm"
     assert vmm.exists(), f"{vmm} is not built"
     elf = elf_of(payload_dir, case)

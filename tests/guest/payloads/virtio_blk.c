@@ -11,45 +11,21 @@
  * Command line: `disks=N` devices expected (default 2: one writable, one read-only),
  * `sectors=N` capacity expected of each.
  */
+#include "acpi.h"
 #include "pci.h"
 #include "virtio.h"
 
 const char payload_name[] = "virtio_blk";
 
-#define VQ_SIZE 16
 #define MAX_SECTORS 128 /* largest data transfer per request: 64 KiB */
-
-struct vq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
-static struct vq_desc vq_desc[VQ_SIZE] __attribute__((aligned(4096)));
-static struct {
-    uint16_t flags, idx, ring[VQ_SIZE], used_event;
-} vq_avail __attribute__((aligned(4096)));
-static struct {
-    uint16_t flags, idx;
-    struct {
-        uint32_t id, len;
-    } ring[VQ_SIZE];
-    uint16_t avail_event;
-} vq_used __attribute__((aligned(4096)));
 
 static uint8_t wbuf[MAX_SECTORS * 512] __attribute__((aligned(4096)));
 static uint8_t rbuf[MAX_SECTORS * 512] __attribute__((aligned(4096)));
 
 struct vblk {
-    uint16_t bdf;
-    uint64_t common, notify, isr, devcfg;
-    uint32_t notify_mult;
-    uint64_t features;
+    struct vdev v;
     uint64_t capacity;
-    uint16_t avail_idx, used_idx;
-    uint64_t notify_addr;
-    char tag[8];
+    const char *tag;
 };
 
 static struct {
@@ -62,162 +38,31 @@ static struct {
     uint32_t num_sectors, flags;
 } req_seg;
 
-static uint64_t bar_address(uint16_t bdf, unsigned bar)
-{
-    uint32_t lo = pci_cf8_read32(bdf, (uint16_t)(PCI_BAR0 + 4 * bar));
-    if (lo & 1)
-        return 0;
-    uint64_t a = lo & ~0xfu;
-    if (((lo >> 1) & 3) == 2 && bar < 5)
-        a |= (uint64_t)pci_cf8_read32(bdf, (uint16_t)(PCI_BAR0 + 4 * bar + 4)) << 32;
-    return a;
-}
-
-/* Finds the vendor capabilities (§4.1.4) and fills the structure addresses. */
-static bool map_caps(struct vblk *d)
-{
-    for (uint8_t p = pci_find_cap(d->bdf, 0x09, 0); p; p = pci_find_cap(d->bdf, 0x09, p)) {
-        uint8_t type = pci_read8(d->bdf, (uint16_t)(p + 3));
-        uint8_t bar = pci_read8(d->bdf, (uint16_t)(p + 4));
-        uint32_t off = pci_read32(d->bdf, (uint16_t)(p + 8));
-        if (bar > 5)
-            continue;
-        uint64_t base = bar_address(d->bdf, bar);
-        if (!base || base + off >= RT_MAP_LIMIT)
-            continue;
-        uint64_t a = base + off;
-        if (type == VIRTIO_PCI_CAP_COMMON && !d->common)
-            d->common = a;
-        else if (type == VIRTIO_PCI_CAP_NOTIFY && !d->notify) {
-            d->notify = a;
-            d->notify_mult = pci_read32(d->bdf, (uint16_t)(p + 16));
-        } else if (type == VIRTIO_PCI_CAP_ISR && !d->isr)
-            d->isr = a;
-        else if (type == VIRTIO_PCI_CAP_DEVICE && !d->devcfg)
-            d->devcfg = a;
-    }
-    return d->common && d->notify && d->isr && d->devcfg;
-}
-
 static bool has(const struct vblk *d, unsigned bit)
 {
-    return (d->features >> bit) & 1;
-}
-
-static void set_status(struct vblk *d, uint8_t s)
-{
-    mmio_write8(d->common + VIRTIO_COMMON_STATUS, s);
-}
-
-static uint8_t get_status(struct vblk *d)
-{
-    return mmio_read8(d->common + VIRTIO_COMMON_STATUS);
-}
-
-static bool reset(struct vblk *d)
-{
-    set_status(d, 0);
-    for (int i = 0; i < 100000; i++) {
-        if (get_status(d) == 0)
-            return true;
-        cpu_relax();
-    }
-    return false;
-}
-
-static bool negotiate(struct vblk *d)
-{
-    uint64_t c = d->common;
-    mmio_write32(c + VIRTIO_COMMON_DFSELECT, 0);
-    uint64_t f = mmio_read32(c + VIRTIO_COMMON_DF);
-    mmio_write32(c + VIRTIO_COMMON_DFSELECT, 1);
-    f |= (uint64_t)mmio_read32(c + VIRTIO_COMMON_DF) << 32;
-    uint64_t want = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_RO) |
-                    (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
-                    (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_SIZE_MAX) |
-                    (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
-    d->features = f & want;
-    rt_printf("  %s: device features 0x%lx, driver 0x%lx\n", d->tag, (unsigned long)f,
-              (unsigned long)d->features);
-    if (!rt_check(has(d, VIRTIO_F_VERSION_1), d->tag, "device does not offer VERSION_1"))
-        return false;
-    mmio_write32(c + VIRTIO_COMMON_GFSELECT, 0);
-    mmio_write32(c + VIRTIO_COMMON_GF, (uint32_t)d->features);
-    mmio_write32(c + VIRTIO_COMMON_GFSELECT, 1);
-    mmio_write32(c + VIRTIO_COMMON_GF, (uint32_t)(d->features >> 32));
-    set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-    return rt_check(get_status(d) & VIRTIO_S_FEATURES_OK, d->tag,
-                    "FEATURES_OK not accepted (status 0x%x)", get_status(d));
-}
-
-static bool setup_queue(struct vblk *d)
-{
-    uint64_t c = d->common;
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
-    uint16_t max = mmio_read16(c + VIRTIO_COMMON_Q_SIZE);
-    if (!rt_check(max >= 4, d->tag, "queue 0 size %u", max))
-        return false;
-    uint16_t size = max < VQ_SIZE ? max : VQ_SIZE;
-    memset(vq_desc, 0, sizeof(vq_desc));
-    memset(&vq_avail, 0, sizeof(vq_avail));
-    memset(&vq_used, 0, sizeof(vq_used));
-    d->avail_idx = d->used_idx = 0;
-    mmio_write16(c + VIRTIO_COMMON_Q_SIZE, size);
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, 0xffff);
-    mmio_write32(c + VIRTIO_COMMON_Q_DESC, (uint32_t)(uintptr_t)vq_desc);
-    mmio_write32(c + VIRTIO_COMMON_Q_DESC + 4, 0);
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAIL, (uint32_t)(uintptr_t)&vq_avail);
-    mmio_write32(c + VIRTIO_COMMON_Q_AVAIL + 4, 0);
-    mmio_write32(c + VIRTIO_COMMON_Q_USED, (uint32_t)(uintptr_t)&vq_used);
-    mmio_write32(c + VIRTIO_COMMON_Q_USED + 4, 0);
-    uint16_t noff = mmio_read16(c + VIRTIO_COMMON_Q_NOFF);
-    d->notify_addr = d->notify + (uint64_t)noff * d->notify_mult;
-    mmio_write16(c + VIRTIO_COMMON_Q_ENABLE, 1);
-    set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK | VIRTIO_S_DRIVER_OK);
-    d->capacity = (uint64_t)mmio_read32(d->devcfg) | (uint64_t)mmio_read32(d->devcfg + 4) << 32;
-    return rt_check(!(get_status(d) & VIRTIO_S_NEEDS_RESET), d->tag, "device needs reset");
+    return vdev_has(&d->v, bit);
 }
 
 /*
  * Submits one request: header, then (nbuf) data buffers of (lens) bytes (device-writable when
- * (in)), then the status byte; polls for completion. Returns the status byte, or -1 on timeout
- * or a bad used element.
+ * (in)), then the status byte. Returns the status byte, or -1 on timeout or a bad used element.
  */
 static int submit(struct vblk *d, uint32_t type, uint64_t sector, void *const *bufs,
                   const uint32_t *lens, unsigned nbuf, bool in)
 {
+    struct vbuf chain[4];
     req_hdr.type = type;
     req_hdr.reserved = 0;
     req_hdr.sector = sector;
     req_status = 0xff;
     unsigned n = 0;
-    vq_desc[n] = (struct vq_desc){(uintptr_t)&req_hdr, sizeof(req_hdr), VIRTQ_DESC_F_NEXT, 1};
-    for (unsigned i = 0; i < nbuf; i++) {
-        n++;
-        vq_desc[n] = (struct vq_desc){(uintptr_t)bufs[i], lens[i],
-                                      (uint16_t)(VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0)),
-                                      (uint16_t)(n + 1)};
-    }
-    n++;
-    vq_desc[n] = (struct vq_desc){(uintptr_t)&req_status, 1, VIRTQ_DESC_F_WRITE, 0};
-    volatile uint16_t *aidx = &vq_avail.idx;
-    vq_avail.ring[d->avail_idx % VQ_SIZE] = 0;
-    barrier();
-    *aidx = ++d->avail_idx;
-    barrier();
-    mmio_write16(d->notify_addr, 0);
-    uint64_t t0 = rt_now_us();
-    volatile uint16_t *uidx = &vq_used.idx;
-    while (*uidx == d->used_idx) {
-        if (rt_now_us() - t0 > 5000000)
-            return -1;
-        cpu_relax();
-    }
-    barrier();
-    uint32_t id = vq_used.ring[d->used_idx % VQ_SIZE].id;
-    d->used_idx++;
-    if (id != 0)
+    chain[n++] = (struct vbuf){&req_hdr, sizeof(req_hdr), false};
+    for (unsigned i = 0; i < nbuf && i < 2; i++)
+        chain[n++] = (struct vbuf){bufs[i], lens[i], in};
+    chain[n++] = (struct vbuf){(void *)(uintptr_t)&req_status, 1, true};
+    if (vdev_submit(&d->v, chain, n, NULL))
         return -1;
+    barrier();
     return req_status;
 }
 
@@ -412,27 +257,28 @@ static void test_device(struct vblk *d)
 
 void payload_main(void)
 {
+    static struct acpi_info ai;
+    char why[120];
+    (void)acpi_init(&ai, why, sizeof(why)); /* the PM timer clock for timeouts */
     unsigned found = 0, ro = 0;
+    uint64_t want_features = (1ULL << VIRTIO_BLK_F_RO) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+                             (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+                             (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_DISCARD) |
+                             (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
     for (unsigned dev = 0; dev < 32; dev++) {
         uint16_t bdf = PCI_BDF(0, dev, 0);
         if (pci_cf8_read32(bdf, PCI_VENDOR) != 0x10421af4)
             continue;
-        struct vblk d = {.bdf = bdf};
-        rt_snprintf(d.tag, sizeof(d.tag), "00:%02x.0", dev);
         found++;
-        pci_cf8_write16(bdf, PCI_COMMAND,
-                        (uint16_t)(pci_read16(bdf, PCI_COMMAND) | PCI_CMD_MEM | PCI_CMD_MASTER));
-        if (!rt_check(map_caps(&d), "caps", "%s: missing virtio-pci capabilities", d.tag))
+        static struct vblk d;
+        if (!vdev_open(&d.v, bdf, want_features, "setup"))
             continue;
-        if (!rt_check(reset(&d), "reset", "%s: status does not read 0 after reset", d.tag))
-            continue;
-        set_status(&d, VIRTIO_S_ACK);
-        set_status(&d, VIRTIO_S_ACK | VIRTIO_S_DRIVER);
-        if (!negotiate(&d) || !setup_queue(&d))
-            continue;
+        d.tag = d.v.tag;
+        d.capacity = vdev_cfg32(&d.v, VIRTIO_BLK_CFG_CAPACITY) |
+                     (uint64_t)vdev_cfg32(&d.v, VIRTIO_BLK_CFG_CAPACITY + 4) << 32;
         ro += has(&d, VIRTIO_BLK_F_RO);
         test_device(&d);
-        (void)reset(&d);
+        (void)vdev_reset(&d.v);
     }
     uint64_t want = rt_cmdline_u64("disks", 2);
     if (rt_check(found == want && (want < 2 || ro == 1), "devices",

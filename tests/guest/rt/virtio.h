@@ -16,6 +16,8 @@
 #ifndef BAREIRON_GUEST_VIRTIO_H
 #define BAREIRON_GUEST_VIRTIO_H
 
+#include "rt.h"
+
 #define VIRTIO_PCI_CAP_COMMON 1
 #define VIRTIO_PCI_CAP_NOTIFY 2
 #define VIRTIO_PCI_CAP_ISR 3
@@ -75,5 +77,50 @@
 #define VIRTIO_BLK_CFG_BLK_SIZE 20
 #define VIRTIO_BLK_CFG_MAX_DISCARD 36
 #define VIRTIO_BLK_CFG_MAX_WZ 48
+
+/* Device configuration offsets of virtio-rng: none (§5.4.4). */
+
+/*
+ * A polling modern virtio-pci driver core (rt/virtio_pci.c): one device at a time, one split
+ * queue (queue 0) of VDEV_QUEUE_SIZE entries in static memory, interrupts never used.
+ */
+#define VDEV_QUEUE_SIZE 16
+
+struct vdev {
+    uint16_t bdf;
+    uint64_t common, notify, isr, devcfg; /* guest-physical addresses of the structures */
+    uint32_t notify_mult;
+    uint64_t features; /* negotiated */
+    uint16_t qsize, avail_idx, used_idx;
+    uint64_t notify_addr;
+    char tag[8]; /* "00:dd.f" for messages */
+};
+
+/* One buffer of a request chain; (writable) buffers are written by the device. */
+struct vbuf {
+    void *addr;
+    uint32_t len;
+    bool writable;
+};
+
+/*
+ * Brings up the device at (bdf): enables memory decoding and bus mastering, maps the vendor
+ * capabilities (§4.1.4), resets it, negotiates (want) & offered features (VERSION_1 required),
+ * sets up queue 0 and sets DRIVER_OK. Failures are reported with rt_check under (what).
+ * Returns true when the device is ready.
+ */
+bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, const char *what);
+/* True when feature (bit) was negotiated. */
+bool vdev_has(const struct vdev *d, unsigned bit);
+/*
+ * Puts the chain (bufs)[0..n) on queue 0 (n <= VDEV_QUEUE_SIZE), notifies and polls the used
+ * ring for up to 5 s. Returns 0 and the used length in (*used_len) (may be NULL), or -1 on a
+ * timeout or a used element that is not this chain.
+ */
+int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *used_len);
+/* Resets the device (status 0) and waits for it to read 0; returns false on timeout. */
+bool vdev_reset(struct vdev *d);
+/* Reads 32 bits of device configuration at (off). */
+uint32_t vdev_cfg32(const struct vdev *d, unsigned off);
 
 #endif
