@@ -30,6 +30,8 @@
 /* Memory BARs never decode over the IOAPIC, the LAPIC and the firmware flash. */
 #define MEM_HOLE_START IOAPIC_GPA
 #define MEM_HOLE_END 0x100000000ULL
+/* x86-64 physical addresses have at most 52 bits: a BAR beyond that is a sizing leftover. */
+#define MAX_PHYS_END (1ULL << 52)
 
 struct window {
     uint64_t base, size, next;
@@ -72,7 +74,7 @@ static bool bar_is_usable(const struct pci_dev *dev, const struct pci_bar *bar, 
     /* A BAR left at its sizing pattern (all-ones) is not an address. */
     if (bar->type == PCI_BAR_MEM32 && end > MEM_HOLE_START)
         return false;
-    return end <= MEM_HOLE_START || base >= MEM_HOLE_END;
+    return (end <= MEM_HOLE_START || base >= MEM_HOLE_END) && end <= MAX_PHYS_END;
 }
 
 /* Called with host->lock held. */

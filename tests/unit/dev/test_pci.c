@@ -277,6 +277,9 @@ static void test_bar_sizing_and_moves(void **state)
     assert_true(c->a.pci.bars[1].is_mapped);
     pci_host_cfg_write(c->host, 0, devfn, PCI_BAR0 + 4, 0x12340, 4); /* beyond 64 KiB */
     assert_false(c->a.pci.bars[1].is_mapped);
+    /* sizing the upper half of the 64-bit BAR with decode on: never mapped up there */
+    pci_host_cfg_write(c->host, 0, devfn, PCI_BAR0 + 12, 0xffffffff, 4);
+    assert_false(c->a.pci.bars[2].is_mapped);
     /* 64-bit BAR moved above 4 GiB in two halves */
     pci_host_cfg_write(c->host, 0, devfn, PCI_BAR0 + 12, 0x30, 4);
     assert_int_equal(c->a.last_map_gpa, 0x3000000000ULL);
