@@ -244,6 +244,9 @@ int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len)
         if (ret < 0)
             return ret;
         if (v == 1) {
+            /* Data I/O submitted before this free may still be in flight to (c): the search
+             * for free clusters must not reach it again in this session. */
+            s->free_hint = MAX(s->free_hint, c + 1);
             qcow2_tcache_drop(&s->l2c, c * s->cluster_size);
             /* best effort: give the space back to the host filesystem */
             (void)!fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
