@@ -31,6 +31,7 @@ class Case:
     lines: tuple = ()  # lines (prefixes) that must appear in the output
     require_pass: bool = True  # the final "PASS <payload>" line must appear
     press_power: bool = False  # press the ACPI power button when "READY <payload>" appears
+    send_on_ready: bytes = b""  # written to the guest's COM1 (stdin) when "READY" appears
     disks: bool = False  # attach the virtio-blk test disks
     timeout: float = 30.0
     hang_after: float = 2.0  # for HANG: seconds to wait after the last line before killing
@@ -44,7 +45,7 @@ class Case:
 
 CASES = [
     Case("hello", "hello"),
-    Case("serial", "serial"),
+    Case("serial", "serial", cmdline="rx=1", send_on_ready=b"hello-uart\n"),
     Case("legacy", "legacy"),
     Case("acpi", "acpi", cmdline="cpus=2 mcfg=1", cpus=2),
     Case("pci", "pci", cmdline="mcfg=1",
@@ -222,9 +223,11 @@ def press_vmm(tmp):
 def run_guest(case, cmd, tmp, expected, press=None):
     """Runs (cmd) with a hard timeout, collecting the serial output. For HANG cases the machine
     is killed once its output has been quiet for case.hang_after seconds after the last
-    expected line. Calls (press)(tmp) when the payload prints `READY`."""
+    expected line. Calls (press)(tmp) and writes case.send_on_ready to the guest's console when
+    the payload prints `READY`."""
     start = time.monotonic()
-    proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([str(c) for c in cmd],
+                            stdin=subprocess.PIPE if case.send_on_ready else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines = []
     last = [time.monotonic()]
@@ -240,6 +243,12 @@ def run_guest(case, cmd, tmp, expected, press=None):
                     press(tmp)
                 except Exception as e:  # noqa: BLE001 - reported through the output
                     errors.append(f"HARNESS could not press the power button: {e}")
+            if case.send_on_ready and line.startswith("READY "):
+                try:
+                    proc.stdin.write(case.send_on_ready)
+                    proc.stdin.flush()
+                except OSError as e:
+                    errors.append(f"HARNESS could not write to the guest's console: {e}")
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()

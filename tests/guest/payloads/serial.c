@@ -5,9 +5,10 @@
  * IER's writable bits, loopback mode (MCR bit 4: THR feeds RBR, MCR outputs feed MSR), the
  * LSR data-ready/transmitter-empty bits, the FIFO (FCR) as seen in IIR bits 7:6, and the THRE
  * interrupt identification. Results are collected while the UART is reprogrammed and printed
- * after it is restored, so no line is lost in loopback.
+ * after it is restored, so no line is lost in loopback. With `rx=1` it also prints
+ * `READY serial` and expects the harness to type "hello-uart\n" on the console (COM1 input).
  */
-#include "rt.h"
+#include "acpi.h"
 
 const char payload_name[] = "serial";
 
@@ -170,8 +171,35 @@ static void test_iir(void)
          "IIR %02x then %02x with ETBEI, want x2 then x1", thre, again);
 }
 
+/* Receives one line typed by the harness on the host side of COM1. */
+static void test_rx(void)
+{
+    static const char want[] = "hello-uart";
+    char got[32];
+    unsigned n = 0;
+    rt_printf("READY serial\n");
+    uint64_t t0 = rt_now_us();
+    uint64_t spins = 0;
+    while (n + 1 < sizeof(got) && rt_now_us() - t0 < 10000000 && spins++ < 2000000000) {
+        if (!(rd(LSR) & LSR_DR)) {
+            cpu_relax();
+            continue;
+        }
+        char c = (char)rd(RBR);
+        if (c == '\n' || c == '\r')
+            break;
+        got[n++] = c;
+    }
+    got[n] = '\0';
+    if (rt_check(!strcmp(got, want), "rx", "received '%s', want '%s'", got, want))
+        rt_pass("rx");
+}
+
 void payload_main(void)
 {
+    static struct acpi_info ai;
+    char why[120];
+    (void)acpi_init(&ai, why, sizeof(why)); /* the PM timer clock for the rx timeout */
     test_scratch();
     test_lcr_dlab();
     test_lsr_idle();
@@ -191,4 +219,6 @@ void payload_main(void)
         else
             rt_pass(results[i].what);
     }
+    if (rt_cmdline_u64("rx", 0))
+        test_rx();
 }
