@@ -68,6 +68,8 @@ int boot_copy(const struct boot_ctx *c, uint64_t gpa, const void *src, uint64_t 
     int rc = boot_check_ram(c, gpa, memsz, what);
     if (rc < 0)
         return rc;
+    if (filesz > memsz) /* the loaders check this; never write past what was checked */
+        return error_set(c->err, -ENOEXEC, "%s: %s has more file bytes than memory", c->name, what);
     uint8_t *hva = gmem_ptr(c->gm, gpa, memsz);
     if (!hva) /* checked above; memsz 0 only */
         return 0;

@@ -161,6 +161,11 @@ static int load_vmlinux(const struct boot_ctx *c, const struct bz_hdr *h, struct
     uint64_t lo, hi, entry;
     int rc;
 
+    /* a vmlinux larger than the guest's RAM cannot fit: refuse before allocating for it */
+    if (h->out_len > boot_ram_top(c, UINT64_MAX))
+        return error_set(c->err, -ENOSPC,
+                         "%s: the %u-byte vmlinux is larger than guest RAM (more memory?)", c->name,
+                         h->out_len);
     rc =
         decomp_run(h->payload, h->payload_len, h->out_len, &vmlinux, &vmlinux_len, c->name, c->err);
     if (rc < 0)

@@ -151,6 +151,9 @@ static int load_kludge(const struct boot_ctx *c, const uint8_t *k, size_t len,
     uint64_t memsz = h->bss_end_addr ? (uint64_t)h->bss_end_addr - h->load_addr : filesz;
     int rc;
 
+    if (memsz < filesz) /* bss_end_addr below the end of a load_end_addr 0 (whole file) image */
+        return error_set(c->err, -ENOEXEC, "%s: multiboot bss_end_addr is below the loaded image",
+                         c->name);
     if (range_outside(file_off, filesz, len))
         return error_set(c->err, -ENOEXEC, "%s: multiboot load range lies outside the file",
                          c->name);

@@ -207,6 +207,10 @@ static void test_bad(void **state)
     memcpy(bad, k, len);
     put32(bad + 0x58, 0xfff00000); /* bss to near 4 GiB: beyond RAM */
     expect_bad(bad, len, -ENOSPC, "beyond RAM");
+    memcpy(bad, k, len);
+    put32(bad + 0x54, 0);            /* load_end 0: the whole file (0x1000 bytes)... */
+    put32(bad + 0x58, KBASE + 0x80); /* ...but bss_end inside it (fuzz_elf crasher) */
+    expect_bad(bad, len, -ENOEXEC, "bss_end inside a whole-file image");
     for (size_t n = 0x40; n < 0x60; n++)
         expect_bad(k, n, -ENOEXEC, "truncated header");
     free(bad);
