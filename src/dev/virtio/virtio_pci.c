@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Modern virtio-pci transport (virtio 1.2 §4.1.2-§4.1.5): PCI identity, the vendor
- * capabilities (§4.1.4), BAR 0 register decoding (common configuration §4.1.4.3, ISR §4.1.4.5,
- * device configuration §4.1.4.6, notifications §4.1.4.4), the PCI configuration access window
- * (§4.1.4.9), MSI-X vector mapping (§4.1.5.1.2) and INTx with the ISR. Kicks arrive on
- * ioeventfds and are processed on the event loop.
+ * Modern virtio-pci transport, register half (virtio 1.2 §4.1.4-§4.1.5): BAR 0 decoding
+ * (common configuration §4.1.4.3, ISR §4.1.4.5, device configuration §4.1.4.6, notifications
+ * §4.1.4.4), the PCI configuration access window (§4.1.4.9), MSI-X vector mapping
+ * (§4.1.5.1.2) and INTx with the ISR. Kicks go to the event loop through the queue's eventfd.
+ * Setup (capabilities, eventfds, ioeventfds) is in virtio_pci_setup.c.
  */
 #include "dev/virtio/virtio_pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -19,31 +18,7 @@
 #include "base/ckd.h"
 #include "base/evloop.h"
 #include "base/log.h"
-
-struct virtio_pci_cap {
-    uint8_t cap_vndr;
-    uint8_t cap_next;
-    uint8_t cap_len;
-    uint8_t cfg_type;
-    uint8_t bar;
-    uint8_t id;
-    uint8_t padding[2];
-    uint32_t offset;
-    uint32_t length;
-};
-_Static_assert(sizeof(struct virtio_pci_cap) == 16, "virtio_pci_cap is 16 bytes");
-
-/* notify cap: + notify_off_multiplier; pci cfg cap: + pci_cfg_data[4] */
-struct virtio_pci_cap_ext {
-    struct virtio_pci_cap cap;
-    uint32_t extra;
-};
-_Static_assert(sizeof(struct virtio_pci_cap_ext) == 20, "virtio_pci_cap_ext is 20 bytes");
-
-#define CAP_OFF_BAR 4
-#define CAP_OFF_OFFSET 8
-#define CAP_OFF_LENGTH 12
-#define CAP_OFF_DATA 16
+#include "dev/virtio/virtio_pci_internal.h"
 
 /* ---- interrupts ---- */
 
@@ -101,7 +76,7 @@ static void transport_reset(struct virtio_dev *vd)
     set_intx(vp, false, false);
 }
 
-static const struct virtio_transport_ops transport_ops = {
+const struct virtio_transport_ops virtio_pci_transport_ops = {
     .interrupt = transport_interrupt,
     .reset = transport_reset,
 };
@@ -314,7 +289,7 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned siz
     pthread_mutex_unlock(&vd->lock);
 }
 
-static const struct io_ops bar_ops = {
+const struct io_ops virtio_pci_bar_ops = {
     .read = virtio_pci_bar_read,
     .write = virtio_pci_bar_write,
 };
@@ -339,7 +314,7 @@ static bool window_target(struct virtio_pci *vp, uint32_t *offset, unsigned *len
 }
 
 /* Host lock held. */
-static void pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
+void virtio_pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
 {
     struct virtio_pci *vp = dev->opaque;
     uint16_t data = vp->pci_cfg_cap_off + CAP_OFF_DATA;
@@ -354,7 +329,7 @@ static void pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
 }
 
 /* Host lock held. */
-static void pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size)
+void virtio_pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size)
 {
     struct virtio_pci *vp = dev->opaque;
     uint16_t data = vp->pci_cfg_cap_off + CAP_OFF_DATA;
@@ -369,45 +344,8 @@ static void pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, 
     tls_in_cfg_window = false;
 }
 
-/* ---- kicks ---- */
-
-static void kick_cb(void *opaque, uint32_t events)
-{
-    struct virtio_pci_kick *k = opaque;
-    uint64_t n;
-
-    (void)events;
-    if (read(k->fd, &n, sizeof(n)) != sizeof(n))
-        return; /* spurious wakeup: nothing counted */
-    virtio_queue_kick(k->vp->vd, k->qidx);
-}
-
-/* BAR 0 moved: follow with the ioeventfds. Host lock held. */
-static void pci_bar_map_hook(struct pci_dev *dev, unsigned bar, uint64_t gpa, bool is_mapped)
-{
-    struct virtio_pci *vp = dev->opaque;
-    const struct platform_ops *ops = vp->plat.ops;
-
-    if (bar != VIRTIO_PCI_BAR || ops == NULL || ops->ioeventfd == NULL || vp->loop == NULL)
-        return;
-    for (unsigned q = 0; q < vp->vd->num_queues; q++) {
-        struct virtio_pci_kick *k = &vp->kicks[q];
-        if (k->has_ioeventfd) {
-            (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
-            k->has_ioeventfd = false;
-        }
-        if (!is_mapped)
-            continue;
-        k->ioeventfd_gpa = gpa + VIRTIO_PCI_NOTIFY_OFF + (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT;
-        if (ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, true) == 0)
-            k->has_ioeventfd = true;
-        else
-            log_debug("%s: no ioeventfd for queue %u, using the write handler", vp->vd->name, q);
-    }
-}
-
 /* Machine reset (host lock held; the host already reset MSI-X and INTx). */
-static void pci_reset_hook(struct pci_dev *dev)
+void virtio_pci_reset_hook(struct pci_dev *dev)
 {
     struct virtio_pci *vp = dev->opaque;
 
@@ -417,204 +355,4 @@ static void pci_reset_hook(struct pci_dev *dev)
     vp->queue_select = 0;
     pthread_mutex_unlock(&vp->vd->lock);
     tls_in_cfg_window = false;
-}
-
-static const struct pci_dev_ops pci_ops = {
-    .cfg_write = pci_cfg_write_hook,
-    .cfg_read = pci_cfg_read_hook,
-    .bar_map = pci_bar_map_hook,
-    .reset = pci_reset_hook,
-};
-
-/* ---- setup ---- */
-
-static uint32_t class_code(uint32_t device_id)
-{
-    switch (device_id) {
-    case VIRTIO_ID_BLOCK:
-        return 0x010000; /* mass storage, SCSI (as other monitors do) */
-    case VIRTIO_ID_CONSOLE:
-        return 0x078000; /* simple communication, other */
-    default:
-        return 0xff0000; /* unclassified */
-    }
-}
-
-static int add_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset, uint32_t length,
-                   uint32_t extra, bool has_extra, uint16_t *out_off)
-{
-    struct virtio_pci_cap_ext c = {
-        .cap = {.cap_vndr = PCI_CAP_ID_VNDR,
-                .cap_len = has_extra ? sizeof(c) : sizeof(c.cap),
-                .cfg_type = type,
-                .bar = VIRTIO_PCI_BAR,
-                .offset = offset,
-                .length = length},
-        .extra = extra,
-    };
-    uint16_t off;
-    int ret = pci_dev_add_cap(&vp->pci, &c, c.cap.cap_len, &off);
-    if (ret == 0 && out_off != NULL)
-        *out_off = off;
-    return ret;
-}
-
-static int add_caps(struct virtio_pci *vp)
-{
-    const struct virtio_dev *vd = vp->vd;
-    uint16_t off = 0;
-    int ret;
-
-    ret = add_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_SIZE, 0,
-                  false, NULL);
-    if (ret == 0)
-        ret = add_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 0, false, NULL);
-    if (ret == 0 && vd->ops->config_size > 0)
-        ret = add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
-                      (uint32_t)vd->ops->config_size, 0, false, NULL);
-    if (ret == 0)
-        ret = add_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
-                      vd->num_queues * VIRTIO_PCI_NOTIFY_MULT, VIRTIO_PCI_NOTIFY_MULT, true, NULL);
-    if (ret == 0)
-        ret = add_cap(vp, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, true, &off);
-    if (ret < 0)
-        return ret;
-    vp->pci_cfg_cap_off = off;
-    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_BAR, 0xff, 1);
-    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_OFFSET, 0xffffffff, 4);
-    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_LENGTH, 0xffffffff, 4);
-    pci_dev_set_wmask(&vp->pci, off + CAP_OFF_DATA, 0xffffffff, 4);
-    return 0;
-}
-
-static int kicks_init(struct virtio_pci *vp)
-{
-    int ret;
-
-    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-        vp->kicks[q].vp = vp;
-        vp->kicks[q].qidx = q;
-        vp->kicks[q].fd = -1;
-    }
-    if (vp->loop == NULL)
-        return 0;
-    for (unsigned q = 0; q < vp->vd->num_queues; q++) {
-        struct virtio_pci_kick *k = &vp->kicks[q];
-        k->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (k->fd < 0)
-            return -errno;
-        ret = evloop_add(vp->loop, k->fd, EPOLLIN, kick_cb, k);
-        if (ret < 0) {
-            close(k->fd);
-            k->fd = -1;
-            return ret;
-        }
-    }
-    return 0;
-}
-
-static void kicks_fini(struct virtio_pci *vp)
-{
-    const struct platform_ops *ops = vp->plat.ops;
-
-    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-        struct virtio_pci_kick *k = &vp->kicks[q];
-        if (k->has_ioeventfd && ops != NULL && ops->ioeventfd != NULL)
-            (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
-        k->has_ioeventfd = false;
-        if (k->fd < 0)
-            continue;
-        if (vp->loop != NULL)
-            (void)evloop_del(vp->loop, k->fd);
-        close(k->fd);
-        k->fd = -1;
-    }
-}
-
-int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd, const struct platform *plat,
-                    struct evloop *loop)
-{
-    struct pci_dev_id id = {
-        .vendor = VIRTIO_PCI_VENDOR_ID,
-        .device = (uint16_t)(VIRTIO_PCI_DEVICE_ID_BASE + vd->device_id),
-        .subsys_vendor = VIRTIO_PCI_VENDOR_ID,
-        .subsys = VIRTIO_PCI_SUBSYS_ID,
-        .class_code = class_code(vd->device_id),
-        .revision = 1,
-        .int_pin = 1,
-    };
-    int ret;
-
-    if (vd->ops->config_size > VIRTIO_PCI_DEVICE_MAX || vd->num_queues > VIRTIO_MAX_QUEUES)
-        return -EINVAL;
-    memset(vp, 0, sizeof(*vp));
-    vp->vd = vd;
-    vp->plat = *plat;
-    vp->loop = loop;
-    vp->nvec = (uint16_t)(vd->num_queues + 1);
-    ret = kicks_init(vp);
-    if (ret < 0)
-        goto err_kicks;
-    pci_dev_init(&vp->pci, &id, &pci_ops, vp, vd->name);
-    ret = pci_dev_set_bar(&vp->pci, VIRTIO_PCI_BAR, PCI_BAR_MEM64, VIRTIO_PCI_BAR_SIZE, false,
-                          &bar_ops, vp);
-    if (ret < 0)
-        goto err_kicks;
-    ret = add_caps(vp);
-    if (ret < 0)
-        goto err_kicks;
-    ret = pci_msix_init(&vp->msix, &vp->pci, plat, vp->nvec, VIRTIO_PCI_BAR,
-                        VIRTIO_PCI_MSIX_TABLE_OFF, VIRTIO_PCI_BAR, VIRTIO_PCI_MSIX_PBA_OFF);
-    if (ret < 0)
-        goto err_kicks;
-    virtio_dev_set_transport(vd, &transport_ops, vp);
-    return 0;
-
-err_kicks:
-    kicks_fini(vp);
-    return ret;
-}
-
-void virtio_pci_fini(struct virtio_pci *vp)
-{
-    /* Backend completions may still arrive (blk_close after us): they must not reach vp. */
-    if (vp->vd != NULL) {
-        pthread_mutex_lock(&vp->vd->lock);
-        virtio_dev_set_transport(vp->vd, NULL, NULL);
-        pthread_mutex_unlock(&vp->vd->lock);
-    }
-    kicks_fini(vp);
-    pci_msix_fini(&vp->msix);
-}
-
-int virtio_pci_plug(struct pci_host *host, struct virtio_dev *vd, struct evloop *loop, int slot,
-                    struct virtio_pci **out)
-{
-    struct virtio_pci *vp = calloc(1, sizeof(*vp));
-    int ret;
-
-    if (vp == NULL)
-        return -ENOMEM;
-    ret = virtio_pci_init(vp, vd, pci_host_platform(host), loop);
-    if (ret < 0)
-        goto err_free;
-    ret = pci_host_add_dev(host, &vp->pci, slot);
-    if (ret < 0)
-        goto err_fini;
-    *out = vp;
-    return 0;
-
-err_fini:
-    virtio_pci_fini(vp);
-err_free:
-    free(vp);
-    return ret;
-}
-
-void virtio_pci_destroy(struct virtio_pci *vp)
-{
-    if (vp == NULL)
-        return;
-    virtio_pci_fini(vp);
-    free(vp);
 }
