@@ -268,6 +268,58 @@ static void test_init_validation(void **state)
     fake_platform_fini(&fp);
 }
 
+/* A hostile guest: random config, table and PBA accesses of every size, then invariants. */
+static void test_random_guest(void **state)
+{
+    struct ctx *c = *state;
+    static const unsigned sizes[] = {1, 2, 3, 4, 8};
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    for (unsigned i = 0; i < 200000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = seed >> 11;
+        unsigned size = sizes[r % 5];
+        uint64_t val = seed * 0x2545f4914f6cdd1dULL;
+        switch ((r >> 3) % 4) {
+        case 0: {
+            uint16_t off = (uint16_t)((r >> 8) % 0x1004);
+            pci_host_cfg_write(c->host, 0, DEVFN, off, (uint32_t)val, size);
+            break;
+        }
+        case 1: {
+            uint16_t off = (uint16_t)((r >> 8) % 0x1004);
+            (void)pci_host_cfg_read(c->host, 0, DEVFN, off, size);
+            break;
+        }
+        case 2: {
+            uint64_t off = (r >> 8) % 0x4010;
+            uint64_t v;
+            if ((r >> 40) & 1)
+                (void)bus_write(c->mmio, c->bar + off, size, val);
+            else
+                (void)bus_read(c->mmio, c->bar + off, size, &v);
+            break;
+        }
+        default:
+            (void)pci_msix_notify(&c->m.msix, (unsigned)((r >> 8) % (NVEC + 3)));
+        }
+        /* the BAR may have moved: follow it so that table accesses keep happening */
+        if (c->m.pci.bars[0].is_mapped)
+            c->bar = c->m.pci.bars[0].mapped_base;
+    }
+    /* invariants: a mapped BAR is where its registers say, outside the hole, and claimed */
+    struct pci_bar *bar = &c->m.pci.bars[0];
+    if (bar->is_mapped) {
+        assert_int_equal(bar->mapped_base, pci_dev_bar_addr(&c->m.pci, 0));
+        assert_true(bar->mapped_base + bar->size <= IOAPIC_GPA ||
+                    bar->mapped_base >= 0x100000000ULL);
+        assert_true(bus_is_claimed(c->mmio, bar->mapped_base, bar->size));
+    }
+    for (unsigned v = 0; v < c->fp.n_msis && v < FAKE_PLATFORM_MAX_MSIS; v++)
+        assert_int_equal(c->fp.msis[v].addr & 0xfff00000u, 0xfee00000u);
+    /* ECAM and CF8 still answer for the host bridge */
+    assert_int_equal(pci_host_cfg_read(c->host, 0, 0, 0, 4), 0x29c08086);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +328,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
         cmocka_unit_test(test_init_validation),
+        cmocka_unit_test_setup_teardown(test_random_guest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
