@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/x86/layout.h"
 #include "dev/bus.h"
@@ -401,6 +402,56 @@ static void test_status_w1c(void **state)
     assert_int_equal(pci_host_cfg_read(c->host, 0, 8, PCI_STATUS, 2), 0x0010);
 }
 
+struct hookdev {
+    struct pci_dev pci;
+    unsigned reads, writes;
+    uint32_t last_val, seen_cfg;
+};
+
+static void hook_read(struct pci_dev *dev, uint32_t off, unsigned size)
+{
+    struct hookdev *h = container_of(dev, struct hookdev, pci);
+    (void)size;
+    h->reads++;
+    if (off == 0x44)
+        pci_cfg_set32(dev, 0x44, 0xcafe0000 | h->reads); /* a live register */
+}
+
+static void hook_write(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size)
+{
+    struct hookdev *h = container_of(dev, struct hookdev, pci);
+    (void)size;
+    h->writes++;
+    h->last_val = val;
+    h->seen_cfg = pci_cfg_get32(dev, (uint16_t)(off & ~3u)); /* masks already applied */
+}
+
+static const struct pci_dev_ops hook_ops = {.cfg_read = hook_read, .cfg_write = hook_write};
+
+static void test_hooks(void **state)
+{
+    struct ctx *c = *state;
+    static struct hookdev h; /* outlives the test: teardown destroys the host after us */
+    memset(&h, 0, sizeof(h));
+    struct pci_dev_id id = {.vendor = 0x1af4, .device = 0x1044};
+    uint8_t cap[8] = {PCI_CAP_ID_VNDR, 0, 8};
+    uint16_t off;
+    pci_dev_init(&h.pci, &id, &hook_ops, &h, "hooks");
+    assert_int_equal(pci_dev_add_cap(&h.pci, cap, sizeof(cap), &off), 0);
+    pci_dev_set_wmask(&h.pci, (uint16_t)(off + 4), 0x0000ffff, 4);
+    assert_int_equal(pci_host_add_dev(c->host, &h.pci, 3), 0);
+    pci_host_cfg_write(c->host, 0, 3 << 3, (uint16_t)(off + 4), 0x12345678, 4);
+    assert_int_equal(h.writes, 1);
+    assert_int_equal(h.last_val, 0x12345678);
+    assert_int_equal(h.seen_cfg, 0x5678);
+    assert_int_equal(pci_host_cfg_read(c->host, 0, 3 << 3, 0x44, 4), 0xcafe0001);
+    assert_int_equal(pci_host_cfg_read(c->host, 0, 3 << 3, 0x44, 4), 0xcafe0002);
+    /* no hooks for absent functions or rejected accesses */
+    pci_host_cfg_write(c->host, 0, (3 << 3) | 1, 0x44, 0, 4);
+    pci_host_cfg_write(c->host, 0, 3 << 3, 0x43, 0, 2);
+    assert_int_equal(h.writes, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
         cmocka_unit_test(test_caps_and_masks),
         cmocka_unit_test_setup_teardown(test_status_w1c, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hooks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
