@@ -59,12 +59,57 @@ static const uint8_t *scan(struct gmem *gm)
     return NULL;
 }
 
+struct counts {
+    unsigned cpu, bus, ioapic, isa, pci, local, total;
+};
+
+/* Walks the base entries of the configuration table (t) of (len) bytes, checking each. */
+static void walk(const uint8_t *t, size_t len, unsigned ncpus, bool has_override, struct counts *c)
+{
+    for (size_t off = 44; off < len; c->total++) {
+        const uint8_t *e = t + off;
+        off += e[0] == 0 ? 20 : 8;
+        assert_true(off <= len);
+        switch (e[0]) {
+        case 0:
+            assert_int_equal(e[1], c->cpu);
+            assert_int_equal(e[3], c->cpu == 0 ? 3 : 1); /* enabled, BSP first */
+            c->cpu++;
+            break;
+        case 1:
+            c->bus++;
+            break;
+        case 2:
+            assert_int_equal(e[1], ncpus);
+            assert_int_equal(rd32(e + 4), IOAPIC_GPA);
+            c->ioapic++;
+            break;
+        case 3:
+            assert_int_equal(e[6], ncpus);
+            if (e[4] == 1) { /* ISA */
+                assert_int_equal(e[7], has_override && e[5] == 0 ? 2 : e[5]);
+                assert_false(has_override && e[5] == 2);
+                c->isa++;
+            } else {
+                assert_int_equal(e[7], PCI_INTX_GSI(e[5] >> 2, (e[5] & 3) + 1));
+                c->pci++;
+            }
+            break;
+        case 4:
+            c->local++;
+            break;
+        default:
+            fail_msg("bad MP entry type %u", e[0]);
+        }
+    }
+}
+
 static void check(unsigned ncpus, bool has_override)
 {
     struct acpi_config cfg;
+    struct counts c = {0};
     struct gmem *gm;
     uint64_t gpa, rsdp;
-    unsigned ncpu = 0, nbus = 0, nioapic = 0, nisa = 0, npci = 0, nlocal = 0, n = 0;
 
     assert_int_equal(gmem_create(&gm), 0);
     assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
@@ -85,53 +130,14 @@ static void check(unsigned ncpus, bool has_override)
     assert_true(rd32(fp + 4) + len <= MPTABLE_GPA + MPTABLE_SIZE);
     assert_int_equal(sum(t, len), 0);
     assert_int_equal(rd32(t + 36), LAPIC_GPA);
-    for (size_t off = 44; off < len; n++) {
-        const uint8_t *e = t + off;
-        switch (e[0]) {
-        case 0:
-            assert_int_equal(e[1], ncpu);
-            assert_int_equal(e[3], ncpu == 0 ? 3 : 1);
-            ncpu++;
-            off += 20;
-            break;
-        case 1:
-            nbus++;
-            off += 8;
-            break;
-        case 2:
-            assert_int_equal(e[1], ncpus);
-            assert_int_equal(rd32(e + 4), IOAPIC_GPA);
-            nioapic++;
-            off += 8;
-            break;
-        case 3:
-            assert_int_equal(e[6], ncpus);
-            if (e[4] == 1) { /* ISA */
-                assert_int_equal(e[7], has_override && e[5] == 0 ? 2 : e[5]);
-                assert_false(has_override && e[5] == 2);
-                nisa++;
-            } else {
-                unsigned slot = e[5] >> 2, pin = e[5] & 3;
-                assert_int_equal(e[7], PCI_INTX_GSI(slot, pin + 1));
-                npci++;
-            }
-            off += 8;
-            break;
-        case 4:
-            nlocal++;
-            off += 8;
-            break;
-        default:
-            fail_msg("bad MP entry type %u", e[0]);
-        }
-    }
-    assert_int_equal(n, rd16(t + 34));
-    assert_int_equal(ncpu, ncpus);
-    assert_int_equal(nbus, 2);
-    assert_int_equal(nioapic, 1);
-    assert_int_equal(nisa, has_override ? 15 : 16);
-    assert_int_equal(npci, 128);
-    assert_int_equal(nlocal, 2);
+    walk(t, len, ncpus, has_override, &c);
+    assert_int_equal(c.total, rd16(t + 34));
+    assert_int_equal(c.cpu, ncpus);
+    assert_int_equal(c.bus, 2);
+    assert_int_equal(c.ioapic, 1);
+    assert_int_equal(c.isa, has_override ? 15 : 16);
+    assert_int_equal(c.pci, 128);
+    assert_int_equal(c.local, 2);
     /* The RSDP survived. */
     assert_int_equal(sum(ptr(gm, rsdp, 36), 36), 0);
     gmem_destroy(gm);
