@@ -185,6 +185,7 @@ static void test_bad(void **state)
 
     k = mb_kludge(&len);
     uint8_t *bad = malloc(len);
+    assert_non_null(bad);
     memcpy(bad, k, len);
     put32(bad + 0x54, KBASE + 0x100000); /* load_end past the file */
     expect_bad(bad, len, -ENOEXEC, "load_end past EOF");

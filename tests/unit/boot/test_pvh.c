@@ -142,7 +142,8 @@ static void test_pvh_bad_notes(void **state)
     entry = KBASE + 0x40;
     k = pvh_kernel(true, &entry, 8, &len);
     size_t note_off = sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
-    uint8_t *bad = malloc(len);
+    static uint8_t bad[16384];
+    assert_true(len <= sizeof(bad) && len > note_off + 12);
     memcpy(bad, k, len);
     memset(bad + note_off, 0xff, 4);
     expect_bad(bad, len, -ENOEXEC, "namesz huge");
@@ -159,7 +160,6 @@ static void test_pvh_bad_notes(void **state)
     ph.p_offset = len - 4;
     memcpy(bad + sizeof(Elf64_Ehdr), &ph, sizeof(ph));
     expect_bad(bad, len, -ENOEXEC, "note outside file");
-    free(bad);
     free(k);
 }
 
@@ -173,6 +173,7 @@ static void test_elf_malformed(void **state)
     (void)state;
     uint8_t *k = pvh_kernel(true, &entry, 8, &len);
     uint8_t *bad = malloc(len);
+    assert_non_null(bad);
     size_t load_ph = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
 
 #define MUTATE_EH(stmt, what)                                                                      \
