@@ -79,6 +79,7 @@ CASES = [
     Case("exit-exception", "exits", cmdline="mode=ud", qemu_status=3, vmm_status=3,
          require_pass=False, lines=("EXIT ud", "FAIL exits: exception 6 "),
          expected_fails=("FAIL exits: exception 6 ",)),
+    Case("irq", "irq", disks=True),
     Case("virtio-rng", "virtio_rng", cmdline="rngs=1",
          qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"),
          vmm_skip="bareiron-vmm has no option that adds a virtio-rng device yet"),

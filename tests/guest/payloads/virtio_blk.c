@@ -271,7 +271,7 @@ void payload_main(void)
             continue;
         found++;
         static struct vblk d;
-        if (!vdev_open(&d.v, bdf, want_features, "setup"))
+        if (!vdev_open(&d.v, bdf, want_features, VDEV_NO_VECTOR, "setup"))
             continue;
         d.tag = d.v.tag;
         d.capacity = vdev_cfg32(&d.v, VIRTIO_BLK_CFG_CAPACITY) |

@@ -65,7 +65,7 @@ void payload_main(void)
             continue;
         found++;
         static struct vdev d;
-        if (!vdev_open(&d, bdf, 0, "setup"))
+        if (!vdev_open(&d, bdf, 0, VDEV_NO_VECTOR, "setup"))
             continue;
         test_device(&d);
         (void)vdev_reset(&d);

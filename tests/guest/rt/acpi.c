@@ -131,8 +131,16 @@ static void madt_entry(struct acpi_info *ai, const uint8_t *e)
         flags = rd32(e, 8);
         break;
     case 1: /* IOAPIC */
-        if (!ai->nioapics++)
+        if (!ai->nioapics++) {
             ai->ioapic_addr = rd32(e, 4);
+            ai->ioapic_gsi_base = rd32(e, 8);
+        }
+        return;
+    case 2: /* interrupt source override: bus, source, GSI, flags */
+        if (e[1] >= 10 && e[2] == 0 && e[3] < 16) {
+            ai->isa_gsi[e[3]] = rd32(e, 4);
+            ai->isa_flags[e[3]] = (uint16_t)(e[8] | e[9] << 8);
+        }
         return;
     case 5: /* local APIC address override */
         if (e[1] >= 12)
@@ -154,6 +162,8 @@ static void parse_madt(struct acpi_info *ai)
 {
     const uint8_t *m = (const uint8_t *)ai->madt;
     ai->lapic_addr = rd32(m, 36);
+    for (unsigned i = 0; i < 16; i++)
+        ai->isa_gsi[i] = i;
     for (uint32_t off = 44; off + 2 <= ai->madt->length;) {
         const uint8_t *e = m + off;
         if (e[1] < 2 || off + e[1] > ai->madt->length)

@@ -66,6 +66,9 @@ struct acpi_info {
     uint32_t apic_ids[ACPI_MAX_CPUS];
     unsigned nioapics;
     uint64_t ioapic_addr;
+    uint32_t ioapic_gsi_base;
+    uint32_t isa_gsi[16];   /* ISA IRQ -> GSI after interrupt source overrides (type 2) */
+    uint16_t isa_flags[16]; /* MPS INTI flags of the override (0: bus default) */
     /* MCFG (first entry, segment 0) */
     uint64_t ecam_base;
     uint8_t ecam_bus_start, ecam_bus_end;

@@ -4,7 +4,8 @@
  * §3.1), the 32-bit entry (§3.2 machine state: protected mode, paging off, EBX = info), the
  * switch to long mode (Intel SDM vol. 3 §9.8.5) over static identity page tables whose pages
  * are all user-accessible, a GDT with ring-3 segments and a 64-bit TSS (§8.7), a minimal IDT
- * (exceptions report and fail; vector 0x80 is a DPL-3 gate for the few privileged actions),
+ * (exceptions report and fail; vector 0x80 is a DPL-3 gate for the few privileged actions;
+ * vectors 0x40-0x4f count device interrupts and EOI the LAPIC),
  * then IRETQ to ring 3 with IOPL 3 where rt_main() does all the work. Ring-0 work is kept to a
  * few hundred instructions because kvm-pvm hosts emulate ring 0. Also holds the real-mode AP
  * trampoline (§8.4.4) that the smp payload copies below 1 MiB.
@@ -78,20 +79,14 @@ long_entry:
     xorl %eax, %eax
     movw %ax, %fs
     movw %ax, %gs
-    /* Fill the IDT gates from isr_table: 32 exception gates (DPL 0), gate 0x80 (DPL 3). */
+    /* Fill the IDT from gate_table: {handler, vector, attributes} per gate. */
     leaq idt(%rip), %rdi
-    leaq isr_table(%rip), %rsi
-    xorl %ecx, %ecx
-1:  movq (%rsi,%rcx,8), %rax
-    movl $0x8e00, %edx
-    cmpl $32, %ecx
-    jne 2f
-    movl $0xee00, %edx
-2:  movl %ecx, %r8d
-    cmpl $32, %r8d
-    jne 3f
-    movl $0x80, %r8d
-3:  shlq $4, %r8
+    leaq gate_table(%rip), %rsi
+    movl $((gate_table_end - gate_table) / 16), %ecx
+1:  movq (%rsi), %rax
+    movzbl 8(%rsi), %r8d
+    movzwl 10(%rsi), %edx
+    shlq $4, %r8
     addq %rdi, %r8
     movw %ax, (%r8)
     movw $SEL_KCODE, 2(%r8)
@@ -101,9 +96,9 @@ long_entry:
     shrq $16, %rax
     movl %eax, 8(%r8)
     movl $0, 12(%r8)
-    incl %ecx
-    cmpl $33, %ecx
-    jne 1b
+    addq $16, %rsi
+    decl %ecx
+    jnz 1b
     lidt idt_ptr(%rip)
     movw $SEL_TSS, %ax
     ltr %ax
@@ -178,6 +173,42 @@ isr_common:
     jmp 1b
 
 /*
+ * Device interrupts, vectors 0x40-0x4f (ring 0, a few instructions): count the vector in
+ * rt_irq_count[vector - 0x40], write the LAPIC EOI register when rt_lapic_eoi is set, return.
+ */
+.macro IRQ n
+irq\n:
+    pushq %rax
+    movl $(\n - 0x40), %eax
+    jmp irq_common
+.endm
+IRQ 0x40
+IRQ 0x41
+IRQ 0x42
+IRQ 0x43
+IRQ 0x44
+IRQ 0x45
+IRQ 0x46
+IRQ 0x47
+IRQ 0x48
+IRQ 0x49
+IRQ 0x4a
+IRQ 0x4b
+IRQ 0x4c
+IRQ 0x4d
+IRQ 0x4e
+IRQ 0x4f
+
+irq_common:
+    lock incl rt_irq_count(,%rax,4)
+    movq rt_lapic_eoi(%rip), %rax
+    testq %rax, %rax
+    jz 1f
+    movl $0, (%rax)
+1:  popq %rax
+    iretq
+
+/*
  * int $0x80 from ring 3: RAX selects the privileged action.
  *   0  HLT forever with interrupts off
  *   1  triple fault (load an empty IDT, then INT3)
@@ -233,12 +264,64 @@ ap_tramp_count_off:
     .quad ap_count - ap_tramp_start
 ap_tramp_bitmap_off:
     .quad ap_bitmap - ap_tramp_start
-isr_table:
-    .quad isr0, isr1, isr2, isr3, isr4, isr5, isr6, isr7
-    .quad isr8, isr9, isr10, isr11, isr12, isr13, isr14, isr15
-    .quad isr16, isr17, isr18, isr19, isr20, isr21, isr22, isr23
-    .quad isr24, isr25, isr26, isr27, isr28, isr29, isr30, isr31
-    .quad syscall_entry
+/* IDT gates: handler, vector, attributes (0x8e00 interrupt gate DPL 0, 0xee00 DPL 3). */
+.macro GATE handler, vector, attr
+    .quad \handler
+    .byte \vector, 0
+    .word \attr
+    .long 0
+.endm
+gate_table:
+    GATE isr0, 0, 0x8e00
+    GATE isr1, 1, 0x8e00
+    GATE isr2, 2, 0x8e00
+    GATE isr3, 3, 0x8e00
+    GATE isr4, 4, 0x8e00
+    GATE isr5, 5, 0x8e00
+    GATE isr6, 6, 0x8e00
+    GATE isr7, 7, 0x8e00
+    GATE isr8, 8, 0x8e00
+    GATE isr9, 9, 0x8e00
+    GATE isr10, 10, 0x8e00
+    GATE isr11, 11, 0x8e00
+    GATE isr12, 12, 0x8e00
+    GATE isr13, 13, 0x8e00
+    GATE isr14, 14, 0x8e00
+    GATE isr15, 15, 0x8e00
+    GATE isr16, 16, 0x8e00
+    GATE isr17, 17, 0x8e00
+    GATE isr18, 18, 0x8e00
+    GATE isr19, 19, 0x8e00
+    GATE isr20, 20, 0x8e00
+    GATE isr21, 21, 0x8e00
+    GATE isr22, 22, 0x8e00
+    GATE isr23, 23, 0x8e00
+    GATE isr24, 24, 0x8e00
+    GATE isr25, 25, 0x8e00
+    GATE isr26, 26, 0x8e00
+    GATE isr27, 27, 0x8e00
+    GATE isr28, 28, 0x8e00
+    GATE isr29, 29, 0x8e00
+    GATE isr30, 30, 0x8e00
+    GATE isr31, 31, 0x8e00
+    GATE syscall_entry, 0x80, 0xee00
+    GATE irq0x40, 0x40, 0x8e00
+    GATE irq0x41, 0x41, 0x8e00
+    GATE irq0x42, 0x42, 0x8e00
+    GATE irq0x43, 0x43, 0x8e00
+    GATE irq0x44, 0x44, 0x8e00
+    GATE irq0x45, 0x45, 0x8e00
+    GATE irq0x46, 0x46, 0x8e00
+    GATE irq0x47, 0x47, 0x8e00
+    GATE irq0x48, 0x48, 0x8e00
+    GATE irq0x49, 0x49, 0x8e00
+    GATE irq0x4a, 0x4a, 0x8e00
+    GATE irq0x4b, 0x4b, 0x8e00
+    GATE irq0x4c, 0x4c, 0x8e00
+    GATE irq0x4d, 0x4d, 0x8e00
+    GATE irq0x4e, 0x4e, 0x8e00
+    GATE irq0x4f, 0x4f, 0x8e00
+gate_table_end:
 
 /* ---- data: descriptor tables and identity page tables (static, no ring-0 loops) ---- */
     .section .data
@@ -297,8 +380,12 @@ pd:
     .set addr, addr + 0x200000
     .endr
 
-    .global rt_boot_magic, rt_boot_info
+    .global rt_boot_magic, rt_boot_info, rt_irq_count, rt_lapic_eoi
     .align 8
+rt_irq_count:
+    .fill 16, 4, 0
+rt_lapic_eoi:
+    .quad 0
 rt_boot_magic:
     .quad 0
 rt_boot_info:

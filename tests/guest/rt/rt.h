@@ -102,6 +102,20 @@ static inline void cpu_relax(void)
 extern uint64_t rt_boot_magic;
 extern uint64_t rt_boot_info;
 
+/* Interrupts taken on vectors 0x40 + i (entry.S); the stub EOIs at rt_lapic_eoi when set. */
+extern volatile uint32_t rt_irq_count[16];
+extern uint64_t rt_lapic_eoi;
+
+static inline void sti(void)
+{
+    __asm__ volatile("sti" : : : "memory");
+}
+
+static inline void cli(void)
+{
+    __asm__ volatile("cli" : : : "memory");
+}
+
 /* Each payload implements this; returns normally to report its verdict (rt_finish). */
 void payload_main(void);
 

@@ -85,6 +85,7 @@
  * queue (queue 0) of VDEV_QUEUE_SIZE entries in static memory, interrupts never used.
  */
 #define VDEV_QUEUE_SIZE 16
+#define VDEV_NO_VECTOR 0xffff
 
 struct vdev {
     uint16_t bdf;
@@ -106,10 +107,11 @@ struct vbuf {
 /*
  * Brings up the device at (bdf): enables memory decoding and bus mastering, maps the vendor
  * capabilities (§4.1.4), resets it, negotiates (want) & offered features (VERSION_1 required),
- * sets up queue 0 and sets DRIVER_OK. Failures are reported with rt_check under (what).
- * Returns true when the device is ready.
+ * sets up queue 0 with MSI-X vector (msix) (VDEV_NO_VECTOR: none; the caller enables MSI-X
+ * first) and sets DRIVER_OK. Failures are reported with rt_check under (what). Returns true
+ * when the device is ready.
  */
-bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, const char *what);
+bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const char *what);
 /* True when feature (bit) was negotiated. */
 bool vdev_has(const struct vdev *d, unsigned bit);
 /*

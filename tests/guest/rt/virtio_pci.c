@@ -123,7 +123,7 @@ static void write64(uint64_t a, uint64_t v)
     mmio_write32(a + 4, (uint32_t)(v >> 32));
 }
 
-static bool setup_queue(struct vdev *d, const char *what)
+static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
 {
     uint64_t c = d->common;
     mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
@@ -136,7 +136,11 @@ static bool setup_queue(struct vdev *d, const char *what)
     memset(&vq_used, 0, sizeof(vq_used));
     d->avail_idx = d->used_idx = 0;
     mmio_write16(c + VIRTIO_COMMON_Q_SIZE, d->qsize);
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, 0xffff);
+    mmio_write16(c + VIRTIO_COMMON_MSIX, VDEV_NO_VECTOR);
+    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, msix);
+    uint16_t got = mmio_read16(c + VIRTIO_COMMON_Q_MSIX);
+    if (!rt_check(got == msix, what, "%s: queue MSI-X vector %u reads back %u", d->tag, msix, got))
+        return false;
     write64(c + VIRTIO_COMMON_Q_DESC, (uintptr_t)vq_desc);
     write64(c + VIRTIO_COMMON_Q_AVAIL, (uintptr_t)&vq_avail);
     write64(c + VIRTIO_COMMON_Q_USED, (uintptr_t)&vq_used);
@@ -148,7 +152,7 @@ static bool setup_queue(struct vdev *d, const char *what)
                     "%s: status 0x%x after DRIVER_OK", d->tag, get_status(d));
 }
 
-bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, const char *what)
+bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const char *what)
 {
     memset(d, 0, sizeof(*d));
     d->bdf = bdf;
@@ -161,7 +165,7 @@ bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, const char *what)
         return false;
     set_status(d, VIRTIO_S_ACK);
     set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER);
-    return negotiate(d, want, what) && setup_queue(d, what);
+    return negotiate(d, want, what) && setup_queue(d, msix, what);
 }
 
 int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *used_len)
