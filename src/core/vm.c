@@ -94,7 +94,9 @@ static int setup_vm(struct vm *vm, struct error *err)
 {
     struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
     uint64_t identity = KVM_IDENTITY_MAP_GPA;
-    if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+    /* Only VMX without unrestricted guest needs it; hosts without the capability skip it. */
+    if (kvm_check_cap(vm->kvm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
+        ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
         return error_set(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
     if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
         return error_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
