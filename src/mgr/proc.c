@@ -177,29 +177,31 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
 
 int proc_stat(pid_t pid, unsigned long long *start, bool *is_zombie)
 {
-    char path[64], *buf, *p;
-    size_t len;
-    int ret;
+    char path[64], buf[1024], *p;
+    ssize_t n;
+    int fd;
+    /* Not read_file_all: procfs files report a size of 0. */
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    ret = read_file_all(path, 4096, &buf, &len);
-    if (ret < 0)
-        return ret;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return n < 0 ? -errno : -EINVAL;
+    buf[n] = '\0';
     p = strrchr(buf, ')');
-    ret = -EINVAL;
-    if (p && p[1] == ' ' && p[2]) {
-        char state = p[2];
-        p += 2; /* field 3, the state */
-        for (int field = 4; p && field <= 22; field++) {
-            p = strchr(p, ' ');
-            p = p ? p + 1 : NULL;
-        }
-        if (p && sscanf(p, "%llu", start) == 1) {
-            *is_zombie = state == 'Z' || state == 'X';
-            ret = 0;
-        }
+    if (p == NULL || p[1] != ' ' || p[2] == '\0')
+        return -EINVAL;
+    *is_zombie = p[2] == 'Z' || p[2] == 'X';
+    p += 2; /* field 3, the state */
+    for (int field = 4; p && field <= 22; field++) {
+        p = strchr(p, ' ');
+        p = p ? p + 1 : NULL;
     }
-    free(buf);
-    return ret;
+    if (p == NULL || sscanf(p, "%llu", start) != 1)
+        return -EINVAL;
+    return 0;
 }
 
 static int run_path(const struct store *st, const char *name, const char *leaf, char *buf,
@@ -231,8 +233,9 @@ static int read_pid_file(const char *path, pid_t *pid, bool *is_alive, uint64_t 
     if (stat(path, &sb) == 0) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
-        if (now.tv_sec >= sb.st_mtim.tv_sec)
-            *age_ms = (uint64_t)(now.tv_sec - sb.st_mtim.tv_sec) * 1000;
+        int64_t ms = (int64_t)(now.tv_sec - sb.st_mtim.tv_sec) * 1000 +
+                     (now.tv_nsec - sb.st_mtim.tv_nsec) / 1000000;
+        *age_ms = ms > 0 ? (uint64_t)ms : 0;
     }
     return 0;
 }
@@ -261,14 +264,21 @@ static uint64_t start_timeout_ms(void)
 int proc_probe(const struct store *st, const char *name, struct proc_status *out)
 {
     struct vm_probe p = {.start_timeout_ms = start_timeout_ms()};
-    char path[PATH_MAX], state[16] = "";
+    char path[PATH_MAX], exit_path[PATH_MAX], state[16] = "";
     memset(out, 0, sizeof(*out));
     if (run_path(st, name, "vmm.pid", path, sizeof(path)) < 0)
         return -ENAMETOOLONG;
-    p.has_pid_file = read_pid_file(path, &out->pid, &p.is_alive, &p.pid_age_ms) == 0;
-    if (run_path(st, name, "exit.json", path, sizeof(path)) < 0)
+    if (run_path(st, name, "exit.json", exit_path, sizeof(exit_path)) < 0)
         return -ENAMETOOLONG;
-    read_exit_record(path, out);
+    /* A dead monitor whose pid file is still there: its supervisor is writing the exit
+     * record right now (or was killed too). Give it half a second before calling it lost. */
+    for (int i = 0; i < 10; i++) {
+        p.has_pid_file = read_pid_file(path, &out->pid, &p.is_alive, &p.pid_age_ms) == 0;
+        read_exit_record(exit_path, out);
+        if (!p.has_pid_file || p.is_alive || out->has_exit)
+            break;
+        usleep(50 * 1000);
+    }
     p.has_exit_record = out->has_exit;
     p.is_exit_clean = out->has_exit && out->exit_status == 0 && out->exit_signal == 0;
     if (p.has_pid_file && p.is_alive) {

@@ -172,8 +172,8 @@ static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t
             return error_set(err, -EIO, "cannot probe VM '%s'", cfg->name);
         if (ps.state == VM_STATE_RUNNING || ps.state == VM_STATE_PAUSED)
             return 0;
-        if (!vm_state_is_live(ps.state))
-            break;
+        if (ps.pid == 0 && !vm_state_is_live(ps.state))
+            break; /* the monitor is gone */
         if (time_now_ns() >= deadline) {
             kill(pid, SIGKILL);
             if (proc_wait_exit(st, cfg->name, 2000, &ps) < 0)

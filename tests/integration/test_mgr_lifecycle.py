@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: MIT
+"""The manager's lifecycle against a fake monitor process (mgr_fake_vmm.py: a test double of
+the bareiron-vmm process that speaks the control protocol, not of KVM), so that start, pause,
+resume, stop, poweroff, kill -9 -> aborted and racing starts run for real without /dev/kvm."""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from mgr_util import FAKE_VMM, Mgr
+
+EXIT_FAIL, EXIT_USAGE, EXIT_NOTFOUND, EXIT_STATE, EXIT_INVALID, EXIT_TIMEOUT = 1, 2, 3, 4, 6, 7
+
+
+@pytest.fixture
+def mgr(bareiron, tmp_path):
+    m = Mgr(bareiron, tmp_path / "home", vmm=FAKE_VMM)
+    k = tmp_path / "kernel"
+    k.write_bytes(b"k")
+    m.kernel = k
+    yield m
+    # Never leave a fake monitor behind.
+    vms = m.home / "vms"
+    for d in vms.iterdir() if vms.exists() else []:
+        pidf = d / "run" / "vmm.pid"
+        if pidf.exists():
+            try:
+                os.kill(int(pidf.read_text().split()[0]), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+def pid_of(mgr, name):
+    return int((mgr.vm_dir(name) / "run" / "vmm.pid").read_text().split()[0])
+
+
+def control(mgr, name, line):
+    """Sends raw bytes to the VM's control socket and returns the reply line."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(str(mgr.vm_dir(name) / "run" / "control.sock"))
+    s.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return json.loads(data)
+
+
+def test_full_cycle(mgr):
+    mgr.ok("create", "vm", "--kernel", mgr.kernel, "--cpus", "2")
+    r = mgr.ok("start", "vm")
+    assert "started" in r.stdout
+    assert mgr.state("vm") == "running"
+    run = mgr.vm_dir("vm") / "run"
+    assert stat.S_IMODE(os.stat(run).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(run / "control.sock").st_mode) == 0o600
+    assert "fake vmm vm running" in (run / "vmm.log").read_text()
+    assert control(mgr, "vm", b'{"id":7,"cmd":"hello","args":{}}\n')["result"]["protocol"] == 1
+    r = mgr.run("start", "vm")
+    assert r.returncode == EXIT_STATE and "is running" in r.stderr
+    mgr.ok("pause", "vm")
+    assert mgr.state("vm") == "paused"
+    assert mgr.run("pause", "vm").returncode == EXIT_STATE
+    r = mgr.run("stop", "vm")
+    assert r.returncode == EXIT_STATE and "paused" in r.stderr
+    mgr.ok("resume", "vm")
+    assert mgr.run("resume", "vm").returncode == EXIT_STATE
+    mgr.ok("reset", "vm")
+    st = json.loads(mgr.ok("stats", "vm", "--json").stdout)
+    assert st["vcpu_count"] == 2 and st["exits"] == 42 and st["state"] == "running"
+    assert "exits" in mgr.ok("stats", "vm").stdout
+    rows = json.loads(mgr.ok("list", "--json").stdout)
+    assert rows[0]["state"] == "running" and rows[0]["pid"] == pid_of(mgr, "vm")
+    r = mgr.run("delete", "vm")
+    assert r.returncode == EXIT_STATE
+    r = mgr.run("set", "vm", "--cpus", "4")
+    assert r.returncode == EXIT_STATE and "--cpus" in r.stderr
+    mgr.ok("set", "vm", "--description", "live change", "--autostart", "on")
+    r = mgr.ok("stop", "vm", "--timeout", "10")
+    assert "powered-off" in r.stdout
+    assert mgr.state("vm") == "powered-off"
+    assert not (run / "vmm.pid").exists() and not (run / "control.sock").exists()
+    mgr.ok("delete", "vm")
+
+
+def test_argv_follows_the_contract(mgr, tmp_path):
+    disk = tmp_path / "d.qcow2"
+    disk.write_bytes(b"x")
+    mgr.ok("create", "a", "--kernel", mgr.kernel, "--cpus", "3", "--memory", "2G",
+           "--cmdline", "console=ttyS0 quiet", "--disk", f"{disk},format=qcow2,readonly")
+    mgr.ok("start", "a")
+    argv = open(f"/proc/{pid_of(mgr, 'a')}/cmdline", "rb").read().split(b"\0")[:-1]
+    args = [a.decode() for a in argv[2:]]  # python3, the script
+    pairs = dict(zip(args[::2], args[1::2]))
+    assert pairs["--name"] == "a" and pairs["--cpus"] == "3" and pairs["--memory"] == "2048M"
+    assert pairs["--kernel"] == str(mgr.kernel)
+    assert pairs["--cmdline"] == "console=ttyS0 quiet"
+    assert pairs["--disk"] == f"{disk},format=qcow2,readonly,cache=writeback"
+    assert pairs["--control"] == "control.sock" and pairs["--serial"] == "unix:console.sock"
+    assert os.readlink(f"/proc/{pid_of(mgr, 'a')}/cwd") == str(mgr.vm_dir("a") / "run")
+    mgr.ok("poweroff", "a")
+
+
+def test_poweroff_and_kill9_gives_aborted(mgr):
+    mgr.ok("create", "k", "--kernel", mgr.kernel)
+    mgr.ok("start", "k")
+    os.kill(pid_of(mgr, "k"), signal.SIGKILL)
+    mgr.wait_state("k", "aborted")
+    j = mgr.show("k")
+    assert j["last_exit_signal"] == 9
+    assert "aborted" in mgr.ok("show", "k").stdout
+    for cmd in ["pause", "stop", "poweroff"]:
+        assert mgr.run(cmd, "k").returncode == EXIT_STATE
+    mgr.ok("start", "k")  # aborted -> start is legal
+    assert mgr.state("k") == "running"
+    r = mgr.ok("poweroff", "k")
+    assert "powered-off" in r.stdout
+    assert mgr.state("k") == "powered-off"
+
+
+def test_killing_monitor_and_supervisor(mgr):
+    mgr.ok("create", "both", "--kernel", mgr.kernel)
+    mgr.ok("start", "both")
+    pid = pid_of(mgr, "both")
+    ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    os.kill(ppid, signal.SIGKILL)  # the supervisor first: nobody records the exit
+    os.kill(pid, signal.SIGKILL)
+    mgr.wait_state("both", "aborted")
+    mgr.ok("start", "both")
+    mgr.ok("poweroff", "both")
+
+
+def test_stop_ignored_times_out(mgr):
+    mgr.ok("create", "ig", "--kernel", mgr.kernel)
+    mgr.ok("start", "ig", env={"FAKE_VMM_MODE": "ignore-button"})
+    t0 = time.monotonic()
+    r = mgr.run("stop", "ig", "--timeout", "1")
+    assert r.returncode == EXIT_TIMEOUT and "did not power off within 1 s" in r.stderr
+    assert time.monotonic() - t0 < 10
+    assert mgr.state("ig") == "running"
+    r = mgr.ok("stop", "ig", "--timeout", "0")
+    assert "power button pressed" in r.stdout
+    mgr.ok("poweroff", "ig")
+    assert mgr.state("ig") == "powered-off"
+
+
+def test_start_failure_reports_log(mgr):
+    mgr.ok("create", "f", "--kernel", mgr.kernel)
+    r = mgr.run("start", "f", env={"FAKE_VMM_MODE": "fail-start"})
+    assert r.returncode == EXIT_INVALID
+    assert "exited with status 6" in r.stderr and "not a kernel" in r.stderr
+    assert mgr.state("f") == "aborted"
+    assert mgr.show("f")["last_exit_status"] == 6
+
+
+def test_start_timeout_kills_monitor(mgr):
+    mgr.ok("create", "t", "--kernel", mgr.kernel)
+    r = mgr.run("start", "t", env={"FAKE_VMM_MODE": "never-ready",
+                                   "BAREIRON_START_TIMEOUT_MS": "700"})
+    assert r.returncode == EXIT_TIMEOUT and "did not answer within 700 ms" in r.stderr
+    assert mgr.state("t") == "aborted"
+
+
+def test_racing_starts_exactly_one_wins(mgr):
+    mgr.ok("create", "race", "--kernel", mgr.kernel)
+    env = dict(mgr.env, FAKE_VMM_MODE="slow-start")
+    procs = [subprocess.Popen([mgr.bareiron, "start", "race"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0, EXIT_STATE, EXIT_STATE], [p.stderr.read() for p in procs]
+    assert mgr.state("race") == "running"
+    mgr.ok("poweroff", "race")
+
+
+def test_console_attach_and_detach(mgr):
+    mgr.ok("create", "c", "--kernel", mgr.kernel)
+    mgr.ok("start", "c")
+    r = mgr.run("console", "c", input="hello\n", timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert "connected to the console of 'c'" in r.stderr
+    assert "fake console of c" in r.stdout
+    assert mgr.state("c") == "running", "detaching leaves the VM running"
+    mgr.ok("poweroff", "c")
+
+
+def test_autostart(mgr):
+    mgr.ok("create", "auto1", "--kernel", mgr.kernel, "--autostart", "on")
+    mgr.ok("create", "auto2", "--kernel", mgr.kernel)
+    mgr.ok("autostart")
+    assert mgr.state("auto1") == "running" and mgr.state("auto2") == "powered-off"
+    mgr.ok("autostart")  # already running: nothing to do
+    mgr.ok("poweroff", "auto1")
+
+
+def test_control_protocol_errors(mgr):
+    mgr.ok("create", "p", "--kernel", mgr.kernel)
+    mgr.ok("start", "p")
+    rep = control(mgr, "p", b'{"id":1,"cmd":"warp-drive","args":{}}\n')
+    assert rep == {"id": 1, "ok": False, "error": {"code": "EINVAL", "message":
+                                                    "unknown command"}}
+    rep = control(mgr, "p", b"{nonsense\n")
+    assert rep["ok"] is False
+    mgr.ok("poweroff", "p")
+
+
+def test_pause_racing_with_state_queries(mgr):
+    mgr.ok("create", "q", "--kernel", mgr.kernel)
+    mgr.ok("start", "q")
+    errors = []
+
+    def reader():
+        for _ in range(20):
+            s = mgr.state("q")
+            if s not in ("running", "paused"):
+                errors.append(s)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for _ in range(5):
+        mgr.ok("pause", "q")
+        mgr.ok("resume", "q")
+    t.join()
+    assert errors == []
+    mgr.ok("poweroff", "q")
