@@ -178,6 +178,8 @@ static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
                         (unsigned long long)p->hdr.sector, (unsigned long long)vb->cfg.capacity);
         return VIRTIO_BLK_S_IOERR;
     }
+    if (len == 0)
+        return VIRTIO_BLK_S_OK; /* nothing to move; the backend never sees empty I/O */
     r = req_alloc(vb, p, niov);
     if (r == NULL)
         return VIRTIO_BLK_S_IOERR;

@@ -19,9 +19,9 @@
  * must wait for 0, §4.1.4.3.2), and completions of old requests are dropped, not pushed.
  *
  * Locking: one mutex per device (vd->lock) taken by the transport's register handlers (vCPU
- * threads), by queue kicks and by device completions (event loop). Every function below
- * except virtio_dev_init/fini and the *_locked-free kick/register entry points documented as
- * taking the lock must be called with vd->lock held.
+ * threads), by queue kicks and by device completions (event loop). Every function below must
+ * be called with vd->lock held, except virtio_dev_init/fini/set_transport (before the guest
+ * runs) and virtio_queue_kick, which takes the lock itself.
  */
 #ifndef BAREIRON_DEV_VIRTIO_VIRTIO_H
 #define BAREIRON_DEV_VIRTIO_VIRTIO_H

@@ -210,6 +210,16 @@ static void test_unaligned(void **state)
     assert_int_equal(virtio_read_status(&f->vb->vd) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
+static void test_empty_rw(void **state)
+{
+    struct fixture *f = *state;
+    uint16_t head = request(f, VIRTIO_BLK_T_IN, 5, 0); /* header + status only */
+    assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_OK);
+    head = request(f, VIRTIO_BLK_T_OUT, DISK_SECTORS + 1, 0);
+    assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(blk_mem_count(f->disk, BLK_OP_READ) + blk_mem_count(f->disk, BLK_OP_WRITE), 0);
+}
+
 static void test_unknown_type(void **state)
 {
     struct fixture *f = *state;
@@ -413,6 +423,7 @@ int main(void)
         T(test_header_and_data_in_one),
         T(test_past_capacity),
         T(test_unaligned),
+        T(test_empty_rw),
         T(test_unknown_type),
         T(test_get_id),
         T(test_flush),
