@@ -132,3 +132,51 @@ def test_linux_init(vmm, kernel, build_dir):
             timeout=300, stdin=subprocess.DEVNULL)
     assert "ITEST PASS smp" in r.stdout, r.stdout[-3000:]
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def control(sock_path, cmd, req_id=1):
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(sock_path))
+        s.sendall((json.dumps({"id": req_id, "cmd": cmd}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
+def test_control_socket(vmm, tmp_path):
+    """pause/resume/stats/query over --control, then poweroff: exit status 0."""
+    k = u.write_payload(tmp_path, "spin", b"\xeb\xfe")  # jmp $
+    sock = tmp_path / "control.sock"
+    p = subprocess.Popen([vmm, "--kernel", k, "--serial", "none", "--control", sock,
+                          "--name", "ctl-test", "--cpus", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        assert control(sock, "query-state")["result"]["state"] == "running"
+        assert control(sock, "pause")["ok"]
+        assert control(sock, "query-state")["result"]["state"] == "paused"
+        r = control(sock, "pause")
+        assert not r["ok"] and r["error"]["code"] == "EBUSY"
+        assert control(sock, "resume")["ok"]
+        st = control(sock, "stats")["result"]
+        assert st["vcpu_count"] == 2 and st["guest_mem_bytes"] == 256 << 20
+        cfg = control(sock, "query-config")["result"]
+        assert cfg["name"] == "ctl-test" and cfg["cpus"] == 2
+        assert control(sock, "poweroff")["ok"]
+        p.wait(timeout=20)
+        assert p.returncode == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
