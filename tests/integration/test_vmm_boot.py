@@ -163,7 +163,13 @@ def test_control_socket(vmm, tmp_path):
             if sock.exists():
                 break
             time.sleep(0.05)
-        assert control(sock, "query-state")["result"]["state"] == "running"
+        state = None
+        for _ in range(100):  # "starting" until the vCPUs run
+            state = control(sock, "query-state")["result"]["state"]
+            if state == "running":
+                break
+            time.sleep(0.05)
+        assert state == "running"
         assert control(sock, "pause")["ok"]
         assert control(sock, "query-state")["result"]["state"] == "paused"
         r = control(sock, "pause")
