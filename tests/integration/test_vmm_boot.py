@@ -186,3 +186,40 @@ def test_control_socket(vmm, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_serial_unix_socket(vmm, tmp_path):
+    """--serial unix:PATH: a client gets the output and its input reaches the guest, which
+    echoes one byte back from the UART (polling LSR.DR) and exits with it."""
+    import socket
+    # wait for LSR.DR (0x3fd bit 0), read RBR, echo it to THR, exit with it
+    code = (u.serial_write(b"ready\n") +
+            b"\x66\xba\xfd\x03" + b"\xec" + b"\xa8\x01" + b"\x74\xfb" +  # dx=0x3fd; in; test; jz
+            b"\x66\xba\xf8\x03" + b"\xec" + b"\xee" +                    # dx=0x3f8; in al; out
+            b"\xe6\xf4")                                                  # out 0xf4, al
+    k = u.write_payload(tmp_path, "echo", code)
+    sock = tmp_path / "serial.sock"
+    p = subprocess.Popen([vmm, "--kernel", k, "--serial", f"unix:{sock}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(str(sock))
+            s.sendall(b"\x05")
+            got = b""
+            while b"\x05" not in got:
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                got += chunk
+        p.wait(timeout=20)
+        assert p.returncode == (5 << 1) | 1, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
