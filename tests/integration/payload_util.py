@@ -293,3 +293,45 @@ def problems(case, result, expected, tmp):
         if not any(l.startswith(want) for l in lines):
             out.append(f"no line starting with {want!r}")
     return out
+
+
+def main(argv=None):
+    """Runs payload cases by hand: payload_util.py [--build-dir D] [--bareiron] [CASE...]."""
+    import argparse
+    import sys
+    import tempfile
+
+    ap = argparse.ArgumentParser(description="run ring-3 test payloads under QEMU or bareiron")
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("--bareiron", action="store_true", help="run under bareiron-vmm, not QEMU")
+    ap.add_argument("cases", nargs="*", help="case ids (default: all)")
+    args = ap.parse_args(argv)
+    root = pathlib.Path(__file__).resolve().parents[2]
+    build = pathlib.Path(args.build_dir)
+    build = build if build.is_absolute() else root / build
+    vmm = build / "src" / "vmm" / "bareiron-vmm"
+    failed = 0
+    for case in CASES:
+        if args.cases and case.id not in args.cases:
+            continue
+        if args.bareiron and case.vmm_skip:
+            print(f"SKIP {case.id}: {case.vmm_skip}")
+            continue
+        elf = build / "tests" / "guest" / f"{case.payload}.elf"
+        expected = case.vmm_status if args.bareiron else case.qemu_status
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.bareiron:
+                cmd, press = vmm_command(case, elf, vmm, tmp), press_vmm
+            else:
+                cmd, press = qemu_command(case, elf, tmp), press_qemu
+            result = run_guest(case, cmd, tmp, expected, press if case.press_power else None)
+            probs = problems(case, result, expected, tmp)
+        print(result.output)
+        verdict = "OK" if not probs else "BAD: " + "; ".join(probs)
+        print(f"== {case.id}: status {result.status} in {result.elapsed:.2f} s: {verdict}")
+        failed += bool(probs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
