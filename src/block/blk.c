@@ -112,7 +112,11 @@ int blk_submit(struct blk *b, struct blk_req *req)
         ret = b->drv->submit(b, req);
     if (ret < 0)
         req->priv[1] = (uint64_t)(int64_t)ret;
-    /* The callback never runs inside submit: drop the submit hold from the loop. */
+    if (req->priv[0] > 1) { /* pieces in flight: the last one completes the request */
+        req->priv[0]--;
+        return 0;
+    }
+    /* Nothing in flight: the callback never runs inside submit, so complete from the loop. */
     ret = evloop_call(b->loop, deferred_put, req);
     if (ret < 0 && req->priv[0] == 1) {
         b->inflight--;

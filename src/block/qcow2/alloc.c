@@ -124,6 +124,60 @@ static void overlay(const struct wctx *w, uint64_t cvoff, uint64_t a, uint64_t b
         memset(buf + a, 0, (size_t)(b - a));
 }
 
+static bool is_pending(const struct qcow2 *s, uint64_t first, uint64_t n)
+{
+    for (size_t i = 0; i < s->npend; i++)
+        if (s->pend[i].gc >= first && s->pend[i].gc < first + n)
+            return true;
+    return false;
+}
+
+/* Records the new entries of [first, first+n) for the batch commit. */
+static int defer_l2(struct qcow2 *s, uint64_t first, uint64_t n, const uint64_t *vals)
+{
+    if (s->npend + n > s->pend_cap) {
+        size_t cap = MAX(s->pend_cap * 2, s->npend + n + 64);
+        struct qcow2_pend *p = realloc(s->pend, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        s->pend = p;
+        s->pend_cap = cap;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        s->pend[s->npend++] = (struct qcow2_pend){first + i, vals[i]};
+    return 0;
+}
+
+int qcow2_batch_commit(struct qcow2 *s)
+{
+    uint64_t *old = NULL, *vals = NULL;
+    size_t n = s->npend;
+    int ret;
+
+    if (n == 0)
+        return 0;
+    s->npend = 0;
+    old = malloc(n * 8);
+    vals = malloc(n * 8);
+    ret = old && vals ? qcow2_sync(s) : -ENOMEM;
+    for (size_t i = 0; i < n && vals; i++)
+        vals[i] = s->pend[i].val;
+    for (size_t i = 0, j; i < n && ret == 0; i = j) { /* runs of neighbours in one table */
+        uint64_t gc = s->pend[i].gc;
+        for (j = i + 1; j < n && s->pend[j].gc == s->pend[j - 1].gc + 1 &&
+                        s->pend[j].gc >> s->l2_bits == gc >> s->l2_bits;
+             j++)
+            ;
+        ret = update_l2(s, gc >> s->l2_bits, gc & ((1ull << s->l2_bits) - 1), j - i, &vals[i],
+                        &old[i]);
+    }
+    if (ret == 0)
+        ret = free_old(s, old, vals, n);
+    free(old);
+    free(vals);
+    return ret;
+}
+
 /* Writes the part of (w) inside one L2 table's range: [first, first+n) guest clusters. */
 static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, uint64_t n,
                        uint64_t *vals, uint64_t *old, uint8_t *buf)
@@ -132,6 +186,11 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
     uint64_t wend = w->voff + w->len;
     int ret;
 
+    if (is_pending(s, first, n)) { /* an earlier write of this batch allocated it */
+        ret = qcow2_batch_commit(s);
+        if (ret < 0)
+            return ret;
+    }
     for (uint64_t i = 0; i < n; i++) {
         ret = qcow2_l2_lookup(s, (first + i) << s->cluster_bits, &old[i]);
         if (ret < 0)
@@ -164,6 +223,8 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
     }
     if (m == 0)
         return 0;
+    if (s->is_batching)
+        return defer_l2(s, first, n, vals);
     ret = qcow2_sync(s); /* refcounts and data durable before anything points at them */
     if (ret == 0)
         ret = update_l2(s, first >> s->l2_bits, first & l2mask, n, vals, old);

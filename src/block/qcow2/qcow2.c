@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/ckd.h"
+#include "base/evloop.h"
 #include "base/log.h"
 
 #define RUN_MAX_BYTES (16u << 20)
@@ -178,6 +179,70 @@ static int all_allocated(struct qcow2 *s, uint64_t voff, uint64_t len, bool *yes
     return 0;
 }
 
+/*
+ * Allocating writes are batched: queued here and run together from a deferred call once the
+ * loop is done with the current round of submissions, so that every write of the batch shares
+ * one flush before the L2 updates are published (qcow2_batch_commit).
+ */
+static int zero_range(struct blk *b, struct blk_req *req);
+
+static void run_alloc_batch(void *opaque)
+{
+    struct blk *b = opaque;
+    struct qcow2 *s = qcow2_of(b);
+    unsigned n = s->aq_len;
+    struct blk_req **q = s->aq;
+    int *rets = calloc(MAX(n, 1u), sizeof(int)), cret;
+
+    s->aq = NULL;
+    s->aq_len = s->aq_cap = 0;
+    s->is_aq_scheduled = false;
+    s->is_batching = true;
+    s->zc_entry = 0;
+    for (unsigned i = 0; i < n && rets; i++) {
+        if (q[i]->op == BLK_OP_WRITE) {
+            rets[i] = qcow2_write_alloc(s, q[i]->iov, q[i]->iovcnt, 0, q[i]->offset_bytes,
+                                        q[i]->len_bytes);
+            continue;
+        }
+        /* discard / write-zeroes: in order, on published metadata */
+        rets[i] = qcow2_batch_commit(s);
+        s->is_batching = false;
+        if (rets[i] == 0)
+            rets[i] = zero_range(b, q[i]);
+        s->is_batching = true;
+    }
+    cret = rets ? qcow2_batch_commit(s) : -ENOMEM;
+    s->is_batching = false;
+    for (unsigned i = 0; i < n; i++)
+        blk_req_put(b, q[i], rets && rets[i] ? rets[i] : cret);
+    free(rets);
+    free(q);
+}
+
+static int queue_alloc(struct blk *b, struct blk_req *req)
+{
+    struct qcow2 *s = qcow2_of(b);
+
+    if (s->aq_len == s->aq_cap) {
+        unsigned cap = MAX(16u, s->aq_cap * 2);
+        struct blk_req **q = realloc(s->aq, cap * sizeof(*q));
+        if (!q)
+            return -ENOMEM;
+        s->aq = q;
+        s->aq_cap = cap;
+    }
+    if (!s->is_aq_scheduled) {
+        int ret = evloop_call(b->loop, run_alloc_batch, b);
+        if (ret < 0)
+            return ret;
+        s->is_aq_scheduled = true;
+    }
+    blk_req_hold(req);
+    s->aq[s->aq_len++] = req;
+    return 0;
+}
+
 static int submit_rw(struct blk *b, struct blk_req *req)
 {
     struct qcow2 *s = qcow2_of(b);
@@ -189,10 +254,8 @@ static int submit_rw(struct blk *b, struct blk_req *req)
 
     if (req->op == BLK_OP_WRITE) {
         ret = all_allocated(s, voff, left, &is_inplace);
-        if (ret == 0 && !is_inplace) {
-            s->zc_entry = 0;
-            return qcow2_write_alloc(s, req->iov, req->iovcnt, 0, voff, left);
-        }
+        if (ret == 0 && !is_inplace)
+            return queue_alloc(b, req);
     }
     tmp = malloc(sizeof(*tmp) * (size_t)MAX(req->iovcnt, 1));
     if (!tmp)
@@ -211,7 +274,7 @@ static int submit_rw(struct blk *b, struct blk_req *req)
     return ret;
 }
 
-static int submit_zero(struct blk *b, struct blk_req *req)
+static int zero_range(struct blk *b, struct blk_req *req)
 {
     struct qcow2 *s = qcow2_of(b);
     uint64_t cs = s->cluster_size, start = req->offset_bytes, end = start + req->len_bytes;
@@ -250,7 +313,7 @@ static int qcow2_submit(struct blk *b, struct blk_req *req)
     }
     case BLK_OP_DISCARD:
     case BLK_OP_WRITE_ZEROES:
-        return submit_zero(b, req);
+        return queue_alloc(b, req);
     }
     return -EINVAL;
 }
@@ -266,6 +329,8 @@ static void qcow2_close(struct blk *b)
 
     if (!s)
         return;
+    free(s->aq);
+    free(s->pend);
     blk_close(s->backing);
     qcow2_tcache_fini(&s->l2c);
     qcow2_tcache_fini(&s->rbc);

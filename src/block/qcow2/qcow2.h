@@ -95,6 +95,12 @@ struct qcow2_tcache {
     uint64_t tick;
 };
 
+/* An L2 update waiting for its batch's flush: guest cluster (gc) gets entry (val). */
+struct qcow2_pend {
+    uint64_t gc;
+    uint64_t val;
+};
+
 struct qcow2 {
     struct blk *b;
     int fd; /* buffered fd for metadata */
@@ -113,8 +119,17 @@ struct qcow2 {
     uint64_t free_hint; /* cluster index where the free-cluster search starts */
     uint64_t host_end;  /* bytes: the host file's logical end as far as we know */
     uint8_t *zbuf;      /* compressed cluster input buffer (2 clusters) */
-    uint64_t zc_entry;  /* L2 entry of the compressed cluster held in zc_data (0: none) */
-    uint8_t *zc_data;   /* last decompressed cluster */
+    /* Allocating writes queued for the next batch (see qcow2.c), and the L2 updates of the
+     * batch being run: their data is written, the flush that makes them safe to publish is
+     * shared by the whole batch (qcow2_batch_commit). */
+    struct blk_req **aq;
+    unsigned aq_len, aq_cap;
+    bool is_aq_scheduled;
+    bool is_batching;
+    struct qcow2_pend *pend;
+    size_t npend, pend_cap;
+    uint64_t zc_entry; /* L2 entry of the compressed cluster held in zc_data (0: none) */
+    uint8_t *zc_data;  /* last decompressed cluster */
 };
 
 static inline uint64_t be64_load(const void *p)
@@ -196,6 +211,9 @@ MUST_CHECK int qcow2_read_sync(struct qcow2 *s, void *buf, uint64_t len, uint64_
  * crash-safe order (refcounts, data, flush, L2/L1). (iov NULL: write zeros). */
 MUST_CHECK int qcow2_write_alloc(struct qcow2 *s, const struct iovec *iov, int iovcnt,
                                  uint64_t skip, uint64_t voff, uint64_t len);
+/* Publishes the L2 updates of the current batch: flush, L2/L1 entries, then (after another
+ * flush) frees the clusters they replaced. Returns 0 or -errno. */
+MUST_CHECK int qcow2_batch_commit(struct qcow2 *s);
 /* Sets the L2 entries of whole clusters in [voff, voff+len) to (zero flag | unallocated)
  * and frees their host clusters (discard / write-zeroes). */
 MUST_CHECK int qcow2_zero_clusters(struct qcow2 *s, uint64_t voff, uint64_t len, bool is_zero);
