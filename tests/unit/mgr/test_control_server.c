@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for mgr/control_server.c: the monitor's control socket served on a real evloop
+ * over a socketpair (and a real listening socket), with a fake machine behind control_ops.
+ * Covers every command, typed errors for bad input, framing (pipelined, split, blank and
+ * oversized lines), hang-ups, the client limit, socket permissions and random garbage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "base/evloop.h"
+#include "mgr/control_server.h"
+
+struct fake {
+    enum control_run_state run;
+    int pauses, resumes, buttons, poweroffs, resets;
+};
+
+static enum control_run_state f_query_state(void *opaque)
+{
+    return ((struct fake *)opaque)->run;
+}
+
+static int f_query_config(void *opaque, struct control_config *out, struct error *err)
+{
+    (void)opaque;
+    (void)err;
+    out->name = "vm1";
+    out->cpus = 2;
+    out->memory_bytes = 256u << 20;
+    out->kernel = "/k";
+    out->disk_count = 2;
+    out->disks[0] = "/a.img,format=raw";
+    out->disks[1] = "/b.qcow2,format=qcow2";
+    return 0;
+}
+
+static int f_pause(void *opaque, struct error *err)
+{
+    struct fake *f = opaque;
+    if (f->run == CONTROL_RUN_PAUSED)
+        return error_set(err, -EBUSY, "already paused");
+    f->run = CONTROL_RUN_PAUSED;
+    f->pauses++;
+    return 0;
+}
+
+static int f_resume(void *opaque, struct error *err)
+{
+    struct fake *f = opaque;
+    if (f->run != CONTROL_RUN_PAUSED)
+        return -EBUSY; /* no message: the server supplies strerror */
+    (void)err;
+    f->run = CONTROL_RUN_RUNNING;
+    f->resumes++;
+    return 0;
+}
+
+static int f_button(void *opaque, struct error *err)
+{
+    (void)err;
+    ((struct fake *)opaque)->buttons++;
+    ((struct fake *)opaque)->run = CONTROL_RUN_STOPPING;
+    return 0;
+}
+
+static int f_poweroff(void *opaque, struct error *err)
+{
+    (void)err;
+    ((struct fake *)opaque)->poweroffs++;
+    return 0;
+}
+
+static int f_stats(void *opaque, struct control_stats *out, struct error *err)
+{
+    (void)opaque;
+    (void)err;
+    out->vcpu_count = 2;
+    out->exits = 1234;
+    out->rss_bytes = 1 << 20;
+    return 0;
+}
+
+static const struct control_ops fake_ops = {
+    .query_state = f_query_state,
+    .query_config = f_query_config,
+    .power_button = f_button,
+    .poweroff = f_poweroff,
+    .reset = NULL, /* ENOTSUP */
+    .pause = f_pause,
+    .resume = f_resume,
+    .stats = f_stats,
+};
+
+struct env {
+    struct evloop *loop;
+    struct control_server *srv;
+    struct fake fake;
+    int peer;
+    char buf[256 * 1024];
+    size_t len;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    int sv[2];
+    assert_int_equal(evloop_create(&e->loop), 0);
+    e->fake.run = CONTROL_RUN_RUNNING;
+    assert_int_equal(
+        control_server_create(e->loop, NULL, "vm1", &fake_ops, &e->fake, &e->srv, NULL), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(control_server_add_client(e->srv, sv[0]), 0);
+    e->peer = sv[1];
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    control_server_destroy(e->srv);
+    evloop_destroy(e->loop);
+    if (e->peer >= 0)
+        close(e->peer);
+    free(e);
+    return 0;
+}
+
+/* Runs the loop until a full reply line arrives; returns it decoded. */
+static json_t *next_reply(struct env *e)
+{
+    for (int i = 0; i < 200; i++) {
+        char *nl = memchr(e->buf, '\n', e->len);
+        if (nl) {
+            size_t n = (size_t)(nl - e->buf);
+            json_t *j = json_loadb(e->buf, n, 0, NULL);
+            memmove(e->buf, nl + 1, e->len - n - 1);
+            e->len -= n + 1;
+            assert_non_null(j);
+            return j;
+        }
+        evloop_run_once(e->loop, 10);
+        ssize_t r = recv(e->peer, e->buf + e->len, sizeof(e->buf) - e->len, MSG_DONTWAIT);
+        if (r > 0)
+            e->len += (size_t)r;
+    }
+    fail_msg("no reply");
+    return NULL;
+}
+
+static void send_raw(struct env *e, const char *s, size_t n)
+{
+    assert_int_equal(send(e->peer, s, n, 0), (ssize_t)n);
+}
+
+static json_t *call(struct env *e, const char *line)
+{
+    send_raw(e, line, strlen(line));
+    return next_reply(e);
+}
+
+static void expect_error(json_t *r, const char *code, const char *msg)
+{
+    assert_true(json_is_false(json_object_get(r, "ok")));
+    json_t *err = json_object_get(r, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "code")), code);
+    if (msg && strstr(json_string_value(json_object_get(err, "message")), msg) == NULL)
+        fail_msg("message '%s' lacks '%s'", json_string_value(json_object_get(err, "message")),
+                 msg);
+    json_decref(r);
+}
+
+static json_t *result_of(json_t *r, int id)
+{
+    assert_true(json_is_true(json_object_get(r, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), id);
+    return json_object_get(r, "result");
+}
+
+static void test_hello_and_state(void **state)
+{
+    struct env *e = *state;
+    json_t *r = call(e, "{\"id\":1,\"cmd\":\"hello\",\"args\":{\"version\":1}}\n");
+    json_t *res = result_of(r, 1);
+    assert_int_equal(json_integer_value(json_object_get(res, "protocol")), 1);
+    assert_string_equal(json_string_value(json_object_get(res, "name")), "vm1");
+    json_decref(r);
+    r = call(e, "{\"id\":2,\"cmd\":\"version\"}\n");
+    result_of(r, 2);
+    json_decref(r);
+    r = call(e, "{\"id\":3,\"cmd\":\"query-state\",\"args\":{}}\n");
+    assert_string_equal(json_string_value(json_object_get(result_of(r, 3), "state")), "running");
+    json_decref(r);
+}
+
+static void test_pause_resume_errors(void **state)
+{
+    struct env *e = *state;
+    json_t *r = call(e, "{\"id\":4,\"cmd\":\"pause\"}\n");
+    result_of(r, 4);
+    json_decref(r);
+    assert_int_equal(e->fake.pauses, 1);
+    expect_error(call(e, "{\"id\":5,\"cmd\":\"pause\"}\n"), "EBUSY", "already paused");
+    r = call(e, "{\"id\":6,\"cmd\":\"query-state\"}\n");
+    assert_string_equal(json_string_value(json_object_get(result_of(r, 6), "state")), "paused");
+    json_decref(r);
+    r = call(e, "{\"id\":7,\"cmd\":\"resume\"}\n");
+    result_of(r, 7);
+    json_decref(r);
+    expect_error(call(e, "{\"id\":8,\"cmd\":\"resume\"}\n"), "EBUSY", "busy");
+    assert_int_equal(e->fake.resumes, 1);
+}
+
+static void test_actions_config_stats(void **state)
+{
+    struct env *e = *state;
+    json_t *r = call(e, "{\"id\":9,\"cmd\":\"power-button\"}\n");
+    result_of(r, 9);
+    json_decref(r);
+    assert_int_equal(e->fake.buttons, 1);
+    r = call(e, "{\"id\":10,\"cmd\":\"poweroff\"}\n");
+    result_of(r, 10);
+    json_decref(r);
+    assert_int_equal(e->fake.poweroffs, 1);
+    expect_error(call(e, "{\"id\":11,\"cmd\":\"reset\"}\n"), "ENOTSUP", "reset");
+    r = call(e, "{\"id\":12,\"cmd\":\"query-config\"}\n");
+    json_t *res = result_of(r, 12);
+    assert_int_equal(json_integer_value(json_object_get(res, "cpus")), 2);
+    assert_int_equal(json_array_size(json_object_get(res, "disks")), 2);
+    assert_null(json_object_get(res, "initrd"));
+    json_decref(r);
+    r = call(e, "{\"id\":13,\"cmd\":\"stats\"}\n");
+    res = result_of(r, 13);
+    assert_int_equal(json_integer_value(json_object_get(res, "exits")), 1234);
+    assert_null(json_object_get(res, "vcpu_time_ns")); /* unknown: left out */
+    json_decref(r);
+}
+
+static void test_bad_requests(void **state)
+{
+    struct env *e = *state;
+    json_t *r;
+    expect_error(call(e, "{\"id\":20,\"cmd\":\"warp\"}\n"), "EINVAL", "unknown command");
+    expect_error(call(e, "{oops\n"), "EPROTO", "malformed");
+    expect_error(call(e, "[]\n"), "EPROTO", "object");
+    expect_error(call(e, "{\"id\":21,\"cmd\":\"pause\",\"args\":{\"now\":true}}\n"), "EINVAL",
+                 "no arguments");
+    expect_error(call(e, "{\"id\":22,\"cmd\":\"hello\",\"args\":{\"version\":\"one\"}}\n"),
+                 "EINVAL", "version");
+    r = call(e, "{\"cmd\":\"pause\"}\n");
+    assert_true(json_is_null(json_object_get(r, "id")));
+    expect_error(r, "EPROTO", "id");
+    r = call(e, "{\"id\":23,\"cmd\":5}\n");
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 23);
+    expect_error(r, "EPROTO", "cmd");
+    assert_int_equal(e->fake.pauses, 0);
+}
+
+static void test_framing(void **state)
+{
+    struct env *e = *state;
+    const char *two = "\n{\"id\":30,\"cmd\":\"query-state\"}\n\n{\"id\":31,\"cmd\":\"hello\"}\n";
+    const char *split = "{\"id\":32,\"cmd\":\"query-state\"}\n";
+    json_t *r;
+    send_raw(e, two, strlen(two));
+    r = next_reply(e);
+    result_of(r, 30);
+    json_decref(r);
+    r = next_reply(e);
+    result_of(r, 31);
+    json_decref(r);
+    for (size_t i = 0; i < strlen(split); i++) {
+        send_raw(e, split + i, 1);
+        evloop_run_once(e->loop, 0);
+    }
+    r = next_reply(e);
+    result_of(r, 32);
+    json_decref(r);
+}
+
+static void test_oversized_line(void **state)
+{
+    struct env *e = *state;
+    size_t n = CONTROL_MAX_MESSAGE_BYTES * 2 + 100;
+    char *big = malloc(n);
+    json_t *r;
+    memset(big, 'x', n);
+    big[n - 1] = '\n';
+    for (size_t off = 0; off < n;) {
+        ssize_t w = send(e->peer, big + off, n - off, MSG_DONTWAIT);
+        if (w > 0)
+            off += (size_t)w;
+        evloop_run_once(e->loop, 1);
+    }
+    expect_error(next_reply(e), "E2BIG", "64 KiB");
+    r = call(e, "{\"id\":40,\"cmd\":\"query-state\"}\n");
+    result_of(r, 40); /* the rest of the long line was skipped */
+    json_decref(r);
+    free(big);
+}
+
+static void test_hangup_and_garbage(void **state)
+{
+    struct env *e = *state;
+    unsigned seed = 1;
+    char junk[512];
+    for (int round = 0; round < 50; round++) {
+        for (size_t i = 0; i < sizeof(junk); i++)
+            junk[i] = (char)(rand_r(&seed) & 0xff);
+        send_raw(e, junk, sizeof(junk));
+        evloop_run_once(e->loop, 0);
+        while (recv(e->peer, e->buf, sizeof(e->buf), MSG_DONTWAIT) > 0)
+            ;
+    }
+    assert_int_equal(control_server_client_count(e->srv), 1);
+    close(e->peer);
+    e->peer = -1;
+    for (int i = 0; i < 10 && control_server_client_count(e->srv); i++)
+        evloop_run_once(e->loop, 10);
+    assert_int_equal(control_server_client_count(e->srv), 0);
+}
+
+static void test_listener(void **state)
+{
+    struct env *e = *state;
+    char dir[] = "/tmp/bareiron-ctl-XXXXXX", path[64];
+    struct control_server *srv;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fds[CONTROL_MAX_CLIENTS + 1];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/control.sock", dir);
+    assert_int_equal(close(open(path, O_CREAT | O_WRONLY, 0644)), 0); /* stale file */
+    assert_int_equal(control_server_create(e->loop, path, "x", &fake_ops, &e->fake, &srv, NULL), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++) {
+        fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        evloop_run_once(e->loop, 10);
+    }
+    assert_int_equal(control_server_client_count(srv), CONTROL_MAX_CLIENTS);
+    for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++)
+        close(fds[i]);
+    control_server_destroy(srv);
+    assert_int_equal(stat(path, &st), -1); /* removed on destroy */
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hello_and_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_resume_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_actions_config_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hangup_and_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
