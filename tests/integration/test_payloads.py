@@ -76,3 +76,17 @@ def test_payload_loads_in_bareiron_loader(payload, build_dir, payload_dir):
     assert kv.get("format") == "multiboot" and kv.get("mode") == "multiboot32", r.stdout
     assert kv.get("magic") == "0x2badb002"
     assert int(kv["kernel_start"], 16) == 0x100000
+
+
+@pytest.mark.parametrize("case", [c for c in pu.CASES if not c.vmm_skip], ids=lambda c: c.id)
+def test_payload_vmm_accepts_command_line(case, build_dir, payload_dir, tmp_path):
+    """Where KVM is missing, bareiron-vmm still validates the whole command line the payload
+    cases use (kernel, disks, control socket) before it opens /dev/kvm: status 5, not 2 or 6.
+    Where KVM works, test_payload_bareiron covers this."""
+    if pu.kvm_usable():
+        pytest.skip("KVM works here: test_payload_bareiron runs the case for real")
+    vmm = build_dir / "src" / "vmm" / "bareiron-vmm"
+    if not vmm.exists():
+        pytest.skip(f"{vmm} is not built")
+    r = run(pu.vmm_command(case, elf_of(payload_dir, case), vmm, tmp_path), timeout=30)
+    assert r.returncode == 5, f"status {r.returncode}: {r.stderr}"
