@@ -165,6 +165,7 @@ int iov_slice(struct iovec *dst, int max, const struct iovec *iov, int cnt, uint
             done_ += n_;                                                                           \
             skip_ = 0;                                                                             \
         }                                                                                          \
+        (void)done_;                                                                               \
     } while (0)
 
 void iov_memset(const struct iovec *iov, int cnt, uint64_t skip, int c, uint64_t len)
