@@ -47,6 +47,7 @@ CASES = [
     Case("hello", "hello"),
     Case("serial", "serial", cmdline="rx=1", send_on_ready=b"hello-uart\n"),
     Case("legacy", "legacy"),
+    Case("memory", "memory", cmdline="mem=128"),
     Case("acpi", "acpi", cmdline="cpus=2 mcfg=1", cpus=2),
     Case("pci", "pci", cmdline="mcfg=1",
          note="QEMU q35 (-nodefaults) shows 00:00.0 host bridge, 1f.0 LPC, 1f.2 AHCI and "
