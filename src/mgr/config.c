@@ -408,9 +408,13 @@ int config_from_json(json_t *root, const char *what, struct vm_config *cfg, stru
         if (ret < 0)
             goto fail;
     }
-    ret = config_validate(cfg, err);
-    if (ret == 0)
-        return 0;
+    {
+        struct error verr = {0};
+        ret = config_validate(cfg, &verr);
+        if (ret == 0)
+            return 0;
+        error_set(err, ret, "%s: %s", what, verr.message);
+    }
 fail:
     config_fini(cfg);
     if (ret == -ENOMEM)

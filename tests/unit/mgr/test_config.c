@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for mgr/config*.c: vm.json parsing and validation of every field (bad types,
+ * ranges, enums, unknown keys at every level, future schema), round trips through
+ * config_dump, the command-line settings of config_set_option, and name checks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mgr/config.h"
+#include "mgr/config_util.h"
+
+static const char full_json[] =
+    "{\"schema\":1,\"name\":\"web-1\",\"description\":\"d\",\"os_type\":\"linux\","
+    "\"cpus\":4,\"memory_mib\":2048,\"boot\":[\"disk\",\"kernel\"],\"kernel\":\"/k\","
+    "\"initrd\":\"/i\",\"cmdline\":\"console=ttyS0\",\"disks\":[{\"path\":\"/a.img\","
+    "\"format\":\"qcow2\",\"readonly\":true,\"cache\":\"none\"},{\"path\":\"/b.img\"}],"
+    "\"cdrom\":\"/c.iso\",\"floppy\":null,\"network\":[{\"model\":\"e1000\",\"mode\":\"tap\","
+    "\"tap\":\"tap0\",\"mac\":\"52:54:00:12:34:56\"},{\"mode\":\"nat\"}],"
+    "\"serial\":[{\"type\":\"console\"},{\"type\":\"file\",\"path\":\"/log\"}],"
+    "\"video\":{\"width\":800,\"height\":600,\"vram_mib\":8},\"acpi\":false,"
+    "\"ioapic\":true,\"autostart\":true}";
+
+static void test_parse_full(void **state)
+{
+    struct vm_config c;
+    struct error err = {0};
+    (void)state;
+    assert_int_equal(config_parse(full_json, strlen(full_json), "t.json", &c, &err), 0);
+    assert_string_equal(c.name, "web-1");
+    assert_int_equal(c.cpus, 4);
+    assert_int_equal(c.memory_mib, 2048);
+    assert_int_equal(c.boot_count, 2);
+    assert_int_equal(c.boot[0], BOOT_DISK);
+    assert_string_equal(c.kernel, "/k");
+    assert_string_equal(c.cmdline, "console=ttyS0");
+    assert_int_equal(c.disk_count, 2);
+    assert_int_equal(c.disks[0].format, DISK_FORMAT_QCOW2);
+    assert_true(c.disks[0].is_readonly);
+    assert_int_equal(c.disks[0].cache, DISK_CACHE_NONE);
+    assert_int_equal(c.disks[1].format, DISK_FORMAT_RAW);
+    assert_null(c.floppy);
+    assert_int_equal(c.nic_count, 2);
+    assert_int_equal(c.nics[0].mode, NIC_MODE_TAP);
+    assert_string_equal(c.nics[0].ifname, "tap0");
+    assert_int_equal(c.serial_count, 2);
+    assert_string_equal(c.serials[1].path, "/log");
+    assert_int_equal(c.video_width, 800);
+    assert_false(c.has_acpi);
+    assert_true(c.is_autostart);
+    config_fini(&c);
+}
+
+static void test_round_trip(void **state)
+{
+    struct vm_config c, d;
+    char *text, *text2;
+    (void)state;
+    assert_int_equal(config_parse(full_json, strlen(full_json), "t", &c, NULL), 0);
+    assert_int_equal(config_dump(&c, &text), 0);
+    assert_int_equal(config_parse(text, strlen(text), "t2", &d, NULL), 0);
+    assert_int_equal(config_dump(&d, &text2), 0);
+    assert_string_equal(text, text2);
+    assert_non_null(strstr(text, "\"schema\": 1"));
+    free(text);
+    free(text2);
+    config_fini(&c);
+    config_fini(&d);
+    /* Defaults round-trip too. */
+    assert_int_equal(config_init(&c, "x"), 0);
+    assert_int_equal(config_dump(&c, &text), 0);
+    assert_int_equal(config_parse(text, strlen(text), "t3", &d, NULL), 0);
+    assert_int_equal(d.cpus, 1);
+    assert_int_equal(d.memory_mib, 256);
+    free(text);
+    config_fini(&c);
+    config_fini(&d);
+}
+
+/* Replaces or adds member (key) of the full document with (value_json) ("DELETE" removes it)
+ * and expects a failure with (code) whose message contains (needle). */
+static void expect_bad(const char *key, const char *value_json, int code, const char *needle)
+{
+    json_t *root = json_loads(full_json, 0, NULL);
+    struct vm_config c;
+    struct error err = {0};
+    char *text;
+    if (strcmp(value_json, "DELETE") == 0)
+        json_object_del(root, key);
+    else
+        json_object_set_new(root, key, json_loads(value_json, JSON_DECODE_ANY, NULL));
+    text = json_dumps(root, 0);
+    json_decref(root);
+    int ret = config_parse(text, strlen(text), "/lib/vms/web-1/vm.json", &c, &err);
+    if (ret != code || strstr(err.message, needle) == NULL ||
+        strstr(err.message, "/lib/vms/web-1/vm.json") == NULL)
+        fail_msg("%s=%s: got %d '%s', wanted %d '%s'", key, value_json, ret, err.message, code,
+                 needle);
+    free(text);
+}
+
+static void test_every_field_rejects_bad_values(void **state)
+{
+    (void)state;
+    expect_bad("schema", "2", -ENOTSUP, "schema version 2 is newer");
+    expect_bad("schema", "\"1\"", -EINVAL, "\"schema\"");
+    expect_bad("schema", "0", -EINVAL, "\"schema\"");
+    expect_bad("schema", "DELETE", -EINVAL, "\"schema\"");
+    expect_bad("name", "DELETE", -EINVAL, "\"name\"");
+    expect_bad("name", "\"a/b\"", -EINVAL, "\"name\"");
+    expect_bad("name", "\"..\"", -EINVAL, "\"name\"");
+    expect_bad("name", "7", -EINVAL, "\"name\"");
+    expect_bad("description", "null", -EINVAL, "\"description\"");
+    expect_bad("description", "\"a\\u0001b\"", -EINVAL, "control character");
+    expect_bad("os_type", "\"beos\"", -EINVAL, "\"os_type\"");
+    expect_bad("cpus", "0", -EINVAL, "\"cpus\": must be an integer from 1 to 64");
+    expect_bad("cpus", "65", -EINVAL, "\"cpus\"");
+    expect_bad("cpus", "2.5", -EINVAL, "\"cpus\"");
+    expect_bad("cpus", "\"2\"", -EINVAL, "\"cpus\"");
+    expect_bad("cpus", "true", -EINVAL, "\"cpus\"");
+    expect_bad("memory_mib", "15", -EINVAL, "\"memory_mib\"");
+    expect_bad("memory_mib", "99999999999", -EINVAL, "\"memory_mib\"");
+    expect_bad("memory_mib", "-1", -EINVAL, "\"memory_mib\"");
+    expect_bad("boot", "[]", -EINVAL, "\"boot\"");
+    expect_bad("boot", "\"disk\"", -EINVAL, "\"boot\"");
+    expect_bad("boot", "[\"disk\",\"disk\"]", -EINVAL, "twice");
+    expect_bad("boot", "[\"net\"]", -EINVAL, "floppy|cdrom|disk|kernel");
+    expect_bad("boot", "[\"a\",\"b\",\"c\",\"d\",\"e\"]", -EINVAL, "\"boot\"");
+    expect_bad("kernel", "\"relative\"", -EINVAL, "absolute");
+    expect_bad("kernel", "5", -EINVAL, "\"kernel\"");
+    expect_bad("initrd", "[]", -EINVAL, "\"initrd\"");
+    expect_bad("cmdline", "{}", -EINVAL, "\"cmdline\"");
+    expect_bad("cdrom", "\"x.iso\"", -EINVAL, "\"cdrom\"");
+    expect_bad("floppy", "false", -EINVAL, "\"floppy\"");
+    expect_bad("disks", "{}", -EINVAL, "\"disks\"");
+    expect_bad("disks", "[5]", -EINVAL, "\"disks[0]\"");
+    expect_bad("disks", "[{}]", -EINVAL, "\"disks[0].path\": is required");
+    expect_bad("disks", "[{\"path\":\"/a,b\"}]", -EINVAL, "','");
+    expect_bad("disks", "[{\"path\":\"/a\",\"format\":\"vmdk\"}]", -EINVAL, "disks[0].format");
+    expect_bad("disks", "[{\"path\":\"/a\",\"readonly\":\"no\"}]", -EINVAL, "disks[0].readonly");
+    expect_bad("disks", "[{\"path\":\"/a\",\"cache\":1}]", -EINVAL, "disks[0].cache");
+    expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"ide\"}]", -EINVAL, "unknown key \"bus\"");
+    expect_bad("disks", "[{\"path\":\"/a\"},{\"path\":\"/a\"}]", -EINVAL, "attached twice");
+    expect_bad("network", "[{\"mode\":\"wifi\"}]", -EINVAL, "network[0].mode");
+    expect_bad("network", "[{\"model\":\"ne2k\"}]", -EINVAL, "network[0].model");
+    expect_bad("network", "[{\"mode\":\"bridge\"}]", -EINVAL, "network[0].bridge");
+    expect_bad("network", "[{\"mode\":\"nat\",\"tap\":\"t\"}]", -EINVAL, "network[0].tap");
+    expect_bad("network", "[{\"mode\":\"tap\",\"tap\":\"bad name!\"}]", -EINVAL, "interface");
+    expect_bad("network", "[{\"mac\":\"01:00:00:00:00:00\"}]", -EINVAL, "network[0].mac");
+    expect_bad("network", "[{\"mac\":\"52:54:00:12:34\"}]", -EINVAL, "network[0].mac");
+    expect_bad("serial", "[{}]", -EINVAL, "serial[0].type");
+    expect_bad("serial", "[{\"type\":\"tcp\"}]", -EINVAL, "serial[0].type");
+    expect_bad("serial", "[{\"type\":\"unix\"}]", -EINVAL, "serial[0].path");
+    expect_bad("serial", "[{\"type\":\"pty\",\"path\":\"/x\"}]", -EINVAL, "not allowed");
+    expect_bad("serial", "[{\"type\":\"console\"},{\"type\":\"console\"}]", -EINVAL,
+               "only one port");
+    expect_bad("serial", "[{},{},{},{},{}]", -EINVAL, "at most");
+    expect_bad("video", "[]", -EINVAL, "\"video\"");
+    expect_bad("video", "{\"width\":100}", -EINVAL, "video.width");
+    expect_bad("video", "{\"height\":\"x\"}", -EINVAL, "video.height");
+    expect_bad("video", "{\"vram_mib\":0}", -EINVAL, "video.vram_mib");
+    expect_bad("video", "{\"depth\":32}", -EINVAL, "unknown key \"depth\"");
+    expect_bad("acpi", "1", -EINVAL, "\"acpi\"");
+    expect_bad("ioapic", "\"on\"", -EINVAL, "\"ioapic\"");
+    expect_bad("autostart", "null", -EINVAL, "\"autostart\"");
+    expect_bad("colour", "\"red\"", -EINVAL, "unknown key \"colour\"");
+    expect_bad("kernel", "null", -EINVAL, "initrd: needs a kernel");
+}
+
+static void test_malformed_text(void **state)
+{
+    static const char *const bad[] = {"",
+                                      "{",
+                                      "[]",
+                                      "null",
+                                      "{\"schema\":1,\"schema\":1}",
+                                      "\"s\"",
+                                      "{\"schema\":1,\"name\":\"x\"} trailing"};
+    struct vm_config c;
+    struct error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        error_clear(&err);
+        assert_int_equal(config_parse(bad[i], strlen(bad[i]), "F.json", &c, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "F.json"));
+    }
+    /* A minimal document gets the defaults. */
+    static const char minimal[] = "{\"schema\":1,\"name\":\"m\"}";
+    assert_int_equal(config_parse(minimal, strlen(minimal), "F", &c, NULL), 0);
+    assert_int_equal(c.cpus, 1);
+    assert_true(c.has_acpi);
+    config_fini(&c);
+}
+
+static void set_ok(struct vm_config *c, const char *key, const char *val)
+{
+    struct error err = {0};
+    if (config_set_option(c, key, val, &err) != 0)
+        fail_msg("--%s %s: %s", key, val, err.message);
+}
+
+static void set_bad(struct vm_config *c, const char *key, const char *val, int code)
+{
+    struct error err = {0};
+    int ret = config_set_option(c, key, val, &err);
+    if (ret != code)
+        fail_msg("--%s %s: got %d (%s), wanted %d", key, val, ret, err.message, code);
+    if (code != -ENOENT || strcmp(key, "nope") != 0)
+        assert_non_null(strstr(err.message, key));
+}
+
+static void test_options(void **state)
+{
+    char file[] = "/tmp/bareiron-cfg-XXXXXX", spec[128];
+    struct vm_config c;
+    int fd = mkstemp(file);
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(config_init(&c, "o"), 0);
+    set_ok(&c, "cpus", "8");
+    set_ok(&c, "memory", "2G");
+    assert_int_equal(c.memory_mib, 2048);
+    set_ok(&c, "memory", "512");
+    assert_int_equal(c.memory_mib, 512);
+    set_ok(&c, "boot", "cdrom,disk");
+    assert_int_equal(c.boot_count, 2);
+    set_ok(&c, "kernel", file);
+    set_ok(&c, "initrd", file);
+    set_ok(&c, "cmdline", "quiet");
+    snprintf(spec, sizeof(spec), "%s,format=qcow2,readonly,cache=none", file);
+    set_ok(&c, "disk", spec);
+    assert_int_equal(c.disks[0].format, DISK_FORMAT_QCOW2);
+    set_bad(&c, "disk", file, -EEXIST);
+    set_ok(&c, "nic", "bridge:br0,model=e1000,mac=52:54:00:aa:bb:cc");
+    set_ok(&c, "nic", "nat");
+    assert_int_equal(c.nic_count, 2);
+    set_ok(&c, "remove-nic", "0");
+    assert_int_equal(c.nics[0].mode, NIC_MODE_NAT);
+    set_ok(&c, "serial", "unix:/tmp/s.sock");
+    set_ok(&c, "serial", "none");
+    assert_int_equal(c.serial_count, 0);
+    set_ok(&c, "video", "1280x720");
+    set_ok(&c, "vram", "64M");
+    set_ok(&c, "acpi", "off");
+    set_ok(&c, "autostart", "yes");
+    set_ok(&c, "os-type", "windows");
+    set_ok(&c, "description", "hello");
+    assert_int_equal(config_validate(&c, NULL), 0);
+    set_ok(&c, "remove-disk", file);
+    assert_int_equal(c.disk_count, 0);
+    set_ok(&c, "kernel", "none");
+    assert_int_equal(config_validate(&c, NULL), -EINVAL); /* initrd without kernel */
+    set_ok(&c, "initrd", "none");
+    set_ok(&c, "cmdline", "none");
+    assert_int_equal(config_validate(&c, NULL), 0);
+    set_bad(&c, "cpus", "0", -EINVAL);
+    set_bad(&c, "cpus", "1x", -EINVAL);
+    set_bad(&c, "memory", "1K", -EINVAL);
+    set_bad(&c, "boot", "", -EINVAL);
+    set_bad(&c, "boot", "disk,net", -EINVAL);
+    set_bad(&c, "kernel", "/nonexistent/k", -ENOENT);
+    set_bad(&c, "kernel", "/tmp", -EINVAL);
+    set_bad(&c, "disk", "/nonexistent", -ENOENT);
+    set_bad(&c, "remove-disk", "5", -ENOENT);
+    set_bad(&c, "nic", "tap", -EINVAL);
+    set_bad(&c, "nic", "nat:x", -EINVAL);
+    set_bad(&c, "serial", "pty:/x", -EINVAL);
+    set_bad(&c, "video", "1x1", -EINVAL);
+    set_bad(&c, "acpi", "sometimes", -EINVAL);
+    set_bad(&c, "nope", "1", -ENOENT);
+    assert_true(config_option_is_live("description"));
+    assert_false(config_option_is_live("cpus"));
+    assert_false(config_option_exists("nope"));
+    config_fini(&c);
+    unlink(file);
+}
+
+static void test_names_and_values(void **state)
+{
+    (void)state;
+    assert_int_equal(config_check_name("a"), 0);
+    assert_int_equal(config_check_name("Web-1.prod_2"), 0);
+    assert_int_equal(
+        config_check_name("a123456789012345678901234567890123456789012345678901234567890123"), 0);
+    assert_int_equal(
+        config_check_name("a1234567890123456789012345678901234567890123456789012345678901234"),
+        -EINVAL);
+    assert_int_equal(config_check_name(""), -EINVAL);
+    assert_int_equal(config_check_name("."), -EINVAL);
+    assert_int_equal(config_check_name(".."), -EINVAL);
+    assert_int_equal(config_check_name("a/b"), -EINVAL);
+    assert_int_equal(config_check_name("a..b"), -EINVAL);
+    assert_int_equal(config_check_name("-a"), -EINVAL);
+    assert_int_equal(config_check_name("a b"), -EINVAL);
+    assert_int_equal(config_check_mac("52:54:00:12:34:56"), 0);
+    assert_int_equal(config_check_mac("53:54:00:12:34:56"), -EINVAL);
+    assert_int_equal(config_check_mac("52-54-00-12-34-56"), -EINVAL);
+    assert_int_equal(config_check_ifname("br0"), 0);
+    assert_int_equal(config_check_ifname("0123456789abcdef"), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_full),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_every_field_rejects_bad_values),
+        cmocka_unit_test(test_malformed_text),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_names_and_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

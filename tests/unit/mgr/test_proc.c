@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for mgr/proc.c that need no monitor: the monitor command line built from a
+ * definition (the contract in docs/cli.md), finding the binary, and probing crafted run/
+ * files (pid file of a live or dead process, stale pid with a reused number, exit records). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/util.h"
+#include "mgr/proc.h"
+
+static char *joined(char **argv)
+{
+    static char buf[4096];
+    size_t off = 0;
+    for (size_t i = 1; argv[i]; i++)
+        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i > 1 ? " " : "", argv[i]);
+    return buf;
+}
+
+static void test_argv(void **state)
+{
+    struct vm_config c;
+    struct error err = {0};
+    char **argv;
+    (void)state;
+    assert_int_equal(config_init(&c, "vm1"), 0);
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "has no kernel"));
+    c.kernel = strdup("/boot/vmlinuz");
+    c.cmdline = strdup("console=ttyS0 root=/dev/vda");
+    c.cpus = 2;
+    c.memory_mib = 1024;
+    c.disks[0].path = strdup("/d/a.qcow2");
+    c.disks[0].format = DISK_FORMAT_QCOW2;
+    c.disks[0].is_readonly = true;
+    c.disks[0].cache = DISK_CACHE_NONE;
+    c.disk_count = 1;
+    c.cdrom = strdup("/c.iso");
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, NULL), 0);
+    assert_string_equal(argv[0], "/x/bareiron-vmm");
+    assert_string_equal(joined(argv),
+                        "--name vm1 --control control.sock --cpus 2 --memory 1024M "
+                        "--kernel /boot/vmlinuz --cmdline console=ttyS0 root=/dev/vda "
+                        "--disk /d/a.qcow2,format=qcow2,readonly,cache=none --cdrom /c.iso "
+                        "--serial unix:console.sock");
+    proc_argv_free(argv);
+    c.serials[0].type = SERIAL_FILE;
+    c.serials[0].path = strdup("/var/log/vm1.log");
+    c.serial_count = 1;
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_non_null(strstr(joined(argv), "--serial file:/var/log/vm1.log"));
+    proc_argv_free(argv);
+    c.serials[0].type = SERIAL_PTY;
+    free(c.serials[0].path);
+    c.serials[0].path = NULL;
+    error_clear(&err);
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "pty"));
+    config_fini(&c);
+}
+
+static void test_find_vmm(void **state)
+{
+    char buf[4096];
+    struct error err = {0};
+    (void)state;
+    setenv("BAREIRON_VMM", "/bin/sh", 1);
+    assert_int_equal(proc_find_vmm(buf, sizeof(buf), NULL), 0);
+    assert_string_equal(buf, "/bin/sh");
+    setenv("BAREIRON_VMM", "/nonexistent/vmm", 1);
+    assert_int_equal(proc_find_vmm(buf, sizeof(buf), &err), -ENOENT);
+    assert_non_null(strstr(err.message, "BAREIRON_VMM"));
+    unsetenv("BAREIRON_VMM");
+}
+
+static void write_run(const struct store *st, const char *leaf, const char *text)
+{
+    char path[PATH_MAX], rel[64];
+    snprintf(rel, sizeof(rel), "run/%s", leaf);
+    assert_int_equal(store_vm_path(st, "p", rel, path, sizeof(path)), 0);
+    assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+}
+
+static void test_probe(void **state)
+{
+    char home[] = "/tmp/bareiron-proc-XXXXXX", line[64], cmd[64];
+    struct store st;
+    struct vm_config c;
+    struct proc_status ps;
+    unsigned long long start;
+    bool is_zombie;
+    pid_t child;
+    (void)state;
+    assert_non_null(mkdtemp(home));
+    setenv("BAREIRON_HOME", home, 1);
+    assert_int_equal(store_open(&st, NULL), 0);
+    assert_int_equal(config_init(&c, "p"), 0);
+    assert_int_equal(store_create(&st, &c, NULL), 0);
+    config_fini(&c);
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_POWERED_OFF);
+    /* A live process that does not answer, recently started: starting. */
+    child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(proc_stat(child, &start, &is_zombie), 0);
+    assert_false(is_zombie);
+    snprintf(line, sizeof(line), "%d %llu\n", (int)child, start);
+    write_run(&st, "vmm.pid", line);
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_STARTING);
+    assert_int_equal(ps.pid, child);
+    /* Same pid, other start time (a reused pid): not our monitor. */
+    snprintf(line, sizeof(line), "%d %llu\n", (int)child, start + 1);
+    write_run(&st, "vmm.pid", line);
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_ABORTED);
+    assert_int_equal(ps.pid, 0);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    /* Exit records: clean -> powered-off, failed -> aborted. */
+    snprintf(cmd, sizeof(cmd), "%s", "{\"status\": 0}\n");
+    write_run(&st, "exit.json", cmd);
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_POWERED_OFF);
+    write_run(&st, "exit.json", "{\"signal\": 9}\n");
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_ABORTED);
+    assert_int_equal(ps.exit_signal, 9);
+    write_run(&st, "vmm.pid", "garbage");
+    assert_int_equal(proc_probe(&st, "p", &ps), 0);
+    assert_int_equal(ps.state, VM_STATE_ABORTED);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_argv),
+        cmocka_unit_test(test_find_vmm),
+        cmocka_unit_test(test_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
