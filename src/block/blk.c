@@ -108,7 +108,7 @@ int blk_submit(struct blk *b, struct blk_req *req)
     req->priv[2] = (uint64_t)(uintptr_t)b;
     b->inflight++;
     ret = check_req(b, req);
-    if (ret == 0 && (req->len_bytes > 0 || req->op == BLK_OP_FLUSH))
+    if (ret == 0 && (req->len_bytes > 0 || (req->op == BLK_OP_FLUSH && !b->is_readonly)))
         ret = b->drv->submit(b, req);
     if (ret < 0)
         req->priv[1] = (uint64_t)(int64_t)ret;

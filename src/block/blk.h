@@ -74,7 +74,11 @@ bool blk_is_readonly(const struct blk *b);
  */
 MUST_CHECK int blk_submit(struct blk *b, struct blk_req *req);
 
-/* Synchronous helpers for tools and tests (no loop needed). Return 0 or -errno. */
+/*
+ * Synchronous helpers for tools and tests: submit, then run the disk's loop (the private one
+ * when blk_open got NULL) until the request completes. Never call them from inside a callback
+ * of a shared loop. Offsets and lengths need not be 512-aligned here. Return 0 or -errno.
+ */
 MUST_CHECK int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off);
 MUST_CHECK int blk_pwrite(struct blk *b, const void *buf, uint64_t len, uint64_t off);
 MUST_CHECK int blk_flush(struct blk *b);
