@@ -4,7 +4,11 @@
  * the monitor would before starting the vCPUs, and prints what the loader decided as
  * "key=value" lines. No KVM needed. Used by tests/integration/test_boot_loaders.py on Debian's
  * packaged kernel.
- * Usage: boot-check [--memory MiB] [--cmdline STR] [--probe] KERNEL [INITRD]
+ * Usage: boot-check [--memory MiB] [--cmdline STR] [--rsdp GPA] [--dump DIR] [--probe] KERNEL
+ * [INITRD]
+ * --dump writes every range the loader filled to DIR/<gpa in hex>.bin (the boot structures,
+ * command line, kernel and initrd), so that another machine (QEMU, in the integration tests) can
+ * be given exactly this memory. --rsdp sets boot_config.acpi_rsdp_gpa (default 0xe0000).
  * Exit status: 0 loaded, 6 refused (message on stderr), 2 usage, 1 other failure.
  */
 #include <errno.h>
@@ -17,10 +21,12 @@
 #include "boot/boot.h"
 #include "core/gmem.h"
 #include "core/x86/e820.h"
+#include "core/x86/layout.h"
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: boot-check [--memory MiB] [--cmdline STR] [--probe] KERNEL [INITRD]\n");
+    fprintf(stderr, "usage: boot-check [--memory MiB] [--cmdline STR] [--rsdp GPA] [--dump DIR] "
+                    "[--probe] KERNEL [INITRD]\n");
     return 2;
 }
 
@@ -35,6 +41,36 @@ static int probe(const char *path)
     }
     printf("format=%s\n", boot_format_name(fmt));
     return 0;
+}
+
+/* Writes guest [gpa, gpa+len) to dir/<gpa>.bin. */
+static int dump_range(const struct gmem *gm, const char *dir, uint64_t gpa, uint64_t len)
+{
+    char path[4096];
+    const void *hva = gmem_ptr(gm, gpa, len);
+
+    if (len == 0)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%09" PRIx64 ".bin", dir, gpa);
+    if (!hva || write_file_atomic(path, hva, len, 0644) < 0) {
+        fprintf(stderr, "boot-check: cannot dump %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int dump(const struct gmem *gm, const char *dir, const struct boot_result *r,
+                const char *cmdline)
+{
+    int rc = 0;
+
+    rc |= dump_range(gm, dir, BOOT_PARAMS_GPA, 0x1000);
+    rc |= dump_range(gm, dir, BOOT_CMDLINE_GPA, strlen(cmdline) + 1);
+    if (r->mode != BOOT_ENTRY_LINUX64)
+        rc |= dump_range(gm, dir, BOOT_INFO_GPA, 0x10000);
+    rc |= dump_range(gm, dir, r->kernel_start_gpa, r->kernel_end_gpa - r->kernel_start_gpa);
+    rc |= dump_range(gm, dir, r->initrd_gpa, r->initrd_size);
+    return rc;
 }
 
 static void print_result(const struct boot_result *r)
@@ -57,6 +93,8 @@ int main(int argc, char **argv)
     struct e820_map map;
     struct gmem *gm = NULL;
     bool is_probe = false;
+    const char *dump_dir = NULL;
+    uint64_t rsdp = 0xe0000;
     int i = 1, rc;
 
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -67,6 +105,10 @@ int main(int argc, char **argv)
                 return usage();
         } else if (strcmp(argv[i], "--cmdline") == 0 && i + 1 < argc)
             cmdline = argv[++i];
+        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
+            dump_dir = argv[++i];
+        else if (strcmp(argv[i], "--rsdp") == 0 && i + 1 < argc)
+            rsdp = strtoull(argv[++i], NULL, 0);
         else
             return usage();
     }
@@ -84,7 +126,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg.e820 = &map;
-    cfg.acpi_rsdp_gpa = 0xe0000;
+    cfg.acpi_rsdp_gpa = rsdp;
     rc = boot_load(gm, &cfg, &res, &err);
     if (rc < 0) {
         fprintf(stderr, "boot-check: %s\n", err.message);
@@ -92,6 +134,7 @@ int main(int argc, char **argv)
         return rc == -ENOEXEC || rc == -EINVAL || rc == -ENOSPC ? 6 : 1;
     }
     print_result(&res);
+    rc = dump_dir ? dump(gm, dump_dir, &res, cmdline) : 0;
     gmem_destroy(gm);
-    return 0;
+    return rc ? 1 : 0;
 }
