@@ -28,8 +28,16 @@ fi
 
 mkdir -p "$guest_dir"
 # linux-image-amd64 is a metapackage: its first linux-image-* dependency is the real kernel.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+resolve() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1
+}
+pkg=$(resolve)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+    # a fresh machine has no package lists yet
+    apt-get update -q >&2 || true
+    pkg=$(resolve)
+fi
 if [ -z "$pkg" ]; then
     echo "get-guest-kernel: cannot resolve linux-image-amd64 (run apt-get update?)" >&2
     exit 1
