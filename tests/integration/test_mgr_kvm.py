@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: MIT
+"""The manager driving the real monitor (bareiron-vmm) on KVM: start, pause, resume, stats,
+stop through the ACPI power button, poweroff, and kill -9 -> aborted, with the powerbutton
+ring-3 payload (tests/guest/payloads/powerbutton.c) as the guest. Skips without /dev/kvm."""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from mgr_util import Mgr
+
+
+@pytest.fixture
+def mgr(bareiron, build_dir, tmp_path, need_kvm):
+    payload = build_dir / "tests" / "guest" / "powerbutton.elf"
+    if not payload.exists():
+        pytest.skip(f"{payload} is not built")
+    m = Mgr(bareiron, tmp_path / "home")
+    m.payload = payload
+    m.serial = tmp_path / "serial.log"
+    yield m
+    for d in (m.home / "vms").iterdir() if (m.home / "vms").exists() else []:
+        pidf = d / "run" / "vmm.pid"
+        if pidf.exists():
+            try:
+                os.kill(int(pidf.read_text().split()[0]), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+def wait_serial(mgr, text, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if mgr.serial.exists() and text in mgr.serial.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no '{text}' on the serial port: "
+                         f"{mgr.serial.read_text(errors='replace') if mgr.serial.exists() else ''}")
+
+
+def test_power_button_cycle(mgr):
+    mgr.ok("create", "pb", "--kernel", mgr.payload, "--memory", "64M", "--cmdline",
+           "timeout=60", "--serial", f"file:{mgr.serial}")
+    mgr.ok("start", "pb")
+    wait_serial(mgr, "READY powerbutton")
+    assert mgr.state("pb") == "running"
+    mgr.ok("pause", "pb")
+    assert mgr.state("pb") == "paused"
+    mgr.ok("resume", "pb")
+    st = json.loads(mgr.ok("stats", "pb", "--json").stdout)
+    assert st["state"] == "running" and st.get("exits", 1) > 0
+    r = mgr.ok("stop", "pb", "--timeout", "60")
+    assert "powered-off" in r.stdout
+    wait_serial(mgr, "PASS")
+    assert mgr.state("pb") == "powered-off"
+
+
+def test_poweroff_and_kill(mgr):
+    mgr.ok("create", "po", "--kernel", mgr.payload, "--memory", "64M", "--cmdline",
+           "timeout=60", "--serial", f"file:{mgr.serial}")
+    mgr.ok("start", "po")
+    wait_serial(mgr, "READY powerbutton")
+    mgr.ok("poweroff", "po")
+    assert mgr.state("po") == "powered-off"
+    mgr.ok("start", "po")
+    pid = int((mgr.vm_dir("po") / "run" / "vmm.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    mgr.wait_state("po", "aborted")
+    mgr.ok("delete", "po")
