@@ -43,7 +43,8 @@ int virtq_init(struct virtq *vq, const struct gmem *gm, uint16_t size, uint64_t 
     vq->desc = ring_ptr(gm, desc_gpa, 16ULL * size, 16);
     vq->avail = ring_ptr(gm, avail_gpa, 6ULL + 2ULL * size, 2);
     vq->used_hdr = ring_ptr(gm, used_gpa, 6ULL + 8ULL * size, 4);
-    if (vq->desc == NULL || vq->avail == NULL || vq->used_hdr == NULL) {
+    if (vq->desc == NULL || vq->avail == NULL || vq->used_hdr == NULL ||
+        gmem_find(gm, used_gpa)->is_readonly) {
         vq->is_broken = true;
         return -EINVAL;
     }
@@ -96,6 +97,8 @@ static int add_buffer(struct walk *w, const struct virtq_desc *d)
     hva = gmem_ptr(w->vq->gm, d->addr, d->len);
     if (hva == NULL)
         return broken(w->vq, "descriptor buffer outside guest RAM");
+    if (is_writable && gmem_find(w->vq->gm, d->addr)->is_readonly)
+        return broken(w->vq, "device-writable buffer in ROM");
     e->iov[n].iov_base = hva;
     e->iov[n].iov_len = d->len;
     if (is_writable) {

@@ -262,6 +262,25 @@ static void test_outside_ram(void **state)
     expect_broken(f);
 }
 
+static void test_writable_in_rom(void **state)
+{
+    struct fixture *f = *state;
+    struct virtq vq;
+    const struct guest_ring *r = &f->r;
+    assert_int_equal(gmem_add_region(f->gm, RAM_BYTES, 0x10000, "rom", true, NULL), 0);
+    /* the used ring is written by the device: not in ROM */
+    assert_int_equal(virtq_init(&vq, f->gm, 16, r->desc_gpa, r->avail_gpa, RAM_BYTES, 0, 0),
+                     -EINVAL);
+    /* reading from ROM is fine, writing into it is not */
+    guest_ring_desc(&f->r, 0, 0, RAM_BYTES, 16, VIRTQ_DESC_F_NEXT, 1);
+    guest_ring_desc(&f->r, 0, 1, BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_publish(&f->r, 0);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    guest_ring_desc(&f->r, 0, 2, RAM_BYTES, 16, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_publish(&f->r, 2);
+    expect_broken(f);
+}
+
 static void test_readable_after_writable(void **state)
 {
     struct fixture *f = *state;
@@ -426,6 +445,7 @@ int main(void)
         T(test_self_loop),
         T(test_len_wraps),
         T(test_outside_ram),
+        T(test_writable_in_rom),
         T(test_readable_after_writable),
         T(test_head_outside),
         T(test_next_outside),
