@@ -2,8 +2,8 @@
 /*
  * Decompressors for bzImage payloads (see decompress.h), each a thin bounded loop over its
  * library's streaming API: zlib (RFC 1952 gzip), liblzma (xz and the legacy .lzma "alone"
- * format), libzstd (RFC 8878 frames, window limited to the library default of 2^27) and liblz4
- * (the legacy frame format of `lz4 -l`: magic 0x184c2102, then blocks of a 32-bit compressed
+ * format), libzstd (RFC 8878 frames, window limited to twice the output and at most 2^27) and
+ * liblz4 (the legacy frame format of `lz4 -l`: magic 0x184c2102, then blocks of a 32-bit compressed
  * size and up to 8 MiB of output each, as lib/decompress_unlz4.c reads it).
  */
 #define LOG_TAG "boot"
@@ -24,6 +24,7 @@
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK_MAX (8u << 20)
 #define LZMA_MEMLIMIT (256ull << 20)
+#define ZSTD_WLOG_MAX 27 /* ZSTD_WINDOWLOG_LIMIT_DEFAULT, what `zstd -22 --ultra` uses */
 
 enum decomp_format decomp_detect(const uint8_t *in, size_t len)
 {
@@ -132,6 +133,12 @@ static int run_zstd(const uint8_t *in, size_t len, uint8_t *out, size_t max_out,
 
     if (!dctx)
         return -ENOMEM;
+    /* a frame never needs a window larger than its output: refuse ones that claim more, so a
+     * crafted frame cannot make the decoder allocate up to the 2^27 default for nothing */
+    int wlog = 10;
+    while (wlog < ZSTD_WLOG_MAX && ((size_t)1 << (wlog - 1)) < max_out)
+        wlog++;
+    ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, wlog);
     /* rc 0 means a frame is complete; stop as well when a call made no progress (output full
      * or input exhausted mid-frame) */
     for (;;) {
