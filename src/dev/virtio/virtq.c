@@ -76,8 +76,6 @@ static uint16_t *avail_event_ptr(struct virtq *vq)
 struct walk {
     struct virtq *vq;
     struct virtq_elem *elem;
-    unsigned visited; /* descriptors seen, direct and indirect */
-    unsigned limit;   /* max descriptors in the chain (loop bound) */
 };
 
 /* Adds one (already copied) descriptor's buffer to the element. */
@@ -92,7 +90,7 @@ static int add_buffer(struct walk *w, const struct virtq_desc *d)
         return broken(w->vq, "device-readable descriptor after a writable one");
     if (d->len == 0)
         return 0;
-    if (n >= e->iov_cap)
+    if (n >= e->iov_cap || n >= VIRTQ_CHAIN_MAX)
         return broken(w->vq, "chain has more buffers than the device accepts");
     hva = gmem_ptr(w->vq->gm, d->addr, d->len);
     if (hva == NULL)
@@ -127,13 +125,14 @@ static int walk_indirect(struct walk *w, const struct virtq_desc *ind)
     if (ind->len == 0 || ind->len % sizeof(struct virtq_desc) != 0)
         return broken(w->vq, "indirect table length not a non-zero multiple of 16");
     n = ind->len / sizeof(struct virtq_desc);
-    if (n > w->limit - w->visited)
+    if (n > VIRTQ_CHAIN_MAX)
         return broken(w->vq, "indirect table longer than the chain limit");
     table = gmem_ptr(w->vq->gm, ind->addr, ind->len);
     if (table == NULL)
         return broken(w->vq, "indirect table outside guest RAM");
-    for (;;) {
-        if (w->visited++ >= w->limit)
+    /* A chain through a table of (n) entries that visits more than (n) of them loops. */
+    for (unsigned visited = 0;; visited++) {
+        if (visited >= n)
             return broken(w->vq, "indirect chain loops");
         memcpy(&d, &table[i], sizeof(d)); /* one snapshot: the guest may change it */
         if (d.flags & VIRTQ_DESC_F_INDIRECT)
@@ -157,9 +156,10 @@ static int walk_chain(struct walk *w, uint16_t head)
     unsigned i = head;
     int ret;
 
-    for (;;) {
-        if (w->visited++ >= w->limit)
-            return broken(vq, "descriptor chain loops or is too long");
+    /* Same for the queue's own table: more than (size) descriptors means a loop. */
+    for (unsigned visited = 0;; visited++) {
+        if (visited >= vq->size)
+            return broken(vq, "descriptor chain loops");
         memcpy(&d, &vq->desc[i], sizeof(d));
         if (d.flags & VIRTQ_DESC_F_INDIRECT)
             return walk_indirect(w, &d);
@@ -193,10 +193,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
     elem->head = head;
     elem->n_readable = elem->n_writable = 0;
     elem->readable_bytes = elem->writable_bytes = 0;
-    w.limit = MIN((unsigned)vq->size, VIRTQ_CHAIN_MAX);
-    /* An indirect table may hold up to (size) descriptors on its own (§2.7.5.3.1). */
-    if (vq->has_indirect)
-        w.limit = VIRTQ_CHAIN_MAX;
+    /* Buffers per chain are bounded by elem->iov_cap (at most VIRTQ_CHAIN_MAX used). */
     ret = walk_chain(&w, head);
     if (ret < 0)
         return ret;

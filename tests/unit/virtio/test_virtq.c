@@ -202,6 +202,20 @@ static void test_indirect_huge(void **state)
     expect_broken(f);
 }
 
+static void test_indirect_full_size(void **state)
+{
+    struct fixture *f = *state;
+    /* Linux virtio-blk: seg_max data segments + header + status in one table */
+    for (unsigned i = 0; i < VIRTQ_CHAIN_MAX; i++)
+        guest_ring_desc(&f->r, TABLE_GPA, i, BUF_GPA + i, 1,
+                        (uint16_t)(i + 1 < VIRTQ_CHAIN_MAX ? VIRTQ_DESC_F_NEXT : 0),
+                        (uint16_t)(i + 1));
+    guest_ring_desc(&f->r, 0, 0, TABLE_GPA, 16 * VIRTQ_CHAIN_MAX, VIRTQ_DESC_F_INDIRECT, 0);
+    guest_ring_publish(&f->r, 0);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    assert_int_equal(f->elem.n_readable, VIRTQ_CHAIN_MAX);
+}
+
 static void test_indirect_table_outside_ram(void **state)
 {
     struct fixture *f = *state;
@@ -438,6 +452,7 @@ int main(void)
         T(test_indirect_bad_len),
         T(test_indirect_zero_len),
         T(test_indirect_huge),
+        T(test_indirect_full_size),
         T(test_indirect_table_outside_ram),
         T(test_indirect_loop),
         T(test_indirect_next_outside),
