@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,8 +217,21 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
         if (ret < 0)
             return ret;
     }
-    for (uint64_t i = c; i < end; i++) {
-        ret = qcow2_refcount_set(s, i, 1);
+    for (uint64_t i = c; i < end;) { /* one write per refcount block touched */
+        uint64_t ti = i / s->rb_entries, stop = MIN(end, (ti + 1) * s->rb_entries);
+        size_t lo = SIZE_MAX, hi = 0, at, len;
+        uint8_t *blk;
+        ret = get_block(s, ti, &blk);
+        if (ret == 0 && !blk)
+            ret = -EIO;
+        if (ret < 0)
+            return ret;
+        for (; i < stop; i++) {
+            rc_write(s, blk, i % s->rb_entries, 1, &at, &len);
+            lo = MIN(lo, at);
+            hi = MAX(hi, at + len);
+        }
+        ret = qcow2_meta_write(s, s->reftable[ti] + lo, blk + lo, hi - lo);
         if (ret < 0)
             return ret;
     }
