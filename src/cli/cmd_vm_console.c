@@ -3,7 +3,8 @@
  * `bareiron console`: attaches the terminal to a running VM's serial console, the unix socket
  * run/console.sock that the monitor serves (--serial unix:console.sock). The terminal is put
  * in raw mode; Ctrl-A x detaches (the VM keeps running), Ctrl-A Ctrl-A sends one Ctrl-A.
- * With a non-terminal stdin, end of input detaches.
+ * With a non-terminal stdin, end of input detaches once the console has been quiet for
+ * half a second.
  */
 #include "cli/cmd_vm.h"
 
@@ -75,35 +76,42 @@ static int from_keyboard(int sock, const char *in, size_t n, bool *is_escaped)
     return send_all(sock, out, m);
 }
 
-/* Relays until detach, end of input or the monitor closing the console. */
+/* How long output is still relayed after the end of a non-terminal stdin, so that
+ * "echo cmd | bareiron console vm" shows the answer. */
+#define DRAIN_MS 500
+
+/* Relays until detach, end of input (plus DRAIN_MS of quiet) or the monitor closing. */
 static int relay(int sock, bool is_tty)
 {
-    bool is_escaped = false;
+    bool is_escaped = false, is_input_done = false;
     char buf[512];
     for (;;) {
-        struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
         ssize_t n;
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int r = poll(p, is_input_done ? 1 : 2, is_input_done ? DRAIN_MS : -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
             return -errno;
-        }
-        if (p[1].revents) {
+        if (r == 0)
+            return 0; /* drained */
+        if (p[0].revents) {
             n = recv(sock, buf, sizeof(buf), 0);
             if (n <= 0)
                 return -EPIPE;
             if (write(1, buf, (size_t)n) < 0)
                 return -errno;
         }
-        if (p[0].revents) {
-            int ret;
+        if (!is_input_done && p[1].revents) {
             n = read(0, buf, sizeof(buf));
-            if (n <= 0)
-                return 0;
-            ret = is_tty ? from_keyboard(sock, buf, (size_t)n, &is_escaped)
-                         : send_all(sock, buf, (size_t)n);
-            if (ret != 0)
-                return ret > 0 ? 0 : ret;
+            if (n <= 0) {
+                is_input_done = true;
+                continue;
+            }
+            r = is_tty ? from_keyboard(sock, buf, (size_t)n, &is_escaped)
+                       : send_all(sock, buf, (size_t)n);
+            if (r != 0)
+                return r > 0 ? 0 : r;
         }
     }
 }

@@ -188,6 +188,7 @@ def test_console_attach_and_detach(mgr):
     assert r.returncode == 0, r.stderr
     assert "connected to the console of 'c'" in r.stderr
     assert "fake console of c" in r.stdout
+    assert "echo:hello" in r.stdout, "output after the end of input is still shown"
     assert mgr.state("c") == "running", "detaching leaves the VM running"
     mgr.ok("poweroff", "c")
 
