@@ -410,6 +410,30 @@ static void test_files_and_probe(void **state)
     free(vm);
 }
 
+static void test_bad_config(void **state)
+{
+    struct fx_machine m;
+    struct boot_result r;
+    size_t vl, bl;
+    (void)state;
+    uint8_t *vm = fx_vmlinux(&vl);
+    uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
+
+    fx_machine_init(&m, 64);
+    m.cfg.e820 = NULL;
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    m.cfg.e820 = &m.map;
+    m.map.n = 0;
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    m.map.n = E820_MAX + 1;
+    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    fx_machine_fini(&m);
+    assert_string_equal(boot_format_name(BOOT_FORMAT_BZIMAGE), "bzImage");
+    assert_string_equal(boot_entry_mode_name(BOOT_ENTRY_PVH32), "pvh32");
+    free(bz);
+    free(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_cmdline_too_long),
         cmocka_unit_test(test_decompress_bounds),
         cmocka_unit_test(test_files_and_probe),
+        cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
