@@ -109,8 +109,12 @@ int disk_info_cmd(int argc, char **argv, const struct disk_opts *o)
     }
     path = argv[optind];
     for (; n < MAX_CHAIN; n++) {
-        if (disk_info_get(n ? chain[n - 1].backing_resolved : path, fmt, &chain[n], &err) < 0)
-            return cli_fail(&err);
+        if (disk_info_get(n ? chain[n - 1].backing_resolved : path, fmt, &chain[n], &err) < 0) {
+            if (n == 0)
+                return cli_fail(&err);
+            n--; /* print what we have, then say why the chain ends early */
+            break;
+        }
         if (!chain[n].backing[0])
             break;
         fmt = strcmp(chain[n].backing_fmt, "raw") == 0     ? BLK_FORMAT_RAW
@@ -137,7 +141,7 @@ int disk_info_cmd(int argc, char **argv, const struct disk_opts *o)
             putchar('}');
         putchar('\n');
     }
-    return CLI_OK;
+    return err.code ? cli_fail(&err) : CLI_OK;
 }
 
 static bool is_zero(const uint8_t *p, size_t n)
