@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/evloop.h"
 #include "base/util.h"
 #include "block/blk.h"
 #include "block/image.h"
@@ -283,6 +284,77 @@ static void test_l1_past_eof(void **state)
     assert_non_null(strstr(err.message, "L1 entry 0"));
 }
 
+struct async_state {
+    int pending;
+    int errors;
+};
+
+static void async_done(struct blk_req *req, int ret)
+{
+    struct async_state *st = req->opaque;
+
+    st->pending--;
+    st->errors += ret != 0;
+}
+
+/* Many allocating writes (several per cluster, over a backing file) and a discard submitted
+ * in one round: they run as one batch; every byte must land. */
+static void test_batched_async_writes(void **state)
+{
+    const char *base = tpath("bbase.raw"), *path = tpath("batch.qcow2");
+    enum { N = 96, SZ = 4u << 20 };
+    static struct blk_req reqs[N + 1];
+    static struct iovec iov[N];
+    static uint8_t data[N][4096];
+    uint8_t *ref = malloc(SZ), *out = malloc(SZ);
+    struct blk_open_opts o = {.path = path};
+    struct async_state st = {0};
+    struct error err = {0};
+    struct evloop *loop;
+    struct blk *b;
+    (void)state;
+
+    for (unsigned i = 0; i < SZ; i++)
+        ref[i] = (uint8_t)(i / 512 + 3);
+    assert_int_equal(write_file_atomic(base, ref, SZ, 0644), 0);
+    assert_int_equal(qcow2_create(path, 0, 65536, "bbase.raw", "raw", &err), 0);
+    assert_int_equal(evloop_create(&loop), 0);
+    assert_int_equal(blk_open(&o, loop, &b, &err), 0);
+    for (unsigned i = 0; i < N; i++) { /* 6 clusters x 16 slots, in a scrambled order */
+        unsigned slot = (i * 37) % N, cl = slot / 16, k = slot % 16;
+        uint64_t off = (uint64_t)cl * 3 * 65536 + k * 4096;
+        memset(data[i], (int)(i + 1), sizeof(data[i]));
+        iov[i] = (struct iovec){data[i], sizeof(data[i])};
+        reqs[i] = (struct blk_req){.op = BLK_OP_WRITE,
+                                   .offset_bytes = off,
+                                   .iov = &iov[i],
+                                   .iovcnt = 1,
+                                   .done = async_done,
+                                   .opaque = &st};
+        memcpy(ref + off, data[i], sizeof(data[i]));
+    }
+    reqs[N] = (struct blk_req){.op = BLK_OP_DISCARD,
+                               .offset_bytes = 65536,
+                               .len_bytes = 65536,
+                               .done = async_done,
+                               .opaque = &st};
+    memset(ref + 65536, 0, 65536); /* v3 over a backing file: a zero cluster */
+    for (unsigned i = 0; i <= N; i++) {
+        assert_int_equal(blk_submit(b, &reqs[i]), 0);
+        st.pending++;
+    }
+    while (st.pending > 0)
+        evloop_run_once(loop, 1000);
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(blk_pread(b, out, SZ, 0), 0);
+    assert_memory_equal(out, ref, SZ);
+    blk_close(b);
+    evloop_destroy(loop);
+    check_clean(path, false);
+    free(ref);
+    free(out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -308,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_chain_depth),
         cmocka_unit_test(test_header_validation),
         cmocka_unit_test(test_l1_past_eof),
+        cmocka_unit_test(test_batched_async_writes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
