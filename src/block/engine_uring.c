@@ -28,6 +28,7 @@ struct engine_uring {
     struct engine e;
     struct io_uring ring;
     int efd;
+    bool is_reaping; /* submissions from completion callbacks go in with the reap's submit */
     struct eio *wait_head, *wait_tail; /* waiting for a free SQE */
 };
 
@@ -130,6 +131,7 @@ static void reap(void *opaque, uint32_t events)
 
     if (read(u->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
         log_warn("eventfd read: %s", strerror(errno));
+    u->is_reaping = true;
     for (;;) {
         while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
             struct eio *io = io_uring_cqe_get_data(cqe);
@@ -154,6 +156,7 @@ static void reap(void *opaque, uint32_t events)
             break;
         }
     }
+    u->is_reaping = false;
 }
 
 static int uring_submit(struct engine *e, struct eio *io)
@@ -168,6 +171,8 @@ static int uring_submit(struct engine *e, struct eio *io)
         io->ret = eio_execute(io);
     e->inflight++;
     queue_or_wait(u, io);
+    if (u->is_reaping)
+        return 0;
     ret = io_uring_submit(&u->ring);
     if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
         /* The SQE stays queued; it goes in with the next submit. Report nothing here, since
