@@ -307,16 +307,22 @@ void virtio_blk_process_queue(struct virtio_blk *vb, unsigned qidx)
     struct parsed p;
     int ret;
 
+    unsigned budget = VIRTIO_QUEUE_BUDGET;
+
     do {
         virtq_disable_notify(vq);
         while ((ret = virtio_queue_pop(&vb->vd, qidx, &elem)) > 0) {
             if (parse(vb, qidx, &elem, &p) < 0)
                 return;
             handle(vb, &p);
+            if (--budget == 0) {
+                virtio_queue_defer(&vb->vd, qidx); /* notifications stay off meanwhile */
+                break;
+            }
         }
         if (ret < 0)
             return;
-    } while (virtq_enable_notify(vq));
+    } while (budget > 0 && virtq_enable_notify(vq));
     if (vq->used_idx != used_before)
         virtio_queue_notify(&vb->vd, qidx);
 }

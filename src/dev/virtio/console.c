@@ -60,16 +60,22 @@ static void transmit(struct virtio_console *vc)
     uint16_t used_before = vq->used_idx;
     int ret;
 
+    unsigned budget = VIRTIO_QUEUE_BUDGET;
+
     do {
         virtq_disable_notify(vq);
         while ((ret = virtio_queue_pop(vd, VIRTIO_CONSOLE_TX, &e)) > 0) {
             for (unsigned i = 0; i < e.n_readable; i++)
                 emit(vc, e.iov[i].iov_base, e.iov[i].iov_len);
             virtio_queue_push(vd, VIRTIO_CONSOLE_TX, e.head, 0);
+            if (--budget == 0) {
+                virtio_queue_defer(vd, VIRTIO_CONSOLE_TX);
+                break;
+            }
         }
         if (ret < 0)
             return;
-    } while (virtq_enable_notify(vq));
+    } while (budget > 0 && virtq_enable_notify(vq));
     if (vq->used_idx != used_before)
         virtio_queue_notify(vd, VIRTIO_CONSOLE_TX);
 }

@@ -41,13 +41,20 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned qidx)
     uint16_t used_before = vq->used_idx;
     int ret;
 
+    unsigned budget = VIRTIO_QUEUE_BUDGET;
+
     do {
         virtq_disable_notify(vq);
-        while ((ret = virtio_queue_pop(vd, qidx, &e)) > 0)
+        while ((ret = virtio_queue_pop(vd, qidx, &e)) > 0) {
             virtio_queue_push(vd, qidx, e.head, fill(&e));
+            if (--budget == 0) {
+                virtio_queue_defer(vd, qidx);
+                break;
+            }
+        }
         if (ret < 0)
             return;
-    } while (virtq_enable_notify(vq));
+    } while (budget > 0 && virtq_enable_notify(vq));
     if (vq->used_idx != used_before)
         virtio_queue_notify(vd, qidx);
 }

@@ -321,6 +321,12 @@ void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx)
     raise_vector(vd, vd->queues[qidx].msix_vector);
 }
 
+void virtio_queue_defer(struct virtio_dev *vd, unsigned qidx)
+{
+    if (vd->transport != NULL && vd->transport->defer != NULL)
+        vd->transport->defer(vd, qidx);
+}
+
 void virtio_set_needs_reset(struct virtio_dev *vd, const char *why)
 {
     if (vd->status & VIRTIO_STATUS_NEEDS_RESET)

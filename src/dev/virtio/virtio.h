@@ -66,6 +66,8 @@ struct snap_reader;
 #define VIRTIO_ISR_QUEUE 0x1u
 #define VIRTIO_ISR_CONFIG 0x2u
 #define VIRTIO_MAX_QUEUES 64u
+/* Chains a device processes per kick before it yields the event loop (virtio_queue_defer). */
+#define VIRTIO_QUEUE_BUDGET 256u
 
 struct virtio_dev;
 
@@ -91,6 +93,9 @@ struct virtio_dev_ops {
 struct virtio_transport_ops {
     /* Signal (vector) (VIRTIO_MSI_NO_VECTOR when none); vd->isr has the reason bits set. */
     void (*interrupt)(struct virtio_dev *vd, uint16_t vector);
+    /* Optional: run queue (qidx)'s kick again later (from the event loop), because the device
+     * stopped processing it after VIRTIO_QUEUE_BUDGET chains. */
+    void (*defer)(struct virtio_dev *vd, unsigned qidx);
     /* Optional: the device was reset (lower INTx, forget vectors state). */
     void (*reset)(struct virtio_dev *vd);
 };
@@ -175,6 +180,9 @@ MUST_CHECK int virtio_queue_pop(struct virtio_dev *vd, unsigned qidx, struct vir
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len);
 /* Sends the queue interrupt if the driver wants one (after one or more pushes). */
 void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx);
+/* The device used up its budget on queue (qidx): the transport kicks it again later, so a
+ * driver that keeps adding buffers cannot hold the event loop. */
+void virtio_queue_defer(struct virtio_dev *vd, unsigned qidx);
 /* Puts the device in DEVICE_NEEDS_RESET (§2.1.2) and raises a config interrupt if live. */
 void virtio_set_needs_reset(struct virtio_dev *vd, const char *why);
 /* Device config changed: bumps config_generation and raises the config interrupt. */

@@ -76,8 +76,21 @@ static void transport_reset(struct virtio_dev *vd)
     set_intx(vp, false, false);
 }
 
+/* vd->lock held: only signals the eventfd, which the loop reads after this callback. */
+static void transport_defer(struct virtio_dev *vd, unsigned qidx)
+{
+    struct virtio_pci *vp = vd->transport_opaque;
+    uint64_t one = 1;
+
+    if (qidx >= vd->num_queues || vp->kicks[qidx].fd < 0)
+        return;
+    if (write(vp->kicks[qidx].fd, &one, sizeof(one)) != sizeof(one))
+        log_ratelimited(LOG_WARN, "%s: eventfd write failed", vd->name);
+}
+
 const struct virtio_transport_ops virtio_pci_transport_ops = {
     .interrupt = transport_interrupt,
+    .defer = transport_defer,
     .reset = transport_reset,
 };
 

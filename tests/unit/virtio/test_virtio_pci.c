@@ -385,6 +385,33 @@ static void test_ioeventfd_kick(void **state)
     assert_false(fake_platform_irq(&f->fp, f->vp->pci.gsi));
 }
 
+static void test_budget_defers(void **state)
+{
+    struct fixture *f = *state;
+    struct guest_ring r;
+    uint32_t id, len;
+    unsigned n = 0;
+
+    guest_ring_init(&r, f->gm, 0x10000, 256);
+    assert_int_equal(bringup(f, &r), 0x0f);
+    for (unsigned i = 0; i < 256; i++) {
+        guest_ring_desc(&r, 0, i, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+        guest_ring_publish(&r, (uint16_t)i);
+    }
+    wr(f, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+    assert_true(evloop_run_once(f->loop, 100) > 0);
+    while (guest_ring_used(&r, &id, &len))
+        n++;
+    assert_int_equal(n, VIRTIO_QUEUE_BUDGET);
+    /* the device yielded: notifications stay off and its own kick is pending on the loop */
+    assert_int_equal(guest_ring_used_flags(&r), VIRTQ_USED_F_NO_NOTIFY);
+    guest_ring_desc(&r, 0, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_publish(&r, 0);
+    assert_true(evloop_run_once(f->loop, 100) > 0);
+    assert_true(guest_ring_used(&r, &id, &len));
+    assert_int_equal(guest_ring_used_flags(&r), 0);
+}
+
 static void test_console_device_cfg(void **state)
 {
     struct fixture *f = *state;
@@ -433,6 +460,7 @@ int main(void)
         T(test_msix),
         T(test_pci_cfg_window),
         cmocka_unit_test_setup_teardown(test_ioeventfd_kick, setup_loop, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_defers, setup_loop, teardown),
         T(test_console_device_cfg),
         T(test_machine_reset),
     };
