@@ -10,7 +10,16 @@
  *     arch-x86/hvm/start_info.h): entered in 32-bit protected mode with an hvm_start_info.
  *   - Multiboot v1 (ELF32 or the a.out kludge, header in the first 8 KiB), as QEMU accepts it:
  *     entered in 32-bit protected mode with a multiboot_info.
- * Everything here works on a plain gmem, without /dev/kvm: a loader is also a validator.
+ * Formats are recognised in QEMU's order: "HdrS" setup header, then a multiboot header, then
+ * an ELF with the PVH note. Everything here works on a plain gmem, without /dev/kvm: a loader is
+ * also a validator.
+ *
+ * Guest memory written (core/x86/layout.h): the zero page at BOOT_PARAMS_GPA (bzImage), the
+ * command line at BOOT_CMDLINE_GPA, hvm_start_info / multiboot_info and their tables in
+ * [BOOT_INFO_GPA, +64 KiB) (PVH, multiboot), the kernel at its own addresses (which must be
+ * E820_RAM) and the initrd, page-aligned as high as possible in E820_RAM below 4 GiB (and below
+ * the bzImage's initrd_addr_max). The boot GDT, IDT and page tables (regs_write_boot_tables)
+ * are left alone.
  */
 #ifndef BAREIRON_BOOT_BOOT_H
 #define BAREIRON_BOOT_BOOT_H
