@@ -414,6 +414,35 @@ static void test_mq_create(void **state)
     assert_int_equal(virtio_blk_create(&opts, f->disk, f->gm, &vb), -EINVAL);
 }
 
+static void test_mq_event_idx(void **state)
+{
+    struct fixture *f = *state;
+    struct virtio_blk *vb;
+    struct virtio_blk_opts opts = {.num_queues = 2};
+    struct guest_ring r[2];
+    struct virtio_blk_outhdr h = {.type = VIRTIO_BLK_T_FLUSH};
+    uint32_t id, len;
+
+    assert_int_equal(virtio_blk_create(&opts, f->disk, f->gm, &vb), 0);
+    guest_ring_init(&r[0], f->gm, 0x40000, 16);
+    guest_ring_init(&r[1], f->gm, 0x50000, 16);
+    assert_true(guest_dev_bringup(&vb->vd, r, 2, vb->vd.host_features) & VIRTIO_STATUS_DRIVER_OK);
+    assert_true(virtio_has_feature(&vb->vd, VIRTIO_F_RING_EVENT_IDX));
+    assert_int_equal(gmem_write(f->gm, HDR_GPA, &h, sizeof(h)), 0);
+    guest_ring_desc(&r[1], 0, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    guest_ring_desc(&r[1], 0, 1, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_publish(&r[1], 0);
+    virtio_queue_kick(&vb->vd, 1);
+    assert_int_equal(guest_ring_avail_event(&r[1]), 1); /* kick me for the next one */
+    blk_mem_complete(f->disk, 10);
+    assert_true(guest_ring_used(&r[1], &id, &len));
+    assert_false(guest_ring_used(&r[0], &id, &len));
+    assert_int_equal(status_byte(f), VIRTIO_BLK_S_OK);
+    blk_close(f->disk); /* nothing left in flight for vb */
+    f->disk = blk_mem_create(DISK_BYTES, false);
+    virtio_blk_destroy(vb);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -436,6 +465,7 @@ int main(void)
         T(test_reset_inflight),
         T(test_too_many_inflight),
         T(test_mq_create),
+        T(test_mq_event_idx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
