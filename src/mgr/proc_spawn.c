@@ -155,6 +155,18 @@ static int exit_errno(int status)
     }
 }
 
+/*
+ * A monitor that never answered did not run the guest: the start failed (and was reported),
+ * so the VM stays powered-off rather than aborted (STARTING --exited--> POWERED_OFF). Its
+ * log stays in run/vmm.log.
+ */
+static void forget_failed_start(const struct store *st, const char *name)
+{
+    char path[PATH_MAX];
+    if (store_vm_path(st, name, "run/exit.json", path, sizeof(path)) == 0)
+        unlink(path);
+}
+
 /* Polls until the control socket answers, the monitor exits or the deadline passes. */
 static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t pid,
                       struct error *err)
@@ -176,8 +188,13 @@ static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t
             break; /* the monitor is gone */
         if (time_now_ns() >= deadline) {
             kill(pid, SIGKILL);
-            if (proc_wait_exit(st, cfg->name, 2000, &ps) < 0)
-                log_warn("the monitor of '%s' survived SIGKILL for 2 s", cfg->name);
+            /* Wait for the supervisor's exit record before forgetting it. */
+            for (int i = 0; i < 100 && !(ps.pid == 0 && ps.has_exit); i++) {
+                usleep(20 * 1000);
+                if (proc_probe(st, cfg->name, &ps) < 0)
+                    break;
+            }
+            forget_failed_start(st, cfg->name);
             proc_log_tail(st, cfg->name, 10, tail, sizeof(tail));
             return error_set(
                 err, -ETIMEDOUT, "the monitor of '%s' did not answer within %llu ms (killed)%s%s",
@@ -191,6 +208,7 @@ static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t
         if (proc_probe(st, cfg->name, &ps) < 0)
             break;
     }
+    forget_failed_start(st, cfg->name);
     proc_log_tail(st, cfg->name, 10, tail, sizeof(tail));
     if (ps.exit_signal)
         return error_set(err, -EIO, "the monitor of '%s' was killed by signal %d during start%s%s",

@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from conftest import kvm_problem
 from mgr_util import Mgr
 
 EXIT_USAGE, EXIT_NOTFOUND, EXIT_STATE, EXIT_INVALID = 2, 3, 4, 6
@@ -301,3 +302,19 @@ def test_start_without_kernel_or_monitor(mgr, tmp_path):
     r = mgr.run("start", "nk", env={"BAREIRON_VMM": str(tmp_path / "missing-vmm")})
     assert r.returncode == EXIT_NOTFOUND and "BAREIRON_VMM" in r.stderr
     assert mgr.state("nk") == "powered-off"
+
+
+def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
+    """The real monitor on a host without KVM: status 5 and its message, VM still off."""
+    if kvm_problem() is None:
+        pytest.skip("this host has KVM")
+    payload = build_dir / "tests" / "guest" / "hello.elf"
+    vmm = build_dir / "src" / "vmm" / "bareiron-vmm"
+    if not payload.exists() or not vmm.exists():
+        pytest.skip("bareiron-vmm or the hello payload is not built")
+    m = Mgr(bareiron, tmp_path / "home")
+    m.ok("create", "h", "--kernel", payload)
+    r = m.run("start", "h")
+    assert r.returncode == 5 and "exited with status 5" in r.stderr
+    assert "/dev/kvm" in r.stderr
+    assert m.state("h") == "powered-off"

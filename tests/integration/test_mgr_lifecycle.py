@@ -158,8 +158,8 @@ def test_start_failure_reports_log(mgr):
     r = mgr.run("start", "f", env={"FAKE_VMM_MODE": "fail-start"})
     assert r.returncode == EXIT_INVALID
     assert "exited with status 6" in r.stderr and "not a kernel" in r.stderr
-    assert mgr.state("f") == "aborted"
-    assert mgr.show("f")["last_exit_status"] == 6
+    assert mgr.state("f") == "powered-off", "a failed start leaves the VM off"
+    assert "not a kernel" in (mgr.vm_dir("f") / "run" / "vmm.log").read_text()
 
 
 def test_start_timeout_kills_monitor(mgr):
@@ -167,7 +167,7 @@ def test_start_timeout_kills_monitor(mgr):
     r = mgr.run("start", "t", env={"FAKE_VMM_MODE": "never-ready",
                                    "BAREIRON_START_TIMEOUT_MS": "700"})
     assert r.returncode == EXIT_TIMEOUT and "did not answer within 700 ms" in r.stderr
-    assert mgr.state("t") == "aborted"
+    assert mgr.state("t") == "powered-off"
 
 
 def test_racing_starts_exactly_one_wins(mgr):
