@@ -79,7 +79,8 @@ static const struct {
      "DESCRIPTION\n  Prints every setting, the current state (derived from the running monitor,\n"
      "  so a crashed one shows as aborted) and the VM's directory.\n\n"
      "OPTIONS\n  --json   {name, state, pid, last_exit_status, last_exit_signal, directory,\n"
-     "           config: the vm.json object}\n\n"},
+     "           config: the vm.json object, runtime: the monitor's query-config\n"
+     "           while it runs}\n\n"},
     {"delete", false,
      "NAME\n  bareiron delete - delete a VM\n\n"
      "SYNOPSIS\n  bareiron delete NAME [--keep-disks]\n\n"

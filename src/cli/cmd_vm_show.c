@@ -126,6 +126,12 @@ int cmd_show(int argc, char **argv)
         if (store_vm_path(&st, cfg.name, NULL, dir, sizeof(dir)) == 0)
             json_object_set_new(o, "directory", json_string(dir));
         json_object_set_new(o, "name", json_string(cfg.name));
+        if (vm_state_is_live(ps.state)) {
+            json_t *runtime = NULL;
+            /* What the monitor actually runs (it may differ after a live `set`). */
+            if (proc_call(&st, cfg.name, "query-config", NULL, &runtime, NULL) == 0)
+                json_object_set_new(o, "runtime", runtime);
+        }
         print_json(o);
         json_decref(o);
     } else {

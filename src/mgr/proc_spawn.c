@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +117,7 @@ static int spawn(struct spawn_ctx *c, pid_t *vmm_pid, struct error *err)
         close(pfd[0]);
         c->pipe_wr = pfd[1];
         setsid();
+        prctl(PR_SET_NAME, "bareiron-sup");
         signal(SIGHUP, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         if (fork() == 0)

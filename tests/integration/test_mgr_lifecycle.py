@@ -75,6 +75,7 @@ def test_full_cycle(mgr):
     mgr.ok("resume", "vm")
     assert mgr.run("resume", "vm").returncode == EXIT_STATE
     mgr.ok("reset", "vm")
+    assert mgr.show("vm")["runtime"]["cpus"] == 2
     st = json.loads(mgr.ok("stats", "vm", "--json").stdout)
     assert st["vcpu_count"] == 2 and st["exits"] == 42 and st["state"] == "running"
     assert "exits" in mgr.ok("stats", "vm").stdout
