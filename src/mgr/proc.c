@@ -252,6 +252,9 @@ static void read_exit_record(const char *path, struct proc_status *out)
     json_decref(root);
 }
 
+static int call_timeout(const struct store *st, const char *name, const char *cmd, json_t *args,
+                        int timeout_ms, json_t **result, struct error *err);
+
 static uint64_t start_timeout_ms(void)
 {
     const char *env = getenv("BAREIRON_START_TIMEOUT_MS");
@@ -283,7 +286,7 @@ int proc_probe(const struct store *st, const char *name, struct proc_status *out
     p.is_exit_clean = out->has_exit && out->exit_status == 0 && out->exit_signal == 0;
     if (p.has_pid_file && p.is_alive) {
         json_t *res = NULL;
-        if (proc_call(st, name, "query-state", NULL, &res, NULL) == 0) {
+        if (call_timeout(st, name, "query-state", NULL, PROC_PROBE_TIMEOUT_MS, &res, NULL) == 0) {
             json_t *js = json_object_get(res, "state");
             p.is_answering = true;
             if (json_is_string(js))
@@ -298,8 +301,9 @@ int proc_probe(const struct store *st, const char *name, struct proc_status *out
     return 0;
 }
 
-int proc_call(const struct store *st, const char *name, const char *cmd, json_t *args,
-              json_t **result, struct error *err)
+/* proc_call with a chosen per-request timeout. */
+static int call_timeout(const struct store *st, const char *name, const char *cmd, json_t *args,
+                        int timeout_ms, json_t **result, struct error *err)
 {
     struct client c;
     char path[PATH_MAX];
@@ -310,9 +314,15 @@ int proc_call(const struct store *st, const char *name, const char *cmd, json_t 
     if (ret < 0)
         return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
                          path);
-    ret = client_call(&c, cmd, args, PROC_CALL_TIMEOUT_MS, result, err);
+    ret = client_call(&c, cmd, args, timeout_ms, result, err);
     client_close(&c);
     return ret;
+}
+
+int proc_call(const struct store *st, const char *name, const char *cmd, json_t *args,
+              json_t **result, struct error *err)
+{
+    return call_timeout(st, name, cmd, args, PROC_CALL_TIMEOUT_MS, result, err);
 }
 
 int proc_wait_exit(const struct store *st, const char *name, int timeout_ms,

@@ -23,8 +23,10 @@
 
 /* How long `start` waits for the control socket (BAREIRON_START_TIMEOUT_MS overrides). */
 #define PROC_START_TIMEOUT_MS 15000
-/* Per-request timeout of control calls. */
+/* Per-request timeout of control calls, and of the query-state of a probe (a hung monitor
+ * must not make `list` slow). */
 #define PROC_CALL_TIMEOUT_MS 5000
+#define PROC_PROBE_TIMEOUT_MS 1000
 
 /* What proc_probe found. */
 struct proc_status {
