@@ -1,0 +1,150 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs bareiron-vmm on a REAL (nested) KVM where the machine has no /dev/kvm: boots Debian's
+# kernel (scripts/get-guest-kernel.sh) as "L1" inside QEMU with TCG and an emulated AMD CPU with
+# SVM + NPT (QEMU's TCG implements SVM), loads kvm and kvm-amd from the same package in L1 and
+# runs bareiron-vmm there against L1's /dev/kvm. The initramfs (BUILD_DIR/guest/nested.cpio.gz,
+# newc written by a small Python writer so no root is needed) holds busybox-static, the kvm
+# modules and their dependencies, BUILD_DIR's bareiron-vmm with the shared libraries ldd lists
+# and the loader, the payloads BUILD_DIR/tests/guest/*.elf as /p/, tests/nested/init as /init,
+# nested-ctl (tests/nested/ctl.c, a control-socket client), CASES as /cases and the files of
+# EXTRA_DIR as /x/. L1's console (its serial port) is copied to stdout; the format of the
+# per-case lines is described in tests/nested/init. docs/testing.md, "Nested KVM under TCG".
+# Usage: scripts/nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]   (default CASES: the hello payload)
+# Environment: NESTED_CPU (QEMU -cpu, default qemu64,+svm,+npt), NESTED_SMP (2), NESTED_MEM (2G),
+#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_KERNEL (L1 kernel).
+# Exit status: 0 L1 ran every case (NESTED DONE; the cases' own results are in the output),
+#   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 did not finish in time,
+#   4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
+set -eu
+
+build_dir=${1:?usage: nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]}
+cases=${2:-}
+extra=${3:-}
+here=$(cd "$(dirname "$0")/.." && pwd)
+cpu=${NESTED_CPU:-qemu64,+svm,+npt}
+smp=${NESTED_SMP:-2}
+mem=${NESTED_MEM:-2G}
+limit=${NESTED_TIMEOUT:-900}
+busybox=/bin/busybox
+vmm="$build_dir/src/vmm/bareiron-vmm"
+qemu=$(command -v qemu-system-x86_64) || {
+    echo "nested-kvm: qemu-system-x86_64 missing" >&2
+    exit 1
+}
+[ -x "$busybox" ] || {
+    echo "nested-kvm: $busybox missing: apt-get install busybox-static" >&2
+    exit 1
+}
+[ -x "$vmm" ] || {
+    echo "nested-kvm: $vmm is not built" >&2
+    exit 1
+}
+
+kernel=${NESTED_KERNEL:-$("$here/scripts/get-guest-kernel.sh" "$build_dir")} || exit 1
+kroot=$(dirname "$(dirname "$kernel")")
+ver=$(basename "$kernel" | sed 's/^vmlinuz-//')
+mdir="$kroot/lib/modules/$ver"
+if [ ! -f "$mdir/modules.dep" ]; then
+    "$busybox" depmod -b "$kroot" "$ver"
+fi
+
+stage="$build_dir/guest/nested-root"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/p" "$stage/x"
+cp "$busybox" "$stage/bin/busybox"
+cp "$here/tests/nested/init" "$stage/init"
+cp "$vmm" "$stage/bin/bareiron-vmm"
+chmod 0755 "$stage/init" "$stage/bin/busybox"
+
+# the shared libraries and the loader, at the paths ldd names
+for lib in $(ldd "$vmm" | grep -o '/[^ ]*'); do
+    mkdir -p "$stage$(dirname "$lib")"
+    cp -L "$lib" "$stage$lib"
+done
+${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-ctl" "$here/tests/nested/ctl.c"
+
+# kvm-amd and what modules.dep says it needs, in load order (dependencies first)
+line=$(grep -E '(^|/)kvm-amd\.ko(\.[a-z]+)?:' "$mdir/modules.dep") || {
+    echo "nested-kvm: kvm-amd not in $ver" >&2
+    exit 1
+}
+mods="$(echo "${line#*:}" | tr ' ' '\n' | grep . | tac) ${line%%:*}"
+: >"$stage/modules"
+for m in $mods; do
+    b=$(basename "$m")
+    case "$b" in
+    *.xz) xz -dc "$mdir/$m" >"$stage/lib/modules/${b%.xz}" && b=${b%.xz} ;;
+    *.zst) zstd -qdc "$mdir/$m" >"$stage/lib/modules/${b%.zst}" && b=${b%.zst} ;;
+    *) cp "$mdir/$m" "$stage/lib/modules/$b" ;;
+    esac
+    echo "$b" >>"$stage/modules"
+done
+
+for p in "$build_dir"/tests/guest/*.elf; do
+    [ -f "$p" ] && cp "$p" "$stage/p/"
+done
+if [ -n "$cases" ]; then
+    cp "$cases" "$stage/cases"
+else
+    echo "hello 60 - bareiron-vmm --kernel /p/hello.elf --memory 128M --no-reboot" \
+        "--serial stdio" >"$stage/cases"
+fi
+if [ -n "$extra" ]; then
+    cp -r "$extra"/. "$stage/x/"
+fi
+
+out="$build_dir/guest/nested.cpio.gz"
+python3 - "$stage" "$out" <<'PYEOF'
+import gzip, os, stat, sys
+
+root, out = sys.argv[1], sys.argv[2]
+ino = [400000]
+
+
+def entry(f, name, mode, data=b"", rdev=(0, 0)):
+    ino[0] += 1
+    hdr = "070701" + "".join("%08x" % v for v in (
+        ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name) + 1, 0))
+    f.write(hdr.encode() + name.encode() + b"\0")
+    f.write(b"\0" * ((4 - (110 + len(name) + 1) % 4) % 4))
+    f.write(data)
+    f.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+
+with gzip.GzipFile(out, "wb", compresslevel=1, mtime=0) as f:
+    entry(f, "dev", stat.S_IFDIR | 0o755)
+    entry(f, "dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(d, root)
+        if rel != ".":
+            entry(f, rel, stat.S_IFDIR | 0o755)
+        for n in sorted(files):
+            p = os.path.join(d, n)
+            name = os.path.normpath(os.path.join(rel, n))
+            st = os.lstat(p)
+            if stat.S_ISLNK(st.st_mode):
+                entry(f, name, stat.S_IFLNK | 0o777, os.readlink(p).encode())
+            else:
+                with open(p, "rb") as src:
+                    entry(f, name, stat.S_IFREG | (st.st_mode & 0o777), src.read())
+    entry(f, "TRAILER!!!", 0)
+PYEOF
+rm -rf "$stage"
+
+log="$build_dir/guest/nested.log"
+set +e
+timeout -s KILL "$limit" "$qemu" -accel tcg -cpu "$cpu" -m "$mem" -smp "$smp" \
+    -machine q35 -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+    -kernel "$kernel" -initrd "$out" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable" </dev/null | tee "$log"
+set -e
+if grep -q '^NESTED NOKVM' "$log"; then
+    exit 4
+fi
+if ! grep -q '^NESTED DONE' "$log"; then
+    echo "nested-kvm: L1 did not finish within $limit s" >&2
+    exit 3
+fi
+exit 0
