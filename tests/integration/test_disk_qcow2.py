@@ -152,3 +152,20 @@ def test_raw_is_never_probed(bareiron, tmp_path):
     top = tmp_path / "top.qcow2"
     qemu_img("create", "-f", "qcow2", "-b", "guest.raw", "-F", "raw", top)
     read_back_equal(bareiron, top, tmp_path)
+
+
+def test_internal_snapshots_read_and_checked(bareiron, build_dir, tmp_path):
+    """Images with internal snapshots: the active layer reads back, `check` counts the
+    snapshots' shared clusters, writable opens are refused."""
+    img = tmp_path / "s.qcow2"
+    qemu_img("create", "-f", "qcow2", img, "16M")
+    run(["qemu-io", "-c", "write -P 1 0 3M", img])
+    qemu_img("snapshot", "-c", "one", img)
+    run(["qemu-io", "-c", "write -P 2 1M 3M", img])
+    read_back_equal(bareiron, img, tmp_path)
+    r = run([bareiron, "disk", "check", img])
+    assert r.returncode == 0, r.stdout + r.stderr
+    ref = tmp_path / "ref.raw"
+    ref.write_bytes(b"")
+    r = run([blk_tool(build_dir), "pattern", img, ref, "1", "1"])
+    assert r.returncode == 1 and "read-only" in r.stderr
