@@ -71,22 +71,32 @@ static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t)
     return 0;
 }
 
-/* Counts an L1 table at (off) of (n) entries and the L2 tables it points at. */
-static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, uint8_t *t)
+/* Counts an L1 table at (off) of (n) entries and the L2 tables it points at. (*budget) bounds
+ * the L1 entries all snapshots may make us visit (a hostile table cannot make check run for
+ * ever). */
+static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, uint8_t *t,
+                   uint64_t *budget)
 {
-    uint8_t e[8];
-    int ret = 0;
+    uint8_t *l1;
+    int ret;
 
+    if (n > *budget)
+        return -EFBIG;
+    *budget -= n;
     add_ref(s, r, off, (uint64_t)n * 8, "snapshot L1 table");
+    l1 = malloc(MAX((size_t)n * 8, 8u));
+    if (!l1)
+        return -ENOMEM;
+    ret = qcow2_meta_read(s, off, l1, (size_t)n * 8);
     for (uint32_t i = 0; i < n && ret == 0; i++) {
-        ret = qcow2_meta_read(s, off + (uint64_t)i * 8, e, 8);
-        uint64_t l2off = be64_load(e) & QCOW2_OFFSET_MASK;
-        if (ret < 0 || !l2off)
+        uint64_t l2off = be64_load(l1 + (size_t)i * 8) & QCOW2_OFFSET_MASK;
+        if (!l2off)
             continue;
         add_ref(s, r, l2off, s->cluster_size, "L2 table");
         if (l2off % s->cluster_size == 0 && l2off + s->cluster_size <= s->host_end)
             ret = walk_l2(s, r, l2off, t);
     }
+    free(l1);
     return ret;
 }
 
@@ -97,7 +107,7 @@ static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, ui
  */
 static int walk_snapshots(struct qcow2 *s, struct refs *r, uint8_t *t)
 {
-    uint64_t off = s->m.h.snapshots_offset;
+    uint64_t off = s->m.h.snapshots_offset, budget = 1ull << 20;
     uint8_t f[40];
     int ret = 0;
 
@@ -113,7 +123,7 @@ static int walk_snapshots(struct qcow2 *s, struct refs *r, uint8_t *t)
         if ((uint64_t)l1n * 8 > QCOW2_MAX_L1_BYTES || l1off % s->cluster_size ||
             l1off + (uint64_t)l1n * 8 > s->host_end)
             return -EINVAL;
-        ret = walk_l1(s, r, l1off, l1n, t);
+        ret = walk_l1(s, r, l1off, l1n, t, &budget);
         off += ALIGN_UP(len, 8u);
     }
     add_ref(s, r, s->m.h.snapshots_offset, off - s->m.h.snapshots_offset, "snapshot table");
