@@ -501,3 +501,15 @@ const char *blk_engine(const struct blk *b)
 {
     return b->engine ? b->engine->ops->name : "none";
 }
+
+void blk_plug(struct blk *b)
+{
+    if (b->engine->ops->plug)
+        b->engine->ops->plug(b->engine, true);
+}
+
+void blk_unplug(struct blk *b)
+{
+    if (b->engine->ops->plug)
+        b->engine->ops->plug(b->engine, false);
+}

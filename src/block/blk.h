@@ -75,6 +75,15 @@ bool blk_is_readonly(const struct blk *b);
 MUST_CHECK int blk_submit(struct blk *b, struct blk_req *req);
 
 /*
+ * Batching hint for devices: between blk_plug(b) and blk_unplug(b) the engine may hold
+ * submissions and hand them to the kernel together at blk_unplug (one io_uring_enter for a
+ * whole virtqueue kick instead of one per request). Requests complete as usual, never before
+ * blk_unplug is called. Loop thread only; plugs do not nest.
+ */
+void blk_plug(struct blk *b);
+void blk_unplug(struct blk *b);
+
+/*
  * Synchronous helpers for tools and tests: submit, then run the disk's loop (the private one
  * when blk_open got NULL) until the request completes. Never call them from inside a callback
  * of a shared loop. Offsets and lengths need not be 512-aligned here. Return 0 or -errno.

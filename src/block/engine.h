@@ -51,6 +51,9 @@ struct engine_ops {
     const char *name;
     /* Queues (io). Returns 0 (done called later on the loop thread) or -errno. */
     int (*submit)(struct engine *e, struct eio *io);
+    /* Holds submissions while (is_plugged) and passes them to the kernel together when it is
+     * cleared (NULL: the engine does not batch). */
+    void (*plug)(struct engine *e, bool is_plugged);
     /* Frees (e). The caller first drains: no eio may be outstanding (blk_close runs the loop
      * until every completion has been delivered). */
     void (*destroy)(struct engine *e);

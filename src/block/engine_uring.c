@@ -29,6 +29,7 @@ struct engine_uring {
     struct io_uring ring;
     int efd;
     bool is_reaping; /* submissions from completion callbacks go in with the reap's submit */
+    bool is_plugged; /* blk_plug: submissions go in at blk_unplug */
     struct eio *wait_head, *wait_tail; /* waiting for a free SQE */
 };
 
@@ -171,7 +172,7 @@ static int uring_submit(struct engine *e, struct eio *io)
         io->ret = eio_execute(io);
     e->inflight++;
     queue_or_wait(u, io);
-    if (u->is_reaping)
+    if (u->is_reaping || u->is_plugged)
         return 0;
     ret = io_uring_submit(&u->ring);
     if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
@@ -180,6 +181,19 @@ static int uring_submit(struct engine *e, struct eio *io)
         log_warn("io_uring_submit: %s", strerror(-ret));
     }
     return 0;
+}
+
+static void uring_plug(struct engine *e, bool is_plugged)
+{
+    struct engine_uring *u = container_of(e, struct engine_uring, e);
+    int ret;
+
+    u->is_plugged = is_plugged;
+    if (is_plugged || io_uring_sq_ready(&u->ring) == 0)
+        return;
+    ret = io_uring_submit(&u->ring);
+    if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
+        log_warn("io_uring_submit: %s", strerror(-ret));
 }
 
 static void uring_destroy(struct engine *e)
@@ -196,6 +210,7 @@ static void uring_destroy(struct engine *e)
 static const struct engine_ops uring_ops = {
     .name = "io_uring",
     .submit = uring_submit,
+    .plug = uring_plug,
     .destroy = uring_destroy,
 };
 

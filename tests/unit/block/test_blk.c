@@ -169,6 +169,46 @@ static void test_async_and_errors(void **state)
     free(path);
 }
 
+/* Plugged submissions reach the kernel at unplug and complete normally. */
+static void test_plug(void **state)
+{
+    char *path = make_file(DISK_SIZE);
+    struct evloop *loop;
+    struct blk_open_opts o = {.path = path};
+    struct error err = {0};
+    struct cb_state cs = {0};
+    static char bufs[16][4096];
+    struct iovec iov[16];
+    struct blk_req req[16];
+    struct blk *b;
+    (void)state;
+
+    assert_int_equal(evloop_create(&loop), 0);
+    assert_int_equal(blk_open(&o, loop, &b, &err), 0);
+    blk_plug(b);
+    for (int i = 0; i < 16; i++) {
+        iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
+        req[i] = (struct blk_req){.op = BLK_OP_WRITE,
+                                  .offset_bytes = (uint64_t)i * 8192,
+                                  .iov = &iov[i],
+                                  .iovcnt = 1,
+                                  .done = count_done,
+                                  .opaque = &cs};
+        memset(bufs[i], i + 1, sizeof(bufs[i]));
+        assert_int_equal(blk_submit(b, &req[i]), 0);
+    }
+    blk_unplug(b);
+    while (cs.calls < 16)
+        evloop_run_once(loop, 1000);
+    assert_int_equal(cs.ret, 0);
+    assert_int_equal(blk_pread(b, bufs[0], 4096, 15 * 8192), 0);
+    assert_int_equal(bufs[0][100], 16);
+    blk_close(b);
+    evloop_destroy(loop);
+    unlink(path);
+    free(path);
+}
+
 static void test_locking(void **state)
 {
     char *path = make_file(DISK_SIZE);
@@ -222,8 +262,11 @@ static void test_direct_bounce(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_iov_helpers),      cmocka_unit_test(test_engines_agree),
-        cmocka_unit_test(test_async_and_errors), cmocka_unit_test(test_locking),
+        cmocka_unit_test(test_iov_helpers),
+        cmocka_unit_test(test_engines_agree),
+        cmocka_unit_test(test_async_and_errors),
+        cmocka_unit_test(test_locking),
+        cmocka_unit_test(test_plug),
         cmocka_unit_test(test_direct_bounce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
