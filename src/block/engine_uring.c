@@ -57,11 +57,17 @@ static bool prep(struct engine_uring *u, struct eio *io)
     if (!sqe)
         return false;
     switch (io->op) {
-    case EIO_READ:
-        io_uring_prep_readv(sqe, io->fd, io->iov, (unsigned)MIN(io->iovcnt, IOV_MAX), off);
+    case EIO_READ: /* one buffer: the non-vectored opcode skips the iovec import */
+        if (io->iovcnt == 1)
+            io_uring_prep_read(sqe, io->fd, io->iov->iov_base, (unsigned)io->iov->iov_len, off);
+        else
+            io_uring_prep_readv(sqe, io->fd, io->iov, (unsigned)MIN(io->iovcnt, IOV_MAX), off);
         break;
     case EIO_WRITE:
-        io_uring_prep_writev(sqe, io->fd, io->iov, (unsigned)MIN(io->iovcnt, IOV_MAX), off);
+        if (io->iovcnt == 1)
+            io_uring_prep_write(sqe, io->fd, io->iov->iov_base, (unsigned)io->iov->iov_len, off);
+        else
+            io_uring_prep_writev(sqe, io->fd, io->iov, (unsigned)MIN(io->iovcnt, IOV_MAX), off);
         break;
     case EIO_FSYNC:
         io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
