@@ -160,7 +160,7 @@ static bool parse_seg(const char **s, uint8_t seg[4])
 
     if (!is_lead_char(*p))
         return false;
-    while (is_name_char(p[n]) && n < 4)
+    while (n < 4 && is_name_char(p[n]))
         n++;
     if (p[n] != '\0' && p[n] != '.')
         return false;
