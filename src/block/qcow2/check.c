@@ -7,7 +7,11 @@
  * one above is a leak (wasted space, harmless), which is all our crash ordering may leave.
  * Repair rewrites stored refcounts to the counted ones: raised ones first, then lowered ones.
  * Internal snapshots are walked too (their L1 tables share L2 tables and data with the active
- * one, so shared clusters must count 2 or more).
+ * one, so shared clusters must count 2 or more). The L2 tables all L1 tables reference are
+ * collected first and each distinct table is read once with its number of references as a
+ * weight, so a hostile L1 table whose entries all name the same L2 table costs the time of one
+ * table, not of millions. A cluster referenced more often than refcount_bits can count is a
+ * corruption that repair cannot fix.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -21,13 +25,16 @@
 #define CHECK_MAX_CLUSTERS (64ull << 20)
 
 struct refs {
-    uint16_t *cnt;
+    uint32_t *cnt; /* references per host cluster, saturating at UINT32_MAX */
     uint64_t n;
     struct qcow2_check_result *res;
+    uint64_t *l2s; /* offsets of the L2 tables to walk, one per reference */
+    size_t nl2, l2_cap;
 };
 
-/* Counts one reference to each cluster of host [off, off+len). */
-static void add_ref(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t len, const char *what)
+/* Counts (w) references to each cluster of host [off, off+len). */
+static void add_ref_w(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t len, const char *what,
+                      uint64_t w)
 {
     if (len == 0)
         return;
@@ -38,12 +45,35 @@ static void add_ref(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t len,
             r->res->corruptions++;
             return;
         }
-        if (r->cnt[c] < UINT16_MAX)
-            r->cnt[c]++;
+        r->cnt[c] = w >= UINT32_MAX - r->cnt[c] ? UINT32_MAX : r->cnt[c] + (uint32_t)w;
     }
 }
 
-static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t)
+static void add_ref(struct qcow2 *s, struct refs *r, uint64_t off, uint64_t len, const char *what)
+{
+    add_ref_w(s, r, off, len, what, 1);
+}
+
+/* Counts a reference to the L2 table at (l2off) and queues the table for walk_l2s(). */
+static int add_l2(struct qcow2 *s, struct refs *r, uint64_t l2off)
+{
+    add_ref(s, r, l2off, s->cluster_size, "L2 table");
+    if (l2off % s->cluster_size || l2off + s->cluster_size > s->host_end)
+        return 0;
+    if (r->nl2 == r->l2_cap) {
+        size_t cap = MAX(r->l2_cap * 2, 256u);
+        uint64_t *p = reallocarray(r->l2s, cap, sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        r->l2s = p;
+        r->l2_cap = cap;
+    }
+    r->l2s[r->nl2++] = l2off;
+    return 0;
+}
+
+/* Counts the clusters the L2 table at (l2off) references, (w) times each. */
+static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t, uint64_t w)
 {
     unsigned x = 62 - (s->cluster_bits - 8);
     int ret = qcow2_meta_read(s, l2off, t, s->cluster_size);
@@ -55,7 +85,7 @@ static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t)
         if (e & QCOW2_OFLAG_COMPRESSED) {
             uint64_t off = e & ((1ull << x) - 1);
             uint64_t nsec = (e >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
-            add_ref(s, r, off, (nsec + 1) * 512 - (off & 511), "compressed cluster");
+            add_ref_w(s, r, off, (nsec + 1) * 512 - (off & 511), "compressed cluster", w);
             continue;
         }
         host = e & QCOW2_OFFSET_MASK;
@@ -66,16 +96,35 @@ static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t)
             r->res->corruptions++;
             continue;
         }
-        add_ref(s, r, host, s->cluster_size, "data cluster");
+        add_ref_w(s, r, host, s->cluster_size, "data cluster", w);
     }
     return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Walks each distinct queued L2 table once, weighted by how often it is referenced. */
+static int walk_l2s(struct qcow2 *s, struct refs *r, uint8_t *t)
+{
+    int ret = 0;
+
+    qsort(r->l2s, r->nl2, sizeof(*r->l2s), cmp_u64);
+    for (size_t i = 0, j; i < r->nl2 && ret == 0; i = j) {
+        for (j = i + 1; j < r->nl2 && r->l2s[j] == r->l2s[i]; j++)
+            ;
+        ret = walk_l2(s, r, r->l2s[i], t, j - i);
+    }
+    return ret;
 }
 
 /* Counts an L1 table at (off) of (n) entries and the L2 tables it points at. (*budget) bounds
  * the L1 entries all snapshots may make us visit (a hostile table cannot make check run for
  * ever). */
-static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, uint8_t *t,
-                   uint64_t *budget)
+static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, uint64_t *budget)
 {
     uint8_t *l1;
     int ret;
@@ -90,11 +139,8 @@ static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, ui
     ret = qcow2_meta_read(s, off, l1, (size_t)n * 8);
     for (uint32_t i = 0; i < n && ret == 0; i++) {
         uint64_t l2off = be64_load(l1 + (size_t)i * 8) & QCOW2_OFFSET_MASK;
-        if (!l2off)
-            continue;
-        add_ref(s, r, l2off, s->cluster_size, "L2 table");
-        if (l2off % s->cluster_size == 0 && l2off + s->cluster_size <= s->host_end)
-            ret = walk_l2(s, r, l2off, t);
+        if (l2off)
+            ret = add_l2(s, r, l2off);
     }
     free(l1);
     return ret;
@@ -105,7 +151,7 @@ static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, ui
  * "Snapshots": 40-byte fixed part, extra data, id, name, padded to 8 bytes). Tables are read
  * entry by entry: a hostile table costs time bounded by its on-disk size, never memory.
  */
-static int walk_snapshots(struct qcow2 *s, struct refs *r, uint8_t *t)
+static int walk_snapshots(struct qcow2 *s, struct refs *r)
 {
     uint64_t off = s->m.h.snapshots_offset, budget = 1ull << 20;
     uint8_t f[40];
@@ -123,7 +169,7 @@ static int walk_snapshots(struct qcow2 *s, struct refs *r, uint8_t *t)
         if ((uint64_t)l1n * 8 > QCOW2_MAX_L1_BYTES || l1off % s->cluster_size ||
             l1off + (uint64_t)l1n * 8 > s->host_end)
             return -EINVAL;
-        ret = walk_l1(s, r, l1off, l1n, t, &budget);
+        ret = walk_l1(s, r, l1off, l1n, &budget);
         off += ALIGN_UP(len, 8u);
     }
     add_ref(s, r, s->m.h.snapshots_offset, off - s->m.h.snapshots_offset, "snapshot table");
@@ -146,14 +192,13 @@ static int count_refs(struct qcow2 *s, struct refs *r)
             add_ref(s, r, s->reftable[i], s->cluster_size, "refcount block");
     for (uint32_t i = 0; i < s->l1_size && ret == 0; i++) {
         uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
-        if (!l2off)
-            continue;
-        add_ref(s, r, l2off, s->cluster_size, "L2 table");
-        if (l2off + s->cluster_size <= s->host_end)
-            ret = walk_l2(s, r, l2off, t);
+        if (l2off)
+            ret = add_l2(s, r, l2off);
     }
     if (ret == 0 && h->nb_snapshots)
-        ret = walk_snapshots(s, r, t);
+        ret = walk_snapshots(s, r);
+    if (ret == 0)
+        ret = walk_l2s(s, r, t);
     free(t);
     return ret;
 }
@@ -163,7 +208,7 @@ static int count_refs(struct qcow2 *s, struct refs *r)
 static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
 {
     struct qcow2_check_result *res = r->res;
-    uint64_t stored;
+    uint64_t stored, max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
     int ret;
 
     for (uint64_t c = 0; c < limit; c++) {
@@ -173,7 +218,13 @@ static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
             return ret;
         if (fix_dir == 0) {
             res->allocated += want > 0;
-            if (stored < want) {
+            if (want > max) {
+                res->corruptions++;
+                log_warn("%s: cluster %llu has %llu references, more than %u-bit refcounts "
+                         "count",
+                         s->b->path, (unsigned long long)c, (unsigned long long)want,
+                         s->refcount_bits);
+            } else if (stored < want) {
                 res->corruptions++;
                 log_warn("%s: cluster %llu refcount=%llu references=%llu", s->b->path,
                          (unsigned long long)c, (unsigned long long)stored,
@@ -181,6 +232,10 @@ static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
             } else if (stored > want) {
                 res->leaks++;
             }
+            continue;
+        }
+        if (want > max) {
+            res->unfixable += fix_dir > 0; /* stays a corruption */
             continue;
         }
         if ((fix_dir > 0 && stored < want) || (fix_dir < 0 && stored > want)) {
@@ -224,6 +279,7 @@ int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, st
             ret = qcow2_sync(s);
     }
     free(r.cnt);
+    free(r.l2s);
     if (ret < 0)
         return error_set(err, ret, "disk %s: check failed: %s", s->b->path, strerror(-ret));
     return 0;

@@ -116,7 +116,7 @@ static int prepare_writable(struct qcow2 *s, struct error *err)
         ret = qcow2_check(s, true, &res, err);
         if (ret < 0)
             return ret;
-        if (res.corruptions > res.fixed || res.is_incomplete)
+        if (res.corruptions > res.fixed || res.unfixable || res.is_incomplete)
             return error_set(err, -EINVAL, "disk %s: qcow2 dirty image could not be repaired",
                              s->b->path);
         be64_store(e, h->incompatible_features & ~QCOW2_INCOMPAT_DIRTY);

@@ -227,6 +227,7 @@ struct qcow2_check_result {
     uint64_t allocated;   /* clusters in use */
     uint64_t total;       /* clusters in the file */
     uint64_t fixed;       /* refcounts repaired */
+    uint64_t unfixable;   /* corruptions repair cannot fix (refcount too narrow) */
     bool is_incomplete;   /* the check could not look at everything */
 };
 /* Checks (s)'s metadata: every reference is counted and compared with the stored refcounts.

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of qcow2 against hostile images (qcow2.txt "Host cluster management"): an L1
+ * table whose half a million entries all name one L2 table must be checked in the time of one
+ * table, and a data cluster referenced 65536 times (more than 16-bit refcounts count) must be
+ * reported as a corruption that repair cannot fix, so a dirty image like that is never opened
+ * writable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "block/blk.h"
+#include "block/image.h"
+#include "block/qcow2/qcow2.h"
+
+#define CS 65536ull
+
+static char dir[] = "/tmp/bareiron-test-qcow2h-XXXXXX";
+
+static char *tpath(const char *name)
+{
+    static char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    return p;
+}
+
+static uint64_t rd64(int fd, uint64_t off)
+{
+    uint8_t b[8];
+    assert_int_equal(pread_full(fd, b, 8, off), 0);
+    return be64_load(b);
+}
+
+static void wr64(int fd, uint64_t off, uint64_t v)
+{
+    uint8_t b[8];
+    be64_store(b, v);
+    assert_int_equal(pwrite_full(fd, b, 8, off), 0);
+}
+
+/* Creates (path) and writes one sector at each of (offs). */
+static void make_img(const char *path, uint64_t size, const uint64_t *offs, unsigned n)
+{
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    uint8_t sector[512];
+    struct blk *b;
+
+    memset(sector, 0xa5, sizeof(sector));
+    assert_int_equal(qcow2_create(path, size, CS, NULL, NULL, &err), 0);
+    assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(blk_pwrite(b, sector, sizeof(sector), offs[i]), 0);
+    blk_close(b);
+}
+
+static void test_l1_entries_share_one_l2(void **state)
+{
+    const char *path = tpath("shared-l2.qcow2");
+    const uint64_t zero = 0, n = 1u << 19; /* 2^48 bytes / 2^29 per L2 table */
+    struct disk_check_result r;
+    struct error err = {0};
+    uint64_t l1off, e, t0;
+    uint8_t *l1;
+    int fd;
+    (void)state;
+
+    make_img(path, 1ull << 48, &zero, 1);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(rd64(fd, 36) >> 32, n); /* l1_size */
+    l1off = rd64(fd, 40);
+    e = rd64(fd, l1off);
+    assert_int_not_equal(e & QCOW2_OFFSET_MASK, 0);
+    l1 = malloc(n * 8);
+    assert_non_null(l1);
+    for (uint64_t i = 0; i < n; i++)
+        be64_store(l1 + i * 8, e);
+    assert_int_equal(pwrite_full(fd, l1, n * 8, l1off), 0);
+    free(l1);
+    close(fd);
+
+    t0 = time_now_ns();
+    assert_int_equal(disk_check(path, false, &r, &err), 0);
+    /* one walk of the table, not half a million (which takes minutes) */
+    assert_true(time_now_ns() - t0 < 5000000000ull);
+    assert_true(r.corruptions >= 1); /* the L2 table: 524288 references, refcount 1 */
+}
+
+static void test_refcount_overflow(void **state)
+{
+    const char *path = tpath("overflow.qcow2");
+    uint64_t offs[8], l2[8], data, rb, e0;
+    struct disk_check_result r;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    uint8_t *t, rc[2] = {0xff, 0xff};
+    struct blk *b = NULL;
+    int fd;
+    (void)state;
+
+    for (unsigned i = 0; i < 8; i++)
+        offs[i] = (uint64_t)i << 29; /* one L2 table each */
+    make_img(path, 4ull << 30, offs, 8);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    for (unsigned i = 0; i < 8; i++)
+        l2[i] = rd64(fd, rd64(fd, 40) + i * 8) & QCOW2_OFFSET_MASK;
+    e0 = rd64(fd, l2[0]);
+    data = e0 & QCOW2_OFFSET_MASK;
+    t = malloc(CS);
+    assert_non_null(t);
+    for (uint64_t i = 0; i < CS / 8; i++)
+        be64_store(t + i * 8, e0);
+    for (unsigned i = 0; i < 8; i++) /* 8 * 8192 = 65536 references to (data) */
+        assert_int_equal(pwrite_full(fd, t, CS, l2[i]), 0);
+    free(t);
+    rb = rd64(fd, rd64(fd, 48)); /* refcount block 0 (16-bit entries) */
+    assert_int_equal(pwrite_full(fd, rc, 2, rb + data / CS * 2), 0);
+    close(fd);
+
+    assert_int_equal(disk_check(path, false, &r, &err), 0);
+    assert_int_equal(r.corruptions, 1);
+
+    /* dirty: opening it writable runs the repair, which must refuse */
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    wr64(fd, QCOW2_HDR_INCOMPAT_OFF, QCOW2_INCOMPAT_DIRTY);
+    close(fd);
+    assert_int_equal(blk_open(&o, NULL, &b, &err), -EINVAL);
+    assert_null(b);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_l1_entries_share_one_l2),
+        cmocka_unit_test(test_refcount_overflow),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
