@@ -43,6 +43,11 @@ MUST_CHECK int write_full(int fd, const void *buf, size_t len);
 MUST_CHECK int pread_full(int fd, void *buf, size_t len, uint64_t off);
 MUST_CHECK int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
+/* send(2) loop for a stream socket: sends all (len) bytes of (buf) on (fd), retrying short
+ * sends and EINTR, with MSG_NOSIGNAL so that a peer that went away is -EPIPE, not SIGPIPE.
+ * Blocks unless (fd) is non-blocking (then -EAGAIN). Returns 0 or -errno. */
+MUST_CHECK int send_full(int fd, const void *buf, size_t len);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t time_now_ns(void);
 

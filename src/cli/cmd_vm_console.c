@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "cli/cli.h"
 #include "mgr/api.h"
 #include "mgr/proc.h"
@@ -40,20 +41,6 @@ static int connect_console(const struct store *st, const char *name)
     return ret;
 }
 
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Filters keyboard input for the escape sequence. Returns 1 to detach, 0 or -errno. */
 static int from_keyboard(int sock, const char *in, size_t n, bool *is_escaped)
 {
@@ -73,7 +60,7 @@ static int from_keyboard(int sock, const char *in, size_t n, bool *is_escaped)
         }
         out[m++] = c;
     }
-    return send_all(sock, out, m);
+    return send_full(sock, out, m);
 }
 
 /* How long output is still relayed after the end of a non-terminal stdin, so that
@@ -109,7 +96,7 @@ static int relay(int sock, bool is_tty)
                 continue;
             }
             r = is_tty ? from_keyboard(sock, buf, (size_t)n, &is_escaped)
-                       : send_all(sock, buf, (size_t)n);
+                       : send_full(sock, buf, (size_t)n);
             if (r != 0)
                 return r > 0 ? 0 : r;
         }

@@ -57,21 +57,6 @@ void client_close(struct client *c)
     c->len = 0;
 }
 
-/* send(2) loop without SIGPIPE: a monitor that went away is an error, not a signal. */
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int remaining_ms(uint64_t deadline_ns)
 {
     uint64_t now = time_now_ns();
@@ -117,7 +102,7 @@ int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms,
     int ret = api_request_encode(id, cmd, args, &line);
     if (ret < 0)
         return error_set(err, ret, "cannot encode the request: %s", strerror(-ret));
-    ret = send_all(c->fd, line, strlen(line));
+    ret = send_full(c->fd, line, strlen(line));
     free(line);
     if (ret < 0)
         return error_set(err, ret, "cannot send to the monitor: %s", strerror(-ret));

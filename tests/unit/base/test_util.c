@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -96,12 +98,48 @@ static void test_write_file_atomic(void **state)
     rmdir(dir);
 }
 
+/* send_full delivers everything, and a closed peer is -EPIPE rather than a SIGPIPE. */
+static void test_send_full(void **state)
+{
+    static char big[256 * 1024];
+    char *got = malloc(sizeof(big));
+    size_t have = 0;
+    int sv[2], wstatus;
+    pid_t pid;
+    (void)state;
+    assert_non_null(got);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[1]);
+        _exit(send_full(sv[0], big, sizeof(big)) == 0 ? 0 : 1);
+    }
+    close(sv[0]);
+    while (have < sizeof(big)) {
+        ssize_t n = read(sv[1], got + have, sizeof(big) - have);
+        assert_true(n > 0);
+        have += (size_t)n;
+    }
+    assert_memory_equal(got, big, sizeof(big));
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    close(sv[1]);
+    free(got);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    close(sv[1]);
+    assert_int_equal(send_full(sv[0], "x", 1), -EPIPE);
+    close(sv[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_size_units),  cmocka_unit_test(test_parse_size_bad),
         cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_range_outside),
-        cmocka_unit_test(test_write_file_atomic),
+        cmocka_unit_test(test_write_file_atomic), cmocka_unit_test(test_send_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
