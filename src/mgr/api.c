@@ -172,10 +172,22 @@ static int check_keys(json_t *root, const char *const *allowed, size_t n, struct
     return 0;
 }
 
+/* Sets (*out) to a new reference to the member (key) of (root), which must be an object when
+ * present, or to a new empty object when absent; (what) names it in the error message. */
+static int object_member(json_t *root, const char *key, const char *what, json_t **out,
+                         struct error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (v != NULL && !json_is_object(v))
+        return error_set(err, -EPROTO, "%s must be an object", what);
+    *out = v ? json_incref(v) : json_object();
+    return *out ? 0 : -ENOMEM;
+}
+
 int api_request_decode(const char *line, size_t len, struct api_request *out, struct error *err)
 {
     static const char *const keys[] = {"id", "cmd", "args"};
-    json_t *root = NULL, *args;
+    json_t *root = NULL;
     int ret;
     memset(out, 0, sizeof(*out));
     out->id = API_ID_NONE;
@@ -187,17 +199,8 @@ int api_request_decode(const char *line, size_t len, struct api_request *out, st
         ret = check_keys(root, keys, ARRAY_SIZE(keys), err);
     if (ret == 0)
         ret = read_cmd(root, out->cmd, err);
-    if (ret < 0)
-        goto out;
-    args = json_object_get(root, "args");
-    if (args != NULL && !json_is_object(args)) {
-        ret = error_set(err, -EPROTO, "\"args\" must be an object");
-        goto out;
-    }
-    out->args = args ? json_incref(args) : json_object();
-    if (out->args == NULL)
-        ret = -ENOMEM;
-out:
+    if (ret == 0)
+        ret = object_member(root, "args", "\"args\"", &out->args, err);
     json_decref(root);
     return ret;
 }
@@ -225,7 +228,7 @@ static int decode_error_member(json_t *jerror, struct api_reply *out, struct err
 int api_reply_decode(const char *line, size_t len, struct api_reply *out, struct error *err)
 {
     static const char *const keys[] = {"id", "ok", "result", "error"};
-    json_t *root = NULL, *jid, *jok, *res;
+    json_t *root = NULL, *jid, *jok;
     int ret;
     memset(out, 0, sizeof(*out));
     out->id = API_ID_NONE;
@@ -252,12 +255,7 @@ int api_reply_decode(const char *line, size_t len, struct api_reply *out, struct
         ret = decode_error_member(json_object_get(root, "error"), out, err);
         goto out;
     }
-    res = json_object_get(root, "result");
-    if (res != NULL && !json_is_object(res)) {
-        ret = error_set(err, -EPROTO, "reply \"result\" must be an object");
-        goto out;
-    }
-    out->result = res ? json_incref(res) : json_object();
+    ret = object_member(root, "result", "reply \"result\"", &out->result, err);
 out:
     json_decref(root);
     return ret;
