@@ -112,7 +112,8 @@ static int walk_l2s(struct qcow2 *s, struct refs *r, uint8_t *t)
 {
     int ret = 0;
 
-    qsort(r->l2s, r->nl2, sizeof(*r->l2s), cmp_u64);
+    if (r->nl2 > 1)
+        qsort(r->l2s, r->nl2, sizeof(*r->l2s), cmp_u64);
     for (size_t i = 0, j; i < r->nl2 && ret == 0; i = j) {
         for (j = i + 1; j < r->nl2 && r->l2s[j] == r->l2s[i]; j++)
             ;
