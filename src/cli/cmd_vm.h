@@ -49,6 +49,10 @@ void vm_print_help(const char *cmd);
  * else -1. */
 int vm_open_store(struct store *st);
 
+/* vm_parse_args, then vm_open_store: the start of every command on one VM or the library.
+ * Returns -1 to go on, or an exit status to return at once. */
+int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st);
+
 /* Prints (err) and returns its exit status, treating -EINVAL from option parsing as a usage
  * error (2) when (is_usage). */
 int vm_fail(const struct error *err, bool is_usage);

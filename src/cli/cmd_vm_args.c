@@ -105,6 +105,12 @@ int vm_open_store(struct store *st)
     return -1;
 }
 
+int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st)
+{
+    int ret = vm_parse_args(argc, argv, allowed, a);
+    return ret >= 0 ? ret : vm_open_store(st);
+}
+
 int vm_fail(const struct error *err, bool is_usage)
 {
     if (is_usage && err->code == -EINVAL) {

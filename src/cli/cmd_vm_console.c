@@ -137,8 +137,8 @@ int cmd_console(int argc, char **argv)
     struct vm_args a;
     struct store st;
     struct error err = {0};
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st);
+    if (ret >= 0)
         return ret;
     if (store_check_name(a.name, &err) < 0)
         return vm_fail(&err, true);

@@ -57,6 +57,14 @@ static int check_event(const struct store *st, const char *name, enum vm_event e
     return -1;
 }
 
+/* vm_begin, then check_event: -1 to go on, or an exit status to return at once. */
+static int begin_event(int argc, char **argv, unsigned allowed, enum vm_event event,
+                       struct vm_args *a, struct store *st, struct proc_status *ps)
+{
+    int ret = vm_begin(argc, argv, allowed, a, st);
+    return ret >= 0 ? ret : check_event(st, a->name, event, ps);
+}
+
 int vm_start_one(const struct store *st, const char *name, bool is_quiet)
 {
     struct vm_config cfg;
@@ -88,8 +96,8 @@ int cmd_start(int argc, char **argv)
 {
     struct vm_args a;
     struct store st;
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a, &st);
+    if (ret >= 0)
         return ret;
     ret = vm_start_one(&st, a.name, false);
     if (ret == CLI_OK && a.is_console)
@@ -105,10 +113,8 @@ static int simple_action(int argc, char **argv, enum vm_event event, const char 
     struct store st;
     struct proc_status ps;
     struct error err = {0};
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
-        return ret;
-    if ((ret = check_event(&st, a.name, event, &ps)) >= 0)
+    int ret = begin_event(argc, argv, VM_ARG_NAME, event, &a, &st, &ps);
+    if (ret >= 0)
         return ret;
     if (proc_call(&st, a.name, cmd, NULL, NULL, &err) < 0)
         return err.code == -EBUSY || err.code == -EINVAL ? (cli_err("%s", err.message), CLI_ESTATE)
@@ -139,10 +145,9 @@ int cmd_stop(int argc, char **argv)
     struct proc_status ps;
     struct error err = {0};
     unsigned timeout_s;
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_TIMEOUT, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
-        return ret;
-    if ((ret = check_event(&st, a.name, VM_EVENT_POWER_BUTTON, &ps)) >= 0)
+    int ret =
+        begin_event(argc, argv, VM_ARG_NAME | VM_ARG_TIMEOUT, VM_EVENT_POWER_BUTTON, &a, &st, &ps);
+    if (ret >= 0)
         return ret;
     if (proc_call(&st, a.name, "power-button", NULL, NULL, &err) < 0)
         return cli_fail(&err);
@@ -167,10 +172,8 @@ int cmd_poweroff(int argc, char **argv)
     struct store st;
     struct proc_status ps;
     struct error err = {0};
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
-        return ret;
-    if ((ret = check_event(&st, a.name, VM_EVENT_POWEROFF, &ps)) >= 0)
+    int ret = begin_event(argc, argv, VM_ARG_NAME, VM_EVENT_POWEROFF, &a, &st, &ps);
+    if (ret >= 0)
         return ret;
     if (proc_call(&st, a.name, "poweroff", NULL, NULL, &err) < 0 && err.code != -EPIPE)
         cli_err("%s; killing the monitor", err.message);
@@ -202,8 +205,8 @@ int cmd_stats(int argc, char **argv)
     struct proc_status ps;
     struct error err = {0};
     json_t *res = NULL;
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st);
+    if (ret >= 0)
         return ret;
     if ((ret = probe_vm(&st, a.name, &ps)) >= 0)
         return ret;
@@ -236,8 +239,8 @@ int cmd_autostart(int argc, char **argv)
     struct error err = {0};
     char **names;
     size_t n;
-    int ret = vm_parse_args(argc, argv, 0, &a), status = CLI_OK;
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, 0, &a, &st), status = CLI_OK;
+    if (ret >= 0)
         return ret;
     if (store_list(&st, &names, &n, &err) < 0)
         return cli_fail(&err);

@@ -109,8 +109,8 @@ int cmd_show(int argc, char **argv)
     struct vm_config cfg;
     struct proc_status ps;
     struct error err = {0};
-    int ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st);
+    if (ret >= 0)
         return ret;
     if (store_check_name(a.name, &err) < 0)
         return vm_fail(&err, true);
@@ -194,8 +194,8 @@ int cmd_list(int argc, char **argv)
     char **names;
     size_t n;
     json_t *rows;
-    int ret = vm_parse_args(argc, argv, VM_ARG_JSON, &a);
-    if (ret >= 0 || (ret = vm_open_store(&st)) >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_JSON, &a, &st);
+    if (ret >= 0)
         return ret;
     if (store_list(&st, &names, &n, &err) < 0)
         return cli_fail(&err);
