@@ -4,7 +4,8 @@
  * table whose half a million entries all name one L2 table must be checked in the time of one
  * table, and a data cluster referenced 65536 times (more than 16-bit refcounts count) must be
  * reported as a corruption that repair cannot fix, so a dirty image like that is never opened
- * writable.
+ * writable; a refcount table entry naming a block for clusters far past the end of the file
+ * must not make the check scan 2^38 refcounts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,8 +51,9 @@ static void wr64(int fd, uint64_t off, uint64_t v)
     assert_int_equal(pwrite_full(fd, b, 8, off), 0);
 }
 
-/* Creates (path) and writes one sector at each of (offs). */
-static void make_img(const char *path, uint64_t size, const uint64_t *offs, unsigned n)
+/* Creates (path) with (cs)-byte clusters and writes one sector at each of (offs). */
+static void make_img_cs(const char *path, uint64_t size, uint64_t cs, const uint64_t *offs,
+                        unsigned n)
 {
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
     struct error err = {0};
@@ -59,11 +61,16 @@ static void make_img(const char *path, uint64_t size, const uint64_t *offs, unsi
     struct blk *b;
 
     memset(sector, 0xa5, sizeof(sector));
-    assert_int_equal(qcow2_create(path, size, CS, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, size, cs, NULL, NULL, &err), 0);
     assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(blk_pwrite(b, sector, sizeof(sector), offs[i]), 0);
     blk_close(b);
+}
+
+static void make_img(const char *path, uint64_t size, const uint64_t *offs, unsigned n)
+{
+    make_img_cs(path, size, CS, offs, n);
 }
 
 static void test_l1_entries_share_one_l2(void **state)
@@ -143,6 +150,38 @@ static void test_refcount_overflow(void **state)
     assert_null(b);
 }
 
+static void test_refblock_far_past_eof(void **state)
+{
+    const char *path = tpath("far-refblock.qcow2");
+    const uint64_t cs = 2u << 20, last = cs / 8 - 1; /* last entry of a one-cluster table */
+    struct disk_check_result r;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    struct blk *b = NULL;
+    uint64_t rt, t0;
+    int fd;
+    (void)state;
+
+    make_img_cs(path, 1u << 30, cs, NULL, 0);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    rt = rd64(fd, 48);
+    wr64(fd, rt + last * 8, rd64(fd, rt)); /* names block 0 again, for clusters 2^38.. */
+    close(fd);
+
+    t0 = time_now_ns();
+    assert_int_equal(disk_check(path, false, &r, &err), 0);
+    assert_true(time_now_ns() - t0 < 5000000000ull); /* not 2^38 refcount lookups */
+    assert_true(r.is_incomplete);
+
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    wr64(fd, QCOW2_HDR_INCOMPAT_OFF, QCOW2_INCOMPAT_DIRTY);
+    close(fd);
+    assert_int_equal(blk_open(&o, NULL, &b, &err), -EINVAL); /* repair cannot vouch for it */
+    assert_null(b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -162,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_l1_entries_share_one_l2),
         cmocka_unit_test(test_refcount_overflow),
+        cmocka_unit_test(test_refblock_far_past_eof),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
