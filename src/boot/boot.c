@@ -136,6 +136,21 @@ int boot_place_initrd(const struct boot_ctx *c, uint64_t lowest, uint64_t limit,
     return 0;
 }
 
+int boot_place_cmdline_initrd(const struct boot_ctx *c, uint64_t cmdline_max_bytes,
+                              uint64_t initrd_lowest, uint64_t initrd_limit,
+                              struct boot_result *out)
+{
+    uint32_t cmdline_len;
+    int rc = boot_write_cmdline(c, cmdline_max_bytes, &cmdline_len);
+    if (rc < 0)
+        return rc;
+    rc = boot_place_initrd(c, initrd_lowest, initrd_limit, &out->initrd_gpa);
+    if (rc < 0)
+        return rc;
+    out->initrd_size = c->initrd_len;
+    return 0;
+}
+
 static bool is_bzimage(const uint8_t *k, size_t len)
 {
     return len >= 0x206 && memcmp(k + 0x202, "HdrS", 4) == 0;

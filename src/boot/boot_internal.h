@@ -65,6 +65,15 @@ MUST_CHECK int boot_write_cmdline(const struct boot_ctx *c, uint64_t max_bytes, 
 MUST_CHECK int boot_place_initrd(const struct boot_ctx *c, uint64_t lowest, uint64_t limit,
                                  uint64_t *gpa);
 
+/*
+ * What every loader does once the kernel is in place: boot_write_cmdline() with
+ * (cmdline_max_bytes), then boot_place_initrd() between (initrd_lowest) and (initrd_limit),
+ * recording the initrd's gpa and size in (out). Returns 0 or their errors.
+ */
+MUST_CHECK int boot_place_cmdline_initrd(const struct boot_ctx *c, uint64_t cmdline_max_bytes,
+                                         uint64_t initrd_lowest, uint64_t initrd_limit,
+                                         struct boot_result *out);
+
 /* Little-endian field readers over an already bounds-checked buffer. */
 static inline uint16_t rd16(const uint8_t *p)
 {

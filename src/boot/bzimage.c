@@ -199,7 +199,6 @@ static int fill_zero_page(const struct boot_ctx *c, const uint8_t *k, const stru
 {
     const struct e820_map *m = c->cfg->e820;
     uint8_t *bp;
-    uint32_t cmdline_len;
     uint64_t limit;
     int rc;
 
@@ -208,15 +207,12 @@ static int fill_zero_page(const struct boot_ctx *c, const uint8_t *k, const stru
         return rc;
     bp = gmem_ptr(c->gm, BOOT_PARAMS_GPA, BP_SIZE);
     memcpy(bp + HDR_START, k + HDR_START, h->hdr_end - HDR_START);
-    rc = boot_write_cmdline(c, (uint64_t)h->cmdline_size + 1, &cmdline_len);
-    if (rc < 0)
-        return rc;
     /* the kernel takes the initrd up to initrd_addr_max (inclusive), and we stay below 4 GiB */
     limit = MIN((uint64_t)h->initrd_addr_max + 1, LOW_RAM_MAX);
-    rc = boot_place_initrd(c, out->kernel_end_gpa, limit, &out->initrd_gpa);
+    rc = boot_place_cmdline_initrd(c, (uint64_t)h->cmdline_size + 1, out->kernel_end_gpa, limit,
+                                   out);
     if (rc < 0)
         return rc;
-    out->initrd_size = c->initrd_len;
 
     uint16_t vid = 0xffff; /* "normal" */
     uint16_t heap_end = 0xfe00;
@@ -233,7 +229,6 @@ static int fill_zero_page(const struct boot_ctx *c, const uint8_t *k, const stru
         memcpy(bp + BP_ACPI_RSDP_ADDR, &c->cfg->acpi_rsdp_gpa, 8);
     bp[BP_E820_ENTRIES] = (uint8_t)m->n;
     memcpy(bp + BP_E820_TABLE, m->entries, m->n * sizeof(struct e820_entry));
-    (void)cmdline_len;
     return 0;
 }
 

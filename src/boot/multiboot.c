@@ -257,7 +257,6 @@ int multiboot_load(const struct boot_ctx *c, const uint8_t *kernel, size_t len,
                    struct boot_result *out)
 {
     struct mb_header h;
-    uint32_t cmdline_len;
     int rc;
 
     rc = parse_header(kernel, len, c->name, &h, c->err);
@@ -271,13 +270,9 @@ int multiboot_load(const struct boot_ctx *c, const uint8_t *kernel, size_t len,
         return rc;
     if (out->entry_gpa > UINT32_MAX || out->kernel_end_gpa > LOW_RAM_MAX)
         return error_set(c->err, -ENOEXEC, "%s: multiboot kernel must lie below 4 GiB", c->name);
-    rc = boot_write_cmdline(c, BOOT_CMDLINE_MAX, &cmdline_len);
+    rc = boot_place_cmdline_initrd(c, BOOT_CMDLINE_MAX, out->kernel_end_gpa, LOW_RAM_MAX, out);
     if (rc < 0)
         return rc;
-    rc = boot_place_initrd(c, out->kernel_end_gpa, LOW_RAM_MAX, &out->initrd_gpa);
-    if (rc < 0)
-        return rc;
-    out->initrd_size = c->initrd_len;
     rc = fill_info(c, out);
     if (rc < 0)
         return rc;

@@ -131,7 +131,7 @@ static int fill_start_info(const struct boot_ctx *c, const struct boot_result *o
 int pvh_load(const struct boot_ctx *c, const uint8_t *kernel, size_t len, struct boot_result *out)
 {
     struct elf_file ef;
-    uint32_t entry, cmdline_len;
+    uint32_t entry;
     uint64_t lo, hi;
     int rc;
 
@@ -144,13 +144,9 @@ int pvh_load(const struct boot_ctx *c, const uint8_t *kernel, size_t len, struct
     if (entry < lo || entry >= hi)
         return error_set(c->err, -ENOEXEC, "%s: PVH entry point %#x is outside the kernel", c->name,
                          entry);
-    rc = boot_write_cmdline(c, BOOT_CMDLINE_MAX, &cmdline_len);
+    rc = boot_place_cmdline_initrd(c, BOOT_CMDLINE_MAX, hi, LOW_RAM_MAX, out);
     if (rc < 0)
         return rc;
-    rc = boot_place_initrd(c, hi, LOW_RAM_MAX, &out->initrd_gpa);
-    if (rc < 0)
-        return rc;
-    out->initrd_size = c->initrd_len;
     rc = fill_start_info(c, out);
     if (rc < 0)
         return rc;
