@@ -38,6 +38,12 @@ static void deliver(struct virtio_console *vc)
         return;
     while (vc->inbuf_len > 0 && virtio_queue_pop(vd, VIRTIO_CONSOLE_RX, &e) > 0) {
         size_t done = 0;
+        /* Every chain must take at least a byte, so this loop ends with the input (§5.3.6.1:
+         * receive buffers are device-writable); a guest could otherwise keep it spinning. */
+        if (e.n_writable == 0) {
+            virtio_set_needs_reset(vd, "receive buffer without device-writable space");
+            break;
+        }
         for (unsigned i = e.n_readable; i < e.n_readable + e.n_writable; i++) {
             size_t take = MIN(e.iov[i].iov_len, vc->inbuf_len - done);
             memcpy(e.iov[i].iov_base, vc->inbuf + done, take);

@@ -79,6 +79,34 @@ static void sink_fn(void *opaque, const void *buf, size_t len)
     s->len += take;
 }
 
+/* A receive buffer without device-writable space cannot take input: before this was refused,
+ * the device consumed such chains as fast as a guest posted them without moving a byte. */
+static void test_console_rx_readonly_chain(void **state)
+{
+    struct gmem *gm = new_gmem();
+    struct virtio_console *vc;
+    struct guest_ring r[2];
+    struct sink s = {0};
+    uint32_t id, len;
+
+    (void)state;
+    assert_int_equal(virtio_console_create(gm, sink_fn, &s, &vc), 0);
+    guest_ring_init(&r[0], gm, 0x10000, 16);
+    guest_ring_init(&r[1], gm, 0x20000, 16);
+    assert_int_equal(virtio_console_input(vc, "abc", 3), 3);
+    assert_int_equal(guest_dev_bringup(&vc->vd, r, 2, VIRTIO_BIT(VIRTIO_F_VERSION_1)), OK_STATUS);
+    for (unsigned i = 0; i < 8; i++) {
+        guest_ring_desc(&r[0], 0, i, BUF_GPA + 0x1000, 4, 0, 0); /* device-readable only */
+        guest_ring_publish(&r[0], (uint16_t)i);
+    }
+    virtio_queue_kick(&vc->vd, VIRTIO_CONSOLE_RX);
+    assert_true(vc->vd.status & VIRTIO_STATUS_NEEDS_RESET);
+    assert_false(guest_ring_used(&r[0], &id, &len));
+    assert_int_equal(vc->inbuf_len, 3);
+    virtio_console_destroy(vc);
+    gmem_destroy(gm);
+}
+
 static void test_console(void **state)
 {
     struct gmem *gm = new_gmem();
@@ -150,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_console),
+        cmocka_unit_test(test_console_rx_readonly_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
