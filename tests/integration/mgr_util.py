@@ -8,6 +8,7 @@ monitor process, not of KVM).
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import time
 
@@ -45,6 +46,19 @@ class Mgr:
 
     def vm_dir(self, name):
         return self.home / "vms" / name
+
+    def pid(self, name):
+        """The pid of VM (name)'s monitor, from its run/vmm.pid."""
+        return int((self.vm_dir(name) / "run" / "vmm.pid").read_text().split()[0])
+
+    def kill_monitors(self):
+        """SIGKILLs every monitor still named by a pid file: a test never leaves one behind."""
+        vms = self.home / "vms"
+        for d in vms.iterdir() if vms.exists() else []:
+            try:
+                os.kill(self.pid(d.name), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
     def wait_state(self, name, want, timeout=10):
         deadline = time.monotonic() + timeout

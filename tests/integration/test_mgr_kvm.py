@@ -21,13 +21,7 @@ def mgr(bareiron, build_dir, tmp_path, need_kvm):
     m.payload = payload
     m.serial = tmp_path / "serial.log"
     yield m
-    for d in (m.home / "vms").iterdir() if (m.home / "vms").exists() else []:
-        pidf = d / "run" / "vmm.pid"
-        if pidf.exists():
-            try:
-                os.kill(int(pidf.read_text().split()[0]), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+    m.kill_monitors()
 
 
 def wait_serial(mgr, text, timeout=60):
@@ -65,7 +59,6 @@ def test_poweroff_and_kill(mgr):
     mgr.ok("poweroff", "po")
     assert mgr.state("po") == "powered-off"
     mgr.ok("start", "po")
-    pid = int((mgr.vm_dir("po") / "run" / "vmm.pid").read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)
+    os.kill(mgr.pid("po"), signal.SIGKILL)
     mgr.wait_state("po", "aborted")
     mgr.ok("delete", "po")

@@ -25,19 +25,7 @@ def mgr(bareiron, tmp_path):
     k.write_bytes(b"k")
     m.kernel = k
     yield m
-    # Never leave a fake monitor behind.
-    vms = m.home / "vms"
-    for d in vms.iterdir() if vms.exists() else []:
-        pidf = d / "run" / "vmm.pid"
-        if pidf.exists():
-            try:
-                os.kill(int(pidf.read_text().split()[0]), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-
-
-def pid_of(mgr, name):
-    return int((mgr.vm_dir(name) / "run" / "vmm.pid").read_text().split()[0])
+    m.kill_monitors()  # never leave a fake monitor behind
 
 
 def control(mgr, name, line):
@@ -80,7 +68,7 @@ def test_full_cycle(mgr):
     assert st["vcpu_count"] == 2 and st["exits"] == 42 and st["state"] == "running"
     assert "exits" in mgr.ok("stats", "vm").stdout
     rows = json.loads(mgr.ok("list", "--json").stdout)
-    assert rows[0]["state"] == "running" and rows[0]["pid"] == pid_of(mgr, "vm")
+    assert rows[0]["state"] == "running" and rows[0]["pid"] == mgr.pid("vm")
     r = mgr.run("delete", "vm")
     assert r.returncode == EXIT_STATE
     r = mgr.run("set", "vm", "--cpus", "4")
@@ -99,7 +87,7 @@ def test_argv_follows_the_contract(mgr, tmp_path):
     mgr.ok("create", "a", "--kernel", mgr.kernel, "--cpus", "3", "--memory", "2G",
            "--cmdline", "console=ttyS0 quiet", "--disk", f"{disk},format=qcow2,readonly")
     mgr.ok("start", "a")
-    argv = open(f"/proc/{pid_of(mgr, 'a')}/cmdline", "rb").read().split(b"\0")[:-1]
+    argv = open(f"/proc/{mgr.pid('a')}/cmdline", "rb").read().split(b"\0")[:-1]
     args = [a.decode() for a in argv[2:]]  # python3, the script
     pairs = dict(zip(args[::2], args[1::2]))
     assert pairs["--name"] == "a" and pairs["--cpus"] == "3" and pairs["--memory"] == "2048M"
@@ -107,14 +95,14 @@ def test_argv_follows_the_contract(mgr, tmp_path):
     assert pairs["--cmdline"] == "console=ttyS0 quiet"
     assert pairs["--disk"] == f"{disk},format=qcow2,readonly,cache=writeback"
     assert pairs["--control"] == "control.sock" and pairs["--serial"] == "unix:console.sock"
-    assert os.readlink(f"/proc/{pid_of(mgr, 'a')}/cwd") == str(mgr.vm_dir("a") / "run")
+    assert os.readlink(f"/proc/{mgr.pid('a')}/cwd") == str(mgr.vm_dir("a") / "run")
     mgr.ok("poweroff", "a")
 
 
 def test_poweroff_and_kill9_gives_aborted(mgr):
     mgr.ok("create", "k", "--kernel", mgr.kernel)
     mgr.ok("start", "k")
-    os.kill(pid_of(mgr, "k"), signal.SIGKILL)
+    os.kill(mgr.pid("k"), signal.SIGKILL)
     mgr.wait_state("k", "aborted")
     j = mgr.show("k")
     assert j["last_exit_signal"] == 9
@@ -131,7 +119,7 @@ def test_poweroff_and_kill9_gives_aborted(mgr):
 def test_killing_monitor_and_supervisor(mgr):
     mgr.ok("create", "both", "--kernel", mgr.kernel)
     mgr.ok("start", "both")
-    pid = pid_of(mgr, "both")
+    pid = mgr.pid("both")
     ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
     os.kill(ppid, signal.SIGKILL)  # the supervisor first: nobody records the exit
     os.kill(pid, signal.SIGKILL)
