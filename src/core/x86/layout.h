@@ -67,7 +67,7 @@
 #define PORT_COM3 0x3e8
 #define PORT_COM4 0x2e8
 #define PORT_PCI_CONFIG 0xcf8 /* CF8 address, CFC..CFF data */
-#define PCI_IO_BASE 0xc000 /* I/O window for PCI I/O BARs (DSDT _CRS), up to 0xffff */
+#define PCI_IO_BASE 0xc000    /* I/O window for PCI I/O BARs (DSDT _CRS), up to 0xffff */
 #define PCI_IO_SIZE 0x4000
 #define PORT_ACPI_PM_BASE 0x600
 #define PORT_ACPI_PM1_EVT (PORT_ACPI_PM_BASE + 0x0) /* PM1a_STS (2) + PM1a_EN (2) */
