@@ -1,17 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Helpers for the loader and initramfs tests (test_boot_*.py): Debian's kernel from
-scripts/get-guest-kernel.sh, the itest initramfs from scripts/mkinitramfs.sh, and boot-check,
-which loads a kernel into guest memory without KVM and prints what the loader decided."""
+scripts/get-guest-kernel.sh, the itest initramfs from scripts/mkinitramfs.sh, and the output of
+boot-check (conftest's boot_check fixture), which loads a kernel into guest memory without KVM
+and prints what the loader decided."""
 import pathlib
 import shutil
 import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 QEMU = shutil.which("qemu-system-x86_64")
-
-
-def boot_check_path(build_dir):
-    return build_dir / "tests" / "unit" / "boot" / "boot-check"
 
 
 def _script(name, build_dir, timeout):

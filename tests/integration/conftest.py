@@ -31,6 +31,26 @@ def bareiron(build_dir):
     return build_dir / "src" / "cli" / "bareiron"
 
 
+def built(path):
+    """Returns (path), or skips the test when that build output is absent."""
+    if not path.exists():
+        pytest.skip(f"{path} is not built")
+    return path
+
+
+@pytest.fixture(scope="session")
+def vmm(build_dir):
+    """Path of `bareiron-vmm`; skips when it is not built."""
+    return built(build_dir / "src" / "vmm" / "bareiron-vmm")
+
+
+@pytest.fixture(scope="session")
+def boot_check(build_dir):
+    """Path of boot-check (tests/unit/boot), which loads a kernel into guest memory without KVM
+    and prints what the loader decided; skips when it is not built."""
+    return built(build_dir / "tests" / "unit" / "boot" / "boot-check")
+
+
 def kvm_problem():
     """Returns None when /dev/kvm can run guests, else the reason it cannot."""
     if not os.path.exists("/dev/kvm"):

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import kvm_problem, run
+from conftest import built, kvm_problem, run
 import boot_util as bu
 
 QEMU = shutil.which("qemu-system-x86_64")
@@ -142,10 +142,7 @@ def vmm(build_dir):
         pytest.skip(why)
     if is_kvm_pvm():
         pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
-    p = build_dir / "src" / "vmm" / "bareiron-vmm"
-    if not p.exists():
-        pytest.skip(f"{p} is not built")
-    return p
+    return built(build_dir / "src" / "vmm" / "bareiron-vmm")
 
 
 def vmm_boot(vmm, guest, cmdline, *args, timeout=120):

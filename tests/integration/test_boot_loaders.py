@@ -15,14 +15,6 @@ MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
-def boot_check(build_dir):
-    p = bu.boot_check_path(build_dir)
-    if not p.exists():
-        pytest.skip(f"{p} is not built")
-    return p
-
-
-@pytest.fixture(scope="module")
 def kernel(build_dir):
     k, why = bu.guest_kernel(build_dir)
     if k is None:

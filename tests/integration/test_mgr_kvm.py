@@ -9,16 +9,14 @@ import time
 
 import pytest
 
+from conftest import built
 from mgr_util import Mgr
 
 
 @pytest.fixture
 def mgr(bareiron, build_dir, tmp_path, need_kvm):
-    payload = build_dir / "tests" / "guest" / "powerbutton.elf"
-    if not payload.exists():
-        pytest.skip(f"{payload} is not built")
     m = Mgr(bareiron, tmp_path / "home")
-    m.payload = payload
+    m.payload = built(build_dir / "tests" / "guest" / "powerbutton.elf")
     m.serial = tmp_path / "serial.log"
     yield m
     m.kill_monitors()

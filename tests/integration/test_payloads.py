@@ -61,16 +61,13 @@ def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
 
 
 @pytest.mark.parametrize("payload", sorted({c.payload for c in pu.CASES}))
-def test_payload_loads_in_bareiron_loader(payload, build_dir, payload_dir):
+def test_payload_loads_in_bareiron_loader(payload, boot_check, payload_dir):
     """bareiron's multiboot loader (through the KVM-free boot-check tool) accepts every
     payload as a multiboot32 image with the entry and info address the payload expects."""
-    tool = build_dir / "tests" / "unit" / "boot" / "boot-check"
-    if not tool.exists():
-        pytest.skip(f"{tool} is not built")
     elf = payload_dir / f"{payload}.elf"
     if not elf.exists():
         pytest.skip(f"payload {payload} is not built")
-    r = run([tool, "--memory", "128", "--cmdline", "cpus=2", elf])
+    r = run([boot_check, "--memory", "128", "--cmdline", "cpus=2", elf])
     assert r.returncode == 0, r.stderr
     kv = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
     assert kv.get("format") == "multiboot" and kv.get("mode") == "multiboot32", r.stdout
@@ -79,14 +76,11 @@ def test_payload_loads_in_bareiron_loader(payload, build_dir, payload_dir):
 
 
 @pytest.mark.parametrize("case", [c for c in pu.CASES if not c.vmm_skip], ids=lambda c: c.id)
-def test_payload_vmm_accepts_command_line(case, build_dir, payload_dir, tmp_path):
+def test_payload_vmm_accepts_command_line(case, vmm, payload_dir, tmp_path):
     """Where KVM is missing, bareiron-vmm still validates the whole command line the payload
     cases use (kernel, disks, control socket) before it opens /dev/kvm: status 5, not 2 or 6.
     Where KVM works, test_payload_bareiron covers this."""
     if pu.kvm_usable():
         pytest.skip("KVM works here: test_payload_bareiron runs the case for real")
-    vmm = build_dir / "src" / "vmm" / "bareiron-vmm"
-    if not vmm.exists():
-        pytest.skip(f"{vmm} is not built")
     r = run(pu.vmm_command(case, elf_of(payload_dir, case), vmm, tmp_path), timeout=30)
     assert r.returncode == 5, f"status {r.returncode}: {r.stderr}"

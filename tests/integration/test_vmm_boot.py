@@ -17,14 +17,6 @@ import vmm_util as u
 pytestmark = pytest.mark.usefixtures("need_kvm")
 
 
-@pytest.fixture(scope="module")
-def vmm(build_dir):
-    p = u.vmm_path(build_dir)
-    if not p.exists():
-        pytest.skip(f"{p} is not built")
-    return p
-
-
 def boot(vmm, tmp_path, code, *args, timeout=30):
     k = u.write_payload(tmp_path, "payload", code)
     return run([vmm, "--kernel", k, "--serial", "stdio", "--no-reboot"] + list(args),

@@ -12,14 +12,6 @@ import vmm_util
 USAGE, KVM, INPUT = 2, 5, 6
 
 
-@pytest.fixture(scope="module")
-def vmm(build_dir):
-    p = vmm_util.vmm_path(build_dir)
-    if not p.exists():
-        pytest.skip(f"{p} is not built")
-    return p
-
-
 @pytest.fixture
 def kernel(tmp_path):
     return vmm_util.write_payload(tmp_path, "exit", vmm_util.debug_exit(0))

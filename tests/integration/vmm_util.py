@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Helpers for the monitor's integration tests (test_vmm_*.py): paths of the binaries, tiny
-multiboot test payloads built from machine code in Python, and the guest kernel.
+"""Helpers for the monitor's integration tests (test_vmm_*.py): tiny multiboot test payloads
+built from machine code in Python, and the guest kernel.
 
 A payload is a multiboot v1 image using the a.out kludge (Multiboot Specification 0.6.96 §3.1.3,
 flag bit 16): the 32-byte header is followed by 32-bit protected-mode code, loaded at 1 MiB and
@@ -17,10 +17,6 @@ LOAD_ADDR = 0x100000
 HEADER_SIZE = 32
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def vmm_path(build_dir):
-    return build_dir / "src" / "vmm" / "bareiron-vmm"
 
 
 def multiboot_image(code: bytes, pad_to: int = 0) -> bytes:
