@@ -105,10 +105,16 @@ int qcow2_refcount_get(struct qcow2 *s, uint64_t cluster, uint64_t *val)
     return 0;
 }
 
+/* Clusters past the end of the file the free search may look at: a crash leaves at most one
+ * allocation's refcounts there; a hostile image can claim every cluster up to 2^50 in use. */
+#define FREE_SEARCH_BEYOND_EOF (4ull << 20)
+
 /* Finds (n) contiguous clusters with refcount 0 at or after cluster (start). */
 static int find_free(struct qcow2 *s, uint64_t start, uint64_t n, uint64_t *first)
 {
     uint64_t run = 0, c = start, v;
+    uint64_t eof = (s->host_end + s->cluster_size - 1) / s->cluster_size;
+    uint64_t limit = MAX(start, eof) + MAX(2 * s->rb_entries, FREE_SEARCH_BEYOND_EOF) + n;
     int ret;
 
     for (;;) {
@@ -128,6 +134,13 @@ static int find_free(struct qcow2 *s, uint64_t start, uint64_t n, uint64_t *firs
         if (run >= n) {
             *first = c - run;
             return 0;
+        }
+        if (c > limit) {
+            log_ratelimited(LOG_ERROR,
+                            "%s: no free cluster near the end of the file (cluster %llu): "
+                            "refcounts corrupt",
+                            s->b->path, (unsigned long long)eof);
+            return -EIO;
         }
         if (c > (1ull << 50))
             return -ENOSPC;

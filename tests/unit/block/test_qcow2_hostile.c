@@ -5,7 +5,8 @@
  * table, and a data cluster referenced 65536 times (more than 16-bit refcounts count) must be
  * reported as a corruption that repair cannot fix, so a dirty image like that is never opened
  * writable; a refcount table entry naming a block for clusters far past the end of the file
- * must not make the check scan 2^38 refcounts.
+ * must not make the check scan 2^38 refcounts, nor the search for a free cluster when every
+ * refcount says "in use".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -182,6 +183,45 @@ static void test_refblock_far_past_eof(void **state)
     assert_null(b);
 }
 
+static void test_refcounts_all_in_use(void **state)
+{
+    const char *path = tpath("full-refcounts.qcow2");
+    const uint64_t cs = 2u << 20;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    uint8_t *blk, sector[512] = {1};
+    uint64_t rt, rb, t0;
+    struct blk *b = NULL;
+    int fd, ret;
+    (void)state;
+
+    make_img_cs(path, 1u << 30, cs, NULL, 0);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    rt = rd64(fd, 48);
+    rb = rd64(fd, rt);
+    blk = malloc(cs);
+    assert_non_null(blk);
+    for (uint64_t i = 0; i < cs; i += 2) { /* every cluster of block 0 in use */
+        blk[i] = 0;
+        blk[i + 1] = 1;
+    }
+    assert_int_equal(pwrite_full(fd, blk, cs, rb), 0);
+    for (uint64_t i = 0; i < cs / 8; i++) /* and every table entry names that block */
+        be64_store(blk + i * 8, rb);
+    assert_int_equal(pwrite_full(fd, blk, cs, rt), 0);
+    free(blk);
+    close(fd);
+
+    assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
+    t0 = time_now_ns();
+    ret = blk_pwrite(b, sector, sizeof(sector), 0); /* needs a free cluster */
+    /* the search gives up near the end of the file instead of walking 2^38 refcounts */
+    assert_true(time_now_ns() - t0 < 5000000000ull);
+    assert_true(ret < 0);
+    blk_close(b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -202,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_l1_entries_share_one_l2),
         cmocka_unit_test(test_refcount_overflow),
         cmocka_unit_test(test_refblock_far_past_eof),
+        cmocka_unit_test(test_refcounts_all_in_use),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
