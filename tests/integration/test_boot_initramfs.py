@@ -11,9 +11,7 @@ powers off.
   the host afterwards) and the ACPI power button through the control socket. SMP boot to /init
   is in test_vmm_boot.py.
 """
-import json
 import os
-import pathlib
 import shutil
 import socket
 import subprocess
@@ -23,6 +21,7 @@ import pytest
 
 from conftest import built, kvm_problem, run
 import boot_util as bu
+import vmm_util
 
 QEMU = shutil.which("qemu-system-x86_64")
 BASE_CMDLINE = "console=ttyS0 panic=-1 quiet"
@@ -127,20 +126,12 @@ def test_qemu_reference_powerbutton(guest, tmp_path):
 
 # --- bareiron-vmm --------------------------------------------------------------------------
 
-def is_kvm_pvm():
-    try:
-        return (os.path.exists("/sys/module/kvm_pvm") or
-                "kvm_pvm" in pathlib.Path("/proc/modules").read_text())
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def vmm(build_dir):
     why = kvm_problem()
     if why:
         pytest.skip(why)
-    if is_kvm_pvm():
+    if vmm_util.is_kvm_pvm():
         pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
     return built(build_dir / "src" / "vmm" / "bareiron-vmm")
 
@@ -194,11 +185,8 @@ def test_vmm_power_button(vmm, guest, tmp_path):
     try:
         assert wait_for_text(log, "ITEST WAIT powerbutton", proc, 120), \
             log.read_text(errors="replace") if log.exists() else "no console log"
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(ctl))
-            s.sendall(json.dumps({"id": 1, "cmd": "power-button"}).encode() + b"\n")
-            reply = json.loads(s.makefile().readline())
-            assert reply.get("ok") is True, reply
+        reply = vmm_util.control(ctl, "power-button")
+        assert reply.get("ok") is True, reply
         assert proc.wait(timeout=60) == 0
     finally:
         stop(proc)

@@ -157,22 +157,6 @@ def test_linux_init(vmm, kernel, build_dir):
     assert r.returncode == 0, r.stderr[-2000:]
 
 
-def control(sock_path, cmd, req_id=1):
-    import json
-    import socket
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(str(sock_path))
-        s.sendall((json.dumps({"id": req_id, "cmd": cmd}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
-
-
 def test_control_socket(vmm, tmp_path):
     """pause/resume/stats/query over --control, then poweroff: exit status 0."""
     k = u.write_payload(tmp_path, "spin", b"\xeb\xfe")  # jmp $
@@ -182,27 +166,24 @@ def test_control_socket(vmm, tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+        u.wait_path(sock)
         state = None
         for _ in range(100):  # "starting" until the vCPUs run
-            state = control(sock, "query-state")["result"]["state"]
+            state = u.control(sock, "query-state")["result"]["state"]
             if state == "running":
                 break
             time.sleep(0.05)
         assert state == "running"
-        assert control(sock, "pause")["ok"]
-        assert control(sock, "query-state")["result"]["state"] == "paused"
-        r = control(sock, "pause")
+        assert u.control(sock, "pause")["ok"]
+        assert u.control(sock, "query-state")["result"]["state"] == "paused"
+        r = u.control(sock, "pause")
         assert not r["ok"] and r["error"]["code"] == "EBUSY"
-        assert control(sock, "resume")["ok"]
-        st = control(sock, "stats")["result"]
+        assert u.control(sock, "resume")["ok"]
+        st = u.control(sock, "stats")["result"]
         assert st["vcpu_count"] == 2 and st["guest_mem_bytes"] == 256 << 20
-        cfg = control(sock, "query-config")["result"]
+        cfg = u.control(sock, "query-config")["result"]
         assert cfg["name"] == "ctl-test" and cfg["cpus"] == 2
-        assert control(sock, "poweroff")["ok"]
+        assert u.control(sock, "poweroff")["ok"]
         p.wait(timeout=20)
         assert p.returncode == 0, p.stderr.read()
     finally:
@@ -226,10 +207,7 @@ def test_serial_unix_socket(vmm, tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+        u.wait_path(sock)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             s.connect(str(sock))

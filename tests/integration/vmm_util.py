@@ -6,10 +6,13 @@ A payload is a multiboot v1 image using the a.out kludge (Multiboot Specificatio
 flag bit 16): the 32-byte header is followed by 32-bit protected-mode code, loaded at 1 MiB and
 entered there with paging off (§3.2). Nothing needs an assembler.
 """
+import json
 import os
 import pathlib
+import socket
 import struct
 import subprocess
+import time
 
 MB_MAGIC = 0x1BADB002
 MB_FLAG_AOUT_KLUDGE = 1 << 16
@@ -66,6 +69,34 @@ def write_payload(tmp: pathlib.Path, name: str, code: bytes) -> pathlib.Path:
     p = tmp / f"{name}.mb"
     p.write_bytes(multiboot_image(code))
     return p
+
+
+def wait_path(path, timeout=5.0):
+    """Waits up to (timeout) seconds for (path) (a socket the monitor creates) to appear;
+    returns whether it exists."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.exists()
+
+
+def control(sock_path, cmd, args=None, req_id=1, timeout=10):
+    """Sends one control request (docs/control-api.md) on a new connection to (sock_path)
+    and returns the decoded reply."""
+    req = {"id": req_id, "cmd": cmd}
+    if args is not None:
+        req["args"] = args
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock_path))
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
 
 
 def guest_kernel():
