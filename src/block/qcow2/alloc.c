@@ -27,19 +27,49 @@ static int data_write(struct qcow2 *s, const void *buf, uint64_t len, uint64_t o
     return ret;
 }
 
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+/* True when host [off, off+len) may be data: (is_aligned) as an entry must be, inside the
+ * file and clear of the header, the L1 table and the refcount table. A hostile L2 entry naming
+ * them must not get them freed (the header would be punched out of the file and handed to the
+ * guest's next write). */
+static bool may_free(const struct qcow2 *s, uint64_t off, uint64_t len, bool is_aligned)
+{
+    const struct qcow2_header *h = &s->m.h;
+
+    if (!is_aligned || off >= s->host_end || overlaps(off, len, 0, s->cluster_size) ||
+        overlaps(off, len, h->l1_table_offset, (uint64_t)s->l1_size * 8) ||
+        overlaps(off, len, h->refcount_table_offset, s->reftable_entries * 8)) {
+        log_ratelimited(LOG_ERROR,
+                        "%s: L2 entry names metadata or a cluster past the end of "
+                        "the file (%#llx), not freed",
+                        s->b->path, (unsigned long long)off);
+        return false;
+    }
+    return true;
+}
+
 /* Frees the host cluster(s) an old L2 entry held, if any. */
 static int free_entry(struct qcow2 *s, uint64_t entry)
 {
-    uint64_t host;
+    uint64_t host, len = s->cluster_size;
+    bool is_aligned = true;
 
     if (entry & QCOW2_OFLAG_COMPRESSED) {
         unsigned x = 62 - (s->cluster_bits - 8);
-        uint64_t off = entry & ((1ull << x) - 1);
         uint64_t nsec = (entry >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
-        return qcow2_free_range(s, off, (nsec + 1) * 512 - (off & 511));
+        host = entry & ((1ull << x) - 1);
+        len = (nsec + 1) * 512 - (host & 511);
+    } else {
+        host = entry & QCOW2_OFFSET_MASK;
+        if (!host)
+            return 0;
+        is_aligned = host % s->cluster_size == 0;
     }
-    host = entry & QCOW2_OFFSET_MASK;
-    return host ? qcow2_free_range(s, host, s->cluster_size) : 0;
+    return may_free(s, host, len, is_aligned) ? qcow2_free_range(s, host, len) : 0;
 }
 
 /* Points L1 entry (l1i) at the L2 table at (l2off). */

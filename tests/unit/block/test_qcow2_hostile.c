@@ -6,7 +6,7 @@
  * reported as a corruption that repair cannot fix, so a dirty image like that is never opened
  * writable; a refcount table entry naming a block for clusters far past the end of the file
  * must not make the check scan 2^38 refcounts, nor the search for a free cluster when every
- * refcount says "in use".
+ * refcount says "in use"; and a discard must never free the header cluster.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,6 +222,41 @@ static void test_refcounts_all_in_use(void **state)
     blk_close(b);
 }
 
+/* Discarding a guest cluster frees what its L2 entry names; an entry naming the header (here a
+ * compressed one at byte 512) must not free cluster 0, which would punch the header out of
+ * the file and hand it to the next allocation (guest data over the backing file name). */
+static void test_discard_entry_naming_header(void **state)
+{
+    const char *path = tpath("discard-header.qcow2");
+    const uint64_t zero = 0;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct disk_check_result r;
+    struct error err = {0};
+    struct blk *b = NULL;
+    uint8_t magic[4];
+    int fd;
+    (void)state;
+
+    make_img(path, 1u << 30, &zero, 1);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    wr64(fd, (rd64(fd, rd64(fd, 40)) & QCOW2_OFFSET_MASK) + 8, QCOW2_OFLAG_COMPRESSED | 512);
+    close(fd);
+
+    assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
+    (void)!blk_discard(b, CS, CS, false);
+    (void)!blk_pwrite(b, "guest data", 10, 8 * CS); /* would land in a freed cluster 0 */
+    blk_close(b);
+
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread_full(fd, magic, 4, 0), 0);
+    close(fd);
+    assert_memory_equal(magic, "QFI\xfb", 4);
+    assert_int_equal(disk_check(path, false, &r, &err), 0);
+    assert_int_equal(r.corruptions, 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -243,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_refcount_overflow),
         cmocka_unit_test(test_refblock_far_past_eof),
         cmocka_unit_test(test_refcounts_all_in_use),
+        cmocka_unit_test(test_discard_entry_naming_header),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
