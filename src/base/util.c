@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +134,12 @@ err_close_fd:
     return ret;
 }
 
-int write_full(int fd, const void *buf, size_t len)
+/* The loop of write_full and send_full: send(2) with MSG_NOSIGNAL when (is_socket). */
+static int out_full(int fd, const void *buf, size_t len, bool is_socket)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = is_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -149,20 +151,14 @@ int write_full(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int write_full(int fd, const void *buf, size_t len)
+{
+    return out_full(fd, buf, len, false);
+}
+
 int send_full(int fd, const void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return out_full(fd, buf, len, true);
 }
 
 int pread_full(int fd, void *buf, size_t len, uint64_t off)
