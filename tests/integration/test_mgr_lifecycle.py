@@ -5,7 +5,6 @@ resume, stop, poweroff, kill -9 -> aborted and racing starts run for real withou
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import threading
@@ -14,6 +13,7 @@ import time
 import pytest
 
 from mgr_util import FAKE_VMM, Mgr
+from vmm_util import control_raw
 
 EXIT_FAIL, EXIT_USAGE, EXIT_NOTFOUND, EXIT_STATE, EXIT_INVALID, EXIT_TIMEOUT = 1, 2, 3, 4, 6, 7
 
@@ -30,17 +30,7 @@ def mgr(bareiron, tmp_path):
 
 def control(mgr, name, line):
     """Sends raw bytes to the VM's control socket and returns the reply line."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(str(mgr.vm_dir(name) / "run" / "control.sock"))
-    s.sendall(line)
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
+    return control_raw(mgr.vm_dir(name) / "run" / "control.sock", line)
 
 
 def test_full_cycle(mgr):

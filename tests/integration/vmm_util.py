@@ -80,16 +80,13 @@ def wait_path(path, timeout=5.0):
     return path.exists()
 
 
-def control(sock_path, cmd, args=None, req_id=1, timeout=10):
-    """Sends one control request (docs/control-api.md) on a new connection to (sock_path)
-    and returns the decoded reply."""
-    req = {"id": req_id, "cmd": cmd}
-    if args is not None:
-        req["args"] = args
+def control_raw(sock_path, line, timeout=10):
+    """Sends the bytes (line) on a new connection to the control socket (sock_path) and
+    returns the decoded reply line."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(str(sock_path))
-        s.sendall((json.dumps(req) + "\n").encode())
+        s.sendall(line)
         buf = b""
         while not buf.endswith(b"\n"):
             chunk = s.recv(65536)
@@ -97,6 +94,15 @@ def control(sock_path, cmd, args=None, req_id=1, timeout=10):
                 break
             buf += chunk
     return json.loads(buf)
+
+
+def control(sock_path, cmd, args=None, req_id=1, timeout=10):
+    """Sends one control request (docs/control-api.md) on a new connection to (sock_path)
+    and returns the decoded reply."""
+    req = {"id": req_id, "cmd": cmd}
+    if args is not None:
+        req["args"] = args
+    return control_raw(sock_path, (json.dumps(req) + "\n").encode(), timeout)
 
 
 def guest_kernel():
