@@ -32,17 +32,21 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return a < b + blen && b < a + alen;
 }
 
-/* True when host [off, off+len) may be data: (is_aligned) as an entry must be, inside the
- * file and clear of the header, the L1 table and the refcount table. A hostile L2 entry naming
- * them must not get them freed (the header would be punched out of the file and handed to the
- * guest's next write). */
-static bool may_free(const struct qcow2 *s, uint64_t off, uint64_t len, bool is_aligned)
+bool qcow2_is_metadata(const struct qcow2 *s, uint64_t off, uint64_t len)
 {
     const struct qcow2_header *h = &s->m.h;
 
-    if (!is_aligned || off >= s->host_end || overlaps(off, len, 0, s->cluster_size) ||
-        overlaps(off, len, h->l1_table_offset, (uint64_t)s->l1_size * 8) ||
-        overlaps(off, len, h->refcount_table_offset, s->reftable_entries * 8)) {
+    return overlaps(off, len, 0, s->cluster_size) ||
+           overlaps(off, len, h->l1_table_offset, (uint64_t)s->l1_size * 8) ||
+           overlaps(off, len, h->refcount_table_offset, s->reftable_entries * 8);
+}
+
+/* True when host [off, off+len) may be data: (is_aligned) as an entry must be, inside the
+ * file and not metadata. A hostile L2 entry naming the header must not get it freed (it would
+ * be punched out of the file and handed to the guest's next write). */
+static bool may_free(const struct qcow2 *s, uint64_t off, uint64_t len, bool is_aligned)
+{
+    if (!is_aligned || off >= s->host_end || qcow2_is_metadata(s, off, len)) {
         log_ratelimited(LOG_ERROR,
                         "%s: L2 entry names metadata or a cluster past the end of "
                         "the file (%#llx), not freed",
@@ -237,7 +241,7 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
         uint64_t a = MAX(w->voff, cvoff) - cvoff, b = MIN(wend, cvoff + cs) - cvoff;
         vals[i] = old[i];
         if (qcow2_entry_type(s, old[i], &host) == QCOW2_NORMAL) {
-            if (host % cs || host >= s->host_end)
+            if (host % cs || host >= s->host_end || qcow2_is_metadata(s, host, cs))
                 return -EIO;
             overlay(w, cvoff, a, b, buf);
             ret = data_write(s, buf + a, b - a, host + a);

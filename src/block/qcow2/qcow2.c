@@ -151,6 +151,12 @@ static int write_run(struct blk *b, struct blk_req *req, const struct run *r, ui
     int n = iov_slice(tmp, req->iovcnt, req->iov, req->iovcnt, skip, r->len);
     int ret;
 
+    if (qcow2_is_metadata(qcow2_of(b), r->host, r->len)) {
+        log_ratelimited(LOG_ERROR, "%s: L2 entry maps guest data onto metadata at %#llx", b->path,
+                        (unsigned long long)r->host);
+        return -EIO;
+    }
+
     blk_req_hold(req);
     ret = blk_io_submit(b, EIO_WRITE, b->fd, tmp, n, r->host, r->len, 0, engine_done, req);
     if (ret < 0)

@@ -187,6 +187,10 @@ MUST_CHECK int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t va
 /* Allocates (n) contiguous free clusters (refcount 1, written, not flushed); returns the host
  * byte offset of the first in (*off). */
 MUST_CHECK int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
+/* True when host [off, off+len) overlaps the header cluster, the L1 table or the refcount
+ * table: no guest data may be written there nor may they be freed or allocated, whatever the
+ * (possibly hostile) L2 entries and refcounts say. */
+bool qcow2_is_metadata(const struct qcow2 *s, uint64_t off, uint64_t len);
 /* Drops one reference to each cluster of [off, off+len) and punches a hole where it falls to
  * zero. Freed clusters are not reused before the image is reopened (in-flight data I/O may
  * still target them). */

@@ -224,6 +224,11 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
         return ret;
     if (ckd_add(&end, c, n))
         return -ENOSPC;
+    if (qcow2_is_metadata(s, c * s->cluster_size, n * s->cluster_size)) {
+        log_ratelimited(LOG_ERROR, "%s: refcounts call the header, L1 or refcount table free",
+                        s->b->path);
+        return -EIO;
+    }
     /* Create missing refcount blocks first, placed after the run so they cannot take it. */
     for (uint64_t ti = c / s->rb_entries; ti <= (end - 1) / s->rb_entries; ti++) {
         ret = ensure_block(s, ti, end, 0);

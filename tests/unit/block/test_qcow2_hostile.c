@@ -6,7 +6,8 @@
  * reported as a corruption that repair cannot fix, so a dirty image like that is never opened
  * writable; a refcount table entry naming a block for clusters far past the end of the file
  * must not make the check scan 2^38 refcounts, nor the search for a free cluster when every
- * refcount says "in use"; and a discard must never free the header cluster.
+ * refcount says "in use"; a discard must never free the header cluster, and guest writes
+ * never land on the header, L1 or refcount table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +258,47 @@ static void test_discard_entry_naming_header(void **state)
     assert_int_equal(r.corruptions, 0);
 }
 
+/* Guest data must never land on the header, the L1 table or the refcount table: not through an
+ * L2 entry naming the L1 table (in-place write), not through refcounts calling cluster 0 free
+ * (allocating write). */
+static void test_guest_write_onto_metadata(void **state)
+{
+    const char *path = tpath("write-meta.qcow2");
+    const uint64_t zero = 0;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    uint8_t data[512], before[512], after[512], magic[4];
+    uint64_t l1off, l2off, rb;
+    struct blk *b = NULL;
+    int fd;
+    (void)state;
+
+    memset(data, 0xee, sizeof(data));
+    make_img(path, 1u << 30, &zero, 1);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    l1off = rd64(fd, 40);
+    l2off = rd64(fd, l1off) & QCOW2_OFFSET_MASK;
+    wr64(fd, l2off + 8, l1off | QCOW2_OFLAG_COPIED); /* guest cluster 1 = the L1 table */
+    rb = rd64(fd, rd64(fd, 48));
+    assert_int_equal(pwrite_full(fd, "\0\0", 2, rb), 0); /* cluster 0 "free" */
+    assert_int_equal(pread_full(fd, before, sizeof(before), l1off), 0);
+    close(fd);
+
+    assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
+    assert_true(blk_pwrite(b, data, sizeof(data), CS) < 0);
+    assert_true(blk_pwrite(b, data, sizeof(data), 100 * CS) < 0);
+    blk_close(b);
+
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread_full(fd, after, sizeof(after), l1off), 0);
+    assert_int_equal(pread_full(fd, magic, 4, 0), 0);
+    close(fd);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_memory_equal(magic, "QFI\xfb", 4);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -279,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_refblock_far_past_eof),
         cmocka_unit_test(test_refcounts_all_in_use),
         cmocka_unit_test(test_discard_entry_naming_header),
+        cmocka_unit_test(test_guest_write_onto_metadata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
