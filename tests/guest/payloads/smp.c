@@ -62,7 +62,8 @@ void payload_main(void)
     rt_pass("bsp");
 
     uint64_t tramp = rt_cmdline_u64("tramp", 0x8000);
-    size_t len = (size_t)(ap_tramp_end - ap_tramp_start);
+    /* two symbols bounding one assembler blob: subtract addresses, not pointers to objects */
+    size_t len = (size_t)((uintptr_t)ap_tramp_end - (uintptr_t)ap_tramp_start);
     if (!rt_check(tramp >= 0x1000 && tramp < 0x9f000 && !(tramp & 0xfff), "tramp",
                   "bad trampoline address 0x%lx", (unsigned long)tramp))
         return;
