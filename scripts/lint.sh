@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Static checks, in two stages (both must pass; the whole run takes a few seconds):
+# Static checks, in three stages (all must pass; the whole run takes a few seconds):
 #  1. the layering rule of docs/architecture.md ("Layers"), checked on the #include "..." lines
 #     of src/: every edge between two areas must be allowed below, or it is printed as
 #     `file:line: includes X (layer A may not depend on B)`;
-#  2. cppcheck (warning + portability) over src/, false positives suppressed inline with
-#     `// cppcheck-suppress <id>` next to the line and a reason.
-# Usage: scripts/lint.sh [--layers-only | --cppcheck-only]
+#  2. the hard size limits of the style guide (GUIDE §8): no C file over 1000 lines, no function
+#     over 100 lines (the soft targets, 600 and 60, are left to review);
+#  3. cppcheck (warning + portability) over src/ and the guest payloads (tests/guest/), false
+#     positives suppressed inline with a `cppcheck-suppress <id>` comment and a reason.
+# Usage: scripts/lint.sh [--layers-only | --sizes-only | --cppcheck-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -111,22 +113,58 @@ layers() {
         }' || status=1
 }
 
+sizes() {
+    echo "== lint: size limits (C files <= 1000 lines, functions <= 100 lines)"
+    # Functions are Linux-style: the body runs from a "{" to a "}" both in column 0.
+    # shellcheck disable=SC2016 # an awk program, not shell
+    git ls-files '*.c' | grep -v '^tests/fuzz/corpus/' | xargs awk '
+        function check_file_length() {
+            if (file != "" && lines > 1000) {
+                printf "%s: %d lines (limit 1000): split the file\n", file, lines
+                bad++
+            }
+        }
+        FNR == 1 { check_file_length(); file = FILENAME; start = 0 }
+        { lines = FNR }
+        /^\{/ { start = FNR; name = prev; next }
+        /^\}/ {
+            if (start && FNR - start + 1 > 100) {
+                sub(/\(.*/, "", name)
+                name = w[split(name, w, /[ *]+/)]
+                printf "%s:%d: function %s is %d lines (limit 100): split it\n", FILENAME, start, name, FNR - start + 1
+                bad++
+            }
+            start = 0
+            next
+        }
+        !start && /\(/ { prev = $0 }
+        END {
+            check_file_length()
+            if (bad) {
+                printf "lint: %d size violation(s)\n", bad
+                exit 1
+            }
+        }' || status=1
+}
+
 cppcheck_src() {
     echo "== lint: cppcheck"
     cppcheck --quiet -j2 --std=c11 \
         --enable=warning,portability --inline-suppr --error-exitcode=1 \
-        --suppress=missingIncludeSystem -I src src || status=1
+        --suppress=missingIncludeSystem -I src -I tests/guest src tests/guest || status=1
 }
 
 case "$stage" in
 --layers-only) layers ;;
+--sizes-only) sizes ;;
 --cppcheck-only) cppcheck_src ;;
 all)
     layers
+    sizes
     cppcheck_src
     ;;
 *)
-    echo "usage: $0 [--layers-only | --cppcheck-only]" >&2
+    echo "usage: $0 [--layers-only | --sizes-only | --cppcheck-only]" >&2
     exit 2
     ;;
 esac
