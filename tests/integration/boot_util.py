@@ -7,6 +7,8 @@ import pathlib
 import shutil
 import subprocess
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 QEMU = shutil.which("qemu-system-x86_64")
 
@@ -34,6 +36,15 @@ def initramfs(build_dir):
     """(path, None) of the itest initramfs, or (None, why)."""
     i, why = _script("mkinitramfs.sh", build_dir, 600)
     return (i, None) if i else (None, f"mkinitramfs.sh failed: {why}")
+
+
+def or_skip(found):
+    """The path of a (path, why) pair from guest_kernel() or initramfs(); skips the test with
+    (why) when there is none."""
+    path, why = found
+    if path is None:
+        pytest.skip(why)
+    return path
 
 
 def parse_kv(text):

@@ -29,13 +29,7 @@ BASE_CMDLINE = "console=ttyS0 panic=-1 quiet"
 
 @pytest.fixture(scope="module")
 def guest(build_dir):
-    k, why = bu.guest_kernel(build_dir)
-    if k is None:
-        pytest.skip(why)
-    i, why = bu.initramfs(build_dir)
-    if i is None:
-        pytest.skip(why)
-    return k, i
+    return bu.or_skip(bu.guest_kernel(build_dir)), bu.or_skip(bu.initramfs(build_dir))
 
 
 def itest_result(text, name):

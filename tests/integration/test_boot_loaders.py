@@ -16,10 +16,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def kernel(build_dir):
-    k, why = bu.guest_kernel(build_dir)
-    if k is None:
-        pytest.skip(why)
-    return k
+    return bu.or_skip(bu.guest_kernel(build_dir))
 
 
 def test_debian_kernel_loads(boot_check, kernel, tmp_path):
@@ -119,10 +116,7 @@ def run_dumped(boot_check, tmp_path, kernel, initrd, cmdline, qemu_extra=(), tim
 
 @pytest.fixture(scope="module")
 def initramfs(build_dir, kernel):
-    i, why = bu.initramfs(build_dir)
-    if i is None:
-        pytest.skip(why)
-    return i
+    return bu.or_skip(bu.initramfs(build_dir))
 
 
 def test_bzimage_boots_to_init(boot_check, kernel, initramfs, tmp_path):

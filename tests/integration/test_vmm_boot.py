@@ -3,7 +3,6 @@
 (port I/O, serial output, isa-debug-exit, ACPI S5 power-off, i8042 reset, triple fault, SMP),
 Linux early boot (e820, ACPI, CPUs and memory as the kernel reports them) with Debian's kernel,
 and a full boot to /init (skipped on kvm-pvm hosts, where guest ring 0 is emulated)."""
-import os
 import re
 import signal
 import subprocess
@@ -12,6 +11,7 @@ import time
 import pytest
 
 from conftest import run
+import boot_util as bu
 import vmm_util as u
 
 pytestmark = pytest.mark.usefixtures("need_kvm")
@@ -143,13 +143,7 @@ def test_linux_early_boot(vmm, kernel):
 def test_linux_init(vmm, kernel, build_dir):
     if u.is_kvm_pvm():
         pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
-    mk = u.ROOT / "scripts" / "mkinitramfs.sh"
-    if not mk.exists():
-        pytest.skip("scripts/mkinitramfs.sh is not in the tree")
-    r = run([mk, build_dir], timeout=300, cwd=u.ROOT)
-    initrd = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
-    if r.returncode != 0 or not initrd or not os.path.exists(initrd):
-        pytest.skip(f"mkinitramfs.sh failed: {r.stderr.strip()[-300:]}")
+    initrd = bu.or_skip(bu.initramfs(build_dir))
     r = run([vmm, "--kernel", kernel, "--initrd", initrd, "--cpus", "2", "--memory", "512M",
              "--no-reboot", "--cmdline", "console=ttyS0 panic=-1 itest=smp itest_cpus=2"],
             timeout=300, stdin=subprocess.DEVNULL)
