@@ -103,6 +103,12 @@ static int update_l2(struct qcow2 *s, uint64_t l1i, uint64_t l2i, uint64_t n, co
         ret = qcow2_alloc_clusters(s, 1, &l2off);
         if (ret < 0)
             return ret;
+    } else if (qcow2_is_metadata(s, l2off, s->cluster_size)) {
+        log_ratelimited(LOG_ERROR,
+                        "%s: L1 entry names the header, L1 or refcount table as an L2 "
+                        "table",
+                        s->b->path);
+        return -EIO;
     }
     ret = qcow2_tcache_get(s, &s->l2c, l2off, is_new, &t);
     if (ret < 0)

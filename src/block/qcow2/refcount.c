@@ -170,6 +170,8 @@ static int ensure_block(struct qcow2 *s, uint64_t ti, uint64_t min, unsigned dep
     ret = find_free(s, MAX(min, s->free_hint), 1, &c);
     if (ret < 0)
         return ret;
+    if (qcow2_is_metadata(s, c * s->cluster_size, s->cluster_size))
+        return -EIO; /* refcounts call the header or a table free */
     cti = c / s->rb_entries;
     if (cti != ti) { /* the block's own refcount lives in another block */
         ret = ensure_block(s, cti, c + 1, depth + 1);
@@ -208,6 +210,8 @@ int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t val)
     ret = ensure_block(s, ti, cluster + 1, 0);
     if (ret == 0)
         ret = get_block(s, ti, &blk);
+    if (ret == 0 && qcow2_is_metadata(s, s->reftable[ti], s->cluster_size))
+        ret = -EIO; /* a hostile refcount table entry naming the header, L1 or itself */
     if (ret < 0)
         return ret;
     rc_write(s, blk, cluster % s->rb_entries, val, &at, &len);
@@ -240,7 +244,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
         size_t lo = SIZE_MAX, hi = 0, at, len;
         uint8_t *blk;
         ret = get_block(s, ti, &blk);
-        if (ret == 0 && !blk)
+        if (ret == 0 && (!blk || qcow2_is_metadata(s, s->reftable[ti], s->cluster_size)))
             ret = -EIO;
         if (ret < 0)
             return ret;

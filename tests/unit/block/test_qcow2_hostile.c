@@ -299,6 +299,41 @@ static void test_guest_write_onto_metadata(void **state)
     assert_memory_equal(magic, "QFI\xfb", 4);
 }
 
+/* An L1 entry naming the L1 table as an L2 table: updating that "L2 table" would write
+ * allocation results into the L1 table on disk. */
+static void test_l1_entry_names_l1(void **state)
+{
+    const char *path = tpath("l1-as-l2.qcow2");
+    const uint64_t zero = 0;
+    struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
+    struct error err = {0};
+    uint8_t data[512], before[512], after[512];
+    struct blk *b = NULL;
+    uint64_t l1off;
+    int fd;
+    (void)state;
+
+    memset(data, 0xee, sizeof(data));
+    make_img(path, 1u << 30, &zero, 1);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    l1off = rd64(fd, 40);
+    wr64(fd, l1off + 8, l1off | QCOW2_OFLAG_COPIED); /* L2 table of 512 MiB.. = the L1 table */
+    assert_int_equal(pread_full(fd, before, sizeof(before), l1off), 0);
+    close(fd);
+
+    assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
+    assert_true(blk_pwrite(b, data, sizeof(data), (512u << 20) + 5 * CS) < 0);
+    assert_true(blk_discard(b, CS, (512u << 20) + 6 * CS, false) < 0);
+    blk_close(b);
+
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread_full(fd, after, sizeof(after), l1off), 0);
+    close(fd);
+    assert_memory_equal(before, after, sizeof(before));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -322,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_refcounts_all_in_use),
         cmocka_unit_test(test_discard_entry_naming_header),
         cmocka_unit_test(test_guest_write_onto_metadata),
+        cmocka_unit_test(test_l1_entry_names_l1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
