@@ -6,7 +6,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang clang-format llvm lld libcmocka-dev liburing-dev \
 libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev libslirp-dev libvncserver-dev \
 libseccomp-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
-seabios binutils fio cppcheck xz-utils gawk"
+seabios binutils fio cppcheck xz-utils"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
