@@ -293,6 +293,12 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
     if (fstat(b->bfd, &st) < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
+    for (const struct blk *p = b->parent; p; p = p->parent)
+        if (p->dev == b->dev && p->ino == b->ino)
+            return error_set(err, -ELOOP, "disk %s: backing chain loops back to %s", b->path,
+                             p->path);
     b->dio_align = 512;
     if (S_ISBLK(st.st_mode)) {
         int ssz = 512;
@@ -352,7 +358,7 @@ static int start_engine(struct blk *b)
     return engine_sync_create(b->loop, SYNC_THREADS, &b->engine);
 }
 
-int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, unsigned depth,
+int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const struct blk *parent,
                    struct blk **out, struct error *err)
 {
     enum blk_format fmt = opts->format;
@@ -365,7 +371,8 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, unsign
     b->is_readonly = opts->is_readonly;
     b->cache = opts->cache;
     b->needs_sync_engine = opts->needs_sync_engine;
-    b->depth = depth;
+    b->depth = parent ? parent->depth + 1 : 0;
+    b->parent = parent;
     b->path = strdup(opts->path ? opts->path : "");
     if (!b->path || !opts->path) {
         ret = error_set(err, -EINVAL, "disk: no path");
@@ -407,7 +414,7 @@ err_close:
 int blk_open(const struct blk_open_opts *opts, struct evloop *loop, struct blk **out,
              struct error *err)
 {
-    return blk_open_chain(opts, loop, 0, out, err);
+    return blk_open_chain(opts, loop, NULL, out, err);
 }
 
 void blk_close(struct blk *b)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "base/compiler.h"
@@ -44,8 +45,11 @@ struct blk {
     bool is_bdev;
     bool is_readonly;
     bool is_direct;
-    unsigned dio_align; /* O_DIRECT alignment of offsets, lengths and buffers */
-    unsigned depth;     /* position in a backing chain (0: the disk itself) */
+    unsigned dio_align;       /* O_DIRECT alignment of offsets, lengths and buffers */
+    unsigned depth;           /* position in a backing chain (0: the disk itself) */
+    const struct blk *parent; /* the image this one backs, NULL for the disk itself */
+    dev_t dev;                /* identity of the file, to refuse loops in backing chains */
+    ino_t ino;
     uint64_t size_bytes;
     uint64_t file_size_bytes; /* host file size at open */
     unsigned inflight;        /* requests submitted and not yet completed */
@@ -53,9 +57,10 @@ struct blk {
     bool needs_sync_engine;
 };
 
-/* Opens a disk at position (depth) of a backing chain. See blk_open(). */
-MUST_CHECK int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, unsigned depth,
-                              struct blk **out, struct error *err);
+/* Opens a disk as the backing file of (parent) (NULL: the disk itself); a file already in the
+ * chain is refused with -ELOOP. See blk_open(). */
+MUST_CHECK int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop,
+                              const struct blk *parent, struct blk **out, struct error *err);
 
 /* Request accounting: priv[0] counts holds, priv[1] keeps the first error. */
 void blk_req_hold(struct blk_req *req);

@@ -89,7 +89,7 @@ static int open_backing(struct qcow2 *s, struct error *err)
     if (ret < 0)
         return ret;
     o.path = path;
-    return blk_open_chain(&o, s->b->loop, s->b->depth + 1, &s->backing, err);
+    return blk_open_chain(&o, s->b->loop, s->b, &s->backing, err);
 }
 
 /* Writable opens: handle the header state qcow2.txt leaves to writers. */

@@ -7,7 +7,7 @@
  * writable; a refcount table entry naming a block for clusters far past the end of the file
  * must not make the check scan 2^38 refcounts, nor the search for a free cluster when every
  * refcount says "in use"; a discard must never free the header cluster, and guest writes
- * never land on the header, L1 or refcount table.
+ * never land on the header, L1 or refcount table; a backing chain that loops is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,6 +334,33 @@ static void test_l1_entry_names_l1(void **state)
     assert_memory_equal(before, after, sizeof(before));
 }
 
+/* a.qcow2 -> b.qcow2 -> a.qcow2: refused as a loop at once, not after opening 16 images (each
+ * with its own tables and caches, up to ~60 MiB apiece). */
+static void test_backing_loop(void **state)
+{
+    char a[512], bpath[512];
+    struct blk_open_opts o = {.path = a, .is_readonly = true, .needs_sync_engine = true};
+    struct error err = {0};
+    struct blk *b = NULL;
+    int fd;
+    (void)state;
+
+    snprintf(a, sizeof(a), "%s", tpath("a.qcow2"));
+    snprintf(bpath, sizeof(bpath), "%s", tpath("b.qcow2"));
+    assert_int_equal(qcow2_create(bpath, 1u << 20, CS, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(a, 1u << 20, CS, "b.qcow2", "qcow2", &err), 0);
+    fd = open(bpath, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite_full(fd, "a.qcow2", 7, CS - 64), 0); /* b's backing: a */
+    wr64(fd, 8, CS - 64);
+    assert_int_equal(pwrite_full(fd, "\0\0\0\7", 4, 16), 0);
+    close(fd);
+
+    assert_int_equal(blk_open(&o, NULL, &b, &err), -ELOOP);
+    assert_null(b);
+    assert_non_null(strstr(err.message, "loops back"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -358,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_discard_entry_naming_header),
         cmocka_unit_test(test_guest_write_onto_metadata),
         cmocka_unit_test(test_l1_entry_names_l1),
+        cmocka_unit_test(test_backing_loop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
