@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/compiler.h"
 #include "base/evloop.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -36,6 +37,7 @@ struct console {
     int out_fd; /* stdout, the file or the unix client; -1: discard */
     bool is_escape;
     bool is_reading; /* in_fd watched for EPOLLIN */
+    bool is_parked;  /* in_fd hung up while pending was full: out of the loop until room */
     console_input_fn input_fn;
     void *input_opaque;
     console_quit_fn quit_fn;
@@ -79,10 +81,20 @@ static void make_raw(void)
     tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 }
 
+static void on_input(void *opaque, uint32_t events);
+
 static void set_reading(struct console *c, bool on)
 {
     if (c->in_fd < 0 || c->is_reading == on)
         return;
+    if (c->is_parked) {
+        /* back into the loop to read what is left before the hang-up */
+        if (on && evloop_add(c->loop, c->in_fd, EPOLLIN, on_input, c) == 0) {
+            c->is_parked = false;
+            c->is_reading = true;
+        }
+        return;
+    }
     if (evloop_mod(c->loop, c->in_fd, on ? EPOLLIN : 0) == 0)
         c->is_reading = on;
 }
@@ -119,7 +131,8 @@ static void escape_key(struct console *c, uint8_t ch)
             c->quit_fn(c->quit_opaque);
         break;
     case CTRL_A:
-        c->pending[c->npending++] = CTRL_A;
+        if (c->npending < PENDING_MAX)
+            c->pending[c->npending++] = CTRL_A;
         break;
     case 'h':
     case '?':
@@ -138,7 +151,7 @@ static void take_input(struct console *c, const uint8_t *buf, size_t n)
             escape_key(c, buf[i]);
         } else if (c->kind == VMM_SERIAL_STDIO && buf[i] == CTRL_A) {
             c->is_escape = true;
-        } else {
+        } else if (c->npending < PENDING_MAX) {
             c->pending[c->npending++] = buf[i];
         }
     }
@@ -150,10 +163,22 @@ static void on_input(void *opaque, uint32_t events)
 {
     struct console *c = opaque;
     uint8_t buf[PENDING_MAX / 2];
+    size_t room = PENDING_MAX - c->npending;
     ssize_t n;
-    (void)events;
-    /* Read no more than what pending can hold even if every byte is an escaped Ctrl-A. */
-    n = read(c->in_fd, buf, sizeof(buf));
+    if (room == 0) {
+        /*
+         * Reading is off, but epoll reports EPOLLHUP/EPOLLERR whatever the mask (epoll_ctl(2)),
+         * level-triggered: leave the loop until the guest makes room (set_reading).
+         */
+        if (events & (EPOLLHUP | EPOLLERR)) {
+            evloop_del(c->loop, c->in_fd);
+            c->is_parked = true;
+            c->is_reading = false;
+        }
+        return;
+    }
+    /* Each input byte adds at most one pending byte: read no more than there is room for. */
+    n = read(c->in_fd, buf, MIN(sizeof(buf), room));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -175,11 +200,13 @@ static void close_client(struct console *c)
     c->out_fd = -1;
     pthread_mutex_unlock(&c->out_lock);
     if (c->in_fd >= 0) {
-        evloop_del(c->loop, c->in_fd);
+        if (!c->is_parked)
+            evloop_del(c->loop, c->in_fd);
         close(c->in_fd);
     }
     c->in_fd = -1;
     c->is_reading = false;
+    c->is_parked = false;
 }
 
 static void on_accept(void *opaque, uint32_t events)
@@ -193,12 +220,13 @@ static void on_accept(void *opaque, uint32_t events)
         close(fd);
         return;
     }
-    if (evloop_add(c->loop, fd, EPOLLIN, on_input, c) < 0) {
+    /* input left by the previous client goes first: read once it is taken */
+    if (evloop_add(c->loop, fd, c->npending == 0 ? EPOLLIN : 0, on_input, c) < 0) {
         close(fd);
         return;
     }
     c->in_fd = fd;
-    c->is_reading = true;
+    c->is_reading = c->npending == 0;
     pthread_mutex_lock(&c->out_lock);
     c->out_fd = fd;
     pthread_mutex_unlock(&c->out_lock);
