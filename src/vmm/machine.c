@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/evloop.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "boot/boot.h"
@@ -183,6 +184,18 @@ void machine_destroy(struct machine *m)
         for (unsigned i = 0; i < m->vm->ncpus; i++)
             if (m->vm->vcpus[i] != NULL)
                 vcpu_join(m->vm->vcpus[i]);
+    /* Console input must not reach COM1 while the loop runs during the teardown below. */
+    if (m->con != NULL)
+        console_set_input(m->con, NULL, NULL);
+    /*
+     * Run the work devices queued on the loop from vCPU threads (e.g. virtio-pci's INTx update
+     * after a reset) while every device is still alive: removing a device frees it, and a
+     * queued call would then run on freed memory inside blk_close() or in the next machine.
+     * Bounded: an fd that keeps firing (console input) must not hold the teardown.
+     */
+    if (m->loop != NULL)
+        for (int i = 0; i < 64 && evloop_run_once(m->loop, 0) > 0; i++)
+            ;
     machine_remove_pci(m);
     machine_remove_legacy(m);
     vm_destroy(m->vm);

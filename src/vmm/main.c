@@ -218,6 +218,7 @@ static int parse(struct vmm *v, int argc, char **argv)
 
 static void cleanup(struct vmm *v)
 {
+    v->ctl.machine = NULL; /* the loop runs during the teardown: no control op may reach it */
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
     console_destroy(v->con);
@@ -250,9 +251,9 @@ int main(int argc, char **argv)
         if (status >= 0)
             break;
         log_info("rebooting");
+        v.ctl.machine = NULL; /* before the teardown, which runs the loop */
         machine_destroy(v.m);
         v.m = NULL;
-        v.ctl.machine = NULL;
         status = load(&v);
     }
     cleanup(&v);
