@@ -11,8 +11,13 @@
 # EXTRA_DIR as /x/. L1's console (its serial port) is copied to stdout; the format of the
 # per-case lines is described in tests/nested/init. docs/testing.md, "Nested KVM under TCG".
 # Usage: scripts/nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]   (default CASES: the hello payload)
-# Environment: NESTED_CPU (QEMU -cpu, default qemu64,+svm,+npt), NESTED_SMP (2), NESTED_MEM (2G),
-#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_KERNEL (L1 kernel).
+# Environment: NESTED_CPU (QEMU -cpu, default qemu64,+svm,+npt), NESTED_ACCEL (-accel, default
+#   tcg), NESTED_SMP (L1 CPUs, default 1: with 2, L1 sometimes livelocks in its own int3-based
+#   code patching under multi-threaded TCG, both CPUs looping in exc_int3/poke_int3_handler
+#   while kvm toggles static keys), NESTED_MEM (2G),
+#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_KERNEL (L1 kernel),
+#   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
+#   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1).
 # Exit status: 0 L1 ran every case (NESTED DONE; the cases' own results are in the output),
 #   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 did not finish in time,
 #   4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
@@ -23,7 +28,8 @@ cases=${2:-}
 extra=${3:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cpu=${NESTED_CPU:-qemu64,+svm,+npt}
-smp=${NESTED_SMP:-2}
+accel=${NESTED_ACCEL:-tcg}
+smp=${NESTED_SMP:-1}
 mem=${NESTED_MEM:-2G}
 limit=${NESTED_TIMEOUT:-900}
 busybox=/bin/busybox
@@ -135,10 +141,11 @@ rm -rf "$stage"
 
 log="$build_dir/guest/nested.log"
 set +e
-timeout -s KILL "$limit" "$qemu" -accel tcg -cpu "$cpu" -m "$mem" -smp "$smp" \
+timeout -s KILL "$limit" "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp" \
     -machine q35 -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-    -kernel "$kernel" -initrd "$out" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable" </dev/null | tee "$log"
+    -kernel "$kernel" -initrd "$out" ${NESTED_QEMU_ARGS:-} \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable ${NESTED_APPEND:-}" \
+    </dev/null | tee "$log"
 set -e
 if grep -q '^NESTED NOKVM' "$log"; then
     exit 4

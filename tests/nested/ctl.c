@@ -1,49 +1,48 @@
 // SPDX-License-Identifier: MIT
 /*
- * nested-ctl: the smallest client of bareiron-vmm's control socket (docs/control-api.md:
- * one JSON object per line, request {"id","cmd","args"}, reply with "ok"), for the nested-KVM
- * initramfs (scripts/nested-kvm.sh), whose busybox has no unix-socket client. Usage:
- * nested-ctl SOCKET CMD — sends hello (version 1) then CMD with empty args, prints both replies;
- * exit 0 when both replies carry "ok":true. Retries the connection for 5 s.
+ * nested-ctl: the smallest client of bareiron-vmm's control socket (docs/control-api.md: one
+ * JSON object per line, request {"id","cmd","args"}, one reply line each), for the nested-KVM
+ * initramfs (scripts/nested-kvm.sh), whose busybox has no unix-socket client.
+ * Usage: nested-ctl SOCKET ITEM...  where an ITEM is a command name (sent with empty args) or
+ * sleep:MS. Prints `CTL <cmd> <reply>` per command. Retries the connection for 10 s; exit 0
+ * when every command got a reply (whatever it says: the caller judges), else 1.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-static int call(FILE *f, int id, const char *cmd, const char *args)
+static int connect_retry(const char *path)
 {
-    char line[4096];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
-    fprintf(f, "{\"id\":%d,\"cmd\":\"%s\",\"args\":%s}\n", id, cmd, args);
-    fflush(f);
-    if (!fgets(line, sizeof(line), f))
+    if (strlen(path) >= sizeof(sa.sun_path))
         return -1;
-    fputs(line, stdout);
-    return strstr(line, "\"ok\":true") || strstr(line, "\"ok\": true") ? 0 : -1;
+    strcpy(sa.sun_path, path);
+    for (int i = 0; i < 200; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        if (fd >= 0)
+            close(fd);
+        usleep(50000);
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char line[8192];
     FILE *f;
-    int fd = -1;
+    int fd;
 
-    if (argc != 3 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "usage: nested-ctl SOCKET CMD\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: nested-ctl SOCKET ITEM...\n");
         return 2;
     }
-    strcpy(sa.sun_path, argv[1]);
-    for (int i = 0; i < 100; i++) {
-        fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            break;
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-        usleep(50000);
-    }
+    fd = connect_retry(argv[1]);
     if (fd < 0) {
         perror("nested-ctl: connect");
         return 1;
@@ -51,8 +50,21 @@ int main(int argc, char **argv)
     f = fdopen(fd, "r+");
     if (!f)
         return 1;
-    if (call(f, 1, "hello", "{\"version\":1}") < 0 || call(f, 2, argv[2], "{}") < 0)
-        return 1;
+    for (int i = 2; i < argc; i++) {
+        if (!strncmp(argv[i], "sleep:", 6)) {
+            usleep((useconds_t)strtoul(argv[i] + 6, NULL, 10) * 1000);
+            continue;
+        }
+        fprintf(f, "{\"id\":%d,\"cmd\":\"%s\",\"args\":{}}\n", i - 1, argv[i]);
+        fflush(f);
+        if (!fgets(line, sizeof(line), f)) {
+            printf("CTL %s (no reply)\n", argv[i]);
+            fclose(f);
+            return 1;
+        }
+        printf("CTL %s %s", argv[i], line);
+        fflush(stdout);
+    }
     fclose(f);
     return 0;
 }
