@@ -1,0 +1,128 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Start latency and monitor memory on a machine WITHOUT /dev/kvm: runs bareiron-vmm and QEMU
+# (-accel kvm, -M microvm and -M pc) in the same run inside the nested L1 guest of
+# scripts/nested-kvm.sh (Debian's kernel under QEMU/TCG with an emulated SVM CPU, kvm-amd
+# loaded), against L1's nested /dev/kvm. The guest is the 128 MiB isa-debug-exit multiboot
+# payload of bench/start_latency.sh (tests/integration/vmm_util.py), which leaves at its first
+# instruction. Per run, bench/nested/runstat (a static timer built here) reports the wall time
+# from fork to exit and the child's peak RSS (wait4 ru_maxrss). Copies into the EXTRA_DIR (/x/
+# in L1): qemu-system-x86_64 with the libraries ldd lists and the loader, the firmware and
+# option ROMs -M microvm/-M pc load for a multiboot -kernel, the payload, runstat and
+# bench/nested/case.sh. Prints min/median of ours and QEMU and the ratio ours/QEMU (medians).
+# Only the ratio means anything, and even it is skewed: both monitors' host-side work runs
+# under TCG. docs/benchmarks.md, "Nested KVM inside QEMU/TCG".
+# Usage: bench/nested.sh BUILD_DIR [RUNS]   (default RUNS 5; one L1 boot for everything)
+# Environment: NESTED_* as for scripts/nested-kvm.sh (NESTED_TIMEOUT defaults to 1800 here).
+# Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${1:?usage: bench/nested.sh BUILD_DIR [RUNS]}
+runs=${2:-5}
+qemu=$(command -v qemu-system-x86_64) || {
+    echo "nested: qemu-system-x86_64 missing" >&2
+    exit 1
+}
+[ -x "$build_dir/src/vmm/bareiron-vmm" ] || {
+    echo "nested: $build_dir/src/vmm/bareiron-vmm not built" >&2
+    exit 1
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+x="$tmp/x"
+root="$x/root"
+mkdir -p "$root/usr/bin" "$root/usr/share/qemu" "$root/usr/share/seabios"
+
+# QEMU, its libraries and the loader at the paths ldd names, regular files (no symlinks)
+cp -L "$qemu" "$root/usr/bin/qemu-system-x86_64"
+for lib in $(ldd "$qemu" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+# what -nodefaults -M microvm / -M pc open with a multiboot -kernel (strace'd with QEMU 7.2):
+# qboot for microvm, SeaBIOS, kvmvapic and the fw_cfg boot ROMs for pc
+for f in qemu/bios-microvm.bin qemu/qboot.rom qemu/kvmvapic.bin qemu/multiboot_dma.bin \
+    qemu/multiboot.bin qemu/linuxboot_dma.bin qemu/linuxboot.bin qemu/pvh.bin \
+    seabios/bios-256k.bin seabios/bios.bin seabios/bios-microvm.bin; do
+    if [ -e "/usr/share/$f" ]; then
+        cp -L "/usr/share/$f" "$root/usr/share/$f"
+    fi
+done
+
+/usr/bin/python3 -c "
+import sys; sys.path.insert(0, '$here/tests/integration')
+import vmm_util as u
+open('$x/exit.mb', 'wb').write(u.multiboot_image(u.debug_exit(0)))"
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/runstat" "$here/bench/nested/runstat.c"
+cp "$here/bench/nested/case.sh" "$x/case.sh"
+echo "bench 1700 - /bin/sh /x/case.sh $runs" >"$tmp/cases"
+
+log="$tmp/log"
+set +e
+NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
+    "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
+rc=$?
+set -e
+cp "$log" "$build_dir/guest/nested-bench.log" 2>/dev/null || true
+grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'BENCH-' "$log" | sed 's/^NESTED-OUT bench //' || true
+if [ "$rc" = 4 ]; then
+    echo "skipped: L1 has no usable /dev/kvm"
+    exit 0
+fi
+if [ "$rc" != 0 ]; then
+    tail -n 20 "$log" >&2
+    echo "nested: scripts/nested-kvm.sh failed ($rc); log in $build_dir/guest/nested-bench.log" >&2
+fi
+
+# "NESTED-OUT bench BENCH <monitor> <round> <wall_us> <status> <maxrss_kib>", or when L1 ran
+# out of time before the case ended, the same lines as case.sh printed them on the console
+grep '^NESTED-OUT bench BENCH ' "$log" | cut -d' ' -f4- >"$tmp/runs" || true
+if [ ! -s "$tmp/runs" ]; then
+    grep '^LIVE-BENCH ' "$log" | cut -d' ' -f2- >"$tmp/runs" || true
+fi
+[ -s "$tmp/runs" ] || {
+    echo "nested: no BENCH lines; log in $build_dir/guest/nested-bench.log" >&2
+    exit 1
+}
+[ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
+
+# Prints "min median" of field $2 (divided by $3) for monitor $1, counting only runs whose
+# exit status is 1 (isa-debug-exit of 0: (0 << 1) | 1).
+stats() {
+    awk -v m="$1" -v f="$2" '$1 == m && $4 == 1 { print $f }' "$tmp/runs" | sort -n |
+        awk -v d="$3" '{ a[NR] = $1 } END {
+            if (NR == 0) { print "- -"; exit }
+            med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+            printf "%.1f %.1f\n", a[1] / d, med / d }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+
+printf "%-22s %6s %10s %10s %8s\n" "" runs min median ours/qemu
+for metric in "start-to-exit (ms):3:1000" "peak RSS (MiB):5:1024"; do
+    name=${metric%%:*}
+    rest=${metric#*:}
+    field=${rest%%:*}
+    div=${rest#*:}
+    echo "$name"
+    omed=$(stats ours "$field" "$div" | cut -d' ' -f2)
+    for m in ours microvm pc; do
+        s=$(stats "$m" "$field" "$div")
+        n=$(awk -v m="$m" '$1 == m && $4 == 1' "$tmp/runs" | wc -l)
+        r=-
+        [ "$m" = ours ] || r=$(ratio "$omed" "$(echo "$s" | cut -d' ' -f2)")
+        case "$m" in
+        ours) label=bareiron-vmm ;;
+        *) label="qemu -M $m" ;;
+        esac
+        # shellcheck disable=SC2086 # $s is "min median"
+        printf "  %-20s %6s %10s %10s %8s\n" "$label" "$n/$runs" $s "$r"
+    done
+done
+bad=$(awk '$4 != 1' "$tmp/runs" | wc -l)
+[ "$bad" = 0 ] || echo "note: $bad run(s) did not exit with status 1 (not counted):" \
+    "$(awk '$4 != 1 { printf "%s#%s=%s ", $1, $2, $4 }' "$tmp/runs")"
