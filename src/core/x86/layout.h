@@ -23,7 +23,7 @@
 #define BAREIRON_CORE_X86_LAYOUT_H
 
 #define BOOT_GDT_GPA 0x500ULL
-#define BOOT_IDT_GPA 0x520ULL
+#define BOOT_IDT_GPA 0x540ULL /* after the 6-entry boot GDT (core/x86/regs.h) */
 #define BOOT_PARAMS_GPA 0x7000ULL
 #define BOOT_PML4_GPA 0x9000ULL
 #define BOOT_PDPT_GPA 0xa000ULL

@@ -42,7 +42,12 @@ void regs_build_gdt(enum regs_entry_mode mode, uint64_t gdt[GDT_ENTRIES])
         mode == REGS_ENTRY_LINUX64 ? gdt_entry(0xa09b, 0, 0xfffff) : gdt_entry(0xc09b, 0, 0xfffff);
     gdt[GDT_SEL_DATA >> 3] = gdt_entry(0xc093, 0, 0xfffff);
     gdt[GDT_SEL_TSS >> 3] = gdt_entry(0x008b, 0, 0x67);
+    gdt[(GDT_SEL_TSS >> 3) + 1] = 0; /* base 63:32 of the 16-byte long-mode TSS descriptor */
 }
+
+/* The empty IDT must not overwrite the GDT's last entries (it once zeroed the TSS). */
+_Static_assert(BOOT_GDT_GPA + GDT_ENTRIES * 8 <= BOOT_IDT_GPA, "boot GDT overlaps the IDT");
+_Static_assert((GDT_SEL_TSS >> 3) + 2 <= GDT_ENTRIES, "no room for a 16-byte TSS descriptor");
 
 void regs_gdt_to_segment(uint64_t desc, uint16_t sel, struct kvm_segment *out)
 {

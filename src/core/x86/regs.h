@@ -43,7 +43,7 @@ struct boot_cpu {
 #define GDT_SEL_CODE 0x10 /* Linux __BOOT_CS */
 #define GDT_SEL_DATA 0x18 /* Linux __BOOT_DS */
 #define GDT_SEL_TSS 0x20
-#define GDT_ENTRIES 5
+#define GDT_ENTRIES 6 /* [5]: upper half of the TSS descriptor in long mode (SDM 3A 8.2.3) */
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002U
 
 /* Fills (gdt) with the boot GDT for (mode): null, code32, boot code (64-bit for

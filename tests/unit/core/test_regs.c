@@ -62,6 +62,11 @@ static void test_page_tables_identity(void **state)
     assert_int_equal(gmem_create(&gm), 0);
     assert_int_equal(gmem_add_pc_ram(gm, 64ULL << 20), 0);
     assert_int_equal(regs_write_boot_tables(gm, REGS_ENTRY_LINUX64), 0);
+    /* the GDT in guest memory is the whole built one: the IDT does not overlap its TSS entry */
+    uint64_t want[GDT_ENTRIES], got[GDT_ENTRIES];
+    regs_build_gdt(REGS_ENTRY_LINUX64, want);
+    assert_int_equal(gmem_read(gm, BOOT_GDT_GPA, got, sizeof(got)), 0);
+    assert_memory_equal(got, want, sizeof(want));
     memset(&s, 0, sizeof(s));
     regs_boot_state(&b, &r, &s);
     assert_true(s.cr3 == BOOT_PML4_GPA);
