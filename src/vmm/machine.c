@@ -83,6 +83,7 @@ int machine_load(const struct vmm_options *o, struct evloop *loop, struct machin
     if (m == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     m->opts = o;
+    m->vcon_timer_fd = -1;
     ret = gmem_create(&m->gm);
     if (ret == 0)
         ret = gmem_add_pc_ram(m->gm, o->memory_bytes);
@@ -131,11 +132,12 @@ static int set_boot_cpu(struct machine *m, struct error *err)
 }
 
 int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, struct console *con,
-                   struct error *err)
+                   struct console *vcon, struct error *err)
 {
     int ret;
     m->loop = loop;
     m->con = con;
+    m->vcon_be = vcon;
     m->start_ns = time_now_ns();
     ret = vm_create(kvm, m->gm, m->opts->cpus, m->opts->cpu_model, &m->vm, err);
     if (ret < 0)
@@ -146,6 +148,8 @@ int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, stru
     ret = machine_add_legacy(m, err);
     if (ret == 0)
         ret = machine_add_pci(m, err);
+    if (ret == 0)
+        ret = machine_add_virtio(m, err);
     if (ret == 0)
         ret = set_boot_cpu(m, err);
     return ret;
@@ -187,6 +191,7 @@ void machine_destroy(struct machine *m)
     /* Console input must not reach COM1 while the loop runs during the teardown below. */
     if (m->con != NULL)
         console_set_input(m->con, NULL, NULL);
+    machine_stop_virtio_input(m);
     /*
      * Run the work devices queued on the loop from vCPU threads (e.g. virtio-pci's INTx update
      * after a reset) while every device is still alive: removing a device frees it, and a

@@ -3,8 +3,8 @@
  * A bareiron PC put together by plain code (GUIDE §3.0 "direct boot"): guest RAM laid out by
  * gmem_add_pc_ram, the e820 map and ACPI tables (core/x86/e820.h, acpi.h), the kernel loaded by
  * boot/boot.h, then a KVM VM with the legacy devices (COM1 16550A, i8042, CMOS RTC, port 0x92,
- * isa-debug-exit, ACPI PM block), the PCI host bridge and virtio-blk disks, and the boot vCPU
- * state (core/x86/regs.h).
+ * isa-debug-exit, ACPI PM block), the PCI host bridge with virtio-blk disks and the optional
+ * virtio-rng and virtio-console, and the boot vCPU state (core/x86/regs.h).
  *
  * Building is split in two so that bad input is reported before /dev/kvm is touched:
  * machine_load() needs no KVM (memory, tables, kernel); machine_attach() creates the VM and
@@ -35,11 +35,12 @@ MUST_CHECK int machine_load(const struct vmm_options *o, struct evloop *loop, st
                             struct error *err);
 
 /*
- * Creates the VM on (kvm), the devices (event-loop work on (loop), COM1 on (con)), opens the
- * disks and sets the boot vCPU state. Returns 0 or -errno with (err) set.
+ * Creates the VM on (kvm), the devices (event-loop work on (loop), COM1 on (con), the
+ * virtio-console of --vconsole on (vcon), NULL when none), opens the disks and sets the boot
+ * vCPU state. Returns 0 or -errno with (err) set.
  */
 MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
-                              struct console *con, struct error *err);
+                              struct console *con, struct console *vcon, struct error *err);
 
 /* Starts the vCPUs; (notify) is called on any thread when the machine wants to stop. */
 MUST_CHECK int machine_start(struct machine *m, vm_notify_fn notify, void *opaque);

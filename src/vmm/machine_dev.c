@@ -274,6 +274,7 @@ void machine_remove_pci(struct machine *m)
 #endif
     }
     m->ndisks = 0;
+    machine_remove_virtio(m);
 }
 
 void machine_press_power_button(struct machine *m)

@@ -37,6 +37,7 @@ struct vmm {
     struct evloop *loop;
     struct kvm *kvm;
     struct console *con;
+    struct console *vcon; /* --vconsole backend, NULL without --vconsole */
     struct control_server *ctl_srv;
     struct vmm_ctl ctl;
     struct machine *m; /* the current machine */
@@ -137,7 +138,7 @@ static int run_machine(struct vmm *v)
     int code = 0, ret;
     v->ctl.machine = v->m;
     v->ctl.state = CONTROL_RUN_STARTING;
-    ret = machine_attach(v->m, v->kvm, v->loop, v->con, &err);
+    ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
     if (ret == 0)
         ret = machine_start(v->m, wake_loop, v);
     if (ret < 0) {
@@ -181,6 +182,13 @@ static int setup_runtime(struct vmm *v)
         return VMM_EXIT_KVM;
     }
     ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
+    if (ret == 0 && v->opts.has_vconsole) {
+        ret = console_create(v->loop, v->opts.vconsole, v->opts.vconsole_path, &v->vcon, &err);
+        if (ret < 0)
+            error_set(&err, ret, "--vconsole: %s", strerror(-ret));
+        else
+            console_set_quit(v->vcon, on_quit_key, v);
+    }
     if (ret == 0 && v->opts.control != NULL) {
         v->ctl.opts = &v->opts;
         ret = control_server_create(v->loop, v->opts.control, v->opts.name, &vmm_ctl_ops, &v->ctl,
@@ -221,6 +229,7 @@ static void cleanup(struct vmm *v)
     v->ctl.machine = NULL; /* the loop runs during the teardown: no control op may reach it */
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
+    console_destroy(v->vcon);
     console_destroy(v->con);
     kvm_close(v->kvm);
     if (v->sigfd >= 0) {

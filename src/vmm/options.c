@@ -23,6 +23,8 @@ enum opt_id {
     OPT_NAME,
     OPT_LOG_LEVEL,
     OPT_CPU_MODEL,
+    OPT_RNG,
+    OPT_VCONSOLE,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -41,7 +43,8 @@ static const struct opt_def opt_defs[] = {
     {"serial", OPT_SERIAL, true},       {"control", OPT_CONTROL, true},
     {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
     {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},
+    {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
+    {"vconsole", OPT_VCONSOLE, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -59,7 +62,10 @@ void vmm_options_usage(FILE *f, const char *prog)
             "                       virtio-blk disk (repeatable)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
-            "                       where COM1 goes (default stdio)\n"
+            "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
+            "  --vconsole stdio|none|file:PATH|unix:PATH\n"
+            "                       add a virtio-console port (hvc0) connected there\n"
+            "  --rng                add a virtio-rng device fed by getrandom(2)\n"
             "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
             "  --name NAME          VM name for logs and the control API\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
@@ -103,20 +109,20 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
     return 0;
 }
 
-static int parse_serial(const char *v, struct vmm_options *o, struct error *err)
+/* "stdio|none|file:PATH|unix:PATH" for --serial and --vconsole (named (opt) in errors). */
+static int parse_backend(const char *opt, const char *v, enum vmm_serial *kind, const char **path,
+                         struct error *err)
 {
     if (strcmp(v, "stdio") == 0)
-        o->serial = VMM_SERIAL_STDIO;
+        *kind = VMM_SERIAL_STDIO;
     else if (strcmp(v, "none") == 0)
-        o->serial = VMM_SERIAL_NONE;
+        *kind = VMM_SERIAL_NONE;
     else if (strncmp(v, "file:", 5) == 0 && v[5] != '\0')
-        o->serial = VMM_SERIAL_FILE, o->serial_path = v + 5;
+        *kind = VMM_SERIAL_FILE, *path = v + 5;
     else if (strncmp(v, "unix:", 5) == 0 && v[5] != '\0')
-        o->serial = VMM_SERIAL_UNIX, o->serial_path = v + 5;
+        *kind = VMM_SERIAL_UNIX, *path = v + 5;
     else
-        return error_set(err, -EINVAL,
-                         "--serial '%s': expected stdio, none, file:PATH or "
-                         "unix:PATH",
+        return error_set(err, -EINVAL, "%s '%s': expected stdio, none, file:PATH or unix:PATH", opt,
                          v);
     return 0;
 }
@@ -187,7 +193,14 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
             return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
         return add_cdrom(v, o, err);
     case OPT_SERIAL:
-        return parse_serial(v, o, err);
+        o->has_serial = true;
+        return parse_backend("--serial", v, &o->serial, &o->serial_path, err);
+    case OPT_VCONSOLE:
+        o->has_vconsole = true;
+        return parse_backend("--vconsole", v, &o->vconsole, &o->vconsole_path, err);
+    case OPT_RNG:
+        o->has_rng = true;
+        return 0;
     case OPT_CONTROL:
         o->control = v;
         return 0;
@@ -233,6 +246,25 @@ static void set_defaults(struct vmm_options *o)
     o->cpu_model = CPU_MODEL_HOST;
 }
 
+/* Cross-option checks once everything is parsed. */
+static int check_combination(struct vmm_options *o, struct error *err)
+{
+    if (o->has_vconsole && o->vconsole == VMM_SERIAL_STDIO) {
+        if (o->has_serial && o->serial == VMM_SERIAL_STDIO)
+            return error_set(err, -EINVAL,
+                             "--serial stdio and --vconsole stdio: only one may use stdio");
+        if (!o->has_serial)
+            o->serial = VMM_SERIAL_NONE; /* the default stdio moves to the virtio console */
+    }
+    if (o->has_serial && o->has_vconsole && o->serial == VMM_SERIAL_UNIX &&
+        o->vconsole == VMM_SERIAL_UNIX && strcmp(o->serial_path, o->vconsole_path) == 0)
+        return error_set(err, -EINVAL, "--serial and --vconsole: same socket path '%s'",
+                         o->serial_path);
+    if (!o->is_help && !o->is_version && o->kernel == NULL)
+        return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
+    return 0;
+}
+
 int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err)
 {
     set_defaults(o);
@@ -260,7 +292,5 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error
         if (ret < 0)
             return ret;
     }
-    if (!o->is_help && !o->is_version && o->kernel == NULL)
-        return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
-    return 0;
+    return check_combination(o, err);
 }

@@ -2,8 +2,8 @@
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
- * --serial, --control, --name, --log-level, --cpu-model. Parsing only checks syntax and ranges
- * (no file is opened), so it is unit-tested; main.c validates files afterwards.
+ * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole. Parsing only checks
+ * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -46,6 +46,11 @@ struct vmm_options {
     const char *cdrom;
     enum vmm_serial serial;
     const char *serial_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
+    bool has_serial;         /* --serial given (not the default) */
+    bool has_rng;            /* --rng: a virtio-rng device */
+    bool has_vconsole;       /* --vconsole: a virtio-console device on vconsole */
+    enum vmm_serial vconsole;
+    const char *vconsole_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     const char *control;
     const char *name;
     bool has_log_level;
@@ -59,9 +64,11 @@ struct vmm_options {
  * Parses (argc, argv) (argv[0] is the program name; "--opt value" and "--opt=value" forms) into
  * (o), after filling in the defaults. Returns 0, or -EINVAL with a one-line message in (err)
  * (unknown option, missing value, --cpus outside 1..64, --memory not in
- * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--log-level/--cpu-model,
- * no --kernel). --help/--version set is_help/is_version and skip the --kernel check.
- * (o) keeps pointers into (argv).
+ * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--vconsole/--log-level/
+ * --cpu-model, --serial stdio with --vconsole stdio, no --kernel). --vconsole stdio without
+ * --serial turns the serial default to none: only one backend may own stdin and the terminal.
+ * --help/--version set is_help/is_version and skip the --kernel check. (o) keeps pointers into
+ * (argv).
  */
 MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err);
 

@@ -82,8 +82,7 @@ CASES = [
          expected_fails=("FAIL exits: exception 6 ",)),
     Case("irq", "irq", disks=True),
     Case("virtio-rng", "virtio_rng", cmdline="rngs=1",
-         qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"),
-         vmm_skip="bareiron-vmm has no option that adds a virtio-rng device yet"),
+         qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"), vmm_args=("--rng",)),
     Case("virtio-blk", "virtio_blk", cmdline=f"disks=2 sectors={8 * 1024 * 1024 // 512}",
          disks=True, post_check=lambda tmp: check_disks(tmp),
          note="QEMU also offers DISCARD/WRITE_ZEROES on the read-only disk; bareiron offers "

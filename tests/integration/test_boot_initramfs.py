@@ -168,6 +168,20 @@ def test_vmm_virtio_blk(vmm, guest, tmp_path, fmt):
         assert c.returncode == 0, c.stdout + c.stderr
 
 
+def test_vmm_virtio_rng(vmm, guest):
+    r = vmm_boot(vmm, guest, "itest=rng", "--rng")
+    assert itest_result(r.stdout, "rng") == "PASS", (r.stderr, r.stdout[-2000:])
+    assert r.returncode == 0, r.stderr
+
+
+def test_vmm_virtio_console(vmm, guest, tmp_path):
+    hvc = tmp_path / "hvc.log"
+    r = vmm_boot(vmm, guest, "itest=console", "--vconsole", f"file:{hvc}")
+    assert itest_result(r.stdout, "console") == "PASS", (r.stderr, r.stdout[-2000:])
+    assert r.returncode == 0, r.stderr
+    assert "ITEST HVC hello" in hvc.read_text(errors="replace")
+
+
 def test_vmm_power_button(vmm, guest, tmp_path):
     k, i = guest
     log, ctl = tmp_path / "console.log", tmp_path / "control.sock"

@@ -31,6 +31,7 @@ def test_help_and_version(vmm):
     r = run([vmm, "--help"])
     assert r.returncode == 0
     assert "--kernel" in r.stdout and "Exit status" in r.stdout
+    assert "--rng" in r.stdout and "--vconsole" in r.stdout
     r = run([vmm, "--version"])
     assert r.returncode == 0 and r.stdout.startswith("bareiron-vmm ")
 
@@ -99,6 +100,10 @@ def test_bad_memory(vmm, kernel, mem):
     (["--disk", "x.img,format=vmdk"], "--disk"),
     (["stray-argument"], "stray-argument"),
     (["--cpus"], "--cpus"),
+    (["--vconsole", "tcp:localhost:1"], "--vconsole"),
+    (["--vconsole"], "--vconsole"),
+    (["--rng=yes"], "--rng"),
+    (["--serial", "stdio", "--vconsole", "stdio"], "--vconsole stdio"),
 ])
 def test_bad_options(vmm, kernel, args, word):
     one_line_error(run([vmm, "--kernel", kernel] + args), USAGE, word)
@@ -123,6 +128,7 @@ def test_bareiron_run_forwards(bareiron, kernel, tmp_path):
         pytest.skip(f"{bareiron} is not built")
     r = run([bareiron, "run", "--help"])
     assert r.returncode == 0 and "Exit status" in r.stdout and "--kernel" in r.stdout
+    assert "--rng" in r.stdout and "--vconsole" in r.stdout
     r = run([bareiron, "help", "run"])
     assert r.returncode == 0 and "--cdrom" in r.stdout
     one_line_error(run([bareiron, "run", "--kernel", kernel, "--cpus", "0"]), USAGE, "--cpus")

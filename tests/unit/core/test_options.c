@@ -50,6 +50,8 @@ static void test_defaults(void **state)
     assert_int_equal(o.cpu_model, CPU_MODEL_HOST);
     assert_false(o.no_reboot);
     assert_int_equal(o.ndisks, 0);
+    assert_false(o.has_rng);
+    assert_false(o.has_vconsole);
 }
 
 static void test_all_options(void **state)
@@ -144,6 +146,45 @@ static void test_errors(void **state)
     assert_true(o.is_version);
 }
 
+static void test_rng_vconsole(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--rng", "--vconsole", "file:/tmp/hvc"), 0);
+    assert_true(o.has_rng);
+    assert_true(o.has_vconsole);
+    assert_int_equal(o.vconsole, VMM_SERIAL_FILE);
+    assert_string_equal(o.vconsole_path, "/tmp/hvc");
+    assert_int_equal(o.serial, VMM_SERIAL_STDIO);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole=unix:/tmp/v"), 0);
+    assert_int_equal(o.vconsole, VMM_SERIAL_UNIX);
+    assert_string_equal(o.vconsole_path, "/tmp/v");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole", "none"), 0);
+    assert_true(o.has_vconsole);
+    assert_int_equal(o.vconsole, VMM_SERIAL_NONE);
+    /* --vconsole stdio takes stdio from the default serial... */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole", "stdio"), 0);
+    assert_int_equal(o.vconsole, VMM_SERIAL_STDIO);
+    assert_int_equal(o.serial, VMM_SERIAL_NONE);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole", "stdio", "--serial", "file:s"),
+                     0);
+    assert_int_equal(o.serial, VMM_SERIAL_FILE);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial", "stdio", "--vconsole", "file:v"),
+                     0);
+    /* ...but not from an explicit --serial stdio */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial", "stdio", "--vconsole", "stdio"),
+                     -EINVAL);
+    assert_non_null(strstr(err.message, "only one may use stdio"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial", "unix:/s", "--vconsole", "unix:/s"),
+                     -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole", "tcp:1"), -EINVAL);
+    assert_non_null(strstr(err.message, "--vconsole 'tcp:1'"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole", "unix:"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--vconsole"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--rng=1"), -EINVAL);
+}
+
 static void test_too_many_disks(void **state)
 {
     struct vmm_options o;
@@ -158,9 +199,10 @@ static void test_too_many_disks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),   cmocka_unit_test(test_cpus),
-        cmocka_unit_test(test_errors),   cmocka_unit_test(test_too_many_disks),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),       cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
+        cmocka_unit_test(test_rng_vconsole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
