@@ -211,6 +211,14 @@ void vm_pause(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->ncpus; i++)
         vcpu_pause(vm->vcpus[i]);
+    /*
+     * kvmclock keeps running while the vCPUs are stopped: flag the stop in each vCPU's pvclock
+     * page so the guest's soft-lockup/RCU-stall watchdogs ignore the gap (api.rst
+     * KVM_KVMCLOCK_CTRL; QEMU does the same). EINVAL: the guest has not enabled kvmclock.
+     */
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (ioctl(vm->vcpus[i]->fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+            log_debug("vcpu%u: KVM_KVMCLOCK_CTRL: %s", i, strerror(errno));
 }
 
 void vm_resume(struct vm *vm)
