@@ -168,7 +168,9 @@ int vcpu_set_boot_state(struct vcpu *vcpu, const struct boot_cpu *b)
 static size_t read_code(struct vcpu *vcpu, const struct kvm_regs *r, const struct kvm_sregs *s,
                         uint8_t code[16])
 {
-    uint64_t lin = s->cs.base + r->rip;
+    /* in 64-bit mode (EFER.LMA and CS.L) the CPU ignores the CS base (SDM 3A 3.4.4) */
+    bool is_64 = (s->efer & (1ULL << 10)) && s->cs.l;
+    uint64_t lin = is_64 ? r->rip : s->cs.base + r->rip;
     size_t n = 0;
     for (; n < 16; n++) {
         uint64_t gpa;
