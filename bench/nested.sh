@@ -13,7 +13,8 @@
 # Only the ratio means anything, and even it is skewed: both monitors' host-side work runs
 # under TCG. docs/benchmarks.md, "Nested KVM inside QEMU/TCG".
 # Usage: bench/nested.sh BUILD_DIR [RUNS]   (default RUNS 5; one L1 boot for everything)
-# Environment: NESTED_* as for scripts/nested-kvm.sh (NESTED_TIMEOUT defaults to 1800 here).
+# Environment: NESTED_* as for scripts/nested-kvm.sh; here NESTED_SMP defaults to 1 (with two L1
+#   CPUs L1 was seen to stop after a few runs) and NESTED_TIMEOUT to 1800.
 # Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
 set -eu
 
@@ -61,7 +62,7 @@ echo "bench 1700 - /bin/sh /x/case.sh $runs" >"$tmp/cases"
 
 log="$tmp/log"
 set +e
-NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
+NESTED_SMP=${NESTED_SMP:-1} NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
     "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
 rc=$?
 set -e
