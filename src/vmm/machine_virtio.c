@@ -8,6 +8,10 @@
  * virtio-console has no "room" callback: when its input buffer is full, a short one-shot
  * timerfd on the event loop asks the backend to retry (console_room), so input is never lost
  * and the backend's flow control stays as it is for COM1.
+ *
+ * virtio-rng reads getrandom(2) without blocking; on a host booted moments ago (a fresh CI VM,
+ * the nested-KVM L1) the pool may not be initialised yet and every request would come back
+ * empty, so the machine waits once for it (blocking getrandom) before plugging the device.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
@@ -15,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -67,6 +72,17 @@ static void on_vcon_timer(void *opaque, uint32_t events)
         console_room(m->vcon_be);
 }
 
+/* Waits until getrandom(2) works without blocking (the host's pool is initialised). */
+static void wait_entropy(void)
+{
+    uint8_t b;
+    if (getrandom(&b, 1, GRND_NONBLOCK) == 1 || errno != EAGAIN)
+        return;
+    log_info("virtio-rng: waiting for the host's entropy pool to be initialised");
+    while (getrandom(&b, 1, 0) < 0 && errno == EINTR)
+        ;
+}
+
 static int add_vconsole(struct machine *m)
 {
     int ret = virtio_console_create(m->gm, vcon_sink, m, &m->vcon);
@@ -95,6 +111,7 @@ int machine_add_virtio(struct machine *m, struct error *err)
 #ifdef HAVE_DEV_PCI
     int ret = 0;
     if (o->has_rng) {
+        wait_entropy();
         ret = virtio_rng_create(m->gm, &m->rng);
         if (ret == 0)
             ret = virtio_pci_plug(m->pci, &m->rng->vd, m->loop, -1, &m->rng_vpci);
