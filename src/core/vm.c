@@ -113,6 +113,13 @@ static int setup_cpuid(struct vm *vm, enum cpu_model model, struct error *err)
     if (ret < 0)
         return error_set(err, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
     cpuid_apply_model(vm->cpuid->entries, vm->cpuid->nent, model);
+    /* room for the rebuilt topology leaves (at most 3 more entries) */
+    struct kvm_cpuid2 *c =
+        realloc(vm->cpuid, sizeof(*c) + (vm->cpuid->nent + 3) * sizeof(c->entries[0]));
+    if (c == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    vm->cpuid = c;
+    c->nent = (uint32_t)cpuid_rebuild_topology(c->entries, c->nent);
     return 0;
 }
 

@@ -125,6 +125,20 @@ static void fixup_topology(struct kvm_cpuid_entry2 *c, unsigned index, unsigned 
     }
 }
 
+size_t cpuid_rebuild_topology(struct kvm_cpuid_entry2 *e, size_t n)
+{
+    struct kvm_cpuid_entry2 *leaf0 = cpuid_find(e, n, 0, 0);
+    bool has_0b = leaf0 != NULL && leaf0->eax >= 0xb;
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].function != 0xb && e[i].function != 0x1f)
+            e[out++] = e[i];
+    for (uint32_t sub = 0; has_0b && sub < 3; sub++)
+        e[out++] = (struct kvm_cpuid_entry2){
+            .function = 0xb, .index = sub, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
+    return out;
+}
+
 void cpuid_fixup_vcpu(struct kvm_cpuid_entry2 *e, size_t n, unsigned index, unsigned ncpus)
 {
     for (size_t i = 0; i < n; i++) {

@@ -38,6 +38,16 @@ void cpuid_apply_model(struct kvm_cpuid_entry2 *e, size_t n, enum cpu_model mode
  */
 void cpuid_fixup_vcpu(struct kvm_cpuid_entry2 *e, size_t n, unsigned index, unsigned ncpus);
 
+/*
+ * Rebuilds the topology leaves of (e, n entries, room for at least n + 3): removes every 0xB
+ * and 0x1F entry and, when leaf 0 reaches 0xB, appends 0xB subleaves 0 (SMT), 1 (core) and 2
+ * (invalid, ends the enumeration), filled per vCPU by cpuid_fixup_vcpu(). KVM since Linux 6.2
+ * (also in 6.1/5.15/5.10 stable) returns 0xB/0x1F as subleaf 0 only, all zero, and a guest
+ * reading a missing subleaf gets zeros: without this it saw N one-core packages. 0x1F is
+ * dropped (reads as zero: the guest falls back to 0xB). Returns the new entry count.
+ */
+size_t cpuid_rebuild_topology(struct kvm_cpuid_entry2 *e, size_t n);
+
 /* Returns the entry for (function, index) in (e, n), or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *e, size_t n, uint32_t function,
                                     uint32_t index);

@@ -111,6 +111,34 @@ static void test_fixup(void **state)
     assert_null(cpuid_find(e, n, 0x12345, 0));
 }
 
+/* What KVM >= 6.2 returns: 0xB and 0x1F as subleaf 0 only, all zero. */
+static void test_topology_modern_kvm(void **state)
+{
+    struct kvm_cpuid_entry2 e[8] = {
+        {.function = 0, .eax = 0x1f},
+        {.function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX},
+        {.function = 0x1f, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX},
+        {.function = 1},
+    };
+    struct kvm_cpuid_entry2 *c;
+    size_t n;
+    (void)state;
+    n = cpuid_rebuild_topology(e, 4);
+    assert_int_equal(n, 5);
+    assert_null(cpuid_find(e, n, 0x1f, 0));
+    cpuid_fixup_vcpu(e, n, 2, 4);
+    c = cpuid_find(e, n, 0xb, 0);
+    assert_true(c->ebx == 1 && c->ecx == 0x100 && c->edx == 2 && c->eax == 0);
+    c = cpuid_find(e, n, 0xb, 1);
+    assert_true(c->ebx == 4 && c->ecx == 0x201 && c->edx == 2 && c->eax == 2);
+    c = cpuid_find(e, n, 0xb, 2);
+    assert_true(c->ebx == 0 && (c->ecx & 0xff00) == 0 && c->edx == 2);
+    /* a CPU whose leaf 0 stops below 0xB gets no topology leaf */
+    e[0].eax = 0xa;
+    n = cpuid_rebuild_topology(e, n);
+    assert_null(cpuid_find(e, n, 0xb, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_host_keeps_everything),
         cmocka_unit_test(test_baseline_masks),
         cmocka_unit_test(test_fixup),
+        cmocka_unit_test(test_topology_modern_kvm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
