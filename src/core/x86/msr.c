@@ -16,7 +16,9 @@ static const struct msr_value boot_msrs[] = {
     {MSR_CSTAR, 0},
     {MSR_SYSCALL_MASK, 0},
     {MSR_KERNEL_GS_BASE, 0},
-    {MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STRING},
+    /* keep KVM's reset bits: BTS and PEBS are not virtualized (a guest must not use them) */
+    {MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STRING | MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
+                               MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL},
     {MSR_MTRR_DEF_TYPE, MSR_MTRR_ENABLE | MSR_MTRR_TYPE_WB},
 };
 
