@@ -21,6 +21,7 @@
 #include "core/x86/acpi.h"
 #include "core/x86/e820.h"
 #include "core/x86/layout.h"
+#include "core/x86/mptable.h"
 #include "core/x86/regs.h"
 #include "dev/bus.h"
 #include "vmm/console.h"
@@ -39,6 +40,10 @@ static int load_tables(struct machine *m, struct error *err)
     ret = acpi_build(m->gm, &acfg, &m->rsdp_gpa);
     if (ret < 0)
         return error_set(err, ret, "cannot build the ACPI tables: %s", strerror(-ret));
+    /* the MP table too, for guests without ACPI (acpi=off, MP-only kernels and payloads) */
+    ret = mptable_build(m->gm, &acfg, NULL);
+    if (ret < 0 && ret != -ENODEV)
+        return error_set(err, ret, "cannot build the MP table: %s", strerror(-ret));
     return 0;
 }
 
