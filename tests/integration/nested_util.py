@@ -122,6 +122,11 @@ VCPU_CASES = [
     VcpuCase("linux-smp", b"", tuple(LINUX) + (
         "--cpus", "2", "--cmdline", f"{LINUX_CMDLINE} itest=smp itest_cpus=2"), 0,
         out_has=_itest("smp"), timeout=300, linux=True),
+    # without ACPI the second CPU is found through the MP table; poweroff then only halts
+    # (no S5 without ACPI), so L1 ends the monitor after the timeout (status 137)
+    VcpuCase("linux-mptable", b"", tuple(LINUX) + (
+        "--cpus", "2", "--cmdline", f"{LINUX_CMDLINE} acpi=off itest=smp itest_cpus=2"), KILLED,
+        out_has=_itest("smp"), timeout=60, linux=True),
     VcpuCase("linux-blk", b"", tuple(LINUX) + (
         "--disk", "/tmp/d/disk.img,format=raw", "--cmdline", f"{LINUX_CMDLINE} itest=blk"), 0,
         out_has=_itest("blk"), flags="blank=64M", timeout=300, linux=True),
