@@ -9,7 +9,11 @@
  * (with and without UNMAP), DISCARD and an unknown request type (UNSUPP). On a device offering
  * VIRTIO_BLK_F_RO it checks that reads work, writes are refused and change nothing.
  * Command line: `disks=N` devices expected (default 2: one writable, one read-only),
- * `sectors=N` capacity expected of each.
+ * `sectors=N` capacity expected of each. With `bench=1` (docs/benchmarks.md) it instead times,
+ * on the first writable disk, sequential 1 MiB writes then reads over the first `bench_mib=N`
+ * MiB (default 64), then `bench_rand=N` (default 2000) 4 KiB reads at pseudo-random aligned
+ * offsets in that region, one request in flight, on the PM timer, and prints
+ * `BENCH seqwrite_mibs=.. seqread_mibs=.. randread_iops=..`.
  */
 #include "acpi.h"
 #include "pci.h"
@@ -27,6 +31,9 @@ struct vblk {
     uint64_t capacity;
     const char *tag;
 };
+
+#define BENCH_CHUNK (1u << 20)
+static uint8_t bench_buf[BENCH_CHUNK] __attribute__((aligned(4096)));
 
 static struct {
     uint32_t type, reserved;
@@ -231,6 +238,63 @@ static void test_readonly(struct vblk *d)
         rt_pass("readonly");
 }
 
+/* Prints (bytes) over (us) as MiB/s with one decimal into (buf). */
+static void fmt_mibs(char *buf, size_t size, uint64_t bytes, uint64_t us)
+{
+    uint64_t x10 = us ? bytes * 10 * 1000000 / us / (1u << 20) : 0; /* bytes < 2^40 */
+    rt_snprintf(buf, size, "%lu.%lu", (unsigned long)(x10 / 10), (unsigned long)(x10 % 10));
+}
+
+/* Sequential 1 MiB passes over the region, write then read; returns the elapsed us or 0. */
+static uint64_t bench_seq(struct vblk *d, bool write, uint64_t chunks)
+{
+    uint64_t t0 = rt_now_us();
+    for (uint64_t i = 0; i < chunks; i++) {
+        if (write)
+            memset(bench_buf, (int)(i & 0xff), 64); /* touch: the data differs per chunk */
+        int s = rw(d, write, i * (BENCH_CHUNK / 512), bench_buf, BENCH_CHUNK / 512, false);
+        if (!rt_check(s == VIRTIO_BLK_S_OK, "bench", "%s: %s of chunk %lu gave %d", d->tag,
+                      write ? "write" : "read", (unsigned long)i, s))
+            return 0;
+    }
+    uint64_t t = rt_now_us() - t0;
+    return t ? t : 1;
+}
+
+/* Timed sequential write/read and random 4 KiB reads on (d), one request at a time. */
+static void bench_device(struct vblk *d)
+{
+    uint64_t chunks = rt_cmdline_u64("bench_mib", 64);
+    uint64_t nrand = rt_cmdline_u64("bench_rand", 2000);
+    if (chunks > d->capacity / (BENCH_CHUNK / 512))
+        chunks = d->capacity / (BENCH_CHUNK / 512);
+    if (!rt_check(chunks > 0 && rt_now_us() != 0, "bench", "%s: %lu MiB region, clock %s", d->tag,
+                  (unsigned long)chunks, rt_now_us() ? "ok" : "missing (no PM timer)"))
+        return;
+    uint64_t wus = bench_seq(d, true, chunks);
+    uint64_t rus = wus ? bench_seq(d, false, chunks) : 0;
+    if (!rus)
+        return;
+    uint64_t blocks = chunks * (BENCH_CHUNK / 4096), x = 88172645463325252ULL;
+    uint64_t t0 = rt_now_us();
+    for (uint64_t i = 0; i < nrand; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        int s = rw(d, false, (x % blocks) * 8, bench_buf, 8, false);
+        if (!rt_check(s == VIRTIO_BLK_S_OK, "bench", "%s: random read %lu gave %d", d->tag,
+                      (unsigned long)i, s))
+            return;
+    }
+    uint64_t tus = rt_now_us() - t0;
+    char w[24], r[24];
+    fmt_mibs(w, sizeof(w), chunks * BENCH_CHUNK, wus);
+    fmt_mibs(r, sizeof(r), chunks * BENCH_CHUNK, rus);
+    rt_printf("BENCH seqwrite_mibs=%s seqread_mibs=%s randread_iops=%lu mib=%lu rand=%lu "
+              "us=%lu,%lu,%lu\n",
+              w, r, (unsigned long)(tus ? nrand * 1000000 / tus : 0), (unsigned long)chunks,
+              (unsigned long)nrand, (unsigned long)wus, (unsigned long)rus, (unsigned long)tus);
+    rt_pass("bench");
+}
+
 static void test_device(struct vblk *d)
 {
     uint64_t want = rt_cmdline_u64("sectors", 0);
@@ -245,6 +309,11 @@ static void test_device(struct vblk *d)
                   "%s: sector 0 read status %d, starts '%.8s'", d->tag, s, (const char *)rbuf))
         return;
     rt_pass("read-magic");
+    if (rt_cmdline_u64("bench", 0)) {
+        if (!has(d, VIRTIO_BLK_F_RO))
+            bench_device(d);
+        return;
+    }
     if (has(d, VIRTIO_BLK_F_RO)) {
         test_readonly(d);
         return;
