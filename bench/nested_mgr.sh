@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Manager cycle time (bench/mgr_cycle.sh, issue 4) on a machine WITHOUT /dev/kvm: inside the
+# nested L1 guest of scripts/nested-kvm.sh (Debian's kernel under QEMU/TCG with an emulated SVM
+# CPU, kvm-amd loaded), times `bareiron create` + `start` + `poweroff` + `delete` of a 128 MiB
+# `jmp $` multiboot guest against L1's nested /dev/kvm, and as the peer QEMU -M microvm
+# (-accel kvm) starting the isa-debug-exit guest of bench/start_latency.sh until it exits (L1
+# has no python3/socat for mgr_cycle.sh's QMP start+quit, so the peer is start + first
+# instruction + exit, without a define/delete step). Copies into the EXTRA_DIR (/x/ in L1): the
+# `bareiron` CLI as /bin/bareiron (next to L1's /bin/bareiron-vmm, where src/mgr/proc.c looks
+# first), QEMU, the libraries ldd lists for both and the loader, the firmware -M microvm loads,
+# both payloads, bench/nested/runstat (static timer) and bench/nested/mgr_case.sh. Prints
+# min/median per cycle, starts per second and the ratio ours/QEMU (medians). Only the ratio
+# means anything, and even it is skewed: both sides' host-side work runs under TCG.
+# docs/benchmarks.md, "Nested KVM inside QEMU/TCG".
+# Usage: bench/nested_mgr.sh BUILD_DIR [RUNS]   (default RUNS 5; one L1 boot)
+# Environment: NESTED_* as for scripts/nested-kvm.sh; NESTED_SMP defaults to 1, NESTED_TIMEOUT
+#   to 1800.
+# Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${1:?usage: bench/nested_mgr.sh BUILD_DIR [RUNS]}
+runs=${2:-5}
+qemu=$(command -v qemu-system-x86_64) || {
+    echo "nested_mgr: qemu-system-x86_64 missing" >&2
+    exit 1
+}
+bareiron="$build_dir/src/cli/bareiron"
+for f in "$build_dir/src/vmm/bareiron-vmm" "$bareiron"; do
+    [ -x "$f" ] || {
+        echo "nested_mgr: $f not built" >&2
+        exit 1
+    }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+x="$tmp/x"
+root="$x/root"
+mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/share/qemu" "$root/usr/share/seabios"
+
+# the CLI and QEMU, their libraries and the loader at the paths ldd names, regular files
+cp -L "$bareiron" "$root/bin/bareiron"
+cp -L "$qemu" "$root/usr/bin/qemu-system-x86_64"
+for lib in $( (ldd "$bareiron" && ldd "$qemu") | grep -o '/[^ ]*' | sort -u); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+# what -nodefaults -M microvm opens with a multiboot -kernel (see bench/nested.sh)
+for f in qemu/bios-microvm.bin qemu/qboot.rom qemu/multiboot_dma.bin qemu/multiboot.bin \
+    qemu/linuxboot_dma.bin qemu/linuxboot.bin qemu/pvh.bin seabios/bios-microvm.bin; do
+    if [ -e "/usr/share/$f" ]; then
+        cp -L "/usr/share/$f" "$root/usr/share/$f"
+    fi
+done
+
+/usr/bin/python3 -c "
+import sys; sys.path.insert(0, '$here/tests/integration')
+import vmm_util as u
+open('$x/spin.mb', 'wb').write(u.multiboot_image(b'\xeb\xfe'))
+open('$x/exit.mb', 'wb').write(u.multiboot_image(u.debug_exit(0)))"
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/runstat" "$here/bench/nested/runstat.c"
+cp "$here/bench/nested/mgr_case.sh" "$x/mgr_case.sh"
+echo "mgr 1700 - /bin/sh /x/mgr_case.sh $runs" >"$tmp/cases"
+
+log="$tmp/log"
+set +e
+NESTED_SMP=${NESTED_SMP:-1} NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
+    "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
+rc=$?
+set -e
+cp "$log" "$build_dir/guest/nested-mgr.log" 2>/dev/null || true
+grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'BENCH-' "$log" | sed 's/^NESTED-OUT mgr //' || true
+if [ "$rc" = 4 ]; then
+    echo "skipped: L1 has no usable /dev/kvm"
+    exit 0
+fi
+if [ "$rc" != 0 ]; then
+    tail -n 20 "$log" >&2
+    echo "nested_mgr: scripts/nested-kvm.sh failed ($rc); log in $build_dir/guest/nested-mgr.log" >&2
+fi
+
+# "NESTED-OUT mgr BENCH <side> <round> <wall_us> <status> <maxrss_kib>", or when L1 ran out of
+# time before the case ended, the same lines as mgr_case.sh printed them on the console
+grep '^NESTED-OUT mgr BENCH ' "$log" | cut -d' ' -f4- >"$tmp/runs" || true
+if [ ! -s "$tmp/runs" ]; then
+    grep '^LIVE-BENCH ' "$log" | cut -d' ' -f2- >"$tmp/runs" || true
+fi
+[ -s "$tmp/runs" ] || {
+    echo "nested_mgr: no BENCH lines; log in $build_dir/guest/nested-mgr.log" >&2
+    exit 1
+}
+[ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
+
+# the exit status of a good run of side $1: 0 for our cycle, 1 for QEMU's debug-exit of 0
+good() { if [ "$1" = ours ]; then echo 0; else echo 1; fi; }
+
+# Prints "min median" (ms) of the good runs of side $1.
+stats() {
+    awk -v m="$1" -v g="$(good "$1")" '$1 == m && $4 == g { print $3 }' "$tmp/runs" | sort -n |
+        awk '{ a[NR] = $1 } END {
+            if (NR == 0) { print "- -"; exit }
+            med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+            printf "%.1f %.1f\n", a[1] / 1000, med / 1000 }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+
+per_second() {
+    awk -v m="$1" 'BEGIN { if (m + 0 > 0) printf "%.2f", 1000 / m; else printf "n/a" }'
+}
+
+ours=$(stats ours)
+omed=${ours#* }
+printf "%-44s %6s %10s %10s %9s %9s\n" "cycle (ms)" runs min median starts/s ours/qemu
+for m in ours qemu; do
+    s=$(stats "$m")
+    med=${s#* }
+    n=$(awk -v m="$m" -v g="$(good "$m")" '$1 == m && $4 == g' "$tmp/runs" | wc -l)
+    case "$m" in
+    ours) label="bareiron create+start+poweroff+delete" r=- ;;
+    *) label="qemu -M microvm start+debug-exit" r=$(ratio "$omed" "$med") ;;
+    esac
+    # shellcheck disable=SC2086 # $s is "min median"
+    printf "%-44s %6s %10s %10s %9s %9s\n" "$label" "$n/$runs" $s "$(per_second "$med")" "$r"
+done
+bad=$(awk '($1 == "ours" && $4 != 0) || ($1 == "qemu" && $4 != 1)' "$tmp/runs" | wc -l)
+[ "$bad" = 0 ] || echo "note: $bad run(s) with an unexpected exit status (not counted):" \
+    "$(awk '($1 == "ours" && $4 != 0) || ($1 == "qemu" && $4 != 1) { printf "%s#%s=%s ", $1, $2, $4 }' "$tmp/runs")"
