@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Disk throughput on a machine WITHOUT /dev/kvm: the ring-3 polling virtio-blk payload
+# (tests/guest/payloads/virtio_blk.c, `bench=1`: sequential 1 MiB writes then reads over the
+# region, then 4 KiB random reads, one request in flight) against bareiron-vmm (--disk raw and
+# qcow2) and QEMU (-M q35, virtio-blk-pci, the same raw and qcow2 images, aio=io_uring or
+# aio=threads), all in the same run inside the nested L1 guest of scripts/nested-kvm.sh, against
+# L1's nested /dev/kvm. The images live in L1's tmpfs (no O_DIRECT there in Linux 6.1, so both
+# monitors use cache=writeback); the qcow2 images are fully allocated by the warm-up pass.
+# QEMU is shipped into L1 as bench/nested.sh does it (the same few lines, copied). Prints the
+# median of each figure per configuration and the ratios ours/QEMU. Only the ratio means
+# anything: L1, both monitors and the payload's loop all run under TCG.
+# docs/benchmarks.md, "Nested KVM inside QEMU/TCG: disk".
+# Usage: bench/nested_disk.sh BUILD_DIR [RUNS [MIB [RAND]]]   (defaults 3 rounds, 64 MiB
+#   images, 1000 random reads; one L1 boot for everything)
+# Environment: NESTED_* as for scripts/nested-kvm.sh; NESTED_SMP defaults to 1 (see
+#   bench/nested.sh) and NESTED_TIMEOUT to 1800.
+# Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${1:?usage: bench/nested_disk.sh BUILD_DIR [RUNS [MIB [RAND]]]}
+runs=${2:-3}
+mib=${3:-64}
+nrand=${4:-1000}
+qemu=$(command -v qemu-system-x86_64) || {
+    echo "nested_disk: qemu-system-x86_64 missing" >&2
+    exit 1
+}
+for f in src/vmm/bareiron-vmm tests/guest/virtio_blk.elf; do
+    [ -e "$build_dir/$f" ] || {
+        echo "nested_disk: $build_dir/$f not built" >&2
+        exit 1
+    }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+x="$tmp/x"
+root="$x/root"
+mkdir -p "$root/usr/bin" "$root/usr/share/qemu" "$root/usr/share/seabios"
+
+# QEMU, its libraries and the loader, and the firmware -M q35 loads for a multiboot -kernel
+# (copied from bench/nested.sh)
+cp -L "$qemu" "$root/usr/bin/qemu-system-x86_64"
+for lib in $(ldd "$qemu" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+for f in qemu/kvmvapic.bin qemu/multiboot_dma.bin qemu/multiboot.bin qemu/linuxboot_dma.bin \
+    qemu/linuxboot.bin seabios/bios-256k.bin seabios/bios.bin; do
+    if [ -e "/usr/share/$f" ]; then
+        cp -L "/usr/share/$f" "$root/usr/share/$f"
+    fi
+done
+
+# the qcow2 image: empty but for the payload's magic in sector 0
+printf BAREIRON >"$tmp/magic.raw"
+truncate -s "${mib}M" "$tmp/magic.raw"
+qemu-img convert -q -f raw -O qcow2 "$tmp/magic.raw" "$x/disk.qcow2"
+rm -f "$tmp/magic.raw"
+cp "$here/bench/nested/disk_case.sh" "$x/disk_case.sh"
+echo "dbench 1700 - /bin/sh /x/disk_case.sh $runs $mib $nrand" >"$tmp/cases"
+
+log="$tmp/log"
+set +e
+NESTED_SMP=${NESTED_SMP:-1} NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
+    "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
+rc=$?
+set -e
+cp "$log" "$build_dir/guest/nested-disk-bench.log" 2>/dev/null || true
+grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'DBENCH-' "$log" | grep -v LIVE-DBENCH |
+    sed 's/^NESTED-OUT dbench //' || true
+if [ "$rc" = 4 ]; then
+    echo "skipped: L1 has no usable /dev/kvm"
+    exit 0
+fi
+if [ "$rc" != 0 ]; then
+    tail -n 20 "$log" >&2
+    echo "nested_disk: scripts/nested-kvm.sh failed ($rc); log in" \
+        "$build_dir/guest/nested-disk-bench.log" >&2
+fi
+
+# "DBENCH <config> <round> seqwrite_mibs=A seqread_mibs=B randread_iops=C ...", from the case's
+# output or, when L1 ran out of time, from the console copies
+grep '^NESTED-OUT dbench DBENCH ' "$log" | cut -d' ' -f3- >"$tmp/runs" || true
+if [ ! -s "$tmp/runs" ]; then
+    grep '^LIVE-DBENCH ' "$log" | sed 's/^LIVE-//' >"$tmp/runs" || true
+fi
+grep -v ' warmup ' "$tmp/runs" | tr '=' ' ' | tr -d '\r' >"$tmp/r" || true
+[ -s "$tmp/r" ] || {
+    echo "nested_disk: no DBENCH lines; log in $build_dir/guest/nested-disk-bench.log" >&2
+    exit 1
+}
+[ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
+echo "runs (config round seqwrite MiB/s, seqread MiB/s, randread IOPS):"
+awk '{ printf "  %-11s %-6s %8s %8s %8s\n", $2, $3, $5, $7, $9 }' "$tmp/r"
+
+# median of field $2 for configuration $1 ("DBENCH cfg round seqwrite_mibs A seqread_mibs B
+# randread_iops C": fields 5, 7, 9)
+med() {
+    awk -v c="$1" -v f="$2" '$2 == c { print $f }' "$tmp/r" | sort -n |
+        awk '{ a[NR] = $1 } END {
+            if (NR == 0) { print "-"; exit }
+            m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+            printf "%.1f\n", m }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+
+echo "medians of $(awk '$2 == "ours-raw"' "$tmp/r" | wc -l) round(s), ${mib} MiB, $nrand random reads"
+printf "%-22s %10s %10s %10s %10s %8s %8s\n" metric ours-raw qemu-raw ours-qcow2 qemu-qcow2 \
+    "raw o/q" "qcow2 o/q"
+for m in "seqwrite MiB/s:5" "seqread MiB/s:7" "randread 4k IOPS:9"; do
+    f=${m##*:}
+    a=$(med ours-raw "$f")
+    b=$(med qemu-raw "$f")
+    c=$(med ours-qcow2 "$f")
+    d=$(med qemu-qcow2 "$f")
+    printf "%-22s %10s %10s %10s %10s %8s %8s\n" "${m%:*}" "$a" "$b" "$c" "$d" \
+        "$(ratio "$a" "$b")" "$(ratio "$c" "$d")"
+done
+fails=$(grep -c '^NESTED-OUT dbench DBENCH-FAIL' "$log" || true)
+[ "$fails" = 0 ] || echo "note: $fails run(s) gave no figures (DBENCH-FAIL lines above)"
