@@ -38,21 +38,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 x="$tmp/x"
 root="$x/root"
-mkdir -p "$root/usr/bin" "$root/usr/share/qemu" "$root/usr/share/seabios"
+. "$here/bench/nested/lib.sh"
 
 # QEMU, its libraries and the loader, and the firmware -M q35 loads for a multiboot -kernel
-# (copied from bench/nested.sh)
-cp -L "$qemu" "$root/usr/bin/qemu-system-x86_64"
-for lib in $(ldd "$qemu" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-done
-for f in qemu/kvmvapic.bin qemu/multiboot_dma.bin qemu/multiboot.bin qemu/linuxboot_dma.bin \
-    qemu/linuxboot.bin seabios/bios-256k.bin seabios/bios.bin; do
-    if [ -e "/usr/share/$f" ]; then
-        cp -L "/usr/share/$f" "$root/usr/share/$f"
-    fi
-done
+nested_ship "$root" "qemu/kvmvapic.bin qemu/multiboot_dma.bin qemu/multiboot.bin
+    qemu/linuxboot_dma.bin qemu/linuxboot.bin seabios/bios-256k.bin seabios/bios.bin" \
+    "$qemu" /usr/bin/qemu-system-x86_64
 
 # the qcow2 image: empty but for the payload's magic in sector 0
 printf BAREIRON >"$tmp/magic.raw"
@@ -62,24 +53,10 @@ rm -f "$tmp/magic.raw"
 cp "$here/bench/nested/disk_case.sh" "$x/disk_case.sh"
 echo "dbench 1700 - /bin/sh /x/disk_case.sh $runs $mib $nrand" >"$tmp/cases"
 
-log="$tmp/log"
-set +e
-NESTED_SMP=${NESTED_SMP:-1} NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
-    "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
-rc=$?
-set -e
-cp "$log" "$build_dir/guest/nested-disk-bench.log" 2>/dev/null || true
+nested_run "$tmp/cases" "$x" "$build_dir/guest/nested-disk-bench.log"
 grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'DBENCH-' "$log" | grep -v LIVE-DBENCH |
     sed 's/^NESTED-OUT dbench //' || true
-if [ "$rc" = 4 ]; then
-    echo "skipped: L1 has no usable /dev/kvm"
-    exit 0
-fi
-if [ "$rc" != 0 ]; then
-    tail -n 20 "$log" >&2
-    echo "nested_disk: scripts/nested-kvm.sh failed ($rc); log in" \
-        "$build_dir/guest/nested-disk-bench.log" >&2
-fi
+nested_status nested_disk "$build_dir/guest/nested-disk-bench.log"
 
 # "DBENCH <config> <round> seqwrite_mibs=A seqread_mibs=B randread_iops=C ...", from the case's
 # output or, when L1 ran out of time, from the console copies

@@ -38,22 +38,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 x="$tmp/x"
 root="$x/root"
-mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/share/qemu" "$root/usr/share/seabios"
+. "$here/bench/nested/lib.sh"
 
-# the CLI and QEMU, their libraries and the loader at the paths ldd names, regular files
-cp -L "$bareiron" "$root/bin/bareiron"
-cp -L "$qemu" "$root/usr/bin/qemu-system-x86_64"
-for lib in $( (ldd "$bareiron" && ldd "$qemu") | grep -o '/[^ ]*' | sort -u); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-done
-# what -nodefaults -M microvm opens with a multiboot -kernel (see bench/nested.sh)
-for f in qemu/bios-microvm.bin qemu/qboot.rom qemu/multiboot_dma.bin qemu/multiboot.bin \
-    qemu/linuxboot_dma.bin qemu/linuxboot.bin qemu/pvh.bin seabios/bios-microvm.bin; do
-    if [ -e "/usr/share/$f" ]; then
-        cp -L "/usr/share/$f" "$root/usr/share/$f"
-    fi
-done
+# the CLI and QEMU, their libraries and the loader at the paths ldd names, and what -nodefaults
+# -M microvm opens with a multiboot -kernel (see bench/nested.sh)
+nested_ship "$root" "qemu/bios-microvm.bin qemu/qboot.rom qemu/multiboot_dma.bin
+    qemu/multiboot.bin qemu/linuxboot_dma.bin qemu/linuxboot.bin qemu/pvh.bin
+    seabios/bios-microvm.bin" \
+    "$bareiron" /bin/bareiron "$qemu" /usr/bin/qemu-system-x86_64
 
 /usr/bin/python3 -c "
 import sys; sys.path.insert(0, '$here/tests/integration')
@@ -64,22 +56,9 @@ ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/runstat" "$here/bench/nested/
 cp "$here/bench/nested/mgr_case.sh" "$x/mgr_case.sh"
 echo "mgr 1700 - /bin/sh /x/mgr_case.sh $runs" >"$tmp/cases"
 
-log="$tmp/log"
-set +e
-NESTED_SMP=${NESTED_SMP:-1} NESTED_TIMEOUT=${NESTED_TIMEOUT:-1800} \
-    "$here/scripts/nested-kvm.sh" "$build_dir" "$tmp/cases" "$x" >"$log" 2>&1
-rc=$?
-set -e
-cp "$log" "$build_dir/guest/nested-mgr.log" 2>/dev/null || true
+nested_run "$tmp/cases" "$x" "$build_dir/guest/nested-mgr.log"
 grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'BENCH-' "$log" | sed 's/^NESTED-OUT mgr //' || true
-if [ "$rc" = 4 ]; then
-    echo "skipped: L1 has no usable /dev/kvm"
-    exit 0
-fi
-if [ "$rc" != 0 ]; then
-    tail -n 20 "$log" >&2
-    echo "nested_mgr: scripts/nested-kvm.sh failed ($rc); log in $build_dir/guest/nested-mgr.log" >&2
-fi
+nested_status nested_mgr "$build_dir/guest/nested-mgr.log"
 
 # "NESTED-OUT mgr BENCH <side> <round> <wall_us> <status> <maxrss_kib>", or when L1 ran out of
 # time before the case ended, the same lines as mgr_case.sh printed them on the console
