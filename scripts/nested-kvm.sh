@@ -101,42 +101,7 @@ if [ -n "$extra" ]; then
 fi
 
 out="$build_dir/guest/nested.cpio.gz"
-python3 - "$stage" "$out" <<'PYEOF'
-import gzip, os, stat, sys
-
-root, out = sys.argv[1], sys.argv[2]
-ino = [400000]
-
-
-def entry(f, name, mode, data=b"", rdev=(0, 0)):
-    ino[0] += 1
-    hdr = "070701" + "".join("%08x" % v for v in (
-        ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name) + 1, 0))
-    f.write(hdr.encode() + name.encode() + b"\0")
-    f.write(b"\0" * ((4 - (110 + len(name) + 1) % 4) % 4))
-    f.write(data)
-    f.write(b"\0" * ((4 - len(data) % 4) % 4))
-
-
-with gzip.GzipFile(out, "wb", compresslevel=1, mtime=0) as f:
-    entry(f, "dev", stat.S_IFDIR | 0o755)
-    entry(f, "dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
-    for d, dirs, files in os.walk(root):
-        dirs.sort()
-        rel = os.path.relpath(d, root)
-        if rel != ".":
-            entry(f, rel, stat.S_IFDIR | 0o755)
-        for n in sorted(files):
-            p = os.path.join(d, n)
-            name = os.path.normpath(os.path.join(rel, n))
-            st = os.lstat(p)
-            if stat.S_ISLNK(st.st_mode):
-                entry(f, name, stat.S_IFLNK | 0o777, os.readlink(p).encode())
-            else:
-                with open(p, "rb") as src:
-                    entry(f, name, stat.S_IFREG | (st.st_mode & 0o777), src.read())
-    entry(f, "TRAILER!!!", 0)
-PYEOF
+python3 "$here/scripts/mkcpio.py" "$stage" "$out" --level 1
 rm -rf "$stage"
 
 log="$build_dir/guest/nested.log"
