@@ -9,13 +9,14 @@ from bareiron-vmm, and why they differ where they do.
 """
 import dataclasses
 import json
-import os
 import pathlib
 import shutil
 import socket
 import subprocess
 import threading
 import time
+
+import hostkind
 
 HANG = "hang"  # expected outcome: the machine stops doing anything until the harness kills it
 
@@ -126,15 +127,6 @@ class Result:
     timed_out: bool
 
 
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
-
-
 def make_disks(tmp):
     """Creates the raw images the virtio_blk payload expects: a writable disk and a read-only
     one, each DISK_SIZE bytes with a known pattern in its first sector."""
@@ -150,7 +142,7 @@ def make_disks(tmp):
 
 def qemu_command(case, elf, tmp):
     cmd = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
-           "-machine", "q35", "-accel", "kvm" if kvm_usable() else "tcg",
+           "-machine", "q35", "-accel", "kvm" if hostkind.kind() == "kvm" else "tcg",
            "-kernel", str(elf), "-append", case.cmdline,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",

@@ -6,7 +6,8 @@ import pathlib
 
 import pytest
 
-from conftest import kvm_problem, run
+from conftest import run
+import hostkind
 import vmm_util
 
 USAGE, KVM, INPUT = 2, 5, 6
@@ -117,8 +118,7 @@ def test_missing_disk(vmm, kernel, tmp_path):
 
 
 def test_no_kvm_exit_status(vmm, kernel):
-    why = kvm_problem()
-    if why is None:
+    if hostkind.dev_kvm_usable():
         pytest.skip("/dev/kvm works here; the no-KVM path cannot be exercised")
     one_line_error(run([vmm, "--kernel", kernel]), KVM, "/dev/kvm")
 
@@ -133,7 +133,7 @@ def test_bareiron_run_forwards(bareiron, kernel, tmp_path):
     assert r.returncode == 0 and "--cdrom" in r.stdout
     one_line_error(run([bareiron, "run", "--kernel", kernel, "--cpus", "0"]), USAGE, "--cpus")
     one_line_error(run([bareiron, "run", "--kernel", tmp_path / "none"]), INPUT)
-    if kvm_problem() is not None:
+    if not hostkind.dev_kvm_usable():
         one_line_error(run([bareiron, "run", "--kernel", kernel]), KVM, "/dev/kvm")
 
 

@@ -7,7 +7,6 @@ flag bit 16): the 32-byte header is followed by 32-bit protected-mode code, load
 entered there with paging off (§3.2). Nothing needs an assembler.
 """
 import json
-import os
 import pathlib
 import socket
 import struct
@@ -127,12 +126,3 @@ def fetch_guest_kernel(build_dir):
     out = r.stdout.strip()
     return pathlib.Path(out) if r.returncode == 0 and out else None
 
-
-def is_kvm_pvm():
-    """True on kvm-pvm hosts, where guest ring 0 is emulated (a Linux userland cannot run)."""
-    if os.path.exists("/sys/module/kvm_pvm"):
-        return True
-    try:
-        return "kvm_pvm" in pathlib.Path("/proc/modules").read_text()
-    except OSError:
-        return False
