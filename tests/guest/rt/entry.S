@@ -352,10 +352,12 @@ null_idt_ptr:
 tss:
     .long 0
     .quad boot_stack_top /* RSP0: exceptions and int 0x80 from ring 3 land here */
+    .quad 0 /* RSP1, RSP2 */
     .quad 0
-    .quad 0
-    .fill 80, 1, 0
-    .word 104 /* I/O permission bitmap offset: none (IOPL 3 grants every port) */
+    .fill 74, 1, 0 /* reserved, IST1-7, reserved: up to offset 102 */
+    /* I/O permission bitmap offset (offset 102): past the limit, so no bitmap and without
+     * IOPL 3 every port faults. */
+    .word 104
 
     .align 4096
 pml4:
