@@ -47,15 +47,15 @@ enum vm_request {
     VM_REQ_SIGNAL,       /* the monitor got SIGTERM/SIGINT/SIGHUP, or Ctrl-A x */
 };
 
-/*
- * Handles one PIO (is_pio) or MMIO access of (size) bytes at (addr). For a read, (*val) comes
- * in as all-ones and the handler sets it; for a write, (*val) is the value. Called on vCPU
- * threads.
- */
 /* Told (on any thread) that a request was posted or the last vCPU thread returned, so the main
  * thread can leave its event loop and call vm_wait(). Must not block. */
 typedef void (*vm_notify_fn)(void *opaque);
 
+/*
+ * Handles one PIO (is_pio) or MMIO access of (size) bytes at (addr). For a read, (*val) comes
+ * in as all-ones and the handler sets it; for a write, (*val) is the value, zero-extended from
+ * (size) bytes. Called on vCPU threads.
+ */
 typedef void (*vm_io_fn)(void *opaque, bool is_pio, uint64_t addr, unsigned size, bool is_write,
                          uint64_t *val);
 
