@@ -49,28 +49,7 @@ void cli_err(const char *fmt, ...)
 
 int cli_exit_for_errno(int code)
 {
-    switch (-code) {
-    case 0:
-        return CLI_OK;
-    case ENOENT:
-    case ESRCH:
-        return CLI_ENOTFOUND;
-    case EBUSY:
-    case EEXIST:
-    case EAGAIN:
-        return CLI_ESTATE;
-    case ENODEV:
-        return CLI_EKVM;
-    case EINVAL:
-    case ENOEXEC:
-    case EPROTO:
-    case ENOTSUP:
-        return CLI_EINVALID;
-    case ETIMEDOUT:
-        return CLI_ETIMEOUT;
-    default:
-        return CLI_EFAIL;
-    }
+    return exit_status_for_errno(code);
 }
 
 int cli_fail(const struct error *err)

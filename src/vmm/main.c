@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/evloop.h"
+#include "base/exit_status.h"
 #include "base/log.h"
 #include "core/kvm.h"
 #include "vmm/console.h"
@@ -23,13 +24,16 @@
 #include "vmm/machine.h"
 #include "vmm/options.h"
 
+/* The monitor's statuses are those of base/exit_status.h (docs/vmm.md lists them). */
 enum vmm_exit {
-    VMM_EXIT_OK = 0,
-    VMM_EXIT_FAIL = 1,
-    VMM_EXIT_USAGE = 2,
-    VMM_EXIT_KVM = 5,
-    VMM_EXIT_INPUT = 6,
-    VMM_EXIT_CRASH = 8,
+    VMM_EXIT_OK = EXIT_STATUS_OK,
+    VMM_EXIT_FAIL = EXIT_STATUS_FAIL,
+    VMM_EXIT_USAGE = EXIT_STATUS_USAGE,
+    VMM_EXIT_NOTFOUND = EXIT_STATUS_NOTFOUND,
+    VMM_EXIT_BUSY = EXIT_STATUS_STATE,
+    VMM_EXIT_KVM = EXIT_STATUS_KVM,
+    VMM_EXIT_INPUT = EXIT_STATUS_INVALID,
+    VMM_EXIT_CRASH = EXIT_STATUS_CRASH,
 };
 
 struct vmm {
@@ -162,13 +166,24 @@ static int run_machine(struct vmm *v)
     return exit_status_for(v, req, code);
 }
 
+/* The status of a failed load: a missing file (3) and a disk in use (4) keep their class of
+ * base/exit_status.h, as they have through every entry point; any other problem with the
+ * kernel, initrd or disks is bad input (6). */
+static int load_status(int ret)
+{
+    int status = exit_status_for_errno(ret);
+    if (status == VMM_EXIT_NOTFOUND || status == VMM_EXIT_BUSY)
+        return status;
+    return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+}
+
 static int load(struct vmm *v)
 {
     struct error err = {0};
     int ret = machine_load(&v->opts, v->loop, &v->m, &err);
     if (ret < 0) {
         print_error(&err);
-        return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+        return load_status(ret);
     }
     return 0;
 }

@@ -9,6 +9,9 @@
 #include "base/util.h"
 #include "core/x86/layout.h"
 
+/* The command line is copied to BOOT_CMDLINE_GPA with its NUL. */
+_Static_assert(BOOT_CMDLINE_MAX == VM_MAX_CMDLINE_BYTES + 1, "cmdline limit");
+
 enum opt_id {
     OPT_KERNEL,
     OPT_INITRD,
@@ -59,7 +62,7 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "                       virtio-blk disk (repeatable)\n"
+            "                       virtio-blk disk (repeatable; 8 disks with the cdrom)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
@@ -67,14 +70,15 @@ void vmm_options_usage(FILE *f, const char *prog)
             "                       add a virtio-console port (hvc0) connected there\n"
             "  --rng                add a virtio-rng device fed by getrandom(2)\n"
             "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
-            "  --name NAME          VM name for logs and the control API\n"
+            "  --name NAME          VM name for logs and the control API (64 characters)\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-            "guest writes v to port 0xf4; 2 usage error; 5 KVM missing or unusable; 6 bad\n"
-            "kernel, disk or config input; 8 guest crashed; 1 other failure.\n",
+            "guest writes v to port 0xf4; 2 usage error; 3 a file does not exist; 4 a disk is\n"
+            "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
+            "crashed; 1 other failure.\n",
             prog);
 }
 
@@ -133,7 +137,8 @@ static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
     if (parse_size(v, 1ULL << 20, &bytes) < 0)
         return error_set(err, -EINVAL, "--memory '%s': not a size (examples: 512M, 2G)", v);
     if (bytes < VMM_MIN_MEMORY_BYTES || bytes > VMM_MAX_MEMORY_BYTES)
-        return error_set(err, -EINVAL, "--memory '%s': must be between 2M and 1T", v);
+        return error_set(err, -EINVAL, "--memory '%s': must be between %dM and 1T", v,
+                         VM_MIN_MEMORY_MIB);
     if (bytes % (1ULL << 20))
         return error_set(err, -EINVAL, "--memory '%s': must be a multiple of 1M", v);
     o->memory_bytes = bytes;
@@ -176,6 +181,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         o->initrd = v;
         return 0;
     case OPT_CMDLINE:
+        if (strlen(v) > VM_MAX_CMDLINE_BYTES)
+            return error_set(err, -EINVAL, "--cmdline: longer than %d bytes", VM_MAX_CMDLINE_BYTES);
         o->cmdline = v;
         return 0;
     case OPT_CPUS:
@@ -187,8 +194,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return 0;
     case OPT_DISK:
     case OPT_CDROM:
-        if (o->ndisks >= VMM_MAX_DISKS)
-            return error_set(err, -EINVAL, "too many disks (at most %d)", VMM_MAX_DISKS);
+        if (o->ndisks >= VM_MAX_DISKS)
+            return error_set(err, -EINVAL, "too many disks (at most %d)", VM_MAX_DISKS);
         if (def->id == OPT_DISK)
             return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
         return add_cdrom(v, o, err);
@@ -205,6 +212,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         o->control = v;
         return 0;
     case OPT_NAME:
+        if (strlen(v) > VM_MAX_NAME)
+            return error_set(err, -EINVAL, "--name: longer than %d characters", VM_MAX_NAME);
         o->name = v;
         return 0;
     case OPT_LOG_LEVEL:

@@ -15,11 +15,11 @@
 #include "base/compiler.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/vm_limits.h"
 #include "core/x86/cpuid.h"
 
-#define VMM_MAX_DISKS 8
-#define VMM_MIN_MEMORY_BYTES (2ULL << 20)
-#define VMM_MAX_MEMORY_BYTES (1ULL << 40)
+#define VMM_MIN_MEMORY_BYTES ((uint64_t)VM_MIN_MEMORY_MIB << 20)
+#define VMM_MAX_MEMORY_BYTES ((uint64_t)VM_MAX_MEMORY_MIB << 20)
 #define VMM_DEFAULT_MEMORY_BYTES (256ULL << 20)
 
 enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
@@ -41,7 +41,7 @@ struct vmm_options {
     unsigned cpus;
     uint64_t memory_bytes;
     bool no_reboot;
-    struct vmm_disk disks[VMM_MAX_DISKS];
+    struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     const char *cdrom;
     enum vmm_serial serial;

@@ -103,6 +103,30 @@ static void test_memory(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1M"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1025K"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "-5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "2M"), 0); /* VM_MIN_MEMORY_MIB */
+}
+
+/* The limits the manager shares (base/vm_limits.h): name and command-line length. */
+static void test_shared_limits(void **state)
+{
+    static char name[VM_MAX_NAME + 2], cmdline[VM_MAX_CMDLINE_BYTES + 2];
+    static char a0[] = "bareiron-vmm", a1[] = "--kernel", a2[] = "k", a3[] = "--cmdline";
+    char *argv[] = {a0, a1, a2, a3, NULL, NULL};
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    memset(name, 'n', VM_MAX_NAME);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), 0);
+    name[VM_MAX_NAME] = 'n';
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), -EINVAL);
+    assert_non_null(strstr(err.message, "--name"));
+    memset(cmdline, 'c', VM_MAX_CMDLINE_BYTES);
+    argv[4] = cmdline; /* too long for PARSE's storage */
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), 0);
+    cmdline[VM_MAX_CMDLINE_BYTES] = 'c';
+    error_clear(&err);
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "--cmdline"));
 }
 
 static void test_cpus(void **state)
@@ -199,10 +223,10 @@ static void test_too_many_disks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),       cmocka_unit_test(test_cpus),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
-        cmocka_unit_test(test_rng_vconsole),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),         cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_cpus),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
