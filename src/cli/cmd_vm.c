@@ -94,7 +94,8 @@ int cmd_set(int argc, char **argv)
     struct vm_config cfg;
     struct proc_status ps;
     struct error err = {0};
-    int lock = -1, ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_SETTINGS, &a);
+    int lock = -1,
+        ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_SETTINGS | VM_ARG_REMOVE, &a);
     if (ret >= 0 || (ret = check_name(a.name)) >= 0 || (ret = vm_open_store(&st)) >= 0)
         return ret;
     if (a.nsettings == 0) {

@@ -390,3 +390,32 @@ def test_disk_limit_is_the_monitors(mgr, kernel, tmp_path):
     r = mgr.run("set", "many", "--disk", tmp_path / "d8.img")
     assert r.returncode == EXIT_USAGE and "at most 8" in r.stderr
     mgr.ok("create", "tiny", "--memory", "2M")  # the monitor's minimum (the manager had 16M)
+
+
+@pytest.mark.parametrize("cmd,opt", [
+    ("show", "--cpus=2"), ("show", "--timeout=3"), ("start", "--json"), ("stop", "--console"),
+    ("delete", "--memory=1G"), ("console", "--keep-disks"), ("pause", "--disk=/x"),
+    ("create", "--remove-disk=all"), ("create", "--remove-nic=0"), ("create", "--json"),
+    ("set", "--console"), ("stats", "--timeout=1"), ("reset", "--description=x"),
+])
+def test_option_of_another_command_refused(mgr, cmd, opt):
+    """An option valid for another command is refused in one line naming it and the command."""
+    mgr.ok("create", "vm")
+    r = mgr.run(cmd, "vm", opt)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    name = opt.split("=")[0]
+    assert r.stderr.splitlines() == [r.stderr.strip()]
+    assert f"{name} is not an option of '{cmd}'" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("cmd", ["list", "autostart"])
+def test_option_of_another_command_refused_without_name(mgr, cmd):
+    r = mgr.run(cmd, "--cpus", "2")
+    assert r.returncode == EXIT_USAGE and f"--cpus is not an option of '{cmd}'" in r.stderr
+
+
+def test_help_refuses_extra_arguments(mgr):
+    r = mgr.run("help", "show", "--cpus")
+    assert r.returncode == EXIT_USAGE and "'--cpus'" in r.stderr
+    assert mgr.run("--help", "show").returncode == EXIT_USAGE
+    assert mgr.ok("help", "show").stdout.startswith("NAME")
