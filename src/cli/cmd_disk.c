@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,84 +69,7 @@ int disk_parse_size(const char *what, const char *s, uint64_t *out)
     return 0;
 }
 
-enum {
-    OPT_FORMAT = 1,
-    OPT_BACKING,
-    OPT_BACKING_FMT,
-    OPT_CLUSTER,
-    OPT_JSON,
-    OPT_SHRINK,
-    OPT_REPAIR,
-    OPT_SRC_FMT,
-    OPT_QUIET,
-    OPT_HELP
-};
-
-static const struct option disk_opts[] = {
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"backing", required_argument, NULL, OPT_BACKING},
-    {"backing-format", required_argument, NULL, OPT_BACKING_FMT},
-    {"cluster-size", required_argument, NULL, OPT_CLUSTER},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"shrink", no_argument, NULL, OPT_SHRINK},
-    {"repair", no_argument, NULL, OPT_REPAIR},
-    {"source-format", required_argument, NULL, OPT_SRC_FMT},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-/* Parses the options of a disk subcommand into (o); positional arguments stay in argv from
- * optind on. Returns 0, 1 for --help (printed) or -EINVAL (message printed). */
-static int disk_parse_opts(int argc, char **argv, struct disk_opts *o)
-{
-    int c;
-
-    memset(o, 0, sizeof(*o));
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", disk_opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_FORMAT:
-            if (disk_parse_format(optarg, &o->format) < 0)
-                return -EINVAL;
-            break;
-        case OPT_SRC_FMT:
-            if (disk_parse_format(optarg, &o->src_format) < 0)
-                return -EINVAL;
-            break;
-        case OPT_BACKING:
-            o->backing = optarg;
-            break;
-        case OPT_BACKING_FMT:
-            o->backing_fmt = optarg;
-            break;
-        case OPT_CLUSTER:
-            if (disk_parse_size("cluster size", optarg, &o->cluster_size) < 0)
-                return -EINVAL;
-            break;
-        case OPT_JSON:
-            o->is_json = true;
-            break;
-        case OPT_SHRINK:
-            o->allow_shrink = true;
-            break;
-        case OPT_REPAIR:
-            o->repair = true;
-            break;
-        case OPT_QUIET:
-            o->is_quiet = true;
-            break;
-        case OPT_HELP:
-            fputs(disk_help, stdout);
-            return 1;
-        default:
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int disk_create(int argc, char **argv, const struct disk_opts *o)
+static int disk_create_cmd(int argc, char **argv, const struct disk_opts *o)
 {
     struct error err = {0};
     uint64_t size = 0;
@@ -162,9 +86,10 @@ static int disk_create(int argc, char **argv, const struct disk_opts *o)
             cli_err("--backing and --cluster-size need --format qcow2");
             return CLI_EUSAGE;
         }
-        ret = disk_create_raw(argv[optind], size, &err);
+        ret = disk_create_raw(argv[optind], size, o->is_force, &err);
     } else {
-        ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt, &err);
+        ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt,
+                           o->is_force, &err);
     }
     return ret < 0 ? cli_fail(&err) : CLI_OK;
 }
@@ -213,32 +138,149 @@ static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o)
     return CLI_OK;
 }
 
+enum {
+    OPT_FORMAT = 1,
+    OPT_BACKING,
+    OPT_BACKING_FMT,
+    OPT_CLUSTER,
+    OPT_JSON,
+    OPT_SHRINK,
+    OPT_REPAIR,
+    OPT_SRC_FMT,
+    OPT_QUIET,
+    OPT_FORCE,
+    OPT_HELP
+};
+
+#define OPT_BIT(o) (1u << (o))
+
+static const struct option disk_opts[] = {
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"backing", required_argument, NULL, OPT_BACKING},
+    {"backing-format", required_argument, NULL, OPT_BACKING_FMT},
+    {"cluster-size", required_argument, NULL, OPT_CLUSTER},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"shrink", no_argument, NULL, OPT_SHRINK},
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"source-format", required_argument, NULL, OPT_SRC_FMT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* The subcommands and the options each accepts (--help goes with all of them). */
+static const struct disk_sub {
+    const char *name;
+    int (*fn)(int argc, char **argv, const struct disk_opts *o);
+    unsigned allowed;
+} disk_subs[] = {
+    {"create", disk_create_cmd,
+     OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_BACKING) | OPT_BIT(OPT_BACKING_FMT) | OPT_BIT(OPT_CLUSTER) |
+         OPT_BIT(OPT_FORCE)},
+    {"info", disk_info_cmd, OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_JSON)},
+    {"convert", disk_convert_cmd,
+     OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_SRC_FMT) | OPT_BIT(OPT_CLUSTER) | OPT_BIT(OPT_QUIET) |
+         OPT_BIT(OPT_FORCE)},
+    {"resize", disk_resize_cmd, OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_SHRINK)},
+    {"check", disk_check_cmd, OPT_BIT(OPT_REPAIR)},
+};
+
+static const char *opt_name(int val)
+{
+    for (const struct option *p = disk_opts; p->name; p++)
+        if (p->val == val)
+            return p->name;
+    return "?";
+}
+
+/* Stores the value of option (c) (argument optarg) in (o). Returns 0 or -EINVAL (printed). */
+static int disk_set_opt(int c, struct disk_opts *o)
+{
+    switch (c) {
+    case OPT_FORMAT:
+        return disk_parse_format(optarg, &o->format);
+    case OPT_SRC_FMT:
+        return disk_parse_format(optarg, &o->src_format);
+    case OPT_BACKING:
+        o->backing = optarg;
+        return 0;
+    case OPT_BACKING_FMT:
+        o->backing_fmt = optarg;
+        return 0;
+    case OPT_CLUSTER:
+        return disk_parse_size("cluster size", optarg, &o->cluster_size);
+    case OPT_JSON:
+        o->is_json = true;
+        return 0;
+    case OPT_SHRINK:
+        o->allow_shrink = true;
+        return 0;
+    case OPT_REPAIR:
+        o->repair = true;
+        return 0;
+    case OPT_QUIET:
+        o->is_quiet = true;
+        return 0;
+    case OPT_FORCE:
+        o->is_force = true;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Parses the options of subcommand (sub) into (o), refusing those that belong to other
+ * subcommands; positional arguments stay in argv from optind on. Returns 0, 1 for --help
+ * (printed) or -EINVAL (message printed). */
+static int disk_parse_opts(int argc, char **argv, const struct disk_sub *sub, struct disk_opts *o)
+{
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", disk_opts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            cli_err(c == '?' ? "unknown option '%s' for disk %s" : "option %s needs a value",
+                    argv[optind - 1], sub->name);
+            return -EINVAL;
+        }
+        if (c == OPT_HELP) {
+            fputs(disk_help, stdout);
+            return 1;
+        }
+        if (c > 0 && c < OPT_HELP && !(sub->allowed & OPT_BIT(c))) {
+            cli_err("option --%s is not valid for disk %s", opt_name(c), sub->name);
+            return -EINVAL;
+        }
+        if (disk_set_opt(c, o) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 int cmd_disk(int argc, char **argv)
 {
+    const struct disk_sub *sub = NULL;
     struct disk_opts o;
-    const char *sub;
     int ret;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(disk_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EUSAGE : CLI_OK;
     }
-    sub = argv[1];
-    ret = disk_parse_opts(argc - 1, argv + 1, &o);
+    for (size_t i = 0; i < ARRAY_SIZE(disk_subs); i++)
+        if (strcmp(argv[1], disk_subs[i].name) == 0)
+            sub = &disk_subs[i];
+    if (!sub) {
+        cli_err("unknown disk command '%s' (create, info, convert, resize, check)", argv[1]);
+        return CLI_EUSAGE;
+    }
+    ret = disk_parse_opts(argc - 1, argv + 1, sub, &o);
     if (ret != 0)
         return ret > 0 ? CLI_OK : CLI_EUSAGE;
-    argc--;
-    argv++;
-    if (strcmp(sub, "create") == 0)
-        return disk_create(argc, argv, &o);
-    if (strcmp(sub, "info") == 0)
-        return disk_info_cmd(argc, argv, &o);
-    if (strcmp(sub, "convert") == 0)
-        return disk_convert_cmd(argc, argv, &o);
-    if (strcmp(sub, "resize") == 0)
-        return disk_resize_cmd(argc, argv, &o);
-    if (strcmp(sub, "check") == 0)
-        return disk_check_cmd(argc, argv, &o);
-    cli_err("unknown disk command '%s' (create, info, convert, resize, check)", sub);
-    return CLI_EUSAGE;
+    /* A create or convert past RLIMIT_FSIZE must fail with EFBIG and clean up, not die. */
+    signal(SIGXFSZ, SIG_IGN);
+    return sub->fn(argc - 1, argv + 1, &o);
 }

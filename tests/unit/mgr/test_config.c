@@ -368,8 +368,8 @@ static void test_disk_format_is_probed(void **state)
     snprintf(q, sizeof(q), "%s/d.qcow2", dir);
     snprintf(r, sizeof(r), "%s/d.img", dir);
     snprintf(bad, sizeof(bad), "%s/bad.qcow2", dir);
-    assert_int_equal(qcow2_create(q, 1 << 20, 0, NULL, NULL, NULL), 0);
-    assert_int_equal(disk_create_raw(r, 1 << 20, NULL), 0);
+    assert_int_equal(qcow2_create(q, 1 << 20, 0, NULL, NULL, false, NULL), 0);
+    assert_int_equal(disk_create_raw(r, 1 << 20, false, NULL), 0);
     f = fopen(bad, "w");
     assert_non_null(f);
     fputs("QFI\xfb and then garbage", f);
