@@ -140,9 +140,28 @@ int disk_resize(const char *path, enum blk_format fmt, uint64_t size, bool allow
     return ret;
 }
 
+/* After a repair left (s) consistent, clears its corrupt and dirty marks. */
+static int clear_marks(struct qcow2 *s, const struct qcow2_check_result *r,
+                       struct disk_check_result *res, struct error *err)
+{
+    uint64_t marks = QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY;
+    int ret;
+
+    if (!(s->m.h.incompatible_features & marks) || r->corruptions || r->is_incomplete)
+        return 0;
+    ret = qcow2_mark_consistent(s);
+    if (ret < 0)
+        return error_set(err, ret, "%s: cannot clear the corrupt mark: %s", s->b->path,
+                         strerror(-ret));
+    res->is_mark_cleared = res->is_marked_corrupt;
+    res->is_marked_corrupt = false;
+    return 0;
+}
+
 int disk_check(const char *path, bool repair, struct disk_check_result *res, struct error *err)
 {
-    struct blk_open_opts o = {.path = path, .is_readonly = !repair, .needs_sync_engine = true};
+    struct blk_open_opts o = {
+        .path = path, .is_readonly = !repair, .needs_sync_engine = true, .is_repair = repair};
     struct qcow2_check_result r;
     struct blk *b;
     int ret = blk_open(&o, NULL, &b, err);
@@ -163,7 +182,10 @@ int disk_check(const char *path, bool repair, struct disk_check_result *res, str
     if (ret == 0) {
         *res = (struct disk_check_result){r.corruptions, r.leaks, r.allocated,
                                           r.total,       r.fixed, r.is_incomplete};
+        res->is_marked_corrupt = qcow2_of(b)->m.h.incompatible_features & QCOW2_INCOMPAT_CORRUPT;
     }
+    if (ret == 0 && repair)
+        ret = clear_marks(qcow2_of(b), &r, res, err);
     blk_close(b);
     return ret;
 }

@@ -104,9 +104,13 @@ struct disk_check_result {
     uint64_t total_clusters;
     uint64_t fixed;
     bool is_incomplete;
+    bool is_marked_corrupt; /* the header's corrupt bit is (still) set */
+    bool is_mark_cleared;   /* the repair left the image consistent and cleared the bit */
 };
-/* Checks a qcow2 image's refcounts (and repairs them with (repair)). Returns 0 when the check
- * ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
+/* Checks a qcow2 image's refcounts and L2 entries. With (repair), opens it writable even when
+ * it is marked corrupt, rewrites refcounts, turns L2 entries that cannot hold data into zero
+ * clusters and, once the image checks clean, clears its corrupt and dirty bits. Returns 0 when
+ * the check ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
 MUST_CHECK int disk_check(const char *path, bool repair, struct disk_check_result *res,
                           struct error *err);
 

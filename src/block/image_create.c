@@ -71,8 +71,8 @@ static int open_tmp(struct disk_new *n, struct error *err)
         if (n->fd >= 0)
             break;
         if (errno != EEXIST)
-            return error_set(err, -errno, "%s: cannot create a file in its directory: %s",
-                             n->name, strerror(errno));
+            return error_set(err, -errno, "%s: cannot create a file in its directory: %s", n->name,
+                             strerror(errno));
     }
     if (n->fd < 0)
         return error_set(err, -EEXIST, "%s: cannot find a temporary file name", n->name);

@@ -123,17 +123,21 @@ static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o)
         return cli_fail(&err);
     printf("%" PRIu64 "/%" PRIu64 " clusters allocated\n", r.allocated_clusters, r.total_clusters);
     if (o->repair && r.fixed)
-        printf("%" PRIu64 " refcounts repaired\n", r.fixed);
+        printf("%" PRIu64 " errors repaired\n", r.fixed);
     if (r.leaks)
         printf("%" PRIu64 " leaked clusters (harmless: space not in use)\n", r.leaks);
-    if (r.corruptions) {
+    if (r.corruptions)
         printf("%" PRIu64 " errors: the image is corrupt\n", r.corruptions);
-        return o->repair ? CLI_EFAIL : CLI_EINVALID;
-    }
-    if (r.is_incomplete) {
+    else if (r.is_incomplete)
         printf("check incomplete: internal snapshots were not checked\n");
+    if (r.is_mark_cleared)
+        printf("the image was marked corrupt: mark cleared\n");
+    if (r.is_marked_corrupt)
+        printf("the image is marked corrupt: --repair clears the mark once it is consistent\n");
+    if (r.corruptions || r.is_marked_corrupt)
+        return o->repair ? CLI_EFAIL : CLI_EINVALID;
+    if (r.is_incomplete)
         return CLI_EFAIL;
-    }
     printf("no errors were found on the image\n");
     return CLI_OK;
 }

@@ -126,8 +126,8 @@ static int copy_all(struct copy *c, struct error *err)
 }
 
 /* Creates the destination in (n), opens it in (*dst). */
-static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size,
-                    struct blk **dst, struct error *err)
+static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size, struct blk **dst,
+                    struct error *err)
 {
     struct blk_open_opts dopt = {.path = n->tmp, .is_scratch = true};
     struct error e = {0};
@@ -138,8 +138,8 @@ static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size
               ? disk_new_raw(n, size, err)
               : disk_new_qcow2(n, ALIGN_UP(size, 512u), o->cluster_size, NULL, NULL, err);
     if (ret == 0 && blk_open(&dopt, NULL, dst, &e) < 0) /* name the destination */
-        ret = error_set(err, e.code, "%s: cannot open the new image: %s", n->name,
-                        strerror(-e.code));
+        ret =
+            error_set(err, e.code, "%s: cannot open the new image: %s", n->name, strerror(-e.code));
     return ret;
 }
 

@@ -245,6 +245,10 @@ struct qcow2_check_result {
 MUST_CHECK int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res,
                            struct error *err);
 
+/* Clears the dirty and corrupt bits of the header (after a repair left the image consistent):
+ * syncs, rewrites the header's incompatible features, syncs. Returns 0 or -errno. */
+MUST_CHECK int qcow2_mark_consistent(struct qcow2 *s);
+
 /* qcow2.c */
 static inline struct qcow2 *qcow2_of(struct blk *b)
 {
