@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `bareiron disk`: create, inspect, resize and check disk images (raw, qcow2), the way
- * `qemu-img` does for QEMU; `disk convert` lives in cmd_disk_convert.c. Formats are probed
- * from the header only when not given, and never when the user said raw. Exit statuses are
- * those of cli/cli.h; `disk check` documents its own meaning of 0/6 (docs/disks.md).
+ * `qemu-img` does for QEMU; `disk info` lives in cmd_disk_info.c and `disk convert` in
+ * cmd_disk_convert.c. Each subcommand accepts only its own options (disk_subs). Formats are
+ * probed from the header only when not given, and never when the user said raw. Exit
+ * statuses are those of cli/cli.h; `disk check` documents its own meaning of 0/6
+ * (docs/disks.md).
  */
 #include "cli/cli.h"
 
@@ -21,31 +23,43 @@
 static const char disk_help[] =
     "usage: bareiron disk <create|info|convert|resize|check> [options]\n"
     "\n"
-    "Manages disk images in the raw and qcow2 (v2 and v3) formats.\n"
+    "Manages disk images in the raw and qcow2 (v2 and v3) formats. Each subcommand accepts only\n"
+    "the options listed with it (and --help). Images are regular files or block devices;\n"
+    "directories, FIFOs and character devices are refused.\n"
     "\n"
     "  disk create FILE [SIZE] [--format qcow2|raw] [--backing FILE]\n"
-    "              [--backing-format raw|qcow2] [--cluster-size N]\n"
+    "              [--backing-format raw|qcow2] [--cluster-size N] [--force]\n"
     "      Creates an image (default qcow2, 64 KiB clusters). SIZE takes K, M, G, T\n"
     "      suffixes; with --backing it defaults to the backing file's size. A relative\n"
     "      backing name is resolved against FILE's directory; its format is recorded\n"
-    "      (probed once now when --backing-format is not given).\n"
+    "      (probed once now when --backing-format is not given). An existing FILE is\n"
+    "      refused unless --force, which replaces it (never one in use by another process).\n"
+    "      The image is written to a temporary file and renamed into place once complete:\n"
+    "      a failed create leaves nothing behind and the replaced file stays intact.\n"
     "  disk info FILE [--format raw|qcow2] [--json]\n"
     "      Prints format, virtual size, space used, cluster size, dirty/corrupt flags and\n"
     "      the backing chain. Reads headers only: works on images in use.\n"
     "  disk convert SRC DST [--format qcow2|raw] [--source-format raw|qcow2]\n"
-    "              [--cluster-size N] [--quiet]\n"
+    "              [--cluster-size N] [--quiet] [--force]\n"
     "      Copies SRC's contents (its whole backing chain flattened) into a new image DST\n"
-    "      (default qcow2), skipping zero blocks. Shows progress on a terminal.\n"
+    "      (default qcow2). Reads only what SRC holds (holes of sparse files, zero and\n"
+    "      unallocated clusters are skipped) and leaves zero blocks unwritten. DST is\n"
+    "      refused if it exists, unless --force; it appears only once complete (Ctrl-C or\n"
+    "      an error leaves nothing). Shows progress on a terminal unless --quiet.\n"
     "  disk resize FILE SIZE [--format raw|qcow2] [--shrink]\n"
     "      Changes the virtual size. qcow2 images only grow; raw ones shrink with --shrink.\n"
     "  disk check FILE [--repair]\n"
-    "      Checks a qcow2 image's reference counts. Leaked clusters (space wasted after a\n"
-    "      crash) are reported and harmless; corruption means a cluster in use is counted\n"
-    "      free. --repair rewrites the refcounts.\n"
+    "      Checks a qcow2 image's reference counts and L2 tables. Leaked clusters (space\n"
+    "      wasted after a crash) are reported and harmless; corruption means a cluster in\n"
+    "      use is counted free or a table entry points where no data can be. --repair\n"
+    "      rewrites the refcounts, turns impossible entries into zero clusters, and clears\n"
+    "      the image's corrupt mark once it checks clean.\n"
     "\n"
     "Exit status: 0 success (check: no corruption; leaks are allowed), 1 failure (I/O error,\n"
-    "check could not complete), 2 usage error, 3 file not found, 4 image in use by another\n"
-    "process, 6 invalid or unsupported image (check: corruption found).\n";
+    "file too large, check could not complete or repair left errors), 2 usage error (also an\n"
+    "option of another subcommand), 3 file not found, 4 image in use by another process or\n"
+    "FILE/DST exists (without --force), 6 invalid or unsupported image, not a regular file\n"
+    "or block device (check: corruption found or image marked corrupt).\n";
 
 int disk_parse_format(const char *s, enum blk_format *out)
 {
