@@ -51,6 +51,7 @@ struct disk_new {
     int fd;              /* the temporary file, read-write */
     bool is_force;       /* replace an existing destination */
     unsigned mode;       /* permissions of the new file (those of the file it replaces) */
+    unsigned uid, gid;   /* owner of the file it replaces (kept where allowed) */
     const char *name;    /* the destination as the user named it, for messages */
     char path[PATH_MAX]; /* the destination (a symbolic link's target when it is one) */
     char tmp[PATH_MAX];  /* the temporary file */

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 /* Returns -EBUSY when another process holds an OFD (or POSIX) lock on (path), else 0. */
 static int check_unlocked(const char *path)
 {
@@ -49,6 +51,8 @@ static int check_existing(struct disk_new *n, const struct stat *st, struct erro
     if (ret < 0)
         return error_set(err, ret, "%s: %s", n->name, strerror(-ret));
     n->mode = st->st_mode & 07777;
+    n->uid = st->st_uid;
+    n->gid = st->st_gid;
     /* Replace the file a symbolic link names, not the link. */
     real = realpath(n->name, NULL);
     if (real && strlen(real) < sizeof(n->path))
@@ -76,6 +80,9 @@ static int open_tmp(struct disk_new *n, struct error *err)
     }
     if (n->fd < 0)
         return error_set(err, -EEXIST, "%s: cannot find a temporary file name", n->name);
+    /* The owner is kept where we may (root replacing a user's image): best effort. */
+    if (n->mode && fchown(n->fd, n->uid, n->gid) < 0)
+        log_debug("%s: owner not kept: %s", n->name, strerror(errno));
     if (n->mode && fchmod(n->fd, n->mode) < 0) {
         int e = errno;
         disk_new_abort(n);
