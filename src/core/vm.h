@@ -99,6 +99,8 @@ const struct platform *vm_platform(struct vm *vm);
 
 /* Starts every vCPU thread and lets them run. Returns 0 or -errno (then nothing runs). */
 MUST_CHECK int vm_start(struct vm *vm);
+/* Starts every vCPU thread paused (vm_resume lets them run). Returns 0 or -errno. */
+MUST_CHECK int vm_start_paused(struct vm *vm);
 /* Pauses every vCPU and waits until all are out of KVM_RUN. Main/event-loop thread only. */
 void vm_pause(struct vm *vm);
 /* Resumes every paused vCPU. */

@@ -42,8 +42,9 @@ MUST_CHECK int machine_load(const struct vmm_options *o, struct evloop *loop, st
 MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
                               struct console *con, struct console *vcon, struct error *err);
 
-/* Starts the vCPUs; (notify) is called on any thread when the machine wants to stop. */
-MUST_CHECK int machine_start(struct machine *m, vm_notify_fn notify, void *opaque);
+/* Starts the vCPUs, paused when (is_paused) (a reset of a paused VM); (notify) is called on
+ * any thread when the machine wants to stop. */
+MUST_CHECK int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *opaque);
 /* True once a stop request is pending or every vCPU has stopped. Thread-safe. */
 bool machine_is_done(struct machine *m);
 /* Stops and joins the vCPUs; returns why the machine stopped and the exit code. */

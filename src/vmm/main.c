@@ -139,19 +139,22 @@ static int run_machine(struct vmm *v)
 {
     struct error err = {0};
     enum vm_request req;
-    int code = 0, ret;
+    int code = 0, ret, status;
     v->ctl.machine = v->m;
-    v->ctl.state = CONTROL_RUN_STARTING;
+    /* After a reset the state stays RUNNING or PAUSED: the VM never looked stopped. */
+    if (v->ctl.state != CONTROL_RUN_RUNNING && v->ctl.state != CONTROL_RUN_PAUSED)
+        v->ctl.state = CONTROL_RUN_STARTING;
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
-    if (ret == 0)
-        ret = machine_start(v->m, wake_loop, v);
+    if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
+        ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
     if (ret < 0) {
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
         print_error(&err);
         return VMM_EXIT_FAIL;
     }
-    v->ctl.state = CONTROL_RUN_RUNNING;
+    if (v->ctl.state == CONTROL_RUN_STARTING)
+        v->ctl.state = CONTROL_RUN_RUNNING;
     if (v->pending_signal)
         vm_request(machine_vm(v->m), VM_REQ_SIGNAL, 128 + v->pending_signal);
     while (!machine_is_done(v->m)) {
@@ -161,9 +164,12 @@ static int run_machine(struct vmm *v)
             vm_request(machine_vm(v->m), VM_REQ_CRASH, 0);
         }
     }
-    v->ctl.state = CONTROL_RUN_STOPPING;
     req = machine_wait(v->m, &code);
-    return exit_status_for(v, req, code);
+    status = exit_status_for(v, req, code);
+    /* A reboot keeps the run state: the control socket must not show a dying VM meanwhile. */
+    if (status >= 0)
+        v->ctl.state = CONTROL_RUN_STOPPING;
+    return status;
 }
 
 /* The status of a failed load: a missing file (3) and a disk in use (4) keep their class of
@@ -242,6 +248,7 @@ static int parse(struct vmm *v, int argc, char **argv)
 static void cleanup(struct vmm *v)
 {
     v->ctl.machine = NULL; /* the loop runs during the teardown: no control op may reach it */
+    v->ctl.state = CONTROL_RUN_STOPPING;
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
     console_destroy(v->vcon);
@@ -278,6 +285,11 @@ int main(int argc, char **argv)
         v.ctl.machine = NULL; /* before the teardown, which runs the loop */
         machine_destroy(v.m);
         v.m = NULL;
+        if (v.ctl.has_poweroff) { /* asked for during the reset, or lost to it */
+            log_info("powered off during the reset");
+            status = VMM_EXIT_OK;
+            break;
+        }
         status = load(&v);
     }
     cleanup(&v);
