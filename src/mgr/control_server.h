@@ -95,6 +95,13 @@ struct control_ops {
     int (*stats)(void *opaque, struct control_stats *out, struct error *err);
 };
 
+/*
+ * The monitor's console socket (--serial unix:PATH) serves one client at a time; a second one
+ * is sent this line and closed (`bareiron console` recognises it). Kept here because this
+ * header is what the monitor and the CLI share.
+ */
+#define CONTROL_CONSOLE_BUSY "bareiron-vmm: the console is in use by another client\r\n"
+
 /* Protocol version reported by `hello`/`version`; bumped on incompatible changes. */
 #define CONTROL_PROTOCOL_VERSION 1
 /* Maximum size of one request or reply line, newline included. */

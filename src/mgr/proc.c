@@ -106,7 +106,9 @@ void proc_argv_free(char **argv)
 }
 
 /* The --serial option for the only port, COM1 (config_check_supported refused the others
- * and pty); the console socket by default. */
+ * and pty); the console socket by default. A socket shows only what is sent while a client is
+ * attached (and the 64 KiB the monitor keeps), so its output also goes to run/console.log,
+ * capped (docs/cli.md). */
 static void serial_arg(const struct vm_config *cfg, struct argv_builder *b)
 {
     const struct serial_config *s = cfg->serial_count ? &cfg->serials[0] : NULL;
@@ -117,6 +119,10 @@ static void serial_arg(const struct vm_config *cfg, struct argv_builder *b)
         arg_addf(b, "file:%s", s->path);
     else
         arg_addf(b, "unix:%s", s->path);
+    if (s == NULL || s->type != SERIAL_FILE) {
+        arg_add(b, "--serial-log");
+        arg_add(b, "console.log");
+    }
 }
 
 int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, struct error *err)

@@ -203,6 +203,8 @@ static int setup_runtime(struct vmm *v)
         return VMM_EXIT_KVM;
     }
     ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
+    if (ret == 0 && v->opts.serial_log[0] != '\0')
+        ret = console_set_log(v->con, v->opts.serial_log, v->opts.serial_log_max_bytes, &err);
     if (ret == 0 && v->opts.has_vconsole) {
         ret = console_create(v->loop, v->opts.vconsole, v->opts.vconsole_path, &v->vcon, &err);
         if (ret < 0)

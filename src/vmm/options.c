@@ -28,6 +28,7 @@ enum opt_id {
     OPT_CPU_MODEL,
     OPT_RNG,
     OPT_VCONSOLE,
+    OPT_SERIAL_LOG,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -47,7 +48,7 @@ static const struct opt_def opt_defs[] = {
     {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
     {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},
+    {"vconsole", OPT_VCONSOLE, true},   {"serial-log", OPT_SERIAL_LOG, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -66,6 +67,9 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
+            "  --serial-log FILE[,max=SIZE]\n"
+            "                       also append COM1 output to FILE, moved to FILE.old when it\n"
+            "                       would pass SIZE (KiB by default, 64K..1G, default 1M)\n"
             "  --vconsole stdio|none|file:PATH|unix:PATH\n"
             "                       add a virtio-console port (hvc0) connected there\n"
             "  --rng                add a virtio-rng device fed by getrandom(2)\n"
@@ -128,6 +132,27 @@ static int parse_backend(const char *opt, const char *v, enum vmm_serial *kind, 
     else
         return error_set(err, -EINVAL, "%s '%s': expected stdio, none, file:PATH or unix:PATH", opt,
                          v);
+    return 0;
+}
+
+/* "FILE[,max=SIZE]" for --serial-log. */
+static int parse_serial_log(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *comma = strrchr(v, ',');
+    size_t len = strlen(v);
+    if (comma != NULL && strncmp(comma, ",max=", 5) == 0) {
+        uint64_t bytes;
+        if (parse_size(comma + 5, 1ULL << 10, &bytes) < 0 || bytes < VMM_MIN_SERIAL_LOG_BYTES ||
+            bytes > VMM_MAX_SERIAL_LOG_BYTES)
+            return error_set(err, -EINVAL, "--serial-log '%s': max must be a size from 64K to 1G",
+                             v);
+        o->serial_log_max_bytes = bytes;
+        len = (size_t)(comma - v);
+    }
+    if (len == 0 || len >= sizeof(o->serial_log))
+        return error_set(err, -EINVAL, "--serial-log '%s': missing or too long path", v);
+    memcpy(o->serial_log, v, len);
+    o->serial_log[len] = '\0';
     return 0;
 }
 
@@ -208,6 +233,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_RNG:
         o->has_rng = true;
         return 0;
+    case OPT_SERIAL_LOG:
+        return parse_serial_log(v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;
@@ -253,6 +280,7 @@ static void set_defaults(struct vmm_options *o)
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
+    o->serial_log_max_bytes = VMM_DEFAULT_SERIAL_LOG_BYTES;
 }
 
 /* Cross-option checks once everything is parsed. */

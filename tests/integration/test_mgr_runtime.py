@@ -65,3 +65,45 @@ def test_reset_keeps_a_paused_vm_paused(mgr, tmp_path):
     mgr.ok("resume", "rz")
     mgr.wait_state("rz", "running")
     mgr.ok("poweroff", "rz")
+
+
+def test_start_console_sees_the_first_line(mgr, tmp_path):
+    create(mgr, tmp_path, "cf", b"FIRST LINE\n")
+    for i in range(5):
+        r = mgr.run("start", "cf", "--console", input="")
+        assert r.returncode == 0, r.stderr
+        assert "FIRST LINE" in r.stdout, f"try {i}: {r.stdout!r} {r.stderr!r}"
+        mgr.ok("poweroff", "cf")
+
+
+def test_console_replays_history_and_logs_it(mgr, tmp_path):
+    create(mgr, tmp_path, "ch", b"EARLY OUTPUT\n")
+    mgr.ok("start", "ch")
+    log = mgr.vm_dir("ch") / "run" / "console.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and b"EARLY OUTPUT" not in log.read_bytes():
+        time.sleep(0.05)
+    assert b"EARLY OUTPUT" in log.read_bytes()
+    for _ in range(2):  # every client that attaches gets the history
+        r = mgr.run("console", "ch", input="")
+        assert r.returncode == 0 and "EARLY OUTPUT" in r.stdout, r.stdout + r.stderr
+    mgr.ok("poweroff", "ch")
+    assert b"EARLY OUTPUT" in log.read_bytes()  # kept after the VM stopped
+
+
+def test_second_console_client_is_refused(mgr, tmp_path):
+    create(mgr, tmp_path, "c2", b"HELLO\n")
+    mgr.ok("start", "c2")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as first:
+        first.settimeout(10)
+        first.connect(str(mgr.vm_dir("c2") / "run" / "console.sock"))
+        buf = b""
+        while b"HELLO" not in buf:
+            buf += first.recv(4096)
+        r = mgr.run("console", "c2", input="")
+        assert r.returncode == 4, r.stdout + r.stderr
+        assert "in use by another client" in r.stderr
+        assert "in use" not in r.stdout
+    r = mgr.run("console", "c2", input="")  # free again once the first one left
+    assert r.returncode == 0 and "HELLO" in r.stdout, r.stdout + r.stderr
+    mgr.ok("poweroff", "c2")

@@ -209,6 +209,28 @@ static void test_rng_vconsole(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--rng=1"), -EINVAL);
 }
 
+static void test_serial_log(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_string_equal(o.serial_log, "");
+    assert_int_equal(o.serial_log_max_bytes, VMM_DEFAULT_SERIAL_LOG_BYTES);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "run/a,b.log"), 0);
+    assert_string_equal(o.serial_log, "run/a,b.log");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=128"), 0);
+    assert_string_equal(o.serial_log, "c.log");
+    assert_int_equal(o.serial_log_max_bytes, 128 << 10);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=2M"), 0);
+    assert_int_equal(o.serial_log_max_bytes, 2 << 20);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=4K"), -EINVAL);
+    assert_non_null(strstr(err.message, "64K to 1G"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=x"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ",max=1M"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ""), -EINVAL);
+}
+
 static void test_too_many_disks(void **state)
 {
     struct vmm_options o;
@@ -227,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_memory),         cmocka_unit_test(test_shared_limits),
         cmocka_unit_test(test_cpus),           cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
+        cmocka_unit_test(test_serial_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,13 +52,14 @@ static void test_argv(void **state)
                         "--name vm1 --control control.sock --cpus 2 --memory 1024M "
                         "--kernel /boot/vmlinuz --cmdline console=ttyS0 root=/dev/vda "
                         "--disk /d/a.qcow2,format=qcow2,readonly,cache=none --cdrom /c.iso "
-                        "--serial unix:console.sock");
+                        "--serial unix:console.sock --serial-log console.log");
     proc_argv_free(argv);
     c.serials[0].type = SERIAL_FILE;
     c.serials[0].path = strdup("/var/log/vm1.log");
     c.serial_count = 1;
     assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
     assert_non_null(strstr(joined(argv), "--serial file:/var/log/vm1.log"));
+    assert_null(strstr(joined(argv), "--serial-log")); /* the file is the log */
     proc_argv_free(argv);
     c.serials[0].type = SERIAL_PTY;
     free(c.serials[0].path);
@@ -85,7 +86,7 @@ static void test_argv_honours_or_refuses_every_setting(void **state)
     proc_argv_free(argv);
     c.has_acpi = false;
     assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
-    assert_non_null(strstr(joined(argv), "--serial unix:console.sock --acpi off"));
+    assert_non_null(strstr(joined(argv), "--serial-log console.log --acpi off"));
     assert_null(strstr(joined(argv), "--ioapic"));
     proc_argv_free(argv);
     c.has_acpi = true;
