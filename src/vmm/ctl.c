@@ -147,6 +147,7 @@ static int stats(void *opaque, struct control_stats *out, struct error *err)
     }
     out->rss_bytes = rss_bytes();
     out->guest_mem_bytes = machine_ram_bytes(c->machine);
+    out->disk_count = machine_disk_stats(c->machine, out->disks, CONTROL_MAX_DISKS);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "base/compiler.h"
 #include "base/error.h"
 #include "core/vm.h"
+#include "mgr/control_server.h"
 #include "vmm/options.h"
 
 struct kvm;
@@ -55,6 +56,9 @@ void machine_destroy(struct machine *m);
 /* For the control API (event-loop thread). */
 struct vm *machine_vm(struct machine *m);
 void machine_press_power_button(struct machine *m);
+/* Fills (out) with the counters of each disk, at most (max) of them (the paths point into the
+ * options). Returns how many. Event-loop thread. */
+size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max);
 /* Uptime since machine_attach, and guest RAM size. */
 uint64_t machine_uptime_ns(struct machine *m);
 uint64_t machine_ram_bytes(struct machine *m);
