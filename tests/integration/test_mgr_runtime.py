@@ -44,6 +44,16 @@ def console_read(mgr, name, want, timeout=10):
     return buf
 
 
+def wait_count(path, text, n, timeout=10):
+    """Waits until (text) occurs (n) times in the file (path)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(text) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not {n} times in {path}")
+
+
 def test_reset_then_poweroff_never_aborts(mgr, tmp_path):
     create(mgr, tmp_path, "rp", b"BOOT\n")
     for i in range(12):
@@ -55,15 +65,42 @@ def test_reset_then_poweroff_never_aborts(mgr, tmp_path):
         assert mgr.state("rp") == "powered-off", f"round {i}"
 
 
+def test_poweroff_right_behind_reset_on_the_socket(mgr, tmp_path):
+    """reset and poweroff back to back on one control connection: the poweroff reaches the
+    monitor while it rebuilds the machine, and must still power it off cleanly."""
+    create(mgr, tmp_path, "rs", b"BOOT\n")
+    for i in range(20):
+        mgr.ok("start", "rs")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(str(mgr.vm_dir("rs") / "run" / "control.sock"))
+            s.sendall(b'{"id":1,"cmd":"reset"}\n{"id":2,"cmd":"poweroff"}\n')
+            buf = b""
+            while buf.count(b"\n") < 2:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+        replies = [json.loads(line) for line in buf.splitlines()]
+        assert [r["ok"] for r in replies] == [True, True], f"round {i}: {replies}"
+        mgr.wait_state("rs", "powered-off")
+        exit_rec = json.loads((mgr.vm_dir("rs") / "run" / "exit.json").read_text())
+        assert exit_rec == {"status": 0}, f"round {i}: {exit_rec}"
+
+
 def test_reset_keeps_a_paused_vm_paused(mgr, tmp_path):
     create(mgr, tmp_path, "rz", b"BOOT\n")
     mgr.ok("start", "rz")
+    log = mgr.vm_dir("rz") / "run" / "console.log"
+    wait_count(log, b"BOOT", 1)
     mgr.ok("pause", "rz")
     mgr.ok("reset", "rz")
     time.sleep(0.3)
     assert mgr.state("rz") == "paused"
+    assert log.read_bytes().count(b"BOOT") == 1  # the new machine has not run yet
     mgr.ok("resume", "rz")
     mgr.wait_state("rz", "running")
+    wait_count(log, b"BOOT", 2)
     mgr.ok("poweroff", "rz")
 
 
