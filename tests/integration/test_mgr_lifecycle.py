@@ -5,6 +5,7 @@ resume, stop, poweroff, kill -9 -> aborted and racing starts run for real withou
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import threading
@@ -222,6 +223,18 @@ def test_console_attach_and_detach(mgr):
     assert "echo:hello" in r.stdout, "output after the end of input is still shown"
     assert mgr.state("c") == "running", "detaching leaves the VM running"
     mgr.ok("poweroff", "c")
+
+
+def test_second_console_is_refused(mgr):
+    mgr.ok("create", "c2", "--kernel", mgr.kernel)
+    mgr.ok("start", "c2")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as first:
+        first.connect(str(mgr.vm_dir("c2") / "run" / "console.sock"))
+        first.recv(100)  # the fake's greeting: attached
+        r = mgr.run("console", "c2", input="", timeout=20)
+    assert r.returncode == EXIT_STATE, r.stdout + r.stderr
+    assert "in use by another client" in r.stderr and "in use" not in r.stdout
+    mgr.ok("poweroff", "c2")
 
 
 def test_autostart(mgr):
