@@ -261,18 +261,27 @@ void machine_remove_pci(struct machine *m)
     pci_host_destroy(m->pci);
     m->pci = NULL;
 #endif
-    for (unsigned i = 0; i < m->ndisks; i++) {
+    /*
+     * Detach every transport, then close every disk, then free: blk_close runs the loop, and a
+     * completion for disk j must find vp[j] detached, not freed (its queued INTx update is
+     * cancelled by the detach).
+     */
 #ifdef HAVE_VIRTIO_BLK
-        virtio_pci_destroy(m->disks[i].vpci);
+    for (unsigned i = 0; i < m->ndisks; i++)
+        if (m->disks[i].vpci != NULL)
+            virtio_pci_fini(m->disks[i].vpci);
 #endif
 #ifdef HAVE_BLOCK
+    for (unsigned i = 0; i < m->ndisks; i++)
         blk_close(m->disks[i].blk);
 #endif
 #ifdef HAVE_VIRTIO_BLK
+    for (unsigned i = 0; i < m->ndisks; i++) {
+        virtio_pci_destroy(m->disks[i].vpci);
         if (m->disks[i].vblk != NULL)
             virtio_blk_destroy(m->disks[i].vblk);
-#endif
     }
+#endif
     m->ndisks = 0;
     machine_remove_virtio(m);
 }
