@@ -3,9 +3,9 @@
  * The generic block layer behind blk.h: opens a disk (file or block device, OFD lock, format
  * probe, O_DIRECT for cache=none, engine choice with io_uring first and the thread pool as
  * fallback), checks and accounts requests, hands them to the format driver, and provides data
- * I/O through the engine with bounce buffers for unaligned O_DIRECT transfers. The OFD lock
- * (fcntl(2) F_OFD_SETLK) is exclusive for writable opens and shared for read-only ones, so two
- * monitors never write one image and nobody writes an image used as a backing file.
+ * I/O through the engine (unaligned O_DIRECT transfers go through bounce.c's capped pool). The
+ * OFD lock (fcntl(2) F_OFD_SETLK) is exclusive for writable opens and shared for read-only ones,
+ * so two monitors never write one image and nobody writes an image used as a backing file.
  */
 #define LOG_TAG "blk"
 #include "block/blk.h"
@@ -189,9 +189,6 @@ struct bio {
     struct eio eio;
     blk_io_done_fn done;
     void *opaque;
-    void *bounce;
-    const struct iovec *user_iov;
-    int user_cnt;
     struct iovec iov[];
 };
 
@@ -199,9 +196,6 @@ static void bio_done(struct eio *io, int ret)
 {
     struct bio *bio = container_of(io, struct bio, eio);
 
-    if (bio->bounce && ret == 0 && io->op == EIO_READ)
-        iov_from_buf(bio->user_iov, bio->user_cnt, 0, bio->bounce, io->len);
-    free(bio->bounce);
     bio->done(bio->opaque, ret);
     free(bio);
 }
@@ -223,7 +217,6 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
                   uint64_t off, uint64_t len, int falloc_mode, blk_io_done_fn done, void *opaque)
 {
     bool is_rw = op == EIO_READ || op == EIO_WRITE;
-    bool needs_bounce = false;
     struct bio *bio;
     int ret;
 
@@ -231,15 +224,13 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
         if (off % b->dio_align || len % b->dio_align)
             fd = b->bfd; /* cannot be done with O_DIRECT: buffered, still coherent */
         else
-            needs_bounce = true;
+            return blk_bounce_submit(b, op, fd, iov, iovcnt, off, len, done, opaque);
     }
     bio = calloc(1, sizeof(*bio) + sizeof(struct iovec) * (size_t)(is_rw ? MAX(iovcnt, 1) : 1));
     if (!bio)
         return -ENOMEM;
     bio->done = done;
     bio->opaque = opaque;
-    bio->user_iov = iov;
-    bio->user_cnt = iovcnt;
     bio->eio = (struct eio){.op = op,
                             .fd = fd,
                             .iov = bio->iov,
@@ -248,24 +239,13 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
                             .falloc_mode = falloc_mode,
                             .done = bio_done,
                             .opaque = bio};
-    if (needs_bounce) {
-        if (posix_memalign(&bio->bounce, MAX(b->dio_align, 4096u), (size_t)len)) {
-            free(bio);
-            return -ENOMEM;
-        }
-        if (op == EIO_WRITE)
-            iov_to_buf(iov, iovcnt, 0, bio->bounce, len);
-        bio->iov[0] = (struct iovec){bio->bounce, (size_t)len};
-        bio->eio.iovcnt = 1;
-    } else if (is_rw) {
+    if (is_rw) {
         memcpy(bio->iov, iov, sizeof(*iov) * (size_t)iovcnt);
         bio->eio.iovcnt = iovcnt;
     }
     ret = engine_submit(b->engine, &bio->eio);
-    if (ret < 0) {
-        free(bio->bounce);
+    if (ret < 0)
         free(bio);
-    }
     return ret;
 }
 
@@ -326,6 +306,8 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
                              strerror(errno));
         }
         b->is_direct = true;
+        if (!b->parent && blk_bounce_pool_create(&b->bounce) < 0)
+            return error_set(err, -ENOMEM, "out of memory");
     }
     return 0;
 }
@@ -380,6 +362,7 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const 
     b->is_repair = opts->is_repair && !parent;
     b->depth = parent ? parent->depth + 1 : 0;
     b->parent = parent;
+    b->bounce = parent ? parent->bounce : NULL; /* one pool for the whole chain */
     b->path = strdup(opts->path ? opts->path : "");
     if (!b->path || !opts->path) {
         ret = error_set(err, -EINVAL, "disk: no path");
@@ -435,6 +418,8 @@ void blk_close(struct blk *b)
     if (b->drv)
         b->drv->close(b);
     engine_destroy(b->engine);
+    if (!b->parent)
+        blk_bounce_pool_destroy(b->bounce);
     if (b->owns_loop) {
         /* sync engine completions may still be queued as deferred calls: run them out */
         evloop_run_once(b->loop, 0);
