@@ -263,19 +263,35 @@ static int take_lock(struct blk *b, struct error *err)
     return error_set(err, -errno, "disk %s: cannot lock: %s", b->path, strerror(errno));
 }
 
-static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct error *err)
+/* Opens (path), or with (dirfd) >= 0 its last component relative to (dirfd) without following
+ * a symlink (backing=same-dir). */
+static int open_file(const char *path, int dirfd, int flags)
+{
+    const char *leaf = strrchr(path, '/');
+
+    if (dirfd < 0)
+        return open(path, flags);
+    return openat(dirfd, leaf ? leaf + 1 : path, flags | O_NOFOLLOW);
+}
+
+static int open_fds(struct blk *b, const struct blk_open_opts *opts, int dirfd, struct error *err)
 {
     int flags = (b->is_readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-    struct stat st;
+    struct stat st, dst;
 
     /* O_NONBLOCK until the type is known: a read-only open of a FIFO would wait for a writer */
-    b->bfd = open(opts->path, flags | O_NONBLOCK);
+    b->bfd = open_file(opts->path, dirfd, flags | O_NONBLOCK);
+    if (b->bfd < 0 && dirfd >= 0 && errno == ELOOP)
+        return error_set(err, -ELOOP, "disk %s: a symlink, not followed (backing=same-dir)",
+                         opts->path);
     if (b->bfd < 0 && errno == EISDIR) /* a writable open of a directory */
         return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
     if (b->bfd < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
     if (fstat(b->bfd, &st) < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
+    if (dirfd >= 0 && !S_ISREG(st.st_mode))
+        return error_set(err, -EPERM, "disk %s: not a regular file (backing=same-dir)", opts->path);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
         return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
     if (fcntl(b->bfd, F_SETFL, fcntl(b->bfd, F_GETFL) & ~O_NONBLOCK) < 0)
@@ -299,13 +315,15 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
     }
     b->fd = b->bfd;
     if (opts->cache == BLK_CACHE_NONE) {
-        b->fd = open(opts->path, flags | O_DIRECT);
+        b->fd = open_file(opts->path, dirfd, flags | O_DIRECT);
         if (b->fd < 0) {
             b->fd = b->bfd;
             return error_set(err, -errno, "disk %s: cache=none needs O_DIRECT: %s", b->path,
                              strerror(errno));
         }
         b->is_direct = true;
+        if (fstat(b->fd, &dst) < 0 || dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
+            return error_set(err, -EAGAIN, "disk %s: replaced while being opened", b->path);
         if (!b->parent && blk_bounce_pool_create(&b->bounce) < 0)
             return error_set(err, -ENOMEM, "out of memory");
     }
@@ -346,7 +364,7 @@ static int start_engine(struct blk *b)
 }
 
 int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const struct blk *parent,
-                   struct blk **out, struct error *err)
+                   int dirfd, struct blk **out, struct error *err)
 {
     enum blk_format fmt = opts->format;
     struct blk *b = calloc(1, sizeof(*b));
@@ -357,6 +375,7 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const 
     b->fd = b->bfd = -1;
     b->is_readonly = opts->is_readonly;
     b->cache = opts->cache;
+    b->backing = opts->backing;
     b->needs_sync_engine = opts->needs_sync_engine;
     b->is_scratch = opts->is_scratch && !opts->is_readonly;
     b->is_repair = opts->is_repair && !parent;
@@ -368,7 +387,7 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const 
         ret = error_set(err, -EINVAL, "disk: no path");
         goto err_close;
     }
-    ret = open_fds(b, opts, err);
+    ret = open_fds(b, opts, dirfd, err);
     if (ret == 0)
         ret = take_lock(b, err);
     if (ret == 0)
@@ -404,7 +423,7 @@ err_close:
 int blk_open(const struct blk_open_opts *opts, struct evloop *loop, struct blk **out,
              struct error *err)
 {
-    return blk_open_chain(opts, loop, NULL, out, err);
+    return blk_open_chain(opts, loop, NULL, -1, out, err);
 }
 
 void blk_close(struct blk *b)
@@ -501,6 +520,32 @@ int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum_b
     if (ret == 0 && (*pnum_bytes == 0 || *pnum_bytes > len))
         PANIC("blk: %s block_status returned a bad length", b->drv->name);
     return ret;
+}
+
+int blk_backing_parse(const char *s, enum blk_backing *out)
+{
+    if (strcmp(s, "same-dir") == 0)
+        *out = BLK_BACKING_SAME_DIR;
+    else if (strcmp(s, "none") == 0)
+        *out = BLK_BACKING_NONE;
+    else if (strcmp(s, "any") == 0)
+        *out = BLK_BACKING_ANY;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+const char *blk_backing_name(enum blk_backing policy)
+{
+    switch (policy) {
+    case BLK_BACKING_NONE:
+        return "none";
+    case BLK_BACKING_ANY:
+        return "any";
+    case BLK_BACKING_SAME_DIR:
+    default:
+        return "same-dir";
+    }
 }
 
 const char *blk_format(const struct blk *b)

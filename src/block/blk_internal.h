@@ -66,12 +66,16 @@ struct blk {
     bool is_scratch; /* see blk_open_opts */
     bool is_repair;
     struct bounce_pool *bounce; /* cache=none: owned by the chain's top disk, shared below */
+    enum blk_backing backing;   /* the policy for this image's backing file */
 };
 
 /* Opens a disk as the backing file of (parent) (NULL: the disk itself); a file already in the
- * chain is refused with -ELOOP. See blk_open(). */
+ * chain is refused with -ELOOP. With (dirfd) >= 0 (backing=same-dir), the last component of
+ * opts->path is opened relative to (dirfd) without following a symlink and must be a regular
+ * file. See blk_open(). */
 MUST_CHECK int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop,
-                              const struct blk *parent, struct blk **out, struct error *err);
+                              const struct blk *parent, int dirfd, struct blk **out,
+                              struct error *err);
 
 /* Request accounting: priv[0] counts holds, priv[1] keeps the first error. */
 void blk_req_hold(struct blk_req *req);

@@ -133,7 +133,7 @@ static void test_aliased_requests_bounded(void **state)
                   (unsigned long)((after - before) / 1024));
     assert_int_equal(d.ret, 0);
     assert_int_equal(raw[1], 0); /* the sparse file reads as zeros */
-    if (!HAS_ASAN) /* ASan's quarantine keeps freed chunks resident */
+    if (!HAS_ASAN)               /* ASan's quarantine keeps freed chunks resident */
         assert_true(after - before < 64 * 1024);
     assert_true(blk_bounce_peak_bytes(b) <= BLK_BOUNCE_POOL_BYTES);
     blk_close(b);
