@@ -191,6 +191,7 @@ static int load(struct vmm *v)
         print_error(&err);
         return load_status(ret);
     }
+    machine_pin_disk_formats(v->m, &v->opts); /* a reboot never probes again */
     return 0;
 }
 

@@ -63,7 +63,10 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "                       virtio-blk disk (repeatable; 8 disks with the cdrom)\n"
+            "             [,backing=same-dir|none|any]\n"
+            "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
+            "                       format= a writable disk is raw (only read-only disks are\n"
+            "                       probed)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
@@ -110,6 +113,12 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
             d->is_cache_none = true;
         else if (len == 15 && strncmp(opt, "cache=writeback", len) == 0)
             d->is_cache_none = false;
+        else if (len == 12 && strncmp(opt, "backing=none", len) == 0)
+            d->backing = VMM_BACKING_NONE;
+        else if (len == 16 && strncmp(opt, "backing=same-dir", len) == 0)
+            d->backing = VMM_BACKING_SAME_DIR;
+        else if (len == 11 && strncmp(opt, "backing=any", len) == 0)
+            d->backing = VMM_BACKING_ANY;
         else
             return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
                              opt);

@@ -27,12 +27,15 @@
 #define VMM_MAX_SERIAL_LOG_BYTES (1ULL << 30)
 
 enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
+/* backing= of --disk: which backing files an image may name (block/blk.h enum blk_backing). */
+enum vmm_disk_backing { VMM_BACKING_SAME_DIR = 0, VMM_BACKING_NONE, VMM_BACKING_ANY };
 enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
 
 struct vmm_disk {
     char path[4096];
-    const char *spec; /* the --disk argument as given */
-    enum vmm_disk_format format;
+    const char *spec;            /* the --disk argument as given */
+    enum vmm_disk_format format; /* AUTO: raw when writable, probed once when read-only */
+    enum vmm_disk_backing backing;
     bool is_readonly;
     bool is_cache_none; /* cache=none: O_DIRECT */
     bool is_cdrom;      /* from --cdrom: read-only raw */
@@ -78,8 +81,9 @@ struct vmm_options {
  */
 MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err);
 
-/* Parses one --disk spec "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]" into (d).
- * Returns 0 or -EINVAL with (err) set. */
+/* Parses one --disk spec
+ * "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,backing=none|same-dir|any]" into
+ * (d). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err);
 
 /* Prints the --help text to (f). */

@@ -61,9 +61,10 @@ static void test_all_options(void **state)
     (void)state;
     assert_int_equal(PARSE(o, err, "--kernel=vmlinuz", "--initrd", "ird", "--cmdline",
                            "console=ttyS0 quiet", "--cpus", "4", "--memory", "2G", "--no-reboot",
-                           "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly,cache=none",
-                           "--cdrom", "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c",
-                           "--name", "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
+                           "--disk", "a.img", "--disk",
+                           "b.qcow2,format=qcow2,readonly,cache=none,backing=any", "--cdrom",
+                           "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c", "--name",
+                           "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
                      0);
     assert_string_equal(o.kernel, "vmlinuz");
     assert_string_equal(o.initrd, "ird");
@@ -77,6 +78,8 @@ static void test_all_options(void **state)
     assert_string_equal(o.disks[1].path, "b.qcow2");
     assert_int_equal(o.disks[1].format, VMM_DISK_QCOW2);
     assert_true(o.disks[1].is_readonly && o.disks[1].is_cache_none);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_SAME_DIR);
+    assert_int_equal(o.disks[1].backing, VMM_BACKING_ANY);
     assert_string_equal(o.disks[2].path, "x,y.iso");
     assert_true(o.disks[2].is_cdrom && o.disks[2].is_readonly);
     assert_int_equal(o.serial, VMM_SERIAL_UNIX);
@@ -161,6 +164,9 @@ static void test_errors(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpu-model", "epyc"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,format=vmdk"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", ",readonly"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=all"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=none"), 0);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_NONE);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "a", "--cdrom", "b"), -EINVAL);
     /* --help needs no kernel */
     assert_int_equal(PARSE(o, err, "--help"), 0);
