@@ -29,6 +29,7 @@ enum opt_id {
     OPT_RNG,
     OPT_VCONSOLE,
     OPT_SERIAL_LOG,
+    OPT_REBOOT_LIMIT,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -40,15 +41,25 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"kernel", OPT_KERNEL, true},       {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},     {"cpus", OPT_CPUS, true},
-    {"memory", OPT_MEMORY, true},       {"no-reboot", OPT_NO_REBOOT, false},
-    {"disk", OPT_DISK, true},           {"cdrom", OPT_CDROM, true},
-    {"serial", OPT_SERIAL, true},       {"control", OPT_CONTROL, true},
-    {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
-    {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},   {"serial-log", OPT_SERIAL_LOG, true},
+    {"kernel", OPT_KERNEL, true},
+    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},
+    {"cpus", OPT_CPUS, true},
+    {"memory", OPT_MEMORY, true},
+    {"no-reboot", OPT_NO_REBOOT, false},
+    {"disk", OPT_DISK, true},
+    {"cdrom", OPT_CDROM, true},
+    {"serial", OPT_SERIAL, true},
+    {"control", OPT_CONTROL, true},
+    {"name", OPT_NAME, true},
+    {"log-level", OPT_LOG_LEVEL, true},
+    {"cpu-model", OPT_CPU_MODEL, true},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
+    {"rng", OPT_RNG, false},
+    {"vconsole", OPT_VCONSOLE, true},
+    {"serial-log", OPT_SERIAL_LOG, true},
+    {"reboot-limit", OPT_REBOOT_LIMIT, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -62,6 +73,8 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
+            "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
+            "                       (default 10/10s; off: no limit)\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
             "             [,backing=same-dir|none|any]\n"
             "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
@@ -179,6 +192,39 @@ static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+/* "N/T" or "N/Ts" (N resets within T seconds), or "off". */
+static int parse_reboot_limit(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *slash = strchr(v, '/');
+    char num[24], secs[24];
+    uint64_t n, t;
+    size_t tl;
+
+    if (strcmp(v, "off") == 0) {
+        o->reboot_limit = 0;
+        return 0;
+    }
+    if (slash == NULL || (size_t)(slash - v) >= sizeof(num) || strlen(slash + 1) >= sizeof(secs))
+        goto bad;
+    memcpy(num, v, (size_t)(slash - v));
+    num[slash - v] = '\0';
+    strcpy(secs, slash + 1);
+    tl = strlen(secs);
+    if (tl > 0 && secs[tl - 1] == 's')
+        secs[tl - 1] = '\0';
+    if (parse_u64(num, &n) < 0 || parse_u64(secs, &t) < 0 || n < 1 || n > VMM_MAX_REBOOT_LIMIT ||
+        t < 1 || t > 86400)
+        goto bad;
+    o->reboot_limit = (unsigned)n;
+    o->reboot_window_s = (unsigned)t;
+    return 0;
+bad:
+    return error_set(err, -EINVAL,
+                     "--reboot-limit '%s': expected N/Ts (N resets in T seconds, N 1..%d, T "
+                     "1..86400) or off",
+                     v, VMM_MAX_REBOOT_LIMIT);
+}
+
 static int parse_cpus(const char *v, struct vmm_options *o, struct error *err)
 {
     uint64_t n;
@@ -226,6 +272,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_NO_REBOOT:
         o->no_reboot = true;
         return 0;
+    case OPT_REBOOT_LIMIT:
+        return parse_reboot_limit(v, o, err);
     case OPT_DISK:
     case OPT_CDROM:
         if (o->ndisks >= VM_MAX_DISKS)
@@ -286,6 +334,8 @@ static void set_defaults(struct vmm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->cpus = 1;
+    o->reboot_limit = VMM_DEFAULT_REBOOT_LIMIT;
+    o->reboot_window_s = VMM_DEFAULT_REBOOT_WINDOW_S;
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;

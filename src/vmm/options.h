@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
- * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
+ * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --reboot-limit,
+ * --disk, --cdrom,
  * --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng, --vconsole. Parsing
  * only checks syntax and ranges (no file is opened), so it is unit-tested; main.c validates files
  * afterwards.
@@ -22,6 +23,10 @@
 #define VMM_MIN_MEMORY_BYTES ((uint64_t)VM_MIN_MEMORY_MIB << 20)
 #define VMM_MAX_MEMORY_BYTES ((uint64_t)VM_MAX_MEMORY_MIB << 20)
 #define VMM_DEFAULT_MEMORY_BYTES (256ULL << 20)
+/* --reboot-limit: at most this many resets within the window, then the VM stops as crashed. */
+#define VMM_DEFAULT_REBOOT_LIMIT 10
+#define VMM_DEFAULT_REBOOT_WINDOW_S 10
+#define VMM_MAX_REBOOT_LIMIT 1000
 #define VMM_DEFAULT_SERIAL_LOG_BYTES (1ULL << 20)
 #define VMM_MIN_SERIAL_LOG_BYTES (64ULL << 10)
 #define VMM_MAX_SERIAL_LOG_BYTES (1ULL << 30)
@@ -48,6 +53,8 @@ struct vmm_options {
     unsigned cpus;
     uint64_t memory_bytes;
     bool no_reboot;
+    unsigned reboot_limit; /* resets allowed within reboot_window_s; 0: no limit */
+    unsigned reboot_window_s;
     struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     const char *cdrom;

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""Hostile disk images against a real monitor (docs/security.md): a guest that writes a qcow2
-header naming a host file over sector 0 of its raw disk must not get that file at the next
-open (writable disks are never probed; a reboot keeps the format found at the first open),
-and an image's backing name is followed only as the disk's backing= policy allows. The host
-side is checked directly: the monitor never opens the file (/proc/PID/fd)."""
+"""Hostile guests and images against a real monitor (docs/security.md): a guest that writes a
+qcow2 header naming a host file over sector 0 of its raw disk must not get that file at the
+next open (writable disks are never probed; a reboot keeps the format found at the first open),
+an image's backing name is followed only as the disk's backing= policy allows (the host side
+is checked directly: the monitor never opens the file, /proc/PID/fd), and a guest in a
+triple-fault loop is stopped as crashed by --reboot-limit with its register dumps bounded."""
 import os
 import signal
 import subprocess
@@ -150,3 +151,26 @@ def test_backing_policy(vmm, bareiron, tmp_path, secret):
         assert str(secret) in open_files(p.pid)  # the user vouched for the chain
     finally:
         stop(p)
+
+
+def test_reboot_storm_stopped(vmm, tmp_path):
+    """A triple fault at every boot: without a limit the machine was rebuilt 16-31 times a
+    second for ever, each time with a full register dump."""
+    k = u.write_payload(tmp_path, "storm", u.triple_fault())
+    t0 = time.monotonic()
+    r = run([vmm, "--kernel", k, "--serial", "none"], stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 8, r.stderr
+    assert "--reboot-limit 10/10s" in r.stderr and "stopped as crashed" in r.stderr
+    assert time.monotonic() - t0 < 30
+    assert r.stderr.count("registers:") == 3, r.stderr  # the rest only counted
+    assert "register dump 8 not printed" in r.stderr
+    assert len(r.stderr) < 64 * 1024
+
+
+def test_reboot_limit_option(vmm, tmp_path):
+    k = u.write_payload(tmp_path, "storm", u.triple_fault())
+    r = run([vmm, "--kernel", k, "--serial", "none", "--reboot-limit", "2/3600s"],
+            stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 8 and "reset 3 times within 3600 s" in r.stderr, r.stderr
+    r = run([vmm, "--kernel", k, "--reboot-limit", "0/1s"], timeout=10)
+    assert r.returncode == 2 and "--reboot-limit" in r.stderr, r.stderr

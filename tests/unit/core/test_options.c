@@ -49,6 +49,8 @@ static void test_defaults(void **state)
     assert_int_equal(o.serial, VMM_SERIAL_STDIO);
     assert_int_equal(o.cpu_model, CPU_MODEL_HOST);
     assert_false(o.no_reboot);
+    assert_int_equal(o.reboot_limit, 10);
+    assert_int_equal(o.reboot_window_s, 10);
     assert_int_equal(o.ndisks, 0);
     assert_false(o.has_rng);
     assert_false(o.has_vconsole);
@@ -144,6 +146,25 @@ static void test_cpus(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "1000"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "2x"), -EINVAL);
     assert_non_null(strstr(err.message, "--cpus"));
+}
+
+static void test_reboot_limit(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/60s"), 0);
+    assert_int_equal(o.reboot_limit, 5);
+    assert_int_equal(o.reboot_window_s, 60);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit=3/2"), 0);
+    assert_int_equal(o.reboot_window_s, 2);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "off"), 0);
+    assert_int_equal(o.reboot_limit, 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "0/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "1001/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/0"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/1m"), -EINVAL);
 }
 
 static void test_errors(void **state)
@@ -251,11 +272,11 @@ static void test_too_many_disks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),         cmocka_unit_test(test_shared_limits),
-        cmocka_unit_test(test_cpus),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
-        cmocka_unit_test(test_serial_log),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),       cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
+        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
