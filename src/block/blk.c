@@ -535,6 +535,13 @@ int blk_backing_parse(const char *s, enum blk_backing *out)
     return 0;
 }
 
+enum blk_backing blk_backing_needed(const char *name)
+{
+    if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return BLK_BACKING_ANY;
+    return BLK_BACKING_SAME_DIR;
+}
+
 const char *blk_backing_name(enum blk_backing policy)
 {
     switch (policy) {

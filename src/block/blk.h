@@ -126,6 +126,10 @@ MUST_CHECK int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint6
                                 bool *is_zero);
 /* Parses "none", "same-dir" or "any" into (*out). Returns 0 or -EINVAL. */
 MUST_CHECK int blk_backing_parse(const char *s, enum blk_backing *out);
+/* The least permissive policy that lets an image name the backing file (name): SAME_DIR for a
+ * plain file name, ANY for an absolute path or a name with a '/' or "." or "..". (Whether the
+ * file there is a regular file and no symlink is only known when it is opened.) */
+enum blk_backing blk_backing_needed(const char *name);
 /* The name of (policy): "same-dir", "none", "any". */
 const char *blk_backing_name(enum blk_backing policy);
 

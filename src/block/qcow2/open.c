@@ -65,16 +65,17 @@ static int resolve_backing(struct qcow2 *s, char *out, size_t out_len, struct er
     if (strchr(name, ':') && (strncmp(name, "json:", 5) == 0 || strstr(name, "://")))
         return error_set(err, -ENOTSUP, "disk %s: backing file '%s' is not a plain file name",
                          s->b->path, name);
-    if (s->b->backing == BLK_BACKING_SAME_DIR) {
-        if (strchr(name, '/'))
-            why = name[0] == '/' ? "an absolute path" : "not in the image's directory";
-        else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    if (s->b->backing == BLK_BACKING_SAME_DIR && blk_backing_needed(name) != BLK_BACKING_SAME_DIR) {
+        if (name[0] == '/')
+            why = "an absolute path";
+        else if (strchr(name, '/'))
+            why = "not in the image's directory";
+        else
             why = "not a file name";
-        if (why)
-            return error_set(err, -EPERM,
-                             "disk %s: backing file '%s' is %s (backing=same-dir allows a file "
-                             "in the image's directory; backing=any follows any name)",
-                             s->b->path, name, why);
+        return error_set(err, -EPERM,
+                         "disk %s: backing file '%s' is %s (backing=same-dir allows a file "
+                         "in the image's directory; backing=any follows any name)",
+                         s->b->path, name, why);
     }
     if (name[0] == '/') {
         snprintf(out, out_len, "%s", name);
