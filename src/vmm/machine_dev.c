@@ -72,12 +72,7 @@ static enum blk_format open_format(const struct vmm_disk *d)
         return BLK_FORMAT_RAW;
     if (d->format == VMM_DISK_QCOW2)
         return BLK_FORMAT_QCOW2;
-    if (d->is_readonly)
-        return BLK_FORMAT_AUTO;
-    log_warn("disk %s: writable and no format= given: used as raw (only read-only disks are "
-             "probed; add format=raw or format=qcow2)",
-             d->path);
-    return BLK_FORMAT_RAW;
+    return d->is_readonly ? BLK_FORMAT_AUTO : BLK_FORMAT_RAW;
 }
 #endif
 
@@ -122,6 +117,10 @@ int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err
             error_set(err, ret, "disk %s: %s", d->path, strerror(-ret));
             return ret;
         }
+        if (d->format == VMM_DISK_AUTO && !d->is_readonly) /* once: then the format is pinned */
+            log_warn("disk %s: writable and no format= given: used as raw (only read-only disks "
+                     "are probed; add format=raw or format=qcow2)",
+                     d->path);
         m->ndisks = i + 1;
     }
     return 0;
