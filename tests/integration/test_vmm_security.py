@@ -155,13 +155,13 @@ def test_backing_policy(vmm, bareiron, tmp_path, secret):
 
 def test_reboot_storm_stopped(vmm, tmp_path):
     """A triple fault at every boot: without a limit the machine was rebuilt 16-31 times a
-    second for ever, each time with a full register dump."""
+    second for ever, each time with a full register dump. (The default, 10/10s, is checked by
+    test_options.c; a 60 s window keeps this test independent of the host's speed.)"""
     k = u.write_payload(tmp_path, "storm", u.triple_fault())
-    t0 = time.monotonic()
-    r = run([vmm, "--kernel", k, "--serial", "none"], stdin=subprocess.DEVNULL, timeout=60)
+    r = run([vmm, "--kernel", k, "--serial", "none", "--reboot-limit", "10/60s"],
+            stdin=subprocess.DEVNULL, timeout=120)
     assert r.returncode == 8, r.stderr
-    assert "--reboot-limit 10/10s" in r.stderr and "stopped as crashed" in r.stderr
-    assert time.monotonic() - t0 < 30
+    assert "reset 11 times within 60 s" in r.stderr and "stopped as crashed" in r.stderr
     assert r.stderr.count("registers:") == 3, r.stderr  # the rest only counted
     assert "register dump 8 not printed" in r.stderr
     assert len(r.stderr) < 64 * 1024
