@@ -13,14 +13,15 @@
 # emulated SVM CPU), where only the ratio ours/QEMU means anything (docs/benchmarks.md).
 # Prints min/median (ms) per configuration and the ratio ours/QEMU (medians).
 # Usage: bench/linux_boot.sh [BUILD_DIR] [RUNS]   (defaults: build, 5)
-# Environment: BAREIRON_HOST_KIND=kvm-pvm|none runs it nested on a KVM host;
-#   LINUX_BOOT_CMDLINE replaces the kernel command line (it must keep itest=boot or leave /init
-#   its default scenario); LINUX_BOOT_CONFIGS limits the configurations (of ours-pvh microvm-pvh
-#   ours-bz microvm-bz, bench/nested/boot_case.sh); LINUX_BOOT_DIAG=1 adds one run of each PVH configuration without
-#   `quiet`, whose timestamped kernel log is kept in the log file; NESTED_* as for
-#   scripts/nested-kvm.sh (NESTED_SMP defaults to 1, NESTED_TIMEOUT to 3600).
+# Environment: BAREIRON_HOST_KIND=kvm-pvm|none runs it nested on a KVM host
+#   (scripts/host-kind.sh); LINUX_BOOT_CMDLINE replaces the kernel command line (it must keep
+#   itest=boot or leave /init its default scenario); LINUX_BOOT_CONFIGS limits the
+#   configurations (of ours-pvh microvm-pvh ours-bz microvm-bz, bench/nested/boot_case.sh);
+#   LINUX_BOOT_DIAG=1 adds one run of each PVH configuration without `quiet`, whose timestamped
+#   kernel log is kept in the log file; NESTED_* as for scripts/nested-kvm.sh (NESTED_SMP
+#   defaults to 1, NESTED_TIMEOUT to 3600).
 # Output of the runs: BUILD_DIR/guest/linux-boot.log. Exit status: 0 figures printed, or skipped
-# (no KVM at all, no nested KVM, no guest kernel), 1 setup or run failure.
+# (L1 has no nested KVM, no guest kernel or initramfs), 1 setup or run failure.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,21 +32,9 @@ cmdline=${LINUX_BOOT_CMDLINE:-console=ttyS0 quiet panic=-1 8250.nr_uarts=1 no_ti
 tsc=reliable itest=boot}
 saved="$build_dir/guest/linux-boot.log"
 
-# The kind of KVM here, as scripts/host-kind.sh prints it: kvm (hardware virtualization),
-# kvm-pvm or none; BAREIRON_HOST_KIND forces it.
-host_kind() {
-    if [ -n "${BAREIRON_HOST_KIND:-}" ]; then
-        echo "$BAREIRON_HOST_KIND"
-    elif [ ! -e /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
-        echo none
-    elif [ -d /sys/module/kvm_pvm ]; then
-        echo kvm-pvm
-    else
-        echo kvm
-    fi
-}
-
-kind=$(host_kind)
+# the host kind (kvm, kvm-pvm or none; BAREIRON_HOST_KIND forces a lesser one): Linux reaches
+# userspace only on real KVM, anywhere else it runs in the nested L1
+kind=$("$here/scripts/host-kind.sh") || exit 1
 qemu=$(command -v qemu-system-x86_64) || {
     echo "linux_boot: qemu-system-x86_64 missing" >&2
     exit 1
