@@ -25,6 +25,9 @@ enum opt_id {
     OPT_CPU_MODEL,
     OPT_RNG,
     OPT_VCONSOLE,
+    OPT_IRQCHIP,
+    OPT_ACPI,
+    OPT_IOAPIC,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -44,7 +47,8 @@ static const struct opt_def opt_defs[] = {
     {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
     {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},
+    {"vconsole", OPT_VCONSOLE, true},   {"irqchip", OPT_IRQCHIP, true},
+    {"acpi", OPT_ACPI, true},           {"ioapic", OPT_IOAPIC, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -70,6 +74,13 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --name NAME          VM name for logs and the control API\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
+            "  --irqchip split|kernel\n"
+            "                       split (default): LAPICs in KVM, IOAPIC in the monitor, no\n"
+            "                       8259 PIC and no PIT (guests with LAPIC timer, TSC, kvmclock);\n"
+            "                       kernel: PIC, IOAPIC, LAPICs and PIT in KVM (legacy guests)\n"
+            "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
+            "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
+            "                       8259 PIC (implies --irqchip kernel)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -124,6 +135,30 @@ static int parse_backend(const char *opt, const char *v, enum vmm_serial *kind, 
     else
         return error_set(err, -EINVAL, "%s '%s': expected stdio, none, file:PATH or unix:PATH", opt,
                          v);
+    return 0;
+}
+
+/* "on|off" for (opt). */
+static int parse_on_off(const char *opt, const char *v, bool *out, struct error *err)
+{
+    if (strcmp(v, "on") == 0)
+        *out = true;
+    else if (strcmp(v, "off") == 0)
+        *out = false;
+    else
+        return error_set(err, -EINVAL, "%s '%s': expected on or off", opt, v);
+    return 0;
+}
+
+static int parse_irqchip(const char *v, struct vmm_options *o, struct error *err)
+{
+    if (strcmp(v, "split") == 0)
+        o->irqchip = VMM_IRQCHIP_SPLIT;
+    else if (strcmp(v, "kernel") == 0)
+        o->irqchip = VMM_IRQCHIP_KERNEL;
+    else
+        return error_set(err, -EINVAL, "--irqchip '%s': expected split or kernel", v);
+    o->has_irqchip = true;
     return 0;
 }
 
@@ -219,6 +254,12 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         if (cpuid_parse_model(v, &o->cpu_model) < 0)
             return error_set(err, -EINVAL, "--cpu-model '%s': expected host or baseline", v);
         return 0;
+    case OPT_IRQCHIP:
+        return parse_irqchip(v, o, err);
+    case OPT_ACPI:
+        return parse_on_off("--acpi", v, &o->has_acpi, err);
+    case OPT_IOAPIC:
+        return parse_on_off("--ioapic", v, &o->has_ioapic, err);
     case OPT_HELP:
         o->is_help = true;
         return 0;
@@ -244,6 +285,9 @@ static void set_defaults(struct vmm_options *o)
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
+    o->irqchip = VMM_IRQCHIP_SPLIT;
+    o->has_acpi = true;
+    o->has_ioapic = true;
 }
 
 /* Cross-option checks once everything is parsed. */
@@ -260,6 +304,13 @@ static int check_combination(struct vmm_options *o, struct error *err)
         o->vconsole == VMM_SERIAL_UNIX && strcmp(o->serial_path, o->vconsole_path) == 0)
         return error_set(err, -EINVAL, "--serial and --vconsole: same socket path '%s'",
                          o->serial_path);
+    if (!o->has_ioapic) {
+        if (o->has_irqchip && o->irqchip == VMM_IRQCHIP_SPLIT)
+            return error_set(err, -EINVAL,
+                             "--ioapic off needs --irqchip kernel: without an IOAPIC the guest "
+                             "uses the 8259 PIC, which only the kernel irqchip has");
+        o->irqchip = VMM_IRQCHIP_KERNEL;
+    }
     if (!o->is_help && !o->is_version && o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
     return 0;

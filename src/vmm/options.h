@@ -2,7 +2,8 @@
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
- * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole. Parsing only checks
+ * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole, --irqchip, --acpi,
+ * --ioapic. Parsing only checks
  * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
@@ -24,6 +25,9 @@
 
 enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
 enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
+/* --irqchip: split (LAPICs in KVM, IOAPIC in the monitor, no PIC/PIT) or kernel (the whole
+ * chipset in KVM). */
+enum vmm_irqchip { VMM_IRQCHIP_SPLIT, VMM_IRQCHIP_KERNEL };
 
 struct vmm_disk {
     char path[4096];
@@ -56,6 +60,10 @@ struct vmm_options {
     bool has_log_level;
     enum log_level log_level;
     enum cpu_model cpu_model;
+    enum vmm_irqchip irqchip;
+    bool has_irqchip; /* --irqchip given (not the default) */
+    bool has_acpi;    /* --acpi on (default): ACPI tables; off: MP table only */
+    bool has_ioapic;  /* --ioapic on (default); off: the guest sees no IOAPIC, uses the PIC */
     bool is_help;
     bool is_version;
 };
@@ -65,8 +73,10 @@ struct vmm_options {
  * (o), after filling in the defaults. Returns 0, or -EINVAL with a one-line message in (err)
  * (unknown option, missing value, --cpus outside 1..64, --memory not in
  * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--vconsole/--log-level/
- * --cpu-model, --serial stdio with --vconsole stdio, no --kernel). --vconsole stdio without
- * --serial turns the serial default to none: only one backend may own stdin and the terminal.
+ * --cpu-model/--irqchip/--acpi/--ioapic, --serial stdio with --vconsole stdio, --ioapic off
+ * with --irqchip split, no --kernel). --vconsole stdio without --serial turns the serial
+ * default to none: only one backend may own stdin and the terminal. --ioapic off without
+ * --irqchip selects the kernel irqchip (the 8259 PIC lives only there).
  * --help/--version set is_help/is_version and skip the --kernel check. (o) keeps pointers into
  * (argv).
  */

@@ -5,6 +5,8 @@
  * assignment). The floating pointer sits at MPTABLE_GPA (16-byte aligned, in 0xf0000-0xfffff)
  * and the configuration table right after it. Interrupt routing matches the ACPI tables: ISA
  * IRQ n on IOAPIC pin n except IRQ0 on pin 2 with the override, PCI INTx per PCI_INTX_GSI.
+ * Without an IOAPIC there is no I/O interrupt entry (the guest uses the 8259 and the PCI
+ * INTERRUPT_LINE registers); without an 8259 there is no ExtINT entry.
  */
 #include "core/x86/mptable.h"
 
@@ -137,6 +139,8 @@ static void put_cpus_buses(struct writer *w, const struct acpi_config *cfg, uint
     if (cfg->has_pci)
         put(w, &pci, sizeof(pci));
     put(w, &isa, sizeof(isa));
+    if (!cfg->has_ioapic)
+        return;
     struct mp_ioapic io = {.type = MP_IOAPIC,
                            .id = ioapic_id,
                            .version = MP_IOAPIC_VERSION,
@@ -147,7 +151,7 @@ static void put_cpus_buses(struct writer *w, const struct acpi_config *cfg, uint
 
 static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t ioapic_id)
 {
-    for (unsigned irq = 0; irq < 16; irq++) {
+    for (unsigned irq = 0; cfg->has_ioapic && irq < 16; irq++) {
         unsigned pin = irq;
         if (cfg->has_irq0_override && irq == 2)
             continue; /* pin 2 carries IRQ0 */
@@ -156,13 +160,14 @@ static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t io
         put_irq(w, MP_IOINT, MP_INT, MP_IRQ_CONFORMS, MP_BUS_ISA, (uint8_t)irq, ioapic_id,
                 (uint8_t)pin);
     }
-    for (unsigned slot = 0; cfg->has_pci && slot < 32; slot++) {
+    for (unsigned slot = 0; cfg->has_ioapic && cfg->has_pci && slot < 32; slot++) {
         for (unsigned pin = 0; pin < 4; pin++)
             put_irq(w, MP_IOINT, MP_INT, MP_IRQ_LEVEL_LOW, MP_BUS_PCI, (uint8_t)((slot << 2) | pin),
                     ioapic_id, (uint8_t)PCI_INTX_GSI(slot, pin + 1));
     }
     /* LINT0 of the BSP is the PIC's ExtINT (virtual wire); LINT1 of every CPU is NMI. */
-    put_irq(w, MP_LOCALINT, MP_EXTINT, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0, 0);
+    if (cfg->has_pic)
+        put_irq(w, MP_LOCALINT, MP_EXTINT, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0, 0);
     put_irq(w, MP_LOCALINT, MP_NMI, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0xff, 1);
 }
 
@@ -176,8 +181,6 @@ int mptable_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *gpa)
 
     if (cfg->ncpus == 0 || cfg->ncpus > MAX_VCPUS)
         return -EINVAL;
-    if (!cfg->has_ioapic)
-        return -ENODEV;
     if (!gmem_ptr(gm, MPTABLE_GPA, MPTABLE_SIZE))
         return -EFAULT;
     w.buf = calloc(1, MPTABLE_SIZE);

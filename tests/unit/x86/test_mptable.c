@@ -104,7 +104,9 @@ static void walk(const uint8_t *t, size_t len, unsigned ncpus, bool has_override
     }
 }
 
-static void check(unsigned ncpus, bool has_override)
+/* One machine: (has_ioapic) and (has_pic) select the chipset (kernel irqchip: both; split:
+ * IOAPIC only; --ioapic off: PIC only). */
+static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bool has_pic)
 {
     struct acpi_config cfg;
     struct counts c = {0};
@@ -115,6 +117,8 @@ static void check(unsigned ncpus, bool has_override)
     assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
     acpi_config_default(&cfg, ncpus, RAM_BYTES);
     cfg.has_irq0_override = has_override;
+    cfg.has_ioapic = has_ioapic;
+    cfg.has_pic = has_pic;
     assert_int_equal(mptable_build(gm, &cfg, &gpa), 0);
     /* The ACPI tables do not overwrite it (either order works). */
     assert_int_equal(acpi_build(gm, &cfg, &rsdp), 0);
@@ -134,13 +138,18 @@ static void check(unsigned ncpus, bool has_override)
     assert_int_equal(c.total, rd16(t + 34));
     assert_int_equal(c.cpu, ncpus);
     assert_int_equal(c.bus, 2);
-    assert_int_equal(c.ioapic, 1);
-    assert_int_equal(c.isa, has_override ? 15 : 16);
-    assert_int_equal(c.pci, 128);
-    assert_int_equal(c.local, 2);
+    assert_int_equal(c.ioapic, has_ioapic ? 1 : 0);
+    assert_int_equal(c.isa, !has_ioapic ? 0 : has_override ? 15 : 16);
+    assert_int_equal(c.pci, has_ioapic ? 128 : 0);
+    assert_int_equal(c.local, has_pic ? 2 : 1); /* ExtINT only with an 8259, NMI always */
     /* The RSDP survived. */
     assert_int_equal(sum(ptr(gm, rsdp, 36), 36), 0);
     gmem_destroy(gm);
+}
+
+static void check(unsigned ncpus, bool has_override)
+{
+    check_chipset(ncpus, has_override, true, true);
 }
 
 static void test_counts(void **state)
@@ -149,6 +158,15 @@ static void test_counts(void **state)
     check(1, true);
     check(2, false);
     check(MAX_VCPUS, true);
+}
+
+/* Split irqchip (no 8259: no ExtINT entry) and --ioapic off (processors, buses and local
+ * entries only). */
+static void test_chipsets(void **state)
+{
+    (void)state;
+    check_chipset(2, false, true, false);
+    check_chipset(4, false, false, true);
 }
 
 static void test_errors(void **state)
@@ -166,9 +184,6 @@ static void test_errors(void **state)
     assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
     cfg.ncpus = MAX_VCPUS + 1;
     assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
-    cfg.ncpus = 1;
-    cfg.has_ioapic = false;
-    assert_int_equal(mptable_build(gm, &cfg, &gpa), -ENODEV);
     gmem_destroy(gm);
 }
 
@@ -176,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_chipsets),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
