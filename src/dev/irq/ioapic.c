@@ -16,8 +16,9 @@
 
 /* Bits of a redirection entry the guest may write (delivery status and Remote IRR are RO,
  * bits 17..55 are reserved). */
-#define RTE_WRITABLE (0xff00000000000000ULL | IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL |               \
-                      IOAPIC_RTE_POLARITY | IOAPIC_RTE_DESTMODE | 0x7ffULL)
+#define RTE_WRITABLE                                                                               \
+    (0xff00000000000000ULL | IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL | IOAPIC_RTE_POLARITY |          \
+     IOAPIC_RTE_DESTMODE | 0x7ffULL)
 #define ID_MASK 0x0f000000u
 #define MSI_ADDR_BASE 0xfee00000ULL
 #define MSI_DATA_LEVEL_ASSERT (1u << 14)
@@ -36,8 +37,8 @@ struct ioapic {
     pthread_mutex_t lock;
     struct platform plat;
     uint8_t create_id;
-    uint32_t id;  /* the ID register (bits 27:24) */
-    uint8_t sel;  /* IOREGSEL */
+    uint32_t id;   /* the ID register (bits 27:24) */
+    uint8_t sel;   /* IOREGSEL */
     uint32_t line; /* input level of each pin */
     uint32_t edge; /* rising edges not yet delivered (edge-triggered pins) */
     uint64_t rte[IOAPIC_PINS];
@@ -115,7 +116,8 @@ static void service(struct ioapic *io, unsigned pin)
     }
     io->edge &= ~bit;
     if (rte_mode(rte) == DM_EXTINT || rte_mode(rte) == 3 || rte_mode(rte) == 6) {
-        log_ratelimited(LOG_WARN, "pin %u: delivery mode %u not supported (no 8259), dropped", pin,
+        log_ratelimited(LOG_WARN,
+                        "pin %u: delivery mode %u (reserved, or ExtINT with no 8259) dropped", pin,
                         rte_mode(rte));
         return;
     }
@@ -137,6 +139,9 @@ int ioapic_create(const struct platform *plat, uint8_t id, struct ioapic **out)
     pthread_mutex_init(&io->lock, NULL);
     io->plat = *plat;
     io->create_id = id;
+    /* The kernel's table starts empty (KVM_CAP_SPLIT_IRQCHIP installs no route): a fresh
+     * IOAPIC, all edge and masked, needs no KVM_SET_GSI_ROUTING. */
+    io->has_routes = true;
     ioapic_reset(io);
     *out = io;
     return 0;
@@ -187,8 +192,8 @@ static uint32_t read_reg(struct ioapic *io, uint8_t index)
 static void write_rte(struct ioapic *io, unsigned pin, bool is_high, uint32_t val)
 {
     uint64_t old = io->rte[pin];
-    uint64_t v = is_high ? (old & 0xffffffffULL) | (uint64_t)val << 32
-                         : (old & 0xffffffff00000000ULL) | val;
+    uint64_t v =
+        is_high ? (old & 0xffffffffULL) | (uint64_t)val << 32 : (old & 0xffffffff00000000ULL) | val;
     v = (v & RTE_WRITABLE) | (old & IOAPIC_RTE_REMOTE_IRR);
     /* An entry that is no longer level-triggered has no EOI to wait for. */
     if (!rte_is_level(v))

@@ -88,6 +88,7 @@ static void test_registers(void **state)
     assert_int_equal(v, 0x15);
     for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
         assert_int_equal(entry(c, pin), IOAPIC_RTE_MASKED);
+    assert_int_equal(c->fp.n_route_updates, 0); /* nothing to route at creation */
     ioapic_reset(c->io);
     assert_int_equal(rd(c, IOAPIC_INDEX_ID), 2u << 24);
 }
