@@ -142,6 +142,15 @@ static int setup_cpuid(struct vm *vm, enum cpu_model model, struct error *err)
     if (ret < 0)
         return error_set(err, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
     cpuid_apply_model(vm->cpuid->entries, vm->cpuid->nent, model);
+    /*
+     * The in-kernel LAPIC has the TSC-deadline timer, but KVM before Linux 6.8 leaves its bit
+     * (leaf 1 ECX bit 24) out of KVM_GET_SUPPORTED_CPUID: announce it as QEMU does. With it
+     * Linux's apic_needs_pit() is false, so a guest of the split irqchip (no PIT) neither
+     * registers a PIT clockevent nor calibrates the LAPIC timer against a tick.
+     */
+    struct kvm_cpuid_entry2 *leaf1 = cpuid_find(vm->cpuid->entries, vm->cpuid->nent, 1, 0);
+    if (leaf1 != NULL && kvm_check_cap(vm->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+        leaf1->ecx |= 1U << 24;
     /* room for the rebuilt topology leaves (at most 3 more entries) */
     struct kvm_cpuid2 *c =
         realloc(vm->cpuid, sizeof(*c) + (vm->cpuid->nent + 3) * sizeof(c->entries[0]));
