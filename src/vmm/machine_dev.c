@@ -113,6 +113,8 @@ int machine_add_irqchip(struct machine *m, struct error *err)
     ret = ioapic_create(vm_platform(m->vm), (uint8_t)m->opts->cpus, &m->ioapic);
     if (ret == 0)
         ret = ioapic_attach(m->ioapic, m->mmio, IOAPIC_GPA);
+    if (ret == 0 && m->loop != NULL)
+        ret = ioapic_start_timer(m->ioapic, m->loop);
     if (ret < 0)
         return error_set(err, ret, "cannot create the IOAPIC: %s", strerror(-ret));
     vm_set_irqchip_ops(m->vm, &ioapic_chip_ops, m->ioapic);

@@ -10,6 +10,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "base/evloop.h"
 
 #define LOG_TAG "ioapic"
 #include "base/log.h"
@@ -46,6 +51,11 @@ struct ioapic {
     struct platform_msi_route routes[IOAPIC_PINS];
     unsigned nroutes;
     bool has_routes; /* routes[] reflects the kernel's table */
+    /* Storm guard: re-deliveries at EOI in a row per pin, pins waiting for the timer. */
+    uint32_t eoi_count[IOAPIC_PINS];
+    uint32_t deferred;
+    struct evloop *loop;
+    int timer_fd; /* -1 without ioapic_start_timer */
 };
 
 static unsigned rte_mode(uint64_t rte)
@@ -137,6 +147,7 @@ int ioapic_create(const struct platform *plat, uint8_t id, struct ioapic **out)
     if (io == NULL)
         return -ENOMEM;
     pthread_mutex_init(&io->lock, NULL);
+    io->timer_fd = -1;
     io->plat = *plat;
     io->create_id = id;
     /* The kernel's table starts empty (KVM_CAP_SPLIT_IRQCHIP installs no route): a fresh
@@ -151,6 +162,7 @@ void ioapic_destroy(struct ioapic *io)
 {
     if (io == NULL)
         return;
+    ioapic_stop_timer(io);
     pthread_mutex_destroy(&io->lock);
     free(io);
 }
@@ -161,6 +173,8 @@ void ioapic_reset(struct ioapic *io)
     io->id = ((uint32_t)io->create_id << 24) & ID_MASK;
     io->sel = 0;
     io->edge = 0;
+    io->deferred = 0;
+    memset(io->eoi_count, 0, sizeof(io->eoi_count));
     for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
         io->rte[pin] = IOAPIC_RTE_MASKED;
     update_routes(io);
@@ -272,6 +286,67 @@ void ioapic_set_irq(struct ioapic *io, uint32_t pin, bool level)
     pthread_mutex_unlock(&io->lock);
 }
 
+/* Delivers the pins the storm guard held back. On the loop thread. */
+static void timer_cb(void *opaque, uint32_t events)
+{
+    struct ioapic *io = opaque;
+    uint64_t expirations;
+    (void)events;
+    if (read(io->timer_fd, &expirations, sizeof(expirations)) < 0)
+        return;
+    pthread_mutex_lock(&io->lock);
+    uint32_t pins = io->deferred;
+    io->deferred = 0;
+    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+        if (pins & (1u << pin))
+            service(io, pin);
+    pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_start_timer(struct ioapic *io, struct evloop *loop)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    int ret;
+    if (fd < 0)
+        return -errno;
+    ret = evloop_add(loop, fd, EPOLLIN, timer_cb, io);
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    pthread_mutex_lock(&io->lock);
+    io->loop = loop;
+    io->timer_fd = fd;
+    pthread_mutex_unlock(&io->lock);
+    return 0;
+}
+
+void ioapic_stop_timer(struct ioapic *io)
+{
+    if (io->timer_fd < 0)
+        return;
+    evloop_del(io->loop, io->timer_fd);
+    close(io->timer_fd);
+    io->timer_fd = -1;
+    io->loop = NULL;
+}
+
+/* After IOAPIC_STORM_EOIS re-deliveries in a row, holds (pin) back for the storm delay; true
+ * when it did. Called with io->lock held. */
+static bool storm_guard(struct ioapic *io, unsigned pin)
+{
+    struct itimerspec its = {.it_value = {.tv_nsec = IOAPIC_STORM_DELAY_MS * 1000000L}};
+    if (++io->eoi_count[pin] < IOAPIC_STORM_EOIS || io->timer_fd < 0)
+        return false;
+    io->eoi_count[pin] = 0;
+    if (io->deferred == 0 && timerfd_settime(io->timer_fd, 0, &its, NULL) < 0)
+        return false;
+    io->deferred |= 1u << pin;
+    log_ratelimited(LOG_INFO, "pin %u: interrupt storm, next delivery in %d ms", pin,
+                    IOAPIC_STORM_DELAY_MS);
+    return true;
+}
+
 void ioapic_eoi(struct ioapic *io, uint8_t vector)
 {
     pthread_mutex_lock(&io->lock);
@@ -280,7 +355,12 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
         if (!(rte & IOAPIC_RTE_REMOTE_IRR) || (rte & IOAPIC_RTE_VECTOR) != vector)
             continue;
         io->rte[pin] = rte & ~IOAPIC_RTE_REMOTE_IRR;
-        service(io, pin);
+        if (!(io->line & (1u << pin)) || (rte & IOAPIC_RTE_MASKED)) {
+            io->eoi_count[pin] = 0;
+            continue;
+        }
+        if (!storm_guard(io, pin))
+            service(io, pin);
     }
     pthread_mutex_unlock(&io->lock);
 }

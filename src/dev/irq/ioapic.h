@@ -15,6 +15,11 @@
  *     7:0 vector  10:8 delivery mode  11 dest mode  12 delivery status (RO, 0)  13 polarity
  *     14 Remote IRR (RO)  15 trigger (1 level)  16 mask  63:56 destination
  *
+ * A level-triggered line that stays asserted is delivered again at each EOI. After
+ * IOAPIC_STORM_EOIS such re-deliveries in a row the next one waits IOAPIC_STORM_DELAY_MS on the
+ * event loop (ioapic_start_timer), as real hardware and KVM's and QEMU's IOAPICs let a guest that
+ * does not clear its interrupt source make slow progress instead of none.
+ *
  * Edges that arrive on a masked edge-triggered pin are latched and delivered on unmask (as
  * QEMU's IOAPIC does). Polarity is recorded but not applied: devices report the logical
  * asserted state, as with KVM's in-kernel IOAPIC. There is no 8259 behind it: an ExtINT entry
@@ -33,6 +38,8 @@
 #include "dev/bus.h"
 #include "dev/platform.h"
 
+struct evloop;
+
 #define IOAPIC_PINS 24
 #define IOAPIC_VERSION 0x11
 #define IOAPIC_MMIO_SIZE 0x1000
@@ -42,6 +49,8 @@
 #define IOAPIC_INDEX_VERSION 0x01
 #define IOAPIC_INDEX_ARB 0x02
 #define IOAPIC_INDEX_REDTBL 0x10
+#define IOAPIC_STORM_EOIS 10000
+#define IOAPIC_STORM_DELAY_MS 10
 
 /* Redirection entry bits */
 #define IOAPIC_RTE_VECTOR 0xffULL
@@ -60,8 +69,13 @@ struct ioapic;
  * low 4 bits, as KVM's in-kernel IOAPIC does) delivering through (plat) (copied). Every entry
  * starts masked. Returns 0 or -ENOMEM. */
 MUST_CHECK int ioapic_create(const struct platform *plat, uint8_t id, struct ioapic **out);
-/* Frees (io); unregister it from its bus first. NULL allowed. */
+/* Stops the timer and frees (io); unregister it from its bus first. NULL allowed. */
 void ioapic_destroy(struct ioapic *io);
+/* Creates the storm-guard timer on (loop) (a timerfd; its callback runs on the loop thread).
+ * Without it a storm is re-delivered at once. Returns 0 or -errno. */
+MUST_CHECK int ioapic_start_timer(struct ioapic *io, struct evloop *loop);
+/* Removes the timer from its loop and closes it (main thread). */
+void ioapic_stop_timer(struct ioapic *io);
 /* Registers the IOAPIC_MMIO_SIZE register window at (gpa) on (mmio). Returns 0 or -errno. */
 MUST_CHECK int ioapic_attach(struct ioapic *io, struct bus *mmio, uint64_t gpa);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "base/evloop.h"
 #include "dev/bus.h"
 #include "dev/irq/ioapic.h"
 #include "fake_platform.h"
@@ -207,6 +208,32 @@ static void test_hostile(void **state)
     assert_false(entry(c, 7) & IOAPIC_RTE_REMOTE_IRR);
 }
 
+/* A level line the guest never clears: re-delivered at each EOI, then held back for the storm
+ * delay after IOAPIC_STORM_EOIS in a row, then delivered by the timer on the event loop. */
+static void test_storm_guard(void **state)
+{
+    struct ctx *c = *state;
+    struct evloop *loop;
+    assert_int_equal(evloop_create(&loop), 0);
+    assert_int_equal(ioapic_start_timer(c->io, loop), 0);
+    program(c, 11, 0x71 | IOAPIC_RTE_LEVEL);
+    ioapic_set_irq(c->io, 11, true);
+    for (unsigned i = 0; i < IOAPIC_STORM_EOIS; i++)
+        ioapic_eoi(c->io, 0x71);
+    assert_int_equal(c->fp.n_msis, IOAPIC_STORM_EOIS); /* the first plus 9999 re-deliveries */
+    assert_false(entry(c, 11) & IOAPIC_RTE_REMOTE_IRR);
+    assert_int_equal(evloop_run_once(loop, 1000), 1);
+    assert_int_equal(c->fp.n_msis, IOAPIC_STORM_EOIS + 1);
+    assert_true(entry(c, 11) & IOAPIC_RTE_REMOTE_IRR);
+    /* a line that went low starts the count again */
+    ioapic_set_irq(c->io, 11, false);
+    ioapic_eoi(c->io, 0x71);
+    ioapic_set_irq(c->io, 11, true);
+    assert_int_equal(c->fp.n_msis, IOAPIC_STORM_EOIS + 2);
+    ioapic_stop_timer(c->io);
+    evloop_destroy(loop);
+}
+
 static void test_send_failure(void **state)
 {
     struct ctx *c = *state;
@@ -230,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_level_eoi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_masking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storm_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
