@@ -35,7 +35,7 @@ struct mp_floating {
     uint8_t length; /* in 16-byte units: 1 */
     uint8_t spec_rev;
     uint8_t checksum;
-    uint8_t feature[5]; /* all 0: a configuration table is present, virtual wire mode */
+    uint8_t feature[5]; /* 0: a configuration table is present; [1] bit 7: PIC mode (IMCR) */
 } MP_PACKED;
 _Static_assert(sizeof(struct mp_floating) == 16, "MP floating pointer");
 
@@ -174,7 +174,14 @@ static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t io
 int mptable_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *gpa)
 {
     struct writer w = {.cap = MPTABLE_SIZE - sizeof(struct mp_floating)};
-    struct mp_floating fp = {.length = 1, .spec_rev = MP_SPEC_REV};
+    /*
+     * Virtual-wire mode (feature byte 2 = 0) with an IOAPIC. Without one, PIC mode (IMCRP):
+     * Linux in virtual-wire mode masks the BSP's LINT0 once it sees an MP table, expecting the
+     * IOAPIC to carry the ISA IRQs, and the 8259's interrupts would never arrive; in PIC mode it
+     * keeps LINT0 as ExtINT. The IMCR writes this makes it do (ports 0x22/0x23) go nowhere.
+     */
+    struct mp_floating fp = {
+        .length = 1, .spec_rev = MP_SPEC_REV, .feature = {0, cfg->has_ioapic ? 0 : 0x80}};
     struct mp_config hdr = {.spec_rev = MP_SPEC_REV, .lapic_gpa = (uint32_t)LAPIC_GPA};
     uint8_t ioapic_id = (uint8_t)cfg->ncpus;
     int ret = -ENOSPC;

@@ -126,7 +126,8 @@ static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bo
     if (!fp)
         fail_msg("no MP floating pointer found");
     assert_ptr_equal(fp, ptr(gm, gpa, 16));
-    assert_int_equal(fp[9], 4); /* spec 1.4 */
+    assert_int_equal(fp[9], 4);                      /* spec 1.4 */
+    assert_int_equal(fp[12], has_ioapic ? 0 : 0x80); /* PIC mode (IMCRP) only without IOAPIC */
     const uint8_t *t = ptr(gm, rd32(fp + 4), 44);
     assert_memory_equal(t, "PCMP", 4);
     uint16_t len = rd16(t + 4);
