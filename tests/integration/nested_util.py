@@ -171,8 +171,10 @@ VCPU_CASES = [
 def check_split_dmesg(text):
     """Problems in the kernel log of a split-irqchip boot (no 8259, no PIT)."""
     probs = [] if "Using NULL legacy PIC" in text else ["Linux did not find the 8259 missing"]
+    # the last one: Linux wanted a PIT (no TSC-deadline timer in CPUID) and found no IRQ 0
     for bad in ("timer doesn't work", "MP-BIOS bug", "IO-APIC + timer", "Kernel panic",
-                "APIC calibration not consistent", "spurious 8259A interrupt"):
+                "APIC calibration not consistent", "spurious 8259A interrupt",
+                "Failed to register legacy timer interrupt"):
         if bad in text:
             probs.append(f"kernel log has {bad!r}")
     return probs
