@@ -80,7 +80,7 @@ void vmm_options_usage(FILE *f, const char *prog)
             "                       kernel: PIC, IOAPIC, LAPICs and PIT in KVM (legacy guests)\n"
             "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
             "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
-            "                       8259 PIC (implies --irqchip kernel)\n"
+            "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -310,6 +310,11 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              "--ioapic off needs --irqchip kernel: without an IOAPIC the guest "
                              "uses the 8259 PIC, which only the kernel irqchip has");
         o->irqchip = VMM_IRQCHIP_KERNEL;
+        /* no ACPI MADT and no MP table (core/x86/mptable.h): nothing lists the other CPUs */
+        if (!o->has_acpi && o->cpus > 1)
+            return error_set(err, -EINVAL,
+                             "--acpi off --ioapic off: the guest can find only one CPU "
+                             "(no MADT, no MP table); use --cpus 1 or keep one of them on");
     }
     if (!o->is_help && !o->is_version && o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");

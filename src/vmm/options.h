@@ -74,8 +74,9 @@ struct vmm_options {
  * (unknown option, missing value, --cpus outside 1..64, --memory not in
  * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--vconsole/--log-level/
  * --cpu-model/--irqchip/--acpi/--ioapic, --serial stdio with --vconsole stdio, --ioapic off
- * with --irqchip split, no --kernel). --vconsole stdio without --serial turns the serial
- * default to none: only one backend may own stdin and the terminal. --ioapic off without
+ * with --irqchip split, --acpi off --ioapic off with more than one CPU, no --kernel). --vconsole
+ * stdio without --serial turns the serial default to none: only one backend may own stdin and the
+ * terminal. --ioapic off without
  * --irqchip selects the kernel irqchip (the 8259 PIC lives only there).
  * --help/--version set is_help/is_version and skip the --kernel check. (o) keeps pointers into
  * (argv).

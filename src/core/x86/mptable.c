@@ -5,8 +5,10 @@
  * assignment). The floating pointer sits at MPTABLE_GPA (16-byte aligned, in 0xf0000-0xfffff)
  * and the configuration table right after it. Interrupt routing matches the ACPI tables: ISA
  * IRQ n on IOAPIC pin n except IRQ0 on pin 2 with the override, PCI INTx per PCI_INTX_GSI.
- * Without an IOAPIC there is no I/O interrupt entry (the guest uses the 8259 and the PCI
- * INTERRUPT_LINE registers); without an 8259 there is no ExtINT entry.
+ * Without an 8259 there is no ExtINT entry. Without an IOAPIC there is no table at all: 64-bit
+ * Linux that finds an MP table assumes symmetric I/O mode and masks the BSP's LINT0, so the
+ * 8259's interrupts would never arrive (the IMCR bit of the floating pointer only counts on
+ * 32-bit kernels).
  */
 #include "core/x86/mptable.h"
 
@@ -35,7 +37,7 @@ struct mp_floating {
     uint8_t length; /* in 16-byte units: 1 */
     uint8_t spec_rev;
     uint8_t checksum;
-    uint8_t feature[5]; /* 0: a configuration table is present; [1] bit 7: PIC mode (IMCR) */
+    uint8_t feature[5]; /* all 0: a configuration table is present, virtual wire mode */
 } MP_PACKED;
 _Static_assert(sizeof(struct mp_floating) == 16, "MP floating pointer");
 
@@ -139,8 +141,6 @@ static void put_cpus_buses(struct writer *w, const struct acpi_config *cfg, uint
     if (cfg->has_pci)
         put(w, &pci, sizeof(pci));
     put(w, &isa, sizeof(isa));
-    if (!cfg->has_ioapic)
-        return;
     struct mp_ioapic io = {.type = MP_IOAPIC,
                            .id = ioapic_id,
                            .version = MP_IOAPIC_VERSION,
@@ -151,7 +151,7 @@ static void put_cpus_buses(struct writer *w, const struct acpi_config *cfg, uint
 
 static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t ioapic_id)
 {
-    for (unsigned irq = 0; cfg->has_ioapic && irq < 16; irq++) {
+    for (unsigned irq = 0; irq < 16; irq++) {
         unsigned pin = irq;
         if (cfg->has_irq0_override && irq == 2)
             continue; /* pin 2 carries IRQ0 */
@@ -160,7 +160,7 @@ static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t io
         put_irq(w, MP_IOINT, MP_INT, MP_IRQ_CONFORMS, MP_BUS_ISA, (uint8_t)irq, ioapic_id,
                 (uint8_t)pin);
     }
-    for (unsigned slot = 0; cfg->has_ioapic && cfg->has_pci && slot < 32; slot++) {
+    for (unsigned slot = 0; cfg->has_pci && slot < 32; slot++) {
         for (unsigned pin = 0; pin < 4; pin++)
             put_irq(w, MP_IOINT, MP_INT, MP_IRQ_LEVEL_LOW, MP_BUS_PCI, (uint8_t)((slot << 2) | pin),
                     ioapic_id, (uint8_t)PCI_INTX_GSI(slot, pin + 1));
@@ -174,20 +174,15 @@ static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t io
 int mptable_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *gpa)
 {
     struct writer w = {.cap = MPTABLE_SIZE - sizeof(struct mp_floating)};
-    /*
-     * Virtual-wire mode (feature byte 2 = 0) with an IOAPIC. Without one, PIC mode (IMCRP):
-     * Linux in virtual-wire mode masks the BSP's LINT0 once it sees an MP table, expecting the
-     * IOAPIC to carry the ISA IRQs, and the 8259's interrupts would never arrive; in PIC mode it
-     * keeps LINT0 as ExtINT. The IMCR writes this makes it do (ports 0x22/0x23) go nowhere.
-     */
-    struct mp_floating fp = {
-        .length = 1, .spec_rev = MP_SPEC_REV, .feature = {0, cfg->has_ioapic ? 0 : 0x80}};
+    struct mp_floating fp = {.length = 1, .spec_rev = MP_SPEC_REV};
     struct mp_config hdr = {.spec_rev = MP_SPEC_REV, .lapic_gpa = (uint32_t)LAPIC_GPA};
     uint8_t ioapic_id = (uint8_t)cfg->ncpus;
     int ret = -ENOSPC;
 
     if (cfg->ncpus == 0 || cfg->ncpus > MAX_VCPUS)
         return -EINVAL;
+    if (!cfg->has_ioapic)
+        return -ENODEV;
     if (!gmem_ptr(gm, MPTABLE_GPA, MPTABLE_SIZE))
         return -EFAULT;
     w.buf = calloc(1, MPTABLE_SIZE);

@@ -209,6 +209,11 @@ static void test_chipset(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip", "split", "--ioapic", "off"),
                      -EINVAL);
     assert_non_null(strstr(err.message, "--ioapic off needs --irqchip kernel"));
+    /* neither ACPI nor an MP table: only one CPU can be found */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--acpi", "off", "--ioapic", "off"), 0);
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--acpi", "off", "--ioapic", "off", "--cpus", "2"), -EINVAL);
+    assert_non_null(strstr(err.message, "only one CPU"));
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip", "pic"), -EINVAL);
     assert_non_null(strstr(err.message, "--irqchip 'pic'"));
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--acpi", "yes"), -EINVAL);

@@ -104,9 +104,9 @@ static void walk(const uint8_t *t, size_t len, unsigned ncpus, bool has_override
     }
 }
 
-/* One machine: (has_ioapic) and (has_pic) select the chipset (kernel irqchip: both; split:
- * IOAPIC only; --ioapic off: PIC only). */
-static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bool has_pic)
+/* One machine: (has_pic) selects the chipset (kernel irqchip: 8259 + IOAPIC; split: IOAPIC
+ * only). */
+static void check_chipset(unsigned ncpus, bool has_override, bool has_pic)
 {
     struct acpi_config cfg;
     struct counts c = {0};
@@ -117,7 +117,6 @@ static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bo
     assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
     acpi_config_default(&cfg, ncpus, RAM_BYTES);
     cfg.has_irq0_override = has_override;
-    cfg.has_ioapic = has_ioapic;
     cfg.has_pic = has_pic;
     assert_int_equal(mptable_build(gm, &cfg, &gpa), 0);
     /* The ACPI tables do not overwrite it (either order works). */
@@ -126,8 +125,7 @@ static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bo
     if (!fp)
         fail_msg("no MP floating pointer found");
     assert_ptr_equal(fp, ptr(gm, gpa, 16));
-    assert_int_equal(fp[9], 4);                      /* spec 1.4 */
-    assert_int_equal(fp[12], has_ioapic ? 0 : 0x80); /* PIC mode (IMCRP) only without IOAPIC */
+    assert_int_equal(fp[9], 4); /* spec 1.4 */
     const uint8_t *t = ptr(gm, rd32(fp + 4), 44);
     assert_memory_equal(t, "PCMP", 4);
     uint16_t len = rd16(t + 4);
@@ -139,9 +137,9 @@ static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bo
     assert_int_equal(c.total, rd16(t + 34));
     assert_int_equal(c.cpu, ncpus);
     assert_int_equal(c.bus, 2);
-    assert_int_equal(c.ioapic, has_ioapic ? 1 : 0);
-    assert_int_equal(c.isa, !has_ioapic ? 0 : has_override ? 15 : 16);
-    assert_int_equal(c.pci, has_ioapic ? 128 : 0);
+    assert_int_equal(c.ioapic, 1);
+    assert_int_equal(c.isa, has_override ? 15 : 16);
+    assert_int_equal(c.pci, 128);
     assert_int_equal(c.local, has_pic ? 2 : 1); /* ExtINT only with an 8259, NMI always */
     /* The RSDP survived. */
     assert_int_equal(sum(ptr(gm, rsdp, 36), 36), 0);
@@ -150,7 +148,7 @@ static void check_chipset(unsigned ncpus, bool has_override, bool has_ioapic, bo
 
 static void check(unsigned ncpus, bool has_override)
 {
-    check_chipset(ncpus, has_override, true, true);
+    check_chipset(ncpus, has_override, true);
 }
 
 static void test_counts(void **state)
@@ -161,13 +159,11 @@ static void test_counts(void **state)
     check(MAX_VCPUS, true);
 }
 
-/* Split irqchip (no 8259: no ExtINT entry) and --ioapic off (processors, buses and local
- * entries only). */
+/* Split irqchip: no 8259, so no ExtINT entry. (--ioapic off writes no table: test_errors.) */
 static void test_chipsets(void **state)
 {
     (void)state;
-    check_chipset(2, false, true, false);
-    check_chipset(4, false, false, true);
+    check_chipset(2, false, false);
 }
 
 static void test_errors(void **state)
@@ -185,6 +181,9 @@ static void test_errors(void **state)
     assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
     cfg.ncpus = MAX_VCPUS + 1;
     assert_int_equal(mptable_build(gm, &cfg, &gpa), -EINVAL);
+    cfg.ncpus = 1;
+    cfg.has_ioapic = false;
+    assert_int_equal(mptable_build(gm, &cfg, &gpa), -ENODEV);
     gmem_destroy(gm);
 }
 
