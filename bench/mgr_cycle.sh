@@ -14,8 +14,9 @@ build_dir=${1:-build}
 runs=${2:-10}
 bareiron="$build_dir/src/cli/bareiron"
 
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-    echo "skipped: no /dev/kvm"
+# Tiny guests run directly on real KVM and on kvm-pvm (scripts/host-kind.sh).
+if [ "$("$here/scripts/host-kind.sh")" = none ]; then
+    echo "skipped: no usable /dev/kvm here (bench/nested_mgr.sh measures the manager cycle on a nested KVM)"
     exit 0
 fi
 [ -x "$bareiron" ] || { echo "mgr_cycle: $bareiron not built" >&2; exit 1; }

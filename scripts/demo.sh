@@ -17,16 +17,23 @@ if [ ! -x "$vmm" ]; then
 fi
 kernel=$("$here/scripts/get-guest-kernel.sh" "$build_dir")
 initrd=$("$here/scripts/mkinitramfs.sh" "$build_dir" | tail -n 1)
-if [ ! -w /dev/kvm ]; then
-    # No KVM here. Where QEMU is installed, run the same VM on a real KVM one level down:
-    # Debian's kernel in QEMU/TCG with an emulated SVM CPU loads kvm-amd, and bareiron-vmm runs
-    # the demo guest there (scripts/nested-kvm.sh, docs/testing.md "Nested KVM under TCG").
-    # Slow and not interactive: the guest boots to its /init, checks its CPUs and powers off.
+kind=$("$here/scripts/host-kind.sh")
+if [ "$kind" != kvm ]; then
+    # No real KVM here: either no /dev/kvm, or kvm-pvm, where guest ring 0 is emulated and a
+    # Linux kernel cannot reach userspace. Where QEMU is installed, run the same VM on a real KVM
+    # one level down: Debian's kernel in QEMU/TCG with an emulated SVM CPU loads kvm-amd, and
+    # bareiron-vmm runs the demo guest there (scripts/nested-kvm.sh, docs/testing.md "Nested KVM
+    # under TCG"). Slow and not interactive: the guest boots to its /init, checks its CPUs and
+    # powers off.
+    case $kind in
+    kvm-pvm) what="/dev/kvm here is kvm-pvm, which cannot run a Linux userland" ;;
+    *) what="no usable /dev/kvm on this host" ;;
+    esac
     if [ "${BAREIRON_DEMO_NESTED:-1}" != 1 ] || ! command -v qemu-system-x86_64 >/dev/null; then
-        echo "demo: /dev/kvm is missing or not writable: the demo needs KVM" >&2
+        echo "demo: $what: the demo needs a real KVM (or QEMU for a nested one)" >&2
         exit 5
     fi
-    echo "demo: no usable /dev/kvm on this host; running the demo VM on a nested KVM inside"
+    echo "demo: $what; running the demo VM on a nested KVM inside"
     echo "demo: QEMU/TCG instead (about 1-2 minutes, not interactive; set BAREIRON_DEMO_NESTED=0"
     echo "demo: to skip). The guest's console follows."
     tmp=$(mktemp -d)

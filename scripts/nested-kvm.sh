@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Runs bareiron-vmm on a REAL (nested) KVM where the machine has no /dev/kvm: boots Debian's
+# Runs bareiron-vmm on a REAL (nested) KVM where the host has none (no /dev/kvm, or kvm-pvm,
+# scripts/host-kind.sh): boots Debian's
 # kernel (scripts/get-guest-kernel.sh) as "L1" inside QEMU with TCG and an emulated AMD CPU with
 # SVM + NPT (QEMU's TCG implements SVM), loads kvm and kvm-amd from the same package in L1 and
 # runs bareiron-vmm there against L1's /dev/kvm. The initramfs (BUILD_DIR/guest/nested.cpio.gz,

@@ -9,6 +9,9 @@
 #include "base/util.h"
 #include "core/x86/layout.h"
 
+/* The command line is copied to BOOT_CMDLINE_GPA with its NUL. */
+_Static_assert(BOOT_CMDLINE_MAX == VM_MAX_CMDLINE_BYTES + 1, "cmdline limit");
+
 enum opt_id {
     OPT_KERNEL,
     OPT_INITRD,
@@ -25,6 +28,8 @@ enum opt_id {
     OPT_CPU_MODEL,
     OPT_RNG,
     OPT_VCONSOLE,
+    OPT_SERIAL_LOG,
+    OPT_REBOOT_LIMIT,
     OPT_IRQCHIP,
     OPT_ACPI,
     OPT_IOAPIC,
@@ -39,16 +44,28 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"kernel", OPT_KERNEL, true},       {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},     {"cpus", OPT_CPUS, true},
-    {"memory", OPT_MEMORY, true},       {"no-reboot", OPT_NO_REBOOT, false},
-    {"disk", OPT_DISK, true},           {"cdrom", OPT_CDROM, true},
-    {"serial", OPT_SERIAL, true},       {"control", OPT_CONTROL, true},
-    {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
-    {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},   {"irqchip", OPT_IRQCHIP, true},
-    {"acpi", OPT_ACPI, true},           {"ioapic", OPT_IOAPIC, true},
+    {"kernel", OPT_KERNEL, true},
+    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},
+    {"cpus", OPT_CPUS, true},
+    {"memory", OPT_MEMORY, true},
+    {"no-reboot", OPT_NO_REBOOT, false},
+    {"disk", OPT_DISK, true},
+    {"cdrom", OPT_CDROM, true},
+    {"serial", OPT_SERIAL, true},
+    {"control", OPT_CONTROL, true},
+    {"name", OPT_NAME, true},
+    {"log-level", OPT_LOG_LEVEL, true},
+    {"cpu-model", OPT_CPU_MODEL, true},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
+    {"rng", OPT_RNG, false},
+    {"vconsole", OPT_VCONSOLE, true},
+    {"serial-log", OPT_SERIAL_LOG, true},
+    {"reboot-limit", OPT_REBOOT_LIMIT, true},
+    {"irqchip", OPT_IRQCHIP, true},
+    {"acpi", OPT_ACPI, true},
+    {"ioapic", OPT_IOAPIC, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -62,16 +79,24 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
+            "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
+            "                       (default 10/10s; off: no limit)\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "                       virtio-blk disk (repeatable)\n"
+            "             [,backing=same-dir|none|any]\n"
+            "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
+            "                       format= a writable disk is raw (only read-only disks are\n"
+            "                       probed)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
+            "  --serial-log FILE[,max=SIZE]\n"
+            "                       also append COM1 output to FILE, moved to FILE.old when it\n"
+            "                       would pass SIZE (KiB by default, 64K..1G, default 1M)\n"
             "  --vconsole stdio|none|file:PATH|unix:PATH\n"
             "                       add a virtio-console port (hvc0) connected there\n"
             "  --rng                add a virtio-rng device fed by getrandom(2)\n"
             "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
-            "  --name NAME          VM name for logs and the control API\n"
+            "  --name NAME          VM name for logs and the control API (64 characters)\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
             "  --irqchip split|kernel\n"
@@ -84,8 +109,9 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-            "guest writes v to port 0xf4; 2 usage error; 5 KVM missing or unusable; 6 bad\n"
-            "kernel, disk or config input; 8 guest crashed; 1 other failure.\n",
+            "guest writes v to port 0xf4; 2 usage error; 3 a file does not exist; 4 a disk is\n"
+            "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
+            "crashed; 1 other failure.\n",
             prog);
 }
 
@@ -113,6 +139,12 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
             d->is_cache_none = true;
         else if (len == 15 && strncmp(opt, "cache=writeback", len) == 0)
             d->is_cache_none = false;
+        else if (len == 12 && strncmp(opt, "backing=none", len) == 0)
+            d->backing = VMM_BACKING_NONE;
+        else if (len == 16 && strncmp(opt, "backing=same-dir", len) == 0)
+            d->backing = VMM_BACKING_SAME_DIR;
+        else if (len == 11 && strncmp(opt, "backing=any", len) == 0)
+            d->backing = VMM_BACKING_ANY;
         else
             return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
                              opt);
@@ -162,17 +194,72 @@ static int parse_irqchip(const char *v, struct vmm_options *o, struct error *err
     return 0;
 }
 
+/* "FILE[,max=SIZE]" for --serial-log. */
+static int parse_serial_log(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *comma = strrchr(v, ',');
+    size_t len = strlen(v);
+    if (comma != NULL && strncmp(comma, ",max=", 5) == 0) {
+        uint64_t bytes;
+        if (parse_size(comma + 5, 1ULL << 10, &bytes) < 0 || bytes < VMM_MIN_SERIAL_LOG_BYTES ||
+            bytes > VMM_MAX_SERIAL_LOG_BYTES)
+            return error_set(err, -EINVAL, "--serial-log '%s': max must be a size from 64K to 1G",
+                             v);
+        o->serial_log_max_bytes = bytes;
+        len = (size_t)(comma - v);
+    }
+    if (len == 0 || len >= sizeof(o->serial_log))
+        return error_set(err, -EINVAL, "--serial-log '%s': missing or too long path", v);
+    memcpy(o->serial_log, v, len);
+    o->serial_log[len] = '\0';
+    return 0;
+}
+
 static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
 {
     uint64_t bytes;
     if (parse_size(v, 1ULL << 20, &bytes) < 0)
         return error_set(err, -EINVAL, "--memory '%s': not a size (examples: 512M, 2G)", v);
     if (bytes < VMM_MIN_MEMORY_BYTES || bytes > VMM_MAX_MEMORY_BYTES)
-        return error_set(err, -EINVAL, "--memory '%s': must be between 2M and 1T", v);
+        return error_set(err, -EINVAL, "--memory '%s': must be between %dM and 1T", v,
+                         VM_MIN_MEMORY_MIB);
     if (bytes % (1ULL << 20))
         return error_set(err, -EINVAL, "--memory '%s': must be a multiple of 1M", v);
     o->memory_bytes = bytes;
     return 0;
+}
+
+/* "N/T" or "N/Ts" (N resets within T seconds), or "off". */
+static int parse_reboot_limit(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *slash = strchr(v, '/');
+    char num[24], secs[24];
+    uint64_t n, t;
+    size_t tl;
+
+    if (strcmp(v, "off") == 0) {
+        o->reboot_limit = 0;
+        return 0;
+    }
+    if (slash == NULL || (size_t)(slash - v) >= sizeof(num) || strlen(slash + 1) >= sizeof(secs))
+        goto bad;
+    memcpy(num, v, (size_t)(slash - v));
+    num[slash - v] = '\0';
+    strcpy(secs, slash + 1);
+    tl = strlen(secs);
+    if (tl > 0 && secs[tl - 1] == 's')
+        secs[tl - 1] = '\0';
+    if (parse_u64(num, &n) < 0 || parse_u64(secs, &t) < 0 || n < 1 || n > VMM_MAX_REBOOT_LIMIT ||
+        t < 1 || t > 86400)
+        goto bad;
+    o->reboot_limit = (unsigned)n;
+    o->reboot_window_s = (unsigned)t;
+    return 0;
+bad:
+    return error_set(err, -EINVAL,
+                     "--reboot-limit '%s': expected N/Ts (N resets in T seconds, N 1..%d, T "
+                     "1..86400) or off",
+                     v, VMM_MAX_REBOOT_LIMIT);
 }
 
 static int parse_cpus(const char *v, struct vmm_options *o, struct error *err)
@@ -211,6 +298,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         o->initrd = v;
         return 0;
     case OPT_CMDLINE:
+        if (strlen(v) > VM_MAX_CMDLINE_BYTES)
+            return error_set(err, -EINVAL, "--cmdline: longer than %d bytes", VM_MAX_CMDLINE_BYTES);
         o->cmdline = v;
         return 0;
     case OPT_CPUS:
@@ -220,10 +309,12 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_NO_REBOOT:
         o->no_reboot = true;
         return 0;
+    case OPT_REBOOT_LIMIT:
+        return parse_reboot_limit(v, o, err);
     case OPT_DISK:
     case OPT_CDROM:
-        if (o->ndisks >= VMM_MAX_DISKS)
-            return error_set(err, -EINVAL, "too many disks (at most %d)", VMM_MAX_DISKS);
+        if (o->ndisks >= VM_MAX_DISKS)
+            return error_set(err, -EINVAL, "too many disks (at most %d)", VM_MAX_DISKS);
         if (def->id == OPT_DISK)
             return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
         return add_cdrom(v, o, err);
@@ -236,10 +327,14 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_RNG:
         o->has_rng = true;
         return 0;
+    case OPT_SERIAL_LOG:
+        return parse_serial_log(v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;
     case OPT_NAME:
+        if (strlen(v) > VM_MAX_NAME)
+            return error_set(err, -EINVAL, "--name: longer than %d characters", VM_MAX_NAME);
         o->name = v;
         return 0;
     case OPT_LOG_LEVEL:
@@ -282,9 +377,12 @@ static void set_defaults(struct vmm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->cpus = 1;
+    o->reboot_limit = VMM_DEFAULT_REBOOT_LIMIT;
+    o->reboot_window_s = VMM_DEFAULT_REBOOT_WINDOW_S;
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
+    o->serial_log_max_bytes = VMM_DEFAULT_SERIAL_LOG_BYTES;
     o->irqchip = VMM_IRQCHIP_SPLIT;
     o->has_acpi = true;
     o->has_ioapic = true;

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: MIT
 """Shared fixtures for the integration suite (pytest, Debian's python3-pytest).
 
-Fixtures give the paths of the built binaries and tell whether KVM can run guests here.
-Tests that need what is absent skip with the reason.
+Fixtures give the paths of the built binaries and tell, from the one host probe (hostkind.py),
+what can run directly here. Tests that need what is absent skip with the reason.
 """
-import os
 import pathlib
 import subprocess
 
 import pytest
+
+import hostkind
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -52,21 +53,27 @@ def boot_check(build_dir):
 
 
 def kvm_problem():
-    """Returns None when /dev/kvm can run guests, else the reason it cannot."""
-    if not os.path.exists("/dev/kvm"):
-        return ("/dev/kvm is absent on this host (no KVM: the kernel has no usable kvm module);"
-                " the payload, vCPU and Linux cases run on a nested KVM in test_nested_kvm.py")
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-        os.close(fd)
-    except OSError as e:
-        return f"/dev/kvm cannot be opened: {e.strerror}"
-    return None
+    """Returns None when payloads and vCPU cases run directly on this host's /dev/kvm (real KVM
+    or kvm-pvm, hostkind.py), else the reason they cannot."""
+    return hostkind.vcpu_problem()
+
+
+def linux_problem():
+    """Returns None when a Linux guest reaches userspace directly on this host (real KVM only),
+    else the reason it cannot; those cases then run on the nested KVM."""
+    return hostkind.linux_problem()
 
 
 @pytest.fixture(scope="session")
 def need_kvm():
     why = kvm_problem()
+    if why:
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def need_linux_kvm():
+    why = linux_problem()
     if why:
         pytest.skip(why)
 

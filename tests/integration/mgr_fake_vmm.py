@@ -13,6 +13,7 @@ start/pause/resume/stop/poweroff/kill -9/racing-start paths run for real on host
   fail-start      print an error and exit with status 6 before serving anything
   never-ready     never open the control socket
   slow-start      wait 1 s before opening the control socket
+  log-flood       write 3 MiB to stderr first (a monitor logging a reset storm)
 """
 import json
 import os
@@ -149,7 +150,10 @@ class Monitor:
     def accept(self, lsock, kind):
         conn, _ = lsock.accept()
         conn.setblocking(True)
-        if kind == "console":
+        if kind == "console" and self.console_clients:  # one client at a time, as the monitor
+            conn.sendall(b"bareiron-vmm: the console is in use by another client\r\n")
+            conn.close()
+        elif kind == "console":
             self.console_clients.append(conn)
             conn.sendall(f"fake console of {self.opts.get('name')}\r\n".encode())
             self.sel.register(conn, selectors.EVENT_READ, ("console-conn", conn))
@@ -197,6 +201,11 @@ def main():
         time.sleep(3600)
     if mode == "slow-start":
         time.sleep(1)
+    if mode == "log-flood":
+        line = "x" * 1023 + "\n"
+        for _ in range(3 * 1024):
+            sys.stderr.write(line)
+        sys.stderr.flush()
     return Monitor(opts, mode).run()
 
 

@@ -9,13 +9,14 @@ from bareiron-vmm, and why they differ where they do.
 """
 import dataclasses
 import json
-import os
 import pathlib
 import shutil
 import socket
 import subprocess
 import threading
 import time
+
+import hostkind
 
 HANG = "hang"  # expected outcome: the machine stops doing anything until the harness kills it
 
@@ -41,6 +42,7 @@ class Case:
     qemu_args: tuple = ()  # extra QEMU arguments (devices)
     vmm_args: tuple = ()  # extra bareiron-vmm arguments
     vmm_skip: str = ""  # why this case cannot run under bareiron-vmm yet ("" = it can)
+    iopl0: bool = True  # also run it as "<id>-iopl0" with `iopl=0` (see IOPL0_NOTE)
 
 
 CASES = [
@@ -66,7 +68,7 @@ CASES = [
          note="QEMU turns a triple fault into a reset (exit 0 with -no-reboot); "
               "bareiron-vmm reports a crash (status 8)"),
     Case("exit-hlt", "exits", cmdline="mode=hlt", qemu_status=HANG, vmm_status=(HANG, 8),
-         require_pass=False, lines=("EXIT hlt",),
+         require_pass=False, lines=("EXIT hlt",), iopl0=False,
          note="HLT with interrupts off never wakes: QEMU just sits there; bareiron-vmm sits too "
               "(in-kernel HLT) or may report the dead machine as a crash (8)"),
     Case("exit-i8042", "exits", cmdline="mode=i8042", qemu_status=0, vmm_status=0,
@@ -81,6 +83,10 @@ CASES = [
     Case("exit-exception", "exits", cmdline="mode=ud", qemu_status=3, vmm_status=3,
          require_pass=False, lines=("EXIT ud", "FAIL exits: exception 6 "),
          expected_fails=("FAIL exits: exception 6 ",)),
+    Case("exit-outs", "exits", cmdline="mode=outs iopl=0", qemu_status=3, vmm_status=3,
+         require_pass=False, lines=("EXIT outs", "FAIL exits: exception 13 "),
+         expected_fails=("FAIL exits: exception 13 ",), iopl0=False,
+         note="string port I/O without IOPL 3 is refused, not emulated, by the runtime"),
     Case("irq", "irq", disks=True),
     Case("virtio-rng", "virtio_rng", cmdline="rngs=1",
          qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"), vmm_args=("--rng",)),
@@ -89,6 +95,20 @@ CASES = [
          note="QEMU also offers DISCARD/WRITE_ZEROES on the read-only disk; bareiron offers "
               "RO instead of them"),
 ]
+
+IOPL0_NOTE = ("`iopl=0`: ring 3 runs with IOPL 0, so every IN/OUT and CLI/STI traps to the "
+              "runtime's #GP handler, which performs it in ring 0 (the path kvm-pvm hosts always "
+              "take, as they do not honour IOPL 3)")
+
+
+def with_iopl0(case):
+    """(case) again with `iopl=0` on the payload's command line: same expectations."""
+    note = f"{case.note}; {IOPL0_NOTE}" if case.note else IOPL0_NOTE
+    return dataclasses.replace(case, id=f"{case.id}-iopl0", note=note,
+                               cmdline=f"{case.cmdline} iopl=0".strip())
+
+
+CASES += [with_iopl0(c) for c in CASES if c.iopl0]
 
 DISK_SIZE = 8 * 1024 * 1024
 DISK_MAGIC = b"BAREIRON"
@@ -127,15 +147,6 @@ class Result:
     timed_out: bool
 
 
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
-
-
 def make_disks(tmp):
     """Creates the raw images the virtio_blk payload expects: a writable disk and a read-only
     one, each DISK_SIZE bytes with a known pattern in its first sector."""
@@ -149,9 +160,12 @@ def make_disks(tmp):
     return paths
 
 
-def qemu_command(case, elf, tmp):
+def qemu_command(case, elf, tmp, accel=None):
+    """QEMU's command line for (case); (accel) "kvm" or "tcg", by default KVM on a real KVM
+    host only (hostkind.py: on kvm-pvm QEMU is far slower with KVM than with TCG)."""
+    accel = accel or ("kvm" if hostkind.kind() == "kvm" else "tcg")
     cmd = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
-           "-machine", "q35", "-accel", "kvm" if kvm_usable() else "tcg",
+           "-machine", "q35", "-accel", accel,
            "-kernel", str(elf), "-append", case.cmdline,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
@@ -297,14 +311,16 @@ def problems(case, result, expected, tmp):
 
 
 def main(argv=None):
-    """Runs payload cases by hand: payload_util.py [--build-dir D] [--bareiron] [CASE...]."""
+    """Runs payload cases by hand:
+    payload_util.py [--build-dir D] [--bareiron | --accel kvm|tcg] [CASE...]."""
     import argparse
-    import sys
     import tempfile
 
     ap = argparse.ArgumentParser(description="run ring-3 test payloads under QEMU or bareiron")
     ap.add_argument("--build-dir", default="build")
     ap.add_argument("--bareiron", action="store_true", help="run under bareiron-vmm, not QEMU")
+    ap.add_argument("--accel", choices=("kvm", "tcg"),
+                    help="QEMU accelerator (default: kvm on a real KVM host, else tcg)")
     ap.add_argument("cases", nargs="*", help="case ids (default: all)")
     args = ap.parse_args(argv)
     root = pathlib.Path(__file__).resolve().parents[2]
@@ -324,7 +340,7 @@ def main(argv=None):
             if args.bareiron:
                 cmd, press = vmm_command(case, elf, vmm, tmp), press_vmm
             else:
-                cmd, press = qemu_command(case, elf, tmp), press_qemu
+                cmd, press = qemu_command(case, elf, tmp, args.accel), press_qemu
             result = run_guest(case, cmd, tmp, expected, press if case.press_power else None)
             probs = problems(case, result, expected, tmp)
         print(result.output)

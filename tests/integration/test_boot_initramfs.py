@@ -4,9 +4,9 @@ each scenario prints "ITEST PASS <name>" or "ITEST FAIL <name>: why" on the seri
 powers off.
 
 - Under QEMU, as the reference that the initramfs and its /init are right: the `boot` scenario
-  always (TCG when there is no KVM, about 15 s), the others when KVM is usable or
+  always (TCG unless the host has a real KVM, about 15 s), the others on real KVM or when
   BAREIRON_SLOW_TESTS=1 is set.
-- Under bareiron-vmm, with KVM (and not on kvm-pvm hosts, where a Linux userland cannot run):
+- Under bareiron-vmm, on a real KVM (hostkind.py; elsewhere test_nested_kvm.py runs them):
   boot, virtio-blk on raw and qcow2 (mkfs, write, remount, read back; e2fsck / qemu-img check on
   the host afterwards) and the ACPI power button through the control socket. SMP boot to /init
   is in test_vmm_boot.py.
@@ -19,8 +19,9 @@ import time
 
 import pytest
 
-from conftest import built, kvm_problem, run
+from conftest import built, linux_problem, run
 import boot_util as bu
+import hostkind
 import vmm_util
 
 QEMU = shutil.which("qemu-system-x86_64")
@@ -62,7 +63,7 @@ def stop(proc):
 # --- QEMU reference ------------------------------------------------------------------------
 
 def qemu_cmd(kernel, initrd, cmdline, log, extra=()):
-    accel = ["-accel", "kvm", "-cpu", "host"] if kvm_problem() is None else ["-accel", "tcg"]
+    accel = hostkind.qemu_accel()
     return [QEMU, "-M", "q35", "-m", "256", "-display", "none", "-no-reboot", "-nodefaults",
             "-serial", f"file:{log}", "-kernel", str(kernel), "-initrd", str(initrd),
             "-append", f"{BASE_CMDLINE} {cmdline}"] + accel + list(extra)
@@ -83,8 +84,8 @@ QEMU_SCENARIOS = {
 def test_qemu_reference(guest, tmp_path, name):
     if QEMU is None:
         pytest.skip("qemu-system-x86_64 is not installed")
-    if name != "boot" and kvm_problem() and not os.environ.get("BAREIRON_SLOW_TESTS"):
-        pytest.skip("slow under TCG without KVM (set BAREIRON_SLOW_TESTS=1)")
+    if name != "boot" and hostkind.kind() != "kvm" and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("QEMU runs Linux under TCG here, which is slow (set BAREIRON_SLOW_TESTS=1)")
     disk = tmp_path / "disk.img"
     with open(disk, "wb") as f:
         f.truncate(64 << 20)
@@ -100,8 +101,8 @@ def test_qemu_reference(guest, tmp_path, name):
 def test_qemu_reference_powerbutton(guest, tmp_path):
     if QEMU is None:
         pytest.skip("qemu-system-x86_64 is not installed")
-    if kvm_problem() and not os.environ.get("BAREIRON_SLOW_TESTS"):
-        pytest.skip("slow under TCG without KVM (set BAREIRON_SLOW_TESTS=1)")
+    if hostkind.kind() != "kvm" and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("QEMU runs Linux under TCG here, which is slow (set BAREIRON_SLOW_TESTS=1)")
     log, mon = tmp_path / "console.log", tmp_path / "mon.sock"
     cmd = qemu_cmd(*guest, "itest=powerbutton", log,
                    ["-monitor", f"unix:{mon},server,nowait"])
@@ -122,11 +123,9 @@ def test_qemu_reference_powerbutton(guest, tmp_path):
 
 @pytest.fixture(scope="module")
 def vmm(build_dir):
-    why = kvm_problem()
+    why = linux_problem()
     if why:
         pytest.skip(why)
-    if vmm_util.is_kvm_pvm():
-        pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
     return built(build_dir / "src" / "vmm" / "bareiron-vmm")
 
 

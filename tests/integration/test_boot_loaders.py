@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from conftest import kvm_problem, run
+from conftest import run
+import hostkind
 import boot_util as bu
 
 MiB = 1 << 20
@@ -107,7 +108,7 @@ def run_dumped(boot_check, tmp_path, kernel, initrd, cmdline, qemu_extra=(), tim
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"cannot assemble the trampoline (binutils): {e}")
     log = tmp_path / "console.log"
-    accel = ["-accel", "kvm", "-cpu", "host"] if kvm_problem() is None else ["-accel", "tcg"]
+    accel = hostkind.qemu_accel()
     q = run([bu.QEMU, "-M", "q35", "-m", "1024", "-display", "none", "-no-reboot",
              "-nodefaults", "-serial", f"file:{log}"] + accel + qargs + list(qemu_extra),
             timeout=timeout, stdin=subprocess.DEVNULL)

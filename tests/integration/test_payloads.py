@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Ring-3 test payloads (tests/guest/, docs/testing.md) under QEMU and under bareiron-vmm.
 
-Every case runs under QEMU (q35, KVM when /dev/kvm works, else TCG) to prove the payload
+Every case runs under QEMU (q35, KVM on a real KVM host, else TCG) to prove the payload
 against QEMU's devices, and under bareiron-vmm (needs KVM) to probe ours. The expected exit
 status of each case, and the expected differences between the two, are in payload_util.CASES.
 """
@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+import hostkind
 import payload_util as pu
 from conftest import run
 
@@ -80,7 +81,7 @@ def test_payload_vmm_accepts_command_line(case, vmm, payload_dir, tmp_path):
     """Where KVM is missing, bareiron-vmm still validates the whole command line the payload
     cases use (kernel, disks, control socket) before it opens /dev/kvm: status 5, not 2 or 6.
     Where KVM works, test_payload_bareiron covers this."""
-    if pu.kvm_usable():
+    if hostkind.dev_kvm_usable():
         pytest.skip("KVM works here: test_payload_bareiron runs the case for real")
     r = run(pu.vmm_command(case, elf_of(payload_dir, case), vmm, tmp_path), timeout=30)
     assert r.returncode == 5, f"status {r.returncode}: {r.stderr}"

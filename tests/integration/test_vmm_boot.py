@@ -2,7 +2,7 @@
 """bareiron-vmm on a real /dev/kvm: vCPU tests with tiny multiboot payloads built in Python
 (port I/O, serial output, isa-debug-exit, ACPI S5 power-off, i8042 reset, triple fault, SMP),
 Linux early boot (e820, ACPI, CPUs and memory as the kernel reports them) with Debian's kernel,
-and a full boot to /init (skipped on kvm-pvm hosts, where guest ring 0 is emulated)."""
+and a full boot to /init (on a real KVM only: elsewhere test_nested_kvm.py runs it)."""
 import re
 import signal
 import subprocess
@@ -61,10 +61,11 @@ def test_triple_fault_no_reboot(vmm, tmp_path):
 
 
 def test_reboot_loops_until_killed(vmm, tmp_path):
-    """Without --no-reboot a reset builds a new machine: the payload runs again and again."""
+    """Without --no-reboot a reset builds a new machine: the payload runs again and again
+    (with --reboot-limit off; test_vmm_security.py covers the default limit)."""
     k = u.write_payload(tmp_path, "reboot", u.serial_write(b"boot\n") + u.out8(0x64, 0xFE))
-    p = subprocess.Popen([vmm, "--kernel", k], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL)
+    p = subprocess.Popen([vmm, "--kernel", k, "--reboot-limit", "off"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     time.sleep(3)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=20)
@@ -140,9 +141,7 @@ def test_linux_early_boot(vmm, kernel):
     assert p.returncode in (0, 128 + signal.SIGTERM), p.returncode
 
 
-def test_linux_init(vmm, kernel, build_dir):
-    if u.is_kvm_pvm():
-        pytest.skip("kvm-pvm host: guest ring 0 is emulated, a Linux userland cannot run")
+def test_linux_init(vmm, kernel, build_dir, need_linux_kvm):
     initrd = bu.or_skip(bu.initramfs(build_dir))
     r = run([vmm, "--kernel", kernel, "--initrd", initrd, "--cpus", "2", "--memory", "512M",
              "--no-reboot", "--cmdline", "console=ttyS0 panic=-1 itest=smp itest_cpus=2"],

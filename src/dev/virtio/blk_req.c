@@ -2,10 +2,10 @@
 /*
  * virtio-blk request handling (virtio 1.2 §5.2.6): framing (16-byte device-readable header
  * first, 1-byte device-writable status last, any layout in between, §2.6.4), IN/OUT data
- * checks (512-byte multiples inside the capacity), FLUSH, GET_ID, DISCARD and WRITE_ZEROES
- * segments (§5.2.6.2), and completion of backend requests on the event loop. A chain without
- * room for a header or a status cannot be answered, so it puts the device in NEEDS_RESET;
- * everything else the guest gets wrong is answered with IOERR or UNSUPP.
+ * checks (512-byte multiples inside the capacity, seg_max and size_max kept), FLUSH, GET_ID,
+ * DISCARD and WRITE_ZEROES segments (§5.2.6.2), and completion of backend requests on the event
+ * loop. A chain without room for a header or a status cannot be answered, so it puts the device in
+ * NEEDS_RESET; everything else the guest gets wrong is answered with IOERR or UNSUPP.
  */
 #include "dev/virtio/blk.h"
 
@@ -22,6 +22,7 @@
 struct vblk_req {
     struct blk_req br;
     struct virtio_blk *vb;
+    uint32_t type; /* VIRTIO_BLK_T_*, for the counters */
     unsigned qidx;
     uint16_t head;
     uint32_t epoch;
@@ -83,6 +84,35 @@ static int iov_slice(const struct iovec *src, unsigned n, uint64_t skip, uint64_
     return cnt;
 }
 
+/* Counts a request of (type) answered with (status), moving (bytes) of data. vd.lock held. */
+static void account(struct virtio_blk *vb, uint32_t type, uint64_t bytes, uint8_t status)
+{
+    struct virtio_blk_stats *s = &vb->stats;
+    if (status != VIRTIO_BLK_S_OK) {
+        s->errors++;
+        return;
+    }
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        s->read_ops++;
+        s->read_bytes += bytes;
+        break;
+    case VIRTIO_BLK_T_OUT:
+        s->write_ops++;
+        s->write_bytes += bytes;
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        s->flush_ops++;
+        break;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        s->discard_ops++;
+        break;
+    default: /* GET_ID */
+        break;
+    }
+}
+
 /* Answers a request at once: status byte, used entry. */
 static void complete_now(struct virtio_blk *vb, unsigned qidx, uint16_t head, uint8_t *status,
                          uint32_t written, uint8_t code)
@@ -99,6 +129,7 @@ static void req_done(struct blk_req *br, int ret)
 
     pthread_mutex_lock(&vb->vd.lock);
     vb->queue_inflight[r->qidx]--;
+    account(vb, r->type, br->len_bytes, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
     if (virtio_req_end(&vb->vd, r->epoch)) {
         if (ret < 0)
             log_ratelimited(LOG_WARN, "%s: request at %llu failed: %d", vb->vd.name,
@@ -141,6 +172,7 @@ static bool submit(struct virtio_blk *vb, struct vblk_req *r)
     vb->queue_inflight[r->qidx]--;
     (void)virtio_req_end(&vb->vd, r->epoch);
     log_ratelimited(LOG_WARN, "%s: submit failed: %d", vb->vd.name, ret);
+    account(vb, r->type, 0, VIRTIO_BLK_S_IOERR);
     complete_now(vb, r->qidx, r->head, r->status, 0, VIRTIO_BLK_S_IOERR);
     free(r);
     return true;
@@ -152,6 +184,7 @@ static struct vblk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p,
     if (r == NULL)
         return NULL;
     r->vb = vb;
+    r->type = p->hdr.type;
     r->qidx = p->qidx;
     r->head = p->elem->head;
     r->status = p->status;
@@ -159,6 +192,28 @@ static struct vblk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p,
     r->br.opaque = r;
     r->br.iov = r->iov;
     return r;
+}
+
+/*
+ * The limits announced in the configuration (§5.2.4: seg_max segments per request, size_max
+ * bytes per segment): the driver must keep to them, and what it sends past them is refused
+ * rather than buffered (an unaligned segment costs a bounce on cache=none disks).
+ */
+static bool segments_ok(const struct virtio_blk *vb, const struct iovec *iov, int cnt)
+{
+    if ((uint64_t)cnt > vb->cfg.seg_max) {
+        log_ratelimited(LOG_WARN, "%s: request of %d segments, more than seg_max %u", vb->vd.name,
+                        cnt, vb->cfg.seg_max);
+        return false;
+    }
+    for (int i = 0; i < cnt; i++) {
+        if (iov[i].iov_len > vb->cfg.size_max) {
+            log_ratelimited(LOG_WARN, "%s: segment of %zu bytes, more than size_max %u",
+                            vb->vd.name, iov[i].iov_len, vb->cfg.size_max);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* IN / OUT. Returns the status for an immediate answer, or -1 when submitted. */
@@ -191,6 +246,10 @@ static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
         r->br.iovcnt = iov_slice(e->iov, e->n_readable, sizeof(p->hdr), len, r->iov);
     else
         r->br.iovcnt = iov_slice(p->wiov, e->n_writable, 0, len, r->iov);
+    if (!segments_ok(vb, r->iov, r->br.iovcnt)) {
+        free(r);
+        return VIRTIO_BLK_S_IOERR;
+    }
     submit(vb, r);
     return -1;
 }
@@ -271,8 +330,20 @@ static void handle(struct virtio_blk *vb, struct parsed *p)
         st = VIRTIO_BLK_S_UNSUPP;
         break;
     }
-    if (st >= 0)
+    if (st >= 0) {
+        account(vb, p->hdr.type, 0, (uint8_t)st);
         complete_now(vb, p->qidx, e->head, p->status, written, (uint8_t)st);
+    }
+}
+
+void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out)
+{
+    pthread_mutex_lock(&vb->vd.lock);
+    *out = vb->stats;
+    out->in_flight = 0;
+    for (unsigned i = 0; i < vb->vd.num_queues; i++)
+        out->in_flight += vb->queue_inflight[i];
+    pthread_mutex_unlock(&vb->vd.lock);
 }
 
 /* Framing checks. Returns 1 to go on with (p), 0 when answered, -1 when the device broke. */

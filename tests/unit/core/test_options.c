@@ -49,6 +49,8 @@ static void test_defaults(void **state)
     assert_int_equal(o.serial, VMM_SERIAL_STDIO);
     assert_int_equal(o.cpu_model, CPU_MODEL_HOST);
     assert_false(o.no_reboot);
+    assert_int_equal(o.reboot_limit, 10);
+    assert_int_equal(o.reboot_window_s, 10);
     assert_int_equal(o.ndisks, 0);
     assert_false(o.has_rng);
     assert_false(o.has_vconsole);
@@ -61,9 +63,10 @@ static void test_all_options(void **state)
     (void)state;
     assert_int_equal(PARSE(o, err, "--kernel=vmlinuz", "--initrd", "ird", "--cmdline",
                            "console=ttyS0 quiet", "--cpus", "4", "--memory", "2G", "--no-reboot",
-                           "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly,cache=none",
-                           "--cdrom", "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c",
-                           "--name", "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
+                           "--disk", "a.img", "--disk",
+                           "b.qcow2,format=qcow2,readonly,cache=none,backing=any", "--cdrom",
+                           "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c", "--name",
+                           "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
                      0);
     assert_string_equal(o.kernel, "vmlinuz");
     assert_string_equal(o.initrd, "ird");
@@ -77,6 +80,8 @@ static void test_all_options(void **state)
     assert_string_equal(o.disks[1].path, "b.qcow2");
     assert_int_equal(o.disks[1].format, VMM_DISK_QCOW2);
     assert_true(o.disks[1].is_readonly && o.disks[1].is_cache_none);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_SAME_DIR);
+    assert_int_equal(o.disks[1].backing, VMM_BACKING_ANY);
     assert_string_equal(o.disks[2].path, "x,y.iso");
     assert_true(o.disks[2].is_cdrom && o.disks[2].is_readonly);
     assert_int_equal(o.serial, VMM_SERIAL_UNIX);
@@ -103,6 +108,30 @@ static void test_memory(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1M"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1025K"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "-5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "2M"), 0); /* VM_MIN_MEMORY_MIB */
+}
+
+/* The limits the manager shares (base/vm_limits.h): name and command-line length. */
+static void test_shared_limits(void **state)
+{
+    static char name[VM_MAX_NAME + 2], cmdline[VM_MAX_CMDLINE_BYTES + 2];
+    static char a0[] = "bareiron-vmm", a1[] = "--kernel", a2[] = "k", a3[] = "--cmdline";
+    char *argv[] = {a0, a1, a2, a3, NULL, NULL};
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    memset(name, 'n', VM_MAX_NAME);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), 0);
+    name[VM_MAX_NAME] = 'n';
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), -EINVAL);
+    assert_non_null(strstr(err.message, "--name"));
+    memset(cmdline, 'c', VM_MAX_CMDLINE_BYTES);
+    argv[4] = cmdline; /* too long for PARSE's storage */
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), 0);
+    cmdline[VM_MAX_CMDLINE_BYTES] = 'c';
+    error_clear(&err);
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "--cmdline"));
 }
 
 static void test_cpus(void **state)
@@ -117,6 +146,25 @@ static void test_cpus(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "1000"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "2x"), -EINVAL);
     assert_non_null(strstr(err.message, "--cpus"));
+}
+
+static void test_reboot_limit(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/60s"), 0);
+    assert_int_equal(o.reboot_limit, 5);
+    assert_int_equal(o.reboot_window_s, 60);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit=3/2"), 0);
+    assert_int_equal(o.reboot_window_s, 2);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "off"), 0);
+    assert_int_equal(o.reboot_limit, 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "0/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "1001/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/0"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/1m"), -EINVAL);
 }
 
 static void test_errors(void **state)
@@ -137,6 +185,9 @@ static void test_errors(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpu-model", "epyc"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,format=vmdk"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", ",readonly"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=all"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=none"), 0);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_NONE);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "a", "--cdrom", "b"), -EINVAL);
     /* --help needs no kernel */
     assert_int_equal(PARSE(o, err, "--help"), 0);
@@ -221,6 +272,28 @@ static void test_chipset(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--ioapic"), -EINVAL);
 }
 
+static void test_serial_log(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_string_equal(o.serial_log, "");
+    assert_int_equal(o.serial_log_max_bytes, VMM_DEFAULT_SERIAL_LOG_BYTES);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "run/a,b.log"), 0);
+    assert_string_equal(o.serial_log, "run/a,b.log");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=128"), 0);
+    assert_string_equal(o.serial_log, "c.log");
+    assert_int_equal(o.serial_log_max_bytes, 128 << 10);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=2M"), 0);
+    assert_int_equal(o.serial_log_max_bytes, 2 << 20);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=4K"), -EINVAL);
+    assert_non_null(strstr(err.message, "64K to 1G"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=x"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ",max=1M"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ""), -EINVAL);
+}
+
 static void test_too_many_disks(void **state)
 {
     struct vmm_options o;
@@ -236,9 +309,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),       cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_memory),       cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
-        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_chipset),
+        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
+        cmocka_unit_test(test_chipset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,14 +43,14 @@ static uint64_t features(const struct virtio_blk *vb)
     return vb->vd.host_features & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 }
 
-static int setup_opts(void **state, bool is_readonly)
+static int setup_opts_size(void **state, bool is_readonly, uint64_t disk_bytes)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct virtio_blk_opts opts = {.serial = "bareiron-serial-0123456789"};
     assert_non_null(f);
     assert_int_equal(gmem_create(&f->gm), 0);
     assert_int_equal(gmem_add_region(f->gm, 0, RAM_BYTES, "ram", false, NULL), 0);
-    f->disk = blk_mem_create(DISK_BYTES, is_readonly);
+    f->disk = blk_mem_create(disk_bytes, is_readonly);
     assert_int_equal(virtio_blk_create(&opts, f->disk, f->gm, &f->vb), 0);
     guest_ring_init(&f->r, f->gm, 0x10000, 64);
     assert_int_equal(guest_dev_bringup(&f->vb->vd, &f->r, 1, features(f->vb)),
@@ -58,6 +58,16 @@ static int setup_opts(void **state, bool is_readonly)
                          VIRTIO_STATUS_DRIVER_OK);
     *state = f;
     return 0;
+}
+
+static int setup_opts(void **state, bool is_readonly)
+{
+    return setup_opts_size(state, is_readonly, DISK_BYTES);
+}
+
+static int setup_big(void **state)
+{
+    return setup_opts_size(state, false, 4 * DISK_BYTES);
 }
 
 static int setup(void **state)
@@ -443,6 +453,74 @@ static void test_mq_event_idx(void **state)
     virtio_blk_destroy(vb);
 }
 
+static struct virtio_blk_stats stats_of(struct fixture *f)
+{
+    struct virtio_blk_stats st;
+    virtio_blk_get_stats(f->vb, &st);
+    return st;
+}
+
+/* Each request is counted once when answered: by type when OK, in errors otherwise. */
+static void test_stats(void **state)
+{
+    struct fixture *f = *state;
+    struct virtio_blk_stats st = stats_of(f);
+
+    assert_int_equal(st.read_ops + st.write_ops + st.flush_ops + st.errors + st.in_flight, 0);
+    request(f, VIRTIO_BLK_T_OUT, 0, 1024);
+    assert_int_equal(stats_of(f).in_flight, 1);
+    assert_int_equal(stats_of(f).write_ops, 0); /* not before it is answered */
+    blk_mem_complete(f->disk, 100);
+    request(f, VIRTIO_BLK_T_IN, 0, 512);
+    request(f, VIRTIO_BLK_T_FLUSH, 0, 0);
+    assert_int_equal(stats_of(f).in_flight, 2);
+    blk_mem_complete(f->disk, 100);
+    discard(f, VIRTIO_BLK_T_DISCARD, 0, 8, 0);
+    blk_mem_complete(f->disk, 100);
+    request(f, VIRTIO_BLK_T_IN, 0, 100); /* unaligned: IOERR at once */
+    request(f, 0x1234, 0, 0);            /* unknown type: UNSUPP */
+    request(f, VIRTIO_BLK_T_GET_ID, 0, 32);
+    blk_mem_set_submit_error(f->disk, -EIO);
+    request(f, VIRTIO_BLK_T_OUT, 0, 512); /* the backend refuses it */
+    st = stats_of(f);
+    assert_int_equal(st.write_ops, 1);
+    assert_int_equal(st.write_bytes, 1024);
+    assert_int_equal(st.read_ops, 1);
+    assert_int_equal(st.read_bytes, 512);
+    assert_int_equal(st.flush_ops, 1);
+    assert_int_equal(st.discard_ops, 1);
+    assert_int_equal(st.errors, 3);
+    assert_int_equal(st.in_flight, 0);
+}
+
+/* A segment longer than the size_max we announce is refused, never handed to the backend. */
+static void test_size_max(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t big_gpa = 0x400000;
+    uint16_t head;
+
+    assert_int_equal(virtio_read_config(&f->vb->vd, 8, 4), VIRTIO_BLK_SIZE_MAX);
+    put_hdr(f, VIRTIO_BLK_T_IN, 0);
+    head = desc(f, HDR_GPA, 16, 0, false);
+    desc(f, big_gpa, 2 * VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 0);
+    assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_IOERR);
+    /* the same bytes in segments of size_max are fine */
+    put_hdr(f, VIRTIO_BLK_T_IN, 0);
+    head = desc(f, HDR_GPA, 16, 0, false);
+    desc(f, big_gpa, VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, big_gpa + VIRTIO_BLK_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(finish(f, head, 2 * VIRTIO_BLK_SIZE_MAX + 1), VIRTIO_BLK_S_OK);
+    assert_int_equal(virtio_read_status(&f->vb->vd) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -459,6 +537,7 @@ int main(void)
         T(test_discard_write_zeroes),
         T(test_discard_bad),
         cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
+        cmocka_unit_test_setup_teardown(test_size_max, setup_big, teardown),
         T(test_no_status),
         T(test_short_header),
         T(test_submit_error),
@@ -466,6 +545,7 @@ int main(void)
         T(test_too_many_inflight),
         T(test_mq_create),
         T(test_mq_event_idx),
+        T(test_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
