@@ -158,11 +158,6 @@ VCPU_CASES = [
         "--irqchip", "kernel", "--disk", "/tmp/d/disk.img,format=raw", "--cmdline",
         f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="blank=64M", timeout=300,
         linux=True),
-    # no IOAPIC for the guest: legacy interrupts (COM1, SCI) through the in-kernel 8259
-    VcpuCase("linux-blk-ioapic-off", b"", tuple(LINUX) + (
-        "--ioapic", "off", "--disk", "/tmp/d/disk.img,format=raw", "--cmdline",
-        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="blank=64M", timeout=300,
-        linux=True),
     # no ACPI tables at all: the second CPU comes from the MP table; poweroff would only halt,
     # so /init ends with a reset (i8042), which --no-reboot turns into status 0
     VcpuCase("linux-acpi-off", b"", tuple(LINUX) + (
