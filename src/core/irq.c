@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Interrupt injection into the in-kernel irqchip (api.rst §4.25 KVM_IRQ_LINE, §4.71
- * KVM_SIGNAL_MSI, §4.75 KVM_IRQFD). Legacy lines go to the IOAPIC and the PIC through the
- * default GSI routing KVM installs with KVM_CREATE_IRQCHIP; MSIs are sent directly.
+ * Interrupt injection (api.rst §4.25 KVM_IRQ_LINE, §4.71 KVM_SIGNAL_MSI, §4.52
+ * KVM_SET_GSI_ROUTING, §4.75 KVM_IRQFD). With the kernel irqchip, legacy lines go to the
+ * IOAPIC and the PIC through the default GSI routing KVM installs with KVM_CREATE_IRQCHIP;
+ * with the split irqchip they go to the monitor's IOAPIC, which sends MSIs. MSIs are sent
+ * directly; the GSI routing table only holds the userspace IOAPIC's level-triggered entries.
  */
 #define LOG_TAG "irq"
 #include "core/vm.h"
@@ -19,6 +21,12 @@ int vm_irq_line(struct vm *vm, uint32_t gsi, bool level)
     struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
     if (gsi >= IOAPIC_NUM_PINS)
         return -EINVAL;
+    if (vm->irqchip == VM_IRQCHIP_SPLIT) {
+        if (vm->chip_ops == NULL)
+            return -ENODEV;
+        vm->chip_ops->set_irq(vm->chip_opaque, gsi, level);
+        return 0;
+    }
     if (ioctl(vm->fd, KVM_IRQ_LINE, &irq) < 0)
         return -errno;
     return 0;
@@ -47,6 +55,30 @@ int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool is_assign)
     req.gsi = gsi;
     req.flags = is_assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN;
     if (ioctl(vm->fd, KVM_IRQFD, &req) < 0)
+        return -errno;
+    return 0;
+}
+
+int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n)
+{
+    union {
+        struct kvm_irq_routing hdr;
+        uint8_t bytes[sizeof(struct kvm_irq_routing) +
+                      IOAPIC_NUM_PINS * sizeof(struct kvm_irq_routing_entry)];
+    } table;
+    if (n > IOAPIC_NUM_PINS)
+        return -EINVAL;
+    memset(&table, 0, sizeof(table));
+    table.hdr.nr = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct kvm_irq_routing_entry *e = &table.hdr.entries[i];
+        e->gsi = routes[i].gsi;
+        e->type = KVM_IRQ_ROUTING_MSI;
+        e->u.msi.address_lo = (uint32_t)routes[i].addr;
+        e->u.msi.address_hi = (uint32_t)(routes[i].addr >> 32);
+        e->u.msi.data = routes[i].data;
+    }
+    if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, &table.hdr) < 0)
         return -errno;
     return 0;
 }

@@ -166,6 +166,15 @@ static enum exit_action exit_hlt(struct vcpu *vcpu)
     return EXIT_STOP;
 }
 
+/* Split irqchip: the LAPIC got EOI for a vector the userspace IOAPIC delivered level-triggered. */
+static enum exit_action exit_ioapic_eoi(struct vcpu *vcpu)
+{
+    struct vm *vm = vcpu->vm;
+    if (vm->chip_ops != NULL)
+        vm->chip_ops->eoi(vm->chip_opaque, vcpu->run->eoi.vector);
+    return EXIT_CONTINUE;
+}
+
 static enum exit_action exit_shutdown(struct vcpu *vcpu)
 {
     log_error("vcpu%u: triple fault (KVM_EXIT_SHUTDOWN)", vcpu->index);
@@ -236,6 +245,8 @@ static enum exit_action handle_exit(struct vcpu *vcpu)
         return exit_fail_entry(vcpu);
     case KVM_EXIT_SYSTEM_EVENT:
         return exit_system_event(vcpu);
+    case KVM_EXIT_IOAPIC_EOI:
+        return exit_ioapic_eoi(vcpu);
     case KVM_EXIT_INTR:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
         return EXIT_CONTINUE;

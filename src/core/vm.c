@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Implementation of core/vm.h: VM creation (api.rst §4.2 KVM_CREATE_VM, §4.24
- * KVM_CREATE_IRQCHIP, §4.66 KVM_CREATE_PIT2, §4.35 KVM_SET_USER_MEMORY_REGION, §4.48
+ * KVM_CREATE_IRQCHIP, §4.66 KVM_CREATE_PIT2, KVM_CAP_SPLIT_IRQCHIP in "capabilities that can
+ * be enabled on VMs", §4.35 KVM_SET_USER_MEMORY_REGION, §4.48
  * KVM_SET_TSS_ADDR, §4.53 KVM_SET_IDENTITY_MAP_ADDR), the platform ops devices call, and the
  * machine-level request box.
  */
@@ -32,6 +33,12 @@ static int platform_send_msi(void *opaque, uint64_t addr, uint32_t data)
     return vm_signal_msi(opaque, addr, data);
 }
 
+static int platform_set_msi_routes(void *opaque, const struct platform_msi_route *routes,
+                                   unsigned n)
+{
+    return vm_set_msi_routes(opaque, routes, n);
+}
+
 static int platform_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
                               bool is_assign)
 {
@@ -56,6 +63,7 @@ static void platform_exit(void *opaque, int code)
 static const struct platform_ops kvm_platform_ops = {
     .set_irq = platform_set_irq,
     .send_msi = platform_send_msi,
+    .set_msi_routes = platform_set_msi_routes,
     .ioeventfd = platform_ioeventfd,
     .request_poweroff = platform_poweroff,
     .request_reset = platform_reset,
@@ -90,20 +98,41 @@ static int set_memslots(struct vm *vm, struct error *err)
     return 0;
 }
 
-static int setup_vm(struct vm *vm, struct error *err)
+static int setup_irqchip(struct vm *vm, struct error *err)
 {
     struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    /* args[0]: the GSIs below it are the userspace IOAPIC's routes (their level-triggered
+     * vectors get EOI exits). */
+    struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_NUM_PINS}};
+    if (vm->irqchip == VM_IRQCHIP_SPLIT) {
+        if (kvm_check_cap(vm->kvm, KVM_CAP_SPLIT_IRQCHIP) <= 0)
+            return error_set(err, -ENOTSUP,
+                             "this KVM has no split irqchip (KVM_CAP_SPLIT_IRQCHIP): "
+                             "use --irqchip kernel");
+        if (ioctl(vm->fd, KVM_ENABLE_CAP, &split) < 0)
+            return error_set(err, -errno, "KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
+        return 0;
+    }
+    if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        return error_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+    if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+        return error_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+    return 0;
+}
+
+static int setup_vm(struct vm *vm, struct error *err)
+{
     uint64_t identity = KVM_IDENTITY_MAP_GPA;
+    int ret;
     /* Only VMX without unrestricted guest needs it; hosts without the capability skip it. */
     if (kvm_check_cap(vm->kvm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
         ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
         return error_set(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
     if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0)
         return error_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-    if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
-        return error_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
-    if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
-        return error_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+    ret = setup_irqchip(vm, err);
+    if (ret < 0)
+        return ret;
     return set_memslots(vm, err);
 }
 
@@ -113,6 +142,15 @@ static int setup_cpuid(struct vm *vm, enum cpu_model model, struct error *err)
     if (ret < 0)
         return error_set(err, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
     cpuid_apply_model(vm->cpuid->entries, vm->cpuid->nent, model);
+    /*
+     * The in-kernel LAPIC has the TSC-deadline timer, but KVM before Linux 6.8 leaves its bit
+     * (leaf 1 ECX bit 24) out of KVM_GET_SUPPORTED_CPUID: announce it as QEMU does. With it
+     * Linux's apic_needs_pit() is false, so a guest of the split irqchip (no PIT) neither
+     * registers a PIT clockevent nor calibrates the LAPIC timer against a tick.
+     */
+    struct kvm_cpuid_entry2 *leaf1 = cpuid_find(vm->cpuid->entries, vm->cpuid->nent, 1, 0);
+    if (leaf1 != NULL && kvm_check_cap(vm->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+        leaf1->ecx |= 1U << 24;
     /* room for the rebuilt topology leaves (at most 3 more entries) */
     struct kvm_cpuid2 *c =
         realloc(vm->cpuid, sizeof(*c) + (vm->cpuid->nent + 3) * sizeof(c->entries[0]));
@@ -124,7 +162,7 @@ static int setup_cpuid(struct vm *vm, enum cpu_model model, struct error *err)
 }
 
 int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model model,
-              struct vm **out, struct error *err)
+              enum vm_irqchip irqchip, struct vm **out, struct error *err)
 {
     struct vm *vm;
     int ret;
@@ -137,6 +175,7 @@ int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model m
     vm->kvm = kvm;
     vm->gm = gm;
     vm->ncpus = ncpus;
+    vm->irqchip = irqchip;
     vm->io_fn = io_unclaimed;
     vm->platform = (struct platform){.ops = &kvm_platform_ops, .opaque = vm};
     pthread_mutex_init(&vm->lock, NULL);
@@ -184,6 +223,12 @@ void vm_set_io_handler(struct vm *vm, vm_io_fn fn, void *opaque)
 {
     vm->io_fn = fn;
     vm->io_opaque = opaque;
+}
+
+void vm_set_irqchip_ops(struct vm *vm, const struct vm_irqchip_ops *ops, void *opaque)
+{
+    vm->chip_ops = ops;
+    vm->chip_opaque = opaque;
 }
 
 void vm_set_notify(struct vm *vm, vm_notify_fn fn, void *opaque)

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A KVM virtual machine (Documentation/virt/kvm/api.rst §4.2 KVM_CREATE_VM): the VM fd, its
- * TSS and identity-map pages, the in-kernel irqchip (PIC + IOAPIC + LAPICs) and PIT, the
- * memslots for every gmem region, the vCPUs, and the machine-level request box that vCPU
- * threads, devices and the control API use to ask for power-off, reset or exit.
+ * TSS and identity-map pages, the irqchip, the memslots for every gmem region, the vCPUs, and
+ * the machine-level request box that vCPU threads, devices and the control API use to ask for
+ * power-off, reset or exit.
  *
- * It implements struct platform_ops (dev/platform.h) for devices: set_irq is KVM_IRQ_LINE,
- * send_msi is KVM_SIGNAL_MSI (no GSI routing table to manage; irqfd routing can replace it
- * later without changing devices), ioeventfd is KVM_IOEVENTFD, and the request_* calls set
- * the request and kick every vCPU.
+ * Two irqchips (enum vm_irqchip): the whole PC chipset in the kernel (PIC + IOAPIC + LAPICs
+ * and the PIT, KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2), or a split irqchip (api.rst
+ * KVM_CAP_SPLIT_IRQCHIP: only the LAPICs in the kernel, the IOAPIC in the monitor, no PIC and
+ * no PIT). Creating and destroying the in-kernel PIT and PIC/IOAPIC costs most of a tiny
+ * guest's start-up; a guest with a LAPIC timer, TSC and kvmclock needs neither.
+ *
+ * It implements struct platform_ops (dev/platform.h) for devices: set_irq is KVM_IRQ_LINE
+ * with the kernel irqchip and the userspace interrupt controller's set_irq
+ * (vm_set_irqchip_ops) with the split one, send_msi is KVM_SIGNAL_MSI, set_msi_routes is
+ * KVM_SET_GSI_ROUTING, ioeventfd is KVM_IOEVENTFD, and the request_* calls set the request and
+ * kick every vCPU.
  *
  * PIO/MMIO exits are forwarded to one callback set by the machine (vm_set_io_handler), so
  * core depends on no device code.
@@ -34,6 +41,19 @@ struct kvm;
 struct gmem;
 struct vcpu;
 struct kvm_cpuid2;
+
+enum vm_irqchip {
+    VM_IRQCHIP_SPLIT,  /* LAPICs in KVM; IOAPIC in the monitor; no PIC, no PIT */
+    VM_IRQCHIP_KERNEL, /* PIC, IOAPIC, LAPICs and PIT in KVM */
+};
+
+/* The interrupt controller in the monitor with a split irqchip (dev/irq/ioapic.h). */
+struct vm_irqchip_ops {
+    /* Sets the level of line (gsi). Any thread. */
+    void (*set_irq)(void *opaque, uint32_t gsi, bool level);
+    /* A vCPU's LAPIC signalled EOI for level-triggered (vector) (KVM_EXIT_IOAPIC_EOI). */
+    void (*eoi)(void *opaque, uint8_t vector);
+};
 
 /* Why the VM wants to stop running; the first request wins. */
 enum vm_request {
@@ -69,6 +89,9 @@ struct vm {
     vm_io_fn io_fn;
     void *io_opaque;
     struct platform platform;
+    enum vm_irqchip irqchip;
+    const struct vm_irqchip_ops *chip_ops; /* VM_IRQCHIP_SPLIT: set before vm_start() */
+    void *chip_opaque;
     vm_notify_fn notify_fn;
     void *notify_opaque;
 
@@ -80,18 +103,22 @@ struct vm {
 };
 
 /*
- * Creates a VM on (kvm) with (ncpus) vCPUs of CPU model (model) over guest memory (gm) (each
- * region becomes a memslot; the VM does not own gm): KVM_CREATE_VM, TSS/identity map,
- * KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2, memslots, vCPUs (created, not started). Returns 0 and
- * (*out), or -errno with (err) set.
+ * Creates a VM on (kvm) with (ncpus) vCPUs of CPU model (model) and irqchip (irqchip) over guest
+ * memory (gm) (each region becomes a memslot; the VM does not own gm): KVM_CREATE_VM,
+ * TSS/identity map, KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2 or KVM_CAP_SPLIT_IRQCHIP with
+ * IOAPIC_NUM_PINS reserved routes, memslots, vCPUs (created, not started). Returns 0 and
+ * (*out), or -errno with (err) set (-ENOTSUP: this KVM has no split irqchip).
  */
 MUST_CHECK int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model model,
-                         struct vm **out, struct error *err);
+                         enum vm_irqchip irqchip, struct vm **out, struct error *err);
 /* Stops and joins every vCPU thread, closes all fds and frees (vm). NULL allowed. */
 void vm_destroy(struct vm *vm);
 
 /* Sets the PIO/MMIO exit handler. Call before vm_start(). */
 void vm_set_io_handler(struct vm *vm, vm_io_fn fn, void *opaque);
+/* Connects the userspace interrupt controller of a split irqchip: (ops) with (opaque) get the
+ * platform's set_irq calls and the EOI exits. Call before vm_start(). */
+void vm_set_irqchip_ops(struct vm *vm, const struct vm_irqchip_ops *ops, void *opaque);
 /* Sets the request notifier. Call before vm_start(). */
 void vm_set_notify(struct vm *vm, vm_notify_fn fn, void *opaque);
 /* The platform (ops + opaque) to hand to devices. */
@@ -120,8 +147,11 @@ enum vm_request vm_pending(struct vm *vm);
 /* Called by a vCPU thread when it returns. */
 void vm_vcpu_thread_exited(struct vm *vm);
 
-/* core/irq.c: KVM_IRQ_LINE on (gsi); KVM_SIGNAL_MSI; KVM_IRQFD. Return 0 or -errno. */
+/* core/irq.c: KVM_IRQ_LINE on (gsi) (kernel irqchip), or the userspace controller's set_irq
+ * (split irqchip; -ENODEV before vm_set_irqchip_ops); KVM_SIGNAL_MSI; KVM_SET_GSI_ROUTING with
+ * (n) MSI routes (n <= IOAPIC_NUM_PINS); KVM_IRQFD. Return 0 or -errno. */
 int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
+int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n);
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 MUST_CHECK int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool is_assign);
 /* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */

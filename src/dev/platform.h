@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What a device may ask of the machine it sits in: raise interrupt lines, send MSIs and wire
- * ioeventfds. The monitor implements these over KVM (core/irq.c, core/ioevent.c); unit tests
- * implement them with fakes. Devices never include core/vm.h.
+ * What a device may ask of the machine it sits in: raise interrupt lines, send MSIs, set MSI
+ * routes and wire ioeventfds. The monitor implements these over KVM (core/irq.c, core/ioevent.c);
+ * unit tests implement them with fakes. Devices never include core/vm.h.
  */
 #ifndef BAREIRON_DEV_PLATFORM_H
 #define BAREIRON_DEV_PLATFORM_H
@@ -10,12 +10,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* One GSI routed to an MSI (addr, data) in the kernel's routing table (set_msi_routes). */
+struct platform_msi_route {
+    uint32_t gsi;
+    uint32_t data;
+    uint64_t addr;
+};
+
 struct platform_ops {
     /* Sets the level of interrupt line (gsi) (IOAPIC pin / PIC line). Thread-safe. */
     void (*set_irq)(void *opaque, uint32_t gsi, bool level);
     /* Delivers one MSI with (addr, data) (as written into an MSI-X table entry). Thread-safe.
      * Returns 0 or -errno (the caller logs with a rate limit). */
     int (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
+    /*
+     * Replaces the kernel's GSI routing table with the (n) MSI routes at (routes) (the
+     * userspace IOAPIC's level-triggered entries: with a split irqchip KVM reports the EOIs of
+     * exactly those vectors). Thread-safe. Returns 0 or -errno. NULL when there is no such
+     * table (then the caller skips it).
+     */
+    int (*set_msi_routes)(void *opaque, const struct platform_msi_route *routes, unsigned n);
     /*
      * Assigns (is_assign) or removes an ioeventfd: a guest write of (len) bytes at (addr) in
      * port (is_pio) or memory space signals eventfd (fd) without leaving the kernel. (len) 0

@@ -24,6 +24,7 @@
 #include "core/x86/mptable.h"
 #include "core/x86/regs.h"
 #include "dev/bus.h"
+#include "dev/irq/ioapic.h"
 #include "vmm/console.h"
 #include "vmm/machine_internal.h"
 
@@ -37,12 +38,17 @@ static int load_tables(struct machine *m, struct error *err)
     acfg.has_com2 = false; /* only COM1 exists */
     acfg.has_pci = machine_has_pci();
     acfg.has_rtc = machine_has_rtc();
-    ret = acpi_build(m->gm, &acfg, &m->rsdp_gpa);
-    if (ret < 0)
-        return error_set(err, ret, "cannot build the ACPI tables: %s", strerror(-ret));
+    acfg.has_ioapic = m->opts->has_ioapic;
+    acfg.has_pic = m->opts->irqchip == VMM_IRQCHIP_KERNEL; /* the split irqchip has no 8259 */
+    /* --acpi off: no RSDP anywhere (the area stays zero, so a scan finds nothing either) */
+    if (m->opts->has_acpi) {
+        ret = acpi_build(m->gm, &acfg, &m->rsdp_gpa);
+        if (ret < 0)
+            return error_set(err, ret, "cannot build the ACPI tables: %s", strerror(-ret));
+    }
     /* the MP table too, for guests without ACPI (acpi=off, MP-only kernels and payloads) */
     ret = mptable_build(m->gm, &acfg, NULL);
-    if (ret < 0 && ret != -ENODEV)
+    if (ret < 0 && ret != -ENODEV) /* no IOAPIC: no MP table (core/x86/mptable.h) */
         return error_set(err, ret, "cannot build the MP table: %s", strerror(-ret));
     return 0;
 }
@@ -144,13 +150,18 @@ int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, stru
     m->con = con;
     m->vcon_be = vcon;
     m->start_ns = time_now_ns();
-    ret = vm_create(kvm, m->gm, m->opts->cpus, m->opts->cpu_model, &m->vm, err);
+    ret = vm_create(kvm, m->gm, m->opts->cpus, m->opts->cpu_model,
+                    m->opts->irqchip == VMM_IRQCHIP_SPLIT ? VM_IRQCHIP_SPLIT : VM_IRQCHIP_KERNEL,
+                    &m->vm, err);
     if (ret < 0)
         return ret;
     if (bus_create("pio", &m->pio) < 0 || bus_create("mmio", &m->mmio) < 0)
         return error_set(err, -ENOMEM, "out of memory");
     vm_set_io_handler(m->vm, machine_io, m);
-    ret = machine_add_legacy(m, err);
+    /* the interrupt controller first: devices may raise a line as soon as they exist */
+    ret = machine_add_irqchip(m, err);
+    if (ret == 0)
+        ret = machine_add_legacy(m, err);
     if (ret == 0)
         ret = machine_add_pci(m, err);
     if (ret == 0)
@@ -209,6 +220,7 @@ void machine_destroy(struct machine *m)
     machine_remove_pci(m);
     machine_remove_legacy(m);
     vm_destroy(m->vm);
+    ioapic_destroy(m->ioapic);
     if (m->pio != NULL)
         bus_destroy(m->pio);
     if (m->mmio != NULL)

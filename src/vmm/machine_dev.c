@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The devices of a bareiron PC (vmm/machine_internal.h): COM1 (16550A at 0x3f8, GSI 4), the
+ * The devices of a bareiron PC (vmm/machine_internal.h): the userspace IOAPIC of the split
+ * irqchip (0xfec00000), COM1 (16550A at 0x3f8, GSI 4), the
  * i8042 (0x60/0x64, reset line), the CMOS RTC (0x70), port 0x92 (fast A20/reset), QEMU's
  * isa-debug-exit (0xf4), the ACPI PM block (PORT_ACPI_PM_BASE, S5 power-off) and the PCI host
  * bridge with one virtio-blk function per disk. Ports and GSIs come from core/x86/layout.h.
@@ -19,6 +20,7 @@
 #include "core/vm.h"
 #include "core/x86/acpi.h"
 #include "core/x86/layout.h"
+#include "dev/irq/ioapic.h"
 #include "dev/legacy/i8042.h"
 #include "dev/legacy/uart8250.h"
 #include "vmm/console.h"
@@ -125,6 +127,35 @@ int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err
     }
     return 0;
 #endif
+}
+
+static void chip_set_irq(void *opaque, uint32_t gsi, bool level)
+{
+    ioapic_set_irq(opaque, gsi, level);
+}
+
+static void chip_eoi(void *opaque, uint8_t vector)
+{
+    ioapic_eoi(opaque, vector);
+}
+
+static const struct vm_irqchip_ops ioapic_chip_ops = {.set_irq = chip_set_irq, .eoi = chip_eoi};
+
+int machine_add_irqchip(struct machine *m, struct error *err)
+{
+    int ret;
+    if (m->opts->irqchip != VMM_IRQCHIP_SPLIT)
+        return 0;
+    /* the id the MADT and the MP table give it (acpi.c, mptable.c) */
+    ret = ioapic_create(vm_platform(m->vm), (uint8_t)m->opts->cpus, &m->ioapic);
+    if (ret == 0)
+        ret = ioapic_attach(m->ioapic, m->mmio, IOAPIC_GPA);
+    if (ret == 0 && m->loop != NULL)
+        ret = ioapic_start_timer(m->ioapic, m->loop);
+    if (ret < 0)
+        return error_set(err, ret, "cannot create the IOAPIC: %s", strerror(-ret));
+    vm_set_irqchip_ops(m->vm, &ioapic_chip_ops, m->ioapic);
+    return 0;
 }
 
 static void com1_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -268,6 +299,7 @@ int machine_add_pci(struct machine *m, struct error *err)
         .io_base = PCI_IO_BASE,
         .io_size = PCI_IO_SIZE,
         .ecam_base = PCI_ECAM_BASE,
+        .is_intx_on_pic = !m->opts->has_ioapic,
     };
     int ret = pci_host_create(&pc, vm_platform(m->vm), m->pio, m->mmio, &m->pci);
     if (ret < 0)

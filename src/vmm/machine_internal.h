@@ -37,6 +37,7 @@ struct machine {
     struct vm *vm;
     struct bus *pio;
     struct bus *mmio;
+    struct ioapic *ioapic; /* --irqchip split only */
     struct uart8250 *com1;
     struct i8042 *i8042;
     struct cmos_rtc *rtc;
@@ -53,6 +54,10 @@ struct machine {
     struct console *vcon_be; /* its backend (owned by main.c, lives across reboots) */
     int vcon_timer_fd;       /* input retry while the device's input buffer is full; -1 */
 };
+
+/* Creates the userspace IOAPIC of the split irqchip at IOAPIC_GPA and connects it to the VM
+ * (no-op with the kernel irqchip). Returns 0 or -errno with (err) set. */
+MUST_CHECK int machine_add_irqchip(struct machine *m, struct error *err);
 
 /* Which optional parts this build has (src/vmm/meson.build HAVE_DEV_*). */
 bool machine_has_pci(void);

@@ -30,6 +30,9 @@ enum opt_id {
     OPT_VCONSOLE,
     OPT_SERIAL_LOG,
     OPT_REBOOT_LIMIT,
+    OPT_IRQCHIP,
+    OPT_ACPI,
+    OPT_IOAPIC,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -60,6 +63,9 @@ static const struct opt_def opt_defs[] = {
     {"vconsole", OPT_VCONSOLE, true},
     {"serial-log", OPT_SERIAL_LOG, true},
     {"reboot-limit", OPT_REBOOT_LIMIT, true},
+    {"irqchip", OPT_IRQCHIP, true},
+    {"acpi", OPT_ACPI, true},
+    {"ioapic", OPT_IOAPIC, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -93,6 +99,13 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --name NAME          VM name for logs and the control API (64 characters)\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
+            "  --irqchip split|kernel\n"
+            "                       split (default): LAPICs in KVM, IOAPIC in the monitor, no\n"
+            "                       8259 PIC and no PIT (guests with LAPIC timer, TSC, kvmclock);\n"
+            "                       kernel: PIC, IOAPIC, LAPICs and PIT in KVM (legacy guests)\n"
+            "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
+            "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
+            "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -154,6 +167,30 @@ static int parse_backend(const char *opt, const char *v, enum vmm_serial *kind, 
     else
         return error_set(err, -EINVAL, "%s '%s': expected stdio, none, file:PATH or unix:PATH", opt,
                          v);
+    return 0;
+}
+
+/* "on|off" for (opt). */
+static int parse_on_off(const char *opt, const char *v, bool *out, struct error *err)
+{
+    if (strcmp(v, "on") == 0)
+        *out = true;
+    else if (strcmp(v, "off") == 0)
+        *out = false;
+    else
+        return error_set(err, -EINVAL, "%s '%s': expected on or off", opt, v);
+    return 0;
+}
+
+static int parse_irqchip(const char *v, struct vmm_options *o, struct error *err)
+{
+    if (strcmp(v, "split") == 0)
+        o->irqchip = VMM_IRQCHIP_SPLIT;
+    else if (strcmp(v, "kernel") == 0)
+        o->irqchip = VMM_IRQCHIP_KERNEL;
+    else
+        return error_set(err, -EINVAL, "--irqchip '%s': expected split or kernel", v);
+    o->has_irqchip = true;
     return 0;
 }
 
@@ -312,6 +349,12 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         if (cpuid_parse_model(v, &o->cpu_model) < 0)
             return error_set(err, -EINVAL, "--cpu-model '%s': expected host or baseline", v);
         return 0;
+    case OPT_IRQCHIP:
+        return parse_irqchip(v, o, err);
+    case OPT_ACPI:
+        return parse_on_off("--acpi", v, &o->has_acpi, err);
+    case OPT_IOAPIC:
+        return parse_on_off("--ioapic", v, &o->has_ioapic, err);
     case OPT_HELP:
         o->is_help = true;
         return 0;
@@ -340,6 +383,9 @@ static void set_defaults(struct vmm_options *o)
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
     o->serial_log_max_bytes = VMM_DEFAULT_SERIAL_LOG_BYTES;
+    o->irqchip = VMM_IRQCHIP_SPLIT;
+    o->has_acpi = true;
+    o->has_ioapic = true;
 }
 
 /* Cross-option checks once everything is parsed. */
@@ -356,6 +402,18 @@ static int check_combination(struct vmm_options *o, struct error *err)
         o->vconsole == VMM_SERIAL_UNIX && strcmp(o->serial_path, o->vconsole_path) == 0)
         return error_set(err, -EINVAL, "--serial and --vconsole: same socket path '%s'",
                          o->serial_path);
+    if (!o->has_ioapic) {
+        if (o->has_irqchip && o->irqchip == VMM_IRQCHIP_SPLIT)
+            return error_set(err, -EINVAL,
+                             "--ioapic off needs --irqchip kernel: without an IOAPIC the guest "
+                             "uses the 8259 PIC, which only the kernel irqchip has");
+        o->irqchip = VMM_IRQCHIP_KERNEL;
+        /* no ACPI MADT and no MP table (core/x86/mptable.h): nothing lists the other CPUs */
+        if (!o->has_acpi && o->cpus > 1)
+            return error_set(err, -EINVAL,
+                             "--acpi off --ioapic off: the guest can find only one CPU "
+                             "(no MADT, no MP table); use --cpus 1 or keep one of them on");
+    }
     if (!o->is_help && !o->is_version && o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
     return 0;

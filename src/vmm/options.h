@@ -2,10 +2,9 @@
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --reboot-limit,
- * --disk, --cdrom,
- * --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng, --vconsole. Parsing
- * only checks syntax and ranges (no file is opened), so it is unit-tested; main.c validates files
- * afterwards.
+ * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
+ * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
+ * opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -35,6 +34,9 @@ enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
 /* backing= of --disk: which backing files an image may name (block/blk.h enum blk_backing). */
 enum vmm_disk_backing { VMM_BACKING_SAME_DIR = 0, VMM_BACKING_NONE, VMM_BACKING_ANY };
 enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
+/* --irqchip: split (LAPICs in KVM, IOAPIC in the monitor, no PIC/PIT) or kernel (the whole
+ * chipset in KVM). */
+enum vmm_irqchip { VMM_IRQCHIP_SPLIT, VMM_IRQCHIP_KERNEL };
 
 struct vmm_disk {
     char path[4096];
@@ -72,6 +74,10 @@ struct vmm_options {
     bool has_log_level;
     enum log_level log_level;
     enum cpu_model cpu_model;
+    enum vmm_irqchip irqchip;
+    bool has_irqchip; /* --irqchip given (not the default) */
+    bool has_acpi;    /* --acpi on (default): ACPI tables; off: MP table only */
+    bool has_ioapic;  /* --ioapic on (default); off: the guest sees no IOAPIC, uses the PIC */
     bool is_help;
     bool is_version;
 };
@@ -81,8 +87,11 @@ struct vmm_options {
  * (o), after filling in the defaults. Returns 0, or -EINVAL with a one-line message in (err)
  * (unknown option, missing value, --cpus outside 1..64, --memory not in
  * [2 MiB, 1 TiB] or not a multiple of 1 MiB, bad --disk/--serial/--vconsole/--log-level/
- * --cpu-model, --serial stdio with --vconsole stdio, no --kernel). --vconsole stdio without
- * --serial turns the serial default to none: only one backend may own stdin and the terminal.
+ * --cpu-model/--irqchip/--acpi/--ioapic, --serial stdio with --vconsole stdio, --ioapic off
+ * with --irqchip split, --acpi off --ioapic off with more than one CPU, no --kernel). --vconsole
+ * stdio without --serial turns the serial default to none: only one backend may own stdin and the
+ * terminal. --ioapic off without
+ * --irqchip selects the kernel irqchip (the 8259 PIC lives only there).
  * --help/--version set is_help/is_version and skip the --kernel check. (o) keeps pointers into
  * (argv).
  */

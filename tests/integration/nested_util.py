@@ -149,7 +149,39 @@ VCPU_CASES = [
         f"{LINUX_CMDLINE} itest=powerbutton"), 0, out_has=_itest("powerbutton"),
         flags="wait,ctl=pause+sleep:2000+resume+sleep:3000+power-button", timeout=300,
         linux=True, check=lambda t: check_ctl_ok(t, ("pause", "resume", "power-button"))),
+    # the full in-kernel chipset (8259 PIC, IOAPIC, PIT) instead of the default split irqchip
+    VcpuCase("linux-smp-irqchip-kernel", b"", tuple(LINUX) + (
+        "--irqchip", "kernel", "--cpus", "2", "--cmdline",
+        f"{LINUX_CMDLINE} itest=smp itest_cpus=2"), 0, out_has=_itest("smp"), timeout=300,
+        linux=True),
+    VcpuCase("linux-blk-irqchip-kernel", b"", tuple(LINUX) + (
+        "--irqchip", "kernel", "--disk", "/tmp/d/disk.img,format=raw", "--cmdline",
+        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="blank=64M", timeout=300,
+        linux=True),
+    # no ACPI tables at all: the second CPU comes from the MP table; poweroff would only halt,
+    # so /init ends with a reset (i8042), which --no-reboot turns into status 0
+    VcpuCase("linux-acpi-off", b"", tuple(LINUX) + (
+        "--acpi", "off", "--cpus", "2", "--cmdline",
+        f"{LINUX_CMDLINE} itest=smp itest_cpus=2 itest_end=reboot"), 0, out_has=_itest("smp"),
+        timeout=300, linux=True),
+    # the default split irqchip with the whole kernel log: Linux finds no 8259 and no PIT and
+    # does not miss them
+    VcpuCase("linux-split-dmesg", b"", tuple(LINUX) + (
+        "--cmdline", "console=ttyS0 panic=-1 itest=boot"), 0, out_has=_itest("boot"),
+        timeout=300, linux=True, check=lambda t: check_split_dmesg(t)),
 ]
+
+
+def check_split_dmesg(text):
+    """Problems in the kernel log of a split-irqchip boot (no 8259, no PIT)."""
+    probs = [] if "Using NULL legacy PIC" in text else ["Linux did not find the 8259 missing"]
+    # the last one: Linux wanted a PIT (no TSC-deadline timer in CPUID) and found no IRQ 0
+    for bad in ("timer doesn't work", "MP-BIOS bug", "IO-APIC + timer", "Kernel panic",
+                "APIC calibration not consistent", "spurious 8259A interrupt",
+                "Failed to register legacy timer interrupt"):
+        if bad in text:
+            probs.append(f"kernel log has {bad!r}")
+    return probs
 
 
 def payload_line(case):

@@ -65,9 +65,10 @@ static void build_cpus(struct aml *a, unsigned ncpus)
 
 /*
  * _PRT: for every slot and pin, Package { (slot << 16) | 0xffff, pin (0 = INTA), 0, GSI },
- * the GSI being PCI_INTX_GSI(slot, pin + 1): level-triggered, active low, on the IOAPIC.
+ * the GSI being PCI_INTX_LINE(slot, pin + 1): level-triggered, active low, on the IOAPIC, or
+ * on the PIC's IRQ 10/11 without one.
  */
-static void build_prt(struct aml *a)
+static void build_prt(struct aml *a, bool has_ioapic)
 {
     aml_name(a, "_PRT");
     aml_package_begin(a, 32 * 4);
@@ -77,7 +78,7 @@ static void build_prt(struct aml *a)
             aml_integer(a, ((uint64_t)slot << 16) | 0xffff);
             aml_integer(a, pin);
             aml_integer(a, 0);
-            aml_integer(a, PCI_INTX_GSI(slot, pin + 1));
+            aml_integer(a, PCI_INTX_LINE(has_ioapic, slot, pin + 1));
             aml_end(a);
         }
     }
@@ -109,7 +110,7 @@ static void build_pci0(struct aml *a, const struct acpi_config *cfg)
     if (mmio64_size > 0)
         aml_res_qword_mem(a, false, mmio64_base, mmio64_base + mmio64_size - 1);
     aml_end(a);
-    build_prt(a);
+    build_prt(a, cfg->has_ioapic);
     /* _OSC (§6.2.11): hand back the capabilities buffer unchanged, i.e. grant every control
      * the OS asks for (there are no PCIe ports, so nothing for the firmware to keep). */
     aml_method_begin(a, "_OSC", 4, false);
@@ -281,6 +282,7 @@ void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_b
     *cfg = (struct acpi_config){.ncpus = ncpus,
                                 .ram_bytes = ram_bytes,
                                 .has_ioapic = true,
+                                .has_pic = true,
                                 .has_pci = true,
                                 .has_com1 = true,
                                 .has_com2 = true,
@@ -390,7 +392,10 @@ static void madt_put(uint8_t *buf, size_t *pos, const void *e, size_t len)
 
 static int add_madt(struct area *ar, const struct acpi_config *cfg)
 {
-    struct acpi_madt madt = {.lapic_address = (uint32_t)LAPIC_GPA, .flags = ACPI_MADT_PCAT_COMPAT};
+    /* PCAT_COMPAT says an 8259 pair is there (to be masked when the IOAPIC is used): it is
+     * off with the split irqchip, which has none. */
+    struct acpi_madt madt = {.lapic_address = (uint32_t)LAPIC_GPA,
+                             .flags = cfg->has_pic ? ACPI_MADT_PCAT_COMPAT : 0};
     size_t size = sizeof(madt) + cfg->ncpus * sizeof(struct acpi_madt_lapic) +
                   sizeof(struct acpi_madt_ioapic) + 2 * sizeof(struct acpi_madt_iso) +
                   sizeof(struct acpi_madt_lapic_nmi);

@@ -19,7 +19,8 @@
 struct acpi_config {
     unsigned ncpus;     /* 1..MAX_VCPUS; APIC id = ACPI processor uid = index */
     uint64_t ram_bytes; /* guest RAM, to place the 64-bit PCI window above it */
-    bool has_ioapic;    /* MADT IOAPIC entry (id = ncpus) */
+    bool has_ioapic;    /* MADT IOAPIC entry (id = ncpus); false: PCI INTx on PIC IRQs 10/11 */
+    bool has_pic;       /* an 8259 pair: MADT PCAT_COMPAT, MP table ExtINT on LINT0 */
     /* MADT ISO ISA IRQ0 -> GSI 2, edge (and MP table IRQ0 -> pin 2), as QEMU does. Only when
      * the GSI routing sends GSI 0 to IOAPIC pin 2; KVM's default routing (GSI n -> pin n, what
      * core/irq.c uses) needs it false: then IRQ0 is identity-mapped to pin 0. */
@@ -33,8 +34,8 @@ struct acpi_config {
     uint64_t pci_mmio64_size; /* 0: PCI_MMIO64_SIZE */
 };
 
-/* Fills (cfg) with the standard machine: IOAPIC, PCI, COM1/COM2, i8042 and RTC present, no VGA,
- * no IRQ0 override (KVM's default GSI routing). */
+/* Fills (cfg) with the standard machine: IOAPIC, 8259 PIC, PCI, COM1/COM2, i8042 and RTC
+ * present, no VGA, no IRQ0 override (KVM's default GSI routing). */
 void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes);
 
 /*

@@ -94,6 +94,13 @@
 #define GSI_PCI_FIRST 16 /* PCI INTx lines 16..23 (slot-swizzled), MSI routes above 24 */
 /* INTx of PCI (slot) and (pin) (1..4 = INTA..INTD): the swizzle the DSDT _PRT announces. */
 #define PCI_INTX_GSI(slot, pin) (GSI_PCI_FIRST + (((slot) + (pin)-1) & 7))
+/* Without an IOAPIC (--ioapic off) only the 8259's IRQs 0..15 exist: PCI INTx then shares ISA
+ * IRQs 10 and 11 (free on this machine), level-triggered through the ELCR. */
+#define GSI_PCI_PIC_FIRST 10
+#define PCI_INTX_PIC_IRQ(slot, pin) (GSI_PCI_PIC_FIRST + (((slot) + (pin)-1) & 1))
+/* The INTx line of (slot)/(pin) on a machine with or without an IOAPIC (has_ioapic). */
+#define PCI_INTX_LINE(has_ioapic, slot, pin)                                                       \
+    ((has_ioapic) ? PCI_INTX_GSI(slot, pin) : PCI_INTX_PIC_IRQ(slot, pin))
 #define IOAPIC_NUM_PINS 24
 
 /* SMP limits: one number for the manager and the monitor (base/vm_limits.h) */

@@ -5,6 +5,10 @@
  * assignment). The floating pointer sits at MPTABLE_GPA (16-byte aligned, in 0xf0000-0xfffff)
  * and the configuration table right after it. Interrupt routing matches the ACPI tables: ISA
  * IRQ n on IOAPIC pin n except IRQ0 on pin 2 with the override, PCI INTx per PCI_INTX_GSI.
+ * Without an 8259 there is no ExtINT entry. Without an IOAPIC there is no table at all: 64-bit
+ * Linux that finds an MP table assumes symmetric I/O mode and masks the BSP's LINT0, so the
+ * 8259's interrupts would never arrive (the IMCR bit of the floating pointer only counts on
+ * 32-bit kernels).
  */
 #include "core/x86/mptable.h"
 
@@ -162,7 +166,8 @@ static void put_irqs(struct writer *w, const struct acpi_config *cfg, uint8_t io
                     ioapic_id, (uint8_t)PCI_INTX_GSI(slot, pin + 1));
     }
     /* LINT0 of the BSP is the PIC's ExtINT (virtual wire); LINT1 of every CPU is NMI. */
-    put_irq(w, MP_LOCALINT, MP_EXTINT, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0, 0);
+    if (cfg->has_pic)
+        put_irq(w, MP_LOCALINT, MP_EXTINT, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0, 0);
     put_irq(w, MP_LOCALINT, MP_NMI, MP_IRQ_CONFORMS, MP_BUS_ISA, 0, 0xff, 1);
 }
 

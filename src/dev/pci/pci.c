@@ -424,7 +424,7 @@ int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot)
         goto out_unlock;
     dev->host = host;
     dev->devfn = (uint8_t)(slot << 3);
-    dev->gsi = pin ? PCI_INTX_GSI((unsigned)slot, pin) : 0;
+    dev->gsi = pin ? PCI_INTX_LINE(!host->cfg.is_intx_on_pic, (unsigned)slot, pin) : 0;
     pci_cfg_set8(dev, PCI_INTERRUPT_LINE, pin ? (uint8_t)dev->gsi : 0xff);
     pci_cfg_set16(dev, PCI_COMMAND, FIRMWARE_COMMAND);
     host->slots[slot] = dev;

@@ -180,6 +180,7 @@ struct pci_host_config {
     uint64_t mmio64_base, mmio64_size; /* 64-bit window (size 0: MEM64 BARs go to mmio32) */
     uint64_t io_base, io_size;         /* usually PCI_IO_WINDOW_BASE/SIZE */
     uint64_t ecam_base;                /* usually PCI_ECAM_BASE (256 MiB, 256 buses) */
+    bool is_intx_on_pic; /* no IOAPIC: INTx on ISA IRQs 10/11 (PCI_INTX_PIC_IRQ), not GSI 16+ */
 };
 
 /*

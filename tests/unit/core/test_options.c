@@ -236,6 +236,42 @@ static void test_rng_vconsole(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--rng=1"), -EINVAL);
 }
 
+/* The machine profile: --irqchip, --acpi, --ioapic and how they combine. */
+static void test_chipset(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_SPLIT);
+    assert_true(o.has_acpi);
+    assert_true(o.has_ioapic);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip", "kernel", "--acpi=off"), 0);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_KERNEL);
+    assert_false(o.has_acpi);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip=split", "--acpi", "on"), 0);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_SPLIT);
+    assert_true(o.has_acpi);
+    /* --ioapic off: the 8259 is only in the kernel irqchip */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--ioapic", "off"), 0);
+    assert_false(o.has_ioapic);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_KERNEL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--ioapic", "off", "--irqchip", "kernel"), 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip", "split", "--ioapic", "off"),
+                     -EINVAL);
+    assert_non_null(strstr(err.message, "--ioapic off needs --irqchip kernel"));
+    /* neither ACPI nor an MP table: only one CPU can be found */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--acpi", "off", "--ioapic", "off"), 0);
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--acpi", "off", "--ioapic", "off", "--cpus", "2"), -EINVAL);
+    assert_non_null(strstr(err.message, "only one CPU"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--irqchip", "pic"), -EINVAL);
+    assert_non_null(strstr(err.message, "--irqchip 'pic'"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--acpi", "yes"), -EINVAL);
+    assert_non_null(strstr(err.message, "expected on or off"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--ioapic"), -EINVAL);
+}
+
 static void test_serial_log(void **state)
 {
     struct vmm_options o;
@@ -277,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
+        cmocka_unit_test(test_chipset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

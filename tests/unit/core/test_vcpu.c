@@ -67,7 +67,7 @@ static enum vm_request run_code(enum regs_entry_mode mode, const uint8_t *code, 
     assert_int_equal(gmem_add_pc_ram(gm, 32ULL << 20), 0);
     assert_int_equal(regs_write_boot_tables(gm, mode), 0);
     assert_int_equal(gmem_write(gm, CODE_GPA, code, len), 0);
-    assert_int_equal(vm_create(kvm, gm, ncpus, CPU_MODEL_HOST, &vm, &err), 0);
+    assert_int_equal(vm_create(kvm, gm, ncpus, CPU_MODEL_HOST, VM_IRQCHIP_KERNEL, &vm, &err), 0);
     memset(log, 0, sizeof(*log));
     pthread_mutex_init(&log->lock, NULL);
     log->vm = vm;
@@ -158,7 +158,7 @@ static void test_pause_resume_smp(void **state)
     assert_int_equal(gmem_add_pc_ram(gm, 16ULL << 20), 0);
     assert_int_equal(regs_write_boot_tables(gm, b.mode), 0);
     assert_int_equal(gmem_write(gm, CODE_GPA, code, sizeof(code)), 0);
-    assert_int_equal(vm_create(kvm, gm, 4, CPU_MODEL_BASELINE, &vm, &err), 0);
+    assert_int_equal(vm_create(kvm, gm, 4, CPU_MODEL_BASELINE, VM_IRQCHIP_KERNEL, &vm, &err), 0);
     assert_int_equal(vcpu_set_boot_state(vm->vcpus[0], &b), 0);
     assert_int_equal(vm_start(vm), 0);
     for (int i = 0; i < 3; i++) {

@@ -36,6 +36,19 @@ static int fake_send_msi(void *opaque, uint64_t addr, uint32_t data)
     return ret;
 }
 
+static int fake_set_msi_routes(void *opaque, const struct platform_msi_route *routes, unsigned n)
+{
+    struct fake_platform *fp = opaque;
+    if (n > FAKE_PLATFORM_MAX_ROUTES)
+        return -EINVAL;
+    pthread_mutex_lock(&fp->lock);
+    memcpy(fp->routes, routes, n * sizeof(routes[0]));
+    fp->n_routes = n;
+    fp->n_route_updates++;
+    pthread_mutex_unlock(&fp->lock);
+    return 0;
+}
+
 static int fake_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
                           bool is_assign)
 {
@@ -95,6 +108,7 @@ static void fake_exit(void *opaque, int code)
 static const struct platform_ops fake_ops = {
     .set_irq = fake_set_irq,
     .send_msi = fake_send_msi,
+    .set_msi_routes = fake_set_msi_routes,
     .ioeventfd = fake_ioeventfd,
     .request_poweroff = fake_poweroff,
     .request_reset = fake_reset,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A fake struct platform_ops for unit tests: records interrupt line levels (and how many
- * rising edges each line saw), MSIs, ioeventfd (de)assignments and poweroff/reset/exit
- * requests, so that tests can assert what a device asked of the machine. Thread-safe (one
- * mutex), so it also works with devices driven from several threads.
+ * rising edges each line saw), MSIs, the last MSI routing table, ioeventfd (de)assignments and
+ * poweroff/reset/exit requests, so that tests can assert what a device asked of the machine.
+ * Thread-safe (one mutex), so it also works with devices driven from several threads.
  */
 #ifndef BAREIRON_TESTS_FAKE_PLATFORM_H
 #define BAREIRON_TESTS_FAKE_PLATFORM_H
@@ -17,6 +17,7 @@
 #define FAKE_PLATFORM_GSIS 64
 #define FAKE_PLATFORM_MAX_MSIS 256
 #define FAKE_PLATFORM_MAX_IOEVENTFDS 64
+#define FAKE_PLATFORM_MAX_ROUTES 64
 
 struct fake_msi {
     uint64_t addr;
@@ -39,6 +40,9 @@ struct fake_platform {
     struct fake_msi msis[FAKE_PLATFORM_MAX_MSIS];
     unsigned n_msis;     /* total sent; only the first FAKE_PLATFORM_MAX_MSIS are stored */
     int send_msi_result; /* what send_msi returns (0 by default) */
+    struct platform_msi_route routes[FAKE_PLATFORM_MAX_ROUTES]; /* the last set_msi_routes */
+    unsigned n_routes;
+    unsigned n_route_updates;                                       /* set_msi_routes calls */
     struct fake_ioeventfd ioeventfds[FAKE_PLATFORM_MAX_IOEVENTFDS]; /* currently assigned */
     unsigned n_ioeventfds;
     int ioeventfd_result; /* what ioeventfd returns (0 by default) */

@@ -263,6 +263,37 @@ static void test_madt(void **state)
     check_madt(64, true);
 }
 
+/* The MADT of the split irqchip (IOAPIC, no 8259: PCAT_COMPAT clear) and of --ioapic off
+ * (8259 only: no IOAPIC entry, no override). */
+static void test_madt_chipsets(void **state)
+{
+    struct machine m;
+    uint32_t len;
+    unsigned nioapic;
+
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        bool has_ioapic = variant == 0;
+        assert_int_equal(gmem_create(&m.gm), 0);
+        assert_int_equal(gmem_add_pc_ram(m.gm, RAM_BYTES), 0);
+        acpi_config_default(&m.cfg, 2, RAM_BYTES);
+        m.cfg.has_ioapic = has_ioapic;
+        m.cfg.has_pic = !has_ioapic;
+        assert_int_equal(acpi_build(m.gm, &m.cfg, &m.rsdp), 0);
+        const uint8_t *t = table(&m, find(&m, "APIC"), &len);
+        assert_int_equal(rd32(t + 40) & 1, has_ioapic ? 0 : 1); /* PCAT_COMPAT */
+        nioapic = 0;
+        for (uint32_t off = 44; off < len; off += t[off + 1]) {
+            assert_true(t[off + 1] >= 2);
+            nioapic += t[off] == 1;
+            if (!has_ioapic)
+                assert_true(t[off] != 2); /* no override without an IOAPIC */
+        }
+        assert_int_equal(nioapic, has_ioapic ? 1 : 0);
+        gmem_destroy(m.gm);
+    }
+}
+
 static void test_mcfg(void **state)
 {
     struct machine m;
@@ -467,8 +498,10 @@ static void test_iasl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rsdp), cmocka_unit_test(test_fadt),   cmocka_unit_test(test_madt),
-        cmocka_unit_test(test_mcfg), cmocka_unit_test(test_errors), cmocka_unit_test(test_iasl),
+        cmocka_unit_test(test_rsdp), cmocka_unit_test(test_fadt),
+        cmocka_unit_test(test_madt), cmocka_unit_test(test_madt_chipsets),
+        cmocka_unit_test(test_mcfg), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_iasl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,9 @@ static void walk(const uint8_t *t, size_t len, unsigned ncpus, bool has_override
     }
 }
 
-static void check(unsigned ncpus, bool has_override)
+/* One machine: (has_pic) selects the chipset (kernel irqchip: 8259 + IOAPIC; split: IOAPIC
+ * only). */
+static void check_chipset(unsigned ncpus, bool has_override, bool has_pic)
 {
     struct acpi_config cfg;
     struct counts c = {0};
@@ -115,6 +117,7 @@ static void check(unsigned ncpus, bool has_override)
     assert_int_equal(gmem_add_pc_ram(gm, RAM_BYTES), 0);
     acpi_config_default(&cfg, ncpus, RAM_BYTES);
     cfg.has_irq0_override = has_override;
+    cfg.has_pic = has_pic;
     assert_int_equal(mptable_build(gm, &cfg, &gpa), 0);
     /* The ACPI tables do not overwrite it (either order works). */
     assert_int_equal(acpi_build(gm, &cfg, &rsdp), 0);
@@ -137,10 +140,15 @@ static void check(unsigned ncpus, bool has_override)
     assert_int_equal(c.ioapic, 1);
     assert_int_equal(c.isa, has_override ? 15 : 16);
     assert_int_equal(c.pci, 128);
-    assert_int_equal(c.local, 2);
+    assert_int_equal(c.local, has_pic ? 2 : 1); /* ExtINT only with an 8259, NMI always */
     /* The RSDP survived. */
     assert_int_equal(sum(ptr(gm, rsdp, 36), 36), 0);
     gmem_destroy(gm);
+}
+
+static void check(unsigned ncpus, bool has_override)
+{
+    check_chipset(ncpus, has_override, true);
 }
 
 static void test_counts(void **state)
@@ -149,6 +157,13 @@ static void test_counts(void **state)
     check(1, true);
     check(2, false);
     check(MAX_VCPUS, true);
+}
+
+/* Split irqchip: no 8259, so no ExtINT entry. (--ioapic off writes no table: test_errors.) */
+static void test_chipsets(void **state)
+{
+    (void)state;
+    check_chipset(2, false, false);
 }
 
 static void test_errors(void **state)
@@ -176,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_chipsets),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
