@@ -48,8 +48,8 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
 }
 
-ours=$(measure "$vmm" --kernel "$payload" --serial none --memory 128M)
-kern=$(measure "$vmm" --kernel "$payload" --serial none --memory 128M --irqchip kernel)
+ours=$(measure "$vmm" --kernel "$payload" --serial none --memory 128M --debug-exit)
+kern=$(measure "$vmm" --kernel "$payload" --serial none --memory 128M --irqchip kernel --debug-exit)
 printf "%-30s %10s %10s %8s\n" "start-to-exit (ms)" min median ratio
 printf "%-30s %10s %10s %8s\n" bareiron-vmm $ours -
 printf "%-30s %10s %10s %8s\n" "bareiron-vmm --irqchip kernel" $kern \

@@ -24,7 +24,7 @@ qargs="$qargs -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kern
 # the command line of monitor $1
 cmd() {
     case "$1" in
-    ours) echo "/bin/bareiron-vmm --kernel /x/exit.mb --serial none --memory 128M" ;;
+    ours) echo "/bin/bareiron-vmm --kernel /x/exit.mb --serial none --memory 128M --debug-exit" ;;
     microvm) echo "/usr/bin/qemu-system-x86_64 -M microvm $qargs" ;;
     pc) echo "/usr/bin/qemu-system-x86_64 -M pc $qargs" ;;
     esac

@@ -37,7 +37,7 @@ cmd() {
     f=/tmp/img/$1
     case "$1" in
     ours-*)
-        echo "/bin/bareiron-vmm --kernel /p/virtio_blk.elf --memory 256M --no-reboot" \
+        echo "/bin/bareiron-vmm --kernel /p/virtio_blk.elf --memory 256M --no-reboot --debug-exit" \
             "--serial stdio --disk $f,format=${1#ours-},cache=writeback"
         ;;
     qemu-*)

@@ -26,6 +26,7 @@
 #define APIC_LVT_LINT1 0x360
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
+#define APIC_LVT_MASKED (1U << 16)
 
 static int setup_cpuid(struct vcpu *vcpu)
 {
@@ -78,22 +79,32 @@ static int setup_fpu(struct vcpu *vcpu)
     return ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
 }
 
-static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned reg, uint32_t mode)
+static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned reg, uint32_t mode,
+                         bool is_unmasked)
 {
     uint32_t v;
     memcpy(&v, &lapic->regs[reg], sizeof(v));
     v = (v & ~0x700U) | (mode << 8);
+    if (is_unmasked)
+        v &= ~APIC_LVT_MASKED;
     memcpy(&lapic->regs[reg], &v, sizeof(v));
 }
 
-/* LINT0 as ExtINT (the PIC's output) and LINT1 as NMI, as a PC BIOS leaves them. */
+/*
+ * LINT0 as ExtINT (the PIC's output) and LINT1 as NMI, as a PC BIOS leaves them ("virtual wire
+ * mode", MultiProcessor Specification 1.4 §3.6.2.2). Where an 8259 exists, the boot CPU's
+ * LINT0 is also unmasked, as SeaBIOS leaves it: Linux keeps ExtINT only when it finds LINT0
+ * unmasked (arch/x86/kernel/apic/apic.c, setup_local_APIC), and without an IOAPIC the PIC is
+ * its only way to get legacy interrupts. Without an 8259 (split irqchip) it stays masked.
+ */
 static int setup_lint(struct vcpu *vcpu)
 {
     struct kvm_lapic_state lapic;
+    bool has_pic = vcpu->vm->irqchip == VM_IRQCHIP_KERNEL;
     if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
         return -errno;
-    set_lvt_mode(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
-    set_lvt_mode(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
+    set_lvt_mode(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT, has_pic && vcpu->index == 0);
+    set_lvt_mode(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI, true);
     return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
 }
 

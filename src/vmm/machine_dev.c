@@ -203,12 +203,15 @@ static int add_misc(struct machine *m, const struct platform *plat)
         ret = port92_attach(m->port92, m->pio);
 #endif
 #ifdef HAVE_DEV_DEBUG_EXIT
-    if (ret == 0)
+    /* Opt-in: with it the guest chooses the monitor's exit status (137 would look like a
+     * SIGKILL to the manager), which only test payloads may do. */
+    if (ret == 0 && m->opts->has_debug_exit)
         ret = debug_exit_create(plat, &m->debug_exit);
-    if (ret == 0)
+    if (ret == 0 && m->debug_exit != NULL)
         ret = debug_exit_attach(m->debug_exit, m->pio);
 #else
-    log_warn("isa-debug-exit is not in this build: port 0x%x ignored", PORT_DEBUG_EXIT);
+    if (m->opts->has_debug_exit)
+        log_warn("isa-debug-exit is not in this build: port 0x%x ignored", PORT_DEBUG_EXIT);
 #endif
 #ifdef HAVE_DEV_ACPI_PM
     if (ret == 0)

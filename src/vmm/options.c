@@ -33,6 +33,7 @@ enum opt_id {
     OPT_IRQCHIP,
     OPT_ACPI,
     OPT_IOAPIC,
+    OPT_DEBUG_EXIT,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -66,6 +67,7 @@ static const struct opt_def opt_defs[] = {
     {"irqchip", OPT_IRQCHIP, true},
     {"acpi", OPT_ACPI, true},
     {"ioapic", OPT_IOAPIC, true},
+    {"debug-exit", OPT_DEBUG_EXIT, false},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -106,10 +108,13 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
             "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
             "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
+            "  --debug-exit         add QEMU's isa-debug-exit at port 0xf4, so the guest chooses\n"
+            "                       the exit status (for test payloads; off by default)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-            "guest writes v to port 0xf4; 2 usage error; 3 a file does not exist; 4 a disk is\n"
+            "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
+            "exist; 4 a disk is\n"
             "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
             "crashed; 1 other failure.\n",
             prog);
@@ -308,6 +313,9 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return parse_memory(v, o, err);
     case OPT_NO_REBOOT:
         o->no_reboot = true;
+        return 0;
+    case OPT_DEBUG_EXIT:
+        o->has_debug_exit = true;
         return 0;
     case OPT_REBOOT_LIMIT:
         return parse_reboot_limit(v, o, err);

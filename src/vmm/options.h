@@ -55,6 +55,7 @@ struct vmm_options {
     unsigned cpus;
     uint64_t memory_bytes;
     bool no_reboot;
+    bool has_debug_exit;   /* --debug-exit: isa-debug-exit at port 0xf4 (tests only) */
     unsigned reboot_limit; /* resets allowed within reboot_window_s; 0: no limit */
     unsigned reboot_window_s;
     struct vmm_disk disks[VM_MAX_DISKS];

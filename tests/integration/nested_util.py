@@ -164,6 +164,11 @@ VCPU_CASES = [
         "--acpi", "off", "--cpus", "2", "--cmdline",
         f"{LINUX_CMDLINE} itest=smp itest_cpus=2 itest_end=reboot"), 0, out_has=_itest("smp"),
         timeout=300, linux=True),
+    # no IOAPIC announced: legacy interrupts (COM1) reach the boot CPU through the 8259 on LINT0
+    VcpuCase("linux-ioapic-off", b"", tuple(LINUX) + (
+        "--ioapic", "off", "--disk", "/tmp/d/disk.img,format=raw", "--cmdline",
+        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="blank=64M",
+        timeout=300, linux=True),
     # the default split irqchip with the whole kernel log: Linux finds no 8259 and no PIT and
     # does not miss them
     VcpuCase("linux-split-dmesg", b"", tuple(LINUX) + (
@@ -187,7 +192,8 @@ def check_split_dmesg(text):
 def payload_line(case):
     """The /cases line of a payload_util.Case."""
     cmd = [VMM, "--kernel", f"/p/{case.payload}.elf", "--cmdline", case.cmdline,
-           "--cpus", str(case.cpus), "--memory", "128M", "--no-reboot", "--serial", "stdio"]
+           "--cpus", str(case.cpus), "--memory", "128M", "--no-reboot", "--serial", "stdio",
+           "--debug-exit"]
     cmd += list(case.vmm_args)
     flags = []
     if case.press_power:
@@ -234,7 +240,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
         cmd = [VMM]
         if c.code:
             (extra / f"{c.id}.mb").write_bytes(vu.multiboot_image(c.code))
-            cmd += ["--kernel", f"/x/{c.id}.mb", "--serial", "stdio", "--no-reboot"]
+            cmd += ["--kernel", f"/x/{c.id}.mb", "--serial", "stdio", "--no-reboot", "--debug-exit"]
         cmd += list(c.args)
         if "--reboot" in cmd:  # not an option: marks the case that must loop
             cmd = [a for a in cmd if a not in ("--reboot", "--no-reboot")]

@@ -184,7 +184,7 @@ def qemu_command(case, elf, tmp, accel=None):
 
 def vmm_command(case, elf, vmm, tmp):
     cmd = [str(vmm), "--kernel", str(elf), "--cmdline", case.cmdline, "--cpus", str(case.cpus),
-           "--memory", "128M", "--no-reboot", "--serial", "stdio"]
+           "--memory", "128M", "--no-reboot", "--serial", "stdio", "--debug-exit"]
     cmd += list(case.vmm_args)
     if case.press_power:
         cmd += ["--control", f"{tmp}/control.sock"]

@@ -19,13 +19,22 @@ pytestmark = pytest.mark.usefixtures("need_kvm")
 
 def boot(vmm, tmp_path, code, *args, timeout=30):
     k = u.write_payload(tmp_path, "payload", code)
-    return run([vmm, "--kernel", k, "--serial", "stdio", "--no-reboot"] + list(args),
+    return run([vmm, "--kernel", k, "--serial", "stdio", "--no-reboot", "--debug-exit"] + list(args),
                timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def test_debug_exit(vmm, tmp_path):
     r = boot(vmm, tmp_path, u.debug_exit(0x21))
     assert r.returncode == (0x21 << 1) | 1, r.stderr
+
+
+def test_debug_exit_is_opt_in(vmm, tmp_path):
+    """Without --debug-exit port 0xf4 is not claimed: the guest cannot choose the monitor's
+    exit status (docs/security.md), and goes on to power off through ACPI (status 0)."""
+    k = u.write_payload(tmp_path, "payload", u.debug_exit(0x44) + u.out16(0x604, 1 << 13))
+    r = run([vmm, "--kernel", k, "--serial", "stdio", "--no-reboot"], timeout=30,
+            stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
 
 
 def test_serial_output(vmm, tmp_path):
@@ -196,7 +205,7 @@ def test_serial_unix_socket(vmm, tmp_path):
             b"\xe6\xf4")                                                  # out 0xf4, al
     k = u.write_payload(tmp_path, "echo", code)
     sock = tmp_path / "serial.sock"
-    p = subprocess.Popen([vmm, "--kernel", k, "--serial", f"unix:{sock}"],
+    p = subprocess.Popen([vmm, "--kernel", k, "--serial", f"unix:{sock}", "--debug-exit"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
     try:
