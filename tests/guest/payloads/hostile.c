@@ -210,7 +210,7 @@ static const struct {
     const char *name;
     void (*fn)(void);
 } fn_modes[] = {
-    {"inflight", hostile_inflight}, {"regs", hostile_regs},         {"msix", hostile_msix},
+    {"inflight", hostile_inflight},     {"regs", hostile_regs},     {"msix", hostile_msix},
     {"qcow2probe", hostile_qcow2probe}, {"bounce", hostile_bounce}, {"teardown", hostile_teardown},
     {"storm", hostile_storm},
 };

@@ -18,9 +18,9 @@ struct blk_hdr {
 };
 
 struct hostile {
-    struct vdev d;        /* the first virtio-blk function */
+    struct vdev d; /* the first virtio-blk function */
     uint16_t bdf;
-    bool strict;          /* check bareiron's promised outcomes, not only survival */
+    bool strict; /* check bareiron's promised outcomes, not only survival */
     struct acpi_info ai;
 };
 extern struct hostile hx;

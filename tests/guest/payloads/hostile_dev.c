@@ -26,15 +26,14 @@ static void inflight_round(void)
     for (unsigned i = 0; i < INFLIGHT; i++) {
         unsigned b = 3 * i;
         bool is_write = i & 1;
-        if_hdr[i] = (struct blk_hdr){is_write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, 0,
-                                     1024 + 128 * i};
+        if_hdr[i] =
+            (struct blk_hdr){is_write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, 0, 1024 + 128 * i};
         if_status[i] = 0xff;
         desc[b] = (struct vdev_desc){(uintptr_t)&if_hdr[i], sizeof(if_hdr[i]), VIRTQ_DESC_F_NEXT,
                                      (uint16_t)(b + 1)};
-        desc[b + 1] = (struct vdev_desc){(uintptr_t)if_data[i], INFLIGHT_BYTES,
-                                         (uint16_t)(VIRTQ_DESC_F_NEXT |
-                                                    (is_write ? 0 : VIRTQ_DESC_F_WRITE)),
-                                         (uint16_t)(b + 2)};
+        desc[b + 1] = (struct vdev_desc){
+            (uintptr_t)if_data[i], INFLIGHT_BYTES,
+            (uint16_t)(VIRTQ_DESC_F_NEXT | (is_write ? 0 : VIRTQ_DESC_F_WRITE)), (uint16_t)(b + 2)};
         desc[b + 2] = (struct vdev_desc){(uintptr_t)&if_status[i], 1, VIRTQ_DESC_F_WRITE, 0};
         avail[2 + (hx.d.avail_idx + i) % hx.d.qsize] = (uint16_t)b;
     }
@@ -258,8 +257,7 @@ static void msix_vectors(void)
         wrong += mmio_read16(c + VIRTIO_COMMON_Q_MSIX) != VDEV_NO_VECTOR;
         wrong += mmio_read16(c + VIRTIO_COMMON_MSIX) != VDEV_NO_VECTOR;
     }
-    rt_check(!wrong, "msix-range", "%u out-of-range vectors did not read back as NO_VECTOR",
-             wrong);
+    rt_check(!wrong, "msix-range", "%u out-of-range vectors did not read back as NO_VECTOR", wrong);
     mmio_write16(c + VIRTIO_COMMON_Q_MSIX, 0);
 }
 

@@ -47,10 +47,10 @@ static void qcow2_header(uint8_t *h, const char *backing)
     put_be32(h + 16, n);
     put_be32(h + 20, 16); /* cluster_bits */
     put_be64(h + 24, 8ULL << 20);
-    put_be32(h + 36, 1);         /* l1_size */
-    put_be64(h + 40, 0x10000);   /* l1_table_offset */
-    put_be64(h + 48, 0x20000);   /* refcount_table_offset */
-    put_be32(h + 56, 1);         /* refcount_table_clusters */
+    put_be32(h + 36, 1);       /* l1_size */
+    put_be64(h + 40, 0x10000); /* l1_table_offset */
+    put_be64(h + 48, 0x20000); /* refcount_table_offset */
+    put_be32(h + 56, 1);       /* refcount_table_clusters */
     memcpy(h + 512 - 128, backing, n);
 }
 
@@ -73,8 +73,8 @@ void hostile_qcow2probe(void)
     static uint8_t want[512];
     qcow2_header(want, secret);
     bool same = !memcmp(sec, want, 512);
-    rt_printf("BOOT qcow2probe 2: sector 0 %s\n", same ? "is the header the guest wrote" :
-                                                          "CHANGED (the image was reopened)");
+    rt_printf("BOOT qcow2probe 2: sector 0 %s\n",
+              same ? "is the header the guest wrote" : "CHANGED (the image was reopened)");
     if (!same) { /* show what came instead: the harness looks for host data in the output */
         for (unsigned i = 0; i < 64; i++)
             sec[i] = sec[i] >= 32 && sec[i] < 127 ? sec[i] : '.';
@@ -109,8 +109,7 @@ void hostile_bounce(void)
         for (unsigned i = 1; i <= BOUNCE_SEGS; i++)
             t[i] = (struct vdev_desc){(uintptr_t)bbuf + 1, MIB,
                                       VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(i + 1)};
-        t[BOUNCE_SEGS + 1] =
-            (struct vdev_desc){(uintptr_t)&bstatus[r], 1, VIRTQ_DESC_F_WRITE, 0};
+        t[BOUNCE_SEGS + 1] = (struct vdev_desc){(uintptr_t)&bstatus[r], 1, VIRTQ_DESC_F_WRITE, 0};
         desc[r] = (struct vdev_desc){(uintptr_t)t, sizeof(btable[r]), VIRTQ_DESC_F_INDIRECT, 0};
         avail[2 + (hx.d.avail_idx + r) % hx.d.qsize] = (uint16_t)r;
     }
@@ -155,9 +154,9 @@ static void reads_in_flight(void)
         td_hdr[i] = (struct blk_hdr){VIRTIO_BLK_T_IN, 0, 512 * i};
         desc[3 * i] = (struct vdev_desc){(uintptr_t)&td_hdr[i], sizeof(td_hdr[i]),
                                          VIRTQ_DESC_F_NEXT, (uint16_t)(3 * i + 1)};
-        desc[3 * i + 1] = (struct vdev_desc){(uintptr_t)td_data[i], sizeof(td_data[i]),
-                                             VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
-                                             (uint16_t)(3 * i + 2)};
+        desc[3 * i + 1] =
+            (struct vdev_desc){(uintptr_t)td_data[i], sizeof(td_data[i]),
+                               VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(3 * i + 2)};
         desc[3 * i + 2] = (struct vdev_desc){(uintptr_t)&td_status[i], 1, VIRTQ_DESC_F_WRITE, 0};
         avail[2 + i] = (uint16_t)(3 * i);
     }
