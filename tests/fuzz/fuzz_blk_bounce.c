@@ -174,7 +174,10 @@ static void one_request(struct evloop *loop, struct blk *b, struct cursor *c)
             for (int i = 0; i < cnt; i++)
                 memset(iov[i].iov_base, (int)(op ^ (unsigned)i ^ (unsigned)off), iov[i].iov_len);
         req = (struct blk_req){.op = is_read ? BLK_OP_READ : BLK_OP_WRITE,
-                               .offset_bytes = off, .len_bytes = len, .iov = iov, .iovcnt = cnt};
+                               .offset_bytes = off,
+                               .len_bytes = len,
+                               .iov = iov,
+                               .iovcnt = cnt};
         int ret = run(loop, b, &req);
         bool fits = off + len <= DISK_BYTES;
         if (fits != (ret == 0))

@@ -120,8 +120,7 @@ static void on_done(struct blk_req *r, int ret)
 
 static void submit(unsigned d, uint8_t arg, bool is_chained)
 {
-    static const enum blk_op ops[] = {BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH,
-                                      BLK_OP_WRITE_ZEROES};
+    static const enum blk_op ops[] = {BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_WRITE_ZEROES};
     struct disk *k = &disks[d];
     if (!k->b || k->is_closing)
         return;
@@ -184,8 +183,7 @@ static void make_images(void)
 {
     for (unsigned i = 0; i < NDISKS; i++) {
         put_file(paths[2 * i], NULL, 0, DISK_BYTES);
-        put_file(paths[2 * i + 1], qcow2_template, qcow2_template_len,
-                 (off_t)qcow2_template_len);
+        put_file(paths[2 * i + 1], qcow2_template, qcow2_template_len, (off_t)qcow2_template_len);
     }
 }
 
