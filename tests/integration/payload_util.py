@@ -153,7 +153,7 @@ CASES += [
          vmm_skip=SECHOLES),
     Case("hostile-storm", "hostile", disks=True, iopl0=False, reboot=True, cmdline="mode=storm",
          require_pass=False, vmm_status=8, lines=("BOOT storm",), max_lines=400,
-         vmm_args=("--reboot-limit", "5/s"), max_rss_mib=192, timeout=20,
+         vmm_args=("--reboot-limit", "5/1s"), max_rss_mib=192, timeout=20,
          qemu_skip="QEMU reboots a triple-faulting guest forever without -no-reboot",
          note="bareiron-vmm stops the VM as crashed (status 8) past --reboot-limit",
          vmm_skip=SECHOLES),
