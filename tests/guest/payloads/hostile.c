@@ -48,12 +48,12 @@ void mmio_write64(uint64_t pa, uint64_t v)
 
 uint8_t hx_status(void)
 {
-    return mmio_read8(hx.d.common + VIRTIO_COMMON_STATUS);
+    return mmio_read8(hx.d.common + VIRTIO_PCI_COMMON_STATUS);
 }
 
 bool hx_open(const char *what)
 {
-    uint64_t want = 1ULL << VIRTIO_F_RING_INDIRECT | 1ULL << VIRTIO_BLK_F_FLUSH;
+    uint64_t want = 1ULL << VIRTIO_F_RING_INDIRECT_DESC | 1ULL << VIRTIO_BLK_F_FLUSH;
     if (!vdev_open(&hx.d, hx.bdf, want, VDEV_NO_VECTOR, what))
         return false;
     vdev_rings(&desc, &avail, &used);
@@ -95,7 +95,7 @@ static enum outcome wait_outcome(uint16_t used_before)
 {
     uint64_t t0 = rt_now_us();
     for (uint64_t spins = 0; spins < 100000000 && rt_now_us() - t0 < 1000000; spins++) {
-        if (hx_status() & VIRTIO_S_NEEDS_RESET)
+        if (hx_status() & VIRTIO_STATUS_NEEDS_RESET)
             return OUT_NEEDS_RESET;
         if ((uint16_t)(used[0] >> 16) != used_before)
             return OUT_USED;

@@ -41,7 +41,7 @@ static void inflight_round(void)
     avail[1] = (uint16_t)(hx.d.avail_idx + INFLIGHT);
     barrier();
     mmio_write16(hx.d.notify_addr, 0);
-    mmio_write8(hx.d.common + VIRTIO_COMMON_STATUS, 0);
+    mmio_write8(hx.d.common + VIRTIO_PCI_COMMON_STATUS, 0);
 }
 
 void hostile_inflight(void)
@@ -89,25 +89,26 @@ static void regs_common(void)
 {
     uint64_t c = hx.d.common;
     read_all_widths(c, 64); /* the structure is 64 bytes in bareiron, 56 + padding in QEMU */
-    uint64_t lo = mmio_read32(c + VIRTIO_COMMON_Q_DESC);
-    uint64_t hi = mmio_read32(c + VIRTIO_COMMON_Q_DESC + 4);
-    uint64_t whole = mmio_read64(c + VIRTIO_COMMON_Q_DESC);
+    uint64_t lo = mmio_read32(c + VIRTIO_PCI_COMMON_Q_DESC);
+    uint64_t hi = mmio_read32(c + VIRTIO_PCI_COMMON_Q_DESC + 4);
+    uint64_t whole = mmio_read64(c + VIRTIO_PCI_COMMON_Q_DESC);
     rt_check(whole == (hi << 32 | lo), "regs-common", "64-bit queue_desc 0x%lx, halves 0x%lx",
              (unsigned long)whole, (unsigned long)(hi << 32 | lo));
     /* A byte write to queue_select's high byte selects queue 0x100, which does not exist. */
-    mmio_write8(c + VIRTIO_COMMON_Q_SELECT + 1, 1);
-    uint16_t sel = mmio_read16(c + VIRTIO_COMMON_Q_SELECT);
-    uint16_t qsz = mmio_read16(c + VIRTIO_COMMON_Q_SIZE);
+    mmio_write8(c + VIRTIO_PCI_COMMON_Q_SELECT + 1, 1);
+    uint16_t sel = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SELECT);
+    uint16_t qsz = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SIZE);
     rt_printf("  regs: byte write to queue_select+1: select 0x%x, queue_size %u\n", sel, qsz);
     if (hx.strict)
         rt_check(sel == 0x100 && qsz == 0, "regs-common",
                  "queue_select 0x%x, queue_size %u (want 0x100, 0)", sel, qsz);
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, 0);
     /* Writes that straddle fields and the end of the structure. */
     mmio_write32(c + 62, 0xffffffffu);
     mmio_write64(c + 60, ~0ULL);
-    mmio_write16(c + VIRTIO_COMMON_CFGGEN, 0xffff); /* generation (RO) and queue_select low */
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
+    mmio_write16(c + VIRTIO_PCI_COMMON_CFGGENERATION,
+                 0xffff); /* generation (RO) and queue_select low */
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, 0);
 }
 
 static void regs_isr_notify_devcfg(void)
@@ -252,13 +253,13 @@ static void msix_vectors(void)
     static const uint16_t bad[] = {64, 0x7ffe, 0x8000, 0xfffe};
     unsigned wrong = 0;
     for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
-        mmio_write16(c + VIRTIO_COMMON_Q_MSIX, bad[i]);
-        mmio_write16(c + VIRTIO_COMMON_MSIX, bad[i]);
-        wrong += mmio_read16(c + VIRTIO_COMMON_Q_MSIX) != VDEV_NO_VECTOR;
-        wrong += mmio_read16(c + VIRTIO_COMMON_MSIX) != VDEV_NO_VECTOR;
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, bad[i]);
+        mmio_write16(c + VIRTIO_PCI_COMMON_MSIX, bad[i]);
+        wrong += mmio_read16(c + VIRTIO_PCI_COMMON_Q_MSIX) != VDEV_NO_VECTOR;
+        wrong += mmio_read16(c + VIRTIO_PCI_COMMON_MSIX) != VDEV_NO_VECTOR;
     }
     rt_check(!wrong, "msix-range", "%u out-of-range vectors did not read back as NO_VECTOR", wrong);
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, 0);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, 0);
 }
 
 static bool pending(uint64_t pba)

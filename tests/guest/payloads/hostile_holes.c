@@ -98,7 +98,8 @@ void hostile_bounce(void)
     struct vdev_desc *desc;
     volatile uint16_t *avail;
     volatile uint32_t *used;
-    if (!rt_check(vdev_has(&hx.d, VIRTIO_F_RING_INDIRECT), "bounce", "no indirect descriptors"))
+    if (!rt_check(vdev_has(&hx.d, VIRTIO_F_RING_INDIRECT_DESC), "bounce",
+                  "no indirect descriptors"))
         return;
     vdev_rings(&desc, &avail, &used);
     for (unsigned r = 0; r < 2; r++) {
@@ -119,7 +120,7 @@ void hostile_bounce(void)
     mmio_write16(hx.d.notify_addr, 0);
     uint64_t t0 = rt_now_us();
     while ((uint16_t)(used[0] >> 16) != (uint16_t)(hx.d.used_idx + 2) &&
-           !(hx_status() & VIRTIO_S_NEEDS_RESET) && rt_now_us() - t0 < 20000000)
+           !(hx_status() & VIRTIO_STATUS_NEEDS_RESET) && rt_now_us() - t0 < 20000000)
         cpu_relax();
     rt_printf("  bounce: used.idx %u, statuses %d %d, device status 0x%x after %lu ms\n",
               used[0] >> 16, bstatus[0], bstatus[1], hx_status(),
