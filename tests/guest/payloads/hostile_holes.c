@@ -8,7 +8,7 @@
  *   bounce      two reads of 1022 MiB each, every segment the same misaligned 1 MiB buffer, on
  *               a cache=none disk (the harness bounds the monitor's RSS)
  *   teardown    reboots `boots=` times (default 6, count kept in sector 2 of the writable disk)
- *               with reads in flight on the second disk and INTx, then exits with reads in flight
+ *               with reads in flight on both disks and INTx, then exits with reads in flight
  *   storm       prints `BOOT storm` and triple-faults, forever (the monitor must stop it)
  */
 #include "hostile.h"
@@ -135,18 +135,9 @@ static struct blk_hdr td_hdr[5];
 static volatile uint8_t td_status[5];
 static uint8_t td_data[5][MIB / 4] __attribute__((aligned(4096)));
 
-/* Opens the second virtio-blk function and leaves five 256 KiB reads in flight on it. */
-static void reads_in_flight(void)
+/* Posts five 256 KiB reads on the runtime's rings and kicks (d). */
+static void post_reads(struct vdev *d)
 {
-    uint16_t bdf = 0;
-    for (unsigned dev = PCI_DEV(hx.bdf) + 1; dev < 32 && !bdf; dev++) {
-        if (pci_cf8_read32(PCI_BDF(0, dev, 0), PCI_VENDOR) == 0x10421af4)
-            bdf = PCI_BDF(0, dev, 0);
-    }
-    static struct vdev d2;
-    if (!rt_check(bdf && vdev_open(&d2, bdf, 0, VDEV_NO_VECTOR, "teardown"), "teardown",
-                  "no second virtio-blk device"))
-        return;
     struct vdev_desc *desc;
     volatile uint16_t *avail;
     volatile uint32_t *used;
@@ -164,7 +155,29 @@ static void reads_in_flight(void)
     barrier();
     avail[1] = 5;
     barrier();
-    mmio_write16(d2.notify_addr, 0);
+    mmio_write16(d->notify_addr, 0);
+}
+
+/*
+ * Leaves reads in flight on both disks, INTx only (no MSI-X): the first disk's, then the
+ * second's (opening it resets the rings both now share, which the first device may still
+ * read: a hostile guest may do that too).
+ */
+static void reads_in_flight(void)
+{
+    uint16_t bdf = 0;
+    for (unsigned dev = PCI_DEV(hx.bdf) + 1; dev < 32 && !bdf; dev++) {
+        if (pci_cf8_read32(PCI_BDF(0, dev, 0), PCI_VENDOR) == 0x10421af4)
+            bdf = PCI_BDF(0, dev, 0);
+    }
+    static struct vdev d2;
+    if (!hx_open("teardown"))
+        return;
+    post_reads(&hx.d);
+    if (!rt_check(bdf && vdev_open(&d2, bdf, 0, VDEV_NO_VECTOR, "teardown"), "teardown",
+                  "no second virtio-blk device"))
+        return;
+    post_reads(&d2);
 }
 
 void hostile_teardown(void)
