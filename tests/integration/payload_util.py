@@ -105,9 +105,6 @@ CASES = [
               "RO instead of them"),
 ]
 
-SECHOLES = "needs the monitor fixes of the hostile-guest review (branch secholes)"
-
-
 def write_secret(tmp):
     """A host file the qcow2probe guest names as its backing file."""
     (pathlib.Path(tmp) / "secret.txt").write_bytes(HOST_SECRET * 64)
@@ -141,22 +138,18 @@ CASES += [
     Case("hostile-qcow2probe", "hostile", disks=True, iopl0=False, reboot=True,
          cmdline="mode=qcow2probe secret={tmp}/secret.txt", setup=write_secret,
          vmm_disks=("{tmp}/rw.img", "{tmp}/ro.img,format=raw,readonly"),
-         lines=("BOOT qcow2probe 1", "BOOT qcow2probe 2"), forbidden=("HOSTSECRET",),
-         vmm_skip=SECHOLES),
+         lines=("BOOT qcow2probe 1", "BOOT qcow2probe 2"), forbidden=("HOSTSECRET",)),
     Case("hostile-bounce", "hostile", disks=True, iopl0=False, disk_mib=1100, timeout=60,
          cmdline="mode=bounce", max_rss_mib=192,
          vmm_disks=("{tmp}/rw.img,format=raw,cache=none", "{tmp}/ro.img,format=raw,readonly"),
-         qemu_skip="QEMU would bounce 2 GiB too; not run on a shared machine",
-         vmm_skip=SECHOLES),
+         qemu_skip="QEMU would bounce 2 GiB too; not run on a shared machine"),
     Case("hostile-teardown", "hostile", disks=True, iopl0=False, reboot=True,
-         cmdline="mode=teardown boots=6", max_rss_mib=192, lines=("BOOT teardown 5",),
-         vmm_skip=SECHOLES),
+         cmdline="mode=teardown boots=6", max_rss_mib=192, lines=("BOOT teardown 5",)),
     Case("hostile-storm", "hostile", disks=True, iopl0=False, reboot=True, cmdline="mode=storm",
          require_pass=False, vmm_status=8, lines=("BOOT storm",), max_lines=400,
          vmm_args=("--reboot-limit", "5/1s"), max_rss_mib=192, timeout=20,
          qemu_skip="QEMU reboots a triple-faulting guest forever without -no-reboot",
-         note="bareiron-vmm stops the VM as crashed (status 8) past --reboot-limit",
-         vmm_skip=SECHOLES),
+         note="bareiron-vmm stops the VM as crashed (status 8) past --reboot-limit"),
 ]
 
 IOPL0_NOTE = ("`iopl=0`: ring 3 runs with IOPL 0, so every IN/OUT and CLI/STI traps to the "
