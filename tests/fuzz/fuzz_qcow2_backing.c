@@ -36,8 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static char dir[] = "/var/tmp/fuzz_qcow2_backing.XXXXXX";
 static char img[96];
-static const char *const files[] = {"base.raw", "link.raw", "fifo", "sub/base.raw", "sub",
-                                    "chain.qcow2", "img.qcow2"};
+static const char *const files[] = {"base.raw", "link.raw",    "fifo",     "sub/base.raw",
+                                    "sub",      "chain.qcow2", "img.qcow2"};
 
 static void path_of(char *out, size_t size, const char *name)
 {
@@ -148,8 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cname[len] = 0;
         if (len && is_none)
             abort(); /* backing=none opened an image with a backing file */
-        if (len && (blk_backing_needed(cname) != BLK_BACKING_SAME_DIR ||
-                    !names_regular_file(name, len)))
+        if (len &&
+            (blk_backing_needed(cname) != BLK_BACKING_SAME_DIR || !names_regular_file(name, len)))
             abort(); /* backing=same-dir followed a name it must refuse */
         uint8_t sector[512];
         (void)!blk_pread(b, sector, sizeof(sector), 0);
