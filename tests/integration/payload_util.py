@@ -43,6 +43,15 @@ class Case:
     vmm_args: tuple = ()  # extra bareiron-vmm arguments
     vmm_skip: str = ""  # why this case cannot run under bareiron-vmm yet ("" = it can)
     iopl0: bool = True  # also run it as "<id>-iopl0" with `iopl=0` (see IOPL0_NOTE)
+    vmm_cmdline: str = ""  # appended to cmdline under bareiron-vmm (e.g. "strict=1")
+    qemu_skip: str = ""  # why this case does not run under QEMU ("" = it does)
+    reboot: bool = False  # let the guest reboot (no -no-reboot / --no-reboot)
+    disk_mib: int = 8  # size of each test disk (sparse beyond the first sector)
+    vmm_disks: tuple = ()  # --disk specs replacing the default pair ("{tmp}" = the temp dir)
+    setup: object = None  # callable(tmp) run before the machine starts (host-side files)
+    max_rss_mib: int = 0  # bareiron-vmm's VmRSS must stay below this (0: not checked)
+    forbidden: tuple = ()  # strings that must not appear in the output (host data)
+    max_lines: int = 0  # the output must stay under this many lines (0: not checked)
 
 
 CASES = [
@@ -96,6 +105,53 @@ CASES = [
               "RO instead of them"),
 ]
 
+def write_secret(tmp):
+    """A host file the qcow2probe guest names as its backing file."""
+    (pathlib.Path(tmp) / "secret.txt").write_bytes(HOST_SECRET * 64)
+
+
+HOST_SECRET = b"HOSTSECRET-not-for-guests\n"
+
+# The malicious-guest suite (docs/security.md "Malicious-guest suite"): tests/guest/payloads/
+# hostile.c against the first virtio-blk disk. `strict=1` (bareiron only) also checks the outcome
+# the monitor promises; each case bounds the monitor's RSS.
+CASES += [
+    Case("hostile-chains", "hostile", disks=True, iopl0=False, vmm_cmdline="strict=1",
+         max_rss_mib=192,
+         cmdline="mode=loop,selfloop,nextout,headout,long,nested,indloop,availjump",
+         note="QEMU marks the device broken (NEEDS_RESET) on these too"),
+    Case("hostile-buffers", "hostile", disks=True, iopl0=False, vmm_cmdline="strict=1",
+         max_rss_mib=192, cmdline="mode=wrap,wraplen,lapic,hole,aboveram,top,own",
+         note="QEMU completes wrap, lapic, hole, aboveram and top (its DMA to addresses that "
+              "are not RAM is dropped) and sets NEEDS_RESET for wraplen and own; bareiron sets "
+              "NEEDS_RESET for all"),
+    Case("hostile-inflight", "hostile", disks=True, iopl0=False, vmm_cmdline="strict=1",
+         max_rss_mib=192, cmdline="mode=inflight"),
+    Case("hostile-regs", "hostile", disks=True, iopl0=False, vmm_cmdline="strict=1",
+         max_rss_mib=192, cmdline="mode=regs mcfg=1",
+         note="QEMU ignores a byte write to queue_select's high byte (bareiron applies it) and "
+              "splits a 64-bit ECAM read in two (bareiron answers all-ones)"),
+    Case("hostile-msix", "hostile", disks=True, iopl0=False, vmm_cmdline="strict=1",
+         max_rss_mib=192, cmdline="mode=msix",
+         note="QEMU (TCG) turns an MSI-X message aimed at guest RAM into a RAM write; "
+              "bareiron drops it"),
+    Case("hostile-qcow2probe", "hostile", disks=True, iopl0=False, reboot=True, timeout=60,
+         cmdline="mode=qcow2probe secret={tmp}/secret.txt", setup=write_secret,
+         vmm_disks=("{tmp}/rw.img", "{tmp}/ro.img,format=raw,readonly"),
+         lines=("BOOT qcow2probe 1", "BOOT qcow2probe 2"), forbidden=("HOSTSECRET",)),
+    Case("hostile-bounce", "hostile", disks=True, iopl0=False, disk_mib=1100, timeout=120,
+         cmdline="mode=bounce", max_rss_mib=192,
+         vmm_disks=("{tmp}/rw.img,format=raw,cache=none", "{tmp}/ro.img,format=raw,readonly"),
+         qemu_skip="QEMU would bounce 2 GiB too; not run on a shared machine"),
+    Case("hostile-teardown", "hostile", disks=True, iopl0=False, reboot=True, timeout=90,
+         cmdline="mode=teardown boots=6", max_rss_mib=192, lines=("BOOT teardown 5",)),
+    Case("hostile-storm", "hostile", disks=True, iopl0=False, reboot=True, cmdline="mode=storm",
+         require_pass=False, vmm_status=8, lines=("BOOT storm",), max_lines=400,
+         vmm_args=("--reboot-limit", "5/10s"), max_rss_mib=192, timeout=30,
+         qemu_skip="QEMU reboots a triple-faulting guest forever without -no-reboot",
+         note="bareiron-vmm stops the VM as crashed (status 8) past --reboot-limit"),
+]
+
 IOPL0_NOTE = ("`iopl=0`: ring 3 runs with IOPL 0, so every IN/OUT and CLI/STI traps to the "
               "runtime's #GP handler, which performs it in ring 0 (the path kvm-pvm hosts always "
               "take, as they do not honour IOPL 3)")
@@ -145,17 +201,30 @@ class Result:
     output: str
     elapsed: float
     timed_out: bool
+    max_rss_kib: int = 0  # the largest VmRSS of the machine's process seen while it ran
 
 
-def make_disks(tmp):
+def vm_rss_kib(pid):
+    """VmRSS of process (pid) in KiB from /proc/PID/status (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def make_disks(tmp, size=DISK_SIZE):
     """Creates the raw images the virtio_blk payload expects: a writable disk and a read-only
-    one, each DISK_SIZE bytes with a known pattern in its first sector."""
+    one, each (size) bytes (DISK_SIZE by default) with a known pattern in its first sector."""
     paths = []
     for name in ("rw.img", "ro.img"):
         p = pathlib.Path(tmp) / name
         with open(p, "wb") as f:
             f.write(DISK_MAGIC + bytes(504))
-            f.truncate(DISK_SIZE)
+            f.truncate(size)
         paths.append(p)
     return paths
 
@@ -166,15 +235,18 @@ def qemu_command(case, elf, tmp, accel=None):
     accel = accel or ("kvm" if hostkind.kind() == "kvm" else "tcg")
     cmd = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
            "-machine", "q35", "-accel", accel,
-           "-kernel", str(elf), "-append", case.cmdline,
+           "-kernel", str(elf), "-append", case.cmdline.replace("{tmp}", str(tmp)),
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
-           "-no-reboot", "-smp", str(case.cpus), "-m", "128"]
+           "-smp", str(case.cpus), "-m", "128"]
+    cmd += [] if case.reboot else ["-no-reboot"]
     cmd += list(case.qemu_args)
+    if case.setup:
+        case.setup(tmp)
     if case.press_power:
         cmd += ["-qmp", f"unix:{tmp}/qmp.sock,server=on,wait=off"]
     if case.disks:
-        rw, ro = make_disks(tmp)
+        rw, ro = make_disks(tmp, case.disk_mib << 20)
         cmd += ["-drive", f"file={rw},format=raw,if=none,id=d0,discard=unmap",
                 "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
                 "-drive", f"file={ro},format=raw,if=none,id=d1,readonly=on",
@@ -183,14 +255,20 @@ def qemu_command(case, elf, tmp, accel=None):
 
 
 def vmm_command(case, elf, vmm, tmp):
-    cmd = [str(vmm), "--kernel", str(elf), "--cmdline", case.cmdline, "--cpus", str(case.cpus),
-           "--memory", "128M", "--no-reboot", "--serial", "stdio", "--debug-exit"]
+    cmdline = f"{case.cmdline} {case.vmm_cmdline}".strip().replace("{tmp}", str(tmp))
+    cmd = [str(vmm), "--kernel", str(elf), "--cmdline", cmdline, "--cpus", str(case.cpus),
+           "--memory", "128M", "--serial", "stdio", "--debug-exit"]
+    cmd += [] if case.reboot else ["--no-reboot"]
     cmd += list(case.vmm_args)
+    if case.setup:
+        case.setup(tmp)
     if case.press_power:
         cmd += ["--control", f"{tmp}/control.sock"]
     if case.disks:
-        rw, ro = make_disks(tmp)
-        cmd += ["--disk", f"{rw},format=raw", "--disk", f"{ro},format=raw,readonly"]
+        rw, ro = make_disks(tmp, case.disk_mib << 20)
+        specs = case.vmm_disks or (f"{rw},format=raw", f"{ro},format=raw,readonly")
+        for spec in specs:
+            cmd += ["--disk", spec.replace("{tmp}", str(tmp))]
     return cmd
 
 
@@ -271,7 +349,9 @@ def run_guest(case, cmd, tmp, expected, press=None):
     timed_out = False
     killed_hang = False
     expecting_hang = HANG in (expected if isinstance(expected, tuple) else (expected,))
+    max_rss = 0
     while proc.poll() is None:
+        max_rss = max(max_rss, vm_rss_kib(proc.pid))
         now = time.monotonic()
         if now - start > case.timeout:
             timed_out = True
@@ -286,12 +366,21 @@ def run_guest(case, cmd, tmp, expected, press=None):
     proc.wait()
     t.join(timeout=5)
     status = HANG if killed_hang else (None if timed_out else proc.returncode)
-    return Result(status, "\n".join(lines + errors), time.monotonic() - start, timed_out)
+    return Result(status, "\n".join(lines + errors), time.monotonic() - start, timed_out,
+                  max_rss)
 
 
-def problems(case, result, expected, tmp):
-    """Returns the list of ways (result) misses the expectations (empty when it passed)."""
+def problems(case, result, expected, tmp, is_vmm=False):
+    """Returns the list of ways (result) misses the expectations (empty when it passed);
+    (is_vmm): the machine was bareiron-vmm (its RSS bound applies)."""
     out = list(case.post_check(tmp)) if case.post_check else []
+    if is_vmm and case.max_rss_mib and result.max_rss_kib > case.max_rss_mib * 1024:
+        out.append(f"VmRSS reached {result.max_rss_kib // 1024} MiB "
+                   f"(limit {case.max_rss_mib} MiB)")
+    out += [f"host data {s!r} reached the guest's output" for s in case.forbidden
+            if s in result.output]
+    if case.max_lines and len(result.output.splitlines()) > case.max_lines:
+        out.append(f"{len(result.output.splitlines())} output lines (limit {case.max_lines})")
     allowed = expected if isinstance(expected, tuple) else (expected,)
     if result.timed_out:
         out.append(f"timed out after {case.timeout} s")
@@ -331,8 +420,9 @@ def main(argv=None):
     for case in CASES:
         if args.cases and case.id not in args.cases:
             continue
-        if args.bareiron and case.vmm_skip:
-            print(f"SKIP {case.id}: {case.vmm_skip}")
+        skip = case.vmm_skip if args.bareiron else case.qemu_skip
+        if skip:
+            print(f"SKIP {case.id}: {skip}")
             continue
         elf = build / "tests" / "guest" / f"{case.payload}.elf"
         expected = case.vmm_status if args.bareiron else case.qemu_status
@@ -342,7 +432,7 @@ def main(argv=None):
             else:
                 cmd, press = qemu_command(case, elf, tmp, args.accel), press_qemu
             result = run_guest(case, cmd, tmp, expected, press if case.press_power else None)
-            probs = problems(case, result, expected, tmp)
+            probs = problems(case, result, expected, tmp, args.bareiron)
         print(result.output)
         verdict = "OK" if not probs else "BAD: " + "; ".join(probs)
         print(f"== {case.id}: status {result.status} in {result.elapsed:.2f} s: {verdict}")

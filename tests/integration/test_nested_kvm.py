@@ -63,7 +63,8 @@ def test_nested_l1_finished(nested):
     assert rc == 0, out[-3000:]
 
 
-@pytest.mark.parametrize("case", [c for c in pu.CASES if not c.vmm_skip], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in pu.CASES if not c.vmm_skip and nu.in_l1(c)],
+                         ids=lambda c: c.id)
 def test_nested_payload(nested, case):
     _, out, res, ids = nested
     direct_here(case.id, ids)

@@ -125,4 +125,17 @@ bool vdev_reset(struct vdev *d);
 /* Reads 32 bits of device configuration at (off). */
 uint32_t vdev_cfg32(const struct vdev *d, unsigned off);
 
+/* A split-ring descriptor (§2.7.5) of the runtime's queue 0. */
+struct vdev_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+/*
+ * The runtime's queue-0 rings, for payloads that build chains by hand (tests/guest/payloads/
+ * hostile.c): (*desc)[VDEV_QUEUE_SIZE], (*avail) = flags, idx, ring[VDEV_QUEUE_SIZE] and (*used)
+ * = flags | idx << 16, then {id, len} pairs. vdev_submit() overwrites them.
+ */
+void vdev_rings(struct vdev_desc **desc, volatile uint16_t **avail, volatile uint32_t **used);
+
 #endif

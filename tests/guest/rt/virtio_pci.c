@@ -199,3 +199,11 @@ int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *u
     d->used_idx++;
     return id == 0 ? 0 : -1;
 }
+
+void vdev_rings(struct vdev_desc **desc, volatile uint16_t **avail, volatile uint32_t **used)
+{
+    _Static_assert(sizeof(struct vdev_desc) == sizeof(struct vq_desc), "descriptor layout");
+    *desc = (struct vdev_desc *)(void *)vq_desc;
+    *avail = (volatile uint16_t *)&vq_avail;
+    *used = (volatile uint32_t *)(void *)&vq_used;
+}

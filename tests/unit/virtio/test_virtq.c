@@ -438,6 +438,47 @@ static void test_reset_forgets(void **state)
     assert_false(virtq_has_avail(&f->vq));
 }
 
+/* Malicious-guest cases a payload cannot reach on bareiron's RAM-only direct-boot map
+ * (docs/security.md): wrapping and ROM buffers inside indirect tables, a table that wraps, and
+ * avail.idx moved backwards. */
+static void test_indirect_entry_wraps(void **state)
+{
+    struct fixture *f = *state;
+    guest_ring_desc(&f->r, TABLE_GPA, 0, UINT64_MAX - 10, 100, 0, 0);
+    guest_ring_desc(&f->r, 0, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+    guest_ring_publish(&f->r, 0);
+    expect_broken(f);
+}
+
+static void test_indirect_table_wraps(void **state)
+{
+    struct fixture *f = *state;
+    guest_ring_desc(&f->r, 0, 0, UINT64_MAX - 15, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    guest_ring_publish(&f->r, 0);
+    expect_broken(f);
+}
+
+static void test_indirect_writable_in_rom(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(gmem_add_region(f->gm, RAM_BYTES, 0x10000, "rom", true, NULL), 0);
+    guest_ring_desc(&f->r, TABLE_GPA, 0, BUF_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    guest_ring_desc(&f->r, TABLE_GPA, 1, RAM_BYTES + 0x100, 16, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_desc(&f->r, 0, 0, TABLE_GPA, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    guest_ring_publish(&f->r, 0);
+    expect_broken(f);
+}
+
+static void test_avail_idx_backwards(void **state)
+{
+    struct fixture *f = *state;
+    guest_ring_desc(&f->r, 0, 0, BUF_GPA, 16, 0, 0);
+    guest_ring_publish(&f->r, 0);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    guest_ring_set_avail_idx(&f->r, 0); /* one behind what the device has already taken */
+    expect_broken(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -471,6 +512,10 @@ int main(void)
         T(test_notify_flags),
         cmocka_unit_test_setup_teardown(test_event_idx, setup_event_idx, teardown),
         T(test_reset_forgets),
+        T(test_indirect_entry_wraps),
+        T(test_indirect_table_wraps),
+        T(test_indirect_writable_in_rom),
+        T(test_avail_idx_backwards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
