@@ -164,11 +164,6 @@ VCPU_CASES = [
         "--acpi", "off", "--cpus", "2", "--cmdline",
         f"{LINUX_CMDLINE} itest=smp itest_cpus=2 itest_end=reboot"), 0, out_has=_itest("smp"),
         timeout=300, linux=True),
-    # no IOAPIC announced: legacy interrupts (COM1) reach the boot CPU through the 8259 on LINT0
-    VcpuCase("linux-ioapic-off", b"", tuple(LINUX) + (
-        "--ioapic", "off", "--disk", "/tmp/d/disk.img,format=raw", "--cmdline",
-        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="blank=64M",
-        timeout=300, linux=True),
     # the default split irqchip with the whole kernel log: Linux finds no 8259 and no PIT and
     # does not miss them
     VcpuCase("linux-split-dmesg", b"", tuple(LINUX) + (
