@@ -21,6 +21,7 @@
 
 #include "base/ckd.h"
 #include "base/evloop.h"
+#include "base/fdcache.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "block/blk_internal.h"
@@ -288,9 +289,12 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
     int flags = (b->is_readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     struct stat st;
 
-    b->bfd = open(opts->path, flags);
-    if (b->bfd < 0)
-        return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
+    b->bfd = fdcache_open(opts->path, flags);
+    if (b->bfd < 0) {
+        int e = -b->bfd;
+        b->bfd = -1;
+        return error_set(err, -e, "disk %s: %s", opts->path, strerror(e));
+    }
     if (fstat(b->bfd, &st) < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
     b->dev = st.st_dev;
@@ -314,11 +318,12 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
     }
     b->fd = b->bfd;
     if (opts->cache == BLK_CACHE_NONE) {
-        b->fd = open(opts->path, flags | O_DIRECT);
+        b->fd = fdcache_open(opts->path, flags | O_DIRECT);
         if (b->fd < 0) {
+            int e = -b->fd;
             b->fd = b->bfd;
-            return error_set(err, -errno, "disk %s: cache=none needs O_DIRECT: %s", b->path,
-                             strerror(errno));
+            return error_set(err, -e, "disk %s: cache=none needs O_DIRECT: %s", b->path,
+                             strerror(e));
         }
         b->is_direct = true;
     }
