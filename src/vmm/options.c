@@ -25,6 +25,9 @@ enum opt_id {
     OPT_CPU_MODEL,
     OPT_RNG,
     OPT_VCONSOLE,
+    OPT_SECCOMP,
+    OPT_SANDBOX,
+    OPT_SANDBOX_USER,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -44,7 +47,8 @@ static const struct opt_def opt_defs[] = {
     {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
     {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
     {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},
+    {"vconsole", OPT_VCONSOLE, true},   {"seccomp", OPT_SECCOMP, true},
+    {"sandbox", OPT_SANDBOX, false},    {"sandbox-user", OPT_SANDBOX_USER, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -70,11 +74,16 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --name NAME          VM name for logs and the control API\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
+            "  --seccomp on|off     per-thread syscall allowlists (default on; off to debug)\n"
+            "  --sandbox            run jailed: own mount/PID/IPC/UTS namespaces, empty root,\n"
+            "                       no capabilities, uid 65534 when started as root\n"
+            "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
             "guest writes v to port 0xf4; 2 usage error; 5 KVM missing or unusable; 6 bad\n"
-            "kernel, disk or config input; 8 guest crashed; 1 other failure.\n",
+            "kernel, disk or config input; 8 guest crashed; 10 forbidden system call\n"
+            "(seccomp); 1 other failure.\n",
             prog);
 }
 
@@ -166,6 +175,44 @@ static int add_cdrom(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+/* "UID:GID", two decimal ids below 2^32 - 1 (which is (uid_t)-1, "unchanged"). */
+static int parse_user(const char *v, struct vmm_options *o, struct error *err)
+{
+    char buf[32];
+    const char *colon = strchr(v, ':');
+    uint64_t uid, gid;
+    if (colon == NULL || (size_t)(colon - v) >= sizeof(buf))
+        return error_set(err, -EINVAL, "--sandbox-user '%s': expected UID:GID", v);
+    memcpy(buf, v, (size_t)(colon - v));
+    buf[colon - v] = '\0';
+    if (parse_u64(buf, &uid) < 0 || parse_u64(colon + 1, &gid) < 0 || uid >= UINT32_MAX ||
+        gid >= UINT32_MAX)
+        return error_set(err, -EINVAL, "--sandbox-user '%s': expected UID:GID (numbers)", v);
+    o->has_sandbox_user = true;
+    o->sandbox_uid = (unsigned)uid;
+    o->sandbox_gid = (unsigned)gid;
+    return 0;
+}
+
+static int apply_security(const struct opt_def *def, const char *v, struct vmm_options *o,
+                          struct error *err)
+{
+    switch (def->id) {
+    case OPT_SECCOMP:
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+            return error_set(err, -EINVAL, "--seccomp '%s': expected on or off", v);
+        o->is_seccomp = strcmp(v, "on") == 0;
+        return 0;
+    case OPT_SANDBOX:
+        o->is_sandbox = true;
+        return 0;
+    case OPT_SANDBOX_USER:
+        return parse_user(v, o, err);
+    default:
+        return -EINVAL;
+    }
+}
+
 static int apply(const struct opt_def *def, const char *v, struct vmm_options *o, struct error *err)
 {
     switch (def->id) {
@@ -219,6 +266,10 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         if (cpuid_parse_model(v, &o->cpu_model) < 0)
             return error_set(err, -EINVAL, "--cpu-model '%s': expected host or baseline", v);
         return 0;
+    case OPT_SECCOMP:
+    case OPT_SANDBOX:
+    case OPT_SANDBOX_USER:
+        return apply_security(def, v, o, err);
     case OPT_HELP:
         o->is_help = true;
         return 0;
@@ -244,6 +295,7 @@ static void set_defaults(struct vmm_options *o)
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
+    o->is_seccomp = true;
 }
 
 /* Cross-option checks once everything is parsed. */
@@ -260,6 +312,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
         o->vconsole == VMM_SERIAL_UNIX && strcmp(o->serial_path, o->vconsole_path) == 0)
         return error_set(err, -EINVAL, "--serial and --vconsole: same socket path '%s'",
                          o->serial_path);
+    if (o->has_sandbox_user && !o->is_sandbox)
+        return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
     if (!o->is_help && !o->is_version && o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
     return 0;

@@ -2,7 +2,8 @@
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
- * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole. Parsing only checks
+ * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole, --seccomp, --sandbox,
+ * --sandbox-user. Parsing only checks
  * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
@@ -56,6 +57,10 @@ struct vmm_options {
     bool has_log_level;
     enum log_level log_level;
     enum cpu_model cpu_model;
+    bool is_seccomp;       /* --seccomp on|off (default on) */
+    bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
+    bool has_sandbox_user; /* --sandbox-user UID:GID given */
+    unsigned sandbox_uid, sandbox_gid;
     bool is_help;
     bool is_version;
 };
