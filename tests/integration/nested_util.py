@@ -135,6 +135,11 @@ VCPU_CASES = [
         "--disk", "/tmp/d/disk.qcow2,format=qcow2", "--cmdline",
         f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="copy=disk.qcow2",
         timeout=300, linux=True),
+    # the same workload jailed (docs/security.md "Sandbox"): the disk is opened before the jail
+    VcpuCase("linux-blk-sandbox", b"", tuple(LINUX) + (
+        "--sandbox", "--disk", "/tmp/d/disk.qcow2,format=qcow2", "--cmdline",
+        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="copy=disk.qcow2",
+        timeout=300, linux=True),
     VcpuCase("linux-rng", b"", tuple(LINUX) + (
         "--rng", "--cmdline", f"{LINUX_CMDLINE} itest=rng"), 0, out_has=_itest("rng"),
         timeout=300, linux=True),
