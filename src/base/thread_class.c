@@ -6,8 +6,8 @@
 
 static thread_class_hook_fn class_hook;
 /* initial-exec: read from a SIGSYS handler, which must not allocate */
-static __thread enum thread_class current_class
-    __attribute__((tls_model("initial-exec"))) = THREAD_CLASS_MAIN;
+static __thread enum thread_class current_class __attribute__((tls_model("initial-exec"))) =
+    THREAD_CLASS_MAIN;
 
 void thread_class_set_hook(thread_class_hook_fn fn)
 {

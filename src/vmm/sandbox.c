@@ -174,7 +174,7 @@ static int last_cap(void)
 {
     char buf[32];
     return read_small("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) == 0 ? atoi(buf)
-                                                                               : CAP_LAST_CAP;
+                                                                              : CAP_LAST_CAP;
 }
 
 /* Mount namespace: private propagation, then pivot_root into an empty tmpfs, read-only. */
@@ -194,8 +194,7 @@ static int enter_root(struct error *err)
     if (chdir(dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
         chdir("/") < 0)
         return error_set(err, -errno, "sandbox: pivot_root into %s: %s", dir, strerror(errno));
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
-        0)
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return error_set(err, -errno, "sandbox: remounting / read-only: %s", strerror(errno));
     return 0;
 }

@@ -5,8 +5,8 @@
  *   bareiron-vmm (keeper, outside) --unshare(PID), fork--> bareiron-vmm (PID 1 of its namespace)
  *        | forwards SIGINT/SIGTERM/SIGHUP, exits with the    | loads the machine once (every file
  *        | jailed monitor's status, then removes its cgroup   |  opened and cached), tears it down,
- *        | and its socket files                               | sandbox_enter(), loads it again from
- *                                                             | the cache, seccomp, runs the guest
+ *        | and its socket files                               | sandbox_enter(), loads it again
+ * from | the cache, seccomp, runs the guest
  *
  * sandbox_enter: new mount, IPC and UTS namespaces; pivot_root into an empty read-only tmpfs of
  * its own (every file, /dev/kvm included, was opened before); rlimits; every capability dropped

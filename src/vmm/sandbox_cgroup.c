@@ -29,8 +29,7 @@ static int find_mount(char *out, size_t len)
         return -errno;
     while (ret < 0 && fgets(line, sizeof(line), f) != NULL) {
         const char *sep = strstr(line, " - cgroup2 ");
-        if (sep != NULL && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
-            strlen(mnt) < len) {
+        if (sep != NULL && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strlen(mnt) < len) {
             strcpy(out, mnt);
             ret = 0;
         }
@@ -113,8 +112,7 @@ void sandbox_cgroup_create(const struct vmm_options *o, char *path, size_t path_
     }
     snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") == 0 ? "" : own);
     (void)write_str(parent, "cgroup.subtree_control", "+cpu +memory"); /* may be delegated */
-    if ((size_t)snprintf(path, path_len, "%s/bareiron-vmm-%d", parent, (int)getpid()) >=
-        path_len) {
+    if ((size_t)snprintf(path, path_len, "%s/bareiron-vmm-%d", parent, (int)getpid()) >= path_len) {
         path[0] = '\0';
         log_warn("cgroup v2 limits skipped: cgroup path too long");
         return;

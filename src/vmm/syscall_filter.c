@@ -30,11 +30,11 @@
 #define NAME_MAX_LEN 28
 
 /* Every thread: memory, locks, time, signals, exit, and writing log lines. */
-#define COMMON_SYSCALLS                                                                          \
-    "read", "write", "writev", "futex", "clock_gettime", "clock_nanosleep", "nanosleep",        \
-        "gettimeofday", "sched_yield", "getpid", "gettid", "tgkill", "rt_sigprocmask",          \
-        "rt_sigreturn", "rt_sigaction", "restart_syscall", "exit", "exit_group", "mmap",       \
-        "munmap", "mprotect", "mremap", "madvise", "brk", "getrandom"
+#define COMMON_SYSCALLS                                                                            \
+    "read", "write", "writev", "futex", "clock_gettime", "clock_nanosleep", "nanosleep",           \
+        "gettimeofday", "sched_yield", "getpid", "gettid", "tgkill", "rt_sigprocmask",             \
+        "rt_sigreturn", "rt_sigaction", "restart_syscall", "exit", "exit_group", "mmap", "munmap", \
+        "mprotect", "mremap", "madvise", "brk", "getrandom"
 
 static const char *const main_syscalls[] = {
     COMMON_SYSCALLS,
@@ -47,16 +47,16 @@ static const char *const main_syscalls[] = {
     "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "fsync", "fdatasync",
     "fallocate", "ftruncate", "io_uring_setup", "io_uring_enter", "io_uring_register",
     /* a reboot rebuilds the machine: guest memory, threads (which then load their own filter) */
-    "memfd_create", "clone", "clone3", "set_robust_list", "rseq", "seccomp",
-    "sched_getaffinity", "prlimit64", "getrlimit", NULL};
+    "memfd_create", "clone", "clone3", "set_robust_list", "rseq", "seccomp", "sched_getaffinity",
+    "prlimit64", "getrlimit", NULL};
 
 static const char *const vcpu_syscalls[] = {COMMON_SYSCALLS,
                                             /* KVM_RUN, register dumps; console output */
                                             "ioctl", "sendto", "pread64", "pwrite64", NULL};
 
-static const char *const worker_syscalls[] = {
-    COMMON_SYSCALLS, "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "fsync",
-    "fdatasync",     "fallocate", "ioctl", NULL};
+static const char *const worker_syscalls[] = {COMMON_SYSCALLS, "pread64",   "pwrite64", "preadv",
+                                              "pwritev",       "preadv2",   "pwritev2", "fsync",
+                                              "fdatasync",     "fallocate", "ioctl",    NULL};
 
 static const char *const *const class_lists[THREAD_CLASS_COUNT] = {
     [THREAD_CLASS_MAIN] = main_syscalls,
@@ -230,8 +230,9 @@ int syscall_filter_prepare(bool is_sandboxed, struct error *err)
     int ret;
 
     if (parse_test_env() < 0)
-        return error_set(err, -EINVAL, "BAREIRON_TEST_SECCOMP_TRAP: expected main, vcpu or "
-                                       "blk-worker");
+        return error_set(err, -EINVAL,
+                         "BAREIRON_TEST_SECCOMP_TRAP: expected main, vcpu or "
+                         "blk-worker");
     fill_names();
     for (int c = 0; c < THREAD_CLASS_COUNT; c++) {
         ret = build(class_lists[c], is_sandboxed, &progs[c]);
