@@ -2,11 +2,10 @@
 /*
  * `--sandbox`: the monitor jailed as Firecracker's jailer does it (docs/security.md "Sandbox").
  *
- *   bareiron-vmm (keeper, outside) --unshare(PID), fork--> bareiron-vmm (PID 1 of its namespace)
- *        | forwards SIGINT/SIGTERM/SIGHUP, exits with the    | loads the machine once (every file
- *        | jailed monitor's status, then removes its cgroup   |  opened and cached), tears it down,
- *        | and its socket files                               | sandbox_enter(), loads it again
- * from | the cache, seccomp, runs the guest
+ *   keeper (outside) --unshare(PID), fork--> jailed monitor (PID 1 of its namespace)
+ *     forwards SIGINT/SIGTERM/SIGHUP;          loads the machine (every file opened and
+ *     exits with the monitor's status;         cached), tears it down, sandbox_enter(),
+ *     removes its cgroup and socket files      loads it again from the cache, seccomp, runs
  *
  * sandbox_enter: new mount, IPC and UTS namespaces; pivot_root into an empty read-only tmpfs of
  * its own (every file, /dev/kvm included, was opened before); rlimits; every capability dropped
