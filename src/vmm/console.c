@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -235,6 +236,8 @@ static void on_accept(void *opaque, uint32_t events)
 static int open_unix(struct console *c, const char *path, struct error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    mode_t old_umask;
+    int ret;
     if (strlen(path) >= sizeof(sa.sun_path))
         return error_set(err, -ENAMETOOLONG, "--serial unix:%s: path too long", path);
     strcpy(sa.sun_path, path);
@@ -242,7 +245,10 @@ static int open_unix(struct console *c, const char *path, struct error *err)
     if (c->listen_fd < 0)
         return error_set(err, -errno, "socket: %s", strerror(errno));
     unlink(path);
-    if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->listen_fd, 1) < 0)
+    old_umask = umask(0177); /* the socket file is created 0600 */
+    ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (ret < 0 || listen(c->listen_fd, 1) < 0)
         return error_set(err, -errno, "--serial unix:%s: %s", path, strerror(errno));
     c->sock_path = strdup(path);
     return evloop_add(c->loop, c->listen_fd, EPOLLIN, on_accept, c);
@@ -262,7 +268,8 @@ static int open_backend(struct console *c, const char *path, struct error *err)
     case VMM_SERIAL_NONE:
         return 0;
     case VMM_SERIAL_FILE:
-        c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        c->out_fd =
+            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (c->out_fd < 0)
             return error_set(err, -errno, "--serial file:%s: %s", path, strerror(errno));
         return 0;
