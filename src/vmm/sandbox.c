@@ -6,6 +6,7 @@
 #define LOG_TAG "sandbox"
 #include "vmm/sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -13,6 +14,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 #define SANDBOX_DEFAULT_ID 65534 /* "nobody" on Debian */
 #define SANDBOX_NOFILE 1024
 #define SANDBOX_HOSTNAME "bareiron"
+#define SANDBOX_PF_IO_WORKER 0x10 /* include/linux/sched.h */
 
 static volatile pid_t jailed_pid;
 
@@ -145,21 +148,45 @@ static int read_small(const char *path, char *buf, size_t len)
     return 0;
 }
 
-static int count_threads(void)
+/* True when thread (tid) is an io_uring worker (PF_IO_WORKER in the flags of its stat line). */
+static bool is_io_worker(const char *tid)
 {
-    char buf[4096];
+    char path[64], buf[1024];
     const char *p;
-    if (read_small("/proc/self/status", buf, sizeof(buf)) < 0)
-        return -1;
-    p = strstr(buf, "\nThreads:");
-    return p != NULL ? atoi(p + 9) : -1;
+    unsigned long flags = 0;
+    snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+    if (read_small(path, buf, sizeof(buf)) < 0 || (p = strrchr(buf, ')')) == NULL)
+        return false;
+    /* ") state ppid pgrp session tty_nr tpgid flags" */
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+        return false;
+    return (flags & SANDBOX_PF_IO_WORKER) != 0;
 }
 
-/* io_uring workers and joined threads take a moment to leave the thread group. */
+/* Threads of this process that run user code (io_uring workers never do). */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    const struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && !is_io_worker(e->d_name))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/*
+ * Joined threads take a moment to leave the thread group. io_uring workers of the rings just
+ * closed are left out: they exit with their ring, never return to user space, and the next
+ * rings are created inside the jail.
+ */
 static int wait_single_threaded(void)
 {
     struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 500; i++) {
         int n = count_threads();
         if (n == 1)
             return 0;

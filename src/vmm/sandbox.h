@@ -30,7 +30,7 @@
 MUST_CHECK int sandbox_spawn(const struct vmm_options *o, int *status, struct error *err);
 
 /*
- * Enters the jail (the calling process must be single-threaded again; it waits up to 2 s for
+ * Enters the jail (the calling process must be single-threaded again; it waits up to 5 s for
  * threads still exiting). Every file the VM needs must be open and cached (base/fdcache.h).
  * Returns 0 or -errno with (err) set.
  */

@@ -47,12 +47,18 @@ static const char *const main_syscalls[] = {
     "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "fsync", "fdatasync",
     "fallocate", "ftruncate", "io_uring_setup", "io_uring_enter", "io_uring_register",
     /* a reboot rebuilds the machine: guest memory, threads (which then load their own filter) */
-    "memfd_create", "clone", "clone3", "set_robust_list", "rseq", "seccomp", "sched_getaffinity",
-    "prlimit64", "getrlimit", NULL};
+    "memfd_create", "clone", "clone3", "set_robust_list", "rseq", "seccomp", "sysinfo",
+    "sched_getaffinity", "prlimit64", "getrlimit", NULL};
 
-static const char *const vcpu_syscalls[] = {COMMON_SYSCALLS,
-                                            /* KVM_RUN, register dumps; console output */
-                                            "ioctl", "sendto", "pread64", "pwrite64", NULL};
+/*
+ * KVM_RUN and the device model of PIO/MMIO exits: interrupts and ioeventfds (ioctl), console
+ * output (write, sendto), the RTC's timer (timerfd_*), console input flow control (epoll_ctl)
+ * and a virtio device's queue kick descriptors, made and dropped when the guest writes its
+ * status register (eventfd2, epoll_ctl, close).
+ */
+static const char *const vcpu_syscalls[] = {
+    COMMON_SYSCALLS, "ioctl", "sendto",          "sendmsg",         "eventfd2",
+    "epoll_ctl",     "close", "timerfd_settime", "timerfd_gettime", NULL};
 
 static const char *const worker_syscalls[] = {COMMON_SYSCALLS, "pread64",   "pwrite64", "preadv",
                                               "pwritev",       "preadv2",   "pwritev2", "fsync",
