@@ -243,6 +243,10 @@ static int prepare_security(struct vmm *v)
     if (ret > 0)
         return status;
     fdcache_enable();
+    if (v->opts.is_seccomp && !syscall_filter_is_supported()) {
+        log_warn("seccomp filters are off in sanitizer builds");
+        v->opts.is_seccomp = false;
+    }
     if (ret == 0 && v->opts.is_seccomp)
         ret = syscall_filter_prepare(v->opts.is_sandbox, &err);
     if (ret < 0) {

@@ -26,6 +26,15 @@
 #include "base/thread_class.h"
 #include "base/util.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED_BUILD 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SANITIZED_BUILD)
+#define SANITIZED_BUILD 1
+#endif
+
 #define NAME_TABLE_SIZE 512
 #define NAME_MAX_LEN 28
 
@@ -228,6 +237,15 @@ static int parse_test_env(void)
         if (strcmp(v, thread_class_name((enum thread_class)c)) == 0)
             test_trap_class = c;
     return test_trap_class < 0 ? -EINVAL : 0;
+}
+
+bool syscall_filter_is_supported(void)
+{
+#ifdef SANITIZED_BUILD
+    return false; /* LeakSanitizer stops the world with ptrace at exit, from a clone */
+#else
+    return true;
+#endif
 }
 
 int syscall_filter_prepare(bool is_sandboxed, struct error *err)

@@ -33,6 +33,13 @@
  */
 MUST_CHECK int syscall_filter_prepare(bool is_sandboxed, struct error *err);
 
+/*
+ * False in AddressSanitizer builds: LeakSanitizer's exit-time check ptraces the process's
+ * threads from a clone, which no allowlist can grant safely. The monitor then runs unfiltered
+ * with a warning (docs/security.md).
+ */
+bool syscall_filter_is_supported(void);
+
 /* Loads the main thread's filter on the calling thread. Returns 0 or -errno with (err) set. */
 MUST_CHECK int syscall_filter_install(struct error *err);
 

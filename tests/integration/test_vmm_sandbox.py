@@ -21,9 +21,19 @@ from conftest import run
 import disk_util as du
 import vmm_util as u
 
-pytestmark = pytest.mark.usefixtures("need_kvm")
-
 SECCOMP_EXIT = 10
+
+
+@pytest.fixture(scope="module")
+def need_seccomp(vmm, need_kvm, tmp_path_factory):
+    """Skips in sanitizer builds, which run without filters (docs/security.md)."""
+    k = u.write_payload(tmp_path_factory.mktemp("probe"), "probe", u.debug_exit(0))
+    r = run([vmm, "--kernel", k, "--no-reboot"], stdin=subprocess.DEVNULL, timeout=30)
+    if "seccomp filters are off" in r.stderr:
+        pytest.skip("sanitizer build: seccomp filters are off")
+
+
+pytestmark = pytest.mark.usefixtures("need_kvm", "need_seccomp")
 
 
 def payload(tmp_path, name, code):
