@@ -10,6 +10,7 @@
 #include "vmm/syscall_filter.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -56,8 +57,8 @@ static const char *const main_syscalls[] = {
     "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "fsync", "fdatasync",
     "fallocate", "ftruncate", "io_uring_setup", "io_uring_enter", "io_uring_register",
     /* a reboot rebuilds the machine: guest memory, threads (which then load their own filter) */
-    "memfd_create", "clone", "clone3", "set_robust_list", "rseq", "seccomp", "sysinfo",
-    "sched_getaffinity", "prlimit64", "getrlimit", NULL};
+    "memfd_create", "set_robust_list", "rseq", "seccomp", "sysinfo", "sched_getaffinity",
+    "prlimit64", "getrlimit", NULL};
 
 /*
  * KVM_RUN and the device model of PIO/MMIO exits: interrupts and ioeventfds (ioctl), console
@@ -163,9 +164,19 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *list, bool is_sandb
     }
     if (list != main_syscalls)
         return 0;
+    /*
+     * Threads only: clone(2) with CLONE_THREAD. clone3 passes its flags in memory, where a
+     * filter cannot look, so it answers ENOSYS and glibc's pthread_create falls back to clone.
+     */
+    int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (ret == 0)
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    if (ret < 0)
+        return ret;
     /* the teardown removes the socket files it created; in the jail they are out of sight */
     uint32_t act = is_sandboxed ? SCMP_ACT_ERRNO(ENOENT) : SCMP_ACT_ALLOW;
-    int ret = seccomp_rule_add(ctx, act, SCMP_SYS(unlink), 0);
+    ret = seccomp_rule_add(ctx, act, SCMP_SYS(unlink), 0);
     return ret < 0 ? ret : seccomp_rule_add(ctx, act, SCMP_SYS(unlinkat), 0);
 }
 
