@@ -218,9 +218,24 @@ static int enter_root(struct error *err)
     if (dir == NULL)
         return error_set(err, -errno, "sandbox: cannot mount the jail's tmpfs: %s",
                          strerror(errno));
-    if (chdir(dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-        chdir("/") < 0)
+    if (chdir(dir) < 0)
+        return error_set(err, -errno, "sandbox: chdir %s: %s", dir, strerror(errno));
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+            return error_set(err, -errno, "sandbox: detaching the old root: %s", strerror(errno));
+    } else if (errno == EINVAL) {
+        /*
+         * The root is the initramfs (rootfs), which cannot be pivoted away: move the jail over
+         * it and chroot there, as switch_root does. What lies below is out of reach without
+         * chroot(2) or mount(2), which the filters forbid, and no directory is held open.
+         */
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+            return error_set(err, -errno, "sandbox: moving the jail over the initramfs: %s",
+                             strerror(errno));
+        log_info("root is an initramfs: jail moved over it and chrooted (no pivot_root)");
+    } else {
         return error_set(err, -errno, "sandbox: pivot_root into %s: %s", dir, strerror(errno));
+    }
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return error_set(err, -errno, "sandbox: remounting / read-only: %s", strerror(errno));
     return 0;

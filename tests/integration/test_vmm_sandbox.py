@@ -147,6 +147,19 @@ def jailed_pid(keeper):
     raise AssertionError("no jailed monitor")
 
 
+def wait_running(ctl):
+    """Polls query-state until the guest runs (the socket is served from the first boot's
+    teardown on, before the jail, so the first answers may still say starting)."""
+    deadline = time.monotonic() + 10
+    state = None
+    while time.monotonic() < deadline:
+        state = u.control(ctl, "query-state").get("result", {}).get("state")
+        if state == "running":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"state {state}, expected running")
+
+
 def status_fields(pid):
     fields = {}
     with open(f"/proc/{pid}/status") as f:
@@ -168,7 +181,7 @@ def test_sandbox_from_outside(vmm, tmp_path):
                          stderr=subprocess.PIPE, text=True)
     try:
         assert u.wait_path(ctl, 10)
-        assert u.control(ctl, "query-state")["result"]["state"] == "running"
+        wait_running(ctl)
         pid = jailed_pid(p.pid)
         st = status_fields(pid)
         assert st["NoNewPrivs"] == "1"
@@ -191,7 +204,7 @@ def test_sandbox_from_outside(vmm, tmp_path):
         assert str(disk) in fds and "/dev/kvm" in fds
         assert u.control(ctl, "reset")["ok"]  # a reboot inside the jail
         time.sleep(0.5)
-        assert u.control(ctl, "query-state")["result"]["state"] == "running"
+        wait_running(ctl)
         assert u.control(ctl, "poweroff")["ok"]
         out, err = p.communicate(timeout=30)
     finally:
