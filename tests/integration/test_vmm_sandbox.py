@@ -175,8 +175,10 @@ def test_sandbox_from_outside(vmm, tmp_path):
     disk = tmp_path / "d.raw"
     disk.write_bytes(b"\0" * (1 << 20))
     ctl = tmp_path / "ctl.sock"
+    serial = tmp_path / "serial.txt"
     p = subprocess.Popen([str(vmm), "--kernel", str(spin), "--sandbox", "--control", str(ctl),
-                          "--disk", f"{disk},format=raw", "--log-level", "info"],
+                          "--disk", f"{disk},format=raw", "--log-level", "info", "--serial",
+                          f"file:{serial}"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
@@ -203,16 +205,19 @@ def test_sandbox_from_outside(vmm, tmp_path):
         fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         assert str(disk) in fds and "/dev/kvm" in fds
         assert u.control(ctl, "reset")["ok"]  # a reboot inside the jail
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while serial.read_text().count("up") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         wait_running(ctl)
         assert u.control(ctl, "poweroff")["ok"]
-        out, err = p.communicate(timeout=30)
+        _, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
     assert p.returncode == 0, err
-    assert out.count("up") == 2, (out, err)
+    assert serial.read_text().count("up") == 2, err
+    assert oct(serial.stat().st_mode & 0o777) == "0o600"  # created 0600
     assert "jailed: uid 65534 gid 65534" in err
     assert not ctl.exists()  # removed by the keeper
 
