@@ -204,6 +204,7 @@ def test_sandbox_from_outside(vmm, tmp_path):
         # every descriptor was opened before the jail: the disk is one of them
         fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         assert str(disk) in fds and "/dev/kvm" in fds
+        assert u.control(ctl, "stats")["result"]["rss_bytes"] > 0  # statm, opened before
         assert u.control(ctl, "reset")["ok"]  # a reboot inside the jail
         deadline = time.monotonic() + 10
         while serial.read_text().count("up") < 2 and time.monotonic() < deadline:
