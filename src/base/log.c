@@ -12,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/vm_limits.h"
+
 enum log_level log_current_level = LOG_WARN;
-static char vm_name[64];
+static char vm_name[VM_MAX_NAME + 1];
 static _Thread_local char thread_name[32] = "main";
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};

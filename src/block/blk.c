@@ -289,13 +289,22 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
     int flags = (b->is_readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     struct stat st;
 
-    b->bfd = fdcache_open(opts->path, flags);
+    /* O_NONBLOCK until the type is known: a read-only open of a FIFO would wait for a writer */
+    b->bfd = fdcache_open(opts->path, flags | O_NONBLOCK);
+    if (b->bfd == -EISDIR) { /* a writable open of a directory */
+        b->bfd = -1;
+        return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
+    }
     if (b->bfd < 0) {
         int e = -b->bfd;
         b->bfd = -1;
         return error_set(err, -e, "disk %s: %s", opts->path, strerror(e));
     }
     if (fstat(b->bfd, &st) < 0)
+        return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
+    if (fcntl(b->bfd, F_SETFL, fcntl(b->bfd, F_GETFL) & ~O_NONBLOCK) < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
     b->dev = st.st_dev;
     b->ino = st.st_ino;
@@ -311,10 +320,8 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
             return error_set(err, -errno, "disk %s: BLKGETSIZE64: %s", b->path, strerror(errno));
         if (ioctl(b->bfd, BLKSSZGET, &ssz) == 0 && ssz >= 512 && IS_POW2(ssz))
             b->dio_align = (unsigned)ssz;
-    } else if (S_ISREG(st.st_mode)) {
-        b->file_size_bytes = (uint64_t)st.st_size;
     } else {
-        return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
+        b->file_size_bytes = (uint64_t)st.st_size;
     }
     b->fd = b->bfd;
     if (opts->cache == BLK_CACHE_NONE) {
@@ -376,6 +383,8 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const 
     b->is_readonly = opts->is_readonly;
     b->cache = opts->cache;
     b->needs_sync_engine = opts->needs_sync_engine;
+    b->is_scratch = opts->is_scratch && !opts->is_readonly;
+    b->is_repair = opts->is_repair && !parent;
     b->depth = parent ? parent->depth + 1 : 0;
     b->parent = parent;
     b->path = strdup(opts->path ? opts->path : "");
@@ -502,6 +511,18 @@ int blk_flush(struct blk *b)
 int blk_discard(struct blk *b, uint64_t len, uint64_t off, bool is_write_zeroes)
 {
     return run_sync(b, is_write_zeroes ? BLK_OP_WRITE_ZEROES : BLK_OP_DISCARD, NULL, len, off);
+}
+
+int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum_bytes, bool *is_zero)
+{
+    int ret;
+
+    if (len == 0 || range_outside(off, len, b->size_bytes))
+        return -EINVAL;
+    ret = b->drv->block_status(b, off, len, pnum_bytes, is_zero);
+    if (ret == 0 && (*pnum_bytes == 0 || *pnum_bytes > len))
+        PANIC("blk: %s block_status returned a bad length", b->drv->name);
+    return ret;
 }
 
 const char *blk_format(const struct blk *b)

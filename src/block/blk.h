@@ -32,6 +32,12 @@ struct blk_open_opts {
     enum blk_cache cache;
     bool is_readonly;
     bool needs_sync_engine; /* force the thread-pool engine (tests, io_uring unavailable) */
+    /* A new file that nobody uses before it is complete and synced (disk convert writes into a
+     * temporary file): the flushes that order qcow2 metadata updates for crash safety are
+     * skipped; blk_flush() still syncs everything. */
+    bool is_scratch;
+    /* Disk tools only: open a qcow2 image marked corrupt writable, to repair it. */
+    bool is_repair;
 };
 
 struct blk_req;
@@ -94,6 +100,17 @@ MUST_CHECK int blk_flush(struct blk *b);
 /* Discards (or with (is_write_zeroes), zeroes) [off, off+len) synchronously. Returns 0 or -errno.
  */
 MUST_CHECK int blk_discard(struct blk *b, uint64_t len, uint64_t off, bool is_write_zeroes);
+
+/*
+ * Allocation status, for tools that copy images (convert): sets (*pnum_bytes) to the length
+ * (1..len) of the range from (off) whose status is the same, and (*is_zero) when that range is
+ * known to read as zeros without being read (a hole in a raw file, a qcow2 zero cluster, an
+ * unallocated cluster with nothing behind it in the backing chain). Ranges not known to be
+ * zero may still hold zeros. Synchronous, loop thread. Returns 0 or -errno (-EINVAL when
+ * [off, off+len) is empty or not inside the disk).
+ */
+MUST_CHECK int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum_bytes,
+                                bool *is_zero);
 
 /* The format ("raw", "qcow2") and I/O engine ("io_uring", "sync") of (b), for logs and stats. */
 const char *blk_format(const struct blk *b);

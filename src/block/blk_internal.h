@@ -29,6 +29,8 @@ struct blk_driver {
     /* Reads synchronously, bypassing the engine (copy-on-write from a backing file). Bytes
      * past the end of the disk read as zeros. Returns 0 or -errno. */
     int (*read_sync)(struct blk *b, void *buf, uint64_t len, uint64_t off);
+    /* Allocation status of [off, off+len) (inside the disk, len > 0): see blk_block_status. */
+    int (*block_status)(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum, bool *is_zero);
     /* Frees the driver state (all requests completed). */
     void (*close)(struct blk *b);
 };
@@ -55,6 +57,8 @@ struct blk {
     unsigned inflight;        /* requests submitted and not yet completed */
     enum blk_cache cache;
     bool needs_sync_engine;
+    bool is_scratch; /* see blk_open_opts */
+    bool is_repair;
 };
 
 /* Opens a disk as the backing file of (parent) (NULL: the disk itself); a file already in the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Image-level tools (block/image.h): header-only description of raw and qcow2 images and
- * their backing chains, raw creation, resize and qcow2 check/repair, for `bareiron disk`.
+ * their backing chains, resize and qcow2 check/repair, for `bareiron disk` (creation is in
+ * image_create.c).
  */
 #define LOG_TAG "blk-image"
 #include "block/image.h"
@@ -64,11 +65,16 @@ int disk_info_get(const char *path, enum blk_format fmt, struct disk_info *di, s
     int fd, ret = 0;
 
     memset(di, 0, sizeof(*di));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return error_set(err, -errno, "%s: %s", path, strerror(errno));
     if (fstat(fd, &st) < 0) {
         ret = error_set(err, -errno, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        ret = error_set(err, -EINVAL, "%s: not a regular file or block device", path);
         goto out;
     }
     di->file_size_bytes = (uint64_t)st.st_size;
@@ -95,21 +101,6 @@ int disk_info_get(const char *path, enum blk_format fmt, struct disk_info *di, s
         fill_qcow2(di, m, path);
 out:
     free(m);
-    close(fd);
-    return ret;
-}
-
-int disk_create_raw(const char *path, uint64_t size, struct error *err)
-{
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), ret = 0;
-
-    if (fd < 0)
-        return error_set(err, -errno, "%s: %s", path, strerror(errno));
-    if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
-        ret = error_set(err, -EBUSY, "%s: in use by another process", path);
-    else if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0)
-        ret = error_set(err, -errno, "%s: %s", path, strerror(errno));
     close(fd);
     return ret;
 }
@@ -149,9 +140,28 @@ int disk_resize(const char *path, enum blk_format fmt, uint64_t size, bool allow
     return ret;
 }
 
+/* After a repair left (s) consistent, clears its corrupt and dirty marks. */
+static int clear_marks(struct qcow2 *s, const struct qcow2_check_result *r,
+                       struct disk_check_result *res, struct error *err)
+{
+    uint64_t marks = QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY;
+    int ret;
+
+    if (!(s->m.h.incompatible_features & marks) || r->corruptions || r->is_incomplete)
+        return 0;
+    ret = qcow2_mark_consistent(s);
+    if (ret < 0)
+        return error_set(err, ret, "%s: cannot clear the corrupt mark: %s", s->b->path,
+                         strerror(-ret));
+    res->is_mark_cleared = res->is_marked_corrupt;
+    res->is_marked_corrupt = false;
+    return 0;
+}
+
 int disk_check(const char *path, bool repair, struct disk_check_result *res, struct error *err)
 {
-    struct blk_open_opts o = {.path = path, .is_readonly = !repair, .needs_sync_engine = true};
+    struct blk_open_opts o = {
+        .path = path, .is_readonly = !repair, .needs_sync_engine = true, .is_repair = repair};
     struct qcow2_check_result r;
     struct blk *b;
     int ret = blk_open(&o, NULL, &b, err);
@@ -172,7 +182,10 @@ int disk_check(const char *path, bool repair, struct disk_check_result *res, str
     if (ret == 0) {
         *res = (struct disk_check_result){r.corruptions, r.leaks, r.allocated,
                                           r.total,       r.fixed, r.is_incomplete};
+        res->is_marked_corrupt = qcow2_of(b)->m.h.incompatible_features & QCOW2_INCOMPAT_CORRUPT;
     }
+    if (ret == 0 && repair)
+        ret = clear_marks(qcow2_of(b), &r, res, err);
     blk_close(b);
     return ret;
 }

@@ -42,17 +42,56 @@ const char *blk_format_name(enum blk_format fmt);
 MUST_CHECK int disk_info_get(const char *path, enum blk_format fmt, struct disk_info *out,
                              struct error *err);
 
-/* Creates (or truncates) a sparse raw image of (size) bytes. Returns 0 or -errno. */
-MUST_CHECK int disk_create_raw(const char *path, uint64_t size, struct error *err);
+/*
+ * A new image being written. It lives in a temporary file next to its destination and takes
+ * the destination's name only once complete (disk_new_commit), so a failed create leaves no
+ * partial file behind and a replaced image stays intact until its replacement is complete.
+ */
+struct disk_new {
+    int fd;              /* the temporary file, read-write */
+    bool is_force;       /* replace an existing destination */
+    unsigned mode;       /* permissions of the new file (those of the file it replaces) */
+    unsigned uid, gid;   /* owner of the file it replaces (kept where allowed) */
+    const char *name;    /* the destination as the user named it, for messages */
+    char path[PATH_MAX]; /* the destination (a symbolic link's target when it is one) */
+    char tmp[PATH_MAX];  /* the temporary file */
+};
+
+/*
+ * Starts a new image at (path). An existing (path) is refused with -EEXIST unless (is_force);
+ * one that is not a regular file is always refused (-EINVAL), and one in use by another
+ * process (-EBUSY). Creates the temporary file. Returns 0 or -errno with (err) set; on success
+ * the caller ends with disk_new_commit() or disk_new_abort().
+ */
+MUST_CHECK int disk_new_begin(struct disk_new *n, const char *path, bool is_force,
+                              struct error *err);
+/* Makes (n) durable (fsync), gives it its name (replacing the old file only with is_force,
+ * atomically) and syncs the directory. Closes (n)'s file. On failure the temporary file is
+ * removed and the destination untouched. Returns 0 or -errno with (err) set. */
+MUST_CHECK int disk_new_commit(struct disk_new *n, struct error *err);
+/* Removes the temporary file of (n) and closes it. */
+void disk_new_abort(struct disk_new *n);
+
+/* Writes a sparse raw image of (size) bytes into (n). Returns 0 or -errno with (err) set. */
+MUST_CHECK int disk_new_raw(struct disk_new *n, uint64_t size, struct error *err);
+/* Writes an empty qcow2 image into (n); parameters as for qcow2_create(). */
+MUST_CHECK int disk_new_qcow2(struct disk_new *n, uint64_t size, uint64_t cluster_size,
+                              const char *backing, const char *backing_fmt, struct error *err);
+
+/* Creates a sparse raw image of (size) bytes at (path) (replacing an existing file only with
+ * (is_force), see disk_new_begin). Returns 0 or -errno with (err) set. */
+MUST_CHECK int disk_create_raw(const char *path, uint64_t size, bool is_force, struct error *err);
 
 /*
  * Creates a qcow2 v3 image (compat 1.1, 16-bit refcounts) of (size) bytes and (cluster_size)
- * (512..2M, power of two; 0: 64 KiB) at (path). With (backing) (may be NULL), records it and
- * (backing_fmt) ("raw"/"qcow2"; NULL probes the backing file and records what it found); a
- * (size) of 0 then takes the backing file's size. Returns 0 or -errno with (err) set.
+ * (512..2M, power of two; 0: 64 KiB) at (path) (replacing an existing file only with
+ * (is_force), see disk_new_begin). With (backing) (may be NULL), records it and (backing_fmt)
+ * ("raw"/"qcow2"; NULL probes the backing file and records what it found); a (size) of 0 then
+ * takes the backing file's size. Returns 0 or -errno with (err) set.
  */
 MUST_CHECK int qcow2_create(const char *path, uint64_t size, uint64_t cluster_size,
-                            const char *backing, const char *backing_fmt, struct error *err);
+                            const char *backing, const char *backing_fmt, bool is_force,
+                            struct error *err);
 
 /* Resizes the image: raw files grow or (allow_shrink) shrink; qcow2 images only grow.
  * Returns 0 or -errno with (err) set. */
@@ -66,9 +105,13 @@ struct disk_check_result {
     uint64_t total_clusters;
     uint64_t fixed;
     bool is_incomplete;
+    bool is_marked_corrupt; /* the header's corrupt bit is (still) set */
+    bool is_mark_cleared;   /* the repair left the image consistent and cleared the bit */
 };
-/* Checks a qcow2 image's refcounts (and repairs them with (repair)). Returns 0 when the check
- * ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
+/* Checks a qcow2 image's refcounts and L2 entries. With (repair), opens it writable even when
+ * it is marked corrupt, rewrites refcounts, turns L2 entries that cannot hold data into zero
+ * clusters and, once the image checks clean, clears its corrupt and dirty bits. Returns 0 when
+ * the check ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
 MUST_CHECK int disk_check(const char *path, bool repair, struct disk_check_result *res,
                           struct error *err);
 

@@ -5,6 +5,7 @@
  * FALLOC_FL_PUNCH_HOLE) and issues BLKDISCARD on block devices; write-zeroes uses
  * FALLOC_FL_ZERO_RANGE on files and BLKZEROOUT on block devices, falling back to writing
  * zeros where the filesystem supports neither. Discard is advisory: EOPNOTSUPP is ignored.
+ * Holes of sparse files are found with lseek(2) SEEK_DATA/SEEK_HOLE (blk_block_status).
  */
 #define LOG_TAG "blk-raw"
 #include "block/blk_internal.h"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -107,6 +109,34 @@ static int raw_read_sync(struct blk *b, void *buf, uint64_t len, uint64_t off)
     return ret;
 }
 
+/* Holes and data of a sparse file (lseek(2) SEEK_DATA/SEEK_HOLE); block devices and
+ * filesystems without them are all data. */
+static int raw_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+                            bool *is_zero)
+{
+    off_t data, hole;
+
+    *pnum = len;
+    *is_zero = false;
+    if (b->is_bdev)
+        return 0;
+    data = lseek(b->bfd, (off_t)off, SEEK_DATA);
+    if (data < 0) {
+        /* ENXIO: no data from (off) to the end of the file; anything else: unsupported */
+        *is_zero = errno == ENXIO;
+        return 0;
+    }
+    if ((uint64_t)data > off) {
+        *is_zero = true;
+        *pnum = MIN(len, (uint64_t)data - off);
+        return 0;
+    }
+    hole = lseek(b->bfd, (off_t)off, SEEK_HOLE);
+    if (hole > (off_t)off)
+        *pnum = MIN(len, (uint64_t)hole - off);
+    return 0;
+}
+
 static void raw_close(struct blk *b)
 {
     (void)b;
@@ -116,6 +146,7 @@ const struct blk_driver raw_driver = {
     .name = "raw",
     .submit = raw_submit,
     .read_sync = raw_read_sync,
+    .block_status = raw_block_status,
     .close = raw_close,
 };
 

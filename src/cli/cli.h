@@ -9,17 +9,19 @@
 #define BAREIRON_CLI_CLI_H
 
 #include "base/error.h"
+#include "base/exit_status.h"
 
-/* Exit statuses of `bareiron` (documented in docs/cli.md and each command's --help). */
+/* Exit statuses of `bareiron`: the one table of base/exit_status.h (docs/cli.md), under the
+ * names the commands use. */
 enum cli_exit {
-    CLI_OK = 0,
-    CLI_EFAIL = 1,     /* the operation failed (I/O error, guest error...) */
-    CLI_EUSAGE = 2,    /* bad command line: unknown option, missing or invalid argument */
-    CLI_ENOTFOUND = 3, /* a named VM, file or device does not exist */
-    CLI_ESTATE = 4,    /* the VM is in the wrong state for this (running, locked, busy) */
-    CLI_EKVM = 5,      /* /dev/kvm is missing or unusable */
-    CLI_EINVALID = 6,  /* invalid content: bad image, corrupt definition, not a kernel */
-    CLI_ETIMEOUT = 7,  /* the guest did not react in time (stop --timeout) */
+    CLI_OK = EXIT_STATUS_OK,
+    CLI_EFAIL = EXIT_STATUS_FAIL,
+    CLI_EUSAGE = EXIT_STATUS_USAGE,
+    CLI_ENOTFOUND = EXIT_STATUS_NOTFOUND,
+    CLI_ESTATE = EXIT_STATUS_STATE,
+    CLI_EKVM = EXIT_STATUS_KVM,
+    CLI_EINVALID = EXIT_STATUS_INVALID,
+    CLI_ETIMEOUT = EXIT_STATUS_TIMEOUT,
 };
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
@@ -28,7 +30,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 PRINTF_FMT(1, 2) void cli_err(const char *fmt, ...);
 /* Maps (err) (negative errno + message) to an exit status after printing the message. */
 int cli_fail(const struct error *err);
-/* Maps a negative errno to the exit status that fits it best. */
+/* Maps a negative errno to its exit status (exit_status_for_errno). */
 int cli_exit_for_errno(int code);
 
 int cmd_run(int argc, char **argv);

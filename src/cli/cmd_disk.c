@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `bareiron disk`: create, inspect, resize and check disk images (raw, qcow2), the way
- * `qemu-img` does for QEMU; `disk convert` lives in cmd_disk_convert.c. Formats are probed
- * from the header only when not given, and never when the user said raw. Exit statuses are
- * those of cli/cli.h; `disk check` documents its own meaning of 0/6 (docs/disks.md).
+ * `qemu-img` does for QEMU; `disk info` lives in cmd_disk_info.c and `disk convert` in
+ * cmd_disk_convert.c. Each subcommand accepts only its own options (disk_subs). Formats are
+ * probed from the header only when not given, and never when the user said raw. Exit
+ * statuses are those of cli/cli.h; `disk check` documents its own meaning of 0/6
+ * (docs/disks.md).
  */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,31 +23,43 @@
 static const char disk_help[] =
     "usage: bareiron disk <create|info|convert|resize|check> [options]\n"
     "\n"
-    "Manages disk images in the raw and qcow2 (v2 and v3) formats.\n"
+    "Manages disk images in the raw and qcow2 (v2 and v3) formats. Each subcommand accepts only\n"
+    "the options listed with it (and --help). Images are regular files or block devices;\n"
+    "directories, FIFOs and character devices are refused.\n"
     "\n"
     "  disk create FILE [SIZE] [--format qcow2|raw] [--backing FILE]\n"
-    "              [--backing-format raw|qcow2] [--cluster-size N]\n"
+    "              [--backing-format raw|qcow2] [--cluster-size N] [--force]\n"
     "      Creates an image (default qcow2, 64 KiB clusters). SIZE takes K, M, G, T\n"
     "      suffixes; with --backing it defaults to the backing file's size. A relative\n"
     "      backing name is resolved against FILE's directory; its format is recorded\n"
-    "      (probed once now when --backing-format is not given).\n"
+    "      (probed once now when --backing-format is not given). An existing FILE is\n"
+    "      refused unless --force, which replaces it (never one in use by another process).\n"
+    "      The image is written to a temporary file and renamed into place once complete:\n"
+    "      a failed create leaves nothing behind and the replaced file stays intact.\n"
     "  disk info FILE [--format raw|qcow2] [--json]\n"
     "      Prints format, virtual size, space used, cluster size, dirty/corrupt flags and\n"
     "      the backing chain. Reads headers only: works on images in use.\n"
     "  disk convert SRC DST [--format qcow2|raw] [--source-format raw|qcow2]\n"
-    "              [--cluster-size N] [--quiet]\n"
+    "              [--cluster-size N] [--quiet] [--force]\n"
     "      Copies SRC's contents (its whole backing chain flattened) into a new image DST\n"
-    "      (default qcow2), skipping zero blocks. Shows progress on a terminal.\n"
+    "      (default qcow2). Reads only what SRC holds (holes of sparse files, zero and\n"
+    "      unallocated clusters are skipped) and leaves zero blocks unwritten. DST is\n"
+    "      refused if it exists, unless --force; it appears only once complete (Ctrl-C or\n"
+    "      an error leaves nothing). Shows progress on a terminal unless --quiet.\n"
     "  disk resize FILE SIZE [--format raw|qcow2] [--shrink]\n"
     "      Changes the virtual size. qcow2 images only grow; raw ones shrink with --shrink.\n"
     "  disk check FILE [--repair]\n"
-    "      Checks a qcow2 image's reference counts. Leaked clusters (space wasted after a\n"
-    "      crash) are reported and harmless; corruption means a cluster in use is counted\n"
-    "      free. --repair rewrites the refcounts.\n"
+    "      Checks a qcow2 image's reference counts and L2 tables. Leaked clusters (space\n"
+    "      wasted after a crash) are reported and harmless; corruption means a cluster in\n"
+    "      use is counted free or a table entry points where no data can be. --repair\n"
+    "      rewrites the refcounts, turns impossible entries into zero clusters, and clears\n"
+    "      the image's corrupt mark once it checks clean.\n"
     "\n"
     "Exit status: 0 success (check: no corruption; leaks are allowed), 1 failure (I/O error,\n"
-    "check could not complete), 2 usage error, 3 file not found, 4 image in use by another\n"
-    "process, 6 invalid or unsupported image (check: corruption found).\n";
+    "file too large, check could not complete or repair left errors), 2 usage error (also an\n"
+    "option of another subcommand), 3 file not found, 4 image in use by another process or\n"
+    "FILE/DST exists (without --force), 6 invalid or unsupported image, not a regular file\n"
+    "or block device (check: corruption found or image marked corrupt).\n";
 
 int disk_parse_format(const char *s, enum blk_format *out)
 {
@@ -68,84 +83,7 @@ int disk_parse_size(const char *what, const char *s, uint64_t *out)
     return 0;
 }
 
-enum {
-    OPT_FORMAT = 1,
-    OPT_BACKING,
-    OPT_BACKING_FMT,
-    OPT_CLUSTER,
-    OPT_JSON,
-    OPT_SHRINK,
-    OPT_REPAIR,
-    OPT_SRC_FMT,
-    OPT_QUIET,
-    OPT_HELP
-};
-
-static const struct option disk_opts[] = {
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"backing", required_argument, NULL, OPT_BACKING},
-    {"backing-format", required_argument, NULL, OPT_BACKING_FMT},
-    {"cluster-size", required_argument, NULL, OPT_CLUSTER},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"shrink", no_argument, NULL, OPT_SHRINK},
-    {"repair", no_argument, NULL, OPT_REPAIR},
-    {"source-format", required_argument, NULL, OPT_SRC_FMT},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-/* Parses the options of a disk subcommand into (o); positional arguments stay in argv from
- * optind on. Returns 0, 1 for --help (printed) or -EINVAL (message printed). */
-static int disk_parse_opts(int argc, char **argv, struct disk_opts *o)
-{
-    int c;
-
-    memset(o, 0, sizeof(*o));
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", disk_opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_FORMAT:
-            if (disk_parse_format(optarg, &o->format) < 0)
-                return -EINVAL;
-            break;
-        case OPT_SRC_FMT:
-            if (disk_parse_format(optarg, &o->src_format) < 0)
-                return -EINVAL;
-            break;
-        case OPT_BACKING:
-            o->backing = optarg;
-            break;
-        case OPT_BACKING_FMT:
-            o->backing_fmt = optarg;
-            break;
-        case OPT_CLUSTER:
-            if (disk_parse_size("cluster size", optarg, &o->cluster_size) < 0)
-                return -EINVAL;
-            break;
-        case OPT_JSON:
-            o->is_json = true;
-            break;
-        case OPT_SHRINK:
-            o->allow_shrink = true;
-            break;
-        case OPT_REPAIR:
-            o->repair = true;
-            break;
-        case OPT_QUIET:
-            o->is_quiet = true;
-            break;
-        case OPT_HELP:
-            fputs(disk_help, stdout);
-            return 1;
-        default:
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int disk_create(int argc, char **argv, const struct disk_opts *o)
+static int disk_create_cmd(int argc, char **argv, const struct disk_opts *o)
 {
     struct error err = {0};
     uint64_t size = 0;
@@ -162,9 +100,10 @@ static int disk_create(int argc, char **argv, const struct disk_opts *o)
             cli_err("--backing and --cluster-size need --format qcow2");
             return CLI_EUSAGE;
         }
-        ret = disk_create_raw(argv[optind], size, &err);
+        ret = disk_create_raw(argv[optind], size, o->is_force, &err);
     } else {
-        ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt, &err);
+        ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt,
+                           o->is_force, &err);
     }
     return ret < 0 ? cli_fail(&err) : CLI_OK;
 }
@@ -198,47 +137,168 @@ static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o)
         return cli_fail(&err);
     printf("%" PRIu64 "/%" PRIu64 " clusters allocated\n", r.allocated_clusters, r.total_clusters);
     if (o->repair && r.fixed)
-        printf("%" PRIu64 " refcounts repaired\n", r.fixed);
+        printf("%" PRIu64 " errors repaired\n", r.fixed);
     if (r.leaks)
         printf("%" PRIu64 " leaked clusters (harmless: space not in use)\n", r.leaks);
-    if (r.corruptions) {
+    if (r.corruptions)
         printf("%" PRIu64 " errors: the image is corrupt\n", r.corruptions);
-        return o->repair ? CLI_EFAIL : CLI_EINVALID;
-    }
-    if (r.is_incomplete) {
+    else if (r.is_incomplete)
         printf("check incomplete: internal snapshots were not checked\n");
+    if (r.is_mark_cleared)
+        printf("the image was marked corrupt: mark cleared\n");
+    if (r.is_marked_corrupt)
+        printf("the image is marked corrupt: --repair clears the mark once it is consistent\n");
+    if (r.corruptions || r.is_marked_corrupt)
+        return o->repair ? CLI_EFAIL : CLI_EINVALID;
+    if (r.is_incomplete)
         return CLI_EFAIL;
-    }
     printf("no errors were found on the image\n");
     return CLI_OK;
 }
 
+enum {
+    OPT_FORMAT = 1,
+    OPT_BACKING,
+    OPT_BACKING_FMT,
+    OPT_CLUSTER,
+    OPT_JSON,
+    OPT_SHRINK,
+    OPT_REPAIR,
+    OPT_SRC_FMT,
+    OPT_QUIET,
+    OPT_FORCE,
+    OPT_HELP
+};
+
+#define OPT_BIT(o) (1u << (o))
+
+static const struct option disk_opts[] = {
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"backing", required_argument, NULL, OPT_BACKING},
+    {"backing-format", required_argument, NULL, OPT_BACKING_FMT},
+    {"cluster-size", required_argument, NULL, OPT_CLUSTER},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"shrink", no_argument, NULL, OPT_SHRINK},
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"source-format", required_argument, NULL, OPT_SRC_FMT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* The subcommands and the options each accepts (--help goes with all of them). */
+static const struct disk_sub {
+    const char *name;
+    int (*fn)(int argc, char **argv, const struct disk_opts *o);
+    unsigned allowed;
+} disk_subs[] = {
+    {"create", disk_create_cmd,
+     OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_BACKING) | OPT_BIT(OPT_BACKING_FMT) | OPT_BIT(OPT_CLUSTER) |
+         OPT_BIT(OPT_FORCE)},
+    {"info", disk_info_cmd, OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_JSON)},
+    {"convert", disk_convert_cmd,
+     OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_SRC_FMT) | OPT_BIT(OPT_CLUSTER) | OPT_BIT(OPT_QUIET) |
+         OPT_BIT(OPT_FORCE)},
+    {"resize", disk_resize_cmd, OPT_BIT(OPT_FORMAT) | OPT_BIT(OPT_SHRINK)},
+    {"check", disk_check_cmd, OPT_BIT(OPT_REPAIR)},
+};
+
+static const char *opt_name(int val)
+{
+    for (const struct option *p = disk_opts; p->name; p++)
+        if (p->val == val)
+            return p->name;
+    return "?";
+}
+
+/* Stores the value of option (c) (argument optarg) in (o). Returns 0 or -EINVAL (printed). */
+static int disk_set_opt(int c, struct disk_opts *o)
+{
+    switch (c) {
+    case OPT_FORMAT:
+        return disk_parse_format(optarg, &o->format);
+    case OPT_SRC_FMT:
+        return disk_parse_format(optarg, &o->src_format);
+    case OPT_BACKING:
+        o->backing = optarg;
+        return 0;
+    case OPT_BACKING_FMT:
+        o->backing_fmt = optarg;
+        return 0;
+    case OPT_CLUSTER:
+        return disk_parse_size("cluster size", optarg, &o->cluster_size);
+    case OPT_JSON:
+        o->is_json = true;
+        return 0;
+    case OPT_SHRINK:
+        o->allow_shrink = true;
+        return 0;
+    case OPT_REPAIR:
+        o->repair = true;
+        return 0;
+    case OPT_QUIET:
+        o->is_quiet = true;
+        return 0;
+    case OPT_FORCE:
+        o->is_force = true;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Parses the options of subcommand (sub) into (o), refusing those that belong to other
+ * subcommands; positional arguments stay in argv from optind on. Returns 0, 1 for --help
+ * (printed) or -EINVAL (message printed). */
+static int disk_parse_opts(int argc, char **argv, const struct disk_sub *sub, struct disk_opts *o)
+{
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", disk_opts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            cli_err(c == '?' ? "unknown option '%s' for disk %s" : "option %s needs a value",
+                    argv[optind - 1], sub->name);
+            return -EINVAL;
+        }
+        if (c == OPT_HELP) {
+            fputs(disk_help, stdout);
+            return 1;
+        }
+        if (c > 0 && c < OPT_HELP && !(sub->allowed & OPT_BIT(c))) {
+            cli_err("option --%s is not valid for disk %s", opt_name(c), sub->name);
+            return -EINVAL;
+        }
+        if (disk_set_opt(c, o) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 int cmd_disk(int argc, char **argv)
 {
+    const struct disk_sub *sub = NULL;
     struct disk_opts o;
-    const char *sub;
     int ret;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(disk_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EUSAGE : CLI_OK;
     }
-    sub = argv[1];
-    ret = disk_parse_opts(argc - 1, argv + 1, &o);
+    for (size_t i = 0; i < ARRAY_SIZE(disk_subs); i++)
+        if (strcmp(argv[1], disk_subs[i].name) == 0)
+            sub = &disk_subs[i];
+    if (!sub) {
+        cli_err("unknown disk command '%s' (create, info, convert, resize, check)", argv[1]);
+        return CLI_EUSAGE;
+    }
+    ret = disk_parse_opts(argc - 1, argv + 1, sub, &o);
     if (ret != 0)
         return ret > 0 ? CLI_OK : CLI_EUSAGE;
-    argc--;
-    argv++;
-    if (strcmp(sub, "create") == 0)
-        return disk_create(argc, argv, &o);
-    if (strcmp(sub, "info") == 0)
-        return disk_info_cmd(argc, argv, &o);
-    if (strcmp(sub, "convert") == 0)
-        return disk_convert_cmd(argc, argv, &o);
-    if (strcmp(sub, "resize") == 0)
-        return disk_resize_cmd(argc, argv, &o);
-    if (strcmp(sub, "check") == 0)
-        return disk_check_cmd(argc, argv, &o);
-    cli_err("unknown disk command '%s' (create, info, convert, resize, check)", sub);
-    return CLI_EUSAGE;
+    /* A create or convert past RLIMIT_FSIZE must fail with EFBIG and clean up, not die. */
+    signal(SIGXFSZ, SIG_IGN);
+    return sub->fn(argc - 1, argv + 1, &o);
 }

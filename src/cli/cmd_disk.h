@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the `bareiron disk` command files (cmd_disk.c, cmd_disk_info.c): parsed options
- * and the subcommands implemented outside cmd_disk.c. Private to src/cli/.
+ * Shared by the `bareiron disk` command files (cmd_disk.c, cmd_disk_info.c, cmd_disk_convert.c):
+ * parsed options and the subcommands implemented outside cmd_disk.c. Private to src/cli/.
  */
 #ifndef BAREIRON_CLI_CMD_DISK_H
 #define BAREIRON_CLI_CMD_DISK_H
@@ -21,6 +21,7 @@ struct disk_opts {
     bool allow_shrink;
     bool repair;
     bool is_quiet;
+    bool is_force; /* create/convert: replace an existing file */
 };
 
 /* Parse "raw"/"qcow2" into (out); prints the error. Returns 0 or -EINVAL. */

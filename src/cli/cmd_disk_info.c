@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `bareiron disk info` (text or JSON description of an image and its backing chain, read
- * from headers only) and `bareiron disk convert` (copy through the block layer, flattening
- * the backing chain, skipping zero blocks, with a progress line on a terminal).
+ * `bareiron disk info`: text or JSON description of an image and its backing chain, read
+ * from headers only.
  */
 #include "cli/cli.h"
 
@@ -10,15 +9,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "block/image.h"
 #include "cli/cmd_disk.h"
 
 #define MAX_CHAIN 16
-#define CONVERT_CHUNK (1u << 20)
 
 static void json_str(const char *s)
 {
@@ -142,70 +138,4 @@ int disk_info_cmd(int argc, char **argv, const struct disk_opts *o)
         putchar('\n');
     }
     return err.code ? cli_fail(&err) : CLI_OK;
-}
-
-static bool is_zero(const uint8_t *p, size_t n)
-{
-    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-static int copy_all(struct blk *src, struct blk *dst, uint64_t size, bool show, struct error *err)
-{
-    uint8_t *buf = NULL;
-    int ret = 0;
-
-    if (posix_memalign((void **)&buf, 4096, CONVERT_CHUNK))
-        return error_set(err, -ENOMEM, "out of memory");
-    for (uint64_t off = 0; off < size && ret == 0; off += CONVERT_CHUNK) {
-        uint64_t n = MIN((uint64_t)CONVERT_CHUNK, size - off);
-        ret = blk_pread(src, buf, n, off);
-        if (ret < 0) {
-            error_set(err, ret, "read at %" PRIu64 ": %s", off, strerror(-ret));
-            break;
-        }
-        if (!is_zero(buf, (size_t)n))
-            ret = blk_pwrite(dst, buf, n, off);
-        if (ret < 0)
-            error_set(err, ret, "write at %" PRIu64 ": %s", off, strerror(-ret));
-        if (show && (off / CONVERT_CHUNK) % 16 == 0)
-            fprintf(stderr, "\r    (%5.1f/100%%)", 100.0 * (double)(off + n) / (double)size);
-    }
-    if (show)
-        fprintf(stderr, "\r    (100.0/100%%)\n");
-    free(buf);
-    return ret;
-}
-
-int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o)
-{
-    struct blk_open_opts so = {.format = o->src_format, .is_readonly = true};
-    struct blk_open_opts dopt = {.format = o->format ? o->format : BLK_FORMAT_QCOW2};
-    struct error err = {0};
-    struct blk *src = NULL, *dst = NULL;
-    uint64_t size;
-    int ret;
-
-    if (argc - optind != 2) {
-        cli_err("usage: bareiron disk convert SRC DST [--format F] [--source-format F]");
-        return CLI_EUSAGE;
-    }
-    so.path = argv[optind];
-    dopt.path = argv[optind + 1];
-    if (blk_open(&so, NULL, &src, &err) < 0)
-        return cli_fail(&err);
-    size = blk_size_bytes(src);
-    ret = dopt.format == BLK_FORMAT_RAW
-              ? disk_create_raw(dopt.path, size, &err)
-              : qcow2_create(dopt.path, ALIGN_UP(size, 512u), o->cluster_size, NULL, NULL, &err);
-    if (ret == 0)
-        ret = blk_open(&dopt, NULL, &dst, &err);
-    if (ret == 0)
-        ret = copy_all(src, dst, size, isatty(STDERR_FILENO) && !o->is_quiet, &err);
-    if (ret == 0)
-        ret = blk_flush(dst);
-    blk_close(dst);
-    blk_close(src);
-    if (ret < 0 && !err.code)
-        error_set(&err, ret, "%s: %s", dopt.path, strerror(-ret));
-    return ret < 0 ? cli_fail(&err) : CLI_OK;
 }

@@ -14,18 +14,22 @@
 #include "mgr/proc.h"
 #include "mgr/store.h"
 
-/* Applies the settings of (a) to (cfg); returns -1 or an exit status after printing. */
+/*
+ * Applies the settings of (a) to (cfg); returns -1 or an exit status after printing. A bad
+ * value is a usage error (2); otherwise the class of the error decides (base/exit_status.h):
+ * a missing file 3, a setting not supported yet or an invalid image 6.
+ */
 static int apply_settings(struct vm_config *cfg, const struct vm_args *a)
 {
     struct error err = {0};
     for (size_t i = 0; i < a->nsettings; i++) {
         int ret = config_set_option(cfg, a->keys[i], a->values[i], &err);
-        if (ret == -ENOENT || ret == -EACCES || ret == -ENOMEM)
-            return cli_fail(&err);
-        if (ret < 0) {
+        if (ret == -EINVAL || ret == -EEXIST) {
             cli_err("%s", err.message);
             return CLI_EUSAGE;
         }
+        if (ret < 0)
+            return cli_fail(&err);
     }
     if (config_validate(cfg, &err) < 0) {
         cli_err("%s", err.message);
@@ -90,7 +94,8 @@ int cmd_set(int argc, char **argv)
     struct vm_config cfg;
     struct proc_status ps;
     struct error err = {0};
-    int lock = -1, ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_SETTINGS, &a);
+    int lock = -1,
+        ret = vm_parse_args(argc, argv, VM_ARG_NAME | VM_ARG_SETTINGS | VM_ARG_REMOVE, &a);
     if (ret >= 0 || (ret = check_name(a.name)) >= 0 || (ret = vm_open_store(&st)) >= 0)
         return ret;
     if (a.nsettings == 0) {

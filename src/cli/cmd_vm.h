@@ -21,6 +21,7 @@ enum {
     VM_ARG_KEEP_DISKS = 1u << 3, /* --keep-disks */
     VM_ARG_CONSOLE = 1u << 4,    /* --console */
     VM_ARG_TIMEOUT = 1u << 5,    /* --timeout SECONDS */
+    VM_ARG_REMOVE = 1u << 6,     /* with VM_ARG_SETTINGS: also --remove-disk, --remove-nic */
 };
 
 #define VM_MAX_SETTINGS 128

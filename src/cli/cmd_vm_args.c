@@ -21,6 +21,26 @@ static int usage_error(const char *cmd, const char *what, const char *arg)
     return CLI_EUSAGE;
 }
 
+/* True if (opt) is an option of some manager command (so given to (cmd) it is misplaced). */
+static bool is_known_option(const char *opt)
+{
+    static const char *const others[] = {"json", "keep-disks", "console", "timeout"};
+    for (size_t i = 0; i < ARRAY_SIZE(others); i++)
+        if (strcmp(opt, others[i]) == 0)
+            return true;
+    return config_option_exists(opt);
+}
+
+/* Refuses option (opt), which (cmd) does not take, in one line naming both. */
+static int misplaced(const char *cmd, const char *opt)
+{
+    if (is_known_option(opt))
+        cli_err("%s: --%s is not an option of '%s' (see 'bareiron %s --help')", cmd, opt, cmd, cmd);
+    else
+        cli_err("%s: unknown option --%s (see 'bareiron %s --help')", cmd, opt, cmd);
+    return CLI_EUSAGE;
+}
+
 /* Handles the flag or option (opt) (without leading dashes; (val) is its inline "=value" or
  * NULL). Returns -1 when consumed, else an exit status. */
 static int take_option(const char *cmd, const char *opt, const char *val, int *i, int argc,
@@ -36,13 +56,17 @@ static int take_option(const char *cmd, const char *opt, const char *val, int *i
     else
         is_flag = false;
     if (is_flag)
-        return val ? usage_error(cmd, "option takes no value:", opt) : -1;
+        return val ? (cli_err("%s: --%s takes no value (see 'bareiron %s --help')", cmd, opt, cmd),
+                      CLI_EUSAGE)
+                   : -1;
     if (!((strcmp(opt, "timeout") == 0 && (allowed & VM_ARG_TIMEOUT)) ||
-          ((allowed & VM_ARG_SETTINGS) && config_option_exists(opt))))
-        return usage_error(cmd, "unknown option", opt);
+          ((allowed & VM_ARG_SETTINGS) && config_option_exists(opt) &&
+           (strncmp(opt, "remove-", 7) != 0 || (allowed & VM_ARG_REMOVE)))))
+        return misplaced(cmd, opt);
     if (val == NULL) {
         if (*i + 1 >= argc)
-            return usage_error(cmd, "missing value for option", opt);
+            return cli_err("%s: missing value for --%s (see 'bareiron %s --help')", cmd, opt, cmd),
+                   CLI_EUSAGE;
         val = argv[++*i];
     }
     if (strcmp(opt, "timeout") == 0) {

@@ -4,7 +4,8 @@
  * run/console.sock that the monitor serves (--serial unix:console.sock). The terminal is put
  * in raw mode; Ctrl-A x detaches (the VM keeps running), Ctrl-A Ctrl-A sends one Ctrl-A.
  * With a non-terminal stdin, end of input detaches once the console has been quiet for
- * half a second.
+ * half a second. The monitor sends the output it kept while nobody was attached first, and
+ * refuses a second client (reported with status 4).
  */
 #include "cli/cmd_vm.h"
 
@@ -20,6 +21,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "mgr/api.h"
+#include "mgr/control_server.h"
 #include "mgr/proc.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
@@ -67,10 +69,56 @@ static int from_keyboard(int sock, const char *in, size_t n, bool *is_escaped)
  * "echo cmd | bareiron console vm" shows the answer. */
 #define DRAIN_MS 500
 
+/*
+ * The monitor refuses a second client by sending CONTROL_CONSOLE_BUSY and hanging up. The
+ * first bytes of a connection are held back while they match that line, so a refusal is
+ * reported as such instead of being printed as console output.
+ */
+struct busy_check {
+    char held[sizeof(CONTROL_CONSOLE_BUSY)];
+    size_t nheld;
+    bool is_done; /* the connection is not a refusal: write straight through */
+};
+
+/* Not a refusal: writes what was held back. Returns 0 or -errno. */
+static int release_held(struct busy_check *b)
+{
+    if (b->is_done)
+        return 0;
+    b->is_done = true;
+    return write_full(1, b->held, b->nheld);
+}
+
+/* Writes console output (buf, n) to stdout, or holds it back (see struct busy_check). */
+static int to_terminal(struct busy_check *b, const char *buf, size_t n)
+{
+    size_t len = strlen(CONTROL_CONSOLE_BUSY);
+    int ret;
+    if (!b->is_done && b->nheld + n <= len &&
+        memcmp(CONTROL_CONSOLE_BUSY + b->nheld, buf, n) == 0) {
+        memcpy(b->held + b->nheld, buf, n);
+        b->nheld += n;
+        return 0;
+    }
+    ret = release_held(b);
+    return ret < 0 ? ret : write_full(1, buf, n);
+}
+
+/* The monitor hung up: -EBUSY if it was a refusal, else -EPIPE (held bytes written). */
+static int on_hangup(struct busy_check *b)
+{
+    int ret;
+    if (!b->is_done && b->nheld == strlen(CONTROL_CONSOLE_BUSY))
+        return -EBUSY;
+    ret = release_held(b);
+    return ret < 0 ? ret : -EPIPE;
+}
+
 /* Relays until detach, end of input (plus DRAIN_MS of quiet) or the monitor closing. */
 static int relay(int sock, bool is_tty)
 {
     bool is_escaped = false, is_input_done = false;
+    struct busy_check busy = {0};
     char buf[512];
     for (;;) {
         struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
@@ -80,14 +128,15 @@ static int relay(int sock, bool is_tty)
             continue;
         if (r < 0)
             return -errno;
-        if (r == 0)
-            return 0; /* drained */
+        if (r == 0) /* drained */
+            return release_held(&busy);
         if (p[0].revents) {
             n = recv(sock, buf, sizeof(buf), 0);
             if (n <= 0)
-                return -EPIPE;
-            if (write(1, buf, (size_t)n) < 0)
-                return -errno;
+                return on_hangup(&busy);
+            r = to_terminal(&busy, buf, (size_t)n);
+            if (r < 0)
+                return r;
         }
         if (!is_input_done && p[1].revents) {
             n = read(0, buf, sizeof(buf));
@@ -127,6 +176,10 @@ int vm_console_attach(const struct store *st, const char *name)
     if (ret == -EPIPE) {
         fprintf(stderr, "\r\nbareiron: the console of '%s' closed (the VM stopped?)\n", name);
         return CLI_OK;
+    }
+    if (ret == -EBUSY) {
+        cli_err("the console of '%s' is in use by another client (one at a time)", name);
+        return CLI_ESTATE;
     }
     fprintf(stderr, "\r\nbareiron: detached from '%s' (it keeps running)\n", name);
     return ret < 0 ? CLI_EFAIL : CLI_OK;

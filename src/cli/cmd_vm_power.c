@@ -189,13 +189,27 @@ int cmd_poweroff(int argc, char **argv)
     return CLI_OK;
 }
 
-static void print_stats_text(const char *name, json_t *res)
+/* The integer members of (obj), one "key value" line each, indented by (indent). */
+static void print_counters(json_t *obj, int indent)
 {
     const char *key;
     json_t *v;
+    json_object_foreach(obj, key, v) if (json_is_integer(v))
+        printf("%*s%-18s %lld\n", indent, "", key, (long long)json_integer_value(v));
+}
+
+static void print_stats_text(const char *name, json_t *res)
+{
+    json_t *disks = json_object_get(res, "disks"), *d;
+    size_t i;
     printf("VM '%s'\n", name);
-    json_object_foreach(res, key, v) if (json_is_integer(v))
-        printf("  %-18s %lld\n", key, (long long)json_integer_value(v));
+    print_counters(res, 2);
+    json_array_foreach(disks, i, d)
+    {
+        json_t *path = json_object_get(d, "path");
+        printf("  disk %zu: %s\n", i, json_is_string(path) ? json_string_value(path) : "?");
+        print_counters(d, 4);
+    }
 }
 
 int cmd_stats(int argc, char **argv)

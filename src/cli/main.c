@@ -49,28 +49,7 @@ void cli_err(const char *fmt, ...)
 
 int cli_exit_for_errno(int code)
 {
-    switch (-code) {
-    case 0:
-        return CLI_OK;
-    case ENOENT:
-    case ESRCH:
-        return CLI_ENOTFOUND;
-    case EBUSY:
-    case EEXIST:
-    case EAGAIN:
-        return CLI_ESTATE;
-    case ENODEV:
-        return CLI_EKVM;
-    case EINVAL:
-    case ENOEXEC:
-    case EPROTO:
-    case ENOTSUP:
-        return CLI_EINVALID;
-    case ETIMEDOUT:
-        return CLI_ETIMEOUT;
-    default:
-        return CLI_EFAIL;
-    }
+    return exit_status_for_errno(code);
 }
 
 int cli_fail(const struct error *err)
@@ -104,7 +83,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
-        if (argc > 2 && strcmp(argv[1], "help") == 0) {
+        if (argc > 3 || (argc > 2 && strcmp(argv[1], "help") != 0)) {
+            cli_err("%s: unexpected argument '%s' (see 'bareiron help')", argv[1],
+                    argv[argc > 3 ? 3 : 2]);
+            return CLI_EUSAGE;
+        }
+        if (argc > 2) {
             for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
                 if (strcmp(argv[2], commands[i].name) == 0) {
                     static char help_opt[] = "--help";

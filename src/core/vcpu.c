@@ -112,6 +112,18 @@ static bool mailbox_wait_runnable(struct vcpu *vcpu)
     return run;
 }
 
+uint64_t vcpu_io_load(const void *data, unsigned size)
+{
+    uint64_t val = 0;
+    memcpy(&val, data, size < sizeof(val) ? size : sizeof(val));
+    return val;
+}
+
+void vcpu_io_store(void *data, unsigned size, uint64_t val)
+{
+    memcpy(data, &val, size < sizeof(val) ? size : sizeof(val));
+}
+
 static enum exit_action exit_io(struct vcpu *vcpu)
 {
     struct kvm_run *run = vcpu->run;
@@ -125,12 +137,10 @@ static enum exit_action exit_io(struct vcpu *vcpu)
         return EXIT_CONTINUE;
     data = (uint8_t *)run + off;
     for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-        uint64_t val = UINT64_MAX;
-        if (is_write)
-            memcpy(&val, data, size);
+        uint64_t val = is_write ? vcpu_io_load(data, size) : UINT64_MAX;
         vcpu->vm->io_fn(vcpu->vm->io_opaque, true, run->io.port, size, is_write, &val);
         if (!is_write)
-            memcpy(data, &val, size);
+            vcpu_io_store(data, size, val);
     }
     return EXIT_CONTINUE;
 }
@@ -139,15 +149,14 @@ static enum exit_action exit_mmio(struct vcpu *vcpu)
 {
     struct kvm_run *run = vcpu->run;
     unsigned len = run->mmio.len;
-    uint64_t val = UINT64_MAX;
+    uint64_t val;
     atomic_fetch_add(&vcpu->stats.exits_mmio, 1);
     if (len == 0 || len > 8)
         return EXIT_CONTINUE;
-    if (run->mmio.is_write)
-        memcpy(&val, run->mmio.data, len);
+    val = run->mmio.is_write ? vcpu_io_load(run->mmio.data, len) : UINT64_MAX;
     vcpu->vm->io_fn(vcpu->vm->io_opaque, false, run->mmio.phys_addr, len, run->mmio.is_write, &val);
     if (!run->mmio.is_write)
-        memcpy(run->mmio.data, &val, len);
+        vcpu_io_store(run->mmio.data, len, val);
     return EXIT_CONTINUE;
 }
 

@@ -80,6 +80,15 @@ void vcpu_join(struct vcpu *vcpu);
 /* The current state (for stats/queries). */
 enum vcpu_state vcpu_get_state(struct vcpu *vcpu);
 
+/*
+ * The data of one PIO/MMIO exit (x86 is little-endian): vcpu_io_load() returns the (size)
+ * bytes (1-8) at (data) zero-extended, the value a write hands to the VM's io handler;
+ * vcpu_io_store() puts the low (size) bytes of (val) there, the answer to a read. A (size)
+ * above 8 is clamped to 8.
+ */
+uint64_t vcpu_io_load(const void *data, unsigned size);
+void vcpu_io_store(void *data, unsigned size, uint64_t val);
+
 /* Prints the vCPU's registers and up to 16 instruction bytes at RIP to (f) (crash reports). */
 void vcpu_dump(struct vcpu *vcpu, FILE *f);
 

@@ -199,6 +199,14 @@ const struct platform *vm_platform(struct vm *vm)
 
 int vm_start(struct vm *vm)
 {
+    int ret = vm_start_paused(vm);
+    if (ret == 0)
+        vm_resume(vm);
+    return ret;
+}
+
+int vm_start_paused(struct vm *vm)
+{
     for (unsigned i = 0; i < vm->ncpus; i++) {
         int ret = vcpu_start(vm->vcpus[i]);
         if (ret < 0) {
@@ -209,8 +217,6 @@ int vm_start(struct vm *vm)
         vm->live_threads++;
         pthread_mutex_unlock(&vm->lock);
     }
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_resume(vm->vcpus[i]);
     return 0;
 }
 

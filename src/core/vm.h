@@ -47,15 +47,15 @@ enum vm_request {
     VM_REQ_SIGNAL,       /* the monitor got SIGTERM/SIGINT/SIGHUP, or Ctrl-A x */
 };
 
-/*
- * Handles one PIO (is_pio) or MMIO access of (size) bytes at (addr). For a read, (*val) comes
- * in as all-ones and the handler sets it; for a write, (*val) is the value. Called on vCPU
- * threads.
- */
 /* Told (on any thread) that a request was posted or the last vCPU thread returned, so the main
  * thread can leave its event loop and call vm_wait(). Must not block. */
 typedef void (*vm_notify_fn)(void *opaque);
 
+/*
+ * Handles one PIO (is_pio) or MMIO access of (size) bytes at (addr). For a read, (*val) comes
+ * in as all-ones and the handler sets it; for a write, (*val) is the value, zero-extended from
+ * (size) bytes. Called on vCPU threads.
+ */
 typedef void (*vm_io_fn)(void *opaque, bool is_pio, uint64_t addr, unsigned size, bool is_write,
                          uint64_t *val);
 
@@ -99,6 +99,8 @@ const struct platform *vm_platform(struct vm *vm);
 
 /* Starts every vCPU thread and lets them run. Returns 0 or -errno (then nothing runs). */
 MUST_CHECK int vm_start(struct vm *vm);
+/* Starts every vCPU thread paused (vm_resume lets them run). Returns 0 or -errno. */
+MUST_CHECK int vm_start_paused(struct vm *vm);
 /* Pauses every vCPU and waits until all are out of KVM_RUN. Main/event-loop thread only. */
 void vm_pause(struct vm *vm);
 /* Resumes every paused vCPU. */

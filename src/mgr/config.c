@@ -16,21 +16,21 @@
 #include "mgr/config_util.h"
 
 const char *const config_os_types[] = {"linux", "windows", "bsd", "other", NULL};
+const enum boot_dev config_default_boot[3] = {BOOT_KERNEL, BOOT_CDROM, BOOT_DISK};
 
 int config_init(struct vm_config *cfg, const char *name)
 {
-    static const enum boot_dev default_boot[] = {BOOT_KERNEL, BOOT_CDROM, BOOT_DISK};
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->name, sizeof(cfg->name), "%s", name);
     cfg->description = strdup("");
     cfg->os_type = strdup("linux");
     cfg->cpus = 1;
     cfg->memory_mib = 256;
-    memcpy(cfg->boot, default_boot, sizeof(default_boot));
-    cfg->boot_count = ARRAY_SIZE(default_boot);
-    cfg->video_width = 1024;
-    cfg->video_height = 768;
-    cfg->video_vram_mib = 16;
+    memcpy(cfg->boot, config_default_boot, sizeof(config_default_boot));
+    cfg->boot_count = ARRAY_SIZE(config_default_boot);
+    cfg->video_width = CONFIG_DEFAULT_VIDEO_WIDTH;
+    cfg->video_height = CONFIG_DEFAULT_VIDEO_HEIGHT;
+    cfg->video_vram_mib = CONFIG_DEFAULT_VRAM_MIB;
     cfg->has_acpi = true;
     cfg->has_ioapic = true;
     if (cfg->description == NULL || cfg->os_type == NULL) {
@@ -271,7 +271,7 @@ static int rd_serial(struct rd *r, json_t *v, size_t idx, struct serial_config *
         int ret_ = 0;                                                                              \
         snprintf((r)->field, sizeof((r)->field), "%s", fieldname);                                 \
         if (!json_is_array(v) || json_array_size(v) > (max))                                       \
-            ret_ = bad((r), "must be an array of at most %s items", #max);                         \
+            ret_ = bad((r), "must be an array of at most %d items", (int)(max));                   \
         for (size_t i_ = 0; ret_ == 0 && i_ < json_array_size(v); i_++) {                          \
             (count)++;                                                                             \
             ret_ = fn((r), json_array_get((v), i_), i_, &(arr)[i_]);                               \
@@ -347,12 +347,12 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
         return rd_str(r, v, 16, false, &cfg->os_type);
     }
     if (strcmp(key, "cpus") == 0) {
-        ret = rd_uint(r, v, 1, CONFIG_MAX_CPUS, &x);
+        ret = rd_uint(r, v, 1, VM_MAX_CPUS, &x);
         cfg->cpus = (uint32_t)x;
         return ret;
     }
     if (strcmp(key, "memory_mib") == 0)
-        return rd_uint(r, v, CONFIG_MIN_MEMORY_MIB, CONFIG_MAX_MEMORY_MIB, &cfg->memory_mib);
+        return rd_uint(r, v, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &cfg->memory_mib);
     if (strcmp(key, "boot") == 0)
         return rd_boot(r, v, cfg);
     if (strcmp(key, "kernel") == 0)
@@ -360,13 +360,13 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
     if (strcmp(key, "initrd") == 0)
         return rd_path(r, v, true, &cfg->initrd);
     if (strcmp(key, "cmdline") == 0)
-        return rd_str(r, v, CONFIG_MAX_CMDLINE, true, &cfg->cmdline);
+        return rd_str(r, v, VM_MAX_CMDLINE_BYTES, true, &cfg->cmdline);
     if (strcmp(key, "cdrom") == 0)
         return rd_path(r, v, true, &cfg->cdrom);
     if (strcmp(key, "floppy") == 0)
         return rd_path(r, v, true, &cfg->floppy);
     if (strcmp(key, "disks") == 0)
-        return RD_ARRAY(r, v, "disks", CONFIG_MAX_DISKS, cfg->disks, cfg->disk_count, rd_disk);
+        return RD_ARRAY(r, v, "disks", VM_MAX_DISKS, cfg->disks, cfg->disk_count, rd_disk);
     if (strcmp(key, "network") == 0)
         return RD_ARRAY(r, v, "network", CONFIG_MAX_NICS, cfg->nics, cfg->nic_count, rd_nic);
     if (strcmp(key, "serial") == 0)
@@ -445,6 +445,9 @@ int config_validate(const struct vm_config *cfg, struct error *err)
         return error_set(err, -EINVAL, "initrd: needs a kernel");
     if (cfg->cmdline && !cfg->kernel)
         return error_set(err, -EINVAL, "cmdline: needs a kernel");
+    if (cfg->disk_count + (cfg->cdrom != NULL) > VM_MAX_DISKS)
+        return error_set(err, -EINVAL, "disks: at most %d disks, the CD-ROM included",
+                         VM_MAX_DISKS);
     for (size_t i = 0; i < cfg->disk_count; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->disks[i].path, cfg->disks[j].path) == 0)
@@ -455,4 +458,31 @@ int config_validate(const struct vm_config *cfg, struct error *err)
         has_console |= cfg->serials[i].type == SERIAL_CONSOLE;
     }
     return 0;
+}
+
+int config_check_supported(const struct vm_config *cfg, struct error *err)
+{
+    const char *what = NULL, *fix = NULL;
+    if (cfg->nic_count > 0)
+        what = "network adapters (\"network\")", fix = "--remove-nic all";
+    else if (cfg->floppy)
+        what = "a floppy (\"floppy\")", fix = "--floppy none";
+    else if (cfg->boot_count != ARRAY_SIZE(config_default_boot) ||
+             memcmp(cfg->boot, config_default_boot, sizeof(config_default_boot)) != 0)
+        what = "a boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
+    else if (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
+             cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT)
+        what = "a display size (\"video\")", fix = "--video 1024x768";
+    else if (cfg->video_vram_mib != CONFIG_DEFAULT_VRAM_MIB)
+        what = "video memory (\"video.vram_mib\")", fix = "--vram 16M";
+    else if (cfg->serial_count > CONFIG_MAX_SUPPORTED_SERIALS)
+        what = "a second serial port (\"serial\")", fix = "--serial none";
+    else if (cfg->serial_count > 0 && cfg->serials[0].type == SERIAL_PTY)
+        what = "a pty serial port (\"serial\")", fix = "--serial none";
+    if (what == NULL)
+        return 0;
+    return error_set(err, -ENOTSUP,
+                     "VM '%s' has %s, which the monitor does not support yet: remove it with "
+                     "'bareiron set %s %s'",
+                     cfg->name, what, cfg->name, fix);
 }

@@ -17,20 +17,21 @@
 
 #include "base/compiler.h"
 #include "base/error.h"
+#include "base/vm_limits.h"
 
 /* The vm.json schema version written by this build; larger versions are refused. */
 #define CONFIG_SCHEMA_VERSION 1
 
-#define CONFIG_MAX_NAME 64
+/* The limits the monitor shares (cpus, memory, disks, name, cmdline) are in base/vm_limits.h. */
 #define CONFIG_MAX_DESCRIPTION 1024
-#define CONFIG_MAX_CMDLINE 4096
-#define CONFIG_MAX_CPUS 64
-#define CONFIG_MIN_MEMORY_MIB 16
-#define CONFIG_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
-#define CONFIG_MAX_DISKS 16
 #define CONFIG_MAX_NICS 8
 #define CONFIG_MAX_SERIALS 4
 #define CONFIG_MAX_BOOT 4
+/* What the monitor honours today; other values are refused ("not supported yet"). */
+#define CONFIG_MAX_SUPPORTED_SERIALS 1 /* COM1 */
+#define CONFIG_DEFAULT_VIDEO_WIDTH 1024
+#define CONFIG_DEFAULT_VIDEO_HEIGHT 768
+#define CONFIG_DEFAULT_VRAM_MIB 16
 
 enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
 enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 };
@@ -59,7 +60,7 @@ struct serial_config {
 };
 
 struct vm_config {
-    char name[CONFIG_MAX_NAME + 1];
+    char name[VM_MAX_NAME + 1];
     char *description; /* never NULL */
     char *os_type;     /* one of config_os_types */
     uint32_t cpus;
@@ -67,7 +68,7 @@ struct vm_config {
     enum boot_dev boot[CONFIG_MAX_BOOT];
     size_t boot_count;
     char *kernel, *initrd, *cmdline; /* NULL when unset */
-    struct disk_config disks[CONFIG_MAX_DISKS];
+    struct disk_config disks[VM_MAX_DISKS];
     size_t disk_count;
     char *cdrom, *floppy; /* NULL when empty */
     struct nic_config nics[CONFIG_MAX_NICS];
@@ -80,6 +81,8 @@ struct vm_config {
 
 /* The accepted os_type values, NULL-terminated. */
 extern const char *const config_os_types[];
+/* The default boot order (kernel, cdrom, disk), the only one accepted until firmware boot. */
+extern const enum boot_dev config_default_boot[3];
 
 /* Initializes (cfg) to the defaults for a new VM called (name) (not validated here).
  * Returns 0 or -ENOMEM. */
@@ -109,10 +112,21 @@ MUST_CHECK int config_dump(const struct vm_config *cfg, char **out);
 MUST_CHECK int config_validate(const struct vm_config *cfg, struct error *err);
 
 /*
+ * Checks that the monitor can honour every setting of (cfg): no network adapter, floppy,
+ * boot order other than the default, display size or VRAM other than the defaults, pty
+ * serial port, or second serial port. `create` and `set` refuse these already; this catches
+ * them in a vm.json written by hand or by an older bareiron, at start. Returns 0 or -ENOTSUP
+ * with (err) naming the field and how to remove it.
+ */
+MUST_CHECK int config_check_supported(const struct vm_config *cfg, struct error *err);
+
+/*
  * Applies one command-line setting: (key) is an option name without dashes ("cpus", "memory",
  * "disk", "remove-disk", "boot", "acpi"...) and (value) its argument. Relative paths are made
- * absolute against the current directory. Returns 0, -ENOENT for an unknown key, or -EINVAL
- * with a message naming the option.
+ * absolute against the current directory; a --disk without format= gets the format its header
+ * has. Returns 0, -ENOENT for an unknown key or a missing file, -EINVAL with a message naming
+ * the option, -ENOTSUP for a setting the monitor cannot honour yet (nothing is stored), or
+ * the error of the image probe (-ENOEXEC: not a valid image).
  */
 MUST_CHECK int config_set_option(struct vm_config *cfg, const char *key, const char *value,
                                  struct error *err);

@@ -3,6 +3,8 @@
  * The command-line side of mgr/config.h: config_set_option() turns one setting of `create` or
  * `set` ("--cpus 2", "--disk PATH,format=qcow2", "--serial unix:PATH") into the definition,
  * with the same checks as the vm.json reader (mgr/config_util.h). Syntax in docs/cli.md.
+ * A disk without format= gets the format its header really has (the block layer's probe of
+ * block/image.h), and a setting the monitor cannot honour yet is refused, never stored.
  */
 #include "mgr/config.h"
 
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "block/image.h"
 #include "mgr/config_util.h"
 
 typedef int (*opt_fn)(struct vm_config *cfg, const char *key, const char *val, struct error *err);
@@ -96,8 +99,8 @@ static int o_os_type(struct vm_config *cfg, const char *key, const char *val, st
 static int o_cpus(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     uint64_t n;
-    if (parse_u64(val, &n) < 0 || n < 1 || n > CONFIG_MAX_CPUS)
-        return error_set(err, -EINVAL, "--%s: must be a number from 1 to %d", key, CONFIG_MAX_CPUS);
+    if (parse_u64(val, &n) < 0 || n < 1 || n > VM_MAX_CPUS)
+        return error_set(err, -EINVAL, "--%s: must be a number from 1 to %d", key, VM_MAX_CPUS);
     cfg->cpus = (uint32_t)n;
     return 0;
 }
@@ -106,11 +109,10 @@ static int o_memory(struct vm_config *cfg, const char *key, const char *val, str
 {
     uint64_t bytes;
     if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes % (1024 * 1024) != 0 ||
-        bytes / (1024 * 1024) < CONFIG_MIN_MEMORY_MIB ||
-        bytes / (1024 * 1024) > CONFIG_MAX_MEMORY_MIB)
+        bytes / (1024 * 1024) < VM_MIN_MEMORY_MIB || bytes / (1024 * 1024) > VM_MAX_MEMORY_MIB)
         return error_set(err, -EINVAL,
                          "--%s: must be a whole number of MiB from %dM to 1T (e.g. 512M, 2G)", key,
-                         CONFIG_MIN_MEMORY_MIB);
+                         VM_MIN_MEMORY_MIB);
     cfg->memory_mib = bytes / (1024 * 1024);
     return 0;
 }
@@ -135,8 +137,34 @@ static int o_boot(struct vm_config *cfg, const char *key, const char *val, struc
     }
     if (n == 0)
         return error_set(err, -EINVAL, "--%s: needs at least one device", key);
+    if (n != ARRAY_SIZE(config_default_boot) ||
+        memcmp(order, config_default_boot, sizeof(config_default_boot)) != 0)
+        return error_set(err, -ENOTSUP,
+                         "--%s: not supported yet: the monitor boots --kernel only (firmware boot "
+                         "from cdrom, disk or floppy comes later); only the default "
+                         "kernel,cdrom,disk is accepted",
+                         key);
     memcpy(cfg->boot, order, sizeof(order[0]) * n);
     cfg->boot_count = n;
+    return 0;
+}
+
+/*
+ * Sets (d)'s format to what the image at its path really is, read from its header by the block
+ * layer's probe (the one the monitor uses): a qcow2 image attached as raw would show the guest
+ * the qcow2 container and let it write there. A header that cannot be read, or a qcow2 header
+ * the block layer refuses, fails here rather than at start.
+ */
+static int probe_format(const char *key, struct disk_config *d, struct error *err)
+{
+    struct disk_info di;
+    struct error perr = {0};
+    int ret = disk_info_get(d->path, BLK_FORMAT_AUTO, &di, &perr);
+    if (ret == -ENOMEM)
+        return ret;
+    if (ret < 0) /* a bad header is bad content (status 6), not a bad command line */
+        return error_set(err, ret == -EINVAL ? -ENOEXEC : ret, "--%s: %s", key, perr.message);
+    d->format = di.format == BLK_FORMAT_QCOW2 ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW;
     return 0;
 }
 
@@ -148,10 +176,33 @@ static int o_file(struct vm_config *cfg, const char *key, const char *val, struc
                    : strcmp(key, "cdrom") == 0  ? &cfg->cdrom
                                                 : &cfg->floppy;
     char *path = NULL;
+    if (field == &cfg->floppy && !is_none(val))
+        return error_set(err, -ENOTSUP,
+                         "--%s: not supported yet: the monitor has no floppy controller "
+                         "(only 'none' is accepted)",
+                         key);
+    if (field == &cfg->cdrom && !is_none(val) && cfg->cdrom == NULL &&
+        cfg->disk_count >= VM_MAX_DISKS)
+        return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
+                         VM_MAX_DISKS);
     if (!is_none(val)) {
+        struct disk_config d = {0};
         int ret = abs_existing_path(key, val, &path, err);
-        if (ret < 0)
+        if (ret == 0 && field == &cfg->cdrom) {
+            /* The monitor attaches the CD-ROM raw: a qcow2 image there would show the guest
+             * its container. */
+            d.path = path;
+            ret = probe_format(key, &d, err);
+            if (ret == 0 && d.format != DISK_FORMAT_RAW)
+                ret = error_set(err, -ENOTSUP,
+                                "--%s: a qcow2 image cannot be the CD-ROM yet (it is attached "
+                                "raw); use --disk %s,readonly",
+                                key, path);
+        }
+        if (ret < 0) {
+            free(path);
             return ret;
+        }
     }
     free(*field);
     *field = path;
@@ -160,11 +211,11 @@ static int o_file(struct vm_config *cfg, const char *key, const char *val, struc
 
 static int o_cmdline(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
-    return set_text(&cfg->cmdline, key, val, CONFIG_MAX_CMDLINE, true, err);
+    return set_text(&cfg->cmdline, key, val, VM_MAX_CMDLINE_BYTES, true, err);
 }
 
-/* One "key=value" or "flag" of a --disk spec. */
-static int disk_attr(struct disk_config *d, const char *attr, struct error *err)
+/* One "key=value" or "flag" of a --disk spec; (has_format) is set by format=. */
+static int disk_attr(struct disk_config *d, const char *attr, bool *has_format, struct error *err)
 {
     int i;
     if (strcmp(attr, "readonly") == 0 || strcmp(attr, "ro") == 0) {
@@ -173,6 +224,7 @@ static int disk_attr(struct disk_config *d, const char *attr, struct error *err)
         if ((i = config_find_name(config_format_names, attr + 7)) < 0)
             return error_set(err, -EINVAL, "--disk: format must be raw or qcow2");
         d->format = (enum disk_format)i;
+        *has_format = true;
     } else if (strncmp(attr, "cache=", 6) == 0) {
         if ((i = config_find_name(config_cache_names, attr + 6)) < 0)
             return error_set(err, -EINVAL, "--disk: cache must be none or writeback");
@@ -188,9 +240,11 @@ static int o_disk(struct vm_config *cfg, const char *key, const char *val, struc
 {
     struct disk_config d = {0};
     char buf[PATH_MAX + 64], *save = NULL, *tok;
+    bool has_format = false;
     int ret;
-    if (cfg->disk_count == CONFIG_MAX_DISKS)
-        return error_set(err, -EINVAL, "--%s: at most %d disks", key, CONFIG_MAX_DISKS);
+    if (cfg->disk_count + (cfg->cdrom != NULL) >= VM_MAX_DISKS)
+        return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
+                         VM_MAX_DISKS);
     if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf))
         return error_set(err, -EINVAL, "--%s: too long", key);
     tok = strtok_r(buf, ",", &save);
@@ -202,10 +256,12 @@ static int o_disk(struct vm_config *cfg, const char *key, const char *val, struc
     if (strchr(d.path, ',')) /* only possible through the cwd */
         ret = error_set(err, -EINVAL, "--%s: a disk path cannot contain ','", key);
     while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
-        ret = disk_attr(&d, tok, err);
+        ret = disk_attr(&d, tok, &has_format, err);
     for (size_t i = 0; ret == 0 && i < cfg->disk_count; i++)
         if (strcmp(cfg->disks[i].path, d.path) == 0)
             ret = error_set(err, -EEXIST, "--%s: %s is attached already", key, d.path);
+    if (ret == 0 && !has_format)
+        ret = probe_format(key, &d, err);
     if (ret < 0) {
         free(d.path);
         return ret;
@@ -299,12 +355,11 @@ static int o_nic(struct vm_config *cfg, const char *key, const char *val, struct
         return -ENOMEM;
     while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
         ret = nic_attr(&n, tok, err);
-    if (ret < 0) {
-        free(n.ifname);
-        return ret;
-    }
-    cfg->nics[cfg->nic_count++] = n;
-    return 0;
+    free(n.ifname);
+    /* A valid adapter is still refused: a stored setting must be honoured at start. */
+    return ret < 0 ? ret
+                   : error_set(err, -ENOTSUP,
+                               "--%s: not supported yet: the monitor has no network device", key);
 }
 
 static int o_remove_nic(struct vm_config *cfg, const char *key, const char *val, struct error *err)
@@ -342,8 +397,15 @@ static int o_serial(struct vm_config *cfg, const char *key, const char *val, str
     if (t < 0 || ((s.type == SERIAL_FILE || s.type == SERIAL_UNIX) != (colon != NULL)))
         return error_set(err, -EINVAL, "--%s: needs console, pty, file:PATH, unix:PATH or none",
                          key);
-    if (cfg->serial_count == CONFIG_MAX_SERIALS)
-        return error_set(err, -EINVAL, "--%s: at most %d ports", key, CONFIG_MAX_SERIALS);
+    if (s.type == SERIAL_PTY)
+        return error_set(err, -ENOTSUP,
+                         "--%s: pty: not supported yet by the monitor (use console, file or unix)",
+                         key);
+    if (cfg->serial_count >= CONFIG_MAX_SUPPORTED_SERIALS)
+        return error_set(err, -ENOTSUP,
+                         "--%s: not supported yet: the monitor has one serial port (COM1); "
+                         "'--%s none' removes the one defined",
+                         key, key);
     if (colon) {
         char cwd[PATH_MAX], buf[PATH_MAX];
         const char *p = colon + 1, *why;
@@ -365,6 +427,11 @@ static int o_video(struct vm_config *cfg, const char *key, const char *val, stru
     char end;
     if (sscanf(val, "%ux%u%c", &w, &h, &end) != 2 || w < 320 || w > 8192 || h < 200 || h > 8192)
         return error_set(err, -EINVAL, "--%s: needs WIDTHxHEIGHT within 320x200..8192x8192", key);
+    if (w != CONFIG_DEFAULT_VIDEO_WIDTH || h != CONFIG_DEFAULT_VIDEO_HEIGHT)
+        return error_set(err, -ENOTSUP,
+                         "--%s: not supported yet: the monitor has no display (only the default "
+                         "%dx%d is accepted)",
+                         key, CONFIG_DEFAULT_VIDEO_WIDTH, CONFIG_DEFAULT_VIDEO_HEIGHT);
     cfg->video_width = w;
     cfg->video_height = h;
     return 0;
@@ -376,6 +443,11 @@ static int o_vram(struct vm_config *cfg, const char *key, const char *val, struc
     if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes % (1024 * 1024) != 0 ||
         bytes < 1024 * 1024 || bytes > 512ull * 1024 * 1024)
         return error_set(err, -EINVAL, "--%s: must be 1M to 512M", key);
+    if (bytes / (1024 * 1024) != CONFIG_DEFAULT_VRAM_MIB)
+        return error_set(err, -ENOTSUP,
+                         "--%s: not supported yet: the monitor has no display (only the default "
+                         "%dM is accepted)",
+                         key, CONFIG_DEFAULT_VRAM_MIB);
     cfg->video_vram_mib = (uint32_t)(bytes / (1024 * 1024));
     return 0;
 }

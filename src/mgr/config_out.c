@@ -60,7 +60,7 @@ static bool is_name_char(char c, bool is_first)
 int config_check_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > CONFIG_MAX_NAME)
+    if (n == 0 || n > VM_MAX_NAME)
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!is_name_char(name[i], i == 0))

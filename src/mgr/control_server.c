@@ -188,6 +188,56 @@ static int h_query_config(struct control_server *srv, json_t *args, json_t *resu
     return 0;
 }
 
+/* Sets (obj).(key) to (v) unless unknown (or too large for a JSON integer). */
+static void set_stat(json_t *obj, const char *key, uint64_t v)
+{
+    if (v != CONTROL_STAT_UNKNOWN && v <= (uint64_t)INT64_MAX)
+        json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+/* One disk's counters, in (disk) and summed into (total). */
+static void disk_stats(const struct control_disk_stats *d, json_t *disk,
+                       struct control_disk_stats *total)
+{
+#define DSTAT(f)                                                                                   \
+    do {                                                                                           \
+        set_stat(disk, #f, d->f);                                                                  \
+        if (d->f != CONTROL_STAT_UNKNOWN)                                                          \
+            total->f += d->f;                                                                      \
+    } while (0)
+    DSTAT(read_ops);
+    DSTAT(write_ops);
+    DSTAT(read_bytes);
+    DSTAT(write_bytes);
+    DSTAT(flush_ops);
+    DSTAT(discard_ops);
+    DSTAT(errors);
+    DSTAT(in_flight);
+#undef DSTAT
+}
+
+/* "disks": [{"path", counters}] and the disk_* totals over all disks. */
+static void disks_stats(const struct control_stats *st, json_t *result)
+{
+    struct control_disk_stats total = {0};
+    json_t *disks = json_array();
+    for (size_t i = 0; i < st->disk_count && i < CONTROL_MAX_DISKS; i++) {
+        json_t *d = json_object();
+        set_str(d, "path", st->disks[i].path);
+        disk_stats(&st->disks[i], d, &total);
+        json_array_append_new(disks, d);
+    }
+    json_object_set_new(result, "disks", disks);
+    set_stat(result, "disk_read_ops", total.read_ops);
+    set_stat(result, "disk_write_ops", total.write_ops);
+    set_stat(result, "disk_read_bytes", total.read_bytes);
+    set_stat(result, "disk_write_bytes", total.write_bytes);
+    set_stat(result, "disk_flush_ops", total.flush_ops);
+    set_stat(result, "disk_discard_ops", total.discard_ops);
+    set_stat(result, "disk_errors", total.errors);
+    set_stat(result, "disk_in_flight", total.in_flight);
+}
+
 static int h_stats(struct control_server *srv, json_t *args, json_t *result, struct error *err)
 {
     struct control_stats st;
@@ -196,12 +246,12 @@ static int h_stats(struct control_server *srv, json_t *args, json_t *result, str
     if (srv->ops->stats == NULL)
         return error_set(err, -ENOTSUP, "stats is not supported by this monitor");
     memset(&st, 0xff, sizeof(st)); /* every counter CONTROL_STAT_UNKNOWN */
+    st.disk_count = 0;
+    memset(st.disks, 0, sizeof(st.disks));
     ret = srv->ops->stats(srv->opaque, &st, err);
     if (ret < 0)
         return ret;
-#define STAT(f)                                                                                    \
-    if (st.f != CONTROL_STAT_UNKNOWN && st.f <= (uint64_t)INT64_MAX)                               \
-    json_object_set_new(result, #f, json_integer((json_int_t)st.f))
+#define STAT(f) set_stat(result, #f, st.f)
     STAT(uptime_ns);
     STAT(vcpu_count);
     STAT(vcpu_time_ns);
@@ -210,11 +260,8 @@ static int h_stats(struct control_server *srv, json_t *args, json_t *result, str
     STAT(exits_mmio);
     STAT(rss_bytes);
     STAT(guest_mem_bytes);
-    STAT(disk_read_bytes);
-    STAT(disk_write_bytes);
-    STAT(disk_read_ops);
-    STAT(disk_write_ops);
 #undef STAT
+    disks_stats(&st, result);
     return 0;
 }
 

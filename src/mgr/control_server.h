@@ -33,6 +33,22 @@ enum control_run_state {
 /* A counter the monitor does not track: the server leaves it out of the stats reply. */
 #define CONTROL_STAT_UNKNOWN UINT64_MAX
 
+#define CONTROL_MAX_DISKS 16
+
+/* Counters of one disk (the virtio-blk device's count of what the guest asked, since the
+ * machine was built: a reset starts them again). */
+struct control_disk_stats {
+    const char *path; /* the image; copied by the server before the op's caller returns */
+    uint64_t read_ops;
+    uint64_t write_ops;
+    uint64_t read_bytes;
+    uint64_t write_bytes;
+    uint64_t flush_ops;
+    uint64_t discard_ops; /* discard and write-zeroes */
+    uint64_t errors;      /* requests answered with an error */
+    uint64_t in_flight;   /* requests being served right now */
+};
+
 /* Counters for the `stats` command; set unknown ones to CONTROL_STAT_UNKNOWN. */
 struct control_stats {
     uint64_t uptime_ns;       /* since the machine was built */
@@ -43,15 +59,12 @@ struct control_stats {
     uint64_t exits_mmio;      /* KVM_EXIT_MMIO */
     uint64_t rss_bytes;       /* resident set size of the monitor process */
     uint64_t guest_mem_bytes; /* guest RAM size */
-    uint64_t disk_read_bytes; /* all disks together */
-    uint64_t disk_write_bytes;
-    uint64_t disk_read_ops;
-    uint64_t disk_write_ops;
+    size_t disk_count;        /* entries of disks[] (the server sets 0 before the op) */
+    struct control_disk_stats disks[CONTROL_MAX_DISKS];
 };
 
 /* What the monitor runs, for `query-config`. Strings may be NULL; they are copied by the
  * server before the op returns control. */
-#define CONTROL_MAX_DISKS 16
 struct control_config {
     const char *name;
     uint32_t cpus;
@@ -91,9 +104,16 @@ struct control_ops {
     int (*pause)(void *opaque, struct error *err);
     /* Resumes paused vCPUs; returns -EBUSY if not paused. */
     int (*resume)(void *opaque, struct error *err);
-    /* Fills (out) (pre-set to CONTROL_STAT_UNKNOWN everywhere by the server). */
+    /* Fills (out) (pre-set to CONTROL_STAT_UNKNOWN everywhere by the server, disk_count 0). */
     int (*stats)(void *opaque, struct control_stats *out, struct error *err);
 };
+
+/*
+ * The monitor's console socket (--serial unix:PATH) serves one client at a time; a second one
+ * is sent this line and closed (`bareiron console` recognises it). Kept here because this
+ * header is what the monitor and the CLI share.
+ */
+#define CONTROL_CONSOLE_BUSY "bareiron-vmm: the console is in use by another client\r\n"
 
 /* Protocol version reported by `hello`/`version`; bumped on incompatible changes. */
 #define CONTROL_PROTOCOL_VERSION 1

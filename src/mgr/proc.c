@@ -105,8 +105,11 @@ void proc_argv_free(char **argv)
     free(argv);
 }
 
-/* The --serial option for the first port (COM1); the console socket by default. */
-static int serial_arg(const struct vm_config *cfg, struct argv_builder *b, struct error *err)
+/* The --serial option for the only port, COM1 (config_check_supported refused the others
+ * and pty); the console socket by default. A socket shows only what is sent while a client is
+ * attached (and the 64 KiB the monitor keeps), so its output also goes to run/console.log,
+ * capped (docs/cli.md). */
+static void serial_arg(const struct vm_config *cfg, struct argv_builder *b)
 {
     const struct serial_config *s = cfg->serial_count ? &cfg->serials[0] : NULL;
     arg_add(b, "--serial");
@@ -114,16 +117,12 @@ static int serial_arg(const struct vm_config *cfg, struct argv_builder *b, struc
         arg_add(b, "unix:console.sock");
     else if (s->type == SERIAL_FILE)
         arg_addf(b, "file:%s", s->path);
-    else if (s->type == SERIAL_UNIX)
-        arg_addf(b, "unix:%s", s->path);
     else
-        return error_set(err, -ENOTSUP,
-                         "VM '%s': serial port type pty is not supported by the "
-                         "monitor yet (use console, file or unix)",
-                         cfg->name);
-    if (cfg->serial_count > 1)
-        log_warn("VM '%s': only the first serial port (COM1) is connected", cfg->name);
-    return 0;
+        arg_addf(b, "unix:%s", s->path);
+    if (s == NULL || s->type != SERIAL_FILE) {
+        arg_add(b, "--serial-log");
+        arg_add(b, "console.log");
+    }
 }
 
 int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, struct error *err)
@@ -135,6 +134,9 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
                          "VM '%s' has no kernel: firmware boot from cdrom/disk is not supported "
                          "by the monitor yet (bareiron set %s --kernel FILE)",
                          cfg->name, cfg->name);
+    ret = config_check_supported(cfg, err);
+    if (ret < 0)
+        return ret;
     arg_add(&b, vmm);
     arg_add(&b, "--name");
     arg_add(&b, cfg->name);
@@ -164,12 +166,19 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         arg_add(&b, "--cdrom");
         arg_add(&b, cfg->cdrom);
     }
-    ret = serial_arg(cfg, &b, err);
-    if (ret == 0 && b.has_failed)
-        ret = error_set(err, -ENOMEM, "out of memory");
-    if (ret < 0) {
+    serial_arg(cfg, &b);
+    /* Both default to on in the monitor; only the switch that turns one off is passed. */
+    if (!cfg->has_acpi) {
+        arg_add(&b, "--acpi");
+        arg_add(&b, "off");
+    }
+    if (!cfg->has_ioapic) {
+        arg_add(&b, "--ioapic");
+        arg_add(&b, "off");
+    }
+    if (b.has_failed) {
         proc_argv_free(b.v);
-        return ret;
+        return error_set(err, -ENOMEM, "out of memory");
     }
     *argv = b.v;
     return 0;

@@ -48,7 +48,9 @@ MUST_CHECK int proc_find_vmm(char *buf, size_t size, struct error *err);
  * Builds the monitor's argv for (cfg) ((vmm) is argv[0]; paths of run/ files are relative to
  * the run directory, which is the monitor's working directory). The array and its strings
  * are malloc'd; free with proc_argv_free. Returns 0, -ENOTSUP for settings the monitor cannot
- * run yet (no kernel: firmware boot; a pty serial port) with (err) naming them, or -ENOMEM.
+ * run yet (no kernel: firmware boot; those of config_check_supported) with (err) naming them,
+ * or -ENOMEM. ACPI and the IO-APIC, on by default, are turned off with --acpi off and
+ * --ioapic off.
  */
 MUST_CHECK int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv,
                                struct error *err);
@@ -62,8 +64,8 @@ MUST_CHECK int proc_probe(const struct store *st, const char *name, struct proc_
  * Starts (cfg)'s monitor and waits until it answers (or dies, or the timeout passes, in which
  * case it is killed). The caller holds the VM's lock and has checked that it is not live.
  * Returns 0 with the pid in (*pid), or a negative errno with (err) explaining, including the
- * tail of run/vmm.log when the monitor exited (its exit status 5 gives -ENODEV, 2 and 6
- * -EINVAL).
+ * tail of run/vmm.log when the monitor exited (its exit status maps back to an errno of the
+ * same class by exit_status_to_errno: 3 -ENOENT, 4 -EBUSY, 5 -ENODEV, 2 and 6 -EINVAL).
  */
 MUST_CHECK int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid,
                           struct error *err);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/exit_status.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -142,19 +143,11 @@ static int spawn(struct spawn_ctx *c, pid_t *vmm_pid, struct error *err)
     return 0;
 }
 
+/* The errno of the class of the monitor's exit status (base/exit_status.h), so that `start`
+ * exits with the status the monitor gave; 127 is the supervisor's "cannot run the monitor". */
 static int exit_errno(int status)
 {
-    switch (status) {
-    case 5:
-        return -ENODEV;
-    case 2:
-    case 6:
-        return -EINVAL;
-    case 127:
-        return -ENOENT;
-    default:
-        return -EIO;
-    }
+    return status == 127 ? -ENOENT : exit_status_to_errno(status);
 }
 
 /*

@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -46,6 +48,18 @@ struct console {
     uint8_t pending[PENDING_MAX]; /* input the guest has not taken yet */
     size_t npending;
     char *sock_path;
+    /* unix: the output history (out_lock), replayed to each client that attaches */
+    uint8_t *ring;       /* CONSOLE_HISTORY_BYTES */
+    uint64_t ring_end;   /* bytes ever put in the ring */
+    uint64_t sent;       /* of those, bytes the client has been sent */
+    bool is_out_waiting; /* the client's socket was full: EPOLLOUT watched */
+    bool is_client_gone; /* a send failed: stop sending until the hang-up is handled */
+    /* --serial-log (out_lock): the file, PATH.old, its cap and its size */
+    int log_fd;
+    int log_old_fd;
+    char *log_path;
+    uint64_t log_max_bytes;
+    uint64_t log_bytes;
 };
 
 static struct termios saved_tio;
@@ -84,20 +98,65 @@ static void make_raw(void)
 
 static void on_input(void *opaque, uint32_t events);
 
+/* The events in_fd is watched for: input unless held back, output room while waiting. */
+static uint32_t watch_events(const struct console *c)
+{
+    return (c->is_reading ? EPOLLIN : 0u) | (c->is_out_waiting ? EPOLLOUT : 0u);
+}
+
+/* Sends the client what it has not had of the history; watches EPOLLOUT when its socket is
+ * full. Any thread, out_lock held. */
+static void flush_client(struct console *c)
+{
+    uint64_t oldest = c->ring_end > CONSOLE_HISTORY_BYTES ? c->ring_end - CONSOLE_HISTORY_BYTES : 0;
+    bool was_waiting = c->is_out_waiting;
+    if (c->out_fd < 0 || c->is_client_gone)
+        return;
+    if (c->sent < oldest) {
+        log_ratelimited(LOG_WARN, "console client too slow: %llu bytes of output lost",
+                        (unsigned long long)(oldest - c->sent));
+        c->sent = oldest;
+    }
+    c->is_out_waiting = false;
+    while (c->sent < c->ring_end) {
+        size_t off = (size_t)(c->sent % CONSOLE_HISTORY_BYTES);
+        size_t n = (size_t)MIN(c->ring_end - c->sent, CONSOLE_HISTORY_BYTES - off);
+        ssize_t r = send(c->out_fd, c->ring + off, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->is_out_waiting = true;
+            break;
+        }
+        if (r <= 0) {
+            c->is_client_gone = true; /* the loop sees the hang-up and closes it */
+            break;
+        }
+        c->sent += (uint64_t)r;
+    }
+    if (c->is_out_waiting != was_waiting && !c->is_parked &&
+        evloop_mod(c->loop, c->in_fd, watch_events(c)) < 0)
+        log_ratelimited(LOG_WARN, "cannot watch the console client");
+}
+
 static void set_reading(struct console *c, bool on)
 {
     if (c->in_fd < 0 || c->is_reading == on)
         return;
+    pthread_mutex_lock(&c->out_lock);
     if (c->is_parked) {
         /* back into the loop to read what is left before the hang-up */
         if (on && evloop_add(c->loop, c->in_fd, EPOLLIN, on_input, c) == 0) {
             c->is_parked = false;
+            c->is_out_waiting = false;
             c->is_reading = true;
         }
-        return;
-    }
-    if (evloop_mod(c->loop, c->in_fd, on ? EPOLLIN : 0) == 0)
+    } else {
         c->is_reading = on;
+        if (evloop_mod(c->loop, c->in_fd, watch_events(c)) < 0)
+            c->is_reading = !on;
+    }
+    pthread_mutex_unlock(&c->out_lock);
 }
 
 /* Pushes pending input to the guest; stops reading while some is left. Loop thread. */
@@ -166,18 +225,27 @@ static void on_input(void *opaque, uint32_t events)
     uint8_t buf[PENDING_MAX / 2];
     size_t room = PENDING_MAX - c->npending;
     ssize_t n;
+    if (events & EPOLLOUT) {
+        pthread_mutex_lock(&c->out_lock);
+        flush_client(c);
+        pthread_mutex_unlock(&c->out_lock);
+    }
     if (room == 0) {
         /*
          * Reading is off, but epoll reports EPOLLHUP/EPOLLERR whatever the mask (epoll_ctl(2)),
          * level-triggered: leave the loop until the guest makes room (set_reading).
          */
         if (events & (EPOLLHUP | EPOLLERR)) {
+            pthread_mutex_lock(&c->out_lock);
             evloop_del(c->loop, c->in_fd);
             c->is_parked = true;
             c->is_reading = false;
+            pthread_mutex_unlock(&c->out_lock);
         }
         return;
     }
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        return;
     /* Each input byte adds at most one pending byte: read no more than there is room for. */
     n = read(c->in_fd, buf, MIN(sizeof(buf), room));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -199,6 +267,7 @@ static void close_client(struct console *c)
 {
     pthread_mutex_lock(&c->out_lock);
     c->out_fd = -1;
+    c->is_out_waiting = false;
     pthread_mutex_unlock(&c->out_lock);
     if (c->in_fd >= 0) {
         if (!c->is_parked)
@@ -217,7 +286,9 @@ static void on_accept(void *opaque, uint32_t events)
     (void)events;
     if (fd < 0)
         return;
-    if (c->in_fd >= 0) { /* one client at a time */
+    if (c->in_fd >= 0) { /* one client at a time: say so, then hang up */
+        (void)!send(fd, CONTROL_CONSOLE_BUSY, strlen(CONTROL_CONSOLE_BUSY),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
         close(fd);
         return;
     }
@@ -227,9 +298,13 @@ static void on_accept(void *opaque, uint32_t events)
         return;
     }
     c->in_fd = fd;
-    c->is_reading = c->npending == 0;
     pthread_mutex_lock(&c->out_lock);
+    c->is_reading = c->npending == 0;
     c->out_fd = fd;
+    c->is_client_gone = false;
+    /* the new client gets the history first (all of it that is held), then live output */
+    c->sent = c->ring_end > CONSOLE_HISTORY_BYTES ? c->ring_end - CONSOLE_HISTORY_BYTES : 0;
+    flush_client(c);
     pthread_mutex_unlock(&c->out_lock);
 }
 
@@ -251,6 +326,9 @@ static int open_unix(struct console *c, const char *path, struct error *err)
     if (ret < 0 || listen(c->listen_fd, 1) < 0)
         return error_set(err, -errno, "--serial unix:%s: %s", path, strerror(errno));
     c->sock_path = strdup(path);
+    c->ring = malloc(CONSOLE_HISTORY_BYTES);
+    if (c->sock_path == NULL || c->ring == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
     return evloop_add(c->loop, c->listen_fd, EPOLLIN, on_accept, c);
 }
 
@@ -288,7 +366,7 @@ int console_create(struct evloop *loop, enum vmm_serial kind, const char *path,
         return error_set(err, -ENOMEM, "out of memory");
     c->loop = loop;
     c->kind = kind;
-    c->in_fd = c->out_fd = c->listen_fd = -1;
+    c->in_fd = c->out_fd = c->listen_fd = c->log_fd = c->log_old_fd = -1;
     pthread_mutex_init(&c->out_lock, NULL);
     ret = open_backend(c, path, err);
     if (ret < 0) {
@@ -316,9 +394,15 @@ void console_destroy(struct console *c)
         unlink(c->sock_path);
     if (c->kind == VMM_SERIAL_FILE && c->out_fd >= 0)
         close(c->out_fd);
+    if (c->log_fd >= 0)
+        close(c->log_fd);
+    if (c->log_old_fd >= 0)
+        close(c->log_old_fd);
     console_restore_terminal();
     pthread_mutex_destroy(&c->out_lock);
     free(c->sock_path);
+    free(c->ring);
+    free(c->log_path);
     free(c);
 }
 
@@ -334,12 +418,117 @@ void console_set_quit(struct console *c, console_quit_fn fn, void *opaque)
     c->quit_opaque = opaque;
 }
 
+/*
+ * Opens the log (appending) and PATH.old, once: a rotation then needs no path, as the seccomp
+ * filters forbid opening and renaming files while the guest runs (docs/security.md).
+ */
+static int log_open(struct console *c)
+{
+    char old[PATH_MAX];
+    struct stat st;
+    if (snprintf(old, sizeof(old), "%s.old", c->log_path) >= (int)sizeof(old))
+        return -ENAMETOOLONG;
+    c->log_fd = open(c->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (c->log_fd < 0)
+        return -errno;
+    c->log_old_fd = open(old, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (c->log_old_fd < 0)
+        return -errno;
+    c->log_bytes = fstat(c->log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return 0;
+}
+
+/* Copies the full log over PATH.old and empties it, through the descriptors. out_lock held. */
+static void log_rotate(struct console *c)
+{
+    uint8_t buf[16384];
+    uint64_t off = 0;
+    int ret = ftruncate(c->log_old_fd, 0) < 0 ? -errno : 0;
+    while (ret == 0) {
+        ssize_t n = pread(c->log_fd, buf, sizeof(buf), (off_t)off);
+        if (n <= 0) {
+            ret = n < 0 && errno != EINTR ? -errno : 0;
+            if (n == 0 || ret < 0)
+                break;
+            continue;
+        }
+        ret = pwrite_full(c->log_old_fd, buf, (size_t)n, off);
+        off += (uint64_t)n;
+    }
+    if (ret == 0 && ftruncate(c->log_fd, 0) < 0)
+        ret = -errno;
+    if (ret < 0) {
+        log_warn("console log %s: cannot rotate: %s; logging stops", c->log_path, strerror(-ret));
+        close(c->log_fd);
+        c->log_fd = -1;
+        return;
+    }
+    c->log_bytes = 0;
+}
+
+/* Appends guest output to the log, rotating it at its cap. out_lock held. */
+static void console_log_write(struct console *c, const uint8_t *buf, size_t len)
+{
+    if (len > c->log_max_bytes) { /* never more than the cap in one file */
+        buf += len - c->log_max_bytes;
+        len = (size_t)c->log_max_bytes;
+    }
+    if (c->log_bytes + len > c->log_max_bytes)
+        log_rotate(c);
+    if (c->log_fd < 0)
+        return;
+    if (write_full(c->log_fd, buf, len) < 0) {
+        log_warn("console log %s: %s; logging stops", c->log_path, strerror(errno));
+        close(c->log_fd);
+        c->log_fd = -1;
+        return;
+    }
+    c->log_bytes += len;
+}
+
+int console_set_log(struct console *c, const char *path, uint64_t max_bytes, struct error *err)
+{
+    int ret;
+    if (max_bytes == 0)
+        return error_set(err, -EINVAL, "console log %s: the size cap must not be 0", path);
+    c->log_path = strdup(path);
+    if (c->log_path == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    c->log_max_bytes = max_bytes;
+    ret = log_open(c);
+    if (ret < 0)
+        return error_set(err, ret, "--serial-log %s: %s", path, strerror(-ret));
+    return 0;
+}
+
+/* Appends (buf, len) to the history; only its last CONSOLE_HISTORY_BYTES are kept. */
+static void ring_put(struct console *c, const uint8_t *buf, size_t len)
+{
+    uint64_t end = c->ring_end + len;
+    if (len > CONSOLE_HISTORY_BYTES) {
+        buf += len - CONSOLE_HISTORY_BYTES;
+        len = CONSOLE_HISTORY_BYTES;
+    }
+    while (len > 0) {
+        size_t off = (size_t)((end - len) % CONSOLE_HISTORY_BYTES);
+        size_t n = MIN(len, CONSOLE_HISTORY_BYTES - off);
+        memcpy(c->ring + off, buf, n);
+        buf += n;
+        len -= n;
+    }
+    c->ring_end = end;
+}
+
 void console_output(struct console *c, const uint8_t *buf, size_t len)
 {
     pthread_mutex_lock(&c->out_lock);
-    if (c->out_fd >= 0 && c->kind == VMM_SERIAL_UNIX)
-        (void)!send(c->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL); /* drop when slow */
-    else if (c->out_fd >= 0 && write_full(c->out_fd, buf, len) < 0)
+    if (c->log_fd >= 0)
+        console_log_write(c, buf, len);
+    if (c->kind == VMM_SERIAL_UNIX) {
+        ring_put(c, buf, len); /* kept while no client is attached; sent in order */
+        flush_client(c);
+    } else if (c->out_fd >= 0 && write_full(c->out_fd, buf, len) < 0) {
         c->out_fd = -1; /* stdout closed: keep the guest running, discard output */
+    }
     pthread_mutex_unlock(&c->out_lock);
 }

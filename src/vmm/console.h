@@ -9,6 +9,13 @@
  * (console_destroy, atexit, and fatal signals). Keys follow QEMU's mux: Ctrl-A x quits,
  * Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A h prints help.
  *
+ * On unix:PATH the last CONSOLE_HISTORY_BYTES of output are kept in a ring whether a client is
+ * attached or not; a client that attaches gets that history first, then live output. A client
+ * whose socket is full is sent the rest when it has room (EPOLLOUT); one that falls a whole ring
+ * behind loses the oldest bytes. One client at a time: a second one is sent the line
+ * CONTROL_CONSOLE_BUSY and closed. console_set_log() adds a log file that gets all output, on
+ * any backend, moved to PATH.old whenever it would pass its size cap.
+ *
  * Threads: console_output and console_room may be called from any thread; everything else runs
  * on the event-loop thread.
  */
@@ -20,7 +27,11 @@
 
 #include "base/compiler.h"
 #include "base/error.h"
+#include "mgr/control_server.h"
 #include "vmm/options.h"
+
+/* How much output a unix console keeps for the next client (the last bytes). */
+#define CONSOLE_HISTORY_BYTES (64 * 1024)
 
 struct evloop;
 struct console;
@@ -36,6 +47,15 @@ typedef void (*console_quit_fn)(void *opaque);
  */
 MUST_CHECK int console_create(struct evloop *loop, enum vmm_serial kind, const char *path,
                               struct console **out, struct error *err);
+/*
+ * Also writes all output to the file (path), appending; when it would grow past (max_bytes), it
+ * is renamed to "(path).old" (replacing the previous one) and a new file is started, so the two
+ * together hold at most 2 * (max_bytes). Call once, before output starts. Returns 0 or -errno
+ * with (err) set (file cannot be opened, max_bytes 0).
+ */
+MUST_CHECK int console_set_log(struct console *c, const char *path, uint64_t max_bytes,
+                               struct error *err);
+
 /* Restores the terminal, closes fds and frees (c). NULL allowed. */
 void console_destroy(struct console *c);
 

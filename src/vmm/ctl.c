@@ -45,7 +45,8 @@ static int query_config(void *opaque, struct control_config *out, struct error *
 static struct vm *running_vm(struct vmm_ctl *c, struct error *err)
 {
     if (c->machine == NULL || c->state == CONTROL_RUN_STARTING) {
-        error_set(err, -EAGAIN, "the machine is not running yet");
+        error_set(err, -EAGAIN, "the machine is %s: try again",
+                  c->machine == NULL ? "being reset" : "starting");
         return NULL;
     }
     return machine_vm(c->machine);
@@ -60,51 +61,60 @@ static int power_button(void *opaque, struct error *err)
     return 0;
 }
 
+/* True between two machines (a reset is rebuilding it) or before the first one runs. */
+static bool is_between(const struct vmm_ctl *c)
+{
+    return c->machine == NULL || c->state == CONTROL_RUN_STARTING;
+}
+
 static int poweroff(void *opaque, struct error *err)
 {
     struct vmm_ctl *c = opaque;
-    struct vm *vm = running_vm(c, err);
-    if (vm == NULL)
-        return -EAGAIN;
+    (void)err;
+    /*
+     * Recorded as well as requested: a reset posted first wins the machine's request box, and
+     * between two machines there is nothing to request; main.c then exits with status 0
+     * instead of starting the next machine.
+     */
+    c->has_poweroff = true;
     c->state = CONTROL_RUN_STOPPING;
-    vm_request(vm, VM_REQ_POWEROFF, 0);
+    if (!is_between(c))
+        vm_request(machine_vm(c->machine), VM_REQ_POWEROFF, 0);
     return 0;
 }
 
 static int reset(void *opaque, struct error *err)
 {
     struct vmm_ctl *c = opaque;
-    struct vm *vm = running_vm(c, err);
-    if (vm == NULL)
-        return -EAGAIN;
-    vm_request(vm, VM_REQ_RESET, 0);
+    if (c->state == CONTROL_RUN_STOPPING)
+        return error_set(err, -EINVAL, "the machine is stopping");
+    if (is_between(c))
+        return 0; /* a reset is rebuilding the machine already */
+    vm_request(machine_vm(c->machine), VM_REQ_RESET, 0);
     return 0;
 }
 
 static int pause_vm(void *opaque, struct error *err)
 {
     struct vmm_ctl *c = opaque;
-    struct vm *vm = running_vm(c, err);
-    if (vm == NULL)
-        return -EAGAIN;
     if (c->state == CONTROL_RUN_PAUSED)
         return error_set(err, -EBUSY, "already paused");
     if (c->state != CONTROL_RUN_RUNNING)
-        return error_set(err, -EINVAL, "the machine is stopping");
-    vm_pause(vm);
-    c->state = CONTROL_RUN_PAUSED;
+        return error_set(err, -EINVAL, "the machine is %s",
+                         c->state == CONTROL_RUN_STARTING ? "starting" : "stopping");
+    if (!is_between(c))
+        vm_pause(machine_vm(c->machine));
+    c->state = CONTROL_RUN_PAUSED; /* between two machines: the next one starts paused */
     return 0;
 }
 
 static int resume_vm(void *opaque, struct error *err)
 {
     struct vmm_ctl *c = opaque;
-    struct vm *vm = running_vm(c, err);
-    if (vm == NULL)
-        return -EAGAIN;
     if (c->state != CONTROL_RUN_PAUSED)
         return error_set(err, -EBUSY, "not paused");
-    vm_resume(vm);
+    if (!is_between(c))
+        vm_resume(machine_vm(c->machine));
     c->state = CONTROL_RUN_RUNNING;
     return 0;
 }
@@ -146,6 +156,7 @@ static int stats(void *opaque, struct control_stats *out, struct error *err)
     }
     out->rss_bytes = rss_bytes();
     out->guest_mem_bytes = machine_ram_bytes(c->machine);
+    out->disk_count = machine_disk_stats(c->machine, out->disks, CONTROL_MAX_DISKS);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #ifndef BAREIRON_VMM_CTL_H
 #define BAREIRON_VMM_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mgr/control_server.h"
@@ -14,11 +15,21 @@
 
 struct machine;
 
-/* What the callbacks reach: the current machine (replaced on reboot) and the options. */
+/*
+ * What the callbacks reach: the current machine (replaced on reboot) and the options.
+ *
+ * A reset rebuilds the machine in the same process; between the two machines (machine NULL)
+ * the control socket keeps answering and the run state stays what the VM will be once rebuilt:
+ *
+ *   RUNNING/PAUSED --reset--> (rebuild; query-state unchanged) --> RUNNING/PAUSED
+ *   (rebuild) --pause/resume--> only the state the new machine starts in changes
+ *   any --poweroff--> STOPPING, has_poweroff: the monitor exits 0 instead of (re)starting
+ */
 struct vmm_ctl {
     const struct vmm_options *opts;
     struct machine *machine; /* NULL between two machines */
     enum control_run_state state;
+    bool has_poweroff; /* poweroff was asked: exit 0 rather than rebuild after a reset */
 };
 
 /* The ops table; opaque is a struct vmm_ctl *. */

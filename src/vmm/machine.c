@@ -160,10 +160,10 @@ int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, stru
     return ret;
 }
 
-int machine_start(struct machine *m, vm_notify_fn notify, void *opaque)
+int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *opaque)
 {
     vm_set_notify(m->vm, notify, opaque);
-    return vm_start(m->vm);
+    return is_paused ? vm_start_paused(m->vm) : vm_start(m->vm);
 }
 
 bool machine_is_done(struct machine *m)

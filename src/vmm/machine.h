@@ -19,6 +19,7 @@
 #include "base/compiler.h"
 #include "base/error.h"
 #include "core/vm.h"
+#include "mgr/control_server.h"
 #include "vmm/options.h"
 
 struct kvm;
@@ -42,8 +43,9 @@ MUST_CHECK int machine_load(const struct vmm_options *o, struct evloop *loop, st
 MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
                               struct console *con, struct console *vcon, struct error *err);
 
-/* Starts the vCPUs; (notify) is called on any thread when the machine wants to stop. */
-MUST_CHECK int machine_start(struct machine *m, vm_notify_fn notify, void *opaque);
+/* Starts the vCPUs, paused when (is_paused) (a reset of a paused VM); (notify) is called on
+ * any thread when the machine wants to stop. */
+MUST_CHECK int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *opaque);
 /* True once a stop request is pending or every vCPU has stopped. Thread-safe. */
 bool machine_is_done(struct machine *m);
 /* Stops and joins the vCPUs; returns why the machine stopped and the exit code. */
@@ -54,6 +56,9 @@ void machine_destroy(struct machine *m);
 /* For the control API (event-loop thread). */
 struct vm *machine_vm(struct machine *m);
 void machine_press_power_button(struct machine *m);
+/* Fills (out) with the counters of each disk, at most (max) of them (the paths point into the
+ * options). Returns how many. Event-loop thread. */
+size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max);
 /* Uptime since machine_attach, and guest RAM size. */
 uint64_t machine_uptime_ns(struct machine *m);
 uint64_t machine_ram_bytes(struct machine *m);

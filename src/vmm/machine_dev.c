@@ -277,6 +277,35 @@ void machine_remove_pci(struct machine *m)
     machine_remove_virtio(m);
 }
 
+size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max)
+{
+    size_t n = 0;
+#ifdef HAVE_VIRTIO_BLK
+    for (unsigned i = 0; i < m->ndisks && n < max; i++) {
+        struct virtio_blk_stats s;
+        if (m->disks[i].vblk == NULL)
+            continue;
+        virtio_blk_get_stats(m->disks[i].vblk, &s);
+        out[n++] = (struct control_disk_stats){
+            .path = m->opts->disks[i].path,
+            .read_ops = s.read_ops,
+            .write_ops = s.write_ops,
+            .read_bytes = s.read_bytes,
+            .write_bytes = s.write_bytes,
+            .flush_ops = s.flush_ops,
+            .discard_ops = s.discard_ops,
+            .errors = s.errors,
+            .in_flight = s.in_flight,
+        };
+    }
+#else
+    (void)m;
+    (void)out;
+    (void)max;
+#endif
+    return n;
+}
+
 void machine_press_power_button(struct machine *m)
 {
 #ifdef HAVE_DEV_ACPI_PM

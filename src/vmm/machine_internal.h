@@ -44,7 +44,7 @@ struct machine {
     struct debug_exit *debug_exit;
     struct acpi_pm *acpi_pm;
     struct pci_host *pci;
-    struct machine_disk disks[VMM_MAX_DISKS];
+    struct machine_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     struct virtio_rng *rng; /* --rng */
     struct virtio_pci *rng_vpci;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/evloop.h"
+#include "base/exit_status.h"
 #include "base/fdcache.h"
 #include "base/log.h"
 #include "core/kvm.h"
@@ -27,14 +28,17 @@
 #include "vmm/sandbox.h"
 #include "vmm/syscall_filter.h"
 
+/* The monitor's statuses are those of base/exit_status.h (docs/vmm.md lists them). */
 enum vmm_exit {
-    VMM_EXIT_OK = 0,
-    VMM_EXIT_FAIL = 1,
-    VMM_EXIT_USAGE = 2,
-    VMM_EXIT_KVM = 5,
-    VMM_EXIT_INPUT = 6,
-    VMM_EXIT_CRASH = 8,
-    /* VMM_EXIT_SECCOMP = 10 (vmm/syscall_filter.h): a forbidden system call */
+    VMM_EXIT_OK = EXIT_STATUS_OK,
+    VMM_EXIT_FAIL = EXIT_STATUS_FAIL,
+    VMM_EXIT_USAGE = EXIT_STATUS_USAGE,
+    VMM_EXIT_NOTFOUND = EXIT_STATUS_NOTFOUND,
+    VMM_EXIT_BUSY = EXIT_STATUS_STATE,
+    VMM_EXIT_KVM = EXIT_STATUS_KVM,
+    VMM_EXIT_INPUT = EXIT_STATUS_INVALID,
+    VMM_EXIT_CRASH = EXIT_STATUS_CRASH,
+    /* EXIT_STATUS_SECCOMP: a forbidden system call, from vmm/syscall_filter.c's handler */
 };
 
 struct vmm {
@@ -140,19 +144,22 @@ static int run_machine(struct vmm *v)
 {
     struct error err = {0};
     enum vm_request req;
-    int code = 0, ret;
+    int code = 0, ret, status;
     v->ctl.machine = v->m;
-    v->ctl.state = CONTROL_RUN_STARTING;
+    /* After a reset the state stays RUNNING or PAUSED: the VM never looked stopped. */
+    if (v->ctl.state != CONTROL_RUN_RUNNING && v->ctl.state != CONTROL_RUN_PAUSED)
+        v->ctl.state = CONTROL_RUN_STARTING;
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
-    if (ret == 0)
-        ret = machine_start(v->m, wake_loop, v);
+    if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
+        ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
     if (ret < 0) {
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
         print_error(&err);
         return VMM_EXIT_FAIL;
     }
-    v->ctl.state = CONTROL_RUN_RUNNING;
+    if (v->ctl.state == CONTROL_RUN_STARTING)
+        v->ctl.state = CONTROL_RUN_RUNNING;
     if (v->pending_signal)
         vm_request(machine_vm(v->m), VM_REQ_SIGNAL, 128 + v->pending_signal);
     while (!machine_is_done(v->m)) {
@@ -162,9 +169,23 @@ static int run_machine(struct vmm *v)
             vm_request(machine_vm(v->m), VM_REQ_CRASH, 0);
         }
     }
-    v->ctl.state = CONTROL_RUN_STOPPING;
     req = machine_wait(v->m, &code);
-    return exit_status_for(v, req, code);
+    status = exit_status_for(v, req, code);
+    /* A reboot keeps the run state: the control socket must not show a dying VM meanwhile. */
+    if (status >= 0)
+        v->ctl.state = CONTROL_RUN_STOPPING;
+    return status;
+}
+
+/* The status of a failed load: a missing file (3) and a disk in use (4) keep their class of
+ * base/exit_status.h, as they have through every entry point; any other problem with the
+ * kernel, initrd or disks is bad input (6). */
+static int load_status(int ret)
+{
+    int status = exit_status_for_errno(ret);
+    if (status == VMM_EXIT_NOTFOUND || status == VMM_EXIT_BUSY)
+        return status;
+    return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
 }
 
 static int load(struct vmm *v)
@@ -173,7 +194,7 @@ static int load(struct vmm *v)
     int ret = machine_load(&v->opts, v->loop, &v->m, &err);
     if (ret < 0) {
         print_error(&err);
-        return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+        return load_status(ret);
     }
     return 0;
 }
@@ -187,6 +208,8 @@ static int setup_runtime(struct vmm *v)
         return VMM_EXIT_KVM;
     }
     ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
+    if (ret == 0 && v->opts.serial_log[0] != '\0')
+        ret = console_set_log(v->con, v->opts.serial_log, v->opts.serial_log_max_bytes, &err);
     if (ret == 0 && v->opts.has_vconsole) {
         ret = console_create(v->loop, v->opts.vconsole, v->opts.vconsole_path, &v->vcon, &err);
         if (ret < 0)
@@ -287,6 +310,7 @@ static int harden(struct vmm *v)
 static void cleanup(struct vmm *v)
 {
     v->ctl.machine = NULL; /* the loop runs during the teardown: no control op may reach it */
+    v->ctl.state = CONTROL_RUN_STOPPING;
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
     console_destroy(v->vcon);
@@ -327,6 +351,11 @@ int main(int argc, char **argv)
         v.ctl.machine = NULL; /* before the teardown, which runs the loop */
         machine_destroy(v.m);
         v.m = NULL;
+        if (v.ctl.has_poweroff) { /* asked for during the reset, or lost to it */
+            log_info("powered off during the reset");
+            status = VMM_EXIT_OK;
+            break;
+        }
         status = load(&v);
     }
     cleanup(&v);

@@ -9,6 +9,9 @@
 #include "base/util.h"
 #include "core/x86/layout.h"
 
+/* The command line is copied to BOOT_CMDLINE_GPA with its NUL. */
+_Static_assert(BOOT_CMDLINE_MAX == VM_MAX_CMDLINE_BYTES + 1, "cmdline limit");
+
 enum opt_id {
     OPT_KERNEL,
     OPT_INITRD,
@@ -25,6 +28,7 @@ enum opt_id {
     OPT_CPU_MODEL,
     OPT_RNG,
     OPT_VCONSOLE,
+    OPT_SERIAL_LOG,
     OPT_SECCOMP,
     OPT_SANDBOX,
     OPT_SANDBOX_USER,
@@ -39,16 +43,27 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"kernel", OPT_KERNEL, true},       {"initrd", OPT_INITRD, true},
-    {"cmdline", OPT_CMDLINE, true},     {"cpus", OPT_CPUS, true},
-    {"memory", OPT_MEMORY, true},       {"no-reboot", OPT_NO_REBOOT, false},
-    {"disk", OPT_DISK, true},           {"cdrom", OPT_CDROM, true},
-    {"serial", OPT_SERIAL, true},       {"control", OPT_CONTROL, true},
-    {"name", OPT_NAME, true},           {"log-level", OPT_LOG_LEVEL, true},
-    {"cpu-model", OPT_CPU_MODEL, true}, {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},    {"rng", OPT_RNG, false},
-    {"vconsole", OPT_VCONSOLE, true},   {"seccomp", OPT_SECCOMP, true},
-    {"sandbox", OPT_SANDBOX, false},    {"sandbox-user", OPT_SANDBOX_USER, true},
+    {"kernel", OPT_KERNEL, true},
+    {"initrd", OPT_INITRD, true},
+    {"cmdline", OPT_CMDLINE, true},
+    {"cpus", OPT_CPUS, true},
+    {"memory", OPT_MEMORY, true},
+    {"no-reboot", OPT_NO_REBOOT, false},
+    {"disk", OPT_DISK, true},
+    {"cdrom", OPT_CDROM, true},
+    {"serial", OPT_SERIAL, true},
+    {"control", OPT_CONTROL, true},
+    {"name", OPT_NAME, true},
+    {"log-level", OPT_LOG_LEVEL, true},
+    {"cpu-model", OPT_CPU_MODEL, true},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
+    {"rng", OPT_RNG, false},
+    {"vconsole", OPT_VCONSOLE, true},
+    {"serial-log", OPT_SERIAL_LOG, true},
+    {"seccomp", OPT_SECCOMP, true},
+    {"sandbox", OPT_SANDBOX, false},
+    {"sandbox-user", OPT_SANDBOX_USER, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -63,15 +78,18 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "                       virtio-blk disk (repeatable)\n"
+            "                       virtio-blk disk (repeatable; 8 disks with the cdrom)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
+            "  --serial-log FILE[,max=SIZE]\n"
+            "                       also append COM1 output to FILE, moved to FILE.old when it\n"
+            "                       would pass SIZE (KiB by default, 64K..1G, default 1M)\n"
             "  --vconsole stdio|none|file:PATH|unix:PATH\n"
             "                       add a virtio-console port (hvc0) connected there\n"
             "  --rng                add a virtio-rng device fed by getrandom(2)\n"
             "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
-            "  --name NAME          VM name for logs and the control API\n"
+            "  --name NAME          VM name for logs and the control API (64 characters)\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
             "  --cpu-model M        host|baseline (default host)\n"
             "  --seccomp on|off     per-thread syscall allowlists (default on; off to debug)\n"
@@ -81,9 +99,9 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-            "guest writes v to port 0xf4; 2 usage error; 5 KVM missing or unusable; 6 bad\n"
-            "kernel, disk or config input; 8 guest crashed; 10 forbidden system call\n"
-            "(seccomp); 1 other failure.\n",
+            "guest writes v to port 0xf4; 2 usage error; 3 a file does not exist; 4 a disk is\n"
+            "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
+            "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
             prog);
 }
 
@@ -136,13 +154,35 @@ static int parse_backend(const char *opt, const char *v, enum vmm_serial *kind, 
     return 0;
 }
 
+/* "FILE[,max=SIZE]" for --serial-log. */
+static int parse_serial_log(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *comma = strrchr(v, ',');
+    size_t len = strlen(v);
+    if (comma != NULL && strncmp(comma, ",max=", 5) == 0) {
+        uint64_t bytes;
+        if (parse_size(comma + 5, 1ULL << 10, &bytes) < 0 || bytes < VMM_MIN_SERIAL_LOG_BYTES ||
+            bytes > VMM_MAX_SERIAL_LOG_BYTES)
+            return error_set(err, -EINVAL, "--serial-log '%s': max must be a size from 64K to 1G",
+                             v);
+        o->serial_log_max_bytes = bytes;
+        len = (size_t)(comma - v);
+    }
+    if (len == 0 || len >= sizeof(o->serial_log))
+        return error_set(err, -EINVAL, "--serial-log '%s': missing or too long path", v);
+    memcpy(o->serial_log, v, len);
+    o->serial_log[len] = '\0';
+    return 0;
+}
+
 static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
 {
     uint64_t bytes;
     if (parse_size(v, 1ULL << 20, &bytes) < 0)
         return error_set(err, -EINVAL, "--memory '%s': not a size (examples: 512M, 2G)", v);
     if (bytes < VMM_MIN_MEMORY_BYTES || bytes > VMM_MAX_MEMORY_BYTES)
-        return error_set(err, -EINVAL, "--memory '%s': must be between 2M and 1T", v);
+        return error_set(err, -EINVAL, "--memory '%s': must be between %dM and 1T", v,
+                         VM_MIN_MEMORY_MIB);
     if (bytes % (1ULL << 20))
         return error_set(err, -EINVAL, "--memory '%s': must be a multiple of 1M", v);
     o->memory_bytes = bytes;
@@ -223,6 +263,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         o->initrd = v;
         return 0;
     case OPT_CMDLINE:
+        if (strlen(v) > VM_MAX_CMDLINE_BYTES)
+            return error_set(err, -EINVAL, "--cmdline: longer than %d bytes", VM_MAX_CMDLINE_BYTES);
         o->cmdline = v;
         return 0;
     case OPT_CPUS:
@@ -234,8 +276,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return 0;
     case OPT_DISK:
     case OPT_CDROM:
-        if (o->ndisks >= VMM_MAX_DISKS)
-            return error_set(err, -EINVAL, "too many disks (at most %d)", VMM_MAX_DISKS);
+        if (o->ndisks >= VM_MAX_DISKS)
+            return error_set(err, -EINVAL, "too many disks (at most %d)", VM_MAX_DISKS);
         if (def->id == OPT_DISK)
             return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
         return add_cdrom(v, o, err);
@@ -248,10 +290,14 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_RNG:
         o->has_rng = true;
         return 0;
+    case OPT_SERIAL_LOG:
+        return parse_serial_log(v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;
     case OPT_NAME:
+        if (strlen(v) > VM_MAX_NAME)
+            return error_set(err, -EINVAL, "--name: longer than %d characters", VM_MAX_NAME);
         o->name = v;
         return 0;
     case OPT_LOG_LEVEL:
@@ -295,6 +341,7 @@ static void set_defaults(struct vmm_options *o)
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;
+    o->serial_log_max_bytes = VMM_DEFAULT_SERIAL_LOG_BYTES;
     o->is_seccomp = true;
 }
 

@@ -2,9 +2,9 @@
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
- * --serial, --control, --name, --log-level, --cpu-model, --rng, --vconsole, --seccomp, --sandbox,
- * --sandbox-user. Parsing only checks
- * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
+ * --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng, --vconsole,
+ * --seccomp, --sandbox, --sandbox-user. Parsing only checks syntax and ranges (no file is
+ * opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -16,12 +16,15 @@
 #include "base/compiler.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/vm_limits.h"
 #include "core/x86/cpuid.h"
 
-#define VMM_MAX_DISKS 8
-#define VMM_MIN_MEMORY_BYTES (2ULL << 20)
-#define VMM_MAX_MEMORY_BYTES (1ULL << 40)
+#define VMM_MIN_MEMORY_BYTES ((uint64_t)VM_MIN_MEMORY_MIB << 20)
+#define VMM_MAX_MEMORY_BYTES ((uint64_t)VM_MAX_MEMORY_MIB << 20)
 #define VMM_DEFAULT_MEMORY_BYTES (256ULL << 20)
+#define VMM_DEFAULT_SERIAL_LOG_BYTES (1ULL << 20)
+#define VMM_MIN_SERIAL_LOG_BYTES (64ULL << 10)
+#define VMM_MAX_SERIAL_LOG_BYTES (1ULL << 30)
 
 enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
 enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
@@ -42,14 +45,16 @@ struct vmm_options {
     unsigned cpus;
     uint64_t memory_bytes;
     bool no_reboot;
-    struct vmm_disk disks[VMM_MAX_DISKS];
+    struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     const char *cdrom;
     enum vmm_serial serial;
     const char *serial_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     bool has_serial;         /* --serial given (not the default) */
-    bool has_rng;            /* --rng: a virtio-rng device */
-    bool has_vconsole;       /* --vconsole: a virtio-console device on vconsole */
+    char serial_log[4096];   /* --serial-log FILE, "": none */
+    uint64_t serial_log_max_bytes;
+    bool has_rng;      /* --rng: a virtio-rng device */
+    bool has_vconsole; /* --vconsole: a virtio-console device on vconsole */
     enum vmm_serial vconsole;
     const char *vconsole_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     const char *control;

@@ -63,12 +63,14 @@ static const char *const main_syscalls[] = {
 /*
  * KVM_RUN and the device model of PIO/MMIO exits: interrupts and ioeventfds (ioctl), console
  * output (write, sendto), the RTC's timer (timerfd_*), console input flow control (epoll_ctl)
- * and a virtio device's queue kick descriptors, made and dropped when the guest writes its
- * status register (eventfd2, epoll_ctl, close).
+ * a virtio device's queue kick descriptors, made and dropped when the guest writes its
+ * status register (eventfd2, epoll_ctl, close), and the --serial-log rotation (pread64,
+ * pwrite64, ftruncate).
  */
 static const char *const vcpu_syscalls[] = {
-    COMMON_SYSCALLS, "ioctl", "sendto",          "sendmsg",         "eventfd2",
-    "epoll_ctl",     "close", "timerfd_settime", "timerfd_gettime", NULL};
+    COMMON_SYSCALLS,   "ioctl",           "pread64",  "pwrite64",  "ftruncate",
+    "sendto",          "sendmsg",         "eventfd2", "epoll_ctl", "close",
+    "timerfd_settime", "timerfd_gettime", NULL};
 
 static const char *const worker_syscalls[] = {COMMON_SYSCALLS, "pread64",   "pwrite64", "preadv",
                                               "pwritev",       "preadv2",   "pwritev2", "fsync",

@@ -21,9 +21,10 @@
 #include <stdbool.h>
 
 #include "base/compiler.h"
+#include "base/exit_status.h"
 #include "base/error.h"
 
-#define VMM_EXIT_SECCOMP 10
+#define VMM_EXIT_SECCOMP EXIT_STATUS_SECCOMP
 
 /*
  * Builds the BPF programs and the syscall name table, installs the SIGSYS handler, sets

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Helpers for the disk tests: qemu-img (the oracle), blk_tool and image patching."""
+import fcntl
 import os
 import shutil
 import struct
+import time
 
 import pytest
 
@@ -62,3 +64,25 @@ def one_line_error(r):
 
 def size_of(path):
     return os.path.getsize(path)
+
+
+FLOCK = "hhqqi4x"  # struct flock: l_type, l_whence, l_start, l_len, l_pid (x86-64, arm64)
+
+
+def lock_holder_type(path):
+    """The type of a lock another open file description holds on (path), or F_UNLCK."""
+    req = struct.pack(FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    with open(path, "rb") as f:
+        res = fcntl.fcntl(f, fcntl.F_OFD_GETLK, req)
+    return struct.unpack(FLOCK, res)[0]
+
+
+def wait_unlocked(path, timeout=10.0):
+    """Waits until nobody holds a lock on (path). A process killed with SIGKILL can keep its
+    OFD lock for a moment after wait() returns: its io_uring instance holds a reference to the
+    open file until the kernel's ring teardown (a workqueue) drops it. Polls, bounded."""
+    deadline = time.monotonic() + timeout
+    while lock_holder_type(path) != fcntl.F_UNLCK:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} still locked {timeout} s after its owner died")
+        time.sleep(0.005)

@@ -149,7 +149,10 @@ class Monitor:
     def accept(self, lsock, kind):
         conn, _ = lsock.accept()
         conn.setblocking(True)
-        if kind == "console":
+        if kind == "console" and self.console_clients:  # one client at a time, as the monitor
+            conn.sendall(b"bareiron-vmm: the console is in use by another client\r\n")
+            conn.close()
+        elif kind == "console":
             self.console_clients.append(conn)
             conn.sendall(f"fake console of {self.opts.get('name')}\r\n".encode())
             self.sel.register(conn, selectors.EVENT_READ, ("console-conn", conn))

@@ -42,6 +42,7 @@ class Case:
     qemu_args: tuple = ()  # extra QEMU arguments (devices)
     vmm_args: tuple = ()  # extra bareiron-vmm arguments
     vmm_skip: str = ""  # why this case cannot run under bareiron-vmm yet ("" = it can)
+    iopl0: bool = True  # also run it as "<id>-iopl0" with `iopl=0` (see IOPL0_NOTE)
 
 
 CASES = [
@@ -66,7 +67,7 @@ CASES = [
          note="QEMU turns a triple fault into a reset (exit 0 with -no-reboot); "
               "bareiron-vmm reports a crash (status 8)"),
     Case("exit-hlt", "exits", cmdline="mode=hlt", qemu_status=HANG, vmm_status=(HANG, 8),
-         require_pass=False, lines=("EXIT hlt",),
+         require_pass=False, lines=("EXIT hlt",), iopl0=False,
          note="HLT with interrupts off never wakes: QEMU just sits there; bareiron-vmm sits too "
               "(in-kernel HLT) or may report the dead machine as a crash (8)"),
     Case("exit-i8042", "exits", cmdline="mode=i8042", qemu_status=0, vmm_status=0,
@@ -81,6 +82,10 @@ CASES = [
     Case("exit-exception", "exits", cmdline="mode=ud", qemu_status=3, vmm_status=3,
          require_pass=False, lines=("EXIT ud", "FAIL exits: exception 6 "),
          expected_fails=("FAIL exits: exception 6 ",)),
+    Case("exit-outs", "exits", cmdline="mode=outs iopl=0", qemu_status=3, vmm_status=3,
+         require_pass=False, lines=("EXIT outs", "FAIL exits: exception 13 "),
+         expected_fails=("FAIL exits: exception 13 ",), iopl0=False,
+         note="string port I/O without IOPL 3 is refused, not emulated, by the runtime"),
     Case("irq", "irq", disks=True),
     Case("virtio-rng", "virtio_rng", cmdline="rngs=1",
          qemu_args=("-device", "virtio-rng-pci,disable-legacy=on"), vmm_args=("--rng",)),
@@ -89,6 +94,20 @@ CASES = [
          note="QEMU also offers DISCARD/WRITE_ZEROES on the read-only disk; bareiron offers "
               "RO instead of them"),
 ]
+
+IOPL0_NOTE = ("`iopl=0`: ring 3 runs with IOPL 0, so every IN/OUT and CLI/STI traps to the "
+              "runtime's #GP handler, which performs it in ring 0 (the path kvm-pvm hosts always "
+              "take, as they do not honour IOPL 3)")
+
+
+def with_iopl0(case):
+    """(case) again with `iopl=0` on the payload's command line: same expectations."""
+    note = f"{case.note}; {IOPL0_NOTE}" if case.note else IOPL0_NOTE
+    return dataclasses.replace(case, id=f"{case.id}-iopl0", note=note,
+                               cmdline=f"{case.cmdline} iopl=0".strip())
+
+
+CASES += [with_iopl0(c) for c in CASES if c.iopl0]
 
 DISK_SIZE = 8 * 1024 * 1024
 DISK_MAGIC = b"BAREIRON"
@@ -140,9 +159,12 @@ def make_disks(tmp):
     return paths
 
 
-def qemu_command(case, elf, tmp):
+def qemu_command(case, elf, tmp, accel=None):
+    """QEMU's command line for (case); (accel) "kvm" or "tcg", by default KVM on a real KVM
+    host only (hostkind.py: on kvm-pvm QEMU is far slower with KVM than with TCG)."""
+    accel = accel or ("kvm" if hostkind.kind() == "kvm" else "tcg")
     cmd = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
-           "-machine", "q35", "-accel", "kvm" if hostkind.kind() == "kvm" else "tcg",
+           "-machine", "q35", "-accel", accel,
            "-kernel", str(elf), "-append", case.cmdline,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
@@ -288,14 +310,16 @@ def problems(case, result, expected, tmp):
 
 
 def main(argv=None):
-    """Runs payload cases by hand: payload_util.py [--build-dir D] [--bareiron] [CASE...]."""
+    """Runs payload cases by hand:
+    payload_util.py [--build-dir D] [--bareiron | --accel kvm|tcg] [CASE...]."""
     import argparse
-    import sys
     import tempfile
 
     ap = argparse.ArgumentParser(description="run ring-3 test payloads under QEMU or bareiron")
     ap.add_argument("--build-dir", default="build")
     ap.add_argument("--bareiron", action="store_true", help="run under bareiron-vmm, not QEMU")
+    ap.add_argument("--accel", choices=("kvm", "tcg"),
+                    help="QEMU accelerator (default: kvm on a real KVM host, else tcg)")
     ap.add_argument("cases", nargs="*", help="case ids (default: all)")
     args = ap.parse_args(argv)
     root = pathlib.Path(__file__).resolve().parents[2]
@@ -315,7 +339,7 @@ def main(argv=None):
             if args.bareiron:
                 cmd, press = vmm_command(case, elf, vmm, tmp), press_vmm
             else:
-                cmd, press = qemu_command(case, elf, tmp), press_qemu
+                cmd, press = qemu_command(case, elf, tmp, args.accel), press_qemu
             result = run_guest(case, cmd, tmp, expected, press if case.press_power else None)
             probs = problems(case, result, expected, tmp)
         print(result.output)

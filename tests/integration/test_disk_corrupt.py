@@ -15,7 +15,7 @@ import pytest
 
 from conftest import run
 from disk_util import (blk_tool, need_qemu_img, one_line_error, patch, qemu_img, random_raw,
-                       read_be64)
+                       read_be64, wait_unlocked)
 
 
 @pytest.fixture
@@ -150,8 +150,65 @@ def test_sigkill_during_writes_leaves_no_corruption(bareiron, build_dir, tmp_pat
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait()
+        wait_unlocked(img)  # the killed writer's io_uring may hold the lock a moment longer
         c = qemu_img("check", img, check=False)
         assert c.returncode in (0, 3), c.stdout + c.stderr  # 3: leaks only
         assert "ERROR" not in c.stdout
         r = run([bareiron, "disk", "check", img])
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def set_corrupt_bit(img):
+    patch(img, 72, ">Q", read_be64(img, 72) | 2)
+
+
+def test_corrupt_bit_repaired(bareiron, image, tmp_path):
+    """An image QEMU marked corrupt (here: a zeroed refcount and the corrupt bit) is refused
+    for writing with a message that names the repair, and `check --repair` repairs it and
+    clears the mark (issue 7)."""
+    need_qemu_img()
+    rb = read_be64(image, read_be64(image, 48))
+    patch(image, rb + 3 * 2, ">H", 0)
+    set_corrupt_bit(image)
+    r = run([bareiron, "disk", "resize", image, "8M"])
+    line = one_line_error(r)
+    assert r.returncode == 6 and "marked corrupt" in line and "disk check --repair" in line, line
+    r = run([bareiron, "disk", "check", image])
+    assert r.returncode == 6 and "marked corrupt" in r.stdout, r.stdout + r.stderr
+    r = run([bareiron, "disk", "check", image, "--repair"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "mark cleared" in r.stdout, r.stdout
+    assert '"corrupt": false' in run([bareiron, "disk", "info", image, "--json"]).stdout
+    c = qemu_img("check", image, check=False)
+    assert c.returncode == 0, c.stdout + c.stderr
+    assert run([bareiron, "disk", "check", image]).returncode == 0
+    assert run([bareiron, "disk", "resize", image, "8M"]).returncode == 0
+
+
+def test_corrupt_bit_with_bad_l2_entries_repaired(bareiron, image, tmp_path):
+    """L2 entries that point past the end of the file or into the header are what makes QEMU
+    set the corrupt bit: --repair turns them into zero clusters (their data is lost either
+    way), fixes the refcounts and clears the mark; the rest of the data is intact."""
+    need_qemu_img()
+    ref = tmp_path / "ref.raw"
+    qemu_img("convert", "-O", "raw", image, ref)
+    l2 = read_be64(image, read_be64(image, 40)) & 0x00fffffffffffe00
+    entries = [read_be64(image, l2 + 8 * i) for i in range(64)]
+    data = [i for i, e in enumerate(entries) if e & 0x00fffffffffffe00]
+    assert len(data) >= 3
+    patch(image, l2 + 8 * data[0], ">Q", (1 << 63) | (1 << 45))  # past the end of the file
+    patch(image, l2 + 8 * data[1], ">Q", (1 << 63) | 0)          # (unallocated: fine)
+    patch(image, l2 + 8 * data[2], ">Q", (1 << 63) | 65536)      # the refcount table
+    set_corrupt_bit(image)
+    r = run([bareiron, "disk", "check", image])
+    assert r.returncode == 6, r.stdout + r.stderr
+    r = run([bareiron, "disk", "check", image, "--repair"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = qemu_img("check", image, check=False)
+    assert c.returncode == 0, c.stdout + c.stderr
+    assert '"corrupt": false' in run([bareiron, "disk", "info", image, "--json"]).stdout
+    with open(ref, "r+b") as f:  # what the repaired image must read
+        for i in data[:3]:
+            f.seek(i * 65536)
+            f.write(b"\0" * 65536)
+    assert qemu_img("compare", "-F", "raw", image, ref, check=False).returncode == 0

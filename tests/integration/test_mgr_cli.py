@@ -5,6 +5,7 @@ bad input on every command, corrupted definitions and crash safety of definition
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -33,9 +34,8 @@ def test_create_show_list_delete(mgr, kernel, tmp_path):
     disk.write_bytes(b"\0" * 4096)
     mgr.ok("create", "web1", "--cpus", "2", "--memory", "1G", "--kernel", kernel,
            "--cmdline", "console=ttyS0", "--disk", f"{disk},format=raw,readonly",
-           "--description", "a web server", "--boot", "kernel,disk", "--acpi", "off",
-           "--autostart", "on", "--serial", "file:/tmp/x.log", "--nic", "bridge:br0,model=e1000",
-           "--video", "800x600", "--vram", "32M", "--os-type", "bsd")
+           "--description", "a web server", "--acpi", "off", "--ioapic", "off",
+           "--autostart", "on", "--serial", "file:/tmp/x.log", "--os-type", "bsd")
     j = mgr.show("web1")
     c = j["config"]
     assert j["state"] == "powered-off" and j["name"] == "web1"
@@ -43,10 +43,11 @@ def test_create_show_list_delete(mgr, kernel, tmp_path):
     assert c["kernel"] == str(kernel) and c["cmdline"] == "console=ttyS0"
     assert c["disks"] == [{"path": str(disk), "format": "raw", "readonly": True,
                            "cache": "writeback"}]
-    assert c["boot"] == ["kernel", "disk"] and c["acpi"] is False and c["autostart"] is True
+    assert c["boot"] == ["kernel", "cdrom", "disk"] and c["acpi"] is False
+    assert c["ioapic"] is False and c["autostart"] is True
     assert c["serial"] == [{"type": "file", "path": "/tmp/x.log"}]
-    assert c["network"] == [{"model": "e1000", "mode": "bridge", "bridge": "br0"}]
-    assert c["video"] == {"width": 800, "height": 600, "vram_mib": 32}
+    assert c["network"] == []
+    assert c["video"] == {"width": 1024, "height": 768, "vram_mib": 16}
     assert c["os_type"] == "bsd"
     text = mgr.ok("show", "web1").stdout
     assert "CPUs:          2" in text and "Memory:        1 GiB" in text
@@ -318,3 +319,103 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
     assert r.returncode == 5 and "exited with status 5" in r.stderr
     assert "/dev/kvm" in r.stderr
     assert m.state("h") == "powered-off"
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--nic", "nat"], "--nic"),
+    (["--nic", "bridge:br0,model=e1000"], "--nic"),
+    (["--boot", "disk,kernel"], "--boot"),
+    (["--boot", "kernel"], "--boot"),
+    (["--video", "800x600"], "--video"),
+    (["--vram", "32M"], "--vram"),
+    (["--serial", "pty"], "pty"),
+    (["--serial", "console", "--serial", "file:/tmp/com2.log"], "one serial port"),
+    (["--floppy", "FILE"], "--floppy"),
+])
+def test_unsupported_settings_refused_not_stored(mgr, kernel, args, word):
+    """A setting the monitor would silently ignore is refused at create and at set, and
+    nothing is stored (issue: --nic, --boot, --floppy, --video were stored and ignored)."""
+    args = [str(kernel) if a == "FILE" else a for a in args]
+    r = mgr.run("create", "u", "--kernel", kernel, *args)
+    assert r.returncode == EXIT_INVALID, r.stderr
+    assert "not supported yet" in r.stderr and word in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    assert mgr.run("show", "u").returncode == EXIT_NOTFOUND
+    mgr.ok("create", "u", "--kernel", kernel)
+    before = (mgr.vm_dir("u") / "vm.json").read_text()
+    r = mgr.run("set", "u", *args)
+    assert r.returncode == EXIT_INVALID and "not supported yet" in r.stderr
+    assert (mgr.vm_dir("u") / "vm.json").read_text() == before
+
+
+def test_defaults_of_unsupported_settings_still_accepted(mgr, kernel):
+    """The defaults can be given back (to clean a vm.json written by an older bareiron)."""
+    mgr.ok("create", "d", "--kernel", kernel, "--boot", "kernel,cdrom,disk", "--video",
+           "1024x768", "--vram", "16M", "--floppy", "none", "--serial", "console")
+    mgr.ok("set", "d", "--remove-nic", "all", "--serial", "none")
+
+
+def test_disk_format_is_probed(mgr, bareiron, kernel, tmp_path):
+    """`create --disk d.qcow2` records qcow2 (it recorded raw and the guest saw the qcow2
+    container); a raw image stays raw; format= given by the user wins."""
+    q, raw = tmp_path / "d.qcow2", tmp_path / "d.img"
+    subprocess.run([bareiron, "disk", "create", q, "16M"], check=True, capture_output=True)
+    subprocess.run([bareiron, "disk", "create", raw, "16M", "--format", "raw"], check=True,
+                   capture_output=True)
+    mgr.ok("create", "web", "--kernel", kernel, "--disk", q)
+    assert mgr.show("web")["config"]["disks"][0]["format"] == "qcow2"
+    mgr.ok("set", "web", "--disk", raw)
+    assert mgr.show("web")["config"]["disks"][1]["format"] == "raw"
+    mgr.ok("create", "forced", "--kernel", kernel, "--disk", f"{q},format=raw")
+    assert mgr.show("forced")["config"]["disks"][0]["format"] == "raw"
+    bad = tmp_path / "bad.qcow2"
+    bad.write_bytes(b"QFI\xfb" + b"\xff" * 100)
+    r = mgr.run("set", "web", "--disk", bad)
+    assert r.returncode == EXIT_INVALID and "bad.qcow2" in r.stderr
+    r = mgr.run("set", "web", "--disk", tmp_path / "missing.qcow2")
+    assert r.returncode == EXIT_NOTFOUND and "missing.qcow2" in r.stderr
+    assert len(mgr.show("web")["config"]["disks"]) == 2
+
+
+def test_disk_limit_is_the_monitors(mgr, kernel, tmp_path):
+    """At most 8 disks, the CD-ROM included, as in the monitor (the manager allowed 16)."""
+    disks = []
+    for i in range(9):
+        d = tmp_path / f"d{i}.img"
+        d.write_bytes(b"\0" * 512)
+        disks += ["--disk", d]
+    r = mgr.run("create", "many", "--kernel", kernel, *disks)
+    assert r.returncode == EXIT_USAGE and "at most 8 disks" in r.stderr
+    mgr.ok("create", "many", "--kernel", kernel, *disks[:14], "--cdrom", kernel)
+    r = mgr.run("set", "many", "--disk", tmp_path / "d8.img")
+    assert r.returncode == EXIT_USAGE and "at most 8" in r.stderr
+    mgr.ok("create", "tiny", "--memory", "2M")  # the monitor's minimum (the manager had 16M)
+
+
+@pytest.mark.parametrize("cmd,opt", [
+    ("show", "--cpus=2"), ("show", "--timeout=3"), ("start", "--json"), ("stop", "--console"),
+    ("delete", "--memory=1G"), ("console", "--keep-disks"), ("pause", "--disk=/x"),
+    ("create", "--remove-disk=all"), ("create", "--remove-nic=0"), ("create", "--json"),
+    ("set", "--console"), ("stats", "--timeout=1"), ("reset", "--description=x"),
+])
+def test_option_of_another_command_refused(mgr, cmd, opt):
+    """An option valid for another command is refused in one line naming it and the command."""
+    mgr.ok("create", "vm")
+    r = mgr.run(cmd, "vm", opt)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    name = opt.split("=")[0]
+    assert r.stderr.splitlines() == [r.stderr.strip()]
+    assert f"{name} is not an option of '{cmd}'" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("cmd", ["list", "autostart"])
+def test_option_of_another_command_refused_without_name(mgr, cmd):
+    r = mgr.run(cmd, "--cpus", "2")
+    assert r.returncode == EXIT_USAGE and f"--cpus is not an option of '{cmd}'" in r.stderr
+
+
+def test_help_refuses_extra_arguments(mgr):
+    r = mgr.run("help", "show", "--cpus")
+    assert r.returncode == EXIT_USAGE and "'--cpus'" in r.stderr
+    assert mgr.run("--help", "show").returncode == EXIT_USAGE
+    assert mgr.ok("help", "show").stdout.startswith("NAME")

@@ -5,6 +5,7 @@ resume, stop, poweroff, kill -9 -> aborted and racing starts run for real withou
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import threading
@@ -89,6 +90,58 @@ def test_argv_follows_the_contract(mgr, tmp_path):
     mgr.ok("poweroff", "a")
 
 
+def monitor_args(mgr, name):
+    argv = open(f"/proc/{mgr.pid(name)}/cmdline", "rb").read().split(b"\0")[:-1]
+    return [a.decode() for a in argv[2:]]  # python3, the script
+
+
+def test_argv_honours_acpi_ioapic_and_the_probed_format(mgr, bareiron, tmp_path):
+    """--acpi off and --ioapic off reach the monitor (they were stored and dropped), and a
+    qcow2 image attached without format= is started as qcow2 (it was started as raw)."""
+    q = tmp_path / "d.qcow2"
+    subprocess.run([bareiron, "disk", "create", q, "16M"], check=True, capture_output=True)
+    mgr.ok("create", "web", "--kernel", mgr.kernel, "--disk", q, "--acpi", "off", "--ioapic",
+           "off")
+    mgr.ok("start", "web")
+    args = monitor_args(mgr, "web")
+    assert f"{q},format=qcow2,cache=writeback" in args
+    i = args.index("--acpi")
+    assert args[i + 1] == "off"
+    i = args.index("--ioapic")
+    assert args[i + 1] == "off"
+    mgr.ok("poweroff", "web")
+    mgr.ok("set", "web", "--acpi", "on", "--ioapic", "on")
+    mgr.ok("start", "web")
+    args = monitor_args(mgr, "web")
+    assert "--acpi" not in args and "--ioapic" not in args  # on is the monitor's default
+    mgr.ok("poweroff", "web")
+
+
+@pytest.mark.parametrize("key,value,fix", [
+    ("network", [{"mode": "nat"}], "--remove-nic all"),
+    ("floppy", "/f.img", "--floppy none"),
+    ("boot", ["disk", "kernel"], "--boot kernel,cdrom,disk"),
+    ("video", {"width": 800, "height": 600, "vram_mib": 16}, "--video 1024x768"),
+    ("serial", [{"type": "console"}, {"type": "file", "path": "/tmp/com2"}], "--serial none"),
+])
+def test_start_refuses_a_stored_unsupported_setting(mgr, key, value, fix):
+    """A vm.json that holds a setting the monitor cannot honour (written by hand or by an
+    older bareiron) gets a clear error at start instead of a VM without it."""
+    mgr.ok("create", "old", "--kernel", mgr.kernel)
+    path = mgr.vm_dir("old") / "vm.json"
+    c = json.loads(path.read_text())
+    c[key] = value
+    path.write_text(json.dumps(c))
+    r = mgr.run("start", "old")
+    assert r.returncode == EXIT_INVALID, r.stderr
+    assert "not support" in r.stderr and fix in r.stderr
+    assert mgr.state("old") == "powered-off"
+    assert not (mgr.vm_dir("old") / "run" / "vmm.pid").exists()
+    mgr.ok("set", "old", *fix.split())
+    mgr.ok("start", "old")
+    mgr.ok("poweroff", "old")
+
+
 def test_poweroff_and_kill9_gives_aborted(mgr):
     mgr.ok("create", "k", "--kernel", mgr.kernel)
     mgr.ok("start", "k")
@@ -170,6 +223,18 @@ def test_console_attach_and_detach(mgr):
     assert "echo:hello" in r.stdout, "output after the end of input is still shown"
     assert mgr.state("c") == "running", "detaching leaves the VM running"
     mgr.ok("poweroff", "c")
+
+
+def test_second_console_is_refused(mgr):
+    mgr.ok("create", "c2", "--kernel", mgr.kernel)
+    mgr.ok("start", "c2")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as first:
+        first.connect(str(mgr.vm_dir("c2") / "run" / "console.sock"))
+        first.recv(100)  # the fake's greeting: attached
+        r = mgr.run("console", "c2", input="", timeout=20)
+    assert r.returncode == EXIT_STATE, r.stdout + r.stderr
+    assert "in use by another client" in r.stderr and "in use" not in r.stdout
+    mgr.ok("poweroff", "c2")
 
 
 def test_autostart(mgr):

@@ -10,7 +10,7 @@ from conftest import run
 import hostkind
 import vmm_util
 
-USAGE, KVM, INPUT = 2, 5, 6
+USAGE, NOTFOUND, KVM, INPUT = 2, 3, 5, 6
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_no_kernel_option(vmm):
 
 
 def test_missing_kernel_file(vmm, tmp_path):
-    one_line_error(run([vmm, "--kernel", tmp_path / "nope"]), INPUT, "nope")
+    one_line_error(run([vmm, "--kernel", tmp_path / "nope"]), NOTFOUND, "nope")
 
 
 def test_not_a_kernel(vmm, tmp_path):
@@ -79,7 +79,7 @@ def test_truncated_bzimage(vmm, tmp_path):
 
 
 def test_missing_initrd(vmm, kernel, tmp_path):
-    one_line_error(run([vmm, "--kernel", kernel, "--initrd", tmp_path / "no-initrd"]), INPUT,
+    one_line_error(run([vmm, "--kernel", kernel, "--initrd", tmp_path / "no-initrd"]), NOTFOUND,
                    "no-initrd")
 
 
@@ -105,6 +105,8 @@ def test_bad_memory(vmm, kernel, mem):
     (["--vconsole"], "--vconsole"),
     (["--rng=yes"], "--rng"),
     (["--serial", "stdio", "--vconsole", "stdio"], "--vconsole stdio"),
+    (["--name", "n" * 65], "--name"),
+    (["--cmdline", "x" * 65536], "--cmdline"),
 ])
 def test_bad_options(vmm, kernel, args, word):
     one_line_error(run([vmm, "--kernel", kernel] + args), USAGE, word)
@@ -114,7 +116,7 @@ def test_missing_disk(vmm, kernel, tmp_path):
     r = run([vmm, "--kernel", kernel, "--disk", tmp_path / "no-disk.img"])
     if "block layer is not in this build" in r.stderr:
         pytest.skip("this build has no block layer")
-    one_line_error(r, INPUT, "no-disk.img")
+    one_line_error(r, NOTFOUND, "no-disk.img")
 
 
 def test_no_kvm_exit_status(vmm, kernel):
@@ -132,7 +134,7 @@ def test_bareiron_run_forwards(bareiron, kernel, tmp_path):
     r = run([bareiron, "help", "run"])
     assert r.returncode == 0 and "--cdrom" in r.stdout
     one_line_error(run([bareiron, "run", "--kernel", kernel, "--cpus", "0"]), USAGE, "--cpus")
-    one_line_error(run([bareiron, "run", "--kernel", tmp_path / "none"]), INPUT)
+    one_line_error(run([bareiron, "run", "--kernel", tmp_path / "none"]), NOTFOUND)
     if not hostkind.dev_kvm_usable():
         one_line_error(run([bareiron, "run", "--kernel", kernel]), KVM, "/dev/kvm")
 

@@ -238,3 +238,24 @@ def test_sandbox_forbidden_syscall(vmm, tmp_path):
             stdin=subprocess.DEVNULL, timeout=30)
     assert r.returncode == SECCOMP_EXIT, r.stderr
     assert "seccomp: forbidden syscall execve (59) in vcpu" in r.stderr
+
+
+def test_serial_log_rotation_under_the_filters(vmm, tmp_path):
+    """--serial-log rotates from the vCPU thread (COM1 output) with no open or rename: the
+    log is copied over FILE.old through descriptors opened at start."""
+    n = 150000
+    code = (b"\xb9" + n.to_bytes(4, "little") +  # mov ecx, n
+            b"\x66\xba\xf8\x03" +                  # mov dx, 0x3f8
+            b"\xb0\x78" +                          # mov al, 'x'
+            b"\xee\xe2\xfd" +                      # out dx, al; loop
+            u.debug_exit(0))
+    log = tmp_path / "console.log"
+    r = run([vmm, "--kernel", payload(tmp_path, "chatty", code), "--no-reboot", "--serial",
+             "none", "--serial-log", f"{log},max=64K"], stdin=subprocess.DEVNULL, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "seccomp" not in r.stderr and "cannot rotate" not in r.stderr, r.stderr
+    old = tmp_path / "console.log.old"
+    assert old.stat().st_size == 65536 and 0 < log.stat().st_size <= 65536
+    assert log.stat().st_size + 2 * 65536 == n
+    assert set(old.read_bytes()) == {ord("x")}
+    assert oct(log.stat().st_mode & 0o777) == "0o600" == oct(old.stat().st_mode & 0o777)

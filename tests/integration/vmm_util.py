@@ -58,10 +58,13 @@ def debug_exit(value: int) -> bytes:
 
 
 def triple_fault() -> bytes:
-    """lidt of an empty IDT, then int3: #BP -> #GP -> #DF -> shutdown."""
-    # lidt [zero_idtr] with the IDTR placed right after the instructions (absolute address)
-    return b"\x0f\x01\x1d" + struct.pack("<I", LOAD_ADDR + HEADER_SIZE + 3 + 4 + 1 + 3) + \
-        b"\xcc" + b"\xeb\xfe\x90" + b"\x00" * 6
+    """lidt of an empty IDT, then ud2: #UD -> #GP -> #DF -> shutdown. The whole payload code
+    (the IDTR's absolute address assumes it starts at the entry point). UD2, not INT3: kvm-pvm
+    hosts emulate ring 0 and their emulator refuses INT3 (a KVM internal error, not a triple
+    fault)."""
+    # lidt [zero_idtr] (7 bytes), ud2 (2), jmp $ (2), then the 6-byte IDTR (absolute address)
+    return b"\x0f\x01\x1d" + struct.pack("<I", LOAD_ADDR + HEADER_SIZE + 7 + 2 + 2) + \
+        b"\x0f\x0b" + b"\xeb\xfe" + b"\x00" * 6
 
 
 def write_payload(tmp: pathlib.Path, name: str, code: bytes) -> pathlib.Path:

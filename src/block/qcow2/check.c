@@ -11,7 +11,10 @@
  * collected first and each distinct table is read once with its number of references as a
  * weight, so a hostile L1 table whose entries all name the same L2 table costs the time of one
  * table, not of millions. A cluster referenced more often than refcount_bits can count is a
- * corruption that repair cannot fix.
+ * corruption that repair cannot fix. L2 entries that cannot hold guest data (unaligned, past
+ * the end of the file, over the header, L1 or refcount table) are corruptions that repair
+ * turns into zero clusters. Once an image checks clean after a repair, its dirty and corrupt
+ * marks are cleared (qcow2_mark_consistent).
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -31,6 +34,7 @@ struct refs {
     struct qcow2_check_result *res;
     uint64_t *l2s; /* offsets of the L2 tables to walk, one per reference */
     size_t nl2, l2_cap;
+    bool repair;
 };
 
 /* Counts (w) references to each cluster of host [off, off+len). */
@@ -73,33 +77,67 @@ static int add_l2(struct qcow2 *s, struct refs *r, uint64_t l2off)
     return 0;
 }
 
-/* Counts the clusters the L2 table at (l2off) references, (w) times each. */
+/* True when the L2 entry (e) names host clusters that cannot hold guest data: unaligned,
+ * past the end of the file, or over the header, the L1 or the refcount table. */
+static bool is_bad_entry(struct qcow2 *s, uint64_t e, uint64_t off, uint64_t len)
+{
+    bool is_compressed = e & QCOW2_OFLAG_COMPRESSED;
+
+    if (!is_compressed && off % s->cluster_size) {
+        log_ratelimited(LOG_WARN, "%s: unaligned data cluster %#llx", s->b->path,
+                        (unsigned long long)off);
+        return true;
+    }
+    if (off >= s->host_end || len > s->host_end - off) {
+        log_ratelimited(LOG_WARN, "%s: data cluster at %#llx is past the end of the file",
+                        s->b->path, (unsigned long long)off);
+        return true;
+    }
+    if (qcow2_is_metadata(s, off, len)) {
+        log_ratelimited(LOG_WARN, "%s: data cluster at %#llx overlaps the image's metadata",
+                        s->b->path, (unsigned long long)off);
+        return true;
+    }
+    return false;
+}
+
+/* Counts the clusters the L2 table at (l2off) references, (w) times each. With repair, bad
+ * entries become zero clusters (v3) or unallocated ones (v2), as QEMU's check does: what they
+ * pointed at was never the guest's data. */
 static int walk_l2(struct qcow2 *s, struct refs *r, uint64_t l2off, uint8_t *t, uint64_t w)
 {
     unsigned x = 62 - (s->cluster_bits - 8);
+    bool is_changed = false;
     int ret = qcow2_meta_read(s, l2off, t, s->cluster_size);
 
     if (ret < 0)
         return ret;
     for (uint64_t i = 0; i < (1ull << s->l2_bits); i++) {
-        uint64_t e = be64_load(t + i * 8), host;
+        uint64_t e = be64_load(t + i * 8), off, len = s->cluster_size;
         if (e & QCOW2_OFLAG_COMPRESSED) {
-            uint64_t off = e & ((1ull << x) - 1);
             uint64_t nsec = (e >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
-            add_ref_w(s, r, off, (nsec + 1) * 512 - (off & 511), "compressed cluster", w);
+            off = e & ((1ull << x) - 1);
+            len = (nsec + 1) * 512 - (off & 511);
+        } else {
+            off = e & QCOW2_OFFSET_MASK;
+        }
+        if (!off)
+            continue;
+        if (!is_bad_entry(s, e, off, len)) {
+            add_ref_w(s, r, off, len, "data cluster", w);
             continue;
         }
-        host = e & QCOW2_OFFSET_MASK;
-        if (!host)
-            continue;
-        if (host % s->cluster_size) {
-            log_warn("%s: unaligned data cluster %#llx", s->b->path, (unsigned long long)host);
-            r->res->corruptions++;
-            continue;
+        r->res->corruptions++;
+        if (r->repair) {
+            be64_store(t + i * 8, s->m.h.version >= 3 ? QCOW2_OFLAG_ZERO : 0);
+            r->res->fixed++;
+            is_changed = true;
         }
-        add_ref_w(s, r, host, s->cluster_size, "data cluster", w);
     }
-    return 0;
+    if (!is_changed)
+        return 0;
+    qcow2_tcache_drop(&s->l2c, l2off);
+    return qcow2_meta_write(s, l2off, t, s->cluster_size);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -252,7 +290,7 @@ static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
 
 int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, struct error *err)
 {
-    struct refs r = {.res = res};
+    struct refs r = {.res = res, .repair = repair};
     uint64_t limit;
     int ret;
 
@@ -293,4 +331,24 @@ int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, st
     if (ret < 0)
         return error_set(err, ret, "disk %s: check failed: %s", s->b->path, strerror(-ret));
     return 0;
+}
+
+int qcow2_mark_consistent(struct qcow2 *s)
+{
+    uint64_t flags =
+        s->m.h.incompatible_features & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT);
+    uint8_t e[8];
+    int ret;
+
+    if (flags == s->m.h.incompatible_features)
+        return 0;
+    be64_store(e, flags);
+    ret = qcow2_sync(s); /* the repairs reach the disk before the mark goes */
+    if (ret == 0)
+        ret = qcow2_meta_write(s, QCOW2_HDR_INCOMPAT_OFF, e, 8);
+    if (ret == 0)
+        ret = qcow2_sync(s);
+    if (ret == 0)
+        s->m.h.incompatible_features = flags;
+    return ret;
 }

@@ -5,6 +5,7 @@
  * extension, the backing file name, then the refcount table, the refcount blocks that count
  * every metadata cluster, and an empty L1 table, laid out contiguously:
  *   cluster 0 | refcount table | refcount blocks | L1 table
+ * written into a new file of image_create.c (struct disk_new).
  */
 #define LOG_TAG "qcow2"
 #include "block/image.h"
@@ -129,59 +130,73 @@ static int backing_params(const char *path, const char *backing, const char **fm
     return 0;
 }
 
-int qcow2_create(const char *path, uint64_t size, uint64_t cluster_size, const char *backing,
-                 const char *backing_fmt, struct error *err)
+/* Checks the parameters and fills cluster 0 (*hdr, malloc'd) and the layout (l). */
+static int prepare(const char *path, uint64_t *size, uint64_t *cluster_size, const char *backing,
+                   const char *backing_fmt, struct layout *l, uint8_t **hdr, struct error *err)
 {
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    struct layout l;
-    uint8_t *hdr = NULL;
-    int fd, ret;
+    int ret;
 
-    cluster_size = cluster_size ? cluster_size : QCOW2_DEFAULT_CLUSTER_SIZE;
-    if (!IS_POW2(cluster_size) || cluster_size < 512 || cluster_size > (2u << 20))
+    *cluster_size = *cluster_size ? *cluster_size : QCOW2_DEFAULT_CLUSTER_SIZE;
+    if (!IS_POW2(*cluster_size) || *cluster_size < 512 || *cluster_size > (2u << 20))
         return error_set(err, -EINVAL, "cluster size must be a power of two from 512 to 2M");
     if (backing && backing[0]) {
-        ret = backing_params(path, backing, &backing_fmt, &size, err);
+        ret = backing_params(path, backing, &backing_fmt, size, err);
         if (ret < 0)
             return ret;
     } else {
         backing = NULL;
         backing_fmt = NULL;
     }
-    if (size > (1ull << 62) || size % 512)
+    if (*size > (1ull << 62) || *size % 512)
         return error_set(err, -EINVAL, "size must be a multiple of 512 bytes");
-    plan(&l, size, cluster_size);
-    if (l.l1_entries * 8 > QCOW2_MAX_L1_BYTES)
+    plan(l, *size, *cluster_size);
+    if (l->l1_entries * 8 > QCOW2_MAX_L1_BYTES)
         return error_set(err, -EINVAL, "size too large for cluster size %llu",
-                         (unsigned long long)cluster_size);
-    hdr = calloc(1, cluster_size);
-    if (!hdr)
+                         (unsigned long long)*cluster_size);
+    *hdr = calloc(1, *cluster_size);
+    if (!*hdr)
         return error_set(err, -ENOMEM, "out of memory");
-    if (build_header(hdr, &l, size, backing, backing_fmt) < 0) {
-        free(hdr);
+    if (build_header(*hdr, l, *size, backing, backing_fmt) < 0) {
+        free(*hdr);
+        *hdr = NULL;
         return error_set(err, -EINVAL, "%s: backing file name too long for the cluster size", path);
     }
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        ret = error_set(err, -errno, "%s: %s", path, strerror(errno));
-        goto out_free;
-    }
-    if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-        ret = error_set(err, -EBUSY, "%s: in use by another process", path);
-        goto out_close;
-    }
-    ret = ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)(l.total * cluster_size)) < 0 ? -errno : 0;
-    if (ret == 0)
-        ret = pwrite_full(fd, hdr, cluster_size, 0);
-    if (ret == 0)
-        ret = write_tables(fd, &l);
-    if (ret == 0 && fsync(fd) < 0)
-        ret = -errno;
+    return 0;
+}
+
+int disk_new_qcow2(struct disk_new *n, uint64_t size, uint64_t cluster_size, const char *backing,
+                   const char *backing_fmt, struct error *err)
+{
+    struct layout l = {0};
+    uint8_t *hdr = NULL;
+    int ret = prepare(n->name, &size, &cluster_size, backing, backing_fmt, &l, &hdr, err);
+
     if (ret < 0)
-        error_set(err, ret, "%s: cannot write image: %s", path, strerror(-ret));
-out_close:
-    close(fd);
-out_free:
+        return ret;
+    ret = ftruncate(n->fd, (off_t)(l.total * cluster_size)) < 0 ? -errno : 0;
+    if (ret == 0)
+        ret = pwrite_full(n->fd, hdr, cluster_size, 0);
+    if (ret == 0)
+        ret = write_tables(n->fd, &l);
+    if (ret < 0)
+        error_set(err, ret, "%s: cannot write image: %s", n->name, strerror(-ret));
     free(hdr);
     return ret;
+}
+
+int qcow2_create(const char *path, uint64_t size, uint64_t cluster_size, const char *backing,
+                 const char *backing_fmt, bool is_force, struct error *err)
+{
+    struct disk_new n;
+    int ret;
+
+    ret = disk_new_begin(&n, path, is_force, err);
+    if (ret < 0)
+        return ret;
+    ret = disk_new_qcow2(&n, size, cluster_size, backing, backing_fmt, err);
+    if (ret < 0) {
+        disk_new_abort(&n);
+        return ret;
+    }
+    return disk_new_commit(&n, err);
 }

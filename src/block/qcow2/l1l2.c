@@ -188,3 +188,65 @@ int qcow2_read_sync(struct qcow2 *s, void *buf, uint64_t len, uint64_t voff)
     }
     return 0;
 }
+
+/* The kind of a guest range as block_status sees it. */
+enum bs_kind { BS_DATA, BS_ZERO, BS_BACKING };
+
+/* The kind of the guest cluster at (voff) and the bytes of that kind from (voff) it covers
+ * (a whole L1 entry's range when it has no L2 table). */
+static int cluster_kind(struct qcow2 *s, uint64_t voff, enum bs_kind *kind, uint64_t *n)
+{
+    uint64_t cover = s->cluster_size << s->l2_bits, l1i = voff >> (s->cluster_bits + s->l2_bits);
+    uint64_t entry, host;
+    int ret;
+
+    if (l1i >= s->l1_size || !(s->l1[l1i] & QCOW2_OFFSET_MASK)) {
+        *kind = s->backing ? BS_BACKING : BS_ZERO;
+        *n = cover - (voff & (cover - 1));
+        return 0;
+    }
+    ret = qcow2_l2_lookup(s, voff, &entry);
+    if (ret < 0)
+        return ret;
+    *n = s->cluster_size - (voff & (s->cluster_size - 1));
+    switch (qcow2_entry_type(s, entry, &host)) {
+    case QCOW2_UNALLOC:
+        *kind = s->backing ? BS_BACKING : BS_ZERO;
+        break;
+    case QCOW2_ZERO:
+        *kind = BS_ZERO;
+        break;
+    default:
+        *kind = BS_DATA;
+    }
+    return 0;
+}
+
+int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum, bool *is_zero)
+{
+    struct qcow2 *s = qcow2_of(b);
+    enum bs_kind first = BS_DATA, kind;
+    uint64_t done = 0, n, bsize;
+    int ret;
+
+    while (done < len) {
+        ret = cluster_kind(s, off + done, &kind, &n);
+        if (ret < 0)
+            return ret;
+        if (done == 0)
+            first = kind;
+        else if (kind != first)
+            break;
+        done += MIN(n, len - done);
+    }
+    *pnum = done;
+    *is_zero = first == BS_ZERO;
+    if (first != BS_BACKING)
+        return 0;
+    /* Unallocated here: what the backing chain has there (zeros past its end). */
+    bsize = blk_size_bytes(s->backing);
+    *is_zero = true;
+    if (off >= bsize)
+        return 0;
+    return blk_block_status(s->backing, off, MIN(done, bsize - off), pnum, is_zero);
+}

@@ -4,9 +4,9 @@
  * header validated, L1 and refcount tables loaded and checked against the file, caches sized,
  * the backing chain opened read-only (relative names resolved against the image's directory,
  * recorded backing format honoured, never probed when recorded), and on writable opens the
- * state qcow2.txt asks writers to handle: corrupt images and internal snapshots refused,
- * dirty images (lazy refcounts after a crash) repaired by rebuilding refcounts, unknown
- * autoclear bits cleared.
+ * state qcow2.txt asks writers to handle: internal snapshots refused, corrupt images refused
+ * (except for `disk check --repair`, which repairs them), dirty images (lazy refcounts after a
+ * crash) repaired by rebuilding refcounts, unknown autoclear bits cleared.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -92,41 +92,50 @@ static int open_backing(struct qcow2 *s, struct error *err)
     return blk_open_chain(&o, s->b->loop, s->b, &s->backing, err);
 }
 
-/* Writable opens: handle the header state qcow2.txt leaves to writers. */
-static int prepare_writable(struct qcow2 *s, struct error *err)
+/* Writable opens: refuses images marked corrupt, repairs dirty ones (lazy refcounts). */
+static int handle_marks(struct qcow2 *s, struct error *err)
 {
     const struct qcow2_header *h = &s->m.h;
     struct qcow2_check_result res;
-    uint8_t e[8];
     int ret;
 
     if (h->incompatible_features & QCOW2_INCOMPAT_CORRUPT)
         return error_set(err, -EINVAL,
-                         "disk %s: qcow2 image is marked corrupt; open it read-only or repair it",
+                         "disk %s: qcow2 image is marked corrupt; open it read-only or repair it "
+                         "with `bareiron disk check --repair`",
                          s->b->path);
+    if (!(h->incompatible_features & QCOW2_INCOMPAT_DIRTY))
+        return 0;
+    log_warn("%s: qcow2 dirty bit set (lazy refcounts, unclean shutdown): rebuilding refcounts",
+             s->b->path);
+    ret = qcow2_check(s, true, &res, err);
+    if (ret < 0)
+        return ret;
+    if (res.corruptions > res.fixed || res.unfixable || res.is_incomplete)
+        return error_set(err, -EINVAL, "disk %s: qcow2 dirty image could not be repaired",
+                         s->b->path);
+    ret = qcow2_mark_consistent(s);
+    if (ret < 0)
+        return error_set(err, ret, "disk %s: cannot clear the dirty bit", s->b->path);
+    return 0;
+}
+
+/* Writable opens: handle the header state qcow2.txt leaves to writers. */
+static int prepare_writable(struct qcow2 *s, struct error *err)
+{
+    const struct qcow2_header *h = &s->m.h;
+    uint8_t e[8];
+    int ret;
+
     if (h->nb_snapshots)
         return error_set(err, -ENOTSUP,
                          "disk %s: qcow2 images with internal snapshots can only be opened "
                          "read-only",
                          s->b->path);
-    if (h->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
-        log_warn("%s: qcow2 dirty bit set (lazy refcounts, unclean shutdown): rebuilding "
-                 "refcounts",
-                 s->b->path);
-        ret = qcow2_check(s, true, &res, err);
-        if (ret < 0)
-            return ret;
-        if (res.corruptions > res.fixed || res.unfixable || res.is_incomplete)
-            return error_set(err, -EINVAL, "disk %s: qcow2 dirty image could not be repaired",
-                             s->b->path);
-        be64_store(e, h->incompatible_features & ~QCOW2_INCOMPAT_DIRTY);
-        ret = qcow2_sync(s);
-        if (ret == 0)
-            ret = qcow2_meta_write(s, QCOW2_HDR_INCOMPAT_OFF, e, 8);
-        if (ret < 0)
-            return error_set(err, ret, "disk %s: cannot clear the dirty bit", s->b->path);
-        s->m.h.incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
-    }
+    /* disk check --repair repairs and clears the marks itself */
+    ret = s->b->is_repair ? 0 : handle_marks(s, err);
+    if (ret < 0)
+        return ret;
     if (h->version >= 3 && h->autoclear_features) {
         /* We keep no bitmaps or raw external data in sync: say so, as qcow2.txt asks. */
         be64_store(e, 0);

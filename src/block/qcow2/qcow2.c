@@ -352,5 +352,6 @@ const struct blk_driver qcow2_driver = {
     .name = "qcow2",
     .submit = qcow2_submit,
     .read_sync = qcow2_drv_read_sync,
+    .block_status = qcow2_block_status,
     .close = qcow2_close,
 };

@@ -221,6 +221,11 @@ MUST_CHECK int qcow2_batch_commit(struct qcow2 *s);
 /* Sets the L2 entries of whole clusters in [voff, voff+len) to (zero flag | unallocated)
  * and frees their host clusters (discard / write-zeroes). */
 MUST_CHECK int qcow2_zero_clusters(struct qcow2 *s, uint64_t voff, uint64_t len, bool is_zero);
+/* Allocation status of guest [off, off+len) (blk_driver.block_status): data for allocated
+ * and compressed clusters, zero for zero clusters and unallocated ones without a backing
+ * file, the backing file's status for unallocated ones with one. */
+MUST_CHECK int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+                                  bool *is_zero);
 /* Grows the L1 table to cover (new_size) bytes and updates the header's size. */
 MUST_CHECK int qcow2_grow(struct qcow2 *s, uint64_t new_size);
 
@@ -239,6 +244,10 @@ struct qcow2_check_result {
  * the check ran (see res), or -errno. */
 MUST_CHECK int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res,
                            struct error *err);
+
+/* Clears the dirty and corrupt bits of the header (after a repair left the image consistent):
+ * syncs, rewrites the header's incompatible features, syncs. Returns 0 or -errno. */
+MUST_CHECK int qcow2_mark_consistent(struct qcow2 *s);
 
 /* qcow2.c */
 static inline struct qcow2 *qcow2_of(struct blk *b)

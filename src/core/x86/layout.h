@@ -22,6 +22,8 @@
 #ifndef BAREIRON_CORE_X86_LAYOUT_H
 #define BAREIRON_CORE_X86_LAYOUT_H
 
+#include "base/vm_limits.h"
+
 #define BOOT_GDT_GPA 0x500ULL
 #define BOOT_IDT_GPA 0x540ULL /* after the 6-entry boot GDT (core/x86/regs.h) */
 #define BOOT_PARAMS_GPA 0x7000ULL
@@ -94,7 +96,7 @@
 #define PCI_INTX_GSI(slot, pin) (GSI_PCI_FIRST + (((slot) + (pin)-1) & 7))
 #define IOAPIC_NUM_PINS 24
 
-/* SMP limits */
-#define MAX_VCPUS 64
+/* SMP limits: one number for the manager and the monitor (base/vm_limits.h) */
+#define MAX_VCPUS VM_MAX_CPUS
 
 #endif

@@ -22,6 +22,7 @@
 struct vblk_req {
     struct blk_req br;
     struct virtio_blk *vb;
+    uint32_t type; /* VIRTIO_BLK_T_*, for the counters */
     unsigned qidx;
     uint16_t head;
     uint32_t epoch;
@@ -83,6 +84,35 @@ static int iov_slice(const struct iovec *src, unsigned n, uint64_t skip, uint64_
     return cnt;
 }
 
+/* Counts a request of (type) answered with (status), moving (bytes) of data. vd.lock held. */
+static void account(struct virtio_blk *vb, uint32_t type, uint64_t bytes, uint8_t status)
+{
+    struct virtio_blk_stats *s = &vb->stats;
+    if (status != VIRTIO_BLK_S_OK) {
+        s->errors++;
+        return;
+    }
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        s->read_ops++;
+        s->read_bytes += bytes;
+        break;
+    case VIRTIO_BLK_T_OUT:
+        s->write_ops++;
+        s->write_bytes += bytes;
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        s->flush_ops++;
+        break;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        s->discard_ops++;
+        break;
+    default: /* GET_ID */
+        break;
+    }
+}
+
 /* Answers a request at once: status byte, used entry. */
 static void complete_now(struct virtio_blk *vb, unsigned qidx, uint16_t head, uint8_t *status,
                          uint32_t written, uint8_t code)
@@ -99,6 +129,7 @@ static void req_done(struct blk_req *br, int ret)
 
     pthread_mutex_lock(&vb->vd.lock);
     vb->queue_inflight[r->qidx]--;
+    account(vb, r->type, br->len_bytes, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
     if (virtio_req_end(&vb->vd, r->epoch)) {
         if (ret < 0)
             log_ratelimited(LOG_WARN, "%s: request at %llu failed: %d", vb->vd.name,
@@ -141,6 +172,7 @@ static bool submit(struct virtio_blk *vb, struct vblk_req *r)
     vb->queue_inflight[r->qidx]--;
     (void)virtio_req_end(&vb->vd, r->epoch);
     log_ratelimited(LOG_WARN, "%s: submit failed: %d", vb->vd.name, ret);
+    account(vb, r->type, 0, VIRTIO_BLK_S_IOERR);
     complete_now(vb, r->qidx, r->head, r->status, 0, VIRTIO_BLK_S_IOERR);
     free(r);
     return true;
@@ -152,6 +184,7 @@ static struct vblk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p,
     if (r == NULL)
         return NULL;
     r->vb = vb;
+    r->type = p->hdr.type;
     r->qidx = p->qidx;
     r->head = p->elem->head;
     r->status = p->status;
@@ -271,8 +304,20 @@ static void handle(struct virtio_blk *vb, struct parsed *p)
         st = VIRTIO_BLK_S_UNSUPP;
         break;
     }
-    if (st >= 0)
+    if (st >= 0) {
+        account(vb, p->hdr.type, 0, (uint8_t)st);
         complete_now(vb, p->qidx, e->head, p->status, written, (uint8_t)st);
+    }
+}
+
+void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out)
+{
+    pthread_mutex_lock(&vb->vd.lock);
+    *out = vb->stats;
+    out->in_flight = 0;
+    for (unsigned i = 0; i < vb->vd.num_queues; i++)
+        out->in_flight += vb->queue_inflight[i];
+    pthread_mutex_unlock(&vb->vd.lock);
 }
 
 /* Framing checks. Returns 1 to go on with (p), 0 when answered, -1 when the device broke. */

@@ -3,13 +3,15 @@
  * Leaves the VM through the exit path named by `mode=` on the command line, so the harness can
  * check how the monitor reports each one:
  *   debugexit  write `code=N` to isa-debug-exit (port 0xf4): status (N << 1) | 1
- *   triple     triple fault (empty IDT + INT3, from the int $0x80 gate)
+ *   triple     triple fault (empty IDT + UD2, from the int $0x80 gate)
  *   hlt        HLT with interrupts off (the machine stops doing anything)
  *   i8042      pulse the reset line through the keyboard controller (0xFE to port 0x64)
  *   port92     fast reset through port 0x92 bit 0
  *   acpireset  the FADT's RESET_REG / RESET_VALUE (ACPI 6.4 §4.8.3.6)
  *   s5         soft-off: SLP_TYP(\_S5) | SLP_EN in PM1a_CNT (ACPI 6.4 §4.8.3.2.1, §16.1.7)
  *   ud         UD2 in ring 3: the runtime's exception report (vector 6) and FAIL exit (status 3)
+ *   outs       OUTSB to port 0x80: with `iopl=0` a #GP the runtime refuses to emulate (string
+ *              port I/O), so the same exception report (vector 13) and status 3
  * Prints `EXIT <mode>` right before acting; if the machine is still running 100 ms later the
  * payload reports FAIL.
  */
@@ -89,6 +91,10 @@ void payload_main(void)
     } else if (!strcmp(mode, "ud")) {
         rt_printf("EXIT ud\n");
         __asm__ volatile("ud2");
+    } else if (!strcmp(mode, "outs")) {
+        static const uint8_t byte = 0;
+        rt_printf("EXIT outs\n");
+        __asm__ volatile("outsb" : : "S"(&byte), "d"(0x80) : "memory");
     } else if (!strcmp(mode, "acpireset")) {
         do_acpireset();
     } else if (!strcmp(mode, "s5")) {

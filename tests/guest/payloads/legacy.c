@@ -8,7 +8,8 @@
  *     Controller"): self-test 0xAA answers 0x55, interface test 0xAB answers 0x00, the command
  *     byte reads back (0x20/0x60);
  *   - port 0x92 (System Control Port A): the A20 bit toggles and reads back (bit 0, the reset
- *     line, is never written as 1);
+ *     line, is never written as 1); with `iopl=0` it is only read (must be on), see
+ *     test_port92;
  *   - PIT channel 2 (Intel 8254 data sheet; gate and OUT2 through port 0x61): mode 0 counts down
  *     and raises OUT2 after about 55 ms for a count of 65535.
  */
@@ -120,6 +121,16 @@ static void test_i8042(void)
 
 static void test_port92(void)
 {
+    if (rt_iopl == 0) {
+        /* With IOPL 0 each port access runs entry.S's #GP handler, whose code, stack and IDT
+         * sit in odd megabytes: with A20 off (QEMU TCG masks it) they alias and the machine
+         * triple-faults. Only read the bit then. */
+        uint8_t a = inb(0x92);
+        rt_printf("NOTE legacy-port92: iopl=0: A20 is not toggled (reads %02x)\n", a);
+        if (rt_check(a & 0x02, "port92", "A20 bit reads off: %02x", a))
+            rt_pass("port92");
+        return;
+    }
     uint8_t v = inb(0x92) & (uint8_t)~1;
     outb(0x92, v ^ 0x02);
     uint8_t t = inb(0x92);

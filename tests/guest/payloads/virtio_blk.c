@@ -13,7 +13,9 @@
  * on the first writable disk, sequential 1 MiB writes then reads over the first `bench_mib=N`
  * MiB (default 64), then `bench_rand=N` (default 2000) 4 KiB reads at pseudo-random aligned
  * offsets in that region, one request in flight, on the PM timer, and prints
- * `BENCH seqwrite_mibs=.. seqread_mibs=.. randread_iops=..`.
+ * `BENCH seqwrite_mibs=.. seqread_mibs=.. randread_iops=..`. With `hold=1` it prints
+ * `HOLD virtio_blk failures=N` at the end and halts instead of exiting, so the harness can read
+ * the monitor's disk counters.
  */
 #include "acpi.h"
 #include "pci.h"
@@ -357,4 +359,8 @@ void payload_main(void)
                  "found %u virtio-blk devices (%u read-only), want %lu (1 read-only)", found, ro,
                  (unsigned long)want))
         rt_pass("devices");
+    if (rt_cmdline_u64("hold", 0)) { /* keep running for the harness (stats of the disks) */
+        rt_printf("HOLD %s failures=%u\n", payload_name, rt_failures());
+        rt_sys_halt();
+    }
 }

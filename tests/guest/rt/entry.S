@@ -6,9 +6,13 @@
  * are all user-accessible, a GDT with ring-3 segments and a 64-bit TSS (§8.7), a minimal IDT
  * (exceptions report and fail; vector 0x80 is a DPL-3 gate for the few privileged actions;
  * vectors 0x40-0x4f count device interrupts and EOI the LAPIC),
- * then IRETQ to ring 3 with IOPL 3 where rt_main() does all the work. Ring-0 work is kept to a
- * few hundred instructions because kvm-pvm hosts emulate ring 0. Also holds the real-mode AP
- * trampoline (§8.4.4) that the smp payload copies below 1 MiB.
+ * then IRETQ to ring 3 with IOPL 3 where rt_main() does all the work. Where ring 3 has no
+ * IOPL 3 after all (kvm-pvm hosts ignore it; `iopl=0` drops it on purpose), IN/OUT and CLI/STI
+ * raise #GP and isr13 performs them in ring 0; kvm-pvm's #UD for `int $0x80` is turned back
+ * into the gate by isr6. Ring-0 work is kept to a few hundred instructions at boot and a few
+ * dozen per trap because kvm-pvm hosts emulate ring 0 (and refuse INT3, so the triple fault
+ * uses UD2). Also holds the real-mode AP trampoline (§8.4.4) that the smp payload copies
+ * below 1 MiB.
  */
 
 #define MB_MAGIC 0x1badb002
@@ -136,14 +140,12 @@ ISR_NOERR 2
 ISR_NOERR 3
 ISR_NOERR 4
 ISR_NOERR 5
-ISR_NOERR 6
 ISR_NOERR 7
 ISR_ERR 8
 ISR_NOERR 9
 ISR_ERR 10
 ISR_ERR 11
 ISR_ERR 12
-ISR_ERR 13
 ISR_ERR 14
 ISR_NOERR 15
 ISR_NOERR 16
@@ -162,6 +164,108 @@ ISR_NOERR 28
 ISR_ERR 29
 ISR_ERR 30
 ISR_NOERR 31
+
+/*
+ * #UD (vector 6). kvm-pvm hosts raise #UD for `int $0x80` in ring 3 instead of taking the
+ * DPL-3 gate; a #UD from ring 3 at the bytes CD 80 therefore continues as that gate would:
+ * RIP past the instruction, then syscall_entry with the same frame. Anything else reports.
+ */
+isr6:
+    testb $3, 8(%rsp)
+    jz 1f
+    pushq %rsi
+    movq 8(%rsp), %rsi
+    cmpw $0x80cd, (%rsi)
+    popq %rsi
+    jne 1f
+    addq $2, (%rsp)
+    jmp syscall_entry
+1:  pushq $0
+    pushq $6
+    jmp isr_common
+
+/*
+ * #GP (vector 13). Ring 3 runs with IOPL 3, so port I/O and CLI/STI there never fault, except
+ * where IOPL 3 is not honoured (kvm-pvm hosts) or the payload dropped to IOPL 0 (`iopl=0`,
+ * rt_main). Then a #GP with error code 0 from ring 3 whose instruction is IN/OUT (E4-E7 imm8,
+ * EC-EF DX; 8, 16 with a 0x66 prefix, or 32 bits) or CLI/STI is carried out here: the access
+ * with the ring-3 RAX/DX, or RFLAGS.IF in the frame; RIP moves past the instruction and IRETQ
+ * goes back. Anything else, INS/OUTS included, goes to rt_exception as before. About 25
+ * instructions per fault: kvm-pvm hosts emulate ring 0.
+ * Stack after the three pushes: RSI, RDX, RCX, error code, RIP, CS, RFLAGS, RSP, SS.
+ */
+isr13:
+    cmpq $0, (%rsp)
+    jne 9f
+    testb $3, 16(%rsp)
+    jz 9f
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    movq 32(%rsp), %rsi
+    incl rt_gp_io_count(%rip)
+    movzbl (%rsi), %ecx
+    cmpl $0x66, %ecx
+    jne 1f
+    incq %rsi
+    movzbl (%rsi), %ecx
+    orl $0x100, %ecx /* bit 8: operand-size prefix */
+1:  incq %rsi /* RSI: past the opcode */
+    cmpb $0xfa, %cl
+    je gp_cli
+    cmpb $0xfb, %cl
+    je gp_sti
+    cmpb $0xe4, %cl
+    jb 8f
+    cmpb $0xe7, %cl
+    ja 2f
+    movzbl (%rsi), %edx /* imm8 port; the pushed RDX is restored below */
+    incq %rsi
+    addl $8, %ecx /* E4-E7 -> EC-EF */
+2:  cmpb $0xec, %cl
+    je gp_in8
+    cmpb $0xee, %cl
+    je gp_out8
+    cmpb $0xed, %cl
+    je gp_in
+    cmpb $0xef, %cl
+    jne 8f
+    testl $0x100, %ecx
+    jnz 3f
+    outl %eax, %dx
+    jmp gp_done
+3:  outw %ax, %dx
+    jmp gp_done
+gp_in:
+    testl $0x100, %ecx
+    jnz 4f
+    inl %dx, %eax
+    jmp gp_done
+4:  inw %dx, %ax
+    jmp gp_done
+gp_in8:
+    inb %dx, %al
+    jmp gp_done
+gp_out8:
+    outb %al, %dx
+    jmp gp_done
+gp_cli:
+    andq $~0x200, 48(%rsp)
+    jmp gp_done
+gp_sti:
+    orq $0x200, 48(%rsp)
+gp_done:
+    movq %rsi, 32(%rsp)
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    addq $8, %rsp
+    iretq
+8:  popq %rsi
+    popq %rdx
+    popq %rcx
+9:  pushq $13
+    jmp isr_common
 
 isr_common:
     /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Report and never return. */
@@ -211,14 +315,18 @@ irq_common:
 /*
  * int $0x80 from ring 3: RAX selects the privileged action.
  *   0  HLT forever with interrupts off
- *   1  triple fault (load an empty IDT, then INT3)
+ *   1  triple fault (load an empty IDT, then UD2: #UD -> #GP -> #DF -> shutdown; not INT3,
+ *      which kvm-pvm's ring-0 emulator refuses)
  *   2  return CR0 in RAX, CR4 in RDX (a harmless probe)
+ *   3  return to ring 3 with IOPL 0 (port I/O and CLI/STI then go through isr13)
  */
 syscall_entry:
     cmpq $0, %rax
     je sys_halt
     cmpq $1, %rax
     je sys_triple
+    cmpq $3, %rax
+    je sys_iopl0
     movq %cr0, %rax
     movq %cr4, %rdx
     iretq
@@ -228,8 +336,11 @@ sys_halt:
     jmp 1b
 sys_triple:
     lidt null_idt_ptr(%rip)
-    int3
+    ud2
     jmp sys_triple
+sys_iopl0:
+    andq $~0x3000, 16(%rsp) /* RFLAGS in the IRETQ frame */
+    iretq
 
 /* ---- real-mode AP trampoline, copied to a page below 1 MiB by the smp payload ---- */
     .code16
@@ -352,10 +463,12 @@ null_idt_ptr:
 tss:
     .long 0
     .quad boot_stack_top /* RSP0: exceptions and int 0x80 from ring 3 land here */
+    .quad 0 /* RSP1, RSP2 */
     .quad 0
-    .quad 0
-    .fill 80, 1, 0
-    .word 104 /* I/O permission bitmap offset: none (IOPL 3 grants every port) */
+    .fill 74, 1, 0 /* reserved, IST1-7, reserved: up to offset 102 */
+    /* I/O permission bitmap offset (offset 102): past the limit, so no bitmap and without
+     * IOPL 3 every port faults. */
+    .word 104
 
     .align 4096
 pml4:
@@ -380,10 +493,13 @@ pd:
     .set addr, addr + 0x200000
     .endr
 
-    .global rt_boot_magic, rt_boot_info, rt_irq_count, rt_lapic_eoi
+    .global rt_boot_magic, rt_boot_info, rt_irq_count, rt_lapic_eoi, rt_gp_io_count
     .align 8
 rt_irq_count:
     .fill 16, 4, 0
+rt_gp_io_count:
+    .long 0
+    .long 0
 rt_lapic_eoi:
     .quad 0
 rt_boot_magic:

@@ -3,7 +3,8 @@
  * The payload runtime (rt.h): COM1 as a polled 16550A (PC16550D data sheet, registers at
  * 0x3f8), a small vsnprintf, the Multiboot v1 command line (Multiboot Specification 0.6.96 §3.3,
  * info flag bit 2), PASS/FAIL bookkeeping, the exception reporter called from entry.S, the
- * int $0x80 wrappers and the ACPI PM timer clock (ACPI 6.4 §4.8.3.3, 3.579545 MHz).
+ * int $0x80 wrappers, the `iopl=0` switch and the ACPI PM timer clock (ACPI 6.4 §4.8.3.3,
+ * 3.579545 MHz).
  */
 #include "rt.h"
 
@@ -383,10 +384,21 @@ static void uart_init(void)
     outb(COM1 + 4, 0x03); /* DTR, RTS */
 }
 
+unsigned rt_iopl = 3;
+bool rt_iopl3_honoured;
+
 void rt_main(void);
 void rt_main(void)
 {
+    /* The UART set-up is the first port I/O, done with IOPL 3: it trapped to #GP only if the
+     * host does not honour IOPL 3 (kvm-pvm). `iopl=0` then drops to IOPL 0, so every later
+     * IN/OUT and CLI/STI goes through entry.S's #GP path on any host. */
     uart_init();
+    rt_iopl3_honoured = rt_gp_io_count == 0;
+    if (rt_cmdline_u64("iopl", 3) == 0) {
+        __asm__ volatile("int $0x80" : : "a"(3ULL) : "memory");
+        rt_iopl = 0;
+    }
     rt_printf("\nSTART %s cmdline='%s'\n", payload_name, rt_cmdline());
     if (rt_boot_magic != MB_INFO_MAGIC)
         rt_fail("boot", "multiboot magic is 0x%lx, want 0x%x", (unsigned long)rt_boot_magic,
@@ -399,11 +411,21 @@ void rt_exception(const uint64_t *frame);
 void rt_exception(const uint64_t *frame)
 {
     uint64_t cr2;
+    const char *why = "";
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    rt_printf("FAIL %s: exception %lu error 0x%lx at RIP 0x%lx CS 0x%lx RSP 0x%lx CR2 0x%lx\n",
+    if (frame[0] == 13 && frame[1] == 0 && (frame[3] & 3) == 3) {
+        /* isr13 carries out IN/OUT and CLI/STI only; say so for string port I/O. */
+        const uint8_t *ip = (const uint8_t *)(uintptr_t)frame[2];
+        unsigned i = 0;
+        while (i < 3 && (ip[i] == 0x66 || ip[i] == 0xf3 || ip[i] == 0xf2))
+            i++;
+        if (ip[i] >= 0x6c && ip[i] <= 0x6f)
+            why = " (INS/OUTS without IOPL 3: not emulated by the runtime)";
+    }
+    rt_printf("FAIL %s: exception %lu error 0x%lx at RIP 0x%lx CS 0x%lx RSP 0x%lx CR2 0x%lx%s\n",
               payload_name, (unsigned long)frame[0], (unsigned long)frame[1],
               (unsigned long)frame[2], (unsigned long)frame[3], (unsigned long)frame[5],
-              (unsigned long)cr2);
+              (unsigned long)cr2, why);
     outb(PORT_DEBUG_EXIT, 1);
 }
 

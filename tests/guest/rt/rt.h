@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The runtime shared by the ring-3 test payloads: port I/O (ring 3 may use every port because
- * entry.S sets IOPL 3), MMIO accessors over the identity map, COM1 output (16550A, polled),
- * a small printf, string helpers, the Multiboot v1 command line (Multiboot Specification
- * 0.6.96 §3.3, `key=value` words), PASS/FAIL reporting and the exit through QEMU's
- * isa-debug-exit at port 0xf4 (status (value << 1) | 1).
+ * entry.S sets IOPL 3; where IOPL 3 is not honoured (kvm-pvm hosts), or with `iopl=0` on the
+ * command line, each IN/OUT faults and entry.S's #GP handler performs it in ring 0), MMIO accessors
+ * over the identity map, COM1 output (16550A, polled), a small printf, string helpers, the
+ * Multiboot v1 command line (Multiboot Specification 0.6.96 §3.3, `key=value` words), PASS/FAIL
+ * reporting and the exit through QEMU's isa-debug-exit at port 0xf4 (status (value << 1) | 1).
  */
 #ifndef BAREIRON_GUEST_RT_H
 #define BAREIRON_GUEST_RT_H
@@ -97,6 +98,15 @@ static inline void cpu_relax(void)
 
 /* Highest usable guest-physical address of the identity map (entry.S maps 8 GiB). */
 #define RT_MAP_LIMIT 0x200000000ULL
+
+/* The IOPL ring 3 runs with: 3, or 0 after `iopl=0` on the command line (rt_main). */
+extern unsigned rt_iopl;
+/* Whether port I/O with IOPL 3 ran without trapping (false on kvm-pvm hosts). */
+extern bool rt_iopl3_honoured;
+
+/* #GP faults from ring 3 that entry.S's isr13 looked at as IN/OUT or CLI/STI (counted before
+ * decoding; 0 while IOPL 3 is honoured). */
+extern volatile uint32_t rt_gp_io_count;
 
 /* Multiboot v1 boot state saved by entry.S. */
 extern uint64_t rt_boot_magic;

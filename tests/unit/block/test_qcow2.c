@@ -80,7 +80,7 @@ static void roundtrip(uint64_t cs, uint64_t size, bool is_sync)
     struct error err = {0};
     struct blk *b;
 
-    assert_int_equal(qcow2_create(path, size, cs, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, size, cs, NULL, NULL, true, &err), 0);
     b = open_img(path, is_sync, false, NULL, NULL);
     assert_int_equal(blk_size_bytes(b), size);
     for (int i = 0; i < 300; i++) {
@@ -141,7 +141,7 @@ static void test_backing_cow(void **state)
     for (int i = 0; i < (1 << 20); i++)
         pat[i] = (uint8_t)(i * 31 + 7);
     assert_int_equal(write_file_atomic(base, pat, 1 << 20, 0644), 0);
-    assert_int_equal(qcow2_create(ov, 0, 65536, "base.raw", NULL, &err), 0);
+    assert_int_equal(qcow2_create(ov, 0, 65536, "base.raw", NULL, true, &err), 0);
     b = open_img(ov, false, false, NULL, NULL);
     assert_int_equal(blk_size_bytes(b), 1 << 20);
     memset(w, 0xab, sizeof(w));
@@ -170,7 +170,7 @@ static void test_grow(void **state)
     struct blk *b;
     (void)state;
 
-    assert_int_equal(qcow2_create(path, 1 << 20, 512, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, 1 << 20, 512, NULL, NULL, true, &err), 0);
     assert_int_equal(disk_resize(path, BLK_FORMAT_AUTO, 64u << 20, false, &err), 0);
     assert_int_equal(disk_resize(path, BLK_FORMAT_AUTO, 1u << 20, false, &err), -ENOTSUP);
     b = open_img(path, false, false, NULL, NULL);
@@ -190,11 +190,11 @@ static void test_chain_depth(void **state)
     int ret;
     (void)state;
 
-    assert_int_equal(disk_create_raw(tpath("c0"), 1 << 20, &err), 0);
+    assert_int_equal(disk_create_raw(tpath("c0"), 1 << 20, true, &err), 0);
     for (int i = 1; i <= BLK_MAX_CHAIN_DEPTH + 1; i++) {
         snprintf(prev, sizeof(prev), "c%d", i - 1);
         snprintf(name, sizeof(name), "c%d", i);
-        assert_int_equal(qcow2_create(tpath(name), 0, 65536, prev, NULL, &err), 0);
+        assert_int_equal(qcow2_create(tpath(name), 0, 65536, prev, NULL, true, &err), 0);
     }
     assert_null(open_img(tpath(name), true, true, &ret, &err));
     assert_int_equal(ret, -ELOOP);
@@ -208,7 +208,7 @@ static uint64_t fresh_header(uint8_t *buf, size_t len)
     struct error err = {0};
     int fd;
 
-    assert_int_equal(qcow2_create(path, 1 << 30, 65536, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, 1 << 30, 65536, NULL, NULL, true, &err), 0);
     fd = open(path, O_RDONLY);
     assert_int_equal(pread_full(fd, buf, len, 0), 0);
     close(fd);
@@ -271,7 +271,7 @@ static void test_l1_past_eof(void **state)
     int fd, ret;
     (void)state;
 
-    assert_int_equal(qcow2_create(path, 1 << 20, 65536, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, 1 << 20, 65536, NULL, NULL, true, &err), 0);
     b = open_img(path, true, false, NULL, NULL);
     assert_int_equal(blk_pwrite(b, buf, sizeof(buf), 0), 0);
     blk_close(b);
@@ -317,7 +317,7 @@ static void test_batched_async_writes(void **state)
     for (unsigned i = 0; i < SZ; i++)
         ref[i] = (uint8_t)(i / 512 + 3);
     assert_int_equal(write_file_atomic(base, ref, SZ, 0644), 0);
-    assert_int_equal(qcow2_create(path, 0, 65536, "bbase.raw", "raw", &err), 0);
+    assert_int_equal(qcow2_create(path, 0, 65536, "bbase.raw", "raw", true, &err), 0);
     assert_int_equal(evloop_create(&loop), 0);
     assert_int_equal(blk_open(&o, loop, &b, &err), 0);
     for (unsigned i = 0; i < N; i++) { /* 6 clusters x 16 slots, in a scrambled order */

@@ -63,7 +63,7 @@ static void make_img_cs(const char *path, uint64_t size, uint64_t cs, const uint
     struct blk *b;
 
     memset(sector, 0xa5, sizeof(sector));
-    assert_int_equal(qcow2_create(path, size, cs, NULL, NULL, &err), 0);
+    assert_int_equal(qcow2_create(path, size, cs, NULL, NULL, true, &err), 0);
     assert_int_equal(blk_open(&o, NULL, &b, &err), 0);
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(blk_pwrite(b, sector, sizeof(sector), offs[i]), 0);
@@ -347,8 +347,8 @@ static void test_backing_loop(void **state)
 
     snprintf(a, sizeof(a), "%s", tpath("a.qcow2"));
     snprintf(bpath, sizeof(bpath), "%s", tpath("b.qcow2"));
-    assert_int_equal(qcow2_create(bpath, 1u << 20, CS, NULL, NULL, &err), 0);
-    assert_int_equal(qcow2_create(a, 1u << 20, CS, "b.qcow2", "qcow2", &err), 0);
+    assert_int_equal(qcow2_create(bpath, 1u << 20, CS, NULL, NULL, true, &err), 0);
+    assert_int_equal(qcow2_create(a, 1u << 20, CS, "b.qcow2", "qcow2", true, &err), 0);
     fd = open(bpath, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(pwrite_full(fd, "a.qcow2", 7, CS - 64), 0); /* b's backing: a */

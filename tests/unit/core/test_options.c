@@ -103,6 +103,30 @@ static void test_memory(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1M"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "1025K"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "-5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--memory", "2M"), 0); /* VM_MIN_MEMORY_MIB */
+}
+
+/* The limits the manager shares (base/vm_limits.h): name and command-line length. */
+static void test_shared_limits(void **state)
+{
+    static char name[VM_MAX_NAME + 2], cmdline[VM_MAX_CMDLINE_BYTES + 2];
+    static char a0[] = "bareiron-vmm", a1[] = "--kernel", a2[] = "k", a3[] = "--cmdline";
+    char *argv[] = {a0, a1, a2, a3, NULL, NULL};
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    memset(name, 'n', VM_MAX_NAME);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), 0);
+    name[VM_MAX_NAME] = 'n';
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--name", name), -EINVAL);
+    assert_non_null(strstr(err.message, "--name"));
+    memset(cmdline, 'c', VM_MAX_CMDLINE_BYTES);
+    argv[4] = cmdline; /* too long for PARSE's storage */
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), 0);
+    cmdline[VM_MAX_CMDLINE_BYTES] = 'c';
+    error_clear(&err);
+    assert_int_equal(vmm_options_parse(5, argv, &o, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "--cmdline"));
 }
 
 static void test_cpus(void **state)
@@ -185,6 +209,28 @@ static void test_rng_vconsole(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--rng=1"), -EINVAL);
 }
 
+static void test_serial_log(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_string_equal(o.serial_log, "");
+    assert_int_equal(o.serial_log_max_bytes, VMM_DEFAULT_SERIAL_LOG_BYTES);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "run/a,b.log"), 0);
+    assert_string_equal(o.serial_log, "run/a,b.log");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=128"), 0);
+    assert_string_equal(o.serial_log, "c.log");
+    assert_int_equal(o.serial_log_max_bytes, 128 << 10);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=2M"), 0);
+    assert_int_equal(o.serial_log_max_bytes, 2 << 20);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=4K"), -EINVAL);
+    assert_non_null(strstr(err.message, "64K to 1G"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", "c.log,max=x"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ",max=1M"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--serial-log", ""), -EINVAL);
+}
+
 static void test_too_many_disks(void **state)
 {
     struct vmm_options o;
@@ -225,10 +271,11 @@ static void test_security(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),       cmocka_unit_test(test_cpus),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
-        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_security),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),         cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_cpus),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
+        cmocka_unit_test(test_serial_log),     cmocka_unit_test(test_security),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "block/image.h"
 #include "mgr/config.h"
 #include "mgr/config_util.h"
 
@@ -125,7 +126,7 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("cpus", "2.5", -EINVAL, "\"cpus\"");
     expect_bad("cpus", "\"2\"", -EINVAL, "\"cpus\"");
     expect_bad("cpus", "true", -EINVAL, "\"cpus\"");
-    expect_bad("memory_mib", "15", -EINVAL, "\"memory_mib\"");
+    expect_bad("memory_mib", "1", -EINVAL, "\"memory_mib\": must be an integer from 2 to");
     expect_bad("memory_mib", "99999999999", -EINVAL, "\"memory_mib\"");
     expect_bad("memory_mib", "-1", -EINVAL, "\"memory_mib\"");
     expect_bad("boot", "[]", -EINVAL, "\"boot\"");
@@ -230,8 +231,9 @@ static void test_options(void **state)
     assert_int_equal(c.memory_mib, 2048);
     set_ok(&c, "memory", "512");
     assert_int_equal(c.memory_mib, 512);
-    set_ok(&c, "boot", "cdrom,disk");
-    assert_int_equal(c.boot_count, 2);
+    set_bad(&c, "boot", "cdrom,disk", -ENOTSUP);
+    set_ok(&c, "boot", "kernel,cdrom,disk");
+    assert_int_equal(c.boot_count, 3);
     set_ok(&c, "kernel", file);
     set_ok(&c, "initrd", file);
     set_ok(&c, "cmdline", "quiet");
@@ -239,16 +241,12 @@ static void test_options(void **state)
     set_ok(&c, "disk", spec);
     assert_int_equal(c.disks[0].format, DISK_FORMAT_QCOW2);
     set_bad(&c, "disk", file, -EEXIST);
-    set_ok(&c, "nic", "bridge:br0,model=e1000,mac=52:54:00:aa:bb:cc");
-    set_ok(&c, "nic", "nat");
-    assert_int_equal(c.nic_count, 2);
-    set_ok(&c, "remove-nic", "0");
-    assert_int_equal(c.nics[0].mode, NIC_MODE_NAT);
     set_ok(&c, "serial", "unix:/tmp/s.sock");
     set_ok(&c, "serial", "none");
     assert_int_equal(c.serial_count, 0);
-    set_ok(&c, "video", "1280x720");
-    set_ok(&c, "vram", "64M");
+    set_ok(&c, "video", "1024x768");
+    set_ok(&c, "vram", "16M");
+    set_ok(&c, "floppy", "none");
     set_ok(&c, "acpi", "off");
     set_ok(&c, "autostart", "yes");
     set_ok(&c, "os-type", "windows");
@@ -274,6 +272,8 @@ static void test_options(void **state)
     set_bad(&c, "nic", "nat:x", -EINVAL);
     set_bad(&c, "serial", "pty:/x", -EINVAL);
     set_bad(&c, "video", "1x1", -EINVAL);
+    set_ok(&c, "remove-nic", "all");
+    assert_int_equal(config_check_supported(&c, NULL), 0);
     set_bad(&c, "acpi", "sometimes", -EINVAL);
     set_bad(&c, "nope", "1", -ENOENT);
     assert_true(config_option_is_live("description"));
@@ -281,6 +281,168 @@ static void test_options(void **state)
     assert_false(config_option_exists("nope"));
     config_fini(&c);
     unlink(file);
+}
+
+/* Settings the monitor cannot honour yet are refused with -ENOTSUP and nothing is stored. */
+static void test_unsupported_settings_are_refused(void **state)
+{
+    char file[] = "/tmp/bareiron-cfg-XXXXXX";
+    struct vm_config c;
+    struct error err = {0};
+    int fd = mkstemp(file);
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(config_init(&c, "u"), 0);
+    set_bad(&c, "nic", "nat", -ENOTSUP);
+    set_bad(&c, "nic", "bridge:br0,model=e1000", -ENOTSUP);
+    assert_int_equal(c.nic_count, 0);
+    set_bad(&c, "boot", "disk", -ENOTSUP);
+    set_bad(&c, "boot", "kernel", -ENOTSUP);
+    set_bad(&c, "floppy", file, -ENOTSUP);
+    assert_null(c.floppy);
+    set_bad(&c, "video", "800x600", -ENOTSUP);
+    set_bad(&c, "vram", "64M", -ENOTSUP);
+    set_bad(&c, "serial", "pty", -ENOTSUP);
+    set_ok(&c, "serial", "file:/tmp/com1.log");
+    set_bad(&c, "serial", "console", -ENOTSUP); /* COM2 */
+    assert_int_equal(c.serial_count, 1);
+    assert_int_equal(config_set_option(&c, "nic", "nat", &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "not supported yet"));
+    /* ACPI and the IO-APIC are honoured (the monitor gets --acpi off / --ioapic off). */
+    set_ok(&c, "acpi", "off");
+    set_ok(&c, "ioapic", "off");
+    assert_int_equal(config_check_supported(&c, NULL), 0);
+    config_fini(&c);
+    unlink(file);
+}
+
+/* A vm.json holding such a setting still loads (so `set` can remove it) but is refused at
+ * start by config_check_supported, naming the field and the fix. */
+static void test_check_supported(void **state)
+{
+    static const struct {
+        const char *key, *json, *needle;
+    } cases[] = {
+        {"network", "[{\"mode\":\"nat\"}]", "--remove-nic all"},
+        {"floppy", "\"/f.img\"", "--floppy none"},
+        {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
+        {"video", "{\"width\":800,\"height\":600}", "--video 1024x768"},
+        {"video", "{\"vram_mib\":64}", "--vram 16M"},
+        {"serial", "[{\"type\":\"console\"},{\"type\":\"pty\"}]", "second serial port"},
+        {"serial", "[{\"type\":\"pty\"}]", "pty"},
+    };
+    static const char base[] = "{\"schema\":1,\"name\":\"old\",\"kernel\":\"/k\"}";
+    struct vm_config c;
+    struct error err;
+    (void)state;
+    assert_int_equal(config_parse(base, strlen(base), "t", &c, NULL), 0);
+    assert_int_equal(config_check_supported(&c, NULL), 0);
+    config_fini(&c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *root = json_loads(base, 0, NULL);
+        char *text;
+        json_object_set_new(root, cases[i].key, json_loads(cases[i].json, JSON_DECODE_ANY, NULL));
+        text = json_dumps(root, 0);
+        json_decref(root);
+        assert_int_equal(config_parse(text, strlen(text), "t", &c, NULL), 0);
+        error_clear(&err);
+        assert_int_equal(config_check_supported(&c, &err), -ENOTSUP);
+        if (strstr(err.message, cases[i].needle) == NULL ||
+            strstr(err.message, "not support") == NULL)
+            fail_msg("%s=%s: '%s'", cases[i].key, cases[i].json, err.message);
+        config_fini(&c);
+        free(text);
+    }
+}
+
+/* A --disk without format= records the format the image's header has; format= wins. */
+static void test_disk_format_is_probed(void **state)
+{
+    char dir[] = "/tmp/bareiron-fmt-XXXXXX", q[64], r[64], bad[64], spec[80];
+    struct vm_config c;
+    struct error err = {0};
+    FILE *f;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(q, sizeof(q), "%s/d.qcow2", dir);
+    snprintf(r, sizeof(r), "%s/d.img", dir);
+    snprintf(bad, sizeof(bad), "%s/bad.qcow2", dir);
+    assert_int_equal(qcow2_create(q, 1 << 20, 0, NULL, NULL, false, NULL), 0);
+    assert_int_equal(disk_create_raw(r, 1 << 20, false, NULL), 0);
+    f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("QFI\xfb and then garbage", f);
+    fclose(f);
+    assert_int_equal(config_init(&c, "f"), 0);
+    set_ok(&c, "disk", q);
+    assert_int_equal(c.disks[0].format, DISK_FORMAT_QCOW2);
+    set_ok(&c, "disk", r);
+    assert_int_equal(c.disks[1].format, DISK_FORMAT_RAW);
+    set_ok(&c, "remove-disk", "all");
+    snprintf(spec, sizeof(spec), "%s,format=raw", q); /* the user's word wins */
+    set_ok(&c, "disk", spec);
+    assert_int_equal(c.disks[0].format, DISK_FORMAT_RAW);
+    assert_int_equal(config_set_option(&c, "disk", bad, &err), -ENOEXEC);
+    assert_non_null(strstr(err.message, "bad.qcow2"));
+    assert_int_equal(c.disk_count, 1);
+    set_bad(&c, "cdrom", q, -ENOTSUP); /* the monitor attaches the CD-ROM raw */
+    assert_null(c.cdrom);
+    set_ok(&c, "cdrom", r);
+    error_clear(&err);
+    snprintf(spec, sizeof(spec), "%s/missing.qcow2", dir);
+    assert_int_equal(config_set_option(&c, "disk", spec, &err), -ENOENT);
+    assert_non_null(strstr(err.message, "missing.qcow2"));
+    config_fini(&c);
+    unlink(q);
+    unlink(r);
+    unlink(bad);
+    rmdir(dir);
+}
+
+/* The limits shared with the monitor (base/vm_limits.h). */
+static void test_shared_limits(void **state)
+{
+    char files[VM_MAX_DISKS + 1][32];
+    struct vm_config c;
+    struct error err = {0};
+    char *cmdline = malloc(VM_MAX_CMDLINE_BYTES + 2);
+    (void)state;
+    assert_int_equal(config_init(&c, "l"), 0);
+    for (int i = 0; i <= VM_MAX_DISKS; i++) {
+        int fd;
+        snprintf(files[i], sizeof(files[i]), "/tmp/bareiron-lim-XXXXXX");
+        fd = mkstemp(files[i]);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    for (int i = 0; i < VM_MAX_DISKS - 1; i++)
+        set_ok(&c, "disk", files[i]);
+    set_ok(&c, "cdrom", files[VM_MAX_DISKS - 1]);
+    set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL); /* the CD-ROM is the 8th */
+    set_ok(&c, "cdrom", "none");
+    set_ok(&c, "disk", files[VM_MAX_DISKS - 1]);
+    assert_int_equal(c.disk_count, VM_MAX_DISKS);
+    set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL);
+    set_bad(&c, "cdrom", files[VM_MAX_DISKS], -EINVAL);
+    assert_int_equal(config_set_option(&c, "disk", files[VM_MAX_DISKS], &err), -EINVAL);
+    assert_non_null(strstr(err.message, "at most 8 disks"));
+    c.cdrom = strdup("/c.iso"); /* as a vm.json could hold it */
+    assert_int_equal(config_validate(&c, NULL), -EINVAL);
+    set_ok(&c, "memory", "2M");
+    set_bad(&c, "memory", "1M", -EINVAL);
+    set_ok(&c, "cpus", "64");
+    set_bad(&c, "cpus", "65", -EINVAL);
+    memset(cmdline, 'x', VM_MAX_CMDLINE_BYTES);
+    cmdline[VM_MAX_CMDLINE_BYTES] = '\0';
+    set_ok(&c, "cmdline", cmdline);
+    cmdline[VM_MAX_CMDLINE_BYTES] = 'x';
+    cmdline[VM_MAX_CMDLINE_BYTES + 1] = '\0';
+    set_bad(&c, "cmdline", cmdline, -EINVAL);
+    free(cmdline);
+    config_fini(&c);
+    for (int i = 0; i <= VM_MAX_DISKS; i++)
+        unlink(files[i]);
 }
 
 static void test_names_and_values(void **state)
@@ -315,6 +477,10 @@ int main(void)
         cmocka_unit_test(test_every_field_rejects_bad_values),
         cmocka_unit_test(test_malformed_text),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_unsupported_settings_are_refused),
+        cmocka_unit_test(test_check_supported),
+        cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_disk_format_is_probed),
         cmocka_unit_test(test_names_and_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,15 @@ static int f_stats(void *opaque, struct control_stats *out, struct error *err)
     out->vcpu_count = 2;
     out->exits = 1234;
     out->rss_bytes = 1 << 20;
+    out->disk_count = 2;
+    out->disks[0] = (struct control_disk_stats){
+        .path = "/a.img", .read_ops = 3, .read_bytes = 1536, .errors = 1, .in_flight = 2};
+    out->disks[1] = (struct control_disk_stats){.path = "/b.qcow2",
+                                                .read_ops = 1,
+                                                .write_ops = 4,
+                                                .write_bytes = 2048,
+                                                .flush_ops = 5,
+                                                .discard_ops = 6};
     return 0;
 }
 
@@ -246,6 +255,22 @@ static void test_actions_config_stats(void **state)
     res = result_of(r, 13);
     assert_int_equal(json_integer_value(json_object_get(res, "exits")), 1234);
     assert_null(json_object_get(res, "vcpu_time_ns")); /* unknown: left out */
+    /* per disk, and the disk_* totals */
+    json_t *disks = json_object_get(res, "disks");
+    assert_int_equal(json_array_size(disks), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(disks, 1), "path")),
+                        "/b.qcow2");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(disks, 0), "read_bytes")),
+                     1536);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(disks, 1), "flush_ops")), 5);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_read_ops")), 4);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_write_ops")), 4);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_read_bytes")), 1536);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_write_bytes")), 2048);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_flush_ops")), 5);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_discard_ops")), 6);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_errors")), 1);
+    assert_int_equal(json_integer_value(json_object_get(res, "disk_in_flight")), 2);
     json_decref(r);
 }
 

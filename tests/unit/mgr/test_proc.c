@@ -52,13 +52,14 @@ static void test_argv(void **state)
                         "--name vm1 --control control.sock --cpus 2 --memory 1024M "
                         "--kernel /boot/vmlinuz --cmdline console=ttyS0 root=/dev/vda "
                         "--disk /d/a.qcow2,format=qcow2,readonly,cache=none --cdrom /c.iso "
-                        "--serial unix:console.sock");
+                        "--serial unix:console.sock --serial-log console.log");
     proc_argv_free(argv);
     c.serials[0].type = SERIAL_FILE;
     c.serials[0].path = strdup("/var/log/vm1.log");
     c.serial_count = 1;
     assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
     assert_non_null(strstr(joined(argv), "--serial file:/var/log/vm1.log"));
+    assert_null(strstr(joined(argv), "--serial-log")); /* the file is the log */
     proc_argv_free(argv);
     c.serials[0].type = SERIAL_PTY;
     free(c.serials[0].path);
@@ -66,6 +67,45 @@ static void test_argv(void **state)
     error_clear(&err);
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "pty"));
+    config_fini(&c);
+}
+
+/* ACPI and the IO-APIC are passed to the monitor; the settings it cannot honour yet, when a
+ * vm.json holds them, stop the start instead of being dropped. */
+static void test_argv_honours_or_refuses_every_setting(void **state)
+{
+    struct vm_config c;
+    struct error err = {0};
+    char **argv;
+    (void)state;
+    assert_int_equal(config_init(&c, "vm2"), 0);
+    c.kernel = strdup("/k");
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_null(strstr(joined(argv), "--acpi"));
+    assert_null(strstr(joined(argv), "--ioapic"));
+    proc_argv_free(argv);
+    c.has_acpi = false;
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_non_null(strstr(joined(argv), "--serial-log console.log --acpi off"));
+    assert_null(strstr(joined(argv), "--ioapic"));
+    proc_argv_free(argv);
+    c.has_acpi = true;
+    c.has_ioapic = false;
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_non_null(strstr(joined(argv), "--ioapic off"));
+    assert_null(strstr(joined(argv), "--acpi"));
+    proc_argv_free(argv);
+    c.nic_count = 1;
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "--remove-nic all"));
+    c.nic_count = 0;
+    c.boot_count = 1;
+    error_clear(&err);
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "boot"));
+    c.boot_count = 3;
+    c.video_vram_mib = 64;
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), -ENOTSUP);
     config_fini(&c);
 }
 
@@ -150,6 +190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv),
+        cmocka_unit_test(test_argv_honours_or_refuses_every_setting),
         cmocka_unit_test(test_find_vmm),
         cmocka_unit_test(test_probe),
     };

@@ -443,6 +443,46 @@ static void test_mq_event_idx(void **state)
     virtio_blk_destroy(vb);
 }
 
+static struct virtio_blk_stats stats_of(struct fixture *f)
+{
+    struct virtio_blk_stats st;
+    virtio_blk_get_stats(f->vb, &st);
+    return st;
+}
+
+/* Each request is counted once when answered: by type when OK, in errors otherwise. */
+static void test_stats(void **state)
+{
+    struct fixture *f = *state;
+    struct virtio_blk_stats st = stats_of(f);
+
+    assert_int_equal(st.read_ops + st.write_ops + st.flush_ops + st.errors + st.in_flight, 0);
+    request(f, VIRTIO_BLK_T_OUT, 0, 1024);
+    assert_int_equal(stats_of(f).in_flight, 1);
+    assert_int_equal(stats_of(f).write_ops, 0); /* not before it is answered */
+    blk_mem_complete(f->disk, 100);
+    request(f, VIRTIO_BLK_T_IN, 0, 512);
+    request(f, VIRTIO_BLK_T_FLUSH, 0, 0);
+    assert_int_equal(stats_of(f).in_flight, 2);
+    blk_mem_complete(f->disk, 100);
+    discard(f, VIRTIO_BLK_T_DISCARD, 0, 8, 0);
+    blk_mem_complete(f->disk, 100);
+    request(f, VIRTIO_BLK_T_IN, 0, 100); /* unaligned: IOERR at once */
+    request(f, 0x1234, 0, 0);            /* unknown type: UNSUPP */
+    request(f, VIRTIO_BLK_T_GET_ID, 0, 32);
+    blk_mem_set_submit_error(f->disk, -EIO);
+    request(f, VIRTIO_BLK_T_OUT, 0, 512); /* the backend refuses it */
+    st = stats_of(f);
+    assert_int_equal(st.write_ops, 1);
+    assert_int_equal(st.write_bytes, 1024);
+    assert_int_equal(st.read_ops, 1);
+    assert_int_equal(st.read_bytes, 512);
+    assert_int_equal(st.flush_ops, 1);
+    assert_int_equal(st.discard_ops, 1);
+    assert_int_equal(st.errors, 3);
+    assert_int_equal(st.in_flight, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -466,6 +506,7 @@ int main(void)
         T(test_too_many_inflight),
         T(test_mq_create),
         T(test_mq_event_idx),
+        T(test_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
