@@ -200,6 +200,32 @@ int evloop_call(struct evloop *loop, evloop_call_fn fn, void *opaque)
     return 0;
 }
 
+unsigned evloop_cancel(struct evloop *loop, const void *opaque)
+{
+    struct call **pp, *c, *dead = NULL;
+    unsigned n = 0;
+
+    pthread_mutex_lock(&loop->lock);
+    loop->calls_tail = NULL;
+    for (pp = &loop->calls_head; (c = *pp) != NULL;) {
+        if (c->opaque == opaque) {
+            *pp = c->next;
+            c->next = dead;
+            dead = c;
+            n++;
+            continue;
+        }
+        loop->calls_tail = c;
+        pp = &c->next;
+    }
+    pthread_mutex_unlock(&loop->lock);
+    for (; dead; dead = c) {
+        c = dead->next;
+        free(dead);
+    }
+    return n;
+}
+
 void evloop_stop(struct evloop *loop)
 {
     pthread_mutex_lock(&loop->lock);

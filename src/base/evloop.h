@@ -38,6 +38,12 @@ int evloop_del(struct evloop *loop, int fd);
  * Returns 0 or -ENOMEM.
  */
 MUST_CHECK int evloop_call(struct evloop *loop, evloop_call_fn fn, void *opaque);
+/*
+ * Drops every call queued with (opaque) that has not started yet, so its owner can be freed:
+ * an object that queues calls on itself cancels them before it goes away. Thread-safe; a call
+ * already running on the loop thread is not waited for. Returns the number of calls dropped.
+ */
+unsigned evloop_cancel(struct evloop *loop, const void *opaque);
 
 /* Runs until evloop_stop(). Returns 0, or -errno if epoll_wait failed. */
 int evloop_run(struct evloop *loop);

@@ -54,10 +54,10 @@ static const struct fdcache_entry *lookup(const char *path, int key)
     return NULL;
 }
 
-/* Called with the lock held: opens (path) and keeps a duplicate. */
-static int open_and_remember(const char *path, int flags, int key)
+/* Called with the lock held: opens (name) at (dirfd) and keeps a duplicate under (path). */
+static int open_and_remember(int dirfd, const char *name, const char *path, int flags, int key)
 {
-    int fd = open(path, flags | O_CLOEXEC), keep;
+    int fd = openat(dirfd, name, flags | O_CLOEXEC), keep;
     if (fd < 0)
         return -errno;
     if (nentries == FDCACHE_MAX)
@@ -79,13 +79,18 @@ static int open_and_remember(const char *path, int flags, int key)
 
 int fdcache_open(const char *path, int flags)
 {
+    return fdcache_openat(AT_FDCWD, path, path, flags);
+}
+
+int fdcache_openat(int dirfd, const char *name, const char *path, int flags)
+{
     int key = flags & FDCACHE_KEY_FLAGS, ret;
     const struct fdcache_entry *e;
 
     pthread_mutex_lock(&cache_lock);
     if (!is_enabled) {
         pthread_mutex_unlock(&cache_lock);
-        ret = open(path, flags | O_CLOEXEC);
+        ret = openat(dirfd, name, flags | O_CLOEXEC);
         return ret < 0 ? -errno : ret;
     }
     if (flags & (O_CREAT | O_TRUNC)) {
@@ -97,7 +102,7 @@ int fdcache_open(const char *path, int flags)
     } else if (is_sealed) {
         ret = -EACCES;
     } else {
-        ret = open_and_remember(path, flags, key);
+        ret = open_and_remember(dirfd, name, path, flags, key);
     }
     pthread_mutex_unlock(&cache_lock);
     return ret;

@@ -33,6 +33,12 @@ void fdcache_seal(void);
  */
 MUST_CHECK int fdcache_open(const char *path, int flags);
 
+/*
+ * The same for (name) relative to directory (dirfd) (openat(2)), remembered under (key), the
+ * path it stands for (an image's directory and backing file name, for backing=same-dir).
+ */
+MUST_CHECK int fdcache_openat(int dirfd, const char *name, const char *key, int flags);
+
 /* Number of cached descriptors (for logs and tests). */
 unsigned fdcache_count(void);
 

@@ -3,9 +3,9 @@
  * The generic block layer behind blk.h: opens a disk (file or block device, OFD lock, format
  * probe, O_DIRECT for cache=none, engine choice with io_uring first and the thread pool as
  * fallback), checks and accounts requests, hands them to the format driver, and provides data
- * I/O through the engine with bounce buffers for unaligned O_DIRECT transfers. The OFD lock
- * (fcntl(2) F_OFD_SETLK) is exclusive for writable opens and shared for read-only ones, so two
- * monitors never write one image and nobody writes an image used as a backing file.
+ * I/O through the engine (unaligned O_DIRECT transfers go through bounce.c's capped pool). The
+ * OFD lock (fcntl(2) F_OFD_SETLK) is exclusive for writable opens and shared for read-only ones,
+ * so two monitors never write one image and nobody writes an image used as a backing file.
  */
 #define LOG_TAG "blk"
 #include "block/blk.h"
@@ -190,9 +190,6 @@ struct bio {
     struct eio eio;
     blk_io_done_fn done;
     void *opaque;
-    void *bounce;
-    const struct iovec *user_iov;
-    int user_cnt;
     struct iovec iov[];
 };
 
@@ -200,9 +197,6 @@ static void bio_done(struct eio *io, int ret)
 {
     struct bio *bio = container_of(io, struct bio, eio);
 
-    if (bio->bounce && ret == 0 && io->op == EIO_READ)
-        iov_from_buf(bio->user_iov, bio->user_cnt, 0, bio->bounce, io->len);
-    free(bio->bounce);
     bio->done(bio->opaque, ret);
     free(bio);
 }
@@ -224,7 +218,6 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
                   uint64_t off, uint64_t len, int falloc_mode, blk_io_done_fn done, void *opaque)
 {
     bool is_rw = op == EIO_READ || op == EIO_WRITE;
-    bool needs_bounce = false;
     struct bio *bio;
     int ret;
 
@@ -232,15 +225,13 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
         if (off % b->dio_align || len % b->dio_align)
             fd = b->bfd; /* cannot be done with O_DIRECT: buffered, still coherent */
         else
-            needs_bounce = true;
+            return blk_bounce_submit(b, op, fd, iov, iovcnt, off, len, done, opaque);
     }
     bio = calloc(1, sizeof(*bio) + sizeof(struct iovec) * (size_t)(is_rw ? MAX(iovcnt, 1) : 1));
     if (!bio)
         return -ENOMEM;
     bio->done = done;
     bio->opaque = opaque;
-    bio->user_iov = iov;
-    bio->user_cnt = iovcnt;
     bio->eio = (struct eio){.op = op,
                             .fd = fd,
                             .iov = bio->iov,
@@ -249,24 +240,13 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
                             .falloc_mode = falloc_mode,
                             .done = bio_done,
                             .opaque = bio};
-    if (needs_bounce) {
-        if (posix_memalign(&bio->bounce, MAX(b->dio_align, 4096u), (size_t)len)) {
-            free(bio);
-            return -ENOMEM;
-        }
-        if (op == EIO_WRITE)
-            iov_to_buf(iov, iovcnt, 0, bio->bounce, len);
-        bio->iov[0] = (struct iovec){bio->bounce, (size_t)len};
-        bio->eio.iovcnt = 1;
-    } else if (is_rw) {
+    if (is_rw) {
         memcpy(bio->iov, iov, sizeof(*iov) * (size_t)iovcnt);
         bio->eio.iovcnt = iovcnt;
     }
     ret = engine_submit(b->engine, &bio->eio);
-    if (ret < 0) {
-        free(bio->bounce);
+    if (ret < 0)
         free(bio);
-    }
     return ret;
 }
 
@@ -284,24 +264,40 @@ static int take_lock(struct blk *b, struct error *err)
     return error_set(err, -errno, "disk %s: cannot lock: %s", b->path, strerror(errno));
 }
 
-static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct error *err)
+/* Opens (path), or with (dirfd) >= 0 its last component relative to (dirfd) without following
+ * a symlink (backing=same-dir). Through the descriptor cache (base/fdcache.h): a reboot gets the
+ * descriptor of the first open. Returns the descriptor, or -1 with errno set. */
+static int open_file(const char *path, int dirfd, int flags)
+{
+    const char *leaf = strrchr(path, '/');
+    int fd = dirfd < 0 ? fdcache_open(path, flags)
+                       : fdcache_openat(dirfd, leaf ? leaf + 1 : path, path, flags | O_NOFOLLOW);
+
+    if (fd < 0) {
+        errno = -fd;
+        return -1;
+    }
+    return fd;
+}
+
+static int open_fds(struct blk *b, const struct blk_open_opts *opts, int dirfd, struct error *err)
 {
     int flags = (b->is_readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-    struct stat st;
+    struct stat st, dst;
 
     /* O_NONBLOCK until the type is known: a read-only open of a FIFO would wait for a writer */
-    b->bfd = fdcache_open(opts->path, flags | O_NONBLOCK);
-    if (b->bfd == -EISDIR) { /* a writable open of a directory */
-        b->bfd = -1;
+    b->bfd = open_file(opts->path, dirfd, flags | O_NONBLOCK);
+    if (b->bfd < 0 && dirfd >= 0 && errno == ELOOP)
+        return error_set(err, -ELOOP, "disk %s: a symlink, not followed (backing=same-dir)",
+                         opts->path);
+    if (b->bfd < 0 && errno == EISDIR) /* a writable open of a directory */
         return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
-    }
-    if (b->bfd < 0) {
-        int e = -b->bfd;
-        b->bfd = -1;
-        return error_set(err, -e, "disk %s: %s", opts->path, strerror(e));
-    }
+    if (b->bfd < 0)
+        return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
     if (fstat(b->bfd, &st) < 0)
         return error_set(err, -errno, "disk %s: %s", opts->path, strerror(errno));
+    if (dirfd >= 0 && !S_ISREG(st.st_mode))
+        return error_set(err, -EPERM, "disk %s: not a regular file (backing=same-dir)", opts->path);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
         return error_set(err, -EINVAL, "disk %s: not a regular file or block device", b->path);
     if (fcntl(b->bfd, F_SETFL, fcntl(b->bfd, F_GETFL) & ~O_NONBLOCK) < 0)
@@ -325,14 +321,17 @@ static int open_fds(struct blk *b, const struct blk_open_opts *opts, struct erro
     }
     b->fd = b->bfd;
     if (opts->cache == BLK_CACHE_NONE) {
-        b->fd = fdcache_open(opts->path, flags | O_DIRECT);
+        b->fd = open_file(opts->path, dirfd, flags | O_DIRECT);
         if (b->fd < 0) {
-            int e = -b->fd;
             b->fd = b->bfd;
-            return error_set(err, -e, "disk %s: cache=none needs O_DIRECT: %s", b->path,
-                             strerror(e));
+            return error_set(err, -errno, "disk %s: cache=none needs O_DIRECT: %s", b->path,
+                             strerror(errno));
         }
         b->is_direct = true;
+        if (fstat(b->fd, &dst) < 0 || dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
+            return error_set(err, -EAGAIN, "disk %s: replaced while being opened", b->path);
+        if (!b->parent && blk_bounce_pool_create(&b->bounce) < 0)
+            return error_set(err, -ENOMEM, "out of memory");
     }
     return 0;
 }
@@ -371,7 +370,7 @@ static int start_engine(struct blk *b)
 }
 
 int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const struct blk *parent,
-                   struct blk **out, struct error *err)
+                   int dirfd, struct blk **out, struct error *err)
 {
     enum blk_format fmt = opts->format;
     struct blk *b = calloc(1, sizeof(*b));
@@ -382,17 +381,19 @@ int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop, const 
     b->fd = b->bfd = -1;
     b->is_readonly = opts->is_readonly;
     b->cache = opts->cache;
+    b->backing = opts->backing;
     b->needs_sync_engine = opts->needs_sync_engine;
     b->is_scratch = opts->is_scratch && !opts->is_readonly;
     b->is_repair = opts->is_repair && !parent;
     b->depth = parent ? parent->depth + 1 : 0;
     b->parent = parent;
+    b->bounce = parent ? parent->bounce : NULL; /* one pool for the whole chain */
     b->path = strdup(opts->path ? opts->path : "");
     if (!b->path || !opts->path) {
         ret = error_set(err, -EINVAL, "disk: no path");
         goto err_close;
     }
-    ret = open_fds(b, opts, err);
+    ret = open_fds(b, opts, dirfd, err);
     if (ret == 0)
         ret = take_lock(b, err);
     if (ret == 0)
@@ -428,7 +429,7 @@ err_close:
 int blk_open(const struct blk_open_opts *opts, struct evloop *loop, struct blk **out,
              struct error *err)
 {
-    return blk_open_chain(opts, loop, NULL, out, err);
+    return blk_open_chain(opts, loop, NULL, -1, out, err);
 }
 
 void blk_close(struct blk *b)
@@ -442,6 +443,8 @@ void blk_close(struct blk *b)
     if (b->drv)
         b->drv->close(b);
     engine_destroy(b->engine);
+    if (!b->parent)
+        blk_bounce_pool_destroy(b->bounce);
     if (b->owns_loop) {
         /* sync engine completions may still be queued as deferred calls: run them out */
         evloop_run_once(b->loop, 0);
@@ -523,6 +526,39 @@ int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum_b
     if (ret == 0 && (*pnum_bytes == 0 || *pnum_bytes > len))
         PANIC("blk: %s block_status returned a bad length", b->drv->name);
     return ret;
+}
+
+int blk_backing_parse(const char *s, enum blk_backing *out)
+{
+    if (strcmp(s, "same-dir") == 0)
+        *out = BLK_BACKING_SAME_DIR;
+    else if (strcmp(s, "none") == 0)
+        *out = BLK_BACKING_NONE;
+    else if (strcmp(s, "any") == 0)
+        *out = BLK_BACKING_ANY;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+enum blk_backing blk_backing_needed(const char *name)
+{
+    if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return BLK_BACKING_ANY;
+    return BLK_BACKING_SAME_DIR;
+}
+
+const char *blk_backing_name(enum blk_backing policy)
+{
+    switch (policy) {
+    case BLK_BACKING_NONE:
+        return "none";
+    case BLK_BACKING_ANY:
+        return "any";
+    case BLK_BACKING_SAME_DIR:
+    default:
+        return "same-dir";
+    }
 }
 
 const char *blk_format(const struct blk *b)

@@ -25,11 +25,24 @@ struct blk;
 enum blk_format { BLK_FORMAT_AUTO = 0, BLK_FORMAT_RAW, BLK_FORMAT_QCOW2 };
 enum blk_cache { BLK_CACHE_WRITEBACK = 0, BLK_CACHE_NONE /* O_DIRECT */ };
 enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_DISCARD, BLK_OP_WRITE_ZEROES };
+/*
+ * Which backing files an image may name (the name is data inside the image, so whoever wrote
+ * the image chose it):
+ *   SAME_DIR (the default): a plain file name (no '/', not "." or "..") in the directory of the
+ *            image naming it, opened relative to that directory without following a symlink,
+ *            and only a regular file (no block device, FIFO...).
+ *   NONE:    an image with a backing file is refused.
+ *   ANY:     the name is followed as recorded (absolute paths, "..", block devices), as QEMU
+ *            does; for images whose whole chain the user trusts.
+ * The policy applies to every level of the chain.
+ */
+enum blk_backing { BLK_BACKING_SAME_DIR = 0, BLK_BACKING_NONE, BLK_BACKING_ANY };
 
 struct blk_open_opts {
     const char *path;
     enum blk_format format; /* AUTO probes the header; RAW is never probed */
     enum blk_cache cache;
+    enum blk_backing backing;
     bool is_readonly;
     bool needs_sync_engine; /* force the thread-pool engine (tests, io_uring unavailable) */
     /* A new file that nobody uses before it is complete and synced (disk convert writes into a
@@ -111,6 +124,14 @@ MUST_CHECK int blk_discard(struct blk *b, uint64_t len, uint64_t off, bool is_wr
  */
 MUST_CHECK int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum_bytes,
                                 bool *is_zero);
+/* Parses "none", "same-dir" or "any" into (*out). Returns 0 or -EINVAL. */
+MUST_CHECK int blk_backing_parse(const char *s, enum blk_backing *out);
+/* The least permissive policy that lets an image name the backing file (name): SAME_DIR for a
+ * plain file name, ANY for an absolute path or a name with a '/' or "." or "..". (Whether the
+ * file there is a regular file and no symlink is only known when it is opened.) */
+enum blk_backing blk_backing_needed(const char *name);
+/* The name of (policy): "same-dir", "none", "any". */
+const char *blk_backing_name(enum blk_backing policy);
 
 /* The format ("raw", "qcow2") and I/O engine ("io_uring", "sync") of (b), for logs and stats. */
 const char *blk_format(const struct blk *b);

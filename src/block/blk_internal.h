@@ -20,6 +20,12 @@
 /* Deepest backing chain we follow (an image plus this many backing files). */
 #define BLK_MAX_CHAIN_DEPTH 16
 
+/* O_DIRECT bounce buffers (bounce.c): chunk size, and the most a disk and its backing chain
+ * hold at once. */
+#define BLK_BOUNCE_CHUNK_BYTES (1u << 20)
+#define BLK_BOUNCE_POOL_BYTES (4u << 20)
+struct bounce_pool;
+
 struct blk_driver {
     const char *name;
     /* Starts (req) (already bounds- and permission-checked). Async pieces take a hold with
@@ -59,12 +65,17 @@ struct blk {
     bool needs_sync_engine;
     bool is_scratch; /* see blk_open_opts */
     bool is_repair;
+    struct bounce_pool *bounce; /* cache=none: owned by the chain's top disk, shared below */
+    enum blk_backing backing;   /* the policy for this image's backing file */
 };
 
 /* Opens a disk as the backing file of (parent) (NULL: the disk itself); a file already in the
- * chain is refused with -ELOOP. See blk_open(). */
+ * chain is refused with -ELOOP. With (dirfd) >= 0 (backing=same-dir), the last component of
+ * opts->path is opened relative to (dirfd) without following a symlink and must be a regular
+ * file. See blk_open(). */
 MUST_CHECK int blk_open_chain(const struct blk_open_opts *opts, struct evloop *loop,
-                              const struct blk *parent, struct blk **out, struct error *err);
+                              const struct blk *parent, int dirfd, struct blk **out,
+                              struct error *err);
 
 /* Request accounting: priv[0] counts holds, priv[1] keeps the first error. */
 void blk_req_hold(struct blk_req *req);
@@ -82,6 +93,22 @@ typedef void (*blk_io_done_fn)(void *opaque, int ret);
 MUST_CHECK int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov,
                              int iovcnt, uint64_t off, uint64_t len, int falloc_mode,
                              blk_io_done_fn done, void *opaque);
+
+/* Bounce pool (bounce.c). Creates an empty pool. Returns 0 or -ENOMEM. */
+MUST_CHECK int blk_bounce_pool_create(struct bounce_pool **out);
+/* Frees (p) (no transfer may be in flight). NULL allowed. */
+void blk_bounce_pool_destroy(struct bounce_pool *p);
+/*
+ * Moves [off, off+len) (aligned to b->dio_align) between (fd) and the unaligned buffers (iov)
+ * (READ or WRITE) through the pool of (b), chunk by chunk, waiting for room when the pool is
+ * exhausted. The iov array is copied; its memory must stay valid until (done). Returns 0 (done
+ * runs later on the loop thread) or -errno.
+ */
+MUST_CHECK int blk_bounce_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov,
+                                 int iovcnt, uint64_t off, uint64_t len, blk_io_done_fn done,
+                                 void *opaque);
+/* Most bytes the pool of (b) ever held at once (tests). */
+uint64_t blk_bounce_peak_bytes(const struct blk *b);
 
 /* iovec helpers. (skip) bytes are skipped at the start of (iov). */
 /* Fills (dst, at most max entries) with the [skip, skip+len) slice of (iov). Returns the count. */

@@ -119,7 +119,8 @@ static int resize_raw(struct blk *b, uint64_t size, bool allow_shrink, struct er
 int disk_resize(const char *path, enum blk_format fmt, uint64_t size, bool allow_shrink,
                 struct error *err)
 {
-    struct blk_open_opts o = {.path = path, .format = fmt, .needs_sync_engine = true};
+    struct blk_open_opts o = {
+        .path = path, .format = fmt, .backing = BLK_BACKING_ANY, .needs_sync_engine = true};
     struct blk *b;
     int ret = blk_open(&o, NULL, &b, err);
 
@@ -160,8 +161,11 @@ static int clear_marks(struct qcow2 *s, const struct qcow2_check_result *r,
 
 int disk_check(const char *path, bool repair, struct disk_check_result *res, struct error *err)
 {
-    struct blk_open_opts o = {
-        .path = path, .is_readonly = !repair, .needs_sync_engine = true, .is_repair = repair};
+    struct blk_open_opts o = {.path = path,
+                              .backing = BLK_BACKING_ANY,
+                              .is_readonly = !repair,
+                              .needs_sync_engine = true,
+                              .is_repair = repair};
     struct qcow2_check_result r;
     struct blk *b;
     int ret = blk_open(&o, NULL, &b, err);

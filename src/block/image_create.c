@@ -100,9 +100,10 @@ int disk_new_begin(struct disk_new *n, const char *path, bool is_force, struct e
     n->fd = -1;
     n->name = path;
     n->is_force = is_force;
-    if (strlen(path) >= sizeof(n->path))
+    size_t len = strlen(path);
+    if (len >= sizeof(n->path))
         return error_set(err, -ENAMETOOLONG, "%s: file name too long", path);
-    snprintf(n->path, sizeof(n->path), "%s", path);
+    memcpy(n->path, path, len + 1);
     if (stat(path, &st) == 0) {
         ret = check_existing(n, &st, err);
         if (ret < 0)

@@ -105,6 +105,11 @@ static int disk_create_cmd(int argc, char **argv, const struct disk_opts *o)
         ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt,
                            o->is_force, &err);
     }
+    if (ret == 0 && o->backing && blk_backing_needed(o->backing) != BLK_BACKING_SAME_DIR)
+        fprintf(stderr,
+                "bareiron: note: the backing file '%s' is outside the image's directory: a VM "
+                "follows it only with backing=any (docs/security.md)\n",
+                o->backing);
     return ret < 0 ? cli_fail(&err) : CLI_OK;
 }
 

@@ -146,7 +146,9 @@ static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size
 static int convert(const struct disk_opts *o, const char *src_path, const char *dst_path,
                    struct error *err)
 {
-    struct blk_open_opts so = {.path = src_path, .format = o->src_format, .is_readonly = true};
+    /* the user names the image: its chain is followed as recorded, as qemu-img does */
+    struct blk_open_opts so = {
+        .path = src_path, .format = o->src_format, .backing = BLK_BACKING_ANY, .is_readonly = true};
     struct copy c = {.is_progress = isatty(STDERR_FILENO) && !o->is_quiet};
     struct disk_new n;
     int ret = blk_open(&so, NULL, &c.src, err);

@@ -63,9 +63,13 @@ static void print_text(const char *path, const struct disk_info *d)
     printf("dirty: %s\ncorrupt: %s\n", d->is_dirty ? "yes" : "no", d->is_corrupt ? "yes" : "no");
     if (d->nb_snapshots)
         printf("internal snapshots: %u\n", d->nb_snapshots);
-    if (d->backing[0])
+    if (d->backing[0]) {
         printf("backing file: %s (actual path: %s)\nbacking file format: %s\n", d->backing,
                d->backing_resolved, d->backing_fmt[0] ? d->backing_fmt : "(not recorded)");
+        printf("backing policy needed: %s\n", blk_backing_needed(d->backing) == BLK_BACKING_SAME_DIR
+                                                  ? "same-dir (the default)"
+                                                  : "any (the name leaves the image's directory)");
+    }
 }
 
 static void print_json(const char *path, const struct disk_info *d)
@@ -87,6 +91,8 @@ static void print_json(const char *path, const struct disk_info *d)
             json_str(d->backing_resolved);
             printf(", \"backing-format\": ");
             json_str(d->backing_fmt);
+            printf(", \"backing-policy\": \"%s\"",
+                   blk_backing_name(blk_backing_needed(d->backing)));
         }
     }
 }

@@ -95,7 +95,7 @@ static int to_terminal(struct busy_check *b, const char *buf, size_t n)
     size_t len = strlen(CONTROL_CONSOLE_BUSY);
     int ret;
     if (!b->is_done && b->nheld + n <= len &&
-        memcmp(CONTROL_CONSOLE_BUSY + b->nheld, buf, n) == 0) {
+        memcmp(&CONTROL_CONSOLE_BUSY[b->nheld], buf, n) == 0) {
         memcpy(b->held + b->nheld, buf, n);
         b->nheld += n;
         return 0;

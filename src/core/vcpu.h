@@ -89,7 +89,8 @@ enum vcpu_state vcpu_get_state(struct vcpu *vcpu);
 uint64_t vcpu_io_load(const void *data, unsigned size);
 void vcpu_io_store(void *data, unsigned size, uint64_t val);
 
-/* Prints the vCPU's registers and up to 16 instruction bytes at RIP to (f) (crash reports). */
+/* Prints the vCPU's registers and up to 16 instruction bytes at RIP to (f) (crash reports).
+ * Rate-limited per process: the first 3 dumps in full, then a count at each power of two. */
 void vcpu_dump(struct vcpu *vcpu, FILE *f);
 
 #endif

@@ -181,12 +181,27 @@ static size_t read_code(struct vcpu *vcpu, const struct kvm_regs *r, const struc
     return n;
 }
 
+/*
+ * Register dumps of crashes: the first VCPU_DUMPS_IN_FULL of the process in full, then one line
+ * at each power of two with the count, so that a guest crashing at every boot of a reboot loop
+ * cannot fill the log (reboots keep the count: it is per process).
+ */
+#define VCPU_DUMPS_IN_FULL 3
+static unsigned long vcpu_dumps;
+
 void vcpu_dump(struct vcpu *vcpu, FILE *f)
 {
+    unsigned long nth = __atomic_add_fetch(&vcpu_dumps, 1, __ATOMIC_RELAXED);
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     uint8_t code[16];
     size_t n;
+    if (nth > VCPU_DUMPS_IN_FULL) {
+        if ((nth & (nth - 1)) == 0)
+            fprintf(f, "vcpu%u: register dump %lu not printed (only the first %d are)\n",
+                    vcpu->index, nth, VCPU_DUMPS_IN_FULL);
+        return;
+    }
     if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
         fprintf(f, "vcpu%u: cannot read registers: %s\n", vcpu->index, strerror(errno));
         return;

@@ -167,7 +167,7 @@ static void subfield(struct rd *r, const char *base, size_t idx, const char *key
 
 static int rd_disk(struct rd *r, json_t *v, size_t idx, struct disk_config *d)
 {
-    static const char *const keys[] = {"path", "format", "readonly", "cache", NULL};
+    static const char *const keys[] = {"path", "format", "readonly", "cache", "backing", NULL};
     int ret, e;
     snprintf(r->field, sizeof(r->field), "disks[%zu]", idx);
     if ((ret = rd_keys(r, v, keys)) < 0)
@@ -194,6 +194,12 @@ static int rd_disk(struct rd *r, json_t *v, size_t idx, struct disk_config *d)
         if ((ret = rd_enum(r, json_object_get(v, "cache"), config_cache_names, &e)) < 0)
             return ret;
         d->cache = (enum disk_cache)e;
+    }
+    subfield(r, "disks", idx, "backing");
+    if (json_object_get(v, "backing")) {
+        if ((ret = rd_enum(r, json_object_get(v, "backing"), config_backing_names, &e)) < 0)
+            return ret;
+        d->backing = (enum disk_backing)e;
     }
     return 0;
 }

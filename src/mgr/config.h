@@ -36,6 +36,9 @@
 enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
 enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
+/* Which backing files the disk's image may name (the monitor's --disk backing=, docs/security.md).
+ */
+enum disk_backing { DISK_BACKING_SAME_DIR = 0, DISK_BACKING_NONE, DISK_BACKING_ANY };
 enum nic_model { NIC_MODEL_VIRTIO = 0, NIC_MODEL_E1000 };
 enum nic_mode { NIC_MODE_NAT = 0, NIC_MODE_BRIDGE, NIC_MODE_TAP };
 enum serial_type { SERIAL_CONSOLE = 0, SERIAL_FILE, SERIAL_PTY, SERIAL_UNIX };
@@ -45,6 +48,7 @@ struct disk_config {
     enum disk_format format;
     bool is_readonly;
     enum disk_cache cache;
+    enum disk_backing backing;
 };
 
 struct nic_config {
@@ -139,6 +143,7 @@ bool config_option_is_live(const char *key);
 const char *config_boot_name(enum boot_dev d);
 const char *config_format_name(enum disk_format f);
 const char *config_cache_name(enum disk_cache c);
+const char *config_backing_name(enum disk_backing b);
 const char *config_nic_model_name(enum nic_model m);
 const char *config_nic_mode_name(enum nic_mode m);
 const char *config_serial_type_name(enum serial_type t);

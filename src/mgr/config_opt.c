@@ -229,9 +229,14 @@ static int disk_attr(struct disk_config *d, const char *attr, bool *has_format, 
         if ((i = config_find_name(config_cache_names, attr + 6)) < 0)
             return error_set(err, -EINVAL, "--disk: cache must be none or writeback");
         d->cache = (enum disk_cache)i;
+    } else if (strncmp(attr, "backing=", 8) == 0) {
+        if ((i = config_find_name(config_backing_names, attr + 8)) < 0)
+            return error_set(err, -EINVAL, "--disk: backing must be same-dir, none or any");
+        d->backing = (enum disk_backing)i;
     } else {
         return error_set(err, -EINVAL,
-                         "--disk: unknown attribute '%.64s' (format=, readonly, cache=)", attr);
+                         "--disk: unknown attribute '%.64s' (format=, readonly, cache=, backing=)",
+                         attr);
     }
     return 0;
 }

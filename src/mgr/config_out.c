@@ -16,6 +16,7 @@
 const char *const config_boot_names[] = {"floppy", "cdrom", "disk", "kernel", NULL};
 const char *const config_format_names[] = {"raw", "qcow2", NULL};
 const char *const config_cache_names[] = {"writeback", "none", NULL};
+const char *const config_backing_names[] = {"same-dir", "none", "any", NULL};
 const char *const config_nic_model_names[] = {"virtio", "e1000", NULL};
 const char *const config_nic_mode_names[] = {"nat", "bridge", "tap", NULL};
 const char *const config_serial_type_names[] = {"console", "file", "pty", "unix", NULL};
@@ -33,6 +34,11 @@ const char *config_format_name(enum disk_format f)
 const char *config_cache_name(enum disk_cache c)
 {
     return c == DISK_CACHE_NONE ? "none" : "writeback";
+}
+
+const char *config_backing_name(enum disk_backing b)
+{
+    return b == DISK_BACKING_NONE ? "none" : b == DISK_BACKING_ANY ? "any" : "same-dir";
 }
 
 const char *config_nic_model_name(enum nic_model m)
@@ -150,9 +156,12 @@ static json_t *disks_json(const struct vm_config *cfg)
     json_t *a = json_array();
     for (size_t i = 0; a && i < cfg->disk_count; i++) {
         const struct disk_config *d = &cfg->disks[i];
-        json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:s}", "path", d->path, "format",
-                                           config_format_name(d->format), "readonly",
-                                           d->is_readonly, "cache", config_cache_name(d->cache)));
+        json_t *o =
+            json_pack("{s:s,s:s,s:b,s:s}", "path", d->path, "format", config_format_name(d->format),
+                      "readonly", d->is_readonly, "cache", config_cache_name(d->cache));
+        if (o && d->backing != DISK_BACKING_SAME_DIR) /* the default is left out */
+            json_object_set_new(o, "backing", json_string(config_backing_name(d->backing)));
+        json_array_append_new(a, o);
     }
     return a;
 }

@@ -16,6 +16,7 @@
 extern const char *const config_boot_names[];
 extern const char *const config_format_names[];
 extern const char *const config_cache_names[];
+extern const char *const config_backing_names[];
 extern const char *const config_nic_model_names[];
 extern const char *const config_nic_mode_names[];
 extern const char *const config_serial_type_names[];

@@ -167,8 +167,11 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     for (size_t i = 0; i < cfg->disk_count; i++) {
         const struct disk_config *d = &cfg->disks[i];
         arg_add(&b, "--disk");
-        arg_addf(&b, "%s,format=%s%s,cache=%s", d->path, config_format_name(d->format),
-                 d->is_readonly ? ",readonly" : "", config_cache_name(d->cache));
+        /* backing=same-dir is the monitor's default too */
+        arg_addf(&b, "%s,format=%s%s,cache=%s%s%s", d->path, config_format_name(d->format),
+                 d->is_readonly ? ",readonly" : "", config_cache_name(d->cache),
+                 d->backing != DISK_BACKING_SAME_DIR ? ",backing=" : "",
+                 d->backing != DISK_BACKING_SAME_DIR ? config_backing_name(d->backing) : "");
     }
     if (cfg->cdrom) {
         arg_add(&b, "--cdrom");

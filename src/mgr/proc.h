@@ -22,6 +22,8 @@
 #include "mgr/store.h"
 
 /* How long `start` waits for the control socket (BAREIRON_START_TIMEOUT_MS overrides). */
+/* run/vmm.log is started afresh past this size, the older part kept as run/vmm.log.1. */
+#define PROC_LOG_MAX_BYTES (1u << 20)
 #define PROC_START_TIMEOUT_MS 15000
 /* Per-request timeout of control calls, and of the query-state of a probe (a hung monitor
  * must not make `list` slow). */

@@ -28,6 +28,7 @@ struct spawn_ctx {
     char pid_path[PATH_MAX];
     char exit_path[PATH_MAX];
     char log_path[PATH_MAX];
+    char log_old_path[PATH_MAX]; /* vmm.log.1: the part of this run's log before the cap */
     char sock_path[PATH_MAX];
     char console_path[PATH_MAX];
     char **argv;
@@ -54,6 +55,47 @@ static void redirect_std(int logfd)
     }
 }
 
+/*
+ * Copies the monitor's output from (rfd) to the log on fds 1 and 2 until end of file. When the
+ * log would pass PROC_LOG_MAX_BYTES it becomes vmm.log.1 (replacing an older one) and a new log
+ * starts, so a guest that makes its monitor log in a loop (a reset storm with crash reports)
+ * holds at most two logs' worth of disk.
+ */
+static void copy_log(const struct spawn_ctx *c, int rfd)
+{
+    char buf[8192];
+    struct stat st;
+    uint64_t size = fstat(1, &st) == 0 ? (uint64_t)st.st_size : 0;
+
+    for (;;) {
+        ssize_t n = read(rfd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        if (size > 0 && size + (uint64_t)n > PROC_LOG_MAX_BYTES) {
+            int fd;
+            (void)rename(c->log_path, c->log_old_path);
+            fd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+                size = 0;
+            }
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(1, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break; /* the log is gone or full: drop the output, keep draining */
+            off += w;
+        }
+        size += (uint64_t)n;
+    }
+}
+
 static unsigned long long starttime_of(pid_t pid)
 {
     unsigned long long v = 0;
@@ -65,12 +107,16 @@ static unsigned long long starttime_of(pid_t pid)
 NORETURN static void supervise(struct spawn_ctx *c, int logfd)
 {
     char line[64];
-    int status = 0;
-    pid_t vmm = fork();
+    int status = 0, pfd[2] = {-1, -1};
+    pid_t vmm;
+    /* The monitor's output goes through us to the log (copy_log); straight to it if no pipe. */
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        pfd[0] = pfd[1] = -1;
+    vmm = fork();
     if (vmm == 0) {
         if (chdir(c->run_dir) < 0)
             _exit(127);
-        redirect_std(logfd);
+        redirect_std(pfd[1] >= 0 ? pfd[1] : logfd);
         close_from(3);
         signal(SIGHUP, SIG_DFL);
         signal(SIGINT, SIG_DFL);
@@ -87,9 +133,13 @@ NORETURN static void supervise(struct spawn_ctx *c, int logfd)
     if (write(c->pipe_wr, &vmm, sizeof(vmm)) != (ssize_t)sizeof(vmm))
         _exit(1);
     redirect_std(logfd);
-    close_from(3);
+    if (pfd[0] >= 0 && pfd[0] != 3)
+        pfd[0] = dup2(pfd[0], 3);
+    close_from(pfd[0] == 3 ? 4 : 3);
     if (vmm < 0)
         _exit(1);
+    if (pfd[0] == 3)
+        copy_log(c, 3); /* until the monitor exits and its end of the pipe closes */
     while (waitpid(vmm, &status, 0) < 0 && errno == EINTR)
         ;
     if (WIFSIGNALED(status))
@@ -239,6 +289,9 @@ static int prepare_run_dir(const struct store *st, const char *name, struct spaw
         if (i < 4)
             unlink(paths[i]);
     }
+    if (snprintf(c->log_old_path, sizeof(c->log_old_path), "%s.1", c->log_path) >= PATH_MAX)
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    unlink(c->log_old_path);
     snprintf(old, sizeof(old), "%s.old", c->log_path);
     (void)rename(c->log_path, old); /* keep the previous run's log for a post-mortem */
     return 0;

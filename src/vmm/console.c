@@ -398,6 +398,8 @@ void console_destroy(struct console *c)
         close(c->log_fd);
     if (c->log_old_fd >= 0)
         close(c->log_old_fd);
+    if (c->loop != NULL) /* a queued drain must not run on the freed console */
+        (void)evloop_cancel(c->loop, c);
     console_restore_terminal();
     pthread_mutex_destroy(&c->out_lock);
     free(c->sock_path);

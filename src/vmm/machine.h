@@ -36,6 +36,13 @@ MUST_CHECK int machine_load(const struct vmm_options *o, struct evloop *loop, st
                             struct error *err);
 
 /*
+ * Writes the format each disk without format= was opened with (the probe of a read-only disk,
+ * raw for a writable one) into (o), the options (m) was built from, so that the machines of
+ * later reboots open them the same way instead of probing again.
+ */
+void machine_pin_disk_formats(struct machine *m, struct vmm_options *o);
+
+/*
  * Creates the VM on (kvm), the devices (event-loop work on (loop), COM1 on (con), the
  * virtio-console of --vconsole on (vcon), NULL when none), opens the disks and sets the boot
  * vCPU state. Returns 0 or -errno with (err) set.

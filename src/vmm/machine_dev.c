@@ -60,6 +60,35 @@ bool machine_has_rtc(void)
 #endif
 }
 
+#ifdef HAVE_BLOCK
+/*
+ * A writable disk is never probed: its guest could write any header to sector 0, and a probe at
+ * the next open (reboots rebuild the machine) would follow what the guest wrote. Read-only
+ * disks are probed at the first open; machine_pin_disk_formats then keeps that format.
+ */
+static enum blk_format open_format(const struct vmm_disk *d)
+{
+    if (d->format == VMM_DISK_RAW)
+        return BLK_FORMAT_RAW;
+    if (d->format == VMM_DISK_QCOW2)
+        return BLK_FORMAT_QCOW2;
+    return d->is_readonly ? BLK_FORMAT_AUTO : BLK_FORMAT_RAW;
+}
+#endif
+
+void machine_pin_disk_formats(struct machine *m, struct vmm_options *o)
+{
+#ifdef HAVE_BLOCK
+    for (unsigned i = 0; i < m->ndisks && i < o->ndisks; i++)
+        if (o->disks[i].format == VMM_DISK_AUTO)
+            o->disks[i].format =
+                strcmp(blk_format(m->disks[i].blk), "qcow2") == 0 ? VMM_DISK_QCOW2 : VMM_DISK_RAW;
+#else
+    (void)m;
+    (void)o;
+#endif
+}
+
 int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err)
 {
 #ifndef HAVE_BLOCK
@@ -69,14 +98,18 @@ int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err
         log_warn("the block layer is not in this build: %u disk(s) ignored", m->opts->ndisks);
     return 0;
 #else
+    static const enum blk_backing backing[] = {
+        [VMM_BACKING_SAME_DIR] = BLK_BACKING_SAME_DIR,
+        [VMM_BACKING_NONE] = BLK_BACKING_NONE,
+        [VMM_BACKING_ANY] = BLK_BACKING_ANY,
+    };
     for (unsigned i = 0; i < m->opts->ndisks; i++) {
         const struct vmm_disk *d = &m->opts->disks[i];
         struct blk_open_opts bo = {
             .path = d->path,
-            .format = d->format == VMM_DISK_RAW     ? BLK_FORMAT_RAW
-                      : d->format == VMM_DISK_QCOW2 ? BLK_FORMAT_QCOW2
-                                                    : BLK_FORMAT_AUTO,
+            .format = open_format(d),
             .cache = d->is_cache_none ? BLK_CACHE_NONE : BLK_CACHE_WRITEBACK,
+            .backing = backing[d->backing],
             .is_readonly = d->is_readonly,
         };
         int ret = blk_open(&bo, loop, &m->disks[i].blk, err);
@@ -84,6 +117,10 @@ int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err
             error_set(err, ret, "disk %s: %s", d->path, strerror(-ret));
             return ret;
         }
+        if (d->format == VMM_DISK_AUTO && !d->is_readonly) /* once: then the format is pinned */
+            log_warn("disk %s: writable and no format= given: used as raw (only read-only disks "
+                     "are probed; add format=raw or format=qcow2)",
+                     d->path);
         m->ndisks = i + 1;
     }
     return 0;
@@ -261,18 +298,27 @@ void machine_remove_pci(struct machine *m)
     pci_host_destroy(m->pci);
     m->pci = NULL;
 #endif
-    for (unsigned i = 0; i < m->ndisks; i++) {
+    /*
+     * Detach every transport, then close every disk, then free: blk_close runs the loop, and a
+     * completion for disk j must find vp[j] detached, not freed (its queued INTx update is
+     * cancelled by the detach).
+     */
 #ifdef HAVE_VIRTIO_BLK
-        virtio_pci_destroy(m->disks[i].vpci);
+    for (unsigned i = 0; i < m->ndisks; i++)
+        if (m->disks[i].vpci != NULL)
+            virtio_pci_fini(m->disks[i].vpci);
 #endif
 #ifdef HAVE_BLOCK
+    for (unsigned i = 0; i < m->ndisks; i++)
         blk_close(m->disks[i].blk);
 #endif
 #ifdef HAVE_VIRTIO_BLK
+    for (unsigned i = 0; i < m->ndisks; i++) {
+        virtio_pci_destroy(m->disks[i].vpci);
         if (m->disks[i].vblk != NULL)
             virtio_blk_destroy(m->disks[i].vblk);
-#endif
     }
+#endif
     m->ndisks = 0;
     machine_remove_virtio(m);
 }

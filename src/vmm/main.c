@@ -20,6 +20,7 @@
 #include "base/exit_status.h"
 #include "base/fdcache.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "core/kvm.h"
 #include "vmm/console.h"
 #include "vmm/ctl.h"
@@ -52,7 +53,35 @@ struct vmm {
     struct machine *m; /* the current machine */
     int sigfd;
     int pending_signal; /* a signal that arrived while no machine ran */
+    /* --reboot-limit: times of the last resets, a ring of opts.reboot_limit entries */
+    uint64_t reset_ns[VMM_MAX_REBOOT_LIMIT];
+    unsigned nresets;
 };
+
+/*
+ * Records a reset; returns true when it is one too many: opts.reboot_limit resets already
+ * happened within the window before this one. A guest in a reset loop (a triple fault at
+ * every boot) otherwise rebuilds the machine tens of times a second, for ever.
+ */
+static bool reboot_limit_hit(struct vmm *v)
+{
+    unsigned n = v->opts.reboot_limit;
+    uint64_t now = time_now_ns(), *slot;
+
+    if (n == 0)
+        return false;
+    slot = &v->reset_ns[v->nresets % n]; /* the oldest of the last n resets */
+    if (v->nresets >= n && now - *slot < (uint64_t)v->opts.reboot_window_s * 1000000000ull) {
+        fprintf(stderr,
+                "bareiron-vmm: guest reset %u times within %u s (--reboot-limit %u/%us): "
+                "stopped as crashed\n",
+                n + 1, v->opts.reboot_window_s, n, v->opts.reboot_window_s);
+        return true;
+    }
+    *slot = now;
+    v->nresets++;
+    return false;
+}
 
 static void print_error(const struct error *err)
 {
@@ -196,6 +225,7 @@ static int load(struct vmm *v)
         print_error(&err);
         return load_status(ret);
     }
+    machine_pin_disk_formats(v->m, &v->opts); /* a reboot never probes again */
     return 0;
 }
 
@@ -347,6 +377,10 @@ int main(int argc, char **argv)
         status = run_machine(&v);
         if (status >= 0)
             break;
+        if (reboot_limit_hit(&v)) {
+            status = VMM_EXIT_CRASH;
+            break;
+        }
         log_info("rebooting");
         v.ctl.machine = NULL; /* before the teardown, which runs the loop */
         machine_destroy(v.m);

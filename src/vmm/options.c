@@ -29,6 +29,7 @@ enum opt_id {
     OPT_RNG,
     OPT_VCONSOLE,
     OPT_SERIAL_LOG,
+    OPT_REBOOT_LIMIT,
     OPT_SECCOMP,
     OPT_SANDBOX,
     OPT_SANDBOX_USER,
@@ -61,6 +62,7 @@ static const struct opt_def opt_defs[] = {
     {"rng", OPT_RNG, false},
     {"vconsole", OPT_VCONSOLE, true},
     {"serial-log", OPT_SERIAL_LOG, true},
+    {"reboot-limit", OPT_REBOOT_LIMIT, true},
     {"seccomp", OPT_SECCOMP, true},
     {"sandbox", OPT_SANDBOX, false},
     {"sandbox-user", OPT_SANDBOX_USER, true},
@@ -77,8 +79,13 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
             "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
             "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
+            "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
+            "                       (default 10/10s; off: no limit)\n"
             "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "                       virtio-blk disk (repeatable; 8 disks with the cdrom)\n"
+            "             [,backing=same-dir|none|any]\n"
+            "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
+            "                       format= a writable disk is raw (only read-only disks are\n"
+            "                       probed)\n"
             "  --cdrom FILE         read-only raw disk image\n"
             "  --serial stdio|none|file:PATH|unix:PATH\n"
             "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
@@ -129,6 +136,12 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
             d->is_cache_none = true;
         else if (len == 15 && strncmp(opt, "cache=writeback", len) == 0)
             d->is_cache_none = false;
+        else if (len == 12 && strncmp(opt, "backing=none", len) == 0)
+            d->backing = VMM_BACKING_NONE;
+        else if (len == 16 && strncmp(opt, "backing=same-dir", len) == 0)
+            d->backing = VMM_BACKING_SAME_DIR;
+        else if (len == 11 && strncmp(opt, "backing=any", len) == 0)
+            d->backing = VMM_BACKING_ANY;
         else
             return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
                              opt);
@@ -187,6 +200,39 @@ static int parse_memory(const char *v, struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL, "--memory '%s': must be a multiple of 1M", v);
     o->memory_bytes = bytes;
     return 0;
+}
+
+/* "N/T" or "N/Ts" (N resets within T seconds), or "off". */
+static int parse_reboot_limit(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *slash = strchr(v, '/');
+    char num[24], secs[24];
+    uint64_t n, t;
+    size_t tl;
+
+    if (strcmp(v, "off") == 0) {
+        o->reboot_limit = 0;
+        return 0;
+    }
+    if (slash == NULL || (size_t)(slash - v) >= sizeof(num) || strlen(slash + 1) >= sizeof(secs))
+        goto bad;
+    memcpy(num, v, (size_t)(slash - v));
+    num[slash - v] = '\0';
+    strcpy(secs, slash + 1);
+    tl = strlen(secs);
+    if (tl > 0 && secs[tl - 1] == 's')
+        secs[tl - 1] = '\0';
+    if (parse_u64(num, &n) < 0 || parse_u64(secs, &t) < 0 || n < 1 || n > VMM_MAX_REBOOT_LIMIT ||
+        t < 1 || t > 86400)
+        goto bad;
+    o->reboot_limit = (unsigned)n;
+    o->reboot_window_s = (unsigned)t;
+    return 0;
+bad:
+    return error_set(err, -EINVAL,
+                     "--reboot-limit '%s': expected N/Ts (N resets in T seconds, N 1..%d, T "
+                     "1..86400) or off",
+                     v, VMM_MAX_REBOOT_LIMIT);
 }
 
 static int parse_cpus(const char *v, struct vmm_options *o, struct error *err)
@@ -274,6 +320,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_NO_REBOOT:
         o->no_reboot = true;
         return 0;
+    case OPT_REBOOT_LIMIT:
+        return parse_reboot_limit(v, o, err);
     case OPT_DISK:
     case OPT_CDROM:
         if (o->ndisks >= VM_MAX_DISKS)
@@ -338,6 +386,8 @@ static void set_defaults(struct vmm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->cpus = 1;
+    o->reboot_limit = VMM_DEFAULT_REBOOT_LIMIT;
+    o->reboot_window_s = VMM_DEFAULT_REBOOT_WINDOW_S;
     o->memory_bytes = VMM_DEFAULT_MEMORY_BYTES;
     o->serial = VMM_SERIAL_STDIO;
     o->cpu_model = CPU_MODEL_HOST;

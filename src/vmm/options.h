@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
- * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --disk, --cdrom,
- * --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng, --vconsole,
- * --seccomp, --sandbox, --sandbox-user. Parsing only checks syntax and ranges (no file is
- * opened), so it is unit-tested; main.c validates files afterwards.
+ * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --reboot-limit,
+ * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
+ * --vconsole, --seccomp, --sandbox, --sandbox-user. Parsing only checks syntax and ranges (no
+ * file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -22,17 +22,24 @@
 #define VMM_MIN_MEMORY_BYTES ((uint64_t)VM_MIN_MEMORY_MIB << 20)
 #define VMM_MAX_MEMORY_BYTES ((uint64_t)VM_MAX_MEMORY_MIB << 20)
 #define VMM_DEFAULT_MEMORY_BYTES (256ULL << 20)
+/* --reboot-limit: at most this many resets within the window, then the VM stops as crashed. */
+#define VMM_DEFAULT_REBOOT_LIMIT 10
+#define VMM_DEFAULT_REBOOT_WINDOW_S 10
+#define VMM_MAX_REBOOT_LIMIT 1000
 #define VMM_DEFAULT_SERIAL_LOG_BYTES (1ULL << 20)
 #define VMM_MIN_SERIAL_LOG_BYTES (64ULL << 10)
 #define VMM_MAX_SERIAL_LOG_BYTES (1ULL << 30)
 
 enum vmm_disk_format { VMM_DISK_AUTO, VMM_DISK_RAW, VMM_DISK_QCOW2 };
+/* backing= of --disk: which backing files an image may name (block/blk.h enum blk_backing). */
+enum vmm_disk_backing { VMM_BACKING_SAME_DIR = 0, VMM_BACKING_NONE, VMM_BACKING_ANY };
 enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL_UNIX };
 
 struct vmm_disk {
     char path[4096];
-    const char *spec; /* the --disk argument as given */
-    enum vmm_disk_format format;
+    const char *spec;            /* the --disk argument as given */
+    enum vmm_disk_format format; /* AUTO: raw when writable, probed once when read-only */
+    enum vmm_disk_backing backing;
     bool is_readonly;
     bool is_cache_none; /* cache=none: O_DIRECT */
     bool is_cdrom;      /* from --cdrom: read-only raw */
@@ -45,6 +52,8 @@ struct vmm_options {
     unsigned cpus;
     uint64_t memory_bytes;
     bool no_reboot;
+    unsigned reboot_limit; /* resets allowed within reboot_window_s; 0: no limit */
+    unsigned reboot_window_s;
     struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     const char *cdrom;
@@ -82,8 +91,9 @@ struct vmm_options {
  */
 MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err);
 
-/* Parses one --disk spec "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]" into (d).
- * Returns 0 or -EINVAL with (err) set. */
+/* Parses one --disk spec
+ * "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,backing=none|same-dir|any]" into
+ * (d). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err);
 
 /* Prints the --help text to (f). */

@@ -13,6 +13,7 @@ start/pause/resume/stop/poweroff/kill -9/racing-start paths run for real on host
   fail-start      print an error and exit with status 6 before serving anything
   never-ready     never open the control socket
   slow-start      wait 1 s before opening the control socket
+  log-flood       write 3 MiB to stderr first (a monitor logging a reset storm)
 """
 import json
 import os
@@ -200,6 +201,11 @@ def main():
         time.sleep(3600)
     if mode == "slow-start":
         time.sleep(1)
+    if mode == "log-flood":
+        line = "x" * 1023 + "\n"
+        for _ in range(3 * 1024):
+            sys.stderr.write(line)
+        sys.stderr.flush()
     return Monitor(opts, mode).run()
 
 

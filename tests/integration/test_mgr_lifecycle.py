@@ -185,6 +185,17 @@ def test_stop_ignored_times_out(mgr):
     assert mgr.state("ig") == "powered-off"
 
 
+def test_vmm_log_capped(mgr):
+    """A monitor that logs without end (a guest in a reset storm) cannot fill the disk:
+    run/vmm.log restarts past 1 MiB, one older part kept as vmm.log.1."""
+    mgr.ok("create", "lf", "--kernel", mgr.kernel)
+    mgr.ok("start", "lf", env={"FAKE_VMM_MODE": "log-flood"})
+    run = mgr.vm_dir("lf") / "run"
+    assert (run / "vmm.log.1").stat().st_size <= 1 << 20
+    assert (run / "vmm.log").stat().st_size <= 1 << 20
+    mgr.ok("poweroff", "lf")
+
+
 def test_start_failure_reports_log(mgr):
     mgr.ok("create", "f", "--kernel", mgr.kernel)
     r = mgr.run("start", "f", env={"FAKE_VMM_MODE": "fail-start"})

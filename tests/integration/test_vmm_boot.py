@@ -61,10 +61,11 @@ def test_triple_fault_no_reboot(vmm, tmp_path):
 
 
 def test_reboot_loops_until_killed(vmm, tmp_path):
-    """Without --no-reboot a reset builds a new machine: the payload runs again and again."""
+    """Without --no-reboot a reset builds a new machine: the payload runs again and again
+    (with --reboot-limit off; test_vmm_security.py covers the default limit)."""
     k = u.write_payload(tmp_path, "reboot", u.serial_write(b"boot\n") + u.out8(0x64, 0xFE))
-    p = subprocess.Popen([vmm, "--kernel", k], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL)
+    p = subprocess.Popen([vmm, "--kernel", k, "--reboot-limit", "off"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     time.sleep(3)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=20)

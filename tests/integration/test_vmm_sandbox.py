@@ -68,7 +68,8 @@ def test_seccomp_off_allows_everything(vmm, tmp_path):
 def reboot_loop(vmm, tmp_path, extra, env=None, seconds=3):
     """Runs a payload that resets itself for (seconds), then SIGTERM; returns (boots, result)."""
     code = payload(tmp_path, "reset", u.serial_write(b"boot\n") + u.out8(0x64, 0xFE))
-    p = subprocess.Popen([str(vmm), "--kernel", str(code)] + [str(a) for a in extra],
+    p = subprocess.Popen([str(vmm), "--kernel", str(code), "--reboot-limit", "off"] +
+                         [str(a) for a in extra],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(seconds)

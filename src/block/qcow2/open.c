@@ -2,22 +2,26 @@
 /*
  * Opening a qcow2 image (qcow2.txt "Header", "Cluster mapping", "Host cluster management"):
  * header validated, L1 and refcount tables loaded and checked against the file, caches sized,
- * the backing chain opened read-only (relative names resolved against the image's directory,
- * recorded backing format honoured, never probed when recorded), and on writable opens the
- * state qcow2.txt asks writers to handle: internal snapshots refused, corrupt images refused
- * (except for `disk check --repair`, which repairs them), dirty images (lazy refcounts after a
- * crash) repaired by rebuilding refcounts, unknown autoclear bits cleared.
+ * the backing chain opened read-only under the disk's backing policy (blk.h enum blk_backing;
+ * relative names resolved against the image's directory, recorded backing format honoured,
+ * never probed when recorded), and on writable opens the state qcow2.txt asks writers to
+ * handle: internal snapshots refused, corrupt images refused (except for `disk check
+ * --repair`, which repairs them), dirty images (lazy refcounts after a crash) repaired by
+ * rebuilding refcounts, unknown autoclear bits cleared.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/fdcache.h"
 #include "base/log.h"
 
 #define L2_CACHE_BYTES (4u << 20)
@@ -46,14 +50,34 @@ static int load_l1(struct qcow2 *s, struct error *err)
     return 0;
 }
 
+/*
+ * Checks the recorded backing name against the policy and builds the path to open: as recorded
+ * (absolute, or relative to the image's directory) for backing=any; for backing=same-dir only a
+ * plain file name, which the caller opens relative to the directory's fd.
+ */
 static int resolve_backing(struct qcow2 *s, char *out, size_t out_len, struct error *err)
 {
-    const char *name = s->m.backing;
+    const char *name = s->m.backing, *why = NULL;
     char dir[PATH_MAX];
 
+    if (s->b->backing == BLK_BACKING_NONE)
+        return error_set(err, -EPERM, "disk %s: has a backing file ('%s') and backing=none",
+                         s->b->path, name);
     if (strchr(name, ':') && (strncmp(name, "json:", 5) == 0 || strstr(name, "://")))
         return error_set(err, -ENOTSUP, "disk %s: backing file '%s' is not a plain file name",
                          s->b->path, name);
+    if (s->b->backing == BLK_BACKING_SAME_DIR && blk_backing_needed(name) != BLK_BACKING_SAME_DIR) {
+        if (name[0] == '/')
+            why = "an absolute path";
+        else if (strchr(name, '/'))
+            why = "not in the image's directory";
+        else
+            why = "not a file name";
+        return error_set(err, -EPERM,
+                         "disk %s: backing file '%s' is %s (backing=same-dir allows a file "
+                         "in the image's directory; backing=any follows any name)",
+                         s->b->path, name, why);
+    }
     if (name[0] == '/') {
         snprintf(out, out_len, "%s", name);
         return 0;
@@ -64,12 +88,27 @@ static int resolve_backing(struct qcow2 *s, char *out, size_t out_len, struct er
     return 0;
 }
 
+/* The directory of the image, for opening a same-dir backing file relative to it. */
+static int open_dir_of(const char *path, struct error *err)
+{
+    char dir[PATH_MAX];
+    int fd;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    fd = fdcache_open(dirname(dir), O_PATH | O_DIRECTORY); /* cached for reboots */
+    if (fd < 0)
+        return error_set(err, fd, "disk %s: cannot open its directory: %s", path, strerror(-fd));
+    return fd;
+}
+
 static int open_backing(struct qcow2 *s, struct error *err)
 {
-    struct blk_open_opts o = {
-        .is_readonly = true, .cache = s->b->cache, .needs_sync_engine = s->b->needs_sync_engine};
+    struct blk_open_opts o = {.is_readonly = true,
+                              .cache = s->b->cache,
+                              .backing = s->b->backing,
+                              .needs_sync_engine = s->b->needs_sync_engine};
     char path[PATH_MAX];
-    int ret;
+    int ret, dirfd = -1;
 
     if (!s->m.backing[0])
         return 0;
@@ -88,8 +127,16 @@ static int open_backing(struct qcow2 *s, struct error *err)
     ret = resolve_backing(s, path, sizeof(path), err);
     if (ret < 0)
         return ret;
+    if (s->b->backing == BLK_BACKING_SAME_DIR) {
+        dirfd = open_dir_of(s->b->path, err);
+        if (dirfd < 0)
+            return dirfd;
+    }
     o.path = path;
-    return blk_open_chain(&o, s->b->loop, s->b, &s->backing, err);
+    ret = blk_open_chain(&o, s->b->loop, s->b, dirfd, &s->backing, err);
+    if (dirfd >= 0)
+        close(dirfd);
+    return ret;
 }
 
 /* Writable opens: refuses images marked corrupt, repairs dirty ones (lazy refcounts). */

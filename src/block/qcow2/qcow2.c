@@ -76,11 +76,30 @@ static void backing_done(struct blk_req *sub, int ret)
     free(p);
 }
 
+/* A data transfer of (req) to this image's clusters; priv[3] holds its reuse.c tag (all the
+ * pieces of one request are submitted together and share it). */
 static void engine_done(void *opaque, int ret)
 {
     struct blk_req *req = opaque;
+    struct blk *b = (struct blk *)(uintptr_t)req->priv[2];
 
-    blk_req_put((struct blk *)(uintptr_t)req->priv[2], req, ret);
+    qcow2_io_end(qcow2_of(b), (unsigned)req->priv[3]);
+    blk_req_put(b, req, ret);
+}
+
+static int submit_data(struct blk *b, struct blk_req *req, enum eio_op op, const struct iovec *iov,
+                       int n, uint64_t host, uint64_t len)
+{
+    int ret;
+
+    blk_req_hold(req);
+    req->priv[3] = qcow2_io_begin(qcow2_of(b));
+    ret = blk_io_submit(b, op, b->fd, iov, n, host, len, 0, engine_done, req);
+    if (ret < 0) {
+        req->priv[0]--;
+        qcow2_io_end(qcow2_of(b), (unsigned)req->priv[3]);
+    }
+    return ret;
 }
 
 /* Reads run (r) at guest (voff) into the request's iov at (skip). */
@@ -93,11 +112,7 @@ static int read_run(struct blk *b, struct blk_req *req, const struct run *r, uin
     switch (r->type) {
     case QCOW2_NORMAL:
         n = iov_slice(tmp, req->iovcnt, req->iov, req->iovcnt, skip, r->len);
-        blk_req_hold(req);
-        ret = blk_io_submit(b, EIO_READ, b->fd, tmp, n, r->host, r->len, 0, engine_done, req);
-        if (ret < 0)
-            req->priv[0]--;
-        return ret;
+        return submit_data(b, req, EIO_READ, tmp, n, r->host, r->len);
     case QCOW2_UNALLOC:
         if (s->backing && voff < blk_size_bytes(s->backing)) {
             uint64_t blen = MIN(r->len, blk_size_bytes(s->backing) - voff);
@@ -149,19 +164,13 @@ static int write_run(struct blk *b, struct blk_req *req, const struct run *r, ui
                      struct iovec *tmp)
 {
     int n = iov_slice(tmp, req->iovcnt, req->iov, req->iovcnt, skip, r->len);
-    int ret;
 
     if (qcow2_is_metadata(qcow2_of(b), r->host, r->len)) {
         log_ratelimited(LOG_ERROR, "%s: L2 entry maps guest data onto metadata at %#llx", b->path,
                         (unsigned long long)r->host);
         return -EIO;
     }
-
-    blk_req_hold(req);
-    ret = blk_io_submit(b, EIO_WRITE, b->fd, tmp, n, r->host, r->len, 0, engine_done, req);
-    if (ret < 0)
-        req->priv[0]--;
-    return ret;
+    return submit_data(b, req, EIO_WRITE, tmp, n, r->host, r->len);
 }
 
 /* True when every cluster of the write is allocated (no metadata change needed). */
@@ -220,6 +229,7 @@ static void run_alloc_batch(void *opaque)
     }
     cret = rets ? qcow2_batch_commit(s) : -ENOMEM;
     s->is_batching = false;
+    qcow2_reuse_poll(s); /* clusters freed by the batch, once no transfer may target them */
     for (unsigned i = 0; i < n; i++)
         blk_req_put(b, q[i], rets && rets[i] ? rets[i] : cret);
     free(rets);
@@ -310,13 +320,8 @@ static int qcow2_submit(struct blk *b, struct blk_req *req)
     case BLK_OP_READ:
     case BLK_OP_WRITE:
         return submit_rw(b, req);
-    case BLK_OP_FLUSH: {
-        blk_req_hold(req);
-        int ret = blk_io_submit(b, EIO_FSYNC, b->fd, NULL, 0, 0, 0, 0, engine_done, req);
-        if (ret < 0)
-            req->priv[0]--;
-        return ret;
-    }
+    case BLK_OP_FLUSH:
+        return submit_data(b, req, EIO_FSYNC, NULL, 0, 0, 0);
     case BLK_OP_DISCARD:
     case BLK_OP_WRITE_ZEROES:
         return queue_alloc(b, req);
@@ -335,6 +340,9 @@ static void qcow2_close(struct blk *b)
 
     if (!s)
         return;
+    qcow2_reuse_fini(s);
+    if (!b->is_readonly && qcow2_sync(s) < 0)
+        log_warn("%s: flush on close failed", b->path);
     free(s->aq);
     free(s->pend);
     blk_close(s->backing);

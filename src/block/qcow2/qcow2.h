@@ -95,6 +95,12 @@ struct qcow2_tcache {
     uint64_t tick;
 };
 
+/* A host byte range (a free waiting for in-flight transfers). */
+struct qcow2_extent {
+    uint64_t off;
+    uint64_t len;
+};
+
 /* An L2 update waiting for its batch's flush: guest cluster (gc) gets entry (val). */
 struct qcow2_pend {
     uint64_t gc;
@@ -128,6 +134,13 @@ struct qcow2 {
     bool is_batching;
     struct qcow2_pend *pend;
     size_t npend, pend_cap;
+    /* Deferred frees (reuse.c): data transfers are tagged with the bucket current when they
+     * start; frees wait in (freed_new), move to (freed_old) when the buckets flip, and are done
+     * once the old bucket has drained. */
+    unsigned io_cur;
+    uint64_t io_inflight[2];
+    struct qcow2_extent *freed_new, *freed_old;
+    size_t n_new, cap_new, n_old, cap_old;
     uint64_t zc_entry; /* L2 entry of the compressed cluster held in zc_data (0: none) */
     uint8_t *zc_data;  /* last decompressed cluster */
 };
@@ -191,10 +204,23 @@ MUST_CHECK int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
  * table: no guest data may be written there nor may they be freed or allocated, whatever the
  * (possibly hostile) L2 entries and refcounts say. */
 bool qcow2_is_metadata(const struct qcow2 *s, uint64_t off, uint64_t len);
-/* Drops one reference to each cluster of [off, off+len) and punches a hole where it falls to
- * zero. Freed clusters are not reused before the image is reopened (in-flight data I/O may
- * still target them). */
+/* Drops one reference to each cluster of [off, off+len) at once and punches a hole where it
+ * falls to zero; those clusters may be allocated again right away. Use qcow2_free_range unless
+ * no data I/O can be in flight to them. */
+MUST_CHECK int qcow2_free_now(struct qcow2 *s, uint64_t off, uint64_t len);
+
+/* reuse.c: freeing clusters that in-flight data I/O may still target. */
+/* Frees [off, off+len) like qcow2_free_now once every data transfer in flight now has completed
+ * (until then the refcounts stay as they are: a crash only leaks). Returns 0 or -ENOMEM. */
 MUST_CHECK int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len);
+/* A data transfer to this image's clusters starts; returns its tag for qcow2_io_end. */
+unsigned qcow2_io_begin(struct qcow2 *s);
+/* The transfer tagged (tag) completed; frees whose wait is over are done. Loop thread. */
+void qcow2_io_end(struct qcow2 *s, unsigned tag);
+/* Does the frees whose wait is over (after a batch of metadata changes). */
+void qcow2_reuse_poll(struct qcow2 *s);
+/* Does every pending free (no transfer in flight: close) and releases the lists. */
+void qcow2_reuse_fini(struct qcow2 *s);
 /* Loads the refcount table into memory. */
 MUST_CHECK int qcow2_refcount_load(struct qcow2 *s, struct error *err);
 

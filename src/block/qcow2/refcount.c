@@ -262,7 +262,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
     return 0;
 }
 
-int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len)
+int qcow2_free_now(struct qcow2 *s, uint64_t off, uint64_t len)
 {
     uint64_t first = off / s->cluster_size, last = (off + len - 1) / s->cluster_size, v;
     int ret;
@@ -280,9 +280,7 @@ int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len)
         if (ret < 0)
             return ret;
         if (v == 1) {
-            /* Data I/O submitted before this free may still be in flight to (c): the search
-             * for free clusters must not reach it again in this session. */
-            s->free_hint = MAX(s->free_hint, c + 1);
+            s->free_hint = MIN(s->free_hint, c); /* the search for free clusters may take it */
             qcow2_tcache_drop(&s->l2c, c * s->cluster_size);
             /* best effort: give the space back to the host filesystem */
             (void)!fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

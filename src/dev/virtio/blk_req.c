@@ -2,10 +2,10 @@
 /*
  * virtio-blk request handling (virtio 1.2 §5.2.6): framing (16-byte device-readable header
  * first, 1-byte device-writable status last, any layout in between, §2.6.4), IN/OUT data
- * checks (512-byte multiples inside the capacity), FLUSH, GET_ID, DISCARD and WRITE_ZEROES
- * segments (§5.2.6.2), and completion of backend requests on the event loop. A chain without
- * room for a header or a status cannot be answered, so it puts the device in NEEDS_RESET;
- * everything else the guest gets wrong is answered with IOERR or UNSUPP.
+ * checks (512-byte multiples inside the capacity, seg_max and size_max kept), FLUSH, GET_ID,
+ * DISCARD and WRITE_ZEROES segments (§5.2.6.2), and completion of backend requests on the event
+ * loop. A chain without room for a header or a status cannot be answered, so it puts the device in
+ * NEEDS_RESET; everything else the guest gets wrong is answered with IOERR or UNSUPP.
  */
 #include "dev/virtio/blk.h"
 
@@ -194,6 +194,28 @@ static struct vblk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p,
     return r;
 }
 
+/*
+ * The limits announced in the configuration (§5.2.4: seg_max segments per request, size_max
+ * bytes per segment): the driver must keep to them, and what it sends past them is refused
+ * rather than buffered (an unaligned segment costs a bounce on cache=none disks).
+ */
+static bool segments_ok(const struct virtio_blk *vb, const struct iovec *iov, int cnt)
+{
+    if ((uint64_t)cnt > vb->cfg.seg_max) {
+        log_ratelimited(LOG_WARN, "%s: request of %d segments, more than seg_max %u", vb->vd.name,
+                        cnt, vb->cfg.seg_max);
+        return false;
+    }
+    for (int i = 0; i < cnt; i++) {
+        if (iov[i].iov_len > vb->cfg.size_max) {
+            log_ratelimited(LOG_WARN, "%s: segment of %zu bytes, more than size_max %u",
+                            vb->vd.name, iov[i].iov_len, vb->cfg.size_max);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* IN / OUT. Returns the status for an immediate answer, or -1 when submitted. */
 static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
 {
@@ -224,6 +246,10 @@ static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
         r->br.iovcnt = iov_slice(e->iov, e->n_readable, sizeof(p->hdr), len, r->iov);
     else
         r->br.iovcnt = iov_slice(p->wiov, e->n_writable, 0, len, r->iov);
+    if (!segments_ok(vb, r->iov, r->br.iovcnt)) {
+        free(r);
+        return VIRTIO_BLK_S_IOERR;
+    }
     submit(vb, r);
     return -1;
 }

@@ -20,8 +20,8 @@
  *
  * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
  * -> MSI-X lock). INTx changes wanted while a lock is held (interrupts are raised with
- * vd->lock held) are applied with pci_dev_set_intx from the event loop (evloop_call), so
- * destroy the transport only after the loop stopped running.
+ * vd->lock held) are applied with pci_dev_set_intx from the event loop (evloop_call);
+ * virtio_pci_fini cancels the ones still queued.
  */
 #ifndef BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
 #define BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
@@ -111,9 +111,9 @@ struct virtio_pci {
  */
 MUST_CHECK int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd,
                                const struct platform *plat, struct evloop *loop);
-/* Detaches the transport from the device (later completions raise no interrupt), removes the
- * eventfds from the loop (and the ioeventfds), closes them and frees the MSI-X state. Call it
- * when the event loop no longer runs (deferred INTx updates hold a pointer to vp). */
+/* Detaches the transport from the device (later completions raise no interrupt), cancels the
+ * INTx updates it queued on the loop, removes the eventfds from the loop (and the ioeventfds),
+ * closes them and frees the MSI-X state. Idempotent; the device may be destroyed afterwards. */
 void virtio_pci_fini(struct virtio_pci *vp);
 
 /*

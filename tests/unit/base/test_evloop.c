@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for base/evloop.c: fd callbacks, deletion inside a callback, cross-thread calls. */
+/*
+ * Unit tests for base/evloop.c: fd callbacks, deletion inside a callback, cross-thread calls,
+ * cancelling queued calls.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -83,11 +86,37 @@ static void test_call_and_stop_from_thread(void **state)
     evloop_destroy(loop);
 }
 
+/* Cancelled calls never run; the others keep their order and the queue stays usable. */
+static void test_cancel(void **state)
+{
+    int a = 0, b = 0, c = 0;
+    (void)state;
+    struct evloop *loop;
+    assert_int_equal(evloop_create(&loop), 0);
+    assert_int_equal(evloop_call(loop, count_call, &a), 0);
+    assert_int_equal(evloop_call(loop, count_call, &b), 0);
+    assert_int_equal(evloop_call(loop, count_call, &a), 0);
+    assert_int_equal(evloop_call(loop, count_call, &c), 0);
+    assert_int_equal(evloop_call(loop, count_call, &a), 0);
+    assert_int_equal(evloop_cancel(loop, &a), 3);
+    assert_int_equal(evloop_cancel(loop, &a), 0);
+    assert_int_equal(evloop_call(loop, count_call, &b), 0); /* the tail is still right */
+    assert_int_equal(evloop_cancel(loop, &c), 1);
+    while (evloop_run_once(loop, 0) > 0)
+        ;
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 2);
+    assert_int_equal(c, 0);
+    assert_int_equal(evloop_cancel(loop, &b), 0);
+    evloop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fd_callback_and_del),
         cmocka_unit_test(test_call_and_stop_from_thread),
+        cmocka_unit_test(test_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

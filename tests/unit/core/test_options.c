@@ -49,6 +49,8 @@ static void test_defaults(void **state)
     assert_int_equal(o.serial, VMM_SERIAL_STDIO);
     assert_int_equal(o.cpu_model, CPU_MODEL_HOST);
     assert_false(o.no_reboot);
+    assert_int_equal(o.reboot_limit, 10);
+    assert_int_equal(o.reboot_window_s, 10);
     assert_int_equal(o.ndisks, 0);
     assert_false(o.has_rng);
     assert_false(o.has_vconsole);
@@ -61,9 +63,10 @@ static void test_all_options(void **state)
     (void)state;
     assert_int_equal(PARSE(o, err, "--kernel=vmlinuz", "--initrd", "ird", "--cmdline",
                            "console=ttyS0 quiet", "--cpus", "4", "--memory", "2G", "--no-reboot",
-                           "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly,cache=none",
-                           "--cdrom", "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c",
-                           "--name", "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
+                           "--disk", "a.img", "--disk",
+                           "b.qcow2,format=qcow2,readonly,cache=none,backing=any", "--cdrom",
+                           "x,y.iso", "--serial", "unix:/tmp/s", "--control", "/tmp/c", "--name",
+                           "vm1", "--log-level", "debug", "--cpu-model", "baseline"),
                      0);
     assert_string_equal(o.kernel, "vmlinuz");
     assert_string_equal(o.initrd, "ird");
@@ -77,6 +80,8 @@ static void test_all_options(void **state)
     assert_string_equal(o.disks[1].path, "b.qcow2");
     assert_int_equal(o.disks[1].format, VMM_DISK_QCOW2);
     assert_true(o.disks[1].is_readonly && o.disks[1].is_cache_none);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_SAME_DIR);
+    assert_int_equal(o.disks[1].backing, VMM_BACKING_ANY);
     assert_string_equal(o.disks[2].path, "x,y.iso");
     assert_true(o.disks[2].is_cdrom && o.disks[2].is_readonly);
     assert_int_equal(o.serial, VMM_SERIAL_UNIX);
@@ -143,6 +148,25 @@ static void test_cpus(void **state)
     assert_non_null(strstr(err.message, "--cpus"));
 }
 
+static void test_reboot_limit(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/60s"), 0);
+    assert_int_equal(o.reboot_limit, 5);
+    assert_int_equal(o.reboot_window_s, 60);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit=3/2"), 0);
+    assert_int_equal(o.reboot_window_s, 2);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "off"), 0);
+    assert_int_equal(o.reboot_limit, 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "0/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "1001/1s"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/0"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--reboot-limit", "5/1m"), -EINVAL);
+}
+
 static void test_errors(void **state)
 {
     struct vmm_options o;
@@ -161,6 +185,9 @@ static void test_errors(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpu-model", "epyc"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,format=vmdk"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", ",readonly"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=all"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=none"), 0);
+    assert_int_equal(o.disks[0].backing, VMM_BACKING_NONE);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "a", "--cdrom", "b"), -EINVAL);
     /* --help needs no kernel */
     assert_int_equal(PARSE(o, err, "--help"), 0);
@@ -271,11 +298,12 @@ static void test_security(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),         cmocka_unit_test(test_shared_limits),
-        cmocka_unit_test(test_cpus),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
-        cmocka_unit_test(test_serial_log),     cmocka_unit_test(test_security),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_memory),       cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
+        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
+        cmocka_unit_test(test_security),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

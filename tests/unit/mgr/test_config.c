@@ -22,7 +22,8 @@ static const char full_json[] =
     "{\"schema\":1,\"name\":\"web-1\",\"description\":\"d\",\"os_type\":\"linux\","
     "\"cpus\":4,\"memory_mib\":2048,\"boot\":[\"disk\",\"kernel\"],\"kernel\":\"/k\","
     "\"initrd\":\"/i\",\"cmdline\":\"console=ttyS0\",\"disks\":[{\"path\":\"/a.img\","
-    "\"format\":\"qcow2\",\"readonly\":true,\"cache\":\"none\"},{\"path\":\"/b.img\"}],"
+    "\"format\":\"qcow2\",\"readonly\":true,\"cache\":\"none\",\"backing\":\"any\"},"
+    "{\"path\":\"/b.img\"}],"
     "\"cdrom\":\"/c.iso\",\"floppy\":null,\"network\":[{\"model\":\"e1000\",\"mode\":\"tap\","
     "\"tap\":\"tap0\",\"mac\":\"52:54:00:12:34:56\"},{\"mode\":\"nat\"}],"
     "\"serial\":[{\"type\":\"console\"},{\"type\":\"file\",\"path\":\"/log\"}],"
@@ -47,6 +48,8 @@ static void test_parse_full(void **state)
     assert_true(c.disks[0].is_readonly);
     assert_int_equal(c.disks[0].cache, DISK_CACHE_NONE);
     assert_int_equal(c.disks[1].format, DISK_FORMAT_RAW);
+    assert_int_equal(c.disks[0].backing, DISK_BACKING_ANY);
+    assert_int_equal(c.disks[1].backing, DISK_BACKING_SAME_DIR);
     assert_null(c.floppy);
     assert_int_equal(c.nic_count, 2);
     assert_int_equal(c.nics[0].mode, NIC_MODE_TAP);
@@ -70,6 +73,7 @@ static void test_round_trip(void **state)
     assert_int_equal(config_dump(&d, &text2), 0);
     assert_string_equal(text, text2);
     assert_non_null(strstr(text, "\"schema\": 1"));
+    assert_non_null(strstr(text, "\"backing\": \"any\"")); /* only where not the default */
     free(text);
     free(text2);
     config_fini(&c);
@@ -240,7 +244,14 @@ static void test_options(void **state)
     snprintf(spec, sizeof(spec), "%s,format=qcow2,readonly,cache=none", file);
     set_ok(&c, "disk", spec);
     assert_int_equal(c.disks[0].format, DISK_FORMAT_QCOW2);
+    assert_int_equal(c.disks[0].backing, DISK_BACKING_SAME_DIR);
     set_bad(&c, "disk", file, -EEXIST);
+    set_ok(&c, "remove-disk", file);
+    snprintf(spec, sizeof(spec), "%s,format=qcow2,readonly,cache=none,backing=any", file);
+    set_ok(&c, "disk", spec);
+    assert_int_equal(c.disks[0].backing, DISK_BACKING_ANY);
+    snprintf(spec, sizeof(spec), "%s,backing=all", file);
+    set_bad(&c, "disk", spec, -EINVAL);
     set_ok(&c, "serial", "unix:/tmp/s.sock");
     set_ok(&c, "serial", "none");
     assert_int_equal(c.serial_count, 0);

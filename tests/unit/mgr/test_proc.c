@@ -62,6 +62,11 @@ static void test_argv(void **state)
     assert_non_null(strstr(joined(argv), "--serial file:/var/log/vm1.log"));
     assert_null(strstr(joined(argv), "--serial-log")); /* the file is the log */
     proc_argv_free(argv);
+    c.disks[0].backing = DISK_BACKING_ANY; /* passed on when not the default */
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_non_null(
+        strstr(joined(argv), "--disk /d/a.qcow2,format=qcow2,readonly,cache=none,backing=any "));
+    proc_argv_free(argv);
     c.serials[0].type = SERIAL_PTY;
     free(c.serials[0].path);
     c.serials[0].path = NULL;

@@ -43,14 +43,14 @@ static uint64_t features(const struct virtio_blk *vb)
     return vb->vd.host_features & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 }
 
-static int setup_opts(void **state, bool is_readonly)
+static int setup_opts_size(void **state, bool is_readonly, uint64_t disk_bytes)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct virtio_blk_opts opts = {.serial = "bareiron-serial-0123456789"};
     assert_non_null(f);
     assert_int_equal(gmem_create(&f->gm), 0);
     assert_int_equal(gmem_add_region(f->gm, 0, RAM_BYTES, "ram", false, NULL), 0);
-    f->disk = blk_mem_create(DISK_BYTES, is_readonly);
+    f->disk = blk_mem_create(disk_bytes, is_readonly);
     assert_int_equal(virtio_blk_create(&opts, f->disk, f->gm, &f->vb), 0);
     guest_ring_init(&f->r, f->gm, 0x10000, 64);
     assert_int_equal(guest_dev_bringup(&f->vb->vd, &f->r, 1, features(f->vb)),
@@ -58,6 +58,16 @@ static int setup_opts(void **state, bool is_readonly)
                          VIRTIO_STATUS_DRIVER_OK);
     *state = f;
     return 0;
+}
+
+static int setup_opts(void **state, bool is_readonly)
+{
+    return setup_opts_size(state, is_readonly, DISK_BYTES);
+}
+
+static int setup_big(void **state)
+{
+    return setup_opts_size(state, false, 4 * DISK_BYTES);
 }
 
 static int setup(void **state)
@@ -483,6 +493,34 @@ static void test_stats(void **state)
     assert_int_equal(st.in_flight, 0);
 }
 
+/* A segment longer than the size_max we announce is refused, never handed to the backend. */
+static void test_size_max(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t big_gpa = 0x400000;
+    uint16_t head;
+
+    assert_int_equal(virtio_read_config(&f->vb->vd, 8, 4), VIRTIO_BLK_SIZE_MAX);
+    put_hdr(f, VIRTIO_BLK_T_IN, 0);
+    head = desc(f, HDR_GPA, 16, 0, false);
+    desc(f, big_gpa, 2 * VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 0);
+    assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_IOERR);
+    /* the same bytes in segments of size_max are fine */
+    put_hdr(f, VIRTIO_BLK_T_IN, 0);
+    head = desc(f, HDR_GPA, 16, 0, false);
+    desc(f, big_gpa, VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, big_gpa + VIRTIO_BLK_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, VIRTQ_DESC_F_WRITE, false);
+    desc(f, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(finish(f, head, 2 * VIRTIO_BLK_SIZE_MAX + 1), VIRTIO_BLK_S_OK);
+    assert_int_equal(virtio_read_status(&f->vb->vd) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -499,6 +537,7 @@ int main(void)
         T(test_discard_write_zeroes),
         T(test_discard_bad),
         cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
+        cmocka_unit_test_setup_teardown(test_size_max, setup_big, teardown),
         T(test_no_status),
         T(test_short_header),
         T(test_submit_error),

@@ -86,7 +86,8 @@ static int teardown(void **state)
     if (f->loop != NULL)
         while (evloop_run_once(f->loop, 0) > 0)
             ;
-    pci_host_destroy(f->host);
+    if (f->host != NULL)
+        pci_host_destroy(f->host);
     virtio_pci_destroy(f->vp);
     virtio_rng_destroy(f->rng);
     if (f->loop != NULL)
@@ -449,6 +450,29 @@ static void test_machine_reset(void **state)
     assert_int_equal(rd(f, VIRTIO_PCI_COMMON_STATUS, 1), 0);
 }
 
+/*
+ * An interrupt raised with vd->lock held queues the INTx update on the loop; destroying the
+ * transport before that call ran must cancel it (under ASan this was a heap-use-after-free in
+ * intx_apply, the machine teardown's interleaving: transport freed, then blk_close ran the
+ * loop).
+ */
+static void test_destroy_cancels_queued_intx(void **state)
+{
+    struct fixture *f = *state;
+    struct guest_ring r;
+    guest_ring_init(&r, f->gm, 0x10000, 16);
+    assert_int_equal(bringup(f, &r), 0x0f);
+    pthread_mutex_lock(&f->rng->vd.lock);
+    virtio_notify_config(&f->rng->vd); /* INTx, lock held: deferred to the loop */
+    pthread_mutex_unlock(&f->rng->vd.lock);
+    pci_host_destroy(f->host);
+    f->host = NULL;
+    virtio_pci_destroy(f->vp);
+    f->vp = NULL;
+    while (evloop_run_once(f->loop, 0) > 0) /* the queued call must not touch the freed vp */
+        ;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -463,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_budget_defers, setup_loop, teardown),
         T(test_console_device_cfg),
         T(test_machine_reset),
+        cmocka_unit_test_setup_teardown(test_destroy_cancels_queued_intx, setup_loop, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
