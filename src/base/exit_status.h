@@ -18,6 +18,7 @@ enum exit_status {
     EXIT_STATUS_INVALID = 6,  /* invalid content: bad image, corrupt definition, not a kernel */
     EXIT_STATUS_TIMEOUT = 7,  /* the guest or the monitor did not react in time */
     EXIT_STATUS_CRASH = 8,    /* the guest crashed (monitor only) */
+    EXIT_STATUS_SECCOMP = 10, /* a forbidden system call (monitor only; docs/security.md) */
 };
 
 /* Returns the status of the class that the negative errno (code) belongs to (0 gives 0). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/ckd.h"
+#include "base/fdcache.h"
 
 int parse_u64(const char *s, uint64_t *out)
 {
@@ -99,9 +100,9 @@ int read_file_all(const char *path, size_t max_bytes, char **buf, size_t *len)
     struct stat st;
     char *p;
     int fd, ret;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = fdcache_open(path, O_RDONLY);
     if (fd < 0)
-        return -errno;
+        return fd;
     if (fstat(fd, &st) < 0) {
         ret = -errno;
         goto err_close_fd;
@@ -218,7 +219,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
     int fd, ret;
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
     if (fd < 0)
         return -errno;
     ret = write_full(fd, data, len);

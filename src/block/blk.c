@@ -21,6 +21,7 @@
 
 #include "base/ckd.h"
 #include "base/evloop.h"
+#include "base/fdcache.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "block/blk_internal.h"
@@ -264,14 +265,19 @@ static int take_lock(struct blk *b, struct error *err)
 }
 
 /* Opens (path), or with (dirfd) >= 0 its last component relative to (dirfd) without following
- * a symlink (backing=same-dir). */
+ * a symlink (backing=same-dir). Through the descriptor cache (base/fdcache.h): a reboot gets the
+ * descriptor of the first open. Returns the descriptor, or -1 with errno set. */
 static int open_file(const char *path, int dirfd, int flags)
 {
     const char *leaf = strrchr(path, '/');
+    int fd = dirfd < 0 ? fdcache_open(path, flags)
+                       : fdcache_openat(dirfd, leaf ? leaf + 1 : path, path, flags | O_NOFOLLOW);
 
-    if (dirfd < 0)
-        return open(path, flags);
-    return openat(dirfd, leaf ? leaf + 1 : path, flags | O_NOFOLLOW);
+    if (fd < 0) {
+        errno = -fd;
+        return -1;
+    }
+    return fd;
 }
 
 static int open_fds(struct blk *b, const struct blk_open_opts *opts, int dirfd, struct error *err)

@@ -21,6 +21,7 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/thread_class.h"
 
 #define SYNC_MAX_THREADS 16
 
@@ -113,6 +114,7 @@ static void *worker(void *opaque)
 {
     struct engine_sync *s = opaque;
 
+    thread_class_enter(THREAD_CLASS_BLK_WORKER);
     log_set_thread_name("blk-worker");
     pthread_mutex_lock(&s->lock);
     for (;;) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread_class.h"
 #include "base/util.h"
 #include "core/vm.h"
 
@@ -279,6 +280,7 @@ static void *vcpu_thread(void *opaque)
     char name[16];
     sigset_t set;
     snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+    thread_class_enter(THREAD_CLASS_VCPU);
     log_set_thread_name(name);
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);

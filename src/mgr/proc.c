@@ -125,6 +125,14 @@ static void serial_arg(const struct vm_config *cfg, struct argv_builder *b)
     }
 }
 
+bool proc_wants_sandbox(void)
+{
+    const char *v = getenv("BAREIRON_SANDBOX");
+    if (v != NULL && strcmp(v, "0") == 0)
+        return false;
+    return geteuid() == 0; /* the jail needs root (docs/security.md "Sandbox") */
+}
+
 int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, struct error *err)
 {
     struct argv_builder b = {0};
@@ -179,6 +187,8 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         arg_add(&b, "--ioapic");
         arg_add(&b, "off");
     }
+    if (proc_wants_sandbox())
+        arg_add(&b, "--sandbox");
     if (b.has_failed) {
         proc_argv_free(b.v);
         return error_set(err, -ENOMEM, "out of memory");

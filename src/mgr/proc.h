@@ -46,13 +46,16 @@ struct proc_status {
  */
 MUST_CHECK int proc_find_vmm(char *buf, size_t size, struct error *err);
 
+/* True when started monitors are jailed (--sandbox): as root, unless $BAREIRON_SANDBOX is 0. */
+bool proc_wants_sandbox(void);
+
 /*
  * Builds the monitor's argv for (cfg) ((vmm) is argv[0]; paths of run/ files are relative to
  * the run directory, which is the monitor's working directory). The array and its strings
  * are malloc'd; free with proc_argv_free. Returns 0, -ENOTSUP for settings the monitor cannot
  * run yet (no kernel: firmware boot; those of config_check_supported) with (err) naming them,
  * or -ENOMEM. ACPI and the IO-APIC, on by default, are turned off with --acpi off and
- * --ioapic off.
+ * --ioapic off. --sandbox is added when proc_wants_sandbox().
  */
 MUST_CHECK int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv,
                                struct error *err);

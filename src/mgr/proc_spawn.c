@@ -162,7 +162,7 @@ static int spawn(struct spawn_ctx *c, pid_t *vmm_pid, struct error *err)
     pid_t a;
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return error_set(err, -errno, "pipe: %s", strerror(errno));
-    logfd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    logfd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     a = fork();
     if (a == 0) {
         close(pfd[0]);
@@ -271,10 +271,16 @@ static int prepare_run_dir(const struct store *st, const char *name, struct spaw
                                          "vmm.log"};
     char *const paths[] = {c->pid_path, c->exit_path, c->sock_path, c->console_path, c->log_path};
     char old[PATH_MAX + 8];
+    struct stat st_dir;
     if (store_vm_path(st, name, "run", c->run_dir, sizeof(c->run_dir)) < 0)
         return error_set(err, -ENAMETOOLONG, "path too long");
     if (mkdir(c->run_dir, 0700) < 0 && errno != EEXIST)
         return error_set(err, -errno, "%s: %s", c->run_dir, strerror(errno));
+    /* a planted symlink or someone else's directory must not receive our sockets and logs */
+    if (lstat(c->run_dir, &st_dir) < 0)
+        return error_set(err, -errno, "%s: %s", c->run_dir, strerror(errno));
+    if (!S_ISDIR(st_dir.st_mode) || st_dir.st_uid != geteuid())
+        return error_set(err, -EPERM, "%s: not a directory of ours", c->run_dir);
     if (chmod(c->run_dir, 0700) < 0)
         return error_set(err, -errno, "%s: %s", c->run_dir, strerror(errno));
     for (size_t i = 0; i < ARRAY_SIZE(leaves); i++) {

@@ -110,7 +110,7 @@ int store_lock(const struct store *st, const char *name, int *fd, struct error *
         return ret;
     if (!store_exists(st, name) || store_vm_path(st, name, "lock", path, sizeof(path)) < 0)
         return no_such_vm(name, err);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (*fd < 0)
         return error_set(err, -errno, "%s: %s", path, strerror(errno));
     while (flock(*fd, LOCK_EX) < 0) {
@@ -166,7 +166,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
     int fd, ret;
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
     fault_point("tmp-open");

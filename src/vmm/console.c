@@ -54,8 +54,9 @@ struct console {
     uint64_t sent;       /* of those, bytes the client has been sent */
     bool is_out_waiting; /* the client's socket was full: EPOLLOUT watched */
     bool is_client_gone; /* a send failed: stop sending until the hang-up is handled */
-    /* --serial-log (out_lock): the file, its cap and its size */
+    /* --serial-log (out_lock): the file, PATH.old, its cap and its size */
     int log_fd;
+    int log_old_fd;
     char *log_path;
     uint64_t log_max_bytes;
     uint64_t log_bytes;
@@ -310,6 +311,8 @@ static void on_accept(void *opaque, uint32_t events)
 static int open_unix(struct console *c, const char *path, struct error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    mode_t old_umask;
+    int ret;
     if (strlen(path) >= sizeof(sa.sun_path))
         return error_set(err, -ENAMETOOLONG, "--serial unix:%s: path too long", path);
     strcpy(sa.sun_path, path);
@@ -317,7 +320,10 @@ static int open_unix(struct console *c, const char *path, struct error *err)
     if (c->listen_fd < 0)
         return error_set(err, -errno, "socket: %s", strerror(errno));
     unlink(path);
-    if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(c->listen_fd, 1) < 0)
+    old_umask = umask(0177); /* the socket file is created 0600 */
+    ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (ret < 0 || listen(c->listen_fd, 1) < 0)
         return error_set(err, -errno, "--serial unix:%s: %s", path, strerror(errno));
     c->sock_path = strdup(path);
     c->ring = malloc(CONSOLE_HISTORY_BYTES);
@@ -340,7 +346,8 @@ static int open_backend(struct console *c, const char *path, struct error *err)
     case VMM_SERIAL_NONE:
         return 0;
     case VMM_SERIAL_FILE:
-        c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        c->out_fd =
+            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (c->out_fd < 0)
             return error_set(err, -errno, "--serial file:%s: %s", path, strerror(errno));
         return 0;
@@ -359,7 +366,7 @@ int console_create(struct evloop *loop, enum vmm_serial kind, const char *path,
         return error_set(err, -ENOMEM, "out of memory");
     c->loop = loop;
     c->kind = kind;
-    c->in_fd = c->out_fd = c->listen_fd = c->log_fd = -1;
+    c->in_fd = c->out_fd = c->listen_fd = c->log_fd = c->log_old_fd = -1;
     pthread_mutex_init(&c->out_lock, NULL);
     ret = open_backend(c, path, err);
     if (ret < 0) {
@@ -389,6 +396,8 @@ void console_destroy(struct console *c)
         close(c->out_fd);
     if (c->log_fd >= 0)
         close(c->log_fd);
+    if (c->log_old_fd >= 0)
+        close(c->log_old_fd);
     if (c->loop != NULL) /* a queued drain must not run on the freed console */
         (void)evloop_cancel(c->loop, c);
     console_restore_terminal();
@@ -411,29 +420,52 @@ void console_set_quit(struct console *c, console_quit_fn fn, void *opaque)
     c->quit_opaque = opaque;
 }
 
-/* Opens (or reopens after a rotation) the log file, appending. out_lock held or before use. */
-static int log_open(struct console *c, int extra_flags)
+/*
+ * Opens the log (appending) and PATH.old, once: a rotation then needs no path, as the seccomp
+ * filters forbid opening and renaming files while the guest runs (docs/security.md).
+ */
+static int log_open(struct console *c)
 {
+    char old[PATH_MAX];
     struct stat st;
-    c->log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | extra_flags, 0640);
+    if (snprintf(old, sizeof(old), "%s.old", c->log_path) >= (int)sizeof(old))
+        return -ENAMETOOLONG;
+    c->log_fd = open(c->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (c->log_fd < 0)
+        return -errno;
+    c->log_old_fd = open(old, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (c->log_old_fd < 0)
         return -errno;
     c->log_bytes = fstat(c->log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;
 }
 
-/* Moves a full log to PATH.old (replacing the previous one) and starts an empty one. */
+/* Copies the full log over PATH.old and empties it, through the descriptors. out_lock held. */
 static void log_rotate(struct console *c)
 {
-    char old[PATH_MAX];
-    close(c->log_fd);
-    c->log_fd = -1;
-    if (snprintf(old, sizeof(old), "%s.old", c->log_path) >= (int)sizeof(old) ||
-        rename(c->log_path, old) < 0)
-        log_ratelimited(LOG_WARN, "console log %s: cannot rotate: %s", c->log_path,
-                        strerror(errno));
-    if (log_open(c, O_TRUNC) < 0)
-        log_warn("console log %s: %s; logging stops", c->log_path, strerror(errno));
+    uint8_t buf[16384];
+    uint64_t off = 0;
+    int ret = ftruncate(c->log_old_fd, 0) < 0 ? -errno : 0;
+    while (ret == 0) {
+        ssize_t n = pread(c->log_fd, buf, sizeof(buf), (off_t)off);
+        if (n <= 0) {
+            ret = n < 0 && errno != EINTR ? -errno : 0;
+            if (n == 0 || ret < 0)
+                break;
+            continue;
+        }
+        ret = pwrite_full(c->log_old_fd, buf, (size_t)n, off);
+        off += (uint64_t)n;
+    }
+    if (ret == 0 && ftruncate(c->log_fd, 0) < 0)
+        ret = -errno;
+    if (ret < 0) {
+        log_warn("console log %s: cannot rotate: %s; logging stops", c->log_path, strerror(-ret));
+        close(c->log_fd);
+        c->log_fd = -1;
+        return;
+    }
+    c->log_bytes = 0;
 }
 
 /* Appends guest output to the log, rotating it at its cap. out_lock held. */
@@ -465,7 +497,7 @@ int console_set_log(struct console *c, const char *path, uint64_t max_bytes, str
     if (c->log_path == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     c->log_max_bytes = max_bytes;
-    ret = log_open(c, 0);
+    ret = log_open(c);
     if (ret < 0)
         return error_set(err, ret, "--serial-log %s: %s", path, strerror(-ret));
     return 0;

@@ -7,6 +7,7 @@
  */
 #define LOG_TAG "vmm"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "base/evloop.h"
 #include "base/exit_status.h"
+#include "base/fdcache.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "core/kvm.h"
@@ -24,6 +26,8 @@
 #include "vmm/ctl.h"
 #include "vmm/machine.h"
 #include "vmm/options.h"
+#include "vmm/sandbox.h"
+#include "vmm/syscall_filter.h"
 
 /* The monitor's statuses are those of base/exit_status.h (docs/vmm.md lists them). */
 enum vmm_exit {
@@ -35,6 +39,7 @@ enum vmm_exit {
     VMM_EXIT_KVM = EXIT_STATUS_KVM,
     VMM_EXIT_INPUT = EXIT_STATUS_INVALID,
     VMM_EXIT_CRASH = EXIT_STATUS_CRASH,
+    /* EXIT_STATUS_SECCOMP: a forbidden system call, from vmm/syscall_filter.c's handler */
 };
 
 struct vmm {
@@ -277,6 +282,61 @@ static int parse(struct vmm *v, int argc, char **argv)
     return -1;
 }
 
+/*
+ * Before anything is opened: the --sandbox keeper forks the monitor into its PID namespace
+ * (and returns the jailed monitor's status here), the seccomp filters are compiled and every
+ * open from now on is cached for reboots. Returns an exit status, or -1 to go on.
+ */
+static int prepare_security(struct vmm *v)
+{
+    struct error err = {0};
+    int status = 0, ret = 0;
+    if (v->opts.is_sandbox)
+        ret = sandbox_spawn(&v->opts, &status, &err);
+    if (ret > 0)
+        return status;
+    fdcache_enable();
+    if (v->opts.is_seccomp && !syscall_filter_is_supported()) {
+        log_warn("seccomp filters are off in sanitizer builds");
+        v->opts.is_seccomp = false;
+    }
+    if (ret == 0 && v->opts.is_seccomp)
+        ret = syscall_filter_prepare(v->opts.is_sandbox, &err);
+    if (ret < 0) {
+        print_error(&err);
+        return VMM_EXIT_FAIL;
+    }
+    return -1;
+}
+
+/*
+ * After the first machine is loaded and the runtime set up, before its first instruction:
+ * the jail (entered single-threaded, so the first machine is dropped and loaded again inside
+ * from the cached descriptors, as a reboot does), then no new open, then the seccomp filters.
+ */
+static int harden(struct vmm *v)
+{
+    struct error err = {0};
+    int fd = fdcache_open("/proc/self/statm", O_RDONLY), ret = 0; /* for query-stats */
+    if (fd >= 0)
+        close(fd);
+    if (v->opts.is_sandbox) {
+        machine_destroy(v->m);
+        v->m = NULL;
+        ret = sandbox_enter(&v->opts, &err);
+        if (ret == 0 && (ret = load(v)) != 0)
+            return ret;
+    }
+    fdcache_seal();
+    if (ret == 0 && v->opts.is_seccomp)
+        ret = syscall_filter_install(&err);
+    if (ret < 0) {
+        print_error(&err);
+        return VMM_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static void cleanup(struct vmm *v)
 {
     v->ctl.machine = NULL; /* the loop runs during the teardown: no control op may reach it */
@@ -300,6 +360,8 @@ int main(int argc, char **argv)
     log_init_from_env();
     log_set_thread_name("main");
     status = parse(&v, argc, argv);
+    if (status < 0)
+        status = prepare_security(&v);
     if (status >= 0)
         return status;
     if (evloop_create(&v.loop) < 0 || setup_signals(&v) < 0) {
@@ -309,6 +371,8 @@ int main(int argc, char **argv)
     status = load(&v); /* before /dev/kvm: bad input is status 6 on any host */
     if (status == 0)
         status = setup_runtime(&v);
+    if (status == 0)
+        status = harden(&v);
     while (status == 0) {
         status = run_machine(&v);
         if (status >= 0)

@@ -34,6 +34,9 @@ enum opt_id {
     OPT_ACPI,
     OPT_IOAPIC,
     OPT_DEBUG_EXIT,
+    OPT_SECCOMP,
+    OPT_SANDBOX,
+    OPT_SANDBOX_USER,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -68,6 +71,9 @@ static const struct opt_def opt_defs[] = {
     {"acpi", OPT_ACPI, true},
     {"ioapic", OPT_IOAPIC, true},
     {"debug-exit", OPT_DEBUG_EXIT, false},
+    {"seccomp", OPT_SECCOMP, true},
+    {"sandbox", OPT_SANDBOX, false},
+    {"sandbox-user", OPT_SANDBOX_USER, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -110,13 +116,17 @@ void vmm_options_usage(FILE *f, const char *prog)
             "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
             "  --debug-exit         add QEMU's isa-debug-exit at port 0xf4, so the guest chooses\n"
             "                       the exit status (for test payloads; off by default)\n"
+            "  --seccomp on|off     per-thread syscall allowlists (default on; off to debug)\n"
+            "  --sandbox            run jailed: own mount/PID/IPC/UTS namespaces, empty root,\n"
+            "                       no capabilities, uid 65534 when started as root\n"
+            "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
             "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
             "exist; 4 a disk is\n"
             "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
-            "crashed; 1 other failure.\n",
+            "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
             prog);
 }
 
@@ -293,6 +303,44 @@ static int add_cdrom(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+/* "UID:GID", two decimal ids below 2^32 - 1 (which is (uid_t)-1, "unchanged"). */
+static int parse_user(const char *v, struct vmm_options *o, struct error *err)
+{
+    char buf[32];
+    const char *colon = strchr(v, ':');
+    uint64_t uid, gid;
+    if (colon == NULL || (size_t)(colon - v) >= sizeof(buf))
+        return error_set(err, -EINVAL, "--sandbox-user '%s': expected UID:GID", v);
+    memcpy(buf, v, (size_t)(colon - v));
+    buf[colon - v] = '\0';
+    if (parse_u64(buf, &uid) < 0 || parse_u64(colon + 1, &gid) < 0 || uid >= UINT32_MAX ||
+        gid >= UINT32_MAX)
+        return error_set(err, -EINVAL, "--sandbox-user '%s': expected UID:GID (numbers)", v);
+    o->has_sandbox_user = true;
+    o->sandbox_uid = (unsigned)uid;
+    o->sandbox_gid = (unsigned)gid;
+    return 0;
+}
+
+static int apply_security(const struct opt_def *def, const char *v, struct vmm_options *o,
+                          struct error *err)
+{
+    switch (def->id) {
+    case OPT_SECCOMP:
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+            return error_set(err, -EINVAL, "--seccomp '%s': expected on or off", v);
+        o->is_seccomp = strcmp(v, "on") == 0;
+        return 0;
+    case OPT_SANDBOX:
+        o->is_sandbox = true;
+        return 0;
+    case OPT_SANDBOX_USER:
+        return parse_user(v, o, err);
+    default:
+        return -EINVAL;
+    }
+}
+
 static int apply(const struct opt_def *def, const char *v, struct vmm_options *o, struct error *err)
 {
     switch (def->id) {
@@ -363,6 +411,10 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return parse_on_off("--acpi", v, &o->has_acpi, err);
     case OPT_IOAPIC:
         return parse_on_off("--ioapic", v, &o->has_ioapic, err);
+    case OPT_SECCOMP:
+    case OPT_SANDBOX:
+    case OPT_SANDBOX_USER:
+        return apply_security(def, v, o, err);
     case OPT_HELP:
         o->is_help = true;
         return 0;
@@ -394,6 +446,7 @@ static void set_defaults(struct vmm_options *o)
     o->irqchip = VMM_IRQCHIP_SPLIT;
     o->has_acpi = true;
     o->has_ioapic = true;
+    o->is_seccomp = true;
 }
 
 /* Cross-option checks once everything is parsed. */
@@ -422,6 +475,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              "--acpi off --ioapic off: the guest can find only one CPU "
                              "(no MADT, no MP table); use --cpus 1 or keep one of them on");
     }
+    if (o->has_sandbox_user && !o->is_sandbox)
+        return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
     if (!o->is_help && !o->is_version && o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
     return 0;

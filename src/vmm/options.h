@@ -5,6 +5,8 @@
  * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
  * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
  * opened), so it is unit-tested; main.c validates files afterwards.
+ * --vconsole, --seccomp, --sandbox, --sandbox-user. Parsing only checks syntax and ranges (no
+ * file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -76,9 +78,13 @@ struct vmm_options {
     enum log_level log_level;
     enum cpu_model cpu_model;
     enum vmm_irqchip irqchip;
-    bool has_irqchip; /* --irqchip given (not the default) */
-    bool has_acpi;    /* --acpi on (default): ACPI tables; off: MP table only */
-    bool has_ioapic;  /* --ioapic on (default); off: the guest sees no IOAPIC, uses the PIC */
+    bool has_irqchip;      /* --irqchip given (not the default) */
+    bool has_acpi;         /* --acpi on (default): ACPI tables; off: MP table only */
+    bool has_ioapic;       /* --ioapic on (default); off: the guest sees no IOAPIC, uses the PIC */
+    bool is_seccomp;       /* --seccomp on|off (default on) */
+    bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
+    bool has_sandbox_user; /* --sandbox-user UID:GID given */
+    unsigned sandbox_uid, sandbox_gid;
     bool is_help;
     bool is_version;
 };

@@ -34,7 +34,7 @@ def parse_args(argv):
         if not a.startswith("--"):
             sys.exit(f"bareiron-vmm (fake): unexpected argument {a}")
         key = a[2:]
-        if key == "no-reboot":
+        if key in ("no-reboot", "sandbox"):
             opts[key] = True
             i += 1
             continue

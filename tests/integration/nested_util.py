@@ -42,6 +42,7 @@ class VcpuCase:
     timeout: int = 60
     check: object = None
     linux: bool = False  # needs /x/vmlinuz and /x/initrd.gz
+    env: tuple = ()  # NAME=VALUE words for the monitor's environment
 
 
 def _ctl_replies(text):
@@ -135,6 +136,16 @@ VCPU_CASES = [
         "--disk", "/tmp/d/disk.qcow2,format=qcow2", "--cmdline",
         f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="copy=disk.qcow2",
         timeout=300, linux=True),
+    # the same workload jailed (docs/security.md "Sandbox"): the disk is opened before the jail
+    VcpuCase("linux-blk-sandbox", b"", tuple(LINUX) + (
+        "--sandbox", "--disk", "/tmp/d/disk.qcow2,format=qcow2", "--cmdline",
+        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="copy=disk.qcow2",
+        timeout=300, linux=True),
+    # the thread-pool block engine's workers under their seccomp filter
+    VcpuCase("linux-blk-sync", b"", tuple(LINUX) + (
+        "--disk", "/tmp/d/disk.qcow2,format=qcow2", "--cmdline",
+        f"{LINUX_CMDLINE} itest=blk"), 0, out_has=_itest("blk"), flags="copy=disk.qcow2",
+        timeout=300, linux=True, env=("BAREIRON_BLK_ENGINE=sync",)),
     VcpuCase("linux-rng", b"", tuple(LINUX) + (
         "--rng", "--cmdline", f"{LINUX_CMDLINE} itest=rng"), 0, out_has=_itest("rng"),
         timeout=300, linux=True),
@@ -238,7 +249,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
             continue
         if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())):
             continue
-        cmd = [VMM]
+        cmd = (["env"] + list(c.env) if c.env else []) + [VMM]
         if c.code:
             (extra / f"{c.id}.mb").write_bytes(vu.multiboot_image(c.code))
             cmd += ["--kernel", f"/x/{c.id}.mb", "--serial", "stdio", "--no-reboot", "--debug-exit"]

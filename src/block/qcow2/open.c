@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fdcache.h"
 #include "base/log.h"
 
 #define L2_CACHE_BYTES (4u << 20)
@@ -94,10 +95,9 @@ static int open_dir_of(const char *path, struct error *err)
     int fd;
 
     snprintf(dir, sizeof(dir), "%s", path);
-    fd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fd = fdcache_open(dirname(dir), O_PATH | O_DIRECTORY); /* cached for reboots */
     if (fd < 0)
-        return error_set(err, -errno, "disk %s: cannot open its directory: %s", path,
-                         strerror(errno));
+        return error_set(err, fd, "disk %s: cannot open its directory: %s", path, strerror(-fd));
     return fd;
 }
 

@@ -305,6 +305,32 @@ static void test_too_many_disks(void **state)
                      -EINVAL);
 }
 
+static void test_security(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_true(o.is_seccomp);
+    assert_false(o.is_sandbox);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--seccomp", "off", "--sandbox",
+                           "--sandbox-user", "1000:100"),
+                     0);
+    assert_false(o.is_seccomp);
+    assert_true(o.is_sandbox && o.has_sandbox_user);
+    assert_int_equal(o.sandbox_uid, 1000);
+    assert_int_equal(o.sandbox_gid, 100);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--seccomp", "maybe"), -EINVAL);
+    assert_non_null(strstr(err.message, "--seccomp 'maybe'"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--sandbox", "--sandbox-user", "1000"),
+                     -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--sandbox", "--sandbox-user", "a:b"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--sandbox", "--sandbox-user", "4294967295:0"),
+                     -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--sandbox-user", "1:1"), -EINVAL);
+    assert_non_null(strstr(err.message, "needs --sandbox"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,7 +339,7 @@ int main(void)
         cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
-        cmocka_unit_test(test_chipset),
+        cmocka_unit_test(test_chipset),      cmocka_unit_test(test_security),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@ static void test_argv(void **state)
     struct error err = {0};
     char **argv;
     (void)state;
+    setenv("BAREIRON_SANDBOX", "0", 1); /* the exact line below; test_argv_sandbox has it */
     assert_int_equal(config_init(&c, "vm1"), 0);
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "has no kernel"));
@@ -72,6 +73,25 @@ static void test_argv(void **state)
     error_clear(&err);
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "pty"));
+    config_fini(&c);
+}
+
+/* Jailed by default as root; BAREIRON_SANDBOX=0 turns it off. */
+static void test_argv_sandbox(void **state)
+{
+    struct vm_config c;
+    char **argv;
+    (void)state;
+    assert_int_equal(config_init(&c, "vm1"), 0);
+    c.kernel = strdup("/boot/vmlinuz");
+    unsetenv("BAREIRON_SANDBOX");
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_true((strstr(joined(argv), "--sandbox") != NULL) == (geteuid() == 0));
+    proc_argv_free(argv);
+    setenv("BAREIRON_SANDBOX", "0", 1);
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_null(strstr(joined(argv), "--sandbox"));
+    proc_argv_free(argv);
     config_fini(&c);
 }
 
@@ -195,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv),
+        cmocka_unit_test(test_argv_sandbox),
         cmocka_unit_test(test_argv_honours_or_refuses_every_setting),
         cmocka_unit_test(test_find_vmm),
         cmocka_unit_test(test_probe),

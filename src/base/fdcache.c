@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Implementation of base/fdcache.h: a small locked table of (path, flags) -> descriptor. */
+#include "base/fdcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FDCACHE_MAX 64
+#define FDCACHE_KEY_FLAGS (O_ACCMODE | O_DIRECT | O_NOFOLLOW | O_DIRECTORY | O_PATH)
+
+struct fdcache_entry {
+    char *path;
+    int flags;
+    int fd;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fdcache_entry entries[FDCACHE_MAX];
+static unsigned nentries;
+static bool is_enabled, is_sealed;
+
+void fdcache_enable(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    is_enabled = true;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void fdcache_seal(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    is_sealed = true;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+unsigned fdcache_count(void)
+{
+    unsigned n;
+    pthread_mutex_lock(&cache_lock);
+    n = nentries;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
+static const struct fdcache_entry *lookup(const char *path, int key)
+{
+    for (unsigned i = 0; i < nentries; i++)
+        if (entries[i].flags == key && strcmp(entries[i].path, path) == 0)
+            return &entries[i];
+    return NULL;
+}
+
+/* Called with the lock held: opens (name) at (dirfd) and keeps a duplicate under (path). */
+static int open_and_remember(int dirfd, const char *name, const char *path, int flags, int key)
+{
+    int fd = openat(dirfd, name, flags | O_CLOEXEC), keep;
+    if (fd < 0)
+        return -errno;
+    if (nentries == FDCACHE_MAX)
+        return fd; /* full: still works, but a reboot will fail to reopen it */
+    keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    entries[nentries].path = strdup(path);
+    if (keep < 0 || entries[nentries].path == NULL) {
+        if (keep >= 0)
+            close(keep);
+        free(entries[nentries].path);
+        close(fd);
+        return -ENOMEM;
+    }
+    entries[nentries].flags = key;
+    entries[nentries].fd = keep;
+    nentries++;
+    return fd;
+}
+
+int fdcache_open(const char *path, int flags)
+{
+    return fdcache_openat(AT_FDCWD, path, path, flags);
+}
+
+int fdcache_openat(int dirfd, const char *name, const char *path, int flags)
+{
+    int key = flags & FDCACHE_KEY_FLAGS, ret;
+    const struct fdcache_entry *e;
+
+    pthread_mutex_lock(&cache_lock);
+    if (!is_enabled) {
+        pthread_mutex_unlock(&cache_lock);
+        ret = openat(dirfd, name, flags | O_CLOEXEC);
+        return ret < 0 ? -errno : ret;
+    }
+    if (flags & (O_CREAT | O_TRUNC)) {
+        ret = -EINVAL;
+    } else if ((e = lookup(path, key)) != NULL) {
+        ret = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+        if (ret < 0)
+            ret = -errno;
+    } else if (is_sealed) {
+        ret = -EACCES;
+    } else {
+        ret = open_and_remember(dirfd, name, path, flags, key);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return ret;
+}
