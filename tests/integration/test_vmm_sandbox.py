@@ -28,7 +28,7 @@ SECCOMP_EXIT = 10
 def need_seccomp(vmm, need_kvm, tmp_path_factory):
     """Skips in sanitizer builds, which run without filters (docs/security.md)."""
     k = u.write_payload(tmp_path_factory.mktemp("probe"), "probe", u.debug_exit(0))
-    r = run([vmm, "--kernel", k, "--no-reboot"], stdin=subprocess.DEVNULL, timeout=30)
+    r = run([vmm, "--kernel", k, "--no-reboot", "--debug-exit"], stdin=subprocess.DEVNULL, timeout=30)
     if "seccomp filters are off" in r.stderr:
         pytest.skip("sanitizer build: seccomp filters are off")
 
@@ -49,7 +49,7 @@ def test_forbidden_syscall_kills_with_its_name(vmm, tmp_path, cls):
     disk = tmp_path / "d.raw"
     disk.write_bytes(b"\0" * (1 << 20))
     env = dict(os.environ, BAREIRON_TEST_SECCOMP_TRAP=cls, BAREIRON_BLK_ENGINE="sync")
-    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--disk", f"{disk},format=raw"],
+    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--debug-exit", "--disk", f"{disk},format=raw"],
             env=env, stdin=subprocess.DEVNULL, timeout=30)
     assert r.returncode == SECCOMP_EXIT, r.stderr
     assert f"seccomp: forbidden syscall execve (59) in {cls}\n" in r.stderr, r.stderr
@@ -57,7 +57,7 @@ def test_forbidden_syscall_kills_with_its_name(vmm, tmp_path, cls):
 
 def test_seccomp_off_allows_everything(vmm, tmp_path):
     env = dict(os.environ, BAREIRON_TEST_SECCOMP_TRAP="main")
-    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--seccomp", "off"], env=env,
+    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--debug-exit", "--seccomp", "off"], env=env,
             stdin=subprocess.DEVNULL, timeout=30)
     assert r.returncode == 1 and "hello" in r.stdout, r.stderr
     assert "seccomp" not in r.stderr
@@ -235,7 +235,7 @@ def test_sandbox_signal_and_user(vmm, tmp_path):
 def test_sandbox_forbidden_syscall(vmm, tmp_path):
     need_root()
     env = dict(os.environ, BAREIRON_TEST_SECCOMP_TRAP="vcpu")
-    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--sandbox"], env=env,
+    r = run([vmm, "--kernel", hello(tmp_path), "--no-reboot", "--debug-exit", "--sandbox"], env=env,
             stdin=subprocess.DEVNULL, timeout=30)
     assert r.returncode == SECCOMP_EXIT, r.stderr
     assert "seccomp: forbidden syscall execve (59) in vcpu" in r.stderr
@@ -251,7 +251,7 @@ def test_serial_log_rotation_under_the_filters(vmm, tmp_path):
             b"\xee\xe2\xfd" +                      # out dx, al; loop
             u.debug_exit(0))
     log = tmp_path / "console.log"
-    r = run([vmm, "--kernel", payload(tmp_path, "chatty", code), "--no-reboot", "--serial",
+    r = run([vmm, "--kernel", payload(tmp_path, "chatty", code), "--no-reboot", "--debug-exit", "--serial",
              "none", "--serial-log", f"{log},max=64K"], stdin=subprocess.DEVNULL, timeout=120)
     assert r.returncode == 1, r.stderr
     assert "seccomp" not in r.stderr and "cannot rotate" not in r.stderr, r.stderr
