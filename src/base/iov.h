@@ -39,6 +39,11 @@ static inline uint64_t iov_iter_left(const struct iov_iter *it)
 {
     return it->left;
 }
+/* Entries of the list at or after the cursor: enough for any iov_iter_slice of (it). */
+static inline unsigned iov_iter_entries(const struct iov_iter *it)
+{
+    return it->cnt - it->idx;
+}
 /* Stops (it) (n) bytes before its current end, or at once when fewer are left. */
 void iov_iter_truncate(struct iov_iter *it, uint64_t n);
 /*

@@ -46,7 +46,6 @@ struct virtio_console {
     struct virtio_console_config cfg;
     uint8_t inbuf[VIRTIO_CONSOLE_INBUF];
     size_t inbuf_len;
-    struct iovec iov[VIRTQ_CHAIN_MAX];
 };
 
 /* Creates the console over guest memory (gm), output to (sink)(opaque) (NULL: discarded).
