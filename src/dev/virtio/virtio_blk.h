@@ -3,7 +3,7 @@
  * virtio-blk (virtio 1.2 §5.2): a block device over a block backend (block/blk.h). Offers
  * SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (read-only disk) or DISCARD and
  * WRITE_ZEROES, plus MQ when more than one request queue is asked for. Requests (§5.2.6) are
- * parsed in blk_req.c: a 16-byte device-readable header, data, and a 1-byte device-writable
+ * parsed in virtio_blk_req.c: a 16-byte device-readable header, data, and a 1-byte device-writable
  * status as the very last byte of the chain. Data requests go to blk_submit() and complete on
  * the event loop.
  *
@@ -20,8 +20,8 @@
  * Threading: everything runs with the device lock (vb->vd.lock) held: queue kicks on the event
  * loop, register accesses on vCPU threads, completions on the event loop.
  */
-#ifndef BAREIRON_DEV_VIRTIO_BLK_H
-#define BAREIRON_DEV_VIRTIO_BLK_H
+#ifndef BAREIRON_DEV_VIRTIO_VIRTIO_BLK_H
+#define BAREIRON_DEV_VIRTIO_VIRTIO_BLK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -163,7 +163,7 @@ static inline struct virtio_dev *virtio_blk_dev(struct virtio_blk *vb)
 /* Copies the counters of (vb) into (out). Any thread; takes vd->lock. */
 void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out);
 
-/* Processes queue (qidx) (blk_req.c; the device's queue_notify). vd->lock held. */
+/* Processes queue (qidx) (virtio_blk_req.c; the device's queue_notify). vd->lock held. */
 void virtio_blk_process_queue(struct virtio_blk *vb, unsigned qidx);
 
 #endif

@@ -9,7 +9,7 @@
  * one batch. A chain without room for a header or a status cannot be answered, so it puts the
  * device in NEEDS_RESET; everything else the guest gets wrong is answered with IOERR or UNSUPP.
  */
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@
 #include "block/blk.h"
 
 /* One request handed to the backend. */
-struct vblk_req {
+struct virtio_blk_req {
     struct blk_req br;
     struct virtio_blk *vb;
     uint32_t type; /* VIRTIO_BLK_T_*, for the counters */
@@ -65,7 +65,7 @@ static void account(struct virtio_blk *vb, uint32_t type, uint64_t bytes, uint8_
 /* Backend completion, on the event loop thread. */
 static void req_done(struct blk_req *br, int ret)
 {
-    struct vblk_req *r = container_of(br, struct vblk_req, br);
+    struct virtio_blk_req *r = container_of(br, struct virtio_blk_req, br);
     struct virtio_blk *vb = r->vb;
 
     pthread_mutex_lock(&vb->vd.lock);
@@ -100,7 +100,7 @@ struct parsed {
 
 /* Queues (r) with the backend. Returns -1 when the backend has it (the chain is kept), or the
  * status to answer at once when it refused. */
-static int submit(struct virtio_blk *vb, struct vblk_req *r)
+static int submit(struct virtio_blk *vb, struct virtio_blk_req *r)
 {
     int ret;
 
@@ -116,9 +116,10 @@ static int submit(struct virtio_blk *vb, struct vblk_req *r)
     return VIRTIO_BLK_S_IOERR;
 }
 
-static struct vblk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p, unsigned niov)
+static struct virtio_blk_req *req_alloc(struct virtio_blk *vb, const struct parsed *p,
+                                        unsigned niov)
 {
-    struct vblk_req *r = calloc(1, sizeof(*r) + niov * sizeof(struct iovec));
+    struct virtio_blk_req *r = calloc(1, sizeof(*r) + niov * sizeof(struct iovec));
     if (r == NULL)
         return NULL;
     r->vb = vb;
@@ -163,7 +164,7 @@ static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
      * length stays the status byte alone. */
     struct iov_iter data = is_write ? p->c->reader : p->c->writer;
     uint64_t len = iov_iter_left(&data);
-    struct vblk_req *r;
+    struct virtio_blk_req *r;
     int cnt;
 
     if (is_write && vb->is_readonly)
@@ -200,7 +201,7 @@ static int do_rw(struct virtio_blk *vb, const struct parsed *p, bool is_write)
 
 static int do_flush(struct virtio_blk *vb, const struct parsed *p)
 {
-    struct vblk_req *r = req_alloc(vb, p, 0);
+    struct virtio_blk_req *r = req_alloc(vb, p, 0);
     if (r == NULL)
         return VIRTIO_BLK_S_IOERR;
     r->br.op = BLK_OP_FLUSH;
@@ -213,7 +214,7 @@ static int do_discard_wz(struct virtio_blk *vb, const struct parsed *p, bool is_
     struct virtio_blk_discard_wz seg;
     uint64_t payload = iov_iter_left(&p->c->reader);
     uint32_t unknown = ~(is_wz ? VIRTIO_BLK_DWZ_F_UNMAP : 0u);
-    struct vblk_req *r;
+    struct virtio_blk_req *r;
 
     if (!virtio_has_feature(&vb->vd, is_wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))
         return VIRTIO_BLK_S_UNSUPP;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for dev/virtio/blk.c and blk_req.c over a real gmem and the blk_mem fake disk:
- * read/write round trips, sectors past the capacity, unaligned lengths, unknown types
+ * Unit tests for dev/virtio/virtio_blk.c and virtio_blk_req.c over a real gmem and the blk_mem fake
+ * disk: read/write round trips, sectors past the capacity, unaligned lengths, unknown types
  * (UNSUPP), writes to a read-only disk, GET_ID, FLUSH, DISCARD/WRITE_ZEROES ranges and flags,
  * chains without header or status, submit failures and reset with requests in flight
  * (virtio 1.2 §5.2).
@@ -18,7 +18,7 @@
 
 #include "blk_mem.h"
 #include "core/gmem.h"
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 #include "guest_ring.h"
 
 #define RAM_BYTES (16ULL << 20)
