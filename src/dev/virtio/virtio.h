@@ -35,37 +35,16 @@
 
 #include "base/compiler.h"
 #include "dev/virtio/virtio_chain.h"
+#include "dev/virtio/virtio_spec.h"
 #include "dev/virtio/virtq.h"
 
 struct gmem;
 
-/* Device status bits (§2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE 0x01u
-#define VIRTIO_STATUS_DRIVER 0x02u
-#define VIRTIO_STATUS_DRIVER_OK 0x04u
-#define VIRTIO_STATUS_FEATURES_OK 0x08u
-#define VIRTIO_STATUS_NEEDS_RESET 0x40u
-#define VIRTIO_STATUS_FAILED 0x80u
-
-/* Reserved feature bits (§6) */
-#define VIRTIO_F_RING_INDIRECT_DESC 28
-#define VIRTIO_F_RING_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_BIT(b) (1ULL << (b))
 /* What the core offers on top of a device's own features. */
 #define VIRTIO_CORE_FEATURES                                                                       \
     (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |                    \
      VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
 
-/* Device types (§5) */
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-
-#define VIRTIO_MSI_NO_VECTOR 0xffffu
-#define VIRTIO_ISR_QUEUE 0x1u
-#define VIRTIO_ISR_CONFIG 0x2u
 #define VIRTIO_MAX_QUEUES 64u
 /* Chains a device processes per kick before it yields the event loop (virtio_queue_defer). */
 #define VIRTIO_QUEUE_BUDGET 256u

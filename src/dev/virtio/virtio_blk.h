@@ -33,33 +33,6 @@
 struct blk;
 struct gmem;
 
-/* Feature bits (§5.2.3) */
-#define VIRTIO_BLK_F_SIZE_MAX 1
-#define VIRTIO_BLK_F_SEG_MAX 2
-#define VIRTIO_BLK_F_GEOMETRY 4
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_BLK_SIZE 6
-#define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_BLK_F_TOPOLOGY 10
-#define VIRTIO_BLK_F_CONFIG_WCE 11
-#define VIRTIO_BLK_F_MQ 12
-#define VIRTIO_BLK_F_DISCARD 13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-
-/* Request types and status (§5.2.6) */
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_T_DISCARD 11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-#define VIRTIO_BLK_ID_BYTES 20
-#define VIRTIO_BLK_SECTOR_SIZE 512u
-#define VIRTIO_BLK_DWZ_F_UNMAP 1u
-
 /* Limits we announce */
 #define VIRTIO_BLK_SEG_MAX (VIRTQ_CHAIN_MAX - 2)
 #define VIRTIO_BLK_SIZE_MAX (1u << 20)            /* per segment */
@@ -109,7 +82,17 @@ struct virtio_blk_config {
 #define VIRTIO_BLK_CONFIG_SIZE 60u
 _Static_assert(offsetof(struct virtio_blk_config, unused1) + 3 == VIRTIO_BLK_CONFIG_SIZE,
                "virtio_blk_config layout");
-_Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "num_queues at 34");
+_Static_assert(offsetof(struct virtio_blk_config, size_max) == VIRTIO_BLK_CFG_SIZE_MAX, "size_max");
+_Static_assert(offsetof(struct virtio_blk_config, seg_max) == VIRTIO_BLK_CFG_SEG_MAX, "seg_max");
+_Static_assert(offsetof(struct virtio_blk_config, blk_size) == VIRTIO_BLK_CFG_BLK_SIZE, "blk_size");
+_Static_assert(offsetof(struct virtio_blk_config, num_queues) == VIRTIO_BLK_CFG_NUM_QUEUES,
+               "num_queues");
+_Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) ==
+                   VIRTIO_BLK_CFG_MAX_DISCARD,
+               "max_discard_sectors");
+_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) ==
+                   VIRTIO_BLK_CFG_MAX_WZ,
+               "max_write_zeroes_sectors");
 
 struct virtio_blk_opts {
     const char *serial;  /* GET_ID string, at most 20 bytes used; NULL: "" */
