@@ -4,8 +4,8 @@
  * SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (read-only disk) or DISCARD and
  * WRITE_ZEROES, plus MQ when more than one request queue is asked for. Requests (§5.2.6) are
  * parsed in virtio_blk_req.c: a 16-byte device-readable header, data, and a 1-byte device-writable
- * status as the very last byte of the chain. Data requests go to blk_submit() and complete on
- * the event loop.
+ * status as the very last byte of the chain. Data requests go to blk_submit(), the requests of
+ * one kick in one batch (blk_plug), and complete on the event loop.
  *
  * Device configuration layout (§5.2.4), little endian:
  *
