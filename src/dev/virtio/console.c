@@ -19,14 +19,6 @@ static void emit(struct virtio_console *vc, const void *buf, size_t len)
         vc->sink(vc->sink_opaque, buf, len);
 }
 
-static bool is_live(struct virtio_console *vc, unsigned qidx)
-{
-    const struct virtio_dev *vd = &vc->vd;
-    return (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
-           !(vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) &&
-           !vd->is_reset_pending && vd->queues[qidx].is_enabled;
-}
-
 /* Moves buffered input into receive buffers. vd->lock held. */
 static void deliver(struct virtio_console *vc)
 {
@@ -34,7 +26,7 @@ static void deliver(struct virtio_console *vc)
     struct virtio_chain c;
     bool has_pushed = false;
 
-    if (!is_live(vc, VIRTIO_CONSOLE_RX))
+    if (!virtio_queue_is_live(vd, VIRTIO_CONSOLE_RX))
         return;
     while (vc->inbuf_len > 0 && virtio_queue_pop_chain(vd, VIRTIO_CONSOLE_RX, &c) > 0) {
         size_t done;

@@ -285,14 +285,19 @@ uint8_t virtio_read_isr(struct virtio_dev *vd)
     return isr;
 }
 
+bool virtio_queue_is_live(const struct virtio_dev *vd, unsigned qidx)
+{
+    return qidx < vd->num_queues && (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) &&
+           !vd->is_reset_pending && vd->queues[qidx].is_enabled;
+}
+
 void virtio_queue_kick(struct virtio_dev *vd, unsigned qidx)
 {
     pthread_mutex_lock(&vd->lock);
     if (qidx >= vd->num_queues) {
         log_ratelimited(LOG_WARN, "%s: notify for queue %u of %u", vd->name, qidx, vd->num_queues);
-    } else if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) || !vd->queues[qidx].is_enabled ||
-               (vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) ||
-               vd->is_reset_pending) {
+    } else if (!virtio_queue_is_live(vd, qidx)) {
         log_ratelimited(LOG_DEBUG, "%s: notify for queue %u ignored (status %#x)", vd->name, qidx,
                         vd->status);
     } else if (vd->ops->queue_notify != NULL) {

@@ -146,6 +146,10 @@ bool virtio_queue_is_writable(const struct virtio_dev *vd);
 /* Reads and clears the ISR (§4.1.4.5). */
 uint8_t virtio_read_isr(struct virtio_dev *vd);
 
+/* True when queue (qidx) may be used now: it exists and is enabled, the device is DRIVER_OK,
+ * not broken (NEEDS_RESET, FAILED) and not resetting. */
+bool virtio_queue_is_live(const struct virtio_dev *vd, unsigned qidx);
+
 /*
  * A kick of queue (qidx) arrived (ioeventfd or notify register). Takes vd->lock. Ignored
  * (rate-limited log) for a bad index, a disabled queue, before DRIVER_OK, while broken or
