@@ -78,8 +78,7 @@ int virtio_blk_create(const struct virtio_blk_opts *opts, struct blk *disk, cons
         goto err_free;
     ret = -ENOMEM;
     vb->queue_inflight = calloc(nq, sizeof(*vb->queue_inflight));
-    vb->scratch_iov = calloc(VIRTQ_CHAIN_MAX, sizeof(*vb->scratch_iov));
-    if (vb->queue_inflight == NULL || vb->scratch_iov == NULL)
+    if (vb->queue_inflight == NULL)
         goto err_fini;
     vb->disk = disk;
     vb->is_readonly = opts->is_readonly || blk_is_readonly(disk);
@@ -99,7 +98,6 @@ int virtio_blk_create(const struct virtio_blk_opts *opts, struct blk *disk, cons
 
 err_fini:
     free(vb->queue_inflight);
-    free(vb->scratch_iov);
     virtio_dev_fini(&vb->vd);
 err_free:
     free(vb);
@@ -113,7 +111,6 @@ void virtio_blk_destroy(struct virtio_blk *vb)
     if (vb->vd.inflight > 0)
         log_error("%s: destroyed with %u requests in flight", vb->vd.name, vb->vd.inflight);
     free(vb->queue_inflight);
-    free(vb->scratch_iov);
     virtio_dev_fini(&vb->vd);
     free(vb);
 }

@@ -123,8 +123,7 @@ struct virtio_blk {
     bool is_readonly;
     struct virtio_blk_config cfg;
     char serial[VIRTIO_BLK_ID_BYTES];
-    unsigned *queue_inflight;  /* per queue, bounded by the queue size */
-    struct iovec *scratch_iov; /* VIRTQ_CHAIN_MAX entries for virtq_pop */
+    unsigned *queue_inflight; /* per queue, bounded by the queue size */
 };
 
 /*
