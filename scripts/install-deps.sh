@@ -3,8 +3,8 @@
 # Installs the Debian packages bareiron needs to build, test and benchmark.
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -eu
-PKGS="meson ninja-build pkg-config gcc clang clang-format llvm lld libcmocka-dev liburing-dev \
-libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev libslirp-dev libvncserver-dev \
+PKGS="meson ninja-build pkg-config gcc clang clang-format llvm libcmocka-dev liburing-dev \
+libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev \
 libseccomp-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
 seabios binutils fio cppcheck xz-utils"
 missing=""

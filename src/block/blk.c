@@ -22,6 +22,7 @@
 #include "base/ckd.h"
 #include "base/evloop.h"
 #include "base/fdcache.h"
+#include "base/iov.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "block/blk_internal.h"
@@ -65,14 +66,6 @@ bool blk_is_readonly(const struct blk *b)
     return b->is_readonly;
 }
 
-static uint64_t iov_total(const struct iovec *iov, int cnt)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < cnt; i++)
-        n += iov[i].iov_len;
-    return n;
-}
-
 static int check_req(struct blk *b, struct blk_req *req)
 {
     switch (req->op) {
@@ -80,7 +73,7 @@ static int check_req(struct blk *b, struct blk_req *req)
     case BLK_OP_WRITE:
         if (req->iovcnt < 0 || (req->iovcnt > 0 && !req->iov))
             return -EINVAL;
-        req->len_bytes = iov_total(req->iov, req->iovcnt);
+        req->len_bytes = iov_size(req->iov, (unsigned)req->iovcnt);
         break;
     case BLK_OP_FLUSH:
         req->len_bytes = 0;
@@ -126,62 +119,6 @@ int blk_submit(struct blk *b, struct blk_req *req)
     if (ret < 0)
         PANIC("blk: cannot defer a completion (out of memory)");
     return 0;
-}
-
-/* ---- iovec helpers ---- */
-
-int iov_slice(struct iovec *dst, int max, const struct iovec *iov, int cnt, uint64_t skip,
-              uint64_t len)
-{
-    int n = 0;
-
-    for (int i = 0; i < cnt && len > 0 && n < max; i++) {
-        if (skip >= iov[i].iov_len) {
-            skip -= iov[i].iov_len;
-            continue;
-        }
-        size_t take = (size_t)MIN(len, iov[i].iov_len - skip);
-        dst[n].iov_base = (char *)iov[i].iov_base + skip;
-        dst[n].iov_len = take;
-        n++;
-        len -= take;
-        skip = 0;
-    }
-    return n;
-}
-
-/* Calls (fn) on each [ptr, len) piece of the slice [skip, skip+len) of (iov). */
-#define IOV_FOR_EACH(iov, cnt, skip, len, body)                                                    \
-    do {                                                                                           \
-        uint64_t skip_ = (skip), left_ = (len), done_ = 0;                                         \
-        for (int i_ = 0; i_ < (cnt) && left_ > 0; i_++) {                                          \
-            if (skip_ >= (iov)[i_].iov_len) {                                                      \
-                skip_ -= (iov)[i_].iov_len;                                                        \
-                continue;                                                                          \
-            }                                                                                      \
-            char *p_ = (char *)(iov)[i_].iov_base + skip_;                                         \
-            size_t n_ = (size_t)MIN(left_, (iov)[i_].iov_len - skip_);                             \
-            body;                                                                                  \
-            left_ -= n_;                                                                           \
-            done_ += n_;                                                                           \
-            skip_ = 0;                                                                             \
-        }                                                                                          \
-        (void)done_;                                                                               \
-    } while (0)
-
-void iov_memset(const struct iovec *iov, int cnt, uint64_t skip, int c, uint64_t len)
-{
-    IOV_FOR_EACH(iov, cnt, skip, len, memset(p_, c, n_));
-}
-
-void iov_from_buf(const struct iovec *iov, int cnt, uint64_t skip, const void *buf, uint64_t len)
-{
-    IOV_FOR_EACH(iov, cnt, skip, len, memcpy(p_, (const char *)buf + done_, n_));
-}
-
-void iov_to_buf(const struct iovec *iov, int cnt, uint64_t skip, void *buf, uint64_t len)
-{
-    IOV_FOR_EACH(iov, cnt, skip, len, memcpy((char *)buf + done_, p_, n_));
 }
 
 /* ---- data I/O through the engine ---- */

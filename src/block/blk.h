@@ -94,10 +94,11 @@ bool blk_is_readonly(const struct blk *b);
 MUST_CHECK int blk_submit(struct blk *b, struct blk_req *req);
 
 /*
- * Batching hint for devices: between blk_plug(b) and blk_unplug(b) the engine may hold
- * submissions and hand them to the kernel together at blk_unplug (one io_uring_enter for a
- * whole virtqueue kick instead of one per request). Requests complete as usual, never before
- * blk_unplug is called. Loop thread only; plugs do not nest.
+ * Batching for devices: between blk_plug(b) and blk_unplug(b) the io_uring engine holds
+ * submissions and hands them to the kernel together at blk_unplug, so a virtqueue kick costs
+ * one io_uring_enter instead of one per request (virtio-blk plugs around each kick). The
+ * thread-pool engine ignores the hint. Completions run on the loop as usual, so never before
+ * blk_unplug returns. Loop thread only; plugs do not nest.
  */
 void blk_plug(struct blk *b);
 void blk_unplug(struct blk *b);

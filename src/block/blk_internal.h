@@ -2,7 +2,8 @@
 /*
  * What formats (raw.c, qcow2/) share with the generic layer (blk.c): the per-disk state, the
  * format driver table, request accounting for requests split into pieces, data I/O through
- * the disk's engine (with O_DIRECT bounce buffers) and iovec helpers. Private to src/block/.
+ * the disk's engine (with O_DIRECT bounce buffers). Private to src/block/; the iovec helpers
+ * the formats use are base/iov.h.
  */
 #ifndef BAREIRON_BLOCK_BLK_INTERNAL_H
 #define BAREIRON_BLOCK_BLK_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include "base/compiler.h"
 #include "base/error.h"
+#include "base/iov.h"
 #include "block/blk.h"
 #include "block/engine.h"
 
@@ -109,14 +111,6 @@ MUST_CHECK int blk_bounce_submit(struct blk *b, enum eio_op op, int fd, const st
                                  void *opaque);
 /* Most bytes the pool of (b) ever held at once (tests). */
 uint64_t blk_bounce_peak_bytes(const struct blk *b);
-
-/* iovec helpers. (skip) bytes are skipped at the start of (iov). */
-/* Fills (dst, at most max entries) with the [skip, skip+len) slice of (iov). Returns the count. */
-int iov_slice(struct iovec *dst, int max, const struct iovec *iov, int cnt, uint64_t skip,
-              uint64_t len);
-void iov_memset(const struct iovec *iov, int cnt, uint64_t skip, int c, uint64_t len);
-void iov_from_buf(const struct iovec *iov, int cnt, uint64_t skip, const void *buf, uint64_t len);
-void iov_to_buf(const struct iovec *iov, int cnt, uint64_t skip, void *buf, uint64_t len);
 
 /* Format drivers. */
 extern const struct blk_driver raw_driver;

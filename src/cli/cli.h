@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `bareiron` command: one function per command (cmd_<name>.c), dispatched by main.c. Each
- * command parses its own arguments (argv[0] is the command name), prints errors as one line
+ * The `bareiron` command: main.c dispatches each command word to its cmd_<name>() function
+ * below: cmd_run.c, cmd_disk*.c (the image tools and their subcommands) and cmd_vm*.c (the
+ * manager's commands, several per file). Each command parses its own arguments (argv[0] is
+ * the command name), prints errors as one line
  * "bareiron: <what is wrong>" on stderr and returns one of the documented exit statuses below
  * (docs/cli.md). Commands never call exit() themselves.
  */

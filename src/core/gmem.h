@@ -26,7 +26,6 @@ struct gmem_region {
     uint8_t *hva;
     int memfd;
     bool is_readonly; /* a ROM: KVM_MEM_READONLY, writes exit as MMIO */
-    bool is_dirty_logged;
     const char *name; /* static string */
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Interrupt injection (api.rst §4.25 KVM_IRQ_LINE, §4.71 KVM_SIGNAL_MSI, §4.52
- * KVM_SET_GSI_ROUTING, §4.75 KVM_IRQFD). With the kernel irqchip, legacy lines go to the
+ * KVM_SET_GSI_ROUTING). With the kernel irqchip, legacy lines go to the
  * IOAPIC and the PIC through the default GSI routing KVM installs with KVM_CREATE_IRQCHIP;
  * with the split irqchip they go to the monitor's IOAPIC, which sends MSIs. MSIs are sent
  * directly; the GSI routing table only holds the userspace IOAPIC's level-triggered entries.
@@ -44,18 +44,6 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
     if (ret < 0)
         return -errno;
     /* 0 means the guest blocked it (masked / no destination): not an error for the device. */
-    return 0;
-}
-
-int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool is_assign)
-{
-    struct kvm_irqfd req;
-    memset(&req, 0, sizeof(req));
-    req.fd = (uint32_t)fd;
-    req.gsi = gsi;
-    req.flags = is_assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN;
-    if (ioctl(vm->fd, KVM_IRQFD, &req) < 0)
-        return -errno;
     return 0;
 }
 

@@ -85,8 +85,7 @@ static int set_memslots(struct vm *vm, struct error *err)
         const struct gmem_region *r = &vm->gm->regions[i];
         struct kvm_userspace_memory_region slot = {
             .slot = i,
-            .flags = (r->is_readonly ? KVM_MEM_READONLY : 0) |
-                     (r->is_dirty_logged ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+            .flags = r->is_readonly ? KVM_MEM_READONLY : 0,
             .guest_phys_addr = r->gpa,
             .memory_size = r->size_bytes,
             .userspace_addr = (uint64_t)(uintptr_t)r->hva,

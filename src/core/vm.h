@@ -149,11 +149,10 @@ void vm_vcpu_thread_exited(struct vm *vm);
 
 /* core/irq.c: KVM_IRQ_LINE on (gsi) (kernel irqchip), or the userspace controller's set_irq
  * (split irqchip; -ENODEV before vm_set_irqchip_ops); KVM_SIGNAL_MSI; KVM_SET_GSI_ROUTING with
- * (n) MSI routes (n <= IOAPIC_NUM_PINS); KVM_IRQFD. Return 0 or -errno. */
+ * (n) MSI routes (n <= IOAPIC_NUM_PINS). Return 0 or -errno. */
 int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
 int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n);
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
-MUST_CHECK int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool is_assign);
 /* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd, bool is_assign);
 

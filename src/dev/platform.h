@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a device may ask of the machine it sits in: raise interrupt lines, send MSIs, set MSI
- * routes and wire ioeventfds. The monitor implements these over KVM (core/irq.c, core/ioevent.c);
- * unit tests implement them with fakes. Devices never include core/vm.h.
+ * routes and wire ioeventfds. The monitor implements these in core/vm.c (kvm_platform_ops, over
+ * the ioctls of core/irq.c and core/ioevent.c); unit tests implement them with fakes. Devices
+ * never include core/vm.h.
  */
 #ifndef BAREIRON_DEV_PLATFORM_H
 #define BAREIRON_DEV_PLATFORM_H

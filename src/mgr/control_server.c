@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of mgr/control_server.h: the monitor's control socket (docs/control-api.md,
- * GUIDE §3.5). Each client has a 64 KiB input buffer that is split at newlines; each complete
+ * Implementation of mgr/control_server.h: the monitor's control socket (docs/control-api.md).
+ * Each client has a 64 KiB input buffer that is split at newlines; each complete
  * line is decoded by mgr/api.c, dispatched through a table of commands to the monitor's
  * control_ops, and answered at once. Replies that do not fit in the socket buffer wait in a
  * per-client output queue drained on EPOLLOUT; a client that lets it grow past a bound is

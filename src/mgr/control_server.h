@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-VM control socket server that runs inside `bareiron-vmm` on the monitor's event loop
- * (docs/control-api.md, GUIDE §3.5). It listens on a unix SOCK_STREAM socket (mode 0600),
+ * (docs/control-api.md). It listens on a unix SOCK_STREAM socket (mode 0600),
  * reads newline-delimited JSON requests {"id":N,"cmd":"...","args":{}} of at most 64 KiB,
  * and answers each with {"id":N,"ok":true,"result":{}} or {"id":N,"ok":false,"error":{...}}.
  * Malformed input, unknown commands and wrong argument types get typed errors; nothing a

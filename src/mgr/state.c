@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Implementation of mgr/state.h: the lifecycle transition table and the derivation of the
- * shown state from the probe of the monitor (GUIDE §3.5).
+ * shown state from the probe of the monitor.
  */
 #include "mgr/state.h"
 

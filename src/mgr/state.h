@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM lifecycle state machine (GUIDE §3.5, after cloud-hypervisor's valid_transition): one
+ * The VM lifecycle state machine (docs/cli.md, after cloud-hypervisor's valid_transition): one
  * table of legal (state, event) -> state transitions, and the rule that derives the state
  * shown to users from what is true right now (pid file, process alive, control socket answer,
  * the supervisor's exit record), so a dead monitor shows as "aborted" instead of "running".

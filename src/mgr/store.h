@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM library on disk (GUIDE §3.5, docs/cli.md "Files"). The root is $BAREIRON_HOME, else
+ * The VM library on disk (docs/cli.md "Files"). The root is $BAREIRON_HOME, else
  * $XDG_DATA_HOME/bareiron, else ~/.local/share/bareiron, and holds
  *
  *   vms/NAME/vm.json    the definition (mgr/config.h), replaced atomically

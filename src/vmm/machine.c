@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of vmm/machine.h: the PC of a direct boot (GUIDE §3.0), memory first and
+ * Implementation of vmm/machine.h: the PC of a direct kernel boot, memory first and
  * without KVM (machine_load), then the VM and devices (machine_attach). Device availability
  * follows the build (HAVE_DEV_* from src/vmm/meson.build): a device whose implementation is not
  * in the tree is left out with a log line.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A bareiron PC put together by plain code (GUIDE §3.0 "direct boot"): guest RAM laid out by
+ * A bareiron PC put together by plain code for a direct kernel boot: guest RAM laid out by
  * gmem_add_pc_ram, the e820 map and ACPI tables (core/x86/e820.h, acpi.h), the kernel loaded by
  * boot/boot.h, then a KVM VM with the legacy devices (COM1 16550A, i8042, CMOS RTC, port 0x92,
  * isa-debug-exit, ACPI PM block), the PCI host bridge with virtio-blk disks and the optional
@@ -44,8 +44,8 @@ void machine_pin_disk_formats(struct machine *m, struct vmm_options *o);
 
 /*
  * Creates the VM on (kvm), the devices (event-loop work on (loop), COM1 on (con), the
- * virtio-console of --vconsole on (vcon), NULL when none), opens the disks and sets the boot
- * vCPU state. Returns 0 or -errno with (err) set.
+ * virtio-console of --vconsole on (vcon), NULL when none), puts the disks machine_load opened
+ * behind virtio-blk and sets the boot vCPU state. Returns 0 or -errno with (err) set.
  */
 MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
                               struct console *con, struct console *vcon, struct error *err);

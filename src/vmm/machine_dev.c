@@ -40,7 +40,7 @@
 #include "dev/pci/pci.h"
 #endif
 #ifdef HAVE_VIRTIO_BLK
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
 #endif
 

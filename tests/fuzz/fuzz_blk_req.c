@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for virtio-blk request parsing (dev/virtio/blk_req.c, virtio 1.2 §5.2.6)
+ * libFuzzer target for virtio-blk request parsing (dev/virtio/virtio_blk_req.c, virtio 1.2 §5.2.6)
  * on top of the virtqueue walker, with the in-memory blk_mem backend. The input describes a
  * queue of 16 descriptors compactly, so the fuzzer reaches request parsing quickly:
  *
@@ -19,7 +19,7 @@
 #include "blk_mem.h"
 #include "base/log.h"
 #include "core/gmem.h"
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 
 #define RAM_BYTES (1ULL << 20)
 #define RING_GPA 0x1000ULL

@@ -21,7 +21,7 @@
 #include "blk_mem.h"
 #include "core/gmem.h"
 #include "dev/bus.h"
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
 #include "fake_platform.h"
 

@@ -19,78 +19,52 @@ static void emit(struct virtio_console *vc, const void *buf, size_t len)
         vc->sink(vc->sink_opaque, buf, len);
 }
 
-static bool is_live(struct virtio_console *vc, unsigned qidx)
-{
-    const struct virtio_dev *vd = &vc->vd;
-    return (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
-           !(vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) &&
-           !vd->is_reset_pending && vd->queues[qidx].is_enabled;
-}
-
 /* Moves buffered input into receive buffers. vd->lock held. */
 static void deliver(struct virtio_console *vc)
 {
     struct virtio_dev *vd = &vc->vd;
-    struct virtq_elem e = {.iov = vc->iov, .iov_cap = VIRTQ_CHAIN_MAX};
+    struct virtio_chain c;
     bool has_pushed = false;
 
-    if (!is_live(vc, VIRTIO_CONSOLE_RX))
+    if (!virtio_queue_is_live(vd, VIRTIO_CONSOLE_RX))
         return;
-    while (vc->inbuf_len > 0 && virtio_queue_pop(vd, VIRTIO_CONSOLE_RX, &e) > 0) {
-        size_t done = 0;
+    while (vc->inbuf_len > 0 && virtio_queue_pop_chain(vd, VIRTIO_CONSOLE_RX, &c) > 0) {
+        size_t done;
         /* Every chain must take at least a byte, so this loop ends with the input (§5.3.6.1:
          * receive buffers are device-writable); a guest could otherwise keep it spinning. */
-        if (e.n_writable == 0) {
+        if (iov_iter_left(&c.writer) == 0) {
             virtio_set_needs_reset(vd, "receive buffer without device-writable space");
             break;
         }
-        for (unsigned i = e.n_readable; i < e.n_readable + e.n_writable; i++) {
-            size_t take = MIN(e.iov[i].iov_len, vc->inbuf_len - done);
-            memcpy(e.iov[i].iov_base, vc->inbuf + done, take);
-            done += take;
-        }
+        done = iov_iter_from_buf(&c.writer, vc->inbuf, vc->inbuf_len);
         memmove(vc->inbuf, vc->inbuf + done, vc->inbuf_len - done);
         vc->inbuf_len -= done;
-        virtio_queue_push(vd, VIRTIO_CONSOLE_RX, e.head, (uint32_t)done);
+        virtio_queue_push(vd, VIRTIO_CONSOLE_RX, c.head, virtio_chain_used_len(&c));
         has_pushed = true;
     }
     if (has_pushed)
         virtio_queue_notify(vd, VIRTIO_CONSOLE_RX);
 }
 
-static void transmit(struct virtio_console *vc)
+/* Sends one transmitq chain's readable bytes to the sink. */
+static enum virtio_chain_ret transmit(struct virtio_dev *vd, unsigned qidx, struct virtio_chain *c)
 {
-    struct virtio_dev *vd = &vc->vd;
-    struct virtq *vq = &vd->queues[VIRTIO_CONSOLE_TX].vq;
-    struct virtq_elem e = {.iov = vc->iov, .iov_cap = VIRTQ_CHAIN_MAX};
-    uint16_t used_before = vq->used_idx;
-    int ret;
+    struct virtio_console *vc = container_of(vd, struct virtio_console, vd);
+    struct iovec piece;
+    (void)qidx;
 
-    unsigned budget = VIRTIO_QUEUE_BUDGET;
-
-    do {
-        virtq_disable_notify(vq);
-        while ((ret = virtio_queue_pop(vd, VIRTIO_CONSOLE_TX, &e)) > 0) {
-            for (unsigned i = 0; i < e.n_readable; i++)
-                emit(vc, e.iov[i].iov_base, e.iov[i].iov_len);
-            virtio_queue_push(vd, VIRTIO_CONSOLE_TX, e.head, 0);
-            if (--budget == 0) {
-                virtio_queue_defer(vd, VIRTIO_CONSOLE_TX);
-                break;
-            }
-        }
-        if (ret < 0)
-            return;
-    } while (budget > 0 && virtq_enable_notify(vq));
-    if (vq->used_idx != used_before)
-        virtio_queue_notify(vd, VIRTIO_CONSOLE_TX);
+    while (iov_iter_peek(&c->reader, UINT64_MAX, &piece)) {
+        emit(vc, piece.iov_base, piece.iov_len);
+        iov_iter_advance(&c->reader, piece.iov_len);
+    }
+    return VIRTIO_CHAIN_DONE; /* used length 0: nothing written */
 }
 
 static void console_queue_notify(struct virtio_dev *vd, unsigned qidx)
 {
     struct virtio_console *vc = container_of(vd, struct virtio_console, vd);
     if (qidx == VIRTIO_CONSOLE_TX)
-        transmit(vc);
+        virtio_queue_drain(vd, qidx, transmit);
     else
         deliver(vc);
 }

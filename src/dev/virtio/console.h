@@ -20,9 +20,6 @@
 
 struct gmem;
 
-#define VIRTIO_CONSOLE_F_SIZE 0
-#define VIRTIO_CONSOLE_F_MULTIPORT 1
-#define VIRTIO_CONSOLE_F_EMERG_WRITE 2
 #define VIRTIO_CONSOLE_RX 0
 #define VIRTIO_CONSOLE_TX 1
 #define VIRTIO_CONSOLE_INBUF 4096u
@@ -46,7 +43,6 @@ struct virtio_console {
     struct virtio_console_config cfg;
     uint8_t inbuf[VIRTIO_CONSOLE_INBUF];
     size_t inbuf_len;
-    struct iovec iov[VIRTQ_CHAIN_MAX];
 };
 
 /* Creates the console over guest memory (gm), output to (sink)(opaque) (NULL: discarded).

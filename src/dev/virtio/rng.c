@@ -12,51 +12,30 @@
 #define LOG_TAG "virtio-rng"
 #include "base/log.h"
 
-/* Fills the writable part of (e); returns the bytes written. */
-static uint32_t fill(const struct virtq_elem *e)
+/* Fills the writable part of (c) with at most VIRTIO_RNG_MAX_BYTES random bytes. */
+static enum virtio_chain_ret rng_fill(struct virtio_dev *vd, unsigned qidx, struct virtio_chain *c)
 {
-    uint32_t total = 0;
-    for (unsigned i = e->n_readable; i < e->n_readable + e->n_writable; i++) {
-        size_t want = MIN(e->iov[i].iov_len, (size_t)(VIRTIO_RNG_MAX_BYTES - total));
-        ssize_t got;
-        if (want == 0)
-            break;
-        got = getrandom(e->iov[i].iov_base, want, GRND_NONBLOCK);
+    struct iovec piece;
+    (void)vd;
+    (void)qidx;
+
+    while (c->writer.done < VIRTIO_RNG_MAX_BYTES &&
+           iov_iter_peek(&c->writer, VIRTIO_RNG_MAX_BYTES - c->writer.done, &piece)) {
+        ssize_t got = getrandom(piece.iov_base, piece.iov_len, GRND_NONBLOCK);
         if (got <= 0) {
             log_ratelimited(LOG_WARN, "getrandom failed: %d", got < 0 ? -errno : 0);
             break;
         }
-        total += (uint32_t)got;
-        if ((size_t)got < want)
+        iov_iter_advance(&c->writer, (uint64_t)got);
+        if ((size_t)got < piece.iov_len)
             break;
     }
-    return total;
+    return VIRTIO_CHAIN_DONE;
 }
 
 static void rng_queue_notify(struct virtio_dev *vd, unsigned qidx)
 {
-    struct virtio_rng *rng = container_of(vd, struct virtio_rng, vd);
-    struct virtq_elem e = {.iov = rng->iov, .iov_cap = VIRTQ_CHAIN_MAX};
-    struct virtq *vq = &vd->queues[qidx].vq;
-    uint16_t used_before = vq->used_idx;
-    int ret;
-
-    unsigned budget = VIRTIO_QUEUE_BUDGET;
-
-    do {
-        virtq_disable_notify(vq);
-        while ((ret = virtio_queue_pop(vd, qidx, &e)) > 0) {
-            virtio_queue_push(vd, qidx, e.head, fill(&e));
-            if (--budget == 0) {
-                virtio_queue_defer(vd, qidx);
-                break;
-            }
-        }
-        if (ret < 0)
-            return;
-    } while (budget > 0 && virtq_enable_notify(vq));
-    if (vq->used_idx != used_before)
-        virtio_queue_notify(vd, qidx);
+    virtio_queue_drain(vd, qidx, rng_fill);
 }
 
 static const struct virtio_dev_ops rng_ops = {

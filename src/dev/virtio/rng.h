@@ -16,7 +16,6 @@ struct gmem;
 
 struct virtio_rng {
     struct virtio_dev vd; /* first: container_of */
-    struct iovec iov[VIRTQ_CHAIN_MAX];
 };
 
 /* Creates the device over guest memory (gm). Returns 0 and (*out), or -ENOMEM. Put it on the

@@ -2,7 +2,9 @@
 /*
  * The virtio device core: device status state machine (virtio 1.2 §2.1, §3.1.1), feature
  * negotiation (§2.2, §6), device configuration space with its generation counter (§2.5),
- * queue enabling and the reset protocol (§2.4, §4.1.4.3.2) with requests still in flight.
+ * queue enabling and the reset protocol (§2.4, §4.1.4.3.2) with requests still in flight,
+ * and the drain loop every device runs on a kick (pop, handle, push, one notification, §2.7.7,
+ * §2.7.10).
  */
 #include "dev/virtio/virtio.h"
 
@@ -24,8 +26,10 @@ int virtio_dev_init(struct virtio_dev *vd, const char *name, uint32_t device_id,
         return -EINVAL;
     memset(vd, 0, sizeof(*vd));
     vd->queues = calloc(num_queues, sizeof(*vd->queues));
-    if (vd->queues == NULL)
-        return -ENOMEM;
+    vd->chain_iov = calloc(VIRTQ_CHAIN_MAX, sizeof(*vd->chain_iov));
+    ret = -ENOMEM;
+    if (vd->queues == NULL || vd->chain_iov == NULL)
+        goto err_free_queues;
     ret = -pthread_mutex_init(&vd->lock, NULL);
     if (ret < 0)
         goto err_free_queues;
@@ -44,7 +48,9 @@ int virtio_dev_init(struct virtio_dev *vd, const char *name, uint32_t device_id,
     return 0;
 
 err_free_queues:
+    free(vd->chain_iov);
     free(vd->queues);
+    vd->chain_iov = NULL;
     vd->queues = NULL;
     return ret;
 }
@@ -54,7 +60,9 @@ void virtio_dev_fini(struct virtio_dev *vd)
     if (vd->queues == NULL)
         return;
     pthread_mutex_destroy(&vd->lock);
+    free(vd->chain_iov);
     free(vd->queues);
+    vd->chain_iov = NULL;
     vd->queues = NULL;
 }
 
@@ -277,14 +285,19 @@ uint8_t virtio_read_isr(struct virtio_dev *vd)
     return isr;
 }
 
+bool virtio_queue_is_live(const struct virtio_dev *vd, unsigned qidx)
+{
+    return qidx < vd->num_queues && (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) &&
+           !vd->is_reset_pending && vd->queues[qidx].is_enabled;
+}
+
 void virtio_queue_kick(struct virtio_dev *vd, unsigned qidx)
 {
     pthread_mutex_lock(&vd->lock);
     if (qidx >= vd->num_queues) {
         log_ratelimited(LOG_WARN, "%s: notify for queue %u of %u", vd->name, qidx, vd->num_queues);
-    } else if (!(vd->status & VIRTIO_STATUS_DRIVER_OK) || !vd->queues[qidx].is_enabled ||
-               (vd->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)) ||
-               vd->is_reset_pending) {
+    } else if (!virtio_queue_is_live(vd, qidx)) {
         log_ratelimited(LOG_DEBUG, "%s: notify for queue %u ignored (status %#x)", vd->name, qidx,
                         vd->status);
     } else if (vd->ops->queue_notify != NULL) {
@@ -303,6 +316,49 @@ int virtio_queue_pop(struct virtio_dev *vd, unsigned qidx, struct virtq_elem *el
     if (ret < 0)
         virtio_set_needs_reset(vd, "bad descriptor chain");
     return ret;
+}
+
+int virtio_queue_pop_chain(struct virtio_dev *vd, unsigned qidx, struct virtio_chain *c)
+{
+    struct virtq_elem e = {.iov = vd->chain_iov, .iov_cap = VIRTQ_CHAIN_MAX};
+    int ret = virtio_queue_pop(vd, qidx, &e);
+
+    if (ret > 0)
+        virtio_chain_init(c, &e);
+    return ret;
+}
+
+void virtio_queue_drain(struct virtio_dev *vd, unsigned qidx, virtio_chain_fn fn)
+{
+    struct virtq *vq;
+    struct virtio_chain c;
+    unsigned budget = VIRTIO_QUEUE_BUDGET;
+    uint16_t used_before;
+    int ret;
+
+    if (qidx >= vd->num_queues)
+        return;
+    vq = &vd->queues[qidx].vq;
+    used_before = vq->used_idx;
+    do {
+        virtq_disable_notify(vq);
+        while ((ret = virtio_queue_pop_chain(vd, qidx, &c)) > 0) {
+            enum virtio_chain_ret r = fn(vd, qidx, &c);
+            if (r == VIRTIO_CHAIN_BROKEN)
+                return;
+            if (r == VIRTIO_CHAIN_DONE)
+                virtio_queue_push(vd, qidx, c.head, virtio_chain_used_len(&c));
+            if (--budget == 0) {
+                virtio_queue_defer(vd, qidx); /* notifications stay off meanwhile */
+                break;
+            }
+        }
+        if (ret < 0)
+            return;
+    } while (budget > 0 && virtq_enable_notify(vq));
+    /* Pushes made by the handler itself count too: one interrupt for the whole batch. */
+    if (vq->used_idx != used_before)
+        virtio_queue_notify(vd, qidx);
 }
 
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len)

@@ -2,9 +2,11 @@
 /*
  * The virtio device core (virtio 1.2 §2.1 status, §2.2 feature bits, §2.5 config space,
  * §3.1 initialization, §2.4 reset), independent of the transport. A device (blk, rng,
- * console) embeds struct virtio_dev, implements struct virtio_dev_ops and uses the
- * virtio_queue_* helpers, which turn any ring violation into DEVICE_NEEDS_RESET plus a
- * configuration-change interrupt instead of failing the monitor. The transport (virtio_pci.c)
+ * console) embeds struct virtio_dev, implements struct virtio_dev_ops, and on a kick calls
+ * virtio_queue_drain() with a handler that gets one chain at a time (virtio_chain.h: a reader
+ * and a writer over checked guest memory). The core pops, pushes and notifies; devices never
+ * see ring indices. Any ring violation becomes DEVICE_NEEDS_RESET plus a configuration-change
+ * interrupt instead of failing the monitor. The transport (virtio_pci.c)
  * decodes registers into the virtio_* calls below and delivers interrupts.
  *
  * Device status state machine (§2.1, §3.1.1); the driver only ever adds bits:
@@ -32,39 +34,17 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "dev/virtio/virtio_chain.h"
+#include "dev/virtio/virtio_spec.h"
 #include "dev/virtio/virtq.h"
 
 struct gmem;
-struct snap_writer;
-struct snap_reader;
 
-/* Device status bits (§2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE 0x01u
-#define VIRTIO_STATUS_DRIVER 0x02u
-#define VIRTIO_STATUS_DRIVER_OK 0x04u
-#define VIRTIO_STATUS_FEATURES_OK 0x08u
-#define VIRTIO_STATUS_NEEDS_RESET 0x40u
-#define VIRTIO_STATUS_FAILED 0x80u
-
-/* Reserved feature bits (§6) */
-#define VIRTIO_F_RING_INDIRECT_DESC 28
-#define VIRTIO_F_RING_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_BIT(b) (1ULL << (b))
 /* What the core offers on top of a device's own features. */
 #define VIRTIO_CORE_FEATURES                                                                       \
     (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |                    \
      VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
 
-/* Device types (§5) */
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-
-#define VIRTIO_MSI_NO_VECTOR 0xffffu
-#define VIRTIO_ISR_QUEUE 0x1u
-#define VIRTIO_ISR_CONFIG 0x2u
 #define VIRTIO_MAX_QUEUES 64u
 /* Chains a device processes per kick before it yields the event loop (virtio_queue_defer). */
 #define VIRTIO_QUEUE_BUDGET 256u
@@ -85,8 +65,6 @@ struct virtio_dev_ops {
     void (*reset)(struct virtio_dev *vd);
     /* Queue (qidx) was kicked; it is enabled and the device is DRIVER_OK and not broken. */
     void (*queue_notify)(struct virtio_dev *vd, unsigned qidx);
-    int (*save)(struct virtio_dev *vd, struct snap_writer *w);
-    int (*load)(struct virtio_dev *vd, struct snap_reader *r);
 };
 
 /* How the core reaches its transport. Called with vd->lock held. */
@@ -133,6 +111,7 @@ struct virtio_dev {
     unsigned inflight; /* requests begun and not yet ended (all epochs) */
     unsigned num_queues;
     struct virtio_queue *queues;
+    struct iovec *chain_iov; /* VIRTQ_CHAIN_MAX entries: the chain being handled */
 };
 
 /*
@@ -167,6 +146,10 @@ bool virtio_queue_is_writable(const struct virtio_dev *vd);
 /* Reads and clears the ISR (§4.1.4.5). */
 uint8_t virtio_read_isr(struct virtio_dev *vd);
 
+/* True when queue (qidx) may be used now: it exists and is enabled, the device is DRIVER_OK,
+ * not broken (NEEDS_RESET, FAILED) and not resetting. */
+bool virtio_queue_is_live(const struct virtio_dev *vd, unsigned qidx);
+
 /*
  * A kick of queue (qidx) arrived (ioeventfd or notify register). Takes vd->lock. Ignored
  * (rate-limited log) for a bad index, a disabled queue, before DRIVER_OK, while broken or
@@ -174,9 +157,36 @@ uint8_t virtio_read_isr(struct virtio_dev *vd);
  */
 void virtio_queue_kick(struct virtio_dev *vd, unsigned qidx);
 
-/* Device-side queue helpers (vd->lock held). pop: 1, 0 (empty) or -EIO (device now broken). */
+/* What a chain handler did with (c) (see virtio_queue_drain). */
+enum virtio_chain_ret {
+    VIRTIO_CHAIN_DONE,   /* answered: push it now with virtio_chain_used_len(c) */
+    VIRTIO_CHAIN_KEPT,   /* a backend has it: the device pushes it later (virtio_queue_push) */
+    VIRTIO_CHAIN_BROKEN, /* the handler called virtio_set_needs_reset: stop draining */
+};
+/* Handles one chain popped from queue (qidx). vd->lock held. */
+typedef enum virtio_chain_ret (*virtio_chain_fn)(struct virtio_dev *vd, unsigned qidx,
+                                                 struct virtio_chain *c);
+
+/*
+ * Handles the chains available on queue (qidx) with (fn) (a device's queue_notify calls it).
+ * Kicks are suppressed meanwhile; when the ring is empty they are enabled again and the ring
+ * looked at once more, so no buffer added in between is missed (Firecracker's
+ * pop_or_enable_notification). After VIRTIO_QUEUE_BUDGET chains the rest is deferred
+ * (virtio_queue_defer). One queue interrupt at the end covers every chain pushed, and only if
+ * the driver asked for it (EVENT_IDX, NO_INTERRUPT). A ring violation puts the device in
+ * NEEDS_RESET and ends the drain. vd->lock held.
+ */
+void virtio_queue_drain(struct virtio_dev *vd, unsigned qidx, virtio_chain_fn fn);
+/*
+ * Pops the next chain of queue (qidx) into (c), for a device that fills buffers when it has
+ * data rather than on a kick (console input). (c) points into the device's chain storage until
+ * the next pop. Returns 1, 0 (empty) or -EIO (the device is now in NEEDS_RESET). vd->lock held.
+ */
+MUST_CHECK int virtio_queue_pop_chain(struct virtio_dev *vd, unsigned qidx, struct virtio_chain *c);
+/* Lower level pop into (elem): 1, 0 (empty) or -EIO (device now broken). vd->lock held. */
 MUST_CHECK int virtio_queue_pop(struct virtio_dev *vd, unsigned qidx, struct virtq_elem *elem);
-/* Pushes a used entry; errors mark the device broken. */
+/* Returns chain (head) to the driver with (len) bytes written. A push to a queue stopped by a
+ * reset is dropped. */
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len);
 /* Sends the queue interrupt if the driver wants one (after one or more pushes). */
 void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx);

@@ -36,15 +36,8 @@
 
 struct evloop;
 
-#define VIRTIO_PCI_VENDOR_ID 0x1af4
-#define VIRTIO_PCI_DEVICE_ID_BASE 0x1040
+/* PCI identity, capability types and the common configuration layout are in virtio_spec.h. */
 #define VIRTIO_PCI_SUBSYS_ID 0x1100
-
-#define VIRTIO_PCI_CAP_COMMON_CFG 1
-#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG 3
-#define VIRTIO_PCI_CAP_DEVICE_CFG 4
-#define VIRTIO_PCI_CAP_PCI_CFG 5
 
 /* BAR 0 layout */
 #define VIRTIO_PCI_BAR 0
@@ -58,26 +51,6 @@ struct evloop;
 #define VIRTIO_PCI_MSIX_TABLE_OFF 0x4000u
 #define VIRTIO_PCI_MSIX_PBA_OFF 0x5000u
 #define VIRTIO_PCI_BAR_SIZE 0x8000u
-
-/* Common configuration layout (§4.1.4.3) */
-#define VIRTIO_PCI_COMMON_DFSELECT 0x00
-#define VIRTIO_PCI_COMMON_DF 0x04
-#define VIRTIO_PCI_COMMON_GFSELECT 0x08
-#define VIRTIO_PCI_COMMON_GF 0x0c
-#define VIRTIO_PCI_COMMON_MSIX 0x10
-#define VIRTIO_PCI_COMMON_NUMQ 0x12
-#define VIRTIO_PCI_COMMON_STATUS 0x14
-#define VIRTIO_PCI_COMMON_CFGGENERATION 0x15
-#define VIRTIO_PCI_COMMON_Q_SELECT 0x16
-#define VIRTIO_PCI_COMMON_Q_SIZE 0x18
-#define VIRTIO_PCI_COMMON_Q_MSIX 0x1a
-#define VIRTIO_PCI_COMMON_Q_ENABLE 0x1c
-#define VIRTIO_PCI_COMMON_Q_NOFF 0x1e
-#define VIRTIO_PCI_COMMON_Q_DESC 0x20
-#define VIRTIO_PCI_COMMON_Q_AVAIL 0x28
-#define VIRTIO_PCI_COMMON_Q_USED 0x30
-#define VIRTIO_PCI_COMMON_Q_NDATA 0x38
-#define VIRTIO_PCI_COMMON_Q_RESET 0x3a
 
 struct virtio_pci;
 

@@ -26,6 +26,7 @@
 #include <sys/uio.h>
 
 #include "base/compiler.h"
+#include "dev/virtio/virtio_spec.h"
 
 struct gmem;
 
@@ -36,12 +37,6 @@ struct gmem;
 #define VIRTQ_MAX_SIZE 32768u
 /* Upper bound on the descriptors of one chain (direct + indirect), whatever the queue size. */
 #define VIRTQ_CHAIN_MAX 1024u
-
-#define VIRTQ_DESC_F_NEXT 1u
-#define VIRTQ_DESC_F_WRITE 2u
-#define VIRTQ_DESC_F_INDIRECT 4u
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
-#define VIRTQ_USED_F_NO_NOTIFY 1u
 
 struct virtq_desc {
     uint64_t addr;

@@ -9,24 +9,6 @@
 #include "acpi.h"
 #include "virtio.h"
 
-/*
- * The names of the monitor's shared virtio constants header (dev/virtio/virtio_spec.h), which
- * virtio.h is moving to; defined here from virtio.h's older names where that header is not
- * included yet. TODO(malguest): drop once virtio.h includes it (issue 8).
- */
-#ifndef VIRTIO_PCI_COMMON_STATUS
-#define VIRTIO_PCI_COMMON_MSIX VIRTIO_COMMON_MSIX
-#define VIRTIO_PCI_COMMON_STATUS VIRTIO_COMMON_STATUS
-#define VIRTIO_PCI_COMMON_CFGGENERATION VIRTIO_COMMON_CFGGEN
-#define VIRTIO_PCI_COMMON_Q_SELECT VIRTIO_COMMON_Q_SELECT
-#define VIRTIO_PCI_COMMON_Q_SIZE VIRTIO_COMMON_Q_SIZE
-#define VIRTIO_PCI_COMMON_Q_MSIX VIRTIO_COMMON_Q_MSIX
-#define VIRTIO_PCI_COMMON_Q_DESC VIRTIO_COMMON_Q_DESC
-#define VIRTIO_STATUS_NEEDS_RESET VIRTIO_S_NEEDS_RESET
-#define VIRTIO_F_RING_INDIRECT_DESC 28
-#define VIRTQ_DESC_F_INDIRECT 4
-#endif
-
 struct blk_hdr {
     uint32_t type, reserved;
     uint64_t sector;

@@ -51,14 +51,14 @@ static bool map_caps(struct vdev *d)
         if (!base || base + off >= RT_MAP_LIMIT)
             continue;
         uint64_t a = base + off;
-        if (type == VIRTIO_PCI_CAP_COMMON && !d->common) {
+        if (type == VIRTIO_PCI_CAP_COMMON_CFG && !d->common) {
             d->common = a;
-        } else if (type == VIRTIO_PCI_CAP_NOTIFY && !d->notify) {
+        } else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && !d->notify) {
             d->notify = a;
             d->notify_mult = pci_read32(d->bdf, (uint16_t)(p + 16));
-        } else if (type == VIRTIO_PCI_CAP_ISR && !d->isr) {
+        } else if (type == VIRTIO_PCI_CAP_ISR_CFG && !d->isr) {
             d->isr = a;
-        } else if (type == VIRTIO_PCI_CAP_DEVICE && !d->devcfg) {
+        } else if (type == VIRTIO_PCI_CAP_DEVICE_CFG && !d->devcfg) {
             d->devcfg = a;
         }
     }
@@ -77,12 +77,12 @@ uint32_t vdev_cfg32(const struct vdev *d, unsigned off)
 
 static void set_status(struct vdev *d, uint8_t s)
 {
-    mmio_write8(d->common + VIRTIO_COMMON_STATUS, s);
+    mmio_write8(d->common + VIRTIO_PCI_COMMON_STATUS, s);
 }
 
 static uint8_t get_status(const struct vdev *d)
 {
-    return mmio_read8(d->common + VIRTIO_COMMON_STATUS);
+    return mmio_read8(d->common + VIRTIO_PCI_COMMON_STATUS);
 }
 
 bool vdev_reset(struct vdev *d)
@@ -99,21 +99,21 @@ bool vdev_reset(struct vdev *d)
 static bool negotiate(struct vdev *d, uint64_t want, const char *what)
 {
     uint64_t c = d->common;
-    mmio_write32(c + VIRTIO_COMMON_DFSELECT, 0);
-    uint64_t f = mmio_read32(c + VIRTIO_COMMON_DF);
-    mmio_write32(c + VIRTIO_COMMON_DFSELECT, 1);
-    f |= (uint64_t)mmio_read32(c + VIRTIO_COMMON_DF) << 32;
+    mmio_write32(c + VIRTIO_PCI_COMMON_DFSELECT, 0);
+    uint64_t f = mmio_read32(c + VIRTIO_PCI_COMMON_DF);
+    mmio_write32(c + VIRTIO_PCI_COMMON_DFSELECT, 1);
+    f |= (uint64_t)mmio_read32(c + VIRTIO_PCI_COMMON_DF) << 32;
     d->features = f & (want | 1ULL << VIRTIO_F_VERSION_1);
     rt_printf("  %s: device features 0x%lx, driver 0x%lx\n", d->tag, (unsigned long)f,
               (unsigned long)d->features);
     if (!rt_check(vdev_has(d, VIRTIO_F_VERSION_1), what, "%s: no VERSION_1", d->tag))
         return false;
-    mmio_write32(c + VIRTIO_COMMON_GFSELECT, 0);
-    mmio_write32(c + VIRTIO_COMMON_GF, (uint32_t)d->features);
-    mmio_write32(c + VIRTIO_COMMON_GFSELECT, 1);
-    mmio_write32(c + VIRTIO_COMMON_GF, (uint32_t)(d->features >> 32));
-    set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-    return rt_check(get_status(d) & VIRTIO_S_FEATURES_OK, what,
+    mmio_write32(c + VIRTIO_PCI_COMMON_GFSELECT, 0);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GF, (uint32_t)d->features);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GF, (uint32_t)(d->features >> 32));
+    set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    return rt_check(get_status(d) & VIRTIO_STATUS_FEATURES_OK, what,
                     "%s: FEATURES_OK not accepted (status 0x%x)", d->tag, get_status(d));
 }
 
@@ -126,8 +126,8 @@ static void write64(uint64_t a, uint64_t v)
 static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
 {
     uint64_t c = d->common;
-    mmio_write16(c + VIRTIO_COMMON_Q_SELECT, 0);
-    uint16_t max = mmio_read16(c + VIRTIO_COMMON_Q_SIZE);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    uint16_t max = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SIZE);
     if (!rt_check(max >= 4, what, "%s: queue 0 size %u", d->tag, max))
         return false;
     d->qsize = max < VDEV_QUEUE_SIZE ? max : VDEV_QUEUE_SIZE;
@@ -135,20 +135,21 @@ static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
     memset(&vq_avail, 0, sizeof(vq_avail));
     memset(&vq_used, 0, sizeof(vq_used));
     d->avail_idx = d->used_idx = 0;
-    mmio_write16(c + VIRTIO_COMMON_Q_SIZE, d->qsize);
-    mmio_write16(c + VIRTIO_COMMON_MSIX, VDEV_NO_VECTOR);
-    mmio_write16(c + VIRTIO_COMMON_Q_MSIX, msix);
-    uint16_t got = mmio_read16(c + VIRTIO_COMMON_Q_MSIX);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, d->qsize);
+    mmio_write16(c + VIRTIO_PCI_COMMON_MSIX, VDEV_NO_VECTOR);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, msix);
+    uint16_t got = mmio_read16(c + VIRTIO_PCI_COMMON_Q_MSIX);
     if (!rt_check(got == msix, what, "%s: queue MSI-X vector %u reads back %u", d->tag, msix, got))
         return false;
-    write64(c + VIRTIO_COMMON_Q_DESC, (uintptr_t)vq_desc);
-    write64(c + VIRTIO_COMMON_Q_AVAIL, (uintptr_t)&vq_avail);
-    write64(c + VIRTIO_COMMON_Q_USED, (uintptr_t)&vq_used);
-    uint16_t noff = mmio_read16(c + VIRTIO_COMMON_Q_NOFF);
+    write64(c + VIRTIO_PCI_COMMON_Q_DESC, (uintptr_t)vq_desc);
+    write64(c + VIRTIO_PCI_COMMON_Q_AVAIL, (uintptr_t)&vq_avail);
+    write64(c + VIRTIO_PCI_COMMON_Q_USED, (uintptr_t)&vq_used);
+    uint16_t noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
     d->notify_addr = d->notify + (uint64_t)noff * d->notify_mult;
-    mmio_write16(c + VIRTIO_COMMON_Q_ENABLE, 1);
-    set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK | VIRTIO_S_DRIVER_OK);
-    return rt_check(!(get_status(d) & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)), what,
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                      VIRTIO_STATUS_DRIVER_OK);
+    return rt_check(!(get_status(d) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)), what,
                     "%s: status 0x%x after DRIVER_OK", d->tag, get_status(d));
 }
 
@@ -163,8 +164,8 @@ bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const
         return false;
     if (!rt_check(vdev_reset(d), what, "%s: status does not read 0 after reset", d->tag))
         return false;
-    set_status(d, VIRTIO_S_ACK);
-    set_status(d, VIRTIO_S_ACK | VIRTIO_S_DRIVER);
+    set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
+    set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     return negotiate(d, want, what) && setup_queue(d, msix, what);
 }
 

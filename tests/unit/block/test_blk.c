@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the generic block layer and the raw format (block/blk.h): iovec helpers,
+ * Unit tests of the generic block layer and the raw format (block/blk.h):
  * round trips through both engines (io_uring and the thread pool give the same bytes), async
  * completion never inside submit, bounds and read-only errors, OFD locking, O_DIRECT with
  * unaligned guest buffers (bounce buffers), discard and write-zeroes.
@@ -50,26 +50,6 @@ static struct blk *open_disk(const char *path, bool is_sync, bool is_ro, enum bl
     else
         assert_int_equal(ret, 0);
     return b;
-}
-
-static void test_iov_helpers(void **state)
-{
-    char a[4] = "abcd", b[6] = "efghij", out[10];
-    struct iovec iov[2] = {{a, 4}, {b, 6}}, sl[2];
-    (void)state;
-
-    int n = iov_slice(sl, 2, iov, 2, 3, 4);
-    assert_int_equal(n, 2);
-    assert_ptr_equal(sl[0].iov_base, a + 3);
-    assert_int_equal(sl[0].iov_len, 1);
-    assert_int_equal(sl[1].iov_len, 3);
-    iov_to_buf(iov, 2, 2, out, 5);
-    assert_memory_equal(out, "cdefg", 5);
-    iov_from_buf(iov, 2, 3, "XYZ", 3);
-    assert_memory_equal(a, "abcX", 4);
-    assert_memory_equal(b, "YZ", 2);
-    iov_memset(iov, 2, 5, '-', 2);
-    assert_memory_equal(b, "Y--h", 4);
 }
 
 /* The same writes through one engine; returns the disk contents. */
@@ -262,11 +242,9 @@ static void test_direct_bounce(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_iov_helpers),
-        cmocka_unit_test(test_engines_agree),
-        cmocka_unit_test(test_async_and_errors),
-        cmocka_unit_test(test_locking),
-        cmocka_unit_test(test_plug),
+
+        cmocka_unit_test(test_engines_agree), cmocka_unit_test(test_async_and_errors),
+        cmocka_unit_test(test_locking),       cmocka_unit_test(test_plug),
         cmocka_unit_test(test_direct_bounce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,9 @@ struct blk {
     struct blk_req *pending[BLK_MEM_MAX_PENDING];
     unsigned npending;
     unsigned counts[BLK_OP_WRITE_ZEROES + 1];
+    bool is_plugged;
+    unsigned batches;         /* unplugs that released at least one request */
+    unsigned plugged_submits; /* submits since the last unplug, while plugged */
 };
 
 struct blk *blk_mem_create(uint64_t size_bytes, bool is_readonly)
@@ -130,7 +133,32 @@ int blk_submit(struct blk *b, struct blk_req *req)
     if (b->npending >= BLK_MEM_MAX_PENDING)
         return -EAGAIN;
     b->pending[b->npending++] = req;
+    if (b->is_plugged)
+        b->plugged_submits++;
     return 0;
+}
+
+void blk_plug(struct blk *b)
+{
+    b->is_plugged = true;
+}
+
+void blk_unplug(struct blk *b)
+{
+    b->is_plugged = false;
+    if (b->plugged_submits > 0)
+        b->batches++;
+    b->plugged_submits = 0;
+}
+
+unsigned blk_mem_batches(const struct blk *b)
+{
+    return b->batches;
+}
+
+bool blk_mem_is_plugged(const struct blk *b)
+{
+    return b->is_plugged;
 }
 
 int blk_pread(struct blk *b, void *buf, uint64_t len, uint64_t off)

@@ -24,6 +24,10 @@ unsigned blk_mem_complete(struct blk *b, unsigned max);
 unsigned blk_mem_pending(const struct blk *b);
 /* The next blk_submit calls return (err) (0: accept again). */
 void blk_mem_set_submit_error(struct blk *b, int err);
+/* Unplugs (blk_unplug) that released at least one request submitted while plugged. */
+unsigned blk_mem_batches(const struct blk *b);
+/* True between blk_plug and blk_unplug. */
+bool blk_mem_is_plugged(const struct blk *b);
 /* Number of requests of (op) completed so far. */
 unsigned blk_mem_count(const struct blk *b, enum blk_op op);
 

@@ -3,9 +3,9 @@
  * virtio-blk (virtio 1.2 §5.2): a block device over a block backend (block/blk.h). Offers
  * SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (read-only disk) or DISCARD and
  * WRITE_ZEROES, plus MQ when more than one request queue is asked for. Requests (§5.2.6) are
- * parsed in blk_req.c: a 16-byte device-readable header, data, and a 1-byte device-writable
- * status as the very last byte of the chain. Data requests go to blk_submit() and complete on
- * the event loop.
+ * parsed in virtio_blk_req.c: a 16-byte device-readable header, data, and a 1-byte device-writable
+ * status as the very last byte of the chain. Data requests go to blk_submit(), the requests of
+ * one kick in one batch (blk_plug), and complete on the event loop.
  *
  * Device configuration layout (§5.2.4), little endian:
  *
@@ -20,8 +20,8 @@
  * Threading: everything runs with the device lock (vb->vd.lock) held: queue kicks on the event
  * loop, register accesses on vCPU threads, completions on the event loop.
  */
-#ifndef BAREIRON_DEV_VIRTIO_BLK_H
-#define BAREIRON_DEV_VIRTIO_BLK_H
+#ifndef BAREIRON_DEV_VIRTIO_VIRTIO_BLK_H
+#define BAREIRON_DEV_VIRTIO_VIRTIO_BLK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,33 +32,6 @@
 
 struct blk;
 struct gmem;
-
-/* Feature bits (§5.2.3) */
-#define VIRTIO_BLK_F_SIZE_MAX 1
-#define VIRTIO_BLK_F_SEG_MAX 2
-#define VIRTIO_BLK_F_GEOMETRY 4
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_BLK_SIZE 6
-#define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_BLK_F_TOPOLOGY 10
-#define VIRTIO_BLK_F_CONFIG_WCE 11
-#define VIRTIO_BLK_F_MQ 12
-#define VIRTIO_BLK_F_DISCARD 13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-
-/* Request types and status (§5.2.6) */
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_T_DISCARD 11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-#define VIRTIO_BLK_ID_BYTES 20
-#define VIRTIO_BLK_SECTOR_SIZE 512u
-#define VIRTIO_BLK_DWZ_F_UNMAP 1u
 
 /* Limits we announce */
 #define VIRTIO_BLK_SEG_MAX (VIRTQ_CHAIN_MAX - 2)
@@ -109,7 +82,17 @@ struct virtio_blk_config {
 #define VIRTIO_BLK_CONFIG_SIZE 60u
 _Static_assert(offsetof(struct virtio_blk_config, unused1) + 3 == VIRTIO_BLK_CONFIG_SIZE,
                "virtio_blk_config layout");
-_Static_assert(offsetof(struct virtio_blk_config, num_queues) == 34, "num_queues at 34");
+_Static_assert(offsetof(struct virtio_blk_config, size_max) == VIRTIO_BLK_CFG_SIZE_MAX, "size_max");
+_Static_assert(offsetof(struct virtio_blk_config, seg_max) == VIRTIO_BLK_CFG_SEG_MAX, "seg_max");
+_Static_assert(offsetof(struct virtio_blk_config, blk_size) == VIRTIO_BLK_CFG_BLK_SIZE, "blk_size");
+_Static_assert(offsetof(struct virtio_blk_config, num_queues) == VIRTIO_BLK_CFG_NUM_QUEUES,
+               "num_queues");
+_Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) ==
+                   VIRTIO_BLK_CFG_MAX_DISCARD,
+               "max_discard_sectors");
+_Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) ==
+                   VIRTIO_BLK_CFG_MAX_WZ,
+               "max_write_zeroes_sectors");
 
 struct virtio_blk_opts {
     const char *serial;  /* GET_ID string, at most 20 bytes used; NULL: "" */
@@ -140,8 +123,7 @@ struct virtio_blk {
     bool is_readonly;
     struct virtio_blk_config cfg;
     char serial[VIRTIO_BLK_ID_BYTES];
-    unsigned *queue_inflight;  /* per queue, bounded by the queue size */
-    struct iovec *scratch_iov; /* VIRTQ_CHAIN_MAX entries for virtq_pop */
+    unsigned *queue_inflight; /* per queue, bounded by the queue size */
 };
 
 /*
@@ -163,7 +145,7 @@ static inline struct virtio_dev *virtio_blk_dev(struct virtio_blk *vb)
 /* Copies the counters of (vb) into (out). Any thread; takes vd->lock. */
 void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out);
 
-/* Processes queue (qidx) (blk_req.c; the device's queue_notify). vd->lock held. */
+/* Processes queue (qidx) (virtio_blk_req.c; the device's queue_notify). vd->lock held. */
 void virtio_blk_process_queue(struct virtio_blk *vb, unsigned qidx);
 
 #endif

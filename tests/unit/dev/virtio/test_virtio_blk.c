@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for dev/virtio/blk.c and blk_req.c over a real gmem and the blk_mem fake disk:
- * read/write round trips, sectors past the capacity, unaligned lengths, unknown types
+ * Unit tests for dev/virtio/virtio_blk.c and virtio_blk_req.c over a real gmem and the blk_mem fake
+ * disk: read/write round trips, sectors past the capacity, unaligned lengths, unknown types
  * (UNSUPP), writes to a read-only disk, GET_ID, FLUSH, DISCARD/WRITE_ZEROES ranges and flags,
  * chains without header or status, submit failures and reset with requests in flight
  * (virtio 1.2 §5.2).
@@ -18,7 +18,7 @@
 
 #include "blk_mem.h"
 #include "core/gmem.h"
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 #include "guest_ring.h"
 
 #define RAM_BYTES (16ULL << 20)
@@ -194,6 +194,76 @@ static void test_header_and_data_in_one(void **state)
     virtio_queue_kick(&f->vb->vd, 0);
     assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_OK);
     assert_int_equal(blk_mem_data(f->disk)[3 * 512 + 100], 0x5a);
+}
+
+/* The requests of one kick reach the backend between one plug and one unplug. */
+static void test_batch_per_kick(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t id, len;
+
+    put_hdr(f, VIRTIO_BLK_T_OUT, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        uint16_t head = desc(f, HDR_GPA, 16, 0, false);
+        desc(f, DATA_GPA + 512 * i, 512, 0, false);
+        desc(f, STATUS_GPA + i, 1, VIRTQ_DESC_F_WRITE, true);
+        guest_ring_publish(&f->r, head);
+    }
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 3);
+    assert_int_equal(blk_mem_batches(f->disk), 1);
+    assert_false(blk_mem_is_plugged(f->disk));
+    blk_mem_complete(f->disk, 100);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_true(guest_ring_used(&f->r, &id, &len));
+        assert_int_equal(len, 1);
+    }
+}
+
+/* A header spread over three descriptors, data starting inside the last one. */
+static void test_header_split(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t buf[16 + 512];
+    struct virtio_blk_outhdr h = {.type = VIRTIO_BLK_T_OUT, .sector = 5};
+    uint16_t head;
+
+    memcpy(buf, &h, sizeof(h));
+    memset(buf + 16, 0x3c, 512);
+    assert_int_equal(gmem_write(f->gm, HDR_GPA, buf, sizeof(buf)), 0);
+    head = desc(f, HDR_GPA, 3, 0, false);
+    desc(f, HDR_GPA + 3, 9, 0, false);
+    desc(f, HDR_GPA + 12, sizeof(buf) - 12, 0, false);
+    desc(f, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    assert_int_equal(finish(f, head, 1), VIRTIO_BLK_S_OK);
+    assert_int_equal(blk_mem_data(f->disk)[5 * 512], 0x3c);
+    assert_int_equal(blk_mem_data(f->disk)[6 * 512 - 1], 0x3c);
+    assert_int_equal(blk_mem_data(f->disk)[6 * 512], 0);
+}
+
+/* Data and status in one writable descriptor: the status is its last byte. */
+static void test_status_in_data(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t st = 0;
+    uint16_t head;
+    uint32_t id, len;
+
+    memset(blk_mem_data(f->disk), 0x77, 512);
+    put_hdr(f, VIRTIO_BLK_T_IN, 0);
+    head = desc(f, HDR_GPA, 16, 0, false);
+    desc(f, DATA_GPA, 513, VIRTQ_DESC_F_WRITE, true);
+    guest_ring_publish(&f->r, head);
+    virtio_queue_kick(&f->vb->vd, 0);
+    blk_mem_complete(f->disk, 100);
+    assert_true(guest_ring_used(&f->r, &id, &len));
+    assert_int_equal(len, 513);
+    assert_int_equal(gmem_read(f->gm, DATA_GPA + 512, &st, 1), 0);
+    assert_int_equal(st, VIRTIO_BLK_S_OK);
+    assert_int_equal(gmem_read(f->gm, DATA_GPA + 511, &st, 1), 0);
+    assert_int_equal(st, 0x77);
 }
 
 static void test_past_capacity(void **state)
@@ -528,6 +598,9 @@ int main(void)
         T(test_config),
         T(test_write_read),
         T(test_header_and_data_in_one),
+        T(test_batch_per_kick),
+        T(test_header_split),
+        T(test_status_in_data),
         T(test_past_capacity),
         T(test_unaligned),
         T(test_empty_rw),

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-blk device setup (virtio 1.2 §5.2): feature selection from the backend (§5.2.3),
- * the configuration layout (§5.2.4) and the device ops. Request handling is in blk_req.c.
+ * the configuration layout (§5.2.4) and the device ops. Request handling is in virtio_blk_req.c.
  */
-#include "dev/virtio/blk.h"
+#include "dev/virtio/virtio_blk.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,31 +13,31 @@
 #include "base/log.h"
 #include "block/blk.h"
 
-static void blk_read_config(struct virtio_dev *vd, size_t off, void *buf, size_t len)
+static void virtio_blk_read_config(struct virtio_dev *vd, size_t off, void *buf, size_t len)
 {
     struct virtio_blk *vb = container_of(vd, struct virtio_blk, vd);
     /* the core checked [off, off+len) against config_size */
     memcpy(buf, (const uint8_t *)&vb->cfg + off, len);
 }
 
-static void blk_queue_notify(struct virtio_dev *vd, unsigned qidx)
+static void virtio_blk_queue_notify(struct virtio_dev *vd, unsigned qidx)
 {
     virtio_blk_process_queue(container_of(vd, struct virtio_blk, vd), qidx);
 }
 
-static void blk_reset(struct virtio_dev *vd)
+static void virtio_blk_reset(struct virtio_dev *vd)
 {
     /* Nothing to drop: requests in flight complete under the old epoch and are discarded. */
     log_debug("%s: reset", vd->name);
 }
 
-static const struct virtio_dev_ops blk_ops = {
+static const struct virtio_dev_ops virtio_blk_ops = {
     .features = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
                 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH),
     .config_size = VIRTIO_BLK_CONFIG_SIZE,
-    .read_config = blk_read_config,
-    .reset = blk_reset,
-    .queue_notify = blk_queue_notify,
+    .read_config = virtio_blk_read_config,
+    .reset = virtio_blk_reset,
+    .queue_notify = virtio_blk_queue_notify,
 };
 
 static void fill_config(struct virtio_blk *vb, uint64_t size_bytes, unsigned num_queues)
@@ -72,14 +72,13 @@ int virtio_blk_create(const struct virtio_blk_opts *opts, struct blk *disk, cons
     vb = calloc(1, sizeof(*vb));
     if (vb == NULL)
         return -ENOMEM;
-    ret = virtio_dev_init(&vb->vd, "virtio-blk", VIRTIO_ID_BLOCK, &blk_ops, gm, nq,
+    ret = virtio_dev_init(&vb->vd, "virtio-blk", VIRTIO_ID_BLOCK, &virtio_blk_ops, gm, nq,
                           VIRTIO_BLK_QUEUE_SIZE);
     if (ret < 0)
         goto err_free;
     ret = -ENOMEM;
     vb->queue_inflight = calloc(nq, sizeof(*vb->queue_inflight));
-    vb->scratch_iov = calloc(VIRTQ_CHAIN_MAX, sizeof(*vb->scratch_iov));
-    if (vb->queue_inflight == NULL || vb->scratch_iov == NULL)
+    if (vb->queue_inflight == NULL)
         goto err_fini;
     vb->disk = disk;
     vb->is_readonly = opts->is_readonly || blk_is_readonly(disk);
@@ -99,7 +98,6 @@ int virtio_blk_create(const struct virtio_blk_opts *opts, struct blk *disk, cons
 
 err_fini:
     free(vb->queue_inflight);
-    free(vb->scratch_iov);
     virtio_dev_fini(&vb->vd);
 err_free:
     free(vb);
@@ -113,7 +111,6 @@ void virtio_blk_destroy(struct virtio_blk *vb)
     if (vb->vd.inflight > 0)
         log_error("%s: destroyed with %u requests in flight", vb->vd.name, vb->vd.inflight);
     free(vb->queue_inflight);
-    free(vb->scratch_iov);
     virtio_dev_fini(&vb->vd);
     free(vb);
 }
