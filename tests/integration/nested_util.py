@@ -115,7 +115,8 @@ VCPU_CASES = [
     # without --no-reboot a reset builds a new machine; SIGTERM after 4 s ends the loop (with no
     # --reboot-limit, which would stop it as crashed first)
     VcpuCase("vcpu-reboot-loop", vu.serial_write(b"boot\n") + vu.out8(0x64, 0xFE),
-             ("--reboot", "--reboot-limit", "off"), 128 + 15, flags="term", timeout=4, check=check_reboots),
+             ("--reboot", "--reboot-limit", "off"), 128 + 15, flags="term", timeout=4,
+             check=check_reboots),
     VcpuCase("vcpu-control", b"\xeb\xfe",
              ("--serial", "none", "--control", "/tmp/d/control.sock", "--name", "ctl-test",
               "--cpus", "2"), 0,
