@@ -10,7 +10,9 @@ each case is then judged as on a real KVM.
   cases run directly on the host's /dev/kvm in test_payloads.py and test_vmm_boot.py.
 - Real KVM: nothing (everything runs directly).
 
-BAREIRON_NESTED=0 turns it off; BAREIRON_HOST_KIND=none runs the no-KVM policy on a KVM host."""
+BAREIRON_NESTED=0 turns it off; BAREIRON_HOST_KIND=none runs the no-KVM policy on a KVM host;
+BAREIRON_NESTED_LINUX=0 leaves the Linux cases out. When L1 itself stops (it does, rarely,
+under TCG on a loaded machine), the cases without a result run once more in a fresh L1."""
 import os
 import subprocess
 
@@ -38,17 +40,38 @@ def nested(build_dir, tmp_path_factory):
     linux = nu.linux_inputs(build_dir)
     if linux is None:
         pytest.skip("no guest kernel or initramfs (get-guest-kernel.sh, mkinitramfs.sh)")
+    if os.environ.get("BAREIRON_NESTED_LINUX") == "0":
+        linux = None  # .ci/run's second policy: make check ran the Linux cases in L1 already
     tmp = tmp_path_factory.mktemp("nested")
     cases, extra, ids = nu.write_inputs(tmp, linux, linux_only=hostkind.kind() == "kvm-pvm")
-    r = subprocess.run([str(nu.SCRIPT), str(build_dir), str(cases), str(extra)],
-                       capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=nu.ROOT,
-                       env=dict(os.environ, NESTED_TIMEOUT=str(TIMEOUT)))
+    r = run_l1(build_dir, cases, extra)
     if r.returncode == 4:
         dmesg = [l for l in r.stdout.splitlines() if l.startswith("NESTED")]
         pytest.skip("kvm-amd does not work in the TCG guest: " + " | ".join(dmesg)[-800:])
     if r.returncode == 1:
         pytest.skip(f"nested-kvm.sh could not set up: {r.stderr.strip()[-400:]}")
-    return r.returncode, r.stdout, nu.parse(r.stdout), ids
+    rc, out, res = r.returncode, r.stdout, nu.parse(r.stdout)
+    if rc == 3:
+        # L1 under TCG has been seen to stop making progress on the loaded 2-core machines (an
+        # idle QEMU, no console output, every case's watchdog silent), after any case. The
+        # cases without a result run once more in a fresh L1; a case that stops L1 itself
+        # stops the second one too and fails.
+        done = {k for k, o in res.items() if o.status is not None}
+        retry = tmp / "cases-retry"
+        retry.write_text("".join(l + "\n" for l in cases.read_text().splitlines()
+                                 if l and l.split()[0] not in done))
+        r = run_l1(build_dir, retry, extra)
+        again = nu.parse(r.stdout)
+        res.update({k: o for k, o in again.items() if k not in done})
+        rc, out = r.returncode, out + "\nNESTED RETRY (L1 stopped in the first run)\n" + r.stdout
+    return rc, out, res, ids
+
+
+def run_l1(build_dir, cases, extra):
+    """One boot of L1 running (cases) with the files of (extra)."""
+    return subprocess.run([str(nu.SCRIPT), str(build_dir), str(cases), str(extra)],
+                          capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=nu.ROOT,
+                          env=dict(os.environ, NESTED_TIMEOUT=str(TIMEOUT)))
 
 
 def direct_here(case_id, ids):
@@ -78,7 +101,7 @@ def test_nested_vcpu(nested, case):
     _, out, res, ids = nested
     direct_here(case.id, ids)
     if case.id not in ids:
-        pytest.skip("not run: qemu-img is missing")
+        pytest.skip("not in this L1 run (BAREIRON_NESTED_LINUX=0, or qemu-img is missing)")
     o = res.get(case.id)
     probs = nu.vcpu_problems(case, o)
     assert not probs, (probs, "\n".join(o.lines) if o else out[-2000:])
