@@ -89,6 +89,21 @@ struct control_config {
  * the machine's exit or reset (e.g. through evloop_call or platform request_poweroff) and the
  * client still gets its reply; they must not exit() synchronously.
  */
+#define CONTROL_MAX_NICS 4
+#define CONTROL_MAX_HOSTFWD 32
+
+/* One network adapter (query-net). The strings must stay valid until the op's caller returns. */
+struct control_nic_stats {
+    unsigned index;
+    const char *type; /* "nat", "tap" or "none" */
+    char mac[18];     /* "52:54:00:12:34:56" */
+    bool link;
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t rx_dropped, tx_dropped, errors;
+    unsigned nhostfwd;
+    const char *hostfwd[CONTROL_MAX_HOSTFWD]; /* "tcp:127.0.0.1:2222-:22" */
+};
+
 struct control_ops {
     /* Returns the current run state. */
     enum control_run_state (*query_state)(void *opaque);
@@ -106,6 +121,16 @@ struct control_ops {
     int (*resume)(void *opaque, struct error *err);
     /* Fills (out) (pre-set to CONTROL_STAT_UNKNOWN everywhere by the server, disk_count 0). */
     int (*stats)(void *opaque, struct control_stats *out, struct error *err);
+    /* The network ops: NULL in a monitor without network adapters (the server answers
+     * ENOTSUP). Each returns 0 or -errno with (err) set: -ENODEV for no such adapter. */
+    /* Fills out[0..*n), at most (max) adapters. */
+    int (*query_net)(void *opaque, struct control_nic_stats *out, unsigned max, unsigned *n,
+                     struct error *err);
+    /* Adds/removes a host->guest forward (rule as --nic nat,hostfwd=) on NAT adapter (nic). */
+    int (*net_hostfwd_add)(void *opaque, unsigned nic, const char *rule, struct error *err);
+    int (*net_hostfwd_remove)(void *opaque, unsigned nic, const char *rule, struct error *err);
+    /* Sets adapter (nic)'s link up or down (the guest sees VIRTIO_NET_S_LINK_UP change). */
+    int (*net_link)(void *opaque, unsigned nic, bool up, struct error *err);
 };
 
 /*
