@@ -61,7 +61,7 @@ void config_fini(struct vm_config *cfg)
 /* Reader context: the source name for messages and the field being read. */
 struct rd {
     const char *what;
-    char field[64];
+    char field[128];
     struct error *err;
 };
 
@@ -556,7 +556,7 @@ static bool nic_unsupported(const struct vm_config *cfg, const char **what, char
 int config_check_supported(const struct vm_config *cfg, struct error *err)
 {
     const char *what = NULL, *fix = NULL;
-    char nic_fix[32];
+    char nic_fix[48];
     if (nic_unsupported(cfg, &what, nic_fix, sizeof(nic_fix)))
         fix = nic_fix;
     else if (cfg->floppy)

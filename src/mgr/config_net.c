@@ -114,8 +114,9 @@ static int existing_nic(struct vm_config *cfg, const char *key, struct nic_confi
 {
     size_t slot = key_slot(key);
     if (slot == 0 || slot > cfg->nic_count)
-        return error_set(err, -EINVAL, "--%s: there is no network adapter %zu (define it with --nic%zu)",
-                         key, slot, slot);
+        return error_set(err, -EINVAL,
+                         "--%s: there is no network adapter %zu (define it with --nic%zu)", key,
+                         slot, slot);
     *out = &cfg->nics[slot - 1];
     return 0;
 }
@@ -134,8 +135,8 @@ static int nic_attr(const char *key, struct nic_config *n, const char *attr, str
         n->model = (enum nic_model)i;
     } else if (strncmp(attr, "mac=", 4) == 0) {
         if (config_check_mac(attr + 4) < 0)
-            return error_set(err, -EINVAL,
-                             "--%s: mac must be a unicast MAC like 52:54:00:12:34:56", key);
+            return error_set(err, -EINVAL, "--%s: mac must be a unicast MAC like 52:54:00:12:34:56",
+                             key);
         snprintf(n->mac, sizeof(n->mac), "%s", attr + 4);
     } else {
         return error_set(err, -EINVAL, "--%s: unknown attribute '%.64s' (mac=, model=)", key, attr);
@@ -144,8 +145,7 @@ static int nic_attr(const char *key, struct nic_config *n, const char *attr, str
 }
 
 /* Parses "TYPE[,mac=][,model=]" into (n) (mode, ifname, mac, model; the rest untouched). */
-static int parse_nic_spec(const char *key, const char *val, struct nic_config *n,
-                          struct error *err)
+static int parse_nic_spec(const char *key, const char *val, struct nic_config *n, struct error *err)
 {
     char buf[128], *save = NULL, *tok, *colon;
     int mode, ret = 0;
@@ -184,8 +184,7 @@ static int o_nic(struct vm_config *cfg, const char *key, const char *val, struct
     bool is_new = slot == cfg->nic_count + 1;
     int ret;
     if (slot > CONFIG_MAX_NICS)
-        return error_set(err, -EINVAL, "--%s: at most %d network adapters", key,
-                         CONFIG_MAX_NICS);
+        return error_set(err, -EINVAL, "--%s: at most %d network adapters", key, CONFIG_MAX_NICS);
     if (slot == 0 || slot > cfg->nic_count + 1)
         return error_set(err, -EINVAL,
                          "--%s: adapters are numbered without gaps: define --nic%zu first", key,
@@ -259,8 +258,7 @@ int config_parse_forward(const char *spec, struct nic_forward *f, const char **w
     char buf[160], *fld[6];
     int proto;
     memset(f, 0, sizeof(*f));
-    if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf) ||
-        split_fields(buf, fld, 6) < 0)
+    if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf) || split_fields(buf, fld, 6) < 0)
         return *why = "needs six comma-separated fields", -EINVAL;
     if (config_check_forward_name(fld[0]) < 0)
         return *why = "the name must be 1 to 32 characters of [A-Za-z0-9._-]", -EINVAL;
@@ -292,8 +290,7 @@ static int find_forward(const struct nic_config *n, const char *name)
 }
 
 /* --nat-forwardN NAME,tcp|udp,HOSTIP,HOSTPORT,GUESTIP,GUESTPORT | "delete NAME" */
-static int o_nat_forward(struct vm_config *cfg, const char *key, const char *val,
-                         struct error *err)
+static int o_nat_forward(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     struct nic_config *n = NULL;
     struct nic_forward f;
@@ -311,8 +308,9 @@ static int o_nat_forward(struct vm_config *cfg, const char *key, const char *val
         return 0;
     }
     if (n->mode != NIC_MODE_NAT)
-        return error_set(err, -EINVAL, "--%s: adapter %zu is %s: port forwards are for NAT adapters",
-                         key, key_slot(key), config_nic_mode_name(n->mode));
+        return error_set(err, -EINVAL,
+                         "--%s: adapter %zu is %s: port forwards are for NAT adapters", key,
+                         key_slot(key), config_nic_mode_name(n->mode));
     if (config_parse_forward(val, &f, &why) < 0)
         return error_set(err, -EINVAL, "--%s: '%.160s': %s (%s)", key, val, why, FWD_SPEC_HELP);
     if (find_forward(n, f.name) >= 0)
@@ -372,9 +370,8 @@ static int check_forward(const struct vm_config *cfg, size_t i, size_t j, struct
         const struct nic_config *o = &cfg->nics[k];
         for (size_t l = 0; l < (k == i ? j : o->forward_count); l++) {
             if (k == i && strcmp(o->forwards[l].name, f->name) == 0)
-                return error_set(err, -EINVAL,
-                                 "network adapter %zu: two forwards are named '%s'", i + 1,
-                                 f->name);
+                return error_set(err, -EINVAL, "network adapter %zu: two forwards are named '%s'",
+                                 i + 1, f->name);
             if (forwards_clash(&o->forwards[l], f))
                 return error_set(err, -EINVAL,
                                  "network: host port %s %s:%u is forwarded twice (adapter %zu "

@@ -172,8 +172,8 @@ int proc_apply_forwards(const struct store *st, const char *name, const struct v
     if (ret < 0) {
         /* Undo what went through, so that the monitor keeps matching the definition. */
         for (size_t i = done - 1; i-- > 0;)
-            if (client_net_hostfwd(&c, !ch[i].is_add, ch[i].nic, ch[i].rule,
-                                   PROC_CALL_TIMEOUT_MS, NULL) < 0)
+            if (client_net_hostfwd(&c, !ch[i].is_add, ch[i].nic, ch[i].rule, PROC_CALL_TIMEOUT_MS,
+                                   NULL) < 0)
                 log_warn("VM '%s': could not undo the change of forward %s of adapter %u", name,
                          ch[i].rule, ch[i].nic + 1);
     }
