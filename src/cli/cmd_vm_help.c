@@ -50,9 +50,10 @@ static const char settings_help[] =
 static const char exit_help[] =
     "EXIT STATUS\n"
     "  0 ok, 1 failed, 2 usage error (bad option or value, an option of another command,\n"
-    "  invalid VM name), 3 no such VM or file, 4 wrong state (running, locked, disk in use),\n"
-    "  5 KVM unavailable, 6 invalid definition or image, or a setting not supported yet,\n"
-    "  7 timeout. The same for every command and for the monitor; see docs/cli.md.\n\n"
+    "  invalid VM name), 3 no such VM or file, 4 wrong state (running, locked, disk in use,\n"
+    "  host port in use), 5 KVM unavailable, 6 invalid definition or image, or a setting\n"
+    "  not supported yet, 7 timeout. The same for every command and for the monitor; see\n"
+    "  docs/cli.md.\n\n"
     "ENVIRONMENT\n"
     "  BAREIRON_HOME  the VM library (default $XDG_DATA_HOME/bareiron or\n"
     "                 ~/.local/share/bareiron); BAREIRON_VMM  the monitor binary\n";
