@@ -100,6 +100,10 @@ bool proc_vmm_has_nic(const char *vmm);
  * [,restrict=on]", "tap,ifname=IF,mac=M" or "none,mac=M". Returns 0 or -ENAMETOOLONG. */
 MUST_CHECK int proc_nic_arg(const struct nic_config *n, char *buf, size_t size);
 
+/* Checks that the interface of every tap adapter of (cfg) exists (/sys/class/net/IFNAME), so
+ * that a missing one is one line before the monitor runs. Returns 0 or -ENOENT naming it. */
+MUST_CHECK int proc_check_taps(const struct vm_config *cfg, struct error *err);
+
 /*
  * Makes the forwards of VM (name)'s running monitor go from those of (from) to those of (to)
  * (the definition before and after a `set`; their adapters are the same) with

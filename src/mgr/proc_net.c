@@ -110,6 +110,23 @@ int proc_nic_arg(const struct nic_config *n, char *buf, size_t size)
     return off < size ? 0 : -ENAMETOOLONG;
 }
 
+int proc_check_taps(const struct vm_config *cfg, struct error *err)
+{
+    for (size_t i = 0; i < cfg->nic_count; i++) {
+        const struct nic_config *n = &cfg->nics[i];
+        char path[64];
+        if (n->mode != NIC_MODE_TAP || n->ifname == NULL)
+            continue;
+        snprintf(path, sizeof(path), "/sys/class/net/%s", n->ifname);
+        if (access(path, F_OK) < 0)
+            return error_set(err, -ENOENT,
+                             "VM '%s': network adapter %zu: there is no network interface '%s' "
+                             "(create the tap device first: ip tuntap add %s mode tap user USER)",
+                             cfg->name, i + 1, n->ifname, n->ifname);
+    }
+    return 0;
+}
+
 /* True if adapter (n) has a forward whose rule is (rule). */
 static bool has_rule(const struct nic_config *n, const char *rule)
 {
