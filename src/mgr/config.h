@@ -74,8 +74,9 @@ struct nic_forward {
 struct nic_config {
     enum nic_model model;
     enum nic_mode mode;
-    char mac[18];       /* "52:54:00:12:34:56"; "" only in a definition written by hand (start fills
-                         * it in, config_fill_macs) */
+    /* "52:54:00:12:34:56"; "" only in a definition written by hand (config_fill_macs at the
+     * next set or start stores one) */
+    char mac[18];
     char *ifname;       /* bridge name (bridge) or tap device (tap); NULL otherwise */
     bool is_restricted; /* NAT only: no outside access (restrict=on) */
     struct nic_forward forwards[CONFIG_MAX_FORWARDS];
