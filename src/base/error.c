@@ -65,6 +65,8 @@ const char *error_code_name(int code)
         return "ESRCH";
     case EAGAIN:
         return "EAGAIN";
+    case EADDRINUSE:
+        return "EADDRINUSE";
     default:
         return "EIO";
     }

@@ -15,6 +15,7 @@ int exit_status_for_errno(int code)
     case EBUSY:
     case EEXIST:
     case EAGAIN:
+    case EADDRINUSE: /* a host port another process (or forward) holds */
         return EXIT_STATUS_STATE;
     case ENODEV:
         return EXIT_STATUS_KVM;

@@ -35,6 +35,11 @@ static int apply_settings(struct vm_config *cfg, const struct vm_args *a)
         cli_err("%s", err.message);
         return CLI_EUSAGE;
     }
+    /* A new adapter has its MAC already; this covers one of a definition written by hand. */
+    if (config_fill_macs(cfg) < 0) {
+        cli_err("cannot generate a MAC address");
+        return CLI_EFAIL;
+    }
     return -1;
 }
 
@@ -87,11 +92,31 @@ static int check_live_settings(const struct vm_args *a, const struct proc_status
     return -1;
 }
 
+/*
+ * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards are
+ * changed in the monitor first (and put back if the definition cannot be written), so that the
+ * running VM and its definition agree. Returns -1 or an exit status after printing.
+ */
+static int save_settings(const struct store *st, const struct vm_config *old,
+                         const struct vm_config *cfg, const struct proc_status *ps)
+{
+    struct error err = {0};
+    bool is_live = vm_state_is_live(ps->state);
+    if (is_live && proc_apply_forwards(st, cfg->name, old, cfg, &err) < 0)
+        return cli_fail(&err);
+    if (store_save(st, cfg, &err) < 0) {
+        if (is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
+            cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);
+        return cli_fail(&err);
+    }
+    return -1;
+}
+
 int cmd_set(int argc, char **argv)
 {
     struct vm_args a;
     struct store st;
-    struct vm_config cfg;
+    struct vm_config cfg, old;
     struct proc_status ps;
     struct error err = {0};
     int lock = -1,
@@ -108,14 +133,20 @@ int cmd_set(int argc, char **argv)
         store_unlock(lock);
         return cli_fail(&err);
     }
+    if (store_load(&st, a.name, &old, &err) < 0) {
+        config_fini(&cfg);
+        store_unlock(lock);
+        return cli_fail(&err);
+    }
     if (proc_probe(&st, a.name, &ps) < 0)
         ps.state = VM_STATE_POWERED_OFF;
     ret = check_live_settings(&a, &ps);
     if (ret < 0)
         ret = apply_settings(&cfg, &a);
-    if (ret < 0 && store_save(&st, &cfg, &err) < 0)
-        ret = cli_fail(&err);
+    if (ret < 0)
+        ret = save_settings(&st, &old, &cfg, &ps);
     store_unlock(lock);
+    config_fini(&old);
     config_fini(&cfg);
     return ret < 0 ? CLI_OK : ret;
 }

@@ -25,6 +25,8 @@ enum {
 };
 
 #define VM_MAX_SETTINGS 128
+/* "--nat-forwardN delete NAME" settings in one command (their values are joined here). */
+#define VM_MAX_DELETES 16
 
 struct vm_args {
     const char *name;
@@ -34,6 +36,8 @@ struct vm_args {
     size_t nsettings;
     const char *keys[VM_MAX_SETTINGS];
     const char *values[VM_MAX_SETTINGS];
+    size_t ndeletes;
+    char deletes[VM_MAX_DELETES][64]; /* "delete NAME" of --nat-forwardN delete NAME */
 };
 
 /*

@@ -79,6 +79,17 @@ static int take_option(const char *cmd, const char *opt, const char *val, int *i
     }
     if (a->nsettings == VM_MAX_SETTINGS)
         return usage_error(cmd, "too many settings", NULL);
+    if (strncmp(opt, "nat-forward", 11) == 0 && strcmp(val, "delete") == 0) {
+        /* VBoxManage's "--natpf1 delete NAME": the name is the next argument. */
+        if (*i + 1 >= argc)
+            return cli_err("%s: --%s delete needs a forward name", cmd, opt), CLI_EUSAGE;
+        if (a->ndeletes == VM_MAX_DELETES)
+            return usage_error(cmd, "too many forwards deleted at once", NULL);
+        if (snprintf(a->deletes[a->ndeletes], sizeof(a->deletes[0]), "delete %s", argv[++*i]) >=
+            (int)sizeof(a->deletes[0]))
+            return cli_err("%s: --%s delete: forward name too long", cmd, opt), CLI_EUSAGE;
+        val = a->deletes[a->ndeletes++];
+    }
     a->keys[a->nsettings] = opt;
     a->values[a->nsettings++] = val;
     return -1;

@@ -27,21 +27,33 @@ static const char settings_help[] =
     "  --serial console|file:PATH|unix:PATH|none\n"
     "                         COM1 (the only port; none goes back to the default): without\n"
     "                         one, COM1 is the console that 'bareiron console' attaches to\n"
+    "  --nic1..--nic4 nat|tap:IFNAME|none[,mac=MAC][,model=virtio]\n"
+    "                         network adapter N (virtio-net): NAT (10.0.2.0/24, DHCP), an\n"
+    "                         existing tap device, or present with its link down; numbered\n"
+    "                         without gaps; a new one gets a random 52:54:00 MAC, kept\n"
+    "  --nic SPEC             the same, as the next adapter\n"
+    "  --nat-forward1..4 NAME,tcp|udp,HOSTIP,HOSTPORT,GUESTIP,GUESTPORT\n"
+    "                         host->guest port forward of NAT adapter N (empty HOSTIP:\n"
+    "                         127.0.0.1, empty GUESTIP: the guest's DHCP address);\n"
+    "                         '--nat-forwardN delete NAME' removes one; live while it runs\n"
+    "  --nat-restrict1..4 on|off  NAT adapter N without outside access\n"
+    "  --remove-nic N|all     remove adapters (set only); later ones move down\n"
     "  --acpi on|off          ACPI tables and power button (default on)\n"
     "  --ioapic on|off        I/O APIC (default on)\n"
     "  --autostart on|off     start with 'bareiron autostart' (default off)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
-    "  Not supported yet (refused with status 6, nothing stored): --nic, --floppy, --boot,\n"
-    "  --video, --vram other than their defaults, a pty or second serial port;\n"
-    "  --remove-nic all, --floppy none, --boot kernel,cdrom,disk, --video 1024x768 and\n"
-    "  --vram 16M clear them from an older definition.\n\n";
+    "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
+    "  adapters, --floppy, --boot, --video, --vram other than their defaults, a pty or second\n"
+    "  serial port; --remove-nic, --floppy none, --boot kernel,cdrom,disk, --video 1024x768\n"
+    "  and --vram 16M clear them from an older definition.\n\n";
 
 static const char exit_help[] =
     "EXIT STATUS\n"
     "  0 ok, 1 failed, 2 usage error (bad option or value, an option of another command,\n"
-    "  invalid VM name), 3 no such VM or file, 4 wrong state (running, locked, disk in use),\n"
-    "  5 KVM unavailable, 6 invalid definition or image, or a setting not supported yet,\n"
-    "  7 timeout. The same for every command and for the monitor; see docs/cli.md.\n\n"
+    "  invalid VM name), 3 no such VM or file, 4 wrong state (running, locked, disk in use,\n"
+    "  host port in use), 5 KVM unavailable, 6 invalid definition or image, or a setting\n"
+    "  not supported yet, 7 timeout. The same for every command and for the monitor; see\n"
+    "  docs/cli.md.\n\n"
     "ENVIRONMENT\n"
     "  BAREIRON_HOME  the VM library (default $XDG_DATA_HOME/bareiron or\n"
     "                 ~/.local/share/bareiron); BAREIRON_VMM  the monitor binary\n";
@@ -61,7 +73,8 @@ static const struct {
      "NAME\n  bareiron set - change a VM's settings\n\n"
      "SYNOPSIS\n  bareiron set NAME SETTING... \n\n"
      "DESCRIPTION\n  Changes the given settings and keeps the others. While the VM runs only\n"
-     "  --description, --os-type and --autostart may change; the rest is refused (status 4).\n"
+     "  --description, --os-type, --autostart and --nat-forwardN may change (a forward is\n"
+     "  added to or removed from the running VM too); the rest is refused (status 4).\n"
      "  --disk adds to the existing list; --remove-disk/--remove-nic take away.\n\n"},
     {"list", false,
      "NAME\n  bareiron list - list the defined VMs and their state\n\n"
@@ -130,7 +143,8 @@ static const struct {
      "NAME\n  bareiron stats - counters of a running VM\n\n"
      "SYNOPSIS\n  bareiron stats NAME [--json]\n\n"
      "DESCRIPTION\n  Prints what the monitor counts: uptime_ns, vcpu_count, vcpu_time_ns, exits,\n"
-     "  exits_io, exits_mmio, rss_bytes, guest_mem_bytes, disk_{read,write}_{bytes,ops}.\n"
+     "  exits_io, exits_mmio, rss_bytes, guest_mem_bytes, disk_{read,write}_{bytes,ops},\n"
+     "  and per network adapter rx/tx packets and bytes, drops and errors.\n"
      "  Counters the monitor does not keep are left out.\n\n"
      "OPTIONS\n  --json   the same as one JSON object, plus name and state\n\n"},
     {"autostart", false,

@@ -65,6 +65,19 @@ static int begin_event(int argc, char **argv, unsigned allowed, enum vm_event ev
     return ret >= 0 ? ret : check_event(st, a->name, event, ps);
 }
 
+/* A MAC is generated once and stored: an adapter of a definition written by hand without one
+ * gets it now, before a guest first sees it. Returns -1 or an exit status after printing. */
+static int store_macs(const struct store *st, struct vm_config *cfg)
+{
+    struct error err = {0};
+    int ret = config_fill_macs(cfg);
+    if (ret < 0)
+        return cli_err("cannot generate a MAC address"), CLI_EFAIL;
+    if (ret > 0 && store_save(st, cfg, &err) < 0)
+        return cli_fail(&err);
+    return -1;
+}
+
 int vm_start_one(const struct store *st, const char *name, bool is_quiet)
 {
     struct vm_config cfg;
@@ -82,7 +95,10 @@ int vm_start_one(const struct store *st, const char *name, bool is_quiet)
         ret = cli_fail(&err);
         goto out;
     }
-    if (proc_start(st, &cfg, &pid, &err) < 0)
+    ret = store_macs(st, &cfg);
+    if (ret >= 0)
+        ; /* reported */
+    else if (proc_start(st, &cfg, &pid, &err) < 0)
         ret = cli_fail(&err);
     else if (!is_quiet)
         printf("VM '%s' started (pid %d)\n", name, (int)pid);
@@ -194,13 +210,13 @@ static void print_counters(json_t *obj, int indent)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) if (json_is_integer(v))
+    json_object_foreach(obj, key, v) if (json_is_integer(v) && strcmp(key, "index") != 0)
         printf("%*s%-18s %lld\n", indent, "", key, (long long)json_integer_value(v));
 }
 
 static void print_stats_text(const char *name, json_t *res)
 {
-    json_t *disks = json_object_get(res, "disks"), *d;
+    json_t *disks = json_object_get(res, "disks"), *nics = json_object_get(res, "nics"), *d;
     size_t i;
     printf("VM '%s'\n", name);
     print_counters(res, 2);
@@ -210,6 +226,32 @@ static void print_stats_text(const char *name, json_t *res)
         printf("  disk %zu: %s\n", i, json_is_string(path) ? json_string_value(path) : "?");
         print_counters(d, 4);
     }
+    json_array_foreach(nics, i, d)
+    {
+        json_t *type = json_object_get(d, "type"), *mac = json_object_get(d, "mac");
+        printf("  nic %lld: %s, mac %s, link %s\n",
+               (long long)json_integer_value(json_object_get(d, "index")) + 1,
+               json_is_string(type) ? json_string_value(type) : "?",
+               json_is_string(mac) ? json_string_value(mac) : "?",
+               json_is_true(json_object_get(d, "link")) ? "up" : "down");
+        print_counters(d, 4);
+    }
+}
+
+/* Adds the adapters' counters (query-net) to (res) as "nics"; a monitor without network
+ * (ENOTSUP) leaves them out. Returns 0 or -errno with (err) set. */
+static int add_net_stats(const struct store *st, const char *name, json_t *res, struct error *err)
+{
+    json_t *nics = NULL;
+    int ret = proc_query_net(st, name, &nics, err);
+    if (ret == -ENOTSUP) {
+        error_clear(err);
+        return 0;
+    }
+    if (ret < 0)
+        return ret;
+    json_object_set_new(res, "nics", nics);
+    return 0;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -231,6 +273,10 @@ int cmd_stats(int argc, char **argv)
     }
     if (proc_call(&st, a.name, "stats", NULL, &res, &err) < 0)
         return cli_fail(&err);
+    if (add_net_stats(&st, a.name, res, &err) < 0) {
+        json_decref(res);
+        return cli_fail(&err);
+    }
     if (a.is_json) {
         char *s;
         json_object_set_new(res, "name", json_string(a.name));

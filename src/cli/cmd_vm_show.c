@@ -32,6 +32,24 @@ static const char *or_dash(const char *s)
     return s && s[0] ? s : "-";
 }
 
+/* "NIC 1:  nat, mac M, virtio, restrict off" and one line per forward. */
+static void show_nic(size_t i, const struct nic_config *n)
+{
+    printf("NIC %zu:         %s%s%s", i + 1, config_nic_mode_name(n->mode), n->ifname ? " " : "",
+           n->ifname ? n->ifname : "");
+    printf("%s, mac %s, %s", n->mode == NIC_MODE_NONE ? " (link down)" : "",
+           n->mac[0] ? n->mac : "not yet generated", config_nic_model_name(n->model));
+    if (n->mode == NIC_MODE_NAT)
+        printf(", restrict %s", n->is_restricted ? "on" : "off");
+    printf("\n");
+    for (size_t j = 0; j < n->forward_count; j++) {
+        const struct nic_forward *f = &n->forwards[j];
+        printf("  Forward:     %s: %s %s:%u -> %s:%u\n", f->name, config_fwd_proto_name(f->proto),
+               f->host_ip, (unsigned)f->host_port, f->guest_ip[0] ? f->guest_ip : "guest",
+               (unsigned)f->guest_port);
+    }
+}
+
 static void show_devices(const struct vm_config *c)
 {
     for (size_t i = 0; i < c->disk_count; i++)
@@ -48,10 +66,7 @@ static void show_devices(const struct vm_config *c)
     printf("CD-ROM:        %s\n", or_dash(c->cdrom));
     printf("Floppy:        %s\n", or_dash(c->floppy));
     for (size_t i = 0; i < c->nic_count; i++)
-        printf("NIC %zu:         %s, %s%s%s, mac %s\n", i, config_nic_model_name(c->nics[i].model),
-               config_nic_mode_name(c->nics[i].mode), c->nics[i].ifname ? " " : "",
-               c->nics[i].ifname ? c->nics[i].ifname : "",
-               c->nics[i].mac[0] ? c->nics[i].mac : "automatic");
+        show_nic(i, &c->nics[i]);
     if (c->nic_count == 0)
         printf("Network:       -\n");
     for (size_t i = 0; i < c->serial_count; i++)

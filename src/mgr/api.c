@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 static const char *const errno_names[] = {
-    "EINVAL", "ENOENT", "EEXIST",  "EBUSY",        "EPERM", "EACCES",
-    "ENOMEM", "ENOSPC", "ENOTSUP", "ETIMEDOUT",    "E2BIG", "ENOEXEC",
-    "EROFS",  "ENODEV", "EPROTO",  "ECONNREFUSED", "ESRCH", "EAGAIN",
+    "EINVAL", "ENOENT",       "EEXIST",    "EBUSY",  "EPERM",      "EACCES", "ENOMEM",
+    "ENOSPC", "ENOTSUP",      "ETIMEDOUT", "E2BIG",  "ENOEXEC",    "EROFS",  "ENODEV",
+    "EPROTO", "ECONNREFUSED", "ESRCH",     "EAGAIN", "EADDRINUSE",
 };
 static const int errno_values[] = {
-    EINVAL,    ENOENT, EEXIST,  EBUSY, EPERM,  EACCES, ENOMEM,       ENOSPC, ENOTSUP,
-    ETIMEDOUT, E2BIG,  ENOEXEC, EROFS, ENODEV, EPROTO, ECONNREFUSED, ESRCH,  EAGAIN,
+    EINVAL, ENOENT,  EEXIST, EBUSY,  EPERM,  EACCES,       ENOMEM, ENOSPC, ENOTSUP,    ETIMEDOUT,
+    E2BIG,  ENOEXEC, EROFS,  ENODEV, EPROTO, ECONNREFUSED, ESRCH,  EAGAIN, EADDRINUSE,
 };
 _Static_assert(sizeof(errno_names) / sizeof(errno_names[0]) ==
                    sizeof(errno_values) / sizeof(errno_values[0]),
@@ -312,6 +312,41 @@ int api_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
         close(*dirfd);
         *dirfd = -1;
         return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int api_arg_str(json_t *args, const char *key, bool required, size_t max_len, const char **out,
+                struct error *err)
+{
+    json_t *v = json_object_get(args, key);
+    const char *s;
+    if (v == NULL)
+        return required ? error_set(err, -EINVAL, "missing argument \"%s\"", key) : 0;
+    if (!json_is_string(v))
+        return error_set(err, -EINVAL, "argument \"%s\" must be a string", key);
+    s = json_string_value(v);
+    if (json_string_length(v) == 0 || json_string_length(v) > max_len)
+        return error_set(err, -EINVAL, "argument \"%s\" must be 1 to %zu characters", key, max_len);
+    for (size_t i = 0; i < json_string_length(v); i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return error_set(err, -EINVAL, "argument \"%s\" contains a control character", key);
+    *out = s;
+    return 0;
+}
+
+int api_check_args(json_t *args, const char *const *keys, struct error *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(args, key, val)
+    {
+        size_t i;
+        for (i = 0; keys[i]; i++)
+            if (strcmp(key, keys[i]) == 0)
+                break;
+        if (keys[i] == NULL)
+            return error_set(err, -EINVAL, "unknown argument \"%.64s\"", key);
     }
     return 0;
 }

@@ -93,5 +93,12 @@ MUST_CHECK int api_arg_uint(json_t *args, const char *key, bool required, uint64
                             struct error *err);
 MUST_CHECK int api_arg_bool(json_t *args, const char *key, bool required, bool *out,
                             struct error *err);
+/* A string of 1 to (max_len) bytes without control characters (NUL included); (*out) points
+ * into (args). */
+MUST_CHECK int api_arg_str(json_t *args, const char *key, bool required, size_t max_len,
+                           const char **out, struct error *err);
+/* Returns 0 if every member of (args) is one of the NULL-terminated (keys), else -EINVAL
+ * naming the first other one. */
+MUST_CHECK int api_check_args(json_t *args, const char *const *keys, struct error *err);
 
 #endif

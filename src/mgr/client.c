@@ -130,3 +130,41 @@ int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms,
     api_reply_fini(&rep);
     return ret;
 }
+
+int client_net_hostfwd(struct client *c, bool is_add, unsigned nic, const char *rule,
+                       int timeout_ms, struct error *err)
+{
+    json_t *args = json_pack("{s:i,s:s}", "nic", (int)nic, "rule", rule);
+    int ret;
+    if (args == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    ret = client_call(c, is_add ? "net-hostfwd-add" : "net-hostfwd-remove", args, timeout_ms, NULL,
+                      err);
+    json_decref(args);
+    return ret;
+}
+
+int client_query_net(struct client *c, int timeout_ms, json_t **nics, struct error *err)
+{
+    json_t *res = NULL, *arr, *item;
+    size_t i;
+    int ret = client_call(c, "query-net", NULL, timeout_ms, &res, err);
+    if (ret < 0)
+        return ret;
+    arr = json_object_get(res, "nics");
+    if (!json_is_array(arr)) {
+        json_decref(res);
+        return error_set(err, -EPROTO, "bad reply from the monitor: query-net has no \"nics\"");
+    }
+    json_array_foreach(arr, i, item)
+    {
+        if (!json_is_object(item) || !json_is_integer(json_object_get(item, "index"))) {
+            json_decref(res);
+            return error_set(err, -EPROTO,
+                             "bad reply from the monitor: query-net item %zu is not an adapter", i);
+        }
+    }
+    *nics = json_incref(arr);
+    json_decref(res);
+    return 0;
+}

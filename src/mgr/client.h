@@ -8,6 +8,7 @@
 #ifndef BAREIRON_MGR_CLIENT_H
 #define BAREIRON_MGR_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,18 @@ MUST_CHECK int client_connect(struct client *c, const char *path, struct error *
  */
 MUST_CHECK int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms,
                            json_t **result, struct error *err);
+
+/*
+ * The network commands (docs/control-api.md "Network"). client_net_hostfwd sends
+ * net-hostfwd-add (is_add) or net-hostfwd-remove for adapter (nic) (0-based, the monitor's
+ * numbering) and (rule) ("tcp:127.0.0.1:2222-:22"). client_query_net sends query-net and
+ * returns a new reference to its "nics" array in (*nics) after checking that each item is an
+ * object with an integer "index": the monitor's reply is not trusted. Same returns as
+ * client_call; a monitor without network answers -ENOTSUP.
+ */
+MUST_CHECK int client_net_hostfwd(struct client *c, bool is_add, unsigned nic, const char *rule,
+                                  int timeout_ms, struct error *err);
+MUST_CHECK int client_query_net(struct client *c, int timeout_ms, json_t **nics, struct error *err);
 
 /* Closes the connection and frees the buffer. Safe on a client that never connected when
  * zero-initialized with fd = -1. */

@@ -61,7 +61,7 @@ void config_fini(struct vm_config *cfg)
 /* Reader context: the source name for messages and the field being read. */
 struct rd {
     const char *what;
-    char field[64];
+    char field[128];
     struct error *err;
 };
 
@@ -204,9 +204,78 @@ static int rd_disk(struct rd *r, json_t *v, size_t idx, struct disk_config *d)
     return 0;
 }
 
+/* Reads the string (v) checked by (check) into the fixed buffer (buf). */
+static int rd_fixed(struct rd *r, json_t *v, int (*check)(const char *), const char *rule,
+                    char *buf, size_t size)
+{
+    if (!json_is_string(v) || json_string_length(v) >= size || check(json_string_value(v)) != 0)
+        return bad(r, "%s", rule);
+    snprintf(buf, size, "%s", json_string_value(v));
+    return 0;
+}
+
+static int rd_forward(struct rd *r, json_t *v, size_t nic, size_t idx, struct nic_forward *f)
+{
+    static const char *const keys[] = {"name",     "proto",      "host_ip", "host_port",
+                                       "guest_ip", "guest_port", NULL};
+    uint64_t port;
+    int ret, e;
+    snprintf(r->field, sizeof(r->field), "network[%zu].forwards[%zu]", nic, idx);
+    if ((ret = rd_keys(r, v, keys)) < 0)
+        return ret;
+    for (int k = 0; keys[k]; k++) {
+        json_t *x = json_object_get(v, keys[k]);
+        snprintf(r->field, sizeof(r->field), "network[%zu].forwards[%zu].%s", nic, idx, keys[k]);
+        if (x == NULL && (k == 2 || k == 4))
+            continue; /* host_ip 127.0.0.1, guest_ip the guest's DHCP address */
+        if (x == NULL)
+            return bad(r, "is required");
+        if (k == 0)
+            ret =
+                rd_fixed(r, x, config_check_forward_name,
+                         "must be 1 to 32 characters of [A-Za-z0-9._-]", f->name, sizeof(f->name));
+        else if (k == 1 && (ret = rd_enum(r, x, config_fwd_proto_names, &e)) == 0)
+            f->proto = (enum fwd_proto)e;
+        else if (k == 2)
+            ret = rd_fixed(r, x, config_check_ipv4, "must be an IPv4 address", f->host_ip,
+                           sizeof(f->host_ip));
+        else if (k == 4 && !json_is_null(x))
+            ret = rd_fixed(r, x, config_check_guest_ip, "must be null or an address in 10.0.2.0/24",
+                           f->guest_ip, sizeof(f->guest_ip));
+        else if ((k == 3 || k == 5) && (ret = rd_uint(r, x, 1, 65535, &port)) == 0)
+            *(k == 3 ? &f->host_port : &f->guest_port) = (uint16_t)port;
+        if (ret < 0)
+            return ret;
+    }
+    if (f->host_ip[0] == '\0')
+        snprintf(f->host_ip, sizeof(f->host_ip), "127.0.0.1");
+    return 0;
+}
+
+static int rd_nic_net(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
+{
+    json_t *jfw = json_object_get(v, "forwards"), *jr = json_object_get(v, "restrict");
+    int ret;
+    subfield(r, "network", idx, "restrict");
+    if (jr && (ret = rd_bool(r, jr, &n->is_restricted)) < 0)
+        return ret;
+    subfield(r, "network", idx, "forwards");
+    if (jfw == NULL)
+        return 0;
+    if (!json_is_array(jfw) || json_array_size(jfw) > CONFIG_MAX_FORWARDS)
+        return bad(r, "must be an array of at most %d forwards", CONFIG_MAX_FORWARDS);
+    for (size_t i = 0; i < json_array_size(jfw); i++) {
+        if ((ret = rd_forward(r, json_array_get(jfw, i), idx, i, &n->forwards[i])) < 0)
+            return ret;
+        n->forward_count++;
+    }
+    return 0;
+}
+
 static int rd_nic(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
 {
-    static const char *const keys[] = {"model", "mode", "mac", "bridge", "tap", NULL};
+    static const char *const keys[] = {"model", "mode",     "mac",      "bridge",
+                                       "tap",   "restrict", "forwards", NULL};
     json_t *jmac = json_object_get(v, "mac");
     int ret, e;
     snprintf(r->field, sizeof(r->field), "network[%zu]", idx);
@@ -244,7 +313,7 @@ static int rd_nic(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
         if (jif && (ret = rd_str(r, jif, 15, false, &n->ifname)) < 0)
             return ret;
     }
-    return 0;
+    return rd_nic_net(r, v, idx, n);
 }
 
 static int rd_serial(struct rd *r, json_t *v, size_t idx, struct serial_config *s)
@@ -445,12 +514,15 @@ int config_parse(const char *text, size_t len, const char *what, struct vm_confi
 int config_validate(const struct vm_config *cfg, struct error *err)
 {
     bool has_console = false;
+    int ret;
     if (config_check_name(cfg->name) != 0)
         return error_set(err, -EINVAL, "name: %s", CONFIG_NAME_RULE);
     if (cfg->initrd && !cfg->kernel)
         return error_set(err, -EINVAL, "initrd: needs a kernel");
     if (cfg->cmdline && !cfg->kernel)
         return error_set(err, -EINVAL, "cmdline: needs a kernel");
+    if ((ret = config_validate_net(cfg, err)) < 0)
+        return ret;
     if (cfg->disk_count + (cfg->cdrom != NULL) > VM_MAX_DISKS)
         return error_set(err, -EINVAL, "disks: at most %d disks, the CD-ROM included",
                          VM_MAX_DISKS);
@@ -466,11 +538,27 @@ int config_validate(const struct vm_config *cfg, struct error *err)
     return 0;
 }
 
+/* The first adapter of (cfg) the monitor cannot run (bridge, e1000): its description in
+ * (*what) and the `set` option that removes it in (fix). */
+static bool nic_unsupported(const struct vm_config *cfg, const char **what, char *fix, size_t size)
+{
+    for (size_t i = 0; i < cfg->nic_count; i++) {
+        if (cfg->nics[i].mode != NIC_MODE_BRIDGE && cfg->nics[i].model != NIC_MODEL_E1000)
+            continue;
+        snprintf(fix, size, "--remove-nic %zu", i + 1);
+        *what = cfg->nics[i].mode == NIC_MODE_BRIDGE ? "a bridged network adapter (\"network\")"
+                                                     : "an e1000 network adapter (\"network\")";
+        return true;
+    }
+    return false;
+}
+
 int config_check_supported(const struct vm_config *cfg, struct error *err)
 {
     const char *what = NULL, *fix = NULL;
-    if (cfg->nic_count > 0)
-        what = "network adapters (\"network\")", fix = "--remove-nic all";
+    char nic_fix[48];
+    if (nic_unsupported(cfg, &what, nic_fix, sizeof(nic_fix)))
+        fix = nic_fix;
     else if (cfg->floppy)
         what = "a floppy (\"floppy\")", fix = "--floppy none";
     else if (cfg->boot_count != ARRAY_SIZE(config_default_boot) ||

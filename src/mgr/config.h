@@ -19,12 +19,19 @@
 #include "base/error.h"
 #include "base/vm_limits.h"
 
-/* The vm.json schema version written by this build; larger versions are refused. */
-#define CONFIG_SCHEMA_VERSION 1
+/* The vm.json schema version written by this build; larger versions are refused. Version 2
+ * added the network adapters' "forwards" and "restrict" and mode "none"; a version 1 file
+ * reads the same way (its network items have none of them). */
+#define CONFIG_SCHEMA_VERSION 2
 
 /* The limits the monitor shares (cpus, memory, disks, name, cmdline) are in base/vm_limits.h. */
 #define CONFIG_MAX_DESCRIPTION 1024
-#define CONFIG_MAX_NICS 8
+/* Network adapters (--nic1..--nic4); the monitor's limit is the same (CONTROL_MAX_NICS). */
+#define CONFIG_MAX_NICS 4
+/* NAT port forwards per adapter (the monitor reports at most CONTROL_MAX_HOSTFWD). */
+#define CONFIG_MAX_FORWARDS 32
+/* A forward's name: 1..32 of [A-Za-z0-9._-]. */
+#define CONFIG_MAX_FORWARD_NAME 32
 #define CONFIG_MAX_SERIALS 4
 #define CONFIG_MAX_BOOT 4
 /* What the monitor honours today; other values are refused ("not supported yet"). */
@@ -40,7 +47,10 @@ enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
  */
 enum disk_backing { DISK_BACKING_SAME_DIR = 0, DISK_BACKING_NONE, DISK_BACKING_ANY };
 enum nic_model { NIC_MODEL_VIRTIO = 0, NIC_MODEL_E1000 };
-enum nic_mode { NIC_MODE_NAT = 0, NIC_MODE_BRIDGE, NIC_MODE_TAP };
+/* bridge is read from older definitions but refused (a tap the manager would have to create
+ * and attach needs root); none is an adapter whose link is down. */
+enum nic_mode { NIC_MODE_NAT = 0, NIC_MODE_BRIDGE, NIC_MODE_TAP, NIC_MODE_NONE };
+enum fwd_proto { FWD_PROTO_TCP = 0, FWD_PROTO_UDP };
 enum serial_type { SERIAL_CONSOLE = 0, SERIAL_FILE, SERIAL_PTY, SERIAL_UNIX };
 
 struct disk_config {
@@ -51,11 +61,26 @@ struct disk_config {
     enum disk_backing backing;
 };
 
+/* A host->guest port forward of a NAT adapter (VirtualBox's NAT rule). */
+struct nic_forward {
+    char name[CONFIG_MAX_FORWARD_NAME + 1];
+    enum fwd_proto proto;
+    char host_ip[16]; /* dotted IPv4, "127.0.0.1" by default */
+    uint16_t host_port;
+    char guest_ip[16]; /* dotted IPv4, or "" for the guest's DHCP address */
+    uint16_t guest_port;
+};
+
 struct nic_config {
     enum nic_model model;
     enum nic_mode mode;
-    char mac[18]; /* "52:54:00:12:34:56" or "" for a generated one */
-    char *ifname; /* bridge name (bridge) or tap device (tap); NULL for nat */
+    /* "52:54:00:12:34:56"; "" only in a definition written by hand (config_fill_macs at the
+     * next set or start stores one) */
+    char mac[18];
+    char *ifname;       /* bridge name (bridge) or tap device (tap); NULL otherwise */
+    bool is_restricted; /* NAT only: no outside access (restrict=on) */
+    struct nic_forward forwards[CONFIG_MAX_FORWARDS];
+    size_t forward_count; /* NAT only */
 };
 
 struct serial_config {
@@ -116,9 +141,9 @@ MUST_CHECK int config_dump(const struct vm_config *cfg, char **out);
 MUST_CHECK int config_validate(const struct vm_config *cfg, struct error *err);
 
 /*
- * Checks that the monitor can honour every setting of (cfg): no network adapter, floppy,
- * boot order other than the default, display size or VRAM other than the defaults, pty
- * serial port, or second serial port. `create` and `set` refuse these already; this catches
+ * Checks that the monitor can honour every setting of (cfg): no bridge or e1000 network
+ * adapter, floppy, boot order other than the default, display size or VRAM other than the defaults,
+ * pty serial port, or second serial port. `create` and `set` refuse these already; this catches
  * them in a vm.json written by hand or by an older bareiron, at start. Returns 0 or -ENOTSUP
  * with (err) naming the field and how to remove it.
  */
@@ -136,8 +161,19 @@ MUST_CHECK int config_set_option(struct vm_config *cfg, const char *key, const c
                                  struct error *err);
 /* True if (key) is a known setting. */
 bool config_option_exists(const char *key);
-/* True if changing (key) is allowed while the VM runs (description, autostart, os-type). */
+/* True if changing (key) is allowed while the VM runs (description, autostart, os-type, and
+ * nat-forwardN, which `set` also applies to the running monitor). */
 bool config_option_is_live(const char *key);
+
+/*
+ * Gives every adapter of (cfg) without a MAC a random locally administered unicast one,
+ * 52:54:00:xx:xx:xx, distinct from the others of (cfg). Returns the number filled in (0 if
+ * none was missing) or a negative errno (getrandom failed).
+ */
+MUST_CHECK int config_fill_macs(struct vm_config *cfg);
+
+/* Writes forward (f) in the monitor's hostfwd syntax, "tcp:127.0.0.1:2222-:22", into (buf). */
+void config_forward_rule(const struct nic_forward *f, char *buf, size_t size);
 
 /* Name helpers for printing. */
 const char *config_boot_name(enum boot_dev d);
@@ -146,6 +182,7 @@ const char *config_cache_name(enum disk_cache c);
 const char *config_backing_name(enum disk_backing b);
 const char *config_nic_model_name(enum nic_model m);
 const char *config_nic_mode_name(enum nic_mode m);
+const char *config_fwd_proto_name(enum fwd_proto p);
 const char *config_serial_type_name(enum serial_type t);
 
 /* Parses "on"/"off" (also true/false, yes/no, 1/0). Returns 0 or -EINVAL. */

@@ -318,70 +318,6 @@ static int o_remove_disk(struct vm_config *cfg, const char *key, const char *val
     return 0;
 }
 
-static int nic_attr(struct nic_config *n, const char *attr, struct error *err)
-{
-    if (strncmp(attr, "model=", 6) == 0) {
-        int i = config_find_name(config_nic_model_names, attr + 6);
-        if (i < 0)
-            return error_set(err, -EINVAL, "--nic: model must be virtio or e1000");
-        n->model = (enum nic_model)i;
-    } else if (strncmp(attr, "mac=", 4) == 0) {
-        if (config_check_mac(attr + 4) < 0)
-            return error_set(err, -EINVAL,
-                             "--nic: mac must be a unicast MAC like "
-                             "52:54:00:12:34:56");
-        snprintf(n->mac, sizeof(n->mac), "%s", attr + 4);
-    } else {
-        return error_set(err, -EINVAL, "--nic: unknown attribute '%.64s' (model=, mac=)", attr);
-    }
-    return 0;
-}
-
-/* --nic nat|bridge:BR|tap:TAP[,model=virtio|e1000][,mac=MAC] */
-static int o_nic(struct vm_config *cfg, const char *key, const char *val, struct error *err)
-{
-    struct nic_config n = {0};
-    char buf[128], *save = NULL, *tok, *colon;
-    int ret = 0;
-    if (cfg->nic_count == CONFIG_MAX_NICS)
-        return error_set(err, -EINVAL, "--%s: at most %d adapters", key, CONFIG_MAX_NICS);
-    if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf) ||
-        (tok = strtok_r(buf, ",", &save)) == NULL)
-        return error_set(err, -EINVAL, "--%s: needs nat, bridge:NAME or tap:NAME", key);
-    colon = strchr(tok, ':');
-    if (colon)
-        *colon++ = '\0';
-    n.mode = (enum nic_mode)config_find_name(config_nic_mode_names, tok);
-    if ((int)n.mode < 0 || (n.mode == NIC_MODE_NAT) != (colon == NULL))
-        return error_set(err, -EINVAL, "--%s: needs nat, bridge:NAME or tap:NAME", key);
-    if (colon && config_check_ifname(colon) < 0)
-        return error_set(err, -EINVAL, "--%s: '%s' is not an interface name", key, colon);
-    if (colon && (n.ifname = strdup(colon)) == NULL)
-        return -ENOMEM;
-    while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
-        ret = nic_attr(&n, tok, err);
-    free(n.ifname);
-    /* A valid adapter is still refused: a stored setting must be honoured at start. */
-    return ret < 0 ? ret
-                   : error_set(err, -ENOTSUP,
-                               "--%s: not supported yet: the monitor has no network device", key);
-}
-
-static int o_remove_nic(struct vm_config *cfg, const char *key, const char *val, struct error *err)
-{
-    size_t idx;
-    int ret = parse_index(key, val, cfg->nic_count, &idx, err);
-    if (ret < 0)
-        return ret;
-    for (size_t i = cfg->nic_count; i-- > 0;) {
-        if (idx != SIZE_MAX && i != idx)
-            continue;
-        free(cfg->nics[i].ifname);
-        remove_item(cfg->nics, sizeof(cfg->nics[0]), &cfg->nic_count, i);
-    }
-    return 0;
-}
-
 /* --serial console|pty|file:PATH|unix:PATH, or none to remove all ports. */
 static int o_serial(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
@@ -485,8 +421,20 @@ static const struct {
     {"remove-disk", o_remove_disk, false},
     {"cdrom", o_file, false},
     {"floppy", o_file, false},
-    {"nic", o_nic, false},
-    {"remove-nic", o_remove_nic, false},
+    {"nic", config_net_option, false},
+    {"nic1", config_net_option, false},
+    {"nic2", config_net_option, false},
+    {"nic3", config_net_option, false},
+    {"nic4", config_net_option, false},
+    {"nat-forward1", config_net_option, true},
+    {"nat-forward2", config_net_option, true},
+    {"nat-forward3", config_net_option, true},
+    {"nat-forward4", config_net_option, true},
+    {"nat-restrict1", config_net_option, false},
+    {"nat-restrict2", config_net_option, false},
+    {"nat-restrict3", config_net_option, false},
+    {"nat-restrict4", config_net_option, false},
+    {"remove-nic", config_net_option, false},
     {"serial", o_serial, false},
     {"video", o_video, false},
     {"vram", o_vram, false},

@@ -18,7 +18,7 @@ const char *const config_format_names[] = {"raw", "qcow2", NULL};
 const char *const config_cache_names[] = {"writeback", "none", NULL};
 const char *const config_backing_names[] = {"same-dir", "none", "any", NULL};
 const char *const config_nic_model_names[] = {"virtio", "e1000", NULL};
-const char *const config_nic_mode_names[] = {"nat", "bridge", "tap", NULL};
+const char *const config_nic_mode_names[] = {"nat", "bridge", "tap", "none", NULL};
 const char *const config_serial_type_names[] = {"console", "file", "pty", "unix", NULL};
 
 const char *config_boot_name(enum boot_dev d)
@@ -48,7 +48,7 @@ const char *config_nic_model_name(enum nic_model m)
 
 const char *config_nic_mode_name(enum nic_mode m)
 {
-    return (unsigned)m <= NIC_MODE_TAP ? config_nic_mode_names[m] : "?";
+    return (unsigned)m <= NIC_MODE_NONE ? config_nic_mode_names[m] : "?";
 }
 
 const char *config_serial_type_name(enum serial_type t)
@@ -166,18 +166,36 @@ static json_t *disks_json(const struct vm_config *cfg)
     return a;
 }
 
+static json_t *forwards_json(const struct nic_config *n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n->forward_count; i++) {
+        const struct nic_forward *f = &n->forwards[i];
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:i,s:o,s:i}", "name", f->name, "proto",
+                                           config_fwd_proto_name(f->proto), "host_ip", f->host_ip,
+                                           "host_port", (int)f->host_port, "guest_ip",
+                                           f->guest_ip[0] ? json_string(f->guest_ip) : json_null(),
+                                           "guest_port", (int)f->guest_port));
+    }
+    return a;
+}
+
 static json_t *nics_json(const struct vm_config *cfg)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < cfg->nic_count; i++) {
         const struct nic_config *n = &cfg->nics[i];
-        json_t *o = json_pack("{s:s,s:s}", "model", config_nic_model_name(n->model), "mode",
-                              config_nic_mode_name(n->mode));
+        json_t *o = json_pack("{s:s,s:s}", "mode", config_nic_mode_name(n->mode), "model",
+                              config_nic_model_name(n->model));
         if (o && n->mac[0])
             json_object_set_new(o, "mac", json_string(n->mac));
         if (o && n->ifname)
             json_object_set_new(o, n->mode == NIC_MODE_TAP ? "tap" : "bridge",
                                 json_string(n->ifname));
+        if (o && n->mode == NIC_MODE_NAT) {
+            json_object_set_new(o, "restrict", json_boolean(n->is_restricted));
+            json_object_set_new(o, "forwards", forwards_json(n));
+        }
         json_array_append_new(a, o);
     }
     return a;

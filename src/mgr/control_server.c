@@ -26,6 +26,7 @@
 #include "base/evloop.h"
 #include "base/log.h"
 #include "mgr/api.h"
+#include "mgr/control_net.h"
 
 /* A client that does not read its replies is dropped when this much is queued. */
 #define MAX_QUEUED_BYTES (4 * CONTROL_MAX_MESSAGE_BYTES)
@@ -282,6 +283,18 @@ ACTION(h_pause, pause, "pause")
 ACTION(h_resume, resume, "resume")
 #undef ACTION
 
+/* The network commands (control_net.c). */
+#define NET(fname, fn)                                                                             \
+    static int fname(struct control_server *srv, json_t *args, json_t *result, struct error *err)  \
+    {                                                                                              \
+        return fn(srv->ops, srv->opaque, args, result, err);                                       \
+    }
+NET(h_query_net, control_net_query)
+NET(h_net_hostfwd_add, control_net_hostfwd_add)
+NET(h_net_hostfwd_remove, control_net_hostfwd_remove)
+NET(h_net_link, control_net_link)
+#undef NET
+
 static const struct {
     const char *name;
     handler_fn fn;
@@ -297,6 +310,10 @@ static const struct {
     {"pause", h_pause, false},
     {"resume", h_resume, false},
     {"stats", h_stats, false},
+    {"query-net", h_query_net, false},
+    {"net-hostfwd-add", h_net_hostfwd_add, true},
+    {"net-hostfwd-remove", h_net_hostfwd_remove, true},
+    {"net-link", h_net_link, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */

@@ -145,6 +145,12 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     ret = config_check_supported(cfg, err);
     if (ret < 0)
         return ret;
+    if (cfg->nic_count > 0 && !proc_vmm_has_nic(vmm))
+        return error_set(err, -ENOTSUP,
+                         "VM '%s' has network adapters (\"network\"), which the monitor (%s) "
+                         "does not support yet: remove them with 'bareiron set %s --remove-nic "
+                         "all'",
+                         cfg->name, vmm, cfg->name);
     arg_add(&b, vmm);
     arg_add(&b, "--name");
     arg_add(&b, cfg->name);
@@ -176,6 +182,13 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     if (cfg->cdrom) {
         arg_add(&b, "--cdrom");
         arg_add(&b, cfg->cdrom);
+    }
+    for (size_t i = 0; i < cfg->nic_count; i++) {
+        char nic[CONFIG_MAX_FORWARDS * 64 + 128];
+        arg_add(&b, "--nic");
+        if (proc_nic_arg(&cfg->nics[i], nic, sizeof(nic)) < 0)
+            b.has_failed = true;
+        arg_add(&b, nic);
     }
     serial_arg(cfg, &b);
     /* Both default to on in the monitor; only the switch that turns one off is passed. */

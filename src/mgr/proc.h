@@ -89,6 +89,37 @@ MUST_CHECK int proc_call(const struct store *st, const char *name, const char *c
 MUST_CHECK int proc_wait_exit(const struct store *st, const char *name, int timeout_ms,
                               struct proc_status *out);
 
+/*
+ * True if the monitor binary (vmm) has network adapters: its --help output (read for at most
+ * 5 s) names the option --nic. A monitor without them is given no adapter: proc_build_argv
+ * refuses a definition that has some ("not supported yet").
+ */
+bool proc_vmm_has_nic(const char *vmm);
+
+/* Writes the monitor's --nic value for adapter (n) into (buf): "nat,mac=M,hostfwd=R,...
+ * [,restrict=on]", "tap,ifname=IF,mac=M" or "none,mac=M". Returns 0 or -ENAMETOOLONG. */
+MUST_CHECK int proc_nic_arg(const struct nic_config *n, char *buf, size_t size);
+
+/* Checks that the interface of every tap adapter of (cfg) exists (/sys/class/net/IFNAME), so
+ * that a missing one is one line before the monitor runs. Returns 0 or -ENOENT naming it. */
+MUST_CHECK int proc_check_taps(const struct vm_config *cfg, struct error *err);
+
+/*
+ * Makes the forwards of VM (name)'s running monitor go from those of (from) to those of (to)
+ * (the definition before and after a `set`; their adapters are the same) with
+ * net-hostfwd-remove and net-hostfwd-add, removals first. If the monitor refuses one (a port
+ * in use: -EADDRINUSE), the changes already made are undone and its error is returned with
+ * its message in (err). Returns 0, or -ESRCH when no monitor answers.
+ */
+MUST_CHECK int proc_apply_forwards(const struct store *st, const char *name,
+                                   const struct vm_config *from, const struct vm_config *to,
+                                   struct error *err);
+
+/* Sends query-net to VM (name)'s monitor: a new reference to its checked "nics" array in
+ * (*nics). -ENOTSUP from a monitor without network, -ESRCH when none answers. */
+MUST_CHECK int proc_query_net(const struct store *st, const char *name, json_t **nics,
+                              struct error *err);
+
 /* Reads the start time (clock ticks since boot, field 22 of /proc/PID/stat) of (pid) and
  * whether it is a zombie. Returns 0 or -errno (-ENOENT: no such process). */
 MUST_CHECK int proc_stat(pid_t pid, unsigned long long *start, bool *is_zombie);

@@ -308,6 +308,8 @@ int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, 
     if (ret == 0)
         ret = proc_build_argv(cfg, vmm, &c->argv, err);
     if (ret == 0)
+        ret = proc_check_taps(cfg, err);
+    if (ret == 0)
         ret = prepare_run_dir(st, cfg->name, c, err);
     if (ret == 0)
         ret = spawn(c, pid, err);

@@ -14,6 +14,12 @@ start/pause/resume/stop/poweroff/kill -9/racing-start paths run for real on host
   never-ready     never open the control socket
   slow-start      wait 1 s before opening the control socket
   log-flood       write 3 MiB to stderr first (a monitor logging a reset storm)
+  no-nic          a monitor without network adapters: --help does not name --nic, --nic is
+                  refused and the network commands answer ENOTSUP
+
+With adapters (--nic, repeatable, the contract of docs/vmm.md) it serves query-net,
+net-hostfwd-add/-remove (a host port taken twice is EADDRINUSE, as is a rule whose host port
+is in FAKE_VMM_BUSY_PORTS) and net-link. --help prints the options it accepts.
 """
 import json
 import os
@@ -26,14 +32,45 @@ import time
 VERSION = 1
 
 
+HELP = """usage: bareiron-vmm (fake) --kernel FILE [options]
+  --name NAME --control PATH --cpus N --memory SIZE --kernel FILE --initrd FILE
+  --cmdline TEXT --disk SPEC --cdrom FILE --serial SPEC --serial-log FILE
+  --acpi on|off --ioapic on|off --sandbox --no-reboot
+"""
+HELP_NIC = "  --nic nat[,mac=MAC][,hostfwd=RULE]...[,restrict=on|off] | tap,ifname=IF | none\n"
+
+
+def parse_nic(spec, index):
+    """The fake's view of one --nic: type, mac, hostfwd rules, link."""
+    parts = spec.split(",")
+    nic = {"index": index, "type": parts[0], "mac": f"52:54:00:12:34:{0x56 + index:02x}",
+           "link": parts[0] != "none", "hostfwd": [], "restrict": False}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        if k == "mac":
+            nic["mac"] = v
+        elif k == "hostfwd":
+            nic["hostfwd"].append(v)
+        elif k == "restrict":
+            nic["restrict"] = v == "on"
+        elif k != "ifname":
+            print(f"bareiron-vmm (fake): --nic: unknown attribute {p}", file=sys.stderr)
+            sys.exit(2)
+    return nic
+
+
 def parse_args(argv):
-    opts = {"disk": []}
+    opts = {"disk": [], "nic": []}
     i = 0
     while i < len(argv):
         a = argv[i]
         if not a.startswith("--"):
             sys.exit(f"bareiron-vmm (fake): unexpected argument {a}")
         key = a[2:]
+        if key == "help":
+            opts["help"] = True
+            i += 1
+            continue
         if key in ("no-reboot", "sandbox"):
             opts[key] = True
             i += 1
@@ -43,6 +80,8 @@ def parse_args(argv):
             sys.exit(2)
         if key == "disk":
             opts["disk"].append(argv[i + 1])
+        elif key == "nic":
+            opts["nic"].append(parse_nic(argv[i + 1], len(opts["nic"])))
         else:
             opts[key] = argv[i + 1]
         i += 2
@@ -119,11 +158,44 @@ class Monitor:
             return None
         if cmd == "reset":
             return self.reply(conn, rid)
+        if cmd in ("query-net", "net-hostfwd-add", "net-hostfwd-remove", "net-link"):
+            return self.reply(conn, rid, *self.net(cmd, req.get("args", {})))
         if cmd == "stats":
             return self.reply(conn, rid, {
                 "uptime_ns": int((time.monotonic() - self.started) * 1e9),
                 "vcpu_count": int(self.opts.get("cpus", 1)), "exits": 42})
         return self.reply(conn, rid, error=("EINVAL", "unknown command"))
+
+    def net(self, cmd, args):
+        """The network commands: (result, None) or (None, (code, message))."""
+        nics = self.opts["nic"]
+        if self.mode == "no-nic":
+            return None, ("ENOTSUP", f"{cmd} is not supported by this monitor")
+        if cmd == "query-net":
+            return {"nics": [{k: v for k, v in n.items() if k != "restrict"} | {
+                "rx_packets": 10, "rx_bytes": 1000, "tx_packets": 20, "tx_bytes": 2000,
+                "rx_dropped": 1, "tx_dropped": 0, "errors": 0} for n in nics]}, None
+        nic = args.get("nic")
+        if not isinstance(nic, int) or nic >= len(nics):
+            return None, ("ENODEV", f"no network adapter {nic}")
+        if cmd == "net-link":
+            nics[nic]["link"] = bool(args.get("up"))
+            return {}, None
+        rule = args.get("rule", "")
+        if nics[nic]["type"] != "nat":
+            return None, ("ENOTSUP", "port forwards are for NAT adapters")
+        if cmd == "net-hostfwd-remove":
+            if rule not in nics[nic]["hostfwd"]:
+                return None, ("ENOENT", f"no forward {rule}")
+            nics[nic]["hostfwd"].remove(rule)
+            return {}, None
+        port = rule.split("-")[0].rsplit(":", 1)[-1]
+        busy = os.environ.get("FAKE_VMM_BUSY_PORTS", "").split(",")
+        taken = [r.split("-")[0].rsplit(":", 1)[-1] for n in nics for r in n["hostfwd"]]
+        if port in busy or port in taken:
+            return None, ("EADDRINUSE", f"hostfwd {rule}: host port {port} is in use")
+        nics[nic]["hostfwd"].append(rule)
+        return {}, None
 
     def on_control(self, conn):
         data = conn.recv(65536)
@@ -191,6 +263,15 @@ def main():
     opts = parse_args(sys.argv[1:])
     mode = os.environ.get("FAKE_VMM_MODE", "normal")
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    if opts.get("help"):
+        print(HELP + ("" if mode == "no-nic" else HELP_NIC), end="")
+        return 0
+    if opts["nic"] and mode == "no-nic":
+        print("bareiron-vmm (fake): unknown option '--nic' (see --help)", file=sys.stderr)
+        return 2
+    # the command line is recorded for the tests (run/ is the working directory)
+    with open("fake-argv.json", "w") as f:
+        json.dump(sys.argv[1:], f)
     if "kernel" not in opts:
         print("bareiron-vmm (fake): --kernel is required", file=sys.stderr)
         return 2

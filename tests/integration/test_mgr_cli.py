@@ -39,7 +39,7 @@ def test_create_show_list_delete(mgr, kernel, tmp_path):
     j = mgr.show("web1")
     c = j["config"]
     assert j["state"] == "powered-off" and j["name"] == "web1"
-    assert c["schema"] == 1 and c["cpus"] == 2 and c["memory_mib"] == 1024
+    assert c["schema"] == 2 and c["cpus"] == 2 and c["memory_mib"] == 1024
     assert c["kernel"] == str(kernel) and c["cmdline"] == "console=ttyS0"
     assert c["disks"] == [{"path": str(disk), "format": "raw", "readonly": True,
                            "cache": "writeback"}]
@@ -69,7 +69,7 @@ def test_files_and_permissions(mgr):
     d = mgr.vm_dir("p1")
     assert (d / "vm.json").is_file() and (d / "disks").is_dir()
     assert stat.S_IMODE(os.stat(d / "run").st_mode) == 0o700
-    assert json.loads((d / "vm.json").read_text())["schema"] == 1
+    assert json.loads((d / "vm.json").read_text())["schema"] == 2
     leftovers = [p for p in (mgr.home / "vms").iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
@@ -322,7 +322,6 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
 
 
 @pytest.mark.parametrize("args,word", [
-    (["--nic", "nat"], "--nic"),
     (["--nic", "bridge:br0,model=e1000"], "--nic"),
     (["--boot", "disk,kernel"], "--boot"),
     (["--boot", "kernel"], "--boot"),

@@ -19,6 +19,7 @@
 
 #include "base/evloop.h"
 #include "base/util.h"
+#include "mgr/api.h"
 #include "mgr/client.h"
 #include "mgr/control_server.h"
 
@@ -39,7 +40,36 @@ static int f_pause(void *opaque, struct error *err)
     return 0;
 }
 
-static const struct control_ops ops = {.query_state = f_state, .pause = f_pause};
+static int f_query_net(void *opaque, struct control_nic_stats *out, unsigned max, unsigned *n,
+                       struct error *err)
+{
+    (void)opaque;
+    (void)max;
+    (void)err;
+    out[0].type = "nat";
+    memcpy(out[0].mac, "52:54:00:12:34:56", 18);
+    out[0].rx_packets = 3;
+    *n = 1;
+    return 0;
+}
+
+static char last_rule[64];
+
+static int f_hostfwd_add(void *opaque, unsigned nic, const char *rule, struct error *err)
+{
+    (void)opaque;
+    if (nic > 0)
+        return error_set(err, -ENODEV, "no network adapter %u", nic);
+    if (strstr(rule, ":8080-"))
+        return error_set(err, -EADDRINUSE, "host port 8080 is in use");
+    snprintf(last_rule, sizeof(last_rule), "%s", rule);
+    return 0;
+}
+
+static const struct control_ops ops = {.query_state = f_state,
+                                       .pause = f_pause,
+                                       .query_net = f_query_net,
+                                       .net_hostfwd_add = f_hostfwd_add};
 
 struct env {
     char dir[64], path[96];
@@ -101,6 +131,49 @@ static void test_calls(void **state)
     client_close(&c);
 }
 
+/* The network helpers: typed calls, the monitor's errno (EADDRINUSE, ENODEV, ENOTSUP) and a
+ * query-net reply that is not what the protocol says refused as EPROTO. */
+static void test_net(void **state)
+{
+    static const char *const bad[] = {
+        "{\"id\":1,\"ok\":true,\"result\":{}}\n",
+        "{\"id\":1,\"ok\":true,\"result\":{\"nics\":5}}\n",
+        "{\"id\":1,\"ok\":true,\"result\":{\"nics\":[{\"index\":\"0\"}]}}\n",
+        "{\"id\":1,\"ok\":true,\"result\":{\"nics\":[7]}}\n",
+    };
+    struct env *e = *state;
+    struct client c;
+    struct error err = {0};
+    json_t *nics = NULL;
+    assert_int_equal(client_connect(&c, e->path, &err), 0);
+    assert_int_equal(client_query_net(&c, 2000, &nics, &err), 0);
+    assert_int_equal(json_array_size(nics), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(nics, 0), "rx_packets")), 3);
+    json_decref(nics);
+    assert_int_equal(client_net_hostfwd(&c, true, 0, "tcp:127.0.0.1:2222-:22", 2000, &err), 0);
+    assert_string_equal(last_rule, "tcp:127.0.0.1:2222-:22");
+    assert_int_equal(client_net_hostfwd(&c, true, 0, "tcp:127.0.0.1:8080-:80", 2000, &err),
+                     -EADDRINUSE);
+    assert_non_null(strstr(err.message, "8080 is in use"));
+    error_clear(&err);
+    assert_int_equal(client_net_hostfwd(&c, true, 3, "tcp::1-:1", 2000, &err), -ENODEV);
+    error_clear(&err);
+    assert_int_equal(client_net_hostfwd(&c, false, 0, "tcp::1-:1", 2000, &err), -ENOTSUP);
+    client_close(&c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        c = (struct client){.fd = sv[0], .next_id = 1, .buf = malloc(API_MAX_MESSAGE_BYTES)};
+        assert_int_equal(send(sv[1], bad[i], strlen(bad[i]), 0), (ssize_t)strlen(bad[i]));
+        error_clear(&err);
+        nics = NULL;
+        assert_int_equal(client_query_net(&c, 2000, &nics, &err), -EPROTO);
+        assert_null(nics);
+        client_close(&c);
+        close(sv[1]);
+    }
+}
+
 /* A listener that accepts and then either stays silent or hangs up. */
 static void test_silent_and_hangup(void **state)
 {
@@ -141,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_and_hangup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_net, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,7 @@ static void test_round_trip(void **state)
     assert_int_equal(config_parse(text, strlen(text), "t2", &d, NULL), 0);
     assert_int_equal(config_dump(&d, &text2), 0);
     assert_string_equal(text, text2);
-    assert_non_null(strstr(text, "\"schema\": 1"));
+    assert_non_null(strstr(text, "\"schema\": 2"));
     assert_non_null(strstr(text, "\"backing\": \"any\"")); /* only where not the default */
     free(text);
     free(text2);
@@ -114,7 +114,7 @@ static void expect_bad(const char *key, const char *value_json, int code, const 
 static void test_every_field_rejects_bad_values(void **state)
 {
     (void)state;
-    expect_bad("schema", "2", -ENOTSUP, "schema version 2 is newer");
+    expect_bad("schema", "3", -ENOTSUP, "schema version 3 is newer");
     expect_bad("schema", "\"1\"", -EINVAL, "\"schema\"");
     expect_bad("schema", "0", -EINVAL, "\"schema\"");
     expect_bad("schema", "DELETE", -EINVAL, "\"schema\"");
@@ -305,8 +305,9 @@ static void test_unsupported_settings_are_refused(void **state)
     assert_true(fd >= 0);
     close(fd);
     assert_int_equal(config_init(&c, "u"), 0);
-    set_bad(&c, "nic", "nat", -ENOTSUP);
     set_bad(&c, "nic", "bridge:br0,model=e1000", -ENOTSUP);
+    set_bad(&c, "nic1", "nat,model=e1000", -ENOTSUP);
+    set_bad(&c, "nic1", "bridge:br0", -ENOTSUP);
     assert_int_equal(c.nic_count, 0);
     set_bad(&c, "boot", "disk", -ENOTSUP);
     set_bad(&c, "boot", "kernel", -ENOTSUP);
@@ -318,7 +319,7 @@ static void test_unsupported_settings_are_refused(void **state)
     set_ok(&c, "serial", "file:/tmp/com1.log");
     set_bad(&c, "serial", "console", -ENOTSUP); /* COM2 */
     assert_int_equal(c.serial_count, 1);
-    assert_int_equal(config_set_option(&c, "nic", "nat", &err), -ENOTSUP);
+    assert_int_equal(config_set_option(&c, "nic", "bridge:br0", &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "not supported yet"));
     /* ACPI and the IO-APIC are honoured (the monitor gets --acpi off / --ioapic off). */
     set_ok(&c, "acpi", "off");
@@ -335,7 +336,9 @@ static void test_check_supported(void **state)
     static const struct {
         const char *key, *json, *needle;
     } cases[] = {
-        {"network", "[{\"mode\":\"nat\"}]", "--remove-nic all"},
+        {"network", "[{\"mode\":\"nat\"},{\"mode\":\"bridge\",\"bridge\":\"br0\"}]",
+         "--remove-nic 2"},
+        {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
         {"floppy", "\"/f.img\"", "--floppy none"},
         {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"video", "{\"width\":800,\"height\":600}", "--video 1024x768"},
@@ -364,6 +367,124 @@ static void test_check_supported(void **state)
             fail_msg("%s=%s: '%s'", cases[i].key, cases[i].json, err.message);
         config_fini(&c);
         free(text);
+    }
+}
+
+/* Network adapters: numbered without gaps, a MAC generated once and kept, forwards parsed,
+ * named uniquely, host ports not taken twice; the monitor's --nic value. */
+static void test_network_options(void **state)
+{
+    struct vm_config c;
+    struct error err = {0};
+    char mac[18], rule[128];
+    (void)state;
+    assert_int_equal(config_init(&c, "n"), 0);
+    set_bad(&c, "nic2", "nat", -EINVAL); /* no adapter 1 yet */
+    set_ok(&c, "nic1", "nat");
+    assert_int_equal(c.nic_count, 1);
+    assert_int_equal(strlen(c.nics[0].mac), 17);
+    assert_memory_equal(c.nics[0].mac, "52:54:00:", 9);
+    assert_int_equal(config_check_mac(c.nics[0].mac), 0);
+    memcpy(mac, c.nics[0].mac, sizeof(mac));
+    set_ok(&c, "nat-forward1", "ssh,tcp,,2222,,22");
+    assert_int_equal(c.nics[0].forward_count, 1);
+    assert_string_equal(c.nics[0].forwards[0].host_ip, "127.0.0.1");
+    config_forward_rule(&c.nics[0].forwards[0], rule, sizeof(rule));
+    assert_string_equal(rule, "tcp:127.0.0.1:2222-:22");
+    set_ok(&c, "nat-forward1", "dns,udp,0.0.0.0,5353,10.0.2.15,53");
+    config_forward_rule(&c.nics[0].forwards[1], rule, sizeof(rule));
+    assert_string_equal(rule, "udp:0.0.0.0:5353-10.0.2.15:53");
+    set_bad(&c, "nat-forward1", "ssh,tcp,,2223,,22", -EEXIST);        /* duplicate name */
+    set_bad(&c, "nat-forward1", "a,tcp,,2222", -EINVAL);              /* five fields */
+    set_bad(&c, "nat-forward1", "a,sctp,,2223,,22", -EINVAL);         /* protocol */
+    set_bad(&c, "nat-forward1", "a,tcp,localhost,2223,,22", -EINVAL); /* host address */
+    set_bad(&c, "nat-forward1", "a,tcp,,65536,,22", -EINVAL);
+    set_bad(&c, "nat-forward1", "a,tcp,,2223,192.168.1.2,22", -EINVAL); /* not the NAT net */
+    set_bad(&c, "nat-forward1", "a b,tcp,,2223,,22", -EINVAL);
+    set_bad(&c, "nat-forward1", "delete nosuch", -ENOENT);
+    set_bad(&c, "nat-forward2", "a,tcp,,2223,,22", -EINVAL); /* no adapter 2 */
+    set_ok(&c, "nic1", "nat");                               /* a change keeps the MAC */
+    assert_string_equal(c.nics[0].mac, mac);
+    assert_int_equal(c.nics[0].forward_count, 2);
+    set_ok(&c, "nic2", "tap:tap0");
+    set_bad(&c, "nat-forward2", "a,tcp,,2223,,22", -EINVAL); /* not NAT */
+    set_bad(&c, "nat-restrict2", "on", -EINVAL);
+    set_ok(&c, "nic", "none,mac=52:54:00:aa:bb:cc");
+    assert_int_equal(c.nics[2].mode, NIC_MODE_NONE);
+    set_ok(&c, "nic4", "nat");
+    set_bad(&c, "nic", "nat", -EINVAL); /* a fifth */
+    assert_int_equal(config_validate(&c, NULL), 0);
+    set_ok(&c, "nat-forward4", "ssh,tcp,,2222,,22"); /* the port of adapter 1's ssh */
+    assert_int_equal(config_validate(&c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "forwarded twice"));
+    set_ok(&c, "nat-forward4", "delete ssh");
+    set_ok(&c, "nat-restrict4", "on");
+    assert_true(c.nics[3].is_restricted);
+    set_ok(&c, "nic1", "tap:tap1"); /* forwards left on a tap adapter */
+    error_clear(&err);
+    assert_int_equal(config_validate(&c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "adapter 1"));
+    set_ok(&c, "nic1", "nat");
+    set_ok(&c, "nat-forward1", "delete ssh");
+    assert_int_equal(c.nics[0].forward_count, 1);
+    set_ok(&c, "remove-nic", "2"); /* adapters 3 and 4 move down */
+    assert_int_equal(c.nic_count, 3);
+    assert_string_equal(c.nics[1].mac, "52:54:00:aa:bb:cc");
+    set_bad(&c, "remove-nic", "4", -ENOENT);
+    set_bad(&c, "nic5", "nat", -ENOENT); /* no such setting */
+    assert_true(config_option_is_live("nat-forward1"));
+    assert_false(config_option_is_live("nic1"));
+    set_ok(&c, "remove-nic", "all");
+    assert_int_equal(c.nic_count, 0);
+    config_fini(&c);
+}
+
+/* vm.json: forwards and restrict read back as written; bad ones named; a MAC filled in once. */
+static void test_network_json(void **state)
+{
+    static const char doc[] =
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"mode\":\"nat\",\"restrict\":true,"
+        "\"forwards\":[{\"name\":\"ssh\",\"proto\":\"tcp\",\"host_port\":2222,"
+        "\"guest_port\":22}]},{\"mode\":\"none\",\"mac\":\"52:54:00:00:00:01\"}]}";
+    static const char *const bad[] = {
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"forwards\":[{\"name\":\"a\","
+        "\"proto\":\"tcp\",\"host_port\":0,\"guest_port\":22}]}]}",
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"forwards\":[{\"name\":\"a\","
+        "\"proto\":\"tcp\",\"guest_port\":22}]}]}",
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"mode\":\"tap\",\"tap\":\"t\","
+        "\"restrict\":true}]}",
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"forwards\":[{\"name\":\"a\","
+        "\"proto\":\"tcp\",\"host_port\":1,\"guest_port\":2,\"x\":1}]}]}",
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{\"forwards\":[{\"name\":\"a\","
+        "\"proto\":\"tcp\",\"host_port\":1,\"guest_port\":2},{\"name\":\"a\","
+        "\"proto\":\"tcp\",\"host_port\":3,\"guest_port\":2}]}]}",
+        "{\"schema\":2,\"name\":\"n\",\"network\":[{},{},{},{},{}]}",
+    };
+    struct vm_config c, d;
+    struct error err = {0};
+    char *text, *text2;
+    (void)state;
+    assert_int_equal(config_parse(doc, strlen(doc), "t", &c, &err), 0);
+    assert_true(c.nics[0].is_restricted);
+    assert_int_equal(c.nics[0].forwards[0].host_port, 2222);
+    assert_string_equal(c.nics[0].forwards[0].host_ip, "127.0.0.1");
+    assert_string_equal(c.nics[0].mac, "");
+    assert_int_equal(config_fill_macs(&c), 1);
+    assert_int_equal(config_fill_macs(&c), 0);
+    assert_int_equal(config_dump(&c, &text), 0);
+    assert_int_equal(config_parse(text, strlen(text), "t2", &d, NULL), 0);
+    assert_int_equal(config_dump(&d, &text2), 0);
+    assert_string_equal(text, text2);
+    assert_string_equal(d.nics[0].mac, c.nics[0].mac);
+    free(text);
+    free(text2);
+    config_fini(&c);
+    config_fini(&d);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        error_clear(&err);
+        if (config_parse(bad[i], strlen(bad[i]), "t", &c, &err) != -EINVAL ||
+            strstr(err.message, "network") == NULL)
+            fail_msg("case %zu: '%s'", i, err.message);
     }
 }
 
@@ -493,6 +614,8 @@ int main(void)
         cmocka_unit_test(test_shared_limits),
         cmocka_unit_test(test_disk_format_is_probed),
         cmocka_unit_test(test_names_and_values),
+        cmocka_unit_test(test_network_options),
+        cmocka_unit_test(test_network_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

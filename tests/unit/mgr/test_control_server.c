@@ -26,6 +26,10 @@
 struct fake {
     enum control_run_state run;
     int pauses, resumes, buttons, poweroffs, resets;
+    unsigned last_nic;
+    char last_rule[300];
+    bool last_up;
+    int hostfwd_adds, hostfwd_removes, links;
 };
 
 static enum control_run_state f_query_state(void *opaque)
@@ -113,6 +117,71 @@ static const struct control_ops fake_ops = {
     .stats = f_stats,
 };
 
+/* The network ops: two adapters, nat (with a forward) and tap; a third one is ENODEV. */
+static int f_query_net(void *opaque, struct control_nic_stats *out, unsigned max, unsigned *n,
+                       struct error *err)
+{
+    (void)opaque;
+    (void)err;
+    assert_int_equal(max, CONTROL_MAX_NICS);
+    assert_int_equal(out[0].rx_bytes, CONTROL_STAT_UNKNOWN); /* pre-set by the server */
+    out[0].type = "nat";
+    memcpy(out[0].mac, "52:54:00:12:34:56", 18);
+    out[0].link = true;
+    out[0].rx_packets = 7;
+    out[0].tx_bytes = 700;
+    out[0].nhostfwd = 1;
+    out[0].hostfwd[0] = "tcp:127.0.0.1:2222-:22";
+    out[1].type = "tap";
+    memset(out[1].mac, 'a', sizeof(out[1].mac)); /* not terminated: cut at 17 */
+    out[1].nhostfwd = CONTROL_MAX_HOSTFWD + 5;   /* more than there is room for: clamped */
+    *n = 2;
+    return 0;
+}
+
+static int f_hostfwd(void *opaque, bool is_add, unsigned nic, const char *rule, struct error *err)
+{
+    struct fake *f = opaque;
+    if (nic >= 2)
+        return error_set(err, -ENODEV, "no network adapter %u", nic);
+    if (nic == 1)
+        return error_set(err, -ENOTSUP, "adapter 1 is not NAT");
+    if (strstr(rule, ":80-"))
+        return error_set(err, -EADDRINUSE, "hostfwd %s: port 80 in use", rule);
+    f->last_nic = nic;
+    snprintf(f->last_rule, sizeof(f->last_rule), "%s", rule);
+    *(is_add ? &f->hostfwd_adds : &f->hostfwd_removes) += 1;
+    return 0;
+}
+
+static int f_hostfwd_add(void *opaque, unsigned nic, const char *rule, struct error *err)
+{
+    return f_hostfwd(opaque, true, nic, rule, err);
+}
+
+static int f_hostfwd_remove(void *opaque, unsigned nic, const char *rule, struct error *err)
+{
+    return f_hostfwd(opaque, false, nic, rule, err);
+}
+
+static int f_link(void *opaque, unsigned nic, bool up, struct error *err)
+{
+    struct fake *f = opaque;
+    (void)err;
+    f->last_nic = nic;
+    f->last_up = up;
+    f->links++;
+    return 0;
+}
+
+static const struct control_ops net_ops = {
+    .query_state = f_query_state,
+    .query_net = f_query_net,
+    .net_hostfwd_add = f_hostfwd_add,
+    .net_hostfwd_remove = f_hostfwd_remove,
+    .net_link = f_link,
+};
+
 struct env {
     struct evloop *loop;
     struct control_server *srv;
@@ -122,19 +191,28 @@ struct env {
     size_t len;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, const struct control_ops *ops)
 {
     struct env *e = calloc(1, sizeof(*e));
     int sv[2];
     assert_int_equal(evloop_create(&e->loop), 0);
     e->fake.run = CONTROL_RUN_RUNNING;
-    assert_int_equal(
-        control_server_create(e->loop, NULL, "vm1", &fake_ops, &e->fake, &e->srv, NULL), 0);
+    assert_int_equal(control_server_create(e->loop, NULL, "vm1", ops, &e->fake, &e->srv, NULL), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     assert_int_equal(control_server_add_client(e->srv, sv[0]), 0);
     e->peer = sv[1];
     *state = e;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, &fake_ops);
+}
+
+static int setup_net(void **state)
+{
+    return setup_with(state, &net_ops);
 }
 
 static int teardown(void **state)
@@ -294,6 +372,108 @@ static void test_bad_requests(void **state)
     assert_int_equal(e->fake.pauses, 0);
 }
 
+/* Without network ops every network command answers ENOTSUP. */
+static void test_net_not_supported(void **state)
+{
+    struct env *e = *state;
+    expect_error(call(e, "{\"id\":1,\"cmd\":\"query-net\"}\n"), "ENOTSUP", "query-net");
+    expect_error(call(e, "{\"id\":2,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,"
+                         "\"rule\":\"tcp::1-:2\"}}\n"),
+                 "ENOTSUP", "net-hostfwd-add");
+    expect_error(call(e, "{\"id\":3,\"cmd\":\"net-hostfwd-remove\",\"args\":{}}\n"), "ENOTSUP",
+                 "net-hostfwd-remove");
+    expect_error(call(e, "{\"id\":4,\"cmd\":\"net-link\",\"args\":{\"nic\":0,\"up\":true}}\n"),
+                 "ENOTSUP", "net-link");
+}
+
+static void test_net_commands(void **state)
+{
+    struct env *e = *state;
+    json_t *r = call(e, "{\"id\":1,\"cmd\":\"query-net\"}\n"), *nics, *n0, *n1;
+    nics = json_object_get(result_of(r, 1), "nics");
+    assert_int_equal(json_array_size(nics), 2);
+    n0 = json_array_get(nics, 0);
+    n1 = json_array_get(nics, 1);
+    assert_int_equal(json_integer_value(json_object_get(n0, "index")), 0);
+    assert_string_equal(json_string_value(json_object_get(n0, "type")), "nat");
+    assert_string_equal(json_string_value(json_object_get(n0, "mac")), "52:54:00:12:34:56");
+    assert_true(json_is_true(json_object_get(n0, "link")));
+    assert_int_equal(json_integer_value(json_object_get(n0, "rx_packets")), 7);
+    assert_int_equal(json_integer_value(json_object_get(n0, "tx_bytes")), 700);
+    assert_null(json_object_get(n0, "errors")); /* not filled in: left out */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(n0, "hostfwd"), 0)),
+                        "tcp:127.0.0.1:2222-:22");
+    assert_int_equal(json_integer_value(json_object_get(n1, "index")), 1);
+    assert_int_equal(strlen(json_string_value(json_object_get(n1, "mac"))), 17);
+    assert_int_equal(json_array_size(json_object_get(n1, "hostfwd")), 0); /* NULL pointers */
+    assert_true(json_is_false(json_object_get(n1, "link")));
+    json_decref(r);
+    r = call(e, "{\"id\":2,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,"
+                "\"rule\":\"tcp:127.0.0.1:2222-:22\"}}\n");
+    result_of(r, 2);
+    json_decref(r);
+    assert_int_equal(e->fake.hostfwd_adds, 1);
+    assert_string_equal(e->fake.last_rule, "tcp:127.0.0.1:2222-:22");
+    r = call(e, "{\"id\":3,\"cmd\":\"net-hostfwd-remove\",\"args\":{\"nic\":0,"
+                "\"rule\":\"udp::53-:53\"}}\n");
+    result_of(r, 3);
+    json_decref(r);
+    assert_int_equal(e->fake.hostfwd_removes, 1);
+    expect_error(call(e, "{\"id\":4,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,"
+                         "\"rule\":\"tcp::80-:80\"}}\n"),
+                 "EADDRINUSE", "port 80");
+    expect_error(call(e, "{\"id\":5,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":2,"
+                         "\"rule\":\"tcp::81-:80\"}}\n"),
+                 "ENODEV", "adapter 2");
+    expect_error(call(e, "{\"id\":6,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":1,"
+                         "\"rule\":\"tcp::81-:80\"}}\n"),
+                 "ENOTSUP", "not NAT");
+    r = call(e, "{\"id\":7,\"cmd\":\"net-link\",\"args\":{\"nic\":3,\"up\":false}}\n");
+    result_of(r, 7);
+    json_decref(r);
+    assert_int_equal(e->fake.links, 1);
+    assert_int_equal(e->fake.last_nic, 3);
+    assert_false(e->fake.last_up);
+}
+
+/* Arguments are checked before any op runs: nic 0..3, rule a string of at most 255 bytes
+ * without control characters, up a boolean, nothing else. */
+static void test_net_bad_arguments(void **state)
+{
+    static const struct {
+        const char *line, *msg;
+    } cases[] = {
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"rule\":\"tcp::1-:2\"}}", "\"nic\""},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":4,\"rule\":\"r\"}}", "0 to 3"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":-1,\"rule\":\"r\"}}", "nic"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":\"0\",\"rule\":\"r\"}}", "nic"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0}}", "\"rule\""},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,\"rule\":5}}", "string"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,\"rule\":\"\"}}", "1 to 255"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-remove\",\"args\":{\"nic\":0,\"rule\":\"a\\nb\"}}",
+         "control"},
+        {"{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,\"rule\":\"r\",\"x\":1}}",
+         "unknown argument"},
+        {"{\"id\":1,\"cmd\":\"net-link\",\"args\":{\"nic\":0}}", "\"up\""},
+        {"{\"id\":1,\"cmd\":\"net-link\",\"args\":{\"nic\":0,\"up\":1}}", "true or false"},
+        {"{\"id\":1,\"cmd\":\"net-link\",\"args\":{\"nic\":9,\"up\":true}}", "0 to 3"},
+        {"{\"id\":1,\"cmd\":\"query-net\",\"args\":{\"nic\":0}}", "no arguments"},
+    };
+    struct env *e = *state;
+    char line[512];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line), "%s\n", cases[i].line);
+        expect_error(call(e, line), "EINVAL", cases[i].msg);
+    }
+    static const char head[] =
+        "{\"id\":1,\"cmd\":\"net-hostfwd-add\",\"args\":{\"nic\":0,\"rule\":\"";
+    memset(line, 'a', sizeof(line));
+    memcpy(line, head, strlen(head));
+    memcpy(line + strlen(head) + 256, "\"}}\n", 5); /* a rule of 256 bytes */
+    expect_error(call(e, line), "EINVAL", "1 to 255");
+    assert_int_equal(e->fake.hostfwd_adds + e->fake.hostfwd_removes + e->fake.links, 0);
+}
+
 static void test_framing(void **state)
 {
     struct env *e = *state;
@@ -395,6 +575,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_actions_config_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_net_not_supported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_net_commands, setup_net, teardown),
+        cmocka_unit_test_setup_teardown(test_net_bad_arguments, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hangup_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),

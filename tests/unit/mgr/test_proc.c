@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +135,60 @@ static void test_argv_honours_or_refuses_every_setting(void **state)
     config_fini(&c);
 }
 
+/* Writes an executable script (path) that prints (help) for --help. */
+static void write_vmm(const char *path, const char *help)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\nprintf '%%s\\n' '%s'\n", help);
+    fclose(f);
+    assert_int_equal(chmod(path, 0700), 0);
+}
+
+/* Each adapter becomes one --nic in the contract's syntax, given only to a monitor whose
+ * --help names --nic; otherwise the start is refused ("not supported yet"). */
+static void test_argv_nics(void **state)
+{
+    char dir[] = "/tmp/bareiron-proc-XXXXXX", vmm[64], old[64], buf[512];
+    struct vm_config c;
+    struct error err = {0};
+    char **argv;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(vmm, sizeof(vmm), "%s/vmm", dir);
+    snprintf(old, sizeof(old), "%s/old", dir);
+    write_vmm(vmm, "  --nic nat[,mac=..] | tap,ifname=IF | none");
+    write_vmm(old, "  --nice-level N  --nicotine");
+    assert_true(proc_vmm_has_nic(vmm));
+    assert_false(proc_vmm_has_nic(old));
+    assert_false(proc_vmm_has_nic("/nonexistent/vmm"));
+    assert_int_equal(config_init(&c, "n"), 0);
+    c.kernel = strdup("/k");
+    assert_int_equal(config_set_option(&c, "nic1", "nat,mac=52:54:00:00:00:01", NULL), 0);
+    assert_int_equal(config_set_option(&c, "nat-forward1", "ssh,tcp,,2222,,22", NULL), 0);
+    assert_int_equal(config_set_option(&c, "nat-forward1", "d,udp,0.0.0.0,53,10.0.2.9,53", NULL),
+                     0);
+    assert_int_equal(config_set_option(&c, "nat-restrict1", "on", NULL), 0);
+    assert_int_equal(config_set_option(&c, "nic2", "tap:tap0,mac=52:54:00:00:00:02", NULL), 0);
+    assert_int_equal(config_set_option(&c, "nic3", "none,mac=52:54:00:00:00:03", NULL), 0);
+    assert_int_equal(proc_nic_arg(&c.nics[0], buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "nat,mac=52:54:00:00:00:01,hostfwd=tcp:127.0.0.1:2222-:22,"
+                             "hostfwd=udp:0.0.0.0:53-10.0.2.9:53,restrict=on");
+    assert_int_equal(proc_nic_arg(&c.nics[0], buf, 20), -ENAMETOOLONG);
+    assert_int_equal(proc_build_argv(&c, vmm, &argv, NULL), 0);
+    assert_non_null(strstr(joined(argv), "--nic nat,mac=52:54:00:00:00:01,hostfwd="));
+    assert_non_null(strstr(joined(argv), "restrict=on --nic tap,ifname=tap0,mac=52:54:00:00:00:02 "
+                                         "--nic none,mac=52:54:00:00:00:03 --serial"));
+    proc_argv_free(argv);
+    assert_int_equal(proc_build_argv(&c, old, &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "does not support yet"));
+    assert_non_null(strstr(err.message, "--remove-nic all"));
+    config_fini(&c);
+    unlink(vmm);
+    unlink(old);
+    rmdir(dir);
+}
+
 static void test_find_vmm(void **state)
 {
     char buf[4096];
@@ -217,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_argv),
         cmocka_unit_test(test_argv_sandbox),
         cmocka_unit_test(test_argv_honours_or_refuses_every_setting),
+        cmocka_unit_test(test_argv_nics),
         cmocka_unit_test(test_find_vmm),
         cmocka_unit_test(test_probe),
     };
