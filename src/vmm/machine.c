@@ -179,11 +179,7 @@ int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *
 
 bool machine_is_done(struct machine *m)
 {
-    bool is_done;
-    pthread_mutex_lock(&m->vm->lock);
-    is_done = m->vm->req != VM_REQ_NONE || m->vm->live_threads == 0;
-    pthread_mutex_unlock(&m->vm->lock);
-    return is_done;
+    return vm_is_done(m->vm);
 }
 
 enum vm_request machine_wait(struct machine *m, int *code)
@@ -197,13 +193,7 @@ void machine_destroy(struct machine *m)
         return;
     /* vCPUs first: nothing may touch a device or guest memory after this. */
     if (m->vm != NULL)
-        for (unsigned i = 0; i < m->vm->ncpus; i++)
-            if (m->vm->vcpus[i] != NULL)
-                vcpu_request_stop(m->vm->vcpus[i]);
-    if (m->vm != NULL)
-        for (unsigned i = 0; i < m->vm->ncpus; i++)
-            if (m->vm->vcpus[i] != NULL)
-                vcpu_join(m->vm->vcpus[i]);
+        vm_stop(m->vm);
     /* Console input must not reach COM1 while the loop runs during the teardown below. */
     if (m->con != NULL)
         console_set_input(m->con, NULL, NULL);
