@@ -245,8 +245,8 @@ void machine_destroy(struct machine *m)
     if (m->vcon_be != NULL)
         console_set_input(m->vcon_be, NULL, NULL);
     /*
-     * Run the work devices queued on the loop from vCPU threads (e.g. virtio-pci's INTx update
-     * after a reset) while every device is still alive: removing a device frees it, and a
+     * Run the work devices queued on the loop from vCPU threads (e.g. COM1 asking the console
+     * for more input) while every device is still alive: removing a device frees it, and a
      * queued call would then run on freed memory inside blk_close() or in the next machine.
      * Bounded: an fd that keeps firing (console input) must not hold the teardown.
      */
