@@ -345,9 +345,25 @@ enum vm_request vm_wait(struct vm *vm, int *code)
     req = vm->req;
     *code = vm->req_code;
     pthread_mutex_unlock(&vm->lock);
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_request_stop(vm->vcpus[i]);
-    for (unsigned i = 0; i < vm->ncpus; i++)
-        vcpu_join(vm->vcpus[i]);
+    vm_stop(vm);
     return req;
+}
+
+bool vm_is_done(struct vm *vm)
+{
+    bool is_done;
+    pthread_mutex_lock(&vm->lock);
+    is_done = vm->req != VM_REQ_NONE || vm->live_threads == 0;
+    pthread_mutex_unlock(&vm->lock);
+    return is_done;
+}
+
+void vm_stop(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i] != NULL)
+            vcpu_request_stop(vm->vcpus[i]);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i] != NULL)
+            vcpu_join(vm->vcpus[i]);
 }

@@ -143,6 +143,12 @@ void vm_request(struct vm *vm, enum vm_request req, int code);
 enum vm_request vm_wait(struct vm *vm, int *code);
 /* Non-blocking: the pending request or VM_REQ_NONE. */
 enum vm_request vm_pending(struct vm *vm);
+/* True once a request is pending or every vCPU thread has stopped (vm_wait would not block).
+ * Thread-safe. */
+bool vm_is_done(struct vm *vm);
+/* Stops and joins every vCPU thread (started or not); afterwards nothing runs guest code or
+ * reaches a device from a vCPU. Main thread. */
+void vm_stop(struct vm *vm);
 
 /* Called by a vCPU thread when it returns. */
 void vm_vcpu_thread_exited(struct vm *vm);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of vmm/machine.h: the PC of a direct kernel boot, memory first and
- * without KVM (machine_load), then the VM and devices (machine_attach). Device availability
- * follows the build (HAVE_DEV_* from src/vmm/meson.build): a device whose implementation is not
- * in the tree is left out with a log line.
+ * Implementation of vmm/machine.h: the PC of a direct kernel boot, put together from
+ * machine_parts[] below (vmm/machine_internal.h says how the table is run and unwound).
+ * Memory, tables and kernel are here; the devices in machine_dev.c, the virtio functions in
+ * machine_virtio.c.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine.h"
@@ -18,13 +18,13 @@
 #include "boot/boot.h"
 #include "core/gmem.h"
 #include "core/vcpu.h"
+#include "core/vm.h"
 #include "core/x86/acpi.h"
 #include "core/x86/e820.h"
 #include "core/x86/layout.h"
 #include "core/x86/mptable.h"
 #include "core/x86/regs.h"
 #include "dev/bus.h"
-#include "dev/irq/ioapic.h"
 #include "vmm/console.h"
 #include "vmm/machine_internal.h"
 
@@ -36,8 +36,8 @@ static int load_tables(struct machine *m, struct error *err)
         return error_set(err, ret, "cannot build the e820 map: %s", strerror(-ret));
     acpi_config_default(&acfg, m->opts->cpus, m->opts->memory_bytes);
     acfg.has_com2 = false; /* only COM1 exists */
-    acfg.has_pci = machine_has_pci();
-    acfg.has_rtc = machine_has_rtc();
+    acfg.has_pci = true;
+    acfg.has_rtc = true;
     acfg.has_ioapic = m->opts->has_ioapic;
     acfg.has_pic = m->opts->irqchip == VMM_IRQCHIP_KERNEL; /* the split irqchip has no 8259 */
     /* --acpi off: no RSDP anywhere (the area stays zero, so a scan finds nothing either) */
@@ -86,35 +86,21 @@ static int load_kernel(struct machine *m, struct error *err)
     return 0;
 }
 
-int machine_load(const struct vmm_options *o, struct evloop *loop, struct machine **out,
-                 struct error *err)
+static int add_memory(struct machine *m, struct error *err)
 {
-    struct machine *m = calloc(1, sizeof(*m));
-    int ret;
-    if (m == NULL)
-        return error_set(err, -ENOMEM, "out of memory");
-    m->opts = o;
-    m->vcon_timer_fd = -1;
-    ret = gmem_create(&m->gm);
+    int ret = gmem_create(&m->gm);
     if (ret == 0)
-        ret = gmem_add_pc_ram(m->gm, o->memory_bytes);
-    if (ret < 0) {
-        error_set(err, ret, "cannot allocate %llu MiB of guest memory: %s",
-                  (unsigned long long)(o->memory_bytes >> 20), strerror(-ret));
-        goto err_destroy;
-    }
-    ret = load_tables(m, err);
-    if (ret == 0)
-        ret = load_kernel(m, err);
-    if (ret == 0)
-        ret = machine_open_disks(m, loop, err);
+        ret = gmem_add_pc_ram(m->gm, m->opts->memory_bytes);
     if (ret < 0)
-        goto err_destroy;
-    *out = m;
+        return error_set(err, ret, "cannot allocate %llu MiB of guest memory: %s",
+                         (unsigned long long)(m->opts->memory_bytes >> 20), strerror(-ret));
     return 0;
-err_destroy:
-    machine_destroy(m);
-    return ret;
+}
+
+static void remove_memory(struct machine *m)
+{
+    gmem_destroy(m->gm);
+    m->gm = NULL;
 }
 
 /* PIO/MMIO exits, on vCPU threads. */
@@ -142,33 +128,92 @@ static int set_boot_cpu(struct machine *m, struct error *err)
     return 0;
 }
 
-int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, struct console *con,
-                   struct console *vcon, struct error *err)
+static int add_vm(struct machine *m, struct error *err)
 {
-    int ret;
-    m->loop = loop;
-    m->con = con;
-    m->vcon_be = vcon;
-    m->start_ns = time_now_ns();
-    ret = vm_create(kvm, m->gm, m->opts->cpus, m->opts->cpu_model,
-                    m->opts->irqchip == VMM_IRQCHIP_SPLIT ? VM_IRQCHIP_SPLIT : VM_IRQCHIP_KERNEL,
-                    &m->vm, err);
+    int ret = vm_create(
+        m->kvm, m->gm, m->opts->cpus, m->opts->cpu_model,
+        m->opts->irqchip == VMM_IRQCHIP_SPLIT ? VM_IRQCHIP_SPLIT : VM_IRQCHIP_KERNEL, &m->vm, err);
     if (ret < 0)
         return ret;
     if (bus_create("pio", &m->pio) < 0 || bus_create("mmio", &m->mmio) < 0)
         return error_set(err, -ENOMEM, "out of memory");
     vm_set_io_handler(m->vm, machine_io, m);
-    /* the interrupt controller first: devices may raise a line as soon as they exist */
-    ret = machine_add_irqchip(m, err);
-    if (ret == 0)
-        ret = machine_add_legacy(m, err);
-    if (ret == 0)
-        ret = machine_add_pci(m, err);
-    if (ret == 0)
-        ret = machine_add_virtio(m, err);
-    if (ret == 0)
-        ret = set_boot_cpu(m, err);
-    return ret;
+    return 0;
+}
+
+static void remove_vm(struct machine *m)
+{
+    vm_destroy(m->vm);
+    if (m->pio != NULL)
+        bus_destroy(m->pio);
+    if (m->mmio != NULL)
+        bus_destroy(m->mmio);
+    m->vm = NULL;
+    m->pio = m->mmio = NULL;
+}
+
+/*
+ * The assembly, in order; machine_destroy removes in reverse. The interrupt controller comes
+ * right after the VM: devices may raise a line as soon as they exist. The PCI part plugs the
+ * virtio functions (machine_vdev_kinds[] in machine_virtio.c) in slot order.
+ */
+static const struct machine_part machine_parts[] = {
+    {"guest memory", false, add_memory, remove_memory},
+    {"the e820 map and ACPI tables", false, load_tables, NULL},
+    {"the kernel", false, load_kernel, NULL},
+    {"disks", false, machine_open_disks, machine_close_disks},
+    {"the VM", true, add_vm, remove_vm},
+    {"the interrupt controller", true, machine_add_irqchip, machine_remove_irqchip},
+    {"COM1", true, machine_add_com1, machine_remove_com1},
+    {"i8042", true, machine_add_i8042, machine_remove_i8042},
+    {"port 0x92", true, machine_add_port92, machine_remove_port92},
+    {"isa-debug-exit", true, machine_add_debug_exit, machine_remove_debug_exit},
+    {"the ACPI PM block", true, machine_add_acpi_pm, machine_remove_acpi_pm},
+    {"the CMOS RTC", true, machine_add_rtc, machine_remove_rtc},
+    {"the PCI host bridge", true, machine_add_pci, machine_remove_pci},
+    {"the boot CPU state", true, set_boot_cpu, NULL},
+};
+
+/* Adds the parts of the phase (needs_kvm) that follow the ones already added. */
+static int add_parts(struct machine *m, bool needs_kvm, struct error *err)
+{
+    while (m->nparts < ARRAY_SIZE(machine_parts) &&
+           machine_parts[m->nparts].needs_kvm == needs_kvm) {
+        const struct machine_part *p = &machine_parts[m->nparts++]; /* removed even if it fails */
+        int ret = p->add(m, err);
+        if (ret < 0)
+            return error_set(err, ret, "cannot create %s: %s", p->name, strerror(-ret));
+    }
+    return 0;
+}
+
+int machine_load(const struct vmm_options *o, struct evloop *loop, struct machine **out,
+                 struct error *err)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    int ret;
+    if (m == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    m->opts = o;
+    m->loop = loop;
+    ret = add_parts(m, false, err);
+    if (ret < 0) {
+        machine_destroy(m);
+        return ret;
+    }
+    *out = m;
+    return 0;
+}
+
+int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop, struct console *con,
+                   struct console *vcon, struct error *err)
+{
+    m->kvm = kvm;
+    m->loop = loop;
+    m->con = con;
+    m->vcon_be = vcon;
+    m->start_ns = time_now_ns();
+    return add_parts(m, true, err);
 }
 
 int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *opaque)
@@ -179,11 +224,7 @@ int machine_start(struct machine *m, bool is_paused, vm_notify_fn notify, void *
 
 bool machine_is_done(struct machine *m)
 {
-    bool is_done;
-    pthread_mutex_lock(&m->vm->lock);
-    is_done = m->vm->req != VM_REQ_NONE || m->vm->live_threads == 0;
-    pthread_mutex_unlock(&m->vm->lock);
-    return is_done;
+    return vm_is_done(m->vm);
 }
 
 enum vm_request machine_wait(struct machine *m, int *code)
@@ -197,35 +238,26 @@ void machine_destroy(struct machine *m)
         return;
     /* vCPUs first: nothing may touch a device or guest memory after this. */
     if (m->vm != NULL)
-        for (unsigned i = 0; i < m->vm->ncpus; i++)
-            if (m->vm->vcpus[i] != NULL)
-                vcpu_request_stop(m->vm->vcpus[i]);
-    if (m->vm != NULL)
-        for (unsigned i = 0; i < m->vm->ncpus; i++)
-            if (m->vm->vcpus[i] != NULL)
-                vcpu_join(m->vm->vcpus[i]);
-    /* Console input must not reach COM1 while the loop runs during the teardown below. */
+        vm_stop(m->vm);
+    /* Console input must not reach COM1 or virtio-console while the loop runs below. */
     if (m->con != NULL)
         console_set_input(m->con, NULL, NULL);
-    machine_stop_virtio_input(m);
+    if (m->vcon_be != NULL)
+        console_set_input(m->vcon_be, NULL, NULL);
     /*
-     * Run the work devices queued on the loop from vCPU threads (e.g. virtio-pci's INTx update
-     * after a reset) while every device is still alive: removing a device frees it, and a
+     * Run the work devices queued on the loop from vCPU threads (e.g. COM1 asking the console
+     * for more input) while every device is still alive: removing a device frees it, and a
      * queued call would then run on freed memory inside blk_close() or in the next machine.
      * Bounded: an fd that keeps firing (console input) must not hold the teardown.
      */
     if (m->loop != NULL)
         for (int i = 0; i < 64 && evloop_run_once(m->loop, 0) > 0; i++)
             ;
-    machine_remove_pci(m);
-    machine_remove_legacy(m);
-    vm_destroy(m->vm);
-    ioapic_destroy(m->ioapic);
-    if (m->pio != NULL)
-        bus_destroy(m->pio);
-    if (m->mmio != NULL)
-        bus_destroy(m->mmio);
-    gmem_destroy(m->gm);
+    while (m->nparts > 0) {
+        const struct machine_part *p = &machine_parts[--m->nparts];
+        if (p->remove != NULL)
+            p->remove(m);
+    }
     free(m);
 }
 

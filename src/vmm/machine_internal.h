@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to vmm/machine*.c: the machine struct and the device assembly steps split out of
- * machine.c (machine_dev.c: legacy devices, PCI host, virtio-blk disks; machine_virtio.c:
- * virtio-rng and virtio-console).
+ * Private to vmm/machine*.c: the machine struct and its assembly.
+ *
+ * A machine is put together from a table of parts (machine_parts[] in machine.c): each part
+ * has a name, an add step and an optional remove step. machine_load adds the parts that need
+ * no KVM (memory, tables, kernel, disks), machine_attach the rest, in table order;
+ * machine_destroy removes every part that was added, the failed one included, in reverse
+ * order. A remove step must therefore accept a part whose add stopped half-way.
+ *
+ * The virtio functions on the PCI host are one list (struct machine_vdev): each entry is a
+ * device of some kind (machine_vdev_kinds[] in machine_virtio.c: blk per disk, rng, console)
+ * with its transport, all plugged in one loop and torn down in the order docs/virtio.md gives.
  */
 #ifndef BAREIRON_VMM_MACHINE_INTERNAL_H
 #define BAREIRON_VMM_MACHINE_INTERNAL_H
@@ -13,26 +21,58 @@
 #include "base/error.h"
 #include "boot/boot.h"
 #include "core/x86/e820.h"
+#include "dev/pci/pci.h"
 #include "vmm/machine.h"
 
 struct gmem;
 struct bus;
 struct blk;
+struct machine;
+struct machine_vdev;
 
-struct machine_disk {
-    struct blk *blk;
-    struct virtio_blk *vblk;
-    struct virtio_pci *vpci;
+/* One step of the assembly: a row of machine_parts[]. */
+struct machine_part {
+    const char *name; /* for the error message when (add) fails without one */
+    bool needs_kvm;   /* added by machine_attach, else by machine_load */
+    /* Returns 0 or -errno (with (err) set, or the caller sets "cannot create <name>"). */
+    int (*add)(struct machine *m, struct error *err);
+    /* Undoes (add), also a partial one. NULL: nothing to undo. */
+    void (*remove)(struct machine *m);
+};
+
+/* A kind of virtio device: a row of machine_vdev_kinds[]. */
+struct machine_vdev_kind {
+    const char *name;
+    /* How many devices of this kind the options ask for. */
+    unsigned (*count)(const struct machine *m);
+    /* Creates device (d->index) of this kind: sets d->dev and d->vd. Returns 0 or -errno. */
+    int (*create)(struct machine *m, struct machine_vdev *d);
+    /* Frees d->dev (NULL allowed), its transport already detached: ends the backend's work
+     * first (a completion still uses the device), then frees the device. */
+    void (*destroy)(struct machine *m, struct machine_vdev *d);
+};
+
+/* One virtio function: the device and its transport. */
+struct machine_vdev {
+    const struct machine_vdev_kind *kind;
+    unsigned index;          /* which one of its kind (virtio-blk: the disk) */
+    void *dev;               /* the device (struct virtio_blk *, ...) */
+    struct virtio_dev *vd;   /* its virtio core, driven by the transport */
+    struct virtio_pci *vpci; /* its transport; NULL until plugged */
 };
 
 struct machine {
     const struct vmm_options *opts;
+    unsigned nparts; /* parts of machine_parts[] added so far */
     struct gmem *gm;
     struct e820_map e820;
     uint64_t rsdp_gpa;
     struct boot_result boot;
+    struct kvm *kvm;
     struct evloop *loop;
     struct console *con;
+    struct console *vcon_be; /* the virtio-console's backend (owned by main.c, lives across
+                                reboots); NULL without --vconsole */
     uint64_t start_ns;
     struct vm *vm;
     struct bus *pio;
@@ -42,41 +82,39 @@ struct machine {
     struct i8042 *i8042;
     struct cmos_rtc *rtc;
     struct port92 *port92;
-    struct debug_exit *debug_exit;
+    struct debug_exit *debug_exit; /* --debug-exit only */
     struct acpi_pm *acpi_pm;
     struct pci_host *pci;
-    struct machine_disk disks[VM_MAX_DISKS];
+    struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
-    struct virtio_rng *rng; /* --rng */
-    struct virtio_pci *rng_vpci;
-    struct virtio_console *vcon; /* --vconsole */
-    struct virtio_pci *vcon_vpci;
-    struct console *vcon_be; /* its backend (owned by main.c, lives across reboots) */
-    int vcon_timer_fd;       /* input retry while the device's input buffer is full; -1 */
+    struct machine_vdev vdevs[PCI_MAX_SLOTS]; /* slot 0 is the host bridge */
+    unsigned nvdevs;
 };
 
-/* Creates the userspace IOAPIC of the split irqchip at IOAPIC_GPA and connects it to the VM
- * (no-op with the kernel irqchip). Returns 0 or -errno with (err) set. */
+/* The parts (machine.c's table refers to them). Each returns 0 or -errno. */
+MUST_CHECK int machine_open_disks(struct machine *m, struct error *err);
+void machine_close_disks(struct machine *m);
 MUST_CHECK int machine_add_irqchip(struct machine *m, struct error *err);
-
-/* Which optional parts this build has (src/vmm/meson.build HAVE_DEV_*). */
-bool machine_has_pci(void);
-bool machine_has_rtc(void);
-
-/* Opens the --disk/--cdrom images (before KVM). Returns 0 or -errno with (err) set. */
-MUST_CHECK int machine_open_disks(struct machine *m, struct evloop *loop, struct error *err);
-/* Creates and attaches COM1, i8042, RTC, port 0x92, isa-debug-exit, ACPI PM. */
-MUST_CHECK int machine_add_legacy(struct machine *m, struct error *err);
-/* Creates the PCI host bridge and plugs a virtio-blk function per disk. */
+void machine_remove_irqchip(struct machine *m);
+MUST_CHECK int machine_add_com1(struct machine *m, struct error *err);
+void machine_remove_com1(struct machine *m);
+MUST_CHECK int machine_add_i8042(struct machine *m, struct error *err);
+void machine_remove_i8042(struct machine *m);
+MUST_CHECK int machine_add_port92(struct machine *m, struct error *err);
+void machine_remove_port92(struct machine *m);
+MUST_CHECK int machine_add_debug_exit(struct machine *m, struct error *err);
+void machine_remove_debug_exit(struct machine *m);
+MUST_CHECK int machine_add_acpi_pm(struct machine *m, struct error *err);
+void machine_remove_acpi_pm(struct machine *m);
+MUST_CHECK int machine_add_rtc(struct machine *m, struct error *err);
+void machine_remove_rtc(struct machine *m);
+/* The PCI host bridge and every virtio function of machine_vdev_kinds[] (machine_virtio.c). */
 MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
-/* Removes the PCI host, then the disks and the virtio devices (docs/virtio.md order). */
+/*
+ * Destroys the PCI host, detaches every transport (later completions raise no interrupt, the
+ * INTx updates they queued are cancelled), then destroys each device in reverse (virtio-blk
+ * closes its disk first, which runs the loop) and frees its transport (docs/virtio.md).
+ */
 void machine_remove_pci(struct machine *m);
-/* Plugs virtio-rng (--rng) and virtio-console (--vconsole) into the PCI host. */
-MUST_CHECK int machine_add_virtio(struct machine *m, struct error *err);
-/* Disconnects the virtio-console backend's input (before the teardown runs the loop). */
-void machine_stop_virtio_input(struct machine *m);
-/* Destroys the virtio-rng/console transports and devices; the PCI host must be gone. */
-void machine_remove_virtio(struct machine *m);
-void machine_remove_legacy(struct machine *m);
 
 #endif

@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The optional virtio devices of a bareiron PC (vmm/machine_internal.h): virtio-rng (--rng,
- * virtio 1.2 §5.4, fed by getrandom) and a single-port virtio-console (--vconsole, §5.3) whose
- * output and input go through the same backend code as COM1 (vmm/console.h). Both sit on the
- * PCI host bridge as modern virtio-pci functions, created and torn down as docs/virtio.md says.
+ * The PCI host bridge of a bareiron PC and its virtio functions (vmm/machine_internal.h): one
+ * row of machine_vdev_kinds[] per kind of device, plugged in table order, each as a modern
+ * virtio-pci function, and torn down in the order docs/virtio.md gives.
  *
- * virtio-console has no "room" callback: when its input buffer is full, a short one-shot
- * timerfd on the event loop asks the backend to retry (console_room), so input is never lost
- * and the backend's flow control stays as it is for COM1.
- *
- * virtio-rng reads getrandom(2) without blocking; on a host booted moments ago (a fresh CI VM,
- * the nested-KVM L1) the pool may not be initialised yet and every request would come back
- * empty, so the machine waits once for it (blocking getrandom) before plugging the device.
+ * - virtio-blk (virtio 1.2 §5.2): one per disk, over the disk machine_load opened.
+ * - virtio-rng (--rng, §5.4): fed by getrandom. On a host booted moments ago (a fresh CI VM,
+ *   the nested-KVM L1) the pool may not be initialised yet and every request would come back
+ *   empty, so the machine waits once for it (blocking getrandom) before creating the device.
+ * - virtio-console (--vconsole, §5.3): a single port whose output and input go through the
+ *   same backend code as COM1 (vmm/console.h). It has no "room" callback: when its input
+ *   buffer is full, a short one-shot timerfd on the event loop asks the backend to retry
+ *   (console_room), so input is never lost and the backend's flow control stays as for COM1.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -25,51 +26,50 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
-#include "vmm/console.h"
-#ifdef HAVE_DEV_PCI
+#include "block/blk.h"
+#include "core/vm.h"
+#include "core/x86/acpi.h"
+#include "core/x86/layout.h"
 #include "dev/virtio/console.h"
 #include "dev/virtio/rng.h"
+#include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
-#endif
+#include "vmm/console.h"
 
-#ifdef HAVE_DEV_PCI
-/* How long input waits before retrying when the guest has not taken the previous input. */
-#define VCON_RETRY_NS (20 * 1000 * 1000)
+/* ---- virtio-blk: one per disk ---- */
 
-/* virtio_console_sink_fn: guest output, on the event loop (device lock held). */
-static void vcon_sink(void *opaque, const void *buf, size_t len)
+static unsigned blk_count(const struct machine *m)
 {
-    struct machine *m = opaque;
-    if (m->vcon_be != NULL)
-        console_output(m->vcon_be, buf, len);
+    return m->ndisks;
 }
 
-static void vcon_arm_retry(struct machine *m)
+static int blk_create(struct machine *m, struct machine_vdev *d)
 {
-    struct itimerspec its = {.it_value = {.tv_nsec = VCON_RETRY_NS}};
-    if (m->vcon_timer_fd >= 0 && timerfd_settime(m->vcon_timer_fd, 0, &its, NULL) < 0)
-        log_ratelimited(LOG_WARN, "virtio-console retry timer: %s", strerror(errno));
+    struct virtio_blk_opts vo = {.is_readonly = m->opts->disks[d->index].is_readonly,
+                                 .num_queues = 1};
+    struct virtio_blk *vb;
+    int ret = virtio_blk_create(&vo, m->disks[d->index], m->gm, &vb);
+    if (ret < 0)
+        return ret;
+    d->dev = vb;
+    d->vd = virtio_blk_dev(vb);
+    return 0;
 }
 
-/* console_input_fn: backend input, on the event loop. */
-static size_t vcon_input(void *opaque, const uint8_t *buf, size_t len)
+/* The disk is closed first: blk_close completes its requests, whose callbacks use the device. */
+static void blk_destroy(struct machine *m, struct machine_vdev *d)
 {
-    struct machine *m = opaque;
-    size_t n = virtio_console_input(m->vcon, buf, len);
-    if (n < len)
-        vcon_arm_retry(m); /* the rest waits in the backend; retried by on_vcon_timer */
-    return n;
+    blk_close(m->disks[d->index]);
+    m->disks[d->index] = NULL;
+    if (d->dev != NULL)
+        virtio_blk_destroy(d->dev);
 }
 
-static void on_vcon_timer(void *opaque, uint32_t events)
+/* ---- virtio-rng (--rng) ---- */
+
+static unsigned rng_count(const struct machine *m)
 {
-    struct machine *m = opaque;
-    uint64_t ticks;
-    (void)events;
-    if (read(m->vcon_timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-        log_ratelimited(LOG_WARN, "virtio-console retry timer: %s", strerror(errno));
-    if (m->vcon_be != NULL)
-        console_room(m->vcon_be);
+    return m->opts->has_rng ? 1 : 0;
 }
 
 /* Waits until getrandom(2) works without blocking (the host's pool is initialised). */
@@ -83,77 +83,202 @@ static void wait_entropy(void)
         ;
 }
 
-static int add_vconsole(struct machine *m)
+static int rng_create(struct machine *m, struct machine_vdev *d)
 {
-    int ret = virtio_console_create(m->gm, vcon_sink, m, &m->vcon);
-    if (ret == 0)
-        ret = virtio_pci_plug(m->pci, &m->vcon->vd, m->loop, -1, &m->vcon_vpci);
-    if (ret < 0 || m->vcon_be == NULL)
+    struct virtio_rng *rng;
+    int ret;
+    wait_entropy();
+    ret = virtio_rng_create(m->gm, &rng);
+    if (ret < 0)
         return ret;
-    m->vcon_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (m->vcon_timer_fd < 0)
+    d->dev = rng;
+    d->vd = &rng->vd;
+    return 0;
+}
+
+static void rng_destroy(struct machine *m UNUSED, struct machine_vdev *d)
+{
+    virtio_rng_destroy(d->dev);
+}
+
+/* ---- virtio-console (--vconsole) ---- */
+
+/* How long input waits before retrying when the guest has not taken the previous input. */
+#define VCON_RETRY_NS (20 * 1000 * 1000)
+
+/* The device and its backend (main.c's, which lives across reboots). */
+struct vcon_port {
+    struct virtio_console *vc;
+    struct console *be; /* NULL: none */
+    struct evloop *loop;
+    int timer_fd; /* input retry while the device's input buffer is full; -1 */
+};
+
+static unsigned vcon_count(const struct machine *m)
+{
+    return m->opts->has_vconsole ? 1 : 0;
+}
+
+/* virtio_console_sink_fn: guest output, on the event loop (device lock held). */
+static void vcon_sink(void *opaque, const void *buf, size_t len)
+{
+    struct vcon_port *p = opaque;
+    if (p->be != NULL)
+        console_output(p->be, buf, len);
+}
+
+/* console_input_fn: backend input, on the event loop. */
+static size_t vcon_input(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct vcon_port *p = opaque;
+    struct itimerspec its = {.it_value = {.tv_nsec = VCON_RETRY_NS}};
+    size_t n = virtio_console_input(p->vc, buf, len);
+    /* the rest waits in the backend; retried by on_vcon_timer */
+    if (n < len && timerfd_settime(p->timer_fd, 0, &its, NULL) < 0)
+        log_ratelimited(LOG_WARN, "virtio-console retry timer: %s", strerror(errno));
+    return n;
+}
+
+static void on_vcon_timer(void *opaque, uint32_t events)
+{
+    struct vcon_port *p = opaque;
+    uint64_t ticks;
+    (void)events;
+    if (read(p->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+        log_ratelimited(LOG_WARN, "virtio-console retry timer: %s", strerror(errno));
+    console_room(p->be);
+}
+
+static int vcon_create(struct machine *m, struct machine_vdev *d)
+{
+    struct vcon_port *p = calloc(1, sizeof(*p));
+    int ret;
+    if (p == NULL)
+        return -ENOMEM;
+    *p = (struct vcon_port){.be = m->vcon_be, .loop = m->loop, .timer_fd = -1};
+    d->dev = p;
+    ret = virtio_console_create(m->gm, vcon_sink, p, &p->vc);
+    if (ret < 0)
+        return ret;
+    d->vd = &p->vc->vd;
+    if (p->be == NULL)
+        return 0;
+    p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (p->timer_fd < 0)
         return -errno;
-    ret = evloop_add(m->loop, m->vcon_timer_fd, EPOLLIN, on_vcon_timer, m);
-    if (ret < 0) {
-        close(m->vcon_timer_fd);
-        m->vcon_timer_fd = -1;
+    ret = evloop_add(p->loop, p->timer_fd, EPOLLIN, on_vcon_timer, p);
+    if (ret < 0)
         return ret;
-    }
-    console_set_input(m->vcon_be, vcon_input, m);
-    console_room(m->vcon_be); /* input held back across a reboot goes to the new device */
+    /* machine_destroy disconnects it before the teardown runs the loop */
+    console_set_input(p->be, vcon_input, p);
+    console_room(p->be); /* input held back across a reboot goes to the new device */
     return 0;
 }
-#endif
 
-int machine_add_virtio(struct machine *m, struct error *err)
+static void vcon_destroy(struct machine *m UNUSED, struct machine_vdev *d)
 {
-    const struct vmm_options *o = m->opts;
-#ifdef HAVE_DEV_PCI
-    int ret = 0;
-    if (o->has_rng) {
-        wait_entropy();
-        ret = virtio_rng_create(m->gm, &m->rng);
+    struct vcon_port *p = d->dev;
+    if (p == NULL)
+        return;
+    if (p->timer_fd >= 0) {
+        (void)evloop_del(p->loop, p->timer_fd);
+        close(p->timer_fd);
+    }
+    virtio_console_destroy(p->vc);
+    free(p);
+}
+
+/* ---- the list ---- */
+
+/* Every kind of virtio device, in PCI slot order. */
+static const struct machine_vdev_kind machine_vdev_kinds[] = {
+    {"virtio-blk", blk_count, blk_create, blk_destroy},
+    {"virtio-rng", rng_count, rng_create, rng_destroy},
+    {"virtio-console", vcon_count, vcon_create, vcon_destroy},
+};
+
+static int add_vdev(struct machine *m, const struct machine_vdev_kind *kind, unsigned i,
+                    struct error *err)
+{
+    struct machine_vdev *d;
+    int ret = -ENOSPC;
+    if (m->nvdevs < ARRAY_SIZE(m->vdevs)) {
+        d = &m->vdevs[m->nvdevs++]; /* removed even if it fails */
+        *d = (struct machine_vdev){.kind = kind, .index = i};
+        ret = kind->create(m, d);
         if (ret == 0)
-            ret = virtio_pci_plug(m->pci, &m->rng->vd, m->loop, -1, &m->rng_vpci);
-        if (ret < 0)
-            return error_set(err, ret, "cannot create virtio-rng: %s", strerror(-ret));
+            ret = virtio_pci_plug(m->pci, d->vd, m->loop, -1, &d->vpci);
     }
-    if (o->has_vconsole) {
-        ret = add_vconsole(m);
-        if (ret < 0)
-            return error_set(err, ret, "cannot create virtio-console: %s", strerror(-ret));
-    }
+    if (ret < 0 && kind->create == blk_create)
+        return error_set(err, ret, "disk %s: cannot create virtio-blk: %s", m->opts->disks[i].path,
+                         strerror(-ret));
+    if (ret < 0)
+        return error_set(err, ret, "cannot create %s: %s", kind->name, strerror(-ret));
     return 0;
-#else
-    (void)err;
-    if (o->has_rng || o->has_vconsole)
-        log_warn("PCI is not in this build: --rng/--vconsole ignored");
-    return 0;
-#endif
 }
 
-void machine_stop_virtio_input(struct machine *m)
+int machine_add_pci(struct machine *m, struct error *err)
 {
-    if (m->vcon_be != NULL)
-        console_set_input(m->vcon_be, NULL, NULL);
+    struct pci_host_config pc = {
+        .mmio32_base = PCI_MMIO32_BASE,
+        .mmio32_size = PCI_MMIO32_SIZE,
+        .mmio64_base = acpi_pci_mmio64_base(m->opts->memory_bytes),
+        .mmio64_size = PCI_MMIO64_SIZE,
+        .io_base = PCI_IO_BASE,
+        .io_size = PCI_IO_SIZE,
+        .ecam_base = PCI_ECAM_BASE,
+        .is_intx_on_pic = !m->opts->has_ioapic,
+    };
+    int ret = pci_host_create(&pc, vm_platform(m->vm), m->pio, m->mmio, &m->pci);
+    if (ret < 0)
+        return error_set(err, ret, "cannot create the PCI host bridge: %s", strerror(-ret));
+    for (size_t k = 0; k < ARRAY_SIZE(machine_vdev_kinds); k++) {
+        const struct machine_vdev_kind *kind = &machine_vdev_kinds[k];
+        for (unsigned i = 0, n = kind->count(m); i < n && ret == 0; i++)
+            ret = add_vdev(m, kind, i, err);
+    }
+    return ret;
 }
 
-void machine_remove_virtio(struct machine *m)
+void machine_remove_pci(struct machine *m)
 {
-    machine_stop_virtio_input(m);
-    if (m->vcon_timer_fd >= 0) {
-        evloop_del(m->loop, m->vcon_timer_fd);
-        close(m->vcon_timer_fd);
-        m->vcon_timer_fd = -1;
+    pci_host_destroy(m->pci);
+    m->pci = NULL;
+    /*
+     * Detach every transport, then end each device's work and free it: blk_close runs the
+     * loop, and a completion for disk j must find vp[j] detached, not freed (its queued INTx
+     * update is cancelled by the detach).
+     */
+    for (unsigned i = 0; i < m->nvdevs; i++)
+        if (m->vdevs[i].vpci != NULL)
+            virtio_pci_fini(m->vdevs[i].vpci);
+    while (m->nvdevs > 0) {
+        struct machine_vdev *d = &m->vdevs[--m->nvdevs];
+        d->kind->destroy(m, d);
+        virtio_pci_destroy(d->vpci);
     }
-#ifdef HAVE_DEV_PCI
-    /* docs/virtio.md: the PCI host is already destroyed; transport first, then the device. */
-    virtio_pci_destroy(m->rng_vpci);
-    virtio_pci_destroy(m->vcon_vpci);
-    virtio_rng_destroy(m->rng);
-    virtio_console_destroy(m->vcon);
-    m->rng_vpci = m->vcon_vpci = NULL;
-    m->rng = NULL;
-    m->vcon = NULL;
-#endif
+}
+
+size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < m->nvdevs && n < max; i++) {
+        const struct machine_vdev *d = &m->vdevs[i];
+        struct virtio_blk_stats s;
+        if (d->kind->create != blk_create || d->dev == NULL)
+            continue;
+        virtio_blk_get_stats(d->dev, &s);
+        out[n++] = (struct control_disk_stats){
+            .path = m->opts->disks[d->index].path,
+            .read_ops = s.read_ops,
+            .write_ops = s.write_ops,
+            .read_bytes = s.read_bytes,
+            .write_bytes = s.write_bytes,
+            .flush_ops = s.flush_ops,
+            .discard_ops = s.discard_ops,
+            .errors = s.errors,
+            .in_flight = s.in_flight,
+        };
+    }
+    return n;
 }

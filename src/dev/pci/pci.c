@@ -47,6 +47,8 @@ struct pci_host {
     bool has_ecam;
     struct window io, mmio32, mmio64;
     struct pci_dev *slots[PCI_MAX_SLOTS];
+    /* A leaf lock for INTx: intx_level, is_intx_disabled of every device and gsi_levels. */
+    pthread_mutex_t intx_lock;
     uint32_t gsi_levels; /* current level of each PCI INTx GSI (bit gsi - GSI_PCI_FIRST) */
     struct pci_dev bridge;
 };
@@ -121,14 +123,19 @@ static void update_bars(struct pci_host *host, struct pci_dev *dev)
     }
 }
 
-/* Recomputes the wire-OR of (gsi) over all devices. Called with host->lock held. */
+static bool overlaps(uint16_t off, unsigned size, uint16_t start, unsigned len)
+{
+    return off < start + len && start < off + size;
+}
+
+/* Recomputes the wire-OR of (gsi) over all devices. Called with host->intx_lock held. */
 static void update_intx(struct pci_host *host, uint32_t gsi)
 {
     bool level = false;
     for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
         struct pci_dev *d = host->slots[s];
         if (d && pci_cfg_get8(d, PCI_INTERRUPT_PIN) && d->gsi == gsi && d->intx_level &&
-            !(pci_cfg_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE))
+            !d->is_intx_disabled)
             level = true;
     }
     uint32_t bit = 1u << ((gsi - GSI_PCI_FIRST) & 31);
@@ -143,12 +150,35 @@ void pci_dev_set_intx(struct pci_dev *dev, bool level)
     struct pci_host *host = dev->host;
     if (!host || !pci_cfg_get8(dev, PCI_INTERRUPT_PIN))
         return;
-    pthread_mutex_lock(&host->lock);
+    pthread_mutex_lock(&host->intx_lock);
     dev->intx_level = level;
-    uint16_t status = pci_cfg_get16(dev, PCI_STATUS) & (uint16_t)~PCI_STATUS_INTERRUPT;
-    pci_cfg_set16(dev, PCI_STATUS, status | (level ? PCI_STATUS_INTERRUPT : 0));
     update_intx(host, dev->gsi);
-    pthread_mutex_unlock(&host->lock);
+    pthread_mutex_unlock(&host->intx_lock);
+}
+
+/* Updates the INTx state from COMMAND (after a config write or a reset). Host lock held. */
+static void command_written(struct pci_host *host, struct pci_dev *dev)
+{
+    if (!pci_cfg_get8(dev, PCI_INTERRUPT_PIN))
+        return;
+    pthread_mutex_lock(&host->intx_lock);
+    dev->is_intx_disabled = (pci_cfg_get16(dev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) != 0;
+    update_intx(host, dev->gsi);
+    pthread_mutex_unlock(&host->intx_lock);
+}
+
+/* STATUS.INTERRUPT (bit 3 of byte PCI_STATUS) is the device's INTx level, read live. */
+static uint32_t status_interrupt(struct pci_host *host, struct pci_dev *dev, uint16_t off,
+                                 unsigned size, uint32_t v)
+{
+    unsigned shift = 8 * (unsigned)(PCI_STATUS - off) + 3;
+    if (!overlaps(off, size, PCI_STATUS, 1))
+        return v;
+    pthread_mutex_lock(&host->intx_lock);
+    if (dev->intx_level)
+        v |= 1u << shift;
+    pthread_mutex_unlock(&host->intx_lock);
+    return v;
 }
 
 /* 1, 2 or 4 bytes at any offset that keeps the access inside one dword (as CFC..CFF allow). */
@@ -156,11 +186,6 @@ static bool access_ok(uint16_t off, unsigned size)
 {
     return (size == 1 || size == 2 || size == 4) && (off & 3u) + size <= 4 &&
            (unsigned)off + size <= PCI_CFG_SPACE_EXP_SIZE;
-}
-
-static bool overlaps(uint16_t off, unsigned size, uint16_t start, unsigned len)
-{
-    return off < start + len && start < off + size;
 }
 
 uint32_t pci_host_cfg_read(struct pci_host *host, uint8_t bus, uint8_t devfn, uint16_t off,
@@ -179,6 +204,7 @@ uint32_t pci_host_cfg_read(struct pci_host *host, uint8_t bus, uint8_t devfn, ui
         dev->ops->cfg_read(dev, off, size);
     for (unsigned i = 0; i < size; i++)
         v |= (uint32_t)dev->cfg[off + i] << (8 * i);
+    v = status_interrupt(host, dev, off, size, v);
 out_unlock:
     pthread_mutex_unlock(&host->lock);
     return v;
@@ -197,8 +223,8 @@ static void after_write(struct pci_host *host, struct pci_dev *dev, uint16_t off
         if (dev->bars[i].type != PCI_BAR_NONE)
             bar_update(host, dev, i);
     }
-    if (overlaps(off, size, PCI_COMMAND, 2) && pci_cfg_get8(dev, PCI_INTERRUPT_PIN))
-        update_intx(host, dev->gsi);
+    if (overlaps(off, size, PCI_COMMAND, 2))
+        command_written(host, dev);
     if (dev->msix && overlaps(off, size, dev->msix->cap_off, PCI_MSIX_CAP_LEN))
         pci_msix_cfg_written(dev->msix);
 }
@@ -310,6 +336,7 @@ int pci_host_create(const struct pci_host_config *cfg, const struct platform *pl
     if (!host)
         return -ENOMEM;
     pthread_mutex_init(&host->lock, NULL);
+    pthread_mutex_init(&host->intx_lock, NULL);
     host->plat = *plat;
     host->pio = pio;
     host->mmio = mmio;
@@ -335,6 +362,7 @@ int pci_host_create(const struct pci_host_config *cfg, const struct platform *pl
 err_unregister_cf8:
     bus_unregister(pio, PORT_PCI_CONFIG, host);
 err_free:
+    pthread_mutex_destroy(&host->intx_lock);
     pthread_mutex_destroy(&host->lock);
     free(host);
     return ret;
@@ -356,6 +384,7 @@ void pci_host_destroy(struct pci_host *host)
     if (host->has_ecam)
         bus_unregister(host->mmio, host->cfg.ecam_base, host);
     bus_unregister(host->pio, PORT_PCI_CONFIG, host);
+    pthread_mutex_destroy(&host->intx_lock);
     pthread_mutex_destroy(&host->lock);
     free(host);
 }
@@ -456,9 +485,10 @@ void pci_host_reset(struct pci_host *host)
         }
         pci_cfg_set16(dev, PCI_COMMAND, FIRMWARE_COMMAND);
         pci_cfg_set16(dev, PCI_STATUS, pci_cfg_get16(dev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
+        pthread_mutex_lock(&host->intx_lock);
         dev->intx_level = false;
-        if (pci_cfg_get8(dev, PCI_INTERRUPT_PIN))
-            update_intx(host, dev->gsi);
+        pthread_mutex_unlock(&host->intx_lock);
+        command_written(host, dev);
         update_bars(host, dev);
         if (dev->msix)
             pci_msix_reset(dev->msix);

@@ -16,7 +16,8 @@
  * Threading and locks: one mutex per host serializes every config-space access (and the CF8
  * latch). Device hooks (pci_dev_ops) run with it held. Lock order: host lock -> bus rwlock,
  * host lock -> device locks -> MSI-X lock. A BAR's io_ops are called by the bus without the host
- * lock.
+ * lock. INTx state has a lock of its own that is taken last (after the host lock or a device
+ * lock), so a device drives its line with whatever lock it holds.
  */
 #ifndef BAREIRON_DEV_PCI_PCI_H
 #define BAREIRON_DEV_PCI_PCI_H
@@ -121,9 +122,10 @@ struct pci_host;
 struct pci_dev {
     struct pci_host *host; /* set by pci_host_add_dev */
     const char *name;
-    uint8_t devfn;   /* slot << 3 | function */
-    uint32_t gsi;    /* INTx line (GSI_PCI_FIRST + swizzle), valid if int_pin != 0 */
-    bool intx_level; /* what the device asserts (before INTX_DISABLE) */
+    uint8_t devfn;         /* slot << 3 | function */
+    uint32_t gsi;          /* INTx line (GSI_PCI_FIRST + swizzle), valid if int_pin != 0 */
+    bool intx_level;       /* what the device asserts (before INTX_DISABLE); host INTx lock */
+    bool is_intx_disabled; /* COMMAND.INTX_DISABLE; host INTx lock */
     uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
     uint8_t wmask[PCI_CFG_SPACE_EXP_SIZE];   /* bits the guest may write */
     uint8_t w1cmask[PCI_CFG_SPACE_EXP_SIZE]; /* bits a guest 1 clears */
@@ -168,9 +170,10 @@ void pci_cfg_set8(struct pci_dev *dev, uint16_t off, uint8_t val);
 void pci_cfg_set16(struct pci_dev *dev, uint16_t off, uint16_t val);
 void pci_cfg_set32(struct pci_dev *dev, uint16_t off, uint32_t val);
 
-/* Asserts or deasserts the device's INTx line (honours COMMAND.INTX_DISABLE and sets
- * STATUS.INTERRUPT). Devices sharing a GSI are wire-ORed. Thread-safe (takes the host lock, so
- * do not call it with a device lock held that config hooks also take). No-op without a pin. */
+/* Asserts or deasserts the device's INTx line (honours COMMAND.INTX_DISABLE; STATUS.INTERRUPT
+ * reads the level). Devices sharing a GSI are wire-ORed. Thread-safe; takes only the host's
+ * INTx lock, so it may be called with the host lock or a device lock held. No-op without a
+ * pin. */
 void pci_dev_set_intx(struct pci_dev *dev, bool level);
 /* Current address of BAR (bar) as programmed in config space (not necessarily mapped). */
 uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned bar);

@@ -16,39 +16,10 @@
 
 #define LOG_TAG "virtio-pci"
 #include "base/ckd.h"
-#include "base/evloop.h"
 #include "base/log.h"
 #include "dev/virtio/virtio_pci_internal.h"
 
 /* ---- interrupts ---- */
-
-/*
- * INTx goes through pci_dev_set_intx(), which takes the PCI host lock. The host lock comes
- * before vd->lock, and the PCI_CFG window runs our BAR handlers with the host lock already
- * held, so the line is only driven here when this thread holds neither lock; otherwise the
- * wanted level is applied from the event loop right after the current callback.
- */
-static __thread bool tls_in_cfg_window; /* this thread holds the host lock (window hooks) */
-
-static void intx_apply(void *opaque)
-{
-    struct virtio_pci *vp = opaque;
-    pci_dev_set_intx(&vp->pci, __atomic_load_n(&vp->intx_want, __ATOMIC_SEQ_CST));
-}
-
-/* (is_unlocked): the caller holds neither vd->lock nor the host lock. */
-static void set_intx(struct virtio_pci *vp, bool level, bool is_unlocked)
-{
-    __atomic_store_n(&vp->intx_want, level, __ATOMIC_SEQ_CST);
-    if (is_unlocked && !tls_in_cfg_window) {
-        intx_apply(vp);
-        return;
-    }
-    if (vp->loop != NULL && evloop_call(vp->loop, intx_apply, vp) == 0)
-        return;
-    if (!tls_in_cfg_window)
-        intx_apply(vp); /* no loop (unit tests): single-threaded, the order does not matter */
-}
 
 /* Called with vd->lock held (virtio_transport_ops.interrupt). */
 static void transport_interrupt(struct virtio_dev *vd, uint16_t vector)
@@ -67,13 +38,13 @@ static void transport_interrupt(struct virtio_dev *vd, uint16_t vector)
         }
         /* MSI-X was disabled meanwhile: INTx */
     }
-    set_intx(vp, true, false);
+    pci_dev_set_intx(&vp->pci, true);
 }
 
 static void transport_reset(struct virtio_dev *vd)
 {
     struct virtio_pci *vp = vd->transport_opaque;
-    set_intx(vp, false, false);
+    pci_dev_set_intx(&vp->pci, false);
 }
 
 /* vd->lock held: only signals the eventfd, which the loop reads after this callback. */
@@ -242,8 +213,13 @@ static uint64_t bar_read_locked(struct virtio_pci *vp, uint64_t off, unsigned si
         memcpy(&val, c + off, size);
         return val;
     }
-    if (off == VIRTIO_PCI_ISR_OFF)
-        return virtio_read_isr(vd); /* the caller lowers INTx */
+    if (off == VIRTIO_PCI_ISR_OFF) {
+        /* Reading the ISR deasserts INTx (§4.1.4.5); under vd->lock, so an interrupt raised
+         * after the read is never lowered by it. */
+        val = virtio_read_isr(vd);
+        pci_dev_set_intx(&vp->pci, false);
+        return val;
+    }
     if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_MAX)
         return virtio_read_config(vd, off - VIRTIO_PCI_DEVICE_OFF, size);
     return 0;
@@ -259,8 +235,6 @@ uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size)
     pthread_mutex_lock(&vp->vd->lock);
     val = bar_read_locked(vp, off, size);
     pthread_mutex_unlock(&vp->vd->lock);
-    if (off == VIRTIO_PCI_ISR_OFF && __atomic_load_n(&vp->intx_want, __ATOMIC_SEQ_CST))
-        set_intx(vp, false, true); /* reading the ISR deasserts INTx (§4.1.4.5) */
     return val;
 }
 
@@ -336,9 +310,7 @@ void virtio_pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size)
 
     if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
         return;
-    tls_in_cfg_window = true;
     pci_cfg_set32(dev, data, (uint32_t)virtio_pci_bar_read(vp, offset, len));
-    tls_in_cfg_window = false;
 }
 
 /* Host lock held. */
@@ -352,9 +324,7 @@ void virtio_pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, 
     (void)val;
     if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
         return;
-    tls_in_cfg_window = true;
     virtio_pci_bar_write(vp, offset, pci_cfg_get32(dev, data), len);
-    tls_in_cfg_window = false;
 }
 
 /* Machine reset (host lock held; the host already reset MSI-X and INTx). */
@@ -362,10 +332,8 @@ void virtio_pci_reset_hook(struct pci_dev *dev)
 {
     struct virtio_pci *vp = dev->opaque;
 
-    tls_in_cfg_window = true;
     pthread_mutex_lock(&vp->vd->lock);
     virtio_write_status(vp->vd, 0);
     vp->queue_select = 0;
     pthread_mutex_unlock(&vp->vd->lock);
-    tls_in_cfg_window = false;
 }

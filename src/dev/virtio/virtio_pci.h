@@ -19,9 +19,8 @@
  * otherwise through INTx with the ISR register.
  *
  * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
- * -> MSI-X lock). INTx changes wanted while a lock is held (interrupts are raised with
- * vd->lock held) are applied with pci_dev_set_intx from the event loop (evloop_call);
- * virtio_pci_fini cancels the ones still queued.
+ * -> MSI-X lock, and the host's INTx lock last). Interrupts are raised with vd->lock held and
+ * INTx is driven right there with pci_dev_set_intx; nothing is deferred to the loop.
  */
 #ifndef BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
 #define BAREIRON_DEV_VIRTIO_VIRTIO_PCI_H
@@ -72,7 +71,6 @@ struct virtio_pci {
     uint16_t nvec;
     uint16_t queue_select; /* vd->lock */
     uint16_t pci_cfg_cap_off;
-    bool intx_want; /* level INTx should have (atomic) */
     struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
@@ -84,9 +82,9 @@ struct virtio_pci {
  */
 MUST_CHECK int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd,
                                const struct platform *plat, struct evloop *loop);
-/* Detaches the transport from the device (later completions raise no interrupt), cancels the
- * INTx updates it queued on the loop, removes the eventfds from the loop (and the ioeventfds),
- * closes them and frees the MSI-X state. Idempotent; the device may be destroyed afterwards. */
+/* Detaches the transport from the device (later completions raise no interrupt), removes the
+ * eventfds from the loop (and the ioeventfds), closes them and frees the MSI-X state.
+ * Idempotent; the device may be destroyed afterwards. */
 void virtio_pci_fini(struct virtio_pci *vp);
 
 /*

@@ -240,9 +240,6 @@ void virtio_pci_fini(struct virtio_pci *vp)
         pthread_mutex_unlock(&vp->vd->lock);
         vp->vd = NULL;
     }
-    /* INTx updates queued before the detach would run on a freed vp: drop them. */
-    if (vp->loop != NULL)
-        (void)evloop_cancel(vp->loop, vp);
     kicks_fini(vp);
     pci_msix_fini(&vp->msix);
 }

@@ -366,6 +366,13 @@ static void test_intx(void **state)
     pci_host_cfg_write(c->host, 0, 8, PCI_COMMAND, 0x7, 2);
     assert_true(fake_platform_irq(&c->fp, gsi));
     assert_int_equal(c->fp.irq_calls[0], 0);
+    /* STATUS.INTERRUPT in a dword read of COMMAND+STATUS, and a guest write cannot set it */
+    assert_int_equal(pci_host_cfg_read(c->host, 0, 8, PCI_COMMAND, 4) >> 16 & PCI_STATUS_INTERRUPT,
+                     PCI_STATUS_INTERRUPT);
+    pci_dev_set_intx(&c->a.pci, false);
+    pci_host_cfg_write(c->host, 0, 8, PCI_STATUS, PCI_STATUS_INTERRUPT, 2);
+    assert_int_equal(pci_host_cfg_read(c->host, 0, 8, PCI_COMMAND, 4) >> 16 & PCI_STATUS_INTERRUPT,
+                     0);
 }
 
 static void test_caps_and_masks(void **state)
