@@ -29,19 +29,6 @@
 #include "vmm/sandbox.h"
 #include "vmm/syscall_filter.h"
 
-/* The monitor's statuses are those of base/exit_status.h (docs/vmm.md lists them). */
-enum vmm_exit {
-    VMM_EXIT_OK = EXIT_STATUS_OK,
-    VMM_EXIT_FAIL = EXIT_STATUS_FAIL,
-    VMM_EXIT_USAGE = EXIT_STATUS_USAGE,
-    VMM_EXIT_NOTFOUND = EXIT_STATUS_NOTFOUND,
-    VMM_EXIT_BUSY = EXIT_STATUS_STATE,
-    VMM_EXIT_KVM = EXIT_STATUS_KVM,
-    VMM_EXIT_INPUT = EXIT_STATUS_INVALID,
-    VMM_EXIT_CRASH = EXIT_STATUS_CRASH,
-    /* EXIT_STATUS_SECCOMP: a forbidden system call, from vmm/syscall_filter.c's handler */
-};
-
 struct vmm {
     struct vmm_options opts;
     struct evloop *loop;
@@ -144,27 +131,27 @@ static int exit_status_for(const struct vmm *v, enum vm_request req, int code)
     switch (req) {
     case VM_REQ_POWEROFF:
         log_info("guest powered off");
-        return VMM_EXIT_OK;
+        return EXIT_STATUS_OK;
     case VM_REQ_RESET:
         log_info("guest reset%s", v->opts.no_reboot ? " (--no-reboot: exiting)" : "");
-        return v->opts.no_reboot ? VMM_EXIT_OK : -1;
+        return v->opts.no_reboot ? EXIT_STATUS_OK : -1;
     case VM_REQ_TRIPLE_FAULT:
         if (!v->opts.no_reboot)
             return -1;
         fprintf(stderr, "bareiron-vmm: guest crashed (triple fault)\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     case VM_REQ_EXIT: /* isa-debug-exit already computed (v << 1) | 1 */
         return code & 0xff;
     case VM_REQ_SIGNAL:
         return code;
     case VM_REQ_HALTED:
         fprintf(stderr, "bareiron-vmm: every vCPU stopped\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     case VM_REQ_CRASH:
     case VM_REQ_NONE:
     default:
         fprintf(stderr, "bareiron-vmm: guest crashed (see the registers above)\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     }
 }
 
@@ -185,7 +172,7 @@ static int run_machine(struct vmm *v)
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     if (v->ctl.state == CONTROL_RUN_STARTING)
         v->ctl.state = CONTROL_RUN_RUNNING;
@@ -212,9 +199,9 @@ static int run_machine(struct vmm *v)
 static int load_status(int ret)
 {
     int status = exit_status_for_errno(ret);
-    if (status == VMM_EXIT_NOTFOUND || status == VMM_EXIT_BUSY)
+    if (status == EXIT_STATUS_NOTFOUND || status == EXIT_STATUS_STATE)
         return status;
-    return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+    return ret == -ENOMEM ? EXIT_STATUS_FAIL : EXIT_STATUS_INVALID;
 }
 
 static int load(struct vmm *v)
@@ -235,7 +222,7 @@ static int setup_runtime(struct vmm *v)
     int ret = kvm_open("/dev/kvm", &v->kvm, &err);
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_KVM;
+        return EXIT_STATUS_KVM;
     }
     ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
     if (ret == 0 && v->opts.serial_log[0] != '\0')
@@ -254,7 +241,7 @@ static int setup_runtime(struct vmm *v)
     }
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     console_set_quit(v->con, on_quit_key, v);
     return 0;
@@ -265,15 +252,15 @@ static int parse(struct vmm *v, int argc, char **argv)
     struct error err = {0};
     if (vmm_options_parse(argc, argv, &v->opts, &err) < 0) {
         print_error(&err);
-        return VMM_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
     if (v->opts.is_help) {
         vmm_options_usage(stdout, "bareiron-vmm");
-        return VMM_EXIT_OK;
+        return EXIT_STATUS_OK;
     }
     if (v->opts.is_version) {
         printf("bareiron-vmm %s\n", BAREIRON_VERSION);
-        return VMM_EXIT_OK;
+        return EXIT_STATUS_OK;
     }
     if (v->opts.has_log_level)
         log_set_level(v->opts.log_level);
@@ -304,7 +291,7 @@ static int prepare_security(struct vmm *v)
         ret = syscall_filter_prepare(v->opts.is_sandbox, &err);
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     return -1;
 }
@@ -332,7 +319,7 @@ static int harden(struct vmm *v)
         ret = syscall_filter_install(&err);
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     return 0;
 }
@@ -366,7 +353,7 @@ int main(int argc, char **argv)
         return status;
     if (evloop_create(&v.loop) < 0 || setup_signals(&v) < 0) {
         fprintf(stderr, "bareiron-vmm: cannot set up the event loop\n");
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     status = load(&v); /* before /dev/kvm: bad input is status 6 on any host */
     if (status == 0)
@@ -378,7 +365,7 @@ int main(int argc, char **argv)
         if (status >= 0)
             break;
         if (reboot_limit_hit(&v)) {
-            status = VMM_EXIT_CRASH;
+            status = EXIT_STATUS_CRASH;
             break;
         }
         log_info("rebooting");
@@ -387,7 +374,7 @@ int main(int argc, char **argv)
         v.m = NULL;
         if (v.ctl.has_poweroff) { /* asked for during the reset, or lost to it */
             log_info("powered off during the reset");
-            status = VMM_EXIT_OK;
+            status = EXIT_STATUS_OK;
             break;
         }
         status = load(&v);
