@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the O_DIRECT bounce buffers of block/blk.c (cache=none with guest buffers that
+ * Unit tests of the O_DIRECT bounce buffers of block/bounce.c (cache=none with guest buffers that
  * are not aligned): a guest that builds two requests from one 1 MiB buffer aliased 1022 times
  * must not make the monitor allocate the whole 2 GiB (the bounce pool is capped per disk and
  * requests wait for it), and bounced reads and writes still move the right bytes, also through
