@@ -24,6 +24,7 @@
 #include "block/blk.h"
 #include "block/blk_internal.h"
 #include "block/image.h"
+#include "scratch.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAS_ASAN 1
@@ -39,17 +40,6 @@
 #define MIB (1ull << 20)
 #define ALIASES 1022u
 #define DISK_BYTES (1100 * MIB)
-
-static char *make_file(uint64_t size)
-{
-    char *path = strdup("/tmp/bareiron-test-bounce-XXXXXX");
-    int fd = mkstemp(path);
-
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, (off_t)size), 0);
-    close(fd);
-    return path;
-}
 
 /* VmHWM (peak resident set) in KiB, after resetting it with (is_reset). */
 static uint64_t peak_rss_kib(bool is_reset)
@@ -95,7 +85,7 @@ static void count_done(struct blk_req *req, int ret)
  */
 static void test_aliased_requests_bounded(void **state)
 {
-    char *path = make_file(DISK_BYTES);
+    char *path = scratch_file(DISK_BYTES);
     struct blk_open_opts o = {.path = path, .cache = BLK_CACHE_NONE};
     struct iovec *iov = calloc(ALIASES, sizeof(*iov));
     uint8_t *raw = malloc(MIB + 4096);
@@ -212,7 +202,7 @@ static void run_roundtrip(const char *path, bool is_qcow2)
 
 static void test_roundtrip_raw(void **state)
 {
-    char *path = make_file(128 * MIB);
+    char *path = scratch_file(128 * MIB);
     (void)state;
 
     run_roundtrip(path, false);
@@ -222,7 +212,7 @@ static void test_roundtrip_raw(void **state)
 
 static void test_roundtrip_qcow2(void **state)
 {
-    char *path = make_file(0);
+    char *path = scratch_file(0);
     struct error err = {0};
     (void)state;
 
