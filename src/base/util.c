@@ -2,6 +2,7 @@
 /* Implementation of base/util.h. */
 #include "base/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -51,41 +52,20 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out)
     if (ret < 0)
         return ret;
     s += n;
-    switch (*s) {
-    case '\0':
+    if (*s == '\0') {
         mult = default_unit ? default_unit : 1;
-        break;
-    case 'b':
-    case 'B':
-        mult = 1;
-        break;
-    case 'k':
-    case 'K':
-        mult = 1ULL << 10;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1ULL << 20;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1ULL << 30;
-        break;
-    case 't':
-    case 'T':
-        mult = 1ULL << 40;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if (*s != '\0' && *s != 'b' && *s != 'B') {
+    } else {
+        /* B, K, M, G or T in either case; K to T may add "i", "B" or "iB" */
+        static const char units[] = "bkmgt";
+        const char *u = strchr(units, tolower((unsigned char)*s));
+        if (u == NULL)
+            return -EINVAL;
+        mult = 1ULL << (10 * (u - units));
         s++;
-        if (*s == 'i')
+        if (u != units && *s == 'i')
             s++;
-        if (*s == 'B')
+        if (u != units && *s == 'B')
             s++;
-    } else if (*s != '\0') {
-        s++;
     }
     if (*s != '\0')
         return -EINVAL;
