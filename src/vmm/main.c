@@ -3,7 +3,9 @@
  * `bareiron-vmm`: one VM per process (docs/vmm.md). Validates the command line and loads the
  * kernel and disks before /dev/kvm is opened (so bad input fails with status 2 or 6 on any
  * host), then runs the machine with the event loop on the main thread, reboots it by building
- * a new one, and maps the reason it stopped to the documented exit status.
+ * a new one, and maps the reason it stopped to the documented exit status. Each step of main()
+ * (parse, prepare_security, load, setup_runtime, harden) returns 0 to go on, or the exit status
+ * of base/exit_status.h to end with after printing why.
  */
 #define LOG_TAG "vmm"
 #include <errno.h>
@@ -247,6 +249,8 @@ static int setup_runtime(struct vmm *v)
     return 0;
 }
 
+/* Parses the command line into v->opts; --help and --version print their text here (main then
+ * ends with status 0). */
 static int parse(struct vmm *v, int argc, char **argv)
 {
     struct error err = {0};
@@ -254,46 +258,48 @@ static int parse(struct vmm *v, int argc, char **argv)
         print_error(&err);
         return EXIT_STATUS_USAGE;
     }
-    if (v->opts.is_help) {
+    if (v->opts.is_help)
         vmm_options_usage(stdout, "bareiron-vmm");
-        return EXIT_STATUS_OK;
-    }
-    if (v->opts.is_version) {
+    else if (v->opts.is_version)
         printf("bareiron-vmm %s\n", BAREIRON_VERSION);
-        return EXIT_STATUS_OK;
-    }
     if (v->opts.has_log_level)
         log_set_level(v->opts.log_level);
     if (v->opts.name != NULL)
         log_set_vm_name(v->opts.name);
-    return -1;
+    return 0;
 }
 
 /*
- * Before anything is opened: the --sandbox keeper forks the monitor into its PID namespace
- * (and returns the jailed monitor's status here), the seccomp filters are compiled and every
- * open from now on is cached for reboots. Returns an exit status, or -1 to go on.
+ * --sandbox: forks the monitor into its jail's PID namespace. Returns true in the keeper, which
+ * ends with (*status), the jailed monitor's status (or 1 if the fork failed); false in the
+ * monitor, which goes on.
  */
+static bool is_sandbox_keeper(struct vmm *v, int *status)
+{
+    struct error err = {0};
+    int ret = sandbox_spawn(&v->opts, status, &err);
+    if (ret < 0) {
+        print_error(&err);
+        *status = EXIT_STATUS_FAIL;
+    }
+    return ret != 0;
+}
+
+/* Before anything is opened: the seccomp filters are compiled and every open from now on is
+ * cached for reboots. */
 static int prepare_security(struct vmm *v)
 {
     struct error err = {0};
-    int status = 0, ret = 0;
-    if (v->opts.is_sandbox)
-        ret = sandbox_spawn(&v->opts, &status, &err);
-    if (ret > 0)
-        return status;
     fdcache_enable();
     if (v->opts.is_seccomp && !syscall_filter_is_supported()) {
         log_warn("seccomp filters are off in sanitizer builds");
         v->opts.is_seccomp = false;
     }
-    if (ret == 0 && v->opts.is_seccomp)
-        ret = syscall_filter_prepare(v->opts.is_sandbox, &err);
-    if (ret < 0) {
+    if (v->opts.is_seccomp && syscall_filter_prepare(v->opts.is_sandbox, &err) < 0) {
         print_error(&err);
         return EXIT_STATUS_FAIL;
     }
-    return -1;
+    return 0;
 }
 
 /*
@@ -347,9 +353,12 @@ int main(int argc, char **argv)
     log_init_from_env();
     log_set_thread_name("main");
     status = parse(&v, argc, argv);
-    if (status < 0)
-        status = prepare_security(&v);
-    if (status >= 0)
+    if (status != 0 || v.opts.is_help || v.opts.is_version)
+        return status;
+    if (v.opts.is_sandbox && is_sandbox_keeper(&v, &status))
+        return status;
+    status = prepare_security(&v);
+    if (status != 0)
         return status;
     if (evloop_create(&v.loop) < 0 || setup_signals(&v) < 0) {
         fprintf(stderr, "bareiron-vmm: cannot set up the event loop\n");
