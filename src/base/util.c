@@ -115,12 +115,17 @@ err_close_fd:
     return ret;
 }
 
-/* The loop of write_full and send_full: send(2) with MSG_NOSIGNAL when (is_socket). */
-static int out_full(int fd, const void *buf, size_t len, bool is_socket)
+/* How out_full writes: write(2), send(2) with MSG_NOSIGNAL, or pwrite(2) at an offset. */
+enum out_kind { OUT_WRITE, OUT_SEND, OUT_PWRITE };
+
+/* The loop of write_full, send_full and pwrite_full. */
+static int out_full(int fd, const void *buf, size_t len, uint64_t off, enum out_kind kind)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = is_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+        ssize_t n = kind == OUT_SEND     ? send(fd, p, len, MSG_NOSIGNAL)
+                    : kind == OUT_PWRITE ? pwrite(fd, p, len, (off_t)off)
+                                         : write(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -128,18 +133,19 @@ static int out_full(int fd, const void *buf, size_t len, bool is_socket)
         }
         p += n;
         len -= (size_t)n;
+        off += (uint64_t)n;
     }
     return 0;
 }
 
 int write_full(int fd, const void *buf, size_t len)
 {
-    return out_full(fd, buf, len, false);
+    return out_full(fd, buf, len, 0, OUT_WRITE);
 }
 
 int send_full(int fd, const void *buf, size_t len)
 {
-    return out_full(fd, buf, len, true);
+    return out_full(fd, buf, len, 0, OUT_SEND);
 }
 
 int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -163,19 +169,7 @@ int pread_full(int fd, void *buf, size_t len, uint64_t off)
 
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return out_full(fd, buf, len, off, OUT_PWRITE);
 }
 
 static int fsync_dir_of(const char *path)
