@@ -29,13 +29,6 @@ static uint32_t rd32(const uint8_t *p)
     return v;
 }
 
-static int load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd,
-                size_t rd_len, struct boot_result *r)
-{
-    memset(&m->err, 0, sizeof(m->err));
-    return boot_load_image(m->gm, &m->cfg, k, len, rd, rd_len, r, &m->err);
-}
-
 static void check_loaded(struct fx_machine *m, const struct boot_result *r)
 {
     const uint8_t *seg = gmem_ptr(m->gm, 0x1000000, 0x100000);
@@ -75,7 +68,7 @@ static void test_formats(void **state)
         fx_machine_init(&m, 64);
         uint8_t *bz = fx_bzimage(fmts[i], vm, vl, &bl);
         assert_int_equal(decomp_detect(bz + FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET, 16), fmts[i]);
-        int rc = load(&m, bz, bl, NULL, 0, &r);
+        int rc = fx_load(&m, bz, bl, NULL, 0, &r);
         if (rc != 0)
             fail_msg("%s: %s", decomp_format_name(fmts[i]), m.err.message);
         check_loaded(&m, &r);
@@ -98,7 +91,7 @@ static void test_initrd(void **state)
     fx_machine_init(&m, 64);
     uint8_t *vm = fx_vmlinux(&vl);
     uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
-    assert_int_equal(load(&m, bz, bl, rd, sizeof(rd), &r), 0);
+    assert_int_equal(fx_load(&m, bz, bl, rd, sizeof(rd), &r), 0);
     const uint8_t *bp = gmem_ptr(m.gm, BOOT_PARAMS_GPA, 4096);
     assert_int_equal(r.initrd_size, sizeof(rd));
     assert_int_equal(r.initrd_gpa % 4096, 0);
@@ -111,7 +104,7 @@ static void test_initrd(void **state)
 
     /* an initrd that cannot fit */
     uint8_t *big = calloc(1, 60u << 20);
-    assert_int_equal(load(&m, bz, bl, big, 60u << 20, &r), -ENOSPC);
+    assert_int_equal(fx_load(&m, bz, bl, big, 60u << 20, &r), -ENOSPC);
     free(big);
     free(bz);
     free(vm);
@@ -130,7 +123,7 @@ static void expect_bad(const uint8_t *good, size_t len, void (*fn)(uint8_t *img,
     memcpy(img, good, len);
     fn(img, &n);
     fx_machine_init(&m, 64);
-    int rc = load(&m, img, n, NULL, 0, &r);
+    int rc = fx_load(&m, img, n, NULL, 0, &r);
     if (rc != want)
         fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
     assert_true(strlen(m.err.message) > 0);
@@ -265,7 +258,7 @@ static void test_truncations(void **state)
     size_t payload_end = FX_BZ_SETUP_BYTES + FX_BZ_PAYLOAD_OFFSET + rd32(bz + 0x24c);
     fx_machine_init(&m, 64);
     for (size_t n = 0; n < payload_end; n += (n < 3000 ? 7 : 61))
-        assert_int_equal(load(&m, bz, n, NULL, 0, &r), -ENOEXEC);
+        assert_int_equal(fx_load(&m, bz, n, NULL, 0, &r), -ENOEXEC);
     fx_machine_fini(&m);
     free(bz);
     free(vm);
@@ -281,7 +274,7 @@ static void test_unsupported_compression(void **state)
     uint8_t *bz = fx_bzimage(DECOMP_BZIP2, vm, vl, &bl);
 
     fx_machine_init(&m, 64);
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
     assert_non_null(strstr(m.err.message, "bzip2"));
     fx_machine_fini(&m);
     free(bz);
@@ -299,7 +292,7 @@ static void test_segment_placement(void **state)
     fx_machine_init(&m, 16);
     uint8_t *vm = fx_vmlinux(&vl);
     uint8_t *bz = fx_bzimage(DECOMP_ZSTD, vm, vl, &bl);
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOSPC);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -ENOSPC);
     fx_machine_fini(&m);
     free(bz);
     free(vm);
@@ -311,7 +304,7 @@ static void test_segment_placement(void **state)
         vm = fx_elf(true, bad_gpa[i], &seg, 1, NULL, 0, &vl);
         bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
         fx_machine_init(&m, 64);
-        assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
+        assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -ENOEXEC);
         fx_machine_fini(&m);
         free(bz);
         free(vm);
@@ -332,9 +325,9 @@ static void test_cmdline_too_long(void **state)
     m.cfg.cmdline = longline; /* the fixture's cmdline_size is 2047 */
     uint8_t *vm = fx_vmlinux(&vl);
     uint8_t *bz = fx_bzimage(DECOMP_GZIP, vm, vl, &bl);
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -EINVAL);
     longline[2047] = 0;
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), 0);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), 0);
     fx_machine_fini(&m);
     free(longline);
     free(bz);
@@ -421,12 +414,12 @@ static void test_bad_config(void **state)
 
     fx_machine_init(&m, 64);
     m.cfg.e820 = NULL;
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -EINVAL);
     m.cfg.e820 = &m.map;
     m.map.n = 0;
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -EINVAL);
     m.map.n = E820_MAX + 1;
-    assert_int_equal(load(&m, bz, bl, NULL, 0, &r), -EINVAL);
+    assert_int_equal(fx_load(&m, bz, bl, NULL, 0, &r), -EINVAL);
     fx_machine_fini(&m);
     assert_string_equal(boot_format_name(BOOT_FORMAT_BZIMAGE), "bzImage");
     assert_string_equal(boot_entry_mode_name(BOOT_ENTRY_PVH32), "pvh32");
