@@ -288,5 +288,6 @@ void fx_expect_refused(const uint8_t *k, size_t len, int want, const char *what)
     if (rc != want)
         fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
     assert_true(strlen(m.err.message) > 0);
+    assert_null(strchr(m.err.message, '\n')); /* one line */
     fx_machine_fini(&m);
 }
