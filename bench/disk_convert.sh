@@ -10,12 +10,15 @@
 # (defaults: build, /var/tmp/bareiron-convert-bench, 5). WORK_DIR's filesystem must support
 # sparse files with SEEK_DATA/SEEK_HOLE (ext4, xfs, btrfs, tmpfs).
 set -eu
+bench_name=disk_convert.sh
+. "$(dirname "$0")/lib.sh"
+
 BUILD=${1:-build}
 WORK=${2:-/var/tmp/bareiron-convert-bench}
 RUNS=${3:-5}
 CLI=$BUILD/src/cli/bareiron
-command -v qemu-img >/dev/null || { echo "disk_convert.sh: qemu-img is missing (qemu-utils)" >&2; exit 1; }
-[ -x "$CLI" ] || { echo "disk_convert.sh: $CLI not built" >&2; exit 1; }
+command -v qemu-img >/dev/null || bench_fail "qemu-img is missing (qemu-utils)"
+bench_need_built "$CLI"
 mkdir -p "$WORK"
 SRC=$WORK/sparse.raw
 trap 'rm -f "$WORK"/sparse.raw "$WORK"/src.qcow2 "$WORK"/out.* "$WORK"/times' EXIT INT TERM

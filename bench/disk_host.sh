@@ -6,14 +6,17 @@
 # reads and writes. Usage: bench/disk_host.sh [BUILD_DIR] [WORK_DIR] [RUNS]
 # (default build, /var/tmp/bareiron-disk-bench, 3 runs; the median of the runs is printed).
 set -eu
+bench_name=disk_host.sh
+. "$(dirname "$0")/lib.sh"
+
 BUILD=${1:-build}
 WORK=${2:-/var/tmp/bareiron-disk-bench}
 RUNS=${3:-3}
 TOOL=$BUILD/tests/unit/block/blk_tool
 CLI=$BUILD/src/cli/bareiron
 SIZE=1G
-command -v fio >/dev/null || { echo "disk_host.sh: fio is missing (scripts/install-deps.sh)" >&2; exit 1; }
-[ -x "$TOOL" ] || { echo "disk_host.sh: $TOOL not built" >&2; exit 1; }
+command -v fio >/dev/null || bench_fail "fio is missing (scripts/install-deps.sh)"
+bench_need_built "$TOOL"
 mkdir -p "$WORK"
 RAW=$WORK/disk.raw
 QCOW=$WORK/disk.qcow2

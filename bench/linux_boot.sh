@@ -23,8 +23,9 @@
 # Output of the runs: BUILD_DIR/guest/linux-boot.log. Exit status: 0 figures printed, or skipped
 # (L1 has no nested KVM, no guest kernel or initramfs), 1 setup or run failure.
 set -eu
+bench_name=linux_boot
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:-build}
 runs=${2:-5}
 vmm="$build_dir/src/vmm/bareiron-vmm"
@@ -35,14 +36,8 @@ saved="$build_dir/guest/linux-boot.log"
 # the host kind (kvm, kvm-pvm or none; BAREIRON_HOST_KIND forces a lesser one): Linux reaches
 # userspace only on real KVM, anywhere else it runs in the nested L1
 kind=$("$here/scripts/host-kind.sh") || exit 1
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "linux_boot: qemu-system-x86_64 missing" >&2
-    exit 1
-}
-[ -x "$vmm" ] || {
-    echo "linux_boot: $vmm not built" >&2
-    exit 1
-}
+bench_need_qemu
+bench_need_built "$vmm"
 kernel=$("$here/scripts/get-guest-kernel.sh" "$build_dir") || {
     echo "skipped: no guest kernel (get-guest-kernel.sh failed)"
     exit 0
@@ -61,8 +56,7 @@ boot_util.extract_vmlinux('$kernel', '$vmlinux.tmp')"
     mv "$vmlinux.tmp" "$vmlinux"
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_tmp
 x="$tmp/x"
 mkdir -p "$x"
 cp "$vmlinux" "$x/vmlinux"
@@ -105,22 +99,11 @@ tr -d '\r' <"$tmp/runs.raw" | grep -e '^BENCH-OUT BENCH-WARMUP [^|]*$' -e '^BENC
     sed 's/^BENCH-OUT //' || true
 # "BENCH <config> <round> <us> <status> <maxrss_kib> <pid>"
 tr -d '\r' <"$tmp/runs.raw" | sed -n 's/^BENCH-OUT BENCH //p' >"$tmp/runs"
-[ -s "$tmp/runs" ] || {
-    echo "linux_boot: no BENCH lines; log in $saved" >&2
-    exit 1
-}
+[ -s "$tmp/runs" ] || bench_fail "no BENCH lines; log in $saved"
 
 # "min median" (ms) of the runs of configuration $1 that reached /init
 stats() {
-    awk -v c="$1" '$1 == c && $4 == "0" { print $3 }' "$tmp/runs" | sort -n |
-        awk '{ a[NR] = $1 } END {
-            if (NR == 0) { print "- -"; exit }
-            med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-            printf "%.1f %.1f\n", a[1] / 1000, med / 1000 }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+    awk -v c="$1" '$1 == c && $4 == "0" { print $3 }' "$tmp/runs" | bench_min_median 1000
 }
 
 echo "Linux boot to /init ($where), command line: $cmdline"
@@ -133,7 +116,7 @@ for kind_of in pvh bz; do
         s=$(stats "$c")
         n=$(awk -v c="$c" '$1 == c && $4 == "0"' "$tmp/runs" | wc -l)
         r=-
-        [ "$m" = ours ] || r=$(ratio "$omed" "$(echo "$s" | cut -d' ' -f2)")
+        [ "$m" = ours ] || r=$(bench_ratio "$omed" "$(echo "$s" | cut -d' ' -f2)")
         case "$c" in
         ours-pvh) label="bareiron-vmm, vmlinux (PVH)" ;;
         microvm-pvh) label="qemu -M microvm, vmlinux (PVH)" ;;

@@ -8,27 +8,18 @@
 # step in QEMU, so its figure is start+quit only). Ratio ours/QEMU on the medians.
 # Usage: bench/mgr_cycle.sh [BUILD_DIR] [RUNS]    (defaults: build, 10)
 set -eu
+bench_name=mgr_cycle
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:-build}
 runs=${2:-10}
 bareiron="$build_dir/src/cli/bareiron"
-
-# Tiny guests run directly on real KVM and on kvm-pvm (scripts/host-kind.sh).
-if [ "$("$here/scripts/host-kind.sh")" = none ]; then
-    echo "skipped: no usable /dev/kvm here (bench/nested_mgr.sh measures the manager cycle on a nested KVM)"
-    exit 0
-fi
-[ -x "$bareiron" ] || { echo "mgr_cycle: $bareiron not built" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_need_kvm "bench/nested_mgr.sh measures the manager cycle on a nested KVM"
+bench_need_built "$bareiron"
+bench_tmp
 export BAREIRON_HOME="$tmp/home"
 payload="$tmp/spin.mb"
-/usr/bin/python3 -c "
-import sys; sys.path.insert(0, '$here/tests/integration')
-import vmm_util as u
-open('$payload', 'wb').write(u.multiboot_image(b'\xeb\xfe'))"
+bench_guest "$payload" spin
 
 cycle_ours() {
     "$bareiron" create bench --kernel "$payload" --memory 128M >/dev/null
@@ -72,18 +63,12 @@ measure() {
     : >"$tmp/times"
     while [ "$i" -lt "$runs" ]; do
         t0=$(date +%s%N)
-        "$@" || { echo "mgr_cycle: $1 failed" >&2; exit 1; }
+        "$@" || bench_fail "$1 failed"
         t1=$(date +%s%N)
         echo $(((t1 - t0) / 1000)) >>"$tmp/times"
         i=$((i + 1))
     done
-    sort -n "$tmp/times" | awk '{ a[NR] = $1 } END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%.1f %.1f\n", a[1] / 1000, m / 1000 }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
+    bench_min_median 1000 <"$tmp/times"
 }
 
 per_second() {
@@ -99,7 +84,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
     q=$(measure cycle_qemu)
     qmed=$(echo "$q" | cut -d' ' -f2)
     printf "%-36s %10s %10s %10s %8s\n" "qemu -M microvm start+quit (QMP)" $q \
-        "$(per_second "$qmed")" "$(ratio "$omed" "$qmed")"
+        "$(per_second "$qmed")" "$(bench_ratio "$omed" "$qmed")"
 else
     echo "qemu-system-x86_64 not installed: no peer figures"
 fi

@@ -17,21 +17,14 @@
 #   CPUs L1 was seen to stop after a few runs) and NESTED_TIMEOUT to 1800.
 # Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
 set -eu
+bench_name=nested
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:?usage: bench/nested.sh BUILD_DIR [RUNS]}
 runs=${2:-5}
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "nested: qemu-system-x86_64 missing" >&2
-    exit 1
-}
-[ -x "$build_dir/src/vmm/bareiron-vmm" ] || {
-    echo "nested: $build_dir/src/vmm/bareiron-vmm not built" >&2
-    exit 1
-}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_need_qemu
+bench_need_built "$build_dir/src/vmm/bareiron-vmm"
+bench_tmp
 x="$tmp/x"
 root="$x/root"
 . "$here/bench/nested/lib.sh"
@@ -44,10 +37,7 @@ nested_ship "$root" "qemu/bios-microvm.bin qemu/qboot.rom qemu/kvmvapic.bin qemu
     seabios/bios-256k.bin seabios/bios.bin seabios/bios-microvm.bin" \
     "$qemu" /usr/bin/qemu-system-x86_64
 
-/usr/bin/python3 -c "
-import sys; sys.path.insert(0, '$here/tests/integration')
-import vmm_util as u
-open('$x/exit.mb', 'wb').write(u.multiboot_image(u.debug_exit(0)))"
+bench_guest "$x/exit.mb" exit
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/runstat" "$here/bench/nested/runstat.c"
 cp "$here/bench/nested/case.sh" "$x/case.sh"
 echo "bench 1700 - /bin/sh /x/case.sh $runs" >"$tmp/cases"
@@ -56,30 +46,13 @@ nested_run "$tmp/cases" "$x" "$build_dir/guest/nested-bench.log"
 grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'BENCH-' "$log" | sed 's/^NESTED-OUT bench //' || true
 nested_status nested "$build_dir/guest/nested-bench.log"
 
-# "NESTED-OUT bench BENCH <monitor> <round> <wall_us> <status> <maxrss_kib>", or when L1 ran
-# out of time before the case ended, the same lines as case.sh printed them on the console
-grep '^NESTED-OUT bench BENCH ' "$log" | cut -d' ' -f4- >"$tmp/runs" || true
-if [ ! -s "$tmp/runs" ]; then
-    grep '^LIVE-BENCH ' "$log" | cut -d' ' -f2- >"$tmp/runs" || true
-fi
-[ -s "$tmp/runs" ] || {
-    echo "nested: no BENCH lines; log in $build_dir/guest/nested-bench.log" >&2
-    exit 1
-}
-[ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
+# "<monitor> <round> <wall_us> <status> <maxrss_kib>" a run
+nested_bench_runs bench "$build_dir/guest/nested-bench.log"
 
 # Prints "min median" of field $2 (divided by $3) for monitor $1, counting only runs whose
 # exit status is 1 (isa-debug-exit of 0: (0 << 1) | 1).
 stats() {
-    awk -v m="$1" -v f="$2" '$1 == m && $4 == 1 { print $f }' "$tmp/runs" | sort -n |
-        awk -v d="$3" '{ a[NR] = $1 } END {
-            if (NR == 0) { print "- -"; exit }
-            med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-            printf "%.1f %.1f\n", a[1] / d, med / d }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+    awk -v m="$1" -v f="$2" '$1 == m && $4 == 1 { print $f }' "$tmp/runs" | bench_min_median "$3"
 }
 
 printf "%-22s %6s %10s %10s %8s\n" "" runs min median ours/qemu
@@ -94,7 +67,7 @@ for metric in "start-to-exit (ms):3:1000" "peak RSS (MiB):5:1024"; do
         s=$(stats "$m" "$field" "$div")
         n=$(awk -v m="$m" '$1 == m && $4 == 1' "$tmp/runs" | wc -l)
         r=-
-        [ "$m" = ours ] || r=$(ratio "$omed" "$(echo "$s" | cut -d' ' -f2)")
+        [ "$m" = ours ] || r=$(bench_ratio "$omed" "$(echo "$s" | cut -d' ' -f2)")
         case "$m" in
         ours) label=bareiron-vmm ;;
         *) label="qemu -M $m" ;;

@@ -17,25 +17,16 @@
 #   bench/nested.sh) and NESTED_TIMEOUT to 1800.
 # Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
 set -eu
+bench_name=nested_disk
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:?usage: bench/nested_disk.sh BUILD_DIR [RUNS [MIB [RAND]]]}
 runs=${2:-3}
 mib=${3:-64}
 nrand=${4:-1000}
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "nested_disk: qemu-system-x86_64 missing" >&2
-    exit 1
-}
-for f in src/vmm/bareiron-vmm tests/guest/virtio_blk.elf; do
-    [ -e "$build_dir/$f" ] || {
-        echo "nested_disk: $build_dir/$f not built" >&2
-        exit 1
-    }
-done
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_need_qemu
+bench_need_built "$build_dir/src/vmm/bareiron-vmm" "$build_dir/tests/guest/virtio_blk.elf"
+bench_tmp
 x="$tmp/x"
 root="$x/root"
 . "$here/bench/nested/lib.sh"
@@ -76,15 +67,7 @@ awk '{ printf "  %-11s %-6s %8s %8s %8s\n", $2, $3, $5, $7, $9 }' "$tmp/r"
 # median of field $2 for configuration $1 ("DBENCH cfg round seqwrite_mibs A seqread_mibs B
 # randread_iops C": fields 5, 7, 9)
 med() {
-    awk -v c="$1" -v f="$2" '$2 == c { print $f }' "$tmp/r" | sort -n |
-        awk '{ a[NR] = $1 } END {
-            if (NR == 0) { print "-"; exit }
-            m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-            printf "%.1f\n", m }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+    awk -v c="$1" -v f="$2" '$2 == c { print $f }' "$tmp/r" | bench_min_median 1 | cut -d' ' -f2
 }
 
 echo "medians of $(awk '$2 == "ours-raw"' "$tmp/r" | wc -l) round(s), ${mib} MiB, $nrand random reads"
@@ -97,7 +80,7 @@ for m in "seqwrite MiB/s:5" "seqread MiB/s:7" "randread 4k IOPS:9"; do
     c=$(med ours-qcow2 "$f")
     d=$(med qemu-qcow2 "$f")
     printf "%-22s %10s %10s %10s %10s %8s %8s\n" "${m%:*}" "$a" "$b" "$c" "$d" \
-        "$(ratio "$a" "$b")" "$(ratio "$c" "$d")"
+        "$(bench_ratio "$a" "$b")" "$(bench_ratio "$c" "$d")"
 done
 fails=$(grep -c '^NESTED-OUT dbench DBENCH-FAIL' "$log" || true)
 [ "$fails" = 0 ] || echo "note: $fails run(s) gave no figures (DBENCH-FAIL lines above)"

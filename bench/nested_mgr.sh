@@ -18,24 +18,15 @@
 #   to 1800.
 # Exit status: 0 figures printed, or skipped (L1 has no /dev/kvm), 1 setup or run failure.
 set -eu
+bench_name=nested_mgr
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:?usage: bench/nested_mgr.sh BUILD_DIR [RUNS]}
 runs=${2:-5}
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "nested_mgr: qemu-system-x86_64 missing" >&2
-    exit 1
-}
+bench_need_qemu
 bareiron="$build_dir/src/cli/bareiron"
-for f in "$build_dir/src/vmm/bareiron-vmm" "$bareiron"; do
-    [ -x "$f" ] || {
-        echo "nested_mgr: $f not built" >&2
-        exit 1
-    }
-done
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_need_built "$build_dir/src/vmm/bareiron-vmm" "$bareiron"
+bench_tmp
 x="$tmp/x"
 root="$x/root"
 . "$here/bench/nested/lib.sh"
@@ -47,11 +38,7 @@ nested_ship "$root" "qemu/bios-microvm.bin qemu/qboot.rom qemu/multiboot_dma.bin
     seabios/bios-microvm.bin" \
     "$bareiron" /bin/bareiron "$qemu" /usr/bin/qemu-system-x86_64
 
-/usr/bin/python3 -c "
-import sys; sys.path.insert(0, '$here/tests/integration')
-import vmm_util as u
-open('$x/spin.mb', 'wb').write(u.multiboot_image(b'\xeb\xfe'))
-open('$x/exit.mb', 'wb').write(u.multiboot_image(u.debug_exit(0)))"
+bench_guest "$x/spin.mb" spin "$x/exit.mb" exit
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/runstat" "$here/bench/nested/runstat.c"
 cp "$here/bench/nested/mgr_case.sh" "$x/mgr_case.sh"
 echo "mgr 1700 - /bin/sh /x/mgr_case.sh $runs" >"$tmp/cases"
@@ -60,32 +47,16 @@ nested_run "$tmp/cases" "$x" "$build_dir/guest/nested-mgr.log"
 grep -e '^NESTED cpu' -e '^NESTED KVM' -e 'BENCH-' "$log" | sed 's/^NESTED-OUT mgr //' || true
 nested_status nested_mgr "$build_dir/guest/nested-mgr.log"
 
-# "NESTED-OUT mgr BENCH <side> <round> <wall_us> <status> <maxrss_kib>", or when L1 ran out of
-# time before the case ended, the same lines as mgr_case.sh printed them on the console
-grep '^NESTED-OUT mgr BENCH ' "$log" | cut -d' ' -f4- >"$tmp/runs" || true
-if [ ! -s "$tmp/runs" ]; then
-    grep '^LIVE-BENCH ' "$log" | cut -d' ' -f2- >"$tmp/runs" || true
-fi
-[ -s "$tmp/runs" ] || {
-    echo "nested_mgr: no BENCH lines; log in $build_dir/guest/nested-mgr.log" >&2
-    exit 1
-}
-[ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
+# "<side> <round> <wall_us> <status> <maxrss_kib>" a run
+nested_bench_runs mgr "$build_dir/guest/nested-mgr.log"
 
 # the exit status of a good run of side $1: 0 for our cycle, 1 for QEMU's debug-exit of 0
 good() { if [ "$1" = ours ]; then echo 0; else echo 1; fi; }
 
 # Prints "min median" (ms) of the good runs of side $1.
 stats() {
-    awk -v m="$1" -v g="$(good "$1")" '$1 == m && $4 == g { print $3 }' "$tmp/runs" | sort -n |
-        awk '{ a[NR] = $1 } END {
-            if (NR == 0) { print "- -"; exit }
-            med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-            printf "%.1f %.1f\n", a[1] / 1000, med / 1000 }'
-}
-
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'
+    awk -v m="$1" -v g="$(good "$1")" '$1 == m && $4 == g { print $3 }' "$tmp/runs" |
+        bench_min_median 1000
 }
 
 per_second() {
@@ -101,7 +72,7 @@ for m in ours qemu; do
     n=$(awk -v m="$m" -v g="$(good "$m")" '$1 == m && $4 == g' "$tmp/runs" | wc -l)
     case "$m" in
     ours) label="bareiron create+start+poweroff+delete" r=- ;;
-    *) label="qemu -M microvm start+debug-exit" r=$(ratio "$omed" "$med") ;;
+    *) label="qemu -M microvm start+debug-exit" r=$(bench_ratio "$omed" "$med") ;;
     esac
     # shellcheck disable=SC2086 # $s is "min median"
     printf "%-44s %6s %10s %10s %9s %9s\n" "$label" "$n/$runs" $s "$(per_second "$med")" "$r"

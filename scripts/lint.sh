@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Static checks, in three stages (all must pass; the whole run takes a few seconds):
+# Static checks, in five stages (all must pass; the whole run takes a few seconds):
 #  1. the layering rule of docs/architecture.md ("Layers"), checked on the #include "..." lines
 #     of src/: every edge between two areas must be allowed below, or it is printed as
 #     `file:line: includes X (layer A may not depend on B)`;
@@ -9,9 +9,12 @@
 #  3. references: no file cites a document the repository does not have (the team's style
 #     guide by section, or a path under docs/ that does not exist), so every comment can be
 #     checked by whoever reads it;
-#  4. cppcheck (warning + portability) over src/ and the guest payloads (tests/guest/), false
+#  4. tests/unit/ mirrors src/: every tests/unit/<dir>/test_<module>[_<what>].c has its module
+#     src/<dir>/<module>.c (test_options.c beside src/vmm/options.c, not under core/);
+#  5. cppcheck (warning + portability) over src/ and the guest payloads (tests/guest/), false
 #     positives suppressed inline with a `cppcheck-suppress <id>` comment and a reason.
-# Usage: scripts/lint.sh [--layers-only | --sizes-only | --refs-only | --cppcheck-only]
+# Usage: scripts/lint.sh [--layers-only | --sizes-only | --refs-only | --mirror-only |
+#                         --cppcheck-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -178,6 +181,31 @@ references() {
     }
 }
 
+mirror() {
+    echo "== lint: tests/unit mirrors src/"
+    local bad=0 t dir name stem
+    while IFS= read -r t; do
+        dir=${t#tests/unit/}
+        dir=${dir%/*}
+        name=${t##*/test_}
+        name=${name%.c}
+        stem=$name
+        # test_qcow2_hostile.c may test qcow2.c: drop _<what> suffixes until a module matches.
+        while [ ! -f "src/$dir/$stem.c" ]; do
+            if [[ $stem != *_* ]]; then
+                echo "$t: no src/$dir/$name.c (nor a module its name starts with) to test"
+                bad=1
+                break
+            fi
+            stem=${stem%_*}
+        done
+    done < <(find tests/unit -name 'test_*.c' | LC_ALL=C sort)
+    [ "$bad" = 0 ] || {
+        echo "lint: tests/unit/<dir>/test_<module>.c must test src/<dir>/<module>.c"
+        status=1
+    }
+}
+
 cppcheck_src() {
     echo "== lint: cppcheck"
     cppcheck --quiet -j2 --std=c11 \
@@ -189,15 +217,17 @@ case "$stage" in
 --layers-only) layers ;;
 --sizes-only) sizes ;;
 --refs-only) references ;;
+--mirror-only) mirror ;;
 --cppcheck-only) cppcheck_src ;;
 all)
     layers
     sizes
     references
+    mirror
     cppcheck_src
     ;;
 *)
-    echo "usage: $0 [--layers-only | --sizes-only | --refs-only | --cppcheck-only]" >&2
+    echo "usage: $0 [--layers-only | --sizes-only | --refs-only | --mirror-only | --cppcheck-only]" >&2
     exit 2
     ;;
 esac

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh disable=SC2154 # $here, $build_dir and $tmp come from the caller
-# Shared by bench/nested*.sh (sourced, not run): ships programs with their libraries and QEMU's
-# firmware into the extra directory that scripts/nested-kvm.sh puts in L1 as /x, runs L1 once
-# and reports how it ended. The caller sets $here, $build_dir and $tmp.
+# Shared by bench/nested*.sh (sourced, not run, after bench/lib.sh): ships programs with their
+# libraries and QEMU's firmware into the extra directory that scripts/nested-kvm.sh puts in L1
+# as /x, runs L1 once and reports how it ended. The caller sets $here, $build_dir and $tmp.
 
 # nested_ship ROOT "FIRMWARE..." SRC DEST [SRC DEST]...: copies each program SRC to ROOT/DEST
 # and every library ldd lists for them (and the loader) to ROOT at the same paths, as regular
@@ -54,4 +54,17 @@ nested_status() {
         tail -n 20 "$log" >&2
         echo "$1: scripts/nested-kvm.sh failed ($rc); log in $2" >&2
     fi
+}
+
+# nested_bench_runs CASE SAVED_LOG: after nested_status, writes the case's
+# "BENCH <fields...>" lines, without "BENCH", to $tmp/runs: from "NESTED-OUT CASE BENCH ...",
+# or when L1 ran out of time before the case ended, from the "LIVE-BENCH ..." copies it printed
+# on the console. Fails when there are none; notes when the figures are partial.
+nested_bench_runs() {
+    grep "^NESTED-OUT $1 BENCH " "$log" | cut -d' ' -f4- >"$tmp/runs" || true
+    if [ ! -s "$tmp/runs" ]; then
+        grep '^LIVE-BENCH ' "$log" | cut -d' ' -f2- >"$tmp/runs" || true
+    fi
+    [ -s "$tmp/runs" ] || bench_fail "no BENCH lines; log in $2"
+    [ "$rc" = 0 ] || echo "note: partial figures (L1 did not finish)"
 }

@@ -6,14 +6,32 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int error_set(struct error *err, int code, const char *fmt, ...)
+PRINTF_FMT(4, 0)
+static int error_vset(struct error *err, int code, bool is_usage, const char *fmt, va_list ap)
 {
-    va_list ap;
     if (err == NULL || err->code != 0)
         return code;
     err->code = code;
-    va_start(ap, fmt);
+    err->is_usage = is_usage;
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    return code;
+}
+
+int error_set(struct error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    code = error_vset(err, code, false, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int error_usage(struct error *err, const char *fmt, ...)
+{
+    va_list ap;
+    int code;
+    va_start(ap, fmt);
+    code = error_vset(err, -EINVAL, true, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -22,6 +40,7 @@ void error_clear(struct error *err)
 {
     if (err) {
         err->code = 0;
+        err->is_usage = false;
         err->message[0] = '\0';
     }
 }

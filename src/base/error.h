@@ -7,16 +7,22 @@
 #ifndef BAREIRON_BASE_ERROR_H
 #define BAREIRON_BASE_ERROR_H
 
+#include <stdbool.h>
+
 #include "base/compiler.h"
 
 struct error {
-    int code; /* negative errno, 0 when unset */
+    int code;      /* negative errno, 0 when unset */
+    bool is_usage; /* the command line is wrong: exit status 2 whatever the code */
     char message[512];
 };
 
 /* Fills (err) with (code) and the formatted message, unless err is NULL or already set.
  * Returns (code), so that "return error_set(err, -EINVAL, ...)" reads naturally. */
 PRINTF_FMT(3, 4) int error_set(struct error *err, int code, const char *fmt, ...);
+/* error_set(err, -EINVAL, ...) for a bad command line or argument: also marks (err) as a
+ * usage error (base/exit_status.h gives it status 2). */
+PRINTF_FMT(2, 3) int error_usage(struct error *err, const char *fmt, ...);
 /* Clears (err). */
 void error_clear(struct error *err);
 /* Returns a short stable name for a negative errno: "EINVAL", "ENOENT"... or "EIO" for others. */

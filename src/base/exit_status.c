@@ -4,6 +4,8 @@
 
 #include <errno.h>
 
+#include "base/error.h"
+
 int exit_status_for_errno(int code)
 {
     switch (-code) {
@@ -29,6 +31,13 @@ int exit_status_for_errno(int code)
     default:
         return EXIT_STATUS_FAIL;
     }
+}
+
+int exit_status_for_error(const struct error *err)
+{
+    if (err->code != 0 && err->is_usage)
+        return EXIT_STATUS_USAGE;
+    return exit_status_for_errno(err->code);
 }
 
 int exit_status_to_errno(int status)

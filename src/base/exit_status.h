@@ -21,8 +21,12 @@ enum exit_status {
     EXIT_STATUS_SECCOMP = 10, /* a forbidden system call (monitor only; docs/security.md) */
 };
 
+struct error;
+
 /* Returns the status of the class that the negative errno (code) belongs to (0 gives 0). */
 int exit_status_for_errno(int code);
+/* Returns the status of (err): 2 for a usage error (error_usage), else that of its code. */
+int exit_status_for_error(const struct error *err);
 
 /* The inverse, for a monitor that exited during start: returns a negative errno of the class
  * of exit status (status) (3 gives -ENOENT, 4 -EBUSY, 5 -ENODEV, 2 and 6 -EINVAL, 7

@@ -2,6 +2,7 @@
 /* Implementation of base/util.h. */
 #include "base/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -51,41 +52,20 @@ int parse_size(const char *s, uint64_t default_unit, uint64_t *out)
     if (ret < 0)
         return ret;
     s += n;
-    switch (*s) {
-    case '\0':
+    if (*s == '\0') {
         mult = default_unit ? default_unit : 1;
-        break;
-    case 'b':
-    case 'B':
-        mult = 1;
-        break;
-    case 'k':
-    case 'K':
-        mult = 1ULL << 10;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1ULL << 20;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1ULL << 30;
-        break;
-    case 't':
-    case 'T':
-        mult = 1ULL << 40;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if (*s != '\0' && *s != 'b' && *s != 'B') {
+    } else {
+        /* B, K, M, G or T in either case; K to T may add "i", "B" or "iB" */
+        static const char units[] = "bkmgt";
+        const char *u = strchr(units, tolower((unsigned char)*s));
+        if (u == NULL)
+            return -EINVAL;
+        mult = 1ULL << (10 * (u - units));
         s++;
-        if (*s == 'i')
+        if (u != units && *s == 'i')
             s++;
-        if (*s == 'B')
+        if (u != units && *s == 'B')
             s++;
-    } else if (*s != '\0') {
-        s++;
     }
     if (*s != '\0')
         return -EINVAL;
@@ -135,12 +115,17 @@ err_close_fd:
     return ret;
 }
 
-/* The loop of write_full and send_full: send(2) with MSG_NOSIGNAL when (is_socket). */
-static int out_full(int fd, const void *buf, size_t len, bool is_socket)
+/* How out_full writes: write(2), send(2) with MSG_NOSIGNAL, or pwrite(2) at an offset. */
+enum out_kind { OUT_WRITE, OUT_SEND, OUT_PWRITE };
+
+/* The loop of write_full, send_full and pwrite_full. */
+static int out_full(int fd, const void *buf, size_t len, uint64_t off, enum out_kind kind)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = is_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+        ssize_t n = kind == OUT_SEND     ? send(fd, p, len, MSG_NOSIGNAL)
+                    : kind == OUT_PWRITE ? pwrite(fd, p, len, (off_t)off)
+                                         : write(fd, p, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -148,18 +133,19 @@ static int out_full(int fd, const void *buf, size_t len, bool is_socket)
         }
         p += n;
         len -= (size_t)n;
+        off += (uint64_t)n;
     }
     return 0;
 }
 
 int write_full(int fd, const void *buf, size_t len)
 {
-    return out_full(fd, buf, len, false);
+    return out_full(fd, buf, len, 0, OUT_WRITE);
 }
 
 int send_full(int fd, const void *buf, size_t len)
 {
-    return out_full(fd, buf, len, true);
+    return out_full(fd, buf, len, 0, OUT_SEND);
 }
 
 int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -183,19 +169,7 @@ int pread_full(int fd, void *buf, size_t len, uint64_t off)
 
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return out_full(fd, buf, len, off, OUT_PWRITE);
 }
 
 static int fsync_dir_of(const char *path)

@@ -4,7 +4,7 @@
  * `qemu-img` does for QEMU; `disk info` lives in cmd_disk_info.c and `disk convert` in
  * cmd_disk_convert.c. Each subcommand accepts only its own options (disk_subs). Formats are
  * probed from the header only when not given, and never when the user said raw. Exit
- * statuses are those of cli/cli.h; `disk check` documents its own meaning of 0/6
+ * statuses are those of base/exit_status.h; `disk check` documents its own meaning of 0/6
  * (docs/disks.md).
  */
 #include "cli/cli.h"
@@ -61,85 +61,73 @@ static const char disk_help[] =
     "FILE/DST exists (without --force), 6 invalid or unsupported image, not a regular file\n"
     "or block device (check: corruption found or image marked corrupt).\n";
 
-int disk_parse_format(const char *s, enum blk_format *out)
+/* Parses "raw"/"qcow2" into (out); anything else is a usage error. */
+static int parse_format(const char *s, enum blk_format *out, struct error *err)
 {
     if (strcmp(s, "raw") == 0)
         *out = BLK_FORMAT_RAW;
     else if (strcmp(s, "qcow2") == 0)
         *out = BLK_FORMAT_QCOW2;
-    else {
-        cli_err("unknown format '%s' (raw, qcow2)", s);
-        return -EINVAL;
-    }
+    else
+        return error_usage(err, "unknown format '%s' (raw, qcow2)", s);
     return 0;
 }
 
-int disk_parse_size(const char *what, const char *s, uint64_t *out)
+/* Parses a size for option (what); a bad one is a usage error. */
+static int parse_disk_size(const char *what, const char *s, uint64_t *out, struct error *err)
 {
-    if (parse_size(s, 0, out) < 0) {
-        cli_err("invalid %s '%s' (examples: 10G, 512M, 1048576)", what, s);
-        return -EINVAL;
-    }
+    if (parse_size(s, 0, out) < 0)
+        return error_usage(err, "invalid %s '%s' (examples: 10G, 512M, 1048576)", what, s);
     return 0;
 }
 
-static int disk_create_cmd(int argc, char **argv, const struct disk_opts *o)
+static int disk_create_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
-    struct error err = {0};
     uint64_t size = 0;
     int ret;
 
-    if (argc - optind < 1 || argc - optind > 2 || (argc - optind == 1 && !o->backing)) {
-        cli_err("usage: bareiron disk create FILE SIZE [options]");
-        return CLI_EUSAGE;
-    }
-    if (argc - optind == 2 && disk_parse_size("size", argv[optind + 1], &size) < 0)
-        return CLI_EUSAGE;
+    if (argc - optind < 1 || argc - optind > 2 || (argc - optind == 1 && !o->backing))
+        return error_usage(err, "usage: bareiron disk create FILE SIZE [options]");
+    if (argc - optind == 2 && (ret = parse_disk_size("size", argv[optind + 1], &size, err)) < 0)
+        return ret;
     if (o->format == BLK_FORMAT_RAW) {
-        if (o->backing || o->cluster_size) {
-            cli_err("--backing and --cluster-size need --format qcow2");
-            return CLI_EUSAGE;
-        }
-        ret = disk_create_raw(argv[optind], size, o->is_force, &err);
+        if (o->backing || o->cluster_size)
+            return error_usage(err, "--backing and --cluster-size need --format qcow2");
+        ret = disk_create_raw(argv[optind], size, o->is_force, err);
     } else {
         ret = qcow2_create(argv[optind], size, o->cluster_size, o->backing, o->backing_fmt,
-                           o->is_force, &err);
+                           o->is_force, err);
     }
     if (ret == 0 && o->backing && blk_backing_needed(o->backing) != BLK_BACKING_SAME_DIR)
         fprintf(stderr,
                 "bareiron: note: the backing file '%s' is outside the image's directory: a VM "
                 "follows it only with backing=any (docs/security.md)\n",
                 o->backing);
-    return ret < 0 ? cli_fail(&err) : CLI_OK;
+    return ret;
 }
 
-static int disk_resize_cmd(int argc, char **argv, const struct disk_opts *o)
+static int disk_resize_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
-    struct error err = {0};
     uint64_t size;
+    int ret;
 
-    if (argc - optind != 2) {
-        cli_err("usage: bareiron disk resize FILE SIZE [--format F] [--shrink]");
-        return CLI_EUSAGE;
-    }
-    if (disk_parse_size("size", argv[optind + 1], &size) < 0)
-        return CLI_EUSAGE;
-    if (disk_resize(argv[optind], o->format, size, o->allow_shrink, &err) < 0)
-        return cli_fail(&err);
-    return CLI_OK;
+    if (argc - optind != 2)
+        return error_usage(err, "usage: bareiron disk resize FILE SIZE [--format F] [--shrink]");
+    ret = parse_disk_size("size", argv[optind + 1], &size, err);
+    return ret < 0 ? ret : disk_resize(argv[optind], o->format, size, o->allow_shrink, err);
 }
 
-static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o)
+/* The verdict goes to stdout: corruption is status 6 (1 if --repair could not fix it), a
+ * check that could not complete 1. */
+static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
     struct disk_check_result r;
-    struct error err = {0};
+    int ret;
 
-    if (argc - optind != 1) {
-        cli_err("usage: bareiron disk check FILE [--repair]");
-        return CLI_EUSAGE;
-    }
-    if (disk_check(argv[optind], o->repair, &r, &err) < 0)
-        return cli_fail(&err);
+    if (argc - optind != 1)
+        return error_usage(err, "usage: bareiron disk check FILE [--repair]");
+    if ((ret = disk_check(argv[optind], o->repair, &r, err)) < 0)
+        return ret;
     printf("%" PRIu64 "/%" PRIu64 " clusters allocated\n", r.allocated_clusters, r.total_clusters);
     if (o->repair && r.fixed)
         printf("%" PRIu64 " errors repaired\n", r.fixed);
@@ -154,11 +142,11 @@ static int disk_check_cmd(int argc, char **argv, const struct disk_opts *o)
     if (r.is_marked_corrupt)
         printf("the image is marked corrupt: --repair clears the mark once it is consistent\n");
     if (r.corruptions || r.is_marked_corrupt)
-        return o->repair ? CLI_EFAIL : CLI_EINVALID;
+        return cli_reported(err, o->repair ? -EIO : -EINVAL);
     if (r.is_incomplete)
-        return CLI_EFAIL;
+        return cli_reported(err, -EIO);
     printf("no errors were found on the image\n");
-    return CLI_OK;
+    return 0;
 }
 
 enum {
@@ -195,7 +183,7 @@ static const struct option disk_opts[] = {
 /* The subcommands and the options each accepts (--help goes with all of them). */
 static const struct disk_sub {
     const char *name;
-    int (*fn)(int argc, char **argv, const struct disk_opts *o);
+    int (*fn)(int argc, char **argv, const struct disk_opts *o, struct error *err);
     unsigned allowed;
 } disk_subs[] = {
     {"create", disk_create_cmd,
@@ -217,14 +205,14 @@ static const char *opt_name(int val)
     return "?";
 }
 
-/* Stores the value of option (c) (argument optarg) in (o). Returns 0 or -EINVAL (printed). */
-static int disk_set_opt(int c, struct disk_opts *o)
+/* Stores the value of option (c) (argument optarg) in (o). */
+static int disk_set_opt(int c, struct disk_opts *o, struct error *err)
 {
     switch (c) {
     case OPT_FORMAT:
-        return disk_parse_format(optarg, &o->format);
+        return parse_format(optarg, &o->format, err);
     case OPT_SRC_FMT:
-        return disk_parse_format(optarg, &o->src_format);
+        return parse_format(optarg, &o->src_format, err);
     case OPT_BACKING:
         o->backing = optarg;
         return 0;
@@ -232,7 +220,7 @@ static int disk_set_opt(int c, struct disk_opts *o)
         o->backing_fmt = optarg;
         return 0;
     case OPT_CLUSTER:
-        return disk_parse_size("cluster size", optarg, &o->cluster_size);
+        return parse_disk_size("cluster size", optarg, &o->cluster_size, err);
     case OPT_JSON:
         o->is_json = true;
         return 0;
@@ -248,42 +236,39 @@ static int disk_set_opt(int c, struct disk_opts *o)
     case OPT_FORCE:
         o->is_force = true;
         return 0;
+    case OPT_HELP:
+        fputs(disk_help, stdout);
+        o->is_help = true;
+        return 0;
     default:
-        return -EINVAL;
+        return error_usage(err, "unknown option");
     }
 }
 
 /* Parses the options of subcommand (sub) into (o), refusing those that belong to other
- * subcommands; positional arguments stay in argv from optind on. Returns 0, 1 for --help
- * (printed) or -EINVAL (message printed). */
-static int disk_parse_opts(int argc, char **argv, const struct disk_sub *sub, struct disk_opts *o)
+ * subcommands; positional arguments stay in argv from optind on. */
+static int disk_parse_opts(int argc, char **argv, const struct disk_sub *sub, struct disk_opts *o,
+                           struct error *err)
 {
-    int c;
+    int c, ret;
 
     memset(o, 0, sizeof(*o));
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", disk_opts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            cli_err(c == '?' ? "unknown option '%s' for disk %s" : "option %s needs a value",
-                    argv[optind - 1], sub->name);
-            return -EINVAL;
-        }
-        if (c == OPT_HELP) {
-            fputs(disk_help, stdout);
-            return 1;
-        }
-        if (c > 0 && c < OPT_HELP && !(sub->allowed & OPT_BIT(c))) {
-            cli_err("option --%s is not valid for disk %s", opt_name(c), sub->name);
-            return -EINVAL;
-        }
-        if (disk_set_opt(c, o) < 0)
-            return -EINVAL;
+    while (!o->is_help && (c = getopt_long(argc, argv, ":", disk_opts, NULL)) != -1) {
+        if (c == '?' || c == ':')
+            return error_usage(
+                err, c == '?' ? "unknown option '%s' for disk %s" : "option %s needs a value",
+                argv[optind - 1], sub->name);
+        if (c > 0 && c < OPT_HELP && !(sub->allowed & OPT_BIT(c)))
+            return error_usage(err, "option --%s is not valid for disk %s", opt_name(c), sub->name);
+        if ((ret = disk_set_opt(c, o, err)) < 0)
+            return ret;
     }
     return 0;
 }
 
-int cmd_disk(int argc, char **argv)
+int cmd_disk(int argc, char **argv, struct error *err)
 {
     const struct disk_sub *sub = NULL;
     struct disk_opts o;
@@ -291,19 +276,18 @@ int cmd_disk(int argc, char **argv)
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(disk_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EUSAGE : CLI_OK;
+        return argc < 2 ? error_usage(err, "%s", "") : 0; /* the text says what is missing */
     }
     for (size_t i = 0; i < ARRAY_SIZE(disk_subs); i++)
         if (strcmp(argv[1], disk_subs[i].name) == 0)
             sub = &disk_subs[i];
-    if (!sub) {
-        cli_err("unknown disk command '%s' (create, info, convert, resize, check)", argv[1]);
-        return CLI_EUSAGE;
-    }
-    ret = disk_parse_opts(argc - 1, argv + 1, sub, &o);
-    if (ret != 0)
-        return ret > 0 ? CLI_OK : CLI_EUSAGE;
+    if (!sub)
+        return error_usage(err, "unknown disk command '%s' (create, info, convert, resize, check)",
+                           argv[1]);
+    ret = disk_parse_opts(argc - 1, argv + 1, sub, &o, err);
+    if (ret < 0 || o.is_help)
+        return ret;
     /* A create or convert past RLIMIT_FSIZE must fail with EFBIG and clean up, not die. */
     signal(SIGXFSZ, SIG_IGN);
-    return sub->fn(argc - 1, argv + 1, &o);
+    return sub->fn(argc - 1, argv + 1, &o, err);
 }

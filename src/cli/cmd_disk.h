@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "block/blk.h"
 
 struct disk_opts {
@@ -22,15 +23,12 @@ struct disk_opts {
     bool repair;
     bool is_quiet;
     bool is_force; /* create/convert: replace an existing file */
+    bool is_help;  /* --help: its text is printed, nothing else to do */
 };
 
-/* Parse "raw"/"qcow2" into (out); prints the error. Returns 0 or -EINVAL. */
-int disk_parse_format(const char *s, enum blk_format *out);
-/* Parses a size for option (what); prints the error. Returns 0 or -EINVAL. */
-int disk_parse_size(const char *what, const char *s, uint64_t *out);
 /* `disk info` and `disk convert`: (argv) from getopt's optind on are the positional
- * arguments. Return a CLI exit status. */
-int disk_info_cmd(int argc, char **argv, const struct disk_opts *o);
-int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o);
+ * arguments. Return 0 or a negative errno with (err) filled, as commands do (cli/cli.h). */
+int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
+int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 
 #endif

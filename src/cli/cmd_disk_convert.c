@@ -182,21 +182,16 @@ static int convert(const struct disk_opts *o, const char *src_path, const char *
     return disk_new_commit(&n, err);
 }
 
-int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o)
+int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
     struct sigaction sa = {.sa_handler = on_signal};
-    struct error err = {0};
 
-    if (argc - optind != 2) {
-        cli_err("usage: bareiron disk convert SRC DST [--format F] [--source-format F] "
-                "[--force]");
-        return CLI_EUSAGE;
-    }
+    if (argc - optind != 2)
+        return error_usage(err, "usage: bareiron disk convert SRC DST [--format F] "
+                                "[--source-format F] [--force]");
     /* Ctrl-C stops the copy at the next block and removes the unfinished image. */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (convert(o, argv[optind], argv[optind + 1], &err) < 0)
-        return cli_fail(&err);
-    return CLI_OK;
+    return convert(o, argv[optind], argv[optind + 1], err);
 }

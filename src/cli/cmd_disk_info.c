@@ -97,36 +97,37 @@ static void print_json(const char *path, const struct disk_info *d)
     }
 }
 
-int disk_info_cmd(int argc, char **argv, const struct disk_opts *o)
+/* Reads the headers of (path) and its backing chain into (chain); returns the index of the last
+ * image read, with (err) saying why the chain ended early if it did. */
+static int read_chain(const char *path, enum blk_format fmt, struct disk_info *chain,
+                      struct error *err)
 {
-    static struct disk_info chain[MAX_CHAIN];
-    struct error err = {0};
-    const char *path;
-    enum blk_format fmt = o->format;
-    int n = 0;
-
-    if (argc - optind != 1) {
-        cli_err("usage: bareiron disk info FILE [--format F] [--json]");
-        return CLI_EUSAGE;
-    }
-    path = argv[optind];
+    int n = 0, ret;
     for (; n < MAX_CHAIN; n++) {
-        if (disk_info_get(n ? chain[n - 1].backing_resolved : path, fmt, &chain[n], &err) < 0) {
-            if (n == 0)
-                return cli_fail(&err);
-            n--; /* print what we have, then say why the chain ends early */
-            break;
-        }
+        ret = disk_info_get(n ? chain[n - 1].backing_resolved : path, fmt, &chain[n], err);
+        if (ret < 0)
+            return n == 0 ? ret : n - 1; /* print what we have, then say why it ends early */
         if (!chain[n].backing[0])
-            break;
+            return n;
         fmt = strcmp(chain[n].backing_fmt, "raw") == 0     ? BLK_FORMAT_RAW
               : strcmp(chain[n].backing_fmt, "qcow2") == 0 ? BLK_FORMAT_QCOW2
                                                            : BLK_FORMAT_AUTO;
     }
-    if (n == MAX_CHAIN) {
-        cli_err("%s: backing chain deeper than %d images", path, MAX_CHAIN);
-        return CLI_EINVALID;
-    }
+    return error_set(err, -EINVAL, "%s: backing chain deeper than %d images", path, MAX_CHAIN);
+}
+
+int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
+{
+    static struct disk_info chain[MAX_CHAIN];
+    const char *path;
+    int n;
+
+    if (argc - optind != 1)
+        return error_usage(err, "usage: bareiron disk info FILE [--format F] [--json]");
+    path = argv[optind];
+    n = read_chain(path, o->format, chain, err);
+    if (n < 0)
+        return n;
     for (int i = 0; i <= n; i++) {
         const char *p = i ? chain[i - 1].backing_resolved : path;
         if (o->is_json)
@@ -143,5 +144,5 @@ int disk_info_cmd(int argc, char **argv, const struct disk_opts *o)
             putchar('}');
         putchar('\n');
     }
-    return err.code ? cli_fail(&err) : CLI_OK;
+    return err->code; /* the chain ended early: why, after what could be read */
 }

@@ -107,23 +107,23 @@ static int find_vmm(char *out, size_t len)
     return -ENOENT;
 }
 
-int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv, struct error *err)
 {
     char vmm[PATH_MAX];
     static char vmm_name[] = "bareiron-vmm";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(run_help, stdout);
-            return CLI_OK;
+            return 0;
         }
     }
-    if (find_vmm(vmm, sizeof(vmm)) < 0) {
-        cli_err("run: cannot find bareiron-vmm (next to bareiron, in ../vmm/, or $BAREIRON_VMM)");
-        return CLI_EFAIL;
-    }
+    if (find_vmm(vmm, sizeof(vmm)) < 0)
+        return error_set(err, -EIO,
+                         "run: cannot find bareiron-vmm (next to bareiron, in ../vmm/, or "
+                         "$BAREIRON_VMM)");
     argv[0] = vmm_name;
     fflush(NULL);
     execv(vmm, argv);
-    cli_err("run: cannot execute %s: %s", vmm, strerror(errno));
-    return CLI_EFAIL;
+    /* Status 1 whatever the errno: the monitor's statuses are for what it found wrong. */
+    return error_set(err, -EIO, "run: cannot execute %s: %s", vmm, strerror(errno));
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the manager's commands (cmd_vm*.c): one argument parser for all of them, the
- * --help texts (cmd_vm_help.c) and small helpers that open the VM library and turn mgr
- * errors into the exit statuses of cli/cli.h (docs/cli.md).
+ * --help texts (cmd_vm_help.c) and small helpers that open the VM library. Like the
+ * commands (cli/cli.h), every function returns 0 or a negative errno with (err) filled.
  */
 #ifndef BAREIRON_CLI_CMD_VM_H
 #define BAREIRON_CLI_CMD_VM_H
@@ -30,6 +30,7 @@ enum {
 
 struct vm_args {
     const char *name;
+    bool is_help; /* --help was given and its text printed: the command has nothing to do */
     bool is_json, is_keep_disks, is_console;
     bool has_timeout;
     unsigned timeout_s;
@@ -40,35 +41,28 @@ struct vm_args {
     char deletes[VM_MAX_DELETES][64]; /* "delete NAME" of --nat-forwardN delete NAME */
 };
 
-/*
- * Parses (argc, argv) (argv[0] is the command) accepting what (allowed) says into (a).
- * Returns -1 to go on, or an exit status to return at once (CLI_OK after printing --help,
- * CLI_EUSAGE after printing what is wrong).
- */
-int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a);
+/* Parses (argc, argv) (argv[0] is the command) accepting what (allowed) says into (a); prints
+ * the --help text if asked (a->is_help). A bad command line is a usage error (error_usage). */
+int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a, struct error *err);
 
 /* Prints the --help text of (cmd) to stdout. */
 void vm_print_help(const char *cmd);
 
-/* Opens the library into (st); on failure prints the reason and returns the exit status,
- * else -1. */
-int vm_open_store(struct store *st);
+/* vm_parse_args, then (unless --help) store_open: the start of every command on one VM or
+ * the library. */
+int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st,
+             struct error *err);
 
-/* vm_parse_args, then vm_open_store: the start of every command on one VM or the library.
- * Returns -1 to go on, or an exit status to return at once. */
-int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st);
-
-/* Prints (err) and returns its exit status, treating -EINVAL from option parsing as a usage
- * error (2) when (is_usage). */
-int vm_fail(const struct error *err, bool is_usage);
+/* Checks that (name) can name a VM; an invalid one is a usage error. */
+int vm_check_name(const char *name, struct error *err);
 
 /* Formats (mib) as "512 MiB" / "2 GiB" into (buf). */
 void vm_format_mib(unsigned long long mib, char *buf, size_t size);
 
-/* Starts VM (name) (the lock is taken here). Returns 0 or an exit status after printing. */
-int vm_start_one(const struct store *st, const char *name, bool is_quiet);
+/* Starts VM (name) (the lock is taken here). */
+int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct error *err);
 
-/* Attaches the terminal to VM (name)'s serial console until Ctrl-A x. Returns an exit status. */
-int vm_console_attach(const struct store *st, const char *name);
+/* Attaches the terminal to VM (name)'s serial console until Ctrl-A x. */
+int vm_console_attach(const struct store *st, const char *name, struct error *err);
 
 #endif

@@ -14,11 +14,10 @@
 #include "cli/cli.h"
 #include "mgr/config.h"
 
-static int usage_error(const char *cmd, const char *what, const char *arg)
+static int usage_error(const char *cmd, const char *what, const char *arg, struct error *err)
 {
-    cli_err("%s: %s%s%s (see 'bareiron %s --help')", cmd, what, arg ? " " : "", arg ? arg : "",
-            cmd);
-    return CLI_EUSAGE;
+    return error_usage(err, "%s: %s%s%s (see 'bareiron %s --help')", cmd, what, arg ? " " : "",
+                       arg ? arg : "", cmd);
 }
 
 /* True if (opt) is an option of some manager command (so given to (cmd) it is misplaced). */
@@ -32,70 +31,78 @@ static bool is_known_option(const char *opt)
 }
 
 /* Refuses option (opt), which (cmd) does not take, in one line naming both. */
-static int misplaced(const char *cmd, const char *opt)
+static int misplaced(const char *cmd, const char *opt, struct error *err)
 {
     if (is_known_option(opt))
-        cli_err("%s: --%s is not an option of '%s' (see 'bareiron %s --help')", cmd, opt, cmd, cmd);
-    else
-        cli_err("%s: unknown option --%s (see 'bareiron %s --help')", cmd, opt, cmd);
-    return CLI_EUSAGE;
+        return error_usage(err, "%s: --%s is not an option of '%s' (see 'bareiron %s --help')", cmd,
+                           opt, cmd, cmd);
+    return error_usage(err, "%s: unknown option --%s (see 'bareiron %s --help')", cmd, opt, cmd);
+}
+
+/* The field of flag (opt) if (allowed) takes it, else NULL (an option with a value, or
+ * misplaced). */
+static bool *flag_field(const char *opt, unsigned allowed, struct vm_args *a)
+{
+    if (strcmp(opt, "json") == 0 && (allowed & VM_ARG_JSON))
+        return &a->is_json;
+    if (strcmp(opt, "keep-disks") == 0 && (allowed & VM_ARG_KEEP_DISKS))
+        return &a->is_keep_disks;
+    if (strcmp(opt, "console") == 0 && (allowed & VM_ARG_CONSOLE))
+        return &a->is_console;
+    return NULL;
 }
 
 /* Handles the flag or option (opt) (without leading dashes; (val) is its inline "=value" or
- * NULL). Returns -1 when consumed, else an exit status. */
+ * NULL), taking its value from argv[++*i] if needed. */
 static int take_option(const char *cmd, const char *opt, const char *val, int *i, int argc,
-                       char **argv, unsigned allowed, struct vm_args *a)
+                       char **argv, unsigned allowed, struct vm_args *a, struct error *err)
 {
-    bool is_flag = true;
-    if (strcmp(opt, "json") == 0 && (allowed & VM_ARG_JSON))
-        a->is_json = true;
-    else if (strcmp(opt, "keep-disks") == 0 && (allowed & VM_ARG_KEEP_DISKS))
-        a->is_keep_disks = true;
-    else if (strcmp(opt, "console") == 0 && (allowed & VM_ARG_CONSOLE))
-        a->is_console = true;
-    else
-        is_flag = false;
-    if (is_flag)
-        return val ? (cli_err("%s: --%s takes no value (see 'bareiron %s --help')", cmd, opt, cmd),
-                      CLI_EUSAGE)
-                   : -1;
+    bool *flag = flag_field(opt, allowed, a);
+    if (flag != NULL) {
+        if (val)
+            return error_usage(err, "%s: --%s takes no value (see 'bareiron %s --help')", cmd, opt,
+                               cmd);
+        *flag = true;
+        return 0;
+    }
     if (!((strcmp(opt, "timeout") == 0 && (allowed & VM_ARG_TIMEOUT)) ||
           ((allowed & VM_ARG_SETTINGS) && config_option_exists(opt) &&
            (strncmp(opt, "remove-", 7) != 0 || (allowed & VM_ARG_REMOVE)))))
-        return misplaced(cmd, opt);
+        return misplaced(cmd, opt, err);
     if (val == NULL) {
         if (*i + 1 >= argc)
-            return cli_err("%s: missing value for --%s (see 'bareiron %s --help')", cmd, opt, cmd),
-                   CLI_EUSAGE;
+            return error_usage(err, "%s: missing value for --%s (see 'bareiron %s --help')", cmd,
+                               opt, cmd);
         val = argv[++*i];
     }
     if (strcmp(opt, "timeout") == 0) {
         uint64_t t;
         if (parse_u64(val, &t) < 0 || t > 86400)
-            return usage_error(cmd, "--timeout needs a number of seconds (0 to 86400), not", val);
+            return usage_error(cmd, "--timeout needs a number of seconds (0 to 86400), not", val,
+                               err);
         a->has_timeout = true;
         a->timeout_s = (unsigned)t;
-        return -1;
+        return 0;
     }
     if (a->nsettings == VM_MAX_SETTINGS)
-        return usage_error(cmd, "too many settings", NULL);
+        return usage_error(cmd, "too many settings", NULL, err);
     if (strncmp(opt, "nat-forward", 11) == 0 && strcmp(val, "delete") == 0) {
         /* VBoxManage's "--natpf1 delete NAME": the name is the next argument. */
         if (*i + 1 >= argc)
-            return cli_err("%s: --%s delete needs a forward name", cmd, opt), CLI_EUSAGE;
+            return error_usage(err, "%s: --%s delete needs a forward name", cmd, opt);
         if (a->ndeletes == VM_MAX_DELETES)
-            return usage_error(cmd, "too many forwards deleted at once", NULL);
+            return usage_error(cmd, "too many forwards deleted at once", NULL, err);
         if (snprintf(a->deletes[a->ndeletes], sizeof(a->deletes[0]), "delete %s", argv[++*i]) >=
             (int)sizeof(a->deletes[0]))
-            return cli_err("%s: --%s delete: forward name too long", cmd, opt), CLI_EUSAGE;
+            return error_usage(err, "%s: --%s delete: forward name too long", cmd, opt);
         val = a->deletes[a->ndeletes++];
     }
     a->keys[a->nsettings] = opt;
     a->values[a->nsettings++] = val;
-    return -1;
+    return 0;
 }
 
-int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a)
+int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a, struct error *err)
 {
     const char *cmd = argv[0];
     bool is_end = false;
@@ -106,7 +113,8 @@ int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a)
         int ret;
         if (!is_end && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
             vm_print_help(cmd);
-            return CLI_OK;
+            a->is_help = true;
+            return 0;
         }
         if (!is_end && strcmp(arg, "--") == 0) {
             is_end = true;
@@ -114,47 +122,38 @@ int vm_parse_args(int argc, char **argv, unsigned allowed, struct vm_args *a)
         }
         if (is_end || arg[0] != '-' || arg[1] == '\0') {
             if (!(allowed & VM_ARG_NAME) || a->name)
-                return usage_error(cmd, "unexpected argument", arg);
+                return usage_error(cmd, "unexpected argument", arg, err);
             a->name = arg;
             continue;
         }
         if (arg[1] != '-')
-            return usage_error(cmd, "unknown option", arg);
+            return usage_error(cmd, "unknown option", arg, err);
         eq = strchr(arg + 2, '=');
         if (eq)
             *eq = '\0'; /* argv strings are writable: split "--opt=value" in place */
-        ret = take_option(cmd, arg + 2, eq ? eq + 1 : NULL, &i, argc, argv, allowed, a);
-        if (ret >= 0)
+        ret = take_option(cmd, arg + 2, eq ? eq + 1 : NULL, &i, argc, argv, allowed, a, err);
+        if (ret < 0)
             return ret;
     }
     if ((allowed & VM_ARG_NAME) && a->name == NULL)
-        return usage_error(cmd, "missing VM name", NULL);
-    return -1;
+        return usage_error(cmd, "missing VM name", NULL, err);
+    return 0;
 }
 
-int vm_open_store(struct store *st)
+int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st,
+             struct error *err)
 {
-    struct error err = {0};
-    if (store_open(st, &err) < 0)
-        return cli_fail(&err);
-    return -1;
+    int ret = vm_parse_args(argc, argv, allowed, a, err);
+    return ret < 0 || a->is_help ? ret : store_open(st, err);
 }
 
-int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st)
+int vm_check_name(const char *name, struct error *err)
 {
-    int ret = vm_parse_args(argc, argv, allowed, a);
-    return ret >= 0 ? ret : vm_open_store(st);
+    int ret = store_check_name(name, err);
+    if (ret < 0 && err != NULL)
+        err->is_usage = true;
+    return ret;
 }
-
-int vm_fail(const struct error *err, bool is_usage)
-{
-    if (is_usage && err->code == -EINVAL) {
-        cli_err("%s", err->message);
-        return CLI_EUSAGE;
-    }
-    return cli_fail(err);
-}
-
 void vm_format_mib(unsigned long long mib, char *buf, size_t size)
 {
     if (mib >= 1024 && mib % 1024 == 0)

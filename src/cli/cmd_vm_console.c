@@ -152,17 +152,16 @@ static int relay(int sock, bool is_tty)
     }
 }
 
-int vm_console_attach(const struct store *st, const char *name)
+int vm_console_attach(const struct store *st, const char *name, struct error *err)
 {
     struct termios saved, raw;
     bool is_tty = isatty(0) && tcgetattr(0, &saved) == 0;
     int sock = connect_console(st, name), ret;
-    if (sock < 0) {
-        cli_err("VM '%s' has no console to attach to (is it running with a console serial "
-                "port?): %s",
-                name, strerror(-sock));
-        return sock == -ENOENT || sock == -ECONNREFUSED ? CLI_ESTATE : CLI_EFAIL;
-    }
+    if (sock < 0) /* no socket or nobody listening: the VM is not running (status 4) */
+        return error_set(err, sock == -ENOENT || sock == -ECONNREFUSED ? -EBUSY : -EIO,
+                         "VM '%s' has no console to attach to (is it running with a console "
+                         "serial port?): %s",
+                         name, strerror(-sock));
     fprintf(stderr, "bareiron: connected to the console of '%s' (Ctrl-A x detaches)\r\n", name);
     if (is_tty) {
         raw = saved;
@@ -175,29 +174,23 @@ int vm_console_attach(const struct store *st, const char *name)
     close(sock);
     if (ret == -EPIPE) {
         fprintf(stderr, "\r\nbareiron: the console of '%s' closed (the VM stopped?)\n", name);
-        return CLI_OK;
+        return 0;
     }
-    if (ret == -EBUSY) {
-        cli_err("the console of '%s' is in use by another client (one at a time)", name);
-        return CLI_ESTATE;
-    }
+    if (ret == -EBUSY)
+        return error_set(err, -EBUSY,
+                         "the console of '%s' is in use by another client (one at a time)", name);
     fprintf(stderr, "\r\nbareiron: detached from '%s' (it keeps running)\n", name);
-    return ret < 0 ? CLI_EFAIL : CLI_OK;
+    return ret < 0 ? cli_reported(err, -EIO) : 0;
 }
 
-int cmd_console(int argc, char **argv)
+int cmd_console(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
-    struct error err = {0};
-    int ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st);
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
+    if (ret < 0 || a.is_help || (ret = vm_check_name(a.name, err)) < 0)
         return ret;
-    if (store_check_name(a.name, &err) < 0)
-        return vm_fail(&err, true);
-    if (!store_exists(&st, a.name)) {
-        cli_err("no VM named '%s' (see 'bareiron list')", a.name);
-        return CLI_ENOTFOUND;
-    }
-    return vm_console_attach(&st, a.name);
+    if (!store_exists(&st, a.name))
+        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", a.name);
+    return vm_console_attach(&st, a.name, err);
 }

@@ -24,185 +24,175 @@
 #define STOP_DEFAULT_TIMEOUT_S 60
 #define POWEROFF_WAIT_MS 10000
 
-/* Checks the name and probes VM (name) into (ps); -1 or an exit status. */
-static int probe_vm(const struct store *st, const char *name, struct proc_status *ps)
+/* Checks the name and probes VM (name) into (ps). */
+static int probe_vm(const struct store *st, const char *name, struct proc_status *ps,
+                    struct error *err)
 {
-    struct error err = {0};
-    if (store_check_name(name, &err) < 0)
-        return vm_fail(&err, true);
-    if (!store_exists(st, name)) {
-        cli_err("no VM named '%s' (see 'bareiron list')", name);
-        return CLI_ENOTFOUND;
-    }
-    if (proc_probe(st, name, ps) < 0) {
-        cli_err("cannot probe VM '%s'", name);
-        return CLI_EFAIL;
-    }
-    return -1;
+    int ret = vm_check_name(name, err);
+    if (ret < 0)
+        return ret;
+    if (!store_exists(st, name))
+        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", name);
+    if (proc_probe(st, name, ps) < 0)
+        return error_set(err, -EIO, "cannot probe VM '%s'", name);
+    return 0;
 }
 
-/* Checks that (event) is legal in VM (name)'s current state; -1 or an exit status. */
+/* Checks that (event) is legal in VM (name)'s current state (wrong state: -EBUSY, status 4). */
 static int check_event(const struct store *st, const char *name, enum vm_event event,
-                       struct proc_status *ps)
+                       struct proc_status *ps, struct error *err)
 {
     enum vm_state next;
-    int ret = probe_vm(st, name, ps);
-    if (ret >= 0)
+    int ret = probe_vm(st, name, ps, err);
+    if (ret < 0)
         return ret;
-    if (vm_state_next(ps->state, event, &next) < 0) {
-        cli_err("VM '%s' is %s: cannot %s it", name, vm_state_name(ps->state),
-                vm_event_name(event));
-        return CLI_ESTATE;
-    }
-    return -1;
+    if (vm_state_next(ps->state, event, &next) < 0)
+        return error_set(err, -EBUSY, "VM '%s' is %s: cannot %s it", name, vm_state_name(ps->state),
+                         vm_event_name(event));
+    return 0;
 }
 
-/* vm_begin, then check_event: -1 to go on, or an exit status to return at once. */
+/* vm_begin, then (unless --help) check_event. */
 static int begin_event(int argc, char **argv, unsigned allowed, enum vm_event event,
-                       struct vm_args *a, struct store *st, struct proc_status *ps)
+                       struct vm_args *a, struct store *st, struct proc_status *ps,
+                       struct error *err)
 {
-    int ret = vm_begin(argc, argv, allowed, a, st);
-    return ret >= 0 ? ret : check_event(st, a->name, event, ps);
+    int ret = vm_begin(argc, argv, allowed, a, st, err);
+    return ret < 0 || a->is_help ? ret : check_event(st, a->name, event, ps, err);
 }
 
 /* A MAC is generated once and stored: an adapter of a definition written by hand without one
- * gets it now, before a guest first sees it. Returns -1 or an exit status after printing. */
-static int store_macs(const struct store *st, struct vm_config *cfg)
+ * gets it now, before a guest first sees it. */
+static int store_macs(const struct store *st, struct vm_config *cfg, struct error *err)
 {
-    struct error err = {0};
     int ret = config_fill_macs(cfg);
     if (ret < 0)
-        return cli_err("cannot generate a MAC address"), CLI_EFAIL;
-    if (ret > 0 && store_save(st, cfg, &err) < 0)
-        return cli_fail(&err);
-    return -1;
+        return error_set(err, -EIO, "cannot generate a MAC address");
+    return ret > 0 ? store_save(st, cfg, err) : 0;
 }
 
-int vm_start_one(const struct store *st, const char *name, bool is_quiet)
+int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct error *err)
 {
     struct vm_config cfg;
     struct proc_status ps;
-    struct error err = {0};
     pid_t pid = 0;
-    int lock = -1, ret;
-    if (store_lock(st, name, &lock, &err) < 0)
-        return vm_fail(&err, true);
+    int lock = -1, ret = vm_check_name(name, err);
+    if (ret == 0)
+        ret = store_lock(st, name, &lock, err);
+    if (ret < 0)
+        return ret;
     /* Under the lock, so that of two racing starts exactly one spawns a monitor. */
-    ret = check_event(st, name, VM_EVENT_START, &ps);
-    if (ret >= 0)
-        goto out;
-    if (store_load(st, name, &cfg, &err) < 0) {
-        ret = cli_fail(&err);
-        goto out;
+    ret = check_event(st, name, VM_EVENT_START, &ps, err);
+    if (ret == 0)
+        ret = store_load(st, name, &cfg, err);
+    if (ret == 0) {
+        ret = store_macs(st, &cfg, err);
+        if (ret == 0)
+            ret = proc_start(st, &cfg, &pid, err);
+        if (ret == 0 && !is_quiet)
+            printf("VM '%s' started (pid %d)\n", name, (int)pid);
+        config_fini(&cfg);
     }
-    ret = store_macs(st, &cfg);
-    if (ret >= 0)
-        ; /* reported */
-    else if (proc_start(st, &cfg, &pid, &err) < 0)
-        ret = cli_fail(&err);
-    else if (!is_quiet)
-        printf("VM '%s' started (pid %d)\n", name, (int)pid);
-    config_fini(&cfg);
-out:
     store_unlock(lock);
-    return ret < 0 ? CLI_OK : ret;
+    return ret;
 }
 
-int cmd_start(int argc, char **argv)
+int cmd_start(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
-    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a, &st);
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a, &st, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    ret = vm_start_one(&st, a.name, false);
-    if (ret == CLI_OK && a.is_console)
-        ret = vm_console_attach(&st, a.name);
+    ret = vm_start_one(&st, a.name, false, err);
+    if (ret == 0 && a.is_console)
+        ret = vm_console_attach(&st, a.name, err);
     return ret;
 }
 
 /* Sends (cmd) after checking (event); the common body of pause/resume/reset. */
 static int simple_action(int argc, char **argv, enum vm_event event, const char *cmd,
-                         const char *done)
+                         const char *done, struct error *err)
 {
     struct vm_args a;
     struct store st;
     struct proc_status ps;
-    struct error err = {0};
-    int ret = begin_event(argc, argv, VM_ARG_NAME, event, &a, &st, &ps);
-    if (ret >= 0)
+    int ret = begin_event(argc, argv, VM_ARG_NAME, event, &a, &st, &ps, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (proc_call(&st, a.name, cmd, NULL, NULL, &err) < 0)
-        return err.code == -EBUSY || err.code == -EINVAL ? (cli_err("%s", err.message), CLI_ESTATE)
-                                                         : cli_fail(&err);
+    ret = proc_call(&st, a.name, cmd, NULL, NULL, err);
+    if (ret < 0) {
+        /* The monitor refused: the VM changed state since the probe (status 4). */
+        if (err->code == -EINVAL)
+            err->code = -EBUSY;
+        return ret;
+    }
     printf("VM '%s' %s\n", a.name, done);
-    return CLI_OK;
+    return 0;
 }
 
-int cmd_pause(int argc, char **argv)
+int cmd_pause(int argc, char **argv, struct error *err)
 {
-    return simple_action(argc, argv, VM_EVENT_PAUSE, "pause", "paused");
+    return simple_action(argc, argv, VM_EVENT_PAUSE, "pause", "paused", err);
 }
 
-int cmd_resume(int argc, char **argv)
+int cmd_resume(int argc, char **argv, struct error *err)
 {
-    return simple_action(argc, argv, VM_EVENT_RESUME, "resume", "resumed");
+    return simple_action(argc, argv, VM_EVENT_RESUME, "resume", "resumed", err);
 }
 
-int cmd_reset(int argc, char **argv)
+int cmd_reset(int argc, char **argv, struct error *err)
 {
-    return simple_action(argc, argv, VM_EVENT_RESET, "reset", "reset");
+    return simple_action(argc, argv, VM_EVENT_RESET, "reset", "reset", err);
 }
 
-int cmd_stop(int argc, char **argv)
+int cmd_stop(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     struct proc_status ps;
-    struct error err = {0};
     unsigned timeout_s;
-    int ret =
-        begin_event(argc, argv, VM_ARG_NAME | VM_ARG_TIMEOUT, VM_EVENT_POWER_BUTTON, &a, &st, &ps);
-    if (ret >= 0)
+    int ret = begin_event(argc, argv, VM_ARG_NAME | VM_ARG_TIMEOUT, VM_EVENT_POWER_BUTTON, &a, &st,
+                          &ps, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (proc_call(&st, a.name, "power-button", NULL, NULL, &err) < 0)
-        return cli_fail(&err);
+    ret = proc_call(&st, a.name, "power-button", NULL, NULL, err);
+    if (ret < 0)
+        return ret;
     timeout_s = a.has_timeout ? a.timeout_s : STOP_DEFAULT_TIMEOUT_S;
     if (timeout_s == 0) {
         printf("VM '%s': power button pressed\n", a.name);
-        return CLI_OK;
+        return 0;
     }
-    if (proc_wait_exit(&st, a.name, (int)timeout_s * 1000, &ps) < 0) {
-        cli_err("VM '%s' did not power off within %u s (the guest ignored the power button?); "
-                "'bareiron poweroff %s' forces it",
-                a.name, timeout_s, a.name);
-        return CLI_ETIMEOUT;
-    }
+    if (proc_wait_exit(&st, a.name, (int)timeout_s * 1000, &ps) < 0)
+        return error_set(err, -ETIMEDOUT,
+                         "VM '%s' did not power off within %u s (the guest ignored the power "
+                         "button?); 'bareiron poweroff %s' forces it",
+                         a.name, timeout_s, a.name);
     printf("VM '%s' is %s\n", a.name, vm_state_name(ps.state));
-    return ps.state == VM_STATE_POWERED_OFF ? CLI_OK : CLI_EFAIL;
+    return ps.state == VM_STATE_POWERED_OFF ? 0 : cli_reported(err, -EIO);
 }
 
-int cmd_poweroff(int argc, char **argv)
+int cmd_poweroff(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     struct proc_status ps;
-    struct error err = {0};
-    int ret = begin_event(argc, argv, VM_ARG_NAME, VM_EVENT_POWEROFF, &a, &st, &ps);
-    if (ret >= 0)
+    struct error call_err = {0};
+    int ret = begin_event(argc, argv, VM_ARG_NAME, VM_EVENT_POWEROFF, &a, &st, &ps, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (proc_call(&st, a.name, "poweroff", NULL, NULL, &err) < 0 && err.code != -EPIPE)
-        cli_err("%s; killing the monitor", err.message);
+    if (proc_call(&st, a.name, "poweroff", NULL, NULL, &call_err) < 0 && call_err.code != -EPIPE)
+        cli_err("%s; killing the monitor", call_err.message);
     if (proc_wait_exit(&st, a.name, POWEROFF_WAIT_MS, &ps) < 0 && ps.pid > 0) {
         /* The monitor is stuck: a hard power-off must not depend on its cooperation. */
         kill(ps.pid, SIGKILL);
-        if (proc_wait_exit(&st, a.name, 3000, &ps) < 0) {
-            cli_err("VM '%s': the monitor (pid %d) does not exit", a.name, (int)ps.pid);
-            return CLI_EFAIL;
-        }
+        if (proc_wait_exit(&st, a.name, 3000, &ps) < 0)
+            return error_set(err, -EIO, "VM '%s': the monitor (pid %d) does not exit", a.name,
+                             (int)ps.pid);
     }
     printf("VM '%s' is %s\n", a.name, vm_state_name(ps.state));
-    return CLI_OK;
+    return 0;
 }
 
 /* The integer members of (obj), one "key value" line each, indented by (indent). */
@@ -254,28 +244,25 @@ static int add_net_stats(const struct store *st, const char *name, json_t *res, 
     return 0;
 }
 
-int cmd_stats(int argc, char **argv)
+int cmd_stats(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     struct proc_status ps;
-    struct error err = {0};
     json_t *res = NULL;
-    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st);
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if ((ret = probe_vm(&st, a.name, &ps)) >= 0)
+    if ((ret = probe_vm(&st, a.name, &ps, err)) < 0)
         return ret;
-    if (ps.state != VM_STATE_RUNNING && ps.state != VM_STATE_PAUSED) {
-        cli_err("VM '%s' is %s: statistics exist only while it runs", a.name,
-                vm_state_name(ps.state));
-        return CLI_ESTATE;
-    }
-    if (proc_call(&st, a.name, "stats", NULL, &res, &err) < 0)
-        return cli_fail(&err);
-    if (add_net_stats(&st, a.name, res, &err) < 0) {
+    if (ps.state != VM_STATE_RUNNING && ps.state != VM_STATE_PAUSED)
+        return error_set(err, -EBUSY, "VM '%s' is %s: statistics exist only while it runs", a.name,
+                         vm_state_name(ps.state));
+    if ((ret = proc_call(&st, a.name, "stats", NULL, &res, err)) < 0)
+        return ret;
+    if ((ret = add_net_stats(&st, a.name, res, err)) < 0) {
         json_decref(res);
-        return cli_fail(&err);
+        return ret;
     }
     if (a.is_json) {
         char *s;
@@ -289,36 +276,47 @@ int cmd_stats(int argc, char **argv)
         print_stats_text(a.name, res);
     }
     json_decref(res);
-    return CLI_OK;
+    return 0;
 }
 
-int cmd_autostart(int argc, char **argv)
+/* Starts VM (name) if it is marked auto-start and powered off. */
+static int autostart_one(const struct store *st, const char *name, struct error *err)
+{
+    struct vm_config cfg;
+    struct proc_status ps;
+    int ret = store_load(st, name, &cfg, err);
+    if (ret < 0)
+        return ret;
+    if (cfg.is_autostart && proc_probe(st, name, &ps) == 0 && !vm_state_is_live(ps.state))
+        ret = vm_start_one(st, name, false, err);
+    config_fini(&cfg);
+    return ret;
+}
+
+/* Every VM is tried: each failure is printed as it happens and the first gives the status. */
+int cmd_autostart(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
-    struct error err = {0};
     char **names;
     size_t n;
-    int ret = vm_begin(argc, argv, 0, &a, &st), status = CLI_OK;
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, 0, &a, &st, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (store_list(&st, &names, &n, &err) < 0)
-        return cli_fail(&err);
+    if ((ret = store_list(&st, &names, &n, err)) < 0)
+        return ret;
     for (size_t i = 0; i < n; i++) {
-        struct vm_config cfg;
-        struct proc_status ps;
-        if (store_load(&st, names[i], &cfg, &err) < 0) {
-            status = status ? status : cli_fail(&err);
-            error_clear(&err);
-            continue;
+        struct error one = {0};
+        ret = autostart_one(&st, names[i], &one);
+        if (ret < 0 && one.code == 0)
+            error_set(&one, ret, "%s: %s", names[i], strerror(-ret));
+        if (ret < 0)
+            cli_err("%s", one.message);
+        if (ret < 0 && err->code == 0) {
+            *err = one;
+            err->message[0] = '\0'; /* printed already */
         }
-        if (cfg.is_autostart && proc_probe(&st, names[i], &ps) == 0 &&
-            !vm_state_is_live(ps.state)) {
-            ret = vm_start_one(&st, names[i], false);
-            status = status ? status : ret;
-        }
-        config_fini(&cfg);
     }
     store_list_free(names, n);
-    return status;
+    return err->code;
 }

@@ -121,20 +121,17 @@ static json_t *state_json(const struct proc_status *ps)
     return o;
 }
 
-int cmd_show(int argc, char **argv)
+int cmd_show(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     struct vm_config cfg;
     struct proc_status ps;
-    struct error err = {0};
-    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st);
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (store_check_name(a.name, &err) < 0)
-        return vm_fail(&err, true);
-    if (store_load(&st, a.name, &cfg, &err) < 0)
-        return cli_fail(&err);
+    if ((ret = vm_check_name(a.name, err)) < 0 || (ret = store_load(&st, a.name, &cfg, err)) < 0)
+        return ret;
     if (proc_probe(&st, a.name, &ps) < 0)
         memset(&ps, 0, sizeof(ps));
     if (a.is_json) {
@@ -157,7 +154,7 @@ int cmd_show(int argc, char **argv)
         show_text(&st, &cfg, &ps);
     }
     config_fini(&cfg);
-    return CLI_OK;
+    return 0;
 }
 
 /* One row of `list`; a VM that cannot be loaded gets state "invalid" and its error. */
@@ -205,19 +202,18 @@ static void list_text(json_t *rows)
     }
 }
 
-int cmd_list(int argc, char **argv)
+int cmd_list(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
-    struct error err = {0};
     char **names;
     size_t n;
     json_t *rows;
-    int ret = vm_begin(argc, argv, VM_ARG_JSON, &a, &st);
-    if (ret >= 0)
+    int ret = vm_begin(argc, argv, VM_ARG_JSON, &a, &st, err);
+    if (ret < 0 || a.is_help)
         return ret;
-    if (store_list(&st, &names, &n, &err) < 0)
-        return cli_fail(&err);
+    if ((ret = store_list(&st, &names, &n, err)) < 0)
+        return ret;
     rows = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(rows, list_row(&st, names[i]));
@@ -227,5 +223,5 @@ int cmd_list(int argc, char **argv)
     else
         list_text(rows);
     json_decref(rows);
-    return CLI_OK;
+    return 0;
 }

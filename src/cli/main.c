@@ -47,15 +47,31 @@ void cli_err(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-int cli_exit_for_errno(int code)
+int cli_reported(struct error *err, int code)
 {
-    return exit_status_for_errno(code);
+    return error_set(err, code, "%s", "");
 }
 
-int cli_fail(const struct error *err)
+/*
+ * The one place where a failure of `bareiron` is reported: prints what (err) says (or the
+ * errno (ret) when nobody filled it in; nothing when the command reported it itself) and
+ * returns the documented exit status of the error's class.
+ */
+static int cli_fail(int ret, struct error *err)
 {
-    cli_err("%s", err->message[0] ? err->message : strerror(-err->code));
-    return cli_exit_for_errno(err->code);
+    if (err->code == 0)
+        error_set(err, ret, "%s", strerror(-ret));
+    if (err->message[0])
+        cli_err("%s", err->message);
+    return exit_status_for_error(err);
+}
+
+/* Runs command (c) and turns its result into the exit status. */
+static int run(const struct command *c, int argc, char **argv)
+{
+    struct error err = {0};
+    int ret = c->fn(argc, argv, &err);
+    return ret < 0 ? cli_fail(ret, &err) : EXIT_STATUS_OK;
 }
 
 static void usage(FILE *f)
@@ -70,41 +86,52 @@ static void usage(FILE *f)
                "5 KVM unavailable, 6 invalid input (image, kernel, definition), 7 timeout.\n");
 }
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* `bareiron help [COMMAND]`, `bareiron --help`: the command list, or COMMAND's --help. */
+static int help(int argc, char **argv, struct error *err)
+{
+    static char help_opt[] = "--help";
+    const struct command *c;
+    if (argc > 3 || (argc > 2 && strcmp(argv[1], "help") != 0))
+        return error_usage(err, "%s: unexpected argument '%s' (see 'bareiron help')", argv[1],
+                           argv[argc > 3 ? 3 : 2]);
+    if (argc == 2) {
+        usage(stdout);
+        return 0;
+    }
+    c = find_command(argv[2]);
+    if (c == NULL)
+        return error_usage(err, "unknown command '%s' (see 'bareiron help')", argv[2]);
+    return c->fn(2, (char *[]){argv[2], help_opt, NULL}, err);
+}
+
 int main(int argc, char **argv)
 {
+    static const struct command help_cmd = {"help", help, NULL};
+    const struct command *c;
+    struct error err = {0};
     log_init_from_env();
     if (argc < 2) {
         usage(stderr);
-        return CLI_EUSAGE;
+        return EXIT_STATUS_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("bareiron %s\n", BAREIRON_VERSION);
-        return CLI_OK;
+        return EXIT_STATUS_OK;
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        if (argc > 3 || (argc > 2 && strcmp(argv[1], "help") != 0)) {
-            cli_err("%s: unexpected argument '%s' (see 'bareiron help')", argv[1],
-                    argv[argc > 3 ? 3 : 2]);
-            return CLI_EUSAGE;
-        }
-        if (argc > 2) {
-            for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-                if (strcmp(argv[2], commands[i].name) == 0) {
-                    static char help_opt[] = "--help";
-                    char *hargv[] = {argv[2], help_opt, NULL};
-                    return commands[i].fn(2, hargv);
-                }
-            }
-            cli_err("unknown command '%s' (see 'bareiron help')", argv[2]);
-            return CLI_EUSAGE;
-        }
-        usage(stdout);
-        return CLI_OK;
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
-    cli_err("unknown command '%s' (see 'bareiron help')", argv[1]);
-    return CLI_EUSAGE;
+        strcmp(argv[1], "-h") == 0)
+        return run(&help_cmd, argc, argv);
+    c = find_command(argv[1]);
+    if (c == NULL)
+        return cli_fail(error_usage(&err, "unknown command '%s' (see 'bareiron help')", argv[1]),
+                        &err);
+    return run(c, argc - 1, argv + 1);
 }

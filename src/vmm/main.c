@@ -3,7 +3,9 @@
  * `bareiron-vmm`: one VM per process (docs/vmm.md). Validates the command line and loads the
  * kernel and disks before /dev/kvm is opened (so bad input fails with status 2 or 6 on any
  * host), then runs the machine with the event loop on the main thread, reboots it by building
- * a new one, and maps the reason it stopped to the documented exit status.
+ * a new one, and maps the reason it stopped to the documented exit status. Each step of main()
+ * (parse, prepare_security, load, setup_runtime, harden) returns 0 to go on, or the exit status
+ * of base/exit_status.h to end with after printing why.
  */
 #define LOG_TAG "vmm"
 #include <errno.h>
@@ -28,19 +30,6 @@
 #include "vmm/options.h"
 #include "vmm/sandbox.h"
 #include "vmm/syscall_filter.h"
-
-/* The monitor's statuses are those of base/exit_status.h (docs/vmm.md lists them). */
-enum vmm_exit {
-    VMM_EXIT_OK = EXIT_STATUS_OK,
-    VMM_EXIT_FAIL = EXIT_STATUS_FAIL,
-    VMM_EXIT_USAGE = EXIT_STATUS_USAGE,
-    VMM_EXIT_NOTFOUND = EXIT_STATUS_NOTFOUND,
-    VMM_EXIT_BUSY = EXIT_STATUS_STATE,
-    VMM_EXIT_KVM = EXIT_STATUS_KVM,
-    VMM_EXIT_INPUT = EXIT_STATUS_INVALID,
-    VMM_EXIT_CRASH = EXIT_STATUS_CRASH,
-    /* EXIT_STATUS_SECCOMP: a forbidden system call, from vmm/syscall_filter.c's handler */
-};
 
 struct vmm {
     struct vmm_options opts;
@@ -144,27 +133,27 @@ static int exit_status_for(const struct vmm *v, enum vm_request req, int code)
     switch (req) {
     case VM_REQ_POWEROFF:
         log_info("guest powered off");
-        return VMM_EXIT_OK;
+        return EXIT_STATUS_OK;
     case VM_REQ_RESET:
         log_info("guest reset%s", v->opts.no_reboot ? " (--no-reboot: exiting)" : "");
-        return v->opts.no_reboot ? VMM_EXIT_OK : -1;
+        return v->opts.no_reboot ? EXIT_STATUS_OK : -1;
     case VM_REQ_TRIPLE_FAULT:
         if (!v->opts.no_reboot)
             return -1;
         fprintf(stderr, "bareiron-vmm: guest crashed (triple fault)\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     case VM_REQ_EXIT: /* isa-debug-exit already computed (v << 1) | 1 */
         return code & 0xff;
     case VM_REQ_SIGNAL:
         return code;
     case VM_REQ_HALTED:
         fprintf(stderr, "bareiron-vmm: every vCPU stopped\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     case VM_REQ_CRASH:
     case VM_REQ_NONE:
     default:
         fprintf(stderr, "bareiron-vmm: guest crashed (see the registers above)\n");
-        return VMM_EXIT_CRASH;
+        return EXIT_STATUS_CRASH;
     }
 }
 
@@ -185,7 +174,7 @@ static int run_machine(struct vmm *v)
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     if (v->ctl.state == CONTROL_RUN_STARTING)
         v->ctl.state = CONTROL_RUN_RUNNING;
@@ -212,9 +201,9 @@ static int run_machine(struct vmm *v)
 static int load_status(int ret)
 {
     int status = exit_status_for_errno(ret);
-    if (status == VMM_EXIT_NOTFOUND || status == VMM_EXIT_BUSY)
+    if (status == EXIT_STATUS_NOTFOUND || status == EXIT_STATUS_STATE)
         return status;
-    return ret == -ENOMEM ? VMM_EXIT_FAIL : VMM_EXIT_INPUT;
+    return ret == -ENOMEM ? EXIT_STATUS_FAIL : EXIT_STATUS_INVALID;
 }
 
 static int load(struct vmm *v)
@@ -235,7 +224,7 @@ static int setup_runtime(struct vmm *v)
     int ret = kvm_open("/dev/kvm", &v->kvm, &err);
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_KVM;
+        return EXIT_STATUS_KVM;
     }
     ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
     if (ret == 0 && v->opts.serial_log[0] != '\0')
@@ -254,59 +243,63 @@ static int setup_runtime(struct vmm *v)
     }
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     console_set_quit(v->con, on_quit_key, v);
     return 0;
 }
 
+/* Parses the command line into v->opts; --help and --version print their text here (main then
+ * ends with status 0). */
 static int parse(struct vmm *v, int argc, char **argv)
 {
     struct error err = {0};
     if (vmm_options_parse(argc, argv, &v->opts, &err) < 0) {
         print_error(&err);
-        return VMM_EXIT_USAGE;
+        return EXIT_STATUS_USAGE;
     }
-    if (v->opts.is_help) {
+    if (v->opts.is_help)
         vmm_options_usage(stdout, "bareiron-vmm");
-        return VMM_EXIT_OK;
-    }
-    if (v->opts.is_version) {
+    else if (v->opts.is_version)
         printf("bareiron-vmm %s\n", BAREIRON_VERSION);
-        return VMM_EXIT_OK;
-    }
     if (v->opts.has_log_level)
         log_set_level(v->opts.log_level);
     if (v->opts.name != NULL)
         log_set_vm_name(v->opts.name);
-    return -1;
+    return 0;
 }
 
 /*
- * Before anything is opened: the --sandbox keeper forks the monitor into its PID namespace
- * (and returns the jailed monitor's status here), the seccomp filters are compiled and every
- * open from now on is cached for reboots. Returns an exit status, or -1 to go on.
+ * --sandbox: forks the monitor into its jail's PID namespace. Returns true in the keeper, which
+ * ends with (*status), the jailed monitor's status (or 1 if the fork failed); false in the
+ * monitor, which goes on.
  */
+static bool is_sandbox_keeper(struct vmm *v, int *status)
+{
+    struct error err = {0};
+    int ret = sandbox_spawn(&v->opts, status, &err);
+    if (ret < 0) {
+        print_error(&err);
+        *status = EXIT_STATUS_FAIL;
+    }
+    return ret != 0;
+}
+
+/* Before anything is opened: the seccomp filters are compiled and every open from now on is
+ * cached for reboots. */
 static int prepare_security(struct vmm *v)
 {
     struct error err = {0};
-    int status = 0, ret = 0;
-    if (v->opts.is_sandbox)
-        ret = sandbox_spawn(&v->opts, &status, &err);
-    if (ret > 0)
-        return status;
     fdcache_enable();
     if (v->opts.is_seccomp && !syscall_filter_is_supported()) {
         log_warn("seccomp filters are off in sanitizer builds");
         v->opts.is_seccomp = false;
     }
-    if (ret == 0 && v->opts.is_seccomp)
-        ret = syscall_filter_prepare(v->opts.is_sandbox, &err);
-    if (ret < 0) {
+    if (v->opts.is_seccomp && syscall_filter_prepare(v->opts.is_sandbox, &err) < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
-    return -1;
+    return 0;
 }
 
 /*
@@ -332,7 +325,7 @@ static int harden(struct vmm *v)
         ret = syscall_filter_install(&err);
     if (ret < 0) {
         print_error(&err);
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     return 0;
 }
@@ -360,13 +353,16 @@ int main(int argc, char **argv)
     log_init_from_env();
     log_set_thread_name("main");
     status = parse(&v, argc, argv);
-    if (status < 0)
-        status = prepare_security(&v);
-    if (status >= 0)
+    if (status != 0 || v.opts.is_help || v.opts.is_version)
+        return status;
+    if (v.opts.is_sandbox && is_sandbox_keeper(&v, &status))
+        return status;
+    status = prepare_security(&v);
+    if (status != 0)
         return status;
     if (evloop_create(&v.loop) < 0 || setup_signals(&v) < 0) {
         fprintf(stderr, "bareiron-vmm: cannot set up the event loop\n");
-        return VMM_EXIT_FAIL;
+        return EXIT_STATUS_FAIL;
     }
     status = load(&v); /* before /dev/kvm: bad input is status 6 on any host */
     if (status == 0)
@@ -378,7 +374,7 @@ int main(int argc, char **argv)
         if (status >= 0)
             break;
         if (reboot_limit_hit(&v)) {
-            status = VMM_EXIT_CRASH;
+            status = EXIT_STATUS_CRASH;
             break;
         }
         log_info("rebooting");
@@ -387,7 +383,7 @@ int main(int argc, char **argv)
         v.m = NULL;
         if (v.ctl.has_poweroff) { /* asked for during the reset, or lost to it */
             log_info("powered off during the reset");
-            status = VMM_EXIT_OK;
+            status = EXIT_STATUS_OK;
             break;
         }
         status = load(&v);

@@ -127,7 +127,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
     p = put_str(p, end, thread_class_name(thread_class_current()));
     *p++ = '\n';
     (void)!write(STDERR_FILENO, line, (size_t)(p - line));
-    _exit(VMM_EXIT_SECCOMP);
+    _exit(EXIT_STATUS_SECCOMP);
 }
 
 /* ---- building ---- */
@@ -236,7 +236,7 @@ static void on_thread_start(enum thread_class cls)
     static const char msg[] = "seccomp: cannot load the filter of a new thread\n";
     if (cls >= THREAD_CLASS_COUNT || load(cls) < 0) {
         (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-        _exit(VMM_EXIT_SECCOMP);
+        _exit(EXIT_STATUS_SECCOMP);
     }
     trap_test(cls);
 }

@@ -5,7 +5,7 @@
  * vcpu, blk-worker). A system call outside its thread's list raises SIGSYS
  * (SECCOMP_RET_TRAP); the handler writes one line,
  *     "seccomp: forbidden syscall NAME (NR) in CLASS"
- * on stderr and ends the process with status VMM_EXIT_SECCOMP (10). Syscall names are
+ * on stderr and ends the process with status EXIT_STATUS_SECCOMP (10). Syscall names are
  * resolved before any filter is loaded, so the handler only formats and writes.
  *
  * Order: syscall_filter_prepare() right after the command line is parsed (no thread yet: it
@@ -23,8 +23,6 @@
 #include "base/compiler.h"
 #include "base/exit_status.h"
 #include "base/error.h"
-
-#define VMM_EXIT_SECCOMP EXIT_STATUS_SECCOMP
 
 /*
  * Builds the BPF programs and the syscall name table, installs the SIGSYS handler, sets

@@ -25,6 +25,7 @@
 #include "base/evloop.h"
 #include "base/log.h"
 #include "block/blk.h"
+#include "fuzz_scratch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -34,26 +35,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MAX_REQ_BYTES (256u << 10)
 #define POOL_BYTES (MAX_REQ_BYTES + MAX_SEGS * 65536u + 4096u)
 
-static char dir[] = "/var/tmp/fuzz_blk_bounce.XXXXXX";
-static char path[64];
+static char path[128];
 static uint8_t *shadow;
 static uint8_t *pool;
-
-static void cleanup(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    log_set_level(LOG_ERROR);
-    if (!mkdtemp(dir))
-        abort();
-    atexit(cleanup);
-    snprintf(path, sizeof(path), "%s/disk.raw", dir);
+    fuzz_scratch_init("blk_bounce");
+    fuzz_scratch_path(path, sizeof(path), "disk.raw");
     shadow = calloc(1, DISK_BYTES);
     pool = malloc(POOL_BYTES);
     if (!shadow || !pool)

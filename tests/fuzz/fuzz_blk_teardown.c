@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "block/blk.h"
 #include "block/image.h"
+#include "fuzz_scratch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -48,8 +49,7 @@ struct req {
     bool is_chained;
 };
 
-static char dir[] = "/var/tmp/fuzz_blk_teardown.XXXXXX";
-static char paths[2 * NDISKS][80];
+static char paths[2 * NDISKS][128];
 static struct disk disks[NDISKS];
 static struct evloop *loop;
 static uint8_t *buf;
@@ -57,24 +57,17 @@ static uint8_t *qcow2_template; /* an empty qcow2 image of DISK_BYTES, made once
 static size_t qcow2_template_len;
 static size_t submitted, completed;
 
-static void cleanup(void)
-{
-    for (unsigned i = 0; i < 2 * NDISKS; i++)
-        unlink(paths[i]);
-    rmdir(dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    log_set_level(LOG_ERROR);
-    if (!mkdtemp(dir))
-        abort();
-    atexit(cleanup);
+    fuzz_scratch_init("blk_teardown");
     for (unsigned i = 0; i < NDISKS; i++) {
-        snprintf(paths[2 * i], sizeof(paths[0]), "%s/d%u.raw", dir, i);
-        snprintf(paths[2 * i + 1], sizeof(paths[0]), "%s/d%u.qcow2", dir, i);
+        char name[16];
+        snprintf(name, sizeof(name), "d%u.raw", i);
+        fuzz_scratch_path(paths[2 * i], sizeof(paths[0]), name);
+        snprintf(name, sizeof(name), "d%u.qcow2", i);
+        fuzz_scratch_path(paths[2 * i + 1], sizeof(paths[0]), name);
     }
     if (posix_memalign((void **)&buf, 4096, REQ_BYTES))
         abort();

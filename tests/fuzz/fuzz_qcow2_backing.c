@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "block/blk.h"
 #include "block/image.h"
+#include "fuzz_scratch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -34,26 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define NAME_OFF 0x1000u /* where the name goes in the image's first cluster */
 #define IMG_BYTES (1u << 20)
 
-static char dir[] = "/var/tmp/fuzz_qcow2_backing.XXXXXX";
-static char img[96];
-static const char *const files[] = {"base.raw", "link.raw",    "fifo",     "sub/base.raw",
-                                    "sub",      "chain.qcow2", "img.qcow2"};
-
-static void path_of(char *out, size_t size, const char *name)
-{
-    snprintf(out, size, "%s/%s", dir, name);
-}
-
-static void cleanup(void)
-{
-    char p[128];
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        path_of(p, sizeof(p), files[i]);
-        if (unlink(p) != 0)
-            rmdir(p);
-    }
-    rmdir(dir);
-}
+static char img[128];
 
 static void write_base(const char *path)
 {
@@ -72,25 +54,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     char p[128], q[128];
     struct error err = {0};
-    log_set_level(LOG_ERROR);
-    if (!mkdtemp(dir))
-        abort();
-    atexit(cleanup);
-    path_of(p, sizeof(p), "base.raw");
+    fuzz_scratch_init("qcow2_backing");
+    fuzz_scratch_path(p, sizeof(p), "base.raw");
     write_base(p);
-    path_of(q, sizeof(q), "link.raw");
-    path_of(p, sizeof(p), "fifo");
+    fuzz_scratch_path(q, sizeof(q), "link.raw");
+    fuzz_scratch_path(p, sizeof(p), "fifo");
     if (symlink("base.raw", q) != 0 || mkfifo(p, 0600) != 0)
         abort();
-    path_of(p, sizeof(p), "sub");
+    fuzz_scratch_path(p, sizeof(p), "sub");
     if (mkdir(p, 0700) != 0)
         abort();
-    path_of(p, sizeof(p), "sub/base.raw");
+    fuzz_scratch_path(p, sizeof(p), "sub/base.raw");
     write_base(p);
-    path_of(img, sizeof(img), "img.qcow2");
+    fuzz_scratch_path(img, sizeof(img), "img.qcow2");
     if (qcow2_create(img, IMG_BYTES, 0, NULL, NULL, true, &err) != 0)
         abort();
-    path_of(p, sizeof(p), "chain.qcow2");
+    fuzz_scratch_path(p, sizeof(p), "chain.qcow2");
     if (qcow2_create(p, IMG_BYTES, 0, "img.qcow2", "qcow2", true, &err) != 0)
         abort();
     return 0;

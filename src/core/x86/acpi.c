@@ -49,6 +49,16 @@ static void name_hid_uid(struct aml *a, const char *eisaid, uint64_t uid)
     aml_name_integer(a, "_UID", uid);
 }
 
+/* Opens Device (name) with _HID EISAID (eisaid) and, in it, the resource template of its _CRS;
+ * the caller adds the resources, then closes both with two aml_end(). */
+static void device_crs_begin(struct aml *a, const char *name, const char *eisaid)
+{
+    aml_device_begin(a, name);
+    aml_name_eisaid(a, "_HID", eisaid);
+    aml_name(a, "_CRS");
+    aml_restemplate_begin(a);
+}
+
 /* Processor devices \_SB.Cxxx (xxx = uid in hex). */
 static void build_cpus(struct aml *a, unsigned ncpus)
 {
@@ -143,20 +153,14 @@ static void build_uart(struct aml *a, const char *name, unsigned uid, uint16_t p
 
 static void build_i8042(struct aml *a)
 {
-    aml_device_begin(a, "KBD_");
-    aml_name_eisaid(a, "_HID", "PNP0303");
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
+    device_crs_begin(a, "KBD_", "PNP0303");
     aml_res_io(a, PORT_I8042_DATA, PORT_I8042_DATA, 1, 1);
     aml_res_io(a, PORT_I8042_CMD, PORT_I8042_CMD, 1, 1);
     aml_res_irq(a, GSI_I8042_KBD);
     aml_end(a);
     aml_end(a);
 
-    aml_device_begin(a, "MOU_");
-    aml_name_eisaid(a, "_HID", "PNP0F13");
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
+    device_crs_begin(a, "MOU_", "PNP0F13");
     aml_res_irq(a, GSI_I8042_AUX);
     aml_end(a);
     aml_end(a);
@@ -164,10 +168,7 @@ static void build_i8042(struct aml *a)
 
 static void build_rtc(struct aml *a)
 {
-    aml_device_begin(a, "RTC_");
-    aml_name_eisaid(a, "_HID", "PNP0B00");
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
+    device_crs_begin(a, "RTC_", "PNP0B00");
     aml_res_io(a, PORT_CMOS, PORT_CMOS, 1, 2);
     aml_res_irq(a, GSI_RTC);
     aml_end(a);

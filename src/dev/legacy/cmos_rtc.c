@@ -228,6 +228,25 @@ static void arm_timer(struct cmos_rtc *rtc)
         log_warn("timerfd_settime: %s", strerror(errno));
 }
 
+/* The registers of the running time (seconds to year, and the century): read and written
+ * through the latch unless the guest holds the clock with SET. */
+static bool is_time_reg(uint8_t idx)
+{
+    switch (idx) {
+    case REG_SEC:
+    case REG_MIN:
+    case REG_HOUR:
+    case REG_WDAY:
+    case REG_MDAY:
+    case REG_MONTH:
+    case REG_YEAR:
+    case REG_CENTURY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static uint8_t reg_read(struct cmos_rtc *rtc, uint8_t idx)
 {
     uint8_t v;
@@ -244,18 +263,9 @@ static uint8_t reg_read(struct cmos_rtc *rtc, uint8_t idx)
         update_flags(rtc);
         arm_timer(rtc);
         return v;
-    case REG_SEC:
-    case REG_MIN:
-    case REG_HOUR:
-    case REG_WDAY:
-    case REG_MDAY:
-    case REG_MONTH:
-    case REG_YEAR:
-    case REG_CENTURY:
-        if (!(rtc->cmos[REG_B] & B_SET))
-            latch_time(rtc);
-        return rtc->cmos[idx];
     default:
+        if (is_time_reg(idx) && !(rtc->cmos[REG_B] & B_SET))
+            latch_time(rtc);
         return rtc->cmos[idx];
     }
 }
@@ -300,22 +310,12 @@ static void reg_write(struct cmos_rtc *rtc, uint8_t idx, uint8_t val)
     case REG_C:
     case REG_D:
         break; /* read-only */
-    case REG_SEC:
-    case REG_MIN:
-    case REG_HOUR:
-    case REG_WDAY:
-    case REG_MDAY:
-    case REG_MONTH:
-    case REG_YEAR:
-    case REG_CENTURY:
-        if (!(rtc->cmos[REG_B] & B_SET))
-            latch_time(rtc);
-        rtc->cmos[idx] = val;
-        if (!(rtc->cmos[REG_B] & B_SET))
-            adopt_time(rtc);
-        break;
     default:
+        if (is_time_reg(idx) && !(rtc->cmos[REG_B] & B_SET))
+            latch_time(rtc); /* the other fields hold the time now: only this one changes */
         rtc->cmos[idx] = val;
+        if (is_time_reg(idx) && !(rtc->cmos[REG_B] & B_SET))
+            adopt_time(rtc);
     }
     update_flags(rtc);
 }

@@ -22,19 +22,9 @@
 #include "base/evloop.h"
 #include "block/blk.h"
 #include "block/blk_internal.h"
+#include "scratch.h"
 
 #define DISK_SIZE (4u << 20)
-
-static char *make_file(uint64_t size)
-{
-    char *path = strdup("/tmp/bareiron-test-blk-XXXXXX");
-    int fd = mkstemp(path);
-
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, (off_t)size), 0);
-    close(fd);
-    return path;
-}
 
 static struct blk *open_disk(const char *path, bool is_sync, bool is_ro, enum blk_cache cache,
                              int *ret_out)
@@ -55,7 +45,7 @@ static struct blk *open_disk(const char *path, bool is_sync, bool is_ro, enum bl
 /* The same writes through one engine; returns the disk contents. */
 static uint8_t *run_pattern(bool is_sync)
 {
-    char *path = make_file(DISK_SIZE);
+    char *path = scratch_file(DISK_SIZE);
     struct blk *b = open_disk(path, is_sync, false, BLK_CACHE_WRITEBACK, NULL);
     uint8_t *buf = malloc(DISK_SIZE), *out = malloc(DISK_SIZE);
 
@@ -106,7 +96,7 @@ static void count_done(struct blk_req *req, int ret)
 
 static void test_async_and_errors(void **state)
 {
-    char *path = make_file(DISK_SIZE);
+    char *path = scratch_file(DISK_SIZE);
     struct evloop *loop;
     struct blk_open_opts o = {.path = path};
     struct error err = {0};
@@ -152,7 +142,7 @@ static void test_async_and_errors(void **state)
 /* Plugged submissions reach the kernel at unplug and complete normally. */
 static void test_plug(void **state)
 {
-    char *path = make_file(DISK_SIZE);
+    char *path = scratch_file(DISK_SIZE);
     struct evloop *loop;
     struct blk_open_opts o = {.path = path};
     struct error err = {0};
@@ -191,7 +181,7 @@ static void test_plug(void **state)
 
 static void test_locking(void **state)
 {
-    char *path = make_file(DISK_SIZE);
+    char *path = scratch_file(DISK_SIZE);
     struct blk *w = open_disk(path, true, false, BLK_CACHE_WRITEBACK, NULL), *x;
     int ret;
     (void)state;
@@ -211,7 +201,7 @@ static void test_locking(void **state)
 
 static void test_direct_bounce(void **state)
 {
-    char *path = make_file(DISK_SIZE);
+    char *path = scratch_file(DISK_SIZE);
     uint8_t *raw = malloc(8192 + 1), *back = malloc(8192 + 1);
     int ret;
     struct blk *b = open_disk(path, false, false, BLK_CACHE_NONE, &ret);

@@ -27,22 +27,12 @@
 #include "block/blk.h"
 #include "block/image.h"
 #include "block/qcow2/qcow2.h"
-
-static char dir[] = "/var/tmp/bareiron-test-image-XXXXXX";
-
-static char *tpath(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    char *r = p[i++ % 4];
-    snprintf(r, 512, "%s/%s", dir, name);
-    return r;
-}
+#include "scratch.h"
 
 /* Number of entries in the test directory (temporary files included). */
 static int dir_entries(void)
 {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(scratch_dir());
     struct dirent *e;
     int n = 0;
 
@@ -51,13 +41,6 @@ static int dir_entries(void)
         n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     return n;
-}
-
-static void empty_dir(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'/* '%s'/.[!.]*", dir, dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 static struct blk *open_img(const char *path, bool is_ro)
@@ -73,12 +56,12 @@ static struct blk *open_img(const char *path, bool is_ro)
 
 static void test_create_refuses_existing(void **state)
 {
-    const char *path = tpath("keep.img");
+    const char *path = scratch_path("keep.img");
     struct error err = {0};
     struct stat st;
     (void)state;
 
-    empty_dir();
+    scratch_empty();
     assert_int_equal(write_file_atomic(path, "precious", 8, 0600), 0);
     assert_int_equal(disk_create_raw(path, 1 << 20, false, &err), -EEXIST);
     assert_non_null(strstr(err.message, "--force"));
@@ -100,12 +83,12 @@ static void test_create_refuses_existing(void **state)
 
 static void test_failed_create_leaves_nothing(void **state)
 {
-    const char *path = tpath("bad.qcow2");
+    const char *path = scratch_path("bad.qcow2");
     struct error err = {0};
     struct disk_new n;
     (void)state;
 
-    empty_dir();
+    scratch_empty();
     assert_int_equal(qcow2_create(path, 1 << 20, 3000, NULL, NULL, false, &err), -EINVAL);
     assert_int_equal(qcow2_create(path, 1 << 20, 0, "missing.raw", NULL, false, &err), -ENOENT);
     assert_int_equal(dir_entries(), 0);
@@ -121,7 +104,7 @@ static void test_failed_create_leaves_nothing(void **state)
     assert_int_equal(disk_new_commit(&n, &err), -EEXIST);
     assert_int_equal(dir_entries(), 1);
     memset(&err, 0, sizeof(err));
-    assert_int_equal(disk_new_begin(&n, dir, true, &err), -EINVAL);
+    assert_int_equal(disk_new_begin(&n, scratch_dir(), true, &err), -EINVAL);
     assert_non_null(strstr(err.message, "not a regular file"));
 }
 
@@ -139,14 +122,14 @@ static void expect_status(struct blk *b, uint64_t off, bool is_zero, uint64_t pn
 
 static void test_block_status_raw(void **state)
 {
-    const char *path = tpath("sparse.raw");
+    const char *path = scratch_path("sparse.raw");
     uint8_t data[8192];
     struct error err = {0};
     struct blk *b;
     int fd;
     (void)state;
 
-    empty_dir();
+    scratch_empty();
     memset(data, 0x5a, sizeof(data));
     assert_int_equal(disk_create_raw(path, 64 << 20, false, &err), 0);
     fd = open(path, O_WRONLY);
@@ -169,14 +152,14 @@ static void test_block_status_raw(void **state)
 
 static void test_block_status_qcow2_and_backing(void **state)
 {
-    const char *base = tpath("base.raw"), *img = tpath("top.qcow2");
+    const char *base = scratch_path("base.raw"), *img = scratch_path("top.qcow2");
     uint8_t data[65536];
     struct error err = {0};
     struct blk *b;
     int fd;
     (void)state;
 
-    empty_dir();
+    scratch_empty();
     memset(data, 0x33, sizeof(data));
     assert_int_equal(disk_create_raw(base, 4 << 20, false, &err), 0);
     fd = open(base, O_WRONLY);
@@ -197,7 +180,7 @@ static void test_block_status_qcow2_and_backing(void **state)
 
 static void test_repair_clears_corrupt_mark(void **state)
 {
-    const char *path = tpath("marked.qcow2");
+    const char *path = scratch_path("marked.qcow2");
     struct disk_check_result r;
     struct error err = {0};
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
@@ -206,7 +189,7 @@ static void test_repair_clears_corrupt_mark(void **state)
     int fd;
     (void)state;
 
-    empty_dir();
+    scratch_empty();
     assert_int_equal(qcow2_create(path, 1 << 20, 65536, NULL, NULL, false, &err), 0);
     fd = open(path, O_RDWR);
     be64_store(e, QCOW2_INCOMPAT_CORRUPT);
@@ -224,20 +207,6 @@ static void test_repair_clears_corrupt_mark(void **state)
     blk_close(b);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,5 +216,5 @@ int main(void)
         cmocka_unit_test(test_block_status_qcow2_and_backing),
         cmocka_unit_test(test_repair_clears_corrupt_mark),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup_var_tmp, scratch_teardown);
 }

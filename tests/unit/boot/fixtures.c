@@ -270,3 +270,24 @@ char *fx_tmpfile(const void *buf, size_t len)
     close(fd);
     return path;
 }
+
+int fx_load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd, size_t rd_len,
+            struct boot_result *r)
+{
+    memset(&m->err, 0, sizeof(m->err));
+    return boot_load_image(m->gm, &m->cfg, k, len, rd, rd_len, r, &m->err);
+}
+
+void fx_expect_refused(const uint8_t *k, size_t len, int want, const char *what)
+{
+    struct fx_machine m;
+    struct boot_result r;
+
+    fx_machine_init(&m, 64);
+    int rc = fx_load(&m, k, len, NULL, 0, &r);
+    if (rc != want)
+        fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
+    assert_true(strlen(m.err.message) > 0);
+    assert_null(strchr(m.err.message, '\n')); /* one line */
+    fx_machine_fini(&m);
+}

@@ -58,6 +58,13 @@ struct fx_machine {
 void fx_machine_init(struct fx_machine *m, uint64_t mem_mib);
 void fx_machine_fini(struct fx_machine *m);
 
+/* boot_load_image() of kernel (k, len) with initrd (rd, rd_len) into (m), its error in m->err. */
+int fx_load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd, size_t rd_len,
+            struct boot_result *r);
+/* Checks that kernel (k, len) is refused with (want) and a one-line message; (what) names the
+ * case. */
+void fx_expect_refused(const uint8_t *k, size_t len, int want, const char *what);
+
 /* Writes (buf, len) to a new temporary file and returns its malloc'd path. */
 char *fx_tmpfile(const void *buf, size_t len);
 

@@ -69,13 +69,6 @@ static uint8_t *mb_kludge(size_t *len)
     return k;
 }
 
-static int load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd,
-                size_t rd_len, struct boot_result *r)
-{
-    memset(&m->err, 0, sizeof(m->err));
-    return boot_load_image(m->gm, &m->cfg, k, len, rd, rd_len, r, &m->err);
-}
-
 static void check_info(struct fx_machine *m, const struct boot_result *r, bool has_initrd)
 {
     const uint8_t *mbi = gmem_ptr(m->gm, BOOT_INFO_GPA, 88);
@@ -119,12 +112,12 @@ static void test_elf32(void **state)
     uint8_t *k = mb_elf(false, &len);
 
     fx_machine_init(&m, 64);
-    assert_int_equal(load(&m, k, len, NULL, 0, &r), 0);
+    assert_int_equal(fx_load(&m, k, len, NULL, 0, &r), 0);
     check_info(&m, &r, false);
     assert_int_equal(r.entry_gpa, KBASE + 0x20);
     assert_int_equal(r.kernel_start_gpa, KBASE);
     assert_int_equal(r.kernel_end_gpa, KBASE + 0x3000);
-    assert_int_equal(load(&m, k, len, (const uint8_t *)"MODULE", 5, &r), 0);
+    assert_int_equal(fx_load(&m, k, len, (const uint8_t *)"MODULE", 5, &r), 0);
     check_info(&m, &r, true);
     fx_machine_fini(&m);
     free(k);
@@ -139,7 +132,7 @@ static void test_kludge(void **state)
     uint8_t *k = mb_kludge(&len);
 
     fx_machine_init(&m, 64);
-    int rc = load(&m, k, len, (const uint8_t *)"MODULE", 5, &r);
+    int rc = fx_load(&m, k, len, (const uint8_t *)"MODULE", 5, &r);
     if (rc != 0)
         fail_msg("%s", m.err.message);
     check_info(&m, &r, true);
@@ -153,19 +146,6 @@ static void test_kludge(void **state)
     free(k);
 }
 
-static void expect_bad(const uint8_t *k, size_t len, int want, const char *what)
-{
-    struct fx_machine m;
-    struct boot_result r;
-
-    fx_machine_init(&m, 64);
-    int rc = load(&m, k, len, NULL, 0, &r);
-    if (rc != want)
-        fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
-    assert_true(strlen(m.err.message) > 0);
-    fx_machine_fini(&m);
-}
-
 static void test_bad(void **state)
 {
     size_t len;
@@ -174,13 +154,13 @@ static void test_bad(void **state)
     uint8_t *k = mb_elf(false, &len);
     size_t off = sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr);
     k[off + 8] ^= 1; /* checksum */
-    expect_bad(k, len, -ENOEXEC, "checksum");
+    fx_expect_refused(k, len, -ENOEXEC, "checksum");
     put_header(k + off, 0x3 | 0x8); /* required flag bit 3 unknown */
-    expect_bad(k, len, -ENOEXEC, "unknown required flag");
+    fx_expect_refused(k, len, -ENOEXEC, "unknown required flag");
     free(k);
 
     k = mb_elf(true, &len);
-    expect_bad(k, len, -ENOEXEC, "ELF64 multiboot");
+    fx_expect_refused(k, len, -ENOEXEC, "ELF64 multiboot");
     free(k);
 
     k = mb_kludge(&len);
@@ -188,32 +168,32 @@ static void test_bad(void **state)
     assert_non_null(bad);
     memcpy(bad, k, len);
     put32(bad + 0x54, KBASE + 0x100000); /* load_end past the file */
-    expect_bad(bad, len, -ENOEXEC, "load_end past EOF");
+    fx_expect_refused(bad, len, -ENOEXEC, "load_end past EOF");
     memcpy(bad, k, len);
     put32(bad + 0x4c, KBASE + 0x10000); /* header_addr - load_addr > header offset */
-    expect_bad(bad, len, -ENOEXEC, "header_addr");
+    fx_expect_refused(bad, len, -ENOEXEC, "header_addr");
     memcpy(bad, k, len);
     put32(bad + 0x58, KBASE + 0x10); /* bss_end < load_end */
-    expect_bad(bad, len, -ENOEXEC, "bss_end");
+    fx_expect_refused(bad, len, -ENOEXEC, "bss_end");
     memcpy(bad, k, len);
     put32(bad + 0x5c, KBASE + 0x3000); /* entry outside */
-    expect_bad(bad, len, -ENOEXEC, "entry");
+    fx_expect_refused(bad, len, -ENOEXEC, "entry");
     memcpy(bad, k, len);
     put32(bad + 0x4c, ACPI_GPA + 0x40); /* over the ACPI tables */
     put32(bad + 0x50, ACPI_GPA);
     put32(bad + 0x54, ACPI_GPA + 0x800);
     put32(bad + 0x58, 0);
     put32(bad + 0x5c, ACPI_GPA + 0x60);
-    expect_bad(bad, len, -ENOEXEC, "over ACPI");
+    fx_expect_refused(bad, len, -ENOEXEC, "over ACPI");
     memcpy(bad, k, len);
     put32(bad + 0x58, 0xfff00000); /* bss to near 4 GiB: beyond RAM */
-    expect_bad(bad, len, -ENOSPC, "beyond RAM");
+    fx_expect_refused(bad, len, -ENOSPC, "beyond RAM");
     memcpy(bad, k, len);
     put32(bad + 0x54, 0);            /* load_end 0: the whole file (0x1000 bytes)... */
     put32(bad + 0x58, KBASE + 0x80); /* ...but bss_end inside it (fuzz_elf crasher) */
-    expect_bad(bad, len, -ENOEXEC, "bss_end inside a whole-file image");
+    fx_expect_refused(bad, len, -ENOEXEC, "bss_end inside a whole-file image");
     for (size_t n = 0x40; n < 0x60; n++)
-        expect_bad(k, n, -ENOEXEC, "truncated header");
+        fx_expect_refused(k, n, -ENOEXEC, "truncated header");
     free(bad);
     free(k);
 }

@@ -50,13 +50,6 @@ static uint8_t *pvh_kernel(bool is_64, const void *desc, uint32_t desc_len, size
     return k;
 }
 
-static int load(struct fx_machine *m, const uint8_t *k, size_t len, const uint8_t *rd,
-                size_t rd_len, struct boot_result *r)
-{
-    memset(&m->err, 0, sizeof(m->err));
-    return boot_load_image(m->gm, &m->cfg, k, len, rd, rd_len, r, &m->err);
-}
-
 static void test_pvh_ok(void **state)
 {
     uint64_t entry64 = KBASE + 0x40;
@@ -71,7 +64,7 @@ static void test_pvh_ok(void **state)
         uint8_t *k = variant == 0 ? pvh_kernel(is_64, &entry64, 8, &len)
                                   : pvh_kernel(is_64, &entry32, 4, &len);
         fx_machine_init(&m, 64);
-        int rc = load(&m, k, len, (const uint8_t *)"RAMDISK", 7, &r);
+        int rc = fx_load(&m, k, len, (const uint8_t *)"RAMDISK", 7, &r);
         if (rc != 0)
             fail_msg("variant %d: %s", variant, m.err.message);
         assert_int_equal(r.format, BOOT_FORMAT_ELF_PVH);
@@ -107,19 +100,6 @@ static void test_pvh_ok(void **state)
     }
 }
 
-static void expect_bad(const uint8_t *k, size_t len, int want, const char *what)
-{
-    struct fx_machine m;
-    struct boot_result r;
-
-    fx_machine_init(&m, 64);
-    int rc = load(&m, k, len, NULL, 0, &r);
-    if (rc != want)
-        fail_msg("%s: got %d (%s), want %d", what, rc, m.err.message, want);
-    assert_true(strlen(m.err.message) > 0);
-    fx_machine_fini(&m);
-}
-
 static void test_pvh_bad_notes(void **state)
 {
     uint64_t entry = KBASE + 0x40, far = 0x100000000ull;
@@ -128,14 +108,14 @@ static void test_pvh_bad_notes(void **state)
     (void)state;
 
     uint8_t *k = pvh_kernel(true, &small, 2, &len);
-    expect_bad(k, len, -ENOEXEC, "2-byte desc");
+    fx_expect_refused(k, len, -ENOEXEC, "2-byte desc");
     free(k);
     k = pvh_kernel(true, &far, 8, &len);
-    expect_bad(k, len, -ENOEXEC, "entry above 4 GiB");
+    fx_expect_refused(k, len, -ENOEXEC, "entry above 4 GiB");
     free(k);
     entry = 0x900000; /* outside the kernel */
     k = pvh_kernel(true, &entry, 8, &len);
-    expect_bad(k, len, -ENOEXEC, "entry outside");
+    fx_expect_refused(k, len, -ENOEXEC, "entry outside");
     free(k);
 
     /* note with a huge namesz / descsz */
@@ -146,20 +126,20 @@ static void test_pvh_bad_notes(void **state)
     assert_true(len <= sizeof(bad) && len > note_off + 12);
     memcpy(bad, k, len);
     memset(bad + note_off, 0xff, 4);
-    expect_bad(bad, len, -ENOEXEC, "namesz huge");
+    fx_expect_refused(bad, len, -ENOEXEC, "namesz huge");
     memcpy(bad, k, len);
     memset(bad + note_off + 4, 0xff, 4);
-    expect_bad(bad, len, -ENOEXEC, "descsz huge");
+    fx_expect_refused(bad, len, -ENOEXEC, "descsz huge");
     memcpy(bad, k, len);
     bad[note_off + 8] = 17; /* another note type: no PVH entry */
-    expect_bad(bad, len, -ENOEXEC, "no PVH note");
+    fx_expect_refused(bad, len, -ENOEXEC, "no PVH note");
     /* note segment past the end of the file */
     memcpy(bad, k, len);
     Elf64_Phdr ph;
     memcpy(&ph, bad + sizeof(Elf64_Ehdr), sizeof(ph));
     ph.p_offset = len - 4;
     memcpy(bad + sizeof(Elf64_Ehdr), &ph, sizeof(ph));
-    expect_bad(bad, len, -ENOEXEC, "note outside file");
+    fx_expect_refused(bad, len, -ENOEXEC, "note outside file");
     free(k);
 }
 
@@ -182,7 +162,7 @@ static void test_elf_malformed(void **state)
         memcpy(&eh, bad, sizeof(eh));                                                              \
         stmt;                                                                                      \
         memcpy(bad, &eh, sizeof(eh));                                                              \
-        expect_bad(bad, len, -ENOEXEC, what);                                                      \
+        fx_expect_refused(bad, len, -ENOEXEC, what);                                               \
     } while (0)
 #define MUTATE_PH(stmt, want, what)                                                                \
     do {                                                                                           \
@@ -190,7 +170,7 @@ static void test_elf_malformed(void **state)
         memcpy(&ph, bad + load_ph, sizeof(ph));                                                    \
         stmt;                                                                                      \
         memcpy(bad + load_ph, &ph, sizeof(ph));                                                    \
-        expect_bad(bad, len, want, what);                                                          \
+        fx_expect_refused(bad, len, want, what);                                                   \
     } while (0)
 
     MUTATE_EH(eh.e_phoff = len - 10, "phdrs out of file");
@@ -211,7 +191,7 @@ static void test_elf_malformed(void **state)
     MUTATE_PH(ph.p_paddr = ACPI_GPA, -ENOEXEC, "over ACPI");
     MUTATE_PH(ph.p_memsz = 0x10000000000ull, -ENOSPC, "memsz huge");
     for (size_t n = 0; n < len; n += 3)
-        expect_bad(k, n, -ENOEXEC, "truncated");
+        fx_expect_refused(k, n, -ENOEXEC, "truncated");
     free(bad);
     free(k);
 }
@@ -223,11 +203,11 @@ static void test_not_a_kernel(void **state)
     struct fx_seg seg = {PT_LOAD, KBASE, KBASE, 0x100, 0x100, 1};
     (void)state;
 
-    expect_bad(junk, sizeof(junk), -ENOEXEC, "junk");
-    expect_bad(junk, 0, -ENOEXEC, "empty");
+    fx_expect_refused(junk, sizeof(junk), -ENOEXEC, "junk");
+    fx_expect_refused(junk, 0, -ENOEXEC, "empty");
     /* an ELF without PVH note or multiboot header */
     uint8_t *k = fx_elf(true, KBASE, &seg, 1, NULL, 0, &len);
-    expect_bad(k, len, -ENOEXEC, "plain ELF");
+    fx_expect_refused(k, len, -ENOEXEC, "plain ELF");
     free(k);
 }
 

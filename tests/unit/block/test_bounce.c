@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the O_DIRECT bounce buffers of block/blk.c (cache=none with guest buffers that
+ * Unit tests of the O_DIRECT bounce buffers of block/bounce.c (cache=none with guest buffers that
  * are not aligned): a guest that builds two requests from one 1 MiB buffer aliased 1022 times
  * must not make the monitor allocate the whole 2 GiB (the bounce pool is capped per disk and
  * requests wait for it), and bounced reads and writes still move the right bytes, also through
@@ -24,6 +24,7 @@
 #include "block/blk.h"
 #include "block/blk_internal.h"
 #include "block/image.h"
+#include "scratch.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAS_ASAN 1
@@ -39,17 +40,6 @@
 #define MIB (1ull << 20)
 #define ALIASES 1022u
 #define DISK_BYTES (1100 * MIB)
-
-static char *make_file(uint64_t size)
-{
-    char *path = strdup("/tmp/bareiron-test-bounce-XXXXXX");
-    int fd = mkstemp(path);
-
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, (off_t)size), 0);
-    close(fd);
-    return path;
-}
 
 /* VmHWM (peak resident set) in KiB, after resetting it with (is_reset). */
 static uint64_t peak_rss_kib(bool is_reset)
@@ -88,6 +78,27 @@ static void count_done(struct blk_req *req, int ret)
         d->ret = ret;
 }
 
+static struct blk_req make_req(enum blk_op op, uint64_t offset, struct iovec *iov, int iovcnt)
+{
+    return (struct blk_req){.op = op, .offset_bytes = offset, .iov = iov, .iovcnt = iovcnt};
+}
+
+/* Submits the (n) requests (req) together and runs (loop) until all complete; returns the
+ * first error. */
+static int run_batch(struct blk *b, struct evloop *loop, struct blk_req *req, unsigned n)
+{
+    struct done_count d = {0};
+
+    for (unsigned i = 0; i < n; i++) {
+        req[i].done = count_done;
+        req[i].opaque = &d;
+        assert_int_equal(blk_submit(b, &req[i]), 0);
+    }
+    while (d.calls < (int)n)
+        evloop_run_once(loop, 1000);
+    return d.ret;
+}
+
 /*
  * The attack of the review: two READ requests, each 1022 segments of the same misaligned 1 MiB
  * buffer, on a cache=none disk. Before the pool, each bounced through posix_memalign(1022 MiB)
@@ -95,16 +106,16 @@ static void count_done(struct blk_req *req, int ret)
  */
 static void test_aliased_requests_bounded(void **state)
 {
-    char *path = make_file(DISK_BYTES);
+    char *path = scratch_file(DISK_BYTES);
     struct blk_open_opts o = {.path = path, .cache = BLK_CACHE_NONE};
     struct iovec *iov = calloc(ALIASES, sizeof(*iov));
     uint8_t *raw = malloc(MIB + 4096);
-    struct done_count d = {0};
     struct blk_req req[2];
     struct error err = {0};
     struct evloop *loop;
     uint64_t before, after;
     struct blk *b;
+    int ret;
     (void)state;
 
     assert_non_null(iov);
@@ -115,23 +126,15 @@ static void test_aliased_requests_bounded(void **state)
     assert_int_equal(evloop_create(&loop), 0);
     assert_int_equal(blk_open(&o, loop, &b, &err), 0);
     before = peak_rss_kib(true);
-    for (unsigned i = 0; i < 2; i++) {
-        req[i] = (struct blk_req){.op = BLK_OP_READ,
-                                  .offset_bytes = i * 64 * MIB,
-                                  .iov = iov,
-                                  .iovcnt = (int)ALIASES,
-                                  .done = count_done,
-                                  .opaque = &d};
-        assert_int_equal(blk_submit(b, &req[i]), 0);
-    }
-    while (d.calls < 2)
-        evloop_run_once(loop, 1000);
+    for (unsigned i = 0; i < 2; i++)
+        req[i] = make_req(BLK_OP_READ, i * 64 * MIB, iov, (int)ALIASES);
+    ret = run_batch(b, loop, req, 2);
     after = peak_rss_kib(false);
     print_message("bounce attack: peak RSS %lu KiB before the requests, %lu KiB after "
                   "(+%lu MiB)\n",
                   (unsigned long)before, (unsigned long)after,
                   (unsigned long)((after - before) / 1024));
-    assert_int_equal(d.ret, 0);
+    assert_int_equal(ret, 0);
     assert_int_equal(raw[1], 0); /* the sparse file reads as zeros */
     if (!HAS_ASAN)               /* ASan's quarantine keeps freed chunks resident */
         assert_true(after - before < 64 * 1024);
@@ -155,7 +158,6 @@ static void run_roundtrip(const char *path, bool is_qcow2)
     uint8_t *src = malloc(len + 1), *dst = malloc(len * NREQ + 1);
     struct iovec wiov[NREQ], riov[NREQ];
     struct blk_req req[NREQ];
-    struct done_count d = {0};
     struct error err = {0};
     struct evloop *loop;
     struct blk *b;
@@ -169,38 +171,16 @@ static void run_roundtrip(const char *path, bool is_qcow2)
     /* writes: in place for raw, allocating for qcow2 */
     for (unsigned i = 0; i < NREQ; i++) {
         wiov[i] = (struct iovec){src + 1, len};
-        req[i] = (struct blk_req){.op = BLK_OP_WRITE,
-                                  .offset_bytes = i * 4 * MIB,
-                                  .iov = &wiov[i],
-                                  .iovcnt = 1,
-                                  .done = count_done,
-                                  .opaque = &d};
-        assert_int_equal(blk_submit(b, &req[i]), 0);
+        req[i] = make_req(BLK_OP_WRITE, i * 4 * MIB, &wiov[i], 1);
     }
-    while (d.calls < NREQ)
-        evloop_run_once(loop, 1000);
-    assert_int_equal(d.ret, 0);
+    assert_int_equal(run_batch(b, loop, req, NREQ), 0);
     /* rewrite in place (qcow2 clusters allocated now), then read everything back */
-    d.calls = 0;
-    for (unsigned i = 0; i < NREQ; i++)
-        assert_int_equal(blk_submit(b, &req[i]), 0);
-    while (d.calls < NREQ)
-        evloop_run_once(loop, 1000);
-    assert_int_equal(d.ret, 0);
-    d.calls = 0;
+    assert_int_equal(run_batch(b, loop, req, NREQ), 0);
     for (unsigned i = 0; i < NREQ; i++) {
         riov[i] = (struct iovec){dst + 1 + i * len, len};
-        req[i] = (struct blk_req){.op = BLK_OP_READ,
-                                  .offset_bytes = i * 4 * MIB,
-                                  .iov = &riov[i],
-                                  .iovcnt = 1,
-                                  .done = count_done,
-                                  .opaque = &d};
-        assert_int_equal(blk_submit(b, &req[i]), 0);
+        req[i] = make_req(BLK_OP_READ, i * 4 * MIB, &riov[i], 1);
     }
-    while (d.calls < NREQ)
-        evloop_run_once(loop, 1000);
-    assert_int_equal(d.ret, 0);
+    assert_int_equal(run_batch(b, loop, req, NREQ), 0);
     assert_true(blk_bounce_peak_bytes(b) <= BLK_BOUNCE_POOL_BYTES);
     for (unsigned i = 0; i < NREQ; i++)
         assert_memory_equal(dst + 1 + i * len, src + 1, len);
@@ -212,7 +192,7 @@ static void run_roundtrip(const char *path, bool is_qcow2)
 
 static void test_roundtrip_raw(void **state)
 {
-    char *path = make_file(128 * MIB);
+    char *path = scratch_file(128 * MIB);
     (void)state;
 
     run_roundtrip(path, false);
@@ -222,7 +202,7 @@ static void test_roundtrip_raw(void **state)
 
 static void test_roundtrip_qcow2(void **state)
 {
-    char *path = make_file(0);
+    char *path = scratch_file(0);
     struct error err = {0};
     (void)state;
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the ELF loaders (boot/elf.c, boot/pvh.c, boot/multiboot.c): the
- * input is a whole kernel file, loaded into a 64 MiB bareiron PC's guest memory with a small
- * initrd. Whatever the input, the loader must return 0 or a negative errno with a message,
- * never crash, read out of bounds or write outside guest RAM (System V gABI, PVH, Multiboot
- * 0.6.96).
+ * libFuzzer target for the kernel loaders behind boot_load_image(): bzImage (boot/bzimage.c,
+ * boot/decompress.c) and ELF (boot/elf.c, boot/pvh.c, boot/multiboot.c). The input is a whole
+ * kernel file, loaded into a 64 MiB bareiron PC's guest memory with a small initrd. Whatever
+ * the input, the loader must return 0 or a negative errno with a message, never crash, read
+ * out of bounds, write outside guest RAM or allocate without bound
+ * (Documentation/arch/x86/boot.rst, System V gABI, PVH, Multiboot 0.6.96). It is built twice,
+ * as fuzz_bzimage and fuzz_elf, each with its own corpus (corpus/bzimage, corpus/elf), so that
+ * each family of formats keeps its fuzzing time.
  */
 #include <stddef.h>
 #include <stdint.h>

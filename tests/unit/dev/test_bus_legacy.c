@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for dev/legacy/port92.c and debug_exit.c. */
+/* Unit tests for dev/bus.c with every legacy device of dev/legacy/ attached to the PIO bus. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,69 +7,14 @@
 
 #include <cmocka.h>
 
+#include "base/compiler.h"
 #include "core/x86/layout.h"
 #include "dev/bus.h"
 #include "dev/legacy/acpi_pm.h"
 #include "dev/legacy/cmos_rtc.h"
-#include "dev/legacy/debug_exit.h"
 #include "dev/legacy/i8042.h"
-#include "dev/legacy/port92.h"
 #include "dev/legacy/uart8250.h"
 #include "fake_platform.h"
-
-static void test_port92(void **state)
-{
-    (void)state;
-    struct fake_platform fp;
-    struct port92 *p;
-    struct bus *pio;
-    uint64_t v;
-    fake_platform_init(&fp);
-    assert_int_equal(port92_create(&fp.plat, &p), 0);
-    assert_int_equal(bus_create("pio", &pio), 0);
-    assert_int_equal(port92_attach(p, pio), 0);
-    assert_true(bus_read(pio, PORT_PORT92, 1, &v));
-    assert_int_equal(v, 0x02); /* A20 on */
-    assert_true(bus_write(pio, PORT_PORT92, 1, 0x00));
-    assert_true(bus_read(pio, PORT_PORT92, 1, &v));
-    assert_int_equal(v, 0x00);
-    assert_int_equal(fp.n_reset, 0);
-    assert_true(bus_write(pio, PORT_PORT92, 1, 0x03));
-    assert_int_equal(fp.n_reset, 1);
-    assert_true(bus_read(pio, PORT_PORT92, 1, &v));
-    assert_int_equal(v, 0x02); /* reset bit reads 0 */
-    bus_destroy(pio);
-    port92_destroy(p);
-    fake_platform_fini(&fp);
-}
-
-static void test_debug_exit(void **state)
-{
-    (void)state;
-    struct fake_platform fp;
-    struct debug_exit *d;
-    struct bus *pio;
-    uint64_t v;
-    fake_platform_init(&fp);
-    assert_int_equal(debug_exit_create(&fp.plat, &d), 0);
-    assert_int_equal(bus_create("pio", &pio), 0);
-    assert_int_equal(debug_exit_attach(d, pio), 0);
-    assert_true(bus_read(pio, PORT_DEBUG_EXIT, 1, &v));
-    assert_int_equal(v, 0xff);
-    assert_true(bus_write(pio, PORT_DEBUG_EXIT, 1, 0x10));
-    assert_int_equal(fp.n_exit, 1);
-    assert_int_equal(fp.last_exit_code, 0x21);
-    assert_true(bus_write(pio, PORT_DEBUG_EXIT, 2, 0));
-    assert_int_equal(fp.last_exit_code, 1);
-    assert_true(bus_write(pio, PORT_DEBUG_EXIT, 4, 0x31));
-    assert_int_equal(fp.last_exit_code, 0x63);
-    assert_int_equal(fp.n_exit, 3);
-    assert_true(bus_write(pio, PORT_DEBUG_EXIT + 1, 1, 5)); /* not the base port: ignored */
-    assert_int_equal(fp.n_exit, 3);
-    bus_destroy(pio);
-    debug_exit_destroy(d);
-    fake_platform_fini(&fp);
-}
 
 /* A hostile guest hammering every legacy port with random sizes and values, while input
  * arrives: nothing may crash (run under ASan/UBSan in CI), interrupt lines stay consistent. */
@@ -133,8 +78,6 @@ static void test_random_ports(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_port92),
-        cmocka_unit_test(test_debug_exit),
         cmocka_unit_test(test_random_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

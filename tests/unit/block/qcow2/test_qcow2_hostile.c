@@ -27,17 +27,9 @@
 #include "block/blk.h"
 #include "block/image.h"
 #include "block/qcow2/qcow2.h"
+#include "scratch.h"
 
 #define CS 65536ull
-
-static char dir[] = "/tmp/bareiron-test-qcow2h-XXXXXX";
-
-static char *tpath(const char *name)
-{
-    static char p[512];
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    return p;
-}
 
 static uint64_t rd64(int fd, uint64_t off)
 {
@@ -77,7 +69,7 @@ static void make_img(const char *path, uint64_t size, const uint64_t *offs, unsi
 
 static void test_l1_entries_share_one_l2(void **state)
 {
-    const char *path = tpath("shared-l2.qcow2");
+    const char *path = scratch_path("shared-l2.qcow2");
     const uint64_t zero = 0, n = 1u << 19; /* 2^48 bytes / 2^29 per L2 table */
     struct disk_check_result r;
     struct error err = {0};
@@ -110,7 +102,7 @@ static void test_l1_entries_share_one_l2(void **state)
 
 static void test_refcount_overflow(void **state)
 {
-    const char *path = tpath("overflow.qcow2");
+    const char *path = scratch_path("overflow.qcow2");
     uint64_t offs[8], l2[8], data, rb, e0;
     struct disk_check_result r;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
@@ -154,7 +146,7 @@ static void test_refcount_overflow(void **state)
 
 static void test_refblock_far_past_eof(void **state)
 {
-    const char *path = tpath("far-refblock.qcow2");
+    const char *path = scratch_path("far-refblock.qcow2");
     const uint64_t cs = 2u << 20, last = cs / 8 - 1; /* last entry of a one-cluster table */
     struct disk_check_result r;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
@@ -186,7 +178,7 @@ static void test_refblock_far_past_eof(void **state)
 
 static void test_refcounts_all_in_use(void **state)
 {
-    const char *path = tpath("full-refcounts.qcow2");
+    const char *path = scratch_path("full-refcounts.qcow2");
     const uint64_t cs = 2u << 20;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
     struct error err = {0};
@@ -228,7 +220,7 @@ static void test_refcounts_all_in_use(void **state)
  * the file and hand it to the next allocation (guest data over the backing file name). */
 static void test_discard_entry_naming_header(void **state)
 {
-    const char *path = tpath("discard-header.qcow2");
+    const char *path = scratch_path("discard-header.qcow2");
     const uint64_t zero = 0;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
     struct disk_check_result r;
@@ -263,7 +255,7 @@ static void test_discard_entry_naming_header(void **state)
  * (allocating write). */
 static void test_guest_write_onto_metadata(void **state)
 {
-    const char *path = tpath("write-meta.qcow2");
+    const char *path = scratch_path("write-meta.qcow2");
     const uint64_t zero = 0;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
     struct error err = {0};
@@ -303,7 +295,7 @@ static void test_guest_write_onto_metadata(void **state)
  * allocation results into the L1 table on disk. */
 static void test_l1_entry_names_l1(void **state)
 {
-    const char *path = tpath("l1-as-l2.qcow2");
+    const char *path = scratch_path("l1-as-l2.qcow2");
     const uint64_t zero = 0;
     struct blk_open_opts o = {.path = path, .needs_sync_engine = true};
     struct error err = {0};
@@ -345,8 +337,8 @@ static void test_backing_loop(void **state)
     int fd;
     (void)state;
 
-    snprintf(a, sizeof(a), "%s", tpath("a.qcow2"));
-    snprintf(bpath, sizeof(bpath), "%s", tpath("b.qcow2"));
+    snprintf(a, sizeof(a), "%s", scratch_path("a.qcow2"));
+    snprintf(bpath, sizeof(bpath), "%s", scratch_path("b.qcow2"));
     assert_int_equal(qcow2_create(bpath, 1u << 20, CS, NULL, NULL, true, &err), 0);
     assert_int_equal(qcow2_create(a, 1u << 20, CS, "b.qcow2", "qcow2", true, &err), 0);
     fd = open(bpath, O_RDWR);
@@ -361,20 +353,6 @@ static void test_backing_loop(void **state)
     assert_non_null(strstr(err.message, "loops back"));
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,5 +365,5 @@ int main(void)
         cmocka_unit_test(test_l1_entry_names_l1),
         cmocka_unit_test(test_backing_loop),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

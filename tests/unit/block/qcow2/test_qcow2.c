@@ -26,8 +26,7 @@
 #include "block/blk.h"
 #include "block/image.h"
 #include "block/qcow2/qcow2.h"
-
-static char dir[] = "/tmp/bareiron-test-qcow2-XXXXXX";
+#include "scratch.h"
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -36,15 +35,6 @@ static uint64_t rnd(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
-}
-
-static char *tpath(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    char *r = p[i++ % 4];
-    snprintf(r, 512, "%s/%s", dir, name);
-    return r;
 }
 
 static struct blk *open_img(const char *path, bool is_sync, bool is_ro, int *ret_out,
@@ -75,7 +65,7 @@ static void check_clean(const char *path, bool allow_leaks)
 
 static void roundtrip(uint64_t cs, uint64_t size, bool is_sync)
 {
-    const char *path = tpath("rt.qcow2");
+    const char *path = scratch_path("rt.qcow2");
     uint8_t *ref = calloc(1, size), *out = malloc(size), *buf = malloc(1 << 20);
     struct error err = {0};
     struct blk *b;
@@ -132,7 +122,7 @@ static void test_roundtrip_512_reftable_growth(void **state)
 
 static void test_backing_cow(void **state)
 {
-    const char *base = tpath("base.raw"), *ov = tpath("ov.qcow2");
+    const char *base = scratch_path("base.raw"), *ov = scratch_path("ov.qcow2");
     uint8_t *pat = malloc(1 << 20), *out = malloc(1 << 20), w[1024];
     struct error err = {0};
     struct blk *b;
@@ -164,7 +154,7 @@ static void test_backing_cow(void **state)
 
 static void test_grow(void **state)
 {
-    const char *path = tpath("grow.qcow2");
+    const char *path = scratch_path("grow.qcow2");
     struct error err = {0};
     uint8_t buf[4096], out[4096];
     struct blk *b;
@@ -190,13 +180,13 @@ static void test_chain_depth(void **state)
     int ret;
     (void)state;
 
-    assert_int_equal(disk_create_raw(tpath("c0"), 1 << 20, true, &err), 0);
+    assert_int_equal(disk_create_raw(scratch_path("c0"), 1 << 20, true, &err), 0);
     for (int i = 1; i <= BLK_MAX_CHAIN_DEPTH + 1; i++) {
         snprintf(prev, sizeof(prev), "c%d", i - 1);
         snprintf(name, sizeof(name), "c%d", i);
-        assert_int_equal(qcow2_create(tpath(name), 0, 65536, prev, NULL, true, &err), 0);
+        assert_int_equal(qcow2_create(scratch_path(name), 0, 65536, prev, NULL, true, &err), 0);
     }
-    assert_null(open_img(tpath(name), true, true, &ret, &err));
+    assert_null(open_img(scratch_path(name), true, true, &ret, &err));
     assert_int_equal(ret, -ELOOP);
     assert_non_null(strstr(err.message, "backing chain"));
 }
@@ -204,7 +194,7 @@ static void test_chain_depth(void **state)
 /* Builds a valid header in (buf) from a fresh image; returns the file size. */
 static uint64_t fresh_header(uint8_t *buf, size_t len)
 {
-    const char *path = tpath("hdr.qcow2");
+    const char *path = scratch_path("hdr.qcow2");
     struct error err = {0};
     int fd;
 
@@ -264,7 +254,7 @@ static void test_header_validation(void **state)
 
 static void test_l1_past_eof(void **state)
 {
-    const char *path = tpath("l1.qcow2");
+    const char *path = scratch_path("l1.qcow2");
     struct error err = {0};
     uint8_t e[8], buf[512] = {1};
     struct blk *b;
@@ -301,7 +291,7 @@ static void async_done(struct blk_req *req, int ret)
  * in one round: they run as one batch; every byte must land. */
 static void test_batched_async_writes(void **state)
 {
-    const char *base = tpath("bbase.raw"), *path = tpath("batch.qcow2");
+    const char *base = scratch_path("bbase.raw"), *path = scratch_path("batch.qcow2");
     enum { N = 96, SZ = 4u << 20 };
     static struct blk_req reqs[N + 1];
     static struct iovec iov[N];
@@ -355,20 +345,6 @@ static void test_batched_async_writes(void **state)
     free(out);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,5 +358,5 @@ int main(void)
         cmocka_unit_test(test_l1_past_eof),
         cmocka_unit_test(test_batched_async_writes),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
