@@ -11,7 +11,7 @@
  * no PIT). Creating and destroying the in-kernel PIT and PIC/IOAPIC costs most of a tiny
  * guest's start-up; a guest with a LAPIC timer, TSC and kvmclock needs neither.
  *
- * It implements struct platform_ops (dev/platform.h) for devices: set_irq is KVM_IRQ_LINE
+ * It implements struct platform_ops (core/platform.h) for devices: set_irq is KVM_IRQ_LINE
  * with the kernel irqchip and the userspace interrupt controller's set_irq
  * (vm_set_irqchip_ops) with the split one, send_msi is KVM_SIGNAL_MSI, set_msi_routes is
  * KVM_SET_GSI_ROUTING, ioeventfd is KVM_IOEVENTFD, and the request_* calls set the request and
@@ -35,7 +35,7 @@
 #include "base/error.h"
 #include "core/x86/cpuid.h"
 #include "core/x86/layout.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 struct kvm;
 struct gmem;

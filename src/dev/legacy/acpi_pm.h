@@ -15,7 +15,7 @@
 
 #include "base/compiler.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define ACPI_PM1_STS_TMR 0x0001u
 #define ACPI_PM1_STS_PWRBTN 0x0100u

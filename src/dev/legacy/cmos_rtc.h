@@ -20,7 +20,7 @@
 #include "base/compiler.h"
 #include "base/evloop.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define CMOS_RTC_NR_PORTS 2
 #define CMOS_SIZE 128

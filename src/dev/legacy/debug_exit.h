@@ -8,7 +8,7 @@
 
 #include "base/compiler.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define DEBUG_EXIT_NR_PORTS 4
 

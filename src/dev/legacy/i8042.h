@@ -21,7 +21,7 @@
 
 #include "base/compiler.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define I8042_QUEUE_SIZE 64
 

@@ -9,7 +9,7 @@
 
 #include "base/compiler.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 struct port92;
 

@@ -20,7 +20,7 @@
 
 #include "base/compiler.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define UART8250_NR_PORTS 8
 #define UART8250_FIFO_SIZE 16

@@ -29,7 +29,7 @@
 #include "base/compiler.h"
 #include "core/x86/layout.h"
 #include "dev/bus.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 /* Config space offsets (type 0 header) */
 #define PCI_VENDOR_ID 0x00

@@ -21,7 +21,7 @@
 
 #include "base/compiler.h"
 #include "dev/pci/pci.h"
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define PCI_MSIX_MAX_VECTORS 2048
 #define PCI_MSIX_ENTRY_SIZE 16

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dev/platform.h"
+#include "core/platform.h"
 
 #define FAKE_PLATFORM_GSIS 64
 #define FAKE_PLATFORM_MAX_MSIS 256

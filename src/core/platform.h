@@ -5,8 +5,8 @@
  * the ioctls of core/irq.c and core/ioevent.c); unit tests implement them with fakes. Devices
  * never include core/vm.h.
  */
-#ifndef BAREIRON_DEV_PLATFORM_H
-#define BAREIRON_DEV_PLATFORM_H
+#ifndef BAREIRON_CORE_PLATFORM_H
+#define BAREIRON_CORE_PLATFORM_H
 
 #include <stdbool.h>
 #include <stdint.h>
