@@ -197,7 +197,6 @@ def test_control_socket(vmm, tmp_path):
 def test_serial_unix_socket(vmm, tmp_path):
     """--serial unix:PATH: a client gets the output and its input reaches the guest, which
     echoes one byte back from the UART (polling LSR.DR) and exits with it."""
-    import socket
     # wait for LSR.DR (0x3fd bit 0), read RBR, echo it to THR, exit with it
     code = (u.serial_write(b"ready\n") +
             b"\x66\xba\xfd\x03" + b"\xec" + b"\xa8\x01" + b"\x74\xfb" +  # dx=0x3fd; in; test; jz
@@ -210,9 +209,7 @@ def test_serial_unix_socket(vmm, tmp_path):
                          stdin=subprocess.DEVNULL)
     try:
         u.wait_path(sock)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(str(sock))
+        with u.connect_unix(sock) as s:
             s.sendall(b"\x05")
             got = b""
             while b"\x05" not in got:

@@ -82,12 +82,28 @@ def wait_path(path, timeout=5.0):
     return path.exists()
 
 
+def connect_unix(sock_path, timeout=10):
+    """Connects to the unix socket (sock_path) and returns the socket. The monitor's socket
+    file appears at bind(), a moment before listen(): a refused connection is retried for up
+    to 5 s."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(str(sock_path))
+            return s
+        except ConnectionRefusedError:
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def control_raw(sock_path, line, timeout=10):
     """Sends the bytes (line) on a new connection to the control socket (sock_path) and
     returns the decoded reply line."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(sock_path))
+    with connect_unix(sock_path, timeout) as s:
         s.sendall(line)
         buf = b""
         while not buf.endswith(b"\n"):
