@@ -300,7 +300,7 @@ struct qcow2_snapshot {
 struct qcow2_snaptab {
     struct qcow2_snapshot *v;
     uint32_t n;
-    uint64_t bytes; /* on-disk length of the entries (padding included) */
+    uint64_t bytes; /* on-disk length of the entries (from the first to the end of the last) */
 };
 /* Decodes (nb) entries from (buf, len bytes) of an image of (cluster_size) and
  * (file_size) bytes whose virtual size is (disk_size), checking every field (lengths, L1

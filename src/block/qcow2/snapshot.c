@@ -71,8 +71,8 @@ static int check_entry(const struct snap_geo *g, uint32_t i, const struct qcow2_
     return 0;
 }
 
-/* Decodes the entry at (p) (at least (room) bytes readable) into (sn); (*len) gets its padded
- * length. */
+/* Decodes the entry at (p) (at least (room) bytes readable) into (sn); (*len) gets its length
+ * (without padding). */
 static int decode_entry(const struct snap_geo *g, uint32_t i, const uint8_t *p, size_t room,
                         struct qcow2_snapshot *sn, size_t *len, struct error *err)
 {
@@ -95,7 +95,7 @@ static int decode_entry(const struct snap_geo *g, uint32_t i, const uint8_t *p, 
                          "disk %s: qcow2 snapshot %u: extra data too large (%u bytes)", g->path, i,
                          sn->extra_size);
     total = QCOW2_SNAP_FIXED + (uint64_t)sn->extra_size + id_len + name_len;
-    if (total > room || ALIGN_UP(total, 8u) > room)
+    if (total > room)
         return error_set(err, -EINVAL, "disk %s: qcow2 snapshot %u: entry truncated", g->path, i);
     p += QCOW2_SNAP_FIXED;
     sn->extra = malloc(MAX(sn->extra_size, 1u));
@@ -109,7 +109,7 @@ static int decode_entry(const struct snap_geo *g, uint32_t i, const uint8_t *p, 
                          g->path, i);
     sn->vm_state_size = sn->extra_size >= 8 ? be64_load(p) : vm32;
     sn->disk_size = sn->extra_size >= 16 ? be64_load(p + 8) : g->disk_size;
-    *len = (size_t)ALIGN_UP(total, 8u);
+    *len = (size_t)total;
     return check_entry(g, i, sn, err);
 }
 
@@ -130,6 +130,9 @@ int qcow2_snaptab_parse(const uint8_t *buf, size_t len, uint32_t nb, uint64_t cl
         return error_set(err, -ENOMEM, "out of memory");
     for (uint32_t i = 0; i < nb && ret == 0; i++) {
         out->n = i + 1;
+        off = i ? ALIGN_UP(off, 8u) : 0; /* entries start 8-aligned; the last has no padding */
+        if (off > len)
+            off = len;
         ret = decode_entry(&g, i, buf + off, len - off, &out->v[i], &n, err);
         off += n;
         if (ret == 0 && off > QCOW2_MAX_SNAPTAB_BYTES)
@@ -160,7 +163,9 @@ static int table_len(struct qcow2 *s, uint64_t off, uint32_t nb, size_t *len, st
             return error_set(err, ret, "disk %s: cannot read the qcow2 snapshot table", s->b->path);
         total = QCOW2_SNAP_FIXED + (uint64_t)MIN(be32_load(f + 36), QCOW2_MAX_SNAP_EXTRA + 8u) +
                 be16_load(f + 12) + be16_load(f + 14);
-        pos += ALIGN_UP(total, 8u);
+        pos += total;
+        if (i + 1 < nb) /* the next entry starts 8-aligned (QEMU leaves the last unpadded) */
+            pos = ALIGN_UP(pos, 8u);
         if (pos - off > QCOW2_MAX_SNAPTAB_BYTES)
             return error_set(err, -EINVAL, "disk %s: qcow2 snapshot table too large", s->b->path);
     }

@@ -72,7 +72,7 @@ static void test_parse_valid(void **state)
     put_entry(buf, &off, 4 * CS, 2, "7", "second", 0, 0);
     assert_int_equal(parse(buf, off, 2, &t), 0);
     assert_int_equal(t.n, 2);
-    assert_int_equal(t.bytes, off);
+    assert_int_equal(t.bytes, off - 1); /* the last entry needs no padding */
     assert_string_equal(t.v[0].name, "first");
     assert_int_equal(t.v[0].disk_size, 4 * MIB);
     assert_string_equal(t.v[1].id, "7");
