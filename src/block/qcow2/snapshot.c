@@ -161,8 +161,11 @@ static int table_len(struct qcow2 *s, uint64_t off, uint32_t nb, size_t *len, st
         ret = qcow2_meta_read(s, pos, f, sizeof(f));
         if (ret < 0)
             return error_set(err, ret, "disk %s: cannot read the qcow2 snapshot table", s->b->path);
-        total = QCOW2_SNAP_FIXED + (uint64_t)MIN(be32_load(f + 36), QCOW2_MAX_SNAP_EXTRA + 8u) +
-                be16_load(f + 12) + be16_load(f + 14);
+        if (be32_load(f + 36) > QCOW2_MAX_SNAP_EXTRA)
+            return error_set(err, -EINVAL, "disk %s: qcow2 snapshot %u: extra data too large",
+                             s->b->path, i);
+        total =
+            QCOW2_SNAP_FIXED + (uint64_t)be32_load(f + 36) + be16_load(f + 12) + be16_load(f + 14);
         pos += total;
         if (i + 1 < nb) /* the next entry starts 8-aligned (QEMU leaves the last unpadded) */
             pos = ALIGN_UP(pos, 8u);

@@ -194,6 +194,11 @@ static int do_create(struct qcow2 *s, struct qcow2_snaptab *t, const char *name,
     } else {
         ret = switch_table(s, t, old_bytes);
     }
+    if (ret == -ERANGE)
+        return error_set(err, ret,
+                         "disk %s: cannot create snapshot '%s': a refcount would exceed the "
+                         "image's %u bits (too many snapshots for its refcount width)",
+                         s->b->path, name, s->refcount_bits);
     if (ret < 0)
         return error_set(err, ret, "disk %s: cannot create snapshot '%s': %s", s->b->path, name,
                          strerror(-ret));
@@ -218,6 +223,10 @@ int qcow2_snapshot_create(struct qcow2 *s, const char *name, struct error *err)
 
     if (!name[0] || strlen(name) > UINT16_MAX)
         return error_set(err, -EINVAL, "snapshot name must be 1 to 65535 bytes long");
+    if (s->refcount_bits < 2)
+        return error_set(err, -ENOTSUP,
+                         "disk %s: 1-bit refcounts cannot count the references a snapshot adds",
+                         s->b->path);
     ret = begin(s, &t, err);
     if (ret < 0)
         return ret;
@@ -279,6 +288,8 @@ static int do_apply(struct qcow2 *s, const struct qcow2_snapshot *sn)
 
     if ((uint64_t)n * 8 > QCOW2_MAX_L1_BYTES)
         return -EFBIG;
+    if (sn->disk_size % 512) /* a virtual size is whole sectors */
+        return -EINVAL;
     ret = read_l1(s, sn->l1_offset, sn->l1_size, n, &l1);
     if (ret < 0)
         return ret;
