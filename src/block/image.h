@@ -115,4 +115,33 @@ struct disk_check_result {
 MUST_CHECK int disk_check(const char *path, bool repair, struct disk_check_result *res,
                           struct error *err);
 
+/* One internal snapshot of a qcow2 image, as `disk snapshot list` shows it. */
+struct disk_snapshot {
+    char *id;
+    char *name;
+    uint32_t date_sec, date_nsec; /* when it was taken (wall clock) */
+    uint64_t vm_clock_ns;         /* guest run time when it was taken (0 for disk-only ones) */
+    uint64_t vm_state_size_bytes; /* 0: disk-only */
+    uint64_t disk_size_bytes;     /* virtual size of the disk in the snapshot */
+};
+struct disk_snapshot_list {
+    struct disk_snapshot *v;
+    size_t n;
+};
+/* Lists the internal snapshots of the qcow2 image at (path), opened read-only (a shared lock:
+ * refused while a VM has it open writable). Raw images are refused with -ENOTSUP. Returns 0 or
+ * -errno with (err) set; the caller frees (out) with disk_snapshot_list_free. */
+MUST_CHECK int disk_snapshot_list_get(const char *path, struct disk_snapshot_list *out,
+                                      struct error *err);
+void disk_snapshot_list_free(struct disk_snapshot_list *l);
+enum disk_snapshot_op { DISK_SNAPSHOT_CREATE, DISK_SNAPSHOT_APPLY, DISK_SNAPSHOT_DELETE };
+/* Creates (a disk-only snapshot of the current contents), applies (reverts the disk to it) or
+ * deletes the snapshot (name) (apply and delete also take an ID) of the qcow2 image at (path),
+ * opened writable under its exclusive lock (-EBUSY while a VM uses it). Crash-safe (the old or
+ * the new state, leaked clusters at worst). Raw images are refused with -ENOTSUP. Returns 0 or
+ * -errno with (err) set: -EEXIST (create: name taken), -ENOENT (no such snapshot), -ENOTSUP
+ * (apply: the snapshot holds VM state). */
+MUST_CHECK int disk_snapshot(const char *path, enum disk_snapshot_op op, const char *name,
+                             struct error *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the `bareiron disk` command files (cmd_disk.c, cmd_disk_info.c, cmd_disk_convert.c):
+ * Shared by the `bareiron disk` command files (cmd_disk.c, cmd_disk_info.c, cmd_disk_convert.c,
+ * cmd_disk_snapshot.c):
  * parsed options and the subcommands implemented outside cmd_disk.c. Private to src/cli/.
  */
 #ifndef BAREIRON_CLI_CMD_DISK_H
@@ -30,5 +31,7 @@ struct disk_opts {
  * arguments. Return 0 or a negative errno with (err) filled, as commands do (cli/cli.h). */
 int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
+/* `disk snapshot` (cmd_disk_snapshot.c), the same convention. */
+int disk_snapshot_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 
 #endif

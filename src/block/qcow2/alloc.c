@@ -87,9 +87,62 @@ static int set_l1(struct qcow2 *s, uint64_t l1i, uint64_t l2off)
 }
 
 /*
+ * Copy-on-write of the L2 table of (l1i), shared with a snapshot (refcount > 1): the copy is
+ * written and flushed, the L1 entry switched to it and flushed, and only then the old table
+ * loses this reference (it stays in use by the snapshot). The data clusters the table names
+ * keep their refcounts: they are reached through the copy instead of the original. Sets
+ * (*l2off) to the copy.
+ */
+static int cow_l2(struct qcow2 *s, uint64_t l1i, uint64_t *l2off)
+{
+    uint64_t old = *l2off, off, rc;
+    uint8_t *t, *copy = malloc(s->cluster_size);
+    int ret = copy ? qcow2_tcache_get(s, &s->l2c, old, false, &t) : -ENOMEM;
+
+    if (ret == 0) {
+        memcpy(copy, t, s->cluster_size);
+        ret = qcow2_alloc_clusters(s, 1, &off);
+    }
+    if (ret == 0)
+        ret = qcow2_meta_write(s, off, copy, s->cluster_size);
+    if (ret == 0)
+        ret = qcow2_sync(s);
+    if (ret == 0)
+        ret = set_l1(s, l1i, off);
+    if (ret == 0)
+        ret = qcow2_sync(s);
+    if (ret == 0)
+        ret = qcow2_refcount_get(s, old / s->cluster_size, &rc);
+    if (ret == 0)
+        ret = rc > 1 ? qcow2_refcount_set(s, old / s->cluster_size, rc - 1)
+                     : qcow2_free_range(s, old, s->cluster_size);
+    free(copy);
+    if (ret == 0)
+        *l2off = off;
+    return ret;
+}
+
+/* Makes the L2 table of (l1i) at (*l2off) writable: an L1 entry without QCOW2_OFLAG_COPIED
+ * means the table may be shared with a snapshot; one whose refcount is 1 only gets its flag
+ * set, a shared one is copied (cow_l2). */
+static int own_l2(struct qcow2 *s, uint64_t l1i, uint64_t *l2off)
+{
+    uint64_t rc;
+    int ret;
+
+    if (s->l1[l1i] & QCOW2_OFLAG_COPIED)
+        return 0;
+    ret = qcow2_refcount_get(s, *l2off / s->cluster_size, &rc);
+    if (ret < 0)
+        return ret;
+    return rc == 1 ? set_l1(s, l1i, *l2off) : cow_l2(s, l1i, l2off);
+}
+
+/*
  * Stores (n) new entries (vals, from index l2i) in the L2 table of (l1i), creating the table
- * when there is none (written whole, flushed, then the L1 entry). (old) receives the previous
- * entries. The caller has flushed everything the new entries point at.
+ * when there is none (written whole, flushed, then the L1 entry) and copying it first when it is
+ * shared with a snapshot. (old) receives the previous entries. The caller has flushed everything
+ * the new entries point at.
  */
 static int update_l2(struct qcow2 *s, uint64_t l1i, uint64_t l2i, uint64_t n, const uint64_t *vals,
                      uint64_t *old)
@@ -109,6 +162,10 @@ static int update_l2(struct qcow2 *s, uint64_t l1i, uint64_t l2i, uint64_t n, co
                         "table",
                         s->b->path);
         return -EIO;
+    } else {
+        ret = own_l2(s, l1i, &l2off);
+        if (ret < 0)
+            return ret;
     }
     ret = qcow2_tcache_get(s, &s->l2c, l2off, is_new, &t);
     if (ret < 0)
@@ -218,12 +275,35 @@ int qcow2_batch_commit(struct qcow2 *s)
     return ret;
 }
 
+/* Sets (*is_own) when the guest cluster of L2 entry (e) may be written in place: a normal
+ * cluster with QCOW2_OFLAG_COPIED, or without it but a refcount of 1 (the flag is then set).
+ * A cluster shared with a snapshot (refcount > 1) is copied on write. */
+static int classify(struct qcow2 *s, uint64_t e, bool *is_own)
+{
+    uint64_t host, rc;
+    int ret;
+
+    *is_own = false;
+    if (qcow2_entry_type(s, e, &host) != QCOW2_NORMAL)
+        return 0;
+    if (e & QCOW2_OFLAG_COPIED) {
+        *is_own = true;
+        return 0;
+    }
+    if (host % s->cluster_size || host >= s->host_end)
+        return -EIO;
+    ret = qcow2_refcount_get(s, host / s->cluster_size, &rc);
+    *is_own = ret == 0 && rc == 1;
+    return ret;
+}
+
 /* Writes the part of (w) inside one L2 table's range: [first, first+n) guest clusters. */
 static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, uint64_t n,
                        uint64_t *vals, uint64_t *old, uint8_t *buf)
 {
     uint64_t cs = s->cluster_size, l2mask = (1ull << s->l2_bits) - 1, host, base = 0, k = 0, m = 0;
-    uint64_t wend = w->voff + w->len;
+    uint64_t wend = w->voff + w->len, nchg = 0;
+    bool is_own = false;
     int ret;
 
     if (is_pending(s, first, n)) { /* an earlier write of this batch allocated it */
@@ -233,9 +313,13 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
     }
     for (uint64_t i = 0; i < n; i++) {
         ret = qcow2_l2_lookup(s, (first + i) << s->cluster_bits, &old[i]);
+        if (ret == 0)
+            ret = classify(s, old[i], &is_own);
         if (ret < 0)
             return ret;
-        m += qcow2_entry_type(s, old[i], &host) != QCOW2_NORMAL;
+        vals[i] = is_own; /* until the second pass stores the new entry there */
+        m += !is_own;
+        nchg += !is_own || !(old[i] & QCOW2_OFLAG_COPIED);
     }
     if (m > 0) {
         ret = qcow2_alloc_clusters(s, m, &base);
@@ -245,13 +329,15 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
     for (uint64_t i = 0; i < n; i++) {
         uint64_t cvoff = (first + i) << s->cluster_bits;
         uint64_t a = MAX(w->voff, cvoff) - cvoff, b = MIN(wend, cvoff + cs) - cvoff;
-        vals[i] = old[i];
-        if (qcow2_entry_type(s, old[i], &host) == QCOW2_NORMAL) {
+        is_own = vals[i];
+        vals[i] = old[i] | QCOW2_OFLAG_COPIED;
+        if (is_own) {
+            host = old[i] & QCOW2_OFFSET_MASK;
             if (host % cs || host >= s->host_end || qcow2_is_metadata(s, host, cs))
                 return -EIO;
             overlay(w, cvoff, a, b, buf);
             ret = data_write(s, buf + a, b - a, host + a);
-        } else {
+        } else { /* unallocated, zero, compressed or shared with a snapshot: a new cluster */
             ret = (a > 0 || b < cs) ? qcow2_read_sync_entry(s, old[i], cvoff, buf) : 0;
             overlay(w, cvoff, a, b, buf);
             vals[i] = (base + k * cs) | QCOW2_OFLAG_COPIED;
@@ -261,7 +347,7 @@ static int write_chunk(struct qcow2 *s, const struct wctx *w, uint64_t first, ui
         if (ret < 0)
             return ret;
     }
-    if (m == 0)
+    if (nchg == 0)
         return 0;
     if (s->is_batching)
         return defer_l2(s, first, n, vals);

@@ -7,9 +7,10 @@
  * one above is a leak (wasted space, harmless), which is all our crash ordering may leave.
  * Repair rewrites stored refcounts to the counted ones: raised ones first, then lowered ones.
  * Internal snapshots are walked too (their L1 tables share L2 tables and data with the active
- * one, so shared clusters must count 2 or more). The L2 tables all L1 tables reference are
- * collected first and each distinct table is read once with its number of references as a
- * weight, so a hostile L1 table whose entries all name the same L2 table costs the time of one
+ * one, so shared clusters must count 2 or more), and the active tables' COPIED bits must say
+ * "refcount exactly 1" exactly when it is (repair rebuilds them). The L2 tables all L1 tables
+ * reference are collected first and each distinct table is read once with its number of references
+ * as a weight, so a hostile L1 table whose entries all name the same L2 table costs the time of one
  * table, not of millions. A cluster referenced more often than refcount_bits can count is a
  * corruption that repair cannot fix. L2 entries that cannot hold guest data (unaligned, past
  * the end of the file, over the header, L1 or refcount table) are corruptions that repair
@@ -186,33 +187,23 @@ static int walk_l1(struct qcow2 *s, struct refs *r, uint64_t off, uint32_t n, ui
     return ret;
 }
 
-/*
- * Counts the snapshot table and every snapshot's L1 and L2 tables and data (qcow2.txt
- * "Snapshots": 40-byte fixed part, extra data, id, name, padded to 8 bytes). Tables are read
- * entry by entry: a hostile table costs time bounded by its on-disk size, never memory.
- */
+/* Counts the snapshot table (decoded and checked by qcow2_snaptab_load) and every snapshot's
+ * L1 and L2 tables and data. */
 static int walk_snapshots(struct qcow2 *s, struct refs *r)
 {
-    uint64_t off = s->m.h.snapshots_offset, budget = 1ull << 20;
-    uint8_t f[40];
-    int ret = 0;
+    uint64_t budget = 1ull << 20;
+    struct qcow2_snaptab t;
+    struct error err = {0};
+    int ret = qcow2_snaptab_load(s, &t, &err);
 
-    for (uint32_t i = 0; i < s->m.h.nb_snapshots && ret == 0; i++) {
-        if (off + sizeof(f) > s->host_end)
-            return -EINVAL;
-        ret = qcow2_meta_read(s, off, f, sizeof(f));
-        if (ret < 0)
-            return ret;
-        uint64_t l1off = be64_load(f);
-        uint32_t l1n = be32_load(f + 8), extra = be32_load(f + 36);
-        uint64_t len = 40 + (uint64_t)extra + (f[12] << 8 | f[13]) + (f[14] << 8 | f[15]);
-        if ((uint64_t)l1n * 8 > QCOW2_MAX_L1_BYTES || l1off % s->cluster_size ||
-            l1off + (uint64_t)l1n * 8 > s->host_end)
-            return -EINVAL;
-        ret = walk_l1(s, r, l1off, l1n, &budget);
-        off += ALIGN_UP(len, 8u);
+    if (ret < 0) {
+        log_warn("%s", err.message);
+        return ret;
     }
-    add_ref(s, r, s->m.h.snapshots_offset, off - s->m.h.snapshots_offset, "snapshot table");
+    add_ref(s, r, s->m.h.snapshots_offset, t.bytes, "snapshot table");
+    for (uint32_t i = 0; i < t.n && ret == 0; i++)
+        ret = walk_l1(s, r, t.v[i].l1_offset, t.v[i].l1_size, &budget);
+    qcow2_snaptab_free(&t);
     return ret;
 }
 
@@ -288,6 +279,23 @@ static int compare(struct qcow2 *s, struct refs *r, uint64_t limit, int fix_dir)
     return 0;
 }
 
+/* Counts the COPIED bits of the active tables that disagree with the stored refcounts as
+ * corruptions (a bit set on a shared cluster would let a write change a snapshot); with
+ * (repair) they are rebuilt and counted as fixed too. */
+static int check_copied(struct qcow2 *s, struct qcow2_check_result *res, bool repair)
+{
+    uint64_t bad = 0;
+    int ret = qcow2_fix_active_copied(s, !repair, &bad);
+
+    if (ret == 0 && bad) {
+        log_warn("%s: %llu COPIED bits of the active L1/L2 tables disagree with the refcounts%s",
+                 s->b->path, (unsigned long long)bad, repair ? ": rebuilt" : "");
+        res->corruptions += bad;
+        res->fixed += repair ? bad : 0;
+    }
+    return ret;
+}
+
 int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, struct error *err)
 {
     struct refs r = {.res = res, .repair = repair};
@@ -317,15 +325,19 @@ int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_result *res, st
     ret = count_refs(s, &r);
     if (ret == 0)
         ret = compare(s, &r, limit, 0);
+    if (ret == 0 && !repair)
+        ret = check_copied(s, res, false);
     if (ret == 0 && repair && (res->corruptions || res->leaks)) {
         /* new refcount blocks must not land on clusters in use */
         s->free_hint = MAX(s->free_hint, limit);
         ret = compare(s, &r, limit, 1);
         if (ret == 0)
             ret = compare(s, &r, limit, -1);
-        if (ret == 0)
-            ret = qcow2_sync(s);
     }
+    if (ret == 0 && repair) /* the bits follow the repaired refcounts */
+        ret = check_copied(s, res, true);
+    if (ret == 0 && repair)
+        ret = qcow2_sync(s);
     free(r.cnt);
     free(r.l2s);
     if (ret < 0)

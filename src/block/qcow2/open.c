@@ -5,7 +5,8 @@
  * the backing chain opened read-only under the disk's backing policy (blk.h enum blk_backing;
  * relative names resolved against the image's directory, recorded backing format honoured,
  * never probed when recorded), and on writable opens the state qcow2.txt asks writers to
- * handle: internal snapshots refused, corrupt images refused (except for `disk check
+ * handle: the internal snapshot table validated (writes copy clusters shared with snapshots),
+ * corrupt images refused (except for `disk check
  * --repair`, which repairs them), dirty images (lazy refcounts after a crash) repaired by
  * rebuilding refcounts, unknown autoclear bits cleared.
  */
@@ -171,14 +172,16 @@ static int handle_marks(struct qcow2 *s, struct error *err)
 static int prepare_writable(struct qcow2 *s, struct error *err)
 {
     const struct qcow2_header *h = &s->m.h;
+    struct qcow2_snaptab t;
     uint8_t e[8];
     int ret;
 
-    if (h->nb_snapshots)
-        return error_set(err, -ENOTSUP,
-                         "disk %s: qcow2 images with internal snapshots can only be opened "
-                         "read-only",
-                         s->b->path);
+    /* Writes copy clusters shared with snapshots (their refcounts say so): a table we cannot
+     * read would make them unsafe, so it is checked before any write. */
+    ret = qcow2_snaptab_load(s, &t, err);
+    if (ret < 0)
+        return ret;
+    qcow2_snaptab_free(&t);
     /* disk check --repair repairs and clears the marks itself */
     ret = s->b->is_repair ? 0 : handle_marks(s, err);
     if (ret < 0)

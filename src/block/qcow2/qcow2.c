@@ -52,7 +52,7 @@ static int next_run(struct qcow2 *s, uint64_t voff, uint64_t left, struct run *r
         ret = qcow2_l2_lookup(s, nv, &entry);
         if (ret < 0)
             return ret;
-        if (qcow2_entry_type(s, entry, &h2) != r->type)
+        if (qcow2_entry_type(s, entry, &h2) != r->type || ((entry ^ r->entry) & QCOW2_OFLAG_COPIED))
             break;
         if (r->type == QCOW2_NORMAL && (h2 != r->host + r->len || h2 >= s->host_end))
             break;
@@ -173,7 +173,9 @@ static int write_run(struct blk *b, struct blk_req *req, const struct run *r, ui
     return submit_data(b, req, EIO_WRITE, tmp, n, r->host, r->len);
 }
 
-/* True when every cluster of the write is allocated (no metadata change needed). */
+/* True when every cluster of the write is allocated and not shared with a snapshot
+ * (QCOW2_OFLAG_COPIED set: no copy-on-write, no metadata change needed). Clusters without the
+ * flag go to the allocating path, which copies shared ones and sets the flag on the others. */
 static int all_allocated(struct qcow2 *s, uint64_t voff, uint64_t len, bool *yes)
 {
     struct run r;
@@ -184,7 +186,7 @@ static int all_allocated(struct qcow2 *s, uint64_t voff, uint64_t len, bool *yes
         ret = next_run(s, voff, len, &r);
         if (ret < 0)
             return ret;
-        if (r.type != QCOW2_NORMAL) {
+        if (r.type != QCOW2_NORMAL || !(r.entry & QCOW2_OFLAG_COPIED)) {
             *yes = false;
             return 0;
         }

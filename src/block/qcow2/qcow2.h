@@ -275,6 +275,74 @@ MUST_CHECK int qcow2_check(struct qcow2 *s, bool repair, struct qcow2_check_resu
  * syncs, rewrites the header's incompatible features, syncs. Returns 0 or -errno. */
 MUST_CHECK int qcow2_mark_consistent(struct qcow2 *s);
 
+/* snapshot.c: the snapshot table (qcow2.txt "Snapshots"). */
+#define QCOW2_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_SNAPTAB_BYTES (64u << 20) /* the whole table, as QEMU caps it */
+#define QCOW2_MAX_SNAP_EXTRA 1024           /* extra data per entry */
+#define QCOW2_SNAP_FIXED 40                 /* fixed part of an entry */
+#define QCOW2_SNAP_EXTRA_V3 16              /* vm_state_size_large + disk_size */
+#define QCOW2_HDR_SNAPSHOTS_OFF 60          /* nb_snapshots (4) + snapshots_offset (8) */
+
+/* One snapshot table entry, decoded; (extra) keeps the entry's extra data as read, so fields
+ * we do not know survive a rewrite of the table. */
+struct qcow2_snapshot {
+    uint64_t l1_offset;
+    uint32_t l1_size;
+    uint32_t date_sec, date_nsec;
+    uint64_t vm_clock_ns;
+    uint64_t vm_state_size; /* bytes: the 64-bit extra field when present, else the 32-bit one */
+    uint64_t disk_size;     /* bytes: from the extra data, else the image's size */
+    uint32_t extra_size;
+    uint8_t *extra;
+    char *id;   /* NUL-terminated, no NUL inside */
+    char *name; /* idem */
+};
+struct qcow2_snaptab {
+    struct qcow2_snapshot *v;
+    uint32_t n;
+    uint64_t bytes; /* on-disk length of the entries (from the first to the end of the last) */
+};
+/* Decodes (nb) entries from (buf, len bytes) of an image of (cluster_size) and
+ * (file_size) bytes whose virtual size is (disk_size), checking every field (lengths, L1
+ * placement and size, totals) with overflow-safe arithmetic. Fills (out), which the caller frees
+ * with qcow2_snaptab_free, and (*used) with the bytes the entries take. Returns 0 or -EINVAL
+ * with a one-line message naming (path), the entry and the field. */
+MUST_CHECK int qcow2_snaptab_parse(const uint8_t *buf, size_t len, uint32_t nb,
+                                   uint64_t cluster_size, uint64_t file_size, uint64_t disk_size,
+                                   const char *path, struct qcow2_snaptab *out, size_t *used,
+                                   struct error *err);
+void qcow2_snaptab_free(struct qcow2_snaptab *t);
+/* Reads and decodes the snapshot table of (s) (empty when the header has none). Returns 0 or
+ * -errno with (err) set. */
+MUST_CHECK int qcow2_snaptab_load(struct qcow2 *s, struct qcow2_snaptab *out, struct error *err);
+/* Encodes (t) into a new buffer (*buf, *len bytes, padded to whole clusters of (s)). Returns 0,
+ * -EFBIG past QCOW2_MAX_SNAPTAB_BYTES or -ENOMEM. */
+MUST_CHECK int qcow2_snaptab_encode(const struct qcow2 *s, const struct qcow2_snaptab *t,
+                                    uint8_t **buf, size_t *len);
+/* The index in (t) of the snapshot named (name), else of the one whose ID is (name); -1 if none. */
+int qcow2_snaptab_find(const struct qcow2_snaptab *t, const char *name);
+
+/* snapshot_ops.c: internal snapshots on an image opened writable with no I/O in flight (disk
+ * tools). Each is crash-safe: whatever the point of a crash, the image holds the old or the new
+ * state with leaked clusters at worst. Return 0 or -errno with (err) set. */
+MUST_CHECK int qcow2_snapshot_create(struct qcow2 *s, const char *name, struct error *err);
+MUST_CHECK int qcow2_snapshot_apply(struct qcow2 *s, const char *name, struct error *err);
+MUST_CHECK int qcow2_snapshot_delete(struct qcow2 *s, const char *name, struct error *err);
+/* snapshot_refs.c: adds one reference (is_add) to every L2 table and host cluster the L1 table
+ * (l1, n entries, host order) reaches, or drops one (clusters reaching zero are freed through
+ * qcow2_free_range). Returns 0 or -errno (-EIO for an L1 entry naming an impossible L2 table,
+ * -ERANGE for a refcount that would overflow). */
+MUST_CHECK int qcow2_update_refs(struct qcow2 *s, const uint64_t *l1, uint32_t n, bool is_add);
+/* Sets bit 63 (QCOW2_OFLAG_COPIED) of every entry of the L1 table (l1, n entries, host order)
+ * and of the L2 tables it references to "refcount is exactly one", as qcow2.txt asks of the
+ * active tables; changed L2 tables are written (the L1 entries are only changed in memory).
+ * With (dry_run) nothing changes. Adds the number of wrong bits to (*fixed) (may be NULL).
+ * Returns 0 or -errno. */
+MUST_CHECK int qcow2_fix_copied(struct qcow2 *s, uint64_t *l1, uint32_t n, bool dry_run,
+                                uint64_t *fixed);
+/* qcow2_fix_copied on the active L1 table of (s), whose changed entries are written too. */
+MUST_CHECK int qcow2_fix_active_copied(struct qcow2 *s, bool dry_run, uint64_t *fixed);
+
 /* qcow2.c */
 static inline struct qcow2 *qcow2_of(struct blk *b)
 {
