@@ -331,8 +331,8 @@ int sf_write_header(struct sf_writer *w, int fd, const struct sf_fingerprint *fp
     wr32(h + 24, fp->cpus);
     wr32(h + 28, fp->irqchip);
     wr32(h + 32, (uint32_t)devlen);
-    wr32(h + 36, (uint32_t)crc32(crc(h, SF_HEADER_BYTES), (const Bytef *)fp->devices,
-                                 (uInt)devlen));
+    wr32(h + 36,
+         (uint32_t)crc32(crc(h, SF_HEADER_BYTES), (const Bytef *)fp->devices, (uInt)devlen));
     w->fd = fd;
     ret = pwrite_all(fd, h, sizeof(h), 0);
     if (ret == 0)
