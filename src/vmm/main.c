@@ -170,6 +170,7 @@ static int run_machine(struct vmm *v)
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
     if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
         ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
+    v->opts.restore = NULL; /* resumed once: a reboot boots the kernel afresh */
     if (ret < 0) {
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
