@@ -81,8 +81,7 @@ static int split_recs(const uint8_t *d, size_t len, struct recs *r, const char *
         r->len[tag] = n;
         in.pos += n;
     }
-    return in.bad ? error_set(err, -EINVAL, "state file: section %s: truncated record", what)
-                  : 0;
+    return in.bad ? error_set(err, -EINVAL, "state file: section %s: truncated record", what) : 0;
 }
 
 /* Copies record (tag) into (dst) of exactly (size) bytes. -EINVAL when absent or another size. */
@@ -107,12 +106,23 @@ static int ioctl_err(int ret, const char *what, const char *ioctl_name, struct e
 static unsigned msr_list(struct vcpu *v, uint32_t *out)
 {
     static const uint32_t extra[] = {
-        MSR_IA32_TSC,           MSR_IA32_TSC_ADJUST,     MSR_IA32_CR_PAT,
-        MSR_IA32_TSC_DEADLINE,  MSR_TSC_AUX,             MSR_KVM_WALL_CLOCK,
-        MSR_KVM_SYSTEM_TIME,    MSR_KVM_WALL_CLOCK_NEW,  MSR_KVM_SYSTEM_TIME_NEW,
-        MSR_KVM_ASYNC_PF_EN,    MSR_KVM_STEAL_TIME,      MSR_KVM_PV_EOI_EN,
-        MSR_STAR,               MSR_LSTAR,               MSR_CSTAR,
-        MSR_SYSCALL_MASK,       MSR_KERNEL_GS_BASE,
+        MSR_IA32_TSC,
+        MSR_IA32_TSC_ADJUST,
+        MSR_IA32_CR_PAT,
+        MSR_IA32_TSC_DEADLINE,
+        MSR_TSC_AUX,
+        MSR_KVM_WALL_CLOCK,
+        MSR_KVM_SYSTEM_TIME,
+        MSR_KVM_WALL_CLOCK_NEW,
+        MSR_KVM_SYSTEM_TIME_NEW,
+        MSR_KVM_ASYNC_PF_EN,
+        MSR_KVM_STEAL_TIME,
+        MSR_KVM_PV_EOI_EN,
+        MSR_STAR,
+        MSR_LSTAR,
+        MSR_CSTAR,
+        MSR_SYSCALL_MASK,
+        MSR_KERNEL_GS_BASE,
     };
     struct msr_value boot[16];
     size_t nboot = msr_boot_values(boot, ARRAY_SIZE(boot));
@@ -217,8 +227,7 @@ int vcpu_save_state(struct vcpu *v, struct sf_buf *b, struct error *err)
     if (ret == 0)
         ret = ioctl_err(ioctl(v->fd, KVM_GET_LAPIC, &lapic), "vcpu", "KVM_GET_LAPIC", err);
     if (ret == 0)
-        ret = ioctl_err(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev), "vcpu", "KVM_GET_VCPU_EVENTS",
-                        err);
+        ret = ioctl_err(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev), "vcpu", "KVM_GET_VCPU_EVENTS", err);
     if (ret == 0)
         ret = ioctl_err(ioctl(v->fd, KVM_GET_MP_STATE, &mp), "vcpu", "KVM_GET_MP_STATE", err);
     if (ret < 0)
@@ -257,8 +266,7 @@ static int load_fpu(struct vcpu *v, const struct recs *r, const char *what, stru
     int ret;
     if (r->p[REC_XSAVE] == NULL) {
         ret = take_rec(r, REC_FPU, &fpu, sizeof(fpu), what, err);
-        return ret < 0 ? ret
-                       : ioctl_err(ioctl(v->fd, KVM_SET_FPU, &fpu), what, "KVM_SET_FPU", err);
+        return ret < 0 ? ret : ioctl_err(ioctl(v->fd, KVM_SET_FPU, &fpu), what, "KVM_SET_FPU", err);
     }
     if (host < 4096)
         host = kvm_check_cap(v->vm->kvm, KVM_CAP_XSAVE) > 0 ? 4096 : 0;
@@ -293,8 +301,7 @@ static int load_msrs(struct vcpu *v, const struct recs *r, const char *what, str
     memcpy(m, p, len);
     ret = ioctl(v->fd, KVM_SET_MSRS, m);
     if (ret >= 0 && (uint32_t)ret < n)
-        ret = error_set(err, -EINVAL, "%s: this KVM refused MSR 0x%x", what,
-                        m->entries[ret].index);
+        ret = error_set(err, -EINVAL, "%s: this KVM refused MSR 0x%x", what, m->entries[ret].index);
     else
         ret = ioctl_err(ret, what, "KVM_SET_MSRS", err);
     free(m);
@@ -342,8 +349,7 @@ int vcpu_load_state(struct vcpu *v, const uint8_t *data, size_t len, struct erro
     };
     static const struct fixed_rec last[] = {
         {REC_XCRS, KVM_SET_XCRS, sizeof(struct kvm_xcrs), "KVM_SET_XCRS", true},
-        {REC_DEBUGREGS, KVM_SET_DEBUGREGS, sizeof(struct kvm_debugregs), "KVM_SET_DEBUGREGS",
-         true},
+        {REC_DEBUGREGS, KVM_SET_DEBUGREGS, sizeof(struct kvm_debugregs), "KVM_SET_DEBUGREGS", true},
         {REC_LAPIC, KVM_SET_LAPIC, sizeof(struct kvm_lapic_state), "KVM_SET_LAPIC", false},
         {REC_EVENTS, KVM_SET_VCPU_EVENTS, sizeof(struct kvm_vcpu_events), "KVM_SET_VCPU_EVENTS",
          false},
@@ -404,8 +410,8 @@ static int load_chip(struct vm *vm, const struct recs *r, enum rec_tag tag, uint
     int ret = take_rec(r, tag, &chip, sizeof(chip), "vm", err);
     if (ret == 0 && chip.chip_id != id)
         ret = error_set(err, -EINVAL, "state file: section vm: bad irqchip id %u", chip.chip_id);
-    return ret < 0 ? ret : ioctl_err(ioctl(vm->fd, KVM_SET_IRQCHIP, &chip), "vm",
-                                     "KVM_SET_IRQCHIP", err);
+    return ret < 0 ? ret
+                   : ioctl_err(ioctl(vm->fd, KVM_SET_IRQCHIP, &chip), "vm", "KVM_SET_IRQCHIP", err);
 }
 
 int vm_load_state(struct vm *vm, const uint8_t *data, size_t len, struct error *err)

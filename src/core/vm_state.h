@@ -35,8 +35,7 @@ struct vcpu;
 /* Appends vCPU (v)'s state to (b). Returns 0 or -errno with (err) naming the ioctl. */
 MUST_CHECK int vcpu_save_state(struct vcpu *v, struct sf_buf *b, struct error *err);
 /* Loads (data, len) into (v), created but not started. Returns 0 or -EINVAL/-errno with (err). */
-MUST_CHECK int vcpu_load_state(struct vcpu *v, const uint8_t *data, size_t len,
-                               struct error *err);
+MUST_CHECK int vcpu_load_state(struct vcpu *v, const uint8_t *data, size_t len, struct error *err);
 /* The same for the VM's clock, PIC/IOAPIC and PIT. */
 MUST_CHECK int vm_save_state(struct vm *vm, struct sf_buf *b, struct error *err);
 MUST_CHECK int vm_load_state(struct vm *vm, const uint8_t *data, size_t len, struct error *err);

@@ -158,7 +158,7 @@ static void remove_vm(struct machine *m)
  * virtio functions (machine_vdev_kinds[] in machine_virtio.c) in slot order.
  */
 #define STATE(sec, present, prefix)                                                                \
-    .section = (sec), .version = 1, .is_present = (present), .save = machine_save_##prefix,       \
+    .section = (sec), .version = 1, .is_present = (present), .save = machine_save_##prefix,        \
     .load = machine_load_##prefix
 const struct machine_part machine_parts[] = {
     {"guest memory", false, PART_ALWAYS, add_memory, remove_memory},

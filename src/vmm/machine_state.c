@@ -80,18 +80,21 @@ static int check_savable(struct machine *m, struct error *err)
     for (unsigned i = 0; i < machine_nparts; i++) {
         const struct machine_part *p = &machine_parts[i];
         if (part_is_present(m, p) && p->save == NULL)
-            return error_set(err, -ENOTSUP, "cannot save: %s has no saved state (not supported "
-                             "yet)", p->name);
+            return error_set(err, -ENOTSUP,
+                             "cannot save: %s has no saved state (not supported "
+                             "yet)",
+                             p->name);
     }
     for (unsigned i = 0; i < m->nvdevs; i++)
         if (m->vdevs[i].kind->save == NULL)
-            return error_set(err, -ENOTSUP, "cannot save: %s %u has no saved state (not "
-                             "supported yet)", m->vdevs[i].kind->name, m->vdevs[i].index);
+            return error_set(err, -ENOTSUP,
+                             "cannot save: %s %u has no saved state (not "
+                             "supported yet)",
+                             m->vdevs[i].kind->name, m->vdevs[i].index);
     return 0;
 }
 
-static int write_section(struct sf_writer *w, const char *name, uint32_t version,
-                         struct sf_buf *b)
+static int write_section(struct sf_writer *w, const char *name, uint32_t version, struct sf_buf *b)
 {
     int ret = b->failed ? -ENOMEM : sf_write_section(w, name, version, b->data, b->len);
     sf_buf_free(b);
@@ -144,8 +147,7 @@ static int save_vcpus(struct machine *m, struct sf_writer *w, struct error *err)
     return 0;
 }
 
-static int save_memory(struct machine *m, struct sf_writer *w, uint64_t *written,
-                       struct error *err)
+static int save_memory(struct machine *m, struct sf_writer *w, uint64_t *written, struct error *err)
 {
     *written = 0;
     for (unsigned i = 0; i < m->gm->nregions; i++) {
@@ -203,8 +205,8 @@ int machine_save(struct machine *m, const char *path, struct error *err)
     ret = write_file(m, fd, err);
     close(fd);
     if (ret == 0 && rename(tmp, path) < 0)
-        ret = error_set(err, -errno, "save: cannot rename %s to %s: %s", tmp, path,
-                        strerror(errno));
+        ret =
+            error_set(err, -errno, "save: cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (ret == 0 && (ret = fsync_dir_of(path)) < 0)
         error_set(err, ret, "save: cannot sync the directory of %s: %s", path, strerror(-ret));
     if (ret < 0)
@@ -305,8 +307,8 @@ static int find_section(struct machine_restore *rs, const char *name, uint32_t v
         return error_set(err, -EINVAL, "state file: section %s: missing", name);
     if (s->version != version || (s->flags & SF_FLAG_RAW))
         return error_set(err, -EINVAL,
-                         "state file: section %s: version %u, this monitor reads version %u",
-                         name, s->version, version);
+                         "state file: section %s: version %u, this monitor reads version %u", name,
+                         s->version, version);
     sf_in_init(in, rs->map + s->offset, (size_t)s->length);
     mark_used(rs, s);
     return 0;
@@ -356,8 +358,10 @@ static int load_vdevs(struct machine *m, struct error *err)
         int ret;
         snprintf(name, sizeof(name), "%s.%u", d->kind->name, d->index);
         if (d->kind->load == NULL)
-            return error_set(err, -ENOTSUP, "--restore: %s has no saved state (not supported "
-                             "yet)", name);
+            return error_set(err, -ENOTSUP,
+                             "--restore: %s has no saved state (not supported "
+                             "yet)",
+                             name);
         ret = find_section(m->restore, name, d->kind->version, &in, err);
         if (ret == 0 && ((ret = d->kind->load(m, d, &in)) < 0 || sf_in_end(&in) < 0))
             return error_set(err, ret < 0 ? ret : -EINVAL,
