@@ -295,8 +295,6 @@ static int h_save(struct control_server *srv, json_t *args, json_t *result, stru
     if ((ret = api_check_args(args, keys, err)) < 0 ||
         (ret = api_arg_str(args, "path", true, CONTROL_MAX_PATH, &path, err)) < 0)
         return ret;
-    if (path[0] == '\0')
-        return error_set(err, -EINVAL, "argument \"path\" is empty");
     return srv->ops->save(srv->opaque, path, err);
 }
 
