@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "base/ckd.h"
+#include "base/util.h"
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -300,23 +301,6 @@ int sf_in_end(const struct sf_in *in)
     return in->bad || in->pos != in->len ? -EINVAL : 0;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t r = pwrite(fd, b, n, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        b += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 int sf_write_header(struct sf_writer *w, int fd, const struct sf_fingerprint *fp)
 {
     size_t devlen = strlen(fp->devices);
@@ -334,9 +318,9 @@ int sf_write_header(struct sf_writer *w, int fd, const struct sf_fingerprint *fp
     wr32(h + 36,
          (uint32_t)crc32(crc(h, SF_HEADER_BYTES), (const Bytef *)fp->devices, (uInt)devlen));
     w->fd = fd;
-    ret = pwrite_all(fd, h, sizeof(h), 0);
+    ret = pwrite_full(fd, h, sizeof(h), 0);
     if (ret == 0)
-        ret = pwrite_all(fd, fp->devices, devlen, SF_HEADER_BYTES);
+        ret = pwrite_full(fd, fp->devices, devlen, SF_HEADER_BYTES);
     w->off = (SF_HEADER_BYTES + devlen + 7) & ~(uint64_t)7;
     return ret;
 }
@@ -357,7 +341,7 @@ static int put_section(struct sf_writer *w, const char *name, uint32_t version, 
     wr32(h + 44, crc(h, 44));
     if ((flags & SF_FLAG_PAGE_ALIGNED) && !align_up(off, SF_PAGE_BYTES, &off))
         return -EINVAL;
-    ret = pwrite_all(w->fd, h, sizeof(h), w->off);
+    ret = pwrite_full(w->fd, h, sizeof(h), w->off);
     if (ret < 0)
         return ret;
     *data_off = off;
@@ -371,7 +355,7 @@ int sf_write_section(struct sf_writer *w, const char *name, uint32_t version, co
 {
     uint64_t at;
     int ret = put_section(w, name, version, 0, len, crc(data, len), &at);
-    return ret < 0 ? ret : pwrite_all(w->fd, data, len, at);
+    return ret < 0 ? ret : pwrite_full(w->fd, data, len, at);
 }
 
 int sf_write_raw(struct sf_writer *w, const char *name, uint32_t version, uint64_t len,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/ckd.h"
+#include "base/util.h"
 #include "base/log.h"
 #include "core/x86/layout.h"
 
@@ -154,22 +155,6 @@ static bool page_is_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pwrite(fd, p, n, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /* Writes the non-zero pages of [start, end) of (r) at (off) + their offset, in runs. */
 static int save_range(const struct gmem_region *r, uint64_t start, uint64_t end, int fd,
                       uint64_t off, uint64_t *written)
@@ -180,7 +165,7 @@ static int save_range(const struct gmem_region *r, uint64_t start, uint64_t end,
         if (!is_zero)
             continue;
         if (p > run) {
-            int ret = pwrite_all(fd, r->hva + run, p - run, off + run);
+            int ret = pwrite_full(fd, r->hva + run, p - run, off + run);
             if (ret < 0)
                 return ret;
             *written += p - run;
