@@ -82,11 +82,11 @@ def finish(p, timeout=20):
     return out, err
 
 
-def save_run(vmm, counter, tmp_path, after=40):
+def save_run(vmm, counter, tmp_path, after=40, extra=()):
     """Runs the counter until COUNT (after), saves it; returns (stdout, state path)."""
     sock = tmp_path / "ctl.sock"
     state = tmp_path / "vm.state"
-    p = spawn(vmm_args(vmm, counter, "--control", str(sock)))
+    p = spawn(vmm_args(vmm, counter, "--control", str(sock), *extra))
     out = read_until(p, rb"^COUNT %d " % after)
     r = u.control(sock, "save", {"path": str(state)})
     assert r.get("ok"), r
@@ -95,8 +95,8 @@ def save_run(vmm, counter, tmp_path, after=40):
     return out + rest, state
 
 
-def restore_run(vmm, counter, state, more=30):
-    p = spawn(vmm_args(vmm, counter, "--restore", str(state), "--log-level", "info"))
+def restore_run(vmm, counter, state, more=30, extra=()):
+    p = spawn(vmm_args(vmm, counter, "--restore", str(state), "--log-level", "info", *extra))
     first = read_until(p, rb"^COUNT \d+ ")
     out = first + read_until(p, rb"^COUNT (\d+) ", timeout=20)
     start = counts(out)[0] if counts(out) else 0
@@ -115,14 +115,18 @@ def check_continues(before, after):
     assert not re.search(rb"^COUNT \d+ [1-9]", before + after, re.M), "memory lost its values"
 
 
-def test_save_restore_twice(vmm, counter, tmp_path):
-    before, state = save_run(vmm, counter, tmp_path)
+# the split irqchip (default); the kernel one (PIC, IOAPIC and PIT through KVM_GET_IRQCHIP and
+# KVM_GET_PIT2); a second vCPU (waiting for its SIPI: its MP state)
+@pytest.mark.parametrize("extra", [(), ("--irqchip", "kernel"), ("--cpus", "2")],
+                         ids=["split", "kernel-irqchip", "cpus2"])
+def test_save_restore_twice(vmm, counter, tmp_path, extra):
+    before, state = save_run(vmm, counter, tmp_path, extra=extra)
     st = os.stat(state)
     assert st.st_size > 128 << 20  # the whole of guest RAM, as holes
     assert st.st_blocks * 512 < 16 << 20, "guest memory was not written sparsely"
     outs = []
     for _ in range(2):
-        after, err = restore_run(vmm, counter, state)
+        after, err = restore_run(vmm, counter, state, extra=extra)
         assert b"resumed from" in err
         check_continues(before, after)
         outs.append(counts(before + after)[len(counts(before))])
