@@ -135,6 +135,9 @@ static int save_vm(void *opaque, const char *path, struct error *err)
         return error_set(err, -EINVAL, "the machine is stopping");
     if ((vm = running_vm(c, err)) == NULL)
         return -EAGAIN;
+    ret = machine_check_savable(c->machine, err); /* before the guest notices a pause */
+    if (ret < 0)
+        return ret;
     if (!was_paused)
         vm_pause(vm);
     ret = machine_save(c->machine, path, err);

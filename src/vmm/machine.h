@@ -64,6 +64,8 @@ enum vm_request machine_wait(struct machine *m, int *code);
  * as it was.
  */
 MUST_CHECK int machine_save(struct machine *m, const char *path, struct error *err);
+/* -ENOTSUP with (err) naming the first part or device that cannot be saved yet, else 0. */
+MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */
 void machine_destroy(struct machine *m);
 

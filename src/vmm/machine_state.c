@@ -74,8 +74,7 @@ static void fingerprint(const struct machine *m, struct sf_fingerprint *fp)
     }
 }
 
-/* Refuses a machine with a part or device that cannot be saved yet. */
-static int check_savable(struct machine *m, struct error *err)
+int machine_check_savable(struct machine *m, struct error *err)
 {
     for (unsigned i = 0; i < machine_nparts; i++) {
         const struct machine_part *p = &machine_parts[i];
@@ -193,7 +192,7 @@ static int write_file(struct machine *m, int fd, struct error *err)
 int machine_save(struct machine *m, const char *path, struct error *err)
 {
     char tmp[PATH_MAX];
-    int fd, ret = check_savable(m, err);
+    int fd, ret = machine_check_savable(m, err);
     if (ret < 0)
         return ret;
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
