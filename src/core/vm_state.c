@@ -102,8 +102,9 @@ static int ioctl_err(int ret, const char *what, const char *ioctl_name, struct e
     return error_set(err, -errno, "%s: %s: %s", what, ioctl_name, strerror(errno));
 }
 
-/* The MSRs worth saving that this KVM reports (KVM_GET_MSR_INDEX_LIST), into (out). */
-static unsigned msr_list(struct vcpu *v, uint32_t *out)
+/* The MSRs worth saving that this KVM reports (KVM_GET_MSR_INDEX_LIST), into (out). Returns
+ * how many, or -errno when the list cannot be read. */
+static int msr_list(struct vcpu *v, uint32_t *out)
 {
     static const uint32_t extra[] = {
         MSR_IA32_TSC,
@@ -128,16 +129,19 @@ static unsigned msr_list(struct vcpu *v, uint32_t *out)
     size_t nboot = msr_boot_values(boot, ARRAY_SIZE(boot));
     uint32_t want[ARRAY_SIZE(extra) + ARRAY_SIZE(boot)];
     unsigned nwant = 0, n = 0;
-    struct kvm_msr_list *list = calloc(1, sizeof(*list) + 1024 * sizeof(uint32_t));
+    struct kvm_msr_list *list = calloc(1, sizeof(*list) + 4096 * sizeof(uint32_t));
     for (size_t i = 0; i < nboot; i++)
         want[nwant++] = boot[i].index;
     for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
         want[nwant++] = extra[i];
     if (list == NULL)
-        return 0;
-    list->nmsrs = 1024;
-    if (ioctl(v->vm->kvm->fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
-        list->nmsrs = 0;
+        return -ENOMEM;
+    list->nmsrs = 4096;
+    if (ioctl(v->vm->kvm->fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+        int ret = -errno;
+        free(list);
+        return ret;
+    }
     for (unsigned i = 0; i < nwant && n < MSRS_MAX; i++) {
         bool dup = false;
         for (unsigned j = 0; j < n; j++)
@@ -149,19 +153,22 @@ static unsigned msr_list(struct vcpu *v, uint32_t *out)
             }
     }
     free(list);
-    return n;
+    return (int)n;
 }
 
 static int save_msrs(struct vcpu *v, struct sf_buf *b, struct error *err)
 {
     uint32_t idx[MSRS_MAX];
-    unsigned n = msr_list(v, idx);
-    struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(m->entries[0]));
+    int n = msr_list(v, idx);
+    struct kvm_msrs *m;
     int ret;
+    if (n < 0)
+        return error_set(err, n, "vcpu: KVM_GET_MSR_INDEX_LIST: %s", strerror(-n));
+    m = calloc(1, sizeof(*m) + (size_t)n * sizeof(m->entries[0]));
     if (m == NULL)
         return error_set(err, -ENOMEM, "out of memory");
-    m->nmsrs = n;
-    for (unsigned i = 0; i < n; i++)
+    m->nmsrs = (uint32_t)n;
+    for (int i = 0; i < n; i++)
         m->entries[i].index = idx[i];
     ret = ioctl(v->fd, KVM_GET_MSRS, m);
     if (ret < 0) {
@@ -189,7 +196,10 @@ static int save_fpu(struct vcpu *v, struct sf_buf *b, struct error *err)
             put_rec(b, REC_FPU, &fpu, sizeof(fpu));
         return ret;
     }
-    if (size2 > size && size2 <= (int)REC_MAX_BYTES)
+    if (size2 > (int)REC_MAX_BYTES)
+        return error_set(err, -E2BIG, "vcpu: an XSAVE area of %d bytes does not fit a record",
+                         size2);
+    if (size2 > size)
         size = size2;
     x = calloc(1, (size_t)size);
     if (x == NULL)
