@@ -172,7 +172,7 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
     return out_full(fd, buf, len, off, OUT_PWRITE);
 }
 
-static int fsync_dir_of(const char *path)
+int fsync_dir_of(const char *path)
 {
     char copy[PATH_MAX];
     int fd, ret = 0;

@@ -35,6 +35,8 @@ MUST_CHECK int read_file_all(const char *path, size_t max_bytes, char **buf, siz
  * renames it over (path) and fsyncs the directory. On failure (path) is untouched and the temp
  * file removed. Returns 0 or a negative errno.
  */
+/* fsync(2)s the directory that holds (path) (after a rename into it). Returns 0 or -errno. */
+MUST_CHECK int fsync_dir_of(const char *path);
 MUST_CHECK int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* write(2)/pread/pwrite loops that handle short transfers and EINTR. Return 0 or -errno;

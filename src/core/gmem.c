@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/ckd.h"
+#include "base/util.h"
 #include "base/log.h"
 #include "core/x86/layout.h"
 
@@ -28,7 +29,8 @@ void gmem_destroy(struct gmem *gm)
         return;
     for (unsigned i = 0; i < gm->nregions; i++) {
         munmap(gm->regions[i].hva, gm->regions[i].size_bytes);
-        close(gm->regions[i].memfd);
+        if (gm->regions[i].memfd >= 0)
+            close(gm->regions[i].memfd);
     }
     free(gm);
 }
@@ -142,4 +144,75 @@ int gmem_write(const struct gmem *gm, uint64_t gpa, const void *buf, size_t len)
 uint64_t gmem_low_ram_end(const struct gmem *gm)
 {
     return MIN(gm->ram_bytes, LOW_RAM_MAX);
+}
+
+static bool page_is_zero(const uint8_t *p, size_t n)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    for (size_t i = 0; i < n / sizeof(*w); i++)
+        if (w[i] != 0)
+            return false;
+    return true;
+}
+
+/* Writes the non-zero pages of [start, end) of (r) at (off) + their offset, in runs. */
+static int save_range(const struct gmem_region *r, uint64_t start, uint64_t end, int fd,
+                      uint64_t off, uint64_t *written)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), run = start;
+    for (uint64_t p = start; p <= end; p += page) {
+        bool is_zero = p == end || page_is_zero(r->hva + p, page);
+        if (!is_zero)
+            continue;
+        if (p > run) {
+            int ret = pwrite_full(fd, r->hva + run, p - run, off + run);
+            if (ret < 0)
+                return ret;
+            *written += p - run;
+        }
+        run = p + page;
+    }
+    return 0;
+}
+
+int gmem_region_save(const struct gmem_region *r, int fd, uint64_t off, uint64_t *written)
+{
+    uint64_t pos = 0;
+    *written = 0;
+    if (r->memfd < 0) /* mapped from a state file: every page may hold data */
+        return save_range(r, 0, r->size_bytes, fd, off, written);
+    while (pos < r->size_bytes) {
+        off_t data = lseek(r->memfd, (off_t)pos, SEEK_DATA), hole;
+        int ret;
+        if (data < 0)
+            return errno == ENXIO ? 0 : -errno; /* ENXIO: no data after (pos) */
+        hole = lseek(r->memfd, data, SEEK_HOLE);
+        if (hole < 0)
+            return -errno;
+        if ((uint64_t)hole > r->size_bytes)
+            hole = (off_t)r->size_bytes;
+        ret = save_range(r, (uint64_t)data, (uint64_t)hole, fd, off, written);
+        if (ret < 0)
+            return ret;
+        pos = (uint64_t)hole;
+    }
+    return 0;
+}
+
+int gmem_region_map_file(struct gmem_region *r, int fd, uint64_t off)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *hva;
+    if (off % (uint64_t)page)
+        return -EINVAL;
+    hva = mmap(r->hva, r->size_bytes, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+    if (hva == MAP_FAILED)
+        return -errno;
+    madvise(hva, r->size_bytes, MADV_DONTDUMP);
+    madvise(hva, r->size_bytes, MADV_DONTFORK);
+    if (r->memfd >= 0)
+        close(r->memfd);
+    r->memfd = -1;
+    return 0;
 }

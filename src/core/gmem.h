@@ -24,7 +24,7 @@ struct gmem_region {
     uint64_t gpa;
     uint64_t size_bytes;
     uint8_t *hva;
-    int memfd;
+    int memfd;        /* -1 once mapped from a state file (gmem_region_map_file) */
     bool is_readonly; /* a ROM: KVM_MEM_READONLY, writes exit as MMIO */
     const char *name; /* static string */
 };
@@ -65,6 +65,21 @@ const struct gmem_region *gmem_find(const struct gmem *gm, uint64_t gpa);
 /* Copies between guest memory and (buf). Return 0 or -EFAULT when the range is not RAM. */
 MUST_CHECK int gmem_read(const struct gmem *gm, uint64_t gpa, void *buf, size_t len);
 MUST_CHECK int gmem_write(const struct gmem *gm, uint64_t gpa, const void *buf, size_t len);
+
+/*
+ * Saved states (docs/vmm.md "Saved state"). gmem_region_save writes the populated pages of (r)
+ * to (fd) at (off) + their offset in the region: the memfd's data extents (SEEK_DATA/SEEK_HOLE)
+ * without their all-zero pages, or every non-zero page of a region mapped from a state file;
+ * what is not written stays a hole. Sets (*written) to the bytes written. Returns 0 or -errno.
+ */
+MUST_CHECK int gmem_region_save(const struct gmem_region *r, int fd, uint64_t off,
+                                uint64_t *written);
+/*
+ * Replaces (r)'s memory with a private (copy-on-write, lazily faulted in) mapping of (fd) at
+ * (off) (page aligned), at the same address; the memfd is closed and (r)->memfd becomes -1.
+ * Returns 0 or -errno.
+ */
+MUST_CHECK int gmem_region_map_file(struct gmem_region *r, int fd, uint64_t off);
 
 /* Top of low RAM (exclusive), i.e. min(ram, LOW_RAM_MAX). */
 uint64_t gmem_low_ram_end(const struct gmem *gm);

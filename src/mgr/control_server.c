@@ -283,6 +283,21 @@ ACTION(h_pause, pause, "pause")
 ACTION(h_resume, resume, "resume")
 #undef ACTION
 
+/* save: {"path": "/abs/or/relative/file"} (relative to the monitor's directory). */
+static int h_save(struct control_server *srv, json_t *args, json_t *result, struct error *err)
+{
+    static const char *const keys[] = {"path", NULL};
+    const char *path = NULL;
+    int ret;
+    (void)result;
+    if (srv->ops->save == NULL)
+        return error_set(err, -ENOTSUP, "save is not supported by this monitor");
+    if ((ret = api_check_args(args, keys, err)) < 0 ||
+        (ret = api_arg_str(args, "path", true, CONTROL_MAX_PATH, &path, err)) < 0)
+        return ret;
+    return srv->ops->save(srv->opaque, path, err);
+}
+
 /* The network commands (control_net.c). */
 #define NET(fname, fn)                                                                             \
     static int fname(struct control_server *srv, json_t *args, json_t *result, struct error *err)  \
@@ -314,6 +329,7 @@ static const struct {
     {"net-hostfwd-add", h_net_hostfwd_add, true},
     {"net-hostfwd-remove", h_net_hostfwd_remove, true},
     {"net-link", h_net_link, true},
+    {"save", h_save, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */

@@ -131,7 +131,14 @@ struct control_ops {
     int (*net_hostfwd_remove)(void *opaque, unsigned nic, const char *rule, struct error *err);
     /* Sets adapter (nic)'s link up or down (the guest sees VIRTIO_NET_S_LINK_UP change). */
     int (*net_link)(void *opaque, unsigned nic, bool up, struct error *err);
+    /* Pauses the VM, writes its state to (path) (docs/vmm.md "Saved state") and, once it is
+     * safely on disk, makes the monitor exit with status 0 soon after the reply. On failure
+     * the VM runs on as before. */
+    int (*save)(void *opaque, const char *path, struct error *err);
 };
+
+/* Longest state-file path accepted by the save command. */
+#define CONTROL_MAX_PATH 4095
 
 /*
  * The monitor's console socket (--serial unix:PATH) serves one client at a time; a second one

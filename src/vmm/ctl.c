@@ -119,6 +119,40 @@ static int resume_vm(void *opaque, struct error *err)
     return 0;
 }
 
+/*
+ * save: pause (if running), write the state file, then stop the monitor as a poweroff does
+ * (status 0). On failure the VM goes on in the state it had.
+ */
+static int save_vm(void *opaque, const char *path, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    bool was_paused = c->state == CONTROL_RUN_PAUSED;
+    struct vm *vm;
+    int ret;
+    if (c->opts->is_sandbox)
+        return error_set(err, -ENOTSUP, "save with --sandbox: not supported yet");
+    if (c->state == CONTROL_RUN_STOPPING)
+        return error_set(err, -EINVAL, "the machine is stopping");
+    if ((vm = running_vm(c, err)) == NULL)
+        return -EAGAIN;
+    ret = machine_check_savable(c->machine, err); /* before the guest notices a pause */
+    if (ret < 0)
+        return ret;
+    if (!was_paused)
+        vm_pause(vm);
+    ret = machine_save(c->machine, path, err);
+    if (ret < 0) {
+        if (!was_paused)
+            vm_resume(vm);
+        return ret;
+    }
+    log_info("state saved to %s", path);
+    c->has_poweroff = true;
+    c->state = CONTROL_RUN_STOPPING;
+    vm_request(vm, VM_REQ_POWEROFF, 0);
+    return 0;
+}
+
 /* Through the descriptor cache: the sandboxed monitor has no /proc and may not open files. */
 static uint64_t rss_bytes(void)
 {
@@ -169,4 +203,5 @@ const struct control_ops vmm_ctl_ops = {
     .pause = pause_vm,
     .resume = resume_vm,
     .stats = stats,
+    .save = save_vm,
 };

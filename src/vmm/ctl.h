@@ -24,6 +24,7 @@ struct machine;
  *   RUNNING/PAUSED --reset--> (rebuild; query-state unchanged) --> RUNNING/PAUSED
  *   (rebuild) --pause/resume--> only the state the new machine starts in changes
  *   any --poweroff--> STOPPING, has_poweroff: the monitor exits 0 instead of (re)starting
+ *   RUNNING/PAUSED --save--> (paused, state written) STOPPING, has_poweroff: exits 0
  */
 struct vmm_ctl {
     const struct vmm_options *opts;

@@ -157,22 +157,43 @@ static void remove_vm(struct machine *m)
  * right after the VM: devices may raise a line as soon as they exist. The PCI part plugs the
  * virtio functions (machine_vdev_kinds[] in machine_virtio.c) in slot order.
  */
-static const struct machine_part machine_parts[] = {
-    {"guest memory", false, add_memory, remove_memory},
-    {"the e820 map and ACPI tables", false, load_tables, NULL},
-    {"the kernel", false, load_kernel, NULL},
-    {"disks", false, machine_open_disks, machine_close_disks},
-    {"the VM", true, add_vm, remove_vm},
-    {"the interrupt controller", true, machine_add_irqchip, machine_remove_irqchip},
-    {"COM1", true, machine_add_com1, machine_remove_com1},
-    {"i8042", true, machine_add_i8042, machine_remove_i8042},
-    {"port 0x92", true, machine_add_port92, machine_remove_port92},
-    {"isa-debug-exit", true, machine_add_debug_exit, machine_remove_debug_exit},
-    {"the ACPI PM block", true, machine_add_acpi_pm, machine_remove_acpi_pm},
-    {"the CMOS RTC", true, machine_add_rtc, machine_remove_rtc},
-    {"the PCI host bridge", true, machine_add_pci, machine_remove_pci},
-    {"the boot CPU state", true, set_boot_cpu, NULL},
+#define STATE(sec, present, prefix)                                                                \
+    .section = (sec), .version = 1, .is_present = (present), .save = machine_save_##prefix,        \
+    .load = machine_load_##prefix
+const struct machine_part machine_parts[] = {
+    {"guest memory", false, PART_ALWAYS, add_memory, remove_memory},
+    {"the e820 map and ACPI tables", false, PART_BOOT, load_tables, NULL},
+    {"the kernel", false, PART_BOOT, load_kernel, NULL},
+    {"the kernel files", false, PART_RESTORE, machine_cache_kernel, NULL},
+    {"disks", false, PART_ALWAYS, machine_open_disks, machine_close_disks},
+    {"the saved state", false, PART_RESTORE, machine_open_state, machine_close_state},
+    {"the VM", true, PART_ALWAYS, add_vm, remove_vm, STATE("vm", NULL, vm)},
+    {"the interrupt controller", true, PART_ALWAYS, machine_add_irqchip, machine_remove_irqchip,
+     STATE("ioapic", machine_has_ioapic, ioapic)},
+    {"COM1", true, PART_ALWAYS, machine_add_com1, machine_remove_com1, STATE("com1", NULL, com1)},
+    {"i8042", true, PART_ALWAYS, machine_add_i8042, machine_remove_i8042,
+     STATE("i8042", NULL, i8042)},
+    {"port 0x92", true, PART_ALWAYS, machine_add_port92, machine_remove_port92,
+     STATE("port92", NULL, port92)},
+    {"isa-debug-exit", true, PART_ALWAYS, machine_add_debug_exit, machine_remove_debug_exit,
+     STATE("debug-exit", machine_has_debug_exit, nothing)},
+    {"the ACPI PM block", true, PART_ALWAYS, machine_add_acpi_pm, machine_remove_acpi_pm,
+     STATE("acpi-pm", NULL, acpi_pm)},
+    {"the CMOS RTC", true, PART_ALWAYS, machine_add_rtc, machine_remove_rtc,
+     STATE("rtc", NULL, rtc)},
+    {"the PCI host bridge", true, PART_ALWAYS, machine_add_pci, machine_remove_pci,
+     STATE("pci", NULL, pci)},
+    {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},
+    {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };
+#undef STATE
+const unsigned machine_nparts = ARRAY_SIZE(machine_parts);
+
+/* Whether part (p) belongs to this machine's assembly (a boot or a restore). */
+static bool part_runs(const struct machine *m, const struct machine_part *p)
+{
+    return p->when == PART_ALWAYS || (p->when == PART_RESTORE) == m->is_restore;
+}
 
 /* Adds the parts of the phase (needs_kvm) that follow the ones already added. */
 static int add_parts(struct machine *m, bool needs_kvm, struct error *err)
@@ -180,7 +201,7 @@ static int add_parts(struct machine *m, bool needs_kvm, struct error *err)
     while (m->nparts < ARRAY_SIZE(machine_parts) &&
            machine_parts[m->nparts].needs_kvm == needs_kvm) {
         const struct machine_part *p = &machine_parts[m->nparts++]; /* removed even if it fails */
-        int ret = p->add(m, err);
+        int ret = part_runs(m, p) ? p->add(m, err) : 0;
         if (ret < 0)
             return error_set(err, ret, "cannot create %s: %s", p->name, strerror(-ret));
     }
@@ -196,6 +217,7 @@ int machine_load(const struct vmm_options *o, struct evloop *loop, struct machin
         return error_set(err, -ENOMEM, "out of memory");
     m->opts = o;
     m->loop = loop;
+    m->is_restore = o->restore != NULL;
     ret = add_parts(m, false, err);
     if (ret < 0) {
         machine_destroy(m);
@@ -255,7 +277,7 @@ void machine_destroy(struct machine *m)
             ;
     while (m->nparts > 0) {
         const struct machine_part *p = &machine_parts[--m->nparts];
-        if (p->remove != NULL)
+        if (p->remove != NULL && part_runs(m, p))
             p->remove(m);
     }
     free(m);

@@ -57,6 +57,15 @@ MUST_CHECK int machine_start(struct machine *m, bool is_paused, vm_notify_fn not
 bool machine_is_done(struct machine *m);
 /* Stops and joins the vCPUs; returns why the machine stopped and the exit code. */
 enum vm_request machine_wait(struct machine *m, int *code);
+/*
+ * Writes the machine's state to (path) (docs/vmm.md "Saved state"): a temporary file next to
+ * it, fsync, rename, fsync of the directory. The vCPUs must be paused. Returns 0, -ENOTSUP
+ * (a device that cannot be saved yet, named in (err)) or -errno; on failure (path) is left
+ * as it was.
+ */
+MUST_CHECK int machine_save(struct machine *m, const char *path, struct error *err);
+/* -ENOTSUP with (err) naming the first part or device that cannot be saved yet, else 0. */
+MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */
 void machine_destroy(struct machine *m);
 

@@ -8,6 +8,12 @@
  * machine_destroy removes every part that was added, the failed one included, in reverse
  * order. A remove step must therefore accept a part whose add stopped half-way.
  *
+ * Saved states (machine_state.c, docs/vmm.md "Saved state"): a part with state names its
+ * section and has save/load hooks; one without hooks but with a section cannot be saved yet,
+ * and save refuses naming it. The same holds for a virtio kind without hooks. A restore skips
+ * the parts that only set up a fresh boot (PART_BOOT: tables, kernel, boot CPU) and runs the
+ * PART_RESTORE ones instead: the state file's guest memory after the disks, its state last.
+ *
  * The virtio functions on the PCI host are one list (struct machine_vdev): each entry is a
  * device of some kind (machine_vdev_kinds[] in machine_virtio.c: blk per disk, rng, console)
  * with its transport, all plugged in one loop and torn down in the order docs/virtio.md gives.
@@ -29,16 +35,36 @@ struct bus;
 struct blk;
 struct machine;
 struct machine_vdev;
+struct machine_restore;
+struct sf_buf;
+struct sf_in;
+
+enum machine_part_when {
+    PART_ALWAYS,
+    PART_BOOT,    /* only for a fresh boot, skipped by a restore */
+    PART_RESTORE, /* only for a restore */
+};
 
 /* One step of the assembly: a row of machine_parts[]. */
 struct machine_part {
     const char *name; /* for the error message when (add) fails without one */
     bool needs_kvm;   /* added by machine_attach, else by machine_load */
+    enum machine_part_when when;
     /* Returns 0 or -errno (with (err) set, or the caller sets "cannot create <name>"). */
     int (*add)(struct machine *m, struct error *err);
     /* Undoes (add), also a partial one. NULL: nothing to undo. */
     void (*remove)(struct machine *m);
+    /* Saved state: the section (NULL: none of its own; its contents are guest memory). */
+    const char *section;
+    uint32_t version; /* of the section */
+    /* Whether the options put this part in the machine (NULL: always). */
+    bool (*is_present)(const struct machine *m);
+    /* Append the state / load it (-EINVAL: bad data). NULL: not supported yet. */
+    int (*save)(struct machine *m, struct sf_buf *b);
+    int (*load)(struct machine *m, struct sf_in *in);
 };
+extern const struct machine_part machine_parts[];
+extern const unsigned machine_nparts;
 
 /* A kind of virtio device: a row of machine_vdev_kinds[]. */
 struct machine_vdev_kind {
@@ -50,7 +76,14 @@ struct machine_vdev_kind {
     /* Frees d->dev (NULL allowed), its transport already detached: ends the backend's work
      * first (a completion still uses the device), then frees the device. */
     void (*destroy)(struct machine *m, struct machine_vdev *d);
+    /* Saved state of device and transport, section "<name>.<index>" at (version); NULL: not
+     * supported yet (save refuses naming the kind). Load returns 0 or -EINVAL. */
+    uint32_t version;
+    int (*save)(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+    int (*load)(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 };
+extern const struct machine_vdev_kind machine_vdev_kinds[];
+extern const unsigned machine_nvdev_kinds;
 
 /* One virtio function: the device and its transport. */
 struct machine_vdev {
@@ -89,6 +122,8 @@ struct machine {
     unsigned ndisks;
     struct machine_vdev vdevs[PCI_MAX_SLOTS]; /* slot 0 is the host bridge */
     unsigned nvdevs;
+    bool is_restore;                 /* built from a state file (--restore) */
+    struct machine_restore *restore; /* the state file, mapped */
 };
 
 /* The parts (machine.c's table refers to them). Each returns 0 or -errno. */
@@ -116,5 +151,35 @@ MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
  * closes its disk first, which runs the loop) and frees its transport (docs/virtio.md).
  */
 void machine_remove_pci(struct machine *m);
+
+/* machine_state.c: the PART_RESTORE parts. Opening checks the file and its fingerprint and
+ * maps guest memory from it; loading applies the VM, device and vCPU state. */
+MUST_CHECK int machine_open_state(struct machine *m, struct error *err);
+void machine_close_state(struct machine *m);
+MUST_CHECK int machine_load_state(struct machine *m, struct error *err);
+/* The kernel's files opened (and cached for a later reboot) without loading them. */
+MUST_CHECK int machine_cache_kernel(struct machine *m, struct error *err);
+
+/* machine_state_dev.c: the save/load hooks of the parts and their presence. */
+bool machine_has_ioapic(const struct machine *m);
+bool machine_has_debug_exit(const struct machine *m);
+int machine_save_vm(struct machine *m, struct sf_buf *b);
+int machine_load_vm(struct machine *m, struct sf_in *in);
+int machine_save_ioapic(struct machine *m, struct sf_buf *b);
+int machine_load_ioapic(struct machine *m, struct sf_in *in);
+int machine_save_com1(struct machine *m, struct sf_buf *b);
+int machine_load_com1(struct machine *m, struct sf_in *in);
+int machine_save_i8042(struct machine *m, struct sf_buf *b);
+int machine_load_i8042(struct machine *m, struct sf_in *in);
+int machine_save_port92(struct machine *m, struct sf_buf *b);
+int machine_load_port92(struct machine *m, struct sf_in *in);
+int machine_save_nothing(struct machine *m, struct sf_buf *b);
+int machine_load_nothing(struct machine *m, struct sf_in *in);
+int machine_save_acpi_pm(struct machine *m, struct sf_buf *b);
+int machine_load_acpi_pm(struct machine *m, struct sf_in *in);
+int machine_save_rtc(struct machine *m, struct sf_buf *b);
+int machine_load_rtc(struct machine *m, struct sf_in *in);
+int machine_save_pci(struct machine *m, struct sf_buf *b);
+int machine_load_pci(struct machine *m, struct sf_in *in);
 
 #endif

@@ -45,6 +45,7 @@ struct vmm {
     /* --reboot-limit: times of the last resets, a ring of opts.reboot_limit entries */
     uint64_t reset_ns[VMM_MAX_REBOOT_LIMIT];
     unsigned nresets;
+    uint64_t start_ns; /* when main() began (the resume latency of --restore) */
 };
 
 /*
@@ -170,6 +171,10 @@ static int run_machine(struct vmm *v)
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
     if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
         ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
+    if (ret == 0 && v->opts.restore != NULL)
+        log_info("resumed from %s: the guest runs %llu us after the monitor started",
+                 v->opts.restore, (unsigned long long)((time_now_ns() - v->start_ns) / 1000));
+    v->opts.restore = NULL; /* resumed once: a reboot boots the kernel afresh */
     if (ret < 0) {
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
@@ -350,6 +355,7 @@ int main(int argc, char **argv)
 {
     static struct vmm v = {.sigfd = -1};
     int status;
+    v.start_ns = time_now_ns();
     log_init_from_env();
     log_set_thread_name("main");
     status = parse(&v, argc, argv);

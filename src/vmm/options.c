@@ -37,6 +37,7 @@ enum opt_id {
     OPT_SECCOMP,
     OPT_SANDBOX,
     OPT_SANDBOX_USER,
+    OPT_RESTORE,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -74,6 +75,7 @@ static const struct opt_def opt_defs[] = {
     {"seccomp", OPT_SECCOMP, true},
     {"sandbox", OPT_SANDBOX, false},
     {"sandbox-user", OPT_SANDBOX_USER, true},
+    {"restore", OPT_RESTORE, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -120,6 +122,8 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --sandbox            run jailed: own mount/PID/IPC/UTS namespaces, empty root,\n"
             "                       no capabilities, uid 65534 when started as root\n"
             "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
+            "  --restore FILE       resume the state the control command save wrote to FILE\n"
+            "                       (the other options must describe the same machine)\n"
             "  --help, --version\n\n"
             "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
             "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -347,6 +351,9 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_KERNEL:
         o->kernel = v;
         return 0;
+    case OPT_RESTORE:
+        o->restore = v;
+        return 0;
     case OPT_INITRD:
         o->initrd = v;
         return 0;
@@ -475,6 +482,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              "--acpi off --ioapic off: the guest can find only one CPU "
                              "(no MADT, no MP table); use --cpus 1 or keep one of them on");
     }
+    if (o->restore != NULL && o->is_sandbox)
+        return error_set(err, -EINVAL, "--restore with --sandbox: not supported yet");
     if (o->has_sandbox_user && !o->is_sandbox)
         return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
     if (!o->is_help && !o->is_version && o->kernel == NULL)

@@ -85,6 +85,7 @@ struct vmm_options {
     bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
     bool has_sandbox_user; /* --sandbox-user UID:GID given */
     unsigned sandbox_uid, sandbox_gid;
+    const char *restore; /* --restore FILE: resume the saved state in FILE */
     bool is_help;
     bool is_version;
 };

@@ -142,6 +142,27 @@ static void fill_names(void)
     }
 }
 
+/*
+ * The control command save (vmm/ctl.c), main thread outside the jail: creating the state file,
+ * renaming it into place and syncing its directory. openat(2) is let through with exactly
+ * VMM_SAVE_CREATE_FLAGS or VMM_SAVE_DIR_FLAGS, answers EACCES without O_CREAT and O_DIRECTORY
+ * (glibc's lazy opens), and traps otherwise. (libseccomp lets an unconditional rule override
+ * conditional ones, and compares an argument once per rule, hence the mask.)
+ */
+static int add_save_rules(scmp_filter_ctx ctx)
+{
+    static const int renames[] = {SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2)};
+    static const unsigned flags[] = {VMM_SAVE_CREATE_FLAGS, VMM_SAVE_DIR_FLAGS};
+    int ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+                               SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_DIRECTORY, 0));
+    for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(flags); i++)
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                               SCMP_A2(SCMP_CMP_EQ, flags[i]));
+    for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(renames); i++)
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, renames[i], 0);
+    return ret;
+}
+
 static int add_rules(scmp_filter_ctx ctx, const char *const *list, bool is_sandboxed)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
@@ -158,8 +179,15 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *list, bool is_sandb
      * lazily on paths it handles failing (malloc reads /proc/sys/vm/overcommit_memory the
      * first time a thread's heap shrinks; sysconf reads /sys for the CPU count).
      */
-    static const int opens[] = {SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2)};
-    for (size_t i = 0; i < ARRAY_SIZE(opens); i++) {
+    static const int opens[] = {SCMP_SYS(open), SCMP_SYS(openat2), SCMP_SYS(openat)};
+    size_t nopens = ARRAY_SIZE(opens);
+    if (list == main_syscalls && !is_sandboxed) {
+        int ret = add_save_rules(ctx);
+        if (ret < 0)
+            return ret;
+        nopens--; /* openat: add_save_rules */
+    }
+    for (size_t i = 0; i < nopens; i++) {
         int ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), opens[i], 0);
         if (ret < 0)
             return ret;

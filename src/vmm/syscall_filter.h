@@ -18,11 +18,20 @@
 #ifndef BAREIRON_VMM_SYSCALL_FILTER_H
 #define BAREIRON_VMM_SYSCALL_FILTER_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 
 #include "base/compiler.h"
 #include "base/exit_status.h"
 #include "base/error.h"
+
+/*
+ * The only opens the main thread's filter lets reach the file system, outside --sandbox: the
+ * control command save creating its temporary state file (new, never through a symlink) and
+ * opening the directory it is renamed into for fsync(2). Every other open answers EACCES.
+ */
+#define VMM_SAVE_CREATE_FLAGS (O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW)
+#define VMM_SAVE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 
 /*
  * Builds the BPF programs and the syscall name table, installs the SIGSYS handler, sets

@@ -181,6 +181,44 @@ void ioapic_reset(struct ioapic *io)
     pthread_mutex_unlock(&io->lock);
 }
 
+void ioapic_save(struct ioapic *io, struct sf_buf *b)
+{
+    pthread_mutex_lock(&io->lock);
+    sf_put_u32(b, io->id);
+    sf_put_u8(b, io->sel);
+    sf_put_u32(b, io->line);
+    sf_put_u32(b, io->edge);
+    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+        sf_put_u64(b, io->rte[pin]);
+    pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_load(struct ioapic *io, struct sf_in *in)
+{
+    uint32_t id = sf_get_u32(in), line, edge;
+    uint8_t sel = sf_get_u8(in);
+    uint64_t rte[IOAPIC_PINS];
+    line = sf_get_u32(in);
+    edge = sf_get_u32(in);
+    for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+        rte[pin] = sf_get_u64(in);
+        /* only what a guest can write, plus Remote IRR on a level-triggered entry */
+        rte[pin] &= RTE_WRITABLE | (rte_is_level(rte[pin]) ? IOAPIC_RTE_REMOTE_IRR : 0);
+    }
+    if (sf_in_end(in) < 0 || (id & ~ID_MASK) != 0)
+        return -EINVAL;
+    pthread_mutex_lock(&io->lock);
+    io->id = id;
+    io->sel = sel;
+    io->line = line & ((1ULL << IOAPIC_PINS) - 1);
+    io->edge = edge & ((1ULL << IOAPIC_PINS) - 1);
+    memcpy(io->rte, rte, sizeof(rte));
+    io->has_routes = false; /* the kernel's table is the fresh VM's: set it again */
+    update_routes(io);
+    pthread_mutex_unlock(&io->lock);
+    return 0;
+}
+
 /* Called with io->lock held. */
 static uint32_t read_reg(struct ioapic *io, uint8_t index)
 {

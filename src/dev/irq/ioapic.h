@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "base/statefile.h"
 #include "dev/bus.h"
 #include "core/platform.h"
 
@@ -89,5 +90,11 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector);
 void ioapic_reset(struct ioapic *io);
 /* The redirection entry of (pin) (tests, snapshots later); 0 for a bad pin. */
 uint64_t ioapic_get_entry(struct ioapic *io, unsigned pin);
+
+/* Saved state (docs/vmm.md "Saved state"): ID, IOREGSEL, input levels, latched edges and the
+ * redirection table. ioapic_load checks it, keeps only what a guest could write and sets the
+ * kernel's MSI routes again; it returns 0 or -EINVAL. Thread-safe. */
+void ioapic_save(struct ioapic *io, struct sf_buf *b);
+MUST_CHECK int ioapic_load(struct ioapic *io, struct sf_in *in);
 
 #endif

@@ -67,6 +67,24 @@ void port92_destroy(struct port92 *p)
     free(p);
 }
 
+void port92_save(struct port92 *p, struct sf_buf *b)
+{
+    pthread_mutex_lock(&p->lock);
+    sf_put_u8(b, p->val);
+    pthread_mutex_unlock(&p->lock);
+}
+
+int port92_load(struct port92 *p, struct sf_in *in)
+{
+    uint8_t v = sf_get_u8(in);
+    if (sf_in_end(in) < 0 || (v & ~PORT92_A20) != 0)
+        return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    p->val = v;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
 int port92_attach(struct port92 *p, struct bus *pio)
 {
     return bus_register(pio, PORT_PORT92, 1, &port92_io_ops, p, "port92");

@@ -8,6 +8,7 @@
 #define BAREIRON_DEV_LEGACY_PORT92_H
 
 #include "base/compiler.h"
+#include "base/statefile.h"
 #include "dev/bus.h"
 #include "core/platform.h"
 
@@ -19,5 +20,9 @@ void port92_destroy(struct port92 *p);
 /* Registers port PORT_PORT92 (1 byte) on (pio). */
 MUST_CHECK int port92_attach(struct port92 *p, struct bus *pio);
 extern const struct io_ops port92_io_ops;
+
+/* Saved state: the A20 bit. port92_load returns 0 or -EINVAL. Thread-safe. */
+void port92_save(struct port92 *p, struct sf_buf *b);
+MUST_CHECK int port92_load(struct port92 *p, struct sf_in *in);
 
 #endif

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/ckd.h"
 #include "dev/pci/pci_msix.h"
@@ -462,6 +463,66 @@ int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot)
 out_unlock:
     pthread_mutex_unlock(&host->lock);
     return ret;
+}
+
+void pci_host_save(struct pci_host *host, struct sf_buf *b)
+{
+    pthread_mutex_lock(&host->lock);
+    sf_put_u32(b, host->cf8);
+    sf_put_u8(b, host->cf9);
+    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+        if (host->slots[s] == NULL)
+            continue;
+        sf_put_u8(b, (uint8_t)s);
+        sf_put_bytes(b, host->slots[s]->cfg, PCI_CFG_SPACE_EXP_SIZE);
+    }
+    pthread_mutex_unlock(&host->lock);
+}
+
+/* True when (cfg) differs from (dev)'s config space only in bits a guest can write. */
+static bool cfg_is_reachable(const struct pci_dev *dev, const uint8_t *cfg)
+{
+    for (unsigned i = 0; i < PCI_CFG_SPACE_EXP_SIZE; i++) {
+        uint8_t fixed = (uint8_t) ~(dev->wmask[i] | dev->w1cmask[i]);
+        if (i == PCI_STATUS) /* the interrupt bit is the device's live INTx level */
+            fixed &= (uint8_t)~PCI_STATUS_INTERRUPT;
+        if ((cfg[i] ^ dev->cfg[i]) & fixed)
+            return false;
+    }
+    return true;
+}
+
+int pci_host_load(struct pci_host *host, struct sf_in *in)
+{
+    uint8_t(*cfg)[PCI_CFG_SPACE_EXP_SIZE] = calloc(PCI_MAX_SLOTS, sizeof(*cfg));
+    uint32_t cf8 = sf_get_u32(in);
+    uint8_t cf9 = sf_get_u8(in);
+    bool is_ok = cfg != NULL;
+    for (unsigned s = 0; is_ok && s < PCI_MAX_SLOTS; s++) {
+        if (host->slots[s] == NULL)
+            continue;
+        is_ok = sf_get_u8(in) == s;
+        sf_get_bytes(in, cfg[s], PCI_CFG_SPACE_EXP_SIZE);
+        is_ok = is_ok && !in->bad && cfg_is_reachable(host->slots[s], cfg[s]);
+    }
+    if (!is_ok || sf_in_end(in) < 0) {
+        free(cfg);
+        return cfg == NULL ? -ENOMEM : -EINVAL;
+    }
+    pthread_mutex_lock(&host->lock);
+    host->cf8 = cf8;
+    host->cf9 = cf9;
+    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+        struct pci_dev *dev = host->slots[s];
+        if (dev == NULL)
+            continue;
+        memcpy(dev->cfg, cfg[s], PCI_CFG_SPACE_EXP_SIZE);
+        command_written(host, dev);
+        update_bars(host, dev);
+    }
+    pthread_mutex_unlock(&host->lock);
+    free(cfg);
+    return 0;
 }
 
 void pci_host_reset(struct pci_host *host)

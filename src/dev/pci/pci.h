@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "base/statefile.h"
 #include "core/x86/layout.h"
 #include "dev/bus.h"
 #include "core/platform.h"
@@ -216,5 +217,15 @@ uint32_t pci_host_cfg_read(struct pci_host *host, uint8_t bus, uint8_t devfn, ui
                            unsigned size);
 void pci_host_cfg_write(struct pci_host *host, uint8_t bus, uint8_t devfn, uint16_t off,
                         uint32_t val, unsigned size);
+
+/*
+ * Saved state (docs/vmm.md "Saved state"): CF8, CF9 and the config space of every function,
+ * slot by slot. pci_host_load takes a host with the same functions in the same slots: every
+ * byte a guest cannot write must match, then BAR mappings and INTx are re-evaluated as after a
+ * guest write. A function's own state (MSI-X table, virtio) is its device's. Returns 0 or
+ * -EINVAL. The vCPUs must be paused.
+ */
+void pci_host_save(struct pci_host *host, struct sf_buf *b);
+MUST_CHECK int pci_host_load(struct pci_host *host, struct sf_in *in);
 
 #endif

@@ -30,6 +30,8 @@ struct fake {
     char last_rule[300];
     bool last_up;
     int hostfwd_adds, hostfwd_removes, links;
+    int saves;
+    char last_path[300];
 };
 
 static enum control_run_state f_query_state(void *opaque)
@@ -106,7 +108,18 @@ static int f_stats(void *opaque, struct control_stats *out, struct error *err)
     return 0;
 }
 
+static int f_save(void *opaque, const char *path, struct error *err)
+{
+    struct fake *f = opaque;
+    if (strcmp(path, "/nonexistent/x") == 0)
+        return error_set(err, -ENOENT, "save: cannot create %s", path);
+    snprintf(f->last_path, sizeof(f->last_path), "%s", path);
+    f->saves++;
+    return 0;
+}
+
 static const struct control_ops fake_ops = {
+    .save = f_save,
     .query_state = f_query_state,
     .query_config = f_query_config,
     .power_button = f_button,
@@ -386,6 +399,26 @@ static void test_net_not_supported(void **state)
                  "ENOTSUP", "net-link");
 }
 
+/* save: {"path": ...} required, nothing else; the op's error comes back as it is. */
+static void test_save(void **state)
+{
+    struct env *e = *state;
+    json_t *r = call(e, "{\"id\":1,\"cmd\":\"save\",\"args\":{\"path\":\"/tmp/vm.state\"}}\n");
+    result_of(r, 1);
+    json_decref(r);
+    assert_int_equal(e->fake.saves, 1);
+    assert_string_equal(e->fake.last_path, "/tmp/vm.state");
+    expect_error(call(e, "{\"id\":2,\"cmd\":\"save\"}\n"), "EINVAL", "path");
+    expect_error(call(e, "{\"id\":3,\"cmd\":\"save\",\"args\":{\"path\":\"\"}}\n"), "EINVAL",
+                 "path");
+    expect_error(call(e, "{\"id\":4,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"x\":1}}\n"),
+                 "EINVAL", "x");
+    expect_error(call(e, "{\"id\":5,\"cmd\":\"save\",\"args\":{\"path\":7}}\n"), "EINVAL", "path");
+    expect_error(call(e, "{\"id\":6,\"cmd\":\"save\",\"args\":{\"path\":\"/nonexistent/x\"}}\n"),
+                 "ENOENT", "cannot create");
+    assert_int_equal(e->fake.saves, 1);
+}
+
 static void test_net_commands(void **state)
 {
     struct env *e = *state;
@@ -576,6 +609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_net_not_supported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_net_commands, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_net_bad_arguments, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),

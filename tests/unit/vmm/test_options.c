@@ -331,6 +331,20 @@ static void test_security(void **state)
     assert_non_null(strstr(err.message, "needs --sandbox"));
 }
 
+static void test_restore(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_null(o.restore);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state"), 0);
+    assert_string_equal(o.restore, "vm.state");
+    assert_int_equal(PARSE(o, err, "--restore", "vm.state"), -EINVAL); /* still needs --kernel */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--sandbox"), -EINVAL);
+    assert_non_null(strstr(err.message, "not supported yet"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
         cmocka_unit_test(test_chipset),      cmocka_unit_test(test_security),
+        cmocka_unit_test(test_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

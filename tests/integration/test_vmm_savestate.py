@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: MIT
+"""Saved states with a real guest (docs/vmm.md "Saved state"): the counter payload
+(tests/guest/payloads/counter.c) counts in memory and prints "COUNT <tick> <bad>" lines; the
+control command save stops the monitor with status 0 and a sparse state file; --restore
+continues the count where it stopped (the COUNT lines of both runs, joined, follow each other
+without a gap), twice from one file; bad state files and other machines are refused with one
+line naming the section or the header, status 6; a machine with a device that has no saved
+state yet is refused naming it and runs on."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import vmm_util as u
+
+pytestmark = pytest.mark.usefixtures("need_kvm")
+
+TICKS = 100000  # far more than a test waits for: the guest never finishes on its own
+
+
+@pytest.fixture
+def counter(build_dir):
+    p = build_dir / "tests" / "guest" / "counter.elf"
+    if not p.exists():
+        pytest.skip(f"{p} is not built")
+    return p
+
+
+def vmm_args(vmm, kernel, *extra, memory=128):
+    return [str(vmm), "--kernel", str(kernel), "--memory", str(memory), "--debug-exit",
+            "--no-reboot", "--serial", "stdio", "--cmdline", f"ticks={TICKS} shift=18",
+            *extra]
+
+
+SPAWNED = []
+
+
+@pytest.fixture(autouse=True)
+def reap():
+    """Kills what a failed test left running."""
+    yield
+    while SPAWNED:
+        p = SPAWNED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def spawn(args):
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    SPAWNED.append(p)
+    return p
+
+
+def counts(text):
+    return [int(m.group(1)) for m in re.finditer(rb"^COUNT (\d+) (\d+)\r?$", text, re.M)]
+
+
+def read_until(p, pattern, timeout=20.0):
+    """Reads p's stdout until (pattern) (bytes regex) matches; returns what was read."""
+    buf = b""
+    os.set_blocking(p.stdout.fileno(), False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = p.stdout.read()
+        if chunk:
+            buf += chunk
+            if re.search(pattern, buf, re.M):
+                return buf
+        elif p.poll() is not None:
+            break
+        else:
+            time.sleep(0.02)
+    raise AssertionError(f"no {pattern!r} in {buf[-400:]!r}; stderr {p.stderr.read()!r}")
+
+
+def finish(p, timeout=20):
+    out, err = p.communicate(timeout=timeout)
+    return out, err
+
+
+def save_run(vmm, counter, tmp_path, after=40, extra=()):
+    """Runs the counter until COUNT (after), saves it; returns (stdout, state path)."""
+    sock = tmp_path / "ctl.sock"
+    state = tmp_path / "vm.state"
+    p = spawn(vmm_args(vmm, counter, "--control", str(sock), *extra))
+    out = read_until(p, rb"^COUNT %d " % after)
+    r = u.control(sock, "save", {"path": str(state)})
+    assert r.get("ok"), r
+    rest, err = finish(p)
+    assert p.returncode == 0, err
+    return out + rest, state
+
+
+def restore_run(vmm, counter, state, more=30, extra=()):
+    p = spawn(vmm_args(vmm, counter, "--restore", str(state), "--log-level", "info", *extra))
+    first = read_until(p, rb"^COUNT \d+ ")
+    out = first + read_until(p, rb"^COUNT (\d+) ", timeout=20)
+    start = counts(out)[0] if counts(out) else 0
+    out += read_until(p, rb"^COUNT %d " % (start + more))
+    p.kill()
+    rest, err = finish(p)
+    return out + rest, err
+
+
+def check_continues(before, after):
+    """The serial stream of the saved run followed by the restored one counts on without a
+    gap or a repeat (a line the save cut in two is finished by the restored run)."""
+    a, joined = counts(before), counts(before + after)
+    assert a and len(joined) > len(a), (before[-200:], after[:200])
+    assert joined == list(range(1, len(joined) + 1)), f"saved at {a[-1]}: {joined[len(a) - 2:][:5]}"
+    assert not re.search(rb"^COUNT \d+ [1-9]", before + after, re.M), "memory lost its values"
+
+
+# the split irqchip (default); the kernel one (PIC, IOAPIC and PIT through KVM_GET_IRQCHIP and
+# KVM_GET_PIT2); a second vCPU (waiting for its SIPI: its MP state)
+@pytest.mark.parametrize("extra", [(), ("--irqchip", "kernel"), ("--cpus", "2")],
+                         ids=["split", "kernel-irqchip", "cpus2"])
+def test_save_restore_twice(vmm, counter, tmp_path, extra):
+    before, state = save_run(vmm, counter, tmp_path, extra=extra)
+    st = os.stat(state)
+    assert st.st_size > 128 << 20  # the whole of guest RAM, as holes
+    assert st.st_blocks * 512 < 16 << 20, "guest memory was not written sparsely"
+    outs = []
+    for _ in range(2):
+        after, err = restore_run(vmm, counter, state, extra=extra)
+        assert b"resumed from" in err
+        check_continues(before, after)
+        outs.append(counts(before + after)[len(counts(before))])
+    assert outs[0] == outs[1]  # both restores start from the same saved point
+
+
+def test_restore_refuses_other_machine(vmm, counter, tmp_path):
+    _, state = save_run(vmm, counter, tmp_path, after=5)
+    for extra, what in ((["--memory", "256"], "memory"), (["--cpus", "2"], "vCPUs"),
+                        (["--rng"], "devices")):
+        args = vmm_args(vmm, counter, "--restore", str(state))
+        args += extra
+        r = subprocess.run(args, capture_output=True, timeout=30)
+        assert r.returncode == 6, r.stderr
+        assert b"state file: header" in r.stderr and what.encode() in r.stderr, r.stderr
+
+
+def corrupt(state, tmp_path, name, fn):
+    data = bytearray(state.read_bytes()[: 1 << 20])
+    fn(data)
+    bad = tmp_path / name
+    with open(state, "rb") as src, open(bad, "wb") as dst:
+        dst.write(data)
+        src.seek(len(data))
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    return bad
+
+
+def test_restore_refuses_bad_files(vmm, counter, tmp_path):
+    _, state = save_run(vmm, counter, tmp_path, after=5)
+    raw = state.read_bytes()[:1 << 16]
+    com1 = raw.index(b"com1\0")
+
+    def flip(off):
+        return lambda d: d.__setitem__(off, d[off] ^ 0x40)
+
+    cases = [
+        ("version", lambda d: d.__setitem__(8, 9), b"format version 9"),
+        ("sectioncrc", flip(com1 + 48), b"section com1: bad checksum"),
+        ("headercrc", flip(com1 + 32), b"section com1: bad header checksum"),
+        ("magic", flip(0), b"not a bareiron state file"),
+    ]
+    for name, fn, msg in cases:
+        bad = corrupt(state, tmp_path, name, fn)
+        r = subprocess.run(vmm_args(vmm, counter, "--restore", str(bad)), capture_output=True,
+                           timeout=30)
+        assert r.returncode == 6 and msg in r.stderr, (name, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    trunc = tmp_path / "truncated"
+    trunc.write_bytes(raw[:com1 + 20])
+    r = subprocess.run(vmm_args(vmm, counter, "--restore", str(trunc)), capture_output=True,
+                       timeout=30)
+    assert r.returncode == 6 and b"truncated" in r.stderr, r.stderr
+
+
+def test_save_refuses_device_without_state(vmm, counter, tmp_path):
+    sock = tmp_path / "ctl.sock"
+    p = spawn(vmm_args(vmm, counter, "--control", str(sock), "--rng"))
+    read_until(p, rb"^COUNT 3 ")
+    r = u.control(sock, "save", {"path": str(tmp_path / "x.state")})
+    assert not r.get("ok") and "virtio-rng" in r["error"]["message"], r
+    assert not (tmp_path / "x.state").exists()
+    read_until(p, rb"^COUNT 20 ")  # it runs on
+    p.kill()
+    finish(p)
