@@ -229,6 +229,7 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
     uint64_t done = 0, n, bsize;
     int ret;
 
+    qcow2_jobs_wait(s); /* the metadata is the loop thread's again */
     while (done < len) {
         ret = cluster_kind(s, off + done, &kind, &n);
         if (ret < 0)
