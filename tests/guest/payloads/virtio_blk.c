@@ -315,8 +315,8 @@ static void slow_device(struct vblk *d)
     bool do_discard = !strcmp(op, "discard") || !strcmp(op, "both");
     uint64_t mib = rt_cmdline_u64("slow_mib", 32), rounds = rt_cmdline_u64("slow_rounds", 0);
     uint64_t sectors = rt_cmdline_u64("slow_gib", 1) << 21;
-    if (!rt_check(sectors <= d->capacity && mib * 2048 <= sectors && sectors <= (1u << 22),
-                  "slow", "%s: %lu sectors do not fit the disk (%lu) or one request", d->tag,
+    if (!rt_check(sectors <= d->capacity && mib * 2048 <= sectors && sectors <= (1u << 22), "slow",
+                  "%s: %lu sectors do not fit the disk (%lu) or one request", d->tag,
                   (unsigned long)sectors, (unsigned long)d->capacity))
         return;
     rt_printf("SLOWOPS start op=%s\n", op);
