@@ -3,10 +3,10 @@
  * qcow2 guest-to-host mapping (qcow2.txt "Cluster mapping", "Compressed Clusters
  * Descriptor"): L1/L2 lookups through the L2 cache, compressed cluster reads (raw deflate via
  * zlib), synchronous reads of any range, and the allocating write path. Allocating writes run
- * synchronously on the loop thread in the crash-safe order: refcounts of new clusters written,
- * data (with copy-on-write of the partial clusters) written, new L2 tables written, flush, L2
- * entries updated, L1 entries updated; clusters a write replaces are freed only after another
- * flush. A crash at any point leaves leaked clusters at worst.
+ * synchronously on a job's worker thread (jobs.c) in the crash-safe order: refcounts of new
+ * clusters written, data (with copy-on-write of the partial clusters) written, new L2 tables
+ * written, flush, L2 entries updated, L1 entries updated; clusters a write replaces are freed only
+ * after another flush. A crash at any point leaves leaked clusters at worst.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
