@@ -32,7 +32,7 @@
 struct qcow2_item {
     struct qcow2 *s;
     struct blk_req *req; /* NULL: a reuse pass only */
-    uint64_t entry;      /* != 0: a compressed piece of the read (req) */
+    bool is_read;        /* the part of the read (req) from a compressed cluster on */
     uint64_t voff, len, skip;
     unsigned tag;
     int ret;
@@ -115,22 +115,42 @@ int qcow2_jobs_defer(struct blk *b, struct blk_req *req)
     return 0;
 }
 
-/* A compressed piece: decompressed through the image's one-cluster cache. Worker thread. */
+/* The part of a read from a compressed cluster on, cluster by cluster (compressed ones through
+ * the image's one-cluster cache, the others read synchronously, from the backing chain too).
+ * Worker thread. */
 static int read_piece(const struct qcow2_item *it)
 {
     struct qcow2 *s = it->s;
-    int ret;
+    uint64_t voff = it->voff, left = it->len, skip = it->skip, cs = s->cluster_size;
+    uint8_t *buf = NULL;
+    int ret = 0;
 
-    if (s->zc_entry != it->entry) {
-        s->zc_entry = 0;
-        ret = qcow2_read_compressed(s, it->entry, s->zc_data);
-        if (ret < 0)
-            return ret;
-        s->zc_entry = it->entry;
+    while (ret == 0 && left > 0) {
+        uint64_t in = voff & (cs - 1), n = MIN(left, cs - in), entry = 0, host;
+        if (voff < s->m.h.size)
+            ret = qcow2_l2_lookup(s, voff, &entry);
+        if (ret == 0 && qcow2_entry_type(s, entry, &host) == QCOW2_COMPRESSED) {
+            if (s->zc_entry != entry) {
+                s->zc_entry = 0;
+                ret = qcow2_read_compressed(s, entry, s->zc_data);
+                s->zc_entry = ret == 0 ? entry : 0;
+            }
+            if (ret == 0)
+                iov_from_buf(it->req->iov, it->req->iovcnt, skip, s->zc_data + in, n);
+        } else if (ret == 0) {
+            if (!buf && !(buf = malloc(cs)))
+                ret = -ENOMEM;
+            if (ret == 0)
+                ret = qcow2_read_sync(s, buf, n, voff);
+            if (ret == 0)
+                iov_from_buf(it->req->iov, it->req->iovcnt, skip, buf, n);
+        }
+        voff += n;
+        skip += n;
+        left -= n;
     }
-    iov_from_buf(it->req->iov, it->req->iovcnt, it->skip,
-                 s->zc_data + (it->voff & (s->cluster_size - 1)), it->len);
-    return 0;
+    free(buf);
+    return ret;
 }
 
 /*
@@ -150,7 +170,7 @@ static int job_run(void *opaque)
         struct qcow2_item *it = &j->run[i];
         if (!it->req)
             continue;
-        if (it->entry) {
+        if (it->is_read) {
             it->ret = read_piece(it);
             continue;
         }
@@ -186,20 +206,21 @@ static void job_done(void *opaque, int cret)
     j->held = NULL;
     j->nheld = j->capheld = 0;
     j->nrun = 0;
-    /* Completions may submit again: new items go to j->q, never to j->run, and no job starts
-     * before this returns (start_job is a deferred call). */
-    for (size_t i = 0; i < n; i++) {
-        struct qcow2_item it = j->run[i];
-        if (it.entry)
-            qcow2_io_end(it.s, it.tag);
-        if (it.req)
-            blk_req_put(it.s->b, it.req, it.ret ? it.ret : (it.entry ? 0 : cret));
-    }
+    /* First the requests kept meanwhile, in order; then the completions (which may submit
+     * more). New items go to j->q, never to j->run, and no job starts before this returns
+     * (start_job is a deferred call). */
     for (size_t i = 0; i < nheld; i++) {
         int ret = qcow2_submit_now(held[i].b, held[i].req);
         blk_req_put(held[i].b, held[i].req, ret < 0 ? ret : 0); /* the hold of the wait */
     }
     free(held);
+    for (size_t i = 0; i < n; i++) {
+        struct qcow2_item it = j->run[i];
+        if (it.is_read)
+            qcow2_io_end(it.s, it.tag);
+        if (it.req)
+            blk_req_put(it.s->b, it.req, it.ret ? it.ret : (it.is_read ? 0 : cret));
+    }
     if (j->needs_reuse) {
         j->needs_reuse = false;
         qcow2_jobs_kick_reuse(j->top);
@@ -241,7 +262,7 @@ static int schedule(struct qcow2_jobs *j)
     return 0;
 }
 
-int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, uint64_t entry, uint64_t voff,
+int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, bool is_read, uint64_t voff,
                      uint64_t len, uint64_t skip, unsigned tag)
 {
     struct qcow2_jobs *j = s->jobs;
@@ -253,7 +274,7 @@ int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, uint64_t entry, uint6
         return ret;
     if (req)
         blk_req_hold(req);
-    j->q[j->nq++] = (struct qcow2_item){s, req, entry, voff, len, skip, tag, 0};
+    j->q[j->nq++] = (struct qcow2_item){s, req, is_read, voff, len, skip, tag, 0};
     return 0;
 }
 
@@ -267,7 +288,7 @@ void qcow2_jobs_kick_reuse(struct qcow2 *s)
         j->needs_reuse = true;
         return;
     }
-    if (qcow2_reuse_pending(s) && qcow2_jobs_queue(s, NULL, 0, 0, 0, 0, 0) < 0)
+    if (qcow2_reuse_pending(s) && qcow2_jobs_queue(s, NULL, false, 0, 0, 0, 0) < 0)
         log_ratelimited(LOG_WARN, "%s: cannot queue the reuse of freed clusters (out of memory)",
                         s->b->path); /* the next drained bucket tries again */
 }

@@ -146,20 +146,10 @@ static int read_run(struct blk *b, struct blk_req *req, const struct run *r, uin
     case QCOW2_ZERO:
         iov_memset(req->iov, req->iovcnt, skip, 0, r->len);
         return 0;
-    case QCOW2_COMPRESSED: {
-        unsigned tag;
-        if (s->zc_entry == r->entry) { /* the cluster decompressed last */
-            iov_from_buf(req->iov, req->iovcnt, skip, s->zc_data + (voff & (s->cluster_size - 1)),
-                         r->len);
-            return 0;
-        }
-        /* read and inflated by a job; its host bytes stay allocated until the piece is done */
-        tag = qcow2_io_begin(s);
-        ret = qcow2_jobs_queue(s, req, r->entry, voff, r->len, skip, tag);
-        if (ret < 0)
-            qcow2_io_end(s, tag);
-        return ret;
-    }
+    case QCOW2_COMPRESSED: /* the cluster decompressed last (submit_rw) */
+        iov_from_buf(req->iov, req->iovcnt, skip, s->zc_data + (voff & (s->cluster_size - 1)),
+                     r->len);
+        return 0;
     }
     return -EIO;
 }
@@ -213,7 +203,7 @@ static int submit_rw(struct blk *b, struct blk_req *req)
     if (req->op == BLK_OP_WRITE) {
         ret = all_allocated(s, voff, left, &is_inplace);
         if (ret == 0 && !is_inplace)
-            return qcow2_jobs_queue(s, req, 0, 0, 0, 0, 0);
+            return qcow2_jobs_queue(s, req, false, 0, 0, 0, 0);
     }
     tmp = malloc(sizeof(*tmp) * (size_t)MAX(req->iovcnt, 1));
     if (!tmp)
@@ -222,6 +212,16 @@ static int submit_rw(struct blk *b, struct blk_req *req)
         ret = next_run(s, voff, left, &r);
         if (ret < 0)
             break;
+        if (req->op == BLK_OP_READ && r.type == QCOW2_COMPRESSED && s->zc_entry != r.entry) {
+            /* From here on the read is done by a job (pread and inflate, off the loop thread);
+             * what it reads stays allocated until it is done (tagged like a transfer). One
+             * piece per request, however small the clusters. */
+            unsigned tag = qcow2_io_begin(s);
+            ret = qcow2_jobs_queue(s, req, true, voff, left, skip, tag);
+            if (ret < 0)
+                qcow2_io_end(s, tag);
+            break;
+        }
         ret = req->op == BLK_OP_READ ? read_run(b, req, &r, voff, skip, tmp)
                                      : write_run(b, req, &r, skip, tmp);
         voff += r.len;
@@ -265,7 +265,7 @@ int qcow2_submit_now(struct blk *b, struct blk_req *req)
         return submit_data(b, req, EIO_FSYNC, NULL, 0, 0, 0);
     case BLK_OP_DISCARD:
     case BLK_OP_WRITE_ZEROES:
-        return qcow2_jobs_queue(qcow2_of(b), req, 0, 0, 0, 0, 0);
+        return qcow2_jobs_queue(qcow2_of(b), req, false, 0, 0, 0, 0);
     }
     return -EINVAL;
 }

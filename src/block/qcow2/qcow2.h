@@ -357,9 +357,10 @@ bool qcow2_jobs_busy(const struct qcow2 *s);
 /* Keeps (req) of (b) until the running job has ended, then submits it. Returns 0 or -errno. */
 MUST_CHECK int qcow2_jobs_defer(struct blk *b, struct blk_req *req);
 /* Queues, for the next job: (req) (an allocating write, a discard or a write-zeroes of (s)), or
- * with (entry) != 0 a compressed piece of the read (req): guest [voff, voff+len) read into
- * req's iov at (skip), its transfer tagged (tag) (qcow2_io_begin). Returns 0 or -errno. */
-MUST_CHECK int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, uint64_t entry, uint64_t voff,
+ * with (is_read) the part of the read (req) from a compressed cluster on: guest
+ * [voff, voff+len) read into req's iov at (skip), tagged (tag) like a transfer
+ * (qcow2_io_begin). Returns 0 or -errno. */
+MUST_CHECK int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, bool is_read, uint64_t voff,
                                 uint64_t len, uint64_t skip, unsigned tag);
 /* Clusters freed by (s) may be reusable now (a transfer bucket drained): a job does it. */
 void qcow2_jobs_kick_reuse(struct qcow2 *s);
