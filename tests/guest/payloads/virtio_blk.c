@@ -17,9 +17,10 @@
  * `HOLD virtio_blk failures=N` at the end and halts instead of exiting, so the harness can read
  * the monitor's disk counters. With `slow=discard|zeroes|both` it keeps the first writable disk
  * busy with slow operations for the harness to time the monitor's control socket meanwhile
- * (docs/security.md): each round writes `slow_mib=N` MiB (default 32) from sector 0 in 1 MiB
+ * (docs/security.md): each round writes `slow_mib=N` MiB (default 32) from 1 MiB on in 1 MiB
  * requests (allocating writes on a qcow2 image after the previous round's discard), then
- * DISCARDs and/or WRITE_ZEROES `slow_gib=N` GiB (default 1) from sector 0 in one request, and
+ * DISCARDs and/or WRITE_ZEROES `slow_gib=N` GiB (default 1) from 1 MiB in one request (sector 0
+ * keeps the magic, so the payload runs again after a reset), and
  * prints `SLOWOPS round=N write_us=.. op_us=..`, for `slow_rounds=N` rounds (default 0: until
  * the harness stops the monitor).
  */
@@ -315,8 +316,9 @@ static void slow_device(struct vblk *d)
     bool do_discard = !strcmp(op, "discard") || !strcmp(op, "both");
     uint64_t mib = rt_cmdline_u64("slow_mib", 32), rounds = rt_cmdline_u64("slow_rounds", 0);
     uint64_t sectors = rt_cmdline_u64("slow_gib", 1) << 21;
-    if (!rt_check(sectors <= d->capacity && mib * 2048 <= sectors && sectors <= (1u << 22), "slow",
-                  "%s: %lu sectors do not fit the disk (%lu) or one request", d->tag,
+    const uint64_t base = BENCH_CHUNK / 512; /* sector 0 keeps the magic */
+    if (!rt_check(base + sectors <= d->capacity && mib * 2048 <= sectors && sectors <= (1u << 22),
+                  "slow", "%s: %lu sectors do not fit the disk (%lu) or one request", d->tag,
                   (unsigned long)sectors, (unsigned long)d->capacity))
         return;
     rt_printf("SLOWOPS start op=%s\n", op);
@@ -324,14 +326,16 @@ static void slow_device(struct vblk *d)
         uint64_t t0 = rt_now_us();
         for (uint64_t i = 0; i < mib; i++) {
             memset(bench_buf, (int)((i + r) & 0xff), 64);
-            int s = rw(d, true, i * (BENCH_CHUNK / 512), bench_buf, BENCH_CHUNK / 512, false);
+            int s =
+                rw(d, true, base + i * (BENCH_CHUNK / 512), bench_buf, BENCH_CHUNK / 512, false);
             if (!rt_check(s == VIRTIO_BLK_S_OK, "slow", "%s: write %lu gave %d", d->tag,
                           (unsigned long)i, s))
                 return;
         }
         uint64_t t1 = rt_now_us();
-        int zs = do_zero ? seg_request(d, VIRTIO_BLK_T_WRITE_ZEROES, 0, (uint32_t)sectors, 0) : 0;
-        int ds = do_discard ? seg_request(d, VIRTIO_BLK_T_DISCARD, 0, (uint32_t)sectors, 0) : 0;
+        int zs =
+            do_zero ? seg_request(d, VIRTIO_BLK_T_WRITE_ZEROES, base, (uint32_t)sectors, 0) : 0;
+        int ds = do_discard ? seg_request(d, VIRTIO_BLK_T_DISCARD, base, (uint32_t)sectors, 0) : 0;
         if (!rt_check(zs == VIRTIO_BLK_S_OK && ds == VIRTIO_BLK_S_OK, "slow",
                       "%s: write-zeroes %d discard %d", d->tag, zs, ds))
             return;
