@@ -194,8 +194,8 @@ static int job_run(void *opaque)
 
 static int schedule(struct qcow2_jobs *j);
 
-/* The job's end, on the loop thread: completes its items, then starts the requests kept
- * meanwhile. */
+/* The job's end, on the loop thread: starts the requests kept meanwhile, then completes the
+ * job's items. */
 static void job_done(void *opaque, int cret)
 {
     struct qcow2_jobs *j = opaque;
