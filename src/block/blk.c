@@ -187,6 +187,29 @@ int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct iovec *iov
     return ret;
 }
 
+int blk_call_submit(struct blk *b, int (*fn)(void *arg), void *arg, blk_io_done_fn done,
+                    void *opaque)
+{
+    struct bio *bio = calloc(1, sizeof(*bio) + sizeof(struct iovec));
+    int ret;
+
+    if (!bio)
+        return -ENOMEM;
+    bio->done = done;
+    bio->opaque = opaque;
+    bio->eio = (struct eio){.op = EIO_CALL,
+                            .fd = -1,
+                            .iov = bio->iov,
+                            .call = fn,
+                            .arg = arg,
+                            .done = bio_done,
+                            .opaque = bio};
+    ret = engine_submit(b->engine, &bio->eio);
+    if (ret < 0)
+        free(bio);
+    return ret;
+}
+
 /* ---- open and close ---- */
 
 static int take_lock(struct blk *b, struct error *err)

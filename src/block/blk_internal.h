@@ -96,6 +96,14 @@ MUST_CHECK int blk_io_submit(struct blk *b, enum eio_op op, int fd, const struct
                              int iovcnt, uint64_t off, uint64_t len, int falloc_mode,
                              blk_io_done_fn done, void *opaque);
 
+/*
+ * Runs (fn)(arg) on a worker thread of (b)'s engine (work that blocks for long: qcow2 metadata
+ * updates, compressed reads, zero-filling), then done(opaque, ret) on the loop thread with what
+ * (fn) returned. Returns 0 (done runs later) or -errno.
+ */
+MUST_CHECK int blk_call_submit(struct blk *b, int (*fn)(void *arg), void *arg, blk_io_done_fn done,
+                               void *opaque);
+
 /* Bounce pool (bounce.c). Creates an empty pool. Returns 0 or -ENOMEM. */
 MUST_CHECK int blk_bounce_pool_create(struct bounce_pool **out);
 /* Frees (p) (no transfer may be in flight). NULL allowed. */

@@ -5,6 +5,10 @@
  * watched by the event loop) and a small thread pool doing preadv/pwritev/fdatasync/fallocate
  * (engine_sync.c), used when io_uring is unavailable or asked for. Either way completions run on
  * the event loop thread, never inside engine_submit. Formats never know which engine they use.
+ * Work that blocks for long and has no io_uring opcode (block-device discard and zero-out, qcow2
+ * metadata updates, compressed cluster reads: EIO_CALL) runs on worker threads with both
+ * engines (the io_uring engine starts a one-thread pool for it the first time it is needed), so
+ * the event loop thread never waits for it.
  */
 #ifndef BAREIRON_BLOCK_ENGINE_H
 #define BAREIRON_BLOCK_ENGINE_H
@@ -25,6 +29,7 @@ enum eio_op {
     EIO_FALLOC,       /* fallocate(fd, falloc_mode, off, len) */
     EIO_BDEV_DISCARD, /* ioctl BLKDISCARD on a block device */
     EIO_BDEV_ZEROOUT, /* ioctl BLKZEROOUT on a block device */
+    EIO_CALL,         /* call(arg) on a worker thread: slow work kept off the loop thread */
 };
 
 struct eio;
@@ -39,6 +44,8 @@ struct eio {
     uint64_t off;
     uint64_t len; /* READ/WRITE: sum of iov; FALLOC/BDEV_*: range */
     int falloc_mode;
+    int (*call)(void *arg); /* CALL: returns 0 or -errno */
+    void *arg;
     eio_done_fn done;
     void *opaque;
     /* engine-private */

@@ -2,9 +2,9 @@
 /*
  * The thread-pool I/O engine: a few worker threads take eios from a queue and run them with
  * preadv/pwritev/fdatasync/fallocate/ioctl (preadv(2), fallocate(2), BLKDISCARD in
- * linux/fs.h); each completion is handed back to the event loop thread with evloop_call. Used
- * where io_uring is unavailable (io_uring_queue_init fails) or when asked for. eio_execute()
- * is also the synchronous slow path of the io_uring engine.
+ * linux/fs.h) or call functions (EIO_CALL); each completion is handed back to the event loop
+ * thread with evloop_call. Used where io_uring is unavailable (io_uring_queue_init fails) or
+ * when asked for, and by the io_uring engine for the operations it has no opcode for.
  */
 #define LOG_TAG "blk-sync"
 #include "block/engine.h"
@@ -98,6 +98,8 @@ int eio_execute(struct eio *io)
         return ioctl(io->fd, BLKDISCARD, range) < 0 ? -errno : 0;
     case EIO_BDEV_ZEROOUT:
         return ioctl(io->fd, BLKZEROOUT, range) < 0 ? -errno : 0;
+    case EIO_CALL:
+        return io->call(io->arg);
     }
     return -EINVAL;
 }

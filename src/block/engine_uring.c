@@ -3,9 +3,12 @@
  * The io_uring I/O engine (io_uring(7), liburing 2.x): one ring per disk, its completion
  * eventfd registered with io_uring_register_eventfd and watched by the event loop, so
  * completions are reaped and delivered on the loop thread. Short transfers are resubmitted for
- * the remainder; reads that hit end of file are zero-filled. Block-device discard/zero-out
- * have no io_uring opcode on our target kernels: they run synchronously and their result is
- * delivered through an IORING_OP_NOP, so the callback still never runs inside submit.
+ * the remainder; reads that hit end of file are zero-filled. File discard and zeroing are
+ * IORING_OP_FALLOCATE (the kernel runs them in its io-wq workers). Block-device discard/zero-out
+ * have no io_uring opcode on our target kernels, and function calls (EIO_CALL) none at all: they
+ * go to a one-thread pool of the thread-pool engine, started the first time one is submitted
+ * (where that fails they run synchronously and their result is delivered through an
+ * IORING_OP_NOP, so the callback still never runs inside submit).
  */
 #define LOG_TAG "blk-uring"
 #include "block/engine.h"
@@ -31,7 +34,13 @@ struct engine_uring {
     bool is_reaping; /* submissions from completion callbacks go in with the reap's submit */
     bool is_plugged; /* blk_plug: submissions go in at blk_unplug */
     struct eio *wait_head, *wait_tail; /* waiting for a free SQE */
+    struct engine *helper;             /* thread pool for BDEV_* and CALL, NULL until needed */
 };
+
+static bool needs_thread(const struct eio *io)
+{
+    return io->op == EIO_BDEV_DISCARD || io->op == EIO_BDEV_ZEROOUT || io->op == EIO_CALL;
+}
 
 /* Advances (io)'s iov array in place by (n) bytes. */
 static void eio_advance(struct eio *io, size_t n)
@@ -77,7 +86,8 @@ static bool prep(struct engine_uring *u, struct eio *io)
         break;
     case EIO_BDEV_DISCARD:
     case EIO_BDEV_ZEROOUT:
-        io_uring_prep_nop(sqe); /* result computed synchronously in io->ret */
+    case EIO_CALL:
+        io_uring_prep_nop(sqe); /* no helper thread: result computed synchronously in io->ret */
         break;
     }
     io_uring_sqe_set_data(sqe, io);
@@ -99,7 +109,7 @@ static void queue_or_wait(struct engine_uring *u, struct eio *io)
 /* Handles one CQE result. Returns true when (io) is finished, with io->ret set. */
 static bool finish_cqe(struct engine_uring *u, struct eio *io, int res)
 {
-    if (io->op == EIO_BDEV_DISCARD || io->op == EIO_BDEV_ZEROOUT)
+    if (needs_thread(io))
         return true;
     if (res == -EINTR || res == -EAGAIN) {
         queue_or_wait(u, io);
@@ -174,8 +184,13 @@ static int uring_submit(struct engine *e, struct eio *io)
     io->ret = 0;
     io->done_bytes = 0;
     io->next = NULL;
-    if (io->op == EIO_BDEV_DISCARD || io->op == EIO_BDEV_ZEROOUT)
+    if (needs_thread(io)) {
+        if (!u->helper && engine_sync_create(e->loop, 1, &u->helper) < 0)
+            u->helper = NULL;
+        if (u->helper)
+            return engine_submit(u->helper, io); /* completes through the loop as usual */
         io->ret = eio_execute(io);
+    }
     e->inflight++;
     queue_or_wait(u, io);
     if (u->is_reaping || u->is_plugged)
@@ -206,6 +221,7 @@ static void uring_destroy(struct engine *e)
 {
     struct engine_uring *u = container_of(e, struct engine_uring, e);
 
+    engine_destroy(u->helper);
     if (u->e.loop)
         evloop_del(u->e.loop, u->efd);
     io_uring_queue_exit(&u->ring);

@@ -4,7 +4,9 @@
  * writes go straight to the engine. Discard punches a hole in files (fallocate(2)
  * FALLOC_FL_PUNCH_HOLE) and issues BLKDISCARD on block devices; write-zeroes uses
  * FALLOC_FL_ZERO_RANGE on files and BLKZEROOUT on block devices, falling back to writing
- * zeros where the filesystem supports neither. Discard is advisory: EOPNOTSUPP is ignored.
+ * zeros (on an engine worker thread) where the filesystem supports neither. Discard is
+ * advisory: EOPNOTSUPP is ignored. All of it runs off the event loop thread (io_uring's
+ * fallocate, or the engines' worker threads).
  * Holes of sparse files are found with lseek(2) SEEK_DATA/SEEK_HOLE (blk_block_status).
  */
 #define LOG_TAG "blk-raw"
@@ -21,9 +23,10 @@
 struct raw_piece {
     struct blk *b;
     struct blk_req *req;
+    bool is_fill; /* the write-zeroes fallback is running or has run */
 };
 
-/* Writes zeros over [off, off+len) synchronously (last resort for write-zeroes). */
+/* Writes zeros over [off, off+len) (last resort for write-zeroes; on a worker thread). */
 static int write_zeros_sync(struct blk *b, uint64_t off, uint64_t len)
 {
     size_t chunk = (size_t)MIN(len, 1u << 20);
@@ -42,16 +45,28 @@ static int write_zeros_sync(struct blk *b, uint64_t off, uint64_t len)
     return ret;
 }
 
+static int zero_fill_call(void *arg)
+{
+    struct raw_piece *p = arg;
+
+    return write_zeros_sync(p->b, p->req->offset_bytes, p->req->len_bytes);
+}
+
 static void raw_piece_done(void *opaque, int ret)
 {
     struct raw_piece *p = opaque;
     struct blk_req *req = p->req;
 
-    if (ret == -EOPNOTSUPP || ret == -ENOTTY || ret == -EINVAL) {
-        if (req->op == BLK_OP_DISCARD)
+    if (!p->is_fill && (ret == -EOPNOTSUPP || ret == -ENOTTY || ret == -EINVAL)) {
+        if (req->op == BLK_OP_DISCARD) {
             ret = 0;
-        else if (req->op == BLK_OP_WRITE_ZEROES)
-            ret = write_zeros_sync(p->b, req->offset_bytes, req->len_bytes);
+        } else if (req->op == BLK_OP_WRITE_ZEROES) {
+            /* no zeroing call here: zeros written on a worker (a guest may ask for 2 GiB) */
+            p->is_fill = true;
+            ret = blk_call_submit(p->b, zero_fill_call, p, raw_piece_done, p);
+            if (ret == 0)
+                return;
+        }
     }
     blk_req_put(p->b, req, ret);
     free(p);
@@ -65,7 +80,7 @@ static int raw_submit(struct blk *b, struct blk_req *req)
 
     if (!p)
         return -ENOMEM;
-    *p = (struct raw_piece){b, req};
+    *p = (struct raw_piece){b, req, false};
     switch (req->op) {
     case BLK_OP_READ:
         op = EIO_READ;

@@ -72,6 +72,8 @@ static const char *const vcpu_syscalls[] = {
     "sendto",          "sendmsg",         "eventfd2", "epoll_ctl", "close",
     "timerfd_settime", "timerfd_gettime", NULL};
 
+/* Block workers: data I/O, fsync, fallocate (discard, zeroing, qcow2 hole punching), ioctl
+ * (BLKDISCARD, BLKZEROOUT), and the qcow2 jobs' metadata reads and writes. */
 static const char *const worker_syscalls[] = {COMMON_SYSCALLS, "pread64",   "pwrite64", "preadv",
                                               "pwritev",       "preadv2",   "pwritev2", "fsync",
                                               "fdatasync",     "fallocate", "ioctl",    NULL};

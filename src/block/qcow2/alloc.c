@@ -2,10 +2,10 @@
 /*
  * qcow2 writes that change metadata (qcow2.txt "Cluster mapping"): the allocating write with
  * copy-on-write, discard and write-zeroes turned into unallocated/zero L2 entries, and growing
- * the virtual disk (L1 table moved when needed). All synchronous on the loop thread, each in
- * the crash-safe order described at the top of l1l2.c: nothing on disk ever points at a
- * cluster before that cluster's refcount and contents are durable, and nothing is freed before
- * the pointers to it are durably gone.
+ * the virtual disk (L1 table moved when needed). All synchronous, on a job's worker thread
+ * (jobs.c; the disk tools' resize on the loop thread), each in the crash-safe order described at
+ * the top of l1l2.c: nothing on disk ever points at a cluster before that cluster's refcount and
+ * contents are durable, and nothing is freed before the pointers to it are durably gone.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"

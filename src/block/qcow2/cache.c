@@ -4,7 +4,8 @@
  * refcount blocks) keyed by host offset. The cache is write-through: callers change an entry in
  * the cached table and write those bytes to the file at once, so the cache never holds state
  * the file lacks and crash ordering is decided by the callers' flushes alone. Metadata I/O is
- * synchronous, on the loop thread, through the buffered fd (docs/disks.md).
+ * synchronous, through the buffered fd: on the loop thread for lookups, on a job's worker
+ * thread for changes (jobs.c, docs/disks.md); never both at once.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"

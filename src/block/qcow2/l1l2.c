@@ -3,10 +3,10 @@
  * qcow2 guest-to-host mapping (qcow2.txt "Cluster mapping", "Compressed Clusters
  * Descriptor"): L1/L2 lookups through the L2 cache, compressed cluster reads (raw deflate via
  * zlib), synchronous reads of any range, and the allocating write path. Allocating writes run
- * synchronously on the loop thread in the crash-safe order: refcounts of new clusters written,
- * data (with copy-on-write of the partial clusters) written, new L2 tables written, flush, L2
- * entries updated, L1 entries updated; clusters a write replaces are freed only after another
- * flush. A crash at any point leaves leaked clusters at worst.
+ * synchronously on a job's worker thread (jobs.c) in the crash-safe order: refcounts of new
+ * clusters written, data (with copy-on-write of the partial clusters) written, new L2 tables
+ * written, flush, L2 entries updated, L1 entries updated; clusters a write replaces are freed only
+ * after another flush. A crash at any point leaves leaked clusters at worst.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -229,6 +229,7 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
     uint64_t done = 0, n, bsize;
     int ret;
 
+    qcow2_jobs_wait(s); /* the metadata is the loop thread's again */
     while (done < len) {
         ret = cluster_kind(s, off + done, &kind, &n);
         if (ret < 0)

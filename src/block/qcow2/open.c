@@ -240,7 +240,9 @@ int qcow2_open(struct blk *b, struct error *err)
     s->host_end = b->file_size_bytes;
     b->drv = &qcow2_driver;
     b->drv_state = s;
-    ret = open_state(s, err);
+    ret = qcow2_jobs_init(s) < 0 ? error_set(err, -ENOMEM, "out of memory") : 0;
+    if (ret == 0)
+        ret = open_state(s, err);
     if (ret < 0) {
         qcow2_driver.close(b);
         b->drv = NULL;

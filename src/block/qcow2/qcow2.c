@@ -5,8 +5,10 @@
  * recorded backing format honoured, depth-limited), and request handling. Guest ranges are
  * turned into runs of host extents: allocated clusters go to the I/O engine asynchronously
  * (contiguous host clusters merged into one transfer), unallocated ones to the backing disk
- * as sub-requests, zero clusters are memset. Metadata I/O, compressed cluster reads and
- * allocating writes are synchronous on the loop thread (docs/disks.md).
+ * as sub-requests, zero clusters are memset. Allocating writes, discards, write-zeroes and
+ * compressed cluster reads run as jobs on an engine worker thread (jobs.c); while one runs, the
+ * chain's requests wait for its end. Lookups in L2 tables run on the loop thread, reading a
+ * table that is not cached (docs/disks.md).
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -144,14 +146,7 @@ static int read_run(struct blk *b, struct blk_req *req, const struct run *r, uin
     case QCOW2_ZERO:
         iov_memset(req->iov, req->iovcnt, skip, 0, r->len);
         return 0;
-    case QCOW2_COMPRESSED:
-        if (s->zc_entry != r->entry) {
-            s->zc_entry = 0;
-            ret = qcow2_read_compressed(s, r->entry, s->zc_data);
-            if (ret < 0)
-                return ret;
-            s->zc_entry = r->entry;
-        }
+    case QCOW2_COMPRESSED: /* the cluster decompressed last (submit_rw) */
         iov_from_buf(req->iov, req->iovcnt, skip, s->zc_data + (voff & (s->cluster_size - 1)),
                      r->len);
         return 0;
@@ -196,71 +191,6 @@ static int all_allocated(struct qcow2 *s, uint64_t voff, uint64_t len, bool *yes
     return 0;
 }
 
-/*
- * Allocating writes are batched: queued here and run together from a deferred call once the
- * loop is done with the current round of submissions, so that every write of the batch shares
- * one flush before the L2 updates are published (qcow2_batch_commit).
- */
-static int zero_range(struct blk *b, struct blk_req *req);
-
-static void run_alloc_batch(void *opaque)
-{
-    struct blk *b = opaque;
-    struct qcow2 *s = qcow2_of(b);
-    unsigned n = s->aq_len;
-    struct blk_req **q = s->aq;
-    int *rets = calloc(MAX(n, 1u), sizeof(int)), cret;
-
-    s->aq = NULL;
-    s->aq_len = s->aq_cap = 0;
-    s->is_aq_scheduled = false;
-    s->is_batching = true;
-    s->zc_entry = 0;
-    for (unsigned i = 0; i < n && rets; i++) {
-        if (q[i]->op == BLK_OP_WRITE) {
-            rets[i] = qcow2_write_alloc(s, q[i]->iov, q[i]->iovcnt, 0, q[i]->offset_bytes,
-                                        q[i]->len_bytes);
-            continue;
-        }
-        /* discard / write-zeroes: in order, on published metadata */
-        rets[i] = qcow2_batch_commit(s);
-        s->is_batching = false;
-        if (rets[i] == 0)
-            rets[i] = zero_range(b, q[i]);
-        s->is_batching = true;
-    }
-    cret = rets ? qcow2_batch_commit(s) : -ENOMEM;
-    s->is_batching = false;
-    qcow2_reuse_poll(s); /* clusters freed by the batch, once no transfer may target them */
-    for (unsigned i = 0; i < n; i++)
-        blk_req_put(b, q[i], rets && rets[i] ? rets[i] : cret);
-    free(rets);
-    free(q);
-}
-
-static int queue_alloc(struct blk *b, struct blk_req *req)
-{
-    struct qcow2 *s = qcow2_of(b);
-
-    if (s->aq_len == s->aq_cap) {
-        unsigned cap = MAX(16u, s->aq_cap * 2);
-        struct blk_req **q = realloc(s->aq, cap * sizeof(*q));
-        if (!q)
-            return -ENOMEM;
-        s->aq = q;
-        s->aq_cap = cap;
-    }
-    if (!s->is_aq_scheduled) {
-        int ret = evloop_call(b->loop, run_alloc_batch, b);
-        if (ret < 0)
-            return ret;
-        s->is_aq_scheduled = true;
-    }
-    blk_req_hold(req);
-    s->aq[s->aq_len++] = req;
-    return 0;
-}
-
 static int submit_rw(struct blk *b, struct blk_req *req)
 {
     struct qcow2 *s = qcow2_of(b);
@@ -273,7 +203,7 @@ static int submit_rw(struct blk *b, struct blk_req *req)
     if (req->op == BLK_OP_WRITE) {
         ret = all_allocated(s, voff, left, &is_inplace);
         if (ret == 0 && !is_inplace)
-            return queue_alloc(b, req);
+            return qcow2_jobs_queue(s, req, false, 0, 0, 0, 0);
     }
     tmp = malloc(sizeof(*tmp) * (size_t)MAX(req->iovcnt, 1));
     if (!tmp)
@@ -282,6 +212,16 @@ static int submit_rw(struct blk *b, struct blk_req *req)
         ret = next_run(s, voff, left, &r);
         if (ret < 0)
             break;
+        if (req->op == BLK_OP_READ && r.type == QCOW2_COMPRESSED && s->zc_entry != r.entry) {
+            /* From here on the read is done by a job (pread and inflate, off the loop thread);
+             * what it reads stays allocated until it is done (tagged like a transfer). One
+             * piece per request, however small the clusters. */
+            unsigned tag = qcow2_io_begin(s);
+            ret = qcow2_jobs_queue(s, req, true, voff, left, skip, tag);
+            if (ret < 0)
+                qcow2_io_end(s, tag);
+            break;
+        }
         ret = req->op == BLK_OP_READ ? read_run(b, req, &r, voff, skip, tmp)
                                      : write_run(b, req, &r, skip, tmp);
         voff += r.len;
@@ -292,9 +232,8 @@ static int submit_rw(struct blk *b, struct blk_req *req)
     return ret;
 }
 
-static int zero_range(struct blk *b, struct blk_req *req)
+int qcow2_zero_range(struct qcow2 *s, const struct blk_req *req)
 {
-    struct qcow2 *s = qcow2_of(b);
     uint64_t cs = s->cluster_size, start = req->offset_bytes, end = start + req->len_bytes;
     uint64_t cstart = ALIGN_UP(start, cs),
              cend = end == s->m.h.size ? ALIGN_UP(end, cs) : ALIGN_DOWN(end, cs);
@@ -316,7 +255,7 @@ static int zero_range(struct blk *b, struct blk_req *req)
     return ret;
 }
 
-static int qcow2_submit(struct blk *b, struct blk_req *req)
+int qcow2_submit_now(struct blk *b, struct blk_req *req)
 {
     switch (req->op) {
     case BLK_OP_READ:
@@ -326,9 +265,16 @@ static int qcow2_submit(struct blk *b, struct blk_req *req)
         return submit_data(b, req, EIO_FSYNC, NULL, 0, 0, 0);
     case BLK_OP_DISCARD:
     case BLK_OP_WRITE_ZEROES:
-        return queue_alloc(b, req);
+        return qcow2_jobs_queue(qcow2_of(b), req, false, 0, 0, 0, 0);
     }
     return -EINVAL;
+}
+
+static int qcow2_submit(struct blk *b, struct blk_req *req)
+{
+    if (qcow2_jobs_busy(qcow2_of(b))) /* the chain's metadata is the job's until it ends */
+        return qcow2_jobs_defer(b, req);
+    return qcow2_submit_now(b, req);
 }
 
 static int qcow2_drv_read_sync(struct blk *b, void *buf, uint64_t len, uint64_t off)
@@ -342,10 +288,10 @@ static void qcow2_close(struct blk *b)
 
     if (!s)
         return;
+    qcow2_jobs_wait(s); /* one queued by the close's flush (reuse of freed clusters) */
     qcow2_reuse_fini(s);
     if (!b->is_readonly && qcow2_sync(s) < 0)
         log_warn("%s: flush on close failed", b->path);
-    free(s->aq);
     free(s->pend);
     blk_close(s->backing);
     qcow2_tcache_fini(&s->l2c);
@@ -354,6 +300,7 @@ static void qcow2_close(struct blk *b)
     free(s->reftable);
     free(s->zbuf);
     free(s->zc_data);
+    qcow2_jobs_fini(s);
     free(s);
     b->drv_state = NULL;
 }

@@ -125,12 +125,12 @@ struct qcow2 {
     uint64_t free_hint; /* cluster index where the free-cluster search starts */
     uint64_t host_end;  /* bytes: the host file's logical end as far as we know */
     uint8_t *zbuf;      /* compressed cluster input buffer (2 clusters) */
-    /* Allocating writes queued for the next batch (see qcow2.c), and the L2 updates of the
-     * batch being run: their data is written, the flush that makes them safe to publish is
-     * shared by the whole batch (qcow2_batch_commit). */
-    struct blk_req **aq;
-    unsigned aq_len, aq_cap;
-    bool is_aq_scheduled;
+    /* The worker jobs of the chain (jobs.c): shared by every qcow2 image of a backing chain,
+     * owned by the top one. */
+    struct qcow2_jobs *jobs;
+    bool owns_jobs;
+    /* The L2 updates of the batch being run: their data is written, the flush that makes them
+     * safe to publish is shared by the whole batch (qcow2_batch_commit). */
     bool is_batching;
     struct qcow2_pend *pend;
     size_t npend, pend_cap;
@@ -215,10 +215,13 @@ MUST_CHECK int qcow2_free_now(struct qcow2 *s, uint64_t off, uint64_t len);
 MUST_CHECK int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len);
 /* A data transfer to this image's clusters starts; returns its tag for qcow2_io_end. */
 unsigned qcow2_io_begin(struct qcow2 *s);
-/* The transfer tagged (tag) completed; frees whose wait is over are done. Loop thread. */
+/* The transfer tagged (tag) completed; frees whose wait is over are queued for a job. Loop
+ * thread. */
 void qcow2_io_end(struct qcow2 *s, unsigned tag);
-/* Does the frees whose wait is over (after a batch of metadata changes). */
+/* Does the frees whose wait is over (after a batch of metadata changes; a job's worker). */
 void qcow2_reuse_poll(struct qcow2 *s);
+/* True when qcow2_reuse_poll has something to do now. */
+bool qcow2_reuse_pending(const struct qcow2 *s);
 /* Does every pending free (no transfer in flight: close) and releases the lists. */
 void qcow2_reuse_fini(struct qcow2 *s);
 /* Loads the refcount table into memory. */
@@ -342,11 +345,36 @@ MUST_CHECK int qcow2_fix_copied(struct qcow2 *s, uint64_t *l1, uint32_t n, bool 
                                 uint64_t *fixed);
 /* qcow2_fix_copied on the active L1 table of (s), whose changed entries are written too. */
 MUST_CHECK int qcow2_fix_active_copied(struct qcow2 *s, bool dry_run, uint64_t *fixed);
+/* jobs.c: metadata changes and compressed reads run on an engine worker thread, one job at a
+ * time per backing chain; while a job runs, the loop thread leaves the chain's metadata alone
+ * (requests wait for the job's end). Loop thread unless said otherwise. */
+/* Joins the jobs of the qcow2 image (s) backs, or makes the chain's own. Returns 0 or -ENOMEM. */
+MUST_CHECK int qcow2_jobs_init(struct qcow2 *s);
+/* Frees the chain's jobs when (s) owns them (nothing queued or running). */
+void qcow2_jobs_fini(struct qcow2 *s);
+/* True while a job of (s)'s chain runs: the metadata belongs to the worker. */
+bool qcow2_jobs_busy(const struct qcow2 *s);
+/* Keeps (req) of (b) until the running job has ended, then submits it. Returns 0 or -errno. */
+MUST_CHECK int qcow2_jobs_defer(struct blk *b, struct blk_req *req);
+/* Queues, for the next job: (req) (an allocating write, a discard or a write-zeroes of (s)), or
+ * with (is_read) the part of the read (req) from a compressed cluster on: guest
+ * [voff, voff+len) read into req's iov at (skip), tagged (tag) like a transfer
+ * (qcow2_io_begin). Returns 0 or -errno. */
+MUST_CHECK int qcow2_jobs_queue(struct qcow2 *s, struct blk_req *req, bool is_read, uint64_t voff,
+                                uint64_t len, uint64_t skip, unsigned tag);
+/* Clusters freed by (s) may be reusable now (a transfer bucket drained): a job does it. */
+void qcow2_jobs_kick_reuse(struct qcow2 *s);
+/* Runs the loop until no job of (s)'s chain is queued or running (tools, close). */
+void qcow2_jobs_wait(struct qcow2 *s);
 
 /* qcow2.c */
 static inline struct qcow2 *qcow2_of(struct blk *b)
 {
     return b->drv_state;
 }
+/* Starts (req) now (no job running): the driver's submit. */
+MUST_CHECK int qcow2_submit_now(struct blk *b, struct blk_req *req);
+/* A discard or write-zeroes of (req) on the metadata (on the job's worker). */
+MUST_CHECK int qcow2_zero_range(struct qcow2 *s, const struct blk_req *req);
 
 #endif

@@ -12,7 +12,9 @@
  * collect in freed_new. When the other bucket is empty, freed_new becomes freed_old and the
  * buckets flip, so every transfer that could target a cluster of freed_old is in the bucket
  * that is now the old one; when it drains, freed_old is freed. Without this, churn on an open
- * image grew the file until EFBIG (freed clusters were only reused after a reopen).
+ * image grew the file until EFBIG (freed clusters were only reused after a reopen). The frees
+ * (refcount updates, hole punching: thousands of calls for a 1 GiB discard) run in a job on a
+ * worker thread (jobs.c); a drained bucket only queues one.
  */
 #define LOG_TAG "qcow2"
 #include "block/qcow2/qcow2.h"
@@ -44,19 +46,32 @@ int qcow2_free_range(struct qcow2 *s, uint64_t off, uint64_t len)
     return 0;
 }
 
+/* The counters are atomic: a job's worker reads them (qcow2_reuse_poll) while the loop thread
+ * drops them as transfers submitted before the job complete. Only the loop thread raises them,
+ * and never while a job runs (requests wait for its end), so the bucket a job sees drained
+ * stays drained. */
+static uint64_t inflight(const struct qcow2 *s, unsigned bucket)
+{
+    return __atomic_load_n(&s->io_inflight[bucket & 1], __ATOMIC_ACQUIRE);
+}
+
 unsigned qcow2_io_begin(struct qcow2 *s)
 {
-    s->io_inflight[s->io_cur]++;
+    __atomic_add_fetch(&s->io_inflight[s->io_cur], 1, __ATOMIC_ACQ_REL);
     return s->io_cur;
 }
 
 void qcow2_io_end(struct qcow2 *s, unsigned tag)
 {
-    if (s->io_inflight[tag & 1] == 0)
+    if (inflight(s, tag) == 0)
         PANIC("qcow2: transfer ended twice");
-    s->io_inflight[tag & 1]--;
-    if (s->io_inflight[tag & 1] == 0)
-        qcow2_reuse_poll(s);
+    if (__atomic_sub_fetch(&s->io_inflight[tag & 1], 1, __ATOMIC_ACQ_REL) == 0)
+        qcow2_jobs_kick_reuse(s); /* the frees themselves run on a job's worker */
+}
+
+bool qcow2_reuse_pending(const struct qcow2 *s)
+{
+    return inflight(s, s->io_cur ^ 1) == 0 && (s->n_old > 0 || s->n_new > 0);
 }
 
 /* Frees the extents of freed_old (their grace period is over). */
@@ -77,11 +92,11 @@ void qcow2_reuse_poll(struct qcow2 *s)
 
     for (;;) {
         if (s->n_old > 0) {
-            if (s->io_inflight[old] > 0)
+            if (inflight(s, old) > 0)
                 return;
             retire_old(s);
         }
-        if (s->n_new == 0 || s->io_inflight[old] > 0)
+        if (s->n_new == 0 || inflight(s, old) > 0)
             return;
         /* flip: freed_new waits for the transfers of the bucket that was current */
         struct qcow2_extent *e = s->freed_old;
@@ -99,7 +114,7 @@ void qcow2_reuse_poll(struct qcow2 *s)
 
 void qcow2_reuse_fini(struct qcow2 *s)
 {
-    if (s->io_inflight[0] || s->io_inflight[1])
+    if (inflight(s, 0) || inflight(s, 1))
         log_error("%s: closed with data transfers in flight", s->b->path);
     else if (!s->b->is_readonly)
         qcow2_reuse_poll(s);

@@ -15,7 +15,14 @@
  * offsets in that region, one request in flight, on the PM timer, and prints
  * `BENCH seqwrite_mibs=.. seqread_mibs=.. randread_iops=..`. With `hold=1` it prints
  * `HOLD virtio_blk failures=N` at the end and halts instead of exiting, so the harness can read
- * the monitor's disk counters.
+ * the monitor's disk counters. With `slow=discard|zeroes|both` it keeps the first writable disk
+ * busy with slow operations for the harness to time the monitor's control socket meanwhile
+ * (docs/security.md): each round writes `slow_mib=N` MiB (default 32) from 1 MiB on in 1 MiB
+ * requests (allocating writes on a qcow2 image after the previous round's discard), then
+ * DISCARDs and/or WRITE_ZEROES `slow_gib=N` GiB (default 1) from 1 MiB in one request (sector 0
+ * keeps the magic, so the payload runs again after a reset), and
+ * prints `SLOWOPS round=N write_us=.. op_us=..`, for `slow_rounds=N` rounds (default 0: until
+ * the harness stops the monitor).
  */
 #include "acpi.h"
 #include "pci.h"
@@ -300,6 +307,44 @@ static void bench_device(struct vblk *d)
     rt_pass("bench");
 }
 
+/* Rounds of large writes then one huge DISCARD and/or WRITE_ZEROES (slow=). */
+static void slow_device(struct vblk *d)
+{
+    char op[16] = "discard";
+    (void)rt_cmdline_get("slow", op, sizeof(op));
+    bool do_zero = !strcmp(op, "zeroes") || !strcmp(op, "both");
+    bool do_discard = !strcmp(op, "discard") || !strcmp(op, "both");
+    uint64_t mib = rt_cmdline_u64("slow_mib", 32), rounds = rt_cmdline_u64("slow_rounds", 0);
+    uint64_t sectors = rt_cmdline_u64("slow_gib", 1) << 21;
+    const uint64_t base = BENCH_CHUNK / 512; /* sector 0 keeps the magic */
+    if (!rt_check(base + sectors <= d->capacity && mib * 2048 <= sectors && sectors <= (1u << 22),
+                  "slow", "%s: %lu sectors do not fit the disk (%lu) or one request", d->tag,
+                  (unsigned long)sectors, (unsigned long)d->capacity))
+        return;
+    rt_printf("SLOWOPS start op=%s\n", op);
+    for (uint64_t r = 0; !rounds || r < rounds; r++) {
+        uint64_t t0 = rt_now_us();
+        for (uint64_t i = 0; i < mib; i++) {
+            memset(bench_buf, (int)((i + r) & 0xff), 64);
+            int s =
+                rw(d, true, base + i * (BENCH_CHUNK / 512), bench_buf, BENCH_CHUNK / 512, false);
+            if (!rt_check(s == VIRTIO_BLK_S_OK, "slow", "%s: write %lu gave %d", d->tag,
+                          (unsigned long)i, s))
+                return;
+        }
+        uint64_t t1 = rt_now_us();
+        int zs =
+            do_zero ? seg_request(d, VIRTIO_BLK_T_WRITE_ZEROES, base, (uint32_t)sectors, 0) : 0;
+        int ds = do_discard ? seg_request(d, VIRTIO_BLK_T_DISCARD, base, (uint32_t)sectors, 0) : 0;
+        if (!rt_check(zs == VIRTIO_BLK_S_OK && ds == VIRTIO_BLK_S_OK, "slow",
+                      "%s: write-zeroes %d discard %d", d->tag, zs, ds))
+            return;
+        rt_printf("SLOWOPS round=%lu write_us=%lu op_us=%lu\n", (unsigned long)r,
+                  (unsigned long)(t1 - t0), (unsigned long)(rt_now_us() - t1));
+    }
+    rt_pass("slow");
+}
+
 static void test_device(struct vblk *d)
 {
     uint64_t want = rt_cmdline_u64("sectors", 0);
@@ -314,6 +359,11 @@ static void test_device(struct vblk *d)
                   "%s: sector 0 read status %d, starts '%.8s'", d->tag, s, (const char *)rbuf))
         return;
     rt_pass("read-magic");
+    if (rt_cmdline_get("slow", (char[16]){0}, 16)) {
+        if (!has(d, VIRTIO_BLK_F_RO))
+            slow_device(d);
+        return;
+    }
     if (rt_cmdline_u64("bench", 0)) {
         if (!has(d, VIRTIO_BLK_F_RO))
             bench_device(d);

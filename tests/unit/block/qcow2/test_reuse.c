@@ -95,7 +95,8 @@ static void test_churn_bounded(void **state)
     free(buf);
 }
 
-/* A cluster freed while a transfer is in flight keeps its refcount until that transfer ends. */
+/* A cluster freed while a transfer is in flight keeps its refcount until that transfer ends
+ * (then a job frees it). */
 static void test_free_waits_for_inflight(void **state)
 {
     char *path = make_qcow2(16 * MIB);
@@ -116,6 +117,7 @@ static void test_free_waits_for_inflight(void **state)
     assert_int_equal(v, 1);   /* still held */
     tag2 = qcow2_io_begin(s); /* started after the free: need not be waited for */
     qcow2_io_end(s, tag);
+    qcow2_jobs_wait(s); /* the free runs in a job on a worker thread */
     assert_int_equal(qcow2_refcount_get(s, host / s->cluster_size, &v), 0);
     assert_int_equal(v, 0);
     qcow2_io_end(s, tag2);
