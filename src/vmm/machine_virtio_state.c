@@ -48,10 +48,9 @@ int machine_quiesce_vdevs(struct machine *m, struct error *err)
         while ((n = inflight(d->vd)) > 0 && time_now_ns() < deadline)
             (void)evloop_run_once(m->loop, 10);
         if (n > 0)
-            return error_set(err, -EBUSY,
-                             "cannot save: %s %u still has %u requests in flight after %llu s",
-                             d->kind->name, d->index, n,
-                             (unsigned long long)(VDEV_QUIESCE_NS / 1000000000ULL));
+            return error_set(
+                err, -EBUSY, "cannot save: %s %u still has %u requests in flight after %llu s",
+                d->kind->name, d->index, n, (unsigned long long)(VDEV_QUIESCE_NS / 1000000000ULL));
     }
     return 0;
 }

@@ -29,7 +29,7 @@
 #define QF_KNOWN (QF_ENABLED | QF_BROKEN | QF_SIGNALLED_VALID)
 
 #define STATUS_KNOWN                                                                               \
-    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |              \
+    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |                \
      VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED | VIRTIO_STATUS_NEEDS_RESET)
 #define ISR_KNOWN 3u /* queue interrupt, configuration change */
 
