@@ -4,12 +4,15 @@
 control command save stops the monitor with status 0 and a sparse state file; --restore
 continues the count where it stopped (the COUNT lines of both runs, joined, follow each other
 without a gap), twice from one file; bad state files and other machines are refused with one
-line naming the section or the header, status 6; a machine with a device that has no saved
-state yet is refused naming it and runs on."""
+line naming the section or the header, status 6. With `disk=1` the counter also writes each
+tick to a virtio-blk disk and reads the one before back: saved mid-I/O (beside virtio-rng and
+virtio-console), restored twice from copies of the disk, it goes on with the disk matching; a
+virtio section with a queue outside guest RAM (checksums fixed up) is refused naming it."""
 import os
 import re
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -215,14 +218,43 @@ def test_save_restore_virtio_blk(vmm, counter, tmp_path):
     disk.write_bytes(bytes(1 << 20))
     devs = ("--rng", "--vconsole", "none")
     before, state = save_run(vmm, counter, tmp_path, after=30,
-                             extra=("--disk", str(disk), *devs), cmdline="disk=1")
+                             extra=("--disk", f"{disk},format=raw", *devs), cmdline="disk=1")
     last = counts(before)[-1]
     check_disk(disk, last)
     for i in range(2):
         copy = tmp_path / f"disk{i}.img"
         copy.write_bytes(disk.read_bytes())
-        after, err = restore_run(vmm, counter, state, extra=("--disk", str(copy), *devs),
-                                 cmdline="disk=1")
+        after, err = restore_run(vmm, counter, state,
+                                 extra=("--disk", f"{copy},format=raw", *devs), cmdline="disk=1")
         assert b"resumed from" in err, err
         check_continues(before, after)
         check_disk(copy, counts(before + after)[-1])
+
+
+def test_restore_refuses_hostile_virtio_section(vmm, counter, tmp_path):
+    """A virtio-blk section whose checksums are right but whose queue lies outside guest RAM
+    is refused naming the section, as a guest writing that address would be."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+    spec = f"{disk},format=raw"
+    _, state = save_run(vmm, counter, tmp_path, after=5, extra=("--disk", spec), cmdline="disk=1")
+    raw = state.read_bytes()[:1 << 16]
+    # the section header (the file header's device list names it too): its checksum holds
+    h = next(m.start() for m in re.finditer(rb"virtio-blk\.0\0{12}", raw)
+             if zlib.crc32(raw[m.start():m.start() + 44]).to_bytes(4, "little")
+             == raw[m.start() + 44:m.start() + 48])
+    length = int.from_bytes(raw[h + 32:h + 40], "little")
+    # transport (5 bytes), MSI-X of 2 vectors (42), core header (31), then queue 0:
+    # size, vector, flags, desc address
+    desc = h + 48 + 5 + 42 + 31 + 5
+
+    def patch(d):
+        d[desc:desc + 8] = (1 << 40).to_bytes(8, "little")
+        d[h + 40:h + 44] = zlib.crc32(bytes(d[h + 48:h + 48 + length])).to_bytes(4, "little")
+        d[h + 44:h + 48] = zlib.crc32(bytes(d[h:h + 44])).to_bytes(4, "little")
+
+    bad = corrupt(state, tmp_path, "hostile", patch)
+    r = subprocess.run(vmm_args(vmm, counter, "--restore", str(bad), "--disk", spec,
+                                cmdline="disk=1"), capture_output=True, timeout=30)
+    assert r.returncode == 6 and b"section virtio-blk.0: cannot be loaded" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

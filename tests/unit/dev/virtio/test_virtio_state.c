@@ -37,7 +37,7 @@
 #define BUF_GPA 0x100000ULL
 #define DISK_BYTES (1ULL << 20)
 #define OK_STATUS                                                                                  \
-    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |              \
+    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |                \
      VIRTIO_STATUS_DRIVER_OK)
 #define FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX))
 
@@ -338,9 +338,9 @@ static void test_hostile(void **state)
     publish_in(f, 0, 0, 0, 32);
     virtio_queue_kick(f->a.vd, 0);
     struct sf_buf good = round_trip(f);
-    assert_int_equal(good.data[q0 + Q_SIZE], 16); /* the layout the offsets assume */
-    expect_refused(f, &good, q0 + Q_DESC, &far, 8, 0);           /* ring outside RAM */
-    far = RING0_GPA + 8;                                         /* misaligned ring */
+    assert_int_equal(good.data[q0 + Q_SIZE], 16);      /* the layout the offsets assume */
+    expect_refused(f, &good, q0 + Q_DESC, &far, 8, 0); /* ring outside RAM */
+    far = RING0_GPA + 8;                               /* misaligned ring */
     expect_refused(f, &good, q0 + Q_DESC, &far, 8, 0);
     u8 = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER_OK; /* skips steps */
     expect_refused(f, &good, core + C_STATUS, &u8, 1, 0);
