@@ -123,6 +123,7 @@ struct machine {
     struct machine_vdev vdevs[PCI_MAX_SLOTS]; /* slot 0 is the host bridge */
     unsigned nvdevs;
     bool is_restore;                 /* built from a state file (--restore) */
+    bool is_saving;                  /* machine_save runs (it may run the event loop) */
     struct machine_restore *restore; /* the state file, mapped */
 };
 
@@ -181,5 +182,14 @@ int machine_save_rtc(struct machine *m, struct sf_buf *b);
 int machine_load_rtc(struct machine *m, struct sf_in *in);
 int machine_save_pci(struct machine *m, struct sf_buf *b);
 int machine_load_pci(struct machine *m, struct sf_in *in);
+/* machine_virtio_state.c: the save/load hooks of machine_vdev_kinds[], and the wait (event
+ * loop thread, vCPUs paused) until no virtio device has a request in flight: 0 or -EBUSY. */
+MUST_CHECK int machine_quiesce_vdevs(struct machine *m, struct error *err);
+int machine_save_vblk(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+int machine_load_vblk(struct machine *m, struct machine_vdev *d, struct sf_in *in);
+int machine_save_vrng(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+int machine_load_vrng(struct machine *m, struct machine_vdev *d, struct sf_in *in);
+int machine_save_vcon(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+int machine_load_vcon(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 
 #endif

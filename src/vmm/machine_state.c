@@ -175,7 +175,9 @@ static int write_file(struct machine *m, int fd, struct error *err)
     free(fp);
     if (ret < 0)
         return error_set(err, ret, "cannot write the state file: %s", strerror(-ret));
-    ret = save_devices(m, &w, err);
+    ret = machine_quiesce_vdevs(m, err); /* before any device state is taken */
+    if (ret == 0)
+        ret = save_devices(m, &w, err);
     if (ret == 0)
         ret = save_vcpus(m, &w, err);
     if (ret == 0)
@@ -195,13 +197,18 @@ int machine_save(struct machine *m, const char *path, struct error *err)
     int fd, ret = machine_check_savable(m, err);
     if (ret < 0)
         return ret;
+    /* waiting for requests in flight runs the loop, which may serve another save */
+    if (m->is_saving)
+        return error_set(err, -EBUSY, "save: another save is in progress");
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
         return error_set(err, -ENAMETOOLONG, "save: path too long");
     unlink(tmp); /* a leftover of a save that failed half-way */
     fd = open(tmp, VMM_SAVE_CREATE_FLAGS, 0600);
     if (fd < 0)
         return error_set(err, -errno, "save: cannot create %s: %s", tmp, strerror(errno));
+    m->is_saving = true;
     ret = write_file(m, fd, err);
+    m->is_saving = false;
     close(fd);
     if (ret == 0 && rename(tmp, path) < 0)
         ret =

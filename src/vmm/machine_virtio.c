@@ -191,11 +191,12 @@ static void vcon_destroy(struct machine *m UNUSED, struct machine_vdev *d)
 /* ---- the list ---- */
 
 /* Every kind of virtio device, in PCI slot order. */
-/* No kind has saved-state hooks yet: save refuses naming the first device present. */
+/* Saved-state hooks: machine_virtio_state.c. */
 const struct machine_vdev_kind machine_vdev_kinds[] = {
-    {"virtio-blk", blk_count, blk_create, blk_destroy, 0, NULL, NULL},
-    {"virtio-rng", rng_count, rng_create, rng_destroy, 0, NULL, NULL},
-    {"virtio-console", vcon_count, vcon_create, vcon_destroy, 0, NULL, NULL},
+    {"virtio-blk", blk_count, blk_create, blk_destroy, 1, machine_save_vblk, machine_load_vblk},
+    {"virtio-rng", rng_count, rng_create, rng_destroy, 1, machine_save_vrng, machine_load_vrng},
+    {"virtio-console", vcon_count, vcon_create, vcon_destroy, 1, machine_save_vcon,
+     machine_load_vcon},
 };
 const unsigned machine_nvdev_kinds = ARRAY_SIZE(machine_vdev_kinds);
 

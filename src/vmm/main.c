@@ -164,6 +164,7 @@ static int run_machine(struct vmm *v)
     struct error err = {0};
     enum vm_request req;
     int code = 0, ret, status;
+    bool is_restore = v->opts.restore != NULL;
     v->ctl.machine = v->m;
     /* After a reset the state stays RUNNING or PAUSED: the VM never looked stopped. */
     if (v->ctl.state != CONTROL_RUN_RUNNING && v->ctl.state != CONTROL_RUN_PAUSED)
@@ -179,7 +180,8 @@ static int run_machine(struct vmm *v)
         if (err.code == 0)
             error_set(&err, ret, "cannot start the machine: %s", strerror(-ret));
         print_error(&err);
-        return EXIT_STATUS_FAIL;
+        /* a section of the state file that cannot be loaded is bad input, as a bad header */
+        return is_restore && ret == -EINVAL ? EXIT_STATUS_INVALID : EXIT_STATUS_FAIL;
     }
     if (v->ctl.state == CONTROL_RUN_STARTING)
         v->ctl.state = CONTROL_RUN_RUNNING;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/ckd.h"
+#include "base/statefile.h"
 
 #define LOG_TAG "msix"
 #include "base/log.h"
@@ -308,4 +309,63 @@ bool pci_msix_bar_write(struct pci_msix *msix, unsigned bar, uint64_t off, uint6
         table_write_dword(msix, rel + 4, (uint32_t)(val >> 32));
     pthread_mutex_unlock(&msix->lock);
     return true;
+}
+
+/* ---- saved state ---- */
+
+void pci_msix_save(struct pci_msix *msix, struct sf_buf *b)
+{
+    pthread_mutex_lock(&msix->lock);
+    sf_put_u16(b, msix->nvec);
+    for (unsigned i = 0; i < msix->nvec; i++) {
+        sf_put_u32(b, msix->table[i].addr_lo);
+        sf_put_u32(b, msix->table[i].addr_hi);
+        sf_put_u32(b, msix->table[i].data);
+        sf_put_u32(b, msix->table[i].ctrl);
+    }
+    for (unsigned i = 0; i < pci_msix_pba_size(msix->nvec) / 8; i++)
+        sf_put_u64(b, msix->pba[i]);
+    pthread_mutex_unlock(&msix->lock);
+}
+
+int pci_msix_load(struct pci_msix *msix, struct sf_in *in)
+{
+    unsigned nwords = pci_msix_pba_size(msix->nvec) / 8;
+    uint16_t ctrl = pci_cfg_get16(msix->dev, (uint16_t)(msix->cap_off + 2));
+    struct pci_msix_entry *table = calloc(msix->nvec, sizeof(*table));
+    uint64_t *pba = calloc(nwords, sizeof(*pba));
+    int ret = -EINVAL;
+
+    if (table == NULL || pba == NULL) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    if (sf_get_u16(in) != msix->nvec)
+        goto out;
+    for (unsigned i = 0; i < msix->nvec; i++) {
+        table[i].addr_lo = sf_get_u32(in);
+        table[i].addr_hi = sf_get_u32(in);
+        table[i].data = sf_get_u32(in);
+        /* only the mask bit is writable (bits 31:1 are reserved and read 0) */
+        table[i].ctrl = sf_get_u32(in);
+        if (table[i].ctrl & ~(uint32_t)PCI_MSIX_ENTRY_CTRL_MASKBIT)
+            goto out;
+    }
+    for (unsigned i = 0; i < nwords; i++)
+        pba[i] = sf_get_u64(in);
+    /* no pending bit past the last vector */
+    if (in->bad || (msix->nvec % 64 != 0 && (pba[nwords - 1] >> (msix->nvec % 64)) != 0))
+        goto out;
+    pthread_mutex_lock(&msix->lock);
+    memcpy(msix->table, table, msix->nvec * sizeof(*table));
+    memcpy(msix->pba, pba, nwords * sizeof(*pba));
+    /* the message control bits came back with the config space (pci_host_load) */
+    msix->is_enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+    msix->is_masked = ctrl & PCI_MSIX_FLAGS_MASKALL;
+    pthread_mutex_unlock(&msix->lock);
+    ret = 0;
+out:
+    free(table);
+    free(pba);
+    return ret;
 }

@@ -94,4 +94,16 @@ void pci_msix_cfg_written(struct pci_msix *msix);
 /* Back to power-on state: all vectors masked, nothing pending, disabled. */
 void pci_msix_reset(struct pci_msix *msix);
 
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state (docs/vmm.md "Saved state"): the vector count, the table and the PBA. The
+ * enable and function-mask bits live in config space (pci_host_save); pci_msix_load reads
+ * them back from there, so load it after pci_host_load. Load refuses another vector count,
+ * reserved vector-control bits and pending bits past the last vector (-EINVAL) and sends
+ * nothing: a pending vector goes out when the guest next unmasks it. vCPUs paused.
+ */
+void pci_msix_save(struct pci_msix *msix, struct sf_buf *b);
+MUST_CHECK int pci_msix_load(struct pci_msix *msix, struct sf_in *in);
+
 #endif

@@ -12,6 +12,7 @@
 
 #define LOG_TAG "virtio-console"
 #include "base/log.h"
+#include "base/statefile.h"
 
 static void emit(struct virtio_console *vc, const void *buf, size_t len)
 {
@@ -134,4 +135,25 @@ size_t virtio_console_input(struct virtio_console *vc, const void *buf, size_t l
     deliver(vc);
     pthread_mutex_unlock(&vc->vd.lock);
     return take;
+}
+
+void virtio_console_save(struct virtio_console *vc, struct sf_buf *b)
+{
+    pthread_mutex_lock(&vc->vd.lock);
+    sf_put_u32(b, (uint32_t)vc->inbuf_len);
+    sf_put_bytes(b, vc->inbuf, vc->inbuf_len);
+    pthread_mutex_unlock(&vc->vd.lock);
+}
+
+int virtio_console_load(struct virtio_console *vc, struct sf_in *in)
+{
+    uint32_t len = sf_get_u32(in);
+
+    if (in->bad || len > sizeof(vc->inbuf))
+        return -EINVAL;
+    pthread_mutex_lock(&vc->vd.lock);
+    sf_get_bytes(in, vc->inbuf, len);
+    vc->inbuf_len = in->bad ? 0 : len;
+    pthread_mutex_unlock(&vc->vd.lock);
+    return in->bad ? -EINVAL : 0;
 }

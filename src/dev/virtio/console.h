@@ -58,4 +58,11 @@ void virtio_console_destroy(struct virtio_console *vc);
  */
 size_t virtio_console_input(struct virtio_console *vc, const void *buf, size_t len);
 
+struct sf_buf;
+struct sf_in;
+/* Saved state of the port (after virtio_pci_save's): the input buffered but not yet taken by
+ * the guest. Load returns 0 or -EINVAL (longer than the buffer). */
+void virtio_console_save(struct virtio_console *vc, struct sf_buf *b);
+MUST_CHECK int virtio_console_load(struct virtio_console *vc, struct sf_in *in);
+
 #endif

@@ -211,4 +211,17 @@ static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
 uint32_t virtio_req_begin(struct virtio_dev *vd);
 bool virtio_req_end(struct virtio_dev *vd, uint32_t epoch);
 
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state of the core (virtio_state.c, docs/virtio.md "Saved state"): registers, features
+ * and every queue with its indices. Save returns -EBUSY while a request is in flight or a
+ * reset is pending (quiesce first). Load checks everything as guest writes are checked (queue
+ * vectors and the config vector against (nvec), the transport's vector count), re-validates
+ * the rings against guest memory, refuses a live queue with chains popped but not used, and
+ * calls ops->activate when the state is DRIVER_OK. Returns 0 or -EINVAL. vd->lock held.
+ */
+MUST_CHECK int virtio_dev_save(struct virtio_dev *vd, struct sf_buf *b);
+MUST_CHECK int virtio_dev_load(struct virtio_dev *vd, struct sf_in *in, uint16_t nvec);
+
 #endif

@@ -11,6 +11,7 @@
 
 #define LOG_TAG "virtio-blk"
 #include "base/log.h"
+#include "base/statefile.h"
 #include "block/blk.h"
 
 static void virtio_blk_read_config(struct virtio_dev *vd, size_t off, void *buf, size_t len)
@@ -113,4 +114,25 @@ void virtio_blk_destroy(struct virtio_blk *vb)
     free(vb->queue_inflight);
     virtio_dev_fini(&vb->vd);
     free(vb);
+}
+
+/* The configuration comes from the disk and the options: a restore must find the same. */
+void virtio_blk_save(struct virtio_blk *vb, struct sf_buf *b)
+{
+    pthread_mutex_lock(&vb->vd.lock);
+    sf_put_bytes(b, &vb->cfg, VIRTIO_BLK_CONFIG_SIZE);
+    pthread_mutex_unlock(&vb->vd.lock);
+}
+
+int virtio_blk_load(struct virtio_blk *vb, struct sf_in *in)
+{
+    uint8_t cfg[VIRTIO_BLK_CONFIG_SIZE];
+
+    sf_get_bytes(in, cfg, sizeof(cfg));
+    if (in->bad || memcmp(cfg, &vb->cfg, sizeof(cfg)) != 0) {
+        log_error("%s: the saved configuration (disk size, queues, read-only) differs",
+                  vb->vd.name);
+        return -EINVAL;
+    }
+    return 0;
 }

@@ -145,6 +145,14 @@ static inline struct virtio_dev *virtio_blk_dev(struct virtio_blk *vb)
 /* Copies the counters of (vb) into (out). Any thread; takes vd->lock. */
 void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out);
 
+struct sf_buf;
+struct sf_in;
+/* Saved state of the device itself (after virtio_pci_save's): its configuration, which a
+ * restore must find identical (same disk size, queues and read-only flag). Load returns 0 or
+ * -EINVAL. Requests in flight are the core's business (virtio_dev_save refuses them). */
+void virtio_blk_save(struct virtio_blk *vb, struct sf_buf *b);
+MUST_CHECK int virtio_blk_load(struct virtio_blk *vb, struct sf_in *in);
+
 /* Processes queue (qidx) (virtio_blk_req.c; the device's queue_notify). vd->lock held. */
 void virtio_blk_process_queue(struct virtio_blk *vb, unsigned qidx);
 

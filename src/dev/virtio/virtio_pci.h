@@ -98,6 +98,19 @@ MUST_CHECK int virtio_pci_plug(struct pci_host *host, struct virtio_dev *vd, str
  * have been told about the device). */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state of the transport and its device core (virtio_pci_state.c): queue select, INTx
+ * level, MSI-X table and PBA, then virtio_dev_save. Save returns 0 or -EBUSY (a request in
+ * flight: quiesce first). Load (after pci_host_load) returns 0 or -EINVAL/-ENOMEM; the
+ * device's own state follows in the same section. Then virtio_pci_resume kicks every live
+ * queue once (chains made available before the save are looked at). vCPUs paused.
+ */
+MUST_CHECK int virtio_pci_save(struct virtio_pci *vp, struct sf_buf *b);
+MUST_CHECK int virtio_pci_load(struct virtio_pci *vp, struct sf_in *in);
+void virtio_pci_resume(struct virtio_pci *vp);
+
 /* BAR 0 handlers (exposed for unit tests; the bus calls them through BAR 0's io_ops). */
 uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size);
 void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size);
