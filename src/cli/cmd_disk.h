@@ -23,14 +23,20 @@ struct disk_opts {
     bool allow_shrink;
     bool repair;
     bool is_quiet;
-    bool is_force; /* create/convert: replace an existing file */
-    bool is_help;  /* --help: its text is printed, nothing else to do */
+    bool is_force;                /* create/convert: replace an existing file */
+    bool is_help;                 /* --help: its text is printed, nothing else to do */
+    enum blk_backing src_backing; /* convert: the source's backing policy */
 };
 
 /* `disk info` and `disk convert`: (argv) from getopt's optind on are the positional
  * arguments. Return 0 or a negative errno with (err) filled, as commands do (cli/cli.h). */
 int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
+/* Copies the image (src) (format o->src_format, chain followed under o->src_backing) into a
+ * new image (dst) of o->format (AUTO: qcow2) sparsely, with a progress bar on a terminal
+ * unless o->is_quiet. Nothing is left at (dst) on failure. Returns 0 or -errno with (err). */
+int disk_convert_image(const struct disk_opts *o, const char *src, const char *dst,
+                       struct error *err);
 /* `disk snapshot` (cmd_disk_snapshot.c), the same convention. */
 int disk_snapshot_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -40,7 +41,8 @@ struct copy {
     uint64_t zero_block; /* granularity of the zero test on writes (qcow2: a cluster) */
     uint8_t *buf;
     bool is_progress;
-    unsigned shown; /* last progress shown, in 1/1000 */
+    unsigned shown;   /* last progress shown, in 1/1000 */
+    double start_sec; /* monotonic time the copy began */
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -48,14 +50,28 @@ static bool is_zero(const uint8_t *p, size_t n)
     return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A bar with the bytes covered (holes included) and the rate, on a terminal only. */
 static void progress(struct copy *c, uint64_t off)
 {
     unsigned permille = (unsigned)(off * 1000 / MAX(c->size, 1u));
+    double mib = (double)off / (1 << 20), secs = now_sec() - c->start_sec;
+    char bar[31];
 
     if (!c->is_progress || (permille < c->shown + 5 && off < c->size))
         return;
     c->shown = permille;
-    fprintf(stderr, "\r    (%5.1f/100%%)", (double)permille / 10);
+    for (unsigned i = 0; i < 30; i++)
+        bar[i] = i * 1000 < permille * 30 ? '#' : ' ';
+    bar[30] = '\0';
+    fprintf(stderr, "\r  [%s] %5.1f%% %.1f/%.1f MiB %.1f MiB/s ", bar, (double)permille / 10, mib,
+            (double)c->size / (1 << 20), secs > 0 ? mib / secs : 0.0);
 }
 
 /* Writes the non-zero zero_block-aligned pieces of (buf, n bytes at off), merged into runs. */
@@ -106,6 +122,7 @@ static int copy_all(struct copy *c, struct error *err)
     bool is_zero_range;
     int ret = 0;
 
+    c->start_sec = now_sec();
     if (posix_memalign((void **)&c->buf, 4096, CONVERT_CHUNK))
         return error_set(err, -ENOMEM, "out of memory");
     while (off < c->size && ret == 0) {
@@ -143,12 +160,11 @@ static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size
     return ret;
 }
 
-static int convert(const struct disk_opts *o, const char *src_path, const char *dst_path,
-                   struct error *err)
+int disk_convert_image(const struct disk_opts *o, const char *src_path, const char *dst_path,
+                       struct error *err)
 {
-    /* the user names the image: its chain is followed as recorded, as qemu-img does */
     struct blk_open_opts so = {
-        .path = src_path, .format = o->src_format, .backing = BLK_BACKING_ANY, .is_readonly = true};
+        .path = src_path, .format = o->src_format, .backing = o->src_backing, .is_readonly = true};
     struct copy c = {.is_progress = isatty(STDERR_FILENO) && !o->is_quiet};
     struct disk_new n;
     int ret = blk_open(&so, NULL, &c.src, err);
@@ -185,6 +201,7 @@ static int convert(const struct disk_opts *o, const char *src_path, const char *
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
     struct sigaction sa = {.sa_handler = on_signal};
+    struct disk_opts o2 = *o;
 
     if (argc - optind != 2)
         return error_usage(err, "usage: bareiron disk convert SRC DST [--format F] "
@@ -193,5 +210,7 @@ int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct er
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    return convert(o, argv[optind], argv[optind + 1], err);
+    /* the user names the image: its chain is followed as recorded, as qemu-img does */
+    o2.src_backing = BLK_BACKING_ANY;
+    return disk_convert_image(&o2, argv[optind], argv[optind + 1], err);
 }

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron clone NAME NEW [--snapshot SNAP] [--linked]`: a new VM with NAME's settings (or
+ * those of snapshot SNAP), new MAC addresses and copies of NAME's writable disks in its own
+ * disks/ directory. Read-only disks and the CD-ROM are shared, not copied; snapshots are not
+ * copied.
+ *
+ * A full clone copies each disk through the block layer, sparsely (cmd_disk_convert.c); from
+ * a snapshot, the disk file is first copied whole into the new VM's directory, the snapshot
+ * applied to that copy, and the copy converted (so only the snapshot's content remains).
+ *
+ * A linked clone gets a qcow2 overlay per disk whose backing file is NAME's disk. That disk
+ * must not change any more, so NAME too moves onto a new overlay of it (in NAME's disks/),
+ * recorded in its definition; both overlays were made by bareiron and their definitions allow
+ * the absolute backing path (backing=any). A VM with snapshots cannot be linked-cloned yet:
+ * restoring one of them would change the shared base.
+ *
+ * The new VM is created first and holds its lock while its disks are written, so nobody
+ * starts it half-made; a failure deletes it again.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "block/image.h"
+#include "cli/cmd_disk.h"
+#include "cli/cmd_vm.h"
+#include "mgr/config.h"
+#include "mgr/proc.h"
+#include "mgr/snaptree.h"
+#include "mgr/store.h"
+
+#define USAGE "usage: bareiron clone NAME NEW [--snapshot SNAP] [--linked]"
+
+struct clone {
+    const char *src, *dst, *snap;
+    bool is_linked;
+    struct store st;
+    int src_lock, dst_lock;
+    struct vm_config src_cfg; /* NAME's definition now */
+    struct vm_config cfg;     /* the new VM's: NAME's or the snapshot's, renamed */
+    char uuid[37];            /* the snapshot's, "" without --snapshot */
+    char orig[VM_MAX_DISKS][PATH_MAX]; /* the disks the clone copies or links to */
+    char made[VM_MAX_DISKS][PATH_MAX]; /* NAME's new overlays (linked), for undo */
+};
+
+static int parse(int argc, char **argv, struct clone *c, struct error *err)
+{
+    static const struct option opts[] = {{"snapshot", required_argument, NULL, 's'},
+                                         {"linked", no_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    int o;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'h') {
+            puts(USAGE);
+            return 1;
+        }
+        if (o == '?')
+            return error_usage(err, "clone: unknown or incomplete option '%s'\n%s",
+                               argv[optind - 1], USAGE);
+        if (o == 's')
+            c->snap = optarg;
+        else
+            c->is_linked = true;
+    }
+    if (argc - optind != 2)
+        return error_usage(err, "%s", USAGE);
+    c->src = argv[optind];
+    c->dst = argv[optind + 1];
+    if (c->is_linked && c->snap)
+        return error_set(err, -ENOTSUP, "not supported yet: a linked clone from a snapshot");
+    if (vm_check_name(c->src, err) < 0 || vm_check_name(c->dst, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* Loads NAME (locked, powered off) and picks the definition the clone starts from. */
+static int load_source(struct clone *c, struct error *err)
+{
+    struct proc_status ps;
+    struct snap_tree t;
+    int i, ret = store_lock(&c->st, c->src, &c->src_lock, err);
+
+    if (ret < 0)
+        return ret;
+    if (proc_probe(&c->st, c->src, &ps) == 0 && vm_state_is_live(ps.state))
+        return error_set(err, -EBUSY, "VM '%s' is %s: power the VM off first", c->src,
+                         vm_state_name(ps.state));
+    if ((ret = store_load(&c->st, c->src, &c->src_cfg, err)) < 0)
+        return ret;
+    if ((ret = snaptree_load(&c->st, c->src, &t, err)) < 0)
+        goto fail_cfg;
+    if (c->is_linked && t.n > 0)
+        ret = error_set(err, -ENOTSUP,
+                        "not supported yet: a linked clone of a VM with snapshots ('%s' has %zu)",
+                        c->src, t.n);
+    else if (c->snap && (i = snaptree_find(&t, c->snap)) < 0)
+        ret = error_set(err, -ENOENT, "VM '%s' has no snapshot '%s'", c->src, c->snap);
+    else if (c->snap) {
+        snprintf(c->uuid, sizeof(c->uuid), "%s", t.v[i].uuid);
+        ret = config_from_json(t.v[i].config, "the snapshot's definition", &c->cfg, err);
+    } else
+        ret = store_load(&c->st, c->src, &c->cfg, err);
+    snaptree_free(&t);
+    if (ret == 0)
+        return 0;
+fail_cfg:
+    config_fini(&c->src_cfg);
+    return ret;
+}
+
+/* Points the new definition's writable disks into its disks/ and gives it new MACs. */
+static int retarget(struct clone *c, struct error *err)
+{
+    char dir[PATH_MAX], *p;
+    snprintf(c->cfg.name, sizeof(c->cfg.name), "%s", c->dst);
+    if (store_vm_path(&c->st, c->dst, "disks", dir, sizeof(dir)) < 0)
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    for (size_t i = 0; i < c->cfg.disk_count; i++) {
+        struct disk_config *d = &c->cfg.disks[i];
+        char *copy = strdup(d->path);
+        snprintf(c->orig[i], sizeof(c->orig[i]), "%s", d->path);
+        if (d->is_readonly) {
+            free(copy);
+            continue;
+        }
+        if (copy == NULL || asprintf(&p, "%s/disk%zu-%s%s", dir, i, basename(copy),
+                                     c->is_linked ? ".qcow2" : "") < 0) {
+            free(copy);
+            return error_set(err, -ENOMEM, "out of memory");
+        }
+        free(copy);
+        free(d->path);
+        d->path = p;
+        if (c->is_linked) {
+            d->format = DISK_FORMAT_QCOW2;
+            d->backing = DISK_BACKING_ANY;
+        }
+    }
+    for (size_t i = 0; i < c->cfg.nic_count; i++)
+        c->cfg.nics[i].mac[0] = '\0';
+    return config_fill_macs(&c->cfg) < 0 ? error_set(err, -EIO, "cannot generate a MAC address")
+                                         : 0;
+}
+
+/* Copies file (src) to (dst) (new), keeping holes. */
+static int copy_file_sparse(const char *src, const char *dst, struct error *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0;
+    off_t end, data, hole = 0;
+
+    if (in < 0)
+        return error_set(err, -errno, "%s: %s", src, strerror(errno));
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        close(in);
+        return error_set(err, -errno, "%s: %s", dst, strerror(errno));
+    }
+    end = lseek(in, 0, SEEK_END);
+    while (ret == 0 && hole < end && (data = lseek(in, hole, SEEK_DATA)) >= 0) {
+        hole = lseek(in, data, SEEK_HOLE);
+        for (off_t o = data; ret == 0 && o < hole;) {
+            ssize_t n = copy_file_range(in, &o, out, &(off_t){o}, (size_t)(hole - o), 0);
+            ret = n > 0 ? 0 : n == 0 ? -EIO : -errno;
+        }
+    }
+    if (ret == 0 && (ftruncate(out, end) < 0 || fsync(out) < 0))
+        ret = -errno;
+    close(in);
+    close(out);
+    return ret < 0 ? error_set(err, ret, "cannot copy %s: %s", src, strerror(-ret)) : 0;
+}
+
+/* Full copy of disk (i) (at the snapshot when there is one). */
+static int copy_disk(struct clone *c, size_t i, struct error *err)
+{
+    const struct disk_config *d = &c->cfg.disks[i];
+    struct disk_opts o = {.src_backing = (enum blk_backing)d->backing};
+    char tmp[PATH_MAX + 8];
+    const char *from = c->orig[i];
+    int ret;
+
+    o.format = o.src_format = d->format == DISK_FORMAT_RAW ? BLK_FORMAT_RAW : BLK_FORMAT_QCOW2;
+    if (!c->uuid[0])
+        return disk_convert_image(&o, from, d->path, err);
+    snprintf(tmp, sizeof(tmp), "%s.snap", d->path);
+    ret = copy_file_sparse(from, tmp, err);
+    if (ret == 0)
+        ret = disk_snapshot(tmp, DISK_SNAPSHOT_APPLY, c->uuid, err);
+    if (ret == 0)
+        ret = disk_convert_image(&o, tmp, d->path, err);
+    unlink(tmp);
+    return ret;
+}
+
+/* Index of NAME's disk at (path), or -1. */
+static int src_disk(const struct clone *c, const char *path)
+{
+    for (size_t i = 0; i < c->src_cfg.disk_count; i++)
+        if (strcmp(c->src_cfg.disks[i].path, path) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Linked: the clone's overlay on disk (i), and NAME's own new overlay on it. */
+static int link_disk(struct clone *c, size_t i, struct error *err)
+{
+    const char *base = c->orig[i];
+    char dir[PATH_MAX], *copy = strdup(base);
+    int s = src_disk(c, base), ret;
+    const char *fmt =
+        s >= 0 && c->src_cfg.disks[s].format == DISK_FORMAT_RAW ? "raw" : "qcow2";
+
+    if (copy == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    ret = store_vm_path(&c->st, c->src, "disks", dir, sizeof(dir));
+    if (ret == 0 && snprintf(c->made[i], sizeof(c->made[i]), "%s/%s.%s.qcow2", dir,
+                             basename(copy), c->dst) >= (int)sizeof(c->made[i]))
+        ret = -ENAMETOOLONG;
+    free(copy);
+    if (ret < 0 || s < 0) {
+        c->made[i][0] = '\0';
+        return error_set(err, ret < 0 ? ret : -EINVAL, "cannot link disk %s", base);
+    }
+    ret = qcow2_create(c->cfg.disks[i].path, 0, 0, base, fmt, false, err);
+    if (ret == 0)
+        ret = qcow2_create(c->made[i], 0, 0, base, fmt, false, err);
+    if (ret < 0) {
+        c->made[i][0] = '\0';
+        return ret;
+    }
+    free(c->src_cfg.disks[s].path);
+    c->src_cfg.disks[s].path = strdup(c->made[i]);
+    c->src_cfg.disks[s].format = DISK_FORMAT_QCOW2;
+    c->src_cfg.disks[s].backing = DISK_BACKING_ANY;
+    return c->src_cfg.disks[s].path ? 0 : error_set(err, -ENOMEM, "out of memory");
+}
+
+static int make_disks(struct clone *c, struct error *err)
+{
+    int ret = 0;
+    for (size_t i = 0; i < c->cfg.disk_count && ret == 0; i++)
+        if (!c->cfg.disks[i].is_readonly)
+            ret = c->is_linked ? link_disk(c, i, err) : copy_disk(c, i, err);
+    /* NAME now writes to its overlays: record that last, once everything else is in place */
+    if (ret == 0 && c->is_linked)
+        ret = store_save(&c->st, &c->src_cfg, err);
+    if (ret < 0)
+        for (size_t i = 0; i < c->cfg.disk_count; i++)
+            if (c->made[i][0])
+                unlink(c->made[i]);
+    return ret;
+}
+
+static int clone_vm(struct clone *c, struct error *err)
+{
+    char kept[PATH_MAX];
+    struct error e2 = {0};
+    int ret = retarget(c, err);
+
+    if (ret == 0)
+        ret = store_create(&c->st, &c->cfg, err);
+    if (ret < 0)
+        return ret;
+    ret = store_lock(&c->st, c->dst, &c->dst_lock, err);
+    if (ret == 0)
+        ret = make_disks(c, err);
+    if (ret < 0 && store_delete(&c->st, c->dst, false, kept, sizeof(kept), &e2) < 0)
+        cli_err("could not remove the unfinished VM '%s'", c->dst);
+    store_unlock(c->dst_lock);
+    if (ret == 0)
+        printf("VM '%s' cloned from '%s'%s%s%s\n", c->dst, c->src, c->snap ? " at snapshot '" : "",
+               c->snap ? c->snap : "", c->snap ? "'" : "");
+    return ret;
+}
+
+int cmd_clone(int argc, char **argv, struct error *err)
+{
+    struct clone c = {.src_lock = -1, .dst_lock = -1};
+    int ret = parse(argc, argv, &c, err);
+
+    if (ret != 0)
+        return ret > 0 ? 0 : ret;
+    ret = store_open(&c.st, err);
+    if (ret < 0)
+        return ret;
+    if (strcmp(c.src, c.dst) == 0 || store_exists(&c.st, c.dst)) {
+        ret = error_set(err, -EEXIST, "a VM named '%s' exists already", c.dst);
+        return ret;
+    }
+    ret = load_source(&c, err);
+    if (ret == 0) {
+        ret = clone_vm(&c, err);
+        config_fini(&c.cfg);
+        config_fini(&c.src_cfg);
+    }
+    store_unlock(c.src_lock);
+    return ret;
+}

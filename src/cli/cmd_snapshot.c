@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron snapshot NAME take|list|show|restore|delete|edit [SNAP]`: the snapshot tree of a
+ * powered-off VM (mgr/snaptree.h). A snapshot is a qcow2 internal snapshot named by the
+ * snapshot's UUID in every writable disk of the VM (block/image.h disk_snapshot) plus the VM
+ * definition as it was; read-only disks and the CD-ROM are left alone. Every change holds the
+ * VM's lock; a change that fails half-way on the disks undoes what it did on the others.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "block/image.h"
+#include "cli/cmd_snapshot.h"
+#include "cli/cmd_vm.h"
+#include "mgr/config.h"
+#include "mgr/proc.h"
+#include "mgr/snaptree.h"
+#include "mgr/store.h"
+
+#define USAGE                                                                                      \
+    "usage: bareiron snapshot NAME take SNAP [--description TEXT] | list | show SNAP |\n"          \
+    "       restore SNAP | delete SNAP | edit SNAP [--name NEW] [--description TEXT]"
+
+struct snap_args {
+    const char *vm, *verb, *snap, *new_name, *description;
+};
+
+/* The open VM: its lock, definition and tree. */
+struct snap_ctx {
+    struct store st;
+    int lock;
+    struct vm_config cfg;
+    struct snap_tree tree;
+};
+
+static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
+{
+    static const struct option opts[] = {{"description", required_argument, NULL, 'd'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    int c, n;
+    *a = (struct snap_args){0};
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h') {
+            puts(USAGE);
+            return 1;
+        }
+        if (c == '?')
+            return error_usage(err, "snapshot: unknown or incomplete option '%s'\n%s",
+                               argv[optind - 1], USAGE);
+        if (c == 'd')
+            a->description = optarg;
+        else
+            a->new_name = optarg;
+    }
+    n = argc - optind;
+    if (n < 2 || n > 3)
+        return error_usage(err, "%s", USAGE);
+    a->vm = argv[optind];
+    a->verb = argv[optind + 1];
+    a->snap = n == 3 ? argv[optind + 2] : NULL;
+    if ((strcmp(a->verb, "list") == 0) != (a->snap == NULL))
+        return error_usage(err, "snapshot %s: %s", a->verb,
+                           a->snap ? "takes no snapshot name" : "needs a snapshot name");
+    if ((a->description && strcmp(a->verb, "take") != 0 && strcmp(a->verb, "edit") != 0) ||
+        (a->new_name && strcmp(a->verb, "edit") != 0))
+        return error_usage(err, "snapshot %s: --name/--description do not apply", a->verb);
+    if (a->description && strlen(a->description) > SNAPTREE_MAX_DESC)
+        return error_usage(err, "--description: at most %d bytes", SNAPTREE_MAX_DESC);
+    return vm_check_name(a->vm, err);
+}
+
+static int open_vm(struct snap_ctx *c, const char *vm, bool needs_off, struct error *err)
+{
+    struct proc_status ps;
+    int ret = store_open(&c->st, err);
+    c->lock = -1;
+    c->tree = (struct snap_tree){.current = -1};
+    if (ret == 0)
+        ret = store_lock(&c->st, vm, &c->lock, err);
+    if (ret < 0)
+        return ret;
+    ret = store_load(&c->st, vm, &c->cfg, err);
+    if (ret < 0) {
+        store_unlock(c->lock);
+        return ret;
+    }
+    ret = snaptree_load(&c->st, vm, &c->tree, err);
+    if (ret == 0 && needs_off && proc_probe(&c->st, vm, &ps) == 0 && vm_state_is_live(ps.state))
+        ret = error_set(err, -EBUSY,
+                        "VM '%s' is %s: not supported yet: power the VM off first (live "
+                        "snapshots need the saved-state support)",
+                        vm, vm_state_name(ps.state));
+    if (ret < 0) {
+        config_fini(&c->cfg);
+        store_unlock(c->lock);
+    }
+    return ret;
+}
+
+static void close_vm(struct snap_ctx *c)
+{
+    snaptree_free(&c->tree);
+    config_fini(&c->cfg);
+    store_unlock(c->lock);
+}
+
+static int find_snap(const struct snap_ctx *c, const char *key, struct error *err)
+{
+    int i = snaptree_find(&c->tree, key);
+    return i >= 0 ? i
+                  : error_set(err, -ENOENT, "VM '%s' has no snapshot '%s' (see 'bareiron snapshot "
+                                            "%s list')",
+                              c->cfg.name, key, c->cfg.name);
+}
+
+/* Refuses raw writable disks: internal snapshots need qcow2. */
+static int check_disks(const struct vm_config *cfg, struct error *err)
+{
+    for (size_t i = 0; i < cfg->disk_count; i++)
+        if (!cfg->disks[i].is_readonly && cfg->disks[i].format != DISK_FORMAT_QCOW2)
+            return error_set(err, -ENOTSUP,
+                             "disk %s is raw: snapshots need qcow2 disks (convert it with "
+                             "'bareiron disk convert %s NEW.qcow2' and attach the copy)",
+                             cfg->disks[i].path, cfg->disks[i].path);
+    return 0;
+}
+
+/* Runs (op) for snapshot (uuid) on the writable disks of (cfg) from index (from) up to (to);
+ * returns the index reached in (*done). */
+static int on_disks(const struct vm_config *cfg, enum disk_snapshot_op op, const char *uuid,
+                    size_t to, size_t *done, struct error *err)
+{
+    size_t i;
+    int ret = 0;
+    for (i = 0; i < to && ret == 0; i++)
+        if (!cfg->disks[i].is_readonly)
+            ret = disk_snapshot(cfg->disks[i].path, op, uuid, err);
+    *done = ret < 0 ? i - 1 : i;
+    return ret;
+}
+
+static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err)
+{
+    char uuid[37];
+    json_t *j = NULL;
+    size_t done, undo;
+    struct error e2 = {0};
+    int ret = snaptree_check_name(a->snap, err);
+
+    if (ret < 0)
+        return err->is_usage = true, ret;
+    if (snaptree_find(&c->tree, a->snap) >= 0)
+        return error_set(err, -EEXIST, "VM '%s' already has a snapshot '%s'", c->cfg.name,
+                         a->snap);
+    if (c->tree.n >= SNAPTREE_MAX)
+        return error_set(err, -ENOSPC, "VM '%s' has %d snapshots already", c->cfg.name,
+                         SNAPTREE_MAX);
+    if ((ret = check_disks(&c->cfg, err)) < 0 || (ret = snaptree_new_uuid(uuid)) < 0 ||
+        (ret = config_to_json(&c->cfg, &j)) < 0)
+        return ret == -ENOTSUP ? ret : error_set(err, ret, "cannot prepare the snapshot");
+    ret = on_disks(&c->cfg, DISK_SNAPSHOT_CREATE, uuid, c->cfg.disk_count, &done, err);
+    if (ret == 0) {
+        ret = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
+        ret = ret < 0 ? error_set(err, ret, "out of memory") : snaptree_save(&c->st, c->cfg.name,
+                                                                              &c->tree, err);
+    }
+    json_decref(j);
+    if (ret < 0 && on_disks(&c->cfg, DISK_SNAPSHOT_DELETE, uuid, done, &undo, &e2) < 0)
+        cli_err("snapshot %s left in %s: %s", uuid, c->cfg.disks[undo].path, e2.message);
+    if (ret == 0)
+        printf("snapshot '%s' of VM '%s' taken (UUID %s)\n", a->snap, c->cfg.name, uuid);
+    return ret;
+}
+
+/* Applies snapshot (i) to every disk it covers after checking that each has it. */
+static int restore(struct snap_ctx *c, int i, struct error *err)
+{
+    struct vm_config old;
+    struct snap *s = &c->tree.v[i];
+    size_t done;
+    int ret = config_from_json(s->config, "the snapshot's definition", &old, err);
+
+    if (ret < 0)
+        return ret;
+    snprintf(old.name, sizeof(old.name), "%s", c->cfg.name);
+    for (size_t d = 0; d < old.disk_count && ret == 0; d++) {
+        struct disk_snapshot_list l;
+        bool has = false;
+        if (old.disks[d].is_readonly)
+            continue;
+        ret = disk_snapshot_list_get(old.disks[d].path, &l, err);
+        for (size_t k = 0; ret == 0 && k < l.n; k++)
+            has |= strcmp(l.v[k].name, s->uuid) == 0;
+        if (ret == 0)
+            disk_snapshot_list_free(&l);
+        if (ret == 0 && !has)
+            ret = error_set(err, -ENOENT, "disk %s does not hold snapshot %s ('%s')",
+                            old.disks[d].path, s->uuid, s->name);
+    }
+    if (ret == 0)
+        ret = on_disks(&old, DISK_SNAPSHOT_APPLY, s->uuid, old.disk_count, &done, err);
+    if (ret == 0)
+        ret = store_save(&c->st, &old, err);
+    c->tree.current = i;
+    if (ret == 0)
+        ret = snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+    if (ret == 0)
+        printf("VM '%s' restored to snapshot '%s'\n", c->cfg.name, s->name);
+    config_fini(&old);
+    return ret;
+}
+
+static int delete_snap(struct snap_ctx *c, int i, struct error *err)
+{
+    struct vm_config old;
+    char name[SNAPTREE_MAX_NAME + 1];
+    int ret = config_from_json(c->tree.v[i].config, "the snapshot's definition", &old, err);
+
+    if (ret < 0)
+        return ret;
+    for (size_t d = 0; d < old.disk_count && ret == 0; d++) {
+        if (old.disks[d].is_readonly)
+            continue;
+        ret = disk_snapshot(old.disks[d].path, DISK_SNAPSHOT_DELETE, c->tree.v[i].uuid, err);
+        if (ret == -ENOENT) { /* already gone (a crash after some disks, or a detached disk) */
+            *err = (struct error){0};
+            ret = 0;
+        }
+    }
+    config_fini(&old);
+    if (ret < 0)
+        return ret;
+    snprintf(name, sizeof(name), "%s", c->tree.v[i].name);
+    snaptree_remove(&c->tree, i);
+    ret = snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+    if (ret == 0)
+        printf("snapshot '%s' of VM '%s' deleted\n", name, c->cfg.name);
+    return ret;
+}
+
+static int edit(struct snap_ctx *c, int i, const struct snap_args *a, struct error *err)
+{
+    struct snap *s = &c->tree.v[i];
+    char *p;
+    if (!a->new_name && !a->description)
+        return error_usage(err, "snapshot edit: nothing to change (--name, --description)");
+    if (a->new_name) {
+        int j = snaptree_find(&c->tree, a->new_name);
+        if (snaptree_check_name(a->new_name, err) < 0)
+            return err->is_usage = true, -EINVAL;
+        if (j >= 0 && j != i)
+            return error_set(err, -EEXIST, "VM '%s' already has a snapshot '%s'", c->cfg.name,
+                             a->new_name);
+        if ((p = strdup(a->new_name)) == NULL)
+            return -ENOMEM;
+        free(s->name);
+        s->name = p;
+    }
+    if (a->description) {
+        if ((p = strdup(a->description)) == NULL)
+            return -ENOMEM;
+        free(s->description);
+        s->description = p;
+    }
+    return snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+}
+
+static int dispatch(struct snap_ctx *c, const struct snap_args *a, struct error *err)
+{
+    int i;
+    if (strcmp(a->verb, "take") == 0)
+        return take(c, a, err);
+    if (strcmp(a->verb, "list") == 0) {
+        if (c->tree.n == 0)
+            printf("VM '%s' has no snapshots\n", c->cfg.name);
+        return snapshot_print_list(&c->tree, -1, 0);
+    }
+    if ((i = find_snap(c, a->snap, err)) < 0)
+        return i;
+    if (strcmp(a->verb, "show") == 0)
+        return snapshot_print_show(&c->tree, i);
+    if (strcmp(a->verb, "restore") == 0)
+        return restore(c, i, err);
+    if (strcmp(a->verb, "delete") == 0)
+        return delete_snap(c, i, err);
+    return edit(c, i, a, err);
+}
+
+int cmd_snapshot(int argc, char **argv, struct error *err)
+{
+    static const char *const verbs[] = {"take", "list", "show", "restore", "delete", "edit"};
+    struct snap_args a;
+    struct snap_ctx c;
+    bool is_known = false, needs_off;
+    int ret = parse(argc, argv, &a, err);
+
+    if (ret != 0)
+        return ret > 0 ? 0 : ret;
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        is_known |= strcmp(a.verb, verbs[i]) == 0;
+    if (!is_known)
+        return error_usage(err, "snapshot: unknown command '%s' (take, list, show, restore, "
+                                "delete, edit)",
+                           a.verb);
+    needs_off = strcmp(a.verb, "take") == 0 || strcmp(a.verb, "restore") == 0 ||
+                strcmp(a.verb, "delete") == 0;
+    ret = open_vm(&c, a.vm, needs_off, err);
+    if (ret < 0)
+        return ret;
+    ret = dispatch(&c, &a, err);
+    close_vm(&c);
+    return ret;
+}
