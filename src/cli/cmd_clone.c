@@ -45,9 +45,9 @@ struct clone {
     bool is_linked;
     struct store st;
     int src_lock, dst_lock;
-    struct vm_config src_cfg; /* NAME's definition now */
-    struct vm_config cfg;     /* the new VM's: NAME's or the snapshot's, renamed */
-    char uuid[37];            /* the snapshot's, "" without --snapshot */
+    struct vm_config src_cfg;          /* NAME's definition now */
+    struct vm_config cfg;              /* the new VM's: NAME's or the snapshot's, renamed */
+    char uuid[37];                     /* the snapshot's, "" without --snapshot */
     char orig[VM_MAX_DISKS][PATH_MAX]; /* the disks the clone copies or links to */
     char made[VM_MAX_DISKS][PATH_MAX]; /* NAME's new overlays (linked), for undo */
 };
@@ -219,14 +219,13 @@ static int link_disk(struct clone *c, size_t i, struct error *err)
     const char *base = c->orig[i];
     char dir[PATH_MAX], *copy = strdup(base);
     int s = src_disk(c, base), ret;
-    const char *fmt =
-        s >= 0 && c->src_cfg.disks[s].format == DISK_FORMAT_RAW ? "raw" : "qcow2";
+    const char *fmt = s >= 0 && c->src_cfg.disks[s].format == DISK_FORMAT_RAW ? "raw" : "qcow2";
 
     if (copy == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     ret = store_vm_path(&c->st, c->src, "disks", dir, sizeof(dir));
-    if (ret == 0 && snprintf(c->made[i], sizeof(c->made[i]), "%s/%s.%s.qcow2", dir,
-                             basename(copy), c->dst) >= (int)sizeof(c->made[i]))
+    if (ret == 0 && snprintf(c->made[i], sizeof(c->made[i]), "%s/%s.%s.qcow2", dir, basename(copy),
+                             c->dst) >= (int)sizeof(c->made[i]))
         ret = -ENAMETOOLONG;
     free(copy);
     if (ret < 0 || s < 0) {

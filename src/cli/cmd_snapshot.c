@@ -118,8 +118,9 @@ static int find_snap(const struct snap_ctx *c, const char *key, struct error *er
 {
     int i = snaptree_find(&c->tree, key);
     return i >= 0 ? i
-                  : error_set(err, -ENOENT, "VM '%s' has no snapshot '%s' (see 'bareiron snapshot "
-                                            "%s list')",
+                  : error_set(err, -ENOENT,
+                              "VM '%s' has no snapshot '%s' (see 'bareiron snapshot "
+                              "%s list')",
                               c->cfg.name, key, c->cfg.name);
 }
 
@@ -160,8 +161,7 @@ static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err
     if (ret < 0)
         return err->is_usage = true, ret;
     if (snaptree_find(&c->tree, a->snap) >= 0)
-        return error_set(err, -EEXIST, "VM '%s' already has a snapshot '%s'", c->cfg.name,
-                         a->snap);
+        return error_set(err, -EEXIST, "VM '%s' already has a snapshot '%s'", c->cfg.name, a->snap);
     if (c->tree.n >= SNAPTREE_MAX)
         return error_set(err, -ENOSPC, "VM '%s' has %d snapshots already", c->cfg.name,
                          SNAPTREE_MAX);
@@ -171,8 +171,8 @@ static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err
     ret = on_disks(&c->cfg, DISK_SNAPSHOT_CREATE, uuid, c->cfg.disk_count, &done, err);
     if (ret == 0) {
         ret = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
-        ret = ret < 0 ? error_set(err, ret, "out of memory") : snaptree_save(&c->st, c->cfg.name,
-                                                                              &c->tree, err);
+        ret = ret < 0 ? error_set(err, ret, "out of memory")
+                      : snaptree_save(&c->st, c->cfg.name, &c->tree, err);
     }
     json_decref(j);
     if (ret < 0 && on_disks(&c->cfg, DISK_SNAPSHOT_DELETE, uuid, done, &undo, &e2) < 0)
@@ -309,8 +309,9 @@ int cmd_snapshot(int argc, char **argv, struct error *err)
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         is_known |= strcmp(a.verb, verbs[i]) == 0;
     if (!is_known)
-        return error_usage(err, "snapshot: unknown command '%s' (take, list, show, restore, "
-                                "delete, edit)",
+        return error_usage(err,
+                           "snapshot: unknown command '%s' (take, list, show, restore, "
+                           "delete, edit)",
                            a.verb);
     needs_off = strcmp(a.verb, "take") == 0 || strcmp(a.verb, "restore") == 0 ||
                 strcmp(a.verb, "delete") == 0;

@@ -170,8 +170,9 @@ static int parse_one(struct snap_tree *t, json_t *o, const char *what, struct er
     int ret, pi = -1;
 
     if (!json_is_object(o) || json_object_size(o) != 6)
-        return bad(err, what, i, "must be an object with exactly uuid, name, description, time, "
-                                 "parent and config");
+        return bad(err, what, i,
+                   "must be an object with exactly uuid, name, description, time, "
+                   "parent and config");
     if (get_str(o, "uuid", 36, &uuid) < 0 || !is_uuid(uuid))
         return bad(err, what, i, "\"uuid\" must be a UUID");
     if (get_str(o, "name", SNAPTREE_MAX_NAME, &name) < 0 || snaptree_check_name(name, err) < 0)
@@ -262,8 +263,8 @@ int snaptree_dump(const struct snap_tree *t, char **out)
     if (list == NULL)
         return -ENOMEM;
     root = json_pack("{s:i, s:o, s:o}", "version", SNAPTREE_VERSION, "current",
-                     t->current < 0 ? json_null() : json_string(t->v[t->current].uuid),
-                     "snapshots", list);
+                     t->current < 0 ? json_null() : json_string(t->v[t->current].uuid), "snapshots",
+                     list);
     *out = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     if (*out == NULL)
@@ -271,8 +272,7 @@ int snaptree_dump(const struct snap_tree *t, char **out)
     return 0;
 }
 
-int snaptree_load(const struct store *st, const char *name, struct snap_tree *t,
-                  struct error *err)
+int snaptree_load(const struct store *st, const char *name, struct snap_tree *t, struct error *err)
 {
     char *text, what[PATH_MAX];
     size_t len;

@@ -21,9 +21,9 @@
 #include "mgr/store.h"
 
 #define SNAPTREE_VERSION 1
-#define SNAPTREE_MAX 256        /* snapshots per VM */
-#define SNAPTREE_MAX_NAME 64    /* bytes of a snapshot name */
-#define SNAPTREE_MAX_DESC 1024  /* bytes of a description */
+#define SNAPTREE_MAX 256       /* snapshots per VM */
+#define SNAPTREE_MAX_NAME 64   /* bytes of a snapshot name */
+#define SNAPTREE_MAX_DESC 1024 /* bytes of a description */
 #define SNAPTREE_MAX_BYTES (16u << 20)
 
 struct snap {
