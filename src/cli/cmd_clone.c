@@ -67,7 +67,7 @@ static int parse(int argc, char **argv, struct clone *c, struct error *err)
             return 1;
         }
         if (o == '?')
-            return error_usage(err, "clone: unknown or incomplete option '%s'\n%s",
+            return error_usage(err, "clone: unknown or incomplete option '%s' (%s)",
                                argv[optind - 1], USAGE);
         if (o == 's')
             c->snap = optarg;

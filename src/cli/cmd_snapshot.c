@@ -55,8 +55,10 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
             return 1;
         }
         if (c == '?')
-            return error_usage(err, "snapshot: unknown or incomplete option '%s'\n%s",
-                               argv[optind - 1], USAGE);
+            return error_usage(err,
+                               "snapshot: unknown or incomplete option '%s' (see 'bareiron "
+                               "snapshot --help')",
+                               argv[optind - 1]);
         if (c == 'd')
             a->description = optarg;
         else
@@ -64,7 +66,8 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     }
     n = argc - optind;
     if (n < 2 || n > 3)
-        return error_usage(err, "%s", USAGE);
+        return error_usage(err, "usage: bareiron snapshot NAME take|list|show|restore|delete|edit "
+                                "[SNAP] (see 'bareiron snapshot --help')");
     a->vm = argv[optind];
     a->verb = argv[optind + 1];
     a->snap = n == 3 ? argv[optind + 2] : NULL;

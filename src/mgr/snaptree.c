@@ -219,8 +219,8 @@ static int parse_root(json_t *root, const char *what, struct snap_tree *t, struc
             return ret;
     }
     t->current = -1;
-    if (json_is_null(cur))
-        return t->n == 0 ? 0 : error_set(err, -EINVAL, "%s: \"current\" missing", what);
+    if (json_is_null(cur)) /* none taken yet, or the current root was deleted */
+        return 0;
     if (!json_is_string(cur) || (t->current = snaptree_find(t, json_string_value(cur))) < 0 ||
         !is_uuid(json_string_value(cur)))
         return error_set(err, -EINVAL, "%s: \"current\" is not the UUID of a snapshot", what);

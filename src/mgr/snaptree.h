@@ -38,7 +38,7 @@ struct snap {
 struct snap_tree {
     struct snap *v;
     size_t n;
-    int current; /* index, -1 when none */
+    int current; /* index, -1 when none (none taken yet, or the current root was deleted) */
 };
 
 /* Checks a snapshot name: 1..64 printable bytes, not starting with '-', not a UUID-shaped

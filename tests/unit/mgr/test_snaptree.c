@@ -111,8 +111,9 @@ static void test_names(void **state)
     assert_int_equal(uuid[14], '4');
 }
 
-#define SNAP(u, n, p) "{\"uuid\":\"" u "\",\"name\":\"" n "\",\"description\":\"\",\"time\":1," \
-                      "\"parent\":" p ",\"config\":" CFG "}"
+#define SNAP(u, n, p)                                                                              \
+    "{\"uuid\":\"" u "\",\"name\":\"" n "\",\"description\":\"\",\"time\":1,"                      \
+    "\"parent\":" p ",\"config\":" CFG "}"
 
 static void test_hostile(void **state)
 {
@@ -123,17 +124,17 @@ static void test_hostile(void **state)
         "{\"version\":1,\"current\":null,\"snapshots\":[],\"x\":1}",
         "{\"version\":0,\"current\":null,\"snapshots\":[]}",
         "{\"version\":1,\"current\":null,\"snapshots\":{}}",
-        "{\"version\":1,\"current\":null,\"snapshots\":[" SNAP(U1, "A", "null") "]}",
         "{\"version\":1,\"current\":\"" U2 "\",\"snapshots\":[" SNAP(U1, "A", "null") "]}",
         "{\"version\":1,\"current\":\"A\",\"snapshots\":[" SNAP(U1, "A", "null") "]}",
-        "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "A", "null") "," SNAP(
-            U1, "B", "null") "]}",
-        "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "A", "null") "," SNAP(
-            U2, "A", "null") "]}",
-        "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "A", "\"" U2 "\"") "," SNAP(
-            U2, "B", "null") "]}",
+        "{\"version\":1,\"current\":\"" U1
+        "\",\"snapshots\":[" SNAP(U1, "A", "null") "," SNAP(U1, "B", "null") "]}",
+        "{\"version\":1,\"current\":\"" U1
+        "\",\"snapshots\":[" SNAP(U1, "A", "null") "," SNAP(U2, "A", "null") "]}",
+        "{\"version\":1,\"current\":\"" U1
+        "\",\"snapshots\":[" SNAP(U1, "A", "\"" U2 "\"") "," SNAP(U2, "B", "null") "]}",
         "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "A", "\"" U1 "\"") "]}",
-        "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP("not-a-uuid", "A", "null") "]}",
+        "{\"version\":1,\"current\":\"" U1
+        "\",\"snapshots\":[" SNAP("not-a-uuid", "A", "null") "]}",
         "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "-A", "null") "]}",
         "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[" SNAP(U1, "A\\u0000", "null") "]}",
         "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[{\"uuid\":\"" U1 "\",\"name\":\"A\","
