@@ -21,7 +21,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -30,13 +29,13 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "block/image.h"
 #include "cli/cmd_disk.h"
 #include "cli/cmd_vm.h"
 #include "mgr/config.h"
 #include "mgr/proc.h"
 #include "mgr/snaptree.h"
 #include "mgr/store.h"
+#include "mgr/vmdisk.h"
 
 #define USAGE "usage: bareiron clone NAME NEW [--snapshot SNAP] [--linked]"
 
@@ -50,6 +49,7 @@ struct clone {
     char uuid[37];                     /* the snapshot's, "" without --snapshot */
     char orig[VM_MAX_DISKS][PATH_MAX]; /* the disks the clone copies or links to */
     char made[VM_MAX_DISKS][PATH_MAX]; /* NAME's new overlays (linked), for undo */
+    const volatile sig_atomic_t *is_interrupted;
 };
 
 static int parse(int argc, char **argv, struct clone *c, struct error *err)
@@ -154,54 +154,21 @@ static int retarget(struct clone *c, struct error *err)
                                          : 0;
 }
 
-/* Copies file (src) to (dst) (new), keeping holes. */
-static int copy_file_sparse(const char *src, const char *dst, struct error *err)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC), out, ret = 0;
-    off_t end, data, hole = 0;
-
-    if (in < 0)
-        return error_set(err, -errno, "%s: %s", src, strerror(errno));
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out < 0) {
-        close(in);
-        return error_set(err, -errno, "%s: %s", dst, strerror(errno));
-    }
-    end = lseek(in, 0, SEEK_END);
-    while (ret == 0 && hole < end && (data = lseek(in, hole, SEEK_DATA)) >= 0) {
-        hole = lseek(in, data, SEEK_HOLE);
-        for (off_t o = data; ret == 0 && o < hole;) {
-            ssize_t n = copy_file_range(in, &o, out, &(off_t){o}, (size_t)(hole - o), 0);
-            ret = n > 0 ? 0 : n == 0 ? -EIO : -errno;
-        }
-    }
-    if (ret == 0 && (ftruncate(out, end) < 0 || fsync(out) < 0))
-        ret = -errno;
-    close(in);
-    close(out);
-    return ret < 0 ? error_set(err, ret, "cannot copy %s: %s", src, strerror(-ret)) : 0;
-}
-
 /* Full copy of disk (i) (at the snapshot when there is one). */
 static int copy_disk(struct clone *c, size_t i, struct error *err)
 {
-    const struct disk_config *d = &c->cfg.disks[i];
-    struct disk_opts o = {.src_backing = (enum blk_backing)d->backing};
-    char tmp[PATH_MAX + 8];
-    const char *from = c->orig[i];
-    int ret;
+    struct cli_progress p;
+    struct vmdisk_copy o = {.src = c->orig[i],
+                            .dst = c->cfg.disks[i].path,
+                            .is_raw = c->cfg.disks[i].format == DISK_FORMAT_RAW,
+                            .backing = c->cfg.disks[i].backing,
+                            .snapshot = c->uuid[0] ? c->uuid : NULL,
+                            .progress = cli_progress,
+                            .opaque = &p,
+                            .is_interrupted = c->is_interrupted};
 
-    o.format = o.src_format = d->format == DISK_FORMAT_RAW ? BLK_FORMAT_RAW : BLK_FORMAT_QCOW2;
-    if (!c->uuid[0])
-        return disk_convert_image(&o, from, d->path, err);
-    snprintf(tmp, sizeof(tmp), "%s.snap", d->path);
-    ret = copy_file_sparse(from, tmp, err);
-    if (ret == 0)
-        ret = disk_snapshot(tmp, DISK_SNAPSHOT_APPLY, c->uuid, err);
-    if (ret == 0)
-        ret = disk_convert_image(&o, tmp, d->path, err);
-    unlink(tmp);
-    return ret;
+    cli_progress_init(&p, false);
+    return vmdisk_copy(&o, err);
 }
 
 /* Index of NAME's disk at (path), or -1. */
@@ -219,7 +186,7 @@ static int link_disk(struct clone *c, size_t i, struct error *err)
     const char *base = c->orig[i];
     char dir[PATH_MAX], *copy = strdup(base);
     int s = src_disk(c, base), ret;
-    const char *fmt = s >= 0 && c->src_cfg.disks[s].format == DISK_FORMAT_RAW ? "raw" : "qcow2";
+    bool is_raw = s >= 0 && c->src_cfg.disks[s].format == DISK_FORMAT_RAW;
 
     if (copy == NULL)
         return error_set(err, -ENOMEM, "out of memory");
@@ -232,9 +199,9 @@ static int link_disk(struct clone *c, size_t i, struct error *err)
         c->made[i][0] = '\0';
         return error_set(err, ret < 0 ? ret : -EINVAL, "cannot link disk %s", base);
     }
-    ret = qcow2_create(c->cfg.disks[i].path, 0, 0, base, fmt, false, err);
+    ret = vmdisk_overlay(c->cfg.disks[i].path, base, is_raw, err);
     if (ret == 0)
-        ret = qcow2_create(c->made[i], 0, 0, base, fmt, false, err);
+        ret = vmdisk_overlay(c->made[i], base, is_raw, err);
     if (ret < 0) {
         c->made[i][0] = '\0';
         return ret;
@@ -294,6 +261,7 @@ int cmd_clone(int argc, char **argv, struct error *err)
     ret = store_open(&c.st, err);
     if (ret < 0)
         return ret;
+    c.is_interrupted = cli_catch_interrupt();
     if (strcmp(c.src, c.dst) == 0 || store_exists(&c.st, c.dst)) {
         ret = error_set(err, -EEXIST, "a VM named '%s' exists already", c.dst);
         return ret;

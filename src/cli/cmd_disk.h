@@ -7,6 +7,7 @@
 #ifndef BAREIRON_CLI_CMD_DISK_H
 #define BAREIRON_CLI_CMD_DISK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,20 +24,26 @@ struct disk_opts {
     bool allow_shrink;
     bool repair;
     bool is_quiet;
-    bool is_force;                /* create/convert: replace an existing file */
-    bool is_help;                 /* --help: its text is printed, nothing else to do */
-    enum blk_backing src_backing; /* convert: the source's backing policy */
+    bool is_force; /* create/convert: replace an existing file */
+    bool is_help;  /* --help: its text is printed, nothing else to do */
 };
 
 /* `disk info` and `disk convert`: (argv) from getopt's optind on are the positional
  * arguments. Return 0 or a negative errno with (err) filled, as commands do (cli/cli.h). */
 int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
-/* Copies the image (src) (format o->src_format, chain followed under o->src_backing) into a
- * new image (dst) of o->format (AUTO: qcow2) sparsely, with a progress bar on a terminal
- * unless o->is_quiet. Nothing is left at (dst) on failure. Returns 0 or -errno with (err). */
-int disk_convert_image(const struct disk_opts *o, const char *src, const char *dst,
-                       struct error *err);
+/* A progress bar on stderr (only when it is a terminal): bytes done, total and rate. */
+struct cli_progress {
+    bool is_shown;
+    unsigned shown; /* last 1/1000 shown */
+    double start_sec;
+};
+void cli_progress_init(struct cli_progress *p, bool is_quiet);
+/* A disk_progress_fn (block/image.h) drawing (opaque), a struct cli_progress. */
+void cli_progress(void *opaque, uint64_t done, uint64_t total);
+/* Makes SIGINT and SIGTERM set the returned flag (a copy then stops and cleans up). */
+const volatile sig_atomic_t *cli_catch_interrupt(void);
+
 /* `disk snapshot` (cmd_disk_snapshot.c), the same convention. */
 int disk_snapshot_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 

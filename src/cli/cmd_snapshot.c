@@ -2,9 +2,10 @@
 /*
  * `bareiron snapshot NAME take|list|show|restore|delete|edit [SNAP]`: the snapshot tree of a
  * powered-off VM (mgr/snaptree.h). A snapshot is a qcow2 internal snapshot named by the
- * snapshot's UUID in every writable disk of the VM (block/image.h disk_snapshot) plus the VM
+ * snapshot's UUID in every writable disk of the VM (mgr/vmdisk.h) plus the VM
  * definition as it was; read-only disks and the CD-ROM are left alone. Every change holds the
- * VM's lock; a change that fails half-way on the disks undoes what it did on the others.
+ * VM's lock. A take that fails on one disk deletes the snapshots it made in the others; a
+ * restore first checks that every disk holds the snapshot.
  */
 #include "cli/cli.h"
 
@@ -15,13 +16,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "block/image.h"
 #include "cli/cmd_snapshot.h"
 #include "cli/cmd_vm.h"
 #include "mgr/config.h"
 #include "mgr/proc.h"
 #include "mgr/snaptree.h"
 #include "mgr/store.h"
+#include "mgr/vmdisk.h"
 
 #define USAGE                                                                                      \
     "usage: bareiron snapshot NAME take SNAP [--description TEXT] | list | show SNAP |\n"          \
@@ -127,38 +128,10 @@ static int find_snap(const struct snap_ctx *c, const char *key, struct error *er
                               c->cfg.name, key, c->cfg.name);
 }
 
-/* Refuses raw writable disks: internal snapshots need qcow2. */
-static int check_disks(const struct vm_config *cfg, struct error *err)
-{
-    for (size_t i = 0; i < cfg->disk_count; i++)
-        if (!cfg->disks[i].is_readonly && cfg->disks[i].format != DISK_FORMAT_QCOW2)
-            return error_set(err, -ENOTSUP,
-                             "disk %s is raw: snapshots need qcow2 disks (convert it with "
-                             "'bareiron disk convert %s NEW.qcow2' and attach the copy)",
-                             cfg->disks[i].path, cfg->disks[i].path);
-    return 0;
-}
-
-/* Runs (op) for snapshot (uuid) on the writable disks of (cfg) from index (from) up to (to);
- * returns the index reached in (*done). */
-static int on_disks(const struct vm_config *cfg, enum disk_snapshot_op op, const char *uuid,
-                    size_t to, size_t *done, struct error *err)
-{
-    size_t i;
-    int ret = 0;
-    for (i = 0; i < to && ret == 0; i++)
-        if (!cfg->disks[i].is_readonly)
-            ret = disk_snapshot(cfg->disks[i].path, op, uuid, err);
-    *done = ret < 0 ? i - 1 : i;
-    return ret;
-}
-
 static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err)
 {
     char uuid[37];
     json_t *j = NULL;
-    size_t done, undo;
-    struct error e2 = {0};
     int ret = snaptree_check_name(a->snap, err);
 
     if (ret < 0)
@@ -168,55 +141,40 @@ static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err
     if (c->tree.n >= SNAPTREE_MAX)
         return error_set(err, -ENOSPC, "VM '%s' has %d snapshots already", c->cfg.name,
                          SNAPTREE_MAX);
-    if ((ret = check_disks(&c->cfg, err)) < 0 || (ret = snaptree_new_uuid(uuid)) < 0 ||
+    if ((ret = vmdisk_check_snapshots(&c->cfg, err)) < 0 || (ret = snaptree_new_uuid(uuid)) < 0 ||
         (ret = config_to_json(&c->cfg, &j)) < 0)
         return ret == -ENOTSUP ? ret : error_set(err, ret, "cannot prepare the snapshot");
-    ret = on_disks(&c->cfg, DISK_SNAPSHOT_CREATE, uuid, c->cfg.disk_count, &done, err);
+    ret = vmdisk_snapshot(&c->cfg, VMDISK_SNAP_CREATE, uuid, err); /* undone on failure */
     if (ret == 0) {
-        ret = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
-        ret = ret < 0 ? error_set(err, ret, "out of memory")
-                      : snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+        int k = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
+        ret = k < 0 ? error_set(err, k, "out of memory")
+                    : snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+        if (ret < 0 && vmdisk_snapshot(&c->cfg, VMDISK_SNAP_DELETE, uuid, &(struct error){0}) < 0)
+            cli_err("snapshot %s may be left in the disks of VM '%s'", uuid, c->cfg.name);
     }
     json_decref(j);
-    if (ret < 0 && on_disks(&c->cfg, DISK_SNAPSHOT_DELETE, uuid, done, &undo, &e2) < 0)
-        cli_err("snapshot %s left in %s: %s", uuid, c->cfg.disks[undo].path, e2.message);
     if (ret == 0)
         printf("snapshot '%s' of VM '%s' taken (UUID %s)\n", a->snap, c->cfg.name, uuid);
     return ret;
 }
 
-/* Applies snapshot (i) to every disk it covers after checking that each has it. */
+/* Reverts every disk snapshot (i) covers and its definition. */
 static int restore(struct snap_ctx *c, int i, struct error *err)
 {
     struct vm_config old;
     struct snap *s = &c->tree.v[i];
-    size_t done;
     int ret = config_from_json(s->config, "the snapshot's definition", &old, err);
 
     if (ret < 0)
         return ret;
     snprintf(old.name, sizeof(old.name), "%s", c->cfg.name);
-    for (size_t d = 0; d < old.disk_count && ret == 0; d++) {
-        struct disk_snapshot_list l;
-        bool has = false;
-        if (old.disks[d].is_readonly)
-            continue;
-        ret = disk_snapshot_list_get(old.disks[d].path, &l, err);
-        for (size_t k = 0; ret == 0 && k < l.n; k++)
-            has |= strcmp(l.v[k].name, s->uuid) == 0;
-        if (ret == 0)
-            disk_snapshot_list_free(&l);
-        if (ret == 0 && !has)
-            ret = error_set(err, -ENOENT, "disk %s does not hold snapshot %s ('%s')",
-                            old.disks[d].path, s->uuid, s->name);
-    }
-    if (ret == 0)
-        ret = on_disks(&old, DISK_SNAPSHOT_APPLY, s->uuid, old.disk_count, &done, err);
+    ret = vmdisk_snapshot(&old, VMDISK_SNAP_APPLY, s->uuid, err);
     if (ret == 0)
         ret = store_save(&c->st, &old, err);
-    c->tree.current = i;
-    if (ret == 0)
+    if (ret == 0) {
+        c->tree.current = i;
         ret = snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+    }
     if (ret == 0)
         printf("VM '%s' restored to snapshot '%s'\n", c->cfg.name, s->name);
     config_fini(&old);
@@ -231,15 +189,7 @@ static int delete_snap(struct snap_ctx *c, int i, struct error *err)
 
     if (ret < 0)
         return ret;
-    for (size_t d = 0; d < old.disk_count && ret == 0; d++) {
-        if (old.disks[d].is_readonly)
-            continue;
-        ret = disk_snapshot(old.disks[d].path, DISK_SNAPSHOT_DELETE, c->tree.v[i].uuid, err);
-        if (ret == -ENOENT) { /* already gone (a crash after some disks, or a detached disk) */
-            *err = (struct error){0};
-            ret = 0;
-        }
-    }
+    ret = vmdisk_snapshot(&old, VMDISK_SNAP_DELETE, c->tree.v[i].uuid, err);
     config_fini(&old);
     if (ret < 0)
         return ret;
