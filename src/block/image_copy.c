@@ -159,4 +159,3 @@ int disk_copy(const struct disk_copy_opts *o, struct error *err)
     }
     return disk_new_commit(&n, err);
 }
-

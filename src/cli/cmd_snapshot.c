@@ -100,10 +100,11 @@ static int open_vm(struct snap_ctx *c, const char *vm, bool needs_off, struct er
     }
     ret = snaptree_load(&c->st, vm, &c->tree, err);
     if (ret == 0 && needs_off && proc_probe(&c->st, vm, &ps) == 0 && vm_state_is_live(ps.state))
-        ret = error_set(err, -EBUSY,
-                        "VM '%s' is %s: not supported yet: power the VM off first (live "
-                        "snapshots need the saved-state support)",
-                        vm, vm_state_name(ps.state));
+        ret =
+            error_set(err, -EBUSY,
+                      "VM '%s' is %s: not supported yet: power the VM off first (live "
+                      "snapshots need a saved machine state, which the manager does not take yet)",
+                      vm, vm_state_name(ps.state));
     if (ret < 0) {
         config_fini(&c->cfg);
         store_unlock(c->lock);

@@ -37,9 +37,9 @@ typedef void (*vmdisk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 struct vmdisk_copy {
     const char *src, *dst;
-    bool is_raw;                /* the format of both (the copy keeps the source's) */
-    enum disk_backing backing;  /* which backing files (src) may name */
-    const char *snapshot;       /* copy the content of this internal snapshot, or NULL */
+    bool is_raw;                 /* the format of both (the copy keeps the source's) */
+    enum disk_backing backing;   /* which backing files (src) may name */
+    const char *snapshot;        /* copy the content of this internal snapshot, or NULL */
     vmdisk_progress_fn progress; /* may be NULL */
     void *opaque;
     const volatile sig_atomic_t *is_interrupted; /* may be NULL */
