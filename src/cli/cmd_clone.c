@@ -63,7 +63,7 @@ static int parse(int argc, char **argv, struct clone *c, struct error *err)
     opterr = 0;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'h') {
-            puts(USAGE);
+            vm_print_help("clone");
             return 1;
         }
         if (o == '?')

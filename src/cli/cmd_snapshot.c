@@ -24,10 +24,6 @@
 #include "mgr/store.h"
 #include "mgr/vmdisk.h"
 
-#define USAGE                                                                                      \
-    "usage: bareiron snapshot NAME take SNAP [--description TEXT] | list | show SNAP |\n"          \
-    "       restore SNAP | delete SNAP | edit SNAP [--name NEW] [--description TEXT]"
-
 struct snap_args {
     const char *vm, *verb, *snap, *new_name, *description;
 };
@@ -52,7 +48,7 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'h') {
-            puts(USAGE);
+            vm_print_help("snapshot");
             return 1;
         }
         if (c == '?')
