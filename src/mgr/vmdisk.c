@@ -56,27 +56,57 @@ static int each(const struct vm_config *cfg, enum disk_snapshot_op op, const cha
     return ret;
 }
 
-int vmdisk_snapshot(const struct vm_config *cfg, enum vmdisk_snap_op op, const char *uuid,
-                    struct error *err)
+/* CREATE on every disk; on failure, deletes the snapshots it made again. */
+static int create_all(const struct vm_config *cfg, const char *uuid, struct error *err)
 {
-    static const enum disk_snapshot_op ops[] = {DISK_SNAPSHOT_CREATE, DISK_SNAPSHOT_APPLY,
-                                                DISK_SNAPSHOT_DELETE};
+    struct error e2 = {0};
+    size_t done, undone;
+    int ret = each(cfg, DISK_SNAPSHOT_CREATE, uuid, cfg->disk_count, &done, err);
+
+    if (ret < 0 && each(cfg, DISK_SNAPSHOT_DELETE, uuid, done, &undone, &e2) < 0)
+        log_warn("snapshot %s left in %s: %s", uuid, cfg->disks[undone].path, e2.message);
+    return ret;
+}
+
+/*
+ * APPLY on every disk, all or none: each disk first gets a snapshot of its present state
+ * ("<uuid>-undo"); when applying fails on one disk, those already reverted go back to it.
+ * The undo snapshots are deleted at the end.
+ */
+static int apply_all(const struct vm_config *cfg, const char *uuid, struct error *err)
+{
+    char undo[64];
     struct error e2 = {0};
     size_t done, undone;
     int ret = 0;
 
-    for (size_t i = 0; op == VMDISK_SNAP_APPLY && i < cfg->disk_count && ret == 0; i++)
+    for (size_t i = 0; i < cfg->disk_count && ret == 0; i++)
         if (!cfg->disks[i].is_readonly)
             ret = has_snapshot(cfg->disks[i].path, uuid, err);
+    snprintf(undo, sizeof(undo), "%s-undo", uuid);
+    if (ret == 0)
+        ret = create_all(cfg, undo, err);
     if (ret < 0)
         return ret;
-    ret = each(cfg, ops[op], uuid, cfg->disk_count, &done, err);
-    if (ret < 0 && op == VMDISK_SNAP_CREATE &&
-        each(cfg, DISK_SNAPSHOT_DELETE, uuid, done, &undone, &e2) < 0)
-        log_warn("snapshot %s left in %s: %s", uuid, cfg->disks[undone].path, e2.message);
-    if (ret < 0 && op == VMDISK_SNAP_APPLY && done > 0)
-        log_warn("snapshot %s: only disks before %s were reverted", uuid, cfg->disks[done].path);
+    ret = each(cfg, DISK_SNAPSHOT_APPLY, uuid, cfg->disk_count, &done, err);
+    if (ret < 0 && each(cfg, DISK_SNAPSHOT_APPLY, undo, done, &undone, &e2) < 0)
+        log_warn("%s: cannot go back to its state before the restore: %s", cfg->disks[undone].path,
+                 e2.message);
+    if (each(cfg, DISK_SNAPSHOT_DELETE, undo, cfg->disk_count, &undone, &e2) < 0)
+        log_warn("snapshot %s left in %s: %s", undo, cfg->disks[undone].path, e2.message);
     return ret;
+}
+
+int vmdisk_snapshot(const struct vm_config *cfg, enum vmdisk_snap_op op, const char *uuid,
+                    struct error *err)
+{
+    size_t done;
+
+    if (op == VMDISK_SNAP_CREATE)
+        return create_all(cfg, uuid, err);
+    if (op == VMDISK_SNAP_APPLY)
+        return apply_all(cfg, uuid, err);
+    return each(cfg, DISK_SNAPSHOT_DELETE, uuid, cfg->disk_count, &done, err);
 }
 
 /* Copies file (src) into the new file (dst), keeping holes. */

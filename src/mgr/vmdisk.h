@@ -25,9 +25,9 @@ MUST_CHECK int vmdisk_check_snapshots(const struct vm_config *cfg, struct error 
 /*
  * Runs (op) for the internal snapshot named (uuid) on every writable disk of (cfg) (read-only
  * disks and the CD-ROM are skipped). CREATE deletes the snapshots it made again when one disk
- * fails; APPLY first checks that every disk holds the snapshot (-ENOENT naming the disk) and,
- * if applying fails on one disk after others, names the disks already reverted; DELETE skips
- * disks that do not hold it.
+ * fails; APPLY first checks that every disk holds the snapshot (-ENOENT naming the disk), then
+ * reverts all disks or none (each first gets a temporary "<uuid>-undo" snapshot of its present
+ * state, to go back to when another disk fails); DELETE skips disks that do not hold it.
  */
 MUST_CHECK int vmdisk_snapshot(const struct vm_config *cfg, enum vmdisk_snap_op op,
                                const char *uuid, struct error *err);
