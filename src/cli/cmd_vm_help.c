@@ -98,7 +98,8 @@ static const struct {
      "SYNOPSIS\n  bareiron delete NAME [--keep-disks]\n\n"
      "DESCRIPTION\n  Removes the VM's definition and directory without asking. A VM that runs is\n"
      "  refused (status 4). Disk images inside vms/NAME/disks/ and the snapshot tree go\n"
-     "  with it; images elsewhere are never touched (nor the snapshots inside them).\n\n"
+     "  with it; images elsewhere are never touched (nor the snapshots inside them).\n"
+     "  A VM holding the base disk of a linked clone is refused (status 4).\n\n"
      "OPTIONS\n  --keep-disks   move vms/NAME/disks/ to <library>/disks/NAME/ first\n\n"},
     {"start", false,
      "NAME\n  bareiron start - start a VM in the background\n\n"

@@ -174,3 +174,25 @@ int vmdisk_overlay(const char *path, const char *base, bool is_base_raw, struct 
 {
     return qcow2_create(path, 0, 0, base, is_base_raw ? "raw" : "qcow2", false, err);
 }
+
+bool vmdisk_chain_enters(const struct vm_config *cfg, const char *dir)
+{
+    size_t n = strlen(dir);
+
+    for (size_t i = 0; i < cfg->disk_count; i++) {
+        struct disk_info info;
+        struct error e = {0};
+        const char *path = cfg->disks[i].path;
+        char next[PATH_MAX];
+        /* a chain longer than the block layer opens is not followed further */
+        for (int depth = 0; depth < 16; depth++) {
+            if (disk_info_get(path, BLK_FORMAT_AUTO, &info, &e) < 0 || !info.backing[0])
+                break;
+            if (strncmp(info.backing_resolved, dir, n) == 0 && info.backing_resolved[n] == '/')
+                return true;
+            snprintf(next, sizeof(next), "%s", info.backing_resolved);
+            path = next;
+        }
+    }
+    return false;
+}

@@ -298,6 +298,13 @@ def test_linked_clone(mgr, tmp_path):
     assert holds(src[0], 6, slot=1) and holds(src[1], 5, slot=1)
     for p in src:
         qemu_img("check", p)
+    # a linked clone whose base lives in the source's directory keeps the source from going
+    mgr.ok("clone", "vm", "l2", "--linked")
+    r = mgr.run("delete", "vm")
+    assert r.returncode == EXIT_STATE and "linked clone" in r.stderr and "'l2'" in r.stderr
+    assert mgr.run("delete", "vm", "--keep-disks").returncode == EXIT_STATE
+    mgr.ok("delete", "l2")
+    mgr.ok("delete", "vm")
 
 
 def wait_hold(path, timeout=120):
