@@ -354,3 +354,45 @@ def test_linked_clone_runs_beside_the_original(bareiron, build_dir, tmp_path, ne
         qemu_img("check", p)
         assert json.loads(qemu_img("info", "--output=json", p).stdout)["backing-filename"] \
             == str(base)
+
+
+def test_clone_progress_on_a_terminal(mgr, tmp_path):
+    import os
+    import pty
+    disks = make_vm(mgr, tmp_path, ndisks=1)
+    write(disks[0], 3, slot=2)
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([mgr.bareiron, "clone", "vm", "c"], stderr=slave,
+                           stdout=subprocess.PIPE, text=True, env=mgr.env, timeout=60)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+    assert r.returncode == 0
+    text = out.decode(errors="replace")
+    assert "100.0%" in text and "MiB/s" in text and "/4.0 MiB" in text, text
+    assert "MiB/s" not in mgr.ok("clone", "vm", "c2").stderr  # not a terminal: no bar
+
+
+def test_hostile_tree_file(mgr, tmp_path):
+    make_vm(mgr, tmp_path, ndisks=1)
+    p = mgr.vm_dir("vm") / "snapshots.json"
+    for text in ["{", "[]", '{"version":1,"current":null,"snapshots":[{}]}',
+                 '{"version":9,"current":null,"snapshots":[]}']:
+        p.write_text(text)
+        r = mgr.run("snapshot", "vm", "list")
+        assert r.returncode == EXIT_INVALID and "snapshots.json" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        r = mgr.run("show", "vm")  # the settings are still shown, with a warning
+        assert r.returncode == 0 and "snapshots.json" in r.stderr
+    p.unlink()
+    mgr.ok("snapshot", "vm", "take", "A")
