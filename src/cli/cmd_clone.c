@@ -229,11 +229,32 @@ static int make_disks(struct clone *c, struct error *err)
     return ret;
 }
 
+/*
+ * A linked clone's overlays name their base by absolute path, so its definition follows them
+ * with backing=any, at every level of the chain: a disk that has a backing file of its own
+ * under a stricter policy would lose that protection. Refused before anything is made.
+ */
+static int check_linkable(const struct clone *c, struct error *err)
+{
+    for (size_t i = 0; c->is_linked && i < c->src_cfg.disk_count; i++) {
+        const struct disk_config *d = &c->src_cfg.disks[i];
+        if (!d->is_readonly && d->backing != DISK_BACKING_ANY && vmdisk_has_backing(d->path))
+            return error_set(err, -ENOTSUP,
+                             "not supported yet: a linked clone of disk %s, which has a backing "
+                             "file of its own (backing=%s)",
+                             d->path, config_backing_name(d->backing));
+    }
+    return 0;
+}
+
 static int clone_vm(struct clone *c, struct error *err)
 {
     char kept[PATH_MAX];
     struct error e2 = {0};
-    int ret = retarget(c, err);
+    int ret = check_linkable(c, err);
+
+    if (ret == 0)
+        ret = retarget(c, err);
 
     if (ret == 0)
         ret = store_create(&c->st, &c->cfg, err);

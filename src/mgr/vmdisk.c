@@ -196,3 +196,10 @@ bool vmdisk_chain_enters(const struct vm_config *cfg, const char *dir)
     }
     return false;
 }
+
+bool vmdisk_has_backing(const char *path)
+{
+    struct disk_info info;
+    struct error e = {0};
+    return disk_info_get(path, BLK_FORMAT_AUTO, &info, &e) == 0 && info.backing[0];
+}

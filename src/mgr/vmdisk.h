@@ -53,6 +53,9 @@ MUST_CHECK int vmdisk_copy(const struct vmdisk_copy *c, struct error *err);
 MUST_CHECK int vmdisk_overlay(const char *path, const char *base, bool is_base_raw,
                               struct error *err);
 
+/* True if the image at (path) names a backing file. */
+bool vmdisk_has_backing(const char *path);
+
 /* True if a backing file of one of (cfg)'s disks, at any depth, lives under directory (dir)
  * (a linked clone's base inside another VM's directory). */
 bool vmdisk_chain_enters(const struct vm_config *cfg, const char *dir);

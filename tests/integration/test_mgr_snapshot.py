@@ -298,6 +298,19 @@ def test_linked_clone(mgr, tmp_path):
     assert holds(src[0], 6, slot=1) and holds(src[1], 5, slot=1)
     for p in src:
         qemu_img("check", p)
+    # the source's disks now have backing files (backing=any): a second linked clone is fine;
+    # a disk with a backing file under backing=same-dir is refused (its chain would be followed
+    # with backing=any)
+    b, o = tmp_path / "b.qcow2", tmp_path / "o.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", b, "1M")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", o)
+    mgr.ok("create", "sd", "--disk", o)
+    r = mgr.run("clone", "sd", "sdl", "--linked")
+    assert r.returncode == EXIT_INVALID and "backing file of its own" in r.stderr, r.stderr
+    assert not mgr.vm_dir("sdl").exists()
+    mgr.ok("clone", "sd", "sdf")  # a full clone flattens the chain
+    assert "backing-filename" not in json.loads(
+        qemu_img("info", "--output=json", disk_paths(mgr, "sdf")[0]).stdout)
     # a linked clone whose base lives in the source's directory keeps the source from going
     mgr.ok("clone", "vm", "l2", "--linked")
     r = mgr.run("delete", "vm")
