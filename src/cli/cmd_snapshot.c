@@ -76,6 +76,9 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
         return error_usage(err, "snapshot %s: --name/--description do not apply", a->verb);
     if (a->description && strlen(a->description) > SNAPTREE_MAX_DESC)
         return error_usage(err, "--description: at most %d bytes", SNAPTREE_MAX_DESC);
+    for (const char *p = a->description; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return error_usage(err, "--description: no control characters");
     return vm_check_name(a->vm, err);
 }
 
