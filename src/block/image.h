@@ -8,6 +8,7 @@
 #define BAREIRON_BLOCK_IMAGE_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -114,6 +115,27 @@ struct disk_check_result {
  * the check ran (see res), -ENOTSUP for raw images, or -errno with (err) set. */
 MUST_CHECK int disk_check(const char *path, bool repair, struct disk_check_result *res,
                           struct error *err);
+
+/* Progress of a long operation: (done) of (total) bytes. */
+typedef void (*disk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+struct disk_copy_opts {
+    const char *src;
+    enum blk_format src_format;   /* AUTO probes */
+    enum blk_backing src_backing; /* which backing files the source may name */
+    const char *dst;
+    enum blk_format format;    /* of the new image; AUTO: qcow2 */
+    uint64_t cluster_size;     /* qcow2; 0: 64 KiB */
+    bool is_force;             /* replace an existing (dst) (see disk_new_begin) */
+    disk_progress_fn progress; /* may be NULL */
+    void *opaque;
+    const volatile sig_atomic_t
+        *is_interrupted; /* when set, the copy stops (-EINTR); may be NULL */
+};
+/* Copies the image o->src (its backing chain flattened) into a new image o->dst, sparsely:
+ * holes and zero blocks are not written. Nothing is left at o->dst on failure. Returns 0 or
+ * -errno with (err) set. */
+MUST_CHECK int disk_copy(const struct disk_copy_opts *o, struct error *err);
 
 /* One internal snapshot of a qcow2 image, as `disk snapshot list` shows it. */
 struct disk_snapshot {

@@ -41,5 +41,7 @@ int cmd_pause(int argc, char **argv, struct error *err);
 int cmd_resume(int argc, char **argv, struct error *err);
 int cmd_stats(int argc, char **argv, struct error *err);
 int cmd_autostart(int argc, char **argv, struct error *err);
+int cmd_snapshot(int argc, char **argv, struct error *err);
+int cmd_clone(int argc, char **argv, struct error *err);
 
 #endif

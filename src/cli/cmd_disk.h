@@ -7,6 +7,7 @@
 #ifndef BAREIRON_CLI_CMD_DISK_H
 #define BAREIRON_CLI_CMD_DISK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,6 +32,18 @@ struct disk_opts {
  * arguments. Return 0 or a negative errno with (err) filled, as commands do (cli/cli.h). */
 int disk_info_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
+/* A progress bar on stderr (only when it is a terminal): bytes done, total and rate. */
+struct cli_progress {
+    bool is_shown;
+    unsigned shown; /* last 1/1000 shown */
+    double start_sec;
+};
+void cli_progress_init(struct cli_progress *p, bool is_quiet);
+/* A disk_progress_fn (block/image.h) drawing (opaque), a struct cli_progress. */
+void cli_progress(void *opaque, uint64_t done, uint64_t total);
+/* Makes SIGINT and SIGTERM set the returned flag (a copy then stops and cleans up). */
+const volatile sig_atomic_t *cli_catch_interrupt(void);
+
 /* `disk snapshot` (cmd_disk_snapshot.c), the same convention. */
 int disk_snapshot_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err);
 

@@ -1,30 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `bareiron disk convert`: copies an image's contents (its backing chain flattened) into a new
- * image through the block layer. Only what the source has is read: holes of sparse raw files
- * (SEEK_DATA/SEEK_HOLE), zero and unallocated qcow2 clusters are skipped through
- * blk_block_status(), and blocks that read as zeros are not written (the new image keeps holes
- * or unallocated clusters there). The destination is written into a temporary file
- * (block/image.h, struct disk_new) without the metadata flushes a live disk needs, synced once
- * at the end, then renamed into place: an interrupted or failed convert leaves nothing behind.
+ * `bareiron disk convert`: copies an image's contents (its backing chain flattened, as qemu-img
+ * does: the user names the image) into a new image with the block layer's disk_copy
+ * (block/image.h: sparse, written to a temporary file renamed into place when complete), and
+ * the progress bar the copying commands show on a terminal (cli_progress, cmd_disk.h).
  */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
 #include "block/image.h"
 #include "cli/cmd_disk.h"
-
-#define CONVERT_CHUNK (1u << 20)
-#define RAW_ZERO_BLOCK 4096u
 
 static volatile sig_atomic_t is_interrupted;
 
@@ -34,164 +25,66 @@ static void on_signal(int sig)
     is_interrupted = 1;
 }
 
-struct copy {
-    struct blk *src, *dst;
-    uint64_t size;
-    uint64_t zero_block; /* granularity of the zero test on writes (qcow2: a cluster) */
-    uint8_t *buf;
-    bool is_progress;
-    unsigned shown; /* last progress shown, in 1/1000 */
-};
-
-static bool is_zero(const uint8_t *p, size_t n)
+const volatile sig_atomic_t *cli_catch_interrupt(void)
 {
-    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+    struct sigaction sa = {.sa_handler = on_signal};
+
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &is_interrupted;
 }
 
-static void progress(struct copy *c, uint64_t off)
+static double now_sec(void)
 {
-    unsigned permille = (unsigned)(off * 1000 / MAX(c->size, 1u));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
-    if (!c->is_progress || (permille < c->shown + 5 && off < c->size))
+void cli_progress_init(struct cli_progress *p, bool is_quiet)
+{
+    *p = (struct cli_progress){.is_shown = !is_quiet && isatty(STDERR_FILENO),
+                               .start_sec = now_sec()};
+}
+
+void cli_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    struct cli_progress *p = opaque;
+    unsigned permille = (unsigned)(done * 1000 / MAX(total, 1u));
+    double mib = (double)done / (1 << 20), secs = now_sec() - p->start_sec;
+    char bar[31];
+
+    if (!p->is_shown || (permille < p->shown + 5 && done < total && p->shown))
         return;
-    c->shown = permille;
-    fprintf(stderr, "\r    (%5.1f/100%%)", (double)permille / 10);
-}
-
-/* Writes the non-zero zero_block-aligned pieces of (buf, n bytes at off), merged into runs. */
-static int write_nonzero(struct copy *c, const uint8_t *buf, uint64_t n, uint64_t off)
-{
-    uint64_t pos = 0, start = 0;
-    bool is_in_run = false;
-    int ret;
-
-    while (pos < n) {
-        uint64_t end = MIN(n, ALIGN_DOWN(off + pos, c->zero_block) + c->zero_block - off);
-        bool is_data = !is_zero(buf + pos, (size_t)(end - pos));
-        if (is_data && !is_in_run)
-            start = pos;
-        if (!is_data && is_in_run) {
-            ret = blk_pwrite(c->dst, buf + start, pos - start, off + start);
-            if (ret < 0)
-                return ret;
-        }
-        is_in_run = is_data;
-        pos = end;
-    }
-    return is_in_run ? blk_pwrite(c->dst, buf + start, n - start, off + start) : 0;
-}
-
-/* Copies the data range [off, off+len) chunk by chunk. */
-static int copy_data(struct copy *c, uint64_t off, uint64_t len, struct error *err)
-{
-    for (uint64_t done = 0; done < len; done += CONVERT_CHUNK) {
-        uint64_t n = MIN((uint64_t)CONVERT_CHUNK, len - done);
-        int ret;
-        if (is_interrupted)
-            return error_set(err, -EINTR, "interrupted");
-        ret = blk_pread(c->src, c->buf, n, off + done);
-        if (ret < 0)
-            return error_set(err, ret, "read at %" PRIu64 ": %s", off + done, strerror(-ret));
-        ret = write_nonzero(c, c->buf, n, off + done);
-        if (ret < 0)
-            return error_set(err, ret, "write at %" PRIu64 ": %s", off + done, strerror(-ret));
-        progress(c, off + done + n);
-    }
-    return 0;
-}
-
-static int copy_all(struct copy *c, struct error *err)
-{
-    uint64_t off = 0, n;
-    bool is_zero_range;
-    int ret = 0;
-
-    if (posix_memalign((void **)&c->buf, 4096, CONVERT_CHUNK))
-        return error_set(err, -ENOMEM, "out of memory");
-    while (off < c->size && ret == 0) {
-        ret = blk_block_status(c->src, off, c->size - off, &n, &is_zero_range);
-        if (ret < 0) {
-            error_set(err, ret, "read at %" PRIu64 ": %s", off, strerror(-ret));
-            break;
-        }
-        if (!is_zero_range) /* a new image reads as zeros: holes need nothing */
-            ret = copy_data(c, off, n, err);
-        off += n;
-        progress(c, off);
-    }
-    if (c->is_progress)
-        fprintf(stderr, "\n");
-    free(c->buf);
-    return ret;
-}
-
-/* Creates the destination in (n), opens it in (*dst). */
-static int open_dst(const struct disk_opts *o, struct disk_new *n, uint64_t size, struct blk **dst,
-                    struct error *err)
-{
-    struct blk_open_opts dopt = {.path = n->tmp, .is_scratch = true};
-    struct error e = {0};
-    int ret;
-
-    dopt.format = o->format ? o->format : BLK_FORMAT_QCOW2;
-    ret = dopt.format == BLK_FORMAT_RAW
-              ? disk_new_raw(n, size, err)
-              : disk_new_qcow2(n, ALIGN_UP(size, 512u), o->cluster_size, NULL, NULL, err);
-    if (ret == 0 && blk_open(&dopt, NULL, dst, &e) < 0) /* name the destination */
-        ret =
-            error_set(err, e.code, "%s: cannot open the new image: %s", n->name, strerror(-e.code));
-    return ret;
-}
-
-static int convert(const struct disk_opts *o, const char *src_path, const char *dst_path,
-                   struct error *err)
-{
-    /* the user names the image: its chain is followed as recorded, as qemu-img does */
-    struct blk_open_opts so = {
-        .path = src_path, .format = o->src_format, .backing = BLK_BACKING_ANY, .is_readonly = true};
-    struct copy c = {.is_progress = isatty(STDERR_FILENO) && !o->is_quiet};
-    struct disk_new n;
-    int ret = blk_open(&so, NULL, &c.src, err);
-
-    if (ret < 0)
-        return ret;
-    c.size = blk_size_bytes(c.src);
-    ret = disk_new_begin(&n, dst_path, o->is_force, err);
-    if (ret < 0) {
-        blk_close(c.src);
-        return ret;
-    }
-    ret = open_dst(o, &n, c.size, &c.dst, err);
-    if (ret == 0) {
-        c.zero_block = (o->format == BLK_FORMAT_RAW)
-                           ? RAW_ZERO_BLOCK
-                           : (o->cluster_size ? o->cluster_size : QCOW2_DEFAULT_CLUSTER_SIZE);
-        ret = copy_all(&c, err);
-    }
-    if (ret == 0) {
-        ret = blk_flush(c.dst);
-        if (ret < 0)
-            error_set(err, ret, "%s: %s", dst_path, strerror(-ret));
-    }
-    blk_close(c.dst);
-    blk_close(c.src);
-    if (ret < 0) {
-        disk_new_abort(&n);
-        return ret;
-    }
-    return disk_new_commit(&n, err);
+    p->shown = MAX(permille, 1u);
+    for (unsigned i = 0; i < 30; i++)
+        bar[i] = i * 1000 < permille * 30 ? '#' : ' ';
+    bar[30] = '\0';
+    fprintf(stderr, "\r  [%s] %5.1f%% %.1f/%.1f MiB %.1f MiB/s ", bar, (double)permille / 10, mib,
+            (double)total / (1 << 20), secs > 0 ? mib / secs : 0.0);
+    if (done >= total)
+        fputc('\n', stderr);
 }
 
 int disk_convert_cmd(int argc, char **argv, const struct disk_opts *o, struct error *err)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
+    struct cli_progress p;
+    struct disk_copy_opts c = {.src_format = o->src_format,
+                               .src_backing = BLK_BACKING_ANY,
+                               .format = o->format,
+                               .cluster_size = o->cluster_size,
+                               .is_force = o->is_force,
+                               .progress = cli_progress,
+                               .opaque = &p};
 
     if (argc - optind != 2)
         return error_usage(err, "usage: bareiron disk convert SRC DST [--format F] "
                                 "[--source-format F] [--force]");
+    c.src = argv[optind];
+    c.dst = argv[optind + 1];
     /* Ctrl-C stops the copy at the next block and removes the unfinished image. */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    return convert(o, argv[optind], argv[optind + 1], err);
+    c.is_interrupted = cli_catch_interrupt();
+    cli_progress_init(&p, o->is_quiet);
+    return disk_copy(&c, err);
 }

@@ -13,6 +13,7 @@
 #include "mgr/config.h"
 #include "mgr/proc.h"
 #include "mgr/store.h"
+#include "mgr/vmdisk.h"
 
 /*
  * Applies the settings of (a) to (cfg). A bad value is a usage error (2); otherwise the class
@@ -136,6 +137,32 @@ int cmd_set(int argc, char **argv, struct error *err)
     return ret;
 }
 
+/* Refuses to delete VM (name) while another VM's disk has a backing file in its directory
+ * (a linked clone of it). */
+static int check_no_clones(const struct store *st, const char *name, struct error *err)
+{
+    char dir[PATH_MAX], **names;
+    size_t n;
+    int ret = 0;
+
+    if (store_vm_path(st, name, NULL, dir, sizeof(dir)) < 0 || store_list(st, &names, &n, err) < 0)
+        return 0; /* nothing to compare against: the delete reports its own errors */
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        struct vm_config cfg;
+        struct error e = {0};
+        if (strcmp(names[i], name) == 0 || store_load(st, names[i], &cfg, &e) < 0)
+            continue;
+        if (vmdisk_chain_enters(&cfg, dir))
+            ret = error_set(err, -EBUSY,
+                            "VM '%s' holds the base disk of VM '%s' (a linked clone): delete "
+                            "'%s' first",
+                            name, names[i], names[i]);
+        config_fini(&cfg);
+    }
+    store_list_free(names, n);
+    return ret;
+}
+
 int cmd_delete(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
@@ -151,7 +178,7 @@ int cmd_delete(int argc, char **argv, struct error *err)
     if (proc_probe(&st, a.name, &ps) == 0 && vm_state_is_live(ps.state))
         ret = error_set(err, -EBUSY, "VM '%s' is %s: power it off first ('bareiron poweroff %s')",
                         a.name, vm_state_name(ps.state), a.name);
-    else
+    else if ((ret = check_no_clones(&st, a.name, err)) == 0)
         ret = store_delete(&st, a.name, a.is_keep_disks, kept, sizeof(kept), err);
     store_unlock(lock);
     if (ret < 0)

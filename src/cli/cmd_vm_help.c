@@ -90,14 +90,16 @@ static const struct {
      "DESCRIPTION\n  Prints every setting, the current state (derived from the running monitor,\n"
      "  so a crashed one shows as aborted) and the VM's directory.\n\n"
      "OPTIONS\n  --json   {name, state, pid, last_exit_status, last_exit_signal, directory,\n"
+     "           snapshot_count, current_snapshot (a name or null),\n"
      "           config: the vm.json object, runtime: the monitor's query-config\n"
      "           while it runs}\n\n"},
     {"delete", false,
      "NAME\n  bareiron delete - delete a VM\n\n"
      "SYNOPSIS\n  bareiron delete NAME [--keep-disks]\n\n"
      "DESCRIPTION\n  Removes the VM's definition and directory without asking. A VM that runs is\n"
-     "  refused (status 4). Disk images inside vms/NAME/disks/ go with it; images elsewhere\n"
-     "  are never touched.\n\n"
+     "  refused (status 4). Disk images inside vms/NAME/disks/ and the snapshot tree go\n"
+     "  with it; images elsewhere are never touched (nor the snapshots inside them).\n"
+     "  A VM holding the base disk of a linked clone is refused (status 4).\n\n"
      "OPTIONS\n  --keep-disks   move vms/NAME/disks/ to <library>/disks/NAME/ first\n\n"},
     {"start", false,
      "NAME\n  bareiron start - start a VM in the background\n\n"
@@ -147,6 +149,33 @@ static const struct {
      "  and per network adapter rx/tx packets and bytes, drops and errors.\n"
      "  Counters the monitor does not keep are left out.\n\n"
      "OPTIONS\n  --json   the same as one JSON object, plus name and state\n\n"},
+    {"snapshot", false,
+     "NAME\n  bareiron snapshot - snapshots of a powered-off VM, as a tree\n\n"
+     "SYNOPSIS\n  bareiron snapshot NAME take SNAP [--description TEXT]\n"
+     "  bareiron snapshot NAME list\n"
+     "  bareiron snapshot NAME show|restore|delete SNAP\n"
+     "  bareiron snapshot NAME edit SNAP [--name NEW] [--description TEXT]\n\n"
+     "DESCRIPTION\n  take records the VM's definition and a qcow2 internal snapshot (named by the\n"
+     "  snapshot's UUID, see 'qemu-img snapshot -l') in every writable disk, as a child\n"
+     "  of the current snapshot; it becomes current. Raw writable disks are refused\n"
+     "  (status 6; convert them to qcow2); read-only disks and the CD-ROM are skipped.\n"
+     "  If one disk fails, the snapshots made in the others are deleted again.\n"
+     "  list prints the tree, the current snapshot marked '*'. restore reverts every\n"
+     "  disk and the settings (the present state is lost) and makes SNAP current.\n"
+     "  delete removes SNAP from the disks and the tree; its children get its parent.\n"
+     "  SNAP is a name (unique in the VM) or a UUID. A running VM is refused (status 4):\n"
+     "  live snapshots are not supported yet.\n\n"},
+    {"clone", false,
+     "NAME\n  bareiron clone - copy a powered-off VM\n\n"
+     "SYNOPSIS\n  bareiron clone NAME NEW [--snapshot SNAP] [--linked]\n\n"
+     "DESCRIPTION\n  Creates VM NEW with NAME's settings and new MAC addresses. Each writable\n"
+     "  disk is copied sparsely into vms/NEW/disks/ (a progress bar on a terminal);\n"
+     "  read-only disks and the CD-ROM are shared. Snapshots are not copied.\n\n"
+     "OPTIONS\n  --snapshot SNAP   the disks' content and the settings at snapshot SNAP\n"
+     "  --linked          no copy: NEW gets a qcow2 overlay on each of NAME's disks, and\n"
+     "                    NAME moves onto its own overlay, so that the shared base never\n"
+     "                    changes again. Not supported yet for a VM with snapshots or\n"
+     "                    with --snapshot (status 6).\n\n"},
     {"autostart", false,
      "NAME\n  bareiron autostart - start every VM marked autostart\n\n"
      "SYNOPSIS\n  bareiron autostart\n\n"

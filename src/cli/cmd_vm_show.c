@@ -6,6 +6,7 @@
  */
 #include "cli/cmd_vm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "cli/cli.h"
 #include "mgr/config.h"
 #include "mgr/proc.h"
+#include "mgr/snaptree.h"
 #include "mgr/store.h"
 
 static void print_json(json_t *obj)
@@ -77,7 +79,7 @@ static void show_devices(const struct vm_config *c)
 }
 
 static void show_text(const struct store *st, const struct vm_config *c,
-                      const struct proc_status *ps)
+                      const struct proc_status *ps, const struct snap_tree *t)
 {
     char mem[32], dir[PATH_MAX];
     printf("Name:          %s\n", c->name);
@@ -105,6 +107,14 @@ static void show_text(const struct store *st, const struct vm_config *c,
     printf("ACPI:          %s\n", c->has_acpi ? "on" : "off");
     printf("I/O APIC:      %s\n", c->has_ioapic ? "on" : "off");
     printf("Autostart:     %s\n", c->is_autostart ? "on" : "off");
+    printf("Snapshots:     %zu", t->n);
+    if (t->current >= 0) {
+        printf(" (current: ");
+        for (const char *p = t->v[t->current].name; *p; p++)
+            putchar(isprint((unsigned char)*p) ? *p : '?');
+        putchar(')');
+    }
+    putchar('\n');
     if (store_vm_path(st, c->name, NULL, dir, sizeof(dir)) == 0)
         printf("Directory:     %s\n", dir);
 }
@@ -127,11 +137,15 @@ int cmd_show(int argc, char **argv, struct error *err)
     struct store st;
     struct vm_config cfg;
     struct proc_status ps;
+    struct snap_tree t;
+    struct error terr = {0};
     int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_JSON, &a, &st, err);
     if (ret < 0 || a.is_help)
         return ret;
     if ((ret = vm_check_name(a.name, err)) < 0 || (ret = store_load(&st, a.name, &cfg, err)) < 0)
         return ret;
+    if (snaptree_load(&st, a.name, &t, &terr) < 0) /* shown without its snapshots */
+        cli_err("%s", terr.message);
     if (proc_probe(&st, a.name, &ps) < 0)
         memset(&ps, 0, sizeof(ps));
     if (a.is_json) {
@@ -142,6 +156,9 @@ int cmd_show(int argc, char **argv, struct error *err)
         if (store_vm_path(&st, cfg.name, NULL, dir, sizeof(dir)) == 0)
             json_object_set_new(o, "directory", json_string(dir));
         json_object_set_new(o, "name", json_string(cfg.name));
+        json_object_set_new(o, "snapshot_count", json_integer((json_int_t)t.n));
+        json_object_set_new(o, "current_snapshot",
+                            t.current >= 0 ? json_string(t.v[t.current].name) : json_null());
         if (vm_state_is_live(ps.state)) {
             json_t *runtime = NULL;
             /* What the monitor actually runs (it may differ after a live `set`). */
@@ -151,8 +168,9 @@ int cmd_show(int argc, char **argv, struct error *err)
         print_json(o);
         json_decref(o);
     } else {
-        show_text(&st, &cfg, &ps);
+        show_text(&st, &cfg, &ps, &t);
     }
+    snaptree_free(&t);
     config_fini(&cfg);
     return 0;
 }

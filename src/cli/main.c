@@ -34,6 +34,8 @@ static const struct command commands[] = {
     {"pause", cmd_pause, "pause a running VM"},
     {"resume", cmd_resume, "resume a paused VM"},
     {"stats", cmd_stats, "vCPU time, exits, memory and disk counters of a running VM"},
+    {"snapshot", cmd_snapshot, "take, list, restore and delete a powered-off VM's snapshots"},
+    {"clone", cmd_clone, "copy a powered-off VM (full or linked), from a snapshot if asked"},
     {"autostart", cmd_autostart, "start every VM marked auto-start"},
 };
 

@@ -224,6 +224,31 @@ int store_save(const struct store *st, const struct vm_config *cfg, struct error
     return save_in(dir, cfg, err);
 }
 
+int store_read_leaf(const struct store *st, const char *name, const char *leaf, size_t max,
+                    char **text, size_t *len)
+{
+    char path[PATH_MAX];
+    if (store_vm_path(st, name, leaf, path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    return read_file_all(path, max, text, len);
+}
+
+int store_write_leaf(const struct store *st, const char *name, const char *leaf, const char *data,
+                     size_t len, struct error *err)
+{
+    char path[PATH_MAX];
+    int ret;
+    if (store_vm_path(st, name, leaf, path, sizeof(path)) < 0)
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    if (data == NULL)
+        ret = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    else
+        ret = write_file_atomic(path, data, len, 0600);
+    if (ret < 0)
+        return error_set(err, ret, "cannot write %s: %s", path, strerror(-ret));
+    return 0;
+}
+
 /* Removes (path) and everything below it (no symlinks followed). */
 static int remove_tree(const char *path)
 {

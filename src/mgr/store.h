@@ -59,6 +59,15 @@ MUST_CHECK int store_load(const struct store *st, const char *name, struct vm_co
 /* Validates (cfg) and replaces its vm.json atomically. The caller holds the lock. */
 MUST_CHECK int store_save(const struct store *st, const struct vm_config *cfg, struct error *err);
 
+/* Reads file (leaf) of VM (name)'s directory (at most (max) bytes) into a malloc'd,
+ * NUL-terminated (*text, *len). Returns 0, -ENOENT when absent, -EFBIG, or -errno. */
+MUST_CHECK int store_read_leaf(const struct store *st, const char *name, const char *leaf,
+                               size_t max, char **text, size_t *len);
+/* Replaces file (leaf) of VM (name)'s directory with (data) atomically; (data) NULL removes
+ * it. The caller holds the lock. Returns 0 or -errno with (err). */
+MUST_CHECK int store_write_leaf(const struct store *st, const char *name, const char *leaf,
+                                const char *data, size_t len, struct error *err);
+
 /* Creates a new VM from (cfg). Returns 0, -EEXIST if the name is taken, or -errno. */
 MUST_CHECK int store_create(const struct store *st, const struct vm_config *cfg, struct error *err);
 
