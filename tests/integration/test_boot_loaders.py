@@ -78,7 +78,8 @@ def test_payloads_load(boot_check, build_dir):
     if not payloads:
         pytest.skip("no test payloads built (tests/guest)")
     for p in payloads:
-        r = run([boot_check, "--memory", "64", p])
+        # 128 MiB: the counter payload's 64 MiB buffer sits above 1 MiB
+        r = run([boot_check, "--memory", "128", p])
         assert r.returncode == 0, (p.name, r.stderr)
         kv = bu.parse_kv(r.stdout)
         assert kv["format"] == "multiboot" and kv["mode"] == "multiboot32", p.name
