@@ -18,11 +18,11 @@
 #   while kvm toggles static keys), NESTED_MEM (2G),
 #   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_STALL (60) and
 #   NESTED_SILENT (120): L1 counts as stopped after NESTED_STALL s without console output
-#   while QEMU is idle, or NESTED_SILENT s without output at all once /init runs (it prints a
-#   heartbeat every 10 s); where L1 was (QEMU monitor: registers, local APIC) then goes to
-#   BUILD_DIR/guest/nested.stalls and stderr, a key press and an NMI are tried, and QEMU is
-#   killed unless L1 moves again. NESTED_TICK (L1's timer parameters, default "nohz=off highres=off":
-#   a periodic tick, see below), NESTED_KERNEL (L1 kernel),
+#   while QEMU is idle, or NESTED_SILENT s without any output once /dev/kvm is ready (/init
+#   prints a heartbeat every 10 s); where L1 was (QEMU monitor: registers, local APIC) then
+#   goes to BUILD_DIR/guest/nested.stalls and stderr, a key press and an NMI are tried, and
+#   QEMU is killed unless L1 moves again. NESTED_TICK (L1's timer parameters, default
+#   "nohz=off highres=off", a periodic tick: see below), NESTED_KERNEL (L1 kernel),
 #   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
 #   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1;
 #   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs).
@@ -141,11 +141,11 @@ output_within() {
 
 # Watches L1 (QEMU's pid in $pidfile) while pipeline (1) runs. L1 has stopped when there was
 # no console output for $stall s while QEMU used under 3 % of a CPU over the last $stall s
-# (every L1 CPU halted with nothing to wake it), or, once /init runs (it prints a NESTED
-# TICK line every 10 s while a case runs), no output for $silent s at all. Then where L1 is
-# (QEMU's threads, registers, local APIC, IOAPIC) goes to $stalls; a key press (an i8042
-# interrupt) and then an NMI are tried; if L1 moves again the watch goes on, else QEMU is
-# killed and $stopped says why.
+# (every L1 CPU halted with nothing to wake it), or, once /init has L1's /dev/kvm (it then
+# prints a NESTED TICK line every 10 s while a case runs), no output at all for $silent s.
+# Then where L1 is (QEMU's threads, registers, local APIC, IOAPIC) goes to $stalls; a key
+# press (an i8042 interrupt) and then an NMI are tried; if L1 moves again the watch goes on,
+# else QEMU is killed and $stopped says why.
 watch_l1() {
     tck=$(getconf CLK_TCK)
     size=-1 quiet=0 qpid='' hist=
@@ -166,7 +166,7 @@ watch_l1() {
         why=
         if [ $quiet -ge "$stall" ] && [ $used -lt $((stall * tck * 3 / 100)) ]; then
             why="no output for $quiet s and QEMU idle ($((used * 1000 / tck)) ms CPU in $stall s)"
-        elif [ $quiet -ge "$silent" ] && grep -q '^NESTED cpu' "$log"; then
+        elif [ $quiet -ge "$silent" ] && grep -q '^NESTED KVM ready' "$log"; then
             why="no output (not even /init's heartbeat) for $quiet s"
         fi
         [ -n "$why" ] || continue
