@@ -11,8 +11,9 @@ each case is then judged as on a real KVM.
 - Real KVM: nothing (everything runs directly).
 
 BAREIRON_NESTED=0 turns it off; BAREIRON_HOST_KIND=none runs the no-KVM policy on a KVM host;
-BAREIRON_NESTED_LINUX=0 leaves the Linux cases out. When L1 itself stops (it does, rarely,
-under TCG on a loaded machine), the cases without a result run once more in a fresh L1."""
+BAREIRON_NESTED_LINUX=0 leaves the Linux cases out. Should L1 itself stop (nested-kvm.sh
+notices within about a minute; docs/testing.md, "When L1 stops"), the cases without a result
+run once more in a fresh L1."""
 import os
 import subprocess
 
