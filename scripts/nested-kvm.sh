@@ -16,13 +16,13 @@
 #   tcg), NESTED_SMP (L1 CPUs, default 1: with 2, L1 sometimes livelocks in its own int3-based
 #   code patching under multi-threaded TCG, both CPUs looping in exc_int3/poke_int3_handler
 #   while kvm toggles static keys), NESTED_MEM (2G),
-#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_STALL (60) and
+#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_STALL (30) and
 #   NESTED_SILENT (120): L1 counts as stopped after NESTED_STALL s without console output
 #   while QEMU is idle, or NESTED_SILENT s without any output once /dev/kvm is ready (/init
 #   prints a heartbeat every 10 s); where L1 was (QEMU monitor: registers, local APIC) then
 #   goes to BUILD_DIR/guest/nested.stalls and stderr, a key press and an NMI are tried, and
-#   QEMU is killed unless L1 moves again. NESTED_TICK (L1's timer parameters, default
-#   "nohz=off highres=off", a periodic tick: see below), NESTED_KERNEL (L1 kernel),
+#   QEMU is killed unless L1 moves again. NESTED_TICK (more L1 timer parameters, default
+#   none; "nohz=off highres=off" for a periodic tick, see below), NESTED_KERNEL (L1 kernel),
 #   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
 #   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1;
 #   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs).
@@ -40,13 +40,14 @@ accel=${NESTED_ACCEL:-tcg}
 smp=${NESTED_SMP:-1}
 mem=${NESTED_MEM:-2G}
 limit=${NESTED_TIMEOUT:-900}
-stall=${NESTED_STALL:-60}
+stall=${NESTED_STALL:-30}
 silent=${NESTED_SILENT:-120}
-# L1's timer interrupt runs periodically (docs/testing.md, "When L1 stops"): QEMU 7.2's TCG
-# can lose the wake-up of an interrupt raised from its main thread while the CPU leaves an
-# SVM guest; with a one-shot timer that was L1's last interrupt and it halted for good, a
-# periodic tick raises the next one 4 ms later and L1 goes on
-tick=${NESTED_TICK-nohz=off highres=off}
+# QEMU 7.2's TCG can lose the wake-up of an interrupt raised from its main thread while the
+# CPU leaves an SVM guest (docs/testing.md, "When L1 stops"); with L1's one-shot LAPIC timer
+# that was its last interrupt and it halted for good. watch_l1 below notices that and wakes
+# it with another interrupt. NESTED_TICK="nohz=off highres=off" gives L1 a periodic timer
+# instead, whose next tick re-raises a lost interrupt, but makes some L2 cases slower
+tick=${NESTED_TICK:-}
 busybox=/bin/busybox
 vmm="$build_dir/src/vmm/bareiron-vmm"
 qemu=$(command -v qemu-system-x86_64) || {
