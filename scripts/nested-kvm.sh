@@ -16,12 +16,19 @@
 #   tcg), NESTED_SMP (L1 CPUs, default 1: with 2, L1 sometimes livelocks in its own int3-based
 #   code patching under multi-threaded TCG, both CPUs looping in exc_int3/poke_int3_handler
 #   while kvm toggles static keys), NESTED_MEM (2G),
-#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_KERNEL (L1 kernel),
+#   NESTED_TIMEOUT (seconds for the whole L1 run, default 900), NESTED_STALL (30) and
+#   NESTED_SILENT (120): L1 counts as stopped after NESTED_STALL s without console output
+#   while QEMU is idle, or NESTED_SILENT s without any output once /dev/kvm is ready (/init
+#   prints a heartbeat every 10 s); where L1 was (QEMU monitor: registers, local APIC) then
+#   goes to BUILD_DIR/guest/nested.stalls and stderr, a key press and an NMI are tried, and
+#   QEMU is killed unless L1 moves again. NESTED_TICK (more L1 timer parameters, default
+#   none; "nohz=off highres=off" for a periodic tick, see below), NESTED_KERNEL (L1 kernel),
 #   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
-#   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1).
+#   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1;
+#   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs).
 # Exit status: 0 L1 ran every case (NESTED DONE; the cases' own results are in the output),
-#   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 did not finish in time,
-#   4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
+#   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 stopped or did not finish in
+#   time, 4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
 set -eu
 
 build_dir=${1:?usage: nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]}
@@ -33,6 +40,14 @@ accel=${NESTED_ACCEL:-tcg}
 smp=${NESTED_SMP:-1}
 mem=${NESTED_MEM:-2G}
 limit=${NESTED_TIMEOUT:-900}
+stall=${NESTED_STALL:-30}
+silent=${NESTED_SILENT:-120}
+# QEMU 7.2's TCG can lose the wake-up of an interrupt raised from its main thread while the
+# CPU leaves an SVM guest (docs/testing.md, "When L1 stops"); with L1's one-shot LAPIC timer
+# that was its last interrupt and it halted for good. watch_l1 below notices that and wakes
+# it with another interrupt. NESTED_TICK="nohz=off highres=off" gives L1 a periodic timer
+# instead, whose next tick re-raises a lost interrupt, but makes some L2 cases slower
+tick=${NESTED_TICK:-}
 busybox=/bin/busybox
 vmm="$build_dir/src/vmm/bareiron-vmm"
 qemu=$(command -v qemu-system-x86_64) || {
@@ -106,15 +121,109 @@ python3 "$here/scripts/mkcpio.py" "$stage" "$out" --level 1
 rm -rf "$stage"
 
 log="$build_dir/guest/nested.log"
+pidfile="$build_dir/guest/nested.pid"
+mon="$build_dir/guest/nested-mon.sock"
+stopped="$build_dir/guest/nested.stopped"
+stalls="$build_dir/guest/nested.stalls"
+rm -f "$pidfile" "$mon" "$stopped" "$stalls"
+: >"$log"
+
+# whether L1's console output grows within (1) seconds
+output_within() {
+    before=$(wc -c <"$log")
+    n=0
+    while [ $n -lt "$1" ]; do
+        sleep 1
+        [ "$(wc -c <"$log")" = "$before" ] || return 0
+        n=$((n + 1))
+    done
+    return 1
+}
+
+# Watches L1 (QEMU's pid in $pidfile) while pipeline (1) runs. L1 has stopped when there was
+# no console output for $stall s while QEMU used under 3 % of a CPU over the last $stall s
+# (every L1 CPU halted with nothing to wake it), or, once /init has L1's /dev/kvm (it then
+# prints a NESTED TICK line every 10 s while a case runs), no output at all for $silent s.
+# Then where L1 is (QEMU's threads, registers, local APIC, IOAPIC) goes to $stalls; a key
+# press (an i8042 interrupt) and then an NMI are tried; if L1 moves again the watch goes on,
+# else QEMU is killed and $stopped says why.
+watch_l1() {
+    tck=$(getconf CLK_TCK)
+    size=-1 quiet=0 qpid='' hist=
+    keep=$((stall / 5 + 1))
+    while kill -0 "$1" 2>/dev/null; do
+        sleep 5
+        [ -n "$qpid" ] || qpid=$(cat "$pidfile" 2>/dev/null) || continue
+        cpu=$(awk '{ print $14 + $15 }' "/proc/$qpid/stat" 2>/dev/null) || return 0
+        # shellcheck disable=SC2086 # the samples are words
+        hist=$(echo $hist $cpu | tr ' ' '\n' | tail -n "$keep" | tr '\n' ' ')
+        now=$(wc -c <"$log")
+        if [ "$now" != "$size" ]; then
+            size=$now quiet=0
+            continue
+        fi
+        quiet=$((quiet + 5))
+        used=$((cpu - ${hist%% *}))
+        why=
+        if [ $quiet -ge "$stall" ] && [ $used -lt $((stall * tck * 3 / 100)) ]; then
+            why="no output for $quiet s and QEMU idle ($((used * 1000 / tck)) ms CPU in $stall s)"
+        elif [ $quiet -ge "$silent" ] && grep -q '^NESTED KVM ready' "$log"; then
+            why="no output (not even /init's heartbeat) for $quiet s"
+        fi
+        [ -n "$why" ] || continue
+        {
+            echo "nested-kvm: L1 stopped making progress at $(date -u +%T): $why"
+            for t in /proc/"$qpid"/task/*; do
+                echo "QEMU thread ${t##*/} $(cut -d' ' -f3 "$t/stat") wchan=$(cat "$t/wchan")"
+            done
+            python3 "$here/scripts/hmp.py" "$mon" "info status" "info cpus" \
+                "info registers -a" "info lapic" "info pic" 2>&1
+        } >>"$stalls"
+        how=
+        for poke in "sendkey shift" nmi; do
+            python3 "$here/scripts/hmp.py" "$mon" "$poke" >/dev/null 2>&1
+            if output_within 20; then
+                how=$poke
+                break
+            fi
+            echo "nested-kvm: still stopped 20 s after '$poke'" >>"$stalls"
+        done
+        if [ -n "$how" ]; then
+            echo "nested-kvm: L1 moved again after '$how'" >>"$stalls"
+            size=-1 quiet=0 hist=
+            continue
+        fi
+        grep '^nested-kvm: L1 stopped' "$stalls" | tail -n 1 >"$stopped"
+        kill -s KILL "$qpid"
+        return 0
+    done
+}
+
 set +e
 timeout -s KILL "$limit" "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp" \
     -machine q35 -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-    -kernel "$kernel" -initrd "$out" ${NESTED_QEMU_ARGS:-} \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable ${NESTED_APPEND:-}" \
-    </dev/null | tee "$log"
+    -kernel "$kernel" -initrd "$out" -pidfile "$pidfile" \
+    -chardev "socket,id=nestedmon,path=$mon,server=on,wait=off" -mon chardev=nestedmon \
+    ${NESTED_QEMU_ARGS:-} \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $tick ${NESTED_APPEND:-}" \
+    </dev/null | tee -a "$log" &
+run=$!
+watch_l1 "$run" &
+watcher=$!
+wait "$run"
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
 set -e
+rm -f "$pidfile" "$mon"
 if grep -q '^NESTED NOKVM' "$log"; then
     exit 4
+fi
+if [ -s "$stalls" ]; then
+    cat "$stalls" >&2
+fi
+if [ -s "$stopped" ]; then
+    cat "$stopped" >&2
+    exit 3
 fi
 if ! grep -q '^NESTED DONE' "$log"; then
     echo "nested-kvm: L1 did not finish within $limit s" >&2
