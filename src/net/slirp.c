@@ -22,6 +22,7 @@
 #include "base/iov.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "net/dns_relay.h"
 
 /* Frames from libslirp held for the device (no RX buffer, or produced during a send). */
 #define SLIRP_HELD_MAX 256u
@@ -62,6 +63,8 @@ struct net_slirp {
     struct slirp_frame *held[SLIRP_HELD_MAX];
     unsigned held_head, nheld;
     uint8_t *txbuf; /* NET_FRAME_MAX_BYTES: slirp_input wants one flat frame */
+    uint8_t *rxbuf; /* NET_FRAME_MAX_BYTES: a DNS answer being rewritten */
+    struct net_dns_relay dns;
     struct net_hostfwd fwd[NET_MAX_HOSTFWD];
     char fwd_str[NET_MAX_HOSTFWD][NET_HOSTFWD_STR_BYTES];
     unsigned nfwd;
@@ -296,6 +299,11 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
         s->be.stats.rx_dropped++;
         return (ssize_t)len;
     }
+    if (net_dns_relay_is_answer(&s->dns, buf, len)) {
+        memcpy(s->rxbuf, buf, len);
+        net_dns_relay_in(&s->dns, s->rxbuf, len);
+        buf = s->rxbuf;
+    }
     /* Inside a send the device lock is held: the frame waits for the deferred call. */
     if (s->in_send || s->nheld > 0 || s->be.rx(s->be.opaque, &hdr, buf, len) == -EAGAIN) {
         if (!hold(s, buf, len))
@@ -407,6 +415,7 @@ static int slirp_send(struct net_backend *be, const struct net_hdr *hdr, const s
         return 0;
     }
     iov_to_buf(iov, (int)cnt, 0, s->txbuf, len);
+    (void)net_dns_relay_out(&s->dns, s->txbuf, len);
     s->in_send = true;
     slirp_input(s->slirp, s->txbuf, (int)len);
     s->in_send = false;
@@ -531,6 +540,7 @@ static void slirp_close(struct net_backend *be)
     free(s->pfd);
     free(s->watched);
     free(s->txbuf);
+    free(s->rxbuf);
     free(s);
 }
 
@@ -551,6 +561,19 @@ static Slirp *new_slirp(struct net_slirp *s, bool is_restricted)
     inet_pton(AF_INET, NET_NAT_DNS, &cfg.vnameserver);
     cfg.vhostname = "bareiron";
     return slirp_new(&cfg, &slirp_cb, s);
+}
+
+/* The DNS relay (net/dns_relay.h): not in restricted mode, where libslirp answers no query. */
+static void setup_dns(struct net_slirp *s, bool is_restricted)
+{
+    struct in_addr guest_dns;
+    char addr[INET_ADDRSTRLEN];
+
+    inet_pton(AF_INET, NET_NAT_DNS, &guest_dns);
+    if (is_restricted || !net_dns_relay_init(&s->dns, "/etc/resolv.conf", guest_dns))
+        return;
+    inet_ntop(AF_INET, &s->dns.resolver, addr, sizeof(addr));
+    log_debug("DNS %s relayed to %s", NET_NAT_DNS, addr);
 }
 
 static int setup_fds(struct net_slirp *s, struct error *err)
@@ -585,10 +608,13 @@ int net_slirp_create(struct evloop *loop, const struct net_slirp_opts *o, struct
     s->epfd = s->timerfd = -1;
     ret = -ENOMEM;
     s->txbuf = malloc(NET_FRAME_MAX_BYTES);
-    if (s->txbuf == NULL || (s->slirp = new_slirp(s, o->is_restricted)) == NULL) {
+    s->rxbuf = malloc(NET_FRAME_MAX_BYTES);
+    if (s->txbuf == NULL || s->rxbuf == NULL ||
+        (s->slirp = new_slirp(s, o->is_restricted)) == NULL) {
         error_set(err, ret, "nat: cannot create the NAT network");
         goto err_close;
     }
+    setup_dns(s, o->is_restricted);
     ret = setup_fds(s, err);
     for (unsigned i = 0; ret == 0 && i < o->nhostfwd; i++)
         ret = fwd_add(s, o->hostfwd[i], err);
