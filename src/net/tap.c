@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "base/evloop.h"
-#include "base/fdcache.h"
 #include "base/iov.h"
 #include "base/log.h"
 
@@ -209,9 +208,15 @@ static int open_ifname(struct net_tap *t, const char *name, struct error *err)
                          IFNAMSIZ - 1);
     if (if_nametoindex(name) == 0)
         return error_set(err, -ENODEV, "tap ifname=%s: no such network interface", name);
-    t->fd = fdcache_open("/dev/net/tun", O_RDWR);
+    /*
+     * Not through the descriptor cache: every open of the clone device is a new tap queue, and
+     * a second adapter must not get a duplicate of the first one's. The backend is opened once
+     * per process, before the cache is sealed and the filters forbid opens, and kept across
+     * reboots, so nothing needs to open it again.
+     */
+    t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (t->fd < 0)
-        return error_set(err, t->fd, "tap ifname=%s: /dev/net/tun: %s", name, strerror(-t->fd));
+        return error_set(err, -errno, "tap ifname=%s: /dev/net/tun: %s", name, strerror(errno));
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(t->fd, TUNSETIFF, &ifr) < 0)
         return error_set(err, -errno, "tap ifname=%s: cannot attach: %s%s", name, strerror(errno),

@@ -46,8 +46,9 @@ static bool hdr_allowed(const struct virtio_net *vn, const struct net_hdr *h)
     uint32_t o = vn->guest_offloads;
     uint8_t gso = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 
-    if ((h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) &&
-        !(o & NET_OFFLOAD_CSUM))
+    /* DATA_VALID is advice (a tap sets it whatever the offloads): complete() clears it for a
+     * guest without GUEST_CSUM; a partial checksum it could not finish is another matter */
+    if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(o & NET_OFFLOAD_CSUM))
         return false;
     if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(o & NET_OFFLOAD_ECN))
         return false;
