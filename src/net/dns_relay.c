@@ -86,6 +86,10 @@ bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct
     fclose(f);
     if (r->resolver.s_addr == htonl(INADDR_LOOPBACK))
         r->resolver.s_addr = 0; /* libslirp's fallback is that one already */
+    /* one inside the guest's network (a host that is itself a NAT guest) would be taken for an
+     * address of the NAT network: nothing to rewrite to */
+    if ((ntohl(r->resolver.s_addr) & 0xffffff00u) == (ntohl(guest_dns.s_addr) & 0xffffff00u))
+        r->resolver.s_addr = 0;
     return r->resolver.s_addr != 0;
 }
 

@@ -25,8 +25,9 @@ struct net_dns_relay {
 
 /*
  * Sets (r) up: the first IPv4 nameserver of (resolv_conf) (a resolv.conf(5) file). The relay
- * stays off (libslirp's own behaviour) when there is none or it is 127.0.0.1. Returns whether
- * it is on.
+ * stays off (libslirp's own behaviour) when there is none, when it is 127.0.0.1, or when it is
+ * inside the /24 of (guest_dns), where libslirp would take it for an address of its own.
+ * Returns whether it is on.
  */
 bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct in_addr guest_dns);
 

@@ -195,6 +195,8 @@ static void test_dns_relay_off(void **state)
 
     relay(&r, "nameserver 127.0.0.1\n"); /* libslirp's fallback already */
     assert_false(net_dns_relay_out(&r, f, len));
+    relay(&r, "nameserver 10.0.2.3\n"); /* the host is a NAT guest itself */
+    assert_false(net_dns_relay_out(&r, f, len));
     relay(&r, "search only\n");
     assert_false(net_dns_relay_out(&r, f, len));
     assert_false(net_dns_relay_init(&r, "/nonexistent/resolv.conf", g));
