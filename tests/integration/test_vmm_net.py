@@ -6,6 +6,8 @@ on the host's loopback (seccomp on: libslirp's accept runs under the main filter
 control API's network commands add, list and remove them and set the link. Traffic stays on
 127.0.0.1. The Linux cases (DHCP, DNS, NAT, forwards, restrict=on, link down) are in
 test_nested_kvm.py."""
+import os
+import shutil
 import socket
 import subprocess
 
@@ -100,3 +102,42 @@ def test_forwards_and_control(vmm, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_tap_fd_not_a_tap(vmm, tmp_path):
+    r_fd, w_fd = os.pipe()
+    try:
+        r = subprocess.run([str(vmm), "--kernel", str(spin_payload(tmp_path)), "--serial", "none",
+                            "--nic", f"tap,fd={r_fd}"], capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL, pass_fds=(r_fd,))
+    finally:
+        os.close(r_fd)
+        os.close(w_fd)
+    assert r.returncode == 6, r.stderr
+    assert f"tap fd={r_fd}: not a tap descriptor" in r.stderr
+
+
+TAP_SCRIPT = r"""
+import fcntl, os, struct, subprocess, sys
+TUNSETIFF, IFF_TAP, IFF_NO_PI, IFF_VNET_HDR = 0x400454ca, 0x2, 0x1000, 0x4000
+subprocess.run(["ip", "tuntap", "add", "dev", "bitap0", "mode", "tap"], check=True)
+subprocess.run(["ip", "tuntap", "add", "dev", "bitap1", "mode", "tap"], check=True)
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", b"bitap1", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
+r = subprocess.run(sys.argv[1:] + ["--nic", "tap,ifname=bitap0", "--nic", f"tap,fd={fd}"],
+                   pass_fds=(fd,), capture_output=True, text=True, timeout=30)
+print(r.returncode, r.stderr.strip())
+"""
+
+
+def test_tap_ifname_and_fd(vmm, tmp_path):
+    """Two tap adapters, one by name and one by descriptor, inside a network namespace of the
+    test's own (no frame is sent: the payload only boots and exits)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare(1) and ip(8) for a network namespace")
+    k = u.write_payload(tmp_path, "exit", u.debug_exit(0))
+    r = run(["unshare", "-n", "/usr/bin/python3", "-c", TAP_SCRIPT, vmm, "--kernel", k,
+             "--serial", "none", "--debug-exit"], timeout=60)
+    if r.returncode != 0:
+        pytest.skip(f"no network namespace here: {r.stderr.strip()[-200:]}")
+    assert r.stdout.startswith("1 "), r.stdout  # (0 << 1) | 1: the payload ran and exited
