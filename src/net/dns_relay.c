@@ -68,27 +68,29 @@ static void set_addr(uint8_t *f, size_t ip, size_t udp, size_t addr, struct in_a
     }
 }
 
-bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct in_addr guest_dns)
+bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct in_addr guest_dns,
+                        struct in_addr loopback_alias)
 {
     char line[256], addr[64];
     FILE *f = fopen(resolv_conf, "re");
 
     memset(r, 0, sizeof(*r));
     r->guest_dns = guest_dns;
-    if (f == NULL)
-        return false;
-    while (fgets(line, sizeof(line), f) != NULL)
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
         if (sscanf(line, " nameserver %63s", addr) == 1 &&
             inet_pton(AF_INET, addr, &r->resolver) == 1)
             break;
         else
             r->resolver.s_addr = 0;
-    fclose(f);
-    if (r->resolver.s_addr == htonl(INADDR_LOOPBACK))
-        r->resolver.s_addr = 0; /* libslirp's fallback is that one already */
+    if (f != NULL)
+        fclose(f);
+    /* none (or no file): the host's 127.0.0.1:53, reached through the address libslirp maps
+     * to the host's loopback */
+    if (r->resolver.s_addr == 0 || r->resolver.s_addr == htonl(INADDR_LOOPBACK))
+        r->resolver = loopback_alias;
     /* one inside the guest's network (a host that is itself a NAT guest) would be taken for an
-     * address of the NAT network: nothing to rewrite to */
-    if ((ntohl(r->resolver.s_addr) & 0xffffff00u) == (ntohl(guest_dns.s_addr) & 0xffffff00u))
+     * address of the NAT network: there is no way to it */
+    else if ((ntohl(r->resolver.s_addr) & 0xffffff00u) == (ntohl(guest_dns.s_addr) & 0xffffff00u))
         r->resolver.s_addr = 0;
     return r->resolver.s_addr != 0;
 }

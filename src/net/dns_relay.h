@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The NAT backend's DNS relay (net/slirp.c). libslirp relays the guest's queries to 10.0.2.3
- * to the first nameserver of /etc/resolv.conf, which it opens at the first query; the monitor's
- * seccomp filters and the --sandbox jail refuse that open, and libslirp then sends the query to
- * 127.0.0.1:53. So the backend reads the resolver once, before the filters, and rewrites the
+ * to the first nameserver of /etc/resolv.conf, which it opens at every query after a second;
+ * the monitor's seccomp filters and the --sandbox jail refuse that open, and libslirp 4.7 then
+ * answers the guest "network unreachable". So the backend reads the resolver once, before the
+ * filters, and rewrites the
  * guest's UDP queries to 10.0.2.3:53 into queries to that resolver (which libslirp forwards as
  * any other datagram) and the answers back, with the IPv4 and UDP checksums updated
  * incrementally (RFC 1624). Only for ports a rewritten query used, so a guest that asks the
@@ -24,12 +25,14 @@ struct net_dns_relay {
 };
 
 /*
- * Sets (r) up: the first IPv4 nameserver of (resolv_conf) (a resolv.conf(5) file). The relay
- * stays off (libslirp's own behaviour) when there is none, when it is 127.0.0.1, or when it is
- * inside the /24 of (guest_dns), where libslirp would take it for an address of its own.
- * Returns whether it is on.
+ * Sets (r) up: the first IPv4 nameserver of (resolv_conf) (a resolv.conf(5) file); with none,
+ * no file or 127.0.0.1, (loopback_alias) (the NAT network's address of the host's loopback,
+ * 10.0.2.2), so queries reach the host's 127.0.0.1:53. The relay stays off when the resolver is
+ * inside the /24 of (guest_dns), where libslirp would take it for an address of its own (then
+ * DNS fails: libslirp has no way to it either). Returns whether it is on.
  */
-bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct in_addr guest_dns);
+bool net_dns_relay_init(struct net_dns_relay *r, const char *resolv_conf, struct in_addr guest_dns,
+                        struct in_addr loopback_alias);
 
 /* A frame from the guest (len bytes at frame, writable): a UDP query to guest_dns:53 goes to the
  * resolver instead. Returns whether it was rewritten. */

@@ -566,12 +566,20 @@ static Slirp *new_slirp(struct net_slirp *s, bool is_restricted)
 /* The DNS relay (net/dns_relay.h): not in restricted mode, where libslirp answers no query. */
 static void setup_dns(struct net_slirp *s, bool is_restricted)
 {
-    struct in_addr guest_dns;
+    struct in_addr guest_dns, gateway;
     char addr[INET_ADDRSTRLEN];
 
     inet_pton(AF_INET, NET_NAT_DNS, &guest_dns);
-    if (is_restricted || !net_dns_relay_init(&s->dns, "/etc/resolv.conf", guest_dns))
+    inet_pton(AF_INET, NET_NAT_GATEWAY, &gateway);
+    if (is_restricted) {
+        memset(&s->dns, 0, sizeof(s->dns));
         return;
+    }
+    if (!net_dns_relay_init(&s->dns, "/etc/resolv.conf", guest_dns, gateway)) {
+        log_warn("the host's resolver is inside %s/24: the guest's DNS (%s) cannot reach it",
+                 NET_NAT_NETWORK, NET_NAT_DNS);
+        return;
+    }
     inet_ntop(AF_INET, &s->dns.resolver, addr, sizeof(addr));
     log_debug("DNS %s relayed to %s", NET_NAT_DNS, addr);
 }

@@ -136,12 +136,13 @@ static void relay(struct net_dns_relay *r, const char *conf_text)
 {
     char path[] = "/tmp/bareiron-resolv-XXXXXX";
     int fd = mkstemp(path);
-    struct in_addr g;
+    struct in_addr g, gw;
     assert_true(fd >= 0);
     assert_int_equal(write(fd, conf_text, strlen(conf_text)), (ssize_t)strlen(conf_text));
     close(fd);
     inet_pton(AF_INET, "10.0.2.3", &g);
-    (void)net_dns_relay_init(r, path, g);
+    inet_pton(AF_INET, "10.0.2.2", &gw);
+    (void)net_dns_relay_init(r, path, g, gw);
     unlink(path);
 }
 
@@ -185,21 +186,29 @@ static void test_dns_relay(void **state)
     assert_false(net_dns_relay_out(&r, f, len));
 }
 
-static void test_dns_relay_off(void **state)
+static void test_dns_relay_loopback(void **state)
 {
     static struct net_dns_relay r;
-    uint8_t f[256];
-    size_t len = make_udp(f, "10.0.2.15", 40000, "10.0.2.3", 53, true);
-    struct in_addr g = {0};
+    uint8_t f[256], gw[4];
+    size_t len;
+    struct in_addr g = {0}, alias;
     (void)state;
 
-    relay(&r, "nameserver 127.0.0.1\n"); /* libslirp's fallback already */
-    assert_false(net_dns_relay_out(&r, f, len));
-    relay(&r, "nameserver 10.0.2.3\n"); /* the host is a NAT guest itself */
-    assert_false(net_dns_relay_out(&r, f, len));
+    inet_pton(AF_INET, "10.0.2.2", gw);
+    /* 127.0.0.1, no nameserver line, no file: the host's loopback through 10.0.2.2 */
+    relay(&r, "nameserver 127.0.0.1\n");
+    len = make_udp(f, "10.0.2.15", 40000, "10.0.2.3", 53, true);
+    assert_true(net_dns_relay_out(&r, f, len));
+    assert_memory_equal(f + 14 + 16, gw, 4);
+    check_sums(f);
     relay(&r, "search only\n");
+    assert_memory_equal(&r.resolver.s_addr, gw, 4);
+    memcpy(&alias.s_addr, gw, 4);
+    assert_true(net_dns_relay_init(&r, "/nonexistent/resolv.conf", g, alias));
+    /* a resolver inside 10.0.2.0/24 (the host is a NAT guest itself): off */
+    relay(&r, "nameserver 10.0.2.3\n");
+    len = make_udp(f, "10.0.2.15", 40000, "10.0.2.3", 53, true);
     assert_false(net_dns_relay_out(&r, f, len));
-    assert_false(net_dns_relay_init(&r, "/nonexistent/resolv.conf", g));
 }
 
 static unsigned link_calls;
@@ -237,7 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostfwd_parse), cmocka_unit_test(test_hostfwd_bad),
-        cmocka_unit_test(test_dns_relay),     cmocka_unit_test(test_dns_relay_off),
+        cmocka_unit_test(test_dns_relay),     cmocka_unit_test(test_dns_relay_loopback),
         cmocka_unit_test(test_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

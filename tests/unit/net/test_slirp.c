@@ -124,10 +124,10 @@ static uint16_t csum(const uint8_t *p, size_t len, uint32_t s)
 }
 
 /* A UDP datagram from the guest (10.0.2.15:40000) to (dst):(port) carrying (msg). */
-static size_t udp_frame(uint8_t *b, const uint8_t *dst_mac, const char *dst, uint16_t port,
-                        const char *msg)
+static size_t udp_frame_len(uint8_t *b, const uint8_t *dst_mac, const char *dst, uint16_t port,
+                            const void *msg, size_t mlen)
 {
-    size_t mlen = strlen(msg), ulen = 8 + mlen;
+    size_t ulen = 8 + mlen;
     uint8_t *ip = b + 14, *udp = ip + 20;
     uint16_t s;
 
@@ -155,6 +155,51 @@ static size_t udp_frame(uint8_t *b, const uint8_t *dst_mac, const char *dst, uin
     udp[6] = udp[7] = 0; /* no checksum (RFC 768) */
     memcpy(udp + 8, msg, mlen);
     return 14 + 20 + ulen;
+}
+
+static size_t udp_frame(uint8_t *b, const uint8_t *dst_mac, const char *dst, uint16_t port,
+                        const char *msg)
+{
+    return udp_frame_len(b, dst_mac, dst, port, msg, strlen(msg));
+}
+
+/* A TCP SYN from the guest (10.0.2.15:40001) to 10.0.2.2:(port). */
+static size_t syn_frame(uint8_t *b, const uint8_t *dst_mac, uint16_t port)
+{
+    uint8_t *ip = b + 14, *tcp = ip + 20, pseudo[12];
+    uint16_t s;
+
+    memcpy(b, dst_mac, 6);
+    memcpy(b + 6, guest_mac, 6);
+    b[12] = 0x08;
+    b[13] = 0x00;
+    memset(ip, 0, 40);
+    ip[0] = 0x45;
+    ip[3] = 40;
+    ip[8] = 64;
+    ip[9] = 6;
+    inet_pton(AF_INET, "10.0.2.15", ip + 12);
+    inet_pton(AF_INET, "10.0.2.2", ip + 16);
+    s = csum(ip, 20, 0);
+    ip[10] = (uint8_t)(s >> 8);
+    ip[11] = (uint8_t)s;
+    tcp[0] = 40001 >> 8;
+    tcp[1] = 40001 & 0xff;
+    tcp[2] = (uint8_t)(port >> 8);
+    tcp[3] = (uint8_t)port;
+    tcp[7] = 1;       /* sequence number 1 */
+    tcp[12] = 5 << 4; /* 20-byte header */
+    tcp[13] = 0x02;   /* SYN */
+    tcp[14] = 0xff;   /* window */
+    memcpy(pseudo, ip + 12, 8);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    pseudo[10] = 0;
+    pseudo[11] = 20;
+    s = csum(tcp, 20, (uint16_t)~csum(pseudo, 12, 0));
+    tcp[16] = (uint8_t)(s >> 8);
+    tcp[17] = (uint8_t)s;
+    return 54;
 }
 
 static int udp_socket(uint16_t *port)
@@ -216,6 +261,55 @@ static void test_udp_to_host(void **state)
     assert_int_equal(f->dev.frames[0][14 + 20 + 2] << 8 | f->dev.frames[0][14 + 20 + 3], 40000);
     assert_memory_equal(f->dev.frames[0] + f->dev.lens[0] - 4, "pong", 4);
     close(fd);
+}
+
+/* A guest's TCP connection to 10.0.2.2:PORT is this host's 127.0.0.1:PORT: slirp connects
+ * (non-blocking, so the socket is watched for writing) and answers the guest with SYN+ACK. */
+static void test_tcp_to_host(void **state)
+{
+    struct fixture *f = *state;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    uint8_t gw[6], b[128];
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), c = -1;
+
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    arp(f, gw);
+    send_frame(f, b, syn_frame(b, gw, ntohs(sa.sin_port)));
+    RUN_UNTIL(f, f->dev.n >= 1 && (c >= 0 || (c = accept(lfd, NULL, NULL)) >= 0));
+    assert_true(c >= 0);
+    assert_true(f->dev.n >= 1);
+    assert_int_equal(f->dev.frames[0][23], 6);
+    assert_int_equal(f->dev.frames[0][14 + 20 + 13] & 0x12, 0x12); /* SYN+ACK */
+    close(c);
+    close(lfd);
+}
+
+/* A query to 10.0.2.3:53 through the relay, answered from 10.0.2.3:53. Needs a DNS server where
+ * the host's resolver is: run with BAREIRON_TEST_DNS=1 in a namespace with an empty
+ * /etc/resolv.conf and tests/nested/dns.c on 127.0.0.1:53 (docs/testing.md). */
+static void test_dns(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t gw[6], b[128];
+
+    if (getenv("BAREIRON_TEST_DNS") == NULL)
+        skip();
+    arp(f, gw);
+    static const uint8_t query[] = {0x12, 0x34, 1, 0,   0, 1, 0, 0, 0, 0,
+                                    0,    0,    1, 'x', 0, 0, 1, 0, 1}; /* x. IN A */
+    send_frame(f, b, udp_frame_len(b, gw, "10.0.2.3", 53, query, sizeof(query)));
+    RUN_UNTIL(f, f->dev.n >= 1);
+    assert_true(f->dev.n >= 1);
+    /* the answer, from 10.0.2.3:53, with nested-dns's address at the end */
+    assert_int_equal(f->dev.frames[0][23], 17);
+    assert_int_equal(f->dev.frames[0][14 + 12], 10);
+    assert_int_equal(f->dev.frames[0][14 + 15], 3);
+    assert_int_equal(f->dev.frames[0][14 + 20 + 1], 53);
+    assert_int_equal(f->dev.frames[0][f->dev.lens[0] - 1], 53);
 }
 
 /* Frames the device cannot take wait in the backend, then come in order. */
@@ -310,6 +404,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_arp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_to_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_to_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_reaches_guest, setup_fwd, teardown),
         cmocka_unit_test_setup_teardown(test_hostfwd_changes, setup, teardown),
