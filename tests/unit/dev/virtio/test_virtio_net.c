@@ -574,6 +574,9 @@ static void test_ctrl_rx_mode_and_filter(void **state)
     assert_false(guest_ring_used(&f->r[VIRTIO_NET_Q_RX], &id, &len));
     assert_int_equal(deliver(f, &h, 60, bcast), 0);
     assert_true(guest_ring_used(&f->r[VIRTIO_NET_Q_RX], &id, &len));
+    rx_buffer(f, &g, 2048);
+    assert_int_equal(deliver(f, &h, 60, our_mac), 0); /* our own address */
+    assert_true(guest_ring_used(&f->r[VIRTIO_NET_Q_RX], &id, &len));
     /* the multicast address in the table */
     memcpy(table, &zero, 4);
     memcpy(table + 4, &one, 4);
