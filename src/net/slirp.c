@@ -576,7 +576,7 @@ static void setup_dns(struct net_slirp *s, bool is_restricted)
         return;
     }
     if (!net_dns_relay_init(&s->dns, "/etc/resolv.conf", guest_dns, gateway)) {
-        log_warn("the host's resolver is inside %s/24: the guest's DNS (%s) cannot reach it",
+        log_info("the host's resolver is inside %s/24: the guest's DNS (%s) cannot reach it",
                  NET_NAT_NETWORK, NET_NAT_DNS);
         return;
     }
