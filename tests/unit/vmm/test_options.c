@@ -423,8 +423,8 @@ int main(void)
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
         cmocka_unit_test(test_chipset),      cmocka_unit_test(test_security),
-        cmocka_unit_test(test_restore),
-        cmocka_unit_test(test_nic),          cmocka_unit_test(test_nic_errors),
+        cmocka_unit_test(test_restore),      cmocka_unit_test(test_nic),
+        cmocka_unit_test(test_nic_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
