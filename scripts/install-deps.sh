@@ -5,7 +5,7 @@
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang clang-format llvm libcmocka-dev liburing-dev \
 libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev \
-libseccomp-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
+libseccomp-dev libslirp-dev libglib2.0-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
 seabios binutils fio cppcheck xz-utils"
 missing=""
 for p in $PKGS; do

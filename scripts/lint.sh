@@ -35,12 +35,13 @@ layers() {
         awk -v known="$known_exceptions" '
         BEGIN {
             # Which areas each area may include headers from (its own is always allowed).
-            # base <- core <- boot, dev <- vmm; block <- base only; base <- mgr <- cli.
+            # base <- core <- boot, dev <- vmm; block, net <- base only; base <- mgr <- cli.
             dep["base"] = ""
             dep["core"] = "base"
             dep["boot"] = "base core"
             dep["dev"] = "base core"
             dep["block"] = "base"
+            dep["net"] = "base"
             dep["mgr"] = "base"
             dep["cli"] = "base mgr"
             dep["vmm"] = "base core boot dev"
@@ -48,6 +49,13 @@ layers() {
             # devices and the monitor reach the backends through their APIs.
             door["dev", "block/blk.h"] = 1
             door["vmm", "block/blk.h"] = 1
+            # A network adapter reaches its backend through net.h only; the monitor creates
+            # the backends (slirp.h, tap.h) and parses forward rules (hostfwd.h).
+            door["dev", "net/net.h"] = 1
+            door["vmm", "net/net.h"] = 1
+            door["vmm", "net/slirp.h"] = 1
+            door["vmm", "net/tap.h"] = 1
+            door["vmm", "net/hostfwd.h"] = 1
             # The manager records the format a disk image really has with the header probe
             # of the block layer (disk_info_get), never opening the image for I/O.
             door["mgr", "block/image.h"] = 1

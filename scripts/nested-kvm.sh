@@ -8,7 +8,8 @@
 # newc written by a small Python writer so no root is needed) holds busybox-static, the kvm
 # modules and their dependencies, BUILD_DIR's bareiron-vmm with the shared libraries ldd lists
 # and the loader, the payloads BUILD_DIR/tests/guest/*.elf as /p/, tests/nested/init as /init,
-# nested-ctl (tests/nested/ctl.c, a control-socket client), CASES as /cases and the files of
+# nested-ctl (tests/nested/ctl.c, a control-socket client), nested-dns (tests/nested/dns.c, a
+# DNS server for the network cases), CASES as /cases and the files of
 # EXTRA_DIR as /x/. L1's console (its serial port) is copied to stdout; the format of the
 # per-case lines is described in tests/nested/init. docs/testing.md, "Nested KVM under TCG".
 # Usage: scripts/nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]   (default CASES: the hello payload)
@@ -85,6 +86,7 @@ for lib in $(ldd "$vmm" | grep -o '/[^ ]*'); do
     cp -L "$lib" "$stage$lib"
 done
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-ctl" "$here/tests/nested/ctl.c"
+${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-dns" "$here/tests/nested/dns.c"
 
 # kvm-amd and what modules.dep says it needs, in load order (dependencies first)
 line=$(grep -E '(^|/)kvm-amd\.ko(\.[a-z]+)?:' "$mdir/modules.dep") || {

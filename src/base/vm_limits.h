@@ -15,6 +15,8 @@
 #define VM_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
 /* Block devices of one VM, the CD-ROM included (each is a virtio-blk PCI function). */
 #define VM_MAX_DISKS 8
+/* Network adapters of one VM (each is a virtio-net PCI function). */
+#define VM_MAX_NICS 4
 /* A VM name (without the NUL): the manager's directory name and the monitor's --name. */
 #define VM_MAX_NAME 64
 /* The kernel command line in bytes, without the NUL (it lives in a 64 KiB guest page range). */

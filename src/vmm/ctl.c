@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/fdcache.h"
 #include "base/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "net/net.h"
+#include "net/slirp.h"
 #include "vmm/machine.h"
 
 static enum control_run_state query_state(void *opaque)
@@ -194,6 +197,77 @@ static int stats(void *opaque, struct control_stats *out, struct error *err)
     return 0;
 }
 
+static int query_net(void *opaque, struct control_nic_stats *out, unsigned max, unsigned *n,
+                     struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    (void)err;
+    *n = 0;
+    for (unsigned i = 0; i < c->nnics && i < max; i++) {
+        const struct net_backend *be = c->nics[i];
+        const uint8_t *mac = c->opts->nics[i].mac;
+        struct control_nic_stats *s = &out[(*n)++];
+
+        memset(s, 0, sizeof(*s));
+        s->index = i;
+        s->type = be->type;
+        s->link = net_backend_link_is_up(be);
+        if (c->machine != NULL) /* the device's counters and the MAC the guest set */
+            mac = machine_nic_stats(c->machine, i, s);
+        snprintf(s->mac, sizeof(s->mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                 mac[3], mac[4], mac[5]);
+        s->rx_dropped += be->stats.rx_dropped;
+        s->tx_dropped += be->stats.tx_dropped;
+        s->errors += be->stats.errors;
+        if (net_backend_is_nat(be))
+            s->nhostfwd = net_slirp_hostfwds(be, s->hostfwd, CONTROL_MAX_HOSTFWD);
+        s->nhostfwd = s->nhostfwd > CONTROL_MAX_HOSTFWD ? CONTROL_MAX_HOSTFWD : s->nhostfwd;
+    }
+    return 0;
+}
+
+/* Adapter (i) in (*out). Returns 0 or -ENODEV with (err) set. */
+static int nic(struct vmm_ctl *c, unsigned i, struct net_backend **out, struct error *err)
+{
+    if (i >= c->nnics)
+        return error_set(err, -ENODEV, "no network adapter %u (the VM has %u)", i, c->nnics);
+    *out = c->nics[i];
+    return 0;
+}
+
+/* NAT adapter (i) in (*out). Returns 0, -ENODEV or -ENOTSUP with (err) set. */
+static int nat_nic(struct vmm_ctl *c, unsigned i, struct net_backend **out, struct error *err)
+{
+    int ret = nic(c, i, out, err);
+    if (ret == 0 && !net_backend_is_nat(*out))
+        return error_set(err, -ENOTSUP, "network adapter %u is %s: forwards are for nat adapters",
+                         i, (*out)->type);
+    return ret;
+}
+
+static int hostfwd_add(void *opaque, unsigned i, const char *rule, struct error *err)
+{
+    struct net_backend *be = NULL;
+    int ret = nat_nic(opaque, i, &be, err);
+    return ret < 0 ? ret : net_slirp_hostfwd_add(be, rule, err);
+}
+
+static int hostfwd_remove(void *opaque, unsigned i, const char *rule, struct error *err)
+{
+    struct net_backend *be = NULL;
+    int ret = nat_nic(opaque, i, &be, err);
+    return ret < 0 ? ret : net_slirp_hostfwd_remove(be, rule, err);
+}
+
+static int net_link(void *opaque, unsigned i, bool up, struct error *err)
+{
+    struct net_backend *be = NULL;
+    int ret = nic(opaque, i, &be, err);
+    if (ret == 0)
+        net_backend_set_link(be, up);
+    return ret;
+}
+
 const struct control_ops vmm_ctl_ops = {
     .query_state = query_state,
     .query_config = query_config,
@@ -204,4 +278,8 @@ const struct control_ops vmm_ctl_ops = {
     .resume = resume_vm,
     .stats = stats,
     .save = save_vm,
+    .query_net = query_net,
+    .net_hostfwd_add = hostfwd_add,
+    .net_hostfwd_remove = hostfwd_remove,
+    .net_link = net_link,
 };

@@ -14,6 +14,7 @@
 #include "vmm/options.h"
 
 struct machine;
+struct net_backend;
 
 /*
  * What the callbacks reach: the current machine (replaced on reboot) and the options.
@@ -31,6 +32,8 @@ struct vmm_ctl {
     struct machine *machine; /* NULL between two machines */
     enum control_run_state state;
     bool has_poweroff; /* poweroff was asked: exit 0 rather than rebuild after a reset */
+    struct net_backend *const *nics; /* the --nic backends (main.c's, live across resets) */
+    unsigned nnics;
 };
 
 /* The ops table; opaque is a struct vmm_ctl *. */

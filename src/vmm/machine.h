@@ -26,6 +26,7 @@ struct kvm;
 struct evloop;
 struct console;
 struct machine;
+struct net_backend;
 
 /*
  * Allocates guest memory for (o), writes the e820 map, ACPI tables, boot tables, loads the
@@ -49,6 +50,13 @@ void machine_pin_disk_formats(struct machine *m, struct vmm_options *o);
  */
 MUST_CHECK int machine_attach(struct machine *m, struct kvm *kvm, struct evloop *loop,
                               struct console *con, struct console *vcon, struct error *err);
+
+/* Gives (m) the backends of its --nic adapters, (n) of them, before machine_attach; they stay
+ * (main.c's) and must outlive the machine. */
+void machine_set_nics(struct machine *m, struct net_backend *const *nics, unsigned n);
+/* Sets the device counters of adapter (i) in (out) and returns the MAC the guest uses now.
+ * Event-loop thread. */
+const uint8_t *machine_nic_stats(struct machine *m, unsigned i, struct control_nic_stats *out);
 
 /* Starts the vCPUs, paused when (is_paused) (a reset of a paused VM); (notify) is called on
  * any thread when the machine wants to stop. */

@@ -106,6 +106,8 @@ struct machine {
     struct console *con;
     struct console *vcon_be; /* the virtio-console's backend (owned by main.c, lives across
                                 reboots); NULL without --vconsole */
+    struct net_backend *const *nic_be; /* the --nic backends (main.c's, live across reboots) */
+    unsigned nnic_be;
     uint64_t start_ns;
     struct vm *vm;
     struct bus *pio;
@@ -146,6 +148,11 @@ MUST_CHECK int machine_add_rtc(struct machine *m, struct error *err);
 void machine_remove_rtc(struct machine *m);
 /* The PCI host bridge and every virtio function of machine_vdev_kinds[] (machine_virtio.c). */
 MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
+/* The virtio-net kind of machine_vdev_kinds[] (machine_net.c): one per --nic, over the backend
+ * machine_set_nics gave. */
+unsigned machine_net_count(const struct machine *m);
+MUST_CHECK int machine_net_create(struct machine *m, struct machine_vdev *d);
+void machine_net_destroy(struct machine *m, struct machine_vdev *d);
 /*
  * Destroys the PCI host, detaches every transport (later completions raise no interrupt, the
  * INTx updates they queued are cancelled), then destroys each device in reverse (virtio-blk

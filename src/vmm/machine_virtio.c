@@ -8,6 +8,7 @@
  * - virtio-rng (--rng, §5.4): fed by getrandom. On a host booted moments ago (a fresh CI VM,
  *   the nested-KVM L1) the pool may not be initialised yet and every request would come back
  *   empty, so the machine waits once for it (blocking getrandom) before creating the device.
+ * - virtio-net (--nic, §5.1): one per adapter, in machine_net.c.
  * - virtio-console (--vconsole, §5.3): a single port whose output and input go through the
  *   same backend code as COM1 (vmm/console.h). It has no "room" callback: when its input
  *   buffer is full, a short one-shot timerfd on the event loop asks the backend to retry
@@ -197,6 +198,7 @@ const struct machine_vdev_kind machine_vdev_kinds[] = {
     {"virtio-rng", rng_count, rng_create, rng_destroy, 1, machine_save_vrng, machine_load_vrng},
     {"virtio-console", vcon_count, vcon_create, vcon_destroy, 1, machine_save_vcon,
      machine_load_vcon},
+    {"virtio-net", machine_net_count, machine_net_create, machine_net_destroy, 0, NULL, NULL},
 };
 const unsigned machine_nvdev_kinds = ARRAY_SIZE(machine_vdev_kinds);
 

@@ -24,6 +24,9 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "core/kvm.h"
+#include "net/net.h"
+#include "net/slirp.h"
+#include "net/tap.h"
 #include "vmm/console.h"
 #include "vmm/ctl.h"
 #include "vmm/machine.h"
@@ -39,7 +42,8 @@ struct vmm {
     struct console *vcon; /* --vconsole backend, NULL without --vconsole */
     struct control_server *ctl_srv;
     struct vmm_ctl ctl;
-    struct machine *m; /* the current machine */
+    struct machine *m;                     /* the current machine */
+    struct net_backend *nics[VM_MAX_NICS]; /* --nic backends, kept across reboots */
     int sigfd;
     int pending_signal; /* a signal that arrived while no machine ran */
     /* --reboot-limit: times of the last resets, a ring of opts.reboot_limit entries */
@@ -169,6 +173,7 @@ static int run_machine(struct vmm *v)
     /* After a reset the state stays RUNNING or PAUSED: the VM never looked stopped. */
     if (v->ctl.state != CONTROL_RUN_RUNNING && v->ctl.state != CONTROL_RUN_PAUSED)
         v->ctl.state = CONTROL_RUN_STARTING;
+    machine_set_nics(v->m, v->nics, v->opts.nnics);
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
     if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
         ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
@@ -222,6 +227,54 @@ static int load(struct vmm *v)
         return load_status(ret);
     }
     machine_pin_disk_formats(v->m, &v->opts); /* a reboot never probes again */
+    return 0;
+}
+
+/* One --nic backend. Returns 0 or -errno with (err) set. */
+static int open_nic(struct vmm *v, unsigned i, struct error *err)
+{
+    const struct vmm_nic *n = &v->opts.nics[i];
+    struct net_slirp_opts so = {.is_restricted = n->is_restricted, .nhostfwd = n->nhostfwd};
+    struct net_tap_opts to = {
+        .ifname = n->ifname[0] ? n->ifname : NULL, .fd = n->fd, .vhost = n->vhost};
+
+    switch (n->type) {
+    case VMM_NIC_NAT:
+        for (unsigned j = 0; j < n->nhostfwd; j++)
+            so.hostfwd[j] = n->hostfwd[j];
+        return net_slirp_create(v->loop, &so, &v->nics[i], err);
+    case VMM_NIC_TAP:
+        return net_tap_create(v->loop, &to, &v->nics[i], err);
+    case VMM_NIC_NONE:
+    default:
+        if (net_none_create(&v->nics[i]) < 0)
+            return error_set(err, -ENOMEM, "--nic none: out of memory");
+        return 0;
+    }
+}
+
+/*
+ * The --nic backends, before the jail and the filters (a tap is opened through the descriptor
+ * cache, the forwards' ports are bound now). A port in use is status 4, a missing tap
+ * interface 3, anything else wrong with the adapter 6.
+ */
+static int setup_nics(struct vmm *v)
+{
+    struct error err = {0};
+    for (unsigned i = 0; i < v->opts.nnics; i++) {
+        int ret = open_nic(v, i, &err);
+        if (ret < 0) {
+            fprintf(stderr, "bareiron-vmm: --nic '%s': %s\n", v->opts.nics[i].spec,
+                    err.message[0] ? err.message : strerror(-ret));
+            if (ret == -EADDRINUSE)
+                return EXIT_STATUS_STATE;
+            if (ret == -ENODEV || ret == -ENOENT)
+                return EXIT_STATUS_NOTFOUND;
+            return ret == -ENOMEM ? EXIT_STATUS_FAIL : EXIT_STATUS_INVALID;
+        }
+    }
+    v->ctl.nics = v->nics;
+    v->ctl.nnics = v->opts.nnics;
     return 0;
 }
 
@@ -343,6 +396,8 @@ static void cleanup(struct vmm *v)
     v->ctl.state = CONTROL_RUN_STOPPING;
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
+    for (unsigned i = 0; i < VM_MAX_NICS; i++)
+        net_backend_close(v->nics[i]);
     console_destroy(v->vcon);
     console_destroy(v->con);
     kvm_close(v->kvm);
@@ -373,6 +428,8 @@ int main(int argc, char **argv)
         return EXIT_STATUS_FAIL;
     }
     status = load(&v); /* before /dev/kvm: bad input is status 6 on any host */
+    if (status == 0)
+        status = setup_nics(&v);
     if (status == 0)
         status = setup_runtime(&v);
     if (status == 0)

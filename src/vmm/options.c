@@ -38,6 +38,7 @@ enum opt_id {
     OPT_SANDBOX,
     OPT_SANDBOX_USER,
     OPT_RESTORE,
+    OPT_NIC,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -76,6 +77,7 @@ static const struct opt_def opt_defs[] = {
     {"sandbox", OPT_SANDBOX, false},
     {"sandbox-user", OPT_SANDBOX_USER, true},
     {"restore", OPT_RESTORE, true},
+    {"nic", OPT_NIC, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -105,6 +107,11 @@ void vmm_options_usage(FILE *f, const char *prog)
             "  --vconsole stdio|none|file:PATH|unix:PATH\n"
             "                       add a virtio-console port (hvc0) connected there\n"
             "  --rng                add a virtio-rng device fed by getrandom(2)\n"
+            "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
+            "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=M]\n"
+            "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
+            "                       10.0.2.0/24 (DHCP, DNS 10.0.2.3, host loopback at 10.0.2.2),\n"
+            "                       a tap interface, or no cable (link down)\n"
             "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
             "  --name NAME          VM name for logs and the control API (64 characters)\n"
             "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
@@ -390,6 +397,11 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_RNG:
         o->has_rng = true;
         return 0;
+    case OPT_NIC:
+        if (o->nnics >= VM_MAX_NICS)
+            return error_set(err, -EINVAL, "too many --nic (at most %d)", VM_MAX_NICS);
+        o->nnics++;
+        return vmm_parse_nic(v, o->nnics - 1, &o->nics[o->nnics - 1], err);
     case OPT_SERIAL_LOG:
         return parse_serial_log(v, o, err);
     case OPT_CONTROL:

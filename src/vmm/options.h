@@ -5,8 +5,8 @@
  * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
  * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
  * opened), so it is unit-tested; main.c validates files afterwards.
- * --vconsole, --seccomp, --sandbox, --sandbox-user. Parsing only checks syntax and ranges (no
- * file is opened), so it is unit-tested; main.c validates files afterwards.
+ * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c). Parsing only checks
+ * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
 #define BAREIRON_VMM_OPTIONS_H
@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "base/vm_limits.h"
 #include "core/x86/cpuid.h"
+#include "net/hostfwd.h"
+#include "net/tap.h"
 
 #define VMM_MIN_MEMORY_BYTES ((uint64_t)VM_MIN_MEMORY_MIB << 20)
 #define VMM_MAX_MEMORY_BYTES ((uint64_t)VM_MAX_MEMORY_MIB << 20)
@@ -50,6 +52,21 @@ struct vmm_disk {
     bool is_cdrom;      /* from --cdrom: read-only raw */
 };
 
+enum vmm_nic_type { VMM_NIC_NAT, VMM_NIC_TAP, VMM_NIC_NONE };
+
+/* One --nic (docs/vmm.md). */
+struct vmm_nic {
+    const char *spec; /* the --nic argument as given */
+    enum vmm_nic_type type;
+    uint8_t mac[6];     /* mac=, or 52:54:00:12:34:(56 + index) */
+    bool is_restricted; /* nat: restrict=on */
+    unsigned nhostfwd;  /* nat: hostfwd= rules, in canonical form (net_hostfwd_format) */
+    char hostfwd[NET_MAX_HOSTFWD][NET_HOSTFWD_STR_BYTES];
+    char ifname[16]; /* tap: ifname=, "" with fd= */
+    int fd;          /* tap: fd=, -1 with ifname= */
+    enum net_vhost vhost;
+};
+
 struct vmm_options {
     const char *kernel;
     const char *initrd;
@@ -68,6 +85,8 @@ struct vmm_options {
     bool has_serial;         /* --serial given (not the default) */
     char serial_log[4096];   /* --serial-log FILE, "": none */
     uint64_t serial_log_max_bytes;
+    struct vmm_nic nics[VM_MAX_NICS]; /* --nic: a virtio-net device each */
+    unsigned nnics;
     bool has_rng;      /* --rng: a virtio-rng device */
     bool has_vconsole; /* --vconsole: a virtio-console device on vconsole */
     enum vmm_serial vconsole;
@@ -109,6 +128,14 @@ MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, s
  * "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,backing=none|same-dir|any]" into
  * (d). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err);
+
+/*
+ * Parses one --nic spec (docs/vmm.md: nat[,mac=][,hostfwd=RULE]...[,restrict=on|off],
+ * tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=], none[,mac=]) into (n), the adapter number
+ * (index) giving the default MAC. Returns 0 or -EINVAL with (err) set. (n) keeps (spec).
+ */
+MUST_CHECK int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n,
+                             struct error *err);
 
 /* Prints the --help text to (f). */
 void vmm_options_usage(FILE *f, const char *prog);

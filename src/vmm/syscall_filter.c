@@ -53,6 +53,9 @@ static const char *const main_syscalls[] = {
     "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "getsockopt", "setsockopt",
     "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4", "close",
     "fcntl", "dup", "fstat", "newfstatat", "statx", "lseek", "readv", "ioctl",
+    /* the NAT backend (libslirp): the guest's connections and forwards are sockets of this
+     * thread; tap frames are read and written with read/readv/writev */
+    "socket", "connect", "bind", "listen", "accept", "getsockname", "getpeername", "uname",
     /* disks: qcow2 metadata, flushes, the engines (io_uring rings, the thread pool) */
     "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "fsync", "fdatasync",
     "fallocate", "ftruncate", "io_uring_setup", "io_uring_enter", "io_uring_register",

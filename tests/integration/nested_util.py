@@ -182,7 +182,49 @@ VCPU_CASES = [
     VcpuCase("linux-split-dmesg", b"", tuple(LINUX) + (
         "--cmdline", "console=ttyS0 panic=-1 itest=boot"), 0, out_has=_itest("boot"),
         timeout=300, linux=True, check=lambda t: check_split_dmesg(t)),
+    # virtio-net on the NAT network (docs/vmm.md "Network adapters"): a lease, DNS through
+    # 10.0.2.3 (libslirp relays it to L1's 127.0.0.1:53, nested-dns), HTTP to L1's loopback
+    # through 10.0.2.2, then the adapter's counters through the control socket; all traffic
+    # stays inside L1
+    VcpuCase("linux-net", b"", tuple(LINUX) + (
+        "--nic", "nat", "--control", "/tmp/d/control.sock", "--cmdline",
+        f"{LINUX_CMDLINE} itest=net itest_port=8123 itest_dns=192.0.2.53"), 0,
+        out_has=_itest("net"), flags="dns,httpd=8123,wait,ctl=query-net,rx=go", timeout=300,
+        linux=True, check=lambda t: check_net_counters(t)),
+    # the same jailed: the NAT backend's sockets under the sandbox and its seccomp filter
+    VcpuCase("linux-net-sandbox", b"", tuple(LINUX) + (
+        "--sandbox", "--nic", "nat", "--control", "/tmp/d/control.sock", "--cmdline",
+        f"{LINUX_CMDLINE} itest=net itest_port=8123 itest_dns=192.0.2.53"), 0,
+        out_has=_itest("net"), flags="dns,httpd=8123,wait,ctl=query-net,rx=go", timeout=300,
+        linux=True, check=lambda t: check_net_counters(t)),
+    # a forward into the guest: L1 fetches 127.0.0.1:8124, which reaches the guest's port 80
+    VcpuCase("linux-net-hostfwd", b"", tuple(LINUX) + (
+        "--nic", "nat,hostfwd=tcp::8124-:80", "--cmdline", f"{LINUX_CMDLINE} itest=net_fwd"), 0,
+        out_has=_itest("net_fwd") + ("GOT ITEST-GUEST-HELLO",), flags="wait,get=8124,rx=go",
+        timeout=300, linux=True),
+    VcpuCase("linux-net-restrict", b"", tuple(LINUX) + (
+        "--nic", "nat,restrict=on", "--cmdline",
+        f"{LINUX_CMDLINE} itest=net_restrict itest_port=8123"), 0,
+        out_has=_itest("net_restrict"), flags="httpd=8123", timeout=300, linux=True),
+    VcpuCase("linux-net-down", b"", tuple(LINUX) + (
+        "--nic", "none", "--cmdline", f"{LINUX_CMDLINE} itest=net_down"), 0,
+        out_has=_itest("net_down"), timeout=300, linux=True),
 ]
+
+
+def check_net_counters(text):
+    """query-net's counters after the DHCP, DNS and HTTP exchanges of itest=net."""
+    r = _ctl_replies(text).get("query-net")
+    try:
+        nic = r[0]["result"]["nics"][0]
+    except (TypeError, IndexError, KeyError):
+        return [f"no query-net reply: {r}"]
+    probs = []
+    if nic["type"] != "nat" or nic["mac"] != "52:54:00:12:34:56" or not nic["link"]:
+        probs.append(f"query-net: {nic}")
+    if nic["rx_packets"] < 6 or nic["tx_packets"] < 6 or nic["errors"] != 0:
+        probs.append(f"query-net counters: {nic}")
+    return probs
 
 
 def check_split_dmesg(text):

@@ -11,9 +11,10 @@ each case is then judged as on a real KVM.
 - Real KVM: nothing (everything runs directly).
 
 BAREIRON_NESTED=0 turns it off; BAREIRON_HOST_KIND=none runs the no-KVM policy on a KVM host;
-BAREIRON_NESTED_LINUX=0 leaves the Linux cases out. Should L1 itself stop (nested-kvm.sh
-notices within about a minute; docs/testing.md, "When L1 stops"), the cases without a result
-run once more in a fresh L1."""
+BAREIRON_NESTED_LINUX=0 leaves the Linux cases out; BAREIRON_NESTED_ONLY=PREFIX[,PREFIX...] runs
+only the cases whose id starts with one of them (e.g. linux-net). Should L1 itself stop
+(nested-kvm.sh notices within about a minute; docs/testing.md, "When L1 stops"), the cases
+without a result run once more in a fresh L1."""
 import os
 import subprocess
 
@@ -45,6 +46,12 @@ def nested(build_dir, tmp_path_factory):
         linux = None  # .ci/run's second policy: make check ran the Linux cases in L1 already
     tmp = tmp_path_factory.mktemp("nested")
     cases, extra, ids = nu.write_inputs(tmp, linux, linux_only=hostkind.kind() == "kvm-pvm")
+    only = os.environ.get("BAREIRON_NESTED_ONLY")
+    if only:
+        keep = tuple(only.split(","))
+        ids = [i for i in ids if i.startswith(keep)]
+        cases.write_text("".join(l + "\n" for l in cases.read_text().splitlines()
+                                 if l.split()[0] in ids))
     r = run_l1(build_dir, cases, extra)
     if r.returncode == 4:
         dmesg = [l for l in r.stdout.splitlines() if l.startswith("NESTED")]
@@ -79,7 +86,10 @@ def run_l1(build_dir, cases, extra):
 
 
 def direct_here(case_id, ids):
-    """Skips a case that this host runs directly instead (kvm-pvm)."""
+    """Skips a case that this host runs directly instead (kvm-pvm), or that
+    BAREIRON_NESTED_ONLY leaves out."""
+    if case_id not in ids and os.environ.get("BAREIRON_NESTED_ONLY"):
+        pytest.skip("not in BAREIRON_NESTED_ONLY")
     if case_id not in ids and hostkind.kind() == "kvm-pvm":
         pytest.skip("kvm-pvm host: this case runs directly on /dev/kvm (test_payloads.py, "
                     "test_vmm_boot.py)")

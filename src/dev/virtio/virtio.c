@@ -361,6 +361,17 @@ void virtio_queue_drain(struct virtio_dev *vd, unsigned qidx, virtio_chain_fn fn
         virtio_queue_notify(vd, qidx);
 }
 
+void virtio_queue_unpop(struct virtio_dev *vd, unsigned qidx, unsigned n)
+{
+    if (qidx < vd->num_queues && n <= vd->queues[qidx].vq.size)
+        virtq_unpop(&vd->queues[qidx].vq, (uint16_t)n);
+}
+
+bool virtio_queue_enable_notify_more(struct virtio_dev *vd, unsigned qidx)
+{
+    return qidx < vd->num_queues && virtq_enable_notify_more(&vd->queues[qidx].vq);
+}
+
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len)
 {
     if (qidx >= vd->num_queues)

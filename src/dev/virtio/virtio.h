@@ -188,6 +188,12 @@ MUST_CHECK int virtio_queue_pop(struct virtio_dev *vd, unsigned qidx, struct vir
 /* Returns chain (head) to the driver with (len) bytes written. A push to a queue stopped by a
  * reset is dropped. */
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len);
+/* Gives the last (n) chains popped from queue (qidx) and not pushed back to the ring
+ * (virtq_unpop). vd->lock held. */
+void virtio_queue_unpop(struct virtio_dev *vd, unsigned qidx, unsigned n);
+/* Asks for a kick when the driver adds one more chain to queue (qidx); returns true when some
+ * were added meanwhile (virtq_enable_notify_more). vd->lock held. */
+bool virtio_queue_enable_notify_more(struct virtio_dev *vd, unsigned qidx);
 /* Sends the queue interrupt if the driver wants one (after one or more pushes). */
 void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx);
 /* The device used up its budget on queue (qidx): the transport kicks it again later, so a

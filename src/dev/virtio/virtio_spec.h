@@ -4,8 +4,8 @@
  * and the freestanding guest payloads (tests/guest/rt/virtio.h), so both sides of a test agree
  * by construction: device status (§2.1), reserved feature bits (§6), device types (§5),
  * split-ring flags (§2.7.5, §2.7.6, §2.7.8), the modern PCI transport's capability types and
- * common configuration layout (§4.1.4), and virtio-blk (§5.2) and virtio-console (§5.3)
- * feature bits, request types and configuration offsets.
+ * common configuration layout (§4.1.4), and virtio-net (§5.1), virtio-blk (§5.2) and
+ * virtio-console (§5.3) feature bits, request types and configuration offsets.
  *
  * Plain #defines only: no includes, no types, nothing that needs a C library, so the payloads
  * (-ffreestanding -nostdlib) can include it.
@@ -37,6 +37,7 @@
 #define VIRTIO_BIT(b) (1ULL << (b))
 
 /* Device types (§5) */
+#define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
@@ -81,6 +82,63 @@
 #define VIRTIO_PCI_COMMON_Q_USED 0x30
 #define VIRTIO_PCI_COMMON_Q_NDATA 0x38
 #define VIRTIO_PCI_COMMON_Q_RESET 0x3a
+
+/* virtio-net feature bits (§5.1.3; USO from virtio 1.3) */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
+#define VIRTIO_NET_F_MTU 3
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_GUEST_UFO 10
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_HOST_UFO 14
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_CTRL_RX 18
+#define VIRTIO_NET_F_CTRL_VLAN 19
+#define VIRTIO_NET_F_CTRL_RX_EXTRA 20
+#define VIRTIO_NET_F_GUEST_ANNOUNCE 21
+#define VIRTIO_NET_F_MQ 22
+#define VIRTIO_NET_F_CTRL_MAC_ADDR 23
+#define VIRTIO_NET_F_GUEST_USO4 54
+#define VIRTIO_NET_F_GUEST_USO6 55
+#define VIRTIO_NET_F_HOST_USO 56
+
+/* virtio-net status, header, queues and control commands (§5.1.4, §5.1.6, §5.1.6.5) */
+#define VIRTIO_NET_S_LINK_UP 1u
+#define VIRTIO_NET_S_ANNOUNCE 2u
+#define VIRTIO_NET_HDR_BYTES 12
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_TCPV4 1u
+#define VIRTIO_NET_HDR_GSO_UDP 3u
+#define VIRTIO_NET_HDR_GSO_TCPV6 4u
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5u
+#define VIRTIO_NET_HDR_GSO_ECN 0x80u
+#define VIRTIO_NET_Q_RX 0
+#define VIRTIO_NET_Q_TX 1
+#define VIRTIO_NET_Q_CTRL 2
+#define VIRTIO_NET_OK 0
+#define VIRTIO_NET_ERR 1
+#define VIRTIO_NET_CTRL_RX 0
+#define VIRTIO_NET_CTRL_RX_PROMISC 0
+#define VIRTIO_NET_CTRL_RX_ALLMULTI 1
+#define VIRTIO_NET_CTRL_MAC 1
+#define VIRTIO_NET_CTRL_MAC_TABLE_SET 0
+#define VIRTIO_NET_CTRL_MAC_ADDR_SET 1
+#define VIRTIO_NET_CTRL_ANNOUNCE 3
+#define VIRTIO_NET_CTRL_ANNOUNCE_ACK 0
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS 5
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0
+#define VIRTIO_NET_CFG_MAC 0
+#define VIRTIO_NET_CFG_STATUS 6
 
 /* virtio-blk feature bits (§5.2.3) */
 #define VIRTIO_BLK_F_SIZE_MAX 1

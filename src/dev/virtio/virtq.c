@@ -273,3 +273,28 @@ bool virtq_has_avail(struct virtq *vq)
         return false;
     return avail_idx(vq) != vq->last_avail_idx;
 }
+
+void virtq_unpop(struct virtq *vq, uint16_t n)
+{
+    if (!vq->is_ready || vq->is_broken)
+        return;
+    vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - n);
+    if (vq->has_event_idx)
+        __atomic_store_n(avail_event_ptr(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
+}
+
+bool virtq_enable_notify_more(struct virtq *vq)
+{
+    uint16_t idx;
+
+    if (!vq->is_ready || vq->is_broken)
+        return false;
+    idx = avail_idx(vq);
+    if (vq->has_event_idx)
+        __atomic_store_n(avail_event_ptr(vq), idx, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n(&vq->used_hdr[0], (uint16_t)0, __ATOMIC_RELAXED);
+    /* Full barrier: the driver must see avail_event before we look at avail.idx again. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return avail_idx(vq) != idx;
+}

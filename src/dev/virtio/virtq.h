@@ -126,5 +126,18 @@ void virtq_disable_notify(struct virtq *vq);
 bool virtq_enable_notify(struct virtq *vq);
 /* True when the driver has made chains available that were not popped yet. */
 bool virtq_has_avail(struct virtq *vq);
+/*
+ * Gives the last (n) chains popped (and not pushed) back to the ring: the next pops return
+ * them again. For a device that needs several chains for one answer and found too few
+ * (virtio-net's mergeable receive buffers). (n) must not exceed the chains popped since the
+ * last push of each.
+ */
+void virtq_unpop(struct virtq *vq, uint16_t n);
+/*
+ * Asks the driver to kick as soon as it adds one more chain, although some are available
+ * already (with EVENT_IDX, avail_event is set to the driver's current index rather than to the
+ * next one to pop). Returns true when chains were added meanwhile (look again).
+ */
+bool virtq_enable_notify_more(struct virtq *vq);
 
 #endif

@@ -345,6 +345,75 @@ static void test_restore(void **state)
     assert_non_null(strstr(err.message, "not supported yet"));
 }
 
+static void test_nic(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "nat", "--nic",
+                           "nat,mac=02:00:00:00:00:07,restrict=on,hostfwd=tcp::2222-:22,"
+                           "hostfwd=udp:0.0.0.0:5353-10.0.2.16:53",
+                           "--nic", "tap,ifname=tap0,vhost=off", "--nic", "none"),
+                     0);
+    assert_int_equal(o.nnics, 4);
+    assert_int_equal(o.nics[0].type, VMM_NIC_NAT);
+    assert_int_equal(o.nics[0].mac[5], 0x56);
+    assert_false(o.nics[0].is_restricted);
+    assert_int_equal(o.nics[1].mac[0], 2);
+    assert_int_equal(o.nics[1].mac[5], 7);
+    assert_true(o.nics[1].is_restricted);
+    assert_int_equal(o.nics[1].nhostfwd, 2);
+    assert_string_equal(o.nics[1].hostfwd[0], "tcp:127.0.0.1:2222-:22");
+    assert_string_equal(o.nics[1].hostfwd[1], "udp:0.0.0.0:5353-10.0.2.16:53");
+    assert_int_equal(o.nics[2].type, VMM_NIC_TAP);
+    assert_string_equal(o.nics[2].ifname, "tap0");
+    assert_int_equal(o.nics[2].fd, -1);
+    assert_int_equal(o.nics[2].vhost, NET_VHOST_OFF);
+    assert_int_equal(o.nics[3].type, VMM_NIC_NONE);
+    assert_int_equal(o.nics[3].mac[5], 0x59);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "tap,fd=5"), 0);
+    assert_int_equal(o.nics[0].fd, 5);
+    assert_int_equal(o.nics[0].vhost, NET_VHOST_AUTO);
+}
+
+static void test_nic_errors(void **state)
+{
+    static const char *const bad[][2] = {
+        {"wifi", "the type must be"},
+        {"nat,hostfwd=tcp:127.0.0.1:2222", "expected PROTO"},
+        {"nat,hostfwd=sctp::1-:2", "tcp or udp"},
+        {"nat,hostfwd=tcp::0-:22", "bad host side"},
+        {"nat,hostfwd=tcp::22-:65536", "bad guest side"},
+        {"nat,hostfwd=tcp:1.2.3:22-:22", "bad host side"},
+        {"nat,hostfwd=tcp::22-:22,hostfwd=tcp:127.0.0.1:22-:23", "forwarded twice"},
+        {"nat,restrict=maybe", "restrict="},
+        {"nat,ifname=tap0", "misplaced"},
+        {"none,hostfwd=tcp::1-:2", "misplaced"},
+        {"tap", "exactly one of"},
+        {"tap,ifname=a,fd=3", "exactly one of"},
+        {"tap,fd=-1", "fd="},
+        {"tap,ifname=averyveryverylongname", "ifname="},
+        {"tap,ifname=t,vhost=sometimes", "vhost="},
+        {"nat,mac=01:00:00:00:00:01", "unicast"},
+        {"nat,mac=00:00:00:00:00:00", "all zeros"},
+        {"nat,mac=52:54:00:12:34", "six hex bytes"},
+        {"nat,mac=52:54:00:12:34:56:78", "six hex bytes"},
+        {"nat,restrict", "needs a value"},
+    };
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", bad[i][0]), -EINVAL);
+        if (strstr(err.message, bad[i][1]) == NULL)
+            fail_msg("--nic %s: '%s' lacks '%s'", bad[i][0], err.message, bad[i][1]);
+    }
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "none", "--nic", "none", "--nic",
+                           "none", "--nic", "none", "--nic", "none"),
+                     -EINVAL);
+    assert_non_null(strstr(err.message, "too many --nic"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,7 +423,8 @@ int main(void)
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
         cmocka_unit_test(test_chipset),      cmocka_unit_test(test_security),
-        cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_restore),      cmocka_unit_test(test_nic),
+        cmocka_unit_test(test_nic_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of net/tap.h over the Linux tun/tap driver (Documentation/networking/tuntap.rst,
+ * linux/if_tun.h): TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12,
+ * TUNSETOFFLOAD for the offloads the guest takes.
+ */
+#define LOG_TAG "net-tap"
+#include "net/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/evloop.h"
+#include "base/iov.h"
+#include "base/log.h"
+
+/* Frames read per wakeup before the loop serves its other descriptors. */
+#define TAP_RX_BUDGET 64u
+#define TAP_BUF_BYTES (sizeof(struct net_hdr) + NET_FRAME_MAX_BYTES)
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+struct net_tap {
+    struct net_backend be; /* first */
+    struct evloop *loop;
+    int fd;
+    char ifname[IFNAMSIZ];
+    bool is_rx_paused;  /* the device had no room: fd not watched */
+    bool is_scheduled;  /* resume() queued */
+    size_t pending_len; /* a frame read and not yet taken (in rxbuf) */
+    uint8_t *rxbuf;     /* TAP_BUF_BYTES */
+    uint8_t *txbuf;     /* TAP_BUF_BYTES, for chains of more than IOV_MAX - 1 pieces */
+    struct iovec txiov[IOV_MAX];
+};
+
+static struct net_tap *to_tap(struct net_backend *be)
+{
+    return container_of(be, struct net_tap, be);
+}
+
+static unsigned tun_flags(uint32_t offloads)
+{
+    unsigned f = 0;
+    if (offloads & NET_OFFLOAD_CSUM)
+        f |= TUN_F_CSUM;
+    if (offloads & NET_OFFLOAD_TSO4)
+        f |= TUN_F_TSO4;
+    if (offloads & NET_OFFLOAD_TSO6)
+        f |= TUN_F_TSO6;
+    if (offloads & NET_OFFLOAD_ECN)
+        f |= TUN_F_TSO_ECN;
+    if (offloads & NET_OFFLOAD_USO)
+        f |= TUN_F_USO4 | TUN_F_USO6;
+    return f;
+}
+
+static int tap_set_offloads(struct net_backend *be, uint32_t offloads)
+{
+    struct net_tap *t = to_tap(be);
+    /* TSO without checksum offload means nothing to the kernel */
+    if (!(offloads & NET_OFFLOAD_CSUM))
+        offloads = 0;
+    if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)tun_flags(offloads)) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Hands the frame in rxbuf to the device. Returns false when it had no room. */
+static bool deliver(struct net_tap *t)
+{
+    struct net_hdr hdr;
+
+    if (t->pending_len < sizeof(hdr) + NET_FRAME_MIN_BYTES || t->be.rx == NULL ||
+        !net_backend_link_is_up(&t->be)) {
+        t->be.stats.rx_dropped++;
+        t->pending_len = 0;
+        return true;
+    }
+    memcpy(&hdr, t->rxbuf, sizeof(hdr));
+    if (t->be.rx(t->be.opaque, &hdr, t->rxbuf + sizeof(hdr), t->pending_len - sizeof(hdr)) ==
+        -EAGAIN)
+        return false;
+    t->pending_len = 0;
+    return true;
+}
+
+static void pause_rx(struct net_tap *t)
+{
+    if (!t->is_rx_paused && evloop_mod(t->loop, t->fd, 0) == 0)
+        t->is_rx_paused = true;
+}
+
+static void on_readable(void *opaque, uint32_t events)
+{
+    struct net_tap *t = opaque;
+    (void)events;
+
+    for (unsigned i = 0; i < TAP_RX_BUDGET; i++) {
+        ssize_t n;
+        if (t->pending_len > 0 && !deliver(t)) {
+            pause_rx(t);
+            return;
+        }
+        n = read(t->fd, t->rxbuf, TAP_BUF_BYTES);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                log_ratelimited(LOG_WARN, "%s: read: %s", t->ifname, strerror(errno));
+                t->be.stats.errors++;
+            }
+            return;
+        }
+        t->pending_len = (size_t)n;
+    }
+    if (t->pending_len > 0 && !deliver(t))
+        pause_rx(t);
+}
+
+static void resume(void *opaque)
+{
+    struct net_tap *t = opaque;
+    t->is_scheduled = false;
+    if (t->pending_len > 0 && !deliver(t))
+        return;
+    if (t->is_rx_paused && evloop_mod(t->loop, t->fd, EPOLLIN) == 0)
+        t->is_rx_paused = false;
+}
+
+static void tap_rx_ready(struct net_backend *be)
+{
+    struct net_tap *t = to_tap(be);
+    if ((t->is_rx_paused || t->pending_len > 0) && !t->is_scheduled &&
+        evloop_call(t->loop, resume, t) == 0)
+        t->is_scheduled = true;
+}
+
+static int tap_send(struct net_backend *be, const struct net_hdr *hdr, const struct iovec *iov,
+                    unsigned cnt)
+{
+    struct net_tap *t = to_tap(be);
+    struct net_hdr h = *hdr;
+    uint64_t len = iov_size(iov, cnt);
+    ssize_t n;
+
+    h.num_buffers = 0;
+    if (len > NET_FRAME_MAX_BYTES) {
+        be->stats.tx_dropped++;
+        return 0;
+    }
+    if (cnt + 1 > IOV_MAX) { /* flatten: writev takes at most IOV_MAX pieces */
+        iov_to_buf(iov, (int)cnt, 0, t->txbuf + sizeof(h), len);
+        memcpy(t->txbuf, &h, sizeof(h));
+        n = write(t->fd, t->txbuf, sizeof(h) + len);
+    } else {
+        t->txiov[0] = (struct iovec){&h, sizeof(h)};
+        memcpy(&t->txiov[1], iov, cnt * sizeof(*iov));
+        n = writev(t->fd, t->txiov, (int)cnt + 1);
+    }
+    if (n < 0) {
+        /* EAGAIN: the interface's queue is full (or it is down); the frame is lost as on a
+         * wire, and TCP in the guest sends it again */
+        if (errno != EAGAIN && errno != EIO)
+            log_ratelimited(LOG_WARN, "%s: write: %s", t->ifname, strerror(errno));
+        be->stats.tx_dropped++;
+    }
+    return 0;
+}
+
+static void tap_close(struct net_backend *be)
+{
+    struct net_tap *t = to_tap(be);
+    evloop_cancel(t->loop, t);
+    if (t->fd >= 0) {
+        evloop_del(t->loop, t->fd);
+        close(t->fd);
+    }
+    free(t->rxbuf);
+    free(t->txbuf);
+    free(t);
+}
+
+static const struct net_backend_ops tap_ops = {
+    .send = tap_send,
+    .set_offloads = tap_set_offloads,
+    .rx_ready = tap_rx_ready,
+    .close = tap_close,
+};
+
+/* Opens /dev/net/tun and attaches it to interface (name). */
+static int open_ifname(struct net_tap *t, const char *name, struct error *err)
+{
+    struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+
+    if (strlen(name) >= IFNAMSIZ)
+        return error_set(err, -EINVAL, "tap ifname=%s: name longer than %d bytes", name,
+                         IFNAMSIZ - 1);
+    if (if_nametoindex(name) == 0)
+        return error_set(err, -ENODEV, "tap ifname=%s: no such network interface", name);
+    /*
+     * Not through the descriptor cache: every open of the clone device is a new tap queue, and
+     * a second adapter must not get a duplicate of the first one's. The backend is opened once
+     * per process, before the cache is sealed and the filters forbid opens, and kept across
+     * reboots, so nothing needs to open it again.
+     */
+    t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (t->fd < 0)
+        return error_set(err, -errno, "tap ifname=%s: /dev/net/tun: %s", name, strerror(errno));
+    memcpy(ifr.ifr_name, name, strlen(name));
+    if (ioctl(t->fd, TUNSETIFF, &ifr) < 0)
+        return error_set(err, -errno, "tap ifname=%s: cannot attach: %s%s", name, strerror(errno),
+                         errno == EPERM ? " (not its owner, and no CAP_NET_ADMIN)" : "");
+    return 0;
+}
+
+/* Checks that descriptor (fd) is a tap with IFF_VNET_HDR and takes it. */
+static int take_fd(struct net_tap *t, int fd, struct error *err)
+{
+    struct ifreq ifr = {0};
+
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+        return error_set(err, -EINVAL, "tap fd=%d: not a tap descriptor: %s", fd, strerror(errno));
+    if ((ifr.ifr_flags & (IFF_TAP | IFF_VNET_HDR | IFF_NO_PI)) !=
+        (IFF_TAP | IFF_VNET_HDR | IFF_NO_PI))
+        return error_set(err, -EINVAL,
+                         "tap fd=%d: %s was not opened with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR", fd,
+                         ifr.ifr_name);
+    t->fd = fd;
+    memcpy(t->ifname, ifr.ifr_name, IFNAMSIZ - 1);
+    return 0;
+}
+
+/* The offloads the interface takes for frames it gives us, widest first. */
+static void probe_offloads(struct net_tap *t)
+{
+    static const uint32_t sets[] = {
+        NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6 | NET_OFFLOAD_ECN | NET_OFFLOAD_USO,
+        NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4 | NET_OFFLOAD_TSO6 | NET_OFFLOAD_ECN,
+        NET_OFFLOAD_CSUM,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+        if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)tun_flags(sets[i])) == 0) {
+            t->be.offloads = sets[i];
+            break;
+        }
+    (void)ioctl(t->fd, TUNSETOFFLOAD, 0ul); /* none until the guest accepts them */
+}
+
+static int setup(struct net_tap *t, struct error *err)
+{
+    int hdr_bytes = (int)sizeof(struct net_hdr), fl, ret;
+
+    if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_bytes) < 0)
+        return error_set(err, -errno, "tap %s: TUNSETVNETHDRSZ: %s", t->ifname, strerror(errno));
+    fl = fcntl(t->fd, F_GETFL);
+    if (fl < 0 || fcntl(t->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return error_set(err, -errno, "tap %s: O_NONBLOCK: %s", t->ifname, strerror(errno));
+    probe_offloads(t);
+    ret = evloop_add(t->loop, t->fd, EPOLLIN, on_readable, t);
+    if (ret < 0)
+        return error_set(err, ret, "tap %s: %s", t->ifname, strerror(-ret));
+    return 0;
+}
+
+int net_tap_create(struct evloop *loop, const struct net_tap_opts *o, struct net_backend **out,
+                   struct error *err)
+{
+    struct net_tap *t;
+    int ret;
+
+    if (o->vhost == NET_VHOST_ON)
+        return error_set(err, -ENOTSUP, "tap: vhost=on: vhost-net is not supported yet");
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return error_set(err, -ENOMEM, "tap: out of memory");
+    t->be.ops = &tap_ops;
+    t->be.type = "tap";
+    t->be.has_carrier = true;
+    t->be.is_admin_up = true;
+    t->loop = loop;
+    t->fd = -1;
+    ret = -ENOMEM;
+    t->rxbuf = malloc(TAP_BUF_BYTES);
+    t->txbuf = malloc(TAP_BUF_BYTES);
+    if (t->rxbuf == NULL || t->txbuf == NULL) {
+        error_set(err, ret, "tap: out of memory");
+        goto err_free;
+    }
+    if (o->ifname != NULL) {
+        snprintf(t->ifname, sizeof(t->ifname), "%s", o->ifname);
+        ret = open_ifname(t, o->ifname, err);
+    } else {
+        ret = take_fd(t, o->fd, err);
+    }
+    if (ret == 0)
+        ret = setup(t, err);
+    if (ret < 0)
+        goto err_free;
+    log_debug("tap %s: offloads 0x%x", t->ifname, t->be.offloads);
+    *out = &t->be;
+    return 0;
+
+err_free:
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t->rxbuf);
+    free(t->txbuf);
+    free(t);
+    return ret;
+}

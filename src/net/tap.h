@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tap backend (--nic tap): an existing tap interface opened through /dev/net/tun
+ * (ifname=) or a tap descriptor handed over by the manager (fd=), with IFF_VNET_HDR and a
+ * 12-byte header (so offloaded frames pass between the guest and the host kernel untouched)
+ * and, on the receive side, the offloads TUNSETOFFLOAD accepts (checksum, TSO4/6, ECN, USO).
+ * Frames are read on the event loop, at most a budget per wakeup; when the device has no room
+ * the descriptor is not watched until it has. vhost-net (vhost=on) is not supported yet: the
+ * data path is this process's. Event loop thread only.
+ */
+#ifndef BAREIRON_NET_TAP_H
+#define BAREIRON_NET_TAP_H
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "net/net.h"
+
+struct evloop;
+
+enum net_vhost {
+    NET_VHOST_AUTO, /* vhost-net where it can be had (not yet: always without) */
+    NET_VHOST_OFF,
+    NET_VHOST_ON, /* refused: not supported yet */
+};
+
+struct net_tap_opts {
+    const char *ifname; /* open this interface, or */
+    int fd;             /* use this tap descriptor (-1: none); taken over */
+    enum net_vhost vhost;
+};
+
+/*
+ * Opens the tap of (o) on (loop). Returns 0 and (*out); -ENODEV (no such interface), -EINVAL
+ * (fd= is not a tap with IFF_VNET_HDR), -ENOTSUP (vhost=on), -EPERM or another -errno with
+ * (err) set to one line naming the interface.
+ */
+MUST_CHECK int net_tap_create(struct evloop *loop, const struct net_tap_opts *o,
+                              struct net_backend **out, struct error *err);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The network adapters of a bareiron PC (vmm/machine_internal.h): the virtio-net kind of
+ * machine_vdev_kinds[], one PCI function per --nic (dev/virtio/virtio_net.h, virtio 1.2 §5.1),
+ * each over its backend (net/net.h), which main.c creates before the first machine and keeps
+ * across reboots: a machine's device attaches to the backend when it is created and detaches
+ * when it is destroyed.
+ */
+#define LOG_TAG "machine"
+#include "vmm/machine_internal.h"
+
+#include <errno.h>
+
+#include "dev/virtio/virtio_net.h"
+#include "net/net.h"
+
+void machine_set_nics(struct machine *m, struct net_backend *const *nics, unsigned n)
+{
+    m->nic_be = nics;
+    m->nnic_be = n;
+}
+
+unsigned machine_net_count(const struct machine *m)
+{
+    return m->opts->nnics;
+}
+
+int machine_net_create(struct machine *m, struct machine_vdev *d)
+{
+    struct virtio_net *vn;
+    int ret;
+
+    if (d->index >= m->nnic_be || m->nic_be[d->index] == NULL)
+        return -EINVAL; /* main.c gives every adapter its backend */
+    ret = virtio_net_create(m->opts->nics[d->index].mac, m->nic_be[d->index], m->gm, &vn);
+    if (ret < 0)
+        return ret;
+    d->dev = vn;
+    d->vd = &vn->vd;
+    return 0;
+}
+
+void machine_net_destroy(struct machine *m UNUSED, struct machine_vdev *d)
+{
+    virtio_net_destroy(d->dev); /* detaches it from its backend; NULL allowed */
+}
+
+const uint8_t *machine_nic_stats(struct machine *m, unsigned i, struct control_nic_stats *out)
+{
+    for (unsigned k = 0; k < m->nvdevs; k++) {
+        const struct machine_vdev *d = &m->vdevs[k];
+        struct virtio_net_stats st;
+        struct virtio_net *vn = d->dev;
+
+        if (d->kind->create != machine_net_create || d->index != i || vn == NULL)
+            continue;
+        virtio_net_get_stats(vn, &st);
+        out->rx_packets = st.rx_packets;
+        out->rx_bytes = st.rx_bytes;
+        out->tx_packets = st.tx_packets;
+        out->tx_bytes = st.tx_bytes;
+        out->rx_dropped = st.rx_dropped;
+        out->tx_dropped = st.tx_dropped;
+        out->errors = st.errors;
+        return vn->cfg.mac;
+    }
+    return m->opts->nics[i].mac;
+}
