@@ -184,15 +184,21 @@ static int object_member(json_t *root, const char *key, const char *what, json_t
     return *out ? 0 : -ENOMEM;
 }
 
+/* Starts decoding a message: (*id) is API_ID_NONE until read, (*root) the parsed object. */
+static int begin_decode(const char *line, size_t len, int64_t *id, json_t **root, struct error *err)
+{
+    *id = API_ID_NONE;
+    *root = NULL;
+    return parse_object(line, len, root, err);
+}
+
 int api_request_decode(const char *line, size_t len, struct api_request *out, struct error *err)
 {
     static const char *const keys[] = {"id", "cmd", "args"};
-    json_t *root = NULL;
+    json_t *root;
     int ret;
     memset(out, 0, sizeof(*out));
-    out->id = API_ID_NONE;
-    ret = parse_object(line, len, &root, err);
-    if (ret < 0)
+    if ((ret = begin_decode(line, len, &out->id, &root, err)) < 0)
         return ret;
     ret = read_id(root, &out->id, err);
     if (ret == 0)
@@ -228,12 +234,10 @@ static int decode_error_member(json_t *jerror, struct api_reply *out, struct err
 int api_reply_decode(const char *line, size_t len, struct api_reply *out, struct error *err)
 {
     static const char *const keys[] = {"id", "ok", "result", "error"};
-    json_t *root = NULL, *jid, *jok;
+    json_t *root, *jid, *jok;
     int ret;
     memset(out, 0, sizeof(*out));
-    out->id = API_ID_NONE;
-    ret = parse_object(line, len, &root, err);
-    if (ret < 0)
+    if ((ret = begin_decode(line, len, &out->id, &root, err)) < 0)
         return ret;
     jid = json_object_get(root, "id");
     jok = json_object_get(root, "ok");
