@@ -161,6 +161,8 @@ if [ "$1" = --guest ]; then
     exit $?
 fi
 
+# the NAT runs' host side listens on 127.0.0.1 (L1's /init leaves the loopback down)
+ip link set lo up 2>/dev/null
 ok=
 for c in $configs; do
     case "$c" in
