@@ -24,6 +24,8 @@
 #   DIR holds vmlinuz and initrd-net.gz (and netrr, the host side's); -i ROOT: first copy ROOT
 #   (QEMU, iperf3, their libraries and firmware) to / (in L1)
 set -u
+# L1's /init has PATH=/bin; the copied iperf3 is in /usr/bin
+export PATH="$PATH:/usr/bin:/usr/sbin:/sbin"
 
 root=
 configs="ours-nat qemu-nat ours-tap qemu-tap"
@@ -93,6 +95,13 @@ servers_up() {
     servers=$!
     "$dir/netrr" server "$1" 5202 >/tmp/nb-rr.log 2>&1 &
     servers="$servers $!"
+    # both listening before the guest starts (iperf3 may take a while to start under TCG)
+    n=0
+    while [ "$($bb netstat -ltn 2>/dev/null | grep -c -e ":5201 " -e ":5202 ")" -lt 2 ] &&
+        [ $n -lt 100 ]; do
+        sleep 1
+        n=$((n + 1))
+    done
 }
 
 servers_down() {
@@ -145,6 +154,8 @@ run_one() {
     else
         say "NBENCH-FAIL $1 $2 status=$rc"
         grep -v '^$' /tmp/nb.txt | tail -n 25 | sed "s/^/NBENCH-OUT $1 | /"
+        cat /tmp/nb-iperf.log /tmp/nb-rr.log 2>/dev/null | tail -n 10 |
+            sed "s/^/NBENCH-OUT $1 server | /"
     fi
 }
 
