@@ -19,7 +19,8 @@
 # Usage: bench/net.sh [BUILD_DIR] [RUNS [SECONDS]]   (defaults: build, 1 round, 5 s per test)
 # Environment: BAREIRON_HOST_KIND=kvm-pvm|none runs it nested on a KVM host
 #   (scripts/host-kind.sh); NET_BENCH_CONFIGS limits the configurations (of ours-nat qemu-nat
-#   ours-tap qemu-tap); NESTED_* as for scripts/nested-kvm.sh (NESTED_SMP defaults to 1,
+#   ours-tap qemu-tap); NET_BENCH_VHOST=off runs both tap configurations without vhost-net
+#   (default on); NESTED_* as for scripts/nested-kvm.sh (NESTED_SMP defaults to 1,
 #   NESTED_TIMEOUT to 3600).
 # Output of the runs: BUILD_DIR/guest/net-bench.log. Exit status: 0 figures printed, or skipped
 # (L1 has no nested KVM, no guest kernel, initramfs or iperf3), 1 setup or run failure.
@@ -32,6 +33,7 @@ secs=${3:-5}
 vmm="$build_dir/src/vmm/bareiron-vmm"
 saved="$build_dir/guest/net-bench.log"
 configs=${NET_BENCH_CONFIGS:-ours-nat qemu-nat ours-tap qemu-tap}
+vhost=${NET_BENCH_VHOST:-on}
 
 kind=$("$here/scripts/host-kind.sh") || exit 1
 qemu=$(command -v qemu-system-x86_64) || {
@@ -68,8 +70,8 @@ ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$x/netrr" "$here/bench/nested/ne
 
 if [ "$kind" = kvm ]; then
     where="directly on this host's KVM"
-    sh "$x/net_case.sh" -c "$configs" "$runs" "$secs" "$x" "$vmm" "$qemu" >"$tmp/log" 2>&1 ||
-        true
+    sh "$x/net_case.sh" -c "$configs" -v "$vhost" "$runs" "$secs" "$x" "$vmm" "$qemu" \
+        >"$tmp/log" 2>&1 || true
     cp "$tmp/log" "$saved"
     tr -d '\r' <"$tmp/log" >"$tmp/out"
 else
@@ -81,7 +83,7 @@ else
     nested_ship "$root" "qemu/kvmvapic.bin qemu/linuxboot_dma.bin qemu/linuxboot.bin
         seabios/bios-256k.bin seabios/bios.bin" \
         "$qemu" /usr/bin/qemu-system-x86_64 "$iperf3" /usr/bin/iperf3
-    echo "nbench 3500 - /bin/sh /x/net_case.sh -i /x/root -c '$configs' $runs $secs /x" \
+    echo "nbench 3500 - /bin/sh /x/net_case.sh -i /x/root -c '$configs' -v $vhost $runs $secs /x" \
         "/bin/bareiron-vmm /usr/bin/qemu-system-x86_64" >"$tmp/cases"
     NESTED_MODULES="tun vhost_net bridge" NESTED_TIMEOUT=${NESTED_TIMEOUT:-3600} \
         nested_run "$tmp/cases" "$x" "$saved"
@@ -116,7 +118,7 @@ ratio() {
         else printf "n/a" }'
 }
 
-echo "Network ($where), $secs s per test, medians of $runs round(s)"
+echo "Network ($where), $secs s per test, medians of $runs round(s), tap with vhost=$vhost"
 printf "%-24s %9s %9s %8s %9s %9s %8s\n" metric ours-nat qemu-nat "nat o/q" ours-tap qemu-tap \
     "tap o/q"
 for m in "TCP up (Mbit/s):5:1000000" "TCP down (Mbit/s):7:1000000" "RR (trans/s):9:1" \

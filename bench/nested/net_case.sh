@@ -5,8 +5,8 @@
 # with the --net initramfs (scripts/mkinitramfs.sh --net) in each configuration:
 #   ours-nat    bareiron-vmm --nic nat                          (libslirp)
 #   qemu-nat    qemu -M q35 -netdev user -device virtio-net-pci (libslirp)
-#   ours-tap    bareiron-vmm --nic tap,ifname=tap0,vhost=on
-#   qemu-tap    qemu -M q35 -netdev tap,ifname=tap0,vhost=on -device virtio-net-pci
+#   ours-tap    bareiron-vmm --nic tap,ifname=tap0,vhost=VHOST
+#   qemu-tap    qemu -M q35 -netdev tap,ifname=tap0,vhost=VHOST -device virtio-net-pci
 # (1 vCPU, 512 MiB, modern-only virtio-net-pci for QEMU as ours is). The guest's /init
 # (itest=netrun, tests/guest/initramfs/itest-net) takes a DHCP lease (NAT) or 10.77.0.2/24
 # (tap), then runs iperf3 against the host side for SECS seconds guest->host ("up") and
@@ -16,11 +16,12 @@
 # 10.77.0.1 for tap: the bridge br0 and the tap tap0 live in a network namespace this script
 # makes (unshare -n) for each tap run, which ends with the run. No traffic leaves the loopback
 # or that namespace. ours-* are skipped when the monitor has no --nic option (its --help), the
-# tap configurations when this is not root or vhost-net is missing.
+# tap configurations when this is not root or vhost-net is missing (VHOST on, the default; -v
+# off runs both monitors' tap without it). A run that fails prints the monitor's last lines.
 # Prints per run: "NBENCH <config> <round> up_bps=A down_bps=B rr_per_s=C rr_avg_us=D
 # rr_p99_us=E" (also with a LIVE- prefix on /dev/console in L1), "NBENCH-FAIL <config> <round>
 # <why>" with the run's last lines when it gave no figures, "NBENCH-SKIP <config>: <why>".
-# Usage: net_case.sh [-i ROOT] [-c "CONFIG..."] RUNS SECS DIR VMM QEMU
+# Usage: net_case.sh [-i ROOT] [-c "CONFIG..."] [-v on|off] RUNS SECS DIR VMM QEMU
 #   DIR holds vmlinuz and initrd-net.gz (and netrr, the host side's); -i ROOT: first copy ROOT
 #   (QEMU, iperf3, their libraries and firmware) to / (in L1)
 set -u
@@ -29,10 +30,12 @@ export PATH="$PATH:/usr/bin:/usr/sbin:/sbin"
 
 root=
 configs="ours-nat qemu-nat ours-tap qemu-tap"
+vhost=on
 while [ $# -gt 0 ]; do
     case "$1" in
     -i) root=$2 && shift 2 ;;
     -c) configs=$2 && shift 2 ;;
+    -v) vhost=$2 && shift 2 ;;
     *) break ;;
     esac
 done
@@ -74,13 +77,13 @@ mcmd() {
     case "$1" in
     ours-*)
         nic="nat"
-        [ "$1" = ours-tap ] && nic="tap,ifname=tap0,vhost=on"
+        [ "$1" = ours-tap ] && nic="tap,ifname=tap0,vhost=$vhost"
         echo "$vmm --kernel $dir/vmlinuz --initrd $dir/initrd-net.gz --memory 512M" \
             "--serial stdio --no-reboot --nic $nic --cmdline"
         ;;
     qemu-*)
         nd="user,id=n0"
-        [ "$1" = qemu-tap ] && nd="tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on"
+        [ "$1" = qemu-tap ] && nd="tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=$vhost"
         echo "$qemu -M q35 -accel kvm -cpu host -m 512M -smp 1 -nodefaults -no-user-config" \
             "-display none -serial stdio -monitor none -no-reboot -kernel $dir/vmlinuz" \
             "-initrd $dir/initrd-net.gz -netdev $nd" \
@@ -141,7 +144,7 @@ rr_field() {
 # runs configuration $1 (round $2), prints its NBENCH line
 run_one() {
     case "$1" in
-    *-tap) unshare -n /bin/sh "$0" --guest "$1" "$runs" "$secs" "$dir" "$vmm" "$qemu" ;;
+    *-tap) unshare -n /bin/sh "$0" --guest "$1" "$vhost" "$secs" "$dir" "$vmm" "$qemu" ;;
     *) run_guest "$1" ;;
     esac
     rc=$?
@@ -163,7 +166,7 @@ run_one() {
 if [ "$1" = --guest ]; then
     shift
     configs=$1
-    runs=$2
+    vhost=$2
     secs=$3
     dir=$4
     vmm=$5
@@ -186,7 +189,8 @@ for c in $configs; do
     esac
     case "$c" in
     *-tap)
-        if [ "$(id -u)" != 0 ] || [ ! -c /dev/vhost-net ] || [ ! -c /dev/net/tun ]; then
+        if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] ||
+            { [ "$vhost" = on ] && [ ! -c /dev/vhost-net ]; }; then
             say "NBENCH-SKIP $c: skipped: tap needs root, /dev/net/tun and /dev/vhost-net"
             continue
         fi
