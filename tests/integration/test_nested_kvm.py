@@ -123,5 +123,8 @@ def test_nested_vcpu(nested, build_dir, case):
     if case.id not in ids:
         pytest.skip("not in this L1 run (BAREIRON_NESTED_LINUX=0, or qemu-img is missing)")
     o = res.get(case.id)
+    why = case.skip_if("\n".join(o.lines)) if case.skip_if and o else None
+    if why:
+        pytest.skip(f"the monitor refused: {why}")
     probs = nu.vcpu_problems(case, o)
     assert not probs, (probs, "\n".join(o.lines) if o else out[-2000:])
