@@ -25,8 +25,9 @@
 # Output of the runs: BUILD_DIR/guest/net-bench.log. Exit status: 0 figures printed, or skipped
 # (L1 has no nested KVM, no guest kernel, initramfs or iperf3), 1 setup or run failure.
 set -eu
+bench_name=net
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${1:-build}
 runs=${2:-1}
 secs=${3:-5}
@@ -36,14 +37,8 @@ configs=${NET_BENCH_CONFIGS:-ours-nat qemu-nat ours-tap qemu-tap}
 vhost=${NET_BENCH_VHOST:-on}
 
 kind=$("$here/scripts/host-kind.sh") || exit 1
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "net: qemu-system-x86_64 missing" >&2
-    exit 1
-}
-[ -x "$vmm" ] || {
-    echo "net: $vmm not built" >&2
-    exit 1
-}
+bench_need_qemu
+bench_need_built "$vmm"
 iperf3=$(command -v iperf3) || {
     echo "skipped: no iperf3 (apt-get install iperf3)"
     exit 0
@@ -59,8 +54,7 @@ initrd=$("$here/scripts/mkinitramfs.sh" "$build_dir" --net) || {
 "$vmm" --help 2>&1 | grep -q -e '--nic' ||
     echo "bareiron-vmm: skipped: monitor has no --nic (QEMU's figures only)"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+bench_tmp
 x="$tmp/x"
 mkdir -p "$x"
 cp "$kernel" "$x/vmlinuz"
@@ -99,10 +93,7 @@ fi
 grep -e '^NBENCH-SKIP' -e '^NBENCH-FAIL' -e '^NBENCH-OUT' -e '^NBENCH-ERROR' "$tmp/out" || true
 # "NBENCH <config> <round> up_bps A down_bps B rr_per_s C rr_avg_us D rr_p99_us E"
 grep '^NBENCH ' "$tmp/out" | tr '=' ' ' >"$tmp/r" || true
-[ -s "$tmp/r" ] || {
-    echo "net: no NBENCH lines; log in $saved" >&2
-    exit 1
-}
+[ -s "$tmp/r" ] || bench_fail "no NBENCH lines; log in $saved"
 
 # median of field $2 for configuration $1, divided by $3
 med() {
@@ -113,9 +104,12 @@ med() {
             printf "%.1f\n", m / d }'
 }
 
+# ours/QEMU, n/a when either is missing
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b
-        else printf "n/a" }'
+    case "$1" in
+    -) echo n/a ;;
+    *) bench_ratio "$1" "$2" ;;
+    esac
 }
 
 echo "Network ($where), $secs s per test, medians of $runs round(s), tap with vhost=$vhost"
