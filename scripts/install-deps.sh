@@ -7,6 +7,8 @@ PKGS="meson ninja-build pkg-config gcc clang clang-format llvm libcmocka-dev lib
 libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libjansson-dev \
 libseccomp-dev libslirp-dev libglib2.0-dev acpica-tools busybox-static cpio qemu-system-x86 qemu-utils python3-pytest \
 seabios binutils fio cppcheck xz-utils"
+# iperf3: the network benchmarks (bench/net.sh, scripts/mkinitramfs.sh --net)
+PKGS="$PKGS iperf3"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -24,6 +24,8 @@
 #   goes to BUILD_DIR/guest/nested.stalls and stderr, a key press and an NMI are tried, and
 #   QEMU is killed unless L1 moves again. NESTED_TICK (more L1 timer parameters, default
 #   none; "nohz=off highres=off" for a periodic tick, see below), NESTED_KERNEL (L1 kernel),
+#   NESTED_MODULES (more modules of that kernel for L1 to load after kvm-amd, with their
+#   dependencies, e.g. "tun vhost_net bridge" for the network cases),
 #   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
 #   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1;
 #   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs).
@@ -88,21 +90,27 @@ done
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-ctl" "$here/tests/nested/ctl.c"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-dns" "$here/tests/nested/dns.c"
 
-# kvm-amd and what modules.dep says it needs, in load order (dependencies first)
-line=$(grep -E '(^|/)kvm-amd\.ko(\.[a-z]+)?:' "$mdir/modules.dep") || {
-    echo "nested-kvm: kvm-amd not in $ver" >&2
-    exit 1
-}
-mods="$(echo "${line#*:}" | tr ' ' '\n' | grep . | tac) ${line%%:*}"
+# kvm-amd, then the NESTED_MODULES, each with what modules.dep says it needs, in load order
+# (dependencies first, each module once)
 : >"$stage/modules"
-for m in $mods; do
-    b=$(basename "$m")
-    case "$b" in
-    *.xz) xz -dc "$mdir/$m" >"$stage/lib/modules/${b%.xz}" && b=${b%.xz} ;;
-    *.zst) zstd -qdc "$mdir/$m" >"$stage/lib/modules/${b%.zst}" && b=${b%.zst} ;;
-    *) cp "$mdir/$m" "$stage/lib/modules/$b" ;;
-    esac
-    echo "$b" >>"$stage/modules"
+for want in kvm-amd ${NESTED_MODULES:-}; do
+    line=$(grep -E "(^|/)$(echo "$want" | sed 's/[-_]/[-_]/g')\.ko(\.[a-z]+)?:" \
+        "$mdir/modules.dep") || {
+        echo "nested-kvm: $want not in $ver" >&2
+        exit 1
+    }
+    for m in $(echo "${line#*:}" | tr ' ' '\n' | grep . | tac) ${line%%:*}; do
+        b=$(basename "$m")
+        b=${b%.xz}
+        b=${b%.zst}
+        grep -qx "$b" "$stage/modules" && continue
+        case "$m" in
+        *.xz) xz -dc "$mdir/$m" >"$stage/lib/modules/$b" ;;
+        *.zst) zstd -qdc "$mdir/$m" >"$stage/lib/modules/$b" ;;
+        *) cp "$mdir/$m" "$stage/lib/modules/$b" ;;
+        esac
+        echo "$b" >>"$stage/modules"
+    done
 done
 
 for p in "$build_dir"/tests/guest/*.elf; do

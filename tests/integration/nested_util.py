@@ -43,6 +43,8 @@ class VcpuCase:
     check: object = None
     linux: bool = False  # needs /x/vmlinuz and /x/initrd.gz
     env: tuple = ()  # NAME=VALUE words for the monitor's environment
+    script: str = ""  # run tests/nested/<script> with (args) instead of the monitor
+    skip_if: object = None  # (skip_if)(text) -> a reason to skip the case, or None
 
 
 def _ctl_replies(text):
@@ -239,6 +241,66 @@ def check_split_dmesg(text):
     return probs
 
 
+def check_bridge(vhost):
+    """The checks of a bridge case (tests/nested/bridge_case.sh): both guests passed, B reached A
+    (ping) and A received exactly what B sent; with vhost-net on, each monitor has
+    /dev/vhost-net open, with it off neither has."""
+    def check(text):
+        lines = text.splitlines()
+        probs = []
+        m = re.search(r"^BRIDGE status A=(\S+) B=(\S+)$", text, re.M)
+        if not m or m.groups() != ("0", "0"):
+            probs.append(f"monitor exit statuses: {m.groups() if m else 'none printed'}")
+        for g in "AB":
+            if f"{g}| ITEST PASS netrun" not in lines:
+                probs.append(f"guest {g} did not pass")
+        if "B| ITEST PING 10.9.0.1 ok" not in lines:
+            probs.append("B could not ping A")
+        got = re.findall(r"^A\| ITEST TCP received (\d+ \S+)$", text, re.M)
+        sent = re.findall(r"^B\| ITEST TCP sent (\d+ \S+)$", text, re.M)
+        if not got or got != sent:
+            probs.append(f"A received {got}, B sent {sent}")
+        m = re.search(r"^BRIDGE vhost A=(\S+) B=(\S+)$", text, re.M)
+        fds = m.groups() if m else ("?", "?")
+        ok = all(f.isdigit() and (int(f) > 0) == vhost for f in fds)
+        if not ok:
+            probs.append(f"/dev/vhost-net descriptors A={fds[0]} B={fds[1]} with vhost="
+                         f"{'on' if vhost else 'off'}")
+        return probs
+    return check
+
+
+def bridge_skip(text):
+    """Why a bridge case could not run, or None: the monitor has no --nic (the case's
+    BRIDGE-SKIP line), or it refused a setting ("... not supported yet", e.g. vhost=on)."""
+    m = re.search(r"^BRIDGE-SKIP (.*)$", text, re.M)
+    if m:
+        return m[1]
+    m = re.search(r"^[AB]\| (.*not supported yet.*)$", text, re.M)
+    return f"the monitor refused: {m[1]}" if m else None
+
+
+# Two guests on one bridge through tap (made by the case in a network namespace of its own in
+# L1), with vhost-net on and off. They need tun, vhost_net and bridge in L1 (NET_MODULES).
+BRIDGE_CASES = [
+    VcpuCase(f"linux-bridge-vhost-{v}", b"", (v, VMM, "/x/vmlinuz", "/x/initrd.gz"), 0,
+             timeout=600, linux=True, script="bridge_case.sh", check=check_bridge(v == "on"),
+             skip_if=bridge_skip)
+    for v in ("on", "off")
+]
+VCPU_CASES += BRIDGE_CASES
+NET_MODULES = "tun vhost_net bridge"
+
+
+def vmm_help(vmm):
+    """The monitor's --help text ("" when it does not run)."""
+    try:
+        r = subprocess.run([str(vmm), "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return r.stdout + r.stderr
+
+
 def in_l1(case):
     """Whether L1's /init can run (case): not with reboots, its own disks or host files."""
     return not (case.reboot or case.vmm_disks or case.setup or case.disk_mib != 8)
@@ -292,6 +354,12 @@ def write_inputs(tmp, linux=None, linux_only=False):
         if linux_only and not c.linux:
             continue
         if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())):
+            continue
+        if c.script:
+            shutil.copy(ROOT / "tests" / "nested" / c.script, extra / c.script)
+            cmd = ["/bin/sh", f"/x/{c.script}"] + list(c.args)
+            lines.append(f"{c.id} {c.timeout} {c.flags} " + " ".join(map(shlex.quote, cmd)))
+            ids.append(c.id)
             continue
         cmd = (["env"] + list(c.env) if c.env else []) + [VMM]
         if c.code:

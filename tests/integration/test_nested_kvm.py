@@ -80,9 +80,12 @@ def nested(build_dir, tmp_path_factory):
 
 def run_l1(build_dir, cases, extra):
     """One boot of L1 running (cases) with the files of (extra)."""
+    env = dict(os.environ, NESTED_TIMEOUT=str(TIMEOUT))
+    if any(l.split()[0].startswith("linux-bridge") for l in cases.read_text().splitlines() if l):
+        env["NESTED_MODULES"] = nu.NET_MODULES
     return subprocess.run([str(nu.SCRIPT), str(build_dir), str(cases), str(extra)],
                           capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=nu.ROOT,
-                          env=dict(os.environ, NESTED_TIMEOUT=str(TIMEOUT)))
+                          env=env)
 
 
 def direct_here(case_id, ids):
@@ -117,5 +120,8 @@ def test_nested_vcpu(nested, case):
     if case.id not in ids:
         pytest.skip("not in this L1 run (BAREIRON_NESTED_LINUX=0, or qemu-img is missing)")
     o = res.get(case.id)
+    why = case.skip_if("\n".join(o.lines)) if case.skip_if and o else None
+    if why:
+        pytest.skip(why)
     probs = nu.vcpu_problems(case, o)
     assert not probs, (probs, "\n".join(o.lines) if o else out[-2000:])
