@@ -24,8 +24,7 @@ int vmm_parse_fd(const char *spec, struct vmm_options *o, struct error *err)
 
     if (o->nfds >= VMM_MAX_FDS)
         return error_set(err, -EINVAL, "too many --fd (at most %d)", VMM_MAX_FDS);
-    if (colon == NULL || colon == spec || (size_t)(colon - spec) >= sizeof(num) ||
-        colon[1] == '\0')
+    if (colon == NULL || colon == spec || (size_t)(colon - spec) >= sizeof(num) || colon[1] == '\0')
         return error_set(err, -EINVAL, "--fd '%s': expected N:PATH", spec);
     memcpy(num, spec, (size_t)(colon - spec));
     num[colon - spec] = '\0';
@@ -113,18 +112,17 @@ static int check_one(const struct vmm_options *o, const struct vmm_fd *f, struct
         return error_set(err, -EINVAL, "--fd %d:%s: descriptor %d is not open", f->fd, f->path,
                          f->fd);
     if (fl & O_PATH)
-        return error_set(err, -EINVAL, "--fd %d:%s: an O_PATH descriptor cannot be read",
-                         f->fd, f->path);
+        return error_set(err, -EINVAL, "--fd %d:%s: an O_PATH descriptor cannot be read", f->fd,
+                         f->path);
     if (fl & O_APPEND)
         return error_set(err, -EINVAL, "--fd %d:%s: opened with O_APPEND", f->fd, f->path);
     bit = (fl & O_ACCMODE) == O_WRONLY ? 0 : 1u << ((fl & O_ACCMODE) + ((fl & O_DIRECT) ? 4 : 0));
     if ((modes & bit) == 0)
-        return error_set(err, -EINVAL,
-                         "--fd %d:%s: opened %s, but the monitor opens that path %s%s%s", f->fd,
-                         f->path, mode_name(fl),
-                         (modes & 0x11 << O_RDWR) ? "read-write" : "read-only",
-                         (modes & 0xf0) ? " (and with O_DIRECT for cache=none)" : "",
-                         (modes & 0xf0) ? "" : " without O_DIRECT");
+        return error_set(
+            err, -EINVAL, "--fd %d:%s: opened %s, but the monitor opens that path %s%s%s", f->fd,
+            f->path, mode_name(fl), (modes & 0x11 << O_RDWR) ? "read-write" : "read-only",
+            (modes & 0xf0) ? " (and with O_DIRECT for cache=none)" : "",
+            (modes & 0xf0) ? "" : " without O_DIRECT");
     return 0;
 }
 
@@ -137,8 +135,10 @@ int vmm_fds_take(const struct vmm_options *o, struct error *err)
             return ret;
         ret = fdcache_seed(f->path, f->fd);
         if (ret == -EEXIST)
-            return error_set(err, -EINVAL, "--fd %d:%s: that path already has a descriptor "
-                             "with this access mode", f->fd, f->path);
+            return error_set(err, -EINVAL,
+                             "--fd %d:%s: that path already has a descriptor "
+                             "with this access mode",
+                             f->fd, f->path);
         if (ret < 0)
             return error_set(err, -EINVAL, "--fd %d:%s: %s", f->fd, f->path, strerror(-ret));
     }

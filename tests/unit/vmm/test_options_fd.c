@@ -68,10 +68,8 @@ static void test_parse(void **state)
     expect_error(PARSE(o, err, "--kernel", "k", "--fd", "-3:k"), &err, "descriptor number");
     expect_error(PARSE(o, err, "--kernel", "k", "--fd", "70000:k"), &err, "descriptor number");
     expect_error(PARSE(o, err, "--kernel", "k", "--fd", "2:k"), &err, "monitor's own");
-    expect_error(PARSE(o, err, "--kernel", "k", "--fd", "5:k", "--fd", "5:k"), &err,
-                 "given twice");
-    expect_error(PARSE(o, err, "--kernel", "k", "--fd", "5:other"), &err,
-                 "not a path of --kernel");
+    expect_error(PARSE(o, err, "--kernel", "k", "--fd", "5:k", "--fd", "5:k"), &err, "given twice");
+    expect_error(PARSE(o, err, "--kernel", "k", "--fd", "5:other"), &err, "not a path of --kernel");
     expect_error(PARSE(o, err, "--kernel", "k", "--nic", "tap,fd=5", "--fd", "5:k"), &err,
                  "tap descriptor");
 }
@@ -119,10 +117,12 @@ static void test_take(void **state)
     snprintf(direct, sizeof(direct), "%s,cache=none", gone);
     assert_true(rdonly >= 3 && rdwr >= 3 && app >= 3);
     expect_error(take(ro, 1000, &err), &err, "descriptor 1000 is not open");
-    expect_error(take(ro, rdwr, &err), &err, "opened read-write, but the monitor opens that "
-                                             "path read-only without O_DIRECT");
-    expect_error(take(rw, rdonly, &err), &err, "opened read-only, but the monitor opens that "
-                                               "path read-write without O_DIRECT");
+    expect_error(take(ro, rdwr, &err), &err,
+                 "opened read-write, but the monitor opens that "
+                 "path read-only without O_DIRECT");
+    expect_error(take(rw, rdonly, &err), &err,
+                 "opened read-only, but the monitor opens that "
+                 "path read-write without O_DIRECT");
     expect_error(take(direct, app, &err), &err, "opened write-only");
     close(app);
     app = open(disk, O_RDWR | O_APPEND);
