@@ -5,7 +5,8 @@
  * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
  * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
  * opened), so it is unit-tested; main.c validates files afterwards.
- * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c). Parsing only checks
+ * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c), --fd (options_fd.c,
+ * which also takes the descriptors). Parsing only checks
  * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
