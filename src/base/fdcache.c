@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Implementation of base/fdcache.h: a small locked table of (path, flags) -> descriptor. */
+#define LOG_TAG "fdcache"
 #include "base/fdcache.h"
 
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 #define FDCACHE_MAX 64
 #define FDCACHE_KEY_FLAGS (O_ACCMODE | O_DIRECT | O_NOFOLLOW | O_DIRECTORY | O_PATH)
 
@@ -16,6 +19,8 @@ struct fdcache_entry {
     char *path;
     int flags;
     int fd;
+    bool is_seeded; /* given by fdcache_seed, not opened here */
+    bool is_used;   /* a seeded descriptor some open was answered with */
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,6 +39,10 @@ void fdcache_seal(void)
 {
     pthread_mutex_lock(&cache_lock);
     is_sealed = true;
+    for (unsigned i = 0; i < nentries; i++)
+        if (entries[i].is_seeded && !entries[i].is_used)
+            log_warn("--fd %d:%s: never used (nothing opened that path with its access mode)",
+                     entries[i].fd, entries[i].path);
     pthread_mutex_unlock(&cache_lock);
 }
 
@@ -46,7 +55,7 @@ unsigned fdcache_count(void)
     return n;
 }
 
-static const struct fdcache_entry *lookup(const char *path, int key)
+static struct fdcache_entry *lookup(const char *path, int key)
 {
     for (unsigned i = 0; i < nentries; i++)
         if (entries[i].flags == key && strcmp(entries[i].path, path) == 0)
@@ -77,6 +86,35 @@ static int open_and_remember(int dirfd, const char *name, const char *path, int 
     return fd;
 }
 
+int fdcache_seed(const char *path, int fd)
+{
+    int fl = fcntl(fd, F_GETFL), key, ret = 0;
+
+    if (fl < 0)
+        return -errno;
+    key = fl & (O_ACCMODE | O_DIRECT | O_PATH);
+    pthread_mutex_lock(&cache_lock);
+    if (is_sealed)
+        ret = -EACCES;
+    else if (lookup(path, key) != NULL)
+        ret = -EEXIST;
+    else if (nentries == FDCACHE_MAX)
+        ret = -ENOSPC;
+    else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        ret = -errno;
+    else if ((entries[nentries].path = strdup(path)) == NULL)
+        ret = -ENOMEM;
+    if (ret == 0) {
+        entries[nentries].flags = key;
+        entries[nentries].fd = fd;
+        entries[nentries].is_seeded = true;
+        entries[nentries].is_used = false;
+        nentries++;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return ret;
+}
+
 int fdcache_open(const char *path, int flags)
 {
     return fdcache_openat(AT_FDCWD, path, path, flags);
@@ -85,7 +123,7 @@ int fdcache_open(const char *path, int flags)
 int fdcache_openat(int dirfd, const char *name, const char *path, int flags)
 {
     int key = flags & FDCACHE_KEY_FLAGS, ret;
-    const struct fdcache_entry *e;
+    struct fdcache_entry *e;
 
     pthread_mutex_lock(&cache_lock);
     if (!is_enabled) {
@@ -99,6 +137,8 @@ int fdcache_openat(int dirfd, const char *name, const char *path, int flags)
         ret = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
         if (ret < 0)
             ret = -errno;
+        else
+            e->is_used = true;
     } else if (is_sealed) {
         ret = -EACCES;
     } else {

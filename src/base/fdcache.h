@@ -23,8 +23,21 @@
 /* Starts remembering opens. Main thread, before any open that must be cached. */
 void fdcache_enable(void);
 
-/* Refuses every open that is not already cached from now on (-EACCES). */
+/*
+ * Refuses every open that is not already cached from now on (-EACCES). Logs a warning for
+ * each seeded descriptor no open was answered with.
+ */
 void fdcache_seal(void);
+
+/*
+ * Remembers descriptor (fd), inherited from whoever started the process (the monitor's --fd),
+ * as the open of (path) with fd's own access mode and O_DIRECT (F_GETFL): a later
+ * fdcache_open(path, flags) with the same access mode and O_DIRECT gets a duplicate of it and
+ * never resolves (path), once the cache is enabled. (fd) is kept (not duplicated) with
+ * FD_CLOEXEC set. Returns 0, -EEXIST when (path) already has that key, -ENOSPC when the table
+ * is full, -EACCES once sealed, -EBADF for a descriptor that is not open, or -ENOMEM.
+ */
+MUST_CHECK int fdcache_seed(const char *path, int fd);
 
 /*
  * Opens (path) with (flags) (O_CLOEXEC is always added; O_CREAT is refused when the cache is

@@ -22,6 +22,9 @@
 #include "base/log.h"
 #include "base/util.h"
 
+/* The kernel, the initrd and two per disk (cache=none), with room. */
+#define PASSED_FDS_MAX 32
+
 /* Everything the children need, computed before fork so they only make system calls. */
 struct spawn_ctx {
     char run_dir[PATH_MAX];
@@ -33,6 +36,8 @@ struct spawn_ctx {
     char console_path[PATH_MAX];
     char **argv;
     int pipe_wr;
+    int fds[PASSED_FDS_MAX]; /* the VM's files, passed to the monitor with --fd (ascending) */
+    unsigned nfds;
 };
 
 static void close_from(int lowfd)
@@ -41,6 +46,20 @@ static void close_from(int lowfd)
         for (int fd = lowfd; fd < 1024; fd++)
             close(fd);
     }
+}
+
+/* Closes every descriptor from 3 up except the passed ones (c->fds, ascending), which lose
+ * FD_CLOEXEC so that the monitor inherits them. */
+static void close_all_but_passed(const struct spawn_ctx *c)
+{
+    int low = 3;
+    for (unsigned i = 0; i < c->nfds; i++) {
+        for (int fd = low; fd < c->fds[i]; fd++)
+            close(fd);
+        fcntl(c->fds[i], F_SETFD, 0);
+        low = c->fds[i] + 1;
+    }
+    close_from(low);
 }
 
 /* Points 0 at /dev/null and 1, 2 at the log, then closes everything else. */
@@ -117,7 +136,7 @@ NORETURN static void supervise(struct spawn_ctx *c, int logfd)
         if (chdir(c->run_dir) < 0)
             _exit(127);
         redirect_std(pfd[1] >= 0 ? pfd[1] : logfd);
-        close_from(3);
+        close_all_but_passed(c);
         signal(SIGHUP, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
@@ -297,6 +316,84 @@ static int prepare_run_dir(const struct store *st, const char *name, struct spaw
     return 0;
 }
 
+/*
+ * Opens (path) as the monitor will (docs/vmm.md "--fd") and, when it is a regular file or a
+ * block device, keeps the descriptor in (c) and adds "--fd N:PATH" to (argv), (argc) entries
+ * long. Only absolute paths (the monitor runs in run/); a file that cannot be opened is left
+ * to the monitor, which then reports the error itself. Returns 0 or -ENOMEM.
+ */
+static int pass_file(struct spawn_ctx *c, char ***argv, size_t *argc, const char *path, int flags)
+{
+    char arg[PATH_MAX + 16];
+    struct stat st;
+    char **nv, *a = NULL, *b;
+    int fd, low;
+
+    if (path == NULL || path[0] != '/' || c->nfds == PASSED_FDS_MAX || strlen(path) >= PATH_MAX)
+        return 0;
+    /* O_NONBLOCK: opening a FIFO must not wait; only files and block devices are passed */
+    fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    if (fd < 3) { /* 0, 1 and 2 become /dev/null and the log in the monitor */
+        low = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        close(fd);
+        if ((fd = low) < 0)
+            return 0;
+    }
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return 0;
+    }
+    snprintf(arg, sizeof(arg), "%d:%s", fd, path);
+    nv = realloc(*argv, (*argc + 3) * sizeof(*nv));
+    if (nv != NULL)
+        *argv = nv;
+    if (nv == NULL || (a = strdup("--fd")) == NULL || (b = strdup(arg)) == NULL) {
+        free(a);
+        close(fd);
+        return -ENOMEM;
+    }
+    /* right after the program: the options that follow keep their pairs and flags */
+    memmove(&nv[3], &nv[1], *argc * sizeof(*nv)); /* argv[1..argc], its NULL included */
+    nv[1] = a;
+    nv[2] = b;
+    *argc += 2;
+    c->fds[c->nfds++] = fd;
+    return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Opens the kernel, the initrd and the disks with the monitor's flags (block/blk.c: read-only
+ * media O_RDONLY, writable disks O_RDWR, cache=none once more with O_DIRECT) and passes them
+ * with --fd. Backing files of qcow2 images are not: the monitor opens them itself. */
+static int pass_files(const struct vm_config *cfg, struct spawn_ctx *c, struct error *err)
+{
+    size_t argc = 0;
+    int ret;
+    while (c->argv[argc] != NULL)
+        argc++;
+    ret = pass_file(c, &c->argv, &argc, cfg->kernel, O_RDONLY);
+    if (ret == 0)
+        ret = pass_file(c, &c->argv, &argc, cfg->initrd, O_RDONLY);
+    for (size_t i = 0; ret == 0 && i < cfg->disk_count; i++) {
+        const struct disk_config *d = &cfg->disks[i];
+        int flags = d->is_readonly ? O_RDONLY : O_RDWR;
+        ret = pass_file(c, &c->argv, &argc, d->path, flags);
+        if (ret == 0 && d->cache == DISK_CACHE_NONE)
+            ret = pass_file(c, &c->argv, &argc, d->path, flags | O_DIRECT);
+    }
+    if (ret == 0)
+        ret = pass_file(c, &c->argv, &argc, cfg->cdrom, O_RDONLY);
+    qsort(c->fds, c->nfds, sizeof(c->fds[0]), cmp_int);
+    return ret < 0 ? error_set(err, ret, "out of memory") : 0;
+}
+
 int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, struct error *err)
 {
     struct spawn_ctx *c = calloc(1, sizeof(*c));
@@ -312,7 +409,11 @@ int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, 
     if (ret == 0)
         ret = prepare_run_dir(st, cfg->name, c, err);
     if (ret == 0)
+        ret = pass_files(cfg, c, err);
+    if (ret == 0)
         ret = spawn(c, pid, err);
+    for (unsigned i = 0; i < c->nfds; i++)
+        close(c->fds[i]); /* the monitor has them now */
     if (ret == 0)
         ret = wait_ready(st, cfg, *pid, err);
     proc_argv_free(c->argv);

@@ -318,6 +318,10 @@ static int parse(struct vmm *v, int argc, char **argv)
         print_error(&err);
         return EXIT_STATUS_USAGE;
     }
+    if (!v->opts.is_help && !v->opts.is_version && vmm_fds_take(&v->opts, &err) < 0) {
+        print_error(&err);
+        return EXIT_STATUS_USAGE;
+    }
     if (v->opts.is_help)
         vmm_options_usage(stdout, "bareiron-vmm");
     else if (v->opts.is_version)

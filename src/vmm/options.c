@@ -39,6 +39,7 @@ enum opt_id {
     OPT_SANDBOX_USER,
     OPT_RESTORE,
     OPT_NIC,
+    OPT_FD,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -78,67 +79,73 @@ static const struct opt_def opt_defs[] = {
     {"sandbox-user", OPT_SANDBOX_USER, true},
     {"restore", OPT_RESTORE, true},
     {"nic", OPT_NIC, true},
+    {"fd", OPT_FD, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
 {
-    fprintf(f,
-            "usage: %s --kernel FILE [options]\n\n"
-            "Boots a KVM guest in the foreground with its serial console on the terminal.\n\n"
-            "  --kernel FILE        bzImage, ELF with a PVH note, or multiboot kernel (required)\n"
-            "  --initrd FILE        initial ramdisk\n"
-            "  --cmdline STR        kernel command line\n"
-            "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
-            "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
-            "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
-            "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
-            "                       (default 10/10s; off: no limit)\n"
-            "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-            "             [,backing=same-dir|none|any]\n"
-            "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
-            "                       format= a writable disk is raw (only read-only disks are\n"
-            "                       probed)\n"
-            "  --cdrom FILE         read-only raw disk image\n"
-            "  --serial stdio|none|file:PATH|unix:PATH\n"
-            "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
-            "  --serial-log FILE[,max=SIZE]\n"
-            "                       also append COM1 output to FILE, moved to FILE.old when it\n"
-            "                       would pass SIZE (KiB by default, 64K..1G, default 1M)\n"
-            "  --vconsole stdio|none|file:PATH|unix:PATH\n"
-            "                       add a virtio-console port (hvc0) connected there\n"
-            "  --rng                add a virtio-rng device fed by getrandom(2)\n"
-            "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
-            "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=M]\n"
-            "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
-            "                       10.0.2.0/24 (DHCP, DNS 10.0.2.3, host loopback at 10.0.2.2),\n"
-            "                       a tap interface, or no cable (link down)\n"
-            "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
-            "  --name NAME          VM name for logs and the control API (64 characters)\n"
-            "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
-            "  --cpu-model M        host|baseline (default host)\n"
-            "  --irqchip split|kernel\n"
-            "                       split (default): LAPICs in KVM, IOAPIC in the monitor, no\n"
-            "                       8259 PIC and no PIT (guests with LAPIC timer, TSC, kvmclock);\n"
-            "                       kernel: PIC, IOAPIC, LAPICs and PIT in KVM (legacy guests)\n"
-            "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
-            "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
-            "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
-            "  --debug-exit         add QEMU's isa-debug-exit at port 0xf4, so the guest chooses\n"
-            "                       the exit status (for test payloads; off by default)\n"
-            "  --seccomp on|off     per-thread syscall allowlists (default on; off to debug)\n"
-            "  --sandbox            run jailed: own mount/PID/IPC/UTS namespaces, empty root,\n"
-            "                       no capabilities, uid 65534 when started as root\n"
-            "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
-            "  --restore FILE       resume the state the control command save wrote to FILE\n"
-            "                       (the other options must describe the same machine)\n"
-            "  --help, --version\n\n"
-            "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
-            "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-            "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
-            "exist; 4 a disk is\n"
-            "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
-            "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
-            prog);
+    fprintf(
+        f,
+        "usage: %s --kernel FILE [options]\n\n"
+        "Boots a KVM guest in the foreground with its serial console on the terminal.\n\n"
+        "  --kernel FILE        bzImage, ELF with a PVH note, or multiboot kernel (required)\n"
+        "  --initrd FILE        initial ramdisk\n"
+        "  --cmdline STR        kernel command line\n"
+        "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
+        "  --memory SIZE        guest RAM, default unit MiB: 512, 512M, 2G (default 256M)\n"
+        "  --no-reboot          exit instead of rebooting on a guest reset or triple fault\n"
+        "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
+        "                       (default 10/10s; off: no limit)\n"
+        "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
+        "             [,backing=same-dir|none|any]\n"
+        "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
+        "                       format= a writable disk is raw (only read-only disks are\n"
+        "                       probed)\n"
+        "  --cdrom FILE         read-only raw disk image\n"
+        "  --serial stdio|none|file:PATH|unix:PATH\n"
+        "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
+        "  --serial-log FILE[,max=SIZE]\n"
+        "                       also append COM1 output to FILE, moved to FILE.old when it\n"
+        "                       would pass SIZE (KiB by default, 64K..1G, default 1M)\n"
+        "  --vconsole stdio|none|file:PATH|unix:PATH\n"
+        "                       add a virtio-console port (hvc0) connected there\n"
+        "  --rng                add a virtio-rng device fed by getrandom(2)\n"
+        "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
+        "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=M]\n"
+        "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
+        "                       10.0.2.0/24 (DHCP, DNS 10.0.2.3, host loopback at 10.0.2.2),\n"
+        "                       a tap interface, or no cable (link down)\n"
+        "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
+        "  --name NAME          VM name for logs and the control API (64 characters)\n"
+        "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
+        "  --cpu-model M        host|baseline (default host)\n"
+        "  --irqchip split|kernel\n"
+        "                       split (default): LAPICs in KVM, IOAPIC in the monitor, no\n"
+        "                       8259 PIC and no PIT (guests with LAPIC timer, TSC, kvmclock);\n"
+        "                       kernel: PIC, IOAPIC, LAPICs and PIT in KVM (legacy guests)\n"
+        "  --acpi on|off        off: no ACPI tables, MP table only (poweroff then halts)\n"
+        "  --ioapic on|off      off: no IOAPIC for the guest, legacy interrupts through the\n"
+        "                       8259 PIC (implies --irqchip kernel; with --acpi off, 1 vCPU)\n"
+        "  --debug-exit         add QEMU's isa-debug-exit at port 0xf4, so the guest chooses\n"
+        "                       the exit status (for test payloads; off by default)\n"
+        "  --seccomp on|off     per-thread syscall allowlists (default on; off to debug)\n"
+        "  --sandbox            run jailed: own mount/PID/IPC/UTS namespaces, empty root,\n"
+        "                       no capabilities, uid 65534 when started as root\n"
+        "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
+        "  --restore FILE       resume the state the control command save wrote to FILE\n"
+        "                       (the other options must describe the same machine)\n"
+        "  --fd N:PATH          use inherited descriptor N (>= 3) as the open of PATH, exactly\n"
+        "                       as --kernel, --initrd, --disk, --cdrom or --restore name it;\n"
+        "                       its access mode and O_DIRECT must be the monitor's\n"
+        "                       (repeatable; twice for a cache=none disk)\n"
+        "  --help, --version\n\n"
+        "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+        "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
+        "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
+        "exist; 4 a disk is\n"
+        "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
+        "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
+        prog);
 }
 
 int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
@@ -404,6 +411,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return vmm_parse_nic(v, o->nnics - 1, &o->nics[o->nnics - 1], err);
     case OPT_SERIAL_LOG:
         return parse_serial_log(v, o, err);
+    case OPT_FD:
+        return vmm_parse_fd(v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;
@@ -496,6 +505,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
     }
     if (o->restore != NULL && o->is_sandbox)
         return error_set(err, -EINVAL, "--restore with --sandbox: not supported yet");
+    if (vmm_check_fds(o, err) < 0)
+        return -EINVAL;
     if (o->has_sandbox_user && !o->is_sandbox)
         return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
     if (!o->is_help && !o->is_version && o->kernel == NULL)

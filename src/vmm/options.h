@@ -5,7 +5,8 @@
  * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
  * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
  * opened), so it is unit-tested; main.c validates files afterwards.
- * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c). Parsing only checks
+ * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c), --fd (options_fd.c,
+ * which also takes the descriptors). Parsing only checks
  * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
  */
 #ifndef BAREIRON_VMM_OPTIONS_H
@@ -50,6 +51,15 @@ struct vmm_disk {
     bool is_readonly;
     bool is_cache_none; /* cache=none: O_DIRECT */
     bool is_cdrom;      /* from --cdrom: read-only raw */
+};
+
+/* At most this many --fd: the kernel, the initrd, and two per disk (cache=none), with room. */
+#define VMM_MAX_FDS 32
+
+/* One --fd N:PATH: inherited descriptor (fd) stands for the open of (path). */
+struct vmm_fd {
+    int fd;
+    const char *path; /* points into argv */
 };
 
 enum vmm_nic_type { VMM_NIC_NAT, VMM_NIC_TAP, VMM_NIC_NONE };
@@ -104,7 +114,9 @@ struct vmm_options {
     bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
     bool has_sandbox_user; /* --sandbox-user UID:GID given */
     unsigned sandbox_uid, sandbox_gid;
-    const char *restore; /* --restore FILE: resume the saved state in FILE */
+    const char *restore;            /* --restore FILE: resume the saved state in FILE */
+    struct vmm_fd fds[VMM_MAX_FDS]; /* --fd N:PATH (options_fd.c) */
+    unsigned nfds;
     bool is_help;
     bool is_version;
 };
@@ -136,6 +148,26 @@ MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error
  */
 MUST_CHECK int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n,
                              struct error *err);
+
+/* Parses one --fd "N:PATH" (N a decimal descriptor from 3 to 65535) into o->fds. Returns 0 or
+ * -EINVAL with (err) set. */
+MUST_CHECK int vmm_parse_fd(const char *spec, struct vmm_options *o, struct error *err);
+
+/* Cross-checks the --fd of (o) once every option is parsed: no descriptor twice, none that is a
+ * --nic tap fd=, and PATH one of the files the options name. Returns 0 or -EINVAL. */
+MUST_CHECK int vmm_check_fds(const struct vmm_options *o, struct error *err);
+
+/*
+ * Checks each --fd of (o) against the open descriptor (F_GETFL: open, not O_PATH, no
+ * O_APPEND, the access mode and O_DIRECT that the monitor's open of that PATH uses: read-only
+ * for --kernel, --initrd, --restore, --cdrom and readonly disks, read-write for the other disks,
+ * O_DIRECT only for cache=none) and seeds the descriptor cache with it (base/fdcache.h), which
+ * sets FD_CLOEXEC. Returns 0 or -EINVAL with a one-line message in (err).
+ */
+MUST_CHECK int vmm_fds_take(const struct vmm_options *o, struct error *err);
+
+/* Closes the --fd descriptors of (o) (the --sandbox keeper holds no VM file). */
+void vmm_fds_close(const struct vmm_options *o);
 
 /* Prints the --help text to (f). */
 void vmm_options_usage(FILE *f, const char *prog);

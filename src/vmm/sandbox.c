@@ -127,6 +127,7 @@ int sandbox_spawn(const struct vmm_options *o, int *status, struct error *err)
         child_signals();
         return 0;
     }
+    vmm_fds_close(o); /* the --fd descriptors: the keeper holds no VM file */
     *status = keep(o, pid, cgroup);
     return 1;
 }

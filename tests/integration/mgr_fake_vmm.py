@@ -21,6 +21,7 @@ With adapters (--nic, repeatable, the contract of docs/vmm.md) it serves query-n
 net-hostfwd-add/-remove (a host port taken twice is EADDRINUSE, as is a rule whose host port
 is in FAKE_VMM_BUSY_PORTS) and net-link. --help prints the options it accepts.
 """
+import fcntl
 import json
 import os
 import selectors
@@ -35,7 +36,7 @@ VERSION = 1
 HELP = """usage: bareiron-vmm (fake) --kernel FILE [options]
   --name NAME --control PATH --cpus N --memory SIZE --kernel FILE --initrd FILE
   --cmdline TEXT --disk SPEC --cdrom FILE --serial SPEC --serial-log FILE
-  --acpi on|off --ioapic on|off --sandbox --no-reboot
+  --acpi on|off --ioapic on|off --sandbox --no-reboot --fd N:PATH
 """
 HELP_NIC = "  --nic nat[,mac=MAC][,hostfwd=RULE]...[,restrict=on|off] | tap,ifname=IF | none\n"
 
@@ -60,7 +61,7 @@ def parse_nic(spec, index):
 
 
 def parse_args(argv):
-    opts = {"disk": [], "nic": []}
+    opts = {"disk": [], "nic": [], "fd": []}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -80,6 +81,8 @@ def parse_args(argv):
             sys.exit(2)
         if key == "disk":
             opts["disk"].append(argv[i + 1])
+        elif key == "fd":
+            opts["fd"].append(argv[i + 1])
         elif key == "nic":
             opts["nic"].append(parse_nic(argv[i + 1], len(opts["nic"])))
         else:
@@ -259,6 +262,28 @@ class Monitor:
                         conn.close()
 
 
+def record_fds(specs):
+    """What each --fd N:PATH is, for the tests: open, its flags, the same file as PATH."""
+    out = []
+    for spec in specs:
+        n, _, path = spec.partition(":")
+        rec = {"fd": int(n), "path": path}
+        try:
+            st, flags = os.fstat(int(n)), fcntl.fcntl(int(n), fcntl.F_GETFL)
+            pst = os.stat(path)
+            rec.update(open=True, accmode=flags & os.O_ACCMODE,
+                       direct=bool(flags & os.O_DIRECT),
+                       same=(st.st_dev, st.st_ino) == (pst.st_dev, pst.st_ino))
+        except OSError:
+            rec["open"] = False
+        out.append(rec)
+    openfds = [int(n) for n in os.listdir("/proc/self/fd")]
+    with open("fake-fds.json", "w") as f:
+        json.dump(out, f)
+    with open("fake-openfds.json", "w") as f:
+        json.dump(openfds, f)
+
+
 def main():
     opts = parse_args(sys.argv[1:])
     mode = os.environ.get("FAKE_VMM_MODE", "normal")
@@ -272,6 +297,7 @@ def main():
     # the command line is recorded for the tests (run/ is the working directory)
     with open("fake-argv.json", "w") as f:
         json.dump(sys.argv[1:], f)
+    record_fds(opts["fd"])
     if "kernel" not in opts:
         print("bareiron-vmm (fake): --kernel is required", file=sys.stderr)
         return 2

@@ -90,6 +90,36 @@ def test_argv_follows_the_contract(mgr, tmp_path):
     mgr.ok("poweroff", "a")
 
 
+def test_start_passes_the_vm_files_as_descriptors(mgr, tmp_path):
+    """`start` opens the kernel, the initrd and every disk itself and passes them with --fd
+    N:PATH, with the access mode (and O_DIRECT for cache=none) the monitor opens them with."""
+    initrd, rw, ro, direct = (tmp_path / n for n in ("initrd", "rw.img", "ro.img", "dio.img"))
+    for f in (initrd, rw, ro, direct):
+        f.write_bytes(b"\0" * 4096)
+    mgr.ok("create", "f", "--kernel", mgr.kernel, "--initrd", initrd, "--disk",
+           f"{rw},format=raw", "--disk", f"{ro},format=raw,readonly", "--disk",
+           f"{direct},format=raw,cache=none")
+    mgr.ok("start", "f")
+    args = monitor_args(mgr, "f")
+    fds = json.loads((mgr.vm_dir("f") / "run" / "fake-fds.json").read_text())
+    assert len(fds) == args.count("--fd") and all(r["open"] and r["same"] for r in fds)
+    got = sorted((r["path"], r["accmode"], r["direct"]) for r in fds)
+    try:  # the O_DIRECT descriptor is passed where the file system has O_DIRECT
+        os.close(os.open(direct, os.O_RDWR | os.O_DIRECT))
+        has_direct = [(str(direct), os.O_RDWR, True)]
+    except OSError:
+        has_direct = []
+    assert got == sorted([(str(mgr.kernel), os.O_RDONLY, False),
+                          (str(initrd), os.O_RDONLY, False),
+                          (str(rw), os.O_RDWR, False), (str(ro), os.O_RDONLY, False),
+                          (str(direct), os.O_RDWR, False)] + has_direct)
+    assert all(r["fd"] >= 3 for r in fds)
+    # no other descriptor reaches the monitor (the extra one is the fake's own listing)
+    extra = set(json.loads((mgr.vm_dir("f") / "run" / "fake-openfds.json").read_text()))
+    assert len(extra - {r["fd"] for r in fds} - {0, 1, 2}) <= 1
+    mgr.ok("poweroff", "f")
+
+
 def monitor_args(mgr, name):
     argv = open(f"/proc/{mgr.pid(name)}/cmdline", "rb").read().split(b"\0")[:-1]
     return [a.decode() for a in argv[2:]]  # python3, the script

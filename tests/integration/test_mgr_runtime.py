@@ -180,6 +180,10 @@ def test_stats_count_the_guest_io(mgr, build_dir, tmp_path):
            "--cmdline", f"disks=2 sectors={pu.DISK_SIZE // 512} hold=1",
            "--disk", f"{rw},format=raw", "--disk", f"{ro},format=raw,readonly")
     mgr.ok("start", "io")
+    # the manager opened the kernel and both disks and passed them with --fd
+    argv = open(f"/proc/{mgr.pid('io')}/cmdline", "rb").read().decode().split("\0")
+    passed = sorted(argv[i + 1].partition(":")[2] for i, a in enumerate(argv) if a == "--fd")
+    assert passed == sorted([str(elf), str(rw), str(ro)]), argv
     deadline = time.monotonic() + 120
     out = ""
     while time.monotonic() < deadline and "HOLD virtio_blk" not in out:

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for base/fdcache.c: pass-through when disabled, reuse, sealing, flag keys. */
+/* Unit tests for base/fdcache.c: pass-through when disabled, reuse, sealing, flag keys,
+ * seeded descriptors. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,7 +19,7 @@
 #include "base/util.h"
 
 static char dir[64];
-static char path[96], moved[96];
+static char path[96], moved[96], seeded[96];
 
 static int setup(void **state)
 {
@@ -28,6 +29,7 @@ static int setup(void **state)
         return -1;
     snprintf(path, sizeof(path), "%s/file", dir);
     snprintf(moved, sizeof(moved), "%s/moved", dir);
+    snprintf(seeded, sizeof(seeded), "%s/seeded", dir); /* never created */
     return write_file_atomic(path, "first", 5, 0600);
 }
 
@@ -46,6 +48,27 @@ static void same_file(int a, int b)
     assert_int_equal(fstat(a, &sa), 0);
     assert_int_equal(fstat(b, &sb), 0);
     assert_true(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev);
+}
+
+/* A descriptor given for a path that does not exist answers the opens with its access mode. */
+static void seed(int a)
+{
+    int s = open(path, O_RDONLY), d;
+    unsigned n = fdcache_count();
+    assert_true(s >= 3);
+    assert_int_equal(fcntl(s, F_GETFD) & FD_CLOEXEC, 0);
+    assert_int_equal(fdcache_seed(seeded, s), 0);
+    assert_int_equal(fcntl(s, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    assert_int_equal(fdcache_count(), n + 1);
+    assert_int_equal(fdcache_seed(seeded, s), -EEXIST);
+    assert_int_equal(fdcache_seed(moved, 1000), -EBADF);
+    d = fdcache_open(seeded, O_RDONLY);
+    assert_true(d >= 0 && d != s);
+    same_file(a, d);
+    close(d);
+    /* another access mode or O_DIRECT is not the seeded descriptor: a real open, which fails */
+    assert_int_equal(fdcache_open(seeded, O_RDWR), -ENOENT);
+    assert_int_equal(fdcache_open(seeded, O_RDONLY | O_DIRECT), -ENOENT);
 }
 
 /* Runs in order: disabled, then enabled, then sealed (the cache is process-wide). */
@@ -78,8 +101,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(fdcache_count(), 2);
     close(c);
     assert_int_equal(fdcache_open(path, O_RDWR | O_CREAT), -EINVAL);
+    seed(a);
 
     fdcache_seal();
+    assert_int_equal(fdcache_seed(seeded, 0), -EACCES);
     c = fdcache_open(path, O_RDONLY); /* cached: still works */
     assert_true(c >= 0);
     same_file(a, c);
