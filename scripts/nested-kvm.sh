@@ -74,6 +74,11 @@ if [ ! -f "$mdir/modules.dep" ]; then
     "$busybox" depmod -b "$kroot" "$ver"
 fi
 
+# One L1 per build directory at a time: its staging tree, initramfs, log, pid file and monitor
+# socket are shared, so a second run (a benchmark beside the tests) waits here for the first.
+mkdir -p "$build_dir/guest"
+exec 9>"$build_dir/guest/nested.lock"
+flock 9
 stage="$build_dir/guest/nested-root"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/p" "$stage/x"
@@ -119,7 +124,7 @@ done
 if [ -n "$cases" ]; then
     cp "$cases" "$stage/cases"
 else
-    echo "hello 60 - bareiron-vmm --kernel /p/hello.elf --memory 128M --no-reboot" \
+    echo "hello 60 - bareiron-vmm --kernel /p/hello.elf --memory 128M --no-reboot --debug-exit" \
         "--serial stdio" >"$stage/cases"
 fi
 if [ -n "$extra" ]; then
