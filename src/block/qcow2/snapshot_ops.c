@@ -51,8 +51,13 @@ static uint8_t *l1_encode(const struct qcow2 *s, const uint64_t *l1, uint32_t n,
 
 static int read_l1(struct qcow2 *s, uint64_t off, uint32_t n, uint32_t size, uint64_t **out)
 {
-    uint64_t *l1 = calloc(MAX(size, 1u), 8);
-    int ret = l1 ? 0 : -ENOMEM;
+    uint64_t *l1;
+    int ret;
+
+    if (n > size) /* the table read must fit the buffer */
+        return -EINVAL;
+    l1 = calloc(MAX(size, 1u), 8);
+    ret = l1 ? 0 : -ENOMEM;
 
     if (ret == 0 && n)
         ret = qcow2_meta_read(s, off, l1, (size_t)n * 8);
@@ -282,12 +287,14 @@ static int switch_l1(struct qcow2 *s, uint64_t *l1, uint32_t n, uint64_t size)
 static int do_apply(struct qcow2 *s, const struct qcow2_snapshot *sn)
 {
     uint64_t cover = s->cluster_size << s->l2_bits, *l1 = NULL;
-    uint64_t need = (sn->disk_size + cover - 1) / cover;
-    uint32_t n = (uint32_t)MAX(need, sn->l1_size);
+    uint64_t need = (sn->disk_size + cover - 1) / cover; /* disk_size < 2^62: no overflow */
+    uint64_t n64 = MAX(need, (uint64_t)sn->l1_size);
+    uint32_t n;
     int ret;
 
-    if ((uint64_t)n * 8 > QCOW2_MAX_L1_BYTES)
+    if (n64 > QCOW2_MAX_L1_BYTES / 8) /* checked before narrowing: a hostile size wraps */
         return -EFBIG;
+    n = (uint32_t)n64;
     if (sn->disk_size % 512) /* a virtual size is whole sectors */
         return -EINVAL;
     ret = read_l1(s, sn->l1_offset, sn->l1_size, n, &l1);

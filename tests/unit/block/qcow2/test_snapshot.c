@@ -341,12 +341,48 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err.message, "snapshot 0"));
 }
 
+/* A snapshot whose virtual size needs more L1 entries than 32 bits count (2^61 bytes with 64 KiB
+ * clusters: 2^32 entries, 0 once narrowed) is refused before any table is read or switched, and
+ * the image stays as it was. */
+static void test_apply_huge_disk_size(void **state)
+{
+    const char *path = scratch_path("huge.qcow2");
+    struct qcow2_snaptab t;
+    struct error err = {0};
+    struct blk *b;
+    uint8_t v[8];
+    uint64_t at;
+    int fd;
+    (void)state;
+
+    assert_int_equal(qcow2_create(path, 8 * MIB, CS, NULL, NULL, true, &err), 0);
+    assert_int_equal(disk_snapshot(path, DISK_SNAPSHOT_CREATE, "big", &err), 0);
+    b = open_rw(path);
+    assert_int_equal(qcow2_snaptab_load(qcow2_of(b), &t, &err), 0);
+    at = qcow2_of(b)->m.h.snapshots_offset;
+    qcow2_snaptab_free(&t);
+    blk_close(b);
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    be32_store(v, 16); /* l1_size: 16 entries, inside the snapshot's L1 cluster */
+    assert_int_equal(pwrite_full(fd, v, 4, at + 8), 0);
+    be64_store(v, 1ull << 61); /* disk_size in the extra data */
+    assert_int_equal(pwrite_full(fd, v, 8, at + 48), 0);
+    close(fd);
+    err = (struct error){0};
+    assert_int_equal(disk_snapshot(path, DISK_SNAPSHOT_APPLY, "big", &err), -EFBIG);
+    b = open_rw(path); /* still opens, with its own size */
+    assert_int_equal(qcow2_of(b)->m.h.size, 8 * MIB);
+    blk_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_valid),       cmocka_unit_test(test_parse_hostile),
-        cmocka_unit_test(test_encode_round_trip), cmocka_unit_test(test_create_apply_delete),
-        cmocka_unit_test(test_l2_copy_on_write),  cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_parse_valid),          cmocka_unit_test(test_parse_hostile),
+        cmocka_unit_test(test_encode_round_trip),    cmocka_unit_test(test_create_apply_delete),
+        cmocka_unit_test(test_l2_copy_on_write),     cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_apply_huge_disk_size),
     };
     return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
