@@ -294,6 +294,26 @@ static int load_fpu(struct vcpu *v, const struct recs *r, const char *what, stru
     return ret;
 }
 
+/* Whether every MSR of (m) is one save_msrs writes on this host (msr_list). Returns 0 or
+ * -EINVAL with (err) naming the first other one. */
+static int check_msrs(struct vcpu *v, const struct kvm_msrs *m, const char *what, struct error *err)
+{
+    uint32_t idx[MSRS_MAX];
+    int n = msr_list(v, idx);
+    if (n < 0)
+        return error_set(err, n, "vcpu: KVM_GET_MSR_INDEX_LIST: %s", strerror(-n));
+    for (uint32_t i = 0; i < m->nmsrs; i++) {
+        bool found = false;
+        for (int j = 0; !found && j < n; j++)
+            found = idx[j] == m->entries[i].index;
+        if (!found)
+            return error_set(err, -EINVAL,
+                             "state file: section %s: MSR 0x%x is not one a save writes", what,
+                             m->entries[i].index);
+    }
+    return 0;
+}
+
 static int load_msrs(struct vcpu *v, const struct recs *r, const char *what, struct error *err)
 {
     const uint8_t *p = r->p[REC_MSRS];
@@ -309,6 +329,11 @@ static int load_msrs(struct vcpu *v, const struct recs *r, const char *what, str
     if (m == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     memcpy(m, p, len);
+    ret = check_msrs(v, m, what, err); /* only MSRs a save writes: no others through the file */
+    if (ret < 0) {
+        free(m);
+        return ret;
+    }
     ret = ioctl(v->fd, KVM_SET_MSRS, m);
     if (ret >= 0 && (uint32_t)ret < n)
         ret = error_set(err, -EINVAL, "%s: this KVM refused MSR 0x%x", what, m->entries[ret].index);
