@@ -7,11 +7,14 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "mgr/vmdisk.h"
 
 static const char run_help[] =
     "usage: bareiron run --kernel FILE [options]\n"
@@ -30,7 +33,8 @@ static const char run_help[] =
     "  --no-reboot          exit instead of rebooting when the guest resets or triple-faults\n"
     "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
     "                       a virtio-blk disk; repeat for more disks, at most 8 with the\n"
-    "                       cdrom (format is probed if omitted; cache=none: O_DIRECT)\n"
+    "                       cdrom (without format=, run reads the image's header and\n"
+    "                       passes the format it has; cache=none: O_DIRECT)\n"
     "  --cdrom FILE         a read-only raw image (virtio-blk)\n"
     "  --serial stdio|none|file:PATH|unix:PATH\n"
     "                       where the console goes (default stdio; unix: listens on PATH;\n"
@@ -107,6 +111,55 @@ static int find_vmm(char *out, size_t len)
     return -ENOENT;
 }
 
+/* Whether the --disk spec (after its path) names a format= attribute. */
+static bool has_format(const char *spec)
+{
+    for (const char *c = strchr(spec, ','); c != NULL; c = strchr(c + 1, ','))
+        if (strncmp(c + 1, "format=", 7) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * (spec) with ",format=F" added when it names none: the monitor takes a writable disk without
+ * format= as raw (it never probes what a guest can write), so `run --disk disk.qcow2` would hand
+ * the guest the qcow2 container. Here, before the guest exists, the header says what the user's
+ * image is, as `create` records it. Returns (spec) itself when nothing is added.
+ */
+static char *with_format(char *spec)
+{
+    const char *comma = strchr(spec, ',');
+    size_t plen = comma ? (size_t)(comma - spec) : strlen(spec);
+    char path[PATH_MAX], *out;
+    const char *fmt;
+
+    if (has_format(spec) || plen == 0 || plen >= sizeof(path))
+        return spec;
+    memcpy(path, spec, plen);
+    path[plen] = '\0';
+    fmt = vmdisk_probe_format(path);
+    if (fmt == NULL || asprintf(&out, "%s,format=%s", spec, fmt) < 0)
+        return spec; /* the monitor reports what is wrong with the file */
+    return out;
+}
+
+/* Gives every --disk SPEC / --disk=SPEC of (argv) its image's format (with_format). */
+static void add_disk_formats(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return;
+        if (strcmp(argv[i], "--disk") == 0 && i + 1 < argc) {
+            argv[i + 1] = with_format(argv[i + 1]);
+            i++;
+        } else if (strncmp(argv[i], "--disk=", 7) == 0) {
+            char *spec = with_format(argv[i] + 7);
+            if (spec != argv[i] + 7 && asprintf(&argv[i], "--disk=%s", spec) < 0)
+                return;
+        }
+    }
+}
+
 int cmd_run(int argc, char **argv, struct error *err)
 {
     char vmm[PATH_MAX];
@@ -122,6 +175,7 @@ int cmd_run(int argc, char **argv, struct error *err)
                          "run: cannot find bareiron-vmm (next to bareiron, in ../vmm/, or "
                          "$BAREIRON_VMM)");
     argv[0] = vmm_name;
+    add_disk_formats(argc, argv);
     fflush(NULL);
     execv(vmm, argv);
     /* Status 1 whatever the errno: the monitor's statuses are for what it found wrong. */

@@ -203,3 +203,13 @@ bool vmdisk_has_backing(const char *path)
     struct error e = {0};
     return disk_info_get(path, BLK_FORMAT_AUTO, &info, &e) == 0 && info.backing[0];
 }
+
+const char *vmdisk_probe_format(const char *path)
+{
+    struct disk_info di;
+    struct error err = {0};
+
+    if (disk_info_get(path, BLK_FORMAT_AUTO, &di, &err) < 0)
+        return NULL;
+    return di.format == BLK_FORMAT_QCOW2 ? "qcow2" : "raw";
+}

@@ -56,6 +56,10 @@ MUST_CHECK int vmdisk_overlay(const char *path, const char *base, bool is_base_r
 /* True if the image at (path) names a backing file. */
 bool vmdisk_has_backing(const char *path);
 
+/* The format the image at (path) really has, from its header ("raw" or "qcow2"), or NULL when
+ * the header cannot be read (the caller leaves the error to whoever opens it). */
+const char *vmdisk_probe_format(const char *path);
+
 /* True if a backing file of one of (cfg)'s disks, at any depth, lives under directory (dir)
  * (a linked clone's base inside another VM's directory). */
 bool vmdisk_chain_enters(const struct vm_config *cfg, const char *dir);

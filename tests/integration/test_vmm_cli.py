@@ -144,3 +144,25 @@ def test_bareiron_run_env_override(bareiron, kernel, tmp_path):
     r = run([bareiron, "run", "--kernel", kernel], env=env)
     assert r.returncode == 1
     assert "cannot find bareiron-vmm" in r.stderr
+
+
+def test_bareiron_run_gives_disks_their_format(bareiron, tmp_path):
+    """run passes format= for a --disk without one, read from the image's header: the monitor
+    takes a writable disk without format= as raw, and a qcow2 file must not reach the guest
+    as a raw disk."""
+    if not bareiron.exists():
+        pytest.skip(f"{bareiron} is not built")
+    q, raw = tmp_path / "d.qcow2", tmp_path / "d.raw"
+    assert run([bareiron, "disk", "create", q, "16M", "--format", "qcow2"]).returncode == 0
+    assert run([bareiron, "disk", "create", raw, "16M", "--format", "raw"]).returncode == 0
+    argv = tmp_path / "argv"
+    fake = tmp_path / "fake-vmm"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >{argv}\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, BAREIRON_VMM=str(fake))
+    r = run([bareiron, "run", "--kernel", "k", "--disk", q, f"--disk={raw},readonly",
+             "--disk", f"{q},format=raw", "--disk", tmp_path / "missing"], env=env)
+    assert r.returncode == 0, r.stderr
+    assert argv.read_text().splitlines() == [
+        "--kernel", "k", "--disk", f"{q},format=qcow2", f"--disk={raw},readonly,format=raw",
+        "--disk", f"{q},format=raw", "--disk", str(tmp_path / "missing")]
