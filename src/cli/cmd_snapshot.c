@@ -36,6 +36,15 @@ struct snap_ctx {
     struct snap_tree tree;
 };
 
+static bool is_verb(const char *verb)
+{
+    static const char *const verbs[] = {"take", "list", "show", "restore", "delete", "edit"};
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(verb, verbs[i]) == 0)
+            return true;
+    return false;
+}
+
 static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
 {
     static const struct option opts[] = {{"description", required_argument, NULL, 'd'},
@@ -68,6 +77,11 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     a->vm = argv[optind];
     a->verb = argv[optind + 1];
     a->snap = n == 3 ? argv[optind + 2] : NULL;
+    if (!is_verb(a->verb))
+        return error_usage(err,
+                           "snapshot: unknown action '%.64s' (take, list, show, restore, "
+                           "delete or edit)",
+                           a->verb);
     if ((strcmp(a->verb, "list") == 0) != (a->snap == NULL))
         return error_usage(err, "snapshot %s: %s", a->verb,
                            a->snap ? "takes no snapshot name" : "needs a snapshot name");
