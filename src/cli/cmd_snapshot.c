@@ -79,8 +79,8 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     a->snap = n == 3 ? argv[optind + 2] : NULL;
     if (!is_verb(a->verb))
         return error_usage(err,
-                           "snapshot: unknown action '%.64s' (take, list, show, restore, "
-                           "delete or edit)",
+                           "snapshot: unknown command '%.64s' (take, list, show, restore, "
+                           "delete, edit)",
                            a->verb);
     if ((strcmp(a->verb, "list") == 0) != (a->snap == NULL))
         return error_usage(err, "snapshot %s: %s", a->verb,
@@ -265,21 +265,13 @@ static int dispatch(struct snap_ctx *c, const struct snap_args *a, struct error 
 
 int cmd_snapshot(int argc, char **argv, struct error *err)
 {
-    static const char *const verbs[] = {"take", "list", "show", "restore", "delete", "edit"};
     struct snap_args a;
     struct snap_ctx c;
-    bool is_known = false, needs_off;
+    bool needs_off;
     int ret = parse(argc, argv, &a, err);
 
     if (ret != 0)
         return ret > 0 ? 0 : ret;
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        is_known |= strcmp(a.verb, verbs[i]) == 0;
-    if (!is_known)
-        return error_usage(err,
-                           "snapshot: unknown command '%s' (take, list, show, restore, "
-                           "delete, edit)",
-                           a.verb);
     needs_off = strcmp(a.verb, "take") == 0 || strcmp(a.verb, "restore") == 0 ||
                 strcmp(a.verb, "delete") == 0;
     ret = open_vm(&c, a.vm, needs_off, err);
