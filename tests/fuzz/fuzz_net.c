@@ -36,12 +36,13 @@ static struct gmem *gm;
 static int sink_send(struct net_backend *be, const struct net_hdr *hdr, const struct iovec *iov,
                      unsigned cnt)
 {
-    volatile uint8_t x = 0;
+    uint8_t x = 0;
     (void)be;
     (void)hdr;
     for (unsigned i = 0; i < cnt; i++) /* touch every byte: the pointers must be valid */
         for (size_t j = 0; j < iov[i].iov_len; j++)
             x ^= ((const uint8_t *)iov[i].iov_base)[j];
+    __asm__ volatile("" : : "r"(x)); /* keep the reads */
     return 0;
 }
 
