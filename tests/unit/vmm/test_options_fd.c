@@ -18,30 +18,7 @@
 #include "base/fdcache.h"
 #include "base/util.h"
 #include "vmm/options.h"
-
-/* Parses (args) (kept in static storage: options keep pointers into argv). */
-static int parse_v(struct vmm_options *o, struct error *err, const char *const *args, size_t n)
-{
-    static char store[16][256];
-    static char *argv[18];
-    assert_true(n < 16);
-    argv[0] = store[15];
-    strcpy(store[15], "bareiron-vmm");
-    for (size_t i = 0; i < n; i++) {
-        assert_true(strlen(args[i]) < sizeof(store[i]));
-        strcpy(store[i], args[i]);
-        argv[i + 1] = store[i];
-    }
-    argv[n + 1] = NULL;
-    error_clear(err);
-    return vmm_options_parse((int)n + 1, argv, o, err);
-}
-
-#define PARSE(o, err, ...)                                                                         \
-    ({                                                                                             \
-        const char *const a_[] = {__VA_ARGS__};                                                    \
-        parse_v(&(o), &(err), a_, sizeof(a_) / sizeof(a_[0]));                                     \
-    })
+#include "parse_args.h"
 
 static void expect_error(int ret, const struct error *err, const char *part)
 {
