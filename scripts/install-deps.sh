@@ -9,6 +9,10 @@ libseccomp-dev libslirp-dev libglib2.0-dev acpica-tools busybox-static cpio qemu
 seabios binutils fio cppcheck xz-utils"
 # iperf3: the network benchmarks (bench/net.sh, scripts/mkinitramfs.sh --net)
 PKGS="$PKGS iperf3"
+# firmware boot (bareiron-vmm --firmware) and its test media: OVMF, GRUB images, ISO and floppy tools
+PKGS="$PKGS ovmf grub-pc-bin grub-efi-amd64-bin xorriso mtools isolinux syslinux-common dosfstools"
+# the display: VNC server and PNG screenshots
+PKGS="$PKGS libvncserver-dev libpng-dev"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
