@@ -114,6 +114,27 @@ static int on_hangup(struct busy_check *b)
     return ret < 0 ? ret : -EPIPE;
 }
 
+/* How long a new connection waits for the monitor's refusal before saying "connected". */
+#define REFUSAL_MS 100
+
+/*
+ * Whether the monitor refused this connection: it sends CONTROL_CONSOLE_BUSY right after
+ * accepting a second client, so a short look (without consuming) tells before anything is
+ * printed. A quiet console just costs the wait; a refusal that comes later is still caught by
+ * the relay's busy_check.
+ */
+static bool is_refused(int sock)
+{
+    char buf[sizeof(CONTROL_CONSOLE_BUSY)];
+    size_t len = strlen(CONTROL_CONSOLE_BUSY);
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    ssize_t n;
+    if (poll(&p, 1, REFUSAL_MS) <= 0)
+        return false;
+    n = recv(sock, buf, len, MSG_PEEK);
+    return n == (ssize_t)len && memcmp(buf, CONTROL_CONSOLE_BUSY, len) == 0;
+}
+
 /* Relays until detach, end of input (plus DRAIN_MS of quiet) or the monitor closing. */
 static int relay(int sock, bool is_tty)
 {
@@ -162,6 +183,11 @@ int vm_console_attach(const struct store *st, const char *name, struct error *er
                          "VM '%s' has no console to attach to (is it running with a console "
                          "serial port?): %s",
                          name, strerror(-sock));
+    if (is_refused(sock)) {
+        close(sock);
+        return error_set(err, -EBUSY,
+                         "the console of '%s' is in use by another client (one at a time)", name);
+    }
     fprintf(stderr, "bareiron: connected to the console of '%s' (Ctrl-A x detaches)\r\n", name);
     if (is_tty) {
         raw = saved;

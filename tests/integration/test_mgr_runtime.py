@@ -141,6 +141,7 @@ def test_second_console_client_is_refused(mgr, tmp_path):
         assert r.returncode == 4, r.stdout + r.stderr
         assert "in use by another client" in r.stderr
         assert "in use" not in r.stdout
+        assert "connected" not in r.stderr  # refused before it says so
     r = mgr.run("console", "c2", input="")  # free again once the first one left
     assert r.returncode == 0 and "HELLO" in r.stdout, r.stdout + r.stderr
     mgr.ok("poweroff", "c2")
