@@ -55,8 +55,7 @@ static int mkdir_p(const char *path, mode_t mode)
 int store_open(struct store *st, struct error *err)
 {
     const char *home = getenv("BAREIRON_HOME"), *xdg = getenv("XDG_DATA_HOME");
-    char sub[PATH_MAX];
-    int n, ret;
+    int n;
     if (home && home[0])
         n = snprintf(st->root, sizeof(st->root), "%s", home);
     else if (xdg && xdg[0] == '/')
@@ -67,12 +66,19 @@ int store_open(struct store *st, struct error *err)
         return error_set(err, -ENOENT, "cannot find the VM library: set BAREIRON_HOME or HOME");
     if (n >= (int)sizeof(st->root))
         return error_set(err, -ENAMETOOLONG, "VM library path too long");
-    for (int i = 0; i < 2; i++) {
-        snprintf(sub, sizeof(sub), "%s/%s", st->root, i ? "disks" : "vms");
-        ret = mkdir_p(sub, 0755);
-        if (ret < 0)
-            return error_set(err, ret, "cannot create the VM library %s: %s", sub, strerror(-ret));
-    }
+    return 0;
+}
+
+/* Creates <root>/(sub) (and the root) if missing: only commands that store something do. */
+static int make_library_dir(const struct store *st, const char *sub, struct error *err)
+{
+    char path[PATH_MAX];
+    int ret;
+    if (snprintf(path, sizeof(path), "%s/%s", st->root, sub) >= (int)sizeof(path))
+        return error_set(err, -ENAMETOOLONG, "VM library path too long");
+    ret = mkdir_p(path, 0755);
+    if (ret < 0)
+        return error_set(err, ret, "cannot create the VM library %s: %s", path, strerror(-ret));
     return 0;
 }
 
@@ -286,6 +292,8 @@ int store_create(const struct store *st, const struct vm_config *cfg, struct err
         return ret;
     if (store_exists(st, cfg->name))
         return error_set(err, -EEXIST, "a VM named '%s' exists already", cfg->name);
+    if ((ret = make_library_dir(st, "vms", err)) < 0)
+        return ret;
     if (snprintf(stage, sizeof(stage), "%s/vms/.%s.new.%d", st->root, cfg->name, (int)getpid()) >=
             (int)sizeof(stage) ||
         store_vm_path(st, cfg->name, NULL, final, sizeof(final)) < 0)
@@ -326,6 +334,7 @@ static int keep_disks_of(const struct store *st, const char *vmdir, const char *
     char src[PATH_MAX + 16];
     DIR *d;
     bool is_empty = true;
+    int ret;
     snprintf(src, sizeof(src), "%s/disks", vmdir);
     d = opendir(src);
     if (d == NULL)
@@ -336,6 +345,8 @@ static int keep_disks_of(const struct store *st, const char *vmdir, const char *
     closedir(d);
     if (is_empty)
         return 0;
+    if ((ret = make_library_dir(st, "disks", err)) < 0)
+        return ret;
     for (int i = 0; i < 1000; i++) {
         int n = i ? snprintf(kept, kept_size, "%s/disks/%s.%d", st->root, name, i)
                   : snprintf(kept, kept_size, "%s/disks/%s", st->root, name);
@@ -388,6 +399,11 @@ int store_list(const struct store *st, char ***names, size_t *count, struct erro
     DIR *d;
     snprintf(dir, sizeof(dir), "%s/vms", st->root);
     d = opendir(dir);
+    if (d == NULL && errno == ENOENT) { /* nothing stored yet */
+        *names = NULL;
+        *count = 0;
+        return 0;
+    }
     if (d == NULL)
         return error_set(err, -errno, "%s: %s", dir, strerror(errno));
     while ((e = readdir(d)) != NULL) {

@@ -29,7 +29,8 @@ struct store {
     char root[PATH_MAX - 128]; /* leaves room for vms/NAME/leaf below it */
 };
 
-/* Finds (and creates if needed) the library root into (st). Returns 0 or -errno with (err). */
+/* Finds the library root into (st); creates nothing (store_create makes the directories it
+ * needs). Returns 0 or -errno with (err). */
 MUST_CHECK int store_open(struct store *st, struct error *err);
 
 /* Checks a VM name; the message says what a name may contain. Returns 0 or -EINVAL. */
