@@ -230,8 +230,15 @@ static int disk_set_opt(int c, struct disk_opts *o, struct error *err)
     case OPT_BACKING_FMT:
         o->backing_fmt = optarg;
         return 0;
-    case OPT_CLUSTER:
-        return parse_disk_size("cluster size", optarg, &o->cluster_size, err);
+    case OPT_CLUSTER: {
+        int ret = parse_disk_size("cluster size", optarg, &o->cluster_size, err);
+        uint64_t cs = o->cluster_size;
+        /* qcow2's limits (9..21 cluster bits): a bad value is a usage error, status 2 */
+        if (ret == 0 && (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)) != 0))
+            return error_usage(err, "--cluster-size: '%s' is not a power of two from 512 to 2M",
+                               optarg);
+        return ret;
+    }
     case OPT_JSON:
         o->is_json = true;
         return 0;

@@ -147,3 +147,11 @@ def test_non_regular_files_refused(bareiron, tmp_path, kind, sub):
     assert not (tmp_path / "out.qcow2").exists()
     if kind == "directory":
         assert os.path.isdir(f) and os.listdir(f) == []
+
+
+@pytest.mark.parametrize("size", ["1000", "256", "4M"])
+def test_bad_cluster_size_is_a_usage_error(bareiron, tmp_path, size):
+    img = tmp_path / "c.qcow2"
+    r = run([bareiron, "disk", "create", img, "1M", "--cluster-size", size])
+    assert r.returncode == 2 and "--cluster-size" in one_line_error(r), r.stderr
+    assert not img.exists()
