@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/x86/aml_internal.h"
+
+/* The EndTag of a resource template (§6.4.2.9), written by aml_end(). */
+#define RES_END_TAG 0x79
+
 enum {
     ZERO_OP = 0x00,
     ONE_OP = 0x01,
@@ -29,33 +34,15 @@ enum {
     EXT_OP_PREFIX = 0x5b,
     DEVICE_OP = 0x82, /* after EXT_OP_PREFIX */
     ROOT_CHAR = 0x5c,
+    LOCAL0_OP = 0x60,
     ARG0_OP = 0x68,
+    IF_OP = 0xa0,
+    ELSE_OP = 0xa1,
+    OP_REGION_OP = 0x80, /* after EXT_OP_PREFIX */
+    FIELD_OP = 0x81,     /* after EXT_OP_PREFIX */
     PARENT_PREFIX_CHAR = 0x5e,
     RETURN_OP = 0xa4,
     ONES_OP = 0xff,
-};
-
-/* Resource descriptor tags (§6.4.2 small, §6.4.3 large). */
-enum {
-    RES_IRQ_NOFLAGS = 0x22,
-    RES_IO = 0x47,
-    RES_END_TAG = 0x79,
-    RES_MEM32_FIXED = 0x86,
-    RES_DWORD_ADDR = 0x87,
-    RES_WORD_ADDR = 0x88,
-    RES_EXT_IRQ = 0x89,
-    RES_QWORD_ADDR = 0x8a,
-};
-
-/* Address space descriptor fields (§6.4.3.5). */
-enum {
-    ADDR_TYPE_MEM = 0,
-    ADDR_TYPE_IO = 1,
-    ADDR_TYPE_BUS = 2,
-    ADDR_GFLAGS_PRODUCER_FIXED = 0x0c, /* _MAF | _MIF, positive decode, producer */
-    ADDR_IO_ENTIRE_RANGE = 0x03,
-    ADDR_MEM_RW = 0x01,
-    ADDR_MEM_PREFETCHABLE = 0x06,
 };
 
 void aml_init(struct aml *a)
@@ -76,7 +63,7 @@ int aml_finish(const struct aml *a)
     return a->depth ? -EINVAL : 0;
 }
 
-static void fail(struct aml *a, int err)
+void aml_fail(struct aml *a, int err)
 {
     if (!a->err)
         a->err = err;
@@ -90,7 +77,7 @@ static bool reserve(struct aml *a, size_t n)
     if (a->err)
         return false;
     if (n > SIZE_MAX - a->len) {
-        fail(a, -ENOMEM);
+        aml_fail(a, -ENOMEM);
         return false;
     }
     need = a->len + n;
@@ -101,7 +88,7 @@ static bool reserve(struct aml *a, size_t n)
         cap *= 2;
     p = realloc(a->data, cap);
     if (!p) {
-        fail(a, -ENOMEM);
+        aml_fail(a, -ENOMEM);
         return false;
     }
     a->data = p;
@@ -123,7 +110,7 @@ void aml_byte(struct aml *a, uint8_t b)
 }
 
 /* Appends the low (n) bytes of (v), little-endian. */
-static void put_le(struct aml *a, uint64_t v, unsigned n)
+void aml_put_le(struct aml *a, uint64_t v, unsigned n)
 {
     uint8_t b[8];
 
@@ -176,6 +163,29 @@ static bool parse_seg(const char **s, uint8_t seg[4])
     return true;
 }
 
+/* Encodes the bit width of a NamedField (§20.2.5.2) into (out); returns its size, 0 if too wide.
+ * One byte holds up to 63; otherwise the lead byte's bits 7-6 give the number of following
+ * bytes and its bits 3-0 the low nibble. */
+static unsigned field_length(unsigned bits, uint8_t out[4])
+{
+    unsigned extra;
+
+    if (bits <= 0x3f) {
+        out[0] = (uint8_t)bits;
+        return 1;
+    }
+    for (extra = 1; extra <= 2; extra++) {
+        if (bits < (1u << (4 + 8 * extra)))
+            break;
+    }
+    if (extra > 2)
+        return 0;
+    out[0] = (uint8_t)((extra << 6) | (bits & 0x0f));
+    for (unsigned i = 0; i < extra; i++)
+        out[1 + i] = (uint8_t)(bits >> (4 + 8 * i));
+    return 1 + extra;
+}
+
 void aml_namestring(struct aml *a, const char *name)
 {
     uint8_t segs[255][4];
@@ -191,7 +201,7 @@ void aml_namestring(struct aml *a, const char *name)
     }
     while (*p != '\0') {
         if (nseg == 255 || !parse_seg(&p, segs[nseg])) {
-            fail(a, -EINVAL);
+            aml_fail(a, -EINVAL);
             return;
         }
         nseg++;
@@ -219,16 +229,16 @@ void aml_integer(struct aml *a, uint64_t v)
         aml_byte(a, ONES_OP);
     } else if (v <= UINT8_MAX) {
         aml_byte(a, BYTE_PREFIX);
-        put_le(a, v, 1);
+        aml_put_le(a, v, 1);
     } else if (v <= UINT16_MAX) {
         aml_byte(a, WORD_PREFIX);
-        put_le(a, v, 2);
+        aml_put_le(a, v, 2);
     } else if (v <= UINT32_MAX) {
         aml_byte(a, DWORD_PREFIX);
-        put_le(a, v, 4);
+        aml_put_le(a, v, 4);
     } else {
         aml_byte(a, QWORD_PREFIX);
-        put_le(a, v, 8);
+        aml_put_le(a, v, 8);
     }
 }
 
@@ -236,7 +246,7 @@ void aml_string(struct aml *a, const char *s)
 {
     for (const char *p = s; *p; p++) {
         if ((unsigned char)*p > 0x7f) {
-            fail(a, -EINVAL);
+            aml_fail(a, -EINVAL);
             return;
         }
     }
@@ -275,11 +285,11 @@ void aml_eisaid(struct aml *a, const char *id)
     uint32_t v = aml_eisaid_value(id);
 
     if (v == 0) {
-        fail(a, -EINVAL);
+        aml_fail(a, -EINVAL);
         return;
     }
     aml_byte(a, DWORD_PREFIX);
-    put_le(a, v, 4);
+    aml_put_le(a, v, 4);
 }
 
 void aml_name(struct aml *a, const char *name)
@@ -314,10 +324,35 @@ void aml_return(struct aml *a)
 void aml_arg(struct aml *a, unsigned n)
 {
     if (n > 6) {
-        fail(a, -EINVAL);
+        aml_fail(a, -EINVAL);
         return;
     }
     aml_byte(a, (uint8_t)(ARG0_OP + n));
+}
+
+void aml_local(struct aml *a, unsigned n)
+{
+    if (n > 7) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    aml_byte(a, (uint8_t)(LOCAL0_OP + n));
+}
+
+void aml_op(struct aml *a, enum aml_op op)
+{
+    aml_byte(a, (uint8_t)op);
+}
+
+void aml_operation_region(struct aml *a, const char *name, enum aml_region_space space,
+                          uint64_t offset, uint64_t len)
+{
+    aml_byte(a, EXT_OP_PREFIX);
+    aml_byte(a, OP_REGION_OP);
+    aml_namestring(a, name);
+    aml_byte(a, (uint8_t)space);
+    aml_integer(a, offset);
+    aml_integer(a, len);
 }
 
 static void push(struct aml *a, enum aml_scope_kind kind)
@@ -325,7 +360,7 @@ static void push(struct aml *a, enum aml_scope_kind kind)
     if (a->err)
         return;
     if (a->depth >= AML_MAX_DEPTH) {
-        fail(a, -E2BIG);
+        aml_fail(a, -E2BIG);
         return;
     }
     a->open[a->depth].start = a->len;
@@ -351,7 +386,7 @@ void aml_device_begin(struct aml *a, const char *name)
 void aml_method_begin(struct aml *a, const char *name, unsigned nargs, bool is_serialized)
 {
     if (nargs > 7) {
-        fail(a, -EINVAL);
+        aml_fail(a, -EINVAL);
         return;
     }
     aml_byte(a, METHOD_OP);
@@ -360,10 +395,52 @@ void aml_method_begin(struct aml *a, const char *name, unsigned nargs, bool is_s
     aml_byte(a, (uint8_t)(nargs | (is_serialized ? 0x08 : 0)));
 }
 
+void aml_if_begin(struct aml *a)
+{
+    aml_byte(a, IF_OP);
+    push(a, AML_PKG);
+}
+
+void aml_else_begin(struct aml *a)
+{
+    aml_byte(a, ELSE_OP);
+    push(a, AML_PKG);
+}
+
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags)
+{
+    aml_byte(a, EXT_OP_PREFIX);
+    aml_byte(a, FIELD_OP);
+    push(a, AML_PKG);
+    aml_namestring(a, region);
+    aml_byte(a, flags);
+}
+
+void aml_field_unit(struct aml *a, const char *name, unsigned bits)
+{
+    uint8_t seg[4], len[4];
+    const char *p = name;
+    unsigned n;
+
+    /* NamedField: a bare NameSeg, then the width in bits in PkgLength encoding (without the
+     * encoding's own bytes, unlike a package's length). */
+    if (!parse_seg(&p, seg) || *p != '\0' || bits == 0) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    n = field_length(bits, len);
+    if (n == 0) {
+        aml_fail(a, -EINVAL);
+        return;
+    }
+    aml_bytes(a, seg, 4);
+    aml_bytes(a, len, n);
+}
+
 void aml_package_begin(struct aml *a, unsigned n)
 {
     if (n > 255) {
-        fail(a, -EINVAL);
+        aml_fail(a, -EINVAL);
         return;
     }
     aml_byte(a, PACKAGE_OP);
@@ -430,7 +507,7 @@ void aml_end(struct aml *a)
     if (a->err)
         return;
     if (a->depth == 0) {
-        fail(a, -EINVAL);
+        aml_fail(a, -EINVAL);
         return;
     }
     a->depth--;
@@ -443,112 +520,15 @@ void aml_end(struct aml *a)
         aml_init(&size);
         aml_integer(&size, a->len - start);
         if (size.err)
-            fail(a, size.err);
+            aml_fail(a, size.err);
         else
             insert(a, start, size.data, size.len);
         aml_fini(&size);
     }
     n = pkg_length(a->len - start, hdr);
     if (n == 0) {
-        fail(a, -E2BIG);
+        aml_fail(a, -E2BIG);
         return;
     }
     insert(a, start, hdr, n);
-}
-
-void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t len)
-{
-    aml_byte(a, RES_IO);
-    aml_byte(a, 0x01); /* 16-bit decode */
-    put_le(a, min, 2);
-    put_le(a, max, 2);
-    aml_byte(a, align);
-    aml_byte(a, len);
-}
-
-void aml_res_irq(struct aml *a, unsigned irq)
-{
-    if (irq > 15) {
-        fail(a, -EINVAL);
-        return;
-    }
-    aml_byte(a, RES_IRQ_NOFLAGS);
-    put_le(a, 1u << irq, 2);
-}
-
-void aml_res_mem32_fixed(struct aml *a, bool is_rw, uint32_t base, uint32_t len)
-{
-    aml_byte(a, RES_MEM32_FIXED);
-    put_le(a, 9, 2);
-    aml_byte(a, is_rw ? 1 : 0);
-    put_le(a, base, 4);
-    put_le(a, len, 4);
-}
-
-/*
- * Word/DWord/QWord address space descriptor (§6.4.3.5.1-3) with fields of (w) bytes:
- * granularity 0, [min, max], translation 0, length max - min + 1.
- */
-static void addr_desc(struct aml *a, unsigned w, uint8_t type, uint8_t tflags, uint64_t min,
-                      uint64_t max)
-{
-    static const uint8_t tags[9] = {
-        [2] = RES_WORD_ADDR, [4] = RES_DWORD_ADDR, [8] = RES_QWORD_ADDR};
-
-    if (min > max || (max - min == UINT64_MAX)) {
-        fail(a, -EINVAL);
-        return;
-    }
-    aml_byte(a, tags[w]);
-    put_le(a, 3 + 5 * w, 2);
-    aml_byte(a, type);
-    aml_byte(a, ADDR_GFLAGS_PRODUCER_FIXED);
-    aml_byte(a, tflags);
-    put_le(a, 0, w);
-    put_le(a, min, w);
-    put_le(a, max, w);
-    put_le(a, 0, w);
-    put_le(a, max - min + 1, w);
-}
-
-void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max)
-{
-    addr_desc(a, 2, ADDR_TYPE_BUS, 0, min, max);
-}
-
-void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
-{
-    addr_desc(a, 2, ADDR_TYPE_IO, ADDR_IO_ENTIRE_RANGE, min, max);
-}
-
-void aml_res_dword_io(struct aml *a, uint32_t min, uint32_t max)
-{
-    addr_desc(a, 4, ADDR_TYPE_IO, ADDR_IO_ENTIRE_RANGE, min, max);
-}
-
-void aml_res_dword_mem(struct aml *a, bool is_prefetchable, uint32_t min, uint32_t max)
-{
-    addr_desc(a, 4, ADDR_TYPE_MEM, ADDR_MEM_RW | (is_prefetchable ? ADDR_MEM_PREFETCHABLE : 0), min,
-              max);
-}
-
-void aml_res_qword_mem(struct aml *a, bool is_prefetchable, uint64_t min, uint64_t max)
-{
-    addr_desc(a, 8, ADDR_TYPE_MEM, ADDR_MEM_RW | (is_prefetchable ? ADDR_MEM_PREFETCHABLE : 0), min,
-              max);
-}
-
-void aml_res_interrupt(struct aml *a, bool is_level, bool is_active_low, uint32_t gsi)
-{
-    uint8_t flags = 0x01; /* consumer, exclusive */
-
-    if (!is_level)
-        flags |= 0x02;
-    if (is_active_low)
-        flags |= 0x04;
-    aml_byte(a, RES_EXT_IRQ);
-    put_le(a, 6, 2);
-    aml_byte(a, flags);
-    aml_byte(a, 1);
-    put_le(a, gsi, 4);
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A small AML byte-code builder (ACPI 6.5 chapter 20, "ACPI Machine Language Specification"),
- * enough to write a static DSDT: integers, strings, name strings, Name, Scope, Device, Method,
- * Package, Buffer, Return, and resource templates (§6.4 "Resource Data Types for ACPI") with
- * IO, IRQ, Memory32Fixed, Word/DWord/QWord address space and extended interrupt descriptors.
+ * enough to write a DSDT: integers, strings, name strings, Name, Scope, Device, Method,
+ * Package, Buffer, Return, OperationRegion and Field, If/Else and the operators a small method
+ * body needs (Store, And, Or, LLess, LEqual, CreateDWordField, Locals, method calls), and
+ * resource templates (§6.4 "Resource Data Types for ACPI") with IO, IRQ, DMA, Memory32Fixed,
+ * Word/DWord/QWord address space and extended interrupt descriptors. The resource descriptors
+ * are in core/x86/aml_res.c.
  *
  * Usage: aml_init(), then append terms in order. Nested objects (Scope, Device, Method,
  * Package, Buffer, ResourceTemplate) are opened with *_begin() and closed with aml_end(), which
@@ -72,7 +75,56 @@ void aml_return(struct aml *a);
 /* ArgN (0..6), a method's argument as a term. */
 void aml_arg(struct aml *a, unsigned n);
 
+/* LocalN (0..7), a method's local variable as a term or a target. */
+void aml_local(struct aml *a, unsigned n);
+
+/*
+ * Operators of method bodies (§20.2.5), in prefix form: aml_op() writes the opcode and the
+ * caller appends its operands in order, each a term (an integer, a name, ArgN, LocalN or
+ * another operator). Targets (And, Or, Add) are a name, a LocalN, or aml_namestring(a, "")
+ * (NullName: no target). A method call is its name followed by its arguments; the method must
+ * be defined earlier in the table so that a parser knows how many arguments it takes.
+ */
+enum aml_op {
+    AML_OP_STORE = 0x70,              /* Store (value, target) */
+    AML_OP_ADD = 0x72,                /* Add (a, b, target) */
+    AML_OP_AND = 0x7b,                /* And (a, b, target) */
+    AML_OP_OR = 0x7d,                 /* Or (a, b, target) */
+    AML_OP_CREATE_DWORD_FIELD = 0x8a, /* CreateDWordField (buffer, byte index, name) */
+    AML_OP_LAND = 0x90,               /* LAnd (a, b) */
+    AML_OP_LNOT = 0x92,               /* LNot (a) */
+    AML_OP_LEQUAL = 0x93,             /* LEqual (a, b) */
+    AML_OP_LGREATER = 0x94,           /* LGreater (a, b) */
+    AML_OP_LLESS = 0x95,              /* LLess (a, b) */
+};
+void aml_op(struct aml *a, enum aml_op op);
+
+/* OperationRegion (name, space, offset, len) (§19.6.100). */
+enum aml_region_space {
+    AML_REGION_MEMORY = 0,
+    AML_REGION_IO = 1,
+    AML_REGION_PCI_CONFIG = 2,
+};
+void aml_operation_region(struct aml *a, const char *name, enum aml_region_space space,
+                          uint64_t offset, uint64_t len);
+
+/* FieldFlags (§19.6.48): access type in bits 3-0, lock rule bit 4, update rule bits 6-5. */
+#define AML_FIELD_BYTE_ACC 0x01u
+#define AML_FIELD_WORD_ACC 0x02u
+#define AML_FIELD_DWORD_ACC 0x03u
+#define AML_FIELD_LOCK 0x10u
+#define AML_FIELD_WRITE_AS_ZEROS 0x40u
+
+/* Field (region, flags) { units }: open with aml_field_begin(), add named units of (bits) bits
+ * in order with aml_field_unit() (name: one NameSeg), close with aml_end(). */
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, unsigned bits);
+
 /* Nested objects, each closed by aml_end(). */
+/* If (predicate) { terms }: the caller appends the predicate, then the terms. Else { terms }
+ * right after the If is closed. */
+void aml_if_begin(struct aml *a);
+void aml_else_begin(struct aml *a);
 void aml_scope_begin(struct aml *a, const char *name);
 void aml_device_begin(struct aml *a, const char *name);
 /* Method (name, nargs 0..7, NotSerialized / Serialized). */
@@ -106,5 +158,12 @@ void aml_res_dword_mem(struct aml *a, bool is_prefetchable, uint32_t min, uint32
 void aml_res_qword_mem(struct aml *a, bool is_prefetchable, uint64_t min, uint64_t max);
 /* Interrupt (ResourceConsumer, Level / Edge, ActiveHigh / ActiveLow, Exclusive) {gsi}. */
 void aml_res_interrupt(struct aml *a, bool is_level, bool is_active_low, uint32_t gsi);
+/* Interrupt (ResourceConsumer, Level / Edge, ActiveHigh / ActiveLow, Shared / Exclusive)
+ * {gsis[0], ..., gsis[n - 1]} (1 <= n <= 63). */
+void aml_res_interrupts(struct aml *a, bool is_level, bool is_active_low, bool is_shared,
+                        const uint32_t *gsis, unsigned n);
+/* DMA (...) {channel} (0..7) with the flags byte of §6.4.2.2: bits 1-0 transfer size (0: 8-bit,
+ * 1: 8 and 16, 2: 16), bit 2 bus master, bits 6-5 speed (0: compatibility). */
+void aml_res_dma(struct aml *a, unsigned channel, uint8_t flags);
 
 #endif

@@ -272,6 +272,87 @@ static void test_errors(void **state)
     aml_fini(&a);
 }
 
+/* OperationRegion, Field, If/Else and the method-body operators (§19.6, §20.2.5). */
+static void test_region_field_if(void **state)
+{
+    struct aml a;
+
+    (void)state;
+    aml_init(&a);
+    aml_operation_region(&a, "P40C", AML_REGION_PCI_CONFIG, 0x60, 4);
+    EXPECT(&a, 0x5b, 0x80, 'P', '4', '0', 'C', 0x02, 0x0a, 0x60, 0x0a, 0x04);
+    aml_field_begin(&a, "P40C", AML_FIELD_BYTE_ACC);
+    aml_field_unit(&a, "PRQ0", 8);
+    aml_field_unit(&a, "PRQ1", 8);
+    aml_end(&a);
+    EXPECT(&a, 0x5b, 0x81, 0x10, 'P', '4', '0', 'C', 0x01, 'P', 'R', 'Q', '0', 0x08, 'P', 'R', 'Q',
+           '1', 0x08);
+    /* If (And (0x80, Arg0)) { Return (9) } Else { Return (0x0b) } */
+    aml_if_begin(&a);
+    aml_op(&a, AML_OP_AND);
+    aml_integer(&a, 0x80);
+    aml_arg(&a, 0);
+    aml_namestring(&a, "");
+    aml_return(&a);
+    aml_integer(&a, 9);
+    aml_end(&a);
+    aml_else_begin(&a);
+    aml_return(&a);
+    aml_integer(&a, 0x0b);
+    aml_end(&a);
+    EXPECT(&a, 0xa0, 0x09, 0x7b, 0x0a, 0x80, 0x68, 0x00, 0xa4, 0x0a, 0x09, 0xa1, 0x04, 0xa4, 0x0a,
+           0x0b);
+    /* Store (Local0, PRQ0); CreateDWordField (Arg0, 5, PRRI); LLess / LEqual / LNot */
+    aml_op(&a, AML_OP_STORE);
+    aml_local(&a, 0);
+    aml_namestring(&a, "PRQ0");
+    aml_op(&a, AML_OP_CREATE_DWORD_FIELD);
+    aml_arg(&a, 0);
+    aml_integer(&a, 5);
+    aml_namestring(&a, "PRRI");
+    aml_op(&a, AML_OP_LLESS);
+    aml_op(&a, AML_OP_LEQUAL);
+    aml_op(&a, AML_OP_LNOT);
+    aml_local(&a, 7);
+    EXPECT(&a, 0x70, 0x60, 'P', 'R', 'Q', '0', 0x8a, 0x68, 0x0a, 0x05, 'P', 'R', 'R', 'I', 0x95,
+           0x93, 0x92, 0x67);
+    /* A wide field unit: 300 bits = 0x12c -> lead 0x4c, then 0x12. */
+    aml_field_begin(&a, "R", AML_FIELD_DWORD_ACC | AML_FIELD_LOCK);
+    aml_field_unit(&a, "WIDE", 300);
+    aml_end(&a);
+    EXPECT(&a, 0x5b, 0x81, 0x0c, 'R', '_', '_', '_', 0x13, 'W', 'I', 'D', 'E', 0x4c, 0x12);
+    /* Errors: a path as a field unit, a zero width, Local8. */
+    aml_field_unit(&a, "A.B", 8);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
+    aml_field_unit(&a, "A", 0);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
+    aml_local(&a, 8);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
+}
+
+/* DMA and shared extended interrupt descriptors (§6.4.2.2, §6.4.3.6). */
+static void test_res_dma_interrupts(void **state)
+{
+    static const uint32_t irqs[] = {5, 10, 11};
+    struct aml a;
+
+    (void)state;
+    aml_init(&a);
+    aml_res_dma(&a, 2, 0);
+    aml_res_interrupts(&a, true, false, true, irqs, 3);
+    EXPECT(&a, 0x2a, 0x04, 0x00, 0x89, 0x0e, 0x00, 0x09, 0x03, 5, 0, 0, 0, 10, 0, 0, 0, 11, 0, 0,
+           0);
+    aml_res_dma(&a, 8, 0);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
+    aml_res_interrupts(&a, true, false, true, irqs, 0);
+    assert_int_equal(aml_finish(&a), -EINVAL);
+    aml_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_name_string_eisaid), cmocka_unit_test(test_package_pkglength),
         cmocka_unit_test(test_device_method),      cmocka_unit_test(test_buffer),
         cmocka_unit_test(test_restemplate),        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_region_field_if),    cmocka_unit_test(test_res_dma_interrupts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
