@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Builds the ACPI tables (ACPI 6.5 §5.2) into a host copy of the ACPI area and writes it to
- * guest memory in one go. Layout inside [ACPI_GPA, MPTABLE_GPA) (the rest of the ACPI area
- * belongs to core/x86/mptable.c):
+ * Builds the ACPI tables (ACPI 6.5 §5.2) into a host buffer, then hands them out through one of
+ * two outlets (core/x86/acpi.h). Layout of a direct boot inside [ACPI_GPA, MPTABLE_GPA) (the
+ * rest of the ACPI area belongs to core/x86/mptable.c):
  *
  *   +0x0000  RSDP (rev 2, 36 bytes; 16-byte aligned inside 0xe0000-0xfffff for legacy scans)
  *   +0x0040  FACS (64-byte aligned)
  *   ...      DSDT, FADT, MADT, MCFG, XSDT, RSDT, each 16-byte aligned, in that order
  *
- * Every table is checksummed after it is complete; tables that point at others are written
- * after their targets so the addresses are known.
+ * A firmware boot has the same tables from offset 0 of the tables blob (FACS first) and the
+ * RSDP in its own blob. Pointers between tables are written as base + offset, the base being
+ * ACPI_GPA for a direct boot and 0 in the firmware blob, where each pointer is also recorded
+ * as an ADD_POINTER command of the loader script (and each checksum as an ADD_CHECKSUM).
  *
- * The DSDT (§5.2.11.1, namespace objects from chapter 6) holds \_S5 (soft-off, SLP_TYP for
- * PM1_CNT, §7.4.2), one ACPI0007 processor device per vCPU (§8.4, _UID = the MADT processor
- * uid), the PCI Express host bridge \_SB.PCI0 (PNP0A08 with _CID PNP0A03; _CRS per the PCI
- * Firmware Specification 3.3 §4.1; _PRT §6.2.13; _OSC §6.2.11), a PNP0C02 device that
- * reserves the ECAM window, and the ISA devices: COM1/COM2 (PNP0501), the i8042 keyboard
- * (PNP0303) and mouse (PNP0F13), and the CMOS RTC (PNP0B00). The power button is the
- * fixed-feature one (FADT), so it needs no device.
+ * Every table is checksummed after it is complete; tables that point at others are written
+ * after their targets so the addresses are known. The DSDT's AML is core/x86/acpi_dsdt.c.
  */
 #include "core/x86/acpi.h"
 
@@ -28,6 +25,7 @@
 
 #define LOG_TAG "acpi"
 #include "base/log.h"
+#include "core/x86/acpi_loader.h"
 #include "core/x86/acpi_tables.h"
 #include "core/x86/layout.h"
 
@@ -35,6 +33,9 @@
 #define ACPI_OEM_TABLE_ID "BAREIRON"
 #define ACPI_CREATOR_ID "BRON"
 #define ACPI_MAX_TABLES 8
+#define ACPI_MAX_FIXUPS 48 /* pointers and checksums of a firmware blob */
+/* FADT revision 1 (ACPI 1.0): the fields up to Flags. */
+#define ACPI_FADT_REV1_LEN 116
 
 _Static_assert(ACPI_GPA >= 0xe0000 && ACPI_GPA % 16 == 0, "RSDP must be in the BIOS area");
 /* The tables take the ACPI area up to the MP table. */
@@ -43,171 +44,25 @@ _Static_assert(MPTABLE_GPA > ACPI_GPA && MPTABLE_GPA + MPTABLE_SIZE == ACPI_GPA 
                "MP table at the end of the ACPI area");
 _Static_assert(ACPI_GPA + ACPI_SIZE <= 0x100000, "ACPI area below 1 MiB");
 
-static void name_hid_uid(struct aml *a, const char *eisaid, uint64_t uid)
-{
-    aml_name_eisaid(a, "_HID", eisaid);
-    aml_name_integer(a, "_UID", uid);
-}
+/* A pointer or checksum of the firmware blob, replayed by the loader script. */
+struct fixup {
+    bool is_checksum;
+    bool in_rsdp;           /* the field is in the RSDP blob (else in the tables blob) */
+    uint32_t offset;        /* of the pointer field, or of the checksum byte */
+    uint32_t start, length; /* checksum: the range summed */
+    uint8_t size;           /* pointer: its width in bytes */
+};
 
-/* Opens Device (name) with _HID EISAID (eisaid) and, in it, the resource template of its _CRS;
- * the caller adds the resources, then closes both with two aml_end(). */
-static void device_crs_begin(struct aml *a, const char *name, const char *eisaid)
-{
-    aml_device_begin(a, name);
-    aml_name_eisaid(a, "_HID", eisaid);
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
-}
-
-/* Processor devices \_SB.Cxxx (xxx = uid in hex). */
-static void build_cpus(struct aml *a, unsigned ncpus)
-{
-    char name[8];
-
-    for (unsigned i = 0; i < ncpus; i++) {
-        snprintf(name, sizeof(name), "C%03X", i & 0xfffu);
-        aml_device_begin(a, name);
-        aml_name_string(a, "_HID", "ACPI0007");
-        aml_name_integer(a, "_UID", i);
-        aml_end(a);
-    }
-}
-
-/*
- * _PRT: for every slot and pin, Package { (slot << 16) | 0xffff, pin (0 = INTA), 0, GSI },
- * the GSI being PCI_INTX_LINE(slot, pin + 1): level-triggered, active low, on the IOAPIC, or
- * on the PIC's IRQ 10/11 without one.
- */
-static void build_prt(struct aml *a, bool has_ioapic)
-{
-    aml_name(a, "_PRT");
-    aml_package_begin(a, 32 * 4);
-    for (unsigned slot = 0; slot < 32; slot++) {
-        for (unsigned pin = 0; pin < 4; pin++) {
-            aml_package_begin(a, 4);
-            aml_integer(a, ((uint64_t)slot << 16) | 0xffff);
-            aml_integer(a, pin);
-            aml_integer(a, 0);
-            aml_integer(a, PCI_INTX_LINE(has_ioapic, slot, pin + 1));
-            aml_end(a);
-        }
-    }
-    aml_end(a);
-}
-
-static void build_pci0(struct aml *a, const struct acpi_config *cfg)
-{
-    uint64_t mmio64_base =
-        cfg->pci_mmio64_base ? cfg->pci_mmio64_base : acpi_pci_mmio64_base(cfg->ram_bytes);
-    uint64_t mmio64_size = cfg->pci_mmio64_size ? cfg->pci_mmio64_size : PCI_MMIO64_SIZE;
-
-    aml_device_begin(a, "PCI0");
-    aml_name_eisaid(a, "_HID", "PNP0A08");
-    aml_name_eisaid(a, "_CID", "PNP0A03");
-    aml_name_integer(a, "_SEG", 0);
-    aml_name_integer(a, "_BBN", 0);
-    aml_name_integer(a, "_UID", 0);
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
-    aml_res_word_bus(a, 0, 255);
-    aml_res_io(a, PORT_PCI_CONFIG, PORT_PCI_CONFIG, 1, 8);
-    aml_res_word_io(a, 0x0000, PORT_PCI_CONFIG - 1);
-    aml_res_word_io(a, 0x0d00, 0xffff);
-    if (cfg->has_vga)
-        aml_res_dword_mem(a, false, 0xa0000, 0xbffff);
-    aml_res_dword_mem(a, false, (uint32_t)PCI_MMIO32_BASE,
-                      (uint32_t)(PCI_MMIO32_BASE + PCI_MMIO32_SIZE - 1));
-    if (mmio64_size > 0)
-        aml_res_qword_mem(a, false, mmio64_base, mmio64_base + mmio64_size - 1);
-    aml_end(a);
-    build_prt(a, cfg->has_ioapic);
-    /* _OSC (§6.2.11): hand back the capabilities buffer unchanged, i.e. grant every control
-     * the OS asks for (there are no PCIe ports, so nothing for the firmware to keep). */
-    aml_method_begin(a, "_OSC", 4, false);
-    aml_return(a);
-    aml_arg(a, 3);
-    aml_end(a);
-    aml_end(a);
-
-    /* Linux checks the MCFG window against PNP0C01/PNP0C02 resources (or e820). */
-    aml_device_begin(a, "MRES");
-    name_hid_uid(a, "PNP0C02", 0);
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
-    aml_res_mem32_fixed(a, false, (uint32_t)PCI_ECAM_BASE, (uint32_t)PCI_ECAM_SIZE);
-    aml_end(a);
-    aml_end(a);
-}
-
-static void build_uart(struct aml *a, const char *name, unsigned uid, uint16_t port, unsigned irq)
-{
-    aml_device_begin(a, name);
-    name_hid_uid(a, "PNP0501", uid);
-    aml_name(a, "_CRS");
-    aml_restemplate_begin(a);
-    aml_res_io(a, port, port, 8, 8);
-    aml_res_irq(a, irq);
-    aml_end(a);
-    aml_end(a);
-}
-
-static void build_i8042(struct aml *a)
-{
-    device_crs_begin(a, "KBD_", "PNP0303");
-    aml_res_io(a, PORT_I8042_DATA, PORT_I8042_DATA, 1, 1);
-    aml_res_io(a, PORT_I8042_CMD, PORT_I8042_CMD, 1, 1);
-    aml_res_irq(a, GSI_I8042_KBD);
-    aml_end(a);
-    aml_end(a);
-
-    device_crs_begin(a, "MOU_", "PNP0F13");
-    aml_res_irq(a, GSI_I8042_AUX);
-    aml_end(a);
-    aml_end(a);
-}
-
-static void build_rtc(struct aml *a)
-{
-    device_crs_begin(a, "RTC_", "PNP0B00");
-    aml_res_io(a, PORT_CMOS, PORT_CMOS, 1, 2);
-    aml_res_irq(a, GSI_RTC);
-    aml_end(a);
-    aml_end(a);
-}
-
-int acpi_dsdt_build(struct aml *a, const struct acpi_config *cfg)
-{
-    /* \_S5: { PM1a SLP_TYP, PM1b SLP_TYP, reserved, reserved } */
-    aml_name(a, "\\_S5");
-    aml_package_begin(a, 4);
-    aml_integer(a, ACPI_SLP_TYP_S5);
-    aml_integer(a, ACPI_SLP_TYP_S5);
-    aml_integer(a, 0);
-    aml_integer(a, 0);
-    aml_end(a);
-
-    aml_scope_begin(a, "\\_SB");
-    build_cpus(a, cfg->ncpus);
-    if (cfg->has_pci)
-        build_pci0(a, cfg);
-    if (cfg->has_com1)
-        build_uart(a, "COM1", 1, PORT_COM1, GSI_COM1);
-    if (cfg->has_com2)
-        build_uart(a, "COM2", 2, PORT_COM2, GSI_COM2);
-    if (cfg->has_i8042)
-        build_i8042(a);
-    if (cfg->has_rtc)
-        build_rtc(a);
-    aml_end(a);
-    return aml_finish(a);
-}
-
-/* The host copy of the ACPI area and a bump allocator over it. */
+/* The host copy of the tables and a bump allocator over it. */
 struct area {
     uint8_t *buf;
     size_t used;
-    uint64_t tables[ACPI_MAX_TABLES]; /* gpas listed in the XSDT/RSDT */
+    uint64_t base;                    /* address written for buf[0]: ACPI_GPA, or 0 (blob) */
+    uint64_t tables[ACPI_MAX_TABLES]; /* addresses listed in the XSDT/RSDT */
     unsigned ntables;
+    struct fixup *fixups; /* NULL for a direct boot */
+    unsigned nfixups;
+    int fixup_err;
 };
 
 static uint8_t checksum(const void *p, size_t len)
@@ -218,6 +73,34 @@ static uint8_t checksum(const void *p, size_t len)
     for (size_t i = 0; i < len; i++)
         sum = (uint8_t)(sum + b[i]);
     return (uint8_t)(0x100 - sum);
+}
+
+static void add_fixup(struct area *ar, struct fixup f)
+{
+    if (!ar->fixups)
+        return;
+    if (ar->nfixups == ACPI_MAX_FIXUPS) {
+        ar->fixup_err = -ENOSPC;
+        return;
+    }
+    ar->fixups[ar->nfixups++] = f;
+}
+
+/* Records that the (size)-byte field at (offset) of the tables blob (or of the RSDP when
+ * (in_rsdp)) holds an offset into the tables blob. */
+static void add_pointer(struct area *ar, bool in_rsdp, uint64_t offset, uint8_t size)
+{
+    add_fixup(ar, (struct fixup){.in_rsdp = in_rsdp, .offset = (uint32_t)offset, .size = size});
+}
+
+static void add_checksum(struct area *ar, bool in_rsdp, uint64_t offset, uint64_t start,
+                         uint64_t length)
+{
+    add_fixup(ar, (struct fixup){.is_checksum = true,
+                                 .in_rsdp = in_rsdp,
+                                 .offset = (uint32_t)offset,
+                                 .start = (uint32_t)start,
+                                 .length = (uint32_t)length});
 }
 
 /* Reserves (len) bytes aligned to (align); returns the offset in (*off) or -ENOSPC. */
@@ -250,7 +133,8 @@ static int area_add(struct area *ar, const void *table, size_t len, bool is_list
     h->length = (uint32_t)len;
     h->checksum = 0;
     h->checksum = checksum(h, len);
-    *gpa = ACPI_GPA + off;
+    add_checksum(ar, false, off + offsetof(struct acpi_header, checksum), off, len);
+    *gpa = ar->base + off;
     if (is_listed) {
         if (ar->ntables == ACPI_MAX_TABLES)
             return -ENOSPC;
@@ -291,6 +175,19 @@ void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_b
                                 .has_rtc = true};
 }
 
+void acpi_config_pc(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes)
+{
+    acpi_config_default(cfg, ncpus, ram_bytes);
+    cfg->is_pc = true;
+    cfg->has_com2 = false;
+    cfg->has_vga = true;
+    cfg->pm_base = ACPI_PC_PM_BASE;
+    cfg->gpe0_port = ACPI_PC_PM_BASE + ACPI_PC_GPE0_OFFSET;
+    cfg->gpe0_len = ACPI_PC_GPE0_LEN;
+    cfg->pci_mmio32_base = (uint32_t)PCI_MMIO32_BASE;
+    cfg->pci_mmio32_size = (uint32_t)(IOAPIC_GPA - PCI_MMIO32_BASE);
+}
+
 uint64_t acpi_pci_mmio64_base(uint64_t ram_bytes)
 {
     uint64_t end = HIGH_RAM_BASE;
@@ -311,7 +208,7 @@ static int add_facs(struct area *ar, uint64_t *gpa)
     if (ret < 0)
         return ret;
     memcpy(ar->buf + off, &facs, sizeof(facs));
-    *gpa = ACPI_GPA + off;
+    *gpa = ar->base + off;
     return 0;
 }
 
@@ -322,7 +219,8 @@ static int add_dsdt(struct area *ar, const struct acpi_config *cfg, uint64_t *gp
     int ret;
 
     aml_init(&a);
-    fill_header(&h, "DSDT", 2); /* revision 2: 64-bit integers */
+    /* revision 2: 64-bit integers; 1 (32-bit, ACPI 1.0) on the pc machine, as QEMU has it */
+    fill_header(&h, "DSDT", cfg->is_pc ? 1 : 2);
     aml_bytes(&a, &h, sizeof(h));
     ret = acpi_dsdt_build(&a, cfg);
     if (ret == 0 && a.len > UINT32_MAX)
@@ -341,47 +239,105 @@ static uint32_t fadt_flags(void)
            ACPI_FADT_RESET_REG_SUP;
 }
 
+/* The fixed-feature PM ports of (cfg)'s machine. */
+struct pm_ports {
+    uint16_t evt, cnt, tmr, gpe0;
+    uint8_t gpe0_len;
+};
+
+static struct pm_ports pm_ports(const struct acpi_config *cfg)
+{
+    if (!cfg->is_pc)
+        return (struct pm_ports){PORT_ACPI_PM1_EVT, PORT_ACPI_PM1_CNT, PORT_ACPI_PM_TMR,
+                                 PORT_ACPI_GPE0, 8};
+    return (struct pm_ports){cfg->pm_base, (uint16_t)(cfg->pm_base + 4),
+                             (uint16_t)(cfg->pm_base + 8), cfg->gpe0_port, cfg->gpe0_len};
+}
+
+/* The ACPI 1.0 part of the FADT (the first ACPI_FADT_REV1_LEN bytes). */
+static void fadt_fill_v1(struct acpi_fadt *f, const struct acpi_config *cfg, uint64_t facs,
+                         uint64_t dsdt)
+{
+    struct pm_ports pm = pm_ports(cfg);
+
+    f->firmware_ctrl = (uint32_t)facs;
+    f->dsdt = (uint32_t)dsdt;
+    f->sci_int = GSI_ACPI_SCI;
+    /* SMI_CMD 0: no SMM, the hardware is always in ACPI mode (SCI_EN reads 1), so OSPM never
+     * writes ACPI_ENABLE. */
+    if (cfg->is_pc && cfg->smi_cmd) {
+        f->smi_cmd = cfg->smi_cmd;
+        f->acpi_enable = 0xf1;
+        f->acpi_disable = 0xf0;
+    }
+    f->pm1a_evt_blk = pm.evt;
+    f->pm1a_cnt_blk = pm.cnt;
+    f->pm_tmr_blk = pm.tmr;
+    f->gpe0_blk = pm.gpe0;
+    f->pm1_evt_len = 4;
+    f->pm1_cnt_len = 2;
+    f->pm_tmr_len = 4;
+    f->gpe0_blk_len = pm.gpe0_len;
+    f->p_lvl2_lat = 101;  /* > 100: C2 not supported */
+    f->p_lvl3_lat = 1001; /* > 1000: C3 not supported */
+    f->century = cfg->has_rtc ? 0x32 : 0;
+    f->flags = fadt_flags();
+}
+
+/* The ACPI 2.0+ fields of a revision 6 FADT. */
+static void fadt_fill_v6(struct acpi_fadt *f, const struct acpi_config *cfg, uint64_t facs,
+                         uint64_t dsdt)
+{
+    struct pm_ports pm = pm_ports(cfg);
+
+    f->iapc_boot_arch = ACPI_IAPC_LEGACY_DEVICES;
+    if (cfg->has_i8042)
+        f->iapc_boot_arch |= ACPI_IAPC_8042;
+    if (!cfg->has_vga)
+        f->iapc_boot_arch |= ACPI_IAPC_NO_VGA;
+    if (!cfg->has_rtc)
+        f->iapc_boot_arch |= ACPI_IAPC_NO_CMOS_RTC;
+    f->reset_reg = gas_io(PORT_ACPI_RESET, 1, ACPI_ACCESS_BYTE);
+    f->reset_value = ACPI_RESET_VALUE;
+    f->minor_version = 5;
+    f->x_firmware_ctrl = facs;
+    f->x_dsdt = dsdt;
+    f->x_pm1a_evt_blk = gas_io(pm.evt, 4, ACPI_ACCESS_WORD);
+    f->x_pm1a_cnt_blk = gas_io(pm.cnt, 2, ACPI_ACCESS_WORD);
+    f->x_pm_tmr_blk = gas_io(pm.tmr, 4, ACPI_ACCESS_DWORD);
+    f->x_gpe0_blk = gas_io(pm.gpe0, pm.gpe0_len, ACPI_ACCESS_BYTE);
+    memcpy(&f->hypervisor_vendor_id, "BAREIRON", 8);
+}
+
+/*
+ * The FADT: revision 6 (276 bytes), or on the pc machine revision 1 (ACPI 1.0, 116 bytes), as
+ * QEMU gives its i440FX machine for older OSes: no IAPC_BOOT_ARCH, RESET_REG or X_ fields.
+ */
 static int add_fadt(struct area *ar, const struct acpi_config *cfg, uint64_t facs, uint64_t dsdt)
 {
     struct acpi_fadt f = {0};
-    uint64_t gpa;
+    size_t len = cfg->is_pc ? ACPI_FADT_REV1_LEN : sizeof(f);
+    uint64_t gpa, off;
+    int ret;
 
-    fill_header(&f.header, "FACP", 6);
-    f.firmware_ctrl = (uint32_t)facs;
-    f.dsdt = (uint32_t)dsdt;
-    f.sci_int = GSI_ACPI_SCI;
-    /* SMI_CMD 0: no SMM, the hardware is always in ACPI mode (SCI_EN reads 1), so OSPM never
-     * writes ACPI_ENABLE. */
-    f.pm1a_evt_blk = PORT_ACPI_PM1_EVT;
-    f.pm1a_cnt_blk = PORT_ACPI_PM1_CNT;
-    f.pm_tmr_blk = PORT_ACPI_PM_TMR;
-    f.gpe0_blk = PORT_ACPI_GPE0;
-    f.pm1_evt_len = 4;
-    f.pm1_cnt_len = 2;
-    f.pm_tmr_len = 4;
-    f.gpe0_blk_len = 8;
-    f.p_lvl2_lat = 101;  /* > 100: C2 not supported */
-    f.p_lvl3_lat = 1001; /* > 1000: C3 not supported */
-    f.century = cfg->has_rtc ? 0x32 : 0;
-    f.iapc_boot_arch = ACPI_IAPC_LEGACY_DEVICES;
-    if (cfg->has_i8042)
-        f.iapc_boot_arch |= ACPI_IAPC_8042;
-    if (!cfg->has_vga)
-        f.iapc_boot_arch |= ACPI_IAPC_NO_VGA;
-    if (!cfg->has_rtc)
-        f.iapc_boot_arch |= ACPI_IAPC_NO_CMOS_RTC;
-    f.flags = fadt_flags();
-    f.reset_reg = gas_io(PORT_ACPI_RESET, 1, ACPI_ACCESS_BYTE);
-    f.reset_value = ACPI_RESET_VALUE;
-    f.minor_version = 5;
-    f.x_firmware_ctrl = facs;
-    f.x_dsdt = dsdt;
-    f.x_pm1a_evt_blk = gas_io(PORT_ACPI_PM1_EVT, 4, ACPI_ACCESS_WORD);
-    f.x_pm1a_cnt_blk = gas_io(PORT_ACPI_PM1_CNT, 2, ACPI_ACCESS_WORD);
-    f.x_pm_tmr_blk = gas_io(PORT_ACPI_PM_TMR, 4, ACPI_ACCESS_DWORD);
-    f.x_gpe0_blk = gas_io(PORT_ACPI_GPE0, 8, ACPI_ACCESS_BYTE);
-    memcpy(&f.hypervisor_vendor_id, "BAREIRON", 8);
-    return area_add(ar, &f, sizeof(f), true, &gpa);
+    _Static_assert(offsetof(struct acpi_fadt, flags) + 4 == ACPI_FADT_REV1_LEN, "FADT 1.0");
+    fill_header(&f.header, "FACP", cfg->is_pc ? 1 : 6);
+    fadt_fill_v1(&f, cfg, facs, dsdt);
+    if (cfg->is_pc)
+        f.flags &= ~ACPI_FADT_RESET_REG_SUP;
+    else
+        fadt_fill_v6(&f, cfg, facs, dsdt);
+    ret = area_add(ar, &f, len, true, &gpa);
+    if (ret < 0)
+        return ret;
+    off = gpa - ar->base;
+    add_pointer(ar, false, off + offsetof(struct acpi_fadt, firmware_ctrl), 4);
+    add_pointer(ar, false, off + offsetof(struct acpi_fadt, dsdt), 4);
+    if (!cfg->is_pc) {
+        add_pointer(ar, false, off + offsetof(struct acpi_fadt, x_firmware_ctrl), 8);
+        add_pointer(ar, false, off + offsetof(struct acpi_fadt, x_dsdt), 8);
+    }
+    return 0;
 }
 
 /* Appends MADT entry (e) of (len) bytes at (*pos). */
@@ -391,6 +347,25 @@ static void madt_put(uint8_t *buf, size_t *pos, const void *e, size_t len)
     *pos += len;
 }
 
+/* Level, active-high overrides of ISA IRQs that are not edge/high: the SCI, and on the pc
+ * machine the IRQs the PIRQ links offer, as QEMU's i440FX MADT has them. */
+static void madt_put_level_isos(uint8_t *buf, size_t *pos, const struct acpi_config *cfg)
+{
+    static const uint8_t pc_irqs[] = {5, GSI_ACPI_SCI, 10, 11};
+    static const uint8_t sci_only[] = {GSI_ACPI_SCI};
+    const uint8_t *irqs = cfg->is_pc ? pc_irqs : sci_only;
+    size_t n = cfg->is_pc ? sizeof(pc_irqs) : sizeof(sci_only);
+
+    for (size_t i = 0; i < n; i++) {
+        struct acpi_madt_iso iso = {.type = ACPI_MADT_ISO,
+                                    .length = sizeof(iso),
+                                    .source = irqs[i],
+                                    .gsi = irqs[i],
+                                    .flags = ACPI_MPS_ACTIVE_HIGH | ACPI_MPS_LEVEL};
+        madt_put(buf, pos, &iso, sizeof(iso));
+    }
+}
+
 static int add_madt(struct area *ar, const struct acpi_config *cfg)
 {
     /* PCAT_COMPAT says an 8259 pair is there (to be masked when the IOAPIC is used): it is
@@ -398,7 +373,7 @@ static int add_madt(struct area *ar, const struct acpi_config *cfg)
     struct acpi_madt madt = {.lapic_address = (uint32_t)LAPIC_GPA,
                              .flags = cfg->has_pic ? ACPI_MADT_PCAT_COMPAT : 0};
     size_t size = sizeof(madt) + cfg->ncpus * sizeof(struct acpi_madt_lapic) +
-                  sizeof(struct acpi_madt_ioapic) + 2 * sizeof(struct acpi_madt_iso) +
+                  sizeof(struct acpi_madt_ioapic) + 5 * sizeof(struct acpi_madt_iso) +
                   sizeof(struct acpi_madt_lapic_nmi);
     size_t pos = 0;
     uint64_t gpa;
@@ -429,15 +404,10 @@ static int add_madt(struct area *ar, const struct acpi_config *cfg)
                                     .source = 0,
                                     .gsi = 2,
                                     .flags = ACPI_MPS_ACTIVE_HIGH | ACPI_MPS_EDGE};
-        struct acpi_madt_iso sci = {.type = ACPI_MADT_ISO,
-                                    .length = sizeof(sci),
-                                    .source = GSI_ACPI_SCI,
-                                    .gsi = GSI_ACPI_SCI,
-                                    .flags = ACPI_MPS_ACTIVE_HIGH | ACPI_MPS_LEVEL};
         madt_put(buf, &pos, &io, sizeof(io));
         if (cfg->has_irq0_override)
             madt_put(buf, &pos, &pit, sizeof(pit));
-        madt_put(buf, &pos, &sci, sizeof(sci));
+        madt_put_level_isos(buf, &pos, cfg);
     }
     struct acpi_madt_lapic_nmi nmi = {
         .type = ACPI_MADT_LAPIC_NMI, .length = sizeof(nmi), .uid = 0xff, .flags = 0, .lint = 1};
@@ -468,16 +438,23 @@ static int add_sdt(struct area *ar, bool is_xsdt, uint64_t *gpa)
 {
     uint8_t buf[sizeof(struct acpi_header) + ACPI_MAX_TABLES * 8] = {0};
     size_t width = is_xsdt ? 8 : 4;
+    int ret;
 
     fill_header((struct acpi_header *)(void *)buf, is_xsdt ? "XSDT" : "RSDT", 1);
     for (unsigned i = 0; i < ar->ntables; i++) {
         for (size_t b = 0; b < width; b++)
             buf[sizeof(struct acpi_header) + i * width + b] = (uint8_t)(ar->tables[i] >> (8 * b));
     }
-    return area_add(ar, buf, sizeof(struct acpi_header) + ar->ntables * width, false, gpa);
+    ret = area_add(ar, buf, sizeof(struct acpi_header) + ar->ntables * width, false, gpa);
+    for (unsigned i = 0; ret == 0 && i < ar->ntables; i++)
+        add_pointer(ar, false, *gpa - ar->base + sizeof(struct acpi_header) + i * width,
+                    (uint8_t)width);
+    return ret;
 }
 
-static void put_rsdp(struct area *ar, size_t off, uint64_t rsdt, uint64_t xsdt)
+/* The RSDP pointing at (rsdt) and (xsdt); in the firmware blob its two pointers and two
+ * checksums (the 20-byte ACPI 1.0 one first: the extended one covers it). */
+static struct acpi_rsdp make_rsdp(struct area *ar, uint64_t rsdt, uint64_t xsdt)
 {
     struct acpi_rsdp r = {
         .revision = 2, .rsdt_address = (uint32_t)rsdt, .length = sizeof(r), .xsdt_address = xsdt};
@@ -486,47 +463,61 @@ static void put_rsdp(struct area *ar, size_t off, uint64_t rsdt, uint64_t xsdt)
     memcpy(r.oem_id, ACPI_OEM_ID, 6);
     r.checksum = checksum(&r, 20);
     r.extended_checksum = checksum(&r, sizeof(r));
-    memcpy(ar->buf + off, &r, sizeof(r));
+    add_pointer(ar, true, offsetof(struct acpi_rsdp, rsdt_address), 4);
+    add_pointer(ar, true, offsetof(struct acpi_rsdp, xsdt_address), 8);
+    add_checksum(ar, true, offsetof(struct acpi_rsdp, checksum), 0, 20);
+    add_checksum(ar, true, offsetof(struct acpi_rsdp, extended_checksum), 0, sizeof(r));
+    return r;
 }
 
 static int check_config(const struct acpi_config *cfg)
 {
+    uint64_t mmio32_end = (uint64_t)cfg->pci_mmio32_base + cfg->pci_mmio32_size;
+
     if (cfg->ncpus == 0 || cfg->ncpus > MAX_VCPUS)
         return -EINVAL;
     if (cfg->pci_mmio64_size && cfg->pci_mmio64_base + cfg->pci_mmio64_size < cfg->pci_mmio64_base)
         return -EINVAL;
+    if (cfg->pci_mmio32_size && mmio32_end > HIGH_RAM_BASE)
+        return -EINVAL;
+    if (cfg->is_pc &&
+        (cfg->pm_base == 0 || cfg->pm_base > 0xffff - 12 || cfg->gpe0_port == 0 ||
+         cfg->gpe0_len < 2 || cfg->gpe0_len % 2 != 0 || cfg->gpe0_port > 0x10000 - cfg->gpe0_len))
+        return -EINVAL;
     return 0;
 }
 
-/* Builds every table into (ar); returns the RSDP's offset in (*rsdp_off). */
-static int build_all(struct area *ar, const struct acpi_config *cfg, size_t *rsdp_off)
+/* Builds every table into (ar) and the RSDP into (*rsdp). The MCFG is for the ECAM of the
+ * microvm-style machine; the i440FX has none. */
+static int build_all(struct area *ar, const struct acpi_config *cfg, struct acpi_rsdp *rsdp)
 {
     uint64_t facs, dsdt, rsdt, xsdt;
     int ret;
 
-    ret = area_alloc(ar, sizeof(struct acpi_rsdp), 16, rsdp_off);
-    if (ret == 0)
-        ret = add_facs(ar, &facs);
+    ret = add_facs(ar, &facs);
     if (ret == 0)
         ret = add_dsdt(ar, cfg, &dsdt);
     if (ret == 0)
         ret = add_fadt(ar, cfg, facs, dsdt);
     if (ret == 0)
         ret = add_madt(ar, cfg);
-    if (ret == 0 && cfg->has_pci)
+    if (ret == 0 && cfg->has_pci && !cfg->is_pc)
         ret = add_mcfg(ar);
     if (ret == 0)
         ret = add_sdt(ar, true, &xsdt);
     if (ret == 0)
         ret = add_sdt(ar, false, &rsdt);
     if (ret == 0)
-        put_rsdp(ar, *rsdp_off, rsdt, xsdt);
+        *rsdp = make_rsdp(ar, rsdt, xsdt);
+    if (ret == 0)
+        ret = ar->fixup_err;
     return ret;
 }
 
 int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gpa)
 {
-    struct area ar = {0};
+    struct area ar = {.base = ACPI_GPA};
+    struct acpi_rsdp rsdp;
     size_t rsdp_off;
     int ret;
 
@@ -538,9 +529,13 @@ int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gp
     ar.buf = calloc(1, ACPI_TABLES_SIZE);
     if (!ar.buf)
         return -ENOMEM;
-    ret = build_all(&ar, cfg, &rsdp_off);
+    ret = area_alloc(&ar, sizeof(rsdp), 16, &rsdp_off);
     if (ret == 0)
+        ret = build_all(&ar, cfg, &rsdp);
+    if (ret == 0) {
+        memcpy(ar.buf + rsdp_off, &rsdp, sizeof(rsdp));
         ret = gmem_write(gm, ACPI_GPA, ar.buf, ACPI_TABLES_SIZE);
+    }
     if (ret == 0) {
         *rsdp_gpa = ACPI_GPA + rsdp_off;
         log_debug("acpi tables: %zu bytes at 0x%llx, rsdp 0x%llx", ar.used,
@@ -550,4 +545,82 @@ int acpi_build(struct gmem *gm, const struct acpi_config *cfg, uint64_t *rsdp_gp
     }
     free(ar.buf);
     return ret;
+}
+
+/* Writes the loader script of (ar)'s fixups: both allocations, then every pointer, then every
+ * checksum (in the order recorded, which puts the RSDP's 20-byte checksum before its extended
+ * one). */
+static int write_loader(const struct area *ar, struct acpi_fw_blob *out)
+{
+    struct acpi_loader l;
+
+    acpi_loader_init(&l);
+    acpi_loader_allocate(&l, ACPI_FW_FILE_TABLES, 64, ACPI_LOADER_ZONE_HIGH);
+    acpi_loader_allocate(&l, ACPI_FW_FILE_RSDP, 16, ACPI_LOADER_ZONE_FSEG);
+    for (unsigned i = 0; i < ar->nfixups; i++) {
+        const struct fixup *f = &ar->fixups[i];
+        if (!f->is_checksum)
+            acpi_loader_add_pointer(&l, f->in_rsdp ? ACPI_FW_FILE_RSDP : ACPI_FW_FILE_TABLES,
+                                    ACPI_FW_FILE_TABLES, f->offset, f->size);
+    }
+    for (unsigned i = 0; i < ar->nfixups; i++) {
+        const struct fixup *f = &ar->fixups[i];
+        if (f->is_checksum)
+            acpi_loader_add_checksum(&l, f->in_rsdp ? ACPI_FW_FILE_RSDP : ACPI_FW_FILE_TABLES,
+                                     f->offset, f->start, f->length);
+    }
+    if (l.err) {
+        acpi_loader_fini(&l);
+        return l.err;
+    }
+    out->loader = (uint8_t *)l.entries;
+    out->loader_len = l.n * sizeof(*l.entries);
+    return 0;
+}
+
+int acpi_build_fw(const struct acpi_config *cfg, struct acpi_fw_blob *out)
+{
+    struct fixup fixups[ACPI_MAX_FIXUPS];
+    struct area ar = {.base = 0, .fixups = fixups};
+    struct acpi_rsdp rsdp;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    ret = check_config(cfg);
+    if (ret < 0)
+        return ret;
+    ar.buf = calloc(1, ACPI_TABLES_SIZE);
+    out->rsdp = malloc(sizeof(rsdp));
+    if (!ar.buf || !out->rsdp) {
+        ret = -ENOMEM;
+        goto err_free;
+    }
+    ret = build_all(&ar, cfg, &rsdp);
+    if (ret == 0)
+        ret = write_loader(&ar, out);
+    if (ret < 0)
+        goto err_free;
+    memcpy(out->rsdp, &rsdp, sizeof(rsdp));
+    out->rsdp_len = sizeof(rsdp);
+    out->tables = ar.buf;
+    out->tables_len = ar.used;
+    log_debug("acpi tables for the firmware: %zu bytes, %zu loader commands", ar.used,
+              out->loader_len / ACPI_LOADER_ENTRY_SIZE);
+    return 0;
+
+err_free:
+    log_error("cannot build the acpi tables: %s", strerror(-ret));
+    free(ar.buf);
+    acpi_fw_blob_free(out);
+    return ret;
+}
+
+void acpi_fw_blob_free(struct acpi_fw_blob *b)
+{
+    if (!b)
+        return;
+    free(b->tables);
+    free(b->rsdp);
+    free(b->loader);
+    memset(b, 0, sizeof(*b));
 }

@@ -90,6 +90,7 @@ enum aml_op {
     AML_OP_ADD = 0x72,                /* Add (a, b, target) */
     AML_OP_AND = 0x7b,                /* And (a, b, target) */
     AML_OP_OR = 0x7d,                 /* Or (a, b, target) */
+    AML_OP_INDEX = 0x88,              /* Index (buffer or package, index, target) */
     AML_OP_CREATE_DWORD_FIELD = 0x8a, /* CreateDWordField (buffer, byte index, name) */
     AML_OP_LAND = 0x90,               /* LAnd (a, b) */
     AML_OP_LNOT = 0x92,               /* LNot (a) */

@@ -22,6 +22,7 @@
 #include "core/gmem.h"
 #include "core/x86/acpi.h"
 #include "core/x86/layout.h"
+#include "iasl.h"
 
 #define RAM_BYTES (256ULL << 20)
 
@@ -334,63 +335,6 @@ static void test_errors(void **state)
     assert_int_equal(acpi_pci_mmio64_base(256ULL << 20), HIGH_RAM_BASE);
     assert_int_equal(acpi_pci_mmio64_base(LOW_RAM_MAX + 1), HIGH_RAM_BASE + (1ULL << 30));
     assert_int_equal(acpi_pci_mmio64_base(5ULL << 30), 6ULL << 30);
-}
-
-/* Runs (cmd) through the shell; returns its exit status and its output in (out). */
-static int run(const char *cmd, char *out, size_t out_size)
-{
-    FILE *f = popen(cmd, "r");
-    size_t n = 0, r;
-    int status;
-
-    assert_non_null(f);
-    while (n + 1 < out_size && (r = fread(out + n, 1, out_size - 1 - n, f)) > 0)
-        n += r;
-    out[n] = '\0';
-    status = pclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* True when iasl's output (out) reports an error ("Error    6126 - ...", "ACPI Error",
- * "N Errors" with N > 0). */
-static bool iasl_failed(const char *out)
-{
-    for (const char *line = out; line && *line; line = strchr(line, '\n')) {
-        const char *e;
-        if (*line == '\n')
-            line++;
-        if (strncmp(line, "Error", 5) == 0 || strncmp(line, "ACPI Error", 10) == 0)
-            return true;
-        e = strstr(line, " Errors");
-        if (e && strncmp(line, "Compilation", 11) == 0 && strstr(line, " 0 Errors") == NULL)
-            return true;
-    }
-    return false;
-}
-
-static void dump(const char *dir, const char *name, const uint8_t *p, size_t len)
-{
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
-    assert_int_equal(write_file_atomic(path, p, len, 0644), 0);
-}
-
-/* Disassembles (dir)/(name).dat with iasl and returns the .dsl text (caller frees). */
-static char *iasl_d(const char *dir, const char *name)
-{
-    static char out[65536];
-    char cmd[1024], path[512];
-    size_t len;
-    char *dsl = NULL;
-
-    snprintf(cmd, sizeof(cmd), "cd '%s' && iasl -d %s.dat 2>&1", dir, name);
-    int status = run(cmd, out, sizeof(out));
-    if (status != 0 || iasl_failed(out))
-        fail_msg("iasl -d %s: status %d\n%s", name, status, out);
-    snprintf(path, sizeof(path), "%s/%s.dsl", dir, name);
-    assert_int_equal(read_file_all(path, 1 << 20, &dsl, &len), 0);
-    return dsl;
 }
 
 /* Writes every table of (m) to (dir)/<SIG>.dat (the DSDT and FACS through the FADT). */
