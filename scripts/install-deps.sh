@@ -13,6 +13,8 @@ PKGS="$PKGS iperf3"
 PKGS="$PKGS ovmf grub-pc-bin grub-efi-amd64-bin xorriso mtools isolinux syslinux-common dosfstools"
 # the display: VNC server and PNG screenshots
 PKGS="$PKGS libvncserver-dev libpng-dev"
+# dmidecode: the SMBIOS unit test decodes the tables it builds (skipped without it)
+PKGS="$PKGS dmidecode"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

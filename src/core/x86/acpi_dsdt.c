@@ -256,8 +256,7 @@ static void build_iqcr(struct aml *a)
 }
 
 /* Method (name, 0) { Return (method (reg)) } */
-static void method_return_call(struct aml *a, const char *name, const char *method,
-                               const char *reg)
+static void method_return_call(struct aml *a, const char *name, const char *method, const char *reg)
 {
     aml_method_begin(a, name, 0, false);
     aml_return(a);
@@ -473,4 +472,3 @@ int acpi_dsdt_build(struct aml *a, const struct acpi_config *cfg)
     aml_end(a);
     return aml_finish(a);
 }
-

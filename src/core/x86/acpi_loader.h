@@ -6,10 +6,10 @@
  *
  *   ALLOCATE      file, align, zone     copy fw_cfg (file) into firmware memory aligned to (align)
  *                                       (a power of 2), below 4 GiB (zone HIGH) or in the
- *                                       0xe0000-0xfffff segment (zone FSEG, where an RSDP scan looks)
- *   ADD_POINTER   dest, src, off, size  add the address where (src) was allocated to the
- *                                       (size)-byte (1, 2, 4, 8) little-endian value at (off) of (dest)
- *   ADD_CHECKSUM  file, off, start, len make bytes [start, start + len) of (file) sum to 0 by
+ *                                       0xe0000-0xfffff segment (zone FSEG, where an RSDP scan
+ * looks) ADD_POINTER   dest, src, off, size  add the address where (src) was allocated to the
+ *                                       (size)-byte (1, 2, 4, 8) little-endian value at (off) of
+ * (dest) ADD_CHECKSUM  file, off, start, len make bytes [start, start + len) of (file) sum to 0 by
  *                                       adjusting the byte at (off), which lies inside that range
  *
  * File names are NUL-padded to 56 bytes. Every file is allocated before a command names it,

@@ -317,7 +317,7 @@ static void test_pc_fadt_madt(void **state)
     assert_int_equal(len, 116);
     assert_int_equal(fadt[8], 1);
     assert_int_equal(fadt[46] | fadt[47] << 8, 9); /* SCI_INT */
-    assert_int_equal(rd32(fadt + 48), 0xb2);      /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE */
+    assert_int_equal(rd32(fadt + 48), 0xb2);       /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE */
     assert_int_equal(fadt[52], 0xf1);
     assert_int_equal(fadt[53], 0xf0);
     assert_int_equal(rd32(fadt + 56), 0xb000); /* PM1a_EVT */
@@ -328,7 +328,7 @@ static void test_pc_fadt_madt(void **state)
     assert_int_equal(fadt[89], 2);
     assert_int_equal(fadt[91], 4);
     assert_int_equal(fadt[92], 8);
-    assert_int_equal(fadt[109] | fadt[110] << 8, 0);   /* reserved in ACPI 1.0 */
+    assert_int_equal(fadt[109] | fadt[110] << 8, 0);    /* reserved in ACPI 1.0 */
     assert_int_equal(rd32(fadt + 112) & (1u << 10), 0); /* no RESET_REG */
     assert_int_equal(rd32(fadt + 112) & (1u << 4), 0);  /* fixed power button */
     assert_int_equal(find(&f, "MCFG"), 0);
