@@ -181,8 +181,8 @@ void acpi_config_pc(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes)
     cfg->is_pc = true;
     cfg->has_com2 = false;
     cfg->has_vga = true;
-    cfg->pm_base = ACPI_PC_PM_BASE;
-    cfg->gpe0_port = ACPI_PC_PM_BASE + ACPI_PC_GPE0_OFFSET;
+    cfg->pm_base = ACPI_PC_PM_BASE_SEABIOS;
+    cfg->gpe0_port = ACPI_PC_PM_BASE_SEABIOS + ACPI_PC_GPE0_OFFSET;
     cfg->gpe0_len = ACPI_PC_GPE0_LEN;
     cfg->pci_mmio32_base = (uint32_t)PCI_MMIO32_BASE;
     cfg->pci_mmio32_size = (uint32_t)(IOAPIC_GPA - PCI_MMIO32_BASE);

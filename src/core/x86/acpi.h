@@ -62,25 +62,27 @@ struct acpi_config {
     uint16_t smi_cmd;   /* pc: SMI_CMD port (ACPI_ENABLE 0xf1, ACPI_DISABLE 0xf0), 0: none */
 };
 
-/* The pc machine's PM block: SeaBIOS programs the PIIX4 PMBA (PCI config 0x40 of 01.3) to
- * 0xb000. GPE0 follows dev/legacy/acpi_pm's layout (base + 0x20, 8 bytes); QEMU puts it at
- * 0xafe0 with 4 bytes. */
-#define ACPI_PC_PM_BASE 0xb000
+/*
+ * The pc machine's PM block follows the PIIX4 PMBA register (PCI config 0x40 of 01.3), which the
+ * firmware programs, so the FADT must name the base the firmware will choose: SeaBIOS uses
+ * 0x600 when fw_cfg has "etc/table-loader" (0xb000 only without one, when it builds its own
+ * tables); OVMF programs 0xb000 on the i440FX. QEMU avoids the question by building its tables
+ * when the firmware reads them; ours are built before the boot. GPE0 follows dev/legacy/acpi_pm's
+ * layout (base + 0x20, 8 bytes; QEMU puts it at 0xafe0 with 4 bytes).
+ */
+#define ACPI_PC_PM_BASE_SEABIOS 0x600
+#define ACPI_PC_PM_BASE_OVMF 0xb000
 #define ACPI_PC_GPE0_OFFSET 0x20
 #define ACPI_PC_GPE0_LEN 8
-/* The ISA IRQs the PIIX3 PIRQ links offer (_PRS of LNKA..LNKD), QEMU's choice. */
-#define ACPI_PC_LINK_IRQS                                                                          \
-    {                                                                                              \
-        5, 10, 11                                                                                  \
-    }
 
 /* Fills (cfg) with the standard machine: IOAPIC, 8259 PIC, PCI, COM1/COM2, i8042 and RTC
  * present, no VGA, no IRQ0 override (KVM's default GSI routing). */
 void acpi_config_default(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes);
 
 /* Fills (cfg) with the pc machine: acpi_config_default() plus is_pc, COM1 only, VGA present,
- * no floppy controller, the PM block at ACPI_PC_PM_BASE (GPE0 at + ACPI_PC_GPE0_OFFSET), no
- * SMI_CMD (SCI_EN reads 1, as dev/legacy/acpi_pm does), and the 32-bit PCI window from
+ * no floppy controller, the PM block at ACPI_PC_PM_BASE_SEABIOS (set pm_base and gpe0_port
+ * from ACPI_PC_PM_BASE_OVMF for a UEFI boot) with GPE0 at + ACPI_PC_GPE0_OFFSET, no SMI_CMD
+ * (SCI_EN reads 1, as dev/legacy/acpi_pm does), and the 32-bit PCI window from
  * PCI_MMIO32_BASE up to the IOAPIC (SeaBIOS places BARs downwards from 0xfec00000). */
 void acpi_config_pc(struct acpi_config *cfg, unsigned ncpus, uint64_t ram_bytes);
 

@@ -196,6 +196,9 @@ static void build_isa_devices(struct aml *a, const struct acpi_config *cfg)
 #define STA_PRESENT_ENABLED 0x0b
 
 static const char *const pc_links[4] = {"LNKA", "LNKB", "LNKC", "LNKD"};
+/* The ISA IRQs the links offer (_PRS), QEMU's choice: free on the pc machine; the MADT makes
+ * them level, active high. */
+static const uint32_t pc_link_irqs[] = {5, 10, 11};
 
 /* Method (IQST, 1) { If (And (0x80, Arg0)) { Return (0x09) } Return (0x0b) }: a link's _STA
  * from its route register (disabled while bit 7 is set). */
@@ -268,7 +271,6 @@ static void method_return_call(struct aml *a, const char *name, const char *meth
 /* Interrupt link LNKA..LNKD (idx 0..3) on PIRQ route register 0x60 + idx. */
 static void build_link(struct aml *a, unsigned idx)
 {
-    static const uint32_t irqs[] = ACPI_PC_LINK_IRQS;
     char reg[32];
 
     snprintf(reg, sizeof(reg), PC_PIRQ_PATH, idx);
@@ -276,7 +278,8 @@ static void build_link(struct aml *a, unsigned idx)
     name_hid_uid(a, "PNP0C0F", idx);
     aml_name(a, "_PRS");
     aml_restemplate_begin(a);
-    aml_res_interrupts(a, true, false, true, irqs, sizeof(irqs) / sizeof(irqs[0]));
+    aml_res_interrupts(a, true, false, true, pc_link_irqs,
+                       sizeof(pc_link_irqs) / sizeof(pc_link_irqs[0]));
     aml_end(a);
     method_return_call(a, "_STA", "IQST", reg);
     method_return_call(a, "_CRS", "IQCR", reg);

@@ -202,7 +202,7 @@ static void put_type0(struct writer *w, const struct smbios_config *cfg)
     s.vendor = str(&t, or_default(cfg->bios_vendor, DEFAULT_VENDOR));
     s.version = str(&t, or_default(cfg->bios_version, DEFAULT_VERSION));
     s.date = str(&t, or_default(cfg->bios_date, DEFAULT_DATE));
-    s.characteristics = 1u << 3; /* "BIOS characteristics not supported" */
+    s.characteristics = 1u << 3;  /* "BIOS characteristics not supported" */
     s.ext[1] = 1u << 2 | 1u << 4; /* targeted content distribution; virtual machine */
     put_struct(w, &s, sizeof(s), &t);
 }
@@ -306,9 +306,9 @@ static void put_dimm(struct writer *w, unsigned i, uint64_t bytes)
                        .total_width = 64,
                        .data_width = 64,
                        .size_mib = (uint16_t)((bytes + (1 << 20) - 1) >> 20), /* <= 16 GiB */
-                       .form_factor = 0x09, /* DIMM */
-                       .memory_type = 0x07, /* RAM */
-                       .type_detail = 0x02, /* other */
+                       .form_factor = 0x09,                                   /* DIMM */
+                       .memory_type = 0x07,                                   /* RAM */
+                       .type_detail = 0x02,                                   /* other */
                        .manufacturer = 0};
 
     snprintf(locator, sizeof(locator), "DIMM %u", i);
@@ -376,8 +376,8 @@ static bool string_ok(const char *s)
 
 static int check_config(const struct smbios_config *cfg)
 {
-    const char *strs[] = {cfg->bios_vendor,  cfg->bios_version, cfg->bios_date, cfg->manufacturer,
-                          cfg->product,      cfg->version,      cfg->serial};
+    const char *strs[] = {cfg->bios_vendor, cfg->bios_version, cfg->bios_date, cfg->manufacturer,
+                          cfg->product,     cfg->version,      cfg->serial};
 
     if (cfg->ncpus == 0 || cfg->ncpus > MAX_VCPUS || cfg->ram_bytes < (1 << 20))
         return -EINVAL;

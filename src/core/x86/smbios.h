@@ -42,13 +42,13 @@ struct smbios_config {
     uint32_t cpuid_1_eax, cpuid_1_edx;
     /* Strings: NULL for the default in brackets, "" for none. Printable ASCII, at most
      * SMBIOS_STRING_MAX bytes each. */
-    const char *bios_vendor;   /* ["bareiron"] */
-    const char *bios_version;  /* [BAREIRON_VERSION] */
-    const char *bios_date;     /* ["01/01/2026"], mm/dd/yyyy */
-    const char *manufacturer;  /* types 1 and 3 ["bareiron"] */
-    const char *product;       /* type 1 ["bareiron PC"] */
-    const char *version;       /* types 1 and 3 [BAREIRON_VERSION] */
-    const char *serial;        /* types 1 and 3 [""] */
+    const char *bios_vendor;  /* ["bareiron"] */
+    const char *bios_version; /* [BAREIRON_VERSION] */
+    const char *bios_date;    /* ["01/01/2026"], mm/dd/yyyy */
+    const char *manufacturer; /* types 1 and 3 ["bareiron"] */
+    const char *product;      /* type 1 ["bareiron PC"] */
+    const char *version;      /* types 1 and 3 [BAREIRON_VERSION] */
+    const char *serial;       /* types 1 and 3 [""] */
 };
 
 /* The two files, each malloc'ed and owned by the struct. */

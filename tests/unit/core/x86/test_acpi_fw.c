@@ -312,6 +312,8 @@ static void test_pc_fadt_madt(void **state)
     (void)state;
     acpi_config_pc(&cfg, 2, RAM_BYTES);
     cfg.smi_cmd = 0xb2;
+    cfg.pm_base = ACPI_PC_PM_BASE_OVMF;
+    cfg.gpe0_port = ACPI_PC_PM_BASE_OVMF + ACPI_PC_GPE0_OFFSET;
     fw_build(&f, &cfg);
     const uint8_t *fadt = check_fadt_chain(&f, &len);
     assert_int_equal(len, 116);
@@ -363,6 +365,10 @@ static void test_fw_errors(void **state)
     assert_int_equal(acpi_build_fw(&cfg, &b), -EINVAL);
     acpi_config_pc(&cfg, 1, RAM_BYTES);
     cfg.pm_base = 0xfffc;
+    assert_int_equal(acpi_build_fw(&cfg, &b), -EINVAL);
+    acpi_config_pc(&cfg, 1, RAM_BYTES);
+    assert_int_equal(cfg.pm_base, 0x600); /* what SeaBIOS programs when there is a loader */
+    cfg.pm_base = 0;
     assert_int_equal(acpi_build_fw(&cfg, &b), -EINVAL);
     acpi_config_pc(&cfg, 1, RAM_BYTES);
     cfg.pci_mmio32_base = 0xf0000000;

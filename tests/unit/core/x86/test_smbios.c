@@ -255,8 +255,8 @@ static void test_errors(void **state)
 /* dmidecode reads a dump: the entry point at 0 with the table address 32, the table at 32. */
 static void test_dmidecode(void **state)
 {
-    static const char *const bad[] = {"Invalid", "Wrong", "TRUNCATED", "checksum", "unreachable",
-                                      "OUT OF SPEC", "Unknown Type"};
+    static const char *const bad[] = {"Invalid",     "Wrong",       "TRUNCATED",   "checksum",
+                                      "unreachable", "OUT OF SPEC", "Unknown Type"};
     char path[] = "/tmp/bareiron-smbios-XXXXXX", cmd[256], out[16384];
     struct smbios_config cfg;
     struct smbios_blob b;
