@@ -43,5 +43,7 @@ int cmd_stats(int argc, char **argv, struct error *err);
 int cmd_autostart(int argc, char **argv, struct error *err);
 int cmd_snapshot(int argc, char **argv, struct error *err);
 int cmd_clone(int argc, char **argv, struct error *err);
+int cmd_save(int argc, char **argv, struct error *err);
+int cmd_discard(int argc, char **argv, struct error *err);
 
 #endif

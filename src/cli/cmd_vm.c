@@ -65,17 +65,20 @@ int cmd_create(int argc, char **argv, struct error *err)
     return ret;
 }
 
-/* Refuses settings that need the VM off while it runs. */
+/* Refuses settings that need the VM off while it runs or is saved. */
 static int check_live_settings(const struct vm_args *a, const struct proc_status *ps,
                                struct error *err)
 {
-    if (!vm_state_is_live(ps->state))
+    bool is_saved = ps->state == VM_STATE_SAVED;
+    if (!vm_state_is_live(ps->state) && !is_saved)
         return 0;
+    /* A saved state holds the machine those settings describe: a resume needs it unchanged. */
     for (size_t i = 0; i < a->nsettings; i++)
         if (!config_option_is_live(a->keys[i]))
-            return error_set(err, -EBUSY,
-                             "VM '%s' is %s: --%s can only change while it is powered off", a->name,
-                             vm_state_name(ps->state), a->keys[i]);
+            return error_set(err, -EBUSY, "VM '%s' is %s: --%s can only change while it is %s",
+                             a->name, vm_state_name(ps->state), a->keys[i],
+                             is_saved ? "powered off ('bareiron discard' drops the saved state)"
+                                      : "powered off");
     return 0;
 }
 

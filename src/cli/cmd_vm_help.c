@@ -76,13 +76,15 @@ static const struct {
      "SYNOPSIS\n  bareiron set NAME SETTING... \n\n"
      "DESCRIPTION\n  Changes the given settings and keeps the others. While the VM runs only\n"
      "  --description, --os-type, --autostart and --nat-forwardN may change (a forward is\n"
-     "  added to or removed from the running VM too); the rest is refused (status 4).\n"
+     "  added to or removed from the running VM too); the rest is refused (status 4). The\n"
+     "  same holds while it is saved ('bareiron discard' drops the saved state first).\n"
      "  --disk adds to the existing list; --remove-disk/--remove-nic take away.\n\n"},
     {"list", false,
      "NAME\n  bareiron list - list the defined VMs and their state\n\n"
      "SYNOPSIS\n  bareiron list [--json]\n\n"
      "DESCRIPTION\n  One line per VM: name, state (powered-off, starting, running, paused,\n"
-     "  stopping, aborted), CPUs, memory, description. A VM whose vm.json cannot be read is\n"
+     "  stopping, aborted, saved), CPUs, memory, description. A VM whose vm.json cannot be read "
+     "is\n"
      "  listed as \"invalid\" and the reason is printed on stderr.\n\n"
      "OPTIONS\n  --json   a JSON array of {name, state, pid, cpus, memory_mib, os_type,\n"
      "           autostart, description} (or {name, state: \"invalid\", error})\n\n"},
@@ -112,7 +114,8 @@ static const struct {
      "  printed and the status is the monitor's (3 a file is missing, 4 a disk is in use,\n"
      "  5 no KVM, 6 bad kernel or image). A definition holding a setting the monitor does\n"
      "  not support yet is refused (status 6) with the 'bareiron set' that removes it.\n"
-     "  Of two simultaneous starts, one wins and the other gets status 4.\n\n"
+     "  Of two simultaneous starts, one wins and the other gets status 4. A saved VM is\n"
+     "  resumed from its saved state (which is then dropped) instead of booted.\n\n"
      "OPTIONS\n  --console   attach to the serial console once started (Ctrl-A x detaches)\n\n"},
     {"console", false,
      "NAME\n  bareiron console - attach to a running VM's serial console\n\n"
@@ -143,6 +146,22 @@ static const struct {
      "NAME\n  bareiron resume - resume a paused VM\n\n"
      "SYNOPSIS\n  bareiron resume NAME\n\n"
      "DESCRIPTION\n  Continues the vCPUs of a VM paused with 'bareiron pause'.\n\n"},
+    {"save", false,
+     "NAME\n  bareiron save - save a running VM's state and stop it\n\n"
+     "SYNOPSIS\n  bareiron save NAME\n\n"
+     "DESCRIPTION\n  Pauses the running or paused VM, has its monitor write the machine state\n"
+     "  (vCPUs, devices, guest memory written sparsely) to vms/NAME/saved.state.new, reads it\n"
+     "  back and checks it, renames it to saved.state and lets the monitor exit: the VM is\n"
+     "  then 'saved'. 'bareiron start' resumes it where it stopped and then drops the file;\n"
+     "  'bareiron discard' drops it instead. While saved, the settings that describe the\n"
+     "  machine are refused and its disks must not be changed (see docs/cli.md). A device\n"
+     "  without saved state (virtio-net) is refused naming it (status 6) and the VM runs on;\n"
+     "  so is a monitor started in the sandbox (as root without BAREIRON_SANDBOX=0).\n\n"},
+    {"discard", false,
+     "NAME\n  bareiron discard - drop a saved VM's state\n\n"
+     "SYNOPSIS\n  bareiron discard NAME\n\n"
+     "DESCRIPTION\n  Removes the state 'bareiron save' wrote; the VM becomes powered-off and its\n"
+     "  next start boots afresh (as after pulling the plug of the saved machine).\n\n"},
     {"stats", false,
      "NAME\n  bareiron stats - counters of a running VM\n\n"
      "SYNOPSIS\n  bareiron stats NAME [--json]\n\n"

@@ -8,6 +8,7 @@
 #include "cli/cmd_vm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "cli/cli.h"
 #include "mgr/config.h"
 #include "mgr/proc.h"
+#include "mgr/savestate.h"
 #include "mgr/state.h"
 #include "mgr/store.h"
 
@@ -71,10 +73,35 @@ static int store_macs(const struct store *st, struct vm_config *cfg, struct erro
     return ret > 0 ? store_save(st, cfg, err) : 0;
 }
 
+/* Starts the monitor of (cfg): a boot, or the resume of its saved state (which is dropped
+ * once the resumed guest runs, as VirtualBox does). */
+static int start_or_resume(const struct store *st, const struct vm_config *cfg, bool is_saved,
+                           pid_t *pid, struct error *err)
+{
+    char state[PATH_MAX];
+    int ret;
+    if (!is_saved)
+        return proc_start(st, cfg, pid, err);
+    if (savestate_path(st, cfg->name, state, sizeof(state)) < 0)
+        return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", cfg->name);
+    /* One line naming what is wrong, before a monitor is spawned to find it out. */
+    ret = savestate_verify(state, err);
+    if (ret == 0)
+        ret = proc_resume(st, cfg, state, pid, err);
+    if (ret == 0 && savestate_discard(st, cfg->name, err) < 0) {
+        /* The VM runs: only a later poweroff would find the stale state again. */
+        cli_err("VM '%s' resumed, but %s; remove %s before it powers off", cfg->name, err->message,
+                state);
+        error_clear(err);
+    }
+    return ret;
+}
+
 int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct error *err)
 {
     struct vm_config cfg;
     struct proc_status ps;
+    bool is_saved = false;
     pid_t pid = 0;
     int lock = -1, ret = vm_check_name(name, err);
     if (ret == 0)
@@ -83,14 +110,20 @@ int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct
         return ret;
     /* Under the lock, so that of two racing starts exactly one spawns a monitor. */
     ret = check_event(st, name, VM_EVENT_START, &ps, err);
+    if (ret == -EBUSY && ps.state == VM_STATE_SAVED) {
+        error_clear(err);
+        is_saved = true;
+        ret = 0;
+    }
     if (ret == 0)
         ret = store_load(st, name, &cfg, err);
     if (ret == 0) {
         ret = store_macs(st, &cfg, err);
         if (ret == 0)
-            ret = proc_start(st, &cfg, &pid, err);
+            ret = start_or_resume(st, &cfg, is_saved, &pid, err);
         if (ret == 0 && !is_quiet)
-            printf("VM '%s' started (pid %d)\n", name, (int)pid);
+            printf("VM '%s' %s (pid %d)\n", name,
+                   is_saved ? "resumed from its saved state" : "started", (int)pid);
         config_fini(&cfg);
     }
     store_unlock(lock);

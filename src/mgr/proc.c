@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "mgr/client.h"
+#include "mgr/savestate.h"
 
 static bool is_executable(const char *path)
 {
@@ -318,6 +319,7 @@ int proc_probe(const struct store *st, const char *name, struct proc_status *out
         usleep(50 * 1000);
     }
     p.has_exit_record = out->has_exit;
+    p.has_saved_state = savestate_exists(st, name);
     p.is_exit_clean = out->has_exit && out->exit_status == 0 && out->exit_signal == 0;
     if (p.has_pid_file && p.is_alive) {
         json_t *res = NULL;

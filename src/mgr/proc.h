@@ -76,6 +76,14 @@ MUST_CHECK int proc_start(const struct store *st, const struct vm_config *cfg, p
                           struct error *err);
 
 /*
+ * proc_start for a saved VM: the monitor is given --restore (state) (passed as a descriptor
+ * too) and resumes that state instead of booting. A monitor that would be sandboxed is
+ * refused (-ENOTSUP): the monitor cannot restore inside its sandbox yet.
+ */
+MUST_CHECK int proc_resume(const struct store *st, const struct vm_config *cfg, const char *state,
+                           pid_t *pid, struct error *err);
+
+/*
  * Sends one control command to VM (name)'s monitor and returns its result object in
  * (*result) (may be NULL). -ESRCH (with a message) if no monitor answers.
  */

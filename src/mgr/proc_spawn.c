@@ -394,12 +394,47 @@ static int pass_files(const struct vm_config *cfg, struct spawn_ctx *c, struct e
     return ret < 0 ? error_set(err, ret, "out of memory") : 0;
 }
 
-int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, struct error *err)
+/* Appends "--restore (state)" to (c)'s argv and passes the file. Returns 0 or -errno. */
+static int add_restore(struct spawn_ctx *c, const char *state, struct error *err)
 {
-    struct spawn_ctx *c = calloc(1, sizeof(*c));
+    size_t argc = 0;
+    char **nv, *a, *b;
+    while (c->argv[argc] != NULL)
+        argc++;
+    nv = realloc(c->argv, (argc + 3) * sizeof(*nv));
+    if (nv == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    c->argv = nv;
+    a = strdup("--restore");
+    b = strdup(state);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return error_set(err, -ENOMEM, "out of memory");
+    }
+    nv[argc] = a;
+    nv[argc + 1] = b;
+    nv[argc + 2] = NULL;
+    argc += 2;
+    if (pass_file(c, &c->argv, &argc, state, O_RDONLY) < 0)
+        return error_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* proc_start and proc_resume: boots (cfg), or resumes (state) when it is not NULL. */
+static int start_monitor(const struct store *st, const struct vm_config *cfg, const char *state,
+                         pid_t *pid, struct error *err)
+{
+    struct spawn_ctx *c;
     char vmm[PATH_MAX];
     int ret;
-    if (c == NULL)
+    if (state != NULL && proc_wants_sandbox())
+        return error_set(err, -ENOTSUP,
+                         "VM '%s' is saved: resuming a saved state inside the monitor's sandbox "
+                         "is not supported yet (BAREIRON_SANDBOX=0 resumes it without; "
+                         "'bareiron discard %s' drops the state)",
+                         cfg->name, cfg->name);
+    if ((c = calloc(1, sizeof(*c))) == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     ret = proc_find_vmm(vmm, sizeof(vmm), err);
     if (ret == 0)
@@ -408,8 +443,10 @@ int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, 
         ret = proc_check_taps(cfg, err);
     if (ret == 0)
         ret = prepare_run_dir(st, cfg->name, c, err);
+    if (ret == 0 && state != NULL)
+        ret = add_restore(c, state, err);
     if (ret == 0)
-        ret = pass_files(cfg, c, err);
+        ret = pass_files(cfg, c, err); /* last: it sorts the descriptors */
     if (ret == 0)
         ret = spawn(c, pid, err);
     for (unsigned i = 0; i < c->nfds; i++)
@@ -419,4 +456,15 @@ int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, 
     proc_argv_free(c->argv);
     free(c);
     return ret;
+}
+
+int proc_start(const struct store *st, const struct vm_config *cfg, pid_t *pid, struct error *err)
+{
+    return start_monitor(st, cfg, NULL, pid, err);
+}
+
+int proc_resume(const struct store *st, const struct vm_config *cfg, const char *state, pid_t *pid,
+                struct error *err)
+{
+    return start_monitor(st, cfg, state, pid, err);
 }

@@ -78,6 +78,10 @@ enum vm_state vm_state_derive(const struct vm_probe *p)
 {
     enum vm_state s;
     if (!p->has_pid_file || !p->is_alive) {
+        /* Whatever the last run's end: a state file installed by `save` (or a snapshot's
+         * restore) is what the next start resumes, until the resumed guest runs. */
+        if (p->has_saved_state)
+            return VM_STATE_SAVED;
         if (p->has_exit_record)
             return p->is_exit_clean ? VM_STATE_POWERED_OFF : VM_STATE_ABORTED;
         /* A pid file whose process is gone without an exit record: the monitor and its

@@ -7,7 +7,8 @@
  *
  *   powered-off --start--> starting --started--> running --pause--> paused --resume--> running
  *   running/paused --power-button/poweroff--> stopping --exited--> powered-off
- *   any live state --died--> aborted --start--> starting;  saved is reserved (snapshots)
+ *   any live state --died--> aborted --start--> starting
+ *   running/paused --save--> saved --restore--> starting (`start`);  saved --discard--> powered-off
  */
 #ifndef BAREIRON_MGR_STATE_H
 #define BAREIRON_MGR_STATE_H
@@ -24,7 +25,7 @@ enum vm_state {
     VM_STATE_PAUSED,
     VM_STATE_STOPPING,
     VM_STATE_ABORTED,
-    VM_STATE_SAVED, /* reserved for snapshots: no command reaches it yet */
+    VM_STATE_SAVED, /* no monitor, and a saved machine state waits in saved.state */
     VM_STATE_COUNT,
 };
 
@@ -38,9 +39,9 @@ enum vm_event {
     VM_EVENT_RESET,        /* `reset`: hard reset */
     VM_EVENT_EXITED,       /* the monitor exited with status 0 (guest powered off) */
     VM_EVENT_DIED,         /* the monitor failed, crashed or vanished */
-    VM_EVENT_SAVE,         /* reserved: save state to disk */
-    VM_EVENT_RESTORE,      /* reserved: restore saved state */
-    VM_EVENT_DISCARD,      /* reserved: drop saved state */
+    VM_EVENT_SAVE,         /* `save`: the machine state is written, the monitor exits */
+    VM_EVENT_RESTORE,      /* `start` of a saved VM: the monitor resumes the state */
+    VM_EVENT_DISCARD,      /* `discard`: the saved state is dropped */
     VM_EVENT_COUNT,
 };
 
@@ -66,12 +67,14 @@ struct vm_probe {
     const char *run_state; /* query-state's "state" when answering */
     bool has_exit_record;  /* run/exit.json written by the supervisor */
     bool is_exit_clean;    /* that record says exit status 0 */
+    bool has_saved_state;  /* the VM directory holds a saved machine state (saved.state) */
     uint64_t pid_age_ms;   /* age of the pid file */
     uint64_t start_timeout_ms;
 };
 
 /*
- * Derives the state to show from (p): no pid file and no failed exit -> powered-off; a failed
+ * Derives the state to show from (p): no live monitor and a saved state -> saved; no pid file
+ * and no failed exit -> powered-off; a failed
  * exit record or a dead pid -> aborted; alive and answering -> the monitor's own run state;
  * alive and silent -> starting while younger than the start timeout, else aborted.
  */

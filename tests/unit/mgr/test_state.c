@@ -127,6 +127,15 @@ static void test_derive(void **state)
     assert_int_equal(vm_state_derive(&p), S(RUNNING));
     p.run_state = "powered-off"; /* not a live state: the monitor answers, so it runs */
     assert_int_equal(vm_state_derive(&p), S(RUNNING));
+    p.has_saved_state = true; /* a live monitor (saving, or resumed from it) wins */
+    assert_int_equal(vm_state_derive(&p), S(RUNNING));
+    p.is_alive = false; /* the saving monitor exited: whatever its record says */
+    assert_int_equal(vm_state_derive(&p), S(SAVED));
+    memset(&p, 0, sizeof(p));
+    p.has_saved_state = true;
+    assert_int_equal(vm_state_derive(&p), S(SAVED));
+    p.has_exit_record = true; /* a resume that failed leaves the state to resume */
+    assert_int_equal(vm_state_derive(&p), S(SAVED));
 }
 
 int main(void)

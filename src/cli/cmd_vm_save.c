@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `bareiron save` and `bareiron discard` (docs/cli.md "Saved state"): freezing a running VM's
+ * machine state into vms/NAME/saved.state (mgr/savestate.h), after which the monitor exits
+ * and the VM is "saved" until `start` resumes it or `discard` drops the state.
+ */
+#include "cli/cmd_vm.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "mgr/proc.h"
+#include "mgr/savestate.h"
+#include "mgr/state.h"
+#include "mgr/store.h"
+
+/* How long `save` waits for the monitor to exit once the state is written. */
+#define SAVE_EXIT_WAIT_MS 30000
+
+/* Probes VM (name) and checks that (event) is legal in its state (else -EBUSY, status 4). */
+static int check_state(const struct store *st, const char *name, enum vm_event event,
+                       struct proc_status *ps, struct error *err)
+{
+    enum vm_state next;
+    if (!store_exists(st, name))
+        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", name);
+    if (proc_probe(st, name, ps) < 0)
+        return error_set(err, -EIO, "cannot probe VM '%s'", name);
+    if (vm_state_next(ps->state, event, &next) < 0)
+        return error_set(err, -EBUSY, "VM '%s' is %s: cannot %s it", name, vm_state_name(ps->state),
+                         vm_event_name(event));
+    return 0;
+}
+
+/* The body of save under the VM's lock. */
+static int save_locked(const struct store *st, const char *name, struct error *err)
+{
+    struct proc_status ps;
+    int ret = check_state(st, name, VM_EVENT_SAVE, &ps, err);
+    if (ret < 0)
+        return ret;
+    ret = savestate_save(st, name, err);
+    if (ret == -EINVAL)
+        err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
+    if (ret < 0)
+        return ret;
+    if (proc_wait_exit(st, name, SAVE_EXIT_WAIT_MS, &ps) < 0)
+        return error_set(err, -ETIMEDOUT,
+                         "VM '%s': the state is saved but the monitor (pid %d) does not exit", name,
+                         (int)ps.pid);
+    return 0;
+}
+
+int cmd_save(int argc, char **argv, struct error *err)
+{
+    struct vm_args a;
+    struct store st;
+    char path[PATH_MAX];
+    int lock = -1, ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
+    if (ret < 0 || a.is_help)
+        return ret;
+    if ((ret = vm_check_name(a.name, err)) < 0 || (ret = store_lock(&st, a.name, &lock, err)) < 0)
+        return ret;
+    ret = save_locked(&st, a.name, err);
+    store_unlock(lock);
+    if (ret < 0)
+        return ret;
+    if (savestate_path(&st, a.name, path, sizeof(path)) < 0)
+        path[0] = '\0';
+    printf("VM '%s' saved to %s ('bareiron start %s' resumes it)\n", a.name, path, a.name);
+    return 0;
+}
+
+int cmd_discard(int argc, char **argv, struct error *err)
+{
+    struct vm_args a;
+    struct store st;
+    struct proc_status ps;
+    int lock = -1, ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
+    if (ret < 0 || a.is_help)
+        return ret;
+    if ((ret = vm_check_name(a.name, err)) < 0 || (ret = store_lock(&st, a.name, &lock, err)) < 0)
+        return ret;
+    ret = check_state(&st, a.name, VM_EVENT_DISCARD, &ps, err);
+    if (ret == 0)
+        ret = savestate_discard(&st, a.name, err);
+    store_unlock(lock);
+    if (ret < 0)
+        return ret;
+    printf("VM '%s' is powered-off (its saved state was discarded)\n", a.name);
+    return 0;
+}
