@@ -28,14 +28,6 @@ struct snap_args {
     const char *vm, *verb, *snap, *new_name, *description;
 };
 
-/* The open VM: its lock, definition and tree. */
-struct snap_ctx {
-    struct store st;
-    int lock;
-    struct vm_config cfg;
-    struct snap_tree tree;
-};
-
 static bool is_verb(const char *verb)
 {
     static const char *const verbs[] = {"take", "list", "show", "restore", "delete", "edit"};
@@ -96,12 +88,24 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     return vm_check_name(a->vm, err);
 }
 
-static int open_vm(struct snap_ctx *c, const char *vm, bool needs_off, struct error *err)
+/* Whether the verb (take, restore, delete) may run in state (s): every one on a VM without a
+ * monitor; take on a running or paused one too (with its machine state). */
+static bool verb_allows(bool needs_off, bool is_take, enum vm_state s)
 {
+    if (!needs_off || !vm_state_is_live(s))
+        return true;
+    return is_take && (s == VM_STATE_RUNNING || s == VM_STATE_PAUSED);
+}
+
+static int open_vm(struct snap_ctx *c, const char *vm, const char *verb, struct error *err)
+{
+    bool is_take = strcmp(verb, "take") == 0;
+    bool needs_off = is_take || strcmp(verb, "restore") == 0 || strcmp(verb, "delete") == 0;
     struct proc_status ps;
     int ret = store_open(&c->st, err);
     c->lock = -1;
     c->tree = (struct snap_tree){.current = -1};
+    c->was_paused = c->is_stopped = false;
     if (ret == 0)
         ret = store_lock(&c->st, vm, &c->lock, err);
     if (ret < 0)
@@ -112,12 +116,10 @@ static int open_vm(struct snap_ctx *c, const char *vm, bool needs_off, struct er
         return ret;
     }
     ret = snaptree_load(&c->st, vm, &c->tree, err);
-    if (ret == 0 && needs_off && proc_probe(&c->st, vm, &ps) == 0 && vm_state_is_live(ps.state))
-        ret =
-            error_set(err, -EBUSY,
-                      "VM '%s' is %s: not supported yet: power the VM off first (live "
-                      "snapshots need a saved machine state, which the manager does not take yet)",
-                      vm, vm_state_name(ps.state));
+    c->state = proc_probe(&c->st, vm, &ps) == 0 ? ps.state : VM_STATE_POWERED_OFF;
+    if (ret == 0 && !verb_allows(needs_off, is_take, c->state))
+        ret = error_set(err, -EBUSY, "VM '%s' is %s: power it off first (or 'bareiron save %s')",
+                        vm, vm_state_name(c->state), vm);
     if (ret < 0) {
         config_fini(&c->cfg);
         store_unlock(c->lock);
@@ -142,8 +144,28 @@ static int find_snap(const struct snap_ctx *c, const char *key, struct error *er
                               c->cfg.name, key, c->cfg.name);
 }
 
+/* Records snapshot (uuid) of the disks (and the state, when taken) in the tree. */
+static int take_disks(struct snap_ctx *c, const struct snap_args *a, const char *uuid, json_t *j,
+                      bool has_state, struct error *err)
+{
+    int k, ret = vmdisk_snapshot(&c->cfg, VMDISK_SNAP_CREATE, uuid, err); /* undone on failure */
+    if (ret < 0)
+        return ret;
+    k = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
+    if (k >= 0)
+        c->tree.v[k].has_state = has_state;
+    ret = k < 0 ? error_set(err, k, "out of memory")
+                : snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+    if (ret < 0 && vmdisk_snapshot(&c->cfg, VMDISK_SNAP_DELETE, uuid, &(struct error){0}) < 0)
+        cli_err("snapshot %s may be left in the disks of VM '%s'", uuid, c->cfg.name);
+    return ret;
+}
+
 static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err)
 {
+    bool has_state =
+        c->state == VM_STATE_RUNNING || c->state == VM_STATE_PAUSED || c->state == VM_STATE_SAVED;
+    struct error end_err = {0};
     char uuid[37];
     json_t *j = NULL;
     int ret = snaptree_check_name(a->snap, err);
@@ -158,17 +180,20 @@ static int take(struct snap_ctx *c, const struct snap_args *a, struct error *err
     if ((ret = vmdisk_check_snapshots(&c->cfg, err)) < 0 || (ret = snaptree_new_uuid(uuid)) < 0 ||
         (ret = config_to_json(&c->cfg, &j)) < 0)
         return ret == -ENOTSUP ? ret : error_set(err, ret, "cannot prepare the snapshot");
-    ret = vmdisk_snapshot(&c->cfg, VMDISK_SNAP_CREATE, uuid, err); /* undone on failure */
-    if (ret == 0) {
-        int k = snaptree_add(&c->tree, uuid, a->snap, a->description, (int64_t)time(NULL), j);
-        ret = k < 0 ? error_set(err, k, "out of memory")
-                    : snaptree_save(&c->st, c->cfg.name, &c->tree, err);
-        if (ret < 0 && vmdisk_snapshot(&c->cfg, VMDISK_SNAP_DELETE, uuid, &(struct error){0}) < 0)
-            cli_err("snapshot %s may be left in the disks of VM '%s'", uuid, c->cfg.name);
+    if (has_state)
+        ret = snapshot_state_take(c, uuid, err);
+    if (ret == 0)
+        ret = take_disks(c, a, uuid, j, has_state, err);
+    if (has_state && snapshot_state_finish(c, uuid, ret == 0, ret == 0 ? err : &end_err) < 0) {
+        if (ret < 0)
+            cli_err("%s", end_err.message);
+        else
+            ret = err->code;
     }
     json_decref(j);
     if (ret == 0)
-        printf("snapshot '%s' of VM '%s' taken (UUID %s)\n", a->snap, c->cfg.name, uuid);
+        printf("snapshot '%s' of VM '%s' taken%s (UUID %s)\n", a->snap, c->cfg.name,
+               has_state ? " with its machine state" : "", uuid);
     return ret;
 }
 
@@ -182,7 +207,12 @@ static int restore(struct snap_ctx *c, int i, struct error *err)
     if (ret < 0)
         return ret;
     snprintf(old.name, sizeof(old.name), "%s", c->cfg.name);
-    ret = vmdisk_snapshot(&old, VMDISK_SNAP_APPLY, s->uuid, err);
+    ret = snapshot_state_check(c, i, err); /* before the disks change */
+    if (ret == 0)
+        ret = vmdisk_snapshot(&old, VMDISK_SNAP_APPLY, s->uuid, err);
+    /* the disks changed: a saved state of the VM goes too, or becomes the snapshot's */
+    if (ret == 0)
+        ret = snapshot_state_restore(c, i, err);
     if (ret == 0)
         ret = store_save(&c->st, &old, err);
     if (ret == 0) {
@@ -190,7 +220,8 @@ static int restore(struct snap_ctx *c, int i, struct error *err)
         ret = snaptree_save(&c->st, c->cfg.name, &c->tree, err);
     }
     if (ret == 0)
-        printf("VM '%s' restored to snapshot '%s'\n", c->cfg.name, s->name);
+        printf("VM '%s' restored to snapshot '%s'%s\n", c->cfg.name, s->name,
+               s->has_state ? " (saved: 'bareiron start' resumes it)" : "");
     config_fini(&old);
     return ret;
 }
@@ -198,7 +229,7 @@ static int restore(struct snap_ctx *c, int i, struct error *err)
 static int delete_snap(struct snap_ctx *c, int i, struct error *err)
 {
     struct vm_config old;
-    char name[SNAPTREE_MAX_NAME + 1];
+    char name[SNAPTREE_MAX_NAME + 1], uuid[37];
     int ret = config_from_json(c->tree.v[i].config, "the snapshot's definition", &old, err);
 
     if (ret < 0)
@@ -208,8 +239,11 @@ static int delete_snap(struct snap_ctx *c, int i, struct error *err)
     if (ret < 0)
         return ret;
     snprintf(name, sizeof(name), "%s", c->tree.v[i].name);
+    snprintf(uuid, sizeof(uuid), "%s", c->tree.v[i].uuid);
     snaptree_remove(&c->tree, i);
     ret = snaptree_save(&c->st, c->cfg.name, &c->tree, err);
+    if (ret == 0)
+        snapshot_state_remove(c, uuid); /* after the tree: it never names a missing state */
     if (ret == 0)
         printf("snapshot '%s' of VM '%s' deleted\n", name, c->cfg.name);
     return ret;
@@ -267,14 +301,11 @@ int cmd_snapshot(int argc, char **argv, struct error *err)
 {
     struct snap_args a;
     struct snap_ctx c;
-    bool needs_off;
     int ret = parse(argc, argv, &a, err);
 
     if (ret != 0)
         return ret > 0 ? 0 : ret;
-    needs_off = strcmp(a.verb, "take") == 0 || strcmp(a.verb, "restore") == 0 ||
-                strcmp(a.verb, "delete") == 0;
-    ret = open_vm(&c, a.vm, needs_off, err);
+    ret = open_vm(&c, a.vm, a.verb, err);
     if (ret < 0)
         return ret;
     ret = dispatch(&c, &a, err);

@@ -49,6 +49,8 @@ int snapshot_print_show(const struct snap_tree *t, int i)
     printf("\nChildren:    %zu\nCurrent:     %s\nDescription: ", snaptree_children(t, i),
            t->current == i ? "yes" : "no");
     put_safe(s->description);
+    printf("\nState:       %s", s->has_state ? "machine state saved (restore gives a saved VM)"
+                                             : "disks and settings only");
     printf("\nCPUs:        %lld\nMemory:      %lld MiB\nDisks:       %zu\n",
            (long long)json_integer_value(json_object_get(cfg, "cpus")),
            (long long)json_integer_value(json_object_get(cfg, "memory_mib")),

@@ -171,7 +171,7 @@ static const struct {
      "  Counters the monitor does not keep are left out.\n\n"
      "OPTIONS\n  --json   the same as one JSON object, plus name and state\n\n"},
     {"snapshot", false,
-     "NAME\n  bareiron snapshot - snapshots of a powered-off VM, as a tree\n\n"
+     "NAME\n  bareiron snapshot - snapshots of a VM, as a tree\n\n"
      "SYNOPSIS\n  bareiron snapshot NAME take SNAP [--description TEXT]\n"
      "  bareiron snapshot NAME list\n"
      "  bareiron snapshot NAME show|restore|delete SNAP\n"
@@ -181,11 +181,15 @@ static const struct {
      "  of the current snapshot; it becomes current. Raw writable disks are refused\n"
      "  (status 6; convert them to qcow2); read-only disks and the CD-ROM are skipped.\n"
      "  If one disk fails, the snapshots made in the others are deleted again.\n"
+     "  On a running or paused VM take also saves the machine state: the VM is paused\n"
+     "  for the whole take (its monitor saves, exits and is resumed from the snapshot's\n"
+     "  state); on a saved VM it keeps the saved state.\n"
      "  list prints the tree, the current snapshot marked '*'. restore reverts every\n"
-     "  disk and the settings (the present state is lost) and makes SNAP current.\n"
+     "  disk and the settings (the present state is lost) and makes SNAP current; a\n"
+     "  snapshot with a machine state leaves the VM saved ('bareiron start' resumes it).\n"
      "  delete removes SNAP from the disks and the tree; its children get its parent.\n"
-     "  SNAP is a name (unique in the VM) or a UUID. A running VM is refused (status 4):\n"
-     "  live snapshots are not supported yet.\n\n"},
+     "  SNAP is a name (unique in the VM) or a UUID. restore and delete refuse a running\n"
+     "  VM (status 4).\n\n"},
     {"clone", false,
      "NAME\n  bareiron clone - copy a powered-off VM\n\n"
      "SYNOPSIS\n  bareiron clone NAME NEW [--snapshot SNAP] [--linked]\n\n"

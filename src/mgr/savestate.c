@@ -81,8 +81,7 @@ static int install(const char *tmp, const char *path, struct error *err)
 }
 
 /* The paths of the saved state and of its next version. */
-static int paths(const struct store *st, const char *name, char *path, char *tmp,
-                 struct error *err)
+static int paths(const struct store *st, const char *name, char *path, char *tmp, struct error *err)
 {
     if (savestate_path(st, name, path, PATH_MAX) < 0 ||
         snprintf(tmp, PATH_MAX, "%s.new", path) >= PATH_MAX)
@@ -90,15 +89,14 @@ static int paths(const struct store *st, const char *name, char *path, char *tmp
     return 0;
 }
 
-int savestate_save(const struct store *st, const char *name, struct error *err)
+int savestate_save_to(const struct store *st, const char *name, const char *path, struct error *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX], sock[PATH_MAX];
+    char tmp[PATH_MAX], sock[PATH_MAX];
     struct client c;
     json_t *args;
-    int ret = paths(st, name, path, tmp, err);
-    if (ret < 0)
-        return ret;
-    if (store_vm_path(st, name, "run/control.sock", sock, sizeof(sock)) < 0)
+    int ret;
+    if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp) ||
+        store_vm_path(st, name, "run/control.sock", sock, sizeof(sock)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
     unlink(tmp); /* what a save that crashed half-way left */
     if (client_connect(&c, sock, NULL) < 0)
@@ -117,8 +115,15 @@ int savestate_save(const struct store *st, const char *name, struct error *err)
     return install(tmp, path, err);
 }
 
-int savestate_install(const struct store *st, const char *name, const char *from,
-                      struct error *err)
+int savestate_save(const struct store *st, const char *name, struct error *err)
+{
+    char path[PATH_MAX];
+    if (savestate_path(st, name, path, sizeof(path)) < 0)
+        return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
+    return savestate_save_to(st, name, path, err);
+}
+
+int savestate_install(const struct store *st, const char *name, const char *from, struct error *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     int ret = paths(st, name, path, tmp, err);

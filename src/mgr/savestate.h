@@ -43,6 +43,10 @@ MUST_CHECK int savestate_verify(const char *path, struct error *err);
  * VM then runs on.
  */
 MUST_CHECK int savestate_save(const struct store *st, const char *name, struct error *err);
+/* savestate_save into (path) (a snapshot's state file) instead of the VM's saved state, through
+ * (path).new the same way. */
+MUST_CHECK int savestate_save_to(const struct store *st, const char *name, const char *path,
+                                 struct error *err);
 
 /*
  * Installs the state file (from) (a snapshot's, in the VM's directory) as VM (name)'s saved

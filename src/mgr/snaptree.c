@@ -4,7 +4,8 @@
  *
  *   {"version": 1, "current": "<uuid>" | null,
  *    "snapshots": [{"uuid": ..., "name": ..., "description": ..., "time": <unix seconds>,
- *                   "parent": "<uuid>" | null, "config": {<vm.json>}}, ...]}
+ *                   "parent": "<uuid>" | null, "config": {<vm.json>}
+ *                   [, "machine_state": true]}, ...]}
  *
  * Parents come before their children in the array; the file is read as hostile input.
  */
@@ -167,12 +168,15 @@ static int parse_one(struct snap_tree *t, json_t *o, const char *what, struct er
     size_t i = t->n;
     const char *uuid, *name, *desc, *parent = NULL;
     json_t *time = json_object_get(o, "time"), *p = json_object_get(o, "parent");
+    json_t *ms = json_object_get(o, "machine_state");
     int ret, pi = -1;
 
-    if (!json_is_object(o) || json_object_size(o) != 6)
+    if (!json_is_object(o) || json_object_size(o) != 6u + (ms != NULL))
         return bad(err, what, i,
                    "must be an object with exactly uuid, name, description, time, "
-                   "parent and config");
+                   "parent and config (and machine_state)");
+    if (ms != NULL && !json_is_true(ms))
+        return bad(err, what, i, "\"machine_state\" must be true when present");
     if (get_str(o, "uuid", 36, &uuid) < 0 || !is_uuid(uuid))
         return bad(err, what, i, "\"uuid\" must be a UUID");
     if (get_str(o, "name", SNAPTREE_MAX_NAME, &name) < 0 || snaptree_check_name(name, err) < 0)
@@ -191,7 +195,10 @@ static int parse_one(struct snap_tree *t, json_t *o, const char *what, struct er
         return ret;
     t->current = pi;
     ret = snaptree_add(t, uuid, name, desc, json_integer_value(time), json_object_get(o, "config"));
-    return ret < 0 ? error_set(err, ret, "%s: too many snapshots or out of memory", what) : 0;
+    if (ret < 0)
+        return error_set(err, ret, "%s: too many snapshots or out of memory", what);
+    t->v[ret].has_state = ms != NULL;
+    return 0;
 }
 
 static int parse_root(json_t *root, const char *what, struct snap_tree *t, struct error *err)
@@ -246,10 +253,15 @@ int snaptree_parse(const char *text, size_t len, const char *what, struct snap_t
 
 static json_t *snap_json(const struct snap_tree *t, const struct snap *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:o, s:O}", "uuid", s->uuid, "name", s->name,
-                     "description", s->description, "time", (json_int_t)s->time_sec, "parent",
-                     s->parent < 0 ? json_null() : json_string(t->v[s->parent].uuid), "config",
-                     s->config);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:O}", "uuid", s->uuid, "name", s->name,
+                          "description", s->description, "time", (json_int_t)s->time_sec, "parent",
+                          s->parent < 0 ? json_null() : json_string(t->v[s->parent].uuid), "config",
+                          s->config);
+    if (o != NULL && s->has_state && json_object_set_new(o, "machine_state", json_true()) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 int snaptree_dump(const struct snap_tree *t, char **out)

@@ -11,6 +11,7 @@
 #ifndef BAREIRON_MGR_SNAPTREE_H
 #define BAREIRON_MGR_SNAPTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct snap {
     int64_t time_sec;  /* wall clock when taken */
     int parent;        /* index in the tree, -1 for a root */
     json_t *config;    /* the VM definition (a vm.json object) */
+    bool has_state;    /* taken with the machine state (snapshots/UUID/state) */
 };
 
 struct snap_tree {

@@ -138,3 +138,79 @@ def test_save_refuses_unsaveable_device(mgr):
     assert mgr.state("n") == "running"
     assert not (mgr.vm_dir("n") / "saved.state").exists()
     mgr.ok("poweroff", "n")
+
+
+def qcow2_vm(mgr, tmp_path, name="q"):
+    from disk_util import need_qemu_img, qemu_img
+    need_qemu_img()
+    d = tmp_path / f"{name}.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", d, "1M")
+    mgr.ok("create", name, "--kernel", mgr.payload, "--memory", "128M", "--cmdline",
+           "ticks=100000 shift=18 disk=1", "--serial", f"file:{mgr.serial}", "--disk", d)
+    return d
+
+
+def disk_raw(tmp_path, qcow2):
+    from disk_util import qemu_img
+    raw = tmp_path / "check.raw"
+    qemu_img("convert", "-O", "raw", qcow2, raw)
+    return raw
+
+
+def resumed_run(mgr, tmp_path, disk, name="q", more=30):
+    """Starts saved VM (name), lets it count (more) ticks, powers it off; checks that the
+    count is contiguous and the disk holds the last ticks; returns the first COUNT seen."""
+    r = mgr.ok("start", name)
+    assert "resumed" in r.stdout, r.stdout
+    first = counts(wait_count(mgr, 0))[0]
+    out = wait_count(mgr, first + more)
+    mgr.ok("poweroff", name)
+    c = counts(serial(mgr))
+    assert c == list(range(first, first + len(c))), c[:5]
+    check_disk(disk_raw(tmp_path, disk), c[-1])
+    return first
+
+
+def test_snapshot_with_memory(mgr, tmp_path):
+    """take on a running VM saves its state with the disks' snapshots and resumes it; restored
+    twice, the VM is saved and each start resumes from the same count with the disk as it
+    was; take on a saved VM keeps its state too; a raw disk is refused before any pause."""
+    from disk_util import qemu_img
+    disk = qcow2_vm(mgr, tmp_path)
+    mgr.ok("start", "q")
+    wait_count(mgr, 20)
+    r = mgr.ok("snapshot", "q", "take", "S1")
+    assert "with its machine state" in r.stdout
+    assert mgr.state("q") == "running"
+    first = counts(wait_count(mgr, 0))[0]
+    assert first > 20
+    wait_count(mgr, first + 30)  # runs on, and writes its disk past the snapshot
+    mgr.ok("poweroff", "q")
+    snaps = json.loads(qemu_img("info", "--output=json", disk).stdout)["snapshots"]
+    assert len(snaps) == 1
+    qemu_img("check", disk)
+    for _ in range(2):
+        r = mgr.ok("snapshot", "q", "restore", "S1")
+        assert "saved" in r.stdout and mgr.state("q") == "saved"
+        assert resumed_run(mgr, tmp_path, disk) == first
+
+    # a saved VM: the snapshot links its state
+    mgr.ok("start", "q")
+    save(mgr, "q", after=counts(wait_count(mgr, 0))[0] + 5)
+    at = counts(serial(mgr))[-1]
+    r = mgr.ok("snapshot", "q", "take", "S2")
+    assert "with its machine state" in r.stdout and mgr.state("q") == "saved"
+    mgr.ok("discard", "q")
+    mgr.ok("snapshot", "q", "restore", "S2")
+    assert resumed_run(mgr, tmp_path, disk) in (at, at + 1)
+    mgr.ok("snapshot", "q", "delete", "S2")
+    assert not (mgr.vm_dir("q") / "snapshots").exists() or \
+        len(list((mgr.vm_dir("q") / "snapshots").iterdir())) == 1
+
+    # raw disks: refused before the VM is touched
+    create(mgr, "r")
+    mgr.ok("start", "r")
+    r = mgr.run("snapshot", "r", "take", "X")
+    assert r.returncode == EXIT_INVALID and "disk convert" in r.stderr, r.stderr
+    assert mgr.state("r") == "running"
+    mgr.ok("poweroff", "r")

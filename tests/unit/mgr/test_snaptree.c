@@ -41,6 +41,7 @@ static void build(struct snap_tree *t)
     assert_int_equal(snaptree_add(t, U2, "B", "", 2, c), 1);
     t->current = 0;
     assert_int_equal(snaptree_add(t, U3, "C", "x\ny", 3, c), 2);
+    t->v[2].has_state = true; /* taken with the machine state */
     json_decref(c);
 }
 
@@ -59,6 +60,9 @@ static void test_round_trip(void **state)
     assert_int_equal(u.v[2].parent, 0);
     assert_string_equal(u.v[2].description, "x\ny");
     assert_int_equal(u.v[2].time_sec, 3);
+    assert_true(u.v[2].has_state);
+    assert_false(u.v[1].has_state);
+    assert_non_null(strstr(text, "\"machine_state\": true"));
     assert_int_equal(snaptree_find(&u, "B"), 1);
     assert_int_equal(snaptree_find(&u, U3), 2);
     assert_int_equal(snaptree_find(&u, "nope"), -1);
@@ -145,6 +149,9 @@ static void test_hostile(void **state)
         "\"description\":\"\",\"time\":1,\"parent\":null,\"config\":[]}]}",
         "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[{\"uuid\":\"" U1 "\",\"name\":\"A\","
         "\"description\":\"\",\"time\":1,\"parent\":null,\"config\":" CFG ",\"extra\":1}]}",
+        "{\"version\":1,\"current\":\"" U1 "\",\"snapshots\":[{\"uuid\":\"" U1 "\",\"name\":\"A\","
+        "\"description\":\"\",\"time\":1,\"parent\":null,\"config\":" CFG
+        ",\"machine_state\":false}]}",
         "{\"version\":1,\"version\":1,\"current\":null,\"snapshots\":[]}",
     };
     struct snap_tree t;
