@@ -150,6 +150,7 @@ static int retarget(struct clone *c, struct error *err)
     }
     for (size_t i = 0; i < c->cfg.nic_count; i++)
         c->cfg.nics[i].mac[0] = '\0';
+    c->cfg.uuid[0] = '\0'; /* a new one when it is written */
     return config_fill_macs(&c->cfg) < 0 ? error_set(err, -EIO, "cannot generate a MAC address")
                                          : 0;
 }

@@ -207,7 +207,8 @@ static int restore(struct snap_ctx *c, int i, struct error *err)
     if (ret < 0)
         return ret;
     snprintf(old.name, sizeof(old.name), "%s", c->cfg.name);
-    ret = snapshot_state_check(c, i, err); /* before the disks change */
+    memcpy(old.uuid, c->cfg.uuid, sizeof(old.uuid)); /* the VM keeps its identity */
+    ret = snapshot_state_check(c, i, err);           /* before the disks change */
     if (ret == 0)
         ret = vmdisk_snapshot(&old, VMDISK_SNAP_APPLY, s->uuid, err);
     /* the disks changed: a saved state of the VM goes too, or becomes the snapshot's */

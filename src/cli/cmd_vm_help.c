@@ -93,7 +93,7 @@ static const struct {
      "SYNOPSIS\n  bareiron show NAME [--json]\n\n"
      "DESCRIPTION\n  Prints every setting, the current state (derived from the running monitor,\n"
      "  so a crashed one shows as aborted) and the VM's directory.\n\n"
-     "OPTIONS\n  --json   {name, state, pid, last_exit_status, last_exit_signal, directory,\n"
+     "OPTIONS\n  --json   {name, uuid, state, pid, last_exit_status, last_exit_signal, directory,\n"
      "           snapshot_count, current_snapshot (a name or null),\n"
      "           config: the vm.json object, runtime: the monitor's query-config\n"
      "           while it runs}\n\n"},

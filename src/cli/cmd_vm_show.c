@@ -90,6 +90,7 @@ static void show_text(const struct store *st, const struct vm_config *c,
                ps->exit_signal ? ps->exit_signal : ps->exit_status);
     else
         printf("State:         %s\n", vm_state_name(ps->state));
+    printf("UUID:          %s\n", or_dash(c->uuid));
     printf("Description:   %s\n", or_dash(c->description));
     printf("OS type:       %s\n", c->os_type);
     printf("CPUs:          %u\n", c->cpus);
@@ -156,6 +157,7 @@ int cmd_show(int argc, char **argv, struct error *err)
         if (store_vm_path(&st, cfg.name, NULL, dir, sizeof(dir)) == 0)
             json_object_set_new(o, "directory", json_string(dir));
         json_object_set_new(o, "name", json_string(cfg.name));
+        json_object_set_new(o, "uuid", cfg.uuid[0] ? json_string(cfg.uuid) : json_null());
         json_object_set_new(o, "snapshot_count", json_integer((json_int_t)t.n));
         json_object_set_new(o, "current_snapshot",
                             t.current >= 0 ? json_string(t.v[t.current].name) : json_null());

@@ -414,6 +414,12 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
         snprintf(cfg->name, sizeof(cfg->name), "%s", json_string_value(v));
         return 0;
     }
+    if (strcmp(key, "uuid") == 0) {
+        if (!json_is_string(v) || !config_is_uuid(json_string_value(v)))
+            return bad(r, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+        snprintf(cfg->uuid, sizeof(cfg->uuid), "%s", json_string_value(v));
+        return 0;
+    }
     if (strcmp(key, "description") == 0)
         return rd_str(r, v, CONFIG_MAX_DESCRIPTION, false, &cfg->description);
     if (strcmp(key, "os_type") == 0) {

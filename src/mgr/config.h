@@ -90,6 +90,7 @@ struct serial_config {
 
 struct vm_config {
     char name[VM_MAX_NAME + 1];
+    char uuid[37];     /* "" until the definition is first written (store.c generates it) */
     char *description; /* never NULL */
     char *os_type;     /* one of config_os_types */
     uint32_t cpus;
@@ -171,6 +172,11 @@ bool config_option_is_live(const char *key);
  * none was missing) or a negative errno (getrandom failed).
  */
 MUST_CHECK int config_fill_macs(struct vm_config *cfg);
+
+/* True when (s) is a UUID in its 36-character text form (any version). */
+bool config_is_uuid(const char *s);
+/* Writes a new random (version 4) UUID into (out). Returns 0 or -EIO (getrandom failed). */
+MUST_CHECK int config_new_uuid(char out[37]);
 
 /* Writes forward (f) in the monitor's hostfwd syntax, "tcp:127.0.0.1:2222-:22", into (buf). */
 void config_forward_rule(const struct nic_forward *f, char *buf, size_t size);

@@ -232,6 +232,10 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
         "ioapic", cfg->has_ioapic, "autostart", cfg->is_autostart);
     if (root == NULL)
         return -ENOMEM;
+    if (cfg->uuid[0] && json_object_set_new(root, "uuid", json_string(cfg->uuid)) < 0) {
+        json_decref(root);
+        return -ENOMEM;
+    }
     *out = root;
     return 0;
 }

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "mgr/config.h"
 
@@ -24,12 +23,7 @@
 
 static bool is_uuid(const char *s)
 {
-    for (int i = 0; i < 36; i++) {
-        bool is_dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (is_dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return s[36] == '\0';
+    return config_is_uuid(s);
 }
 
 int snaptree_check_name(const char *name, struct error *err)
@@ -48,15 +42,7 @@ int snaptree_check_name(const char *name, struct error *err)
 
 int snaptree_new_uuid(char out[37])
 {
-    uint8_t b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        return -EIO;
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return 0;
+    return config_new_uuid(out);
 }
 
 void snaptree_free(struct snap_tree *t)

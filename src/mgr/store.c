@@ -203,15 +203,23 @@ static int write_atomic(const char *path, const char *data, size_t len)
     return ret;
 }
 
-/* Writes (cfg) as vm.json into directory (dir). */
+/* Writes (cfg) as vm.json into directory (dir). A definition without a UUID (a new VM, a
+ * clone, one written by an older bareiron) is given one now. */
 static int save_in(const char *dir, const struct vm_config *cfg, struct error *err)
 {
+    struct vm_config with_uuid;
     char path[PATH_MAX], *text;
     int ret = config_validate(cfg, err);
     if (ret < 0)
         return ret;
     if (snprintf(path, sizeof(path), "%s/vm.json", dir) >= (int)sizeof(path))
         return error_set(err, -ENAMETOOLONG, "path too long");
+    if (cfg->uuid[0] == '\0') {
+        with_uuid = *cfg; /* a shallow copy, only read */
+        if (config_new_uuid(with_uuid.uuid) < 0)
+            return error_set(err, -EIO, "cannot generate a UUID");
+        cfg = &with_uuid;
+    }
     ret = config_dump(cfg, &text);
     if (ret < 0)
         return error_set(err, ret, "out of memory");

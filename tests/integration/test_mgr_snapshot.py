@@ -418,3 +418,27 @@ def test_hostile_tree_file(mgr, tmp_path):
         assert r.returncode == 0 and "snapshots.json" in r.stderr
     p.unlink()
     mgr.ok("snapshot", "vm", "take", "A")
+
+
+def test_uuid(mgr, tmp_path):
+    """A VM gets a UUID at create, kept by set and snapshot restore, new for a clone; a vm.json
+    without one (an older bareiron's) gets one at its next write."""
+    import re
+    make_vm(mgr, tmp_path, ndisks=1)
+    u = mgr.show("vm")["uuid"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u)
+    assert mgr.show("vm")["config"]["uuid"] == u
+    assert f"UUID:          {u}" in mgr.ok("show", "vm").stdout
+    mgr.ok("snapshot", "vm", "take", "A")
+    mgr.ok("set", "vm", "--cpus", "2")
+    mgr.ok("snapshot", "vm", "restore", "A")
+    assert mgr.show("vm")["uuid"] == u
+    mgr.ok("clone", "vm", "c")
+    assert mgr.show("c")["uuid"] not in (u, None)
+    p = mgr.vm_dir("vm") / "vm.json"
+    j = json.loads(p.read_text())
+    del j["uuid"]
+    p.write_text(json.dumps(j))
+    assert mgr.show("vm")["uuid"] is None
+    mgr.ok("set", "vm", "--description", "x")
+    assert mgr.show("vm")["uuid"] not in (u, None)

@@ -28,7 +28,7 @@ static const char full_json[] =
     "\"tap\":\"tap0\",\"mac\":\"52:54:00:12:34:56\"},{\"mode\":\"nat\"}],"
     "\"serial\":[{\"type\":\"console\"},{\"type\":\"file\",\"path\":\"/log\"}],"
     "\"video\":{\"width\":800,\"height\":600,\"vram_mib\":8},\"acpi\":false,"
-    "\"ioapic\":true,\"autostart\":true}";
+    "\"ioapic\":true,\"autostart\":true,\"uuid\":\"0b6c3a4e-2f1d-4c8e-9a7b-5d6e7f809102\"}";
 
 static void test_parse_full(void **state)
 {
@@ -59,6 +59,7 @@ static void test_parse_full(void **state)
     assert_int_equal(c.video_width, 800);
     assert_false(c.has_acpi);
     assert_true(c.is_autostart);
+    assert_string_equal(c.uuid, "0b6c3a4e-2f1d-4c8e-9a7b-5d6e7f809102");
     config_fini(&c);
 }
 
@@ -122,6 +123,9 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("name", "\"a/b\"", -EINVAL, "\"name\"");
     expect_bad("name", "\"..\"", -EINVAL, "\"name\"");
     expect_bad("name", "7", -EINVAL, "\"name\"");
+    expect_bad("uuid", "\"0b6c3a4e-2f1d-4c8e-9a7b-5d6e7f80910\"", -EINVAL, "\"uuid\"");
+    expect_bad("uuid", "\"0b6c3a4e-2f1d-4c8e-9a7b-5d6e7f80910g\"", -EINVAL, "must be a UUID");
+    expect_bad("uuid", "null", -EINVAL, "\"uuid\"");
     expect_bad("description", "null", -EINVAL, "\"description\"");
     expect_bad("description", "\"a\\u0001b\"", -EINVAL, "control character");
     expect_bad("os_type", "\"beos\"", -EINVAL, "\"os_type\"");
