@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "core/kvm.h"
+#include "core/x86/cpuid_state.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "core/x86/msr.h"
@@ -472,5 +473,22 @@ int vm_load_state(struct vm *vm, const uint8_t *data, size_t len, struct error *
         ret = take_rec(&r, REC_PIT2, &pit, sizeof(pit), "vm", err);
     if (ret == 0)
         ret = ioctl_err(ioctl(vm->fd, KVM_SET_PIT2, &pit), "vm", "KVM_SET_PIT2", err);
+    return ret;
+}
+
+void vm_save_cpuid(const struct vm *vm, struct sf_buf *b)
+{
+    cpuid_state_put(b, vm->cpuid->entries, vm->cpuid->nent);
+}
+
+int vm_check_cpuid(const struct vm *vm, struct sf_in *in, struct error *err)
+{
+    struct kvm_cpuid_entry2 *saved = NULL;
+    size_t n = 0;
+    int ret = cpuid_state_get(in, &saved, &n);
+    if (ret < 0)
+        return error_set(err, ret, "%s", ret == -ENOMEM ? "out of memory" : "cannot be loaded");
+    ret = cpuid_state_check(saved, n, vm->cpuid->entries, vm->cpuid->nent, err);
+    free(saved);
     return ret;
 }

@@ -31,6 +31,7 @@ struct vcpu;
 /* Section versions of the records below. */
 #define VCPU_STATE_VERSION 1
 #define VM_STATE_VERSION 1
+#define VM_CPUID_STATE_VERSION 1
 
 /* Appends vCPU (v)'s state to (b). Returns 0 or -errno with (err) naming the ioctl. */
 MUST_CHECK int vcpu_save_state(struct vcpu *v, struct sf_buf *b, struct error *err);
@@ -39,5 +40,10 @@ MUST_CHECK int vcpu_load_state(struct vcpu *v, const uint8_t *data, size_t len, 
 /* The same for the VM's clock, PIC/IOAPIC and PIT. */
 MUST_CHECK int vm_save_state(struct vm *vm, struct sf_buf *b, struct error *err);
 MUST_CHECK int vm_load_state(struct vm *vm, const uint8_t *data, size_t len, struct error *err);
+/* Appends the CPUID table the guest was shown (vm->cpuid; core/x86/cpuid_state.h). */
+void vm_save_cpuid(const struct vm *vm, struct sf_buf *b);
+/* Refuses (in), a table of vm_save_cpuid, when it holds a CPU feature (vm)'s table (this host,
+ * same CPU model) lacks: -EINVAL with (err) naming it; -EINVAL also for a malformed table. */
+MUST_CHECK int vm_check_cpuid(const struct vm *vm, struct sf_in *in, struct error *err);
 
 #endif

@@ -146,6 +146,16 @@ static int save_vcpus(struct machine *m, struct sf_writer *w, struct error *err)
     return 0;
 }
 
+/* The CPUID the guest was shown (vm->cpuid before the per-vCPU fix-ups). */
+static int save_cpuid(struct machine *m, struct sf_writer *w, struct error *err)
+{
+    struct sf_buf b = {0};
+    int ret;
+    vm_save_cpuid(m->vm, &b);
+    ret = write_section(w, "cpuid", VM_CPUID_STATE_VERSION, &b);
+    return ret < 0 ? error_set(err, ret, "cannot save cpuid: %s", strerror(-ret)) : 0;
+}
+
 static int save_memory(struct machine *m, struct sf_writer *w, uint64_t *written, struct error *err)
 {
     *written = 0;
@@ -180,6 +190,8 @@ static int write_file(struct machine *m, int fd, struct error *err)
         ret = save_devices(m, &w, err);
     if (ret == 0)
         ret = save_vcpus(m, &w, err);
+    if (ret == 0)
+        ret = save_cpuid(m, &w, err);
     if (ret == 0)
         ret = save_memory(m, &w, &written, err);
     if (ret == 0 && (ret = sf_write_end(&w)) < 0)
@@ -378,10 +390,35 @@ static int load_vdevs(struct machine *m, struct error *err)
     return 0;
 }
 
+/*
+ * Refuses a state whose guest was shown a CPU feature this host does not offer (the table
+ * vm_create built from KVM_GET_SUPPORTED_CPUID with the same --cpu-model). A file without the
+ * section (saved before it existed) is not checked.
+ */
+static int check_cpuid(struct machine *m, struct error *err)
+{
+    struct error cerr = {0};
+    struct sf_in in;
+    int ret;
+    if (sf_find(&m->restore->file, "cpuid") == NULL) {
+        log_info("state file has no cpuid section: CPU features not checked");
+        return 0;
+    }
+    ret = find_section(m->restore, "cpuid", VM_CPUID_STATE_VERSION, &in, err);
+    if (ret < 0)
+        return ret;
+    ret = vm_check_cpuid(m->vm, &in, &cerr);
+    if (ret < 0)
+        return error_set(err, ret, "state file: section cpuid: %s", cerr.message);
+    return 0;
+}
+
 int machine_load_state(struct machine *m, struct error *err)
 {
     struct machine_restore *rs = m->restore;
-    int ret = load_parts(m, err);
+    int ret = check_cpuid(m, err);
+    if (ret == 0)
+        ret = load_parts(m, err);
     if (ret == 0)
         ret = load_vdevs(m, err);
     if (ret == 0)

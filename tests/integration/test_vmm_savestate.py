@@ -7,7 +7,8 @@ without a gap), twice from one file; bad state files and other machines are refu
 line naming the section or the header, status 6. With `disk=1` the counter also writes each
 tick to a virtio-blk disk and reads the one before back: saved mid-I/O (beside virtio-rng and
 virtio-console), restored twice from copies of the disk, it goes on with the disk matching; a
-virtio section with a queue outside guest RAM (checksums fixed up) is refused naming it."""
+virtio section with a queue outside guest RAM (checksums fixed up) is refused naming it, and so
+is a saved CPUID showing the guest a feature this host does not offer."""
 import os
 import re
 import subprocess
@@ -257,4 +258,45 @@ def test_restore_refuses_hostile_virtio_section(vmm, counter, tmp_path):
     r = subprocess.run(vmm_args(vmm, counter, "--restore", str(bad), "--disk", spec,
                                 cmdline="disk=1"), capture_output=True, timeout=30)
     assert r.returncode == 6 and b"section virtio-blk.0: cannot be loaded" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def section(raw, name):
+    """(header offset, data length) of the section (name), found by its header checksum."""
+    pat = re.escape(name.encode()) + b"\0" * (24 - len(name))
+    for m in re.finditer(pat, raw):
+        h = m.start()
+        if zlib.crc32(raw[h:h + 44]).to_bytes(4, "little") == raw[h + 44:h + 48]:
+            return h, int.from_bytes(raw[h + 32:h + 40], "little")
+    raise AssertionError(f"no section {name}")
+
+
+def test_restore_refuses_missing_cpu_feature(vmm, counter, tmp_path):
+    """The guest's CPUID is saved; a state whose guest saw a feature this host's KVM does not
+    offer (here crafted: MONITOR, or another bit KVM never reports) is refused naming it."""
+    _, state = save_run(vmm, counter, tmp_path, after=5)
+    raw = state.read_bytes()[:1 << 16]
+    h, length = section(raw, "cpuid")
+    data = raw[h + 48:h + 48 + length]
+    n = int.from_bytes(data[:4], "little")
+    entries = [[int.from_bytes(data[4 + 28 * i + 4 * k:8 + 28 * i + 4 * k], "little")
+                for k in range(7)] for i in range(n)]
+    leaf1 = next(i for i, e in enumerate(entries) if e[0] == 1)
+    # ECX bit 3 MONITOR, bit 2 DTES64, bit 4 DS-CPL: KVM leaves them out of its supported CPUID
+    bit, name = next((b, nm) for b, nm in ((3, "monitor"), (2, "(unnamed)"), (4, "(unnamed)"))
+                     if not entries[leaf1][5] & (1 << b))
+    off = h + 48 + 4 + 28 * leaf1 + 20  # ECX
+
+    def patch(d):
+        v = int.from_bytes(d[off:off + 4], "little") | (1 << bit)
+        d[off:off + 4] = v.to_bytes(4, "little")
+        d[h + 40:h + 44] = zlib.crc32(bytes(d[h + 48:h + 48 + length])).to_bytes(4, "little")
+        d[h + 44:h + 48] = zlib.crc32(bytes(d[h:h + 44])).to_bytes(4, "little")
+
+    bad = corrupt(state, tmp_path, "cpuid", patch)
+    r = subprocess.run(vmm_args(vmm, counter, "--restore", str(bad)), capture_output=True,
+                       timeout=30)
+    assert r.returncode == 6, r.stderr
+    assert (f"section cpuid: the guest uses CPU feature {name} (CPUID leaf 0x1 subleaf 0 ECX "
+            f"bit {bit})").encode() in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr

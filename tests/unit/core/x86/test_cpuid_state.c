@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for core/x86/cpuid_state.c: the CPUID table of a saved state round-trips through
+ * its section encoding; crafted sections (truncated, trailing bytes, a huge count) are
+ * refused; a guest table with a feature the host table lacks is refused naming it (a named
+ * bit, an unnamed one, an XSAVE state component, a whole leaf the host does not have), and a
+ * host with more features than the guest saw is accepted. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/statefile.h"
+#include "core/x86/cpuid_state.h"
+
+#define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+
+/* A small host: leaf 1 (SSE4.2, AVX, XSAVE), leaf 7.0 (AVX2), 0xD.0 (x87, SSE, AVX). */
+static void host_table(struct kvm_cpuid_entry2 e[4])
+{
+    memset(e, 0, 4 * sizeof(e[0]));
+    e[0] = (struct kvm_cpuid_entry2){.function = 1, .ecx = (1u << 20) | (1u << 26) | (1u << 28),
+                                     .edx = 1u << 25};
+    e[1] = (struct kvm_cpuid_entry2){.function = 7, .index = 0, .flags = SIG, .ebx = 1u << 5};
+    e[2] = (struct kvm_cpuid_entry2){.function = 0xd, .index = 0, .flags = SIG, .eax = 7};
+    e[3] = (struct kvm_cpuid_entry2){.function = 0xd, .index = 1, .flags = SIG, .eax = 1};
+}
+
+static void test_round_trip(void **state)
+{
+    struct kvm_cpuid_entry2 e[4], *got = NULL;
+    struct sf_buf b = {0};
+    struct sf_in in;
+    size_t n = 0;
+    (void)state;
+    host_table(e);
+    cpuid_state_put(&b, e, 4);
+    assert_false(b.failed);
+    assert_int_equal(b.len, 4 + 4 * 28);
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(cpuid_state_get(&in, &got, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(got, e, sizeof(e));
+    free(got);
+    sf_buf_free(&b);
+}
+
+static void test_crafted_sections(void **state)
+{
+    struct kvm_cpuid_entry2 e[4], *got = NULL;
+    struct sf_buf b = {0};
+    struct sf_in in;
+    uint8_t huge[4] = {0x01, 0x01, 0, 0}; /* 257 entries */
+    size_t n = 0;
+    (void)state;
+    host_table(e);
+    cpuid_state_put(&b, e, 4);
+    sf_in_init(&in, b.data, b.len - 1); /* truncated */
+    assert_int_equal(cpuid_state_get(&in, &got, &n), -EINVAL);
+    sf_put_u8(&b, 0); /* trailing byte */
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(cpuid_state_get(&in, &got, &n), -EINVAL);
+    sf_in_init(&in, huge, sizeof(huge));
+    assert_int_equal(cpuid_state_get(&in, &got, &n), -EINVAL);
+    sf_in_init(&in, huge, 2); /* not even a count */
+    assert_int_equal(cpuid_state_get(&in, &got, &n), -EINVAL);
+    assert_null(got);
+    sf_buf_free(&b);
+}
+
+/* Checks that (guest) is refused against the host table with (msg) in the error. */
+static void expect_refused(const struct kvm_cpuid_entry2 *guest, size_t n, const char *msg)
+{
+    struct kvm_cpuid_entry2 host[4];
+    struct error err = {0};
+    host_table(host);
+    assert_int_equal(cpuid_state_check(guest, n, host, 4, &err), -EINVAL);
+    if (strstr(err.message, msg) == NULL)
+        fail_msg("'%s' not in '%s'", msg, err.message);
+}
+
+static void test_check(void **state)
+{
+    struct kvm_cpuid_entry2 host[4], guest[5];
+    struct error err = {0};
+    (void)state;
+    host_table(host);
+    memcpy(guest, host, sizeof(host));
+    assert_int_equal(cpuid_state_check(guest, 4, host, 4, &err), 0);
+    guest[0].ecx &= ~(1u << 28); /* the guest saw less than the host has: fine */
+    guest[1].ebx = 0;
+    assert_int_equal(cpuid_state_check(guest, 4, host, 4, &err), 0);
+    assert_int_equal(cpuid_state_check(guest, 0, host, 4, &err), 0);
+
+    memcpy(guest, host, sizeof(host));
+    guest[1].ebx |= 1u << 16;
+    expect_refused(guest, 4, "CPU feature avx512f (CPUID leaf 0x7 subleaf 0 EBX bit 16)");
+    memcpy(guest, host, sizeof(host));
+    guest[0].ecx |= 1u << 2; /* DTES64, not named */
+    expect_refused(guest, 4, "(unnamed) (CPUID leaf 0x1 subleaf 0 ECX bit 2)");
+    memcpy(guest, host, sizeof(host));
+    guest[2].eax |= 0xe0; /* AVX-512 state components */
+    expect_refused(guest, 4, "xsave state avx-512 opmask");
+    memcpy(guest, host, sizeof(host));
+    guest[4] = (struct kvm_cpuid_entry2){.function = 0x80000001, .edx = 1u << 27};
+    expect_refused(guest, 5, "rdtscp");
+    memcpy(guest, host, sizeof(host));
+    guest[3].index = 2; /* leaf 0xD.1 missing from the guest: a subleaf is matched by index */
+    assert_int_equal(cpuid_state_check(guest, 4, host, 4, &err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_crafted_sections),
+        cmocka_unit_test(test_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
