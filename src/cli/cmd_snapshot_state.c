@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cmd_snapshot.h"
+#include "cli/cmd_vm.h"
 #include "mgr/proc.h"
 #include "mgr/savestate.h"
 
@@ -61,7 +62,7 @@ int snapshot_state_take(struct snap_ctx *c, const char *uuid, struct error *err)
     }
     c->was_paused = c->state == VM_STATE_PAUSED;
     /* The vCPUs stay paused from here until the resume: the guest sees one long pause. */
-    ret = savestate_save_to(&c->st, c->cfg.name, path, err);
+    ret = vm_save_with_progress(&c->st, c->cfg.name, path, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/error.h"
 #include "mgr/store.h"
@@ -64,5 +65,18 @@ int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct
 
 /* Attaches the terminal to VM (name)'s serial console until Ctrl-A x. */
 int vm_console_attach(const struct store *st, const char *name, struct error *err);
+
+/*
+ * A progress bar on stderr, when it is a terminal, of the state file (path) being written by a
+ * monitor (cmd_vm_progress.c), (total_bytes) the guest's memory. Returns NULL when nothing is
+ * drawn (not a terminal, out of memory). vm_save_watch_stop ends it (NULL is fine): with the
+ * bar at the size of (final_path), where the state ended up, or without (NULL: it failed).
+ */
+struct vm_save_watch;
+/* savestate_save_to (mgr/savestate.h) of VM (name) into (path) with that progress bar. */
+int vm_save_with_progress(const struct store *st, const char *name, const char *path,
+                          struct error *err);
+struct vm_save_watch *vm_save_watch_start(const char *path, uint64_t total_bytes);
+void vm_save_watch_stop(struct vm_save_watch *w, const char *final_path);
 
 #endif

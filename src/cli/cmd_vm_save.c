@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "mgr/config.h"
 #include "mgr/proc.h"
 #include "mgr/savestate.h"
 #include "mgr/state.h"
@@ -34,14 +36,42 @@ static int check_state(const struct store *st, const char *name, enum vm_event e
     return 0;
 }
 
+/* The guest memory of VM (name), in bytes (0 if its definition cannot be read). */
+static uint64_t memory_bytes(const struct store *st, const char *name)
+{
+    struct vm_config cfg;
+    uint64_t bytes;
+    if (store_load(st, name, &cfg, &(struct error){0}) < 0)
+        return 0;
+    bytes = cfg.memory_mib << 20;
+    config_fini(&cfg);
+    return bytes;
+}
+
+int vm_save_with_progress(const struct store *st, const char *name, const char *path,
+                          struct error *err)
+{
+    char tmp[PATH_MAX];
+    struct vm_save_watch *w = NULL;
+    int ret;
+    if (snprintf(tmp, sizeof(tmp), "%s.new", path) < (int)sizeof(tmp))
+        w = vm_save_watch_start(tmp, memory_bytes(st, name));
+    ret = savestate_save_to(st, name, path, err);
+    vm_save_watch_stop(w, ret == 0 ? path : NULL);
+    return ret;
+}
+
 /* The body of save under the VM's lock. */
 static int save_locked(const struct store *st, const char *name, struct error *err)
 {
     struct proc_status ps;
+    char path[PATH_MAX];
     int ret = check_state(st, name, VM_EVENT_SAVE, &ps, err);
     if (ret < 0)
         return ret;
-    ret = savestate_save(st, name, err);
+    if (savestate_path(st, name, path, sizeof(path)) < 0)
+        return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
+    ret = vm_save_with_progress(st, name, path, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)

@@ -42,7 +42,6 @@ MUST_CHECK int cpuid_state_get(struct sf_in *in, struct kvm_cpuid_entry2 **out, 
  * (err) naming the first missing feature ("avx2 (CPUID leaf 0x7 subleaf 0 EBX bit 5)").
  */
 MUST_CHECK int cpuid_state_check(const struct kvm_cpuid_entry2 *saved, size_t ns,
-                                 const struct kvm_cpuid_entry2 *host, size_t nh,
-                                 struct error *err);
+                                 const struct kvm_cpuid_entry2 *host, size_t nh, struct error *err);
 
 #endif

@@ -24,8 +24,8 @@
 static void host_table(struct kvm_cpuid_entry2 e[4])
 {
     memset(e, 0, 4 * sizeof(e[0]));
-    e[0] = (struct kvm_cpuid_entry2){.function = 1, .ecx = (1u << 20) | (1u << 26) | (1u << 28),
-                                     .edx = 1u << 25};
+    e[0] = (struct kvm_cpuid_entry2){
+        .function = 1, .ecx = (1u << 20) | (1u << 26) | (1u << 28), .edx = 1u << 25};
     e[1] = (struct kvm_cpuid_entry2){.function = 7, .index = 0, .flags = SIG, .ebx = 1u << 5};
     e[2] = (struct kvm_cpuid_entry2){.function = 0xd, .index = 0, .flags = SIG, .eax = 7};
     e[3] = (struct kvm_cpuid_entry2){.function = 0xd, .index = 1, .flags = SIG, .eax = 1};
