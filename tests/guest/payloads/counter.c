@@ -9,6 +9,9 @@
  * lines of the runs, joined, must follow each other without a gap or a repeat beyond the line
  * the save interrupted.
  *
+ * With `fill=1` it first writes every page of the buffer (its index + 1, never zero), so that
+ * all `mib=` MiB are touched memory a save must write (bench/savestate.sh).
+ *
  * With `disk=1` it also counts on the first virtio-blk disk (polling driver of rt/virtio.h):
  * at tick t it writes a sector filled with t to sector t % DISK_SLOTS (+ 1: sector 0 is left
  * alone) and reads back the sector of tick t - 1, which must hold t - 1; a mismatch or a failed
@@ -89,6 +92,9 @@ void payload_main(void)
     bool has_disk = rt_cmdline_u64("disk", 0) != 0;
     if (has_disk && !disk_open())
         return;
+    if (rt_cmdline_u64("fill", 0) != 0)
+        for (uint64_t p = 0; p < pages; p++)
+            *(volatile uint64_t *)&buffer[p * PAGE] = p + 1;
     rt_printf("READY counter\n");
     for (uint64_t t = 1; t <= ticks; t++) {
         while ((counter >> shift) < t)
