@@ -33,9 +33,10 @@ static void wr64(uint8_t *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint32_t crc(const uint8_t *p, size_t n)
+uint32_t sf_crc_update(uint32_t prev, const void *data, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
+    const uint8_t *p = data;
+    uLong c = prev;
     /* zlib takes uInt lengths: feed large buffers in pieces */
     while (n > 0) {
         uInt chunk = n > (1U << 30) ? (1U << 30) : (uInt)n;
@@ -44,6 +45,11 @@ static uint32_t crc(const uint8_t *p, size_t n)
         n -= chunk;
     }
     return (uint32_t)c;
+}
+
+static uint32_t crc(const uint8_t *p, size_t n)
+{
+    return sf_crc_update(0, p, n);
 }
 
 /* (v) rounded up to a multiple of (a) (a power of two); false on overflow. */
@@ -356,6 +362,18 @@ int sf_write_section(struct sf_writer *w, const char *name, uint32_t version, co
     uint64_t at;
     int ret = put_section(w, name, version, 0, len, crc(data, len), &at);
     return ret < 0 ? ret : pwrite_full(w->fd, data, len, at);
+}
+
+uint64_t sf_stream_offset(const struct sf_writer *w)
+{
+    return w->off + SF_SECTION_BYTES;
+}
+
+int sf_write_streamed(struct sf_writer *w, const char *name, uint32_t version, uint64_t len,
+                      uint32_t data_crc)
+{
+    uint64_t at;
+    return put_section(w, name, version, 0, len, data_crc, &at);
 }
 
 int sf_write_raw(struct sf_writer *w, const char *name, uint32_t version, uint64_t len,

@@ -114,6 +114,17 @@ MUST_CHECK int sf_write_header(struct sf_writer *w, int fd, const struct sf_fing
 MUST_CHECK int sf_write_section(struct sf_writer *w, const char *name, uint32_t version,
                                 const void *data, size_t len);
 /*
+ * A checksummed section written in pieces (compressed guest memory): the caller writes its data
+ * from sf_stream_offset() on with pwrite, keeping its length and sf_crc_update() checksum, then
+ * sf_write_streamed() puts the header before it. Nothing else may be appended in between.
+ */
+uint64_t sf_stream_offset(const struct sf_writer *w);
+MUST_CHECK int sf_write_streamed(struct sf_writer *w, const char *name, uint32_t version,
+                                 uint64_t len, uint32_t data_crc);
+/* The section checksum (zlib crc32) of (data, n) continued from (prev) (0 to start). */
+uint32_t sf_crc_update(uint32_t prev, const void *data, size_t n);
+
+/*
  * Appends a raw page-aligned section of (len) bytes whose data the caller writes at
  * (*data_off) with pwrite (untouched ranges stay holes). Returns 0 or -errno.
  */

@@ -62,7 +62,7 @@ int snapshot_state_take(struct snap_ctx *c, const char *uuid, struct error *err)
     }
     c->was_paused = c->state == VM_STATE_PAUSED;
     /* The vCPUs stay paused from here until the resume: the guest sees one long pause. */
-    ret = vm_save_with_progress(&c->st, c->cfg.name, path, err);
+    ret = vm_save_with_progress(&c->st, c->cfg.name, path, false, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)

@@ -148,7 +148,7 @@ static const struct {
      "DESCRIPTION\n  Continues the vCPUs of a VM paused with 'bareiron pause'.\n\n"},
     {"save", false,
      "NAME\n  bareiron save - save a running VM's state and stop it\n\n"
-     "SYNOPSIS\n  bareiron save NAME\n\n"
+     "SYNOPSIS\n  bareiron save NAME [--compress zstd]\n\n"
      "DESCRIPTION\n  Pauses the running or paused VM, has its monitor write the machine state\n"
      "  (vCPUs, devices, guest memory written sparsely) to vms/NAME/saved.state.new, reads it\n"
      "  back and checks it, renames it to saved.state and lets the monitor exit: the VM is\n"
@@ -156,7 +156,9 @@ static const struct {
      "  'bareiron discard' drops it instead. While saved, the settings that describe the\n"
      "  machine are refused and its disks must not be changed (see docs/cli.md). A device\n"
      "  without saved state (virtio-net) is refused naming it (status 6) and the VM runs on;\n"
-     "  so is a monitor started in the sandbox (as root without BAREIRON_SANDBOX=0).\n\n"},
+     "  so is a monitor started in the sandbox (as root without BAREIRON_SANDBOX=0).\n\n"
+     "OPTIONS\n  --compress zstd   compress guest memory: a smaller file, but the resume\n"
+     "                    reads it instead of mapping it (slower, more memory)\n\n"},
     {"discard", false,
      "NAME\n  bareiron discard - drop a saved VM's state\n\n"
      "SYNOPSIS\n  bareiron discard NAME\n\n"

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "mgr/config.h"
@@ -48,7 +49,7 @@ static uint64_t memory_bytes(const struct store *st, const char *name)
     return bytes;
 }
 
-int vm_save_with_progress(const struct store *st, const char *name, const char *path,
+int vm_save_with_progress(const struct store *st, const char *name, const char *path, bool is_zstd,
                           struct error *err)
 {
     char tmp[PATH_MAX];
@@ -56,13 +57,13 @@ int vm_save_with_progress(const struct store *st, const char *name, const char *
     int ret;
     if (snprintf(tmp, sizeof(tmp), "%s.new", path) < (int)sizeof(tmp))
         w = vm_save_watch_start(tmp, memory_bytes(st, name));
-    ret = savestate_save_to(st, name, path, err);
+    ret = savestate_save_to(st, name, path, is_zstd, err);
     vm_save_watch_stop(w, ret == 0 ? path : NULL);
     return ret;
 }
 
 /* The body of save under the VM's lock. */
-static int save_locked(const struct store *st, const char *name, struct error *err)
+static int save_locked(const struct store *st, const char *name, bool is_zstd, struct error *err)
 {
     struct proc_status ps;
     char path[PATH_MAX];
@@ -71,7 +72,7 @@ static int save_locked(const struct store *st, const char *name, struct error *e
         return ret;
     if (savestate_path(st, name, path, sizeof(path)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
-    ret = vm_save_with_progress(st, name, path, err);
+    ret = vm_save_with_progress(st, name, path, is_zstd, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)
@@ -83,17 +84,53 @@ static int save_locked(const struct store *st, const char *name, struct error *e
     return 0;
 }
 
+/*
+ * Takes "--compress zstd" (or "--compress=zstd") out of (argv) (the other options go to the
+ * common parser, which does not know it). Returns the new argc, or -EINVAL (a usage error).
+ */
+static int take_compress(int argc, char **argv, bool *is_zstd, struct error *err)
+{
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--compress") == 0) {
+            if (i + 1 >= argc)
+                return error_usage(err, "save: --compress needs a value (zstd)");
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--compress=", 11) == 0) {
+            v = argv[i] + 11;
+        } else {
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (strcmp(v, "zstd") != 0)
+            return error_usage(err, "save: --compress %s: the only method is zstd", v);
+        *is_zstd = true;
+    }
+    argv[n] = NULL;
+    return n;
+}
+
 int cmd_save(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     char path[PATH_MAX];
-    int lock = -1, ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
+    bool is_zstd = false;
+    int lock = -1, ret = take_compress(argc, argv, &is_zstd, err);
+    if (ret < 0)
+        return ret;
+    ret = vm_begin(ret, argv, VM_ARG_NAME, &a, &st, err);
     if (ret < 0 || a.is_help)
         return ret;
     if ((ret = vm_check_name(a.name, err)) < 0 || (ret = store_lock(&st, a.name, &lock, err)) < 0)
         return ret;
-    ret = save_locked(&st, a.name, err);
+    ret = save_locked(&st, a.name, is_zstd, err);
     store_unlock(lock);
     if (ret < 0)
         return ret;

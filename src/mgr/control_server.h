@@ -133,8 +133,8 @@ struct control_ops {
     int (*net_link)(void *opaque, unsigned nic, bool up, struct error *err);
     /* Pauses the VM, writes its state to (path) (docs/vmm.md "Saved state") and, once it is
      * safely on disk, makes the monitor exit with status 0 soon after the reply. On failure
-     * the VM runs on as before. */
-    int (*save)(void *opaque, const char *path, struct error *err);
+     * the VM runs on as before. (is_zstd): guest memory compressed ("compress": "zstd"). */
+    int (*save)(void *opaque, const char *path, bool is_zstd, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

@@ -89,7 +89,8 @@ static int paths(const struct store *st, const char *name, char *path, char *tmp
     return 0;
 }
 
-int savestate_save_to(const struct store *st, const char *name, const char *path, struct error *err)
+int savestate_save_to(const struct store *st, const char *name, const char *path, bool is_zstd,
+                      struct error *err)
 {
     char tmp[PATH_MAX], sock[PATH_MAX];
     struct client c;
@@ -102,7 +103,8 @@ int savestate_save_to(const struct store *st, const char *name, const char *path
     if (client_connect(&c, sock, NULL) < 0)
         return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
                          sock);
-    args = json_pack("{s:s}", "path", tmp);
+    args = is_zstd ? json_pack("{s:s,s:s}", "path", tmp, "compress", "zstd")
+                   : json_pack("{s:s}", "path", tmp);
     /* The monitor writes tmp under a name of its own, syncs it and renames it to tmp. */
     ret = args ? client_call(&c, "save", args, SAVESTATE_CALL_TIMEOUT_MS, NULL, err)
                : error_set(err, -ENOMEM, "out of memory");
@@ -120,7 +122,7 @@ int savestate_save(const struct store *st, const char *name, struct error *err)
     char path[PATH_MAX];
     if (savestate_path(st, name, path, sizeof(path)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
-    return savestate_save_to(st, name, path, err);
+    return savestate_save_to(st, name, path, false, err);
 }
 
 int savestate_install(const struct store *st, const char *name, const char *from, struct error *err)

@@ -44,9 +44,9 @@ MUST_CHECK int savestate_verify(const char *path, struct error *err);
  */
 MUST_CHECK int savestate_save(const struct store *st, const char *name, struct error *err);
 /* savestate_save into (path) (a snapshot's state file) instead of the VM's saved state, through
- * (path).new the same way. */
+ * (path).new the same way; (is_zstd) has the monitor compress guest memory. */
 MUST_CHECK int savestate_save_to(const struct store *st, const char *name, const char *path,
-                                 struct error *err);
+                                 bool is_zstd, struct error *err);
 
 /*
  * Installs the state file (from) (a snapshot's, in the VM's directory) as VM (name)'s saved

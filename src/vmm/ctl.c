@@ -126,7 +126,7 @@ static int resume_vm(void *opaque, struct error *err)
  * save: pause (if running), write the state file, then stop the monitor as a poweroff does
  * (status 0). On failure the VM goes on in the state it had.
  */
-static int save_vm(void *opaque, const char *path, struct error *err)
+static int save_vm(void *opaque, const char *path, bool is_zstd, struct error *err)
 {
     struct vmm_ctl *c = opaque;
     bool was_paused = c->state == CONTROL_RUN_PAUSED;
@@ -143,7 +143,7 @@ static int save_vm(void *opaque, const char *path, struct error *err)
         return ret;
     if (!was_paused)
         vm_pause(vm);
-    ret = machine_save(c->machine, path, err);
+    ret = machine_save(c->machine, path, is_zstd, err);
     if (ret < 0) {
         if (!was_paused)
             vm_resume(vm);

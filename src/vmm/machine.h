@@ -69,9 +69,10 @@ enum vm_request machine_wait(struct machine *m, int *code);
  * Writes the machine's state to (path) (docs/vmm.md "Saved state"): a temporary file next to
  * it, fsync, rename, fsync of the directory. The vCPUs must be paused. Returns 0, -ENOTSUP
  * (a device that cannot be saved yet, named in (err)) or -errno; on failure (path) is left
- * as it was.
+ * as it was. With (is_zstd) guest memory is compressed (a restore then reads it instead of
+ * mapping it).
  */
-MUST_CHECK int machine_save(struct machine *m, const char *path, struct error *err);
+MUST_CHECK int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err);
 /* -ENOTSUP with (err) naming the first part or device that cannot be saved yet, else 0. */
 MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */

@@ -198,5 +198,14 @@ int machine_save_vrng(struct machine *m, struct machine_vdev *d, struct sf_buf *
 int machine_load_vrng(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 int machine_save_vcon(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
 int machine_load_vcon(struct machine *m, struct machine_vdev *d, struct sf_in *in);
+/* machine_state_zstd.c: RAM region (r) as the compressed section "<name>.zstd" (bytes of it in
+ * (*written)), and back into (r)'s own memory from that section's data (p, len). Return 0 or
+ * -errno / -EINVAL (a malformed section, named) with (err) set. */
+#define MACHINE_ZSTD_VERSION 1
+struct gmem_region;
+MUST_CHECK int machine_save_region_zstd(const struct gmem_region *r, struct sf_writer *w,
+                                        uint64_t *written, struct error *err);
+MUST_CHECK int machine_load_region_zstd(struct gmem_region *r, const uint8_t *p, size_t len,
+                                        struct error *err);
 
 #endif

@@ -156,13 +156,21 @@ static int save_cpuid(struct machine *m, struct sf_writer *w, struct error *err)
     return ret < 0 ? error_set(err, ret, "cannot save cpuid: %s", strerror(-ret)) : 0;
 }
 
-static int save_memory(struct machine *m, struct sf_writer *w, uint64_t *written, struct error *err)
+static int save_memory(struct machine *m, struct sf_writer *w, bool is_zstd, uint64_t *written,
+                       struct error *err)
 {
     *written = 0;
     for (unsigned i = 0; i < m->gm->nregions; i++) {
         const struct gmem_region *r = &m->gm->regions[i];
         uint64_t at, n = 0;
-        int ret = sf_write_raw(w, r->name, 1, r->size_bytes, &at);
+        int ret;
+        if (is_zstd) {
+            if ((ret = machine_save_region_zstd(r, w, &n, err)) < 0)
+                return ret;
+            *written += n;
+            continue;
+        }
+        ret = sf_write_raw(w, r->name, 1, r->size_bytes, &at);
         if (ret == 0)
             ret = gmem_region_save(r, w->fd, at, &n);
         if (ret < 0)
@@ -172,7 +180,7 @@ static int save_memory(struct machine *m, struct sf_writer *w, uint64_t *written
     return 0;
 }
 
-static int write_file(struct machine *m, int fd, struct error *err)
+static int write_file(struct machine *m, int fd, bool is_zstd, struct error *err)
 {
     struct sf_fingerprint *fp = malloc(sizeof(*fp));
     struct sf_writer w;
@@ -193,7 +201,7 @@ static int write_file(struct machine *m, int fd, struct error *err)
     if (ret == 0)
         ret = save_cpuid(m, &w, err);
     if (ret == 0)
-        ret = save_memory(m, &w, &written, err);
+        ret = save_memory(m, &w, is_zstd, &written, err);
     if (ret == 0 && (ret = sf_write_end(&w)) < 0)
         error_set(err, ret, "cannot write the state file: %s", strerror(-ret));
     if (ret == 0 && fsync(fd) < 0)
@@ -203,7 +211,7 @@ static int write_file(struct machine *m, int fd, struct error *err)
     return ret;
 }
 
-int machine_save(struct machine *m, const char *path, struct error *err)
+int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err)
 {
     char tmp[PATH_MAX];
     int fd, ret = machine_check_savable(m, err);
@@ -219,7 +227,7 @@ int machine_save(struct machine *m, const char *path, struct error *err)
     if (fd < 0)
         return error_set(err, -errno, "save: cannot create %s: %s", tmp, strerror(errno));
     m->is_saving = true;
-    ret = write_file(m, fd, err);
+    ret = write_file(m, fd, is_zstd, err);
     m->is_saving = false;
     close(fd);
     if (ret == 0 && rename(tmp, path) < 0)
@@ -251,7 +259,22 @@ static int map_memory(struct machine *m, struct error *err)
     for (unsigned i = 0; i < m->gm->nregions; i++) {
         struct gmem_region *r = &m->gm->regions[i];
         const struct sf_section *s = sf_find(&rs->file, r->name);
+        char zname[SF_NAME_BYTES];
         int ret;
+        snprintf(zname, sizeof(zname), "%s.zstd", r->name);
+        if (s == NULL && (s = sf_find(&rs->file, zname)) != NULL) {
+            /* compressed: read into the region's own memory instead of mapped */
+            mark_used(rs, s);
+            if (s->version != MACHINE_ZSTD_VERSION)
+                return error_set(err, -EINVAL,
+                                 "state file: section %s: version %u, this monitor reads "
+                                 "version %u",
+                                 zname, s->version, MACHINE_ZSTD_VERSION);
+            ret = machine_load_region_zstd(r, rs->map + s->offset, (size_t)s->length, err);
+            if (ret < 0)
+                return ret;
+            continue;
+        }
         if (s == NULL || !(s->flags & SF_FLAG_RAW) || s->length != r->size_bytes)
             return error_set(err, -EINVAL, "state file: section %s: %s", r->name,
                              s == NULL ? "missing" : "not this machine's memory");

@@ -300,3 +300,36 @@ def test_restore_refuses_missing_cpu_feature(vmm, counter, tmp_path):
     assert (f"section cpuid: the guest uses CPU feature {name} (CPUID leaf 0x1 subleaf 0 ECX "
             f"bit {bit})").encode() in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_save_restore_zstd(vmm, counter, tmp_path):
+    """save with "compress": "zstd" writes the touched memory compressed (the counter's
+    buffer pages hold one number each: a few hundred KiB); --restore reads it back, twice; a
+    frame that does not decode (checksums fixed up) is refused naming the section."""
+    sock, state = tmp_path / "ctl.sock", tmp_path / "z.state"
+    p = spawn(vmm_args(vmm, counter, "--control", str(sock), cmdline="mib=64 fill=1"))
+    before = read_until(p, rb"^COUNT 20 ")
+    r = u.control(sock, "save", {"path": str(state), "compress": "zstd"})
+    assert r.get("ok"), r
+    rest, err = finish(p)
+    assert p.returncode == 0, err
+    before += rest
+    assert os.stat(state).st_blocks * 512 < 4 << 20, "the 64 MiB written were not compressed"
+    for _ in range(2):
+        after, err = restore_run(vmm, counter, state, cmdline="mib=64 fill=1")
+        assert b"resumed from" in err, err
+        check_continues(before, after)
+    raw = state.read_bytes()[:1 << 20]
+    name = re.search(rb"([a-z0-9-]+)\.zstd\0", raw).group(1).decode() + ".zstd"
+    h, length = section(raw, name)
+
+    def patch(d):
+        d[h + 48] ^= 0xff  # the frame's magic number
+        d[h + 40:h + 44] = zlib.crc32(bytes(d[h + 48:h + 48 + length])).to_bytes(4, "little")
+        d[h + 44:h + 48] = zlib.crc32(bytes(d[h:h + 44])).to_bytes(4, "little")
+
+    bad = corrupt(state, tmp_path, "zstd", patch)
+    r = subprocess.run(vmm_args(vmm, counter, "--restore", str(bad), cmdline="mib=64 fill=1"),
+                       capture_output=True, timeout=30)
+    assert r.returncode == 6 and f"section {name}: cannot be loaded".encode() in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

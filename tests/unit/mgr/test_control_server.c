@@ -32,6 +32,7 @@ struct fake {
     int hostfwd_adds, hostfwd_removes, links;
     int saves;
     char last_path[300];
+    bool was_zstd;
 };
 
 static enum control_run_state f_query_state(void *opaque)
@@ -108,12 +109,13 @@ static int f_stats(void *opaque, struct control_stats *out, struct error *err)
     return 0;
 }
 
-static int f_save(void *opaque, const char *path, struct error *err)
+static int f_save(void *opaque, const char *path, bool is_zstd, struct error *err)
 {
     struct fake *f = opaque;
     if (strcmp(path, "/nonexistent/x") == 0)
         return error_set(err, -ENOENT, "save: cannot create %s", path);
     snprintf(f->last_path, sizeof(f->last_path), "%s", path);
+    f->was_zstd = is_zstd;
     f->saves++;
     return 0;
 }
@@ -399,7 +401,8 @@ static void test_net_not_supported(void **state)
                  "ENOTSUP", "net-link");
 }
 
-/* save: {"path": ...} required, nothing else; the op's error comes back as it is. */
+/* save: {"path": ...} required, "compress": "zstd" optional, nothing else; the op's error
+ * comes back as it is. */
 static void test_save(void **state)
 {
     struct env *e = *state;
@@ -417,6 +420,15 @@ static void test_save(void **state)
     expect_error(call(e, "{\"id\":6,\"cmd\":\"save\",\"args\":{\"path\":\"/nonexistent/x\"}}\n"),
                  "ENOENT", "cannot create");
     assert_int_equal(e->fake.saves, 1);
+    assert_false(e->fake.was_zstd);
+    expect_error(
+        call(e, "{\"id\":7,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"compress\":\"lz4\"}}\n"),
+        "EINVAL", "zstd");
+    r = call(e, "{\"id\":8,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"compress\":\"zstd\"}}\n");
+    result_of(r, 8);
+    json_decref(r);
+    assert_true(e->fake.was_zstd);
+    assert_int_equal(e->fake.saves, 2);
 }
 
 static void test_net_commands(void **state)
