@@ -71,8 +71,8 @@ static bool is_zero_page(const uint8_t *p)
 }
 
 /* Writes the records of the non-zero pages in [start, end) of (r). */
-static int write_range(struct zwriter *z, const struct gmem_region *r, uint64_t start,
-                       uint64_t end, uint64_t *pages)
+static int write_range(struct zwriter *z, const struct gmem_region *r, uint64_t start, uint64_t end,
+                       uint64_t *pages)
 {
     for (uint64_t o = start; o + PAGE_BYTES <= end; o += PAGE_BYTES) {
         uint8_t off[8];
@@ -185,8 +185,7 @@ static bool decode(ZSTD_DCtx *d, struct gmem_region *r, const uint8_t *p, size_t
     return in.pos == in.size && out.pos == 0;
 }
 
-int machine_load_region_zstd(struct gmem_region *r, const uint8_t *p, size_t len,
-                             struct error *err)
+int machine_load_region_zstd(struct gmem_region *r, const uint8_t *p, size_t len, struct error *err)
 {
     ZSTD_DCtx *d = ZSTD_createDCtx();
     bool ok;

@@ -71,6 +71,47 @@ static void test_round_trip(void **state)
     free(d);
 }
 
+static void expect_refused(const uint8_t *d, size_t n, const char *what);
+
+/* A section written in pieces (sf_stream_offset, sf_write_streamed) parses like any other and
+ * its checksum is that of the whole; a following section goes after it. */
+static void test_streamed(void **state)
+{
+    char path[] = "/tmp/sftestXXXXXX";
+    int fd = mkstemp(path);
+    struct sf_file *f = malloc(sizeof(*f));
+    struct error err = {0};
+    struct sf_writer w;
+    struct stat st;
+    uint64_t at;
+    uint32_t crc;
+    uint8_t *d;
+    (void)state;
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(sf_write_header(&w, fd, &fp), 0);
+    at = sf_stream_offset(&w);
+    assert_int_equal(pwrite(fd, "abc", 3, (off_t)at), 3);
+    assert_int_equal(pwrite(fd, "defg", 4, (off_t)at + 3), 4);
+    crc = sf_crc_update(sf_crc_update(0, "abc", 3), "defg", 4);
+    assert_int_equal(crc, sf_crc_update(0, "abcdefg", 7));
+    assert_int_equal(sf_write_streamed(&w, "ram.zstd", 1, 7, crc), 0);
+    assert_int_equal(sf_write_section(&w, "com1", 1, "hello", 5), 0);
+    assert_int_equal(sf_write_end(&w), 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    d = malloc((size_t)st.st_size);
+    assert_int_equal(pread(fd, d, (size_t)st.st_size, 0), st.st_size);
+    assert_int_equal(sf_parse(d, (size_t)st.st_size, f, &err), 0);
+    assert_int_equal(sf_find(f, "ram.zstd")->offset, at);
+    assert_memory_equal(d + at, "abcdefg", 7);
+    assert_memory_equal(d + sf_find(f, "com1")->offset, "hello", 5);
+    d[at + 6] ^= 1;
+    expect_refused(d, (size_t)st.st_size, "section ram.zstd: bad checksum");
+    close(fd);
+    free(d);
+    free(f);
+}
+
 /* Expects sf_parse to refuse (d, n) with a message containing (what). */
 static void expect_refused(const uint8_t *d, size_t n, const char *what)
 {
@@ -159,9 +200,8 @@ static void test_buf_and_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_streamed),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_buf_and_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
