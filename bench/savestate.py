@@ -5,7 +5,8 @@ its 64 MiB buffer touched (fill=1) under bareiron-vmm and under QEMU, saves it, 
 and prints one line per measurement: "<who> <memory_mib> <what> <value>", what being
 save_ms (request to state on disk), state_mib (blocks the state file holds), resume_ms (spawn
 of the restoring process to the first COUNT line the guest prints after it), resumed_us (ours
-only: the monitor's own figure, main() to vCPUs running) and rss_mib (VmRSS at that line).
+only: the monitor's own figure, main() to vCPUs running) and rss_mib (VmRSS at that line);
+<who> is ours, ours-zstd (save with "compress": "zstd") or qemu.
 
 Usage: savestate.py VMM COUNTER_ELF TMPDIR RUNS ACCEL MEMORY_MIB..."""
 import json
@@ -66,7 +67,7 @@ def our_control(sock, cmd, args=None):
         raise RuntimeError(f"{cmd}: {r}")
 
 
-def ours(vmm, elf, tmp, mib):
+def ours(vmm, elf, tmp, mib, compress=None):
     sock, state = f"{tmp}/ctl.sock", f"{tmp}/ours.state"
     base = [vmm, "--kernel", elf, "--memory", f"{mib}M", "--serial", "stdio", "--no-reboot",
             "--cmdline", CMDLINE]
@@ -74,7 +75,7 @@ def ours(vmm, elf, tmp, mib):
                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     read_line_matching(p, rb"^COUNT %d " % TOUCHED_TICK)
     t0 = time.monotonic()
-    our_control(sock, "save", {"path": state})
+    our_control(sock, "save", {"path": state, **({"compress": compress} if compress else {})})
     save_ms = (time.monotonic() - t0) * 1000
     p.wait(timeout=30)
     state_mib = os.stat(state).st_blocks * 512 / (1 << 20)
@@ -161,6 +162,7 @@ def main():
     for mib in sys.argv[6:]:
         for _ in range(int(runs)):
             for who, res in (("ours", ours(vmm, elf, tmp, int(mib))),
+                             ("ours-zstd", ours(vmm, elf, tmp, int(mib), "zstd")),
                              ("qemu", qemu(elf, tmp, int(mib), accel))):
                 for what, v in res.items():
                     print(who, mib, what, f"{v:.3f}", flush=True)

@@ -10,7 +10,8 @@
 #   resume     spawn of the restoring process to the guest's first output line after it (ms);
 #              for ours also the monitor's own figure, main() to vCPUs running (us)
 #   RSS        of the restored process at that line (MiB)
-# Prints min/median over RUNS and the ratio of our median to QEMU's.
+# Prints min/median over RUNS and the ratio of our median to QEMU's; then the same for ours
+# with "compress": "zstd" against ours uncompressed.
 # Usage: bench/savestate.sh [BUILD_DIR] [RUNS]    (defaults: build, 5)
 set -eu
 bench_name=savestate
@@ -63,4 +64,18 @@ for mib in 128 1024; do
     done
     o=$(figure ours "$mib" resumed_us)
     printf "%-34s %10s %10s %10s %8s\n" "$mib MiB: resumed, monitor's (us)" $o - -
+done
+echo
+echo "save --compress zstd (restore reads instead of mapping); ratio to our uncompressed median"
+printf "%-34s %10s %10s %10s %8s\n" "" "zstd min" "zstd med" "plain med" ratio
+for mib in 128 1024; do
+    for row in "save_ms:save (ms)" "state_mib:state written (MiB)" \
+        "resume_ms:resume to guest output (ms)" "rss_mib:RSS after resume (MiB)" \
+        "resumed_us:resumed, monitor's (us)"; do
+        what=${row%%:*}
+        z=$(figure ours-zstd "$mib" "$what")
+        o=$(figure ours "$mib" "$what")
+        printf "%-34s %10s %10s %10s %8s\n" "$mib MiB: ${row#*:}" $z "$(median "$o")" \
+            "$(bench_ratio "$(median "$z")" "$(median "$o")")"
+    done
 done
