@@ -41,6 +41,7 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
 {
     static const struct option opts[] = {{"description", required_argument, NULL, 'd'},
                                          {"name", required_argument, NULL, 'n'},
+                                         {"live", no_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     int c, n;
@@ -57,6 +58,12 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
                                "snapshot: unknown or incomplete option '%s' (see 'bareiron "
                                "snapshot --help')",
                                argv[optind - 1]);
+        if (c == 'l')
+            /* Copying memory with dirty tracking while the guest runs is not built: refused
+             * rather than silently pausing the guest for the whole take. */
+            return error_set(err, -ENOTSUP,
+                             "snapshot take --live: not supported yet (without it, take on a "
+                             "running VM pauses it while the state is written)");
         if (c == 'd')
             a->description = optarg;
         else

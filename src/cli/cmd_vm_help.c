@@ -185,7 +185,7 @@ static const struct {
      "  If one disk fails, the snapshots made in the others are deleted again.\n"
      "  On a running or paused VM take also saves the machine state: the VM is paused\n"
      "  for the whole take (its monitor saves, exits and is resumed from the snapshot's\n"
-     "  state); on a saved VM it keeps the saved state.\n"
+     "  state; --live is not supported yet); on a saved VM it keeps the saved state.\n"
      "  list prints the tree, the current snapshot marked '*'. restore reverts every\n"
      "  disk and the settings (the present state is lost) and makes SNAP current; a\n"
      "  snapshot with a machine state leaves the VM saved ('bareiron start' resumes it).\n"

@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
 #include "mgr/config.h"
 #include "mgr/proc.h"
+#include "mgr/savestate.h"
 #include "mgr/snaptree.h"
 #include "mgr/store.h"
 
@@ -78,6 +81,20 @@ static void show_devices(const struct vm_config *c)
         printf("Serial:        console (default)\n");
 }
 
+/* "64.1 MiB written 2026-12-06 08:40:12" of VM (name)'s saved state into (buf); "" if none. */
+static void saved_state_info(const struct store *st, const char *name, char *buf, size_t size)
+{
+    char path[PATH_MAX], when[32];
+    struct stat sb;
+    struct tm tm;
+    buf[0] = '\0';
+    if (savestate_path(st, name, path, sizeof(path)) < 0 || stat(path, &sb) < 0)
+        return;
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&sb.st_mtime, &tm));
+    snprintf(buf, size, "%.1f MiB on disk, written %s", (double)sb.st_blocks * 512 / (1 << 20),
+             when);
+}
+
 static void show_text(const struct store *st, const struct vm_config *c,
                       const struct proc_status *ps, const struct snap_tree *t)
 {
@@ -88,7 +105,11 @@ static void show_text(const struct store *st, const struct vm_config *c,
     else if (ps->state == VM_STATE_ABORTED && ps->has_exit)
         printf("State:         aborted (last exit: %s %d)\n", ps->exit_signal ? "signal" : "status",
                ps->exit_signal ? ps->exit_signal : ps->exit_status);
-    else
+    else if (ps->state == VM_STATE_SAVED) {
+        char info[128];
+        saved_state_info(st, c->name, info, sizeof(info));
+        printf("State:         saved (%s; 'bareiron start' resumes it)\n", info);
+    } else
         printf("State:         %s\n", vm_state_name(ps->state));
     printf("UUID:          %s\n", or_dash(c->uuid));
     printf("Description:   %s\n", or_dash(c->description));

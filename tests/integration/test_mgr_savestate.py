@@ -65,6 +65,7 @@ def test_save_resume_discard(mgr):
     mgr.ok("start", "c")
     before = save(mgr)
     assert mgr.state("c") == "saved"
+    assert "State:         saved (" in mgr.ok("show", "c").stdout
     rows = json.loads(mgr.ok("list", "--json").stdout)
     assert [r["state"] for r in rows if r["name"] == "c"] == ["saved"]
     state = mgr.vm_dir("c") / "saved.state"

@@ -241,6 +241,8 @@ def test_running_vm_refused(mgr, tmp_path):
     assert r.returncode != 0 and "save" in r.stderr, r.stderr
     assert [s["name"] for s in tree(mgr, "vm")["snapshots"]] == ["A"]
     assert mgr.state("vm") == "running"
+    r = mgr.run("snapshot", "vm", "take", "B", "--live")
+    assert r.returncode == EXIT_INVALID and "--live: not supported yet" in r.stderr, r.stderr
     mgr.ok("snapshot", "vm", "list")
     mgr.ok("snapshot", "vm", "show", "A")
     r = mgr.run("clone", "vm", "c")
