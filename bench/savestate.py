@@ -9,6 +9,7 @@ only: the monitor's own figure, main() to vCPUs running) and rss_mib (VmRSS at t
 <who> is ours, ours-zstd (save with "compress": "zstd") or qemu.
 
 Usage: savestate.py VMM COUNTER_ELF TMPDIR RUNS ACCEL MEMORY_MIB..."""
+import atexit
 import json
 import os
 import re
@@ -18,6 +19,22 @@ import sys
 import time
 
 CMDLINE = "ticks=1000000 shift=14 mib=64 fill=1"
+SPAWNED = []
+
+
+@atexit.register
+def reap():
+    """Kills what a failed measurement left running."""
+    for p in SPAWNED:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def popen(args, stderr=subprocess.DEVNULL):
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+    SPAWNED.append(p)
+    return p
 TOUCHED_TICK = 20  # saved once the guest has counted this far (its buffer is filled by then)
 
 
@@ -71,8 +88,7 @@ def ours(vmm, elf, tmp, mib, compress=None):
     sock, state = f"{tmp}/ctl.sock", f"{tmp}/ours.state"
     base = [vmm, "--kernel", elf, "--memory", f"{mib}M", "--serial", "stdio", "--no-reboot",
             "--cmdline", CMDLINE]
-    p = subprocess.Popen(base + ["--control", sock], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    p = popen(base + ["--control", sock])
     read_line_matching(p, rb"^COUNT %d " % TOUCHED_TICK)
     t0 = time.monotonic()
     our_control(sock, "save", {"path": state, **({"compress": compress} if compress else {})})
@@ -80,8 +96,7 @@ def ours(vmm, elf, tmp, mib, compress=None):
     p.wait(timeout=30)
     state_mib = os.stat(state).st_blocks * 512 / (1 << 20)
     t0 = time.monotonic()
-    r = subprocess.Popen(base + ["--restore", state, "--log-level", "info"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    r = popen(base + ["--restore", state, "--log-level", "info"], stderr=subprocess.PIPE)
     t1 = read_line_matching(r, rb"^COUNT \d+ \d+\r?\n")
     rss = rss_mib(r.pid)
     stop(r)
@@ -124,9 +139,7 @@ def qemu(elf, tmp, mib, accel):
             "-append", CMDLINE, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
             "-m", str(mib), "-no-reboot"]
-    p = subprocess.Popen(base + ["-qmp", f"unix:{qmp},server=on,wait=off"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         stdin=subprocess.DEVNULL)
+    p = popen(base + ["-qmp", f"unix:{qmp},server=on,wait=off"])
     read_line_matching(p, rb"^COUNT %d " % TOUCHED_TICK)
     q = Qmp(qmp)
     t0 = time.monotonic()
@@ -141,9 +154,7 @@ def qemu(elf, tmp, mib, accel):
     if os.path.exists(qmp):
         os.unlink(qmp)
     t0 = time.monotonic()
-    r = subprocess.Popen(base + ["-incoming", f"exec:cat {state}", "-qmp",
-                                 f"unix:{qmp},server=on,wait=off"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    r = popen(base + ["-incoming", f"exec:cat {state}", "-qmp", f"unix:{qmp},server=on,wait=off"])
     q = Qmp(qmp)
     # The stream says the source was paused: the destination stays paused once loaded.
     while q.cmd("query-status")["status"] == "inmigrate":
