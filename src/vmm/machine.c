@@ -171,8 +171,9 @@ const struct machine_part machine_parts[] = {
     {"the interrupt controller", true, PART_ALWAYS, machine_add_irqchip, machine_remove_irqchip,
      STATE("ioapic", machine_has_ioapic, ioapic)},
     {"COM1", true, PART_ALWAYS, machine_add_com1, machine_remove_com1, STATE("com1", NULL, com1)},
-    {"i8042", true, PART_ALWAYS, machine_add_i8042, machine_remove_i8042,
-     STATE("i8042", NULL, i8042)},
+    /* i8042 version 2: the typematic byte and the IntelliMouse mode were added */
+    {"i8042", true, PART_ALWAYS, machine_add_i8042, machine_remove_i8042, .section = "i8042",
+     .version = 2, .save = machine_save_i8042, .load = machine_load_i8042},
     {"port 0x92", true, PART_ALWAYS, machine_add_port92, machine_remove_port92,
      STATE("port92", NULL, port92)},
     {"isa-debug-exit", true, PART_ALWAYS, machine_add_debug_exit, machine_remove_debug_exit,

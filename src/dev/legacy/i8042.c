@@ -11,6 +11,7 @@
  * every byte makes a fresh edge on the (edge-triggered ISA) line.
  */
 #include "dev/legacy/i8042.h"
+#include "dev/legacy/i8042_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,32 +27,14 @@
 #define STS_CMD 0x08
 #define STS_UNLOCKED 0x10
 #define STS_AUXB 0x20
-#define CTR_KBDINT 0x01
-#define CTR_AUXINT 0x02
-#define CTR_SYS 0x04
-#define CTR_KBDDIS 0x10
-#define CTR_AUXDIS 0x20
-#define CTR_XLATE 0x40
+#define CTR_KBDINT I8042_CTR_KBDINT
+#define CTR_AUXINT I8042_CTR_AUXINT
+#define CTR_SYS I8042_CTR_SYS
+#define CTR_KBDDIS I8042_CTR_KBDDIS
+#define CTR_AUXDIS I8042_CTR_AUXDIS
+#define CTR_XLATE I8042_CTR_XLATE
 #define CTR_DEFAULT (CTR_XLATE | CTR_SYS | CTR_AUXINT | CTR_KBDINT)
-#define ACK 0xfa
-#define NAK 0xfe
 #define QUEUE_SIZE I8042_QUEUE_SIZE
-
-struct i8042 {
-    pthread_mutex_t lock;
-    struct platform plat;
-    bool kbd_line, aux_line;
-    struct i8042_state st;
-};
-
-static bool q_push(struct i8042_queue *q, uint8_t b)
-{
-    if (q->count == QUEUE_SIZE)
-        return false;
-    q->buf[(q->head + q->count) % QUEUE_SIZE] = b;
-    q->count++;
-    return true;
-}
 
 static uint8_t q_pop(struct i8042_queue *q)
 {
@@ -96,171 +79,17 @@ static void refill(struct i8042 *k)
     k->st.obuf_full = true;
 }
 
+void i8042_sync(struct i8042 *k)
+{
+    refill(k);
+    update_irq(k);
+}
+
 static void ctrl_reply(struct i8042 *k, uint8_t b, bool is_aux)
 {
     unsigned slot = (k->st.ctrl_q.head + k->st.ctrl_q.count) % QUEUE_SIZE;
-    if (q_push(&k->st.ctrl_q, b))
+    if (i8042_q_push(&k->st.ctrl_q, b))
         k->st.ctrl_q_aux[slot] = is_aux;
-}
-
-static void kbd_reply(struct i8042 *k, uint8_t b)
-{
-    q_push(&k->st.kbd_q, b);
-}
-
-static void aux_reply(struct i8042 *k, uint8_t b)
-{
-    q_push(&k->st.aux_q, b);
-}
-
-static void kbd_reset(struct i8042 *k)
-{
-    k->st.kbd_q.count = 0;
-    k->st.kbd_expect = 0;
-    k->st.kbd_scanning = true;
-    k->st.kbd_set = 2;
-    k->st.kbd_leds = 0;
-}
-
-static void aux_reset(struct i8042 *k)
-{
-    k->st.aux_q.count = 0;
-    k->st.aux_expect = 0;
-    k->st.aux_reporting = false;
-    k->st.aux_rate = 100;
-    k->st.aux_res = 2;
-    k->st.aux_scaling = 0;
-}
-
-/* A parameter byte for a keyboard command (LEDs, typematic, scan-code set). */
-static void kbd_param(struct i8042 *k, uint8_t cmd, uint8_t val)
-{
-    k->st.kbd_expect = 0;
-    kbd_reply(k, ACK);
-    if (cmd == 0xed)
-        k->st.kbd_leds = val & 7;
-    else if (cmd == 0xf0 && val == 0)
-        kbd_reply(k, (k->st.ctr & CTR_XLATE) ? (uint8_t)(k->st.kbd_set == 1 ? 0x43 : 0x41)
-                                             : k->st.kbd_set);
-    else if (cmd == 0xf0 && val <= 3)
-        k->st.kbd_set = val;
-}
-
-/* A byte the guest sends to the keyboard. */
-static void kbd_write(struct i8042 *k, uint8_t val)
-{
-    if (k->st.kbd_expect && val < 0xed) {
-        kbd_param(k, k->st.kbd_expect, val);
-        return;
-    }
-    k->st.kbd_expect = 0;
-    switch (val) {
-    case 0xed: /* set LEDs */
-    case 0xf0: /* get/set scan-code set */
-    case 0xf3: /* typematic rate */
-        k->st.kbd_expect = val;
-        kbd_reply(k, ACK);
-        break;
-    case 0xee: /* echo */
-        kbd_reply(k, 0xee);
-        break;
-    case 0xf2: /* identify: MF2 keyboard, translated or not */
-        kbd_reply(k, ACK);
-        kbd_reply(k, 0xab);
-        kbd_reply(k, (k->st.ctr & CTR_XLATE) ? 0x41 : 0x83);
-        break;
-    case 0xf4:
-        k->st.kbd_scanning = true;
-        kbd_reply(k, ACK);
-        break;
-    case 0xf5:
-    case 0xf6:
-        k->st.kbd_scanning = val == 0xf6;
-        kbd_reply(k, ACK);
-        break;
-    case 0xff:
-        kbd_reset(k);
-        kbd_reply(k, ACK);
-        kbd_reply(k, 0xaa);
-        break;
-    default:
-        if (val >= 0xf7 && val <= 0xfd) {
-            kbd_reply(k, ACK); /* set-3 key types: accepted, ignored */
-            break;
-        }
-        log_ratelimited(LOG_DEBUG, "unknown keyboard command 0x%02x", val);
-        kbd_reply(k, NAK);
-    }
-}
-
-static void aux_status(struct i8042 *k)
-{
-    aux_reply(k, ACK);
-    aux_reply(k, (uint8_t)((k->st.aux_reporting ? 0x20 : 0) | (k->st.aux_scaling ? 0x10 : 0)));
-    aux_reply(k, k->st.aux_res);
-    aux_reply(k, k->st.aux_rate);
-}
-
-/* A byte the guest sends to the mouse (after command 0xD4). */
-static void aux_write(struct i8042 *k, uint8_t val)
-{
-    if (k->st.aux_expect) {
-        if (k->st.aux_expect == 0xf3)
-            k->st.aux_rate = val;
-        else
-            k->st.aux_res = val & 3;
-        k->st.aux_expect = 0;
-        aux_reply(k, ACK);
-        return;
-    }
-    switch (val) {
-    case 0xe8: /* set resolution */
-    case 0xf3: /* set sample rate */
-        k->st.aux_expect = val;
-        aux_reply(k, ACK);
-        break;
-    case 0xe6:
-    case 0xe7:
-        k->st.aux_scaling = val == 0xe7;
-        aux_reply(k, ACK);
-        break;
-    case 0xe9:
-        aux_status(k);
-        break;
-    case 0xeb: /* read data: an empty packet */
-        aux_reply(k, ACK);
-        aux_reply(k, 0x08);
-        aux_reply(k, 0);
-        aux_reply(k, 0);
-        break;
-    case 0xf2: /* identify: standard PS/2 mouse */
-        aux_reply(k, ACK);
-        aux_reply(k, 0x00);
-        break;
-    case 0xea: /* stream mode */
-    case 0xec: /* reset wrap mode */
-    case 0xf0: /* remote mode */
-        aux_reply(k, ACK);
-        break;
-    case 0xf4:
-    case 0xf5:
-        k->st.aux_reporting = val == 0xf4;
-        aux_reply(k, ACK);
-        break;
-    case 0xf6:
-        aux_reset(k);
-        aux_reply(k, ACK);
-        break;
-    case 0xff:
-        aux_reset(k);
-        aux_reply(k, ACK);
-        aux_reply(k, 0xaa);
-        aux_reply(k, 0x00);
-        break;
-    default:
-        log_ratelimited(LOG_DEBUG, "unknown mouse command 0x%02x", val);
-        aux_reply(k, NAK);
-    }
 }
 
 /* The output port: bit 0 is the CPU reset line (active low), bit 1 the A20 gate. */
@@ -289,10 +118,10 @@ static void data_write(struct i8042 *k, uint8_t val)
         ctrl_reply(k, val, true);
         break;
     case 0xd4:
-        aux_write(k, val);
+        i8042_aux_write(k, val);
         break;
     case 0:
-        kbd_write(k, val);
+        i8042_kbd_write(k, val);
         break;
     default:
         break; /* 0x61..0x7f: controller RAM, ignored */
@@ -414,8 +243,8 @@ int i8042_create(const struct platform *plat, struct i8042 **out)
     pthread_mutex_init(&k->lock, NULL);
     k->plat = *plat;
     k->st.ctr = CTR_DEFAULT;
-    kbd_reset(k);
-    aux_reset(k);
+    i8042_kbd_reset(k);
+    i8042_aux_reset(k);
     *out = k;
     return 0;
 }
@@ -445,7 +274,7 @@ static size_t queue_input(struct i8042 *k, bool is_aux, const uint8_t *buf, size
     pthread_mutex_lock(&k->lock);
     bool is_on = is_aux ? k->st.aux_reporting : k->st.kbd_scanning;
     struct i8042_queue *q = is_aux ? &k->st.aux_q : &k->st.kbd_q;
-    while (is_on && n < len && q_push(q, buf[n]))
+    while (is_on && n < len && i8042_q_push(q, buf[n]))
         n++;
     refill(k);
     update_irq(k);
@@ -478,7 +307,8 @@ static bool queue_ok(const struct i8042_queue *q)
 int i8042_load(struct i8042 *k, const struct i8042_state *st)
 {
     if (!queue_ok(&st->ctrl_q) || !queue_ok(&st->kbd_q) || !queue_ok(&st->aux_q) ||
-        (st->status_cmd & ~STS_CMD) != 0)
+        (st->status_cmd & ~STS_CMD) != 0 || st->kbd_set < 1 || st->kbd_set > 3 ||
+        (st->aux_id != 0 && st->aux_id != 3))
         return -EINVAL;
     pthread_mutex_lock(&k->lock);
     k->st = *st;

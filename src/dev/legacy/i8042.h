@@ -45,9 +45,12 @@ struct i8042_state {
     uint8_t kbd_expect;                /* keyboard command waiting for its parameter */
     bool kbd_scanning;
     uint8_t kbd_set, kbd_leds;
-    uint8_t aux_expect; /* mouse command waiting for its parameter */
+    uint8_t kbd_typematic; /* the F3 command's rate/delay byte */
+    uint8_t aux_expect;    /* mouse command waiting for its parameter */
     bool aux_reporting;
     uint8_t aux_rate, aux_res, aux_scaling;
+    uint8_t aux_id;       /* 0: standard PS/2 mouse, 3: IntelliMouse (4-byte packets) */
+    uint8_t aux_rates[3]; /* the last three sample rates set, oldest first */
 };
 
 /* Creates a controller whose interrupts go to GSI_I8042_KBD/GSI_I8042_AUX and whose reset
@@ -61,6 +64,23 @@ MUST_CHECK int i8042_attach(struct i8042 *k, struct bus *pio);
 /* Handlers of the two 1-byte ranges (offset is always 0). */
 extern const struct io_ops i8042_data_io_ops;
 extern const struct io_ops i8042_cmd_io_ops;
+
+struct keymap_entry;
+/*
+ * Host input: key (e) (dev/input/keymap.h) pressed or released. The keyboard sends its make or
+ * break code in the scan-code set the guest chose, as set 1 when the controller translates
+ * (command byte bit 6). The whole code or nothing: returns false (dropped) while scanning is
+ * disabled or when the keyboard's queue has no room for it. Thread-safe.
+ */
+bool i8042_kbd_key(struct i8042 *k, const struct keymap_entry *e, bool is_down);
+/*
+ * Host input: the pointer moved by (dx, dy) (screen directions: right, down), the wheel by (dz)
+ * notches (positive: towards the user; only an IntelliMouse reports it) with (buttons) held
+ * (bit 0 left, 1 right, 2 middle). Queued as one packet or several for a long move, as many as
+ * the mouse's queue holds. Returns false (dropped) while the guest has reporting off or the
+ * queue is full. Thread-safe.
+ */
+bool i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t dz, uint8_t buttons);
 
 /* Queues (len) keyboard scan-code bytes (set 2 as the guest sees them after translation is
  * decided by the command byte: bareiron queues exactly what the guest should read). Returns

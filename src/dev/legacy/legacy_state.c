@@ -96,6 +96,9 @@ void i8042_save_state(struct i8042 *k, struct sf_buf *b)
     sf_put_u8(b, st.aux_rate);
     sf_put_u8(b, st.aux_res);
     sf_put_u8(b, st.aux_scaling);
+    sf_put_u8(b, st.kbd_typematic);
+    sf_put_u8(b, st.aux_id);
+    sf_put_bytes(b, st.aux_rates, sizeof(st.aux_rates));
 }
 
 int i8042_load_state(struct i8042 *k, struct sf_in *in)
@@ -121,6 +124,9 @@ int i8042_load_state(struct i8042 *k, struct sf_in *in)
     st.aux_rate = sf_get_u8(in);
     st.aux_res = sf_get_u8(in);
     st.aux_scaling = sf_get_u8(in);
+    st.kbd_typematic = sf_get_u8(in);
+    st.aux_id = sf_get_u8(in);
+    sf_get_bytes(in, st.aux_rates, sizeof(st.aux_rates));
     return sf_in_end(in) < 0 ? -EINVAL : i8042_load(k, &st);
 }
 

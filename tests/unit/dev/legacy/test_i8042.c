@@ -12,6 +12,7 @@
 
 #include "core/x86/layout.h"
 #include "dev/bus.h"
+#include "dev/input/keymap.h"
 #include "dev/legacy/i8042.h"
 #include "fake_platform.h"
 
@@ -200,6 +201,161 @@ static void test_mouse(void **state)
         assert_int_equal(read_data(c), pkt[i]);
 }
 
+/* Host keys become scan codes of the set the guest chose, translated to set 1 by default. */
+static void test_kbd_keys(void **state)
+{
+    struct ctx *c = *state;
+    const struct keymap_entry *a = keymap_find_keysym('a'), *del = keymap_find_name("delete");
+    struct i8042_state st;
+    assert_true(i8042_kbd_key(c->k, a, true));
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_KBD));
+    assert_int_equal(read_data(c), 0x1e);
+    assert_true(i8042_kbd_key(c->k, a, false));
+    assert_int_equal(read_data(c), 0x9e);
+    assert_true(i8042_kbd_key(c->k, del, false));
+    assert_int_equal(read_data(c), 0xe0);
+    assert_int_equal(read_data(c), 0xd3);
+    /* translation off: set 2 */
+    outb(c, PORT_I8042_CMD, 0x60);
+    outb(c, PORT_I8042_DATA, 0x07);
+    assert_true(i8042_kbd_key(c->k, a, false));
+    assert_int_equal(read_data(c), 0xf0);
+    assert_int_equal(read_data(c), 0x1c);
+    assert_true(i8042_kbd_key(c->k, del, true));
+    assert_int_equal(read_data(c), 0xe0);
+    assert_int_equal(read_data(c), 0x71);
+    /* get set, select set 1, a bad set */
+    outb(c, PORT_I8042_DATA, 0xf0);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x00);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0x02);
+    outb(c, PORT_I8042_DATA, 0xf0);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x01);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_true(i8042_kbd_key(c->k, a, false));
+    assert_int_equal(read_data(c), 0x9e);
+    outb(c, PORT_I8042_DATA, 0xf0);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x05);
+    assert_int_equal(read_data(c), 0xfe);
+    /* typematic and LEDs are kept */
+    outb(c, PORT_I8042_DATA, 0xf3);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x20);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0xed);
+    assert_int_equal(read_data(c), 0xfa);
+    outb(c, PORT_I8042_DATA, 0x02);
+    assert_int_equal(read_data(c), 0xfa);
+    i8042_save(c->k, &st);
+    assert_int_equal(st.kbd_typematic, 0x20);
+    assert_int_equal(st.kbd_leds, 2);
+    assert_int_equal(st.kbd_set, 1);
+    /* reset: set 2 again */
+    outb(c, PORT_I8042_DATA, 0xff);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_int_equal(read_data(c), 0xaa);
+    assert_true(i8042_kbd_key(c->k, a, true));
+    assert_int_equal(read_data(c), 0x1c);
+    /* scanning off: dropped */
+    outb(c, PORT_I8042_DATA, 0xf5);
+    assert_int_equal(read_data(c), 0xfa);
+    assert_false(i8042_kbd_key(c->k, a, true));
+    assert_int_equal(status(c) & 1, 0);
+}
+
+/* A flood of keys fills the queue and the rest is dropped; never half a code. */
+static void test_kbd_flood(void **state)
+{
+    struct ctx *c = *state;
+    const struct keymap_entry *del = keymap_find_name("delete");
+    struct i8042_state st;
+    unsigned sent = 0, got = 0;
+    for (unsigned i = 0; i < 10000; i++)
+        sent += i8042_kbd_key(c->k, del, (i & 1) == 0);
+    /* one byte sits in the output buffer, 64 in the queue: 32 codes of two bytes in all */
+    assert_int_equal(sent, 32);
+    i8042_save(c->k, &st);
+    assert_true(st.kbd_q.count <= I8042_QUEUE_SIZE);
+    while (status(c) & 1) {
+        uint8_t b = inb(c, PORT_I8042_DATA);
+        assert_int_equal(b, got % 2 == 0 ? 0xe0 : (got / 2) % 2 == 0 ? 0x53 : 0xd3);
+        got++;
+    }
+    assert_int_equal(got, 64);
+}
+
+static void mouse_cmd(struct ctx *c, uint8_t b)
+{
+    outb(c, PORT_I8042_CMD, 0xd4);
+    outb(c, PORT_I8042_DATA, b);
+    assert_int_equal(read_data(c), 0xfa);
+}
+
+static void test_mouse_packets(void **state)
+{
+    struct ctx *c = *state;
+    assert_false(i8042_aux_motion(c->k, 1, 1, 0, 0)); /* reporting off */
+    mouse_cmd(c, 0xf4);
+    assert_true(i8042_aux_motion(c->k, 5, -3, 1, 1));
+    assert_true(fake_platform_irq(&c->fp, GSI_I8042_AUX));
+    assert_int_equal(read_data(c), 0x09);
+    assert_int_equal(read_data(c), 5);
+    assert_int_equal(read_data(c), 3); /* screen up is PS/2 +Y */
+    assert_false(status(c) & 1);       /* no wheel byte */
+    assert_true(i8042_aux_motion(c->k, -300, 2, 0, 6));
+    assert_int_equal(read_data(c), 0x08 | 0x10 | 0x20 | 6);
+    assert_int_equal(read_data(c), 0x01); /* -255 */
+    assert_int_equal(read_data(c), 0xfe); /* -2 */
+    assert_int_equal(read_data(c), 0x08 | 0x10 | 6);
+    assert_int_equal(read_data(c), 0xd3); /* -45 */
+    assert_int_equal(read_data(c), 0x00);
+    /* a huge move is bounded by the queue */
+    assert_true(i8042_aux_motion(c->k, INT32_MAX, INT32_MIN, 0, 0));
+    unsigned n = 0;
+    while (status(c) & 1) {
+        (void)inb(c, PORT_I8042_DATA);
+        n++;
+    }
+    assert_true(n > 0 && n <= I8042_QUEUE_SIZE + 1 && n % 3 == 0);
+}
+
+/* Sample rates 200, 100, 80 make an IntelliMouse: ID 3 and a wheel byte; reset undoes it. */
+static void test_intellimouse(void **state)
+{
+    struct ctx *c = *state;
+    static const uint8_t wrong[] = {200, 80, 100}, right[] = {200, 100, 80};
+    for (unsigned i = 0; i < 3; i++) {
+        mouse_cmd(c, 0xf3);
+        mouse_cmd(c, wrong[i]);
+    }
+    mouse_cmd(c, 0xf2);
+    assert_int_equal(read_data(c), 0x00);
+    for (unsigned i = 0; i < 3; i++) {
+        mouse_cmd(c, 0xf3);
+        mouse_cmd(c, right[i]);
+    }
+    mouse_cmd(c, 0xf2);
+    assert_int_equal(read_data(c), 0x03);
+    mouse_cmd(c, 0xf4);
+    assert_true(i8042_aux_motion(c->k, 0, 0, -1, 4));
+    assert_int_equal(read_data(c), 0x0c);
+    assert_int_equal(read_data(c), 0);
+    assert_int_equal(read_data(c), 0);
+    assert_int_equal(read_data(c), 0xff);
+    assert_true(i8042_aux_motion(c->k, 0, 0, 100, 0));
+    for (unsigned i = 0; i < 3; i++)
+        (void)read_data(c);
+    assert_int_equal(read_data(c), 7); /* clamped to the 4-bit range */
+    mouse_cmd(c, 0xff);
+    assert_int_equal(read_data(c), 0xaa);
+    assert_int_equal(read_data(c), 0x00);
+    mouse_cmd(c, 0xf2);
+    assert_int_equal(read_data(c), 0x00);
+}
+
 static void test_save_load(void **state)
 {
     struct ctx *c = *state;
@@ -218,6 +374,12 @@ static void test_save_load(void **state)
     st.kbd_q.count = 0;
     st.aux_q.head = 64;
     assert_int_equal(i8042_load(c->k, &st), -EINVAL);
+    st.aux_q.head = 0;
+    st.aux_id = 4;
+    assert_int_equal(i8042_load(c->k, &st), -EINVAL);
+    st.aux_id = 3;
+    st.kbd_set = 0;
+    assert_int_equal(i8042_load(c->k, &st), -EINVAL);
 }
 
 int main(void)
@@ -227,6 +389,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_pulse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyboard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mouse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kbd_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kbd_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mouse_packets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intellimouse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
