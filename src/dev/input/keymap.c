@@ -12,9 +12,15 @@
 #include "base/util.h"
 
 /* A key: keysym, sendkey name, set 1, set 2, evdev. */
-#define K(sym, name, s1, s2, ev) {(sym), (name), (s1), (s2), (ev), false}
+#define K(sym, name, s1, s2, ev)                                                                   \
+    {                                                                                              \
+        (sym), (name), (s1), (s2), (ev), false                                                     \
+    }
 /* A keysym typed with Shift on another key's codes. */
-#define S(sym, s1, s2, ev) {(sym), NULL, (s1), (s2), (ev), true}
+#define S(sym, s1, s2, ev)                                                                         \
+    {                                                                                              \
+        (sym), NULL, (s1), (s2), (ev), true                                                        \
+    }
 #define E0 KEYMAP_E0
 
 static const struct keymap_entry keys[] = {
@@ -199,9 +205,12 @@ static const struct keymap_entry keys[] = {
 static const struct {
     const char *alias, *name;
 } aliases[] = {
-    {"control", "ctrl"}, {"ctrl_l", "ctrl"},     {"alt_l", "alt"},      {"shift_l", "shift"},
-    {"escape", "esc"},   {"enter", "ret"},       {"return", "ret"},     {"space", "spc"},
-    {"del", "delete"},   {"ins", "insert"},      {"pageup", "pgup"},    {"pagedown", "pgdn"},
+    {"control", "ctrl"}, {"ctrl_l", "ctrl"},
+    {"alt_l", "alt"},    {"shift_l", "shift"},
+    {"escape", "esc"},   {"enter", "ret"},
+    {"return", "ret"},   {"space", "spc"},
+    {"del", "delete"},   {"ins", "insert"},
+    {"pageup", "pgup"},  {"pagedown", "pgdn"},
     {"win", "meta_l"},   {"asterisk", "kp_multiply"},
 };
 

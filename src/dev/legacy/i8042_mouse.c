@@ -138,8 +138,8 @@ bool i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t dz, uint8
     unsigned len = k->st.aux_id == 3 ? 4 : 3;
     while (k->st.aux_reporting && i8042_q_room(&k->st.aux_q) >= len) {
         int px = clamp(x, -255, 255), py = clamp(y, -255, 255);
-        i8042_q_push(&k->st.aux_q, (uint8_t)(0x08 | (buttons & 7) | (px < 0 ? 0x10 : 0) |
-                                             (py < 0 ? 0x20 : 0)));
+        i8042_q_push(&k->st.aux_q,
+                     (uint8_t)(0x08 | (buttons & 7) | (px < 0 ? 0x10 : 0) | (py < 0 ? 0x20 : 0)));
         i8042_q_push(&k->st.aux_q, (uint8_t)px);
         i8042_q_push(&k->st.aux_q, (uint8_t)py);
         if (len == 4)

@@ -41,6 +41,7 @@
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_INPUT 18
 
 /* Interrupts (§4.1.4.3, §4.1.4.5) */
 #define VIRTIO_MSI_NO_VECTOR 0xffffu

@@ -94,11 +94,11 @@ static void test_table(void **state)
         if (e->keysym != 0)
             assert_ptr_equal(keymap_find_keysym(e->keysym), e);
     }
-    static const char *const needed[] = {"shift", "shift_r", "ctrl", "ctrl_r", "alt", "alt_r",
-                                         "meta_l", "esc", "tab", "ret", "backspace", "spc",
-                                         "f1", "f10", "up", "down", "left", "right", "home",
-                                         "end", "pgup", "pgdn", "insert", "delete", "kp_0",
-                                         "kp_9", "kp_add", "kp_divide", "num_lock"};
+    static const char *const needed[] = {
+        "shift", "shift_r", "ctrl",      "ctrl_r",    "alt",     "alt_r", "meta_l", "esc",
+        "tab",   "ret",     "backspace", "spc",       "f1",      "f10",   "up",     "down",
+        "left",  "right",   "home",      "end",       "pgup",    "pgdn",  "insert", "delete",
+        "kp_0",  "kp_9",    "kp_add",    "kp_divide", "num_lock"};
     for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
         assert_non_null(keymap_find_name(needed[i]));
 }
