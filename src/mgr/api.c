@@ -320,8 +320,13 @@ int api_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
     return 0;
 }
 
-int api_arg_str(json_t *args, const char *key, bool required, size_t max_len, const char **out,
-                struct error *err)
+static bool is_text_control(char c)
+{
+    return c == '\t' || c == '\n' || c == '\r' || c == '\b';
+}
+
+static int arg_string(json_t *args, const char *key, bool required, size_t max_len, bool is_text,
+                      const char **out, struct error *err)
 {
     json_t *v = json_object_get(args, key);
     const char *s;
@@ -333,10 +338,22 @@ int api_arg_str(json_t *args, const char *key, bool required, size_t max_len, co
     if (json_string_length(v) == 0 || json_string_length(v) > max_len)
         return error_set(err, -EINVAL, "argument \"%s\" must be 1 to %zu characters", key, max_len);
     for (size_t i = 0; i < json_string_length(v); i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+        if (((unsigned char)s[i] < 0x20 || s[i] == 0x7f) && !(is_text && is_text_control(s[i])))
             return error_set(err, -EINVAL, "argument \"%s\" contains a control character", key);
     *out = s;
     return 0;
+}
+
+int api_arg_str(json_t *args, const char *key, bool required, size_t max_len, const char **out,
+                struct error *err)
+{
+    return arg_string(args, key, required, max_len, false, out, err);
+}
+
+int api_arg_text(json_t *args, const char *key, bool required, size_t max_len, const char **out,
+                 struct error *err)
+{
+    return arg_string(args, key, required, max_len, true, out, err);
 }
 
 int api_check_args(json_t *args, const char *const *keys, struct error *err)

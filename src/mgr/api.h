@@ -97,6 +97,10 @@ MUST_CHECK int api_arg_bool(json_t *args, const char *key, bool required, bool *
  * into (args). */
 MUST_CHECK int api_arg_str(json_t *args, const char *key, bool required, size_t max_len,
                            const char **out, struct error *err);
+/* Like api_arg_str, for text to type: tab, newline, carriage return and backspace are allowed,
+ * other control characters (and NUL) are not. */
+MUST_CHECK int api_arg_text(json_t *args, const char *key, bool required, size_t max_len,
+                            const char **out, struct error *err);
 /* Returns 0 if every member of (args) is one of the NULL-terminated (keys), else -EINVAL
  * naming the first other one. */
 MUST_CHECK int api_check_args(json_t *args, const char *const *keys, struct error *err);

@@ -26,6 +26,7 @@
 #include "base/evloop.h"
 #include "base/log.h"
 #include "mgr/api.h"
+#include "mgr/control_input.h"
 #include "mgr/control_net.h"
 
 /* A client that does not read its replies is dropped when this much is queued. */
@@ -302,7 +303,7 @@ static int h_save(struct control_server *srv, json_t *args, json_t *result, stru
     return srv->ops->save(srv->opaque, path, compress != NULL, err);
 }
 
-/* The network commands (control_net.c). */
+/* The network and input commands (control_net.c, control_input.c). */
 #define NET(fname, fn)                                                                             \
     static int fname(struct control_server *srv, json_t *args, json_t *result, struct error *err)  \
     {                                                                                              \
@@ -312,6 +313,8 @@ NET(h_query_net, control_net_query)
 NET(h_net_hostfwd_add, control_net_hostfwd_add)
 NET(h_net_hostfwd_remove, control_net_hostfwd_remove)
 NET(h_net_link, control_net_link)
+NET(h_send_key, control_send_key)
+NET(h_input_pointer, control_input_pointer)
 #undef NET
 
 static const struct {
@@ -334,6 +337,8 @@ static const struct {
     {"net-hostfwd-remove", h_net_hostfwd_remove, true},
     {"net-link", h_net_link, true},
     {"save", h_save, true},
+    {"send-key", h_send_key, true},
+    {"input-pointer", h_input_pointer, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */

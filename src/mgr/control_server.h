@@ -104,6 +104,16 @@ struct control_nic_stats {
     const char *hostfwd[CONTROL_MAX_HOSTFWD]; /* "tcp:127.0.0.1:2222-:22" */
 };
 
+/* Longest "keys" and "text" of send-key. */
+#define CONTROL_INPUT_MAX_KEYS 255
+#define CONTROL_INPUT_MAX_TEXT 1024
+
+/* An absolute pointer event (input-pointer): (x, y) in a (width x height) screen, buttons as
+ * RFB's mask (bit 0 left, 1 middle, 2 right, 3 wheel up, 4 wheel down). */
+struct control_pointer {
+    uint32_t x, y, width, height, buttons;
+};
+
 struct control_ops {
     /* Returns the current run state. */
     enum control_run_state (*query_state)(void *opaque);
@@ -135,6 +145,13 @@ struct control_ops {
      * safely on disk, makes the monitor exit with status 0 soon after the reply. On failure
      * the VM runs on as before. (is_zstd): guest memory compressed ("compress": "zstd"). */
     int (*save)(void *opaque, const char *path, bool is_zstd, struct error *err);
+    /* Input (docs/control-api.md "Input"). Presses and releases keys: (keys) names a
+     * combination ("ctrl-alt-delete"; several separated by spaces), or (text) is typed
+     * character by character; exactly one is non-NULL. Returns 0, or -EINVAL (an unknown key
+     * or character, named in (err)), -ENOSPC (too much typed input waiting), -EAGAIN. */
+    int (*send_key)(void *opaque, const char *keys, const char *text, struct error *err);
+    /* Moves the pointer (checked: width, height >= 1, the point inside). */
+    int (*input_pointer)(void *opaque, const struct control_pointer *p, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "base/log.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "dev/input/keymap.h"
 #include "net/net.h"
 #include "net/slirp.h"
 #include "vmm/machine.h"
@@ -268,6 +270,104 @@ static int net_link(void *opaque, unsigned i, bool up, struct error *err)
     return ret;
 }
 
+/* ---- input: send-key, input-pointer ---- */
+
+/* Room for the events of the longest request: four per character of text (Shift around the
+ * key), two per key of a combination. */
+#define MAX_KEY_EVENTS (4 * CONTROL_INPUT_MAX_TEXT)
+
+/* Appends the events of one combination "ctrl-alt-delete" (cut in place) to ev[*n]: every
+ * key pressed in order, then released in reverse. */
+static int combo_events(char *combo, struct machine_key_event *ev, size_t *n, struct error *err)
+{
+    const struct keymap_entry *keys[CONTROL_INPUT_MAX_KEYS];
+    size_t nkeys = 0;
+    char *save = NULL;
+    if (combo[0] == '-' || combo[strlen(combo) - 1] == '-' || strstr(combo, "--") != NULL)
+        return error_set(err, -EINVAL, "an empty key name in '%s'", combo);
+    for (char *name = strtok_r(combo, "-", &save); name != NULL;
+         name = strtok_r(NULL, "-", &save)) {
+        const struct keymap_entry *e = keymap_find_name(name);
+        if (e == NULL)
+            return error_set(err, -EINVAL, "unknown key '%s'", name);
+        keys[nkeys++] = e;
+    }
+    for (size_t i = 0; i < nkeys; i++)
+        ev[(*n)++] = (struct machine_key_event){keys[i]->keysym, true};
+    for (size_t i = nkeys; i-- > 0;)
+        ev[(*n)++] = (struct machine_key_event){keys[i]->keysym, false};
+    return 0;
+}
+
+/* The events of "keys": combinations separated by spaces. */
+static int keys_events(const char *keys, struct machine_key_event *ev, size_t *n, struct error *err)
+{
+    char buf[CONTROL_INPUT_MAX_KEYS + 1], *save = NULL;
+    int ret = 0;
+    snprintf(buf, sizeof(buf), "%s", keys); /* the caller checked the length */
+    for (char *combo = strtok_r(buf, " ", &save); combo != NULL && ret == 0;
+         combo = strtok_r(NULL, " ", &save))
+        ret = combo_events(combo, ev, n, err);
+    if (ret == 0 && *n == 0)
+        return error_set(err, -EINVAL, "no key in \"keys\"");
+    return ret;
+}
+
+/* The events typing (text) on a US layout. */
+static int text_events(const char *text, struct machine_key_event *ev, size_t *n, struct error *err)
+{
+    for (size_t i = 0; text[i] != '\0'; i++) {
+        uint32_t sym = keymap_keysym_of_char(text[i]);
+        const struct keymap_entry *e = sym != 0 ? keymap_find_keysym(sym) : NULL;
+        if (e == NULL)
+            return error_set(err, -EINVAL, "cannot type character 0x%02x at offset %zu",
+                             (unsigned char)text[i], i);
+        if (e->is_shifted)
+            ev[(*n)++] = (struct machine_key_event){KEYSYM_SHIFT_L, true};
+        ev[(*n)++] = (struct machine_key_event){sym, true};
+        ev[(*n)++] = (struct machine_key_event){sym, false};
+        if (e->is_shifted)
+            ev[(*n)++] = (struct machine_key_event){KEYSYM_SHIFT_L, false};
+    }
+    return 0;
+}
+
+static int send_key(void *opaque, const char *keys, const char *text, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct machine_key_event *ev;
+    size_t n = 0;
+    int ret;
+    if (running_vm(c, err) == NULL)
+        return -EAGAIN;
+    if ((keys != NULL && strlen(keys) > CONTROL_INPUT_MAX_KEYS) ||
+        (text != NULL && strlen(text) > CONTROL_INPUT_MAX_TEXT))
+        return error_set(err, -EINVAL, "too many keys");
+    ev = malloc(MAX_KEY_EVENTS * sizeof(*ev));
+    if (ev == NULL)
+        return error_set(err, -ENOMEM, "out of memory");
+    ret = keys != NULL ? keys_events(keys, ev, &n, err) : text_events(text, ev, &n, err);
+    if (ret == 0) {
+        ret = machine_input_type(c->machine, ev, n);
+        if (ret == -ENOSPC)
+            error_set(err, ret, "too much typed input is waiting (at most %d key events)",
+                      MACHINE_TYPING_MAX);
+        else if (ret < 0)
+            error_set(err, ret, "cannot type: %s", strerror(-ret));
+    }
+    free(ev);
+    return ret;
+}
+
+static int input_pointer(void *opaque, const struct control_pointer *p, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    if (running_vm(c, err) == NULL)
+        return -EAGAIN;
+    machine_input_pointer(c->machine, p->x, p->y, p->width, p->height, p->buttons);
+    return 0;
+}
+
 const struct control_ops vmm_ctl_ops = {
     .query_state = query_state,
     .query_config = query_config,
@@ -282,4 +382,6 @@ const struct control_ops vmm_ctl_ops = {
     .net_hostfwd_add = hostfwd_add,
     .net_hostfwd_remove = hostfwd_remove,
     .net_link = net_link,
+    .send_key = send_key,
+    .input_pointer = input_pointer,
 };

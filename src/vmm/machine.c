@@ -184,6 +184,7 @@ const struct machine_part machine_parts[] = {
      STATE("rtc", NULL, rtc)},
     {"the PCI host bridge", true, PART_ALWAYS, machine_add_pci, machine_remove_pci,
      STATE("pci", NULL, pci)},
+    {"the input router", true, PART_ALWAYS, machine_add_input, machine_remove_input},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };

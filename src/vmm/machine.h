@@ -78,6 +78,34 @@ MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */
 void machine_destroy(struct machine *m);
 
+/*
+ * Host input (a VNC viewer, the send-key and input-pointer control ops), on the event-loop
+ * thread (vmm/machine_input.c). A key is an X11 keysym (dev/input/keymap.h) going down or up;
+ * it goes to the virtio-input keyboard when the guest's driver runs it, else to the PS/2
+ * keyboard. A pointer event is an absolute position (x, y) in a (width x height) screen with
+ * RFB's button mask (bit 0 left, 1 middle, 2 right, 3 wheel up, 4 wheel down); it goes to the
+ * virtio-input tablet when the guest drives it (scaled to 0..32767), else to the PS/2 mouse as
+ * the move from the previous position. Unknown keysyms and a zero width or height are ignored;
+ * input a device cannot take (its queue full) is dropped.
+ */
+void machine_input_key(struct machine *m, uint32_t keysym, bool is_down);
+void machine_input_pointer(struct machine *m, uint32_t x, uint32_t y, uint32_t width,
+                           uint32_t height, uint32_t buttons);
+/* One key event of a typed sequence (machine_input_type). */
+struct machine_key_event {
+    uint32_t keysym;
+    bool is_down;
+};
+/*
+ * Types (n) key events in order, paced: each waits until the keyboard has room, so a long
+ * text is not lost to the keyboard's small buffer (the monitor keeps at most
+ * MACHINE_TYPING_MAX events waiting; the rest of a sequence that makes no progress for 2
+ * seconds is dropped with a warning). Returns 0 or -ENOSPC (not queued: too many waiting), or
+ * -ENOMEM (no timer). Event-loop thread.
+ */
+#define MACHINE_TYPING_MAX 4096
+MUST_CHECK int machine_input_type(struct machine *m, const struct machine_key_event *ev, size_t n);
+
 /* For the control API (event-loop thread). */
 struct vm *machine_vm(struct machine *m);
 void machine_press_power_button(struct machine *m);

@@ -15,7 +15,8 @@
  * PART_RESTORE ones instead: the state file's guest memory after the disks, its state last.
  *
  * The virtio functions on the PCI host are one list (struct machine_vdev): each entry is a
- * device of some kind (machine_vdev_kinds[] in machine_virtio.c: blk per disk, rng, console)
+ * device of some kind (machine_vdev_kinds[] in machine_virtio.c: blk per disk, rng, console,
+ * net per adapter, the virtio-input keyboard and tablet)
  * with its transport, all plugged in one loop and torn down in the order docs/virtio.md gives.
  */
 #ifndef BAREIRON_VMM_MACHINE_INTERNAL_H
@@ -38,6 +39,7 @@ struct machine_vdev;
 struct machine_restore;
 struct sf_buf;
 struct sf_in;
+struct virtio_input;
 
 enum machine_part_when {
     PART_ALWAYS,
@@ -94,6 +96,16 @@ struct machine_vdev {
     struct virtio_pci *vpci; /* its transport; NULL until plugged */
 };
 
+/* Host input routing (machine_input.c): the last pointer state and the keys being typed. */
+struct machine_input {
+    uint32_t x, y, buttons; /* last pointer event, in the viewer's coordinates */
+    bool has_pos;
+    struct machine_key_event typing[MACHINE_TYPING_MAX];
+    unsigned head, count; /* of typing[] */
+    uint64_t progress_ns; /* when a typed key was last taken */
+    int timer_fd;         /* paces typing[]; -1 until first needed */
+};
+
 struct machine {
     const struct vmm_options *opts;
     unsigned nparts; /* parts of machine_parts[] added so far */
@@ -123,6 +135,8 @@ struct machine {
     struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct machine_vdev vdevs[PCI_MAX_SLOTS]; /* slot 0 is the host bridge */
+    struct virtio_input *vkbd, *vtablet;      /* --input: NULL when absent */
+    struct machine_input input;
     unsigned nvdevs;
     bool is_restore;                 /* built from a state file (--restore) */
     bool is_saving;                  /* machine_save runs (it may run the event loop) */
@@ -146,6 +160,9 @@ MUST_CHECK int machine_add_acpi_pm(struct machine *m, struct error *err);
 void machine_remove_acpi_pm(struct machine *m);
 MUST_CHECK int machine_add_rtc(struct machine *m, struct error *err);
 void machine_remove_rtc(struct machine *m);
+/* The input router (machine_input.c): its typing timer. */
+MUST_CHECK int machine_add_input(struct machine *m, struct error *err);
+void machine_remove_input(struct machine *m);
 /* The PCI host bridge and every virtio function of machine_vdev_kinds[] (machine_virtio.c). */
 MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
 /* The virtio-net kind of machine_vdev_kinds[] (machine_net.c): one per --nic, over the backend
@@ -198,6 +215,8 @@ int machine_save_vrng(struct machine *m, struct machine_vdev *d, struct sf_buf *
 int machine_load_vrng(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 int machine_save_vcon(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
 int machine_load_vcon(struct machine *m, struct machine_vdev *d, struct sf_in *in);
+int machine_save_vinput(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+int machine_load_vinput(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 /* machine_state_zstd.c: RAM region (r) as the compressed section "<name>.zstd" (bytes of it in
  * (*written)), and back into (r)'s own memory from that section's data (p, len). Return 0 or
  * -errno / -EINVAL (a malformed section, named) with (err) set. */

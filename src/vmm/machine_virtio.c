@@ -9,6 +9,7 @@
  *   the nested-KVM L1) the pool may not be initialised yet and every request would come back
  *   empty, so the machine waits once for it (blocking getrandom) before creating the device.
  * - virtio-net (--nic, §5.1): one per adapter, in machine_net.c.
+ * - virtio-input (--input, §5.8): a keyboard and a tablet, fed by machine_input.c.
  * - virtio-console (--vconsole, §5.3): a single port whose output and input go through the
  *   same backend code as COM1 (vmm/console.h). It has no "room" callback: when its input
  *   buffer is full, a short one-shot timerfd on the event loop asks the backend to retry
@@ -32,6 +33,7 @@
 #include "core/x86/acpi.h"
 #include "core/x86/layout.h"
 #include "dev/virtio/console.h"
+#include "dev/virtio/input.h"
 #include "dev/virtio/rng.h"
 #include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
@@ -189,6 +191,50 @@ static void vcon_destroy(struct machine *m UNUSED, struct machine_vdev *d)
     free(p);
 }
 
+/* ---- virtio-input (--input keyboard|tablet|virtio) ---- */
+
+static unsigned vkbd_count(const struct machine *m)
+{
+    return m->opts->has_virtio_keyboard ? 1 : 0;
+}
+
+static unsigned vtablet_count(const struct machine *m)
+{
+    return m->opts->has_virtio_tablet ? 1 : 0;
+}
+
+static int vinput_create(struct machine *m, struct machine_vdev *d, enum virtio_input_kind kind,
+                         struct virtio_input **slot)
+{
+    struct virtio_input *vi;
+    int ret = virtio_input_create(m->gm, kind, &vi);
+    if (ret < 0)
+        return ret;
+    d->dev = vi;
+    d->vd = &vi->vd;
+    *slot = vi;
+    return 0;
+}
+
+static int vkbd_create(struct machine *m, struct machine_vdev *d)
+{
+    return vinput_create(m, d, VIRTIO_INPUT_KEYBOARD, &m->vkbd);
+}
+
+static int vtablet_create(struct machine *m, struct machine_vdev *d)
+{
+    return vinput_create(m, d, VIRTIO_INPUT_TABLET, &m->vtablet);
+}
+
+static void vinput_destroy(struct machine *m, struct machine_vdev *d)
+{
+    if (d->dev == m->vkbd)
+        m->vkbd = NULL;
+    if (d->dev == m->vtablet)
+        m->vtablet = NULL;
+    virtio_input_destroy(d->dev);
+}
+
 /* ---- the list ---- */
 
 /* Every kind of virtio device, in PCI slot order. */
@@ -199,6 +245,10 @@ const struct machine_vdev_kind machine_vdev_kinds[] = {
     {"virtio-console", vcon_count, vcon_create, vcon_destroy, 1, machine_save_vcon,
      machine_load_vcon},
     {"virtio-net", machine_net_count, machine_net_create, machine_net_destroy, 0, NULL, NULL},
+    {"virtio-keyboard", vkbd_count, vkbd_create, vinput_destroy, 1, machine_save_vinput,
+     machine_load_vinput},
+    {"virtio-tablet", vtablet_count, vtablet_create, vinput_destroy, 1, machine_save_vinput,
+     machine_load_vinput},
 };
 const unsigned machine_nvdev_kinds = ARRAY_SIZE(machine_vdev_kinds);
 

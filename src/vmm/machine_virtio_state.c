@@ -23,6 +23,7 @@
 #include "base/statefile.h"
 #include "base/util.h"
 #include "dev/virtio/console.h"
+#include "dev/virtio/input.h"
 #include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
 
@@ -108,6 +109,25 @@ int machine_load_vcon(struct machine *m, struct machine_vdev *d, struct sf_in *i
     (void)m;
     if (ret == 0)
         ret = virtio_console_load(container_of(d->vd, struct virtio_console, vd), in);
+    if (ret == 0)
+        virtio_pci_resume(d->vpci);
+    return ret;
+}
+
+int machine_save_vinput(struct machine *m, struct machine_vdev *d, struct sf_buf *b)
+{
+    int ret = save_transport(m, d, b);
+    if (ret == 0)
+        virtio_input_save(d->dev, b);
+    return ret;
+}
+
+int machine_load_vinput(struct machine *m, struct machine_vdev *d, struct sf_in *in)
+{
+    int ret = virtio_pci_load(d->vpci, in);
+    (void)m;
+    if (ret == 0)
+        ret = virtio_input_load(d->dev, in);
     if (ret == 0)
         virtio_pci_resume(d->vpci);
     return ret;

@@ -40,6 +40,7 @@ enum opt_id {
     OPT_RESTORE,
     OPT_NIC,
     OPT_FD,
+    OPT_INPUT,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -80,6 +81,7 @@ static const struct opt_def opt_defs[] = {
     {"restore", OPT_RESTORE, true},
     {"nic", OPT_NIC, true},
     {"fd", OPT_FD, true},
+    {"input", OPT_INPUT, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -110,6 +112,10 @@ void vmm_options_usage(FILE *f, const char *prog)
         "  --vconsole stdio|none|file:PATH|unix:PATH\n"
         "                       add a virtio-console port (hvc0) connected there\n"
         "  --rng                add a virtio-rng device fed by getrandom(2)\n"
+        "  --input keyboard|tablet|virtio\n"
+        "                       add a virtio-input keyboard, an absolute pointer (tablet), or\n"
+        "                       both (repeatable); the PS/2 keyboard and mouse are always\n"
+        "                       there and get the input until the guest drives these\n"
         "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
         "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=M]\n"
         "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
@@ -182,6 +188,19 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
             return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
                              opt);
     }
+    return 0;
+}
+
+/* --input keyboard|tablet|virtio (both). */
+static int parse_input(const char *v, struct vmm_options *o, struct error *err)
+{
+    bool is_both = strcmp(v, "virtio") == 0;
+    if (!is_both && strcmp(v, "keyboard") != 0 && strcmp(v, "tablet") != 0)
+        return error_set(err, -EINVAL, "bad --input '%s' (expected keyboard, tablet or virtio)", v);
+    if (is_both || strcmp(v, "keyboard") == 0)
+        o->has_virtio_keyboard = true;
+    if (is_both || strcmp(v, "tablet") == 0)
+        o->has_virtio_tablet = true;
     return 0;
 }
 
@@ -413,6 +432,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return parse_serial_log(v, o, err);
     case OPT_FD:
         return vmm_parse_fd(v, o, err);
+    case OPT_INPUT:
+        return parse_input(v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;

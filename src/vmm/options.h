@@ -3,8 +3,8 @@
  * The command line of `bareiron-vmm` (and `bareiron run`), the fixed contract documented in
  * docs/vmm.md: --kernel, --initrd, --cmdline, --cpus, --memory, --no-reboot, --reboot-limit,
  * --disk, --cdrom, --serial, --serial-log, --control, --name, --log-level, --cpu-model, --rng,
- * --vconsole, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file is
- * opened), so it is unit-tested; main.c validates files afterwards.
+ * --vconsole, --input, --irqchip, --acpi, --ioapic. Parsing only checks syntax and ranges (no file
+ * is opened), so it is unit-tested; main.c validates files afterwards.
  * --vconsole, --seccomp, --sandbox, --sandbox-user, --nic (options_nic.c), --fd (options_fd.c,
  * which also takes the descriptors). Parsing only checks
  * syntax and ranges (no file is opened), so it is unit-tested; main.c validates files afterwards.
@@ -97,8 +97,10 @@ struct vmm_options {
     uint64_t serial_log_max_bytes;
     struct vmm_nic nics[VM_MAX_NICS]; /* --nic: a virtio-net device each */
     unsigned nnics;
-    bool has_rng;      /* --rng: a virtio-rng device */
-    bool has_vconsole; /* --vconsole: a virtio-console device on vconsole */
+    bool has_rng;             /* --rng: a virtio-rng device */
+    bool has_virtio_keyboard; /* --input keyboard|virtio: a virtio-input keyboard */
+    bool has_virtio_tablet;   /* --input tablet|virtio: a virtio-input tablet */
+    bool has_vconsole;        /* --vconsole: a virtio-console device on vconsole */
     enum vmm_serial vconsole;
     const char *vconsole_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     const char *control;

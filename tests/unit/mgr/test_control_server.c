@@ -33,6 +33,9 @@ struct fake {
     int saves;
     char last_path[300];
     bool was_zstd;
+    int keys_sent;
+    char last_keys[300], last_text[1100];
+    struct control_pointer last_pointer;
 };
 
 static enum control_run_state f_query_state(void *opaque)
@@ -189,7 +192,27 @@ static int f_link(void *opaque, unsigned nic, bool up, struct error *err)
     return 0;
 }
 
+static int f_send_key(void *opaque, const char *keys, const char *text, struct error *err)
+{
+    struct fake *f = opaque;
+    if (keys != NULL && strcmp(keys, "nosuchkey") == 0)
+        return error_set(err, -EINVAL, "unknown key 'nosuchkey'");
+    f->keys_sent++;
+    snprintf(f->last_keys, sizeof(f->last_keys), "%s", keys != NULL ? keys : "");
+    snprintf(f->last_text, sizeof(f->last_text), "%s", text != NULL ? text : "");
+    return 0;
+}
+
+static int f_input_pointer(void *opaque, const struct control_pointer *p, struct error *err)
+{
+    (void)err;
+    ((struct fake *)opaque)->last_pointer = *p;
+    return 0;
+}
+
 static const struct control_ops net_ops = {
+    .send_key = f_send_key,
+    .input_pointer = f_input_pointer,
     .query_state = f_query_state,
     .query_net = f_query_net,
     .net_hostfwd_add = f_hostfwd_add,
@@ -399,6 +422,10 @@ static void test_net_not_supported(void **state)
                  "net-hostfwd-remove");
     expect_error(call(e, "{\"id\":4,\"cmd\":\"net-link\",\"args\":{\"nic\":0,\"up\":true}}\n"),
                  "ENOTSUP", "net-link");
+    expect_error(call(e, "{\"id\":5,\"cmd\":\"send-key\",\"args\":{\"keys\":\"a\"}}\n"), "ENOTSUP",
+                 "send-key");
+    expect_error(call(e, "{\"id\":6,\"cmd\":\"input-pointer\",\"args\":{}}\n"), "ENOTSUP",
+                 "input-pointer");
 }
 
 /* save: {"path": ...} required, "compress": "zstd" optional, nothing else; the op's error
@@ -519,6 +546,65 @@ static void test_net_bad_arguments(void **state)
     assert_int_equal(e->fake.hostfwd_adds + e->fake.hostfwd_removes + e->fake.links, 0);
 }
 
+/* send-key and input-pointer reach their ops; bad arguments never do. */
+static void test_input_commands(void **state)
+{
+    static const struct {
+        const char *args, *msg;
+    } bad[] = {
+        {"{}", "one of"},
+        {"{\"keys\":\"a\",\"text\":\"b\"}", "one of"},
+        {"{\"keys\":\"a\\nb\"}", "control"},
+        {"{\"keys\":\"\"}", "1 to 255"},
+        {"{\"text\":\"\\u0001\"}", "control"},
+        {"{\"text\":7}", "string"},
+        {"{\"key\":\"a\"}", "unknown argument"},
+    };
+    static const struct {
+        const char *args, *msg;
+    } bad_pointer[] = {
+        {"{\"x\":1,\"y\":1,\"width\":10,\"height\":10}", "\"buttons\""},
+        {"{\"x\":10,\"y\":1,\"width\":10,\"height\":10,\"buttons\":0}", "outside"},
+        {"{\"x\":0,\"y\":0,\"width\":0,\"height\":10,\"buttons\":0}", "\"width\""},
+        {"{\"x\":0,\"y\":0,\"width\":4294967296,\"height\":10,\"buttons\":0}", "width"},
+        {"{\"x\":-1,\"y\":0,\"width\":5,\"height\":10,\"buttons\":0}", "\"x\""},
+        {"{\"x\":0,\"y\":0,\"width\":5,\"height\":10,\"buttons\":0,\"z\":1}", "unknown"},
+    };
+    struct env *e = *state;
+    char line[512];
+    json_t *r;
+    r = call(e, "{\"id\":1,\"cmd\":\"send-key\",\"args\":{\"keys\":\"ctrl-alt-delete\"}}\n");
+    result_of(r, 1);
+    json_decref(r);
+    assert_string_equal(e->fake.last_keys, "ctrl-alt-delete");
+    r = call(e, "{\"id\":2,\"cmd\":\"send-key\",\"args\":{\"text\":\"hi\\tyou\\n\"}}\n");
+    result_of(r, 2);
+    json_decref(r);
+    assert_string_equal(e->fake.last_text, "hi\tyou\n");
+    expect_error(call(e, "{\"id\":3,\"cmd\":\"send-key\",\"args\":{\"keys\":\"nosuchkey\"}}\n"),
+                 "EINVAL", "nosuchkey");
+    r = call(e, "{\"id\":4,\"cmd\":\"input-pointer\",\"args\":{\"x\":5,\"y\":7,\"width\":640,"
+                "\"height\":480,\"buttons\":1}}\n");
+    result_of(r, 4);
+    json_decref(r);
+    assert_int_equal(e->fake.last_pointer.x, 5);
+    assert_int_equal(e->fake.last_pointer.y, 7);
+    assert_int_equal(e->fake.last_pointer.width, 640);
+    assert_int_equal(e->fake.last_pointer.height, 480);
+    assert_int_equal(e->fake.last_pointer.buttons, 1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(line, sizeof(line), "{\"id\":5,\"cmd\":\"send-key\",\"args\":%s}\n", bad[i].args);
+        expect_error(call(e, line), "EINVAL", bad[i].msg);
+    }
+    for (size_t i = 0; i < sizeof(bad_pointer) / sizeof(bad_pointer[0]); i++) {
+        snprintf(line, sizeof(line), "{\"id\":6,\"cmd\":\"input-pointer\",\"args\":%s}\n",
+                 bad_pointer[i].args);
+        expect_error(call(e, line), "EINVAL", bad_pointer[i].msg);
+    }
+    assert_int_equal(e->fake.keys_sent, 2);
+    assert_int_equal(e->fake.last_pointer.x, 5);
+}
+
 static void test_framing(void **state)
 {
     struct env *e = *state;
@@ -624,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_net_commands, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_net_bad_arguments, setup_net, teardown),
+        cmocka_unit_test_setup_teardown(test_input_commands, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hangup_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),

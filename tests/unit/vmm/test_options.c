@@ -213,6 +213,25 @@ static void test_rng_vconsole(void **state)
 }
 
 /* The machine profile: --irqchip, --acpi, --ioapic and how they combine. */
+static void test_input(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_false(o.has_virtio_keyboard || o.has_virtio_tablet);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--input", "tablet"), 0);
+    assert_false(o.has_virtio_keyboard);
+    assert_true(o.has_virtio_tablet);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--input", "keyboard", "--input=tablet"), 0);
+    assert_true(o.has_virtio_keyboard && o.has_virtio_tablet);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--input", "virtio"), 0);
+    assert_true(o.has_virtio_keyboard && o.has_virtio_tablet);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--input", "mouse"), -EINVAL);
+    assert_non_null(strstr(err.message, "--input 'mouse'"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--input"), -EINVAL);
+}
+
 static void test_chipset(void **state)
 {
     struct vmm_options o;
@@ -398,9 +417,9 @@ int main(void)
         cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
         cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
-        cmocka_unit_test(test_chipset),      cmocka_unit_test(test_security),
-        cmocka_unit_test(test_restore),      cmocka_unit_test(test_nic),
-        cmocka_unit_test(test_nic_errors),
+        cmocka_unit_test(test_input),        cmocka_unit_test(test_chipset),
+        cmocka_unit_test(test_security),     cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_nic),          cmocka_unit_test(test_nic_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
