@@ -39,8 +39,8 @@ static int arg_u32(json_t *args, const char *key, uint32_t min, uint32_t *out, s
 }
 
 /* input-pointer: {"x": X, "y": Y, "width": W, "height": H, "buttons": MASK}. */
-int control_input_pointer(const struct control_ops *ops, void *opaque, json_t *args,
-                          json_t *result, struct error *err)
+int control_input_pointer(const struct control_ops *ops, void *opaque, json_t *args, json_t *result,
+                          struct error *err)
 {
     static const char *const keys[] = {"x", "y", "width", "height", "buttons", NULL};
     struct control_pointer p = {0};
@@ -48,7 +48,8 @@ int control_input_pointer(const struct control_ops *ops, void *opaque, json_t *a
     (void)result;
     if (ops->input_pointer == NULL)
         return error_set(err, -ENOTSUP, "input-pointer is not supported by this monitor");
-    if ((ret = api_check_args(args, keys, err)) < 0 || (ret = arg_u32(args, "x", 0, &p.x, err)) < 0 ||
+    if ((ret = api_check_args(args, keys, err)) < 0 ||
+        (ret = arg_u32(args, "x", 0, &p.x, err)) < 0 ||
         (ret = arg_u32(args, "y", 0, &p.y, err)) < 0 ||
         (ret = arg_u32(args, "width", 1, &p.width, err)) < 0 ||
         (ret = arg_u32(args, "height", 1, &p.height, err)) < 0 ||

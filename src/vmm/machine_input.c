@@ -63,8 +63,8 @@ static uint32_t scale(uint32_t v, uint32_t size)
     return size > 1 ? (uint32_t)((uint64_t)v * VIRTIO_INPUT_ABS_MAX / (size - 1)) : 0;
 }
 
-static void tablet_event(struct machine *m, uint32_t x, uint32_t y, uint32_t width,
-                         uint32_t height, uint32_t buttons, int wheel)
+static void tablet_event(struct machine *m, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                         uint32_t buttons, int wheel)
 {
     struct virtio_input_event ev[8] = {
         {EVDEV_ABS, EVDEV_ABS_X, scale(x, width)},

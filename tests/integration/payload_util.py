@@ -32,6 +32,7 @@ class Case:
     lines: tuple = ()  # lines (prefixes) that must appear in the output
     require_pass: bool = True  # the final "PASS <payload>" line must appear
     press_power: bool = False  # press the ACPI power button when "READY <payload>" appears
+    send_input: bool = False  # press 'a' and move the pointer when "READY <payload>" appears
     send_on_ready: bytes = b""  # written to the guest's COM1 (stdin) when "READY" appears
     disks: bool = False  # attach the virtio-blk test disks
     timeout: float = 30.0
@@ -70,6 +71,9 @@ CASES = [
     Case("powerbutton", "powerbutton", cmdline="timeout=20", qemu_status=0, vmm_status=0,
          require_pass=False, press_power=True,
          lines=("PASS powerbutton-press", "PASS powerbutton-clear", "EXIT s5")),
+    Case("ps2", "ps2", cmdline="timeout=20", send_input=True,
+         note="QEMU gets QMP send-key and input-send-event, bareiron the control socket's "
+              "send-key and input-pointer"),
     Case("exit-debugexit", "exits", cmdline="mode=debugexit code=5", qemu_status=11,
          vmm_status=11, require_pass=False, lines=("EXIT debugexit 5",)),
     Case("exit-triple", "exits", cmdline="mode=triple", qemu_status=0, vmm_status=8,
@@ -243,7 +247,7 @@ def qemu_command(case, elf, tmp, accel=None):
     cmd += list(case.qemu_args)
     if case.setup:
         case.setup(tmp)
-    if case.press_power:
+    if case.press_power or case.send_input:
         cmd += ["-qmp", f"unix:{tmp}/qmp.sock,server=on,wait=off"]
     if case.disks:
         rw, ro = make_disks(tmp, case.disk_mib << 20)
@@ -262,7 +266,7 @@ def vmm_command(case, elf, vmm, tmp):
     cmd += list(case.vmm_args)
     if case.setup:
         case.setup(tmp)
-    if case.press_power:
+    if case.press_power or case.send_input:
         cmd += ["--control", f"{tmp}/control.sock"]
     if case.disks:
         rw, ro = make_disks(tmp, case.disk_mib << 20)
@@ -286,13 +290,13 @@ def _connect(path, deadline):
             time.sleep(0.05)
 
 
-def press_qemu(tmp):
-    """Presses the power button through QEMU's QMP socket (system_powerdown)."""
+def _qmp(tmp, cmds):
+    """Runs the QMP commands (name, arguments) on QEMU's QMP socket."""
     with _connect(pathlib.Path(tmp) / "qmp.sock", time.monotonic() + 5) as s:
         f = s.makefile("rw")
         f.readline()  # greeting
-        for cmd in ("qmp_capabilities", "system_powerdown"):
-            f.write(json.dumps({"execute": cmd}) + "\n")
+        for cmd, args in [("qmp_capabilities", {})] + list(cmds):
+            f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
             f.flush()
             while True:  # skip asynchronous events
                 msg = json.loads(f.readline())
@@ -302,16 +306,52 @@ def press_qemu(tmp):
                 raise RuntimeError(f"QMP {cmd}: {msg['error']}")
 
 
-def press_vmm(tmp):
-    """Presses the power button through bareiron-vmm's control socket (docs/control-api.md)."""
+def press_qemu(tmp):
+    """Presses the power button through QEMU's QMP socket (system_powerdown)."""
+    _qmp(tmp, [("system_powerdown", {})])
+
+
+def input_qemu(tmp):
+    """Presses 'a', then moves the PS/2 mouse right 10, up 5 with the left button down."""
+    rel = [{"type": "rel", "data": {"axis": "x", "value": 10}},
+           {"type": "rel", "data": {"axis": "y", "value": -5}},
+           {"type": "btn", "data": {"down": True, "button": "left"}}]
+    _qmp(tmp, [("send-key", {"keys": [{"type": "qcode", "data": "a"}]}),
+               ("input-send-event", {"events": rel})])
+
+
+def _control(tmp, cmds):
+    """Runs the control commands (name, arguments) on bareiron-vmm's control socket."""
     with _connect(pathlib.Path(tmp) / "control.sock", time.monotonic() + 5) as s:
         f = s.makefile("rw")
-        for i, (cmd, args) in enumerate((("hello", {"version": 1}), ("power-button", {}))):
+        for i, (cmd, args) in enumerate([("hello", {"version": 1})] + list(cmds)):
             f.write(json.dumps({"id": i + 1, "cmd": cmd, "args": args}) + "\n")
             f.flush()
             reply = json.loads(f.readline())
             if not reply.get("ok"):
                 raise RuntimeError(f"control {cmd}: {reply}")
+
+
+def press_vmm(tmp):
+    """Presses the power button through bareiron-vmm's control socket (docs/control-api.md)."""
+    _control(tmp, [("power-button", {})])
+
+
+def input_vmm(tmp):
+    """The same input as input_qemu through the control socket's send-key and input-pointer."""
+    screen = {"width": 640, "height": 480}
+    _control(tmp, [("send-key", {"keys": "a"}),
+                   ("input-pointer", {"x": 100, "y": 100, "buttons": 0, **screen}),
+                   ("input-pointer", {"x": 110, "y": 95, "buttons": 1, **screen})])
+
+
+def presser(case, is_vmm):
+    """What the harness does when the payload prints READY: a callable(tmp), or None."""
+    if case.press_power:
+        return press_vmm if is_vmm else press_qemu
+    if case.send_input:
+        return input_vmm if is_vmm else input_qemu
+    return None
 
 
 def run_guest(case, cmd, tmp, expected, press=None):
@@ -336,7 +376,7 @@ def run_guest(case, cmd, tmp, expected, press=None):
                 try:
                     press(tmp)
                 except Exception as e:  # noqa: BLE001 - reported through the output
-                    errors.append(f"HARNESS could not press the power button: {e}")
+                    errors.append(f"HARNESS could not act on READY: {e}")
             if case.send_on_ready and line.startswith("READY "):
                 try:
                     proc.stdin.write(case.send_on_ready)
@@ -428,10 +468,10 @@ def main(argv=None):
         expected = case.vmm_status if args.bareiron else case.qemu_status
         with tempfile.TemporaryDirectory() as tmp:
             if args.bareiron:
-                cmd, press = vmm_command(case, elf, vmm, tmp), press_vmm
+                cmd, press = vmm_command(case, elf, vmm, tmp), presser(case, True)
             else:
-                cmd, press = qemu_command(case, elf, tmp, args.accel), press_qemu
-            result = run_guest(case, cmd, tmp, expected, press if case.press_power else None)
+                cmd, press = qemu_command(case, elf, tmp, args.accel), presser(case, False)
+            result = run_guest(case, cmd, tmp, expected, press)
             probs = problems(case, result, expected, tmp, args.bareiron)
         print(result.output)
         verdict = "OK" if not probs else "BAD: " + "; ".join(probs)

@@ -46,7 +46,7 @@ def test_payload_qemu(case, payload_dir, tmp_path):
     elf = elf_of(payload_dir, case)
     cmd = pu.qemu_command(case, elf, tmp_path)
     result = pu.run_guest(case, cmd, tmp_path, case.qemu_status,
-                          pu.press_qemu if case.press_power else None)
+                          pu.presser(case, False))
     report(case, result, pu.problems(case, result, case.qemu_status, tmp_path), "qemu")
 
 
@@ -59,7 +59,7 @@ def test_payload_bareiron(case, need_kvm, build_dir, payload_dir, tmp_path):
     elf = elf_of(payload_dir, case)
     cmd = pu.vmm_command(case, elf, vmm, tmp_path)
     result = pu.run_guest(case, cmd, tmp_path, case.vmm_status,
-                          pu.press_vmm if case.press_power else None)
+                          pu.presser(case, True))
     report(case, result, pu.problems(case, result, case.vmm_status, tmp_path, True), "bareiron")
 
 
