@@ -38,6 +38,7 @@ int cmd_stop(int argc, char **argv, struct error *err);
 int cmd_poweroff(int argc, char **argv, struct error *err);
 int cmd_reset(int argc, char **argv, struct error *err);
 int cmd_pause(int argc, char **argv, struct error *err);
+int cmd_sendkey(int argc, char **argv, struct error *err);
 int cmd_resume(int argc, char **argv, struct error *err);
 int cmd_stats(int argc, char **argv, struct error *err);
 int cmd_autostart(int argc, char **argv, struct error *err);

@@ -40,6 +40,9 @@ static const char settings_help[] =
     "                         '--nat-forwardN delete NAME' removes one; live while it runs\n"
     "  --nat-restrict1..4 on|off  NAT adapter N without outside access\n"
     "  --remove-nic N|all     remove adapters (set only); later ones move down\n"
+    "  --mouse ps2|tablet     pointing device: PS/2 mouse (default) or an absolute\n"
+    "                         virtio-input tablet (the PS/2 mouse stays for old guests)\n"
+    "  --keyboard ps2|virtio  keyboard: PS/2 (default) or virtio-input (the PS/2 one stays)\n"
     "  --acpi on|off          ACPI tables and power button (default on)\n"
     "  --ioapic on|off        I/O APIC (default on)\n"
     "  --autostart on|off     start with 'bareiron autostart' (default off)\n"
@@ -164,6 +167,16 @@ static const struct {
      "SYNOPSIS\n  bareiron discard NAME\n\n"
      "DESCRIPTION\n  Removes the state 'bareiron save' wrote; the VM becomes powered-off and its\n"
      "  next start boots afresh (as after pulling the plug of the saved machine).\n\n"},
+    {"sendkey", false,
+     "NAME\n  bareiron sendkey - press keys or type text in a running VM\n\n"
+     "SYNOPSIS\n  bareiron sendkey NAME KEYS...\n  bareiron sendkey NAME --text STR\n\n"
+     "DESCRIPTION\n  KEYS are combinations of key names joined by '-', pressed in order and\n"
+     "  released in reverse: ctrl-alt-delete, alt-f2, ret, shift-a (QEMU's sendkey names:\n"
+     "  a..z, 0..9, f1..f12, ret, esc, spc, tab, backspace, ctrl, alt, shift, meta_l,\n"
+     "  delete, insert, home, end, pgup, pgdn, up, down, left, right, kp_0..kp_9, minus,\n"
+     "  equal, comma, dot, slash...). --text types STR on a US layout (\\n in a shell's\n"
+     "  $'...' is Enter). The keys go to the virtio-input keyboard when the guest runs\n"
+     "  it, else to the PS/2 keyboard. An unknown key is a usage error (status 2).\n\n"},
     {"stats", false,
      "NAME\n  bareiron stats - counters of a running VM\n\n"
      "SYNOPSIS\n  bareiron stats NAME [--json]\n\n"

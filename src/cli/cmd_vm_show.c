@@ -126,6 +126,8 @@ static void show_text(const struct store *st, const struct vm_config *c,
     show_devices(c);
     printf("Video:         %ux%u, %u MiB VRAM\n", c->video_width, c->video_height,
            c->video_vram_mib);
+    printf("Mouse:         %s\n", c->is_mouse_tablet ? "tablet (virtio-input)" : "ps2");
+    printf("Keyboard:      %s\n", c->is_keyboard_virtio ? "virtio (virtio-input)" : "ps2");
     printf("ACPI:          %s\n", c->has_acpi ? "on" : "off");
     printf("I/O APIC:      %s\n", c->has_ioapic ? "on" : "off");
     printf("Autostart:     %s\n", c->is_autostart ? "on" : "off");

@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"resume", cmd_resume, "resume a paused VM"},
     {"save", cmd_save, "save a running VM's state to disk and stop it ('start' resumes it)"},
     {"discard", cmd_discard, "drop a saved VM's state (it becomes powered off)"},
+    {"sendkey", cmd_sendkey, "press keys or type text in a running VM"},
     {"stats", cmd_stats, "vCPU time, exits, memory and disk counters of a running VM"},
     {"snapshot", cmd_snapshot, "take, list, restore and delete a powered-off VM's snapshots"},
     {"clone", cmd_clone, "copy a powered-off VM (full or linked), from a snapshot if asked"},

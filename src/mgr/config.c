@@ -400,6 +400,30 @@ static int rd_video(struct rd *r, json_t *v, struct vm_config *cfg)
     return 0;
 }
 
+/* "input": {"mouse": "ps2"|"tablet", "keyboard": "ps2"|"virtio"}, both optional. */
+static int rd_input(struct rd *r, json_t *v, struct vm_config *cfg)
+{
+    static const char *const keys[] = {"mouse", "keyboard", NULL};
+    static const char *const mice[] = {"ps2", "tablet", NULL};
+    static const char *const keyboards[] = {"ps2", "virtio", NULL};
+    int ret, e = 0;
+    if ((ret = rd_keys(r, v, keys)) < 0)
+        return ret;
+    snprintf(r->field, sizeof(r->field), "input.mouse");
+    if (json_object_get(v, "mouse")) {
+        if ((ret = rd_enum(r, json_object_get(v, "mouse"), mice, &e)) < 0)
+            return ret;
+        cfg->is_mouse_tablet = e == 1;
+    }
+    snprintf(r->field, sizeof(r->field), "input.keyboard");
+    if (json_object_get(v, "keyboard")) {
+        if ((ret = rd_enum(r, json_object_get(v, "keyboard"), keyboards, &e)) < 0)
+            return ret;
+        cfg->is_keyboard_virtio = e == 1;
+    }
+    return 0;
+}
+
 /* Reads one top-level member (key)=(v). */
 static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config *cfg)
 {
@@ -455,6 +479,8 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
                         rd_serial);
     if (strcmp(key, "video") == 0)
         return rd_video(r, v, cfg);
+    if (strcmp(key, "input") == 0)
+        return rd_input(r, v, cfg);
     if (strcmp(key, "acpi") == 0)
         return rd_bool(r, v, &cfg->has_acpi);
     if (strcmp(key, "ioapic") == 0)

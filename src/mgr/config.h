@@ -106,6 +106,8 @@ struct vm_config {
     struct serial_config serials[CONFIG_MAX_SERIALS];
     size_t serial_count;
     uint32_t video_width, video_height, video_vram_mib;
+    bool is_mouse_tablet;    /* "input.mouse": "tablet" (virtio-input), else "ps2" */
+    bool is_keyboard_virtio; /* "input.keyboard": "virtio" (virtio-input), else "ps2" */
     bool has_acpi, has_ioapic, is_autostart;
 };
 

@@ -403,6 +403,17 @@ static int o_onoff(struct vm_config *cfg, const char *key, const char *val, stru
     return 0;
 }
 
+/* --mouse ps2|tablet, --keyboard ps2|virtio. */
+static int o_input(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    bool is_mouse = strcmp(key, "mouse") == 0;
+    const char *other = is_mouse ? "tablet" : "virtio";
+    if (strcmp(val, "ps2") != 0 && strcmp(val, other) != 0)
+        return error_set(err, -EINVAL, "--%s: must be ps2 or %s", key, other);
+    *(is_mouse ? &cfg->is_mouse_tablet : &cfg->is_keyboard_virtio) = strcmp(val, other) == 0;
+    return 0;
+}
+
 static const struct {
     const char *key;
     opt_fn fn;
@@ -438,6 +449,8 @@ static const struct {
     {"serial", o_serial, false},
     {"video", o_video, false},
     {"vram", o_vram, false},
+    {"mouse", o_input, false},
+    {"keyboard", o_input, false},
     {"acpi", o_onoff, false},
     {"ioapic", o_onoff, false},
 };

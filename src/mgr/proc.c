@@ -201,6 +201,15 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         arg_add(&b, "--ioapic");
         arg_add(&b, "off");
     }
+    /* the PS/2 keyboard and mouse are always there */
+    if (cfg->is_mouse_tablet) {
+        arg_add(&b, "--input");
+        arg_add(&b, "tablet");
+    }
+    if (cfg->is_keyboard_virtio) {
+        arg_add(&b, "--input");
+        arg_add(&b, "keyboard");
+    }
     if (proc_wants_sandbox())
         arg_add(&b, "--sandbox");
     if (b.has_failed) {

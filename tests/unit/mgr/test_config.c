@@ -27,7 +27,8 @@ static const char full_json[] =
     "\"cdrom\":\"/c.iso\",\"floppy\":null,\"network\":[{\"model\":\"e1000\",\"mode\":\"tap\","
     "\"tap\":\"tap0\",\"mac\":\"52:54:00:12:34:56\"},{\"mode\":\"nat\"}],"
     "\"serial\":[{\"type\":\"console\"},{\"type\":\"file\",\"path\":\"/log\"}],"
-    "\"video\":{\"width\":800,\"height\":600,\"vram_mib\":8},\"acpi\":false,"
+    "\"video\":{\"width\":800,\"height\":600,\"vram_mib\":8},"
+    "\"input\":{\"mouse\":\"tablet\",\"keyboard\":\"virtio\"},\"acpi\":false,"
     "\"ioapic\":true,\"autostart\":true,\"uuid\":\"0b6c3a4e-2f1d-4c8e-9a7b-5d6e7f809102\"}";
 
 static void test_parse_full(void **state)
@@ -38,6 +39,7 @@ static void test_parse_full(void **state)
     assert_int_equal(config_parse(full_json, strlen(full_json), "t.json", &c, &err), 0);
     assert_string_equal(c.name, "web-1");
     assert_int_equal(c.cpus, 4);
+    assert_true(c.is_mouse_tablet && c.is_keyboard_virtio);
     assert_int_equal(c.memory_mib, 2048);
     assert_int_equal(c.boot_count, 2);
     assert_int_equal(c.boot[0], BOOT_DISK);
@@ -176,6 +178,9 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("video", "{\"height\":\"x\"}", -EINVAL, "video.height");
     expect_bad("video", "{\"vram_mib\":0}", -EINVAL, "video.vram_mib");
     expect_bad("video", "{\"depth\":32}", -EINVAL, "unknown key \"depth\"");
+    expect_bad("input", "{\"mouse\":\"usb\"}", -EINVAL, "input.mouse");
+    expect_bad("input", "{\"keyboard\":1}", -EINVAL, "input.keyboard");
+    expect_bad("input", "{\"pen\":\"ps2\"}", -EINVAL, "unknown key \"pen\"");
     expect_bad("acpi", "1", -EINVAL, "\"acpi\"");
     expect_bad("ioapic", "\"on\"", -EINVAL, "\"ioapic\"");
     expect_bad("autostart", "null", -EINVAL, "\"autostart\"");
@@ -328,6 +333,14 @@ static void test_unsupported_settings_are_refused(void **state)
     /* ACPI and the IO-APIC are honoured (the monitor gets --acpi off / --ioapic off). */
     set_ok(&c, "acpi", "off");
     set_ok(&c, "ioapic", "off");
+    /* so are the mouse and keyboard (--input tablet / keyboard) */
+    set_ok(&c, "mouse", "tablet");
+    set_ok(&c, "keyboard", "virtio");
+    assert_true(c.is_mouse_tablet && c.is_keyboard_virtio);
+    set_bad(&c, "mouse", "usb", -EINVAL);
+    set_bad(&c, "keyboard", "tablet", -EINVAL);
+    set_ok(&c, "keyboard", "ps2");
+    assert_false(c.is_keyboard_virtio);
     assert_int_equal(config_check_supported(&c, NULL), 0);
     config_fini(&c);
     unlink(file);
