@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 init_dir="$here/tests/guest/initramfs"
 busybox=/bin/busybox
 modules_wanted="virtio_pci virtio_blk virtio_net virtio_console virtio-rng ext4 crc32c_generic
-button evdev"
+button evdev virtio_input psmouse"
 
 if [ ! -x "$busybox" ] || ! "$busybox" --list 2>/dev/null | grep -qx depmod; then
     echo "mkinitramfs: $busybox (with depmod) missing: apt-get install busybox-static" >&2

@@ -88,6 +88,13 @@ def check_ctl_ok(text, cmds):
     return [f"{c}: {r.get(c)}" for c in cmds if not (r.get(c) and r[c][0].get("ok"))]
 
 
+def check_ctl_all_ok(text):
+    """Every nested-ctl command got an ok reply (the key:, text: and ptr: items)."""
+    r = _ctl_replies(text)
+    bad = [f"{c}: {v}" for c, vs in r.items() for v in vs if not v.get("ok")]
+    return bad if r else ["no control replies"]
+
+
 def check_reboots(text):
     n = text.splitlines().count("boot")
     return [] if n >= 2 else [f"the payload ran {n} time(s), expected a reboot loop"]
@@ -164,6 +171,20 @@ VCPU_CASES = [
         f"{LINUX_CMDLINE} itest=powerbutton"), 0, out_has=_itest("powerbutton"),
         flags="wait,ctl=pause+sleep:2000+resume+sleep:3000+power-button", timeout=300,
         linux=True, check=lambda t: check_ctl_ok(t, ("pause", "resume", "power-button"))),
+    # host input (send-key, input-pointer) read by /init from evdev: PS/2 through the i8042
+    # (atkbd, psmouse), then the virtio-input keyboard and tablet (--input virtio)
+    VcpuCase("linux-input-ps2", b"", tuple(LINUX) + (
+        "--control", "/tmp/d/control.sock", "--cmdline",
+        f"{LINUX_CMDLINE} itest=input itest_input=ps2"), 0, out_has=_itest("input"),
+        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100,100,640,480,0+ptr:110,95,640,480,1",
+        timeout=300, linux=True,
+        check=check_ctl_all_ok),
+    VcpuCase("linux-input-virtio", b"", tuple(LINUX) + (
+        "--control", "/tmp/d/control.sock", "--input", "virtio", "--cmdline",
+        f"{LINUX_CMDLINE} itest=input itest_input=virtio"), 0, out_has=_itest("input"),
+        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100,100,640,480,0+ptr:110,95,640,480,1",
+        timeout=300, linux=True,
+        check=check_ctl_all_ok),
     # the full in-kernel chipset (8259 PIC, IOAPIC, PIT) instead of the default split irqchip
     VcpuCase("linux-smp-irqchip-kernel", b"", tuple(LINUX) + (
         "--irqchip", "kernel", "--cpus", "2", "--cmdline",
@@ -317,6 +338,9 @@ def payload_line(case):
     if case.press_power:
         cmd += ["--control", "/tmp/d/control.sock"]
         flags += ["wait", "ctl=power-button"]
+    if case.send_input:  # payload_util.input_vmm's commands through nested-ctl
+        cmd += ["--control", "/tmp/d/control.sock"]
+        flags += ["wait", "ctl=key:a+ptr:100,100,640,480,0+ptr:110,95,640,480,1"]
     if case.disks:
         cmd += ["--disk", "/tmp/d/rw.img,format=raw", "--disk", "/tmp/d/ro.img,format=raw,readonly"]
         flags.append("disks")

@@ -3,8 +3,9 @@
  * nested-ctl: the smallest client of bareiron-vmm's control socket (docs/control-api.md: one
  * JSON object per line, request {"id","cmd","args"}, one reply line each), for the nested-KVM
  * initramfs (scripts/nested-kvm.sh), whose busybox has no unix-socket client.
- * Usage: nested-ctl SOCKET ITEM...  where an ITEM is a command name (sent with empty args) or
- * sleep:MS. Prints `CTL <cmd> <reply>` per command. Retries the connection for 10 s; exit 0
+ * Usage: nested-ctl SOCKET ITEM...  where an ITEM is a command name (sent with empty args),
+ * sleep:MS, key:NAMES (send-key {"keys":NAMES}), text:WORD (send-key {"text":WORD}) or
+ * ptr:X,Y,W,H,BUTTONS (input-pointer); the words must not need JSON escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection for 10 s; exit 0
  * when every command got a reply (whatever it says: the caller judges), else 1.
  */
 #include <stdio.h>
@@ -55,7 +56,17 @@ int main(int argc, char **argv)
             usleep((useconds_t)strtoul(argv[i] + 6, NULL, 10) * 1000);
             continue;
         }
-        fprintf(f, "{\"id\":%d,\"cmd\":\"%s\",\"args\":{}}\n", i - 1, argv[i]);
+        unsigned x, y, w, h, b;
+        if (!strncmp(argv[i], "key:", 4) || !strncmp(argv[i], "text:", 5))
+            fprintf(f, "{\"id\":%d,\"cmd\":\"send-key\",\"args\":{\"%s\":\"%s\"}}\n", i - 1,
+                    argv[i][0] == 'k' ? "keys" : "text", strchr(argv[i], ':') + 1);
+        else if (sscanf(argv[i], "ptr:%u,%u,%u,%u,%u", &x, &y, &w, &h, &b) == 5)
+            fprintf(f,
+                    "{\"id\":%d,\"cmd\":\"input-pointer\",\"args\":{\"x\":%u,\"y\":%u,"
+                    "\"width\":%u,\"height\":%u,\"buttons\":%u}}\n",
+                    i - 1, x, y, w, h, b);
+        else
+            fprintf(f, "{\"id\":%d,\"cmd\":\"%s\",\"args\":{}}\n", i - 1, argv[i]);
         fflush(f);
         if (!fgets(line, sizeof(line), f)) {
             printf("CTL %s (no reply)\n", argv[i]);
