@@ -176,13 +176,13 @@ VCPU_CASES = [
     VcpuCase("linux-input-ps2", b"", tuple(LINUX) + (
         "--control", "/tmp/d/control.sock", "--cmdline",
         f"{LINUX_CMDLINE} itest=input itest_input=ps2"), 0, out_has=_itest("input"),
-        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100,100,640,480,0+ptr:110,95,640,480,1",
+        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100:100:640:480:0+ptr:110:95:640:480:1",
         timeout=300, linux=True,
         check=check_ctl_all_ok),
     VcpuCase("linux-input-virtio", b"", tuple(LINUX) + (
         "--control", "/tmp/d/control.sock", "--input", "virtio", "--cmdline",
         f"{LINUX_CMDLINE} itest=input itest_input=virtio"), 0, out_has=_itest("input"),
-        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100,100,640,480,0+ptr:110,95,640,480,1",
+        flags="wait,ctl=sleep:1000+key:a+text:B+ptr:100:100:640:480:0+ptr:110:95:640:480:1",
         timeout=300, linux=True,
         check=check_ctl_all_ok),
     # the full in-kernel chipset (8259 PIC, IOAPIC, PIT) instead of the default split irqchip
@@ -340,7 +340,7 @@ def payload_line(case):
         flags += ["wait", "ctl=power-button"]
     if case.send_input:  # payload_util.input_vmm's commands through nested-ctl
         cmd += ["--control", "/tmp/d/control.sock"]
-        flags += ["wait", "ctl=key:a+ptr:100,100,640,480,0+ptr:110,95,640,480,1"]
+        flags += ["wait", "ctl=key:a+ptr:100:100:640:480:0+ptr:110:95:640:480:1"]
     if case.disks:
         cmd += ["--disk", "/tmp/d/rw.img,format=raw", "--disk", "/tmp/d/ro.img,format=raw,readonly"]
         flags.append("disks")

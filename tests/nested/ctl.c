@@ -5,8 +5,9 @@
  * initramfs (scripts/nested-kvm.sh), whose busybox has no unix-socket client.
  * Usage: nested-ctl SOCKET ITEM...  where an ITEM is a command name (sent with empty args),
  * sleep:MS, key:NAMES (send-key {"keys":NAMES}), text:WORD (send-key {"text":WORD}) or
- * ptr:X,Y,W,H,BUTTONS (input-pointer); the words must not need JSON escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection for 10 s; exit 0
- * when every command got a reply (whatever it says: the caller judges), else 1.
+ * ptr:X:Y:W:H:BUTTONS (input-pointer; no commas: the case flags are comma-separated); the
+ * words must not need JSON escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
+ * for 10 s; exit 0 when every command got a reply (whatever it says: the caller judges), else 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
         if (!strncmp(argv[i], "key:", 4) || !strncmp(argv[i], "text:", 5))
             fprintf(f, "{\"id\":%d,\"cmd\":\"send-key\",\"args\":{\"%s\":\"%s\"}}\n", i - 1,
                     argv[i][0] == 'k' ? "keys" : "text", strchr(argv[i], ':') + 1);
-        else if (sscanf(argv[i], "ptr:%u,%u,%u,%u,%u", &x, &y, &w, &h, &b) == 5)
+        else if (sscanf(argv[i], "ptr:%u:%u:%u:%u:%u", &x, &y, &w, &h, &b) == 5)
             fprintf(f,
                     "{\"id\":%d,\"cmd\":\"input-pointer\",\"args\":{\"x\":%u,\"y\":%u,"
                     "\"width\":%u,\"height\":%u,\"buttons\":%u}}\n",
