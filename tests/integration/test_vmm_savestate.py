@@ -211,13 +211,13 @@ def check_disk(path, last):
 
 
 # A virtio-blk disk under I/O (a write and a read per tick, polled by the guest), with the
-# virtio-rng and virtio-console devices beside it: saved mid-run, the disk copied as the save
+# virtio-rng, virtio-console and virtio-input devices beside it: saved mid-run, the disk copied as the save
 # left it, restored twice from copies; the count goes on, the guest's read-backs of the tick
 # before find it on the restored disk, and the disk files hold the last ticks the guest saw.
 def test_save_restore_virtio_blk(vmm, counter, tmp_path):
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(1 << 20))
-    devs = ("--rng", "--vconsole", "none")
+    devs = ("--rng", "--vconsole", "none", "--input", "virtio")
     before, state = save_run(vmm, counter, tmp_path, after=30,
                              extra=("--disk", f"{disk},format=raw", *devs), cmdline="disk=1")
     last = counts(before)[-1]
