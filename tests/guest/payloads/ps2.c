@@ -75,8 +75,16 @@ static bool setup(void)
     return true;
 }
 
+static struct acpi_info ai;
+
 void payload_main(void)
 {
+    char why[120];
+    /* finds the ACPI PM timer, the clock of rt_now_us (the timeout) */
+    if (acpi_init(&ai, why, sizeof(why))) {
+        rt_fail("acpi", "%s", why);
+        return;
+    }
     if (!setup())
         return;
     uint64_t timeout_us = rt_cmdline_u64("timeout", 20) * 1000000;
