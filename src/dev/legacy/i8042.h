@@ -4,10 +4,13 @@
  * Technical Reference and Linux drivers/input/serio/i8042.c): status and data ports, the
  * command byte, controller self-test (0xAA -> 0x55), interface tests, enable/disable of the
  * keyboard and aux ports, the output-port pulse 0xFE that resets the machine, and enough of
- * the keyboard (reset 0xFF -> FA AA, identify, LEDs, scan-code set, typematic) and the mouse
- * (reset, identify, stream mode, sample rate...) protocols for Linux to probe them. IRQ1 and
+ * the keyboard (i8042_kbd.c: reset 0xFF -> FA AA, identify, echo, LEDs, scan-code sets 1-3,
+ * typematic, enable/disable) and the mouse (i8042_mouse.c: reset, identify, status, stream mode,
+ * sample rate, resolution, scaling, the IntelliMouse wheel) for guests to drive them, and host
+ * input turned into scan codes and mouse packets (i8042_kbd_key, i8042_aux_motion). IRQ1 and
  * IRQ12 are level lines raised while the output buffer holds a byte of that device and its
- * interrupt is enabled in the command byte.
+ * interrupt is enabled in the command byte. Every queue holds I8042_QUEUE_SIZE bytes: input
+ * that does not fit is dropped.
  *
  * Threading: one mutex per device (port handlers on vCPU threads, input queueing from the VNC
  * or event-loop thread).
