@@ -112,8 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     q = (data[0] >> 4) & 1;
     memset(gmem_ptr(gm, 0, 0x20000), 0, 0x20000);
-    if (virtio_input_create(gm, (data[0] & 2) ? VIRTIO_INPUT_TABLET : VIRTIO_INPUT_KEYBOARD,
-                            &vi) != 0)
+    if (virtio_input_create(gm, (data[0] & 2) ? VIRTIO_INPUT_TABLET : VIRTIO_INPUT_KEYBOARD, &vi) !=
+        0)
         abort();
     bringup(&vi->vd, (vi->vd.host_features & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) |
                          ((data[0] & 1) ? VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) : 0));
