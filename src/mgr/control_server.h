@@ -73,6 +73,7 @@ struct control_config {
     const char *initrd;
     const char *cmdline;
     const char *cdrom;
+    const char *floppy; /* the disk in the floppy drive */
     size_t disk_count;
     const char *disks[CONTROL_MAX_DISKS]; /* as given to --disk: "PATH[,format=..][,...]" */
 };
@@ -102,6 +103,15 @@ struct control_nic_stats {
     uint64_t rx_dropped, tx_dropped, errors;
     unsigned nhostfwd;
     const char *hostfwd[CONTROL_MAX_HOSTFWD]; /* "tcp:127.0.0.1:2222-:22" */
+};
+
+/* A media-change request (mgr/control_media.h), checked by the server. */
+struct control_media_change {
+    const char *drive; /* "floppy" or "cdrom" */
+    const char *path;  /* the new medium, NULL to eject */
+    bool is_readonly;  /* write-protect the new medium */
+    int fd;            /* (path) opened by the client and sent along, -1: none; the server
+                          closes it after the op (which duplicates it to keep it) */
 };
 
 struct control_ops {
@@ -135,6 +145,10 @@ struct control_ops {
      * safely on disk, makes the monitor exit with status 0 soon after the reply. On failure
      * the VM runs on as before. (is_zstd): guest memory compressed ("compress": "zstd"). */
     int (*save)(void *opaque, const char *path, bool is_zstd, struct error *err);
+    /* Changes the medium of a removable drive (or ejects it); the guest sees the change.
+     * -ENODEV when the VM has no such drive, -ENOTSUP for a kind of drive the monitor does not
+     * implement. */
+    int (*media_change)(void *opaque, const struct control_media_change *req, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

@@ -166,6 +166,7 @@ const struct machine_part machine_parts[] = {
     {"the kernel", false, PART_BOOT, load_kernel, NULL},
     {"the kernel files", false, PART_RESTORE, machine_cache_kernel, NULL},
     {"disks", false, PART_ALWAYS, machine_open_disks, machine_close_disks},
+    {"the floppy disk", false, PART_ALWAYS, machine_open_floppy, machine_close_floppy},
     {"the saved state", false, PART_RESTORE, machine_open_state, machine_close_state},
     {"the VM", true, PART_ALWAYS, add_vm, remove_vm, STATE("vm", NULL, vm)},
     {"the interrupt controller", true, PART_ALWAYS, machine_add_irqchip, machine_remove_irqchip,
@@ -181,6 +182,10 @@ const struct machine_part machine_parts[] = {
      STATE("acpi-pm", NULL, acpi_pm)},
     {"the CMOS RTC", true, PART_ALWAYS, machine_add_rtc, machine_remove_rtc,
      STATE("rtc", NULL, rtc)},
+    {"the ISA DMA controller", true, PART_ALWAYS, machine_add_isa_dma, machine_remove_isa_dma,
+     STATE("isa-dma", machine_has_isa_dma, isa_dma)},
+    {"the floppy controller", true, PART_ALWAYS, machine_add_fdc, machine_remove_fdc,
+     .section = "fdc", .version = 1, .is_present = machine_has_fdc}, /* save: not supported yet */
     {"the PCI host bridge", true, PART_ALWAYS, machine_add_pci, machine_remove_pci,
      STATE("pci", NULL, pci)},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},

@@ -228,11 +228,11 @@ static const struct {
     uint8_t len;
     void (*run)(struct fdc *f);
 } commands[32] = {
-    [0x03] = {3, cmd_specify},   [0x04] = {2, cmd_sense_drive}, [0x05] = {9, fdc_cmd_rw},
-    [0x06] = {9, fdc_cmd_rw},    [0x07] = {2, cmd_recalibrate}, [0x08] = {1, cmd_sense_int},
-    [0x0a] = {2, fdc_cmd_read_id}, [0x0d] = {6, fdc_cmd_format}, [0x0e] = {1, cmd_dumpreg},
-    [0x0f] = {3, cmd_seek},      [0x10] = {1, cmd_version},     [0x12] = {2, cmd_perpendicular},
-    [0x13] = {4, cmd_configure}, [0x14] = {1, cmd_lock},        [0x18] = {1, cmd_part_id},
+    [0x03] = {3, cmd_specify},     [0x04] = {2, cmd_sense_drive}, [0x05] = {9, fdc_cmd_rw},
+    [0x06] = {9, fdc_cmd_rw},      [0x07] = {2, cmd_recalibrate}, [0x08] = {1, cmd_sense_int},
+    [0x0a] = {2, fdc_cmd_read_id}, [0x0d] = {6, fdc_cmd_format},  [0x0e] = {1, cmd_dumpreg},
+    [0x0f] = {3, cmd_seek},        [0x10] = {1, cmd_version},     [0x12] = {2, cmd_perpendicular},
+    [0x13] = {4, cmd_configure},   [0x14] = {1, cmd_lock},        [0x18] = {1, cmd_part_id},
 };
 
 static void fifo_write(struct fdc *f, uint8_t v)
@@ -379,9 +379,8 @@ int fdc_attach(struct fdc *fdc, struct bus *pio)
     return ret < 0 ? ret : bus_register(pio, FDC_PORT_DIR, 1, &fdc_dir_io_ops, fdc, "fdc-dir");
 }
 
-int fdc_create(const struct platform *plat, struct i8237 *dma, uint8_t drive_type,
-               struct blk *disk, bool is_readonly, fdc_kick_fn kick, void *kick_opaque,
-               struct fdc **out)
+int fdc_create(const struct platform *plat, struct i8237 *dma, uint8_t drive_type, struct blk *disk,
+               bool is_readonly, fdc_kick_fn kick, void *kick_opaque, struct fdc **out)
 {
     struct fdc *f = calloc(1, sizeof(*f));
     int ret;

@@ -54,9 +54,9 @@ struct i8237;
 struct fdc_geometry {
     uint64_t size_bytes;
     uint8_t tracks, heads, sectors;
-    uint8_t rate;       /* 0 500 kb/s, 1 300 kb/s, 2 250 kb/s, 3 1 Mb/s */
-    uint8_t cmos_type;  /* 2 1.2M, 3 720K, 4 1.44M, 5 2.88M */
-    const char *name;   /* "1.44M" */
+    uint8_t rate;      /* 0 500 kb/s, 1 300 kb/s, 2 250 kb/s, 3 1 Mb/s */
+    uint8_t cmos_type; /* 2 1.2M, 3 720K, 4 1.44M, 5 2.88M */
+    const char *name;  /* "1.44M" */
 };
 
 /* The geometry of an image of (size_bytes), or NULL when no supported format has that size

@@ -53,14 +53,14 @@ struct fdc_drive {
 enum fdc_op { FDC_OP_NONE, FDC_OP_READ, FDC_OP_WRITE, FDC_OP_FORMAT };
 struct fdc_plan {
     enum fdc_op op;
-    uint8_t ds, hd;    /* drive and physical head */
-    uint8_t c, h, r;   /* the first sector's ID */
-    uint8_t last;      /* last sector number read on a head (min(EOT, sectors per track)) */
-    bool is_mt;        /* continues on head 1 */
-    bool is_past_eot;  /* EOT names a sector the track does not have */
-    unsigned nsect;    /* sectors planned */
-    uint64_t offset;   /* of the first one on the disk */
-    uint8_t fill;      /* FORMAT TRACK's filler byte */
+    uint8_t ds, hd;   /* drive and physical head */
+    uint8_t c, h, r;  /* the first sector's ID */
+    uint8_t last;     /* last sector number read on a head (min(EOT, sectors per track)) */
+    bool is_mt;       /* continues on head 1 */
+    bool is_past_eot; /* EOT names a sector the track does not have */
+    unsigned nsect;   /* sectors planned */
+    uint64_t offset;  /* of the first one on the disk */
+    uint8_t fill;     /* FORMAT TRACK's filler byte */
 };
 
 struct fdc {

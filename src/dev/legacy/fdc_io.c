@@ -141,8 +141,8 @@ void fdc_cmd_rw(struct fdc *f)
     dma_sect = (i8237_remaining(f->dma, FDC_DMA_CHANNEL) + FDC_SECTOR_SIZE - 1) / FDC_SECTOR_SIZE;
     p->nsect = MIN(p->nsect, dma_sect);
     p->nsect = MIN(p->nsect, FDC_MAX_SECTORS);
-    p->offset = (((uint64_t)p->c * d->geo->heads + p->hd) * d->geo->sectors + p->r - 1) *
-                FDC_SECTOR_SIZE;
+    p->offset =
+        (((uint64_t)p->c * d->geo->heads + p->hd) * d->geo->sectors + p->r - 1) * FDC_SECTOR_SIZE;
     d->sect = p->r;
     queue_plan(f);
 }
@@ -201,8 +201,7 @@ void fdc_cmd_read_id(struct fdc *f)
 }
 
 /* The ID after (done) sectors from the plan's first, in the order the controller reads. */
-static void advance(const struct fdc_plan *p, unsigned done, uint8_t *c, uint8_t *h,
-                    uint8_t *r)
+static void advance(const struct fdc_plan *p, unsigned done, uint8_t *c, uint8_t *h, uint8_t *r)
 {
     unsigned cyl = p->c, head = p->h, sect = p->r;
     bool is_head1 = false;
@@ -260,8 +259,8 @@ static void io_done(struct blk_req *req, int ret)
     f->in_flight--;
     if (io->gen == f->gen && f->phase == FDC_PHASE_EXEC) {
         if (io->plan.op == FDC_OP_READ && ret == 0)
-            bytes = i8237_transfer(f->dma, FDC_DMA_CHANNEL, io->buf, io->iov.iov_len, true,
-                                   &has_tc);
+            bytes =
+                i8237_transfer(f->dma, FDC_DMA_CHANNEL, io->buf, io->iov.iov_len, true, &has_tc);
         if (ret < 0)
             log_ratelimited(LOG_WARN, "fdc: disk I/O failed: %s", strerror(-ret));
         finish(f, &io->plan, bytes, has_tc, ret);
@@ -276,8 +275,8 @@ static void fetch(struct fdc *f, struct fdc_io *io)
     size_t len = io->iov.iov_len;
     if (io->plan.op == FDC_OP_FORMAT) {
         uint8_t ids[4 * FDC_MAX_SECTORS]; /* C, H, R, N per sector: taken, not kept */
-        io->dma_bytes = i8237_transfer(f->dma, FDC_DMA_CHANNEL, ids, 4u * io->plan.nsect,
-                                       false, &io->has_tc);
+        io->dma_bytes =
+            i8237_transfer(f->dma, FDC_DMA_CHANNEL, ids, 4u * io->plan.nsect, false, &io->has_tc);
         memset(io->buf, io->plan.fill, len);
         return;
     }

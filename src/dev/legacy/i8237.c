@@ -129,14 +129,14 @@ static void ctl_write(struct dma_ctl *c, unsigned reg, uint8_t val)
         if (val & 4)
             c->request |= (uint8_t)(1u << (val & 3));
         else
-            c->request &= (uint8_t)~(1u << (val & 3));
+            c->request &= (uint8_t) ~(1u << (val & 3));
         c->status = (uint8_t)((c->status & 0x0f) | (c->request << 4));
         break;
     case 10:
         if (val & 4)
             c->mask |= (uint8_t)(1u << (val & 3));
         else
-            c->mask &= (uint8_t)~(1u << (val & 3));
+            c->mask &= (uint8_t) ~(1u << (val & 3));
         break;
     case 11:
         c->ch[val & 3].mode = (uint8_t)(val & 0xfc);
@@ -313,7 +313,7 @@ static void terminal_count(struct i8237 *d, unsigned ch)
     struct dma_ctl *ctl = &d->ctl[ch / 4];
     struct dma_chan *c = &ctl->ch[ch % 4];
     ctl->status |= (uint8_t)(1u << (ch % 4));
-    ctl->request &= (uint8_t)~(1u << (ch % 4));
+    ctl->request &= (uint8_t) ~(1u << (ch % 4));
     if (c->mode & I8237_MODE_AUTOINIT) {
         c->cur_addr = c->base_addr;
         c->cur_count = c->base_count;
@@ -322,8 +322,7 @@ static void terminal_count(struct i8237 *d, unsigned ch)
     }
 }
 
-size_t i8237_transfer(struct i8237 *d, unsigned ch, void *buf, size_t len, bool is_to_mem,
-                      bool *tc)
+size_t i8237_transfer(struct i8237 *d, unsigned ch, void *buf, size_t len, bool is_to_mem, bool *tc)
 {
     unsigned unit = ch >= 4 ? 2 : 1;
     uint8_t *p = buf, pad[2];

@@ -72,7 +72,7 @@ static void test_seek_recal_sense_drive(void **state)
     uint8_t sd[2] = {0x04, 0x04};
     fx_cmd(x, sd, 2);
     assert_int_equal(fx_result(x, res, 2), 1);
-    assert_int_equal(res[0], 0x2c); /* ready, two-sided, head 1, not at track 0 */
+    assert_int_equal(res[0], 0x2c);   /* ready, two-sided, head 1, not at track 0 */
     uint8_t rs[3] = {0xcf, 0x00, 45}; /* relative seek outwards past 0: stops at 0 */
     fx_cmd(x, rs, 3);
     assert_int_equal(fx_sense_int(x, &pcn), 0x20);
@@ -94,8 +94,8 @@ static void test_hostile_phases(void **state)
     assert_int_equal(fx_in(x, 0x3f5), 0);
     /* invalid opcodes, every one of them */
     for (unsigned op = 0; op < 256; op++) {
-        static const uint8_t valid[] = {3, 4, 5, 6, 7, 8, 0xa, 0xd, 0xe, 0xf, 0x10, 0x12, 0x13,
-                                        0x14, 0x18};
+        static const uint8_t valid[] = {3,   4,   5,    6,    7,    8,    0xa, 0xd,
+                                        0xe, 0xf, 0x10, 0x12, 0x13, 0x14, 0x18};
         bool is_valid = false;
         for (size_t i = 0; i < sizeof(valid); i++)
             is_valid |= (op & 0x1f) == valid[i];

@@ -82,18 +82,17 @@ static void test_hostile_chs(void **state)
     static const struct {
         uint8_t c, h, r, n, eot, st1;
     } cases[] = {
-        {0, 0, 0, 2, 18, 0x04},    /* sector 0 */
-        {0, 0, 19, 2, 18, 0x04},   /* past the track */
-        {0, 0, 255, 2, 255, 0x04}, /* far past it */
-        {0, 0, 1, 8, 18, 0x04},    /* N > 7 */
-        {0, 0, 1, 0, 18, 0x04},    /* 128-byte sectors */
-        {0, 0, 1, 7, 18, 0x04},
-        {1, 0, 1, 2, 18, 0x04}, /* not where the head is */
+        {0, 0, 0, 2, 18, 0x04},                            /* sector 0 */
+        {0, 0, 19, 2, 18, 0x04},                           /* past the track */
+        {0, 0, 255, 2, 255, 0x04},                         /* far past it */
+        {0, 0, 1, 8, 18, 0x04},                            /* N > 7 */
+        {0, 0, 1, 0, 18, 0x04},                            /* 128-byte sectors */
+        {0, 0, 1, 7, 18, 0x04},    {1, 0, 1, 2, 18, 0x04}, /* not where the head is */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fx_dma(x, BUF, 512, true);
-        assert_int_equal(fx_rw(x, 0x06, cases[i].c, cases[i].h, cases[i].r, cases[i].n,
-                               cases[i].eot, res), 7);
+        assert_int_equal(
+            fx_rw(x, 0x06, cases[i].c, cases[i].h, cases[i].r, cases[i].n, cases[i].eot, res), 7);
         assert_int_equal(res[0] & 0xc0, 0x40);
         assert_int_equal(res[1], cases[i].st1);
     }

@@ -111,9 +111,9 @@ static void test_transfer_tc(void **state)
     assert_int_equal(mem[0], 0xa5);
     assert_int_equal(mem[511], 0xa5);
     assert_int_equal(*(uint8_t *)gmem_ptr(t->gm, 0x20200, 1), 0);
-    assert_false(i8237_is_armed(t->d, 2));           /* masked at TC without auto-init */
-    assert_int_equal(in(t, 0x08) & 0x04, 0x04);      /* TC bit */
-    assert_int_equal(in(t, 0x08) & 0x04, 0);         /* cleared by the read */
+    assert_false(i8237_is_armed(t->d, 2));      /* masked at TC without auto-init */
+    assert_int_equal(in(t, 0x08) & 0x04, 0x04); /* TC bit */
+    assert_int_equal(in(t, 0x08) & 0x04, 0);    /* cleared by the read */
     assert_int_equal(i8237_transfer(t->d, 2, buf, 1, true, &tc), 0); /* masked: nothing */
 }
 
