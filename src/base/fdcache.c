@@ -156,6 +156,24 @@ int fdcache_adopt(const char *path, int fd)
     return ret;
 }
 
+unsigned fdcache_forget(const char *path)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&cache_lock);
+    for (unsigned i = 0; i < nentries;) {
+        if (strcmp(entries[i].path, path) != 0) {
+            i++;
+            continue;
+        }
+        close(entries[i].fd);
+        free(entries[i].path);
+        entries[i] = entries[--nentries];
+        n++;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
 int fdcache_open(const char *path, int flags)
 {
     return fdcache_openat(AT_FDCWD, path, path, flags);

@@ -47,6 +47,11 @@ MUST_CHECK int fdcache_seed(const char *path, int fd);
  */
 MUST_CHECK int fdcache_adopt(const char *path, int fd);
 
+/* Closes and forgets every descriptor kept for (path), whatever its mode (a medium taken out:
+ * its open file description, and the OFD lock on it, go away with the last duplicate).
+ * Returns how many were forgotten. */
+unsigned fdcache_forget(const char *path);
+
 /*
  * Opens (path) with (flags) (O_CLOEXEC is always added; O_CREAT is refused when the cache is
  * enabled: the monitor creates no file through it). Returns a new descriptor the caller

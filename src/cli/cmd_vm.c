@@ -82,10 +82,15 @@ static int check_live_settings(const struct vm_args *a, const struct proc_status
     return 0;
 }
 
+static bool same_path(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /*
- * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards are
- * changed in the monitor first (and put back if the definition cannot be written), so that the
- * running VM and its definition agree.
+ * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards and
+ * its floppy are changed in the monitor first (the forwards put back if the definition cannot
+ * be written), so that the running VM and its definition agree.
  */
 static int save_settings(const struct store *st, const struct vm_config *old,
                          const struct vm_config *cfg, const struct proc_status *ps,
@@ -93,8 +98,13 @@ static int save_settings(const struct store *st, const struct vm_config *old,
 {
     bool is_live = vm_state_is_live(ps->state);
     int ret = is_live ? proc_apply_forwards(st, cfg->name, old, cfg, err) : 0;
-    if (ret < 0)
+    if (ret == 0 && is_live && !same_path(old->floppy, cfg->floppy))
+        ret = proc_media_change(st, cfg->name, "floppy", cfg->floppy, false, err);
+    if (ret < 0) {
+        if (is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
+            cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);
         return ret;
+    }
     ret = store_save(st, cfg, err);
     if (ret < 0 && is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
         cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);

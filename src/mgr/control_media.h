@@ -6,8 +6,9 @@
  *   {"drive": "floppy"|"cdrom", "eject": true}                       empties it
  * Exactly one of "path" and "eject": true; no other member. With "path" the client may send
  * the image's open descriptor along (SCM_RIGHTS on the request's bytes): a running monitor
- * opens no new file itself (base/fdcache.h), so the descriptor is how a new image gets in. The monitor's op decides which
- * drives it has (ENODEV for one it lacks, ENOTSUP for a kind it does not implement).
+ * opens no new file itself (base/fdcache.h), so the descriptor is how a new image gets in. The
+ * monitor's op decides which drives it has (ENODEV for one it lacks, ENOTSUP for a kind it does not
+ * implement).
  */
 #ifndef BAREIRON_MGR_CONTROL_MEDIA_H
 #define BAREIRON_MGR_CONTROL_MEDIA_H

@@ -269,19 +269,25 @@ static int net_link(void *opaque, unsigned i, bool up, struct error *err)
     return ret;
 }
 
-/*
- * The descriptor a media-change sent for (path): taken into the descriptor cache, where the
- * disk's open finds it (the running monitor opens no new file). Its access mode must be the
- * one that open asks for: read-write, or read-only for a write-protected medium.
- */
-static int adopt_medium(const char *path, int fd, bool is_readonly, struct error *err)
+/* Whether the descriptor a media-change sent has the access mode the disk's open asks for:
+ * read-write, or read-only for a write-protected medium. */
+static int check_medium_fd(const char *path, int fd, bool is_readonly, struct error *err)
 {
-    int fl = fcntl(fd, F_GETFL), want = is_readonly ? O_RDONLY : O_RDWR, dup, ret;
+    int fl = fcntl(fd, F_GETFL), want = is_readonly ? O_RDONLY : O_RDWR;
     if (fl < 0 || (fl & O_ACCMODE) != want || (fl & O_DIRECT))
         return error_set(err, -EINVAL,
-                         "the descriptor sent for %s must be open %s, without "
-                         "O_DIRECT",
-                         path, is_readonly ? "read-only" : "read-write");
+                         "the descriptor sent for %s must be open %s, without O_DIRECT", path,
+                         is_readonly ? "read-only" : "read-write");
+    return 0;
+}
+
+/* Takes the descriptor into the descriptor cache, where the disk's open finds it (the running
+ * monitor opens no new file). The ones kept for (path) before go: one of another mode would
+ * hold the file's lock. */
+static int adopt_medium(const char *path, int fd, struct error *err)
+{
+    int dup, ret;
+    fdcache_forget(path);
     dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0)
         return error_set(err, -errno, "cannot keep the descriptor sent: %s", strerror(errno));
@@ -300,11 +306,19 @@ static int floppy_change(struct vmm_ctl *c, const struct control_media_change *r
     if (req->path != NULL && strlen(req->path) >= sizeof(o->floppy_path))
         return error_set(err, -EINVAL, "path too long");
     if (req->path != NULL && req->fd >= 0 &&
-        (ret = adopt_medium(req->path, req->fd, req->is_readonly, err)) < 0)
+        (ret = check_medium_fd(req->path, req->fd, req->is_readonly, err)) < 0)
+        return ret;
+    if (c->machine == NULL && req->path != NULL && req->fd >= 0 &&
+        (ret = adopt_medium(req->path, req->fd, err)) < 0)
         return ret;
     if (c->machine != NULL) { /* else between two machines: the next one takes the options */
         struct error e = {0};
-        ret = machine_floppy_change(c->machine, req->path, req->is_readonly, &e);
+        /* out first, so the old image's descriptors and lock can go before the new open */
+        ret = machine_floppy_change(c->machine, NULL, false, &e);
+        if (ret == 0 && req->path != NULL && req->fd >= 0)
+            ret = adopt_medium(req->path, req->fd, &e);
+        if (ret == 0 && req->path != NULL)
+            ret = machine_floppy_change(c->machine, req->path, req->is_readonly, &e);
         if (ret == -EACCES && req->fd < 0)
             error_set(err, ret,
                       "%.300s (a running monitor opens no new file: send the image's descriptor "

@@ -99,8 +99,8 @@ static void fdc_kick(void *opaque, struct fdc *fdc)
  * else 1.44M. */
 static uint8_t drive_type(struct blk *disk)
 {
-    const struct fdc_geometry *g = disk != NULL ? fdc_geometry_for_size(blk_size_bytes(disk))
-                                                : NULL;
+    const struct fdc_geometry *g =
+        disk != NULL ? fdc_geometry_for_size(blk_size_bytes(disk)) : NULL;
     return g != NULL && g->cmos_type == 5 ? 5 : 4;
 }
 
@@ -152,8 +152,7 @@ void machine_remove_fdc(struct machine *m)
     m->fdc = NULL;
 }
 
-int machine_floppy_change(struct machine *m, const char *path, bool is_readonly,
-                          struct error *err)
+int machine_floppy_change(struct machine *m, const char *path, bool is_readonly, struct error *err)
 {
     struct blk *disk = NULL;
     int ret;

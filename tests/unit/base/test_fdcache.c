@@ -126,6 +126,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(fcntl(c, F_GETFD), -1); /* the old one is closed */
     assert_int_equal(fdcache_open("/nowhere/medium", O_RDONLY), -EACCES); /* another mode */
     assert_int_equal(fdcache_adopt("/nowhere/medium", 1000), -EBADF);
+    assert_int_equal(fdcache_forget("/nowhere/medium"), 1);
+    assert_int_equal(fdcache_count(), n - 1);
+    assert_int_equal(fdcache_open("/nowhere/medium", O_RDWR), -EACCES);
+    assert_int_equal(fdcache_forget("/nowhere/medium"), 0);
     close(a);
     close(b);
 }
