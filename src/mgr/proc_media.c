@@ -12,8 +12,8 @@
 #include "mgr/proc.h"
 #include "mgr/store.h"
 
-int proc_media_change(const struct store *st, const char *name, const char *drive,
-                      const char *path, bool is_readonly, struct error *err)
+int proc_media_change(const struct store *st, const char *name, const char *drive, const char *path,
+                      bool is_readonly, struct error *err)
 {
     char sock[PATH_MAX];
     struct client c;
@@ -39,8 +39,8 @@ int proc_media_change(const struct store *st, const char *name, const char *driv
     if (ret < 0)
         ret = error_set(err, -ENAMETOOLONG, "path too long");
     else if (client_connect(&c, sock, NULL) < 0)
-        ret = error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
-                        sock);
+        ret =
+            error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name, sock);
     else {
         ret = client_call_fd(&c, "media-change", args, fd, PROC_CALL_TIMEOUT_MS, NULL, err);
         client_close(&c);

@@ -65,7 +65,9 @@ static int floppy(FILE *f, int sock, int id, const char *what)
             char buf[CMSG_SPACE(sizeof(int))];
         } ctl;
         struct iovec iov = {.iov_base = req, .iov_len = 1};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
                              .msg_controllen = sizeof(ctl.buf)};
         struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
         memset(ctl.buf, 0, sizeof(ctl.buf));
