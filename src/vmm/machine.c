@@ -185,7 +185,7 @@ const struct machine_part machine_parts[] = {
     {"the ISA DMA controller", true, PART_ALWAYS, machine_add_isa_dma, machine_remove_isa_dma,
      STATE("isa-dma", machine_has_isa_dma, isa_dma)},
     {"the floppy controller", true, PART_ALWAYS, machine_add_fdc, machine_remove_fdc,
-     .section = "fdc", .version = 1, .is_present = machine_has_fdc}, /* save: not supported yet */
+     STATE("fdc", machine_has_fdc, fdc)},
     {"the PCI host bridge", true, PART_ALWAYS, machine_add_pci, machine_remove_pci,
      STATE("pci", NULL, pci)},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},

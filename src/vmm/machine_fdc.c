@@ -60,6 +60,19 @@ int machine_load_isa_dma(struct machine *m, struct sf_in *in)
     return i8237_load(m->isa_dma, in);
 }
 
+int machine_save_fdc(struct machine *m, struct sf_buf *b)
+{
+    int ret = fdc_save(m->fdc, b);
+    if (ret == -EBUSY)
+        log_warn("cannot save: the floppy controller has a transfer in flight: try again");
+    return ret;
+}
+
+int machine_load_fdc(struct machine *m, struct sf_in *in)
+{
+    return fdc_load(m->fdc, in);
+}
+
 /* Opens floppy image (path) raw, checking that its size is a floppy's. */
 static int open_floppy(struct machine *m, const char *path, bool is_readonly, struct blk **out,
                        struct error *err)

@@ -149,8 +149,8 @@ MUST_CHECK int machine_add_acpi_pm(struct machine *m, struct error *err);
 void machine_remove_acpi_pm(struct machine *m);
 MUST_CHECK int machine_add_rtc(struct machine *m, struct error *err);
 void machine_remove_rtc(struct machine *m);
-/* machine_fdc.c: the ISA DMA controllers and the floppy controller, their presence and the
- * DMA controllers' saved state (the floppy controller has none yet: save refuses). */
+/* machine_fdc.c: the ISA DMA controllers and the floppy controller, their presence and their
+ * saved state (the floppy controller's save refuses with -EBUSY while a transfer is in flight). */
 bool machine_has_isa_dma(const struct machine *m);
 bool machine_has_fdc(const struct machine *m);
 MUST_CHECK int machine_add_isa_dma(struct machine *m, struct error *err);
@@ -159,6 +159,8 @@ MUST_CHECK int machine_open_floppy(struct machine *m, struct error *err);
 void machine_close_floppy(struct machine *m);
 MUST_CHECK int machine_add_fdc(struct machine *m, struct error *err);
 void machine_remove_fdc(struct machine *m);
+int machine_save_fdc(struct machine *m, struct sf_buf *b);
+int machine_load_fdc(struct machine *m, struct sf_in *in);
 int machine_save_isa_dma(struct machine *m, struct sf_buf *b);
 int machine_load_isa_dma(struct machine *m, struct sf_in *in);
 /* The PCI host bridge and every virtio function of machine_vdev_kinds[] (machine_virtio.c). */

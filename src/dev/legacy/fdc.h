@@ -25,6 +25,8 @@
  * Media change: fdc_change_media() swaps the disk (or ejects it) at run time and raises the
  * disk change line in DIR, which a step of the head clears once a disk is in.
  *
+ * Saved state: everything but a block request in flight (save waits for none: it refuses).
+ *
  * Threading: one mutex; register accesses on vCPU threads, fdc_service, completions and media
  * changes on the event loop thread. The controller takes the DMA controller's lock inside its
  * own, never the reverse.
@@ -36,6 +38,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "base/statefile.h"
 #include "core/platform.h"
 #include "dev/bus.h"
 
@@ -94,6 +97,14 @@ void fdc_service(struct fdc *fdc);
  * nothing changes then. Event loop thread.
  */
 MUST_CHECK int fdc_change_media(struct fdc *fdc, struct blk *disk, bool is_readonly);
+
+/*
+ * Saved state (fdc_state.c). fdc_save returns 0, or -EBUSY while a block request is in flight
+ * (nothing written then). fdc_load returns 0 or -EINVAL; an execution phase that was planned
+ * is queued again (the kick hook). Event loop thread.
+ */
+MUST_CHECK int fdc_save(struct fdc *fdc, struct sf_buf *b);
+MUST_CHECK int fdc_load(struct fdc *fdc, struct sf_in *in);
 
 /* Whether drive 0 holds a disk (for the monitor's reports). */
 bool fdc_has_media(struct fdc *fdc);
