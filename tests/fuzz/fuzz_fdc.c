@@ -4,14 +4,16 @@
  * (dev/legacy/fdc*.c, dev/legacy/i8237.c) through their ports, with the event loop's work
  * (fdc_service, disk completions) and media changes interleaved. Each input is a list of
  * 3-byte steps {op, a, b}: op % 8 picks port write, port read, service, completion, eject,
- * insert of a 1.44M or 2.88M disk, or a DMA programming shortcut; (a) picks the port among the
- * devices' ports and (b) is the value. Guest RAM is 1 MiB, so DMA pages above it point
- * outside RAM.
+ * insert of a 1.44M or 2.88M disk, a DMA programming shortcut, or a saved-state round trip
+ * (save, then load it back, with one byte of it replaced by (b) at (a) when (b) is odd); (a) picks
+ * the port among the devices' ports and (b) is the value. Guest RAM is 1 MiB, so DMA pages above it
+ * point outside RAM.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "base/statefile.h"
 #include "blk_mem.h"
 #include "core/gmem.h"
 #include "dev/bus.h"
@@ -43,6 +45,27 @@ static void complete_all(struct blk *disk)
         blk_mem_complete(disk, 64);
 }
 
+static void round_trip(struct fdc *fdc, struct i8237 *dma, uint8_t at, uint8_t v)
+{
+    struct sf_buf b = {0}, d = {0};
+    struct sf_in in;
+    if (fdc_save(fdc, &b) == 0 && !b.failed) {
+        if ((v & 1) && b.len > 0)
+            b.data[at % b.len] = v;
+        sf_in_init(&in, b.data, b.len);
+        (void)fdc_load(fdc, &in);
+    }
+    i8237_save(dma, &d);
+    if (!d.failed) {
+        if ((v & 1) && d.len > 0)
+            d.data[at % d.len] = v;
+        sf_in_init(&in, d.data, d.len);
+        (void)i8237_load(dma, &in);
+    }
+    sf_buf_free(&b);
+    sf_buf_free(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fake_platform fp;
@@ -65,8 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint16_t port = ports[a % (sizeof(ports) / sizeof(ports[0]))];
         switch (op % 8) {
         case 0:
-        case 7:
             bus_write(pio, port, 1, b);
+            break;
+        case 7:
+            round_trip(fdc, dma, a, b);
             break;
         case 1:
             bus_read(pio, port, 1, &v);

@@ -102,8 +102,8 @@ static bool is_valid(const struct fdc *s, const uint8_t *flags, unsigned nflags)
     if ((s->phase == FDC_PHASE_EXEC) != s->is_queued)
         return false;
     if (s->is_queued && (s->plan.op == FDC_OP_NONE || s->plan.op > FDC_OP_FORMAT ||
-                         s->plan.nsect == 0 || s->plan.nsect > FDC_MAX_SECTORS ||
-                         s->plan.ds > 3 || s->plan.hd > 1 || s->plan.offset % FDC_SECTOR_SIZE))
+                         s->plan.nsect == 0 || s->plan.nsect > FDC_MAX_SECTORS || s->plan.ds > 3 ||
+                         s->plan.hd > 1 || s->plan.offset % FDC_SECTOR_SIZE))
         return false;
     return true;
 }

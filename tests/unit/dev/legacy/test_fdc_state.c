@@ -14,7 +14,7 @@ static void test_round_trip(void **state)
     struct sf_in in;
     uint8_t res[10], c = 0x10;
     fx_seek(x, 1, 9);
-    fx_cmd(x, &c, 1);                          /* VERSION: its result waits to be read */
+    fx_cmd(x, &c, 1); /* VERSION: its result waits to be read */
     assert_int_equal(fdc_save(x->fdc, &b), 0);
     assert_int_equal(fx_result(x, res, 10), 1); /* read it here */
     fx_out(x, 0x3f4, 0x80);                     /* and reset */
