@@ -145,3 +145,12 @@ def test_set_floppy_while_running(need_kvm, bareiron, vmm, build_dir, tmp_path):
         assert json.loads((m.vm_dir("fl") / "vm.json").read_text())["floppy"] == str(a)
     finally:
         m.run("poweroff", "fl")
+    # a VM running without a drive has none to change: wrong state, nothing stored
+    m.ok("create", "nofl", "--kernel", kernel)
+    m.ok("start", "nofl")
+    try:
+        r = m.run("set", "nofl", "--floppy", a)
+        assert r.returncode == 4 and "without a floppy drive" in r.stderr, r.stderr
+        assert json.loads((m.vm_dir("nofl") / "vm.json").read_text())["floppy"] is None
+    finally:
+        m.run("poweroff", "nofl")

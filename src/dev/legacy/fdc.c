@@ -190,7 +190,7 @@ static void cmd_perpendicular(struct fdc *f)
 {
     uint8_t v = f->cmd[1];
     if (v & 0x80) /* OW: the drive bits are written too */
-        f->perp = (uint8_t)((f->perp & 0x03) | ((v & 0x3c) << 0));
+        f->perp = (uint8_t)((f->perp & 0x03) | (v & 0x3c));
     f->perp = (uint8_t)((f->perp & 0x3c) | (v & 0x03));
     f->phase = FDC_PHASE_COMMAND;
 }
