@@ -154,3 +154,37 @@ def test_set_floppy_while_running(need_kvm, bareiron, vmm, build_dir, tmp_path):
         assert json.loads((m.vm_dir("nofl") / "vm.json").read_text())["floppy"] is None
     finally:
         m.run("poweroff", "nofl")
+
+
+def test_save_restore_with_floppy(need_kvm, vmm, build_dir, tmp_path):
+    """A machine with the floppy and DMA controllers saves (their sections) and resumes."""
+    a = tmp_path / "a.img"
+    a.write_bytes(b"\0" * SIZE_144)
+    state, ctl = tmp_path / "vm.state", tmp_path / "ctl.sock"
+    base = [str(vmm), "--kernel", str(built(build_dir / "tests" / "guest" / "counter.elf")),
+            "--floppy", str(a), "--serial", "none", "--control", str(ctl)]
+    for args in ([], ["--restore", str(state)]):
+        p = subprocess.Popen(base + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 10
+            while not ctl.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(str(ctl))
+            f = s.makefile()
+            if not args:
+                r = call(s, f, "save", {"path": str(state)})
+                assert r["ok"], r
+                assert p.wait(timeout=30) == 0
+            else:
+                assert call(s, f, "query-state")["result"]["state"] in ("running", "starting")
+                assert call(s, f, "query-config")["result"]["floppy"] == str(a)
+                assert call(s, f, "poweroff")["ok"]
+                assert p.wait(timeout=30) == 0, p.stdout.read()
+            s.close()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            ctl.unlink(missing_ok=True)
