@@ -115,6 +115,65 @@ int fdcache_seed(const char *path, int fd)
     return ret;
 }
 
+int fdcache_adopt(const char *path, int fd)
+{
+    int fl = fcntl(fd, F_GETFL), key, ret = 0;
+    struct fdcache_entry *e;
+    char *copy;
+
+    if (fl < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        ret = -errno;
+        close(fd);
+        return ret;
+    }
+    key = fl & (O_ACCMODE | O_DIRECT | O_PATH);
+    if ((copy = strdup(path)) == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&cache_lock);
+    e = lookup(path, key);
+    if (e == NULL && nentries == FDCACHE_MAX) {
+        ret = -ENOSPC;
+    } else if (e != NULL) {
+        close(e->fd);
+        free(e->path);
+    } else {
+        e = &entries[nentries++];
+    }
+    if (ret == 0) {
+        e->path = copy;
+        e->flags = key;
+        e->fd = fd;
+        e->is_seeded = false;
+        e->is_used = false;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (ret < 0) {
+        free(copy);
+        close(fd);
+    }
+    return ret;
+}
+
+unsigned fdcache_forget(const char *path)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&cache_lock);
+    for (unsigned i = 0; i < nentries;) {
+        if (strcmp(entries[i].path, path) != 0) {
+            i++;
+            continue;
+        }
+        close(entries[i].fd);
+        free(entries[i].path);
+        entries[i] = entries[--nentries];
+        n++;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
 int fdcache_open(const char *path, int flags)
 {
     return fdcache_openat(AT_FDCWD, path, path, flags);

@@ -40,6 +40,19 @@ void fdcache_seal(void);
 MUST_CHECK int fdcache_seed(const char *path, int fd);
 
 /*
+ * Takes descriptor (fd), handed over at run time (a medium the control API's media-change
+ * sent), as the open of (path) with fd's own access mode and O_DIRECT, also once sealed; an
+ * entry of (path) with that key is replaced (its descriptor closed). (fd) is kept with
+ * FD_CLOEXEC set; on failure it is closed. Returns 0, -ENOSPC, -EBADF or -ENOMEM.
+ */
+MUST_CHECK int fdcache_adopt(const char *path, int fd);
+
+/* Closes and forgets every descriptor kept for (path), whatever its mode (a medium taken out:
+ * its open file description, and the OFD lock on it, go away with the last duplicate).
+ * Returns how many were forgotten. */
+unsigned fdcache_forget(const char *path);
+
+/*
  * Opens (path) with (flags) (O_CLOEXEC is always added; O_CREAT is refused when the cache is
  * enabled: the monitor creates no file through it). Returns a new descriptor the caller
  * closes, or a negative errno. Thread-safe.

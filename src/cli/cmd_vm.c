@@ -74,7 +74,8 @@ static int check_live_settings(const struct vm_args *a, const struct proc_status
         return 0;
     /* A saved state holds the machine those settings describe: a resume needs it unchanged. */
     for (size_t i = 0; i < a->nsettings; i++)
-        if (!config_option_is_live(a->keys[i]))
+        /* the floppy is live in a running monitor's drive, but a saved machine keeps its disk */
+        if (!config_option_is_live(a->keys[i]) || (is_saved && !strcmp(a->keys[i], "floppy")))
             return error_set(err, -EBUSY, "VM '%s' is %s: --%s can only change while it is %s",
                              a->name, vm_state_name(ps->state), a->keys[i],
                              is_saved ? "powered off ('bareiron discard' drops the saved state)"
@@ -82,10 +83,30 @@ static int check_live_settings(const struct vm_args *a, const struct proc_status
     return 0;
 }
 
+static bool same_path(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Puts cfg's floppy in the running monitor's drive. A monitor started without one has no
+ * drive to change (ENODEV there): that is the VM's state (status 4), not a missing device. */
+static int live_floppy(const struct store *st, const struct vm_config *cfg,
+                       const struct proc_status *ps, struct error *err)
+{
+    struct error e = {0};
+    int ret = proc_media_change(st, cfg->name, "floppy", cfg->floppy, false, &e);
+    if (ret == -ENODEV)
+        return error_set(err, -EBUSY,
+                         "VM '%s' is %s without a floppy drive: --floppy can only add one while "
+                         "it is powered off",
+                         cfg->name, vm_state_name(ps->state));
+    return ret < 0 ? error_set(err, ret, "%s", e.message) : 0;
+}
+
 /*
- * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards are
- * changed in the monitor first (and put back if the definition cannot be written), so that the
- * running VM and its definition agree.
+ * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards and
+ * its floppy are changed in the monitor first (the forwards put back if the definition cannot
+ * be written), so that the running VM and its definition agree.
  */
 static int save_settings(const struct store *st, const struct vm_config *old,
                          const struct vm_config *cfg, const struct proc_status *ps,
@@ -93,8 +114,13 @@ static int save_settings(const struct store *st, const struct vm_config *old,
 {
     bool is_live = vm_state_is_live(ps->state);
     int ret = is_live ? proc_apply_forwards(st, cfg->name, old, cfg, err) : 0;
-    if (ret < 0)
+    if (ret == 0 && is_live && !same_path(old->floppy, cfg->floppy))
+        ret = live_floppy(st, cfg, ps, err);
+    if (ret < 0) {
+        if (is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
+            cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);
         return ret;
+    }
     ret = store_save(st, cfg, err);
     if (ret < 0 && is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
         cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);

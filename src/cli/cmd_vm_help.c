@@ -26,6 +26,9 @@ static const char settings_help[] =
     "                         name (default same-dir: a plain name in the image's directory)\n"
     "  --remove-disk PATH|INDEX|all   detach disks (set only)\n"
     "  --cdrom FILE           raw image as a read-only disk; none ejects\n"
+    "  --floppy FILE|eject|none  floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M\n"
+    "                         image; live while it runs (the guest sees the disk change;\n"
+    "                         eject empties the drive, and the next start has none)\n"
     "  --serial console|file:PATH|unix:PATH|none\n"
     "                         COM1 (the only port; none goes back to the default): without\n"
     "                         one, COM1 is the console that 'bareiron console' attaches to\n"
@@ -48,8 +51,8 @@ static const char settings_help[] =
     "  --autostart on|off     start with 'bareiron autostart' (default off)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
     "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
-    "  adapters, --floppy, --boot, --video, --vram other than their defaults, a pty or second\n"
-    "  serial port; --remove-nic, --floppy none, --boot kernel,cdrom,disk, --video 1024x768\n"
+    "  adapters, --boot, --video, --vram other than their defaults, a pty or second\n"
+    "  serial port; --remove-nic, --boot kernel,cdrom,disk, --video 1024x768\n"
     "  and --vram 16M clear them from an older definition.\n\n";
 
 static const char exit_help[] =

@@ -91,8 +91,43 @@ static int read_line(struct client *c, uint64_t deadline_ns, size_t *line_len, s
     }
 }
 
+/* Sends the first byte of (line) with descriptor (fd) attached (SCM_RIGHTS), the rest as
+ * usual. Returns 0 or -errno. */
+static int send_with_fd(int sock, const char *line, size_t len, int fd)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    char first = line[0];
+    struct iovec iov = {.iov_base = &first, .iov_len = 1};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+    ssize_t n;
+    memset(ctl.buf, 0, sizeof(ctl.buf));
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof(fd));
+    do
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return send_full(sock, line + 1, len - 1);
+}
+
 int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms, json_t **result,
                 struct error *err)
+{
+    return client_call_fd(c, cmd, args, -1, timeout_ms, result, err);
+}
+
+int client_call_fd(struct client *c, const char *cmd, json_t *args, int fd, int timeout_ms,
+                   json_t **result, struct error *err)
 {
     uint64_t deadline = time_now_ns() + (uint64_t)timeout_ms * 1000000;
     int64_t id = c->next_id++;
@@ -102,7 +137,8 @@ int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms,
     int ret = api_request_encode(id, cmd, args, &line);
     if (ret < 0)
         return error_set(err, ret, "cannot encode the request: %s", strerror(-ret));
-    ret = send_full(c->fd, line, strlen(line));
+    ret = fd >= 0 ? send_with_fd(c->fd, line, strlen(line), fd)
+                  : send_full(c->fd, line, strlen(line));
     free(line);
     if (ret < 0)
         return error_set(err, ret, "cannot send to the monitor: %s", strerror(-ret));

@@ -38,6 +38,10 @@ MUST_CHECK int client_connect(struct client *c, const char *path, struct error *
  */
 MUST_CHECK int client_call(struct client *c, const char *cmd, json_t *args, int timeout_ms,
                            json_t **result, struct error *err);
+/* The same with descriptor (fd) sent along with the request (SCM_RIGHTS; not closed here), as
+ * media-change takes a new image's descriptor. (fd) -1: none. */
+MUST_CHECK int client_call_fd(struct client *c, const char *cmd, json_t *args, int fd,
+                              int timeout_ms, json_t **result, struct error *err);
 
 /*
  * The network commands (docs/control-api.md "Network"). client_net_hostfwd sends

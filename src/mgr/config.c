@@ -591,8 +591,6 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
     char nic_fix[48];
     if (nic_unsupported(cfg, &what, nic_fix, sizeof(nic_fix)))
         fix = nic_fix;
-    else if (cfg->floppy)
-        what = "a floppy (\"floppy\")", fix = "--floppy none";
     else if (cfg->boot_count != ARRAY_SIZE(config_default_boot) ||
              memcmp(cfg->boot, config_default_boot, sizeof(config_default_boot)) != 0)
         what = "a boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";

@@ -145,7 +145,7 @@ MUST_CHECK int config_validate(const struct vm_config *cfg, struct error *err);
 
 /*
  * Checks that the monitor can honour every setting of (cfg): no bridge or e1000 network
- * adapter, floppy, boot order other than the default, display size or VRAM other than the defaults,
+ * adapter, boot order other than the default, display size or VRAM other than the defaults,
  * pty serial port, or second serial port. `create` and `set` refuse these already; this catches
  * them in a vm.json written by hand or by an older bareiron, at start. Returns 0 or -ENOTSUP
  * with (err) naming the field and how to remove it.

@@ -168,7 +168,25 @@ static int probe_format(const char *key, struct disk_config *d, struct error *er
     return 0;
 }
 
-/* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear. */
+/* A floppy image is raw and has the size of a format the floppy controller knows
+ * (dev/legacy/fdc.h: 720K, 1.2M, 1.44M, 2.88M). */
+static int check_floppy_size(const char *key, const char *path, struct error *err)
+{
+    static const off_t sizes[] = {737280, 1228800, 1474560, 2949120};
+    struct stat stb;
+    if (stat(path, &stb) < 0)
+        return error_set(err, -errno, "--%s: %s: %s", key, path, strerror(errno));
+    for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+        if (S_ISREG(stb.st_mode) && stb.st_size == sizes[i])
+            return 0;
+    return error_set(err, -ENOEXEC,
+                     "--%s: %s is not a floppy image (a raw file of 720K, 1.2M, 1.44M or 2.88M: "
+                     "737280, 1228800, 1474560 or 2949120 bytes)",
+                     key, path);
+}
+
+/* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear ("eject" too for
+ * the floppy). */
 static int o_file(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     char **field = strcmp(key, "kernel") == 0   ? &cfg->kernel
@@ -176,11 +194,8 @@ static int o_file(struct vm_config *cfg, const char *key, const char *val, struc
                    : strcmp(key, "cdrom") == 0  ? &cfg->cdrom
                                                 : &cfg->floppy;
     char *path = NULL;
-    if (field == &cfg->floppy && !is_none(val))
-        return error_set(err, -ENOTSUP,
-                         "--%s: not supported yet: the monitor has no floppy controller "
-                         "(only 'none' is accepted)",
-                         key);
+    if (field == &cfg->floppy && strcmp(val, "eject") == 0)
+        val = "none"; /* an ejected floppy is no floppy at the next start */
     if (field == &cfg->cdrom && !is_none(val) && cfg->cdrom == NULL &&
         cfg->disk_count >= VM_MAX_DISKS)
         return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
@@ -199,6 +214,8 @@ static int o_file(struct vm_config *cfg, const char *key, const char *val, struc
                                 "raw); use --disk %s,readonly",
                                 key, path);
         }
+        if (ret == 0 && field == &cfg->floppy)
+            ret = check_floppy_size(key, path, err);
         if (ret < 0) {
             free(path);
             return ret;
@@ -431,7 +448,7 @@ static const struct {
     {"disk", o_disk, false},
     {"remove-disk", o_remove_disk, false},
     {"cdrom", o_file, false},
-    {"floppy", o_file, false},
+    {"floppy", o_file, true}, /* a running VM's drive gets the new disk (media-change) */
     {"nic", config_net_option, false},
     {"nic1", config_net_option, false},
     {"nic2", config_net_option, false},

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "mgr/api.h"
 #include "mgr/control_input.h"
+#include "mgr/control_media.h"
 #include "mgr/control_net.h"
 
 /* A client that does not read its replies is dropped when this much is queued. */
@@ -40,6 +41,7 @@ struct client {
     bool is_skipping; /* dropping an oversized line up to its newline */
     char *out;
     size_t out_len, out_cap;
+    int passed_fd; /* the last descriptor the client sent (SCM_RIGHTS), -1: none */
 };
 
 struct control_server {
@@ -50,6 +52,7 @@ struct control_server {
     const struct control_ops *ops;
     void *opaque;
     struct client clients[CONTROL_MAX_CLIENTS];
+    int passed_fd; /* the descriptor of the request being dispatched, -1: none */
 };
 
 typedef int (*handler_fn)(struct control_server *srv, json_t *args, json_t *result,
@@ -62,6 +65,9 @@ static void client_close(struct client *c)
     (void)evloop_del(c->srv->loop, c->fd);
     close(c->fd);
     c->fd = -1;
+    if (c->passed_fd >= 0)
+        close(c->passed_fd);
+    c->passed_fd = -1;
     free(c->in);
     free(c->out);
     c->in = c->out = NULL;
@@ -182,6 +188,7 @@ static int h_query_config(struct control_server *srv, json_t *args, json_t *resu
     set_str(result, "initrd", cfg.initrd);
     set_str(result, "cmdline", cfg.cmdline);
     set_str(result, "cdrom", cfg.cdrom);
+    set_str(result, "floppy", cfg.floppy);
     disks = json_array();
     for (size_t i = 0; i < cfg.disk_count && i < CONTROL_MAX_DISKS; i++)
         if (cfg.disks[i])
@@ -303,6 +310,13 @@ static int h_save(struct control_server *srv, json_t *args, json_t *result, stru
     return srv->ops->save(srv->opaque, path, compress != NULL, err);
 }
 
+/* media-change (control_media.c). */
+static int h_media_change(struct control_server *srv, json_t *args, json_t *result,
+                          struct error *err)
+{
+    return control_media_change(srv->ops, srv->opaque, srv->passed_fd, args, result, err);
+}
+
 /* The network and input commands (control_net.c, control_input.c). */
 #define NET(fname, fn)                                                                             \
     static int fname(struct control_server *srv, json_t *args, json_t *result, struct error *err)  \
@@ -339,6 +353,7 @@ static const struct {
     {"save", h_save, true},
     {"send-key", h_send_key, true},
     {"input-pointer", h_input_pointer, true},
+    {"media-change", h_media_change, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */
@@ -385,7 +400,13 @@ static int handle_line(struct client *c, const char *line, size_t len)
         return ret;
     }
     log_debug("request %lld %s", (long long)req.id, req.cmd);
+    /* a descriptor sent with the request goes with it, and no further */
+    c->srv->passed_fd = c->passed_fd;
+    c->passed_fd = -1;
     ret = dispatch(c->srv, &req, &reply);
+    if (c->srv->passed_fd >= 0)
+        close(c->srv->passed_fd);
+    c->srv->passed_fd = -1;
     api_request_fini(&req);
     if (ret < 0)
         return send_error(c, req.id, ret, "could not encode the reply");
@@ -423,6 +444,39 @@ static int client_process(struct client *c)
     return ret;
 }
 
+/* Receives what the client sent and the descriptors it attached (SCM_RIGHTS): the last one is
+ * kept for the next request, the others closed (the kernel drops those past the buffer). */
+static ssize_t client_recv(struct client *c)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = c->in + c->in_len,
+                        .iov_len = CONTROL_MAX_MESSAGE_BYTES - c->in_len};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h != NULL; h = CMSG_NXTHDR(&msg, h)) {
+        size_t nfds;
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        nfds = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < nfds; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
+            if (c->passed_fd >= 0)
+                close(c->passed_fd);
+            c->passed_fd = fd;
+        }
+    }
+    return n;
+}
+
 static void client_event(void *opaque, uint32_t events)
 {
     struct client *c = opaque;
@@ -431,7 +485,7 @@ static void client_event(void *opaque, uint32_t events)
             goto drop;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        ssize_t n = recv(c->fd, c->in + c->in_len, CONTROL_MAX_MESSAGE_BYTES - c->in_len, 0);
+        ssize_t n = client_recv(c);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n <= 0)
@@ -468,6 +522,7 @@ int control_server_add_client(struct control_server *srv, int fd)
         return -ENOMEM;
     }
     c->fd = fd;
+    c->passed_fd = -1;
     ret = evloop_add(srv->loop, fd, EPOLLIN, client_event, c);
     if (ret < 0)
         client_close(c);
@@ -543,6 +598,7 @@ int control_server_create(struct evloop *loop, const char *path, const char *vm_
     srv->ops = ops;
     srv->opaque = opaque;
     srv->listen_fd = -1;
+    srv->passed_fd = -1;
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         srv->clients[i].fd = -1;
         srv->clients[i].srv = srv;

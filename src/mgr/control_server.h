@@ -73,6 +73,7 @@ struct control_config {
     const char *initrd;
     const char *cmdline;
     const char *cdrom;
+    const char *floppy; /* the disk in the floppy drive */
     size_t disk_count;
     const char *disks[CONTROL_MAX_DISKS]; /* as given to --disk: "PATH[,format=..][,...]" */
 };
@@ -114,6 +115,15 @@ struct control_pointer {
     uint32_t x, y, width, height, buttons;
 };
 
+/* A media-change request (mgr/control_media.h), checked by the server. */
+struct control_media_change {
+    const char *drive; /* "floppy" or "cdrom" */
+    const char *path;  /* the new medium, NULL to eject */
+    bool is_readonly;  /* write-protect the new medium */
+    int fd;            /* (path) opened by the client and sent along, -1: none; the server
+                          closes it after the op (which duplicates it to keep it) */
+};
+
 struct control_ops {
     /* Returns the current run state. */
     enum control_run_state (*query_state)(void *opaque);
@@ -152,6 +162,10 @@ struct control_ops {
     int (*send_key)(void *opaque, const char *keys, const char *text, struct error *err);
     /* Moves the pointer (checked: width, height >= 1, the point inside). */
     int (*input_pointer)(void *opaque, const struct control_pointer *p, struct error *err);
+    /* Changes the medium of a removable drive (or ejects it); the guest sees the change.
+     * -ENODEV when the VM has no such drive, -ENOTSUP for a kind of drive the monitor does not
+     * implement. */
+    int (*media_change)(void *opaque, const struct control_media_change *req, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

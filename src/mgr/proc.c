@@ -184,6 +184,10 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         arg_add(&b, "--cdrom");
         arg_add(&b, cfg->cdrom);
     }
+    if (cfg->floppy) {
+        arg_add(&b, "--floppy");
+        arg_add(&b, cfg->floppy);
+    }
     for (size_t i = 0; i < cfg->nic_count; i++) {
         char nic[CONFIG_MAX_FORWARDS * 64 + 128];
         arg_add(&b, "--nic");

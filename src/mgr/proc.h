@@ -123,6 +123,15 @@ MUST_CHECK int proc_apply_forwards(const struct store *st, const char *name,
                                    const struct vm_config *from, const struct vm_config *to,
                                    struct error *err);
 
+/*
+ * Puts (path) (NULL: ejects) in removable drive (drive) ("floppy", "cdrom") of VM (name)'s
+ * running monitor with media-change, the image opened here (read-only when (is_readonly),
+ * else read-write) and its descriptor sent along. Returns 0, -ESRCH when no monitor answers,
+ * or the monitor's error (-ENODEV: the VM has no such drive) with its message in (err).
+ */
+MUST_CHECK int proc_media_change(const struct store *st, const char *name, const char *drive,
+                                 const char *path, bool is_readonly, struct error *err);
+
 /* Sends query-net to VM (name)'s monitor: a new reference to its checked "nics" array in
  * (*nics). -ENOTSUP from a monitor without network, -ESRCH when none answers. */
 MUST_CHECK int proc_query_net(const struct store *st, const char *name, json_t **nics,

@@ -369,9 +369,9 @@ static int cmp_int(const void *a, const void *b)
     return *(const int *)a - *(const int *)b;
 }
 
-/* Opens the kernel, the initrd and the disks with the monitor's flags (block/blk.c: read-only
- * media O_RDONLY, writable disks O_RDWR, cache=none once more with O_DIRECT) and passes them
- * with --fd. Backing files of qcow2 images are not: the monitor opens them itself. */
+/* Opens the kernel, the initrd, the disks and the floppy with the monitor's flags (block/blk.c:
+ * read-only media O_RDONLY, writable disks O_RDWR, cache=none once more with O_DIRECT) and passes
+ * them with --fd. Backing files of qcow2 images are not: the monitor opens them itself. */
 static int pass_files(const struct vm_config *cfg, struct spawn_ctx *c, struct error *err)
 {
     size_t argc = 0;
@@ -390,6 +390,8 @@ static int pass_files(const struct vm_config *cfg, struct spawn_ctx *c, struct e
     }
     if (ret == 0)
         ret = pass_file(c, &c->argv, &argc, cfg->cdrom, O_RDONLY);
+    if (ret == 0)
+        ret = pass_file(c, &c->argv, &argc, cfg->floppy, O_RDWR);
     qsort(c->fds, c->nfds, sizeof(c->fds[0]), cmp_int);
     return ret < 0 ? error_set(err, ret, "out of memory") : 0;
 }

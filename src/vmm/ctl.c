@@ -40,6 +40,7 @@ static int query_config(void *opaque, struct control_config *out, struct error *
     out->initrd = o->initrd;
     out->cmdline = o->cmdline;
     out->cdrom = o->cdrom;
+    out->floppy = o->floppy;
     out->disk_count = 0;
     for (unsigned i = 0; i < o->ndisks && out->disk_count < CONTROL_MAX_DISKS; i++)
         if (!o->disks[i].is_cdrom)
@@ -368,6 +369,86 @@ static int input_pointer(void *opaque, const struct control_pointer *p, struct e
     return 0;
 }
 
+/* Whether the descriptor a media-change sent has the access mode the disk's open asks for:
+ * read-write, or read-only for a write-protected medium. */
+static int check_medium_fd(const char *path, int fd, bool is_readonly, struct error *err)
+{
+    int fl = fcntl(fd, F_GETFL), want = is_readonly ? O_RDONLY : O_RDWR;
+    if (fl < 0 || (fl & O_ACCMODE) != want || (fl & O_DIRECT))
+        return error_set(err, -EINVAL,
+                         "the descriptor sent for %s must be open %s, without O_DIRECT", path,
+                         is_readonly ? "read-only" : "read-write");
+    return 0;
+}
+
+/* Takes the descriptor into the descriptor cache, where the disk's open finds it (the running
+ * monitor opens no new file). The ones kept for (path) before go: one of another mode would
+ * hold the file's lock. */
+static int adopt_medium(const char *path, int fd, struct error *err)
+{
+    int dup, ret;
+    fdcache_forget(path);
+    dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        return error_set(err, -errno, "cannot keep the descriptor sent: %s", strerror(errno));
+    ret = fdcache_adopt(path, dup);
+    return ret < 0 ? error_set(err, ret, "cannot keep the descriptor sent: %s", strerror(-ret)) : 0;
+}
+
+/* media-change on the floppy drive: the machine's, and the options for the next machine. */
+static int floppy_change(struct vmm_ctl *c, const struct control_media_change *req,
+                         struct error *err)
+{
+    struct vmm_options *o = c->opts;
+    int ret;
+    if (!o->has_floppy)
+        return error_set(err, -ENODEV, "the VM has no floppy drive (start it with --floppy)");
+    if (req->path != NULL && strlen(req->path) >= sizeof(o->floppy_path))
+        return error_set(err, -EINVAL, "path too long");
+    if (req->path != NULL && req->fd >= 0 &&
+        (ret = check_medium_fd(req->path, req->fd, req->is_readonly, err)) < 0)
+        return ret;
+    if (c->machine == NULL && req->path != NULL && req->fd >= 0 &&
+        (ret = adopt_medium(req->path, req->fd, err)) < 0)
+        return ret;
+    if (c->machine != NULL) { /* else between two machines: the next one takes the options */
+        struct error e = {0};
+        /* out first, so the old image's descriptors and lock can go before the new open */
+        ret = machine_floppy_change(c->machine, NULL, false, &e);
+        if (ret == 0 && req->path != NULL && req->fd >= 0)
+            ret = adopt_medium(req->path, req->fd, &e);
+        if (ret == 0 && req->path != NULL)
+            ret = machine_floppy_change(c->machine, req->path, req->is_readonly, &e);
+        if (ret == -EACCES && req->fd < 0)
+            error_set(err, ret,
+                      "%.300s (a running monitor opens no new file: send the image's descriptor "
+                      "with the request)",
+                      e.message);
+        else if (ret < 0)
+            error_set(err, ret, "%s", e.message);
+        if (ret < 0) { /* the drive is empty now */
+            o->floppy = NULL;
+            return ret;
+        }
+    }
+    o->is_floppy_readonly = req->is_readonly;
+    o->floppy = NULL;
+    if (req->path != NULL) {
+        snprintf(o->floppy_path, sizeof(o->floppy_path), "%s", req->path);
+        o->floppy = o->floppy_path;
+    }
+    return 0;
+}
+
+static int media_change(void *opaque, const struct control_media_change *req, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    if (strcmp(req->drive, "floppy") == 0)
+        return floppy_change(c, req, err);
+    return error_set(err, -ENOTSUP, "media-change: drive \"%s\" is not supported by this monitor",
+                     req->drive);
+}
+
 const struct control_ops vmm_ctl_ops = {
     .query_state = query_state,
     .query_config = query_config,
@@ -384,4 +465,5 @@ const struct control_ops vmm_ctl_ops = {
     .net_link = net_link,
     .send_key = send_key,
     .input_pointer = input_pointer,
+    .media_change = media_change,
 };

@@ -28,7 +28,8 @@ struct net_backend;
  *   RUNNING/PAUSED --save--> (paused, state written) STOPPING, has_poweroff: exits 0
  */
 struct vmm_ctl {
-    const struct vmm_options *opts;
+    /* read-only but for the media a media-change puts in a drive, which a reset keeps */
+    struct vmm_options *opts;
     struct machine *machine; /* NULL between two machines */
     enum control_run_state state;
     bool has_poweroff; /* poweroff was asked: exit 0 rather than rebuild after a reset */

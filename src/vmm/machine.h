@@ -109,6 +109,15 @@ MUST_CHECK int machine_input_type(struct machine *m, const struct machine_key_ev
 /* For the control API (event-loop thread). */
 struct vm *machine_vm(struct machine *m);
 void machine_press_power_button(struct machine *m);
+/*
+ * Media change of the floppy drive (machine_fdc.c): puts image (path) in (read-only when
+ * (is_readonly)), or ejects with (path) NULL; the guest sees the disk change line. Event loop
+ * thread. The old disk goes out first: when the new one cannot be opened, the drive stays
+ * empty. Returns 0, -ENODEV (no drive), or the open's error (a file of no floppy size:
+ * -ENOEXEC) with (err) set.
+ */
+MUST_CHECK int machine_floppy_change(struct machine *m, const char *path, bool is_readonly,
+                                     struct error *err);
 /* Fills (out) with the counters of each disk, at most (max) of them (the paths point into the
  * options). Returns how many. Event-loop thread. */
 size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max);

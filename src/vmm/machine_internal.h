@@ -128,6 +128,9 @@ struct machine {
     struct uart8250 *com1;
     struct i8042 *i8042;
     struct cmos_rtc *rtc;
+    struct i8237 *isa_dma;   /* machine_fdc.c: when a device needs ISA DMA */
+    struct fdc *fdc;         /* machine_fdc.c: --floppy only */
+    struct blk *floppy_disk; /* opened by machine_load, then the floppy controller's */
     struct port92 *port92;
     struct debug_exit *debug_exit; /* --debug-exit only */
     struct acpi_pm *acpi_pm;
@@ -163,6 +166,20 @@ void machine_remove_rtc(struct machine *m);
 /* The input router (machine_input.c): its typing timer. */
 MUST_CHECK int machine_add_input(struct machine *m, struct error *err);
 void machine_remove_input(struct machine *m);
+/* machine_fdc.c: the ISA DMA controllers and the floppy controller, their presence and their
+ * saved state (the floppy controller's save refuses with -EBUSY while a transfer is in flight). */
+bool machine_has_isa_dma(const struct machine *m);
+bool machine_has_fdc(const struct machine *m);
+MUST_CHECK int machine_add_isa_dma(struct machine *m, struct error *err);
+void machine_remove_isa_dma(struct machine *m);
+MUST_CHECK int machine_open_floppy(struct machine *m, struct error *err);
+void machine_close_floppy(struct machine *m);
+MUST_CHECK int machine_add_fdc(struct machine *m, struct error *err);
+void machine_remove_fdc(struct machine *m);
+int machine_save_fdc(struct machine *m, struct sf_buf *b);
+int machine_load_fdc(struct machine *m, struct sf_in *in);
+int machine_save_isa_dma(struct machine *m, struct sf_buf *b);
+int machine_load_isa_dma(struct machine *m, struct sf_in *in);
 /* The PCI host bridge and every virtio function of machine_vdev_kinds[] (machine_virtio.c). */
 MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
 /* The virtio-net kind of machine_vdev_kinds[] (machine_net.c): one per --nic, over the backend

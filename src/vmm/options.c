@@ -43,6 +43,7 @@ enum opt_id {
     OPT_INPUT,
     OPT_HELP,
     OPT_VERSION,
+    OPT_FLOPPY,
 };
 
 struct opt_def {
@@ -60,6 +61,7 @@ static const struct opt_def opt_defs[] = {
     {"no-reboot", OPT_NO_REBOOT, false},
     {"disk", OPT_DISK, true},
     {"cdrom", OPT_CDROM, true},
+    {"floppy", OPT_FLOPPY, true},
     {"serial", OPT_SERIAL, true},
     {"control", OPT_CONTROL, true},
     {"name", OPT_NAME, true},
@@ -104,6 +106,9 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       format= a writable disk is raw (only read-only disks are\n"
         "                       probed)\n"
         "  --cdrom FILE         read-only raw disk image\n"
+        "  --floppy FILE[,readonly=on]|empty\n"
+        "                       floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M image\n"
+        "                       (or no disk); the control op media-change swaps it\n"
         "  --serial stdio|none|file:PATH|unix:PATH\n"
         "                       where COM1 goes (default stdio; none with --vconsole stdio)\n"
         "  --serial-log FILE[,max=SIZE]\n"
@@ -340,6 +345,28 @@ static int add_cdrom(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+/* --floppy FILE[,readonly=on] or "empty". */
+static int parse_floppy(const char *v, struct vmm_options *o, struct error *err)
+{
+    const char *comma = strchr(v, ',');
+    size_t len = comma != NULL ? (size_t)(comma - v) : strlen(v);
+    if (o->has_floppy)
+        return error_set(err, -EINVAL, "--floppy given twice");
+    if (comma != NULL && strcmp(comma, ",readonly=on") != 0 && strcmp(comma, ",readonly=off") != 0)
+        return error_set(err, -EINVAL, "--floppy '%s': expected FILE[,readonly=on|off] or empty",
+                         v);
+    if (len == 0 || len >= sizeof(o->floppy_path))
+        return error_set(err, -EINVAL, "--floppy: missing or too long path");
+    o->has_floppy = true;
+    o->is_floppy_readonly = comma != NULL && strcmp(comma, ",readonly=on") == 0;
+    if (comma == NULL && strcmp(v, "empty") == 0)
+        return 0;
+    memcpy(o->floppy_path, v, len);
+    o->floppy_path[len] = '\0';
+    o->floppy = o->floppy_path;
+    return 0;
+}
+
 /* "UID:GID", two decimal ids below 2^32 - 1 (which is (uid_t)-1, "unchanged"). */
 static int parse_user(const char *v, struct vmm_options *o, struct error *err)
 {
@@ -414,6 +441,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         if (def->id == OPT_DISK)
             return vmm_parse_disk(v, &o->disks[o->ndisks++], err);
         return add_cdrom(v, o, err);
+    case OPT_FLOPPY:
+        return parse_floppy(v, o, err);
     case OPT_SERIAL:
         o->has_serial = true;
         return parse_backend("--serial", v, &o->serial, &o->serial_path, err);

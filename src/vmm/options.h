@@ -90,6 +90,11 @@ struct vmm_options {
     struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
     const char *cdrom;
+    /* --floppy FILE[,readonly=on] | empty: the floppy drive A: (dev/legacy/fdc.h) */
+    bool has_floppy;         /* the drive exists */
+    const char *floppy;      /* its disk, NULL for an empty drive */
+    bool is_floppy_readonly; /* readonly=on: write-protected */
+    char floppy_path[4096];  /* the storage of (floppy) */
     enum vmm_serial serial;
     const char *serial_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     bool has_serial;         /* --serial given (not the default) */

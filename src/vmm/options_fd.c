@@ -63,6 +63,8 @@ static unsigned wanted_modes(const struct vmm_options *o, const char *path)
         if (d->is_cache_none)
             modes |= m << 4;
     }
+    if (o->floppy != NULL && strcmp(o->floppy, path) == 0)
+        modes |= 1u << (o->is_floppy_readonly ? O_RDONLY : O_RDWR);
     return modes;
 }
 
@@ -79,8 +81,8 @@ int vmm_check_fds(const struct vmm_options *o, struct error *err)
                                  f->fd);
         if (wanted_modes(o, f->path) == 0)
             return error_set(err, -EINVAL,
-                             "--fd %d:%s: not a path of --kernel, --initrd, --disk, --cdrom or "
-                             "--restore",
+                             "--fd %d:%s: not a path of --kernel, --initrd, --disk, --cdrom, "
+                             "--floppy or --restore",
                              f->fd, f->path);
     }
     return 0;

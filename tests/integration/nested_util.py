@@ -7,7 +7,9 @@ initramfs' paths (payloads in /p, disks in /tmp/d); the vCPU cases are the tiny 
 images of vmm_util (as test_vmm_boot.py uses them) in /x. Each case's output is turned back
 into a payload_util.Result so that payload_util.problems() judges it exactly as on a real KVM.
 """
+import base64
 import dataclasses
+import gzip
 import hashlib
 import json
 import os
@@ -16,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 
 import boot_util as bu
 import payload_util as pu
@@ -232,7 +235,50 @@ VCPU_CASES = [
     VcpuCase("linux-net-down", b"", tuple(LINUX) + (
         "--nic", "none", "--cmdline", f"{LINUX_CMDLINE} itest=net_down"), 0,
         out_has=_itest("net_down"), timeout=300, linux=True),
+    # the floppy controller under Linux's floppy.ko (docs/vmm.md "Floppy"): a FAT disk made by
+    # mtools is read and written, then another disk goes in (media-change, its descriptor sent
+    # by nested-ctl) and the guest mounts the new one; the host reads the guest's file back
+    VcpuCase("linux-floppy", b"", tuple(LINUX) + (
+        "--floppy", "/tmp/d/floppy.img", "--control", "/tmp/d/control.sock", "--cmdline",
+        f"{LINUX_CMDLINE} itest=floppy"), 0, out_has=_itest("floppy"),
+        flags="copy=floppy.img,copy=floppy2.img,wait,ctl=floppy:/tmp/d/floppy2.img,rx=go",
+        timeout=300, linux=True, check=lambda t: check_floppy(t)),
 ]
+
+
+def check_floppy(text):
+    """The floppy case: the media change reached the monitor, and the disk the guest wrote
+    (sent back gzip'ed and base64'ed by L1's /init) holds GUEST.TXT, read with mtools."""
+    probs = check_ctl_ok(text, ("floppy:/tmp/d/floppy2.img",))
+    b64 = "".join(l.split(" ", 1)[1] for l in text.splitlines() if l.startswith("FLOPPY-GZ "))
+    if not b64:
+        return probs + ["L1 sent no floppy image back"]
+    with tempfile.TemporaryDirectory() as d:
+        img = pathlib.Path(d) / "floppy.img"
+        img.write_bytes(gzip.decompress(base64.b64decode(b64)))
+        r = subprocess.run(["mtype", "-i", str(img), "::GUEST.TXT"], capture_output=True,
+                           text=True, timeout=30)
+    if r.returncode != 0 or r.stdout.strip() != "written by the guest":
+        probs.append(f"mtype GUEST.TXT: {r.returncode} {r.stdout!r} {r.stderr.strip()}")
+    return probs
+
+
+def make_floppies(extra):
+    """floppy.img (HELLO.TXT) and floppy2.img (SECOND.TXT), 1.44M FAT made with mtools; False
+    when mtools is missing."""
+    if not shutil.which("mformat"):
+        return False
+    for name, fname, text in (("floppy.img", "HELLO.TXT", "hello from the host"),
+                              ("floppy2.img", "SECOND.TXT", "the second disk")):
+        img = pathlib.Path(extra) / name
+        img.unlink(missing_ok=True)
+        subprocess.run(["mformat", "-C", "-f", "1440", "-i", str(img), "::"], check=True,
+                       timeout=60)
+        src = pathlib.Path(extra) / fname
+        src.write_text(text + "\n")
+        subprocess.run(["mcopy", "-i", str(img), str(src), "::" + fname], check=True, timeout=60)
+        src.unlink()
+    return True
 
 
 def check_net_counters(text):
@@ -374,10 +420,12 @@ def write_inputs(tmp, linux=None, linux_only=False):
         if shutil.which("qemu-img"):
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(extra / "disk.qcow2"),
                             "64M"], check=True, timeout=60)
+        make_floppies(extra)
     for c in VCPU_CASES:
         if linux_only and not c.linux:
             continue
-        if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())):
+        if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())
+                        or ("floppy.img" in c.flags and not (extra / "floppy.img").exists())):
             continue
         if c.script:
             shutil.copy(ROOT / "tests" / "nested" / c.script, extra / c.script)

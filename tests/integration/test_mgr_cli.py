@@ -329,11 +329,10 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
     (["--vram", "32M"], "--vram"),
     (["--serial", "pty"], "pty"),
     (["--serial", "console", "--serial", "file:/tmp/com2.log"], "one serial port"),
-    (["--floppy", "FILE"], "--floppy"),
 ])
 def test_unsupported_settings_refused_not_stored(mgr, kernel, args, word):
     """A setting the monitor would silently ignore is refused at create and at set, and
-    nothing is stored (issue: --nic, --boot, --floppy, --video were stored and ignored)."""
+    nothing is stored (issue: --nic, --boot, --video were stored and ignored)."""
     args = [str(kernel) if a == "FILE" else a for a in args]
     r = mgr.run("create", "u", "--kernel", kernel, *args)
     assert r.returncode == EXIT_INVALID, r.stderr
@@ -352,6 +351,20 @@ def test_defaults_of_unsupported_settings_still_accepted(mgr, kernel):
     mgr.ok("create", "d", "--kernel", kernel, "--boot", "kernel,cdrom,disk", "--video",
            "1024x768", "--vram", "16M", "--floppy", "none", "--serial", "console")
     mgr.ok("set", "d", "--remove-nic", "all", "--serial", "none")
+
+
+def test_floppy_is_stored_and_passed(mgr, kernel, tmp_path):
+    """--floppy takes a file of a floppy's size (the monitor's formats), stored and given to
+    the monitor as --floppy; anything else is refused with nothing stored."""
+    img, bad = tmp_path / "a.img", tmp_path / "bad.img"
+    img.write_bytes(b"\0" * 1474560)
+    bad.write_bytes(b"\0" * 1000)
+    r = mgr.run("create", "f", "--kernel", kernel, "--floppy", bad)
+    assert r.returncode == EXIT_INVALID and "not a floppy image" in r.stderr, r.stderr
+    mgr.ok("create", "f", "--kernel", kernel, "--floppy", img)
+    assert json.loads((mgr.vm_dir("f") / "vm.json").read_text())["floppy"] == str(img)
+    mgr.ok("set", "f", "--floppy", "eject")
+    assert json.loads((mgr.vm_dir("f") / "vm.json").read_text())["floppy"] is None
 
 
 def test_disk_format_is_probed(mgr, bareiron, kernel, tmp_path):

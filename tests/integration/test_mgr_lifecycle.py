@@ -150,7 +150,6 @@ def test_argv_honours_acpi_ioapic_and_the_probed_format(mgr, bareiron, tmp_path)
 @pytest.mark.parametrize("key,value,fix", [
     ("network", [{"mode": "bridge", "bridge": "br0"}], "--remove-nic 1"),
     ("network", [{"mode": "nat"}, {"mode": "nat", "model": "e1000"}], "--remove-nic 2"),
-    ("floppy", "/f.img", "--floppy none"),
     ("boot", ["disk", "kernel"], "--boot kernel,cdrom,disk"),
     ("video", {"width": 800, "height": 600, "vram_mib": 16}, "--video 1024x768"),
     ("serial", [{"type": "console"}, {"type": "file", "path": "/tmp/com2"}], "--serial none"),

@@ -5,10 +5,13 @@
  * initramfs (scripts/nested-kvm.sh), whose busybox has no unix-socket client.
  * Usage: nested-ctl SOCKET ITEM...  where an ITEM is a command name (sent with empty args),
  * sleep:MS, key:NAMES (send-key {"keys":NAMES}), text:WORD (send-key {"text":WORD}) or
- * ptr:X:Y:W:H:BUTTONS (input-pointer; no commas: the case flags are comma-separated); the
- * words must not need JSON escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
+ * ptr:X:Y:W:H:BUTTONS (input-pointer; no commas: the case flags are comma-separated), or
+ * floppy:PATH / floppy:eject (media-change on the floppy drive, PATH opened read-write here and
+ * its descriptor sent along, as `bareiron set --floppy` does); the words must not need JSON
+ * escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
  * for 10 s; exit 0 when every command got a reply (whatever it says: the caller judges), else 1.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,56 @@ static int connect_retry(const char *path)
         usleep(50000);
     }
     return -1;
+}
+
+/* media-change for item floppy:PATH|eject; returns 0 or -1. */
+static int floppy(FILE *f, int sock, int id, const char *what)
+{
+    char req[4500];
+    int n, img = -1;
+    if (strcmp(what, "eject") == 0) {
+        n = snprintf(req, sizeof(req),
+                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"floppy\","
+                     "\"eject\":true}}\n",
+                     id);
+    } else {
+        img = open(what, O_RDWR);
+        if (img < 0) {
+            perror(what);
+            return -1;
+        }
+        n = snprintf(req, sizeof(req),
+                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"floppy\","
+                     "\"path\":\"%s\"}}\n",
+                     id, what);
+    }
+    if (n <= 0 || (size_t)n >= sizeof(req))
+        return -1;
+    fflush(f);
+    if (img >= 0) { /* the first byte carries the descriptor (SCM_RIGHTS) */
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {.iov_base = req, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+        memset(ctl.buf, 0, sizeof(ctl.buf));
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &img, sizeof(img));
+        if (sendmsg(sock, &msg, 0) != 1) {
+            close(img);
+            return -1;
+        }
+        close(img);
+        return write(sock, req + 1, (size_t)n - 1) == n - 1 ? 0 : -1;
+    }
+    return write(sock, req, (size_t)n) == n ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -58,16 +111,23 @@ int main(int argc, char **argv)
             continue;
         }
         unsigned x, y, w, h, b;
-        if (!strncmp(argv[i], "key:", 4) || !strncmp(argv[i], "text:", 5))
+        if (!strncmp(argv[i], "floppy:", 7)) {
+            if (floppy(f, fd, i - 1, argv[i] + 7) < 0) {
+                printf("CTL %s (not sent)\n", argv[i]);
+                fclose(f);
+                return 1;
+            }
+        } else if (!strncmp(argv[i], "key:", 4) || !strncmp(argv[i], "text:", 5)) {
             fprintf(f, "{\"id\":%d,\"cmd\":\"send-key\",\"args\":{\"%s\":\"%s\"}}\n", i - 1,
                     argv[i][0] == 'k' ? "keys" : "text", strchr(argv[i], ':') + 1);
-        else if (sscanf(argv[i], "ptr:%u:%u:%u:%u:%u", &x, &y, &w, &h, &b) == 5)
+        } else if (sscanf(argv[i], "ptr:%u:%u:%u:%u:%u", &x, &y, &w, &h, &b) == 5) {
             fprintf(f,
                     "{\"id\":%d,\"cmd\":\"input-pointer\",\"args\":{\"x\":%u,\"y\":%u,"
                     "\"width\":%u,\"height\":%u,\"buttons\":%u}}\n",
                     i - 1, x, y, w, h, b);
-        else
+        } else {
             fprintf(f, "{\"id\":%d,\"cmd\":\"%s\",\"args\":{}}\n", i - 1, argv[i]);
+        }
         fflush(f);
         if (!fgets(line, sizeof(line), f)) {
             printf("CTL %s (no reply)\n", argv[i]);

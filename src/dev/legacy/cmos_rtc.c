@@ -428,6 +428,17 @@ int cmos_rtc_set_byte(struct cmos_rtc *rtc, unsigned idx, uint8_t val)
     return 0;
 }
 
+uint8_t cmos_rtc_get_byte(struct cmos_rtc *rtc, unsigned idx)
+{
+    uint8_t v;
+    if (idx >= CMOS_SIZE)
+        return 0;
+    pthread_mutex_lock(&rtc->lock);
+    v = rtc->cmos[idx];
+    pthread_mutex_unlock(&rtc->lock);
+    return v;
+}
+
 static void timer_cb(void *opaque, uint32_t events)
 {
     struct cmos_rtc *rtc = opaque;

@@ -55,6 +55,9 @@ void cmos_rtc_set_memory(struct cmos_rtc *rtc, uint64_t low_bytes, uint64_t high
 /* Sets CMOS byte (idx) (14..127) to (val), for firmware settings (boot order, CPU count).
  * Returns 0 or -EINVAL. */
 MUST_CHECK int cmos_rtc_set_byte(struct cmos_rtc *rtc, unsigned idx, uint8_t val);
+/* CMOS byte (idx) (0..127; 0 for others), so a part can add bits to a shared byte such as
+ * the equipment byte 0x14. */
+uint8_t cmos_rtc_get_byte(struct cmos_rtc *rtc, unsigned idx);
 
 /* Starts a timerfd on (loop) that raises the periodic / update-ended / alarm interrupts when
  * the guest enabled them. Returns 0 or -errno. Stop it with cmos_rtc_stop_timer before the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for base/fdcache.c: pass-through when disabled, reuse, sealing, flag keys,
- * seeded descriptors. */
+ * seeded descriptors, descriptors adopted once sealed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -110,9 +110,28 @@ static void test_lifecycle(void **state)
     same_file(a, c);
     assert_int_equal(fdcache_open(path, O_RDONLY | O_DIRECT), -EACCES);
     assert_int_equal(fdcache_open("/etc/hostname", O_RDONLY), -EACCES);
+    close(c);
+    /* a descriptor handed over once sealed (media change): taken, and replaced by the next */
+    c = open(path, O_RDWR);
+    assert_true(c >= 3);
+    assert_int_equal(fdcache_adopt("/nowhere/medium", c), 0);
+    assert_int_equal(fcntl(c, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    int d = fdcache_open("/nowhere/medium", O_RDWR);
+    assert_true(d >= 0);
+    same_file(a, d);
+    close(d);
+    unsigned n = fdcache_count();
+    assert_int_equal(fdcache_adopt("/nowhere/medium", open(path, O_RDWR)), 0);
+    assert_int_equal(fdcache_count(), n);    /* replaced, not added */
+    assert_int_equal(fcntl(c, F_GETFD), -1); /* the old one is closed */
+    assert_int_equal(fdcache_open("/nowhere/medium", O_RDONLY), -EACCES); /* another mode */
+    assert_int_equal(fdcache_adopt("/nowhere/medium", 1000), -EBADF);
+    assert_int_equal(fdcache_forget("/nowhere/medium"), 1);
+    assert_int_equal(fdcache_count(), n - 1);
+    assert_int_equal(fdcache_open("/nowhere/medium", O_RDWR), -EACCES);
+    assert_int_equal(fdcache_forget("/nowhere/medium"), 0);
     close(a);
     close(b);
-    close(c);
 }
 
 int main(void)

@@ -320,7 +320,13 @@ static void test_unsupported_settings_are_refused(void **state)
     assert_int_equal(c.nic_count, 0);
     set_bad(&c, "boot", "disk", -ENOTSUP);
     set_bad(&c, "boot", "kernel", -ENOTSUP);
-    set_bad(&c, "floppy", file, -ENOTSUP);
+    /* a floppy is honoured, when the file has a floppy's size */
+    set_bad(&c, "floppy", file, -ENOEXEC);
+    assert_null(c.floppy);
+    assert_int_equal(truncate(file, 1474560), 0);
+    set_ok(&c, "floppy", file);
+    assert_string_equal(c.floppy, file);
+    set_ok(&c, "floppy", "eject");
     assert_null(c.floppy);
     set_bad(&c, "video", "800x600", -ENOTSUP);
     set_bad(&c, "vram", "64M", -ENOTSUP);
@@ -356,7 +362,6 @@ static void test_check_supported(void **state)
         {"network", "[{\"mode\":\"nat\"},{\"mode\":\"bridge\",\"bridge\":\"br0\"}]",
          "--remove-nic 2"},
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
-        {"floppy", "\"/f.img\"", "--floppy none"},
         {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"video", "{\"width\":800,\"height\":600}", "--video 1024x768"},
         {"video", "{\"vram_mib\":64}", "--vram 16M"},

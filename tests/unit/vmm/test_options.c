@@ -165,6 +165,20 @@ static void test_errors(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,backing=none"), 0);
     assert_int_equal(o.disks[0].backing, VMM_BACKING_NONE);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "a", "--cdrom", "b"), -EINVAL);
+    /* --floppy FILE[,readonly=on|off] | empty */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", "a.img"), 0);
+    assert_true(o.has_floppy && !o.is_floppy_readonly);
+    assert_string_equal(o.floppy, "a.img");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", "a.img,readonly=on"), 0);
+    assert_true(o.is_floppy_readonly);
+    assert_string_equal(o.floppy, "a.img");
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", "empty"), 0);
+    assert_true(o.has_floppy);
+    assert_null(o.floppy);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", "a", "--floppy", "b"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", "a,ro"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", ",readonly=on"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--floppy", ""), -EINVAL);
     /* --help needs no kernel */
     assert_int_equal(PARSE(o, err, "--help"), 0);
     assert_true(o.is_help);
