@@ -16,6 +16,12 @@
  * meanwhile (slirp answering an ARP request synchronously) are held and delivered from a
  * deferred call (evloop_call). The device's rx callback takes the device lock.
  *
+ * In-kernel data path (vhost-net, tap only): a backend with vhost_features != 0 can move the
+ * frames of the receive and transmit queues itself. The device hands it the rings' host
+ * addresses, guest memory's RAM regions, the queue kick eventfds and an interrupt eventfd per
+ * queue (net_backend_vhost_start); from then on the frames bypass send/rx until
+ * net_backend_vhost_stop gives the rings back with the index each stopped at.
+ *
  * A backend lives across guest reboots (the monitor owns it, the machine of the moment attaches
  * its device with net_backend_attach and detaches it before it goes away), so forwards added at
  * run time, a tap descriptor opened before the jail and the link state survive a reset.
@@ -23,6 +29,7 @@
 #ifndef BAREIRON_NET_NET_H
 #define BAREIRON_NET_NET_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +88,31 @@ typedef void (*net_link_fn)(void *opaque);
 
 struct net_backend;
 
+/* One region of guest RAM as an in-kernel data path sees it. */
+struct net_vhost_region {
+    uint64_t gpa;
+    uint64_t size_bytes;
+    uint64_t hva;
+};
+
+#define NET_VHOST_MAX_REGIONS 16u
+
+/* One ring (receive: 0, transmit: 1) handed to the in-kernel data path. */
+struct net_vhost_ring {
+    uint16_t size;
+    uint16_t last_avail_idx; /* the next available entry the device would have taken */
+    uint64_t desc_hva, avail_hva, used_hva;
+    int kick_fd; /* signalled by the guest's notifications */
+    int call_fd; /* signalled by the backend: raise the queue's interrupt */
+};
+
+struct net_vhost_setup {
+    uint64_t features; /* negotiated virtio feature bits the data path must honour */
+    unsigned nregions;
+    struct net_vhost_region regions[NET_VHOST_MAX_REGIONS];
+    struct net_vhost_ring rings[2];
+};
+
 struct net_backend_ops {
     /* Sends one frame: header (hdr), data (iov)[0..cnt). Returns 0 (sent or dropped and
      * counted by the backend) or -errno. */
@@ -90,6 +122,11 @@ struct net_backend_ops {
     int (*set_offloads)(struct net_backend *be, uint32_t offloads);
     /* Optional: the device can take frames again. Must not call rx synchronously. */
     void (*rx_ready)(struct net_backend *be);
+    /* Optional (vhost_features != 0): starts the in-kernel data path over (s). Returns 0 or
+     * -errno (then nothing runs and send/rx carry on). Device lock held. */
+    int (*vhost_start)(struct net_backend *be, const struct net_vhost_setup *s);
+    /* Optional: stops it; (last_avail)[i] gets ring i's next available index. Device lock. */
+    void (*vhost_stop)(struct net_backend *be, uint16_t last_avail[2]);
     /* Frees the backend. */
     void (*close)(struct net_backend *be);
 };
@@ -100,7 +137,11 @@ struct net_backend {
     uint32_t offloads; /* NET_OFFLOAD_* the backend can handle */
     bool has_carrier;  /* false for "none" */
     bool is_admin_up;  /* net-link; true at start */
-    net_rx_fn rx;      /* NULL while no device is attached */
+    /* The virtio ring feature bits the in-kernel data path handles (VIRTIO_F_VERSION_1...); 0
+     * when there is none (vhost=off, no /dev/vhost-net, not a tap). */
+    uint64_t vhost_features;
+    bool is_vhost_required; /* vhost=on: a device that cannot start it fails (NEEDS_RESET) */
+    net_rx_fn rx;           /* NULL while no device is attached */
     net_link_fn link_changed;
     void *opaque;
     struct net_backend_stats stats;
@@ -147,6 +188,19 @@ static inline void net_backend_rx_ready(struct net_backend *be)
 {
     if (be->ops->rx_ready != NULL)
         be->ops->rx_ready(be);
+}
+
+/* Starts the in-kernel data path (see struct net_backend_ops). -ENOTSUP without one. */
+static inline int net_backend_vhost_start(struct net_backend *be, const struct net_vhost_setup *s)
+{
+    return be->ops->vhost_start != NULL ? be->ops->vhost_start(be, s) : -ENOTSUP;
+}
+
+/* Stops it; (last_avail) gets where each ring stopped (left alone when nothing ran). */
+static inline void net_backend_vhost_stop(struct net_backend *be, uint16_t last_avail[2])
+{
+    if (be->ops->vhost_stop != NULL)
+        be->ops->vhost_stop(be, last_avail);
 }
 
 /* Sets the administrative link state (net-link) and tells the device. Event loop thread, no

@@ -2,7 +2,8 @@
 /*
  * Implementation of net/tap.h over the Linux tun/tap driver (Documentation/networking/tuntap.rst,
  * linux/if_tun.h): TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12,
- * TUNSETOFFLOAD for the offloads the guest takes.
+ * TUNSETOFFLOAD for the offloads the guest takes; with vhost-net (net/vhost.h) the kernel moves
+ * the frames while the device runs, and this file's read path stands aside.
  */
 #define LOG_TAG "net-tap"
 #include "net/tap.h"
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "base/evloop.h"
 #include "base/iov.h"
 #include "base/log.h"
+#include "net/vhost.h"
 
 /* Frames read per wakeup before the loop serves its other descriptors. */
 #define TAP_RX_BUDGET 64u
@@ -37,6 +40,8 @@ struct net_tap {
     struct net_backend be; /* first */
     struct evloop *loop;
     int fd;
+    int vhost_fd;         /* /dev/vhost-net, -1 without */
+    atomic_bool is_vhost; /* vhost moves the frames: the read path stands aside */
     char ifname[IFNAMSIZ];
     bool is_rx_paused;  /* the device had no room: fd not watched */
     bool is_scheduled;  /* resume() queued */
@@ -108,6 +113,10 @@ static void on_readable(void *opaque, uint32_t events)
     struct net_tap *t = opaque;
     (void)events;
 
+    if (atomic_load(&t->is_vhost)) {
+        pause_rx(t); /* vhost reads the tap; tap_vhost_stop resumes */
+        return;
+    }
     for (unsigned i = 0; i < TAP_RX_BUDGET; i++) {
         ssize_t n;
         if (t->pending_len > 0 && !deliver(t)) {
@@ -178,9 +187,35 @@ static int tap_send(struct net_backend *be, const struct net_hdr *hdr, const str
     return 0;
 }
 
+static int tap_vhost_start(struct net_backend *be, const struct net_vhost_setup *s)
+{
+    struct net_tap *t = to_tap(be);
+    int ret;
+
+    if (t->vhost_fd < 0)
+        return -ENOTSUP;
+    ret = net_vhost_start(t->vhost_fd, t->fd, s);
+    if (ret == 0)
+        atomic_store(&t->is_vhost, true);
+    return ret;
+}
+
+static void tap_vhost_stop(struct net_backend *be, uint16_t last_avail[2])
+{
+    struct net_tap *t = to_tap(be);
+
+    if (t->vhost_fd < 0 || !atomic_load(&t->is_vhost))
+        return;
+    net_vhost_stop(t->vhost_fd, last_avail);
+    atomic_store(&t->is_vhost, false);
+    tap_rx_ready(be); /* watch the tap again if the read path paused */
+}
+
 static void tap_close(struct net_backend *be)
 {
     struct net_tap *t = to_tap(be);
+    if (t->vhost_fd >= 0)
+        close(t->vhost_fd);
     evloop_cancel(t->loop, t);
     if (t->fd >= 0) {
         evloop_del(t->loop, t->fd);
@@ -195,6 +230,8 @@ static const struct net_backend_ops tap_ops = {
     .send = tap_send,
     .set_offloads = tap_set_offloads,
     .rx_ready = tap_rx_ready,
+    .vhost_start = tap_vhost_start,
+    .vhost_stop = tap_vhost_stop,
     .close = tap_close,
 };
 
@@ -273,14 +310,35 @@ static int setup(struct net_tap *t, struct error *err)
     return 0;
 }
 
+/* vhost=auto|on: /dev/vhost-net, before the jail (the filters forbid opens later). */
+static int open_vhost(struct net_tap *t, enum net_vhost mode, struct error *err)
+{
+    struct error verr = {0};
+    uint64_t features = 0;
+    int fd;
+
+    if (mode == NET_VHOST_OFF)
+        return 0;
+    fd = net_vhost_open(&features, &verr);
+    if (fd < 0 && mode == NET_VHOST_ON)
+        return error_set(err, fd, "tap %s: vhost=on: %s", t->ifname, verr.message);
+    if (fd < 0) {
+        log_debug("tap %s: no vhost-net (%s), frames go through the monitor", t->ifname,
+                  verr.message);
+        return 0;
+    }
+    t->vhost_fd = fd;
+    t->be.vhost_features = features;
+    t->be.is_vhost_required = mode == NET_VHOST_ON;
+    return 0;
+}
+
 int net_tap_create(struct evloop *loop, const struct net_tap_opts *o, struct net_backend **out,
                    struct error *err)
 {
     struct net_tap *t;
     int ret;
 
-    if (o->vhost == NET_VHOST_ON)
-        return error_set(err, -ENOTSUP, "tap: vhost=on: vhost-net is not supported yet");
     t = calloc(1, sizeof(*t));
     if (t == NULL)
         return error_set(err, -ENOMEM, "tap: out of memory");
@@ -290,6 +348,7 @@ int net_tap_create(struct evloop *loop, const struct net_tap_opts *o, struct net
     t->be.is_admin_up = true;
     t->loop = loop;
     t->fd = -1;
+    t->vhost_fd = -1;
     ret = -ENOMEM;
     t->rxbuf = malloc(TAP_BUF_BYTES);
     t->txbuf = malloc(TAP_BUF_BYTES);
@@ -305,15 +364,20 @@ int net_tap_create(struct evloop *loop, const struct net_tap_opts *o, struct net
     }
     if (ret == 0)
         ret = setup(t, err);
+    if (ret == 0)
+        ret = open_vhost(t, o->vhost, err);
     if (ret < 0)
         goto err_free;
-    log_debug("tap %s: offloads 0x%x", t->ifname, t->be.offloads);
+    log_debug("tap %s: offloads 0x%x, vhost features 0x%llx", t->ifname, t->be.offloads,
+              (unsigned long long)t->be.vhost_features);
     *out = &t->be;
     return 0;
 
 err_free:
-    if (t->fd >= 0)
+    if (t->fd >= 0) {
+        (void)evloop_del(loop, t->fd);
         close(t->fd);
+    }
     free(t->rxbuf);
     free(t->txbuf);
     free(t);

@@ -5,8 +5,10 @@
  * 12-byte header (so offloaded frames pass between the guest and the host kernel untouched)
  * and, on the receive side, the offloads TUNSETOFFLOAD accepts (checksum, TSO4/6, ECN, USO).
  * Frames are read on the event loop, at most a budget per wakeup; when the device has no room
- * the descriptor is not watched until it has. vhost-net (vhost=on) is not supported yet: the
- * data path is this process's. Event loop thread only.
+ * the descriptor is not watched until it has. With vhost-net (vhost=auto where /dev/vhost-net
+ * opens, vhost=on) the kernel moves the frames while the device runs (net_backend_vhost_start);
+ * the read path stands aside until it stops. Event loop thread, except the vhost calls (device
+ * lock held, any thread).
  */
 #ifndef BAREIRON_NET_TAP_H
 #define BAREIRON_NET_TAP_H
@@ -18,9 +20,11 @@
 struct evloop;
 
 enum net_vhost {
-    NET_VHOST_AUTO, /* vhost-net where it can be had (not yet: always without) */
+    NET_VHOST_AUTO, /* vhost-net where /dev/vhost-net opens; the monitor's path otherwise and
+                       whenever vhost cannot start */
     NET_VHOST_OFF,
-    NET_VHOST_ON, /* refused: not supported yet */
+    NET_VHOST_ON, /* vhost-net or nothing: no /dev/vhost-net fails the start, a device that
+                     cannot start it is put in NEEDS_RESET */
 };
 
 struct net_tap_opts {
@@ -30,9 +34,10 @@ struct net_tap_opts {
 };
 
 /*
- * Opens the tap of (o) on (loop). Returns 0 and (*out); -ENODEV (no such interface), -EINVAL
- * (fd= is not a tap with IFF_VNET_HDR), -ENOTSUP (vhost=on), -EPERM or another -errno with
- * (err) set to one line naming the interface.
+ * Opens the tap of (o) on (loop), and /dev/vhost-net unless vhost=off. Returns 0 and (*out);
+ * -ENODEV (no such interface), -EINVAL (fd= is not a tap with IFF_VNET_HDR), -EPERM or another
+ * -errno (vhost=on without a usable /dev/vhost-net) with (err) set to one line naming the
+ * interface.
  */
 MUST_CHECK int net_tap_create(struct evloop *loop, const struct net_tap_opts *o,
                               struct net_backend **out, struct error *err);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """bareiron-vmm --nic without a Linux guest (docs/vmm.md "Network adapters"): bad adapter
-specs, a forward whose host port is in use, a missing tap interface and vhost=on each end the
-monitor with one line and their documented status; with a spinning payload, the forwards listen
+specs, a forward whose host port is in use, a missing tap interface and vhost=on without
+/dev/vhost-net each end the monitor with one line and their documented status; with a spinning payload, the forwards listen
 on the host's loopback (seccomp on: libslirp's accept runs under the main filter) and the
 control API's network commands add, list and remove them and set the link. Traffic stays on
 127.0.0.1. The Linux cases (DHCP, DNS, NAT, forwards, restrict=on, link down) are in
@@ -33,7 +33,6 @@ def spin_payload(tmp_path):
     ("wifi", 2, "the type must be nat, tap or none"),
     ("nat,hostfwd=tcp:127.0.0.1:22", 2, "expected PROTO"),
     ("tap,ifname=bi-no-such0", 3, "no such network interface"),
-    ("tap,ifname=lo,vhost=on", 6, "not supported yet"),
 ])
 def test_bad_nic(vmm, tmp_path, spec, status, text):
     r = run([vmm, "--kernel", spin_payload(tmp_path), "--serial", "none", "--nic", spec],
@@ -141,3 +140,40 @@ def test_tap_ifname_and_fd(vmm, tmp_path):
     if r.returncode != 0:
         pytest.skip(f"no network namespace here: {r.stderr.strip()[-200:]}")
     assert r.stdout.startswith("1 "), r.stdout  # (0 << 1) | 1: the payload ran and exited
+
+
+VHOST_SCRIPT = r"""
+import subprocess, sys
+subprocess.run(["ip", "tuntap", "add", "dev", "bitap0", "mode", "tap"], check=True)
+r = subprocess.run(sys.argv[2:] + ["--nic", "tap,ifname=bitap0,vhost=" + sys.argv[1]],
+                   capture_output=True, text=True, timeout=30)
+print(r.returncode, r.stderr.strip())
+"""
+
+
+def vhost_net_opens():
+    try:
+        os.close(os.open("/dev/vhost-net", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["on", "auto", "off"])
+def test_tap_vhost(vmm, tmp_path, mode):
+    """vhost=on opens /dev/vhost-net at start or ends the monitor with status 3 and one line
+    naming it; auto and off always start (auto falls back to the monitor's path). The frames
+    themselves are the nested linux-bridge-vhost-* cases'."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare(1) and ip(8) for a network namespace")
+    k = u.write_payload(tmp_path, "exit", u.debug_exit(0))
+    r = run(["unshare", "-n", "/usr/bin/python3", "-c", VHOST_SCRIPT, mode, vmm, "--kernel", k,
+             "--serial", "none", "--debug-exit"], timeout=60)
+    if r.returncode != 0:
+        pytest.skip(f"no network namespace here: {r.stderr.strip()[-200:]}")
+    if mode == "on" and not vhost_net_opens():
+        assert r.stdout.startswith("3 "), r.stdout
+        lines = r.stdout.strip().splitlines()
+        assert len(lines) == 1 and "vhost=on: /dev/vhost-net: " in lines[0], r.stdout
+    else:
+        assert r.stdout.startswith("1 "), r.stdout

@@ -388,6 +388,14 @@ void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx)
     raise_vector(vd, vd->queues[qidx].msix_vector);
 }
 
+void virtio_queue_interrupt(struct virtio_dev *vd, unsigned qidx)
+{
+    if (qidx >= vd->num_queues || !virtio_queue_is_live(vd, qidx))
+        return;
+    vd->isr |= VIRTIO_ISR_QUEUE;
+    raise_vector(vd, vd->queues[qidx].msix_vector);
+}
+
 void virtio_queue_defer(struct virtio_dev *vd, unsigned qidx)
 {
     if (vd->transport != NULL && vd->transport->defer != NULL)

@@ -76,6 +76,16 @@ struct virtio_transport_ops {
     void (*defer)(struct virtio_dev *vd, unsigned qidx);
     /* Optional: the device was reset (lower INTx, forget vectors state). */
     void (*reset)(struct virtio_dev *vd);
+    /*
+     * Optional, for a device whose queues an in-kernel backend serves (vhost-net): hands queue
+     * (qidx)'s kick eventfd over (is_on: the transport stops reading it; a notification
+     * written through the register handler still signals it) or takes it back. Returns the
+     * eventfd or -errno.
+     */
+    int (*host_notifier)(struct virtio_dev *vd, unsigned qidx, bool is_on);
+    /* Optional: an eventfd that raises queue (qidx)'s interrupt when signalled (the transport
+     * owns it). Returns it or -errno. */
+    int (*guest_notifier)(struct virtio_dev *vd, unsigned qidx);
 };
 
 struct virtio_queue {
@@ -196,6 +206,9 @@ void virtio_queue_unpop(struct virtio_dev *vd, unsigned qidx, unsigned n);
 bool virtio_queue_enable_notify_more(struct virtio_dev *vd, unsigned qidx);
 /* Sends the queue interrupt if the driver wants one (after one or more pushes). */
 void virtio_queue_notify(struct virtio_dev *vd, unsigned qidx);
+/* Raises queue (qidx)'s interrupt whatever the ring's suppression says (an in-kernel backend
+ * already asked the ring). */
+void virtio_queue_interrupt(struct virtio_dev *vd, unsigned qidx);
 /* The device used up its budget on queue (qidx): the transport kicks it again later, so a
  * driver that keeps adding buffers cannot hold the event loop. */
 void virtio_queue_defer(struct virtio_dev *vd, unsigned qidx);

@@ -119,6 +119,9 @@ static int net_activate(struct virtio_dev *vd)
     if (ret < 0)
         log_warn("%s: backend refused offloads 0x%x: %d", vd->name, vn->guest_offloads, ret);
     vn->is_rx_waiting = false;
+    ret = virtio_net_vhost_start(vn);
+    if (ret < 0)
+        return ret;
     net_backend_rx_ready(vn->be); /* frames held before the driver was ready */
     return 0;
 }
@@ -126,6 +129,7 @@ static int net_activate(struct virtio_dev *vd)
 static void net_reset(struct virtio_dev *vd)
 {
     struct virtio_net *vn = container_of(vd, struct virtio_net, vd);
+    virtio_net_vhost_stop(vn);
     virtio_net_filter_reset(&vn->filter);
     vn->cfg.status = 0;
     vn->is_rx_waiting = false;
@@ -137,6 +141,11 @@ static void net_reset(struct virtio_dev *vd)
 static void net_queue_notify(struct virtio_dev *vd, unsigned qidx)
 {
     struct virtio_net *vn = container_of(vd, struct virtio_net, vd);
+    if (vn->is_vhost && qidx != VIRTIO_NET_Q_CTRL) {
+        /* a kick read just before the handover: it is the kernel's */
+        virtio_queue_defer(vd, qidx);
+        return;
+    }
     switch (qidx) {
     case VIRTIO_NET_Q_RX:
         /* new receive buffers: frames the backend holds may come now */
@@ -172,6 +181,11 @@ void virtio_net_link_changed(struct virtio_net *vn)
     if (is_up && virtio_has_feature(vd, VIRTIO_NET_F_GUEST_ANNOUNCE))
         vn->cfg.status |= VIRTIO_NET_S_ANNOUNCE;
     vn->cfg.status = link_status(vn);
+    /* no frames move while the link is down: the kernel's data path stops too */
+    if (!is_up)
+        virtio_net_vhost_stop(vn);
+    else if (virtio_queue_is_live(vd, VIRTIO_NET_Q_TX) && virtio_net_vhost_start(vn) < 0)
+        virtio_set_needs_reset(vd, "vhost-net could not start");
     if (vd->status & VIRTIO_STATUS_DRIVER_OK)
         virtio_notify_config(vd);
     pthread_mutex_unlock(&vd->lock);
@@ -210,6 +224,9 @@ void virtio_net_destroy(struct virtio_net *vn)
 {
     if (vn == NULL)
         return;
+    pthread_mutex_lock(&vn->vd.lock);
+    virtio_net_vhost_stop(vn);
+    pthread_mutex_unlock(&vn->vd.lock);
     if (vn->be->opaque == vn)
         net_backend_detach(vn->be);
     virtio_dev_fini(&vn->vd);

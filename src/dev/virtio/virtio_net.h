@@ -22,6 +22,11 @@
  * for the header or the frame (returned empty) are dropped and counted; a bad control command
  * is answered VIRTIO_NET_ERR.
  *
+ * With a tap backend that has vhost-net, the kernel moves the receive and transmit queues' frames
+ * while the device is DRIVER_OK with its link up (virtio_net_vhost.c); the control queue, the
+ * configuration and the offloads stay here, and the receive filter is not applied (the guest's
+ * own stack filters, as with QEMU's vhost-net).
+ *
  * Threading: queue kicks and frames from the backend run on the event loop, register accesses on
  * vCPU threads; all with the device lock (vn->vd.lock) held. The backend is called with the lock
  * held and never calls back into the device from inside those calls (net/net.h).
@@ -81,6 +86,7 @@ struct virtio_net {
     struct virtio_net_filter filter;
     uint32_t guest_offloads; /* NET_OFFLOAD_* the guest takes in received frames now */
     bool is_rx_waiting;      /* a frame found no buffer: tell the backend at the next RX kick */
+    bool is_vhost;           /* the backend's in-kernel data path has the RX and TX rings */
     /* receive: the chains one frame is spread over (MRG_RXBUF), pushed together */
     uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
     uint32_t rx_lens[VIRTIO_NET_QUEUE_SIZE];
@@ -110,6 +116,13 @@ int virtio_net_receive(void *opaque, const struct net_hdr *hdr, const void *fram
 void virtio_net_process_tx(struct virtio_net *vn);
 /* Control queue kick (virtio_net_ctrl.c). */
 void virtio_net_process_ctrl(struct virtio_net *vn);
+/* Hands the receive and transmit rings to the backend's in-kernel data path when it has one,
+ * the link is up and the queues are live (virtio_net_vhost.c). Returns 0 (started, or not
+ * wanted, or fell back to the monitor's path) or -errno when the backend requires it (vhost=on)
+ * and it could not start. */
+int virtio_net_vhost_start(struct virtio_net *vn);
+/* Takes the rings back (no-op when vhost is not running). */
+void virtio_net_vhost_stop(struct virtio_net *vn);
 /* Resets the receive filter to accept everything (device reset). */
 void virtio_net_filter_reset(struct virtio_net_filter *f);
 /* The NET_OFFLOAD_* set of virtio-net guest feature bits (GUEST_CSUM, GUEST_TSO4...). */

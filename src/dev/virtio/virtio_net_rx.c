@@ -171,8 +171,9 @@ static int receive_locked(struct virtio_net *vn, const struct net_hdr *hdr, cons
     struct rx r = {.vn = vn, .frame = frame, .len = len};
     int ret;
 
-    if (!virtio_queue_is_live(&vn->vd, VIRTIO_NET_Q_RX) || !net_backend_link_is_up(vn->be) ||
-        len < NET_FRAME_MIN_BYTES || len > NET_FRAME_MAX_BYTES || !hdr_allowed(vn, hdr)) {
+    if (vn->is_vhost || !virtio_queue_is_live(&vn->vd, VIRTIO_NET_Q_RX) ||
+        !net_backend_link_is_up(vn->be) || len < NET_FRAME_MIN_BYTES || len > NET_FRAME_MAX_BYTES ||
+        !hdr_allowed(vn, hdr)) {
         vn->stats.rx_dropped++;
         return 0;
     }

@@ -63,6 +63,8 @@ const struct virtio_transport_ops virtio_pci_transport_ops = {
     .interrupt = transport_interrupt,
     .defer = transport_defer,
     .reset = transport_reset,
+    .host_notifier = virtio_pci_host_notifier,
+    .guest_notifier = virtio_pci_guest_notifier,
 };
 
 /* ---- common configuration ---- */

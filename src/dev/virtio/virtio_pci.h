@@ -18,6 +18,11 @@
  * handler signals the same eventfd. Interrupts go through MSI-X when the guest enabled it,
  * otherwise through INTx with the ISR register.
  *
+ * For an in-kernel backend (vhost-net) the transport hands a queue's kick eventfd over
+ * (host_notifier: the loop stops reading it) and gives it a call eventfd, watched on the loop,
+ * whose signal raises the queue's interrupt through the same path as the monitor's own
+ * completions (MSI-X with its mask and pending bits, or INTx).
+ *
  * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
  * -> MSI-X lock, and the host's INTx lock last). Interrupts are raised with vd->lock held and
  * INTx is driven right there with pci_dev_set_intx; nothing is deferred to the loop.
@@ -59,6 +64,8 @@ struct virtio_pci_kick {
     unsigned qidx;
     int fd;             /* eventfd, -1 when none */
     bool has_ioeventfd; /* assigned in the kernel at ioeventfd_gpa */
+    bool is_external;   /* handed to an in-kernel backend: not watched on the loop */
+    int call_fd;        /* eventfd raising the queue's interrupt (guest_notifier), -1 */
     uint64_t ioeventfd_gpa;
 };
 

@@ -6,6 +6,7 @@
 #ifndef BAREIRON_DEV_VIRTIO_VIRTIO_PCI_INTERNAL_H
 #define BAREIRON_DEV_VIRTIO_VIRTIO_PCI_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dev/bus.h"
@@ -26,5 +27,8 @@ extern const struct io_ops virtio_pci_bar_ops;
 void virtio_pci_cfg_read_hook(struct pci_dev *dev, uint32_t off, unsigned size);
 void virtio_pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, unsigned size);
 void virtio_pci_reset_hook(struct pci_dev *dev);
+/* In-kernel backend plumbing (virtio_pci_setup.c), virtio_transport_ops members. */
+int virtio_pci_host_notifier(struct virtio_dev *vd, unsigned qidx, bool is_on);
+int virtio_pci_guest_notifier(struct virtio_dev *vd, unsigned qidx);
 
 #endif

@@ -51,6 +51,71 @@ static void kick_cb(void *opaque, uint32_t events)
     virtio_queue_kick(k->vp->vd, k->qidx);
 }
 
+/* vhost signalled queue (qidx)'s call eventfd. Loop thread. */
+static void call_cb(void *opaque, uint32_t events)
+{
+    struct virtio_pci_kick *k = opaque;
+    struct virtio_dev *vd;
+    uint64_t n;
+
+    (void)events;
+    if (read(k->call_fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    vd = k->vp->vd;
+    if (vd == NULL)
+        return;
+    pthread_mutex_lock(&vd->lock);
+    virtio_queue_interrupt(vd, k->qidx);
+    pthread_mutex_unlock(&vd->lock);
+}
+
+/* virtio_transport_ops.host_notifier. vd->lock held. */
+int virtio_pci_host_notifier(struct virtio_dev *vd, unsigned qidx, bool is_on)
+{
+    struct virtio_pci *vp = vd->transport_opaque;
+    struct virtio_pci_kick *k;
+    int ret;
+
+    if (qidx >= vd->num_queues || vp->loop == NULL || vp->kicks[qidx].fd < 0)
+        return -ENOTSUP;
+    k = &vp->kicks[qidx];
+    if (k->is_external == is_on)
+        return k->fd;
+    if (is_on) {
+        (void)evloop_del(vp->loop, k->fd);
+    } else {
+        ret = evloop_add(vp->loop, k->fd, EPOLLIN, kick_cb, k);
+        if (ret < 0)
+            return ret;
+    }
+    k->is_external = is_on;
+    return k->fd;
+}
+
+/* virtio_transport_ops.guest_notifier. vd->lock held. */
+int virtio_pci_guest_notifier(struct virtio_dev *vd, unsigned qidx)
+{
+    struct virtio_pci *vp = vd->transport_opaque;
+    struct virtio_pci_kick *k;
+    int ret;
+
+    if (qidx >= vd->num_queues || vp->loop == NULL)
+        return -ENOTSUP;
+    k = &vp->kicks[qidx];
+    if (k->call_fd >= 0)
+        return k->call_fd;
+    k->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (k->call_fd < 0)
+        return -errno;
+    ret = evloop_add(vp->loop, k->call_fd, EPOLLIN, call_cb, k);
+    if (ret < 0) {
+        close(k->call_fd);
+        k->call_fd = -1;
+        return ret;
+    }
+    return k->call_fd;
+}
+
 /* BAR 0 moved: follow with the ioeventfds. Host lock held. */
 static void pci_bar_map_hook(struct pci_dev *dev, unsigned bar, uint64_t gpa, bool is_mapped)
 {
@@ -151,6 +216,7 @@ static int kicks_init(struct virtio_pci *vp)
         vp->kicks[q].vp = vp;
         vp->kicks[q].qidx = q;
         vp->kicks[q].fd = -1;
+        vp->kicks[q].call_fd = -1;
     }
     if (vp->loop == NULL)
         return 0;
@@ -178,12 +244,18 @@ static void kicks_fini(struct virtio_pci *vp)
         if (k->has_ioeventfd && ops != NULL && ops->ioeventfd != NULL)
             (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
         k->has_ioeventfd = false;
+        if (k->call_fd >= 0) {
+            (void)evloop_del(vp->loop, k->call_fd);
+            close(k->call_fd);
+            k->call_fd = -1;
+        }
         if (k->fd < 0)
             continue;
-        if (vp->loop != NULL)
+        if (vp->loop != NULL && !k->is_external)
             (void)evloop_del(vp->loop, k->fd);
         close(k->fd);
         k->fd = -1;
+        k->is_external = false;
     }
 }
 

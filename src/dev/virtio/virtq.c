@@ -283,6 +283,15 @@ void virtq_unpop(struct virtq *vq, uint16_t n)
         __atomic_store_n(avail_event_ptr(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
 }
 
+void virtq_resync(struct virtq *vq, uint16_t last_avail_idx)
+{
+    if (!vq->is_ready || vq->is_broken)
+        return;
+    vq->last_avail_idx = last_avail_idx;
+    vq->used_idx = __atomic_load_n(&vq->used_hdr[1], __ATOMIC_ACQUIRE);
+    vq->is_signalled_valid = false;
+}
+
 bool virtq_enable_notify_more(struct virtq *vq)
 {
     uint16_t idx;

@@ -134,6 +134,12 @@ bool virtq_has_avail(struct virtq *vq);
  */
 void virtq_unpop(struct virtq *vq, uint16_t n);
 /*
+ * Takes the ring back from another device implementation (vhost-net) that stopped at
+ * (last_avail_idx): the next pop starts there and the used index is read from the ring (the
+ * guest may have scribbled on it; it only ever selects a slot modulo the size).
+ */
+void virtq_resync(struct virtq *vq, uint16_t last_avail_idx);
+/*
  * Asks the driver to kick as soon as it adds one more chain, although some are available
  * already (with EVENT_IDX, avail_event is set to the driver's current index rather than to the
  * next one to pop). Returns true when chains were added meanwhile (look again).
