@@ -148,11 +148,18 @@ static int retarget(struct clone *c, struct error *err)
             d->backing = DISK_BACKING_ANY;
         }
     }
-    for (size_t i = 0; i < c->cfg.nic_count; i++)
-        c->cfg.nics[i].mac[0] = '\0';
     c->cfg.uuid[0] = '\0'; /* a new one when it is written */
-    return config_fill_macs(&c->cfg) < 0 ? error_set(err, -EIO, "cannot generate a MAC address")
-                                         : 0;
+    /* new random MACs, drawn again in the unlikely case another VM has one of them */
+    for (int tries = 0; tries < 8; tries++) {
+        struct error e = {0};
+        for (size_t i = 0; i < c->cfg.nic_count; i++)
+            c->cfg.nics[i].mac[0] = '\0';
+        if (config_fill_macs(&c->cfg) < 0)
+            return error_set(err, -EIO, "cannot generate a MAC address");
+        if (vm_check_unique_macs(&c->st, &c->cfg, NULL, &e) == 0)
+            return 0;
+    }
+    return error_set(err, -EIO, "cannot generate MAC addresses no other VM has");
 }
 
 /* Full copy of disk (i) (at the snapshot when there is one). */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "mgr/config.h"
@@ -35,6 +36,35 @@ static int apply_settings(struct vm_config *cfg, const struct vm_args *a, struct
     return ret;
 }
 
+static bool has_mac(const struct vm_config *cfg, const char *mac)
+{
+    for (size_t i = 0; cfg != NULL && i < cfg->nic_count; i++)
+        if (strcasecmp(cfg->nics[i].mac, mac) == 0)
+            return true;
+    return false;
+}
+
+int vm_check_unique_macs(const struct store *st, const struct vm_config *cfg,
+                         const struct vm_config *old, struct error *err)
+{
+    for (size_t i = 0; i < cfg->nic_count; i++) {
+        char owner[128];
+        size_t nic = 0;
+        int ret;
+        if (cfg->nics[i].mac[0] == '\0' || has_mac(old, cfg->nics[i].mac))
+            continue;
+        ret = store_find_mac(st, cfg->name, cfg->nics[i].mac, owner, sizeof(owner), &nic);
+        if (ret < 0)
+            return error_set(err, ret, "cannot list the library to check MAC %s", cfg->nics[i].mac);
+        if (ret > 0)
+            return error_usage(err,
+                               "--nic%zu: MAC %s is already used by VM '%s' (adapter %zu): give "
+                               "another mac=",
+                               i + 1, cfg->nics[i].mac, owner, nic);
+    }
+    return 0;
+}
+
 /* The start of create, set and delete: arguments, VM name, library. */
 static int begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct store *st,
                  struct error *err)
@@ -57,6 +87,8 @@ int cmd_create(int argc, char **argv, struct error *err)
     if (config_init(&cfg, a.name) < 0)
         return error_set(err, -ENOMEM, "out of memory");
     ret = apply_settings(&cfg, &a, err);
+    if (ret == 0)
+        ret = vm_check_unique_macs(&st, &cfg, NULL, err);
     if (ret == 0)
         ret = store_create(&st, &cfg, err);
     if (ret == 0)
@@ -158,6 +190,8 @@ int cmd_set(int argc, char **argv, struct error *err)
     ret = check_live_settings(&a, &ps, err);
     if (ret == 0)
         ret = apply_settings(&cfg, &a, err);
+    if (ret == 0)
+        ret = vm_check_unique_macs(&st, &cfg, &old, err);
     if (ret == 0)
         ret = save_settings(&st, &old, &cfg, &ps, err);
     store_unlock(lock);

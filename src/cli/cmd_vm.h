@@ -29,6 +29,8 @@ enum {
 /* "--nat-forwardN delete NAME" settings in one command (their values are joined here). */
 #define VM_MAX_DELETES 16
 
+struct vm_config;
+
 struct vm_args {
     const char *name;
     bool is_help; /* --help was given and its text printed: the command has nothing to do */
@@ -56,6 +58,11 @@ int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct 
 
 /* Checks that (name) can name a VM; an invalid one is a usage error. */
 int vm_check_name(const char *name, struct error *err);
+
+/* Refuses (usage error, status 2) an adapter MAC of (cfg) that is not one of (old)'s (NULL:
+ * every MAC is new) and that another VM of the library already has. */
+int vm_check_unique_macs(const struct store *st, const struct vm_config *cfg,
+                         const struct vm_config *old, struct error *err);
 
 /* Formats (mib) as "512 MiB" / "2 GiB" into (buf). */
 void vm_format_mib(unsigned long long mib, char *buf, size_t size);

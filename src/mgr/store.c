@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -444,4 +445,30 @@ void store_list_free(char **names, size_t count)
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);
+}
+
+int store_find_mac(const struct store *st, const char *self, const char *mac, char *owner,
+                   size_t owner_size, size_t *nic)
+{
+    char **names;
+    size_t n;
+    int found = 0;
+
+    if (store_list(st, &names, &n, NULL) < 0)
+        return -EIO;
+    for (size_t i = 0; i < n && !found; i++) {
+        struct vm_config cfg;
+        if ((self != NULL && strcmp(names[i], self) == 0) ||
+            store_load(st, names[i], &cfg, NULL) < 0)
+            continue;
+        for (size_t k = 0; k < cfg.nic_count && !found; k++)
+            if (strcasecmp(cfg.nics[k].mac, mac) == 0) {
+                snprintf(owner, owner_size, "%s", names[i]);
+                *nic = k + 1;
+                found = 1;
+            }
+        config_fini(&cfg);
+    }
+    store_list_free(names, n);
+    return found;
 }

@@ -86,4 +86,13 @@ MUST_CHECK int store_list(const struct store *st, char ***names, size_t *count, 
 /* Frees a list from store_list. */
 void store_list_free(char **names, size_t count);
 
+/*
+ * Looks for MAC (mac) (case-insensitive) in the adapters of every VM but (self) (NULL: every
+ * VM). Returns 1 with the first owner's name in (owner) and its adapter number (1..) in
+ * (*nic), 0 when no other VM has it, or -errno when the library cannot be listed. Definitions
+ * that do not load are skipped (their own commands report them).
+ */
+MUST_CHECK int store_find_mac(const struct store *st, const char *self, const char *mac,
+                              char *owner, size_t owner_size, size_t *nic);
+
 #endif

@@ -82,6 +82,12 @@ struct net_backend_stats {
 /* A frame for the device: (hdr), then (len) bytes at (frame). Returns 0 when the frame was
  * taken or dropped for good, -EAGAIN when the guest has no buffer now (hold it and retry after
  * rx_ready). Event loop thread; the device takes its lock. */
+/* An adapter's counters, kept by the backend while no device is attached, so that they survive
+ * the guest's reboots: a device starts from them and gives its own back when it goes away. */
+struct net_dev_counters {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, tx_dropped, errors;
+};
+
 typedef int (*net_rx_fn)(void *opaque, const struct net_hdr *hdr, const void *frame, size_t len);
 /* The backend's carrier changed (tap gone, link set down). */
 typedef void (*net_link_fn)(void *opaque);
@@ -145,6 +151,7 @@ struct net_backend {
     net_link_fn link_changed;
     void *opaque;
     struct net_backend_stats stats;
+    struct net_dev_counters dev_counters; /* the last detached device's */
 };
 
 /* Connects a device: frames go to (rx), carrier changes to (link) (may be NULL). Event loop. */

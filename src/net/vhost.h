@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhost-net (the ioctls of linux/vhost.h, served by the kernel's drivers/vhost/net.c): the kernel moves a tap's frames to and from a virtio-net device's
- * receive and transmit rings itself, woken by the queues' kick eventfds and signalling their
- * call eventfds. One vhost-net descriptor serves one queue pair. Internal to net/ (tap.c).
+ * vhost-net (the ioctls of linux/vhost.h, served by the kernel's drivers/vhost/net.c): the kernel
+ * moves a tap's frames to and from a virtio-net device's receive and transmit rings itself, woken
+ * by the queues' kick eventfds and signalling their call eventfds. One vhost-net descriptor serves
+ * one queue pair. Internal to net/ (tap.c).
  *
  *   net_vhost_open    open /dev/vhost-net, VHOST_SET_OWNER, VHOST_GET_FEATURES
  *   net_vhost_start   VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, per ring VHOST_SET_VRING_NUM,

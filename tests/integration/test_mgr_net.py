@@ -70,6 +70,24 @@ def test_mac_generated_once_and_kept(mgr):
     assert nics(mgr, "other")[0]["mac"] != macs[0]
 
 
+def test_mac_unique_across_the_library(mgr):
+    """A MAC another VM has is refused at create and set with one line naming that VM; clone
+    gives the copy MACs no other VM has; a VM may keep its own MACs when it is set again."""
+    mgr.ok("create", "a", "--nic1", "nat,mac=52:54:00:aa:00:01")
+    r = mgr.run("create", "b", "--nic1", "none", "--nic2", "nat,mac=52:54:00:AA:00:01")
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "bareiron: --nic2: MAC 52:54:00:AA:00:01 is already used by VM 'a' (adapter 1): give "
+        "another mac="], r.stderr
+    mgr.ok("create", "b", "--nic1", "none")
+    r = mgr.run("set", "b", "--nic1", "none,mac=52:54:00:aa:00:01")
+    assert r.returncode == EXIT_USAGE and "already used by VM 'a'" in r.stderr, r.stderr
+    mgr.ok("set", "a", "--nic1", "none", "--cpus", "2")  # its own MAC: no conflict
+    mgr.ok("clone", "a", "c")
+    macs = {x["mac"] for n in ("a", "b", "c") for x in nics(mgr, n)}
+    assert len(macs) == 3, macs
+
+
 def test_mac_filled_in_for_a_hand_written_definition(mgr):
     mgr.ok("create", "h", "--kernel", mgr.kernel)
     p = mgr.vm_dir("h") / "vm.json"

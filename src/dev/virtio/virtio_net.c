@@ -215,6 +215,16 @@ int virtio_net_create(const uint8_t mac[6], struct net_backend *be, const struct
     vn->cfg.max_virtqueue_pairs = 1;
     virtio_net_filter_reset(&vn->filter);
     vn->vd.host_features |= offload_features(be->offloads);
+    /* counting goes on from the previous machine's device (guest reboot) */
+    vn->stats = (struct virtio_net_stats){
+        .rx_packets = be->dev_counters.rx_packets,
+        .rx_bytes = be->dev_counters.rx_bytes,
+        .tx_packets = be->dev_counters.tx_packets,
+        .tx_bytes = be->dev_counters.tx_bytes,
+        .rx_dropped = be->dev_counters.rx_dropped,
+        .tx_dropped = be->dev_counters.tx_dropped,
+        .errors = be->dev_counters.errors,
+    };
     net_backend_attach(be, virtio_net_receive, on_link, vn);
     *out = vn;
     return 0;
@@ -227,8 +237,18 @@ void virtio_net_destroy(struct virtio_net *vn)
     pthread_mutex_lock(&vn->vd.lock);
     virtio_net_vhost_stop(vn);
     pthread_mutex_unlock(&vn->vd.lock);
-    if (vn->be->opaque == vn)
+    if (vn->be->opaque == vn) {
+        vn->be->dev_counters = (struct net_dev_counters){
+            .rx_packets = vn->stats.rx_packets,
+            .rx_bytes = vn->stats.rx_bytes,
+            .tx_packets = vn->stats.tx_packets,
+            .tx_bytes = vn->stats.tx_bytes,
+            .rx_dropped = vn->stats.rx_dropped,
+            .tx_dropped = vn->stats.tx_dropped,
+            .errors = vn->stats.errors,
+        };
         net_backend_detach(vn->be);
+    }
     virtio_dev_fini(&vn->vd);
     free(vn);
 }

@@ -59,8 +59,9 @@ struct virtio_net_config {
 _Static_assert(sizeof(struct virtio_net_config) == VIRTIO_NET_CONFIG_SIZE, "virtio_net_config");
 _Static_assert(offsetof(struct virtio_net_config, status) == VIRTIO_NET_CFG_STATUS, "status");
 
-/* What the adapter moved (query-net). Dropped frames are also counted in errors when the guest
- * broke a rule (bad header, bad length, buffer too small). */
+/* What the adapter moved (query-net), since the monitor started: a new machine's device (guest
+ * reboot) goes on from the backend's net_dev_counters. Dropped frames are also counted in errors
+ * when the guest broke a rule (bad header, bad length, buffer too small). */
 struct virtio_net_stats {
     uint64_t rx_packets, rx_bytes; /* frames given to the guest */
     uint64_t tx_packets, tx_bytes; /* frames from the guest handed to the backend */
@@ -96,11 +97,13 @@ struct virtio_net {
 /*
  * Creates a virtio-net device with MAC (mac) over backend (be) (not owned) and guest memory
  * (gm), and attaches itself to the backend (net_backend_attach). Returns 0 and (*out), or
- * -ENOMEM. Put it on the PCI bus with virtio_pci_plug().
+ * -ENOMEM. Its counters start from the backend's dev_counters. Put it on the PCI bus with
+ * virtio_pci_plug().
  */
 MUST_CHECK int virtio_net_create(const uint8_t mac[6], struct net_backend *be,
                                  const struct gmem *gm, struct virtio_net **out);
-/* Detaches from the backend and frees (vn). NULL allowed. Event loop thread. */
+/* Stops vhost, leaves its counters with the backend, detaches from it and frees (vn). NULL allowed.
+ * Event loop thread. */
 void virtio_net_destroy(struct virtio_net *vn);
 
 /* Copies the counters of (vn) into (out). Any thread; takes vd->lock. */

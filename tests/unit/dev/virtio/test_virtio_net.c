@@ -676,6 +676,25 @@ static void test_reset_clears(void **state)
     assert_true(f->vn->filter.is_promisc);
 }
 
+/* A new machine's device (guest reboot) goes on counting from the last one's totals. */
+static void test_counters_survive_new_device(void **state)
+{
+    struct fixture *f = *state;
+    struct net_hdr h = {0};
+    struct virtio_net_stats st;
+
+    send_frame(f, &h, 60);
+    virtio_net_get_stats(f->vn, &st);
+    assert_int_equal(st.tx_packets, 1);
+    virtio_net_destroy(f->vn);
+    assert_int_equal(f->fb.be.dev_counters.tx_packets, 1);
+    assert_int_equal(f->fb.be.dev_counters.tx_bytes, 60);
+    assert_int_equal(virtio_net_create(our_mac, &f->fb.be, f->gm, &f->vn), 0);
+    virtio_net_get_stats(f->vn, &st);
+    assert_int_equal(st.tx_packets, 1);
+    assert_int_equal(st.tx_bytes, 60);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ctrl_short_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_offloads_mac_announce, setup_offloads, teardown),
         cmocka_unit_test_setup_teardown(test_reset_clears, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_survive_new_device, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
