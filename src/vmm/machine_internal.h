@@ -243,5 +243,8 @@ MUST_CHECK int machine_save_region_zstd(const struct gmem_region *r, struct sf_w
                                         uint64_t *written, struct error *err);
 MUST_CHECK int machine_load_region_zstd(struct gmem_region *r, const uint8_t *p, size_t len,
                                         struct error *err);
+/* virtio-net (machine_net.c). */
+int machine_save_vnet(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
+int machine_load_vnet(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 
 #endif

@@ -4,7 +4,8 @@
  * machine_vdev_kinds[], one PCI function per --nic (dev/virtio/virtio_net.h, virtio 1.2 §5.1),
  * each over its backend (net/net.h), which main.c creates before the first machine and keeps
  * across reboots: a machine's device attaches to the backend when it is created and detaches
- * when it is destroyed.
+ * when it is destroyed. Saved state: the transport's and core's, then the adapter's own
+ * (dev/virtio/virtio_net.h); vhost-net is stopped first so the rings' indices are the device's.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
@@ -12,6 +13,7 @@
 #include <errno.h>
 
 #include "dev/virtio/virtio_net.h"
+#include "dev/virtio/virtio_pci.h"
 #include "net/net.h"
 
 void machine_set_nics(struct machine *m, struct net_backend *const *nics, unsigned n)
@@ -65,4 +67,26 @@ const uint8_t *machine_nic_stats(struct machine *m, unsigned i, struct control_n
         return vn->cfg.mac;
     }
     return m->opts->nics[i].mac;
+}
+
+int machine_save_vnet(struct machine *m UNUSED, struct machine_vdev *d, struct sf_buf *b)
+{
+    int ret = virtio_net_quiesce(d->dev);
+    if (ret == 0)
+        ret = virtio_pci_save(d->vpci, b);
+    if (ret == 0)
+        virtio_net_save(d->dev, b);
+    return ret;
+}
+
+int machine_load_vnet(struct machine *m UNUSED, struct machine_vdev *d, struct sf_in *in)
+{
+    int ret = virtio_pci_load(d->vpci, in);
+    if (ret == 0)
+        ret = virtio_net_load(d->dev, in);
+    if (ret == 0) {
+        virtio_pci_resume(d->vpci);
+        virtio_net_resume(d->dev);
+    }
+    return ret;
 }

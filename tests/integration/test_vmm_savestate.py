@@ -121,9 +121,11 @@ def check_continues(before, after):
 
 
 # the split irqchip (default); the kernel one (PIC, IOAPIC and PIT through KVM_GET_IRQCHIP and
-# KVM_GET_PIT2); a second vCPU (waiting for its SIPI: its MP state)
-@pytest.mark.parametrize("extra", [(), ("--irqchip", "kernel"), ("--cpus", "2")],
-                         ids=["split", "kernel-irqchip", "cpus2"])
+# KVM_GET_PIT2); a second vCPU (waiting for its SIPI: its MP state); two network adapters
+# (their sections)
+@pytest.mark.parametrize("extra", [(), ("--irqchip", "kernel"), ("--cpus", "2"),
+                                   ("--nic", "nat", "--nic", "none")],
+                         ids=["split", "kernel-irqchip", "cpus2", "nics"])
 def test_save_restore_twice(vmm, counter, tmp_path, extra):
     before, state = save_run(vmm, counter, tmp_path, extra=extra)
     st = os.stat(state)

@@ -126,6 +126,21 @@ void virtio_net_process_ctrl(struct virtio_net *vn);
 int virtio_net_vhost_start(struct virtio_net *vn);
 /* Takes the rings back (no-op when vhost is not running). */
 void virtio_net_vhost_stop(struct virtio_net *vn);
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state (virtio_net_state.c), after virtio_pci_save/load in the adapter's section.
+ * quiesce stops vhost so the rings' indices are the device's again (-EBUSY when the kernel
+ * kept chains; the adapter then stays on the monitor's path until the next reset or link
+ * change). save writes the configuration, the control queue's state and the counters; load
+ * checks and applies them (0 or -EINVAL / -ENOMEM). Each takes vd->lock.
+ */
+MUST_CHECK int virtio_net_quiesce(struct virtio_net *vn);
+void virtio_net_save(struct virtio_net *vn, struct sf_buf *b);
+MUST_CHECK int virtio_net_load(struct virtio_net *vn, struct sf_in *in);
+/* After a load, once the machine runs: raises the receive and transmit queues' interrupts once
+ * (one vhost raised before the save may be missing from it). */
+void virtio_net_resume(struct virtio_net *vn);
 /* Resets the receive filter to accept everything (device reset). */
 void virtio_net_filter_reset(struct virtio_net_filter *f);
 /* The NET_OFFLOAD_* set of virtio-net guest feature bits (GUEST_CSUM, GUEST_TSO4...). */
