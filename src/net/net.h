@@ -79,16 +79,18 @@ struct net_backend_stats {
     uint64_t errors;
 };
 
-/* A frame for the device: (hdr), then (len) bytes at (frame). Returns 0 when the frame was
- * taken or dropped for good, -EAGAIN when the guest has no buffer now (hold it and retry after
- * rx_ready). Event loop thread; the device takes its lock. */
 /* An adapter's counters, kept by the backend while no device is attached, so that they survive
  * the guest's reboots: a device starts from them and gives its own back when it goes away. */
 struct net_dev_counters {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, tx_dropped, errors;
 };
 
-typedef int (*net_rx_fn)(void *opaque, const struct net_hdr *hdr, const void *frame, size_t len);
+/* A frame for the device's receive queue of pair (queue) (0 .. nqueues-1; the device may
+ * deliver it to another pair it uses): (hdr), then (len) bytes at (frame). Returns 0 when the
+ * frame was taken or dropped for good, -EAGAIN when the guest has no buffer now (hold it and
+ * retry after rx_ready). Event loop thread; the device takes its lock. */
+typedef int (*net_rx_fn)(void *opaque, unsigned queue, const struct net_hdr *hdr, const void *frame,
+                         size_t len);
 /* The backend's carrier changed (tap gone, link set down). */
 typedef void (*net_link_fn)(void *opaque);
 
@@ -102,6 +104,8 @@ struct net_vhost_region {
 };
 
 #define NET_VHOST_MAX_REGIONS 16u
+/* Queue pairs of one adapter at most (tap queues=N). */
+#define NET_MAX_QUEUES 8u
 
 /* One ring (receive: 0, transmit: 1) handed to the in-kernel data path. */
 struct net_vhost_ring {
@@ -128,11 +132,14 @@ struct net_backend_ops {
     int (*set_offloads)(struct net_backend *be, uint32_t offloads);
     /* Optional: the device can take frames again. Must not call rx synchronously. */
     void (*rx_ready)(struct net_backend *be);
-    /* Optional (vhost_features != 0): starts the in-kernel data path over (s). Returns 0 or
-     * -errno (then nothing runs and send/rx carry on). Device lock held. */
-    int (*vhost_start)(struct net_backend *be, const struct net_vhost_setup *s);
-    /* Optional: stops it; (last_avail)[i] gets ring i's next available index. Device lock. */
-    void (*vhost_stop)(struct net_backend *be, uint16_t last_avail[2]);
+    /* Optional (nqueues > 1): the guest uses the first (n) queue pairs; frames from the host
+     * go to those only. Returns 0 or -errno. */
+    int (*set_queues)(struct net_backend *be, unsigned n);
+    /* Optional (vhost_features != 0): starts the in-kernel data path of queue pair (pair) over
+     * (s). Returns 0 or -errno (then nothing runs there and send/rx carry on). Device lock. */
+    int (*vhost_start)(struct net_backend *be, unsigned pair, const struct net_vhost_setup *s);
+    /* Optional: stops pair (pair); (last_avail)[i] gets ring i's next available index. */
+    void (*vhost_stop)(struct net_backend *be, unsigned pair, uint16_t last_avail[2]);
     /* Frees the backend. */
     void (*close)(struct net_backend *be);
 };
@@ -143,6 +150,7 @@ struct net_backend {
     uint32_t offloads; /* NET_OFFLOAD_* the backend can handle */
     bool has_carrier;  /* false for "none" */
     bool is_admin_up;  /* net-link; true at start */
+    unsigned nqueues;  /* queue pairs (tap queues=N); 0 or 1: one */
     /* The virtio ring feature bits the in-kernel data path handles (VIRTIO_F_VERSION_1...); 0
      * when there is none (vhost=off, no /dev/vhost-net, not a tap). */
     uint64_t vhost_features;
@@ -197,17 +205,32 @@ static inline void net_backend_rx_ready(struct net_backend *be)
         be->ops->rx_ready(be);
 }
 
-/* Starts the in-kernel data path (see struct net_backend_ops). -ENOTSUP without one. */
-static inline int net_backend_vhost_start(struct net_backend *be, const struct net_vhost_setup *s)
+/* Starts the in-kernel data path of pair (pair) (see struct net_backend_ops). -ENOTSUP
+ * without one. */
+static inline int net_backend_vhost_start(struct net_backend *be, unsigned pair,
+                                          const struct net_vhost_setup *s)
 {
-    return be->ops->vhost_start != NULL ? be->ops->vhost_start(be, s) : -ENOTSUP;
+    return be->ops->vhost_start != NULL ? be->ops->vhost_start(be, pair, s) : -ENOTSUP;
 }
 
 /* Stops it; (last_avail) gets where each ring stopped (left alone when nothing ran). */
-static inline void net_backend_vhost_stop(struct net_backend *be, uint16_t last_avail[2])
+static inline void net_backend_vhost_stop(struct net_backend *be, unsigned pair,
+                                          uint16_t last_avail[2])
 {
     if (be->ops->vhost_stop != NULL)
-        be->ops->vhost_stop(be, last_avail);
+        be->ops->vhost_stop(be, pair, last_avail);
+}
+
+/* The queue pairs the backend has (1 at least). */
+static inline unsigned net_backend_queues(const struct net_backend *be)
+{
+    return be->nqueues > 1 ? be->nqueues : 1;
+}
+
+/* The guest uses the first (n) pairs. Returns 0 or -errno. */
+static inline int net_backend_set_queues(struct net_backend *be, unsigned n)
+{
+    return be->ops->set_queues != NULL ? be->ops->set_queues(be, n) : 0;
 }
 
 /* Sets the administrative link state (net-link) and tells the device. Event loop thread, no

@@ -262,7 +262,7 @@ static void flush_held(struct net_slirp *s)
 
     while (s->nheld > 0) {
         struct slirp_frame *f = s->held[s->held_head];
-        if (s->be.rx != NULL && s->be.rx(s->be.opaque, &hdr, f->data, f->len) == -EAGAIN)
+        if (s->be.rx != NULL && s->be.rx(s->be.opaque, 0, &hdr, f->data, f->len) == -EAGAIN)
             return;
         if (s->be.rx == NULL)
             s->be.stats.rx_dropped++;
@@ -305,7 +305,7 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
         buf = s->rxbuf;
     }
     /* Inside a send the device lock is held: the frame waits for the deferred call. */
-    if (s->in_send || s->nheld > 0 || s->be.rx(s->be.opaque, &hdr, buf, len) == -EAGAIN) {
+    if (s->in_send || s->nheld > 0 || s->be.rx(s->be.opaque, 0, &hdr, buf, len) == -EAGAIN) {
         if (!hold(s, buf, len))
             s->be.stats.rx_dropped++;
         schedule(s);

@@ -31,6 +31,8 @@ struct net_tap_opts {
     const char *ifname; /* open this interface, or */
     int fd;             /* use this tap descriptor (-1: none); taken over */
     enum net_vhost vhost;
+    unsigned queues; /* queue pairs, 1..NET_MAX_QUEUES (0: 1); more than one needs ifname= and
+                        a tap made with multi_queue (IFF_MULTI_QUEUE) */
 };
 
 /*

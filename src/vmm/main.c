@@ -235,8 +235,10 @@ static int open_nic(struct vmm *v, unsigned i, struct error *err)
 {
     const struct vmm_nic *n = &v->opts.nics[i];
     struct net_slirp_opts so = {.is_restricted = n->is_restricted, .nhostfwd = n->nhostfwd};
-    struct net_tap_opts to = {
-        .ifname = n->ifname[0] ? n->ifname : NULL, .fd = n->fd, .vhost = n->vhost};
+    struct net_tap_opts to = {.ifname = n->ifname[0] ? n->ifname : NULL,
+                              .fd = n->fd,
+                              .vhost = n->vhost,
+                              .queues = n->queues};
 
     switch (n->type) {
     case VMM_NIC_NAT:

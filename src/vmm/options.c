@@ -122,7 +122,7 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       both (repeatable); the PS/2 keyboard and mouse are always\n"
         "                       there and get the input until the guest drives these\n"
         "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
-        "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,mac=M]\n"
+        "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,queues=N][,mac=M]\n"
         "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
         "                       10.0.2.0/24 (DHCP, DNS 10.0.2.3, host loopback at 10.0.2.2),\n"
         "                       a tap interface, or no cable (link down)\n"
@@ -553,6 +553,12 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              "--acpi off --ioapic off: the guest can find only one CPU "
                              "(no MADT, no MP table); use --cpus 1 or keep one of them on");
     }
+    for (unsigned i = 0; i < o->nnics; i++)
+        if (o->nics[i].queues > o->cpus)
+            return error_set(err, -EINVAL,
+                             "--nic '%s': queues=%u is more than the %u vCPUs (--cpus): one queue "
+                             "pair per vCPU at most",
+                             o->nics[i].spec, o->nics[i].queues, o->cpus);
     if (o->restore != NULL && o->is_sandbox)
         return error_set(err, -EINVAL, "--restore with --sandbox: not supported yet");
     if (vmm_check_fds(o, err) < 0)

@@ -75,6 +75,7 @@ struct vmm_nic {
     char ifname[16]; /* tap: ifname=, "" with fd= */
     int fd;          /* tap: fd=, -1 with ifname= */
     enum net_vhost vhost;
+    unsigned queues; /* queues=N: queue pairs (tap: 1..8 and at most --cpus; others: 1) */
 };
 
 struct vmm_options {

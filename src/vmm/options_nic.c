@@ -89,6 +89,32 @@ bad:
     return error_set(err, -EINVAL, "--nic '%s': fd= expects a descriptor number", spec);
 }
 
+/* queues=N: 1..8 queue pairs for a tap; NAT and none have one. */
+static int parse_queues(const char *spec, const char *v, size_t len, struct vmm_nic *n,
+                        struct error *err)
+{
+    char buf[8], *end;
+    long q = 0;
+
+    if (len > 0 && len < sizeof(buf)) {
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        q = strtol(buf, &end, 10);
+        if (*end != '\0')
+            q = 0;
+    }
+    if (q < 1 || q > (long)NET_MAX_QUEUES)
+        return error_set(err, -EINVAL, "--nic '%s': queues= expects a number from 1 to %u", spec,
+                         NET_MAX_QUEUES);
+    if (q > 1 && n->type != VMM_NIC_TAP)
+        return error_set(err, -EINVAL,
+                         "--nic '%s': queues=%ld: only a tap adapter has several queue pairs "
+                         "(%s has one)",
+                         spec, q, n->type == VMM_NIC_NAT ? "NAT" : "none");
+    n->queues = (unsigned)q;
+    return 0;
+}
+
 static bool is_attr(const char *opt, size_t len, const char *name)
 {
     size_t l = strlen(name);
@@ -126,6 +152,8 @@ static int parse_attr(const char *spec, const char *opt, size_t len, struct vmm_
     }
     if (is_tap && is_attr(opt, len, "fd"))
         return parse_fd(spec, v, vlen, n, err);
+    if (is_attr(opt, len, "queues"))
+        return parse_queues(spec, v, vlen, n, err);
     if (is_tap && is_attr(opt, len, "vhost")) {
         if (vlen == 2 && strncmp(v, "on", 2) == 0)
             n->vhost = NET_VHOST_ON;
@@ -150,6 +178,7 @@ int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n, struct er
     memset(n, 0, sizeof(*n));
     n->spec = spec;
     n->fd = -1;
+    n->queues = 1;
     default_mac(index, n->mac);
     if (tlen == 3 && strncmp(spec, "nat", 3) == 0)
         n->type = VMM_NIC_NAT;
@@ -174,5 +203,10 @@ int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n, struct er
     if (n->type == VMM_NIC_TAP && (n->ifname[0] != '\0') == (n->fd >= 0))
         return error_set(err, -EINVAL,
                          "--nic '%s': tap needs exactly one of ifname= and fd=", spec);
+    if (n->queues > 1 && n->fd >= 0)
+        return error_set(err, -ENOTSUP,
+                         "--nic '%s': queues= with fd=: not supported yet (one descriptor is one "
+                         "queue; use ifname=)",
+                         spec);
     return 0;
 }

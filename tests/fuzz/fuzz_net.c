@@ -112,7 +112,7 @@ static void deliver(struct net_backend *be, const uint8_t *p, size_t len)
         p += sizeof(hdr);
         len -= sizeof(hdr);
     }
-    (void)be->rx(be->opaque, &hdr, p, len);
+    (void)be->rx(be->opaque, 0, &hdr, p, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

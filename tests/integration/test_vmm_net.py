@@ -177,3 +177,29 @@ def test_tap_vhost(vmm, tmp_path, mode):
         assert len(lines) == 1 and "vhost=on: /dev/vhost-net: " in lines[0], r.stdout
     else:
         assert r.stdout.startswith("1 "), r.stdout
+
+
+MQ_SCRIPT = r"""
+import subprocess, sys
+subprocess.run(["ip", "tuntap", "add", "dev", "bimq0", "mode", "tap", "multi_queue"], check=True)
+subprocess.run(["ip", "tuntap", "add", "dev", "bisq0", "mode", "tap"], check=True)
+for nic in ("tap,ifname=bimq0,queues=4,vhost=off", "tap,ifname=bisq0,queues=2,vhost=off"):
+    r = subprocess.run(sys.argv[1:] + ["--cpus", "4", "--nic", nic], capture_output=True,
+                       text=True, timeout=30)
+    print(r.returncode, r.stderr.strip().replace("\n", " | "))
+"""
+
+
+def test_tap_multiqueue(vmm, tmp_path):
+    """queues=4 on a multi-queue tap starts (4 descriptors attached to it); on a tap made without
+    multi_queue the monitor ends with one line saying so. Frames: the nested cases'."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare(1) and ip(8) for a network namespace")
+    k = u.write_payload(tmp_path, "exit", u.debug_exit(0))
+    r = run(["unshare", "-n", "/usr/bin/python3", "-c", MQ_SCRIPT, vmm, "--kernel", k,
+             "--serial", "none", "--debug-exit"], timeout=90)
+    if r.returncode != 0:
+        pytest.skip(f"no network namespace here: {r.stderr.strip()[-200:]}")
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == "1 ", r.stdout
+    assert lines[1].startswith("6 ") and "not a multi-queue tap" in lines[1], r.stdout

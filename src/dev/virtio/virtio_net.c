@@ -42,6 +42,7 @@ static const struct {
     {F(CTRL_MAC_ADDR), F(CTRL_VQ)},
     {F(GUEST_ANNOUNCE), F(CTRL_VQ)},
     {F(CTRL_GUEST_OFFLOADS), F(CTRL_VQ)},
+    {F(MQ), F(CTRL_VQ)},
 };
 
 static uint64_t offload_features(uint32_t offloads)
@@ -133,6 +134,9 @@ static void net_reset(struct virtio_dev *vd)
     virtio_net_filter_reset(&vn->filter);
     vn->cfg.status = 0;
     vn->is_rx_waiting = false;
+    if (vn->cur_pairs != 1)
+        (void)net_backend_set_queues(vn->be, 1);
+    vn->cur_pairs = 1;
     if (vn->guest_offloads != 0 && net_backend_set_offloads(vn->be, 0) < 0)
         log_warn("%s: cannot turn the backend's offloads off", vd->name);
     vn->guest_offloads = 0;
@@ -141,23 +145,17 @@ static void net_reset(struct virtio_dev *vd)
 static void net_queue_notify(struct virtio_dev *vd, unsigned qidx)
 {
     struct virtio_net *vn = container_of(vd, struct virtio_net, vd);
-    if (vn->is_vhost && qidx != VIRTIO_NET_Q_CTRL) {
+    if (qidx == virtio_net_ctrl_queue(vn)) {
+        virtio_net_process_ctrl(vn);
+    } else if (vn->is_vhost) {
         /* a kick read just before the handover: it is the kernel's */
         virtio_queue_defer(vd, qidx);
-        return;
-    }
-    switch (qidx) {
-    case VIRTIO_NET_Q_RX:
+    } else if (qidx % 2 == 0) {
         /* new receive buffers: frames the backend holds may come now */
         vn->is_rx_waiting = false;
         net_backend_rx_ready(vn->be);
-        break;
-    case VIRTIO_NET_Q_TX:
-        virtio_net_process_tx(vn);
-        break;
-    default:
-        virtio_net_process_ctrl(vn);
-        break;
+    } else {
+        virtio_net_process_tx(vn, qidx);
     }
 }
 
@@ -204,15 +202,23 @@ int virtio_net_create(const uint8_t mac[6], struct net_backend *be, const struct
 
     if (vn == NULL)
         return -ENOMEM;
+    vn->npairs = net_backend_queues(be);
+    if (vn->npairs > VIRTIO_NET_MAX_PAIRS) {
+        free(vn);
+        return -EINVAL;
+    }
+    vn->cur_pairs = 1;
     ret = virtio_dev_init(&vn->vd, "virtio-net", VIRTIO_ID_NET, &virtio_net_ops, gm,
-                          VIRTIO_NET_NUM_QUEUES, VIRTIO_NET_QUEUE_SIZE);
+                          2 * vn->npairs + 1, VIRTIO_NET_QUEUE_SIZE);
     if (ret < 0) {
         free(vn);
         return ret;
     }
     vn->be = be;
     memcpy(vn->cfg.mac, mac, sizeof(vn->cfg.mac));
-    vn->cfg.max_virtqueue_pairs = 1;
+    vn->cfg.max_virtqueue_pairs = (uint16_t)vn->npairs;
+    if (vn->npairs > 1)
+        vn->vd.host_features |= F(MQ);
     virtio_net_filter_reset(&vn->filter);
     vn->vd.host_features |= offload_features(be->offloads);
     /* counting goes on from the previous machine's device (guest reboot) */

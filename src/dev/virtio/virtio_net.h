@@ -4,7 +4,9 @@
  * network backend (net/net.h). Offers MAC, STATUS (link), mergeable receive buffers, the control
  * queue with RX mode (promiscuous, all-multicast), the MAC filter table, MAC address set,
  * GUEST_ANNOUNCE and CTRL_GUEST_OFFLOADS, and the checksum and segmentation offloads both ways
- * that the backend supports (CSUM/GUEST_CSUM, TSO4/6, ECN, USO). Multiqueue is not offered.
+ * that the backend supports (CSUM/GUEST_CSUM, TSO4/6, ECN, USO); with a backend of N > 1 queue
+ * pairs (tap queues=N), MQ with max_virtqueue_pairs N and the control queue's VQ_PAIRS_SET
+ * (the first pair only until the driver sets more, §5.1.6.5.5).
  *
  *   queue 0 receiveq1 (device-writable buffers: header + frame, merged over several buffers
  *           with MRG_RXBUF)                                           virtio_net_rx.c
@@ -46,7 +48,10 @@ struct net_hdr;
 struct gmem;
 
 #define VIRTIO_NET_QUEUE_SIZE 256u
+/* Queues with one pair (receive 0, transmit 1, control 2); with N pairs (MQ) receive 2k,
+ * transmit 2k + 1 for pair k, and control 2N. */
 #define VIRTIO_NET_NUM_QUEUES 3u
+#define VIRTIO_NET_MAX_PAIRS 8u
 /* MAC filter entries kept per table (unicast, multicast); more means "accept all of them". */
 #define VIRTIO_NET_MAC_TABLE_ENTRIES 64u
 
@@ -88,6 +93,8 @@ struct virtio_net {
     uint32_t guest_offloads; /* NET_OFFLOAD_* the guest takes in received frames now */
     bool is_rx_waiting;      /* a frame found no buffer: tell the backend at the next RX kick */
     bool is_vhost;           /* the backend's in-kernel data path has the RX and TX rings */
+    unsigned npairs;         /* queue pairs offered (the backend's queues); MQ when > 1 */
+    unsigned cur_pairs;      /* pairs the driver uses (VQ_PAIRS_SET); 1 until it says */
     /* receive: the chains one frame is spread over (MRG_RXBUF), pushed together */
     uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
     uint32_t rx_lens[VIRTIO_NET_QUEUE_SIZE];
@@ -114,9 +121,15 @@ void virtio_net_link_changed(struct virtio_net *vn);
 
 /* The device's parts (vd->lock held). */
 /* net_rx_fn: a frame for the guest (virtio_net_rx.c). Takes vd->lock. */
-int virtio_net_receive(void *opaque, const struct net_hdr *hdr, const void *frame, size_t len);
-/* Transmit queue kick (virtio_net_tx.c). */
-void virtio_net_process_tx(struct virtio_net *vn);
+int virtio_net_receive(void *opaque, unsigned queue, const struct net_hdr *hdr, const void *frame,
+                       size_t len);
+/* The control queue's index (2 * npairs). */
+static inline unsigned virtio_net_ctrl_queue(const struct virtio_net *vn)
+{
+    return 2 * vn->npairs;
+}
+/* Transmit queue (qidx) kick (virtio_net_tx.c). */
+void virtio_net_process_tx(struct virtio_net *vn, unsigned qidx);
 /* Control queue kick (virtio_net_ctrl.c). */
 void virtio_net_process_ctrl(struct virtio_net *vn);
 /* Hands the receive and transmit rings to the backend's in-kernel data path when it has one,

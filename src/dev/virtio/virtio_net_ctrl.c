@@ -86,6 +86,21 @@ static uint8_t mac_cmd(struct virtio_net *vn, uint8_t command, struct virtio_cha
     }
 }
 
+/* VQ_PAIRS_SET (§5.1.6.5.5): u16 pairs, 1..max_virtqueue_pairs. */
+static uint8_t mq_cmd(struct virtio_net *vn, uint8_t command, struct virtio_chain *c)
+{
+    uint16_t n;
+
+    if (!virtio_has_feature(&vn->vd, VIRTIO_NET_F_MQ) ||
+        command != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || !read_all(c, &n, sizeof(n)) || n < 1 ||
+        n > vn->npairs)
+        return VIRTIO_NET_ERR;
+    if (n != vn->cur_pairs && net_backend_set_queues(vn->be, n) < 0)
+        return VIRTIO_NET_ERR;
+    vn->cur_pairs = n;
+    return VIRTIO_NET_OK;
+}
+
 static uint8_t offloads_cmd(struct virtio_net *vn, uint8_t command, struct virtio_chain *c)
 {
     uint64_t want,
@@ -123,7 +138,9 @@ static uint8_t execute(struct virtio_net *vn, const struct cmd *cmd, struct virt
         return VIRTIO_NET_OK;
     case VIRTIO_NET_CTRL_GUEST_OFFLOADS:
         return offloads_cmd(vn, cmd->command, c);
-    default: /* VLAN, MQ and the rest: not offered */
+    case VIRTIO_NET_CTRL_MQ:
+        return mq_cmd(vn, cmd->command, c);
+    default: /* VLAN and the rest: not offered */
         return VIRTIO_NET_ERR;
     }
 }
@@ -153,5 +170,5 @@ static enum virtio_chain_ret control(struct virtio_dev *vd, unsigned qidx, struc
 
 void virtio_net_process_ctrl(struct virtio_net *vn)
 {
-    virtio_queue_drain(&vn->vd, VIRTIO_NET_Q_CTRL, control);
+    virtio_queue_drain(&vn->vd, virtio_net_ctrl_queue(vn), control);
 }

@@ -68,6 +68,7 @@ static bool hdr_allowed(const struct virtio_net *vn, const struct net_hdr *h)
 
 struct rx {
     struct virtio_net *vn;
+    unsigned qidx; /* the receive queue */
     const uint8_t *frame;
     size_t len;       /* frame bytes */
     size_t done;      /* frame bytes written */
@@ -79,7 +80,7 @@ struct rx {
 /* Gives every chain taken for the frame back to the ring. */
 static void give_back(struct rx *r)
 {
-    virtio_queue_unpop(&r->vn->vd, VIRTIO_NET_Q_RX, r->nchains);
+    virtio_queue_unpop(&r->vn->vd, r->qidx, r->nchains);
     r->nchains = 0;
 }
 
@@ -89,9 +90,9 @@ static void drop_used(struct rx *r, bool is_guest_error)
 {
     struct virtio_net *vn = r->vn;
     for (unsigned i = 0; i < r->nchains; i++)
-        virtio_queue_push(&vn->vd, VIRTIO_NET_Q_RX, vn->rx_heads[i], 0);
+        virtio_queue_push(&vn->vd, r->qidx, vn->rx_heads[i], 0);
     if (r->nchains > 0)
-        virtio_queue_notify(&vn->vd, VIRTIO_NET_Q_RX);
+        virtio_queue_notify(&vn->vd, r->qidx);
     vn->stats.rx_dropped++;
     if (is_guest_error)
         vn->stats.errors++;
@@ -132,7 +133,7 @@ static int take_chains(struct rx *r)
     while (r->nchains == 0 || r->done < r->len) {
         if (r->nchains == VIRTIO_NET_QUEUE_SIZE)
             return -EINVAL;
-        ret = virtio_queue_pop_chain(&r->vn->vd, VIRTIO_NET_Q_RX, &c);
+        ret = virtio_queue_pop_chain(&r->vn->vd, r->qidx, &c);
         if (ret < 0)
             return -EIO;
         if (ret == 0) {
@@ -158,22 +159,22 @@ static void complete(struct rx *r, const struct net_hdr *hdr)
         h.flags = 0;
     iov_from_buf(r->hdr_iov, r->hdr_cnt, 0, &h, sizeof(h));
     for (unsigned i = 0; i < r->nchains; i++)
-        virtio_queue_push(&vn->vd, VIRTIO_NET_Q_RX, vn->rx_heads[i], vn->rx_lens[i]);
-    virtio_queue_notify(&vn->vd, VIRTIO_NET_Q_RX);
+        virtio_queue_push(&vn->vd, r->qidx, vn->rx_heads[i], vn->rx_lens[i]);
+    virtio_queue_notify(&vn->vd, r->qidx);
     vn->stats.rx_packets++;
     vn->stats.rx_bytes += r->len;
 }
 
-/* One frame for the guest. vd->lock held. */
-static int receive_locked(struct virtio_net *vn, const struct net_hdr *hdr, const uint8_t *frame,
-                          size_t len)
+/* One frame for the guest, on the receive queue of pair (queue) (folded onto the pairs the
+ * driver uses). vd->lock held. */
+static int receive_locked(struct virtio_net *vn, unsigned queue, const struct net_hdr *hdr,
+                          const uint8_t *frame, size_t len)
 {
-    struct rx r = {.vn = vn, .frame = frame, .len = len};
+    struct rx r = {.vn = vn, .qidx = 2 * (queue % vn->cur_pairs), .frame = frame, .len = len};
     int ret;
 
-    if (vn->is_vhost || !virtio_queue_is_live(&vn->vd, VIRTIO_NET_Q_RX) ||
-        !net_backend_link_is_up(vn->be) || len < NET_FRAME_MIN_BYTES || len > NET_FRAME_MAX_BYTES ||
-        !hdr_allowed(vn, hdr)) {
+    if (vn->is_vhost || !virtio_queue_is_live(&vn->vd, r.qidx) || !net_backend_link_is_up(vn->be) ||
+        len < NET_FRAME_MIN_BYTES || len > NET_FRAME_MAX_BYTES || !hdr_allowed(vn, hdr)) {
         vn->stats.rx_dropped++;
         return 0;
     }
@@ -184,7 +185,7 @@ static int receive_locked(struct virtio_net *vn, const struct net_hdr *hdr, cons
         if (ret != -EAGAIN)
             break;
         /* ask for a kick at the next buffer; look once more if some came meanwhile */
-        if (!virtio_queue_enable_notify_more(&vn->vd, VIRTIO_NET_Q_RX)) {
+        if (!virtio_queue_enable_notify_more(&vn->vd, r.qidx)) {
             vn->is_rx_waiting = true;
             return -EAGAIN;
         }
@@ -207,13 +208,14 @@ static int receive_locked(struct virtio_net *vn, const struct net_hdr *hdr, cons
     }
 }
 
-int virtio_net_receive(void *opaque, const struct net_hdr *hdr, const void *frame, size_t len)
+int virtio_net_receive(void *opaque, unsigned queue, const struct net_hdr *hdr, const void *frame,
+                       size_t len)
 {
     struct virtio_net *vn = opaque;
     int ret;
 
     pthread_mutex_lock(&vn->vd.lock);
-    ret = receive_locked(vn, hdr, frame, len);
+    ret = receive_locked(vn, queue, hdr, frame, len);
     pthread_mutex_unlock(&vn->vd.lock);
     return ret;
 }

@@ -34,7 +34,7 @@ int virtio_net_quiesce(struct virtio_net *vn)
 
     pthread_mutex_lock(&vd->lock);
     virtio_net_vhost_stop(vn);
-    for (unsigned q = VIRTIO_NET_Q_RX; q <= VIRTIO_NET_Q_TX; q++) {
+    for (unsigned q = 0; q < 2 * vn->npairs; q++) {
         const struct virtq *vq = &vd->queues[q].vq;
         if (vq->is_ready && !vq->is_broken && vq->last_avail_idx != vq->used_idx)
             ret = -EBUSY; /* the kernel kept chains it had not returned */
@@ -59,7 +59,7 @@ void virtio_net_save(struct virtio_net *vn, struct sf_buf *b)
     sf_put_bytes(b, vn->cfg.mac, sizeof(vn->cfg.mac));
     sf_put_u16(b, vn->cfg.status);
     sf_put_u16(b, vn->cfg.max_virtqueue_pairs);
-    sf_put_u16(b, 1); /* queue pairs in use */
+    sf_put_u16(b, (uint16_t)vn->cur_pairs);
     sf_put_u32(b, vn->guest_offloads);
     sf_put_u8(b, (uint8_t)((f->is_promisc ? FL_PROMISC : 0) | (f->is_allmulti ? FL_ALLMULTI : 0) |
                            (f->is_uni_overflow ? FL_UNI_OVERFLOW : 0) |
@@ -106,7 +106,8 @@ static int load_locked(struct virtio_net *vn, struct sf_in *in, struct virtio_ne
     pairs = sf_get_u16(in);
     offloads = sf_get_u32(in);
     if (in->bad || (status & ~(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE)) ||
-        max_pairs != vn->cfg.max_virtqueue_pairs || pairs != 1 ||
+        max_pairs != vn->cfg.max_virtqueue_pairs || pairs < 1 || pairs > vn->npairs ||
+        (pairs > 1 && !virtio_has_feature(vd, VIRTIO_NET_F_MQ)) ||
         (offloads & ~(virtio_net_guest_offloads(vd->driver_features) & vn->be->offloads)) ||
         load_filter(in, f) < 0)
         return -EINVAL;
@@ -121,6 +122,9 @@ static int load_locked(struct virtio_net *vn, struct sf_in *in, struct virtio_ne
     if (offloads != vn->guest_offloads && net_backend_set_offloads(vn->be, offloads) < 0)
         log_warn("%s: backend refused the saved offloads 0x%x", vd->name, offloads);
     vn->guest_offloads = offloads;
+    if (pairs != vn->cur_pairs && net_backend_set_queues(vn->be, pairs) < 0)
+        log_warn("%s: backend refused %u queue pairs", vd->name, pairs);
+    vn->cur_pairs = pairs;
     return 0;
 }
 
@@ -145,7 +149,7 @@ void virtio_net_resume(struct virtio_net *vn)
     /* an interrupt the kernel's data path raised just before the save may not be in the saved
      * state: one more, spurious at worst, makes the driver look at its rings */
     pthread_mutex_lock(&vn->vd.lock);
-    virtio_queue_interrupt(&vn->vd, VIRTIO_NET_Q_RX);
-    virtio_queue_interrupt(&vn->vd, VIRTIO_NET_Q_TX);
+    for (unsigned q = 0; q < 2 * vn->npairs; q++)
+        virtio_queue_interrupt(&vn->vd, q);
     pthread_mutex_unlock(&vn->vd.lock);
 }

@@ -92,7 +92,7 @@ static enum virtio_chain_ret transmit(struct virtio_dev *vd, unsigned qidx, stru
     return VIRTIO_CHAIN_DONE; /* used length 0: the device wrote nothing */
 }
 
-void virtio_net_process_tx(struct virtio_net *vn)
+void virtio_net_process_tx(struct virtio_net *vn, unsigned qidx)
 {
-    virtio_queue_drain(&vn->vd, VIRTIO_NET_Q_TX, transmit);
+    virtio_queue_drain(&vn->vd, qidx, transmit);
 }

@@ -75,19 +75,43 @@ static int fill_ring(struct virtio_dev *vd, unsigned q, struct net_vhost_ring *r
     return 0;
 }
 
-static void give_back_kicks(struct virtio_dev *vd)
+/* The receive and transmit queues of every pair. */
+static unsigned data_queues(const struct virtio_net *vn)
 {
+    return 2 * vn->npairs;
+}
+
+static void give_back_kicks(struct virtio_net *vn)
+{
+    struct virtio_dev *vd = &vn->vd;
+
     if (vd->transport == NULL || vd->transport->host_notifier == NULL)
         return;
-    for (unsigned q = VIRTIO_NET_Q_RX; q <= VIRTIO_NET_Q_TX; q++)
+    for (unsigned q = 0; q < data_queues(vn); q++)
         if (vd->transport->host_notifier(vd, q, false) < 0)
             log_warn("%s: queue %u: cannot watch its kicks again", vd->name, q);
 }
 
+/* Stops the first (n) pairs and gives their rings back to the device. */
+static void stop_pairs(struct virtio_net *vn, unsigned n)
+{
+    struct virtio_dev *vd = &vn->vd;
+
+    for (unsigned p = 0; p < n; p++) {
+        uint16_t last[2] = {vd->queues[2 * p].vq.last_avail_idx,
+                            vd->queues[2 * p + 1].vq.last_avail_idx};
+        net_backend_vhost_stop(vn->be, p, last);
+        virtq_resync(&vd->queues[2 * p].vq, last[0]);
+        virtq_resync(&vd->queues[2 * p + 1].vq, last[1]);
+    }
+}
+
+/* Every pair or none: the monitor's path and the kernel's never share the device. */
 static int try_start(struct virtio_net *vn)
 {
     struct virtio_dev *vd = &vn->vd;
     struct net_vhost_setup s;
+    unsigned p;
     int ret;
 
     memset(&s, 0, sizeof(s));
@@ -95,18 +119,22 @@ static int try_start(struct virtio_net *vn)
         return -ENOTSUP;
     s.features = vd->driver_features & RING_FEATURES;
     ret = fill_regions(vd->gm, &s);
-    for (unsigned q = VIRTIO_NET_Q_RX; ret == 0 && q <= VIRTIO_NET_Q_TX; q++)
-        ret = fill_ring(vd, q, &s.rings[q]);
-    if (ret == 0)
-        ret = net_backend_vhost_start(vn->be, &s);
+    for (p = 0; ret == 0 && p < vn->npairs; p++) {
+        ret = fill_ring(vd, 2 * p, &s.rings[0]);
+        if (ret == 0)
+            ret = fill_ring(vd, 2 * p + 1, &s.rings[1]);
+        if (ret == 0)
+            ret = net_backend_vhost_start(vn->be, p, &s);
+    }
     if (ret < 0) {
-        give_back_kicks(vd);
+        stop_pairs(vn, p > 0 ? p - 1 : 0);
+        give_back_kicks(vn);
         return ret;
     }
     vn->is_vhost = true;
     /* chains made available before the handover: let the kernel look at the rings once */
-    virtio_queue_defer(vd, VIRTIO_NET_Q_RX);
-    virtio_queue_defer(vd, VIRTIO_NET_Q_TX);
+    for (unsigned q = 0; q < data_queues(vn); q++)
+        virtio_queue_defer(vd, q);
     return 0;
 }
 
@@ -132,18 +160,12 @@ int virtio_net_vhost_start(struct virtio_net *vn)
 
 void virtio_net_vhost_stop(struct virtio_net *vn)
 {
-    struct virtio_dev *vd = &vn->vd;
-    uint16_t last[2];
-
     if (!vn->is_vhost)
         return;
-    for (unsigned q = VIRTIO_NET_Q_RX; q <= VIRTIO_NET_Q_TX; q++)
-        last[q] = vd->queues[q].vq.last_avail_idx;
-    net_backend_vhost_stop(vn->be, last);
+    stop_pairs(vn, vn->npairs);
     vn->is_vhost = false;
-    for (unsigned q = VIRTIO_NET_Q_RX; q <= VIRTIO_NET_Q_TX; q++)
-        virtq_resync(&vd->queues[q].vq, last[q]);
-    give_back_kicks(vd);
+    give_back_kicks(vn);
     /* transmit chains the kernel had not taken yet: the monitor's path looks at them */
-    virtio_queue_defer(vd, VIRTIO_NET_Q_TX);
+    for (unsigned q = 1; q < data_queues(vn); q += 2)
+        virtio_queue_defer(&vn->vd, q);
 }

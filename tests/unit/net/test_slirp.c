@@ -34,9 +34,11 @@ struct fake_dev {
     bool is_full; /* answer -EAGAIN */
 };
 
-static int fake_rx(void *opaque, const struct net_hdr *hdr, const void *frame, size_t len)
+static int fake_rx(void *opaque, unsigned queue, const struct net_hdr *hdr, const void *frame,
+                   size_t len)
 {
     struct fake_dev *d = opaque;
+    assert_int_equal(queue, 0);
     (void)hdr;
     if (d->is_full)
         return -EAGAIN;

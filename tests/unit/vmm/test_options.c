@@ -408,6 +408,11 @@ static void test_nic_errors(void **state)
         {"nat,mac=52:54:00:12:34", "six hex bytes"},
         {"nat,mac=52:54:00:12:34:56:78", "six hex bytes"},
         {"nat,restrict", "needs a value"},
+        {"tap,ifname=t,queues=0", "queues="},
+        {"tap,ifname=t,queues=9", "from 1 to 8"},
+        {"tap,ifname=t,queues=2x", "queues="},
+        {"nat,queues=2", "only a tap adapter has several queue pairs (NAT has one)"},
+        {"none,queues=2", "(none has one)"},
     };
     struct vmm_options o;
     struct error err;
@@ -421,6 +426,16 @@ static void test_nic_errors(void **state)
                            "none", "--nic", "none", "--nic", "none"),
                      -EINVAL);
     assert_non_null(strstr(err.message, "too many --nic"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "tap,fd=5,queues=2"), -ENOTSUP);
+    assert_non_null(strstr(err.message, "queues= with fd=: not supported yet"));
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--cpus", "2", "--nic", "tap,ifname=t,queues=4"), -EINVAL);
+    assert_non_null(strstr(err.message, "queues=4 is more than the 2 vCPUs"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cpus", "4", "--nic", "tap,ifname=t,queues=4",
+                           "--nic", "nat,queues=1"),
+                     0);
+    assert_int_equal(o.nics[0].queues, 4);
+    assert_int_equal(o.nics[1].queues, 1);
 }
 
 int main(void)

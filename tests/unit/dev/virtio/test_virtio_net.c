@@ -231,7 +231,7 @@ static uint8_t *frame_to(const uint8_t *dst, size_t len)
 static int deliver(struct fixture *f, const struct net_hdr *h, size_t len, const uint8_t *dst)
 {
     uint8_t *fr = frame_to(dst, len);
-    int ret = f->fb.be.rx(f->fb.be.opaque, h, fr, len);
+    int ret = f->fb.be.rx(f->fb.be.opaque, 0, h, fr, len);
     free(fr);
     return ret;
 }
@@ -517,11 +517,11 @@ static void test_rx_bad_frames(void **state)
     uint8_t *big = frame_to(our_mac, BIG);
 
     rx_buffer(f, &g, 2048);
-    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, &h, big, 0), 0);
-    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, &h, big, BIG), 0);
+    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, 0, &h, big, 0), 0);
+    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, 0, &h, big, BIG), 0);
     /* an offload the guest did not accept */
     h.flags = NET_HDR_F_NEEDS_CSUM;
-    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, &h, big, 100), 0);
+    assert_int_equal(f->fb.be.rx(f->fb.be.opaque, 0, &h, big, 100), 0);
     free(big);
     assert_false(guest_ring_used(&f->r[VIRTIO_NET_Q_RX], &id, &len));
     assert_int_equal(f->vn->stats.rx_dropped, 3);

@@ -187,14 +187,14 @@ static void test_hostile_sections(void **state)
     struct fixture *f = *state;
     size_t o = own_off(f->a.vn);
 
-    expect_refused(f, o + 6, 0x80, SIZE_MAX);      /* unknown status bit */
-    expect_refused(f, o + 8, 2, SIZE_MAX);         /* max_virtqueue_pairs 2 */
-    expect_refused(f, o + 10, 3, SIZE_MAX);        /* 3 pairs in use */
-    expect_refused(f, o + 12, 1u << 4, SIZE_MAX);  /* offloads (USO) never negotiated */
-    expect_refused(f, o + 16, 0x10, SIZE_MAX);     /* unknown filter flag */
-    expect_refused(f, o + 17, 65, SIZE_MAX);       /* 65 unicast entries */
-    expect_refused(f, o + 18, 200, SIZE_MAX);      /* 200 multicast entries */
-    expect_refused(f, SIZE_MAX, 0, o + 30);        /* truncated */
+    expect_refused(f, o + 6, 0x80, SIZE_MAX);     /* unknown status bit */
+    expect_refused(f, o + 8, 2, SIZE_MAX);        /* max_virtqueue_pairs 2 */
+    expect_refused(f, o + 10, 3, SIZE_MAX);       /* 3 pairs in use */
+    expect_refused(f, o + 12, 1u << 4, SIZE_MAX); /* offloads (USO) never negotiated */
+    expect_refused(f, o + 16, 0x10, SIZE_MAX);    /* unknown filter flag */
+    expect_refused(f, o + 17, 65, SIZE_MAX);      /* 65 unicast entries */
+    expect_refused(f, o + 18, 200, SIZE_MAX);     /* 200 multicast entries */
+    expect_refused(f, SIZE_MAX, 0, o + 30);       /* truncated */
 }
 
 /* Quiesce with vhost running takes the rings back (a backend without vhost: nothing to do). */

@@ -56,8 +56,9 @@ static int fake_send(struct net_backend *be, const struct net_hdr *hdr, const st
     return 0;
 }
 
-static int fake_start(struct net_backend *be, const struct net_vhost_setup *s)
+static int fake_start(struct net_backend *be, unsigned pair, const struct net_vhost_setup *s)
 {
+    assert_int_equal(pair, 0);
     struct fake *fk = (struct fake *)be;
     fk->last = *s;
     if (fk->start_ret == 0)
@@ -65,8 +66,9 @@ static int fake_start(struct net_backend *be, const struct net_vhost_setup *s)
     return fk->start_ret;
 }
 
-static void fake_stop(struct net_backend *be, uint16_t last_avail[2])
+static void fake_stop(struct net_backend *be, unsigned pair, uint16_t last_avail[2])
 {
+    assert_int_equal(pair, 0);
     struct fake *fk = (struct fake *)be;
     fk->stops++;
     last_avail[0] = fk->stop_at[0];
@@ -216,7 +218,7 @@ static void test_start_handover(void **state)
     guest_ring_publish(&f->r[1], 0);
     virtio_queue_kick(&f->vn->vd, VIRTIO_NET_Q_TX);
     assert_int_equal(f->fk.sent, 0);
-    assert_int_equal(virtio_net_receive(f->vn, &h, frame, sizeof(frame)), 0);
+    assert_int_equal(virtio_net_receive(f->vn, 0, &h, frame, sizeof(frame)), 0);
     assert_int_equal(f->vn->stats.rx_packets, 0);
     assert_int_equal(f->vn->stats.rx_dropped, 1);
 }
