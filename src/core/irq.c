@@ -4,7 +4,9 @@
  * KVM_SET_GSI_ROUTING). With the kernel irqchip, legacy lines go to the
  * IOAPIC and the PIC through the default GSI routing KVM installs with KVM_CREATE_IRQCHIP;
  * with the split irqchip they go to the monitor's IOAPIC, which sends MSIs. MSIs are sent
- * directly; the GSI routing table only holds the userspace IOAPIC's level-triggered entries.
+ * directly; the GSI routing table holds the userspace IOAPIC's level-triggered entries and the
+ * irqfds' MSI routes (an eventfd signalled by vhost-net raises its queue's MSI-X message inside
+ * the kernel, KVM_IRQFD api.rst §4.75).
  */
 #define LOG_TAG "irq"
 #include "core/vm.h"
@@ -47,26 +49,115 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
     return 0;
 }
 
-int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n)
+/* Hands the whole table (IOAPIC routes and irqfd routes) to KVM. route_lock held. */
+static int commit_routes(struct vm *vm)
 {
     union {
         struct kvm_irq_routing hdr;
         uint8_t bytes[sizeof(struct kvm_irq_routing) +
-                      IOAPIC_NUM_PINS * sizeof(struct kvm_irq_routing_entry)];
+                      (IOAPIC_NUM_PINS + VM_MAX_IRQFDS) * sizeof(struct kvm_irq_routing_entry)];
     } table;
-    if (n > IOAPIC_NUM_PINS)
-        return -EINVAL;
+    unsigned n = 0;
+
     memset(&table, 0, sizeof(table));
-    table.hdr.nr = n;
-    for (unsigned i = 0; i < n; i++) {
-        struct kvm_irq_routing_entry *e = &table.hdr.entries[i];
-        e->gsi = routes[i].gsi;
+    for (unsigned i = 0; i < vm->nioapic_routes + VM_MAX_IRQFDS; i++) {
+        struct kvm_irq_routing_entry *e = &table.hdr.entries[n];
+        uint64_t addr;
+        if (i < vm->nioapic_routes) {
+            e->gsi = vm->ioapic_routes[i].gsi;
+            e->u.msi.data = vm->ioapic_routes[i].data;
+            addr = vm->ioapic_routes[i].addr;
+        } else {
+            const struct vm_irqfd *f = &vm->irqfds[i - vm->nioapic_routes];
+            if (f->fd < 0)
+                continue;
+            e->gsi = VM_IRQFD_GSI_BASE + (i - vm->nioapic_routes);
+            e->u.msi.data = f->data;
+            addr = f->addr;
+        }
         e->type = KVM_IRQ_ROUTING_MSI;
-        e->u.msi.address_lo = (uint32_t)routes[i].addr;
-        e->u.msi.address_hi = (uint32_t)(routes[i].addr >> 32);
-        e->u.msi.data = routes[i].data;
+        e->u.msi.address_lo = (uint32_t)addr;
+        e->u.msi.address_hi = (uint32_t)(addr >> 32);
+        n++;
     }
+    table.hdr.nr = n;
     if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, &table.hdr) < 0)
         return -errno;
     return 0;
+}
+
+int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n)
+{
+    int ret;
+
+    if (n > IOAPIC_NUM_PINS)
+        return -EINVAL;
+    pthread_mutex_lock(&vm->route_lock);
+    memcpy(vm->ioapic_routes, routes, n * sizeof(*routes));
+    vm->nioapic_routes = n;
+    ret = commit_routes(vm);
+    pthread_mutex_unlock(&vm->route_lock);
+    return ret;
+}
+
+static int irqfd_ioctl(struct vm *vm, int fd, uint32_t gsi, bool is_assign)
+{
+    struct kvm_irqfd req;
+
+    memset(&req, 0, sizeof(req));
+    req.fd = (uint32_t)fd;
+    req.gsi = gsi;
+    req.flags = is_assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN;
+    return ioctl(vm->fd, KVM_IRQFD, &req) < 0 ? -errno : 0;
+}
+
+int vm_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data)
+{
+    unsigned slot = VM_MAX_IRQFDS;
+    bool is_new = true;
+    int ret;
+
+    if (vm->irqchip != VM_IRQCHIP_SPLIT)
+        return -ENOTSUP;
+    pthread_mutex_lock(&vm->route_lock);
+    for (unsigned i = 0; i < VM_MAX_IRQFDS; i++) {
+        if (vm->irqfds[i].fd == fd) {
+            slot = i;
+            is_new = false;
+            break;
+        }
+        if (vm->irqfds[i].fd < 0 && slot == VM_MAX_IRQFDS)
+            slot = i;
+    }
+    if (slot == VM_MAX_IRQFDS) {
+        pthread_mutex_unlock(&vm->route_lock);
+        return -ENOSPC;
+    }
+    vm->irqfds[slot] = (struct vm_irqfd){.fd = fd, .addr = addr, .data = data};
+    ret = commit_routes(vm);
+    if (ret == 0 && is_new)
+        ret = irqfd_ioctl(vm, fd, VM_IRQFD_GSI_BASE + slot, true);
+    if (ret < 0 && is_new) {
+        vm->irqfds[slot].fd = -1;
+        (void)commit_routes(vm);
+    }
+    pthread_mutex_unlock(&vm->route_lock);
+    if (ret < 0)
+        log_debug("irqfd %d -> msi 0x%llx/0x%x: %s", fd, (unsigned long long)addr, data,
+                  strerror(-ret));
+    return ret;
+}
+
+void vm_irqfd_remove(struct vm *vm, int fd)
+{
+    pthread_mutex_lock(&vm->route_lock);
+    for (unsigned i = 0; i < VM_MAX_IRQFDS; i++) {
+        if (vm->irqfds[i].fd != fd)
+            continue;
+        (void)irqfd_ioctl(vm, fd, VM_IRQFD_GSI_BASE + i, false);
+        vm->irqfds[i].fd = -1;
+        (void)commit_routes(vm);
+        break;
+    }
+    pthread_mutex_unlock(&vm->route_lock);
 }

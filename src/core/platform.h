@@ -38,6 +38,12 @@ struct platform_ops {
      */
     int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
                      bool is_assign);
+    /*
+     * Optional: makes a signal of eventfd (fd) raise the MSI (addr, data) without leaving the
+     * kernel (is_assign; again for the same fd changes the message), or stops that (!is_assign).
+     * Returns 0 or -errno (the caller then raises the MSI itself when the eventfd fires).
+     */
+    int (*irqfd_msi)(void *opaque, int fd, uint64_t addr, uint32_t data, bool is_assign);
     /* Asks the machine to power off (S5) / reset (reboot). Thread-safe; returns at once. */
     void (*request_poweroff)(void *opaque);
     void (*request_reset)(void *opaque);

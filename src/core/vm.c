@@ -39,6 +39,15 @@ static int platform_set_msi_routes(void *opaque, const struct platform_msi_route
     return vm_set_msi_routes(opaque, routes, n);
 }
 
+static int platform_irqfd_msi(void *opaque, int fd, uint64_t addr, uint32_t data, bool is_assign)
+{
+    if (!is_assign) {
+        vm_irqfd_remove(opaque, fd);
+        return 0;
+    }
+    return vm_irqfd_msi(opaque, fd, addr, data);
+}
+
 static int platform_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
                               bool is_assign)
 {
@@ -65,6 +74,7 @@ static const struct platform_ops kvm_platform_ops = {
     .send_msi = platform_send_msi,
     .set_msi_routes = platform_set_msi_routes,
     .ioeventfd = platform_ioeventfd,
+    .irqfd_msi = platform_irqfd_msi,
     .request_poweroff = platform_poweroff,
     .request_reset = platform_reset,
     .request_exit = platform_exit,
@@ -179,6 +189,9 @@ int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model m
     vm->platform = (struct platform){.ops = &kvm_platform_ops, .opaque = vm};
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
+    pthread_mutex_init(&vm->route_lock, NULL);
+    for (unsigned i = 0; i < VM_MAX_IRQFDS; i++)
+        vm->irqfds[i].fd = -1;
     vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0UL);
     if (vm->fd < 0) {
         ret = error_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
@@ -215,6 +228,7 @@ void vm_destroy(struct vm *vm)
     free(vm->cpuid);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);
+    pthread_mutex_destroy(&vm->route_lock);
     free(vm);
 }
 

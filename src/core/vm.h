@@ -79,6 +79,15 @@ typedef void (*vm_notify_fn)(void *opaque);
 typedef void (*vm_io_fn)(void *opaque, bool is_pio, uint64_t addr, unsigned size, bool is_write,
                          uint64_t *val);
 
+/* An eventfd that raises an MSI in the kernel (vm_irqfd_msi): GSI VM_IRQFD_GSI_BASE + slot. */
+#define VM_MAX_IRQFDS 64u
+#define VM_IRQFD_GSI_BASE 24u
+struct vm_irqfd {
+    int fd; /* -1: free slot */
+    uint64_t addr;
+    uint32_t data;
+};
+
 struct vm {
     struct kvm *kvm;
     struct gmem *gm;
@@ -100,6 +109,13 @@ struct vm {
     enum vm_request req;
     int req_code;          /* VM_REQ_EXIT: the exit status */
     unsigned live_threads; /* vCPU threads that have not returned */
+
+    /* The GSI routing table (irq.c), under route_lock: the userspace IOAPIC's MSI routes (GSI
+     * = pin) and the irqfds' (GSI VM_IRQFD_GSI_BASE + slot). */
+    pthread_mutex_t route_lock;
+    unsigned nioapic_routes;
+    struct platform_msi_route ioapic_routes[IOAPIC_NUM_PINS];
+    struct vm_irqfd irqfds[VM_MAX_IRQFDS];
 };
 
 /*
@@ -159,6 +175,15 @@ void vm_vcpu_thread_exited(struct vm *vm);
 int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
 int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, unsigned n);
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/*
+ * Makes a signal of eventfd (fd) raise the MSI (addr, data) inside the kernel (KVM_IRQFD over
+ * an MSI route of its own), or, for an (fd) routed already, changes its message. Split irqchip
+ * only (-ENOTSUP otherwise: the kernel irqchip's default routes would have to be rebuilt).
+ * Returns 0 or -errno (-ENOSPC: VM_MAX_IRQFDS in use). vm_irqfd_remove undoes it (no-op for an
+ * fd not routed). Thread-safe.
+ */
+int vm_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data);
+void vm_irqfd_remove(struct vm *vm, int fd);
 /* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd, bool is_assign);
 

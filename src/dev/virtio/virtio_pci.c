@@ -45,6 +45,7 @@ static void transport_reset(struct virtio_dev *vd)
 {
     struct virtio_pci *vp = vd->transport_opaque;
     pci_dev_set_intx(&vp->pci, false);
+    virtio_pci_irqfd_update(vp); /* the vectors are NO_VECTOR again */
 }
 
 /* vd->lock held: only signals the eventfd, which the loop reads after this callback. */
@@ -258,8 +259,10 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned siz
     struct virtio_pci *vp = opaque;
     struct virtio_dev *vd = vp->vd;
 
-    if (pci_msix_bar_write(&vp->msix, VIRTIO_PCI_BAR, off, val, size))
+    if (pci_msix_bar_write(&vp->msix, VIRTIO_PCI_BAR, off, val, size)) {
+        virtio_pci_irqfd_update(vp); /* a message or a vector mask may have changed */
         return;
+    }
     if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_MSIX_TABLE_OFF) {
         kick(vp, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
         return;
@@ -276,6 +279,8 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, uint64_t val, unsigned siz
                         (unsigned long long)off);
     }
     pthread_mutex_unlock(&vd->lock);
+    if (off < VIRTIO_PCI_COMMON_SIZE)
+        virtio_pci_irqfd_update(vp); /* a queue's vector may have changed */
 }
 
 const struct io_ops virtio_pci_bar_ops = {
@@ -324,6 +329,7 @@ void virtio_pci_cfg_write_hook(struct pci_dev *dev, uint32_t off, uint32_t val, 
     unsigned len;
 
     (void)val;
+    virtio_pci_irqfd_update(vp); /* MSI-X enable or function mask may have changed */
     if (!overlaps(off, size, data, 4) || !window_target(vp, &offset, &len))
         return;
     virtio_pci_bar_write(vp, offset, pci_cfg_get32(dev, data), len);

@@ -20,8 +20,12 @@
  *
  * For an in-kernel backend (vhost-net) the transport hands a queue's kick eventfd over
  * (host_notifier: the loop stops reading it) and gives it a call eventfd, watched on the loop,
- * whose signal raises the queue's interrupt through the same path as the monitor's own
- * completions (MSI-X with its mask and pending bits, or INTx).
+ * whose signal raises the queue's interrupt: while the queue's MSI-X vector can be sent (MSI-X
+ * enabled, neither the function nor the vector masked) through an irqfd routed to the vector's
+ * message inside the kernel (platform_ops->irqfd_msi, re-routed whenever the guest rewrites the
+ * table, masks, enables or changes the queue's vector), otherwise watched on the loop and
+ * raised through the same path as the monitor's own completions (the PBA's pending bit while
+ * masked, or INTx).
  *
  * Locking: BAR and config-space handlers take vd->lock (lock order: PCI host lock -> vd->lock
  * -> MSI-X lock, and the host's INTx lock last). Interrupts are raised with vd->lock held and
@@ -66,6 +70,9 @@ struct virtio_pci_kick {
     bool has_ioeventfd; /* assigned in the kernel at ioeventfd_gpa */
     bool is_external;   /* handed to an in-kernel backend: not watched on the loop */
     int call_fd;        /* eventfd raising the queue's interrupt (guest_notifier), -1 */
+    bool has_irqfd;     /* call_fd raises the MSI-X message in the kernel (irqfd_lock) */
+    uint64_t irqfd_addr;
+    uint32_t irqfd_data;
     uint64_t ioeventfd_gpa;
 };
 
@@ -79,6 +86,7 @@ struct virtio_pci {
     uint16_t queue_select; /* vd->lock */
     uint16_t pci_cfg_cap_off;
     struct virtio_pci_kick kicks[VIRTIO_MAX_QUEUES];
+    pthread_mutex_t irqfd_lock; /* the kicks' irqfd state */
 };
 
 /*
@@ -117,6 +125,10 @@ struct sf_in;
 MUST_CHECK int virtio_pci_save(struct virtio_pci *vp, struct sf_buf *b);
 MUST_CHECK int virtio_pci_load(struct virtio_pci *vp, struct sf_in *in);
 void virtio_pci_resume(struct virtio_pci *vp);
+
+/* Re-routes the queues' call eventfds (irqfd or the loop) after a change of MSI-X state or of a
+ * queue's vector. Any thread; takes irqfd_lock and the MSI-X lock. */
+void virtio_pci_irqfd_update(struct virtio_pci *vp);
 
 /* BAR 0 handlers (exposed for unit tests; the bus calls them through BAR 0's io_ops). */
 uint64_t virtio_pci_bar_read(void *opaque, uint64_t off, unsigned size);

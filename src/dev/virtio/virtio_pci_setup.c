@@ -113,7 +113,65 @@ int virtio_pci_guest_notifier(struct virtio_dev *vd, unsigned qidx)
         k->call_fd = -1;
         return ret;
     }
+    virtio_pci_irqfd_update(vp);
     return k->call_fd;
+}
+
+/* Queue (q)'s MSI-X message when it can be sent now. */
+static bool sendable_msg(struct virtio_pci *vp, unsigned q, uint64_t *addr, uint32_t *data)
+{
+    uint16_t vec = __atomic_load_n(&vp->vd->queues[q].msix_vector, __ATOMIC_RELAXED);
+    bool is_masked = true;
+
+    return vec != VIRTIO_MSI_NO_VECTOR &&
+           pci_msix_get_msg(&vp->msix, vec, addr, data, &is_masked) && !is_masked;
+}
+
+/* Routes one call eventfd through an irqfd (is_irqfd) or the loop. irqfd_lock held. */
+static void route_call(struct virtio_pci *vp, struct virtio_pci_kick *k, bool is_irqfd,
+                       uint64_t addr, uint32_t data)
+{
+    const struct platform_ops *ops = vp->plat.ops;
+
+    if (is_irqfd) {
+        if (k->has_irqfd && k->irqfd_addr == addr && k->irqfd_data == data)
+            return;
+        if (ops->irqfd_msi(vp->plat.opaque, k->call_fd, addr, data, true) == 0) {
+            if (!k->has_irqfd)
+                (void)evloop_del(vp->loop, k->call_fd);
+            k->has_irqfd = true;
+            k->irqfd_addr = addr;
+            k->irqfd_data = data;
+            return;
+        }
+    }
+    if (!k->has_irqfd)
+        return;
+    (void)ops->irqfd_msi(vp->plat.opaque, k->call_fd, 0, 0, false);
+    k->has_irqfd = false;
+    /* level-triggered: a signal that came meanwhile is raised (or made pending) at once */
+    if (evloop_add(vp->loop, k->call_fd, EPOLLIN, call_cb, k) < 0)
+        log_warn("%s: queue %u: interrupts lost (cannot watch its eventfd)", vp->vd->name, k->qidx);
+}
+
+void virtio_pci_irqfd_update(struct virtio_pci *vp)
+{
+    const struct platform_ops *ops = vp->plat.ops;
+
+    if (ops == NULL || ops->irqfd_msi == NULL || vp->loop == NULL || vp->vd == NULL)
+        return;
+    pthread_mutex_lock(&vp->irqfd_lock);
+    for (unsigned q = 0; q < vp->vd->num_queues; q++) {
+        struct virtio_pci_kick *k = &vp->kicks[q];
+        uint64_t addr = 0;
+        uint32_t data = 0;
+        bool is_sendable;
+        if (k->call_fd < 0)
+            continue;
+        is_sendable = sendable_msg(vp, q, &addr, &data); /* before addr and data are read */
+        route_call(vp, k, is_sendable, addr, data);
+    }
+    pthread_mutex_unlock(&vp->irqfd_lock);
 }
 
 /* BAR 0 moved: follow with the ioeventfds. Host lock held. */
@@ -244,6 +302,9 @@ static void kicks_fini(struct virtio_pci *vp)
         if (k->has_ioeventfd && ops != NULL && ops->ioeventfd != NULL)
             (void)ops->ioeventfd(vp->plat.opaque, k->ioeventfd_gpa, 2, false, k->fd, false);
         k->has_ioeventfd = false;
+        if (k->call_fd >= 0 && k->has_irqfd && ops != NULL && ops->irqfd_msi != NULL)
+            (void)ops->irqfd_msi(vp->plat.opaque, k->call_fd, 0, 0, false);
+        k->has_irqfd = false;
         if (k->call_fd >= 0) {
             (void)evloop_del(vp->loop, k->call_fd);
             close(k->call_fd);
@@ -276,6 +337,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vd, const struct p
     if (vd->ops->config_size > VIRTIO_PCI_DEVICE_MAX || vd->num_queues > VIRTIO_MAX_QUEUES)
         return -EINVAL;
     memset(vp, 0, sizeof(*vp));
+    pthread_mutex_init(&vp->irqfd_lock, NULL);
     vp->vd = vd;
     vp->plat = *plat;
     vp->loop = loop;
@@ -314,6 +376,7 @@ void virtio_pci_fini(struct virtio_pci *vp)
     }
     kicks_fini(vp);
     pci_msix_fini(&vp->msix);
+    pthread_mutex_destroy(&vp->irqfd_lock);
 }
 
 int virtio_pci_plug(struct pci_host *host, struct virtio_dev *vd, struct evloop *loop, int slot,

@@ -80,5 +80,6 @@ int virtio_pci_load(struct virtio_pci *vp, struct sf_in *in)
 
 void virtio_pci_resume(struct virtio_pci *vp)
 {
+    virtio_pci_irqfd_update(vp);
     kick_live_queues(vp);
 }

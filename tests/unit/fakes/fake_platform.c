@@ -49,6 +49,22 @@ static int fake_set_msi_routes(void *opaque, const struct platform_msi_route *ro
     return 0;
 }
 
+static int fake_irqfd_msi(void *opaque, int fd, uint64_t addr, uint32_t data, bool is_assign)
+{
+    struct fake_platform *fp = opaque;
+    pthread_mutex_lock(&fp->lock);
+    if (is_assign) {
+        fp->irqfd_fd = fd;
+        fp->irqfd_addr = addr;
+        fp->irqfd_data = data;
+        fp->n_irqfd_assigns++;
+    } else if (fp->irqfd_fd == fd) {
+        fp->irqfd_fd = -1;
+    }
+    pthread_mutex_unlock(&fp->lock);
+    return 0;
+}
+
 static int fake_ioeventfd(void *opaque, uint64_t addr, unsigned len, bool is_pio, int fd,
                           bool is_assign)
 {
@@ -110,6 +126,7 @@ static const struct platform_ops fake_ops = {
     .send_msi = fake_send_msi,
     .set_msi_routes = fake_set_msi_routes,
     .ioeventfd = fake_ioeventfd,
+    .irqfd_msi = fake_irqfd_msi,
     .request_poweroff = fake_poweroff,
     .request_reset = fake_reset,
     .request_exit = fake_exit,
@@ -121,6 +138,7 @@ void fake_platform_init(struct fake_platform *fp)
     pthread_mutex_init(&fp->lock, NULL);
     fp->plat.ops = &fake_ops;
     fp->plat.opaque = fp;
+    fp->irqfd_fd = -1;
 }
 
 void fake_platform_fini(struct fake_platform *fp)

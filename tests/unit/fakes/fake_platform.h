@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A fake struct platform_ops for unit tests: records interrupt line levels (and how many
- * rising edges each line saw), MSIs, the last MSI routing table, ioeventfd (de)assignments and
+ * rising edges each line saw), MSIs, the last MSI routing table, ioeventfd (de)assignments, the
+ * irqfd of one eventfd at a time and
  * poweroff/reset/exit requests, so that tests can assert what a device asked of the machine.
  * Thread-safe (one mutex), so it also works with devices driven from several threads.
  */
@@ -46,6 +47,11 @@ struct fake_platform {
     struct fake_ioeventfd ioeventfds[FAKE_PLATFORM_MAX_IOEVENTFDS]; /* currently assigned */
     unsigned n_ioeventfds;
     int ioeventfd_result; /* what ioeventfd returns (0 by default) */
+    /* irqfd_msi: the eventfd routed now (-1: none) and its message; assignments made */
+    int irqfd_fd;
+    uint64_t irqfd_addr;
+    uint32_t irqfd_data;
+    unsigned n_irqfd_assigns;
     unsigned n_poweroff;
     unsigned n_reset;
     unsigned n_exit;

@@ -386,6 +386,59 @@ static void test_ioeventfd_kick(void **state)
     assert_false(fake_platform_irq(&f->fp, f->vp->pci.gsi));
 }
 
+/* The call eventfd of an in-kernel backend: an irqfd to the queue's MSI-X message while that
+ * vector can be sent, the loop otherwise (INTx, or the pending bit while masked). */
+static void test_guest_notifier_irqfd(void **state)
+{
+    struct fixture *f = *state;
+    struct virtio_dev *vd = f->vp->vd;
+    uint16_t cap = find_cap(f, PCI_CAP_ID_MSIX);
+    struct guest_ring r;
+    uint64_t one = 1;
+    int fd;
+
+    guest_ring_init(&r, f->gm, 0x10000, 16);
+    assert_int_equal(bringup(f, &r), 0x0f);
+    pthread_mutex_lock(&vd->lock);
+    fd = vd->transport->guest_notifier(vd, 0);
+    pthread_mutex_unlock(&vd->lock);
+    assert_true(fd >= 0);
+    assert_int_equal(f->fp.irqfd_fd, -1); /* MSI-X off: the loop raises INTx */
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    assert_true(evloop_run_once(f->loop, 100) > 0);
+    assert_true(fake_platform_irq(&f->fp, f->vp->pci.gsi));
+    assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), VIRTIO_ISR_QUEUE);
+    /* MSI-X on, vector 1 programmed and unmasked, given to the queue: irqfd */
+    cfg_wr(f, cap + 2, PCI_MSIX_FLAGS_ENABLE, 2);
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 0, 0xfee00000, 4);
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 8, 0x41, 4);
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 0, 4);
+    assert_int_equal(f->fp.irqfd_fd, -1); /* the queue has no vector yet */
+    wr(f, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+    wr(f, VIRTIO_PCI_COMMON_Q_MSIX, 1, 2);
+    assert_int_equal(f->fp.irqfd_fd, fd);
+    assert_int_equal(f->fp.irqfd_addr, 0xfee00000);
+    assert_int_equal(f->fp.irqfd_data, 0x41);
+    /* a new message is routed again */
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 8, 0x42, 4);
+    assert_int_equal(f->fp.irqfd_data, 0x42);
+    /* masked: back to the loop, which makes the vector pending instead of sending it */
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 1, 4);
+    assert_int_equal(f->fp.irqfd_fd, -1);
+    fake_platform_clear(&f->fp);
+    assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+    assert_true(evloop_run_once(f->loop, 100) > 0);
+    assert_int_equal(f->fp.n_msis, 0);
+    assert_int_equal(rd(f, VIRTIO_PCI_MSIX_PBA_OFF, 8), 2);
+    /* unmasked: the pending message goes out and the irqfd is back */
+    wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 0, 4);
+    assert_int_equal(f->fp.n_msis, 1);
+    assert_int_equal(f->fp.irqfd_fd, fd);
+    /* MSI-X off again: the loop */
+    cfg_wr(f, cap + 2, 0, 2);
+    assert_int_equal(f->fp.irqfd_fd, -1);
+}
+
 static void test_budget_defers(void **state)
 {
     struct fixture *f = *state;
@@ -484,6 +537,7 @@ int main(void)
         T(test_intx_and_isr),
         T(test_bad_ring_needs_reset),
         T(test_msix),
+        cmocka_unit_test_setup_teardown(test_guest_notifier_irqfd, setup_loop, teardown),
         T(test_pci_cfg_window),
         cmocka_unit_test_setup_teardown(test_ioeventfd_kick, setup_loop, teardown),
         cmocka_unit_test_setup_teardown(test_budget_defers, setup_loop, teardown),
