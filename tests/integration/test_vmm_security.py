@@ -3,9 +3,12 @@
 qcow2 header naming a host file over sector 0 of its raw disk must not get that file at the
 next open (writable disks are never probed; a reboot keeps the format found at the first open),
 an image's backing name is followed only as the disk's backing= policy allows (the host side
-is checked directly: the monitor never opens the file, /proc/PID/fd), and a guest in a
-triple-fault loop is stopped as crashed by --reboot-limit with its register dumps bounded."""
+is checked directly: the monitor never opens the file, /proc/PID/fd), a guest in a
+triple-fault loop is stopped as crashed by --reboot-limit with its register dumps bounded, and
+a guest that breaks virtio-net's rules (tests/guest/payloads/hostile_net.c) gets NEEDS_RESET or
+its frame or command dropped, while the monitor keeps answering the control socket."""
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -174,3 +177,44 @@ def test_reboot_limit_option(vmm, tmp_path):
     assert r.returncode == 8 and "reset 3 times within 3600 s" in r.stderr, r.stderr
     r = run([vmm, "--kernel", k, "--reboot-limit", "0/1s"], timeout=10)
     assert r.returncode == 2 and "--reboot-limit" in r.stderr, r.stderr
+
+
+NET_MODES = ("txshort", "txempty", "txhuge", "txloop", "txaboveram", "txlapic", "rxsmall",
+             "ctrlnoack", "ctrlshort", "ctrltable", "ctrlmq", "ctrltrail")
+
+
+def test_hostile_net(vmm, build_dir, tmp_path):
+    """Each network class ends as bareiron promises (strict=1: NEEDS_RESET for a broken chain,
+    the frame dropped and the chain returned for a bad frame or buffer, VIRTIO_NET_ERR for a
+    bad command), the device works again after a reset (an ARP exchange with the NAT's
+    gateway), and query-state is answered all along."""
+    elf = pathlib.Path(build_dir) / "tests" / "guest" / "hostile_net.elf"
+    if not elf.exists():
+        pytest.skip("the ring-3 payloads are not built")
+    sock = tmp_path / "control.sock"
+    p = subprocess.Popen([vmm, "--kernel", elf, "--cmdline",
+                          f"mode={','.join(NET_MODES)} strict=1", "--memory", "128M",
+                          "--serial", "stdio", "--debug-exit", "--no-reboot", "--nic", "nat",
+                          "--control", sock], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    answers = []
+    try:
+        assert u.wait_path(sock)
+        while p.poll() is None and len(answers) < 2000:
+            try:
+                answers.append(u.control(sock, "query-state", timeout=5)["ok"])
+            except (OSError, ValueError):
+                p.wait(timeout=10)  # only the monitor's exit (the payload's end) may cut it
+                break
+            time.sleep(0.01)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    assert p.returncode == 1, (p.returncode, text[-2000:], err[-2000:])  # debug-exit 0
+    for m in ("open",) + NET_MODES:
+        assert f"PASS hostile_net-{m}\n" in text, text[-3000:]
+    assert "FAIL" not in text, text[-3000:]
+    assert answers and all(answers), answers

@@ -17,6 +17,8 @@
  */
 #define VDEV_QUEUE_SIZE 16
 #define VDEV_NO_VECTOR 0xffff
+/* Queues the runtime can drive (vdev_open_queues): virtio-net's receive, transmit, control. */
+#define VDEV_MAX_QUEUES 3
 
 struct vdev {
     uint16_t bdf;
@@ -26,6 +28,9 @@ struct vdev {
     uint16_t qsize, avail_idx, used_idx;
     uint64_t notify_addr;
     char tag[8]; /* "00:dd.f" for messages */
+    /* queues 1.. of vdev_open_queues (queue 0 is the fields above) */
+    uint16_t q_avail_idx[VDEV_MAX_QUEUES], q_used_idx[VDEV_MAX_QUEUES];
+    uint64_t q_notify_addr[VDEV_MAX_QUEUES];
 };
 
 /* One buffer of a request chain; (writable) buffers are written by the device. */
@@ -43,6 +48,12 @@ struct vbuf {
  * when the device is ready.
  */
 bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const char *what);
+/* vdev_open with queues 0..(nqueues)-1 (at most VDEV_MAX_QUEUES), each on no MSI-X vector. */
+bool vdev_open_queues(struct vdev *d, uint16_t bdf, uint64_t want, unsigned nqueues,
+                      const char *what);
+/* vdev_submit on queue (q) of vdev_open_queues. */
+int vdev_submit_q(struct vdev *d, unsigned q, const struct vbuf *bufs, unsigned n,
+                  uint32_t *used_len);
 /* True when feature (bit) was negotiated. */
 bool vdev_has(const struct vdev *d, unsigned bit);
 /*
@@ -68,5 +79,10 @@ struct vdev_desc {
  * = flags | idx << 16, then {id, len} pairs. vdev_submit() overwrites them.
  */
 void vdev_rings(struct vdev_desc **desc, volatile uint16_t **avail, volatile uint32_t **used);
+/* The same for queue (q) of vdev_open_queues, with its driver indexes in (*avail_idx) and
+ * (*used_idx) and its notify address in (*notify). */
+void vdev_rings_q(struct vdev *d, unsigned q, struct vdev_desc **desc, volatile uint16_t **avail,
+                  volatile uint32_t **used, uint16_t **avail_idx, uint16_t **used_idx,
+                  uint64_t *notify);
 
 #endif

@@ -15,17 +15,22 @@ struct vq_desc {
     uint16_t next;
 };
 
-static struct vq_desc vq_desc[VDEV_QUEUE_SIZE] __attribute__((aligned(4096)));
-static struct {
-    uint16_t flags, idx, ring[VDEV_QUEUE_SIZE], used_event;
-} vq_avail __attribute__((aligned(4096)));
-static struct {
-    uint16_t flags, idx;
+struct vq_rings {
+    struct vq_desc desc[VDEV_QUEUE_SIZE];
     struct {
-        uint32_t id, len;
-    } ring[VDEV_QUEUE_SIZE];
-    uint16_t avail_event;
-} vq_used __attribute__((aligned(4096)));
+        uint16_t flags, idx, ring[VDEV_QUEUE_SIZE], used_event;
+    } avail __attribute__((aligned(16)));
+    struct {
+        uint16_t flags, idx;
+        struct {
+            uint32_t id, len;
+        } ring[VDEV_QUEUE_SIZE];
+        uint16_t avail_event;
+    } used __attribute__((aligned(16)));
+} __attribute__((aligned(4096)));
+static struct vq_rings vq_rings[VDEV_MAX_QUEUES];
+/* queue 0, the one vdev_open drives */
+#define Q0 (vq_rings[0])
 
 static uint64_t bar_address(uint16_t bdf, unsigned bar)
 {
@@ -131,9 +136,9 @@ static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
     if (!rt_check(max >= 4, what, "%s: queue 0 size %u", d->tag, max))
         return false;
     d->qsize = max < VDEV_QUEUE_SIZE ? max : VDEV_QUEUE_SIZE;
-    memset(vq_desc, 0, sizeof(vq_desc));
-    memset(&vq_avail, 0, sizeof(vq_avail));
-    memset(&vq_used, 0, sizeof(vq_used));
+    memset(Q0.desc, 0, sizeof(Q0.desc));
+    memset(&Q0.avail, 0, sizeof(Q0.avail));
+    memset(&Q0.used, 0, sizeof(Q0.used));
     d->avail_idx = d->used_idx = 0;
     mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, d->qsize);
     mmio_write16(c + VIRTIO_PCI_COMMON_MSIX, VDEV_NO_VECTOR);
@@ -141,9 +146,9 @@ static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
     uint16_t got = mmio_read16(c + VIRTIO_PCI_COMMON_Q_MSIX);
     if (!rt_check(got == msix, what, "%s: queue MSI-X vector %u reads back %u", d->tag, msix, got))
         return false;
-    write64(c + VIRTIO_PCI_COMMON_Q_DESC, (uintptr_t)vq_desc);
-    write64(c + VIRTIO_PCI_COMMON_Q_AVAIL, (uintptr_t)&vq_avail);
-    write64(c + VIRTIO_PCI_COMMON_Q_USED, (uintptr_t)&vq_used);
+    write64(c + VIRTIO_PCI_COMMON_Q_DESC, (uintptr_t)Q0.desc);
+    write64(c + VIRTIO_PCI_COMMON_Q_AVAIL, (uintptr_t)&Q0.avail);
+    write64(c + VIRTIO_PCI_COMMON_Q_USED, (uintptr_t)&Q0.used);
     uint16_t noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
     d->notify_addr = d->notify + (uint64_t)noff * d->notify_mult;
     mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
@@ -153,7 +158,46 @@ static bool setup_queue(struct vdev *d, uint16_t msix, const char *what)
                     "%s: status 0x%x after DRIVER_OK", d->tag, get_status(d));
 }
 
+/* Queue (q) >= 1 of vdev_open_queues, before DRIVER_OK. */
+static bool setup_extra_queue(struct vdev *d, uint16_t q, const char *what)
+{
+    uint64_t c = d->common;
+    struct vq_rings *r = &vq_rings[q];
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, q);
+    uint16_t max = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SIZE);
+    if (!rt_check(max >= d->qsize, what, "%s: queue %u size %u", d->tag, q, max))
+        return false;
+    memset(r, 0, sizeof(*r));
+    d->q_avail_idx[q] = d->q_used_idx[q] = 0;
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, d->qsize);
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, VDEV_NO_VECTOR);
+    write64(c + VIRTIO_PCI_COMMON_Q_DESC, (uintptr_t)r->desc);
+    write64(c + VIRTIO_PCI_COMMON_Q_AVAIL, (uintptr_t)&r->avail);
+    write64(c + VIRTIO_PCI_COMMON_Q_USED, (uintptr_t)&r->used);
+    d->q_notify_addr[q] =
+        d->notify + (uint64_t)mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF) * d->notify_mult;
+    mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    return true;
+}
+
+static bool open_queues(struct vdev *d, uint16_t bdf, uint64_t want, unsigned nq, uint16_t msix,
+                        const char *what);
+
 bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const char *what)
+{
+    return open_queues(d, bdf, want, 1, msix, what);
+}
+
+bool vdev_open_queues(struct vdev *d, uint16_t bdf, uint64_t want, unsigned nqueues,
+                      const char *what)
+{
+    if (!rt_check(nqueues >= 1 && nqueues <= VDEV_MAX_QUEUES, what, "%u queues", nqueues))
+        return false;
+    return open_queues(d, bdf, want, nqueues, VDEV_NO_VECTOR, what);
+}
+
+static bool open_queues(struct vdev *d, uint16_t bdf, uint64_t want, unsigned nq, uint16_t msix,
+                        const char *what)
 {
     memset(d, 0, sizeof(*d));
     d->bdf = bdf;
@@ -166,7 +210,47 @@ bool vdev_open(struct vdev *d, uint16_t bdf, uint64_t want, uint16_t msix, const
         return false;
     set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
     set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    return negotiate(d, want, what) && setup_queue(d, msix, what);
+    if (!negotiate(d, want, what))
+        return false;
+    d->qsize = VDEV_QUEUE_SIZE; /* setup_queue may lower it; the extra queues follow it */
+    for (unsigned q = 1; q < nq; q++)
+        if (!setup_extra_queue(d, (uint16_t)q, what))
+            return false;
+    return setup_queue(d, msix, what);
+}
+
+int vdev_submit_q(struct vdev *d, unsigned q, const struct vbuf *bufs, unsigned n,
+                  uint32_t *used_len)
+{
+    if (q == 0)
+        return vdev_submit(d, bufs, n, used_len);
+    if (q >= VDEV_MAX_QUEUES || !n || n > d->qsize)
+        return -1;
+    struct vq_rings *r = &vq_rings[q];
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t flags = (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
+                                    (bufs[i].writable ? VIRTQ_DESC_F_WRITE : 0));
+        r->desc[i] = (struct vq_desc){(uintptr_t)bufs[i].addr, bufs[i].len, flags,
+                                      (uint16_t)(i + 1 < n ? i + 1 : 0)};
+    }
+    r->avail.ring[d->q_avail_idx[q] % d->qsize] = 0;
+    barrier();
+    *(volatile uint16_t *)&r->avail.idx = ++d->q_avail_idx[q];
+    barrier();
+    mmio_write16(d->q_notify_addr[q], 0);
+    uint64_t t0 = rt_now_us();
+    volatile uint16_t *uidx = &r->used.idx;
+    for (uint64_t spins = 0; *uidx == d->q_used_idx[q]; spins++) {
+        if (rt_now_us() - t0 > 5000000 || spins > 500000000)
+            return -1;
+        cpu_relax();
+    }
+    barrier();
+    uint32_t id = r->used.ring[d->q_used_idx[q] % d->qsize].id;
+    if (used_len)
+        *used_len = r->used.ring[d->q_used_idx[q] % d->qsize].len;
+    d->q_used_idx[q]++;
+    return id == 0 ? 0 : -1;
 }
 
 int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *used_len)
@@ -176,17 +260,17 @@ int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *u
     for (unsigned i = 0; i < n; i++) {
         uint16_t flags = (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
                                     (bufs[i].writable ? VIRTQ_DESC_F_WRITE : 0));
-        vq_desc[i] = (struct vq_desc){(uintptr_t)bufs[i].addr, bufs[i].len, flags,
+        Q0.desc[i] = (struct vq_desc){(uintptr_t)bufs[i].addr, bufs[i].len, flags,
                                       (uint16_t)(i + 1 < n ? i + 1 : 0)};
     }
-    volatile uint16_t *aidx = &vq_avail.idx;
-    vq_avail.ring[d->avail_idx % d->qsize] = 0;
+    volatile uint16_t *aidx = &Q0.avail.idx;
+    Q0.avail.ring[d->avail_idx % d->qsize] = 0;
     barrier();
     *aidx = ++d->avail_idx;
     barrier();
     mmio_write16(d->notify_addr, 0);
     uint64_t t0 = rt_now_us();
-    volatile uint16_t *uidx = &vq_used.idx;
+    volatile uint16_t *uidx = &Q0.used.idx;
     /* 5 s on the PM timer; the spin bound covers machines without one. */
     for (uint64_t spins = 0; *uidx == d->used_idx; spins++) {
         if (rt_now_us() - t0 > 5000000 || spins > 500000000)
@@ -194,17 +278,30 @@ int vdev_submit(struct vdev *d, const struct vbuf *bufs, unsigned n, uint32_t *u
         cpu_relax();
     }
     barrier();
-    uint32_t id = vq_used.ring[d->used_idx % d->qsize].id;
+    uint32_t id = Q0.used.ring[d->used_idx % d->qsize].id;
     if (used_len)
-        *used_len = vq_used.ring[d->used_idx % d->qsize].len;
+        *used_len = Q0.used.ring[d->used_idx % d->qsize].len;
     d->used_idx++;
     return id == 0 ? 0 : -1;
+}
+
+void vdev_rings_q(struct vdev *d, unsigned q, struct vdev_desc **desc, volatile uint16_t **avail,
+                  volatile uint32_t **used, uint16_t **avail_idx, uint16_t **used_idx,
+                  uint64_t *notify)
+{
+    struct vq_rings *r = &vq_rings[q < VDEV_MAX_QUEUES ? q : 0];
+    *desc = (struct vdev_desc *)(void *)r->desc;
+    *avail = (volatile uint16_t *)&r->avail;
+    *used = (volatile uint32_t *)(void *)&r->used;
+    *avail_idx = q == 0 ? &d->avail_idx : &d->q_avail_idx[q];
+    *used_idx = q == 0 ? &d->used_idx : &d->q_used_idx[q];
+    *notify = q == 0 ? d->notify_addr : d->q_notify_addr[q];
 }
 
 void vdev_rings(struct vdev_desc **desc, volatile uint16_t **avail, volatile uint32_t **used)
 {
     _Static_assert(sizeof(struct vdev_desc) == sizeof(struct vq_desc), "descriptor layout");
-    *desc = (struct vdev_desc *)(void *)vq_desc;
-    *avail = (volatile uint16_t *)&vq_avail;
-    *used = (volatile uint32_t *)(void *)&vq_used;
+    *desc = (struct vdev_desc *)(void *)Q0.desc;
+    *avail = (volatile uint16_t *)&Q0.avail;
+    *used = (volatile uint32_t *)(void *)&Q0.used;
 }
