@@ -9,7 +9,8 @@
 # modules and their dependencies, BUILD_DIR's bareiron-vmm with the shared libraries ldd lists
 # and the loader, the payloads BUILD_DIR/tests/guest/*.elf as /p/, tests/nested/init as /init,
 # nested-ctl (tests/nested/ctl.c, a control-socket client), nested-dns (tests/nested/dns.c, a
-# DNS server for the network cases), CASES as /cases and the files of
+# DNS server for the network cases), nested-mqtap (tests/nested/mqtap.c, makes a multi-queue
+# tap), CASES as /cases and the files of
 # EXTRA_DIR as /x/. L1's console (its serial port) is copied to stdout; the format of the
 # per-case lines is described in tests/nested/init. docs/testing.md, "Nested KVM under TCG".
 # Usage: scripts/nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]   (default CASES: the hello payload)
@@ -94,6 +95,7 @@ for lib in $(ldd "$vmm" | grep -o '/[^ ]*'); do
 done
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-ctl" "$here/tests/nested/ctl.c"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-dns" "$here/tests/nested/dns.c"
+${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-mqtap" "$here/tests/nested/mqtap.c"
 
 # kvm-amd, then the NESTED_MODULES, each with what modules.dep says it needs, in load order
 # (dependencies first, each module once)

@@ -308,10 +308,10 @@ def check_split_dmesg(text):
     return probs
 
 
-def check_bridge(vhost):
+def check_bridge(vhost, queues=1):
     """The checks of a bridge case (tests/nested/bridge_case.sh): both guests passed, B reached A
     (ping) and A received exactly what B sent; with vhost-net on, each monitor has
-    /dev/vhost-net open, with it off neither has."""
+    /dev/vhost-net open once per queue pair, with it off neither has."""
     def check(text):
         lines = text.splitlines()
         probs = []
@@ -329,7 +329,7 @@ def check_bridge(vhost):
             probs.append(f"A received {got}, B sent {sent}")
         m = re.search(r"^BRIDGE vhost A=(\S+) B=(\S+)$", text, re.M)
         fds = m.groups() if m else ("?", "?")
-        ok = all(f.isdigit() and (int(f) > 0) == vhost for f in fds)
+        ok = all(f.isdigit() and int(f) == (queues if vhost else 0) for f in fds)
         if not ok:
             probs.append(f"/dev/vhost-net descriptors A={fds[0]} B={fds[1]} with vhost="
                          f"{'on' if vhost else 'off'}")
@@ -354,6 +354,11 @@ BRIDGE_CASES = [
              timeout=600, linux=True, script="bridge_case.sh", check=check_bridge(v == "on"),
              skip_if=bridge_skip)
     for v in ("on", "off")
+] + [
+    # multiqueue: 2 queue pairs, 2 vCPUs per guest, vhost-net per pair (2 descriptors each)
+    VcpuCase("linux-bridge-mq-vhost-on", b"", ("on", VMM, "/x/vmlinuz", "/x/initrd.gz", "2"), 0,
+             timeout=600, linux=True, script="bridge_case.sh", check=check_bridge(True, 2),
+             skip_if=bridge_skip)
 ]
 VCPU_CASES += BRIDGE_CASES
 NET_MODULES = "tun vhost_net bridge"

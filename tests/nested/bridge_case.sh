@@ -10,7 +10,9 @@
 # Prints each guest's console lines as "A| ..." and "B| ...", then "BRIDGE vhost A=N B=N" and
 # "BRIDGE status A=N B=N" (the monitors' exit statuses), or only "BRIDGE-SKIP <why>" when the
 # monitor's --help lists no --nic. No traffic leaves the namespace.
-# Usage: bridge_case.sh VHOST(on|off) VMM KERNEL INITRD
+# With QUEUES > 1 the taps are multi-queue (nested-mqtap) and each guest has 2 vCPUs and
+# --nic ...,queues=QUEUES (virtio-net MQ; with vhost-net one /dev/vhost-net per queue pair).
+# Usage: bridge_case.sh VHOST(on|off) VMM KERNEL INITRD [QUEUES]
 set -u
 
 if [ "${1:-}" != --inner ]; then
@@ -25,6 +27,7 @@ vhost=$2
 vmm=$3
 kernel=$4
 initrd=$5
+queues=${6:-1}
 bb=/bin/busybox
 limit=400
 cmdline="console=ttyS0 panic=-1 quiet itest=netrun itest_timeout=300"
@@ -34,8 +37,17 @@ if ! { $bb brctl addbr br0 && ip link set br0 up; }; then
     echo "BRIDGE-ERROR cannot make br0"
     exit 1
 fi
+# makes tap $1 (multi-queue with QUEUES > 1)
+mktap() {
+    if [ "$queues" -gt 1 ]; then
+        nested-mqtap "$1"
+    else
+        $bb tunctl -t "$1" >/dev/null
+    fi
+}
+
 for t in tapa tapb; do
-    if ! { $bb tunctl -t "$t" >/dev/null && $bb brctl addif br0 "$t" && ip link set "$t" up; }; then
+    if ! { mktap "$t" && $bb brctl addif br0 "$t" && ip link set "$t" up; }; then
         echo "BRIDGE-ERROR cannot make $t on br0"
         exit 1
     fi
@@ -44,7 +56,8 @@ done
 # starts guest $1 on tap $2 with the itest options $3; its pid in $pid
 start() {
     timeout -s KILL "$limit" "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256M \
-        --serial stdio --no-reboot --nic "tap,ifname=$2,vhost=$vhost,mac=52:54:00:00:77:$4" \
+        --cpus "$queues" --serial stdio --no-reboot \
+        --nic "tap,ifname=$2,vhost=$vhost,queues=$queues,mac=52:54:00:00:77:$4" \
         --cmdline "$cmdline $3" </dev/null >"/tmp/bridge-$1.out" 2>&1 &
     pid=$!
 }
