@@ -146,10 +146,12 @@ static int save_settings(const struct store *st, const struct vm_config *old,
 {
     bool is_live = vm_state_is_live(ps->state);
     int ret = is_live ? proc_apply_forwards(st, cfg->name, old, cfg, err) : 0;
-    if (ret == 0 && is_live && !same_path(old->floppy, cfg->floppy))
+    if (ret < 0) /* proc_apply_forwards put back what it had changed */
+        return ret;
+    if (is_live && !same_path(old->floppy, cfg->floppy))
         ret = live_floppy(st, cfg, ps, err);
     if (ret < 0) {
-        if (is_live && proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
+        if (proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
             cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);
         return ret;
     }
