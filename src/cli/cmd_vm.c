@@ -135,10 +135,25 @@ static int live_floppy(const struct store *st, const struct vm_config *cfg,
     return ret < 0 ? error_set(err, ret, "%s", e.message) : 0;
 }
 
+/* Puts cfg's CD-ROM image in the running monitor's IDE CD-ROM drive (or ejects it), as
+ * live_floppy does for the floppy. */
+static int live_cdrom(const struct store *st, const struct vm_config *cfg,
+                      const struct proc_status *ps, struct error *err)
+{
+    struct error e = {0};
+    int ret = proc_media_change(st, cfg->name, "cdrom", cfg->cdrom, true, &e);
+    if (ret == -ENODEV)
+        return error_set(err, -EBUSY,
+                         "VM '%s' is %s without a CD-ROM drive: --cdrom can only add one while "
+                         "it is powered off",
+                         cfg->name, vm_state_name(ps->state));
+    return ret < 0 ? error_set(err, ret, "%s", e.message) : 0;
+}
+
 /*
- * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards and
- * its floppy are changed in the monitor first (the forwards put back if the definition cannot
- * be written), so that the running VM and its definition agree.
+ * Saves (cfg), the changed definition of (old); while the VM is live, its port forwards, its
+ * floppy and its CD-ROM are changed in the monitor first (the forwards put back if the definition
+ * cannot be written), so that the running VM and its definition agree.
  */
 static int save_settings(const struct store *st, const struct vm_config *old,
                          const struct vm_config *cfg, const struct proc_status *ps,
@@ -150,6 +165,8 @@ static int save_settings(const struct store *st, const struct vm_config *old,
         return ret;
     if (is_live && !same_path(old->floppy, cfg->floppy))
         ret = live_floppy(st, cfg, ps, err);
+    if (ret == 0 && is_live && !same_path(old->cdrom, cfg->cdrom))
+        ret = live_cdrom(st, cfg, ps, err);
     if (ret < 0) {
         if (proc_apply_forwards(st, cfg->name, cfg, old, NULL) < 0)
             cli_err("VM '%s': its running forwards no longer match its definition", cfg->name);

@@ -186,7 +186,7 @@ static int check_floppy_size(const char *key, const char *path, struct error *er
 }
 
 /* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear ("eject" too for
- * the floppy). */
+ * the floppy and the CD-ROM). */
 static int o_file(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     char **field = strcmp(key, "kernel") == 0   ? &cfg->kernel
@@ -194,8 +194,8 @@ static int o_file(struct vm_config *cfg, const char *key, const char *val, struc
                    : strcmp(key, "cdrom") == 0  ? &cfg->cdrom
                                                 : &cfg->floppy;
     char *path = NULL;
-    if (field == &cfg->floppy && strcmp(val, "eject") == 0)
-        val = "none"; /* an ejected floppy is no floppy at the next start */
+    if ((field == &cfg->floppy || field == &cfg->cdrom) && strcmp(val, "eject") == 0)
+        val = "none"; /* an ejected disc is no disc at the next start */
     if (field == &cfg->cdrom && !is_none(val) && cfg->cdrom == NULL &&
         cfg->disk_count >= VM_MAX_DISKS)
         return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
@@ -447,7 +447,7 @@ static const struct {
     {"cmdline", o_cmdline, false},
     {"disk", o_disk, false},
     {"remove-disk", o_remove_disk, false},
-    {"cdrom", o_file, false},
+    {"cdrom", o_file, true},  /* a running VM's IDE CD-ROM drive gets the new disc */
     {"floppy", o_file, true}, /* a running VM's drive gets the new disk (media-change) */
     {"nic", config_net_option, false},
     {"nic1", config_net_option, false},

@@ -440,11 +440,65 @@ static int floppy_change(struct vmm_ctl *c, const struct control_media_change *r
     return 0;
 }
 
+/*
+ * Records the CD-ROM's new medium (path; NULL: none) in the options, so that the machine of the
+ * next guest reboot has it too: the --cdrom entry of the disks is renamed or marked ejected, or
+ * added behind the others (the running machine only looks at the entries it was built with).
+ */
+static void record_cdrom(struct vmm_options *o, const char *path)
+{
+    struct vmm_disk *d = NULL;
+    for (unsigned i = 0; i < o->ndisks && d == NULL; i++)
+        if (o->disks[i].is_cdrom)
+            d = &o->disks[i];
+    if (d == NULL && path != NULL && o->ndisks < VM_MAX_DISKS) {
+        d = &o->disks[o->ndisks++];
+        *d = (struct vmm_disk){
+            .format = VMM_DISK_RAW, .is_readonly = true, .is_cdrom = true, .bus = VMM_DISK_BUS_IDE};
+    }
+    if (d == NULL)
+        return;
+    d->is_ejected = path == NULL;
+    if (path != NULL)
+        snprintf(d->path, sizeof(d->path), "%s", path);
+    d->spec = d->path;
+    o->cdrom = path != NULL ? d->path : NULL;
+}
+
+/* media-change on the IDE CD-ROM drive: the machine's, and the options for the next machine. A
+ * disc the guest locked (PREVENT MEDIUM REMOVAL) stays: EBUSY. */
+static int cdrom_change(struct vmm_ctl *c, const struct control_media_change *req,
+                        struct error *err)
+{
+    struct vmm_options *o = c->opts;
+    int ret;
+    if (!o->has_cdrom_drive)
+        return error_set(
+            err, -ENODEV,
+            "the VM has no CD-ROM drive (start it with --cdrom FILE or --cdrom empty)");
+    if (req->path != NULL && strlen(req->path) >= sizeof(o->disks[0].path))
+        return error_set(err, -EINVAL, "path too long");
+    if (req->path != NULL && req->fd >= 0 &&
+        ((ret = check_medium_fd(req->path, req->fd, true, err)) < 0 ||
+         (ret = adopt_medium(req->path, req->fd, err)) < 0))
+        return ret;
+    if (c->machine != NULL) { /* else between two machines: the next one takes the options */
+        struct error e = {0};
+        ret = machine_change_media(c->machine, req->path, false, &e);
+        if (ret < 0)
+            return error_set(err, ret, "%s", e.message);
+    }
+    record_cdrom(o, req->path);
+    return 0;
+}
+
 static int media_change(void *opaque, const struct control_media_change *req, struct error *err)
 {
     struct vmm_ctl *c = opaque;
     if (strcmp(req->drive, "floppy") == 0)
         return floppy_change(c, req, err);
+    if (strcmp(req->drive, "cdrom") == 0)
+        return cdrom_change(c, req, err);
     return error_set(err, -ENOTSUP, "media-change: drive \"%s\" is not supported by this monitor",
                      req->drive);
 }

@@ -190,6 +190,8 @@ const struct machine_part machine_parts[] = {
     {"the PCI host bridge", true, PART_ALWAYS, machine_add_pci, machine_remove_pci,
      STATE("pci", NULL, pci)},
     {"the input router", true, PART_ALWAYS, machine_add_input, machine_remove_input},
+    {"the IDE controller", true, PART_ALWAYS, machine_add_ide, machine_remove_ide, .section = "ide",
+     .version = 1, .is_present = machine_has_ide},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };
@@ -287,6 +289,7 @@ void machine_destroy(struct machine *m)
         if (p->remove != NULL && part_runs(m, p))
             p->remove(m);
     }
+    machine_free_ide(m);
     free(m);
 }
 

@@ -121,6 +121,14 @@ MUST_CHECK int machine_floppy_change(struct machine *m, const char *path, bool i
 /* Fills (out) with the counters of each disk, at most (max) of them (the paths point into the
  * options). Returns how many. Event-loop thread. */
 size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max);
+/*
+ * Media change on the CD-ROM drive: opens (path) read-only raw and puts it in the drive, or
+ * ejects with (path) NULL. (is_forced) ignores the guest's PREVENT MEDIUM REMOVAL. Returns 0,
+ * -ENODEV (no CD-ROM drive on IDE), -EBUSY (locked or busy) or an open error, with (err) set.
+ * Event-loop thread.
+ */
+MUST_CHECK int machine_change_media(struct machine *m, const char *path, bool is_forced,
+                                    struct error *err);
 /* Uptime since machine_attach, and guest RAM size. */
 uint64_t machine_uptime_ns(struct machine *m);
 uint64_t machine_ram_bytes(struct machine *m);

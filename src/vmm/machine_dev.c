@@ -64,7 +64,7 @@ int machine_open_disks(struct machine *m, struct error *err)
             .backing = backing[d->backing],
             .is_readonly = d->is_readonly,
         };
-        int ret = blk_open(&bo, m->loop, &m->disks[i], err);
+        int ret = d->is_ejected ? 0 : blk_open(&bo, m->loop, &m->disks[i], err);
         if (ret < 0) {
             error_set(err, ret, "disk %s: %s", d->path, strerror(-ret));
             return ret;

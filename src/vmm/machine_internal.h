@@ -137,6 +137,11 @@ struct machine {
     struct pci_host *pci;
     struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
+    struct ide *ide;       /* machine_ide.c; NULL without IDE drives */
+    struct ide *ide_dead;  /* removed, freed after the PCI host (machine_free_ide) */
+    struct blk *cdrom_blk; /* the CD-ROM drive's medium (owned; NULL: empty) */
+    unsigned ide_disk[VMM_MAX_IDE_DRIVES]; /* the m->disks[] index of each IDE disk */
+    unsigned nide_disks;
     struct machine_vdev vdevs[PCI_MAX_SLOTS]; /* slot 0 is the host bridge */
     struct virtio_input *vkbd, *vtablet;      /* --input: NULL when absent */
     struct machine_input input;
@@ -193,6 +198,15 @@ void machine_net_destroy(struct machine *m, struct machine_vdev *d);
  * closes its disk first, which runs the loop) and frees its transport (docs/virtio.md).
  */
 void machine_remove_pci(struct machine *m);
+
+/* machine_ide.c: the IDE controller (disks on bus=ide and the CD-ROM drive). Remove stops it
+ * and closes its disks; machine_destroy frees it after the PCI host is gone. */
+bool machine_has_ide(const struct machine *m);
+MUST_CHECK int machine_add_ide(struct machine *m, struct error *err);
+void machine_remove_ide(struct machine *m);
+void machine_free_ide(struct machine *m);
+/* The m->disks[] index of virtio-blk disk (index) (the disks on bus=virtio, in order). */
+unsigned machine_vblk_disk(const struct machine *m, unsigned index);
 
 /* machine_state.c: the PART_RESTORE parts. Opening checks the file and its fingerprint and
  * maps guest memory from it; loading applies the VM, device and vCPU state. */

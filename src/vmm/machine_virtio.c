@@ -41,17 +41,29 @@
 
 /* ---- virtio-blk: one per disk ---- */
 
+/* The disks on bus=virtio (the others are on the IDE controller, machine_ide.c). */
 static unsigned blk_count(const struct machine *m)
 {
-    return m->ndisks;
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->ndisks; i++)
+        n += m->opts->disks[i].bus == VMM_DISK_BUS_VIRTIO;
+    return n;
+}
+
+unsigned machine_vblk_disk(const struct machine *m, unsigned index)
+{
+    for (unsigned i = 0; i < m->ndisks; i++)
+        if (m->opts->disks[i].bus == VMM_DISK_BUS_VIRTIO && index-- == 0)
+            return i;
+    return m->ndisks; /* not reached: index < blk_count */
 }
 
 static int blk_create(struct machine *m, struct machine_vdev *d)
 {
-    struct virtio_blk_opts vo = {.is_readonly = m->opts->disks[d->index].is_readonly,
-                                 .num_queues = 1};
+    unsigned di = machine_vblk_disk(m, d->index);
+    struct virtio_blk_opts vo = {.is_readonly = m->opts->disks[di].is_readonly, .num_queues = 1};
     struct virtio_blk *vb;
-    int ret = virtio_blk_create(&vo, m->disks[d->index], m->gm, &vb);
+    int ret = virtio_blk_create(&vo, m->disks[di], m->gm, &vb);
     if (ret < 0)
         return ret;
     d->dev = vb;
@@ -62,8 +74,9 @@ static int blk_create(struct machine *m, struct machine_vdev *d)
 /* The disk is closed first: blk_close completes its requests, whose callbacks use the device. */
 static void blk_destroy(struct machine *m, struct machine_vdev *d)
 {
-    blk_close(m->disks[d->index]);
-    m->disks[d->index] = NULL;
+    unsigned di = machine_vblk_disk(m, d->index);
+    blk_close(m->disks[di]);
+    m->disks[di] = NULL;
     if (d->dev != NULL)
         virtio_blk_destroy(d->dev);
 }
@@ -266,8 +279,8 @@ static int add_vdev(struct machine *m, const struct machine_vdev_kind *kind, uns
             ret = virtio_pci_plug(m->pci, d->vd, m->loop, -1, &d->vpci);
     }
     if (ret < 0 && kind->create == blk_create)
-        return error_set(err, ret, "disk %s: cannot create virtio-blk: %s", m->opts->disks[i].path,
-                         strerror(-ret));
+        return error_set(err, ret, "disk %s: cannot create virtio-blk: %s",
+                         m->opts->disks[machine_vblk_disk(m, i)].path, strerror(-ret));
     if (ret < 0)
         return error_set(err, ret, "cannot create %s: %s", kind->name, strerror(-ret));
     return 0;
@@ -325,7 +338,7 @@ size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, siz
             continue;
         virtio_blk_get_stats(d->dev, &s);
         out[n++] = (struct control_disk_stats){
-            .path = m->opts->disks[d->index].path,
+            .path = m->opts->disks[machine_vblk_disk(m, d->index)].path,
             .read_ops = s.read_ops,
             .write_ops = s.write_ops,
             .read_bytes = s.read_bytes,

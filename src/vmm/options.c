@@ -101,11 +101,15 @@ void vmm_options_usage(FILE *f, const char *prog)
         "  --reboot-limit N/Ts  stop as crashed (status 8) after N resets within T seconds\n"
         "                       (default 10/10s; off: no limit)\n"
         "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-        "             [,backing=same-dir|none|any]\n"
-        "                       virtio-blk disk (repeatable; 8 disks with the cdrom); without\n"
+        "             [,backing=same-dir|none|any][,bus=virtio|ide]\n"
+        "                       disk on virtio-blk (default) or IDE (repeatable; 8 disks with\n"
+        "                       the cdrom, 4 IDE drives with the CD-ROM drive); without\n"
         "                       format= a writable disk is raw (only read-only disks are\n"
         "                       probed)\n"
-        "  --cdrom FILE         read-only raw disk image\n"
+        "  --cdrom FILE[,bus=ide|virtio]|empty\n"
+        "                       raw image in an ATAPI CD-ROM drive on IDE (secondary master;\n"
+        "                       empty: the drive without a disc), or with bus=virtio a\n"
+        "                       read-only virtio-blk disk\n"
         "  --floppy FILE[,readonly=on]|empty\n"
         "                       floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M image\n"
         "                       (or no disk); the control op media-change swaps it\n"
@@ -189,6 +193,10 @@ int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)
             d->backing = VMM_BACKING_SAME_DIR;
         else if (len == 11 && strncmp(opt, "backing=any", len) == 0)
             d->backing = VMM_BACKING_ANY;
+        else if (len == 7 && strncmp(opt, "bus=ide", len) == 0)
+            d->bus = VMM_DISK_BUS_IDE;
+        else if (len == 10 && strncmp(opt, "bus=virtio", len) == 0)
+            d->bus = VMM_DISK_BUS_VIRTIO;
         else
             return error_set(err, -EINVAL, "--disk '%s': unknown option '%.*s'", spec, (int)len,
                              opt);
@@ -328,19 +336,39 @@ static int parse_cpus(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+/* "FILE[,bus=ide|virtio]" or "empty": an ATAPI drive on IDE by default (secondary master), or
+ * the image as a read-only virtio-blk disk with bus=virtio. */
 static int add_cdrom(const char *v, struct vmm_options *o, struct error *err)
 {
     struct vmm_disk *d = &o->disks[o->ndisks];
-    if (o->cdrom != NULL)
+    const char *comma = strrchr(v, ',');
+    size_t plen = strlen(v);
+    enum vmm_disk_bus bus = VMM_DISK_BUS_IDE;
+    if (o->cdrom != NULL || o->has_cdrom_drive)
         return error_set(err, -EINVAL, "--cdrom given twice");
-    if (v[0] == '\0' || strlen(v) >= sizeof(d->path))
+    if (comma != NULL && strcmp(comma, ",bus=virtio") == 0)
+        bus = VMM_DISK_BUS_VIRTIO, plen = (size_t)(comma - v);
+    else if (comma != NULL && strcmp(comma, ",bus=ide") == 0)
+        plen = (size_t)(comma - v);
+    if (plen == 0 || plen >= sizeof(d->path))
         return error_set(err, -EINVAL, "--cdrom: missing or too long path");
+    if (plen == 5 && strncmp(v, "empty", 5) == 0) {
+        if (bus == VMM_DISK_BUS_VIRTIO)
+            return error_set(err, -EINVAL, "--cdrom empty: an empty drive needs bus=ide");
+        o->has_cdrom_drive = true;
+        return 0;
+    }
+    if (o->ndisks >= VM_MAX_DISKS)
+        return error_set(err, -EINVAL, "too many disks (at most %d, the cdrom included)",
+                         VM_MAX_DISKS);
     memset(d, 0, sizeof(*d));
-    strcpy(d->path, v);
+    memcpy(d->path, v, plen);
     d->spec = v;
     d->format = VMM_DISK_RAW;
     d->is_readonly = d->is_cdrom = true;
-    o->cdrom = v;
+    d->bus = bus;
+    o->has_cdrom_drive = bus == VMM_DISK_BUS_IDE;
+    o->cdrom = d->path;
     o->ndisks++;
     return 0;
 }
@@ -364,6 +392,30 @@ static int parse_floppy(const char *v, struct vmm_options *o, struct error *err)
     memcpy(o->floppy_path, v, len);
     o->floppy_path[len] = '\0';
     o->floppy = o->floppy_path;
+    return 0;
+}
+
+bool vmm_has_ide(const struct vmm_options *o)
+{
+    if (o->has_cdrom_drive)
+        return true;
+    for (unsigned i = 0; i < o->ndisks; i++)
+        if (o->disks[i].bus == VMM_DISK_BUS_IDE)
+            return true;
+    return false;
+}
+
+/* At most VMM_MAX_IDE_DRIVES IDE drives, the CD-ROM drive included. */
+static int check_ide(const struct vmm_options *o, struct error *err)
+{
+    unsigned n = o->has_cdrom_drive ? 1 : 0;
+    for (unsigned i = 0; i < o->ndisks; i++)
+        if (o->disks[i].bus == VMM_DISK_BUS_IDE && !o->disks[i].is_cdrom)
+            n++;
+    if (n > VMM_MAX_IDE_DRIVES)
+        return error_set(err, -EINVAL,
+                         "too many IDE drives (at most %d, the CD-ROM drive included)",
+                         VMM_MAX_IDE_DRIVES);
     return 0;
 }
 
@@ -561,6 +613,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              o->nics[i].spec, o->nics[i].queues, o->cpus);
     if (o->restore != NULL && o->is_sandbox)
         return error_set(err, -EINVAL, "--restore with --sandbox: not supported yet");
+    if (check_ide(o, err) < 0)
+        return -EINVAL;
     if (vmm_check_fds(o, err) < 0)
         return -EINVAL;
     if (o->has_sandbox_user && !o->is_sandbox)

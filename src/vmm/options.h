@@ -42,6 +42,10 @@ enum vmm_serial { VMM_SERIAL_STDIO, VMM_SERIAL_NONE, VMM_SERIAL_FILE, VMM_SERIAL
 /* --irqchip: split (LAPICs in KVM, IOAPIC in the monitor, no PIC/PIT) or kernel (the whole
  * chipset in KVM). */
 enum vmm_irqchip { VMM_IRQCHIP_SPLIT, VMM_IRQCHIP_KERNEL };
+/* bus= of --disk and --cdrom: a virtio-blk function, or a drive on the IDE controller. */
+enum vmm_disk_bus { VMM_DISK_BUS_VIRTIO = 0, VMM_DISK_BUS_IDE };
+/* Drives of the IDE controller: two channels of two; the CD-ROM is the secondary master. */
+#define VMM_MAX_IDE_DRIVES 4
 
 struct vmm_disk {
     char path[4096];
@@ -51,6 +55,8 @@ struct vmm_disk {
     bool is_readonly;
     bool is_cache_none; /* cache=none: O_DIRECT */
     bool is_cdrom;      /* from --cdrom: read-only raw */
+    bool is_ejected;    /* the CD-ROM's medium was ejected at run time: no medium next boot */
+    enum vmm_disk_bus bus;
 };
 
 /* At most this many --fd: the kernel, the initrd, and two per disk (cache=none), with room. */
@@ -90,12 +96,13 @@ struct vmm_options {
     unsigned reboot_window_s;
     struct vmm_disk disks[VM_MAX_DISKS];
     unsigned ndisks;
-    const char *cdrom;
     /* --floppy FILE[,readonly=on] | empty: the floppy drive A: (dev/legacy/fdc.h) */
     bool has_floppy;         /* the drive exists */
     const char *floppy;      /* its disk, NULL for an empty drive */
     bool is_floppy_readonly; /* readonly=on: write-protected */
     char floppy_path[4096];  /* the storage of (floppy) */
+    const char *cdrom;       /* the --cdrom image; NULL without one (or with an empty drive) */
+    bool has_cdrom_drive;    /* an ATAPI CD-ROM on IDE (--cdrom FILE or --cdrom empty) */
     enum vmm_serial serial;
     const char *serial_path; /* VMM_SERIAL_FILE / VMM_SERIAL_UNIX */
     bool has_serial;         /* --serial given (not the default) */
@@ -145,8 +152,8 @@ struct vmm_options {
 MUST_CHECK int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err);
 
 /* Parses one --disk spec
- * "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,backing=none|same-dir|any]" into
- * (d). Returns 0 or -EINVAL with (err) set. */
+ * "PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,backing=none|same-dir|any]
+ * [,bus=virtio|ide]" into (d). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err);
 
 /*
@@ -176,6 +183,9 @@ MUST_CHECK int vmm_fds_take(const struct vmm_options *o, struct error *err);
 
 /* Closes the --fd descriptors of (o) (the --sandbox keeper holds no VM file). */
 void vmm_fds_close(const struct vmm_options *o);
+
+/* Whether (o) puts an IDE controller in the machine: a --disk on bus=ide or a CD-ROM drive. */
+bool vmm_has_ide(const struct vmm_options *o);
 
 /* Prints the --help text to (f). */
 void vmm_options_usage(FILE *f, const char *prog);

@@ -124,9 +124,7 @@ static void channel_reset(struct ide_channel *ch, bool is_srst_held)
         d->cur_heads = d->heads;
         d->cur_secs = d->secs;
         /* ATAPI devices leave DRDY clear after a reset (SFF-8020i §7.1) */
-        d->status = is_srst_held ? ATA_BSY
-                    : d->kind == IDE_KIND_ATAPI ? 0
-                                                 : ATA_DRDY | ATA_DSC;
+        d->status = is_srst_held ? ATA_BSY : d->kind == IDE_KIND_ATAPI ? 0 : ATA_DRDY | ATA_DSC;
         d->sense_key = d->asc = d->ascq = 0;
     }
     ch->cur = 0;
@@ -224,7 +222,9 @@ static bool atapi_takes(uint8_t cmd)
     case 0xef: /* SET FEATURES */
     case 0x90: /* EXECUTE DEVICE DIAGNOSTIC */
     case 0xe5: /* CHECK POWER MODE */
-    case 0xe0: case 0xe1: case 0xe6: /* STANDBY IMMEDIATE, IDLE IMMEDIATE, SLEEP */
+    case 0xe0:
+    case 0xe1:
+    case 0xe6: /* STANDBY IMMEDIATE, IDLE IMMEDIATE, SLEEP */
         return true;
     default:
         return false;
@@ -426,7 +426,8 @@ int ide_create(const struct ide_config *cfg, const struct platform *plat, const 
             ret = init_drive(&ch->drive[u], &cfg->drives[c * 2 + u]);
             if (ret < 0)
                 goto err;
-            snprintf(ch->drive[u].serial, sizeof(ch->drive[u].serial), "BI%04u0000000000", c * 2 + u);
+            snprintf(ch->drive[u].serial, sizeof(ch->drive[u].serial), "BI%04u0000000000",
+                     c * 2 + u);
         }
     }
     init_pci(ide);

@@ -32,7 +32,7 @@ struct pci_dev;
 struct ide;
 
 #define IDE_CHANNELS 2
-#define IDE_DRIVES 4 /* drive index = channel * 2 + unit (0 master, 1 slave) */
+#define IDE_DRIVES 4              /* drive index = channel * 2 + unit (0 master, 1 slave) */
 #define IDE_CDROM_DEFAULT_DRIVE 2 /* secondary master */
 
 #define IDE_PRIMARY_PORT 0x1f0

@@ -59,7 +59,7 @@ static void fill_identify(const struct ide_drive *d, uint16_t *id)
     id[65] = id[66] = id[67] = id[68] = 120;
     id[80] = 0x00f0; /* ATA-4 to ATA-7 */
     id[81] = 0x0016;
-    id[82] = 1 << 14 | 1 << 5;                     /* NOP, write cache */
+    id[82] = 1 << 14 | 1 << 5;                      /* NOP, write cache */
     id[83] = 1 << 14 | 1 << 13 | 1 << 12 | 1 << 10; /* FLUSH EXT, FLUSH, LBA48 */
     id[84] = 1 << 14;
     id[85] = (uint16_t)(1 << 14 | (d->has_wcache ? 1 << 5 : 0));
@@ -199,8 +199,8 @@ static void do_rw(struct ide_channel *ch, enum rw_kind kind, bool is_write, bool
         return;
     ch->per_drq = kind == RW_MULTIPLE ? d->multiple : 1;
     if (kind == RW_DMA)
-        ide_dma_setup(ch, is_write, ch->lba * IDE_SECTOR_BYTES, ch->left * IDE_SECTOR_BYTES,
-                      false, rw_done);
+        ide_dma_setup(ch, is_write, ch->lba * IDE_SECTOR_BYTES, ch->left * IDE_SECTOR_BYTES, false,
+                      rw_done);
     else if (is_write)
         pio_write_block(ch); /* DRQ without an interrupt for the first block */
     else
@@ -229,7 +229,13 @@ static void set_features(struct ide_channel *ch)
         }
         d->xfer_mode = ch->nsector;
         break;
-    case 0x05: case 0x85: case 0x31: case 0x55: case 0xaa: case 0x66: case 0xcc:
+    case 0x05:
+    case 0x85:
+    case 0x31:
+    case 0x55:
+    case 0xaa:
+    case 0x66:
+    case 0xcc:
         break; /* power management, read look-ahead, defaults: nothing to change */
     default:
         ide_cmd_abort(ch, ATA_ABRT);
@@ -284,7 +290,11 @@ static bool simple_command(struct ide_channel *ch, uint8_t cmd)
         ch->nsector = 0xff;
         ide_cmd_ok(ch);
         return true;
-    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe6: /* standby, idle, sleep */
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3:
+    case 0xe6: /* standby, idle, sleep */
     case 0x70: /* SEEK */
         ide_cmd_ok(ch);
         return true;
@@ -306,27 +316,68 @@ void ide_ata_command(struct ide_channel *ch, uint8_t cmd)
         return;
     }
     switch (cmd) {
-    case 0xec: identify(ch); break;
-    case 0x20: case 0x21: do_rw(ch, RW_PIO, false, false); break;
-    case 0x24: do_rw(ch, RW_PIO, false, true); break;
-    case 0x30: case 0x31: do_rw(ch, RW_PIO, true, false); break;
-    case 0x34: do_rw(ch, RW_PIO, true, true); break;
-    case 0xc4: do_rw(ch, RW_MULTIPLE, false, false); break;
-    case 0x29: do_rw(ch, RW_MULTIPLE, false, true); break;
-    case 0xc5: do_rw(ch, RW_MULTIPLE, true, false); break;
-    case 0x39: do_rw(ch, RW_MULTIPLE, true, true); break;
-    case 0xc8: case 0xc9: do_rw(ch, RW_DMA, false, false); break;
-    case 0x25: do_rw(ch, RW_DMA, false, true); break;
-    case 0xca: case 0xcb: do_rw(ch, RW_DMA, true, false); break;
-    case 0x35: do_rw(ch, RW_DMA, true, true); break;
-    case 0x40: case 0x41: verify(ch, false); break;
-    case 0x42: verify(ch, true); break;
-    case 0xe7: case 0xea: flush(ch); break;
-    case 0xc6: set_multiple(ch); break;
-    case 0x91: init_params(ch); break;
+    case 0xec:
+        identify(ch);
+        break;
+    case 0x20:
+    case 0x21:
+        do_rw(ch, RW_PIO, false, false);
+        break;
+    case 0x24:
+        do_rw(ch, RW_PIO, false, true);
+        break;
+    case 0x30:
+    case 0x31:
+        do_rw(ch, RW_PIO, true, false);
+        break;
+    case 0x34:
+        do_rw(ch, RW_PIO, true, true);
+        break;
+    case 0xc4:
+        do_rw(ch, RW_MULTIPLE, false, false);
+        break;
+    case 0x29:
+        do_rw(ch, RW_MULTIPLE, false, true);
+        break;
+    case 0xc5:
+        do_rw(ch, RW_MULTIPLE, true, false);
+        break;
+    case 0x39:
+        do_rw(ch, RW_MULTIPLE, true, true);
+        break;
+    case 0xc8:
+    case 0xc9:
+        do_rw(ch, RW_DMA, false, false);
+        break;
+    case 0x25:
+        do_rw(ch, RW_DMA, false, true);
+        break;
+    case 0xca:
+    case 0xcb:
+        do_rw(ch, RW_DMA, true, false);
+        break;
+    case 0x35:
+        do_rw(ch, RW_DMA, true, true);
+        break;
+    case 0x40:
+    case 0x41:
+        verify(ch, false);
+        break;
+    case 0x42:
+        verify(ch, true);
+        break;
+    case 0xe7:
+    case 0xea:
+        flush(ch);
+        break;
+    case 0xc6:
+        set_multiple(ch);
+        break;
+    case 0x91:
+        init_params(ch);
+        break;
     default:
-        log_ratelimited(LOG_DEBUG, "channel %u: ATA command 0x%02x not supported", ch->index,
-                        cmd);
+        log_ratelimited(LOG_DEBUG, "channel %u: ATA command 0x%02x not supported", ch->index, cmd);
         ide_cmd_abort(ch, ATA_ABRT);
         break;
     }

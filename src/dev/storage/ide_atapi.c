@@ -235,7 +235,13 @@ static bool check_ready(struct ide_channel *ch, uint8_t op)
         return false;
     }
     switch (op) {
-    case 0x00: case 0x25: case 0x28: case 0xa8: case 0x43: case 0x51: case 0x2b:
+    case 0x00:
+    case 0x25:
+    case 0x28:
+    case 0xa8:
+    case 0x43:
+    case 0x51:
+    case 0x2b:
         if (!has_medium(d)) {
             check_condition(ch, SENSE_NOT_READY, ASC_NO_MEDIUM);
             return false;
@@ -251,7 +257,9 @@ static void dispatch(struct ide_channel *ch, const uint8_t *cdb)
     struct ide_drive *d = ide_xfer(ch);
     uint8_t *b = ch->buf;
     switch (cdb[0]) {
-    case 0x00: case 0xbb: case 0x2b: /* TEST UNIT READY, SET CD SPEED, SEEK(10) */
+    case 0x00:
+    case 0xbb:
+    case 0x2b: /* TEST UNIT READY, SET CD SPEED, SEEK(10) */
         good(ch);
         break;
     case 0x03: {
@@ -260,20 +268,41 @@ static void dispatch(struct ide_channel *ch, const uint8_t *cdb)
         reply(ch, len, cdb[4]);
         break;
     }
-    case 0x12: reply(ch, mmc_inquiry(d, cdb, b), be16(cdb + 3)); break;
-    case 0x1b: start_stop(ch, cdb); break;
+    case 0x12:
+        reply(ch, mmc_inquiry(d, cdb, b), be16(cdb + 3));
+        break;
+    case 0x1b:
+        start_stop(ch, cdb);
+        break;
     case 0x1e:
         d->is_locked = cdb[4] & 1;
         good(ch);
         break;
-    case 0x25: reply(ch, mmc_read_capacity(d, b), 8); break;
-    case 0x28: case 0xa8: cmd_read(ch, cdb); break;
-    case 0x43: reply(ch, mmc_read_toc(d, cdb, b), be16(cdb + 7)); break;
-    case 0x46: reply(ch, mmc_get_configuration(d, cdb, b), be16(cdb + 7)); break;
-    case 0x4a: reply(ch, mmc_event_status(d, cdb, b), be16(cdb + 7)); break;
-    case 0x51: reply(ch, mmc_disc_information(d, cdb, b), be16(cdb + 7)); break;
-    case 0x5a: reply(ch, mmc_mode_sense10(d, cdb, b), be16(cdb + 7)); break;
-    case 0xbd: reply(ch, mmc_mechanism_status(d, b), be16(cdb + 8)); break;
+    case 0x25:
+        reply(ch, mmc_read_capacity(d, b), 8);
+        break;
+    case 0x28:
+    case 0xa8:
+        cmd_read(ch, cdb);
+        break;
+    case 0x43:
+        reply(ch, mmc_read_toc(d, cdb, b), be16(cdb + 7));
+        break;
+    case 0x46:
+        reply(ch, mmc_get_configuration(d, cdb, b), be16(cdb + 7));
+        break;
+    case 0x4a:
+        reply(ch, mmc_event_status(d, cdb, b), be16(cdb + 7));
+        break;
+    case 0x51:
+        reply(ch, mmc_disc_information(d, cdb, b), be16(cdb + 7));
+        break;
+    case 0x5a:
+        reply(ch, mmc_mode_sense10(d, cdb, b), be16(cdb + 7));
+        break;
+    case 0xbd:
+        reply(ch, mmc_mechanism_status(d, b), be16(cdb + 8));
+        break;
     default:
         log_ratelimited(LOG_DEBUG, "channel %u: ATAPI command 0x%02x not supported", ch->index,
                         cdb[0]);

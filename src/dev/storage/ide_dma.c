@@ -153,8 +153,8 @@ static int dma_prepare(struct ide_channel *ch)
 {
     int ret = prd_walk(ch, ch->dma.len_bytes);
     if (ret < 0) {
-        log_ratelimited(LOG_WARN, "channel %u: bad PRD table at 0x%x for %llu bytes: %d",
-                        ch->index, ch->prd_gpa, (unsigned long long)ch->dma.len_bytes, ret);
+        log_ratelimited(LOG_WARN, "channel %u: bad PRD table at 0x%x for %llu bytes: %d", ch->index,
+                        ch->prd_gpa, (unsigned long long)ch->dma.len_bytes, ret);
         return ret;
     }
     if (ch->dma.is_from_buf)

@@ -87,25 +87,25 @@ struct ide_drive {
     uint8_t status;
     uint8_t error;
     /* ATA */
-    uint16_t cyls, heads, secs;     /* default geometry */
-    uint16_t cur_heads, cur_secs;   /* INITIALIZE DEVICE PARAMETERS */
-    unsigned multiple;              /* SET MULTIPLE MODE; 0: off */
+    uint16_t cyls, heads, secs;   /* default geometry */
+    uint16_t cur_heads, cur_secs; /* INITIALIZE DEVICE PARAMETERS */
+    unsigned multiple;            /* SET MULTIPLE MODE; 0: off */
     bool has_wcache;
-    uint8_t xfer_mode;              /* SET FEATURES 03h */
+    uint8_t xfer_mode; /* SET FEATURES 03h */
     /* ATAPI */
     uint8_t sense_key, asc, ascq;
     bool has_unit_attention;
-    bool is_locked;                 /* PREVENT ALLOW MEDIUM REMOVAL */
-    bool is_tray_open;              /* START STOP UNIT eject; the medium stays in the tray */
+    bool is_locked;    /* PREVENT ALLOW MEDIUM REMOVAL */
+    bool is_tray_open; /* START STOP UNIT eject; the medium stays in the tray */
     enum ide_gesn_event event;
     char serial[21];
 };
 
 /* The DMA transfer a command set up (started by the bus master's START bit). */
 struct ide_dma {
-    bool is_pending;   /* a command waits for START (or runs) */
-    bool is_write;     /* memory -> disk */
-    bool is_from_buf;  /* data-in from ch->buf (ATAPI replies), no disk I/O */
+    bool is_pending;  /* a command waits for START (or runs) */
+    bool is_write;    /* memory -> disk */
+    bool is_from_buf; /* data-in from ch->buf (ATAPI replies), no disk I/O */
     uint64_t offset_bytes;
     uint64_t len_bytes;
     ide_io_fn done;
@@ -131,14 +131,14 @@ struct ide_channel {
     ide_end_fn end_fn;
     /* the command in progress */
     uint8_t cmd;
-    uint64_t lba;       /* next sector */
-    uint64_t left;      /* sectors still to move */
-    unsigned per_drq;   /* ATA: sectors per DRQ block */
-    uint32_t bcl;       /* ATAPI: byte count limit */
+    uint64_t lba;        /* next sector */
+    uint64_t left;       /* sectors still to move */
+    unsigned per_drq;    /* ATA: sectors per DRQ block */
+    uint32_t bcl;        /* ATAPI: byte count limit */
     uint32_t reply_left; /* ATAPI PIO: bytes still to send, from buf[reply_off] */
     uint32_t reply_off;
-    uint32_t piece;      /* ATAPI PIO: bytes of the current DRQ piece */
-    bool is_packet_dma;  /* ATAPI: the PACKET command's DMA bit */
+    uint32_t piece;     /* ATAPI PIO: bytes of the current DRQ piece */
+    bool is_packet_dma; /* ATAPI: the PACKET command's DMA bit */
     struct ide_dma dma;
     /* bus master */
     uint8_t bm_cmd, bm_status;

@@ -298,6 +298,7 @@ static void test_options(void **state)
     set_bad(&c, "nope", "1", -ENOENT);
     assert_true(config_option_is_live("description"));
     assert_false(config_option_is_live("cpus"));
+    assert_true(config_option_is_live("cdrom")); /* a media change in the running VM */
     assert_false(config_option_exists("nope"));
     config_fini(&c);
     unlink(file);
@@ -574,7 +575,8 @@ static void test_shared_limits(void **state)
         set_ok(&c, "disk", files[i]);
     set_ok(&c, "cdrom", files[VM_MAX_DISKS - 1]);
     set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL); /* the CD-ROM is the 8th */
-    set_ok(&c, "cdrom", "none");
+    set_ok(&c, "cdrom", "eject");                      /* `set --cdrom eject`, the same as none */
+    assert_null(c.cdrom);
     set_ok(&c, "disk", files[VM_MAX_DISKS - 1]);
     assert_int_equal(c.disk_count, VM_MAX_DISKS);
     set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL);

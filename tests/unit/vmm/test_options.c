@@ -32,6 +32,38 @@ static void test_defaults(void **state)
     assert_false(o.has_vconsole);
 }
 
+static void test_disk_bus(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a"), 0);
+    assert_false(vmm_has_ide(&o));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,bus=ide", "--disk", "b,bus=virtio",
+                           "--cdrom", "c.iso,bus=virtio"),
+                     0);
+    assert_int_equal(o.disks[0].bus, VMM_DISK_BUS_IDE);
+    assert_int_equal(o.disks[1].bus, VMM_DISK_BUS_VIRTIO);
+    assert_int_equal(o.disks[2].bus, VMM_DISK_BUS_VIRTIO);
+    assert_string_equal(o.disks[2].path, "c.iso");
+    assert_string_equal(o.cdrom, "c.iso");
+    assert_false(o.has_cdrom_drive);
+    assert_true(vmm_has_ide(&o));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "empty"), 0);
+    assert_true(o.has_cdrom_drive && o.cdrom == NULL && o.ndisks == 0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "empty,bus=virtio"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--cdrom", "empty", "--cdrom", "x"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,bus=scsi"), -EINVAL);
+    /* four IDE drives, the CD-ROM drive included */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,bus=ide", "--disk", "b,bus=ide",
+                           "--disk", "c,bus=ide", "--cdrom", "empty"),
+                     0);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--disk", "a,bus=ide", "--disk", "b,bus=ide",
+                           "--disk", "c,bus=ide", "--disk", "d,bus=ide", "--cdrom", "empty"),
+                     -EINVAL);
+    assert_non_null(strstr(err.message, "IDE"));
+}
+
 static void test_all_options(void **state)
 {
     struct vmm_options o;
@@ -60,6 +92,9 @@ static void test_all_options(void **state)
     assert_int_equal(o.disks[1].backing, VMM_BACKING_ANY);
     assert_string_equal(o.disks[2].path, "x,y.iso");
     assert_true(o.disks[2].is_cdrom && o.disks[2].is_readonly);
+    assert_int_equal(o.disks[2].bus, VMM_DISK_BUS_IDE); /* a CD-ROM drive on IDE by default */
+    assert_true(o.has_cdrom_drive && vmm_has_ide(&o));
+    assert_int_equal(o.disks[0].bus, VMM_DISK_BUS_VIRTIO);
     assert_int_equal(o.serial, VMM_SERIAL_UNIX);
     assert_string_equal(o.serial_path, "/tmp/s");
     assert_string_equal(o.control, "/tmp/c");
@@ -441,14 +476,15 @@ static void test_nic_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_memory),       cmocka_unit_test(test_shared_limits),
-        cmocka_unit_test(test_cpus),         cmocka_unit_test(test_reboot_limit),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_too_many_disks),
-        cmocka_unit_test(test_rng_vconsole), cmocka_unit_test(test_serial_log),
-        cmocka_unit_test(test_input),        cmocka_unit_test(test_chipset),
-        cmocka_unit_test(test_security),     cmocka_unit_test(test_restore),
-        cmocka_unit_test(test_nic),          cmocka_unit_test(test_nic_errors),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_disk_bus),       cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_shared_limits),  cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_reboot_limit),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
+        cmocka_unit_test(test_serial_log),     cmocka_unit_test(test_input),
+        cmocka_unit_test(test_chipset),        cmocka_unit_test(test_security),
+        cmocka_unit_test(test_restore),        cmocka_unit_test(test_nic),
+        cmocka_unit_test(test_nic_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,8 +201,13 @@ static void test_out_of_range(void **state)
 
 static void prd(struct fx *f, uint32_t at, unsigned i, uint32_t base, uint16_t count, bool eot)
 {
-    uint8_t e[8] = {(uint8_t)base, (uint8_t)(base >> 8), (uint8_t)(base >> 16),
-                    (uint8_t)(base >> 24), (uint8_t)count, (uint8_t)(count >> 8), 0,
+    uint8_t e[8] = {(uint8_t)base,
+                    (uint8_t)(base >> 8),
+                    (uint8_t)(base >> 16),
+                    (uint8_t)(base >> 24),
+                    (uint8_t)count,
+                    (uint8_t)(count >> 8),
+                    0,
                     eot ? 0x80 : 0};
     assert_int_equal(gmem_write(f->gm, at + i * 8, e, 8), 0);
 }
