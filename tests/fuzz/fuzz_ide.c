@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the IDE controller (dev/storage/ide*.c): an ATA disk as primary master
+ * and an ATAPI CD-ROM as secondary master over blk_mem, guest RAM of 1 MiB, block work on a real
+ * event loop. The input is a sequence of 8-byte guest operations:
+ *
+ *   op u8 | arg u8 | off u16 | val u32
+ *   op % 8: 0 command block read (channel arg & 1, register off & 7, size 1/2/4),
+ *           1 command block write, 2 control register read, 3 control register write,
+ *           4 bus master read (off & 15), 5 bus master write, 6 RAM write of val at 4 * off,
+ *           7 run the loop and complete pending disk requests (arg & 1: media change on the
+ *             CD-ROM, eject or insert)
+ *
+ * so it reaches every command, PIO and DMA transfer, PRD walk, PACKET command and reset in any
+ * order and mid-transfer. Nothing may crash, hang or trip a sanitizer.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/evloop.h"
+#include "base/log.h"
+#include "blk_mem.h"
+#include "core/gmem.h"
+#include "dev/storage/ide_internal.h"
+#include "fake_platform.h"
+
+#define RAM_BYTES (1ULL << 20)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct gmem *gm;
+
+struct rig {
+    struct fake_platform fp;
+    struct evloop *loop;
+    struct blk *disk, *cd, *cd2;
+    struct blk *in_drive; /* the CD-ROM's medium now */
+    struct ide *ide;
+};
+
+static void rig_up(struct rig *r)
+{
+    struct ide_config cfg = {0};
+    fake_platform_init(&r->fp);
+    if (evloop_create(&r->loop) != 0)
+        abort();
+    r->disk = blk_mem_create(256 << 10, false);
+    r->cd = blk_mem_create(64 << 10, true);
+    r->cd2 = blk_mem_create(32 << 10, true);
+    r->in_drive = r->cd;
+    cfg.drives[0] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = r->disk};
+    cfg.drives[2] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = r->cd};
+    if (ide_create(&cfg, &r->fp.plat, gm, r->loop, &r->ide) != 0)
+        abort();
+}
+
+static void run(struct rig *r)
+{
+    for (int i = 0; i < 8; i++) {
+        unsigned n = 0;
+        while (evloop_run_once(r->loop, 0) > 0)
+            n++;
+        n += blk_mem_complete(r->disk, 64) + blk_mem_complete(r->cd, 64) +
+             blk_mem_complete(r->cd2, 64);
+        if (n == 0)
+            return;
+    }
+}
+
+static void rig_down(struct rig *r)
+{
+    ide_stop(r->ide);
+    run(r); /* what is in flight completes, as blk_close does */
+    blk_close(r->disk);
+    blk_close(r->cd);
+    blk_close(r->cd2);
+    ide_destroy(r->ide);
+    evloop_destroy(r->loop);
+    fake_platform_fini(&r->fp);
+}
+
+static void media(struct rig *r)
+{
+    struct blk *next = r->in_drive == NULL ? r->cd2 : NULL, *old = NULL;
+    if (ide_change_media(r->ide, IDE_CDROM_DEFAULT_DRIVE, next, true, &old) == 0)
+        r->in_drive = next;
+}
+
+static void step(struct rig *r, const uint8_t *p)
+{
+    static const unsigned sizes[4] = {1, 2, 4, 1};
+    unsigned sz = sizes[p[1] >> 6];
+    struct ide_channel *ch = &r->ide->ch[p[1] & 1];
+    uint16_t off = (uint16_t)(p[2] | p[3] << 8);
+    uint32_t val;
+    memcpy(&val, p + 4, 4);
+    switch (p[0] % 8) {
+    case 0:
+        (void)ide_cmd_ops.read(ch, off & 7, (off & 7) == 0 ? sz : 1);
+        break;
+    case 1:
+        ide_cmd_ops.write(ch, off & 7, val, (off & 7) == 0 ? sz : 1);
+        break;
+    case 2:
+        (void)ide_ctl_ops.read(ch, 0, 1);
+        break;
+    case 3:
+        ide_ctl_ops.write(ch, 0, val & 0xff, 1);
+        break;
+    case 4:
+        (void)ide_bm_ops.read(r->ide, off & 15, (off & 15) + sz <= 16 ? sz : 1);
+        break;
+    case 5:
+        ide_bm_ops.write(r->ide, off & 15, val, (off & 15) + sz <= 16 ? sz : 1);
+        break;
+    case 6:
+        (void)gmem_write(gm, 4ULL * off, &val, sizeof(val));
+        break;
+    default:
+        if (p[1] & 0x20)
+            media(r);
+        run(r);
+        break;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct rig r;
+
+    if (gm == NULL) {
+        log_set_level(LOG_ERROR); /* guest-triggered warnings are expected here */
+        if (gmem_create(&gm) != 0 || gmem_add_region(gm, 0, RAM_BYTES, "ram", false, NULL) != 0)
+            abort();
+    }
+    memset(gmem_ptr(gm, 0, 4ULL * 65536), 0, 4ULL * 65536);
+    memset(&r, 0, sizeof(r));
+    rig_up(&r);
+    for (size_t pos = 0; pos + 8 <= size && pos < 8 * 8192; pos += 8)
+        step(&r, data + pos);
+    rig_down(&r);
+    return 0;
+}
