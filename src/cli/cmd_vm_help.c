@@ -25,7 +25,8 @@ static const char settings_help[] =
     "                         backing=same-dir|none|any: which backing files a qcow2 may\n"
     "                         name (default same-dir: a plain name in the image's directory)\n"
     "  --remove-disk PATH|INDEX|all   detach disks (set only)\n"
-    "  --cdrom FILE           raw image as a read-only disk; none ejects\n"
+    "  --cdrom FILE           raw image in the IDE CD-ROM drive; none or eject removes it\n"
+    "                         (on a running VM too: the disc is changed in the drive)\n"
     "  --floppy FILE|eject|none  floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M\n"
     "                         image; live while it runs (the guest sees the disk change;\n"
     "                         eject empties the drive, and the next start has none)\n"
@@ -81,9 +82,10 @@ static const struct {
      "NAME\n  bareiron set - change a VM's settings\n\n"
      "SYNOPSIS\n  bareiron set NAME SETTING... \n\n"
      "DESCRIPTION\n  Changes the given settings and keeps the others. While the VM runs only\n"
-     "  --description, --os-type, --autostart and --nat-forwardN may change (a forward is\n"
-     "  added to or removed from the running VM too); the rest is refused (status 4). The\n"
-     "  same holds while it is saved ('bareiron discard' drops the saved state first).\n"
+     "  --description, --os-type, --autostart, --nat-forwardN, --floppy and --cdrom may\n"
+     "  change (a forward is added to or removed from the running VM too, a disk or CD is\n"
+     "  changed in its drive); the rest is refused (status 4). The same holds while it is\n"
+     "  saved ('bareiron discard' drops the saved state first).\n"
      "  --disk adds to the existing list; --remove-disk/--remove-nic take away.\n\n"},
     {"list", false,
      "NAME\n  bareiron list - list the defined VMs and their state\n\n"

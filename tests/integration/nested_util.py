@@ -243,6 +243,15 @@ VCPU_CASES = [
         f"{LINUX_CMDLINE} itest=floppy"), 0, out_has=_itest("floppy"),
         flags="copy=floppy.img,copy=floppy2.img,wait,ctl=floppy:/tmp/d/floppy2.img,rx=go",
         timeout=300, linux=True, check=lambda t: check_floppy(t)),
+    # IDE (ata_piix): an ISO made by xorriso on the ATAPI CD-ROM (sr_mod, isofs), a raw disk on
+    # bus=ide written and read back, then a media change through the control socket (the image's
+    # descriptor passed with it) that the guest's next mount sees
+    VcpuCase("linux-ide", b"", tuple(LINUX) + (
+        "--disk", "/tmp/d/disk.img,format=raw,bus=ide", "--cdrom", "/tmp/d/a.iso", "--control",
+        "/tmp/d/control.sock", "--cmdline", f"{LINUX_CMDLINE} itest=ide"), 0,
+        out_has=_itest("ide"),
+        flags="blank=64M,copy=a.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
+        timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",))),
 ]
 
 
@@ -278,6 +287,23 @@ def make_floppies(extra):
         src.write_text(text + "\n")
         subprocess.run(["mcopy", "-i", str(img), str(src), "::" + fname], check=True, timeout=60)
         src.unlink()
+    return True
+
+
+def make_iso(path, text, pad_mib=0):
+    """An ISO 9660 image at (path) whose /itest.txt holds (text) (and a file of (pad_mib) MiB),
+    made with xorriso; False when xorriso is missing."""
+    if not shutil.which("xorriso"):
+        return False
+    src = pathlib.Path(str(path) + ".d")
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir()
+    (src / "itest.txt").write_text(text + "\n")
+    if pad_mib:
+        (src / "pad.bin").write_bytes(os.urandom(pad_mib << 20))
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "ITEST", "-o", str(path),
+                    str(src)], check=True, timeout=120, capture_output=True)
+    shutil.rmtree(src)
     return True
 
 
@@ -426,11 +452,14 @@ def write_inputs(tmp, linux=None, linux_only=False):
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(extra / "disk.qcow2"),
                             "64M"], check=True, timeout=60)
         make_floppies(extra)
+        if make_iso(extra / "a.iso", "ITEST-CD-A"):
+            make_iso(extra / "b.iso", "ITEST-CD-B", pad_mib=2)
     for c in VCPU_CASES:
         if linux_only and not c.linux:
             continue
         if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())
-                        or ("floppy.img" in c.flags and not (extra / "floppy.img").exists())):
+                        or ("floppy.img" in c.flags and not (extra / "floppy.img").exists())
+                        or ("a.iso" in c.flags and not (extra / "a.iso").exists())):
             continue
         if c.script:
             shutil.copy(ROOT / "tests" / "nested" / c.script, extra / c.script)

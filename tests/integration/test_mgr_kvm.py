@@ -60,3 +60,37 @@ def test_poweroff_and_kill(mgr):
     os.kill(mgr.pid("po"), signal.SIGKILL)
     mgr.wait_state("po", "aborted")
     mgr.ok("delete", "po")
+
+
+def runtime_cdrom(mgr, name):
+    """The CD-ROM the running monitor reports (query-config through `show --json`)."""
+    return mgr.show(name)["runtime"].get("cdrom")
+
+
+def test_cdrom_change_while_running(mgr, tmp_path):
+    """`set --cdrom` on a running VM swaps the medium in the monitor's IDE CD-ROM drive (the
+    image's descriptor passed on the control socket: the monitor opens no file) and stores it;
+    `--cdrom eject` empties the drive; a VM started without a drive refuses (status 4)."""
+    a, b = tmp_path / "a.iso", tmp_path / "b.iso"
+    a.write_bytes(b"A" * (64 << 10))
+    b.write_bytes(b"B" * (128 << 10))
+    mgr.ok("create", "cd", "--kernel", mgr.payload, "--memory", "64M", "--cmdline",
+           "timeout=60", "--serial", f"file:{mgr.serial}", "--cdrom", a)
+    mgr.ok("start", "cd")
+    wait_serial(mgr, "READY powerbutton")
+    assert runtime_cdrom(mgr, "cd") == str(a)
+    mgr.ok("set", "cd", "--cdrom", b)
+    assert runtime_cdrom(mgr, "cd") == str(b)
+    assert mgr.show("cd")["config"]["cdrom"] == str(b)
+    mgr.ok("set", "cd", "--cdrom", "eject")
+    assert runtime_cdrom(mgr, "cd") is None and mgr.show("cd")["config"]["cdrom"] is None
+    mgr.ok("set", "cd", "--cdrom", a)
+    assert runtime_cdrom(mgr, "cd") == str(a)
+    mgr.ok("poweroff", "cd")
+    mgr.ok("create", "nocd", "--kernel", mgr.payload, "--memory", "64M", "--cmdline",
+           "timeout=60", "--serial", f"file:{mgr.serial}")
+    mgr.ok("start", "nocd")
+    r = mgr.run("set", "nocd", "--cdrom", a)
+    assert r.returncode == 4 and "without a CD-ROM drive" in r.stderr, r.stderr
+    assert mgr.show("nocd")["config"]["cdrom"] is None
+    mgr.ok("poweroff", "nocd")

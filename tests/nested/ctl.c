@@ -7,7 +7,8 @@
  * sleep:MS, key:NAMES (send-key {"keys":NAMES}), text:WORD (send-key {"text":WORD}) or
  * ptr:X:Y:W:H:BUTTONS (input-pointer; no commas: the case flags are comma-separated), or
  * floppy:PATH / floppy:eject (media-change on the floppy drive, PATH opened read-write here and
- * its descriptor sent along, as `bareiron set --floppy` does); the words must not need JSON
+ * its descriptor sent along, as `bareiron set --floppy` does), cdrom:PATH / cdrom:eject (the
+ * same on the CD-ROM drive, PATH opened read-only); the words must not need JSON
  * escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
  * for 10 s; exit 0 when every command got a reply (whatever it says: the caller judges), else 1.
  */
@@ -37,26 +38,27 @@ static int connect_retry(const char *path)
     return -1;
 }
 
-/* media-change for item floppy:PATH|eject; returns 0 or -1. */
-static int floppy(FILE *f, int sock, int id, const char *what)
+/* media-change on (drive) for item floppy:PATH|eject or cdrom:PATH|eject (a CD read-only);
+ * returns 0 or -1. */
+static int media(FILE *f, int sock, int id, const char *drive, const char *what)
 {
     char req[4500];
     int n, img = -1;
     if (strcmp(what, "eject") == 0) {
         n = snprintf(req, sizeof(req),
-                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"floppy\","
+                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"%s\","
                      "\"eject\":true}}\n",
-                     id);
+                     id, drive);
     } else {
-        img = open(what, O_RDWR);
+        img = open(what, strcmp(drive, "cdrom") == 0 ? O_RDONLY : O_RDWR);
         if (img < 0) {
             perror(what);
             return -1;
         }
         n = snprintf(req, sizeof(req),
-                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"floppy\","
+                     "{\"id\":%d,\"cmd\":\"media-change\",\"args\":{\"drive\":\"%s\","
                      "\"path\":\"%s\"}}\n",
-                     id, what);
+                     id, drive, what);
     }
     if (n <= 0 || (size_t)n >= sizeof(req))
         return -1;
@@ -111,8 +113,9 @@ int main(int argc, char **argv)
             continue;
         }
         unsigned x, y, w, h, b;
-        if (!strncmp(argv[i], "floppy:", 7)) {
-            if (floppy(f, fd, i - 1, argv[i] + 7) < 0) {
+        if (!strncmp(argv[i], "floppy:", 7) || !strncmp(argv[i], "cdrom:", 6)) {
+            const char *what = strchr(argv[i], ':') + 1;
+            if (media(f, fd, i - 1, argv[i][0] == 'f' ? "floppy" : "cdrom", what) < 0) {
                 printf("CTL %s (not sent)\n", argv[i]);
                 fclose(f);
                 return 1;
