@@ -9,9 +9,12 @@
  * completions still use the controller). The CD-ROM's medium is this part's own once the
  * machine runs: a media change (machine_change_media) swaps it.
  *
- * The controller is a PCI function in compatibility mode: its legacy ports and ISA IRQs 14/15
- * do not move, only BAR4 (bus master) is assigned; on the direct-boot machine it takes the next
- * free slot as function 0. No saved state yet: save refuses naming the part.
+ * The controller is a PCI function on the next free slot as function 0. With the kernel irqchip
+ * (8259 present) it is in compatibility mode: legacy ports and ISA IRQs 14/15, only BAR4 (bus
+ * master) assigned. With the split irqchip, which has no 8259, a guest has no ISA IRQ 14/15
+ * (Linux allocates IRQs 0-15 only when it finds a legacy PIC), so the controller is in PCI
+ * native mode: its ports in BARs 0-3 and its interrupt on INTA like any PCI function. No saved
+ * state yet: save refuses naming the part.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
@@ -43,6 +46,8 @@ static void fill_config(struct machine *m, struct ide_config *cfg)
     const struct vmm_options *o = m->opts;
     unsigned n = 0;
     memset(cfg, 0, sizeof(*cfg));
+    /* without the 8259 (split irqchip) the guest has no ISA IRQ 14/15: PCI native mode, INTA */
+    cfg->is_native = o->irqchip == VMM_IRQCHIP_SPLIT;
     if (o->has_cdrom_drive)
         cfg->drives[IDE_CDROM_DEFAULT_DRIVE].kind = IDE_KIND_ATAPI;
     for (unsigned i = 0; i < m->ndisks; i++) {

@@ -245,13 +245,15 @@ VCPU_CASES = [
         timeout=300, linux=True, check=lambda t: check_floppy(t)),
     # IDE (ata_piix): an ISO made by xorriso on the ATAPI CD-ROM (sr_mod, isofs), a raw disk on
     # bus=ide written and read back, then a media change through the control socket (the image's
-    # descriptor passed with it) that the guest's next mount sees
-    VcpuCase("linux-ide", b"", tuple(LINUX) + (
+    # descriptor passed with it) that the guest's next mount sees. The split irqchip puts the
+    # controller in PCI native mode (INTA), the kernel irqchip in compatibility mode (IRQ 14/15)
+    *[VcpuCase(f"linux-ide{sfx}", b"", tuple(LINUX) + irqchip + (
         "--disk", "/tmp/d/disk.img,format=raw,bus=ide", "--cdrom", "/tmp/d/a.iso", "--control",
-        "/tmp/d/control.sock", "--cmdline", f"{LINUX_CMDLINE} itest=ide"), 0,
+        "/tmp/d/control.sock", "--cmdline", "console=ttyS0 panic=-1 itest=ide"), 0,
         out_has=_itest("ide"),
         flags="blank=64M,copy=a.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
-        timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",))),
+        timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",)))
+      for sfx, irqchip in (("", ()), ("-irqchip-kernel", ("--irqchip", "kernel")))],
 ]
 
 

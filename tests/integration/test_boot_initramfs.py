@@ -22,6 +22,7 @@ import pytest
 from conftest import built, linux_problem, run
 import boot_util as bu
 import hostkind
+import nested_util as nu
 import vmm_util
 
 QEMU = shutil.which("qemu-system-x86_64")
@@ -117,6 +118,44 @@ def test_qemu_reference_powerbutton(guest, tmp_path):
     finally:
         stop(proc)
     assert itest_result(log.read_text(errors="replace"), "powerbutton") == "PASS"
+
+
+def test_qemu_reference_ide(guest, tmp_path):
+    """itest=ide against QEMU's PIIX IDE (-M pc): the same ISOs and the same /init as the
+    nested linux-ide case, the media change through QEMU's monitor (`change ide1-cd0`)."""
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed")
+    if hostkind.kind() != "kvm" and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("QEMU runs Linux under TCG here, which is slow (set BAREIRON_SLOW_TESTS=1)")
+    a, b, disk = tmp_path / "a.iso", tmp_path / "b.iso", tmp_path / "disk.img"
+    if not (nu.make_iso(a, "ITEST-CD-A") and nu.make_iso(b, "ITEST-CD-B", pad_mib=2)):
+        pytest.skip("xorriso is not installed")
+    with open(disk, "wb") as f:
+        f.truncate(64 << 20)
+    log, mon, ser = tmp_path / "console.log", tmp_path / "mon.sock", tmp_path / "ser.sock"
+    kernel, initrd = guest
+    cmd = [QEMU, "-M", "pc", "-m", "256", "-display", "none", "-no-reboot", "-nodefaults",
+           "-chardev", f"socket,id=s0,path={ser},server=on,wait=off,logfile={log}",
+           "-serial", "chardev:s0", "-monitor", f"unix:{mon},server,nowait",
+           "-kernel", str(kernel), "-initrd", str(initrd), "-append",
+           f"{BASE_CMDLINE} itest=ide", "-drive", f"file={disk},format=raw,if=ide,index=0",
+           "-drive", f"file={a},format=raw,if=ide,index=2,media=cdrom,readonly=on"]
+    cmd += hostkind.qemu_accel()
+    proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for_text(log, "ITEST WAIT ide", proc, 300), log.read_text()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(mon))
+            s.sendall(f"change ide1-cd0 {b} raw\n".encode())
+            time.sleep(1)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(ser))
+            s.sendall(b"go\n")
+            assert proc.wait(timeout=120) == 0
+    finally:
+        stop(proc)
+    assert itest_result(log.read_text(errors="replace"), "ide") == "PASS", log.read_text()[-2000:]
 
 
 # --- bareiron-vmm --------------------------------------------------------------------------

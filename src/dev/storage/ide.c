@@ -29,10 +29,19 @@ struct ide_drive *ide_xfer(struct ide_channel *ch)
     return &ch->drive[ch->xfer_unit];
 }
 
+static bool channel_irq(const struct ide_channel *ch)
+{
+    return ch->irq_pending && !(ch->devctl & ATA_NIEN);
+}
+
+/* Compatibility mode: each channel drives its ISA IRQ. Native mode: both share INTA. */
 static void update_irq(struct ide_channel *ch)
 {
-    bool level = ch->irq_pending && !(ch->devctl & ATA_NIEN);
-    ch->ide->plat.ops->set_irq(ch->ide->plat.opaque, ch->gsi, level);
+    struct ide *ide = ch->ide;
+    if (ide->is_native)
+        pci_dev_set_intx(&ide->pci, channel_irq(&ide->ch[0]) || channel_irq(&ide->ch[1]));
+    else
+        ide->plat.ops->set_irq(ide->plat.opaque, ch->gsi, channel_irq(ch));
 }
 
 void ide_raise_irq(struct ide_channel *ch)
@@ -370,19 +379,50 @@ static void pci_reset(struct pci_dev *dev)
 
 static const struct pci_dev_ops ide_pci_ops = {.reset = pci_reset};
 
-static void init_pci(struct ide *ide)
+/* Native mode's control block BAR (4 bytes): device control / alternate status at offset 2,
+ * where Linux's ata_pci_sff_init_host looks (ATA_PCI_CTL_OFS). */
+static uint64_t native_ctl_read(void *opaque, uint64_t off, unsigned size)
 {
-    static const struct pci_dev_id id = {
+    return off == 2 ? ctl_read(opaque, 0, size) : UINT64_MAX;
+}
+
+static void native_ctl_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    if (off == 2)
+        ctl_write(opaque, 0, val, size);
+}
+
+static const struct io_ops native_ctl_ops = {.read = native_ctl_read, .write = native_ctl_write};
+
+static int init_pci(struct ide *ide)
+{
+    struct pci_dev_id id = {
         .vendor = 0x8086,
         .device = 0x7010,
         .class_code = 0x010180, /* IDE, compatibility mode on both channels, bus master */
     };
+    int ret = 0;
+    if (ide->is_native) {
+        id.class_code = 0x01018f; /* both channels in native mode (and switchable) */
+        id.int_pin = 1;
+    }
     pci_dev_init(&ide->pci, &id, &ide_pci_ops, ide, "piix3-ide");
+    for (unsigned c = 0; ide->is_native && c < IDE_CHANNELS && ret == 0; c++) {
+        ret = pci_dev_set_bar(&ide->pci, c * 2, PCI_BAR_IO, 8, false, &ide_cmd_ops, &ide->ch[c]);
+        if (ret == 0)
+            ret = pci_dev_set_bar(&ide->pci, c * 2 + 1, PCI_BAR_IO, 4, false, &native_ctl_ops,
+                                  &ide->ch[c]);
+    }
+    if (ret == 0)
+        ret = pci_dev_set_bar(&ide->pci, 4, PCI_BAR_IO, BM_BAR_BYTES, false, &ide_bm_ops, ide);
+    if (ret < 0)
+        return ret;
     /* IDETIM: IDE decode enable on both channels (as firmware leaves it; ata_piix checks it) */
     pci_cfg_set16(&ide->pci, 0x40, 0x8000);
     pci_cfg_set16(&ide->pci, 0x42, 0x8000);
     pci_dev_set_wmask(&ide->pci, 0x40, 0xffffffff, 4);
     pci_dev_set_wmask(&ide->pci, 0x44, 0xff, 1);
+    return 0;
 }
 
 static int init_drive(struct ide_drive *d, const struct ide_drive_config *c)
@@ -430,7 +470,10 @@ int ide_create(const struct ide_config *cfg, const struct platform *plat, const 
                      c * 2 + u);
         }
     }
-    init_pci(ide);
+    ide->is_native = cfg->is_native;
+    ret = init_pci(ide);
+    if (ret < 0)
+        goto err;
     ide_reset(ide);
     *out = ide;
     return 0;
@@ -444,6 +487,8 @@ static const uint16_t ctl_ports[IDE_CHANNELS] = {IDE_PRIMARY_CTL_PORT, IDE_SECON
 
 int ide_attach(struct ide *ide, struct bus *pio)
 {
+    if (ide->is_native)
+        return 0; /* the ports are BARs 0-3 */
     for (unsigned c = 0; c < IDE_CHANNELS; c++) {
         int ret = bus_register(pio, cmd_ports[c], 8, &ide_cmd_ops, &ide->ch[c], "ide");
         if (ret == 0)
@@ -456,7 +501,7 @@ int ide_attach(struct ide *ide, struct bus *pio)
 
 void ide_detach(struct ide *ide, struct bus *pio)
 {
-    if (ide == NULL || pio == NULL)
+    if (ide == NULL || pio == NULL || ide->is_native)
         return;
     for (unsigned c = 0; c < IDE_CHANNELS; c++) {
         (void)bus_unregister(pio, cmd_ports[c], &ide->ch[c]);

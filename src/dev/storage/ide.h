@@ -2,8 +2,9 @@
 /*
  * A PIIX3-compatible IDE controller (Intel 82371SB function 1, 8086:7010, class 0x0101 prog-if
  * 0x80): two channels in compatibility mode at the legacy ports (primary 0x1f0-0x1f7 and 0x3f6
- * on ISA IRQ 14, secondary 0x170-0x177 and 0x376 on IRQ 15), bus-master DMA in BAR4 (SFF-8038i:
- * command, status and PRD table address per channel), up to two drives per channel:
+ * on ISA IRQ 14, secondary 0x170-0x177 and 0x376 on IRQ 15), or in PCI native mode (prog-if
+ * 0x8f: the ports in BARs 0-3, INTA), bus-master DMA in BAR4 (SFF-8038i: command, status and
+ * PRD table address per channel), up to two drives per channel:
  *   - ATA disks (ATA/ATAPI-7): PIO single and multiple, DMA, LBA28/LBA48/CHS (ide_ata.c);
  *   - ATAPI CD-ROMs (MMC-3 over SFF-8020i PACKET) with 2048-byte sectors, unit attention and
  *     GET EVENT STATUS NOTIFICATION media events after a media change (ide_atapi.c).
@@ -53,6 +54,13 @@ struct ide_drive_config {
 struct ide_config {
     struct ide_drive_config drives[IDE_DRIVES];
     uint32_t gsi[IDE_CHANNELS]; /* 0: IDE_PRIMARY_IRQ / IDE_SECONDARY_IRQ */
+    /*
+     * PCI native mode (prog-if 0x8f) instead of compatibility mode: the channels' command and
+     * control blocks are BARs 0-3 and both share the function's INTA, for machines without the
+     * 8259 (the split irqchip), where a guest has no ISA IRQ 14/15 (Linux allocates none when it
+     * finds no legacy PIC).
+     */
+    bool is_native;
 };
 
 /*
@@ -62,7 +70,8 @@ struct ide_config {
  */
 MUST_CHECK int ide_create(const struct ide_config *cfg, const struct platform *plat,
                           const struct gmem *gm, struct evloop *loop, struct ide **out);
-/* Registers the legacy ports of both channels on (pio). Returns 0 or a bus_register error. */
+/* Registers the legacy ports of both channels on (pio) (nothing in native mode). Returns 0 or a
+ * bus_register error. */
 MUST_CHECK int ide_attach(struct ide *ide, struct bus *pio);
 /* Unregisters the legacy ports (NULL-safe on a half attach). */
 void ide_detach(struct ide *ide, struct bus *pio);

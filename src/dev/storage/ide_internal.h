@@ -159,6 +159,7 @@ struct ide {
     const struct gmem *gm;
     struct evloop *loop;
     bool is_stopped;
+    bool is_native; /* PCI native mode (ide_config) */
     struct pci_dev pci;
     struct ide_channel ch[IDE_CHANNELS];
 };

@@ -446,6 +446,44 @@ static void test_atapi_dma(void **state)
     assert_int_equal(buf[2047], 2);
 }
 
+static void test_pci_modes(void **state)
+{
+    struct fx *f = *state;
+    struct ide_config cfg = {0};
+    struct ide *native;
+    struct pci_dev *dev = ide_pci_dev(f->ide);
+    /* compatibility mode: the bus master in BAR4, the ports fixed */
+    assert_int_equal(pci_cfg_get8(dev, PCI_CLASS_PROG), 0x80);
+    assert_int_equal(dev->bars[4].type, PCI_BAR_IO);
+    assert_int_equal(dev->bars[4].size, BM_BAR_BYTES);
+    assert_int_equal(dev->bars[0].type, PCI_BAR_NONE);
+    assert_int_equal(pci_cfg_get8(dev, 0x41) & 0x80, 0x80); /* IDETIM decode enable */
+    /* native mode: command and control blocks in BARs 0-3, INTA */
+    cfg.drives[0] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = f->disk};
+    cfg.is_native = true;
+    assert_int_equal(ide_create(&cfg, &f->fp.plat, f->gm, f->loop, &native), 0);
+    dev = ide_pci_dev(native);
+    assert_int_equal(pci_cfg_get8(dev, PCI_CLASS_PROG), 0x8f);
+    assert_int_equal(pci_cfg_get8(dev, PCI_INTERRUPT_PIN), 1);
+    assert_int_equal(dev->bars[0].size, 8);
+    assert_int_equal(dev->bars[1].size, 4);
+    assert_int_equal(dev->bars[2].size, 8);
+    assert_int_equal(dev->bars[3].size, 4);
+    /* the device control register sits at offset 2 of the control block BAR */
+    dev->bars[1].ops->write(dev->bars[1].opaque, 2, ATA_NIEN, 1);
+    assert_int_equal(native->ch[0].devctl, ATA_NIEN);
+    assert_int_equal(dev->bars[1].ops->read(dev->bars[1].opaque, 2, 1), ATA_DRDY | ATA_DSC);
+    assert_int_equal(dev->bars[1].ops->read(dev->bars[1].opaque, 0, 1) & 0xff, 0xff);
+    /* no ISA IRQ is driven (the function, with no host here, drives nothing either) */
+    dev->bars[1].ops->write(dev->bars[1].opaque, 2, 0, 1);
+    ide_cmd_ops.write(&native->ch[0], 6, 0xa0, 1);
+    ide_cmd_ops.write(&native->ch[0], 7, 0xec, 1);
+    assert_true(native->ch[0].irq_pending);
+    assert_false(fake_platform_irq(&f->fp, IDE_PRIMARY_IRQ));
+    ide_stop(native);
+    ide_destroy(native);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atapi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_media_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atapi_dma, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pci_modes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
