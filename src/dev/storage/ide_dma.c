@@ -82,11 +82,11 @@ void ide_io_cancel(struct ide_channel *ch)
 void ide_io_buf(struct ide_channel *ch, enum blk_op op, uint64_t offset, uint32_t len,
                 ide_io_fn done)
 {
-    ch->br.op = op;
-    ch->br.offset_bytes = offset;
-    ch->br.len_bytes = len;
-    ch->iov[0] = (struct iovec){.iov_base = ch->buf, .iov_len = len};
-    ch->br.iovcnt = op == BLK_OP_FLUSH ? 0 : 1;
+    /* Kept apart from ch->br, which a request from before a reset may still be using: io_submit
+     * fills it once that one is done. */
+    ch->pio_op = op;
+    ch->pio_offset = offset;
+    ch->pio_len = len;
     ch->dma.is_pending = false;
     io_queue(ch, done);
 }
@@ -186,6 +186,12 @@ static void io_submit(void *opaque)
         if (!(ch->bm_cmd & BM_CMD_START))
             goto out; /* stopped before we got here: the START write queues again */
         ret = dma_prepare(ch);
+    } else {
+        ch->br.op = ch->pio_op;
+        ch->br.offset_bytes = ch->pio_offset;
+        ch->br.len_bytes = ch->pio_len;
+        ch->iov[0] = (struct iovec){.iov_base = ch->buf, .iov_len = ch->pio_len};
+        ch->br.iovcnt = ch->pio_op == BLK_OP_FLUSH ? 0 : 1;
     }
     if (ret == 0 && d->blk == NULL)
         ret = -ENOMEDIUM;

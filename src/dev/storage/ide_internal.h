@@ -143,7 +143,10 @@ struct ide_channel {
     /* bus master */
     uint8_t bm_cmd, bm_status;
     uint32_t prd_gpa;
-    /* block I/O */
+    /* block I/O: the next PIO request (through buf), then the one with the backend */
+    enum blk_op pio_op;
+    uint64_t pio_offset;
+    uint32_t pio_len;
     struct blk_req br;
     struct iovec iov[IDE_MAX_IOV];
     ide_io_fn io_done;

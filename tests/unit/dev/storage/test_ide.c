@@ -303,10 +303,20 @@ static void test_absent_and_midway(void **state)
     bm_start(f, 0, 0x1000, true);
     prd(f, 0x1000, 0, 0x8000, 512, true);
     evloop_run_once(f->loop, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 1);
     ide_ctl_ops.write(&f->ide->ch[0], 0, ATA_SRST, 1);
     ide_ctl_ops.write(&f->ide->ch[0], 0, 0, 1);
+    /* the next command's request waits for the stale one, then runs */
+    blk_mem_data(f->disk)[7 * 512] = 0x77;
+    outb(f, 0, 2, 1);
+    outb(f, 0, 3, 7);
+    outb(f, 0, 6, 0xe0);
+    outb(f, 0, 7, 0x20);
+    evloop_run_once(f->loop, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 1); /* still the stale one */
     run(f);
-    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC);
+    assert_true(inb(f, 0, 7) & ATA_DRQ);
+    assert_int_equal(inw(f, 0) & 0xff, 0x77);
 }
 
 /* Sends the 12-byte (cdb) to the secondary master; (bcl) is the byte count limit. */
