@@ -119,9 +119,15 @@ int machine_change_media(struct machine *m, const char *path, bool is_forced, st
     if (m->ide == NULL || !m->opts->has_cdrom_drive)
         return error_set(err, -ENODEV, "the VM has no CD-ROM drive on IDE");
     if (path != NULL) {
-        ret = blk_open(&bo, m->loop, &blk, err);
+        struct error e = {0};
+        ret = blk_open(&bo, m->loop, &blk, &e);
+        if (ret == -EACCES) /* fdcache sealed: the filters let no open reach a file */
+            return error_set(err, ret,
+                             "cannot open %s: permission denied (a monitor under its filters "
+                             "opens no file: pass the image's descriptor with the request)",
+                             path);
         if (ret < 0)
-            return ret;
+            return error_set(err, ret, "%s", e.message);
     }
     ret = ide_change_media(m->ide, IDE_CDROM_DEFAULT_DRIVE, blk, is_forced, &old);
     if (ret < 0) {
