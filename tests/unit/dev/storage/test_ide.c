@@ -57,10 +57,16 @@ static int setup(void **state)
     return 0;
 }
 
+static void run(struct fx *f);
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
     ide_stop(f->ide);
+    run(f); /* what is in flight completes, as blk_close does */
+    blk_close(f->disk);
+    blk_close(f->cd);
+    blk_close(f->cd2);
     ide_destroy(f->ide);
     evloop_destroy(f->loop);
     fake_platform_fini(&f->fp);
