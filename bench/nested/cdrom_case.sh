@@ -5,8 +5,9 @@
 # then RUNS rounds of both configurations, each booting Debian's kernel with the itest initramfs
 # (`itest=cdread`: ata_piix and sr_mod, then `dd if=/dev/sr0 of=/dev/null bs=1M`, timed by
 # /init) with /x/cd.iso in the IDE CD-ROM drive: bareiron-vmm (--cdrom, the secondary master;
-# PCI native mode on the default split irqchip) and QEMU (-M pc, its PIIX3 IDE, the CD-ROM on
-# the secondary master too). Prints "CBENCH <config> <round> bytes=N ms=M" per run (also as
+# PCI native mode on the default split irqchip; "ours-kirq": --irqchip kernel, compatibility
+# mode on IRQ 15 as QEMU's) and QEMU (-M pc, its PIIX3 IDE, the CD-ROM on the secondary master
+# too). Prints "CBENCH <config> <round> bytes=N ms=M" per run (also as
 # LIVE-CBENCH on /dev/console), "CBENCH-FAIL <config> <round> <status>" when a run gave none.
 # Usage (a /cases line): cbench <timeout> - /bin/sh /x/cdrom_case.sh RUNS
 runs=${1:-2}
@@ -20,10 +21,12 @@ append="console=ttyS0 panic=-1 quiet itest=cdread"
 
 run_one() {
     case "$1" in
-    ours)
+    ours | ours-kirq)
+        irqchip=split
+        [ "$1" = ours-kirq ] && irqchip=kernel
         timeout -s KILL 600 /bin/bareiron-vmm --kernel /x/vmlinuz --initrd /x/initrd.gz \
-            --memory 512M --serial stdio --no-reboot --cdrom /x/cd.iso --cmdline "$append" \
-            </dev/null >/tmp/run.out 2>&1
+            --memory 512M --serial stdio --no-reboot --cdrom /x/cd.iso --irqchip "$irqchip" \
+            --cmdline "$append" </dev/null >/tmp/run.out 2>&1
         ;;
     qemu)
         timeout -s KILL 600 /usr/bin/qemu-system-x86_64 -M pc -accel kvm -m 512M -nodefaults \
@@ -46,7 +49,7 @@ run_one() {
 
 i=1
 while [ "$i" -le "$runs" ]; do
-    for c in ours qemu; do
+    for c in ours ours-kirq qemu; do
         run_one "$c" "$i"
     done
     i=$((i + 1))
