@@ -106,8 +106,10 @@ static int check_live_settings(const struct vm_args *a, const struct proc_status
         return 0;
     /* A saved state holds the machine those settings describe: a resume needs it unchanged. */
     for (size_t i = 0; i < a->nsettings; i++)
-        /* the floppy is live in a running monitor's drive, but a saved machine keeps its disk */
-        if (!config_option_is_live(a->keys[i]) || (is_saved && !strcmp(a->keys[i], "floppy")))
+        /* the floppy and the CD-ROM are live in a running monitor's drives, but a saved machine
+         * keeps its disks */
+        if (!config_option_is_live(a->keys[i]) ||
+            (is_saved && (!strcmp(a->keys[i], "floppy") || !strcmp(a->keys[i], "cdrom"))))
             return error_set(err, -EBUSY, "VM '%s' is %s: --%s can only change while it is %s",
                              a->name, vm_state_name(ps->state), a->keys[i],
                              is_saved ? "powered off ('bareiron discard' drops the saved state)"
