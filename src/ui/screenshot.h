@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Screenshots as PNG files (libpng; PNG specification, W3C 2003): 8-bit RGB, no alpha.
+ */
+#ifndef BAREIRON_UI_SCREENSHOT_H
+#define BAREIRON_UI_SCREENSHOT_H
+
+#include "base/compiler.h"
+#include "base/error.h"
+#include "ui/ui.h"
+
+/*
+ * Writes (img) to a new file at (path) (created mode 0644, replaced if it exists, written to a
+ * temporary name first and renamed). Returns 0 or -errno with (err) set (-ENOTSUP: built
+ * without libpng).
+ */
+MUST_CHECK int ui_screenshot_png(const char *path, const struct ui_image *img, struct error *err);
+
+#endif
