@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of ui/screenshot.h over libpng's write API (libpng manual §IV "Writing"), one row at a
- * time from the XRGB8888 image, into a temporary file beside (path) that is renamed over it.
+ * Implementation of ui/screenshot.h over libpng's write API (libpng manual §IV "Writing"), one row
+ * at a time from the XRGB8888 image, into a temporary file beside (path) that is renamed over it.
  */
 #include "ui/screenshot.h"
 

@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 struct ui_input_ops {
-    void (*key)(void *opaque, uint32_t keysym, bool is_down);           /* X11 keysym */
+    void (*key)(void *opaque, uint32_t keysym, bool is_down); /* X11 keysym */
     void (*pointer)(void *opaque, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
-                    uint32_t buttons);                                  /* absolute, RFB mask */
+                    uint32_t buttons); /* absolute, RFB mask */
 };
 
 /* A screen image: XRGB8888 pixels (blue in the low byte), (stride) pixels from row to row. */

@@ -253,8 +253,8 @@ static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
     vnc->width = DEFAULT_WIDTH;
     vnc->height = DEFAULT_HEIGHT;
     vnc->fb = calloc((size_t)vnc->width * vnc->height, 4);
-    vnc->screen = vnc->fb ? rfbGetScreen(NULL, NULL, (int)vnc->width, (int)vnc->height, 8, 3, 4)
-                          : NULL;
+    vnc->screen =
+        vnc->fb ? rfbGetScreen(NULL, NULL, (int)vnc->width, (int)vnc->height, 8, 3, 4) : NULL;
     if (vnc->screen == NULL)
         return -ENOMEM;
     rfbScreenInfoPtr s = vnc->screen;

@@ -21,6 +21,7 @@
 #include "net/net.h"
 #include "net/slirp.h"
 #include "vmm/machine.h"
+#include "vmm/machine_display.h"
 
 static enum control_run_state query_state(void *opaque)
 {
@@ -449,6 +450,63 @@ static int media_change(void *opaque, const struct control_media_change *req, st
                      req->drive);
 }
 
+/* The machine for a display op, or NULL with (err) set: none between two machines, none
+ * without --video. */
+static struct machine *display_machine(struct vmm_ctl *c, struct error *err)
+{
+    if (c->opts->video == VMM_VIDEO_NONE) {
+        error_set(err, -ENODEV, "the VM has no display adapter (--video none)");
+        return NULL;
+    }
+    if (c->machine == NULL)
+        error_set(err, -EAGAIN, "the machine is being reset: try again");
+    return c->machine;
+}
+
+static int screenshot_png(void *opaque, const char *path, struct error *err)
+{
+    struct machine *m = display_machine(opaque, err);
+    return m == NULL ? err->code : machine_screenshot_png(m, path, err);
+}
+
+static int screenshot_text(void *opaque, char *buf, size_t size, unsigned *rows, unsigned *cols,
+                           struct error *err)
+{
+    struct machine *m = display_machine(opaque, err);
+    return m == NULL ? err->code : machine_screenshot_text(m, buf, size, rows, cols, err);
+}
+
+static int query_display(void *opaque, struct control_display *out, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct machine *m = display_machine(c, err);
+    struct machine_display_info info;
+    int ret;
+    if (m == NULL)
+        return err->code;
+    if ((ret = machine_display_info(m, &info, err)) < 0)
+        return ret;
+    out->adapter = c->opts->video == VMM_VIDEO_STD ? "std" : "bochs-display";
+    out->mode = info.mode;
+    out->width = info.width;
+    out->height = info.height;
+    out->bpp = info.bpp;
+    out->vram_bytes = info.vram_bytes;
+    out->viewers = info.viewers;
+    out->bytes_sent = info.bytes_sent;
+    out->vnc = NULL;
+    if (c->opts->display == VMM_DISPLAY_VNC_UNIX) {
+        snprintf(c->vnc_address, sizeof(c->vnc_address), "unix:%s", c->opts->display_path);
+        out->vnc = c->vnc_address;
+    } else if (c->opts->display == VMM_DISPLAY_VNC_TCP) {
+        snprintf(c->vnc_address, sizeof(c->vnc_address),
+                 strchr(c->opts->display_host, ':') ? "[%s]:%u" : "%s:%u", c->opts->display_host,
+                 c->opts->display_port);
+        out->vnc = c->vnc_address;
+    }
+    return 0;
+}
+
 const struct control_ops vmm_ctl_ops = {
     .query_state = query_state,
     .query_config = query_config,
@@ -466,4 +524,7 @@ const struct control_ops vmm_ctl_ops = {
     .send_key = send_key,
     .input_pointer = input_pointer,
     .media_change = media_change,
+    .screenshot_png = screenshot_png,
+    .screenshot_text = screenshot_text,
+    .query_display = query_display,
 };

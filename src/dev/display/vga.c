@@ -382,8 +382,8 @@ int vga_create(const struct vga_config *cfg, const struct vga_host_ops *host, vo
     v->soft_dirty = calloc((v->npages + 63) / 64, sizeof(uint64_t));
     v->dirty = calloc((v->npages + 63) / 64, sizeof(uint64_t));
     v->line = calloc(VGA_MAX_XRES, sizeof(uint32_t));
-    v->vram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    v->vram =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (v->vram == MAP_FAILED)
         v->vram = NULL;
     if (!v->soft_dirty || !v->dirty || !v->line || !v->vram) {

@@ -66,10 +66,10 @@ struct vga_host_ops {
 };
 
 struct vga_config {
-    uint64_t vram_bytes;   /* power of two, VGA_VRAM_MIN_BYTES..VGA_VRAM_MAX_BYTES */
-    bool has_legacy;       /* false: bochs-display (no VGA ports, no legacy window) */
-    unsigned edid_width;   /* preferred mode in the EDID block (0: 1024) */
-    unsigned edid_height;  /* (0: 768) */
+    uint64_t vram_bytes;  /* power of two, VGA_VRAM_MIN_BYTES..VGA_VRAM_MAX_BYTES */
+    bool has_legacy;      /* false: bochs-display (no VGA ports, no legacy window) */
+    unsigned edid_width;  /* preferred mode in the EDID block (0: 1024) */
+    unsigned edid_height; /* (0: 768) */
 };
 
 /* A rendered screen: XRGB8888 pixels, (width) per row. */

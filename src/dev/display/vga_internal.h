@@ -91,8 +91,8 @@ struct vga {
     uint16_t vbe_index;
     uint16_t vbe[VBE_NREGS];
     uint8_t edid[128];
-    uint32_t gen;          /* bumped by every register write that changes the picture */
-    uint64_t *soft_dirty;  /* pages written through trapped paths */
+    uint32_t gen;         /* bumped by every register write that changes the picture */
+    uint64_t *soft_dirty; /* pages written through trapped paths */
 
     pthread_mutex_t frame_lock; /* everything below */
     uint64_t *dirty;            /* scratch page bitmap of a refresh */
@@ -103,7 +103,7 @@ struct vga {
     bool is_resized;
     uint32_t drawn_gen; /* the register generation the frame shows */
     enum vga_kind drawn_kind;
-    uint32_t *line; /* one converted line (VGA_MAX_XRES pixels) */
+    uint32_t *line;       /* one converted line (VGA_MAX_XRES pixels) */
     struct vga_mode mode; /* the registers of the refresh running */
 };
 

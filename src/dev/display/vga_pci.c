@@ -25,8 +25,8 @@ static void reset(struct pci_dev *dev)
 
 static const struct pci_dev_ops vga_pci_dev_ops = {.bar_map = bar_map, .reset = reset};
 
-int vga_pci_init(struct vga_pci *p, struct vga *v, bool has_legacy, const void *rom,
-                 size_t rom_len, const struct vga_pci_ops *ops, void *opaque)
+int vga_pci_init(struct vga_pci *p, struct vga *v, bool has_legacy, const void *rom, size_t rom_len,
+                 const struct vga_pci_ops *ops, void *opaque)
 {
     struct pci_dev_id id = {
         .vendor = VGA_PCI_VENDOR,
@@ -41,8 +41,8 @@ int vga_pci_init(struct vga_pci *p, struct vga *v, bool has_legacy, const void *
     p->vga = v;
     p->ops = ops;
     p->opaque = opaque;
-    ret = pci_dev_set_bar(&p->pci, LFB_BAR, PCI_BAR_MEM32, vga_vram_bytes(v), true, &vga_lfb_ops,
-                          v);
+    ret =
+        pci_dev_set_bar(&p->pci, LFB_BAR, PCI_BAR_MEM32, vga_vram_bytes(v), true, &vga_lfb_ops, v);
     if (ret == 0)
         ret = pci_dev_set_bar(&p->pci, MMIO_BAR, PCI_BAR_MEM32, VGA_MMIO_BAR_BYTES, false,
                               &vga_mmio_ops, v);

@@ -200,8 +200,8 @@ static bool render_lines(struct vga *v, const struct vga_mode *m, bool is_full)
 {
     bool is_changed = false;
     unsigned bpp = m->kind == VGA_KIND_VBE ? m->bpp : 8;
-    uint64_t row_bytes = m->kind == VGA_KIND_PLANAR ? (m->width + 7) / 8 * 4
-                                                    : (uint64_t)m->width * ((bpp + 7) / 8);
+    uint64_t row_bytes =
+        m->kind == VGA_KIND_PLANAR ? (m->width + 7) / 8 * 4 : (uint64_t)m->width * ((bpp + 7) / 8);
     for (unsigned y = 0; y < m->height; y++) {
         uint64_t off = m->start_bytes + y * m->line_bytes;
         if (off >= v->vram_bytes || row_bytes > v->vram_bytes - off) {
@@ -346,8 +346,7 @@ unsigned vga_take_dirty(struct vga *v, vga_rect_fn fn, void *opaque, bool *is_re
             while (end < v->tiles_x && (*is_resized || tile_is_set(v, end, ty)))
                 end++;
             unsigned x = tx * VGA_TILE, y = ty * VGA_TILE;
-            fn(opaque, x, y, MIN(end * VGA_TILE, v->width) - x,
-               MIN(y + VGA_TILE, v->height) - y);
+            fn(opaque, x, y, MIN(end * VGA_TILE, v->width) - x, MIN(y + VGA_TILE, v->height) - y);
             n++;
             tx = end;
         }
@@ -415,9 +414,11 @@ int vga_text(struct vga *v, char *buf, size_t size, unsigned *rows, unsigned *co
 
 const char *vga_mode_name(struct vga *v, unsigned *width, unsigned *height, unsigned *bpp)
 {
-    static const char *const names[] = {
-        [VGA_KIND_OFF] = "off", [VGA_KIND_TEXT] = "text", [VGA_KIND_GFX256] = "vga",
-        [VGA_KIND_VBE] = "vbe", [VGA_KIND_PLANAR] = "vga"};
+    static const char *const names[] = {[VGA_KIND_OFF] = "off",
+                                        [VGA_KIND_TEXT] = "text",
+                                        [VGA_KIND_GFX256] = "vga",
+                                        [VGA_KIND_VBE] = "vbe",
+                                        [VGA_KIND_PLANAR] = "vga"};
     struct vga_mode *m = malloc(sizeof(*m));
     if (m == NULL)
         return "off";

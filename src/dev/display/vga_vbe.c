@@ -110,8 +110,8 @@ void vga_vbe_write(struct vga *v, unsigned index, uint16_t val)
         if (!mode_fits(v, v->vbe[VBE_XRES], v->vbe[VBE_YRES], v->vbe[VBE_BPP], val))
             return;
         v->vbe[VBE_VIRT_WIDTH] = val;
-        v->vbe[VBE_VIRT_HEIGHT] = (uint16_t)MIN(
-            v->vram_bytes / ((uint64_t)val * bytes_pp(v->vbe[VBE_BPP])), 0xffffu);
+        v->vbe[VBE_VIRT_HEIGHT] =
+            (uint16_t)MIN(v->vram_bytes / ((uint64_t)val * bytes_pp(v->vbe[VBE_BPP])), 0xffffu);
         break;
     case VBE_X_OFFSET:
     case VBE_Y_OFFSET:
@@ -144,8 +144,8 @@ bool vga_vbe_snapshot(struct vga *v, struct vga_mode *m)
     if (!mode_fits(v, w, h, bpp, vw))
         return true;
     uint64_t line = (uint64_t)vw * bytes_pp(bpp);
-    uint64_t start = (uint64_t)v->vbe[VBE_Y_OFFSET] * line +
-                     (uint64_t)v->vbe[VBE_X_OFFSET] * bytes_pp(bpp);
+    uint64_t start =
+        (uint64_t)v->vbe[VBE_Y_OFFSET] * line + (uint64_t)v->vbe[VBE_X_OFFSET] * bytes_pp(bpp);
     /* the panned window must lie inside video memory, last line included */
     if (start + (h - 1) * line + w * bytes_pp(bpp) > v->vram_bytes)
         return true;
@@ -290,9 +290,9 @@ void vga_edid_build(uint8_t edid[128], unsigned width, unsigned height)
     edid[17] = 30; /* year of manufacture - 1990 */
     edid[18] = 1;
     edid[19] = 4;
-    edid[20] = 0xa5;  /* digital, 8 bits per colour, DisplayPort */
-    edid[23] = 120;   /* gamma 2.2 */
-    edid[24] = 0x06;  /* RGB, preferred timing is native */
+    edid[20] = 0xa5; /* digital, 8 bits per colour, DisplayPort */
+    edid[23] = 120;  /* gamma 2.2 */
+    edid[24] = 0x06; /* RGB, preferred timing is native */
     for (unsigned i = 38; i < 54; i++)
         edid[i] = 1; /* no standard timings */
     edid_timing(&edid[54], width, height);

@@ -46,12 +46,12 @@ int pci_dev_set_rom(struct pci_dev *dev, const void *data, size_t len)
         return -EINVAL;
     while (size < len)
         size <<= 1;
-    dev->rom = (struct pci_bar){
-        .type = PCI_BAR_MEM32, .size = size, .ops = &rom_ops, .opaque = dev};
+    dev->rom =
+        (struct pci_bar){.type = PCI_BAR_MEM32, .size = size, .ops = &rom_ops, .opaque = dev};
     dev->rom_data = data;
     dev->rom_bytes = len;
     pci_cfg_set32(dev, PCI_ROM_ADDRESS, 0);
-    pci_dev_set_wmask(dev, PCI_ROM_ADDRESS, (uint32_t)~(size - 1) | ROM_ENABLE, 4);
+    pci_dev_set_wmask(dev, PCI_ROM_ADDRESS, (uint32_t) ~(size - 1) | ROM_ENABLE, 4);
     return 0;
 }
 
