@@ -265,6 +265,7 @@ static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
     s->ipv6port = 0;
     s->httpPort = 0;
     s->alwaysShared = TRUE;
+    s->cursor = NULL; /* no cursor drawn into the picture: the guest draws its own */
     s->kbdAddEvent = on_key;
     s->ptrAddEvent = on_pointer;
     s->setXCutText = on_cut_text;
@@ -274,6 +275,11 @@ static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
         vnc->passwords[0] = vnc->password;
         s->authPasswdData = vnc->passwords;
         s->passwordCheck = rfbCheckPasswordByList;
+        /* Initialise the DES backend (libgcrypt probes files and syslog) here, on the main
+         * thread, rather than at the first viewer in the display thread's seccomp filter. */
+        unsigned char challenge[CHALLENGESIZE];
+        rfbRandomBytes(challenge);
+        rfbEncryptBytes(challenge, vnc->password);
     }
     rfbInitServer(s);
     return 0;
