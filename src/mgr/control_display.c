@@ -95,3 +95,29 @@ int control_display_query(const struct control_ops *ops, void *opaque, json_t *a
                         json_integer((json_int_t)(d.bytes_sent & (uint64_t)INT64_MAX)));
     return 0;
 }
+
+int control_display_data(const struct control_ops *ops, void *opaque, json_t *args, json_t *result,
+                         struct error *err)
+{
+    static const char *const keys[] = {"offset", NULL};
+    const uint8_t *data = NULL;
+    uint64_t offset = 0, total = 0;
+    size_t len = 0;
+    char *b64 = NULL;
+    int ret;
+    if ((ret = api_check_args(args, keys, err)) < 0 ||
+        (ret = api_arg_uint(args, "offset", false, &offset, err)) < 0)
+        return ret;
+    if (ops->screenshot_data == NULL)
+        return error_set(err, -ENOTSUP, "screenshot-data is not supported by this monitor");
+    ret = ops->screenshot_data(opaque, offset, &data, &len, &total, err);
+    if (ret < 0)
+        return ret;
+    if (api_base64_encode(data, MIN(len, (size_t)CONTROL_SCREENSHOT_CHUNK), &b64) < 0)
+        return error_set(err, -ENOMEM, "out of memory");
+    json_object_set_new(result, "size", json_integer((json_int_t)total));
+    json_object_set_new(result, "offset", json_integer((json_int_t)offset));
+    json_object_set_new(result, "data", json_string(b64));
+    free(b64);
+    return 0;
+}

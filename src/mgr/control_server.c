@@ -333,6 +333,7 @@ NET(h_send_key, control_send_key)
 NET(h_input_pointer, control_input_pointer)
 NET(h_screenshot, control_display_screenshot)
 NET(h_query_display, control_display_query)
+NET(h_screenshot_data, control_display_data)
 #undef NET
 
 static const struct {
@@ -360,6 +361,7 @@ static const struct {
     {"media-change", h_media_change, true},
     {"screenshot", h_screenshot, true},
     {"query-display", h_query_display, false},
+    {"screenshot-data", h_screenshot_data, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */

@@ -187,6 +187,11 @@ struct control_ops {
                            struct error *err);
     /* Fills (out). */
     int (*query_display)(void *opaque, struct control_display *out, struct error *err);
+    /* The screen as a PNG held by the monitor: (offset) 0 encodes the screen now, a later
+     * offset reads on in the image the last call encoded. Sets (*data) to the bytes from
+     * (offset) (valid until the next call), (*len) to their number, (*total) to the size. */
+    int (*screenshot_data)(void *opaque, uint64_t offset, const uint8_t **data, size_t *len,
+                           uint64_t *total, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

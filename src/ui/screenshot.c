@@ -1,29 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Implementation of ui/screenshot.h over libpng's write API (libpng manual §IV "Writing"), one row
- * at a time from the XRGB8888 image, into a temporary file beside (path) that is renamed over it.
+ * at a time from the XRGB8888 image into a growing buffer; the file variant writes that buffer
+ * to a temporary file beside (path) that is renamed over it.
  */
 #include "ui/screenshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <png.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/compiler.h"
+
+struct membuf {
+    uint8_t *data;
+    size_t len, cap;
+    bool has_failed;
+};
+
+static void mem_write(png_structp png, png_bytep bytes, size_t n)
+{
+    struct membuf *m = png_get_io_ptr(png);
+    if (m->has_failed)
+        return;
+    if (m->len + n > m->cap) {
+        size_t cap = MAX(m->cap * 2, m->len + n + 65536);
+        uint8_t *d = realloc(m->data, cap);
+        if (d == NULL) {
+            m->has_failed = true;
+            return;
+        }
+        m->data = d;
+        m->cap = cap;
+    }
+    memcpy(m->data + m->len, bytes, n);
+    m->len += n;
+}
+
+static void mem_flush(png_structp png)
+{
+    (void)png;
+}
+
 /* libpng reports errors by longjmp; a volatile status keeps the cleanup straight. */
-static int write_rows(FILE *f, const struct ui_image *img, uint8_t *row)
+static int encode(struct membuf *m, const struct ui_image *img, uint8_t *row)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    volatile int ret = -EIO;
+    volatile int ret = -ENOMEM;
     if (png == NULL || info == NULL)
         goto out;
     if (setjmp(png_jmpbuf(png)))
         goto out;
-    png_init_io(png, f);
+    png_set_write_fn(png, m, mem_write, mem_flush);
     png_set_IHDR(png, info, img->width, img->height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, 1); /* fast: screenshots are taken while the guest runs */
@@ -38,37 +72,60 @@ static int write_rows(FILE *f, const struct ui_image *img, uint8_t *row)
         png_write_row(png, row);
     }
     png_write_end(png, NULL);
-    ret = 0;
+    ret = m->has_failed ? -ENOMEM : 0;
 out:
     png_destroy_write_struct(&png, &info);
     return ret;
 }
 
-int ui_screenshot_png(const char *path, const struct ui_image *img, struct error *err)
+int ui_screenshot_png_mem(const struct ui_image *img, uint8_t **out, size_t *len, struct error *err)
 {
-    char tmp[4200];
+    struct membuf m = {0};
     uint8_t *row;
-    FILE *f;
-    int fd, ret;
-    if (img->width == 0 || img->height == 0)
+    int ret;
+    if (img->width == 0 || img->height == 0 || img->pixels == NULL)
         return error_set(err, -EINVAL, "screenshot: the screen is empty");
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return error_set(err, -ENAMETOOLONG, "screenshot: path too long");
     row = malloc((size_t)img->width * 3);
     if (row == NULL)
         return error_set(err, -ENOMEM, "out of memory");
+    ret = encode(&m, img, row);
+    free(row);
+    if (ret < 0) {
+        free(m.data);
+        return error_set(err, ret, "screenshot: cannot encode the PNG: %s", strerror(-ret));
+    }
+    *out = m.data;
+    *len = m.len;
+    return 0;
+}
+
+int ui_screenshot_png(const char *path, const struct ui_image *img, struct error *err)
+{
+    char tmp[4200];
+    uint8_t *png = NULL;
+    size_t len = 0;
+    int fd, ret;
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return error_set(err, -ENAMETOOLONG, "screenshot: path too long");
+    ret = ui_screenshot_png_mem(img, &png, &len, err);
+    if (ret < 0)
+        return ret;
     /* the monitor's seccomp filter lets exactly these flags create a file (as save does) */
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+    if (fd < 0) {
         ret = -errno;
-        if (fd >= 0)
-            close(fd);
-        free(row);
+        free(png);
         return error_set(err, ret, "screenshot: cannot create %s: %s", tmp, strerror(-ret));
     }
-    ret = write_rows(f, img, row);
-    free(row);
-    if (fclose(f) != 0 && ret == 0)
+    for (size_t off = 0; ret == 0 && off < len;) {
+        ssize_t n = write(fd, png + off, len - off);
+        if (n < 0 && errno != EINTR)
+            ret = -errno;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    free(png);
+    if (close(fd) < 0 && ret == 0)
         ret = -errno;
     if (ret == 0 && rename(tmp, path) < 0)
         ret = -errno;

@@ -5,6 +5,9 @@
 #ifndef BAREIRON_UI_SCREENSHOT_H
 #define BAREIRON_UI_SCREENSHOT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "base/compiler.h"
 #include "base/error.h"
 #include "ui/ui.h"
@@ -15,5 +18,10 @@
  * without libpng).
  */
 MUST_CHECK int ui_screenshot_png(const char *path, const struct ui_image *img, struct error *err);
+
+/* Encodes (img) as a PNG into a malloc'd buffer: (*out) (the caller frees it) of (*len) bytes.
+ * Returns 0 or -errno with (err) set. */
+MUST_CHECK int ui_screenshot_png_mem(const struct ui_image *img, uint8_t **out, size_t *len,
+                                     struct error *err);
 
 #endif

@@ -10,3 +10,11 @@ int ui_screenshot_png(const char *path, const struct ui_image *img, struct error
     (void)img;
     return error_set(err, -ENOTSUP, "screenshot: PNG not supported by this build (no libpng)");
 }
+
+int ui_screenshot_png_mem(const struct ui_image *img, uint8_t **out, size_t *len, struct error *err)
+{
+    (void)img;
+    (void)out;
+    (void)len;
+    return error_set(err, -ENOTSUP, "screenshot: PNG not supported by this build (no libpng)");
+}

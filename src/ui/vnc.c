@@ -299,14 +299,20 @@ int ui_vnc_create(const struct ui_vnc_config *cfg, struct ui_vnc **out, struct e
                            : listen_tcp(vnc, cfg->host, cfg->port, err);
     if (ret == 0 && setup_screen(vnc, cfg) < 0)
         ret = error_set(err, -ENOMEM, "out of memory");
-    if (ret == 0 && (ret = -pthread_create(&vnc->thread, NULL, vnc_thread, vnc)) < 0)
-        error_set(err, ret, "cannot start the VNC thread: %s", strerror(-ret));
     if (ret < 0) {
         ui_vnc_destroy(vnc);
         return ret;
     }
-    vnc->is_started = true;
     *out = vnc;
+    return 0;
+}
+
+int ui_vnc_start(struct ui_vnc *vnc, struct error *err)
+{
+    int ret = -pthread_create(&vnc->thread, NULL, vnc_thread, vnc);
+    if (ret < 0)
+        return error_set(err, ret, "cannot start the VNC thread: %s", strerror(-ret));
+    vnc->is_started = true;
     return 0;
 }
 

@@ -4,7 +4,7 @@
  * address asked for, or a unix socket), at most (max_clients) viewers, VNC authentication with
  * a password when one is given. All libvncserver calls stay in ui/vnc.c.
  *
- * A thread of its own (started by ui_vnc_create, joined by ui_vnc_destroy) accepts viewers,
+ * A thread of its own (started by ui_vnc_start, joined by ui_vnc_destroy) accepts viewers,
  * runs libvncserver's message processing and, while a viewer is connected, asks the source for
  * a refresh about 30 times a second; with no viewer it sleeps in poll. The source reports the
  * screen size and the changed rectangles through ui_vnc_resize and ui_vnc_damage, which copy
@@ -41,11 +41,14 @@ struct ui_vnc_source_ops {
 };
 
 /*
- * Listens as (cfg) says and starts the VNC thread with a black 640x480 screen. Returns 0 and
- * the server in (*out), or -errno with (err) set (-ENOTSUP: built without libvncserver).
+ * Listens as (cfg) says with a black 640x480 screen; viewers are served once ui_vnc_start
+ * runs (a monitor entering its jail must stay single-threaded until then). Returns 0 and the
+ * server in (*out), or -errno with (err) set (-ENOTSUP: built without libvncserver).
  */
 MUST_CHECK int ui_vnc_create(const struct ui_vnc_config *cfg, struct ui_vnc **out,
                              struct error *err);
+/* Starts the VNC thread. Returns 0 or -errno with (err) set. */
+MUST_CHECK int ui_vnc_start(struct ui_vnc *vnc, struct error *err);
 /* Stops and joins the thread, closes every viewer and the listener (removing a unix socket)
  * and frees (vnc). NULL is allowed. */
 void ui_vnc_destroy(struct ui_vnc *vnc);

@@ -11,6 +11,12 @@ int ui_vnc_create(const struct ui_vnc_config *cfg, struct ui_vnc **out, struct e
     return error_set(err, -ENOTSUP, "--display vnc: not supported by this build (no libvncserver)");
 }
 
+int ui_vnc_start(struct ui_vnc *vnc, struct error *err)
+{
+    (void)vnc;
+    return error_set(err, -ENOTSUP, "--display vnc: not supported by this build");
+}
+
 void ui_vnc_destroy(struct ui_vnc *vnc)
 {
     (void)vnc;

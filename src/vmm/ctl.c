@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -476,6 +477,32 @@ static int screenshot_text(void *opaque, char *buf, size_t size, unsigned *rows,
     return m == NULL ? err->code : machine_screenshot_text(m, buf, size, rows, cols, err);
 }
 
+static int screenshot_data(void *opaque, uint64_t offset, const uint8_t **data, size_t *len,
+                           uint64_t *total, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    if (offset == 0) {
+        struct machine *m = display_machine(c, err);
+        uint8_t *png = NULL;
+        size_t n = 0;
+        if (m == NULL)
+            return err->code;
+        int ret = machine_screenshot_png_mem(m, &png, &n, err);
+        if (ret < 0)
+            return ret;
+        free(c->png);
+        c->png = png;
+        c->png_bytes = n;
+    }
+    if (c->png == NULL || offset > c->png_bytes)
+        return error_set(err, -EINVAL, "screenshot-data: offset %llu outside the image",
+                         (unsigned long long)offset);
+    *data = c->png + offset;
+    *len = c->png_bytes - (size_t)offset;
+    *total = c->png_bytes;
+    return 0;
+}
+
 static int query_display(void *opaque, struct control_display *out, struct error *err)
 {
     struct vmm_ctl *c = opaque;
@@ -527,4 +554,5 @@ const struct control_ops vmm_ctl_ops = {
     .screenshot_png = screenshot_png,
     .screenshot_text = screenshot_text,
     .query_display = query_display,
+    .screenshot_data = screenshot_data,
 };

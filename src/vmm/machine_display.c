@@ -251,6 +251,20 @@ int machine_screenshot_png(struct machine *m, const char *path, struct error *er
     return ret;
 }
 
+int machine_screenshot_png_mem(struct machine *m, uint8_t **out, size_t *len, struct error *err)
+{
+    struct vga *v = display_vga(m, err);
+    struct vga_frame f;
+    if (v == NULL)
+        return -ENODEV;
+    vga_refresh(v);
+    vga_frame_lock(v, &f);
+    struct ui_image img = {f.pixels, f.width, f.height, f.width};
+    int ret = ui_screenshot_png_mem(&img, out, len, err);
+    vga_frame_unlock(v);
+    return ret;
+}
+
 int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned *rows,
                             unsigned *cols, struct error *err)
 {

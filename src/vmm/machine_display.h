@@ -30,6 +30,10 @@ void machine_set_display(struct machine *m, struct ui_vnc *vnc);
 /* Writes the screen as a PNG file at (path). Returns 0 or -errno with (err) set (-ENODEV: no
  * display adapter). */
 MUST_CHECK int machine_screenshot_png(struct machine *m, const char *path, struct error *err);
+/* The screen as a PNG in a malloc'd buffer (*out) of (*len) bytes (the caller frees it).
+ * Returns 0 or -errno with (err) set. */
+MUST_CHECK int machine_screenshot_png_mem(struct machine *m, uint8_t **out, size_t *len,
+                                          struct error *err);
 /* The text screen (vga_text of dev/display/vga.h) in (buf). Returns its length or -errno with
  * (err) set (-ENOTSUP: not a text mode; -ENODEV: no adapter). */
 MUST_CHECK int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned *rows,

@@ -302,8 +302,8 @@ static int read_password(const char *path, char *buf, size_t size, struct error 
     return 0;
 }
 
-/* --display vnc: the server and its thread, before the jail and the filters (its socket is
- * bound now). Without --display nothing of libvncserver runs and no thread starts. */
+/* --display vnc: the server, before the jail and the filters (its socket is bound now; its
+ * thread starts in harden). Without --display nothing of libvncserver runs, no thread starts. */
 static int setup_display(struct vmm *v, struct error *err)
 {
     struct ui_vnc_config cfg = {0};
@@ -434,6 +434,10 @@ static int harden(struct vmm *v)
             return ret;
     }
     fdcache_seal();
+    /* After the jail (entered single-threaded), before the main filter: the VNC thread loads
+     * only its own filter as it starts (a thread inherits the filters already loaded). */
+    if (ret == 0 && v->vnc != NULL)
+        ret = ui_vnc_start(v->vnc, &err);
     if (ret == 0 && v->opts.is_seccomp)
         ret = syscall_filter_install(&err);
     if (ret < 0) {
@@ -450,6 +454,7 @@ static void cleanup(struct vmm *v)
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
     ui_vnc_destroy(v->vnc);
+    free(v->ctl.png);
     for (unsigned i = 0; i < VM_MAX_NICS; i++)
         net_backend_close(v->nics[i]);
     console_destroy(v->vcon);

@@ -199,8 +199,8 @@ void vmm_fds_close(const struct vmm_options *o);
  * value (v) (options_display.c). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_options *o,
                                      struct error *err);
-/* The display options' cross-checks (--vram and --display need a --video; no --display with
- * --sandbox yet). Returns 0, -EINVAL or -ENOTSUP with (err) set. */
+/* The display options' cross-checks (--vram and --display need a --video). Returns 0 or
+ * -EINVAL with (err) set. */
 MUST_CHECK int vmm_check_display(const struct vmm_options *o, struct error *err);
 
 /* Prints the --help text to (f). */

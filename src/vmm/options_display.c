@@ -108,7 +108,5 @@ int vmm_check_display(const struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL, "--display vnc: needs --video std or bochs-display");
     if (o->display == VMM_DISPLAY_NONE && o->display_password_file != NULL)
         return error_set(err, -EINVAL, "--display-password-file: needs --display vnc=...");
-    if (o->display != VMM_DISPLAY_NONE && o->is_sandbox)
-        return error_set(err, -ENOTSUP, "--display with --sandbox: not supported yet");
     return 0;
 }
