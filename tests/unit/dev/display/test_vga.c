@@ -24,7 +24,7 @@ static void t_register_files(void **state)
     (void)state;
     vt_reg(v, 0x3c4, 2, 0xff);
     assert_int_equal(vt_reg_read(v, 0x3c4, 2), 0x0f); /* map mask: 4 bits */
-    vt_reg(v, 0x3c4, 0xfa, 0x0e);                      /* index masked to 2 */
+    vt_reg(v, 0x3c4, 0xfa, 0x0e);                     /* index masked to 2 */
     assert_int_equal(vt_reg_read(v, 0x3c4, 2), 0x0e);
     vt_reg(v, 0x3ce, 0x18, 0xff); /* index 8 (bit mask) */
     assert_int_equal(vt_reg_read(v, 0x3ce, 8), 0xff);
@@ -198,10 +198,10 @@ static void t_create_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_register_files),    cmocka_unit_test(t_crtc_protect),
+        cmocka_unit_test(t_register_files),      cmocka_unit_test(t_crtc_protect),
         cmocka_unit_test(t_attribute_flip_flop), cmocka_unit_test(t_dac),
-        cmocka_unit_test(t_planar_write_modes), cmocka_unit_test(t_chain4_and_odd_even),
-        cmocka_unit_test(t_hostile_sequences), cmocka_unit_test(t_create_limits),
+        cmocka_unit_test(t_planar_write_modes),  cmocka_unit_test(t_chain4_and_odd_even),
+        cmocka_unit_test(t_hostile_sequences),   cmocka_unit_test(t_create_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,8 +148,8 @@ static void t_mode_13h(void **state)
 /* Mode 3 as the VGA BIOS leaves it, with the glyph of 'A' loaded into plane 2. */
 static void text_mode(struct vga *v)
 {
-    static const uint8_t glyph[16] = {0, 0, 0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
-                                      0xc6, 0xc6, 0xc6, 0xc6, 0, 0, 0, 0};
+    static const uint8_t glyph[16] = {0,    0,    0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
+                                      0xc6, 0xc6, 0xc6, 0xc6, 0,    0,    0,    0};
     /* font load: planar, plane 2, 0xa0000 window */
     vt_reg(v, 0x3c4, 2, 0x04);
     vt_reg(v, 0x3c4, 4, 0x06);

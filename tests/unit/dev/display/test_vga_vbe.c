@@ -25,7 +25,7 @@ static void t_ids_and_caps(void **state)
     vt_dispi(v, 0, 0x1234); /* not an ID: ignored */
     assert_int_equal(vt_dispi_read(v, 0), 0xb0c2);
     assert_int_equal(vt_dispi_read(v, 10), 256); /* 16 MiB in 64 KiB units */
-    vt_dispi(v, 4, 0x02);                          /* GETCAPS */
+    vt_dispi(v, 4, 0x02);                        /* GETCAPS */
     assert_int_equal(vt_dispi_read(v, 1), VGA_MAX_XRES);
     assert_int_equal(vt_dispi_read(v, 3), 32);
     vt_dispi(v, 4, 0);
