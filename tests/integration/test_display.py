@@ -186,3 +186,40 @@ def test_option_errors(vmm, tmp_path, args, message):
     r = subprocess.run([str(vmm), "--kernel", str(k), *args], capture_output=True, text=True)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
+
+
+def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, need_kvm):
+    """The manager honours --video/--vram, starts the monitor with its VNC socket in run/,
+    and `screenshot` (PNG written by the CLI), `screenshot --text`, `display` and `show`
+    work on it (as root, the monitor runs in its jail)."""
+    from mgr_util import Mgr
+    m = Mgr(bareiron, tmp_path / "home")
+    serial = tmp_path / "serial.log"
+    try:
+        m.ok("create", "d", "--kernel", payload, "--memory", "64M", "--cmdline", "mode=800x600",
+             "--video", "std", "--video", "800x600", "--vram", "8M", "--serial",
+             f"file:{serial}")
+        m.ok("start", "d")
+        deadline = time.monotonic() + 60
+        while "READY display" not in (serial.read_text(errors="replace")
+                                      if serial.exists() else ""):
+            assert time.monotonic() < deadline, "no READY line"
+            time.sleep(0.05)
+        r = m.ok("display", "d")
+        sock = r.stdout.strip()
+        assert sock == "unix:" + str(m.vm_dir("d") / "run" / "vnc.sock")
+        assert ("Display:       vnc " + sock) in m.run("show", "d").stdout
+        shot = tmp_path / "m.png"
+        m.ok("screenshot", "d", str(shot))
+        w, h, rows = rfb.read_png(shot)
+        assert (w, h) == (800, 600) and mismatches(rows, w, h) == []
+        r = m.run("screenshot", "d", "--text")
+        assert r.returncode == 6 and "not in a text mode" in r.stderr
+        c = rfb.RfbClient(path=sock[5:])
+        assert c.full_frame() == rows
+        c.close()
+        m.ok("poweroff", "d")
+        r = m.run("screenshot", "d", str(shot))
+        assert r.returncode == 4
+    finally:
+        m.kill_monitors()
