@@ -65,6 +65,16 @@ class Guest:
         raise AssertionError("no READY line:\n" + "\n".join(self.out) +
                              self.proc.stderr.read().decode(errors="replace"))
 
+    def change(self):
+        """Makes the payload invert its 64x64 square at (256, 128)."""
+        self.proc.stdin.write(b"c")
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            assert line, "the payload ended"
+            if line.startswith("CHANGED display"):
+                return
+
     def finish(self):
         """Lets the payload end; returns (status, output)."""
         self.proc.stdin.write(b"x")
@@ -104,6 +114,20 @@ def test_png_and_vnc_match_the_pattern(guest, tmp_path):
     c.sock.settimeout(0.3)
     with pytest.raises(socket.timeout):
         c.read_update()
+    # a guest store in the RAM-mapped framebuffer (KVM's dirty log): only that square is sent
+    c.sock.settimeout(10)
+    guest.change()
+    before = c.bytes_received
+    rects = []
+    while sum(w * h for (_, _, w, h, _) in rects) < 64 * 64:
+        rects += c.read_update()
+        c.request(True)
+    assert all(256 <= x and x + w <= 320 and 128 <= y and y + h <= 192
+               for (x, y, w, h, _) in rects), rects
+    assert c.bytes_received - before < 64 * 64 * 4 + 1024
+    for y in range(128, 192):
+        for x in range(256, 320):
+            assert c.fb[y][x] == pattern(x, y) ^ 0xFFFFFF
     c.close()
     text = u.control(guest.ctl, "screenshot", {"format": "text"})
     assert not text["ok"] and text["error"]["code"] == "ENOTSUP"

@@ -49,9 +49,12 @@
 #define VGA_TILE 16 /* the frame is tracked in tiles of 16x16 pixels */
 #define VGA_PAGE_BYTES 4096
 
-/* Largest frame the device renders (the dispi limits; larger modes are refused). */
+/* Largest frame the device renders (the dispi limits; larger modes are refused). The pixel cap
+ * bounds the host memory a guest can make the frame take (4 bytes a pixel, plus the VNC copy)
+ * whatever the size of video memory. */
 #define VGA_MAX_XRES 16000
 #define VGA_MAX_YRES 12000
+#define VGA_MAX_PIXELS (4096ULL * 4096)
 
 struct vga;
 

@@ -71,7 +71,7 @@ void vga_snapshot(struct vga *v, struct vga_mode *m)
         return;
     }
     unsigned scan = ((v->crtc[9] & 0x1f) + 1u) * ((v->crtc[9] & 0x80) ? 2u : 1u);
-    m->height = MIN(crtc_lines(v) / scan, (unsigned)VGA_MAX_YRES);
+    m->height = MIN(crtc_lines(v) / scan, 1024u); /* 10 bits of CRTC lines */
     m->start_bytes = 4ULL * (v->crtc[0x0d] | v->crtc[0x0c] << 8);
     m->line_bytes = (uint64_t)v->crtc[0x13] << 3;
     if (v->gr[5] & GR05_SHIFT256) {

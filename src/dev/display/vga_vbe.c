@@ -39,7 +39,8 @@ static bool mode_fits(const struct vga *v, uint64_t xres, uint64_t yres, unsigne
                       uint64_t virt_width)
 {
     if (xres == 0 || yres == 0 || xres > VGA_MAX_XRES || yres > VGA_MAX_YRES ||
-        !bpp_is_valid(bpp) || virt_width < xres || virt_width > 0xffff)
+        xres * yres > VGA_MAX_PIXELS || !bpp_is_valid(bpp) || virt_width < xres ||
+        virt_width > 0xffff)
         return false;
     return virt_width * bytes_pp(bpp) * yres <= v->vram_bytes;
 }

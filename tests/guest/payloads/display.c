@@ -5,8 +5,11 @@
  * video memory refused (ENABLE reads back without its bit), then 1024x768x32 with the linear
  * framebuffer, filled with the pattern tests/integration/test_display.py recomputes:
  *   pixel (x, y) = (x & 0xff) << 16 | (y & 0xff) << 8 | ((x ^ y) >> 2 & 0xff)
- * It prints `READY display`, waits for one byte on COM1 (the harness has taken its screenshots
- * by then) and ends. `mode=WxH` chooses another resolution (the pattern is the same).
+ * It prints `READY display` and waits for a byte on COM1 (the harness has taken its screenshots
+ * by then). A byte 'c' makes it invert the 64x64 square at (256, 128) and print `CHANGED
+ * display` (the harness checks that only that square is sent again), then wait for the next
+ * byte; any other byte ends it. `mode=WxH` chooses another resolution (the pattern is the
+ * same).
  */
 #include "pci.h"
 
@@ -49,11 +52,11 @@ static void set_mode(unsigned w, unsigned h, unsigned bpp)
     dispi_write(VBE_ENABLE, VBE_ENABLED | VBE_LFB);
 }
 
-static void wait_com1_byte(void)
+static uint8_t wait_com1_byte(void)
 {
     while (!(inb(COM1 + 5) & 1))
         rt_udelay(1000);
-    (void)inb(COM1);
+    return inb(COM1);
 }
 
 void payload_main(void)
@@ -106,5 +109,10 @@ void payload_main(void)
     rt_check(fb[(h - 1) * w + w - 1] == pattern(w - 1, h - 1), "display-readback",
              "last pixel %08x", fb[(h - 1) * w + w - 1]);
     rt_puts("READY display\n");
-    wait_com1_byte();
+    while (wait_com1_byte() == 'c') {
+        for (uint32_t y = 128; y < 192 && y < h; y++)
+            for (uint32_t x = 256; x < 320 && x < w; x++)
+                fb[y * w + x] ^= 0xffffff;
+        rt_puts("CHANGED display\n");
+    }
 }

@@ -68,6 +68,16 @@ static void t_mode_limits(void **state)
     vga_destroy(v);
 }
 
+/* A mode within video memory but over the pixel cap (host memory for the frame) is refused. */
+static void t_pixel_cap(void **state)
+{
+    struct vga *v = vt_create(64 * MIB);
+    (void)state;
+    assert_int_equal(vt_set_mode(v, 8192, 4096, 8) & 1, 0);
+    assert_int_equal(vt_set_mode(v, 4096, 4096, 8) & 1, 1);
+    vga_destroy(v);
+}
+
 static void t_mmio_bar(void **state)
 {
     struct vga *v = vt_create(4 * MIB);
@@ -115,9 +125,8 @@ static void t_bank_window(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_ids_and_caps),
-        cmocka_unit_test(t_mode_limits),
-        cmocka_unit_test(t_mmio_bar),
+        cmocka_unit_test(t_ids_and_caps), cmocka_unit_test(t_mode_limits),
+        cmocka_unit_test(t_pixel_cap),    cmocka_unit_test(t_mmio_bar),
         cmocka_unit_test(t_bank_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
