@@ -176,6 +176,7 @@ static void *vnc_thread(void *arg)
 {
     struct ui_vnc *vnc = arg;
     uint64_t next = 0;
+    pthread_setname_np(pthread_self(), "vnc"); /* before the filter: prctl(PR_SET_NAME) */
     thread_class_enter(THREAD_CLASS_DISPLAY);
     log_set_thread_name("display");
     for (;;) {

@@ -48,7 +48,7 @@ class Guest:
         self.ctl = str(tmp / "ctl.sock")
         self.vnc = str(tmp / "vnc.sock")
         args = [str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot", "--serial",
-                "stdio", "--cmdline", f"mode={mode}", "--video", "std", "--display",
+                "stdio", "--cmdline", f"mode={mode} strict=1", "--video", "std", "--display",
                 f"vnc=unix:{self.vnc}", "--control", self.ctl, *extra]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -220,7 +220,7 @@ def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, 
     m = Mgr(bareiron, tmp_path / "home")
     serial = tmp_path / "serial.log"
     try:
-        m.ok("create", "d", "--kernel", payload, "--memory", "64M", "--cmdline", "mode=800x600",
+        m.ok("create", "d", "--kernel", payload, "--memory", "64M", "--cmdline", "mode=800x600 strict=1",
              "--video", "std", "--video", "800x600", "--vram", "8M", "--serial",
              f"file:{serial}")
         m.ok("start", "d")
