@@ -2,13 +2,16 @@
 /*
  * Implementation of ui/screenshot.h over libpng's write API (libpng manual §IV "Writing"), one row
  * at a time from the XRGB8888 image into a growing buffer; the file variant writes that buffer
- * to a temporary file beside (path) that is renamed over it.
+ * to a temporary file beside (path) that is renamed over it. libpng is opened with dlopen by
+ * ui_screenshot_init, so that a monitor without a display does not load it.
  */
 #include "ui/screenshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <png.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,47 @@
 #include <unistd.h>
 
 #include "base/compiler.h"
+
+#define PNG_SONAME "libpng16.so.16"
+
+/* libpng's entry points, from dlopen (ui_screenshot_init). */
+#define PNG_FUNCS(X)                                                                               \
+    X(png_create_write_struct)                                                                     \
+    X(png_create_info_struct)                                                                      \
+    X(png_set_longjmp_fn)                                                                          \
+    X(png_set_write_fn)                                                                            \
+    X(png_set_IHDR)                                                                                \
+    X(png_set_compression_level)                                                                   \
+    X(png_write_info)                                                                              \
+    X(png_write_row)                                                                               \
+    X(png_write_end)                                                                               \
+    X(png_destroy_write_struct)                                                                    \
+    X(png_get_io_ptr)
+#define PNG_FIELD(name) __typeof__(name) *name;
+static struct {
+    void *handle;
+    PNG_FUNCS(PNG_FIELD)
+} pl;
+
+int ui_screenshot_init(struct error *err)
+{
+    if (pl.handle != NULL)
+        return 0;
+    void *h = dlopen(PNG_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return error_set(err, -ENOTSUP, "screenshots: cannot load %s: %s", PNG_SONAME, dlerror());
+    bool is_ok = true;
+#define PNG_SYM(name) is_ok = is_ok && (pl.name = (__typeof__(name) *)dlsym(h, #name)) != NULL;
+    PNG_FUNCS(PNG_SYM)
+#undef PNG_SYM
+    if (!is_ok) {
+        dlclose(h);
+        return error_set(err, -ENOTSUP, "screenshots: %s lacks a symbol this build needs",
+                         PNG_SONAME);
+    }
+    pl.handle = h;
+    return 0;
+}
 
 struct membuf {
     uint8_t *data;
@@ -25,7 +69,7 @@ struct membuf {
 
 static void mem_write(png_structp png, png_bytep bytes, size_t n)
 {
-    struct membuf *m = png_get_io_ptr(png);
+    struct membuf *m = pl.png_get_io_ptr(png);
     if (m->has_failed)
         return;
     if (m->len + n > m->cap) {
@@ -50,18 +94,18 @@ static void mem_flush(png_structp png)
 /* libpng reports errors by longjmp; a volatile status keeps the cleanup straight. */
 static int encode(struct membuf *m, const struct ui_image *img, uint8_t *row)
 {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
+    png_structp png = pl.png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? pl.png_create_info_struct(png) : NULL;
     volatile int ret = -ENOMEM;
     if (png == NULL || info == NULL)
         goto out;
-    if (setjmp(png_jmpbuf(png)))
+    if (setjmp(*pl.png_set_longjmp_fn(png, longjmp, sizeof(jmp_buf))))
         goto out;
-    png_set_write_fn(png, m, mem_write, mem_flush);
-    png_set_IHDR(png, info, img->width, img->height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 1); /* fast: screenshots are taken while the guest runs */
-    png_write_info(png, info);
+    pl.png_set_write_fn(png, m, mem_write, mem_flush);
+    pl.png_set_IHDR(png, info, img->width, img->height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    pl.png_set_compression_level(png, 1); /* fast: screenshots are taken while the guest runs */
+    pl.png_write_info(png, info);
     for (unsigned y = 0; y < img->height; y++) {
         const uint32_t *src = &img->pixels[(size_t)y * img->stride];
         for (unsigned x = 0; x < img->width; x++) {
@@ -69,12 +113,12 @@ static int encode(struct membuf *m, const struct ui_image *img, uint8_t *row)
             row[3 * x + 1] = (uint8_t)(src[x] >> 8);
             row[3 * x + 2] = (uint8_t)src[x];
         }
-        png_write_row(png, row);
+        pl.png_write_row(png, row);
     }
-    png_write_end(png, NULL);
+    pl.png_write_end(png, NULL);
     ret = m->has_failed ? -ENOMEM : 0;
 out:
-    png_destroy_write_struct(&png, &info);
+    pl.png_destroy_write_struct(&png, &info);
     return ret;
 }
 
@@ -83,6 +127,8 @@ int ui_screenshot_png_mem(const struct ui_image *img, uint8_t **out, size_t *len
     struct membuf m = {0};
     uint8_t *row;
     int ret;
+    if (pl.handle == NULL)
+        return error_set(err, -ENOTSUP, "screenshot: libpng was not loaded at start");
     if (img->width == 0 || img->height == 0 || img->pixels == NULL)
         return error_set(err, -EINVAL, "screenshot: the screen is empty");
     row = malloc((size_t)img->width * 3);

@@ -12,10 +12,14 @@
 #include "base/error.h"
 #include "ui/ui.h"
 
+/* Loads libpng (dlopen; the monitor calls it at start when it has a display adapter, before
+ * its filters forbid opening files). Returns 0 or -ENOTSUP with (err) set. */
+MUST_CHECK int ui_screenshot_init(struct error *err);
+
 /*
  * Writes (img) to a new file at (path) (created mode 0644, replaced if it exists, written to a
  * temporary name first and renamed). Returns 0 or -errno with (err) set (-ENOTSUP: built
- * without libpng).
+ * without libpng, or ui_screenshot_init was not called).
  */
 MUST_CHECK int ui_screenshot_png(const char *path, const struct ui_image *img, struct error *err);
 

@@ -18,3 +18,8 @@ int ui_screenshot_png_mem(const struct ui_image *img, uint8_t **out, size_t *len
     (void)len;
     return error_set(err, -ENOTSUP, "screenshot: PNG not supported by this build (no libpng)");
 }
+
+int ui_screenshot_init(struct error *err)
+{
+    return error_set(err, -ENOTSUP, "screenshot: PNG not supported by this build (no libpng)");
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of ui/vnc.h over libvncserver (its rfbProcessEvents API, no threads of its
- * own: the listener is ours, each accepted socket is handed over with rfbNewClient). The
+ * Implementation of ui/vnc.h over libvncserver (its vl.rfbProcessEvents API, no threads of its
+ * own: the listener is ours, each accepted socket is handed over with vl.rfbNewClient). The
  * server framebuffer is 32-bit with red in the low byte (libvncserver's default format for 8
  * bits x 3 samples), so ui_vnc_damage swaps red and blue while copying.
  */
@@ -24,12 +24,66 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <rfb/rfb.h>
 
 #include "base/thread_class.h"
 
 #define LOG_TAG "vnc"
 #include "base/log.h"
+
+#define VNC_SONAME "libvncserver.so.1"
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
+/* libvncserver's entry points, from dlopen (vnc_lib_load). */
+#define VNC_FUNCS(X)                                                                               \
+    X(rfbClientIteratorNext)                                                                       \
+    X(rfbEncryptBytes)                                                                             \
+    X(rfbGetClientIterator)                                                                        \
+    X(rfbGetScreen)                                                                                \
+    X(rfbMarkRectAsModified)                                                                       \
+    X(rfbNewClient)                                                                                \
+    X(rfbNewFramebuffer)                                                                           \
+    X(rfbProcessEvents)                                                                            \
+    X(rfbRandomBytes)                                                                              \
+    X(rfbReleaseClientIterator)                                                                    \
+    X(rfbScreenCleanup)                                                                            \
+    X(rfbShutdownServer)                                                                           \
+    X(rfbStatGetSentBytes)                                                                         \
+    X(rfbCheckPasswordByList)
+#define VNC_FIELD(name) __typeof__(name) *name;
+static struct {
+    void *handle;
+    VNC_FUNCS(VNC_FIELD)
+    __typeof__(rfbInitServer) *init_server; /* a macro for the build's variant */
+    rfbLogProc *log, *err;
+} vl;
+
+/* Opens libvncserver once (main thread, before the filters). Returns 0 or -errno with (err)
+ * set. */
+static int vnc_lib_load(struct error *err)
+{
+    if (vl.handle != NULL)
+        return 0;
+    void *h = dlopen(VNC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return error_set(err, -ENOTSUP, "--display vnc: cannot load %s: %s", VNC_SONAME, dlerror());
+    bool is_ok = true;
+#define VNC_SYM(name) is_ok = is_ok && (vl.name = (__typeof__(name) *)dlsym(h, #name)) != NULL;
+    VNC_FUNCS(VNC_SYM)
+#undef VNC_SYM
+    is_ok = is_ok && (vl.init_server = (__typeof__(rfbInitServer) *)dlsym(h, XSTR(rfbInitServer)));
+    is_ok = is_ok && (vl.log = (rfbLogProc *)dlsym(h, "rfbLog")) != NULL;
+    is_ok = is_ok && (vl.err = (rfbLogProc *)dlsym(h, "rfbErr")) != NULL;
+    if (!is_ok) {
+        dlclose(h);
+        return error_set(err, -ENOTSUP, "--display vnc: %s lacks a symbol this build needs",
+                         VNC_SONAME);
+    }
+    vl.handle = h;
+    return 0;
+}
 
 #define DEFAULT_WIDTH 640
 #define DEFAULT_HEIGHT 480
@@ -96,7 +150,7 @@ static void on_cut_text(char *str, int len, rfbClientPtr cl)
 static void on_client_gone(rfbClientPtr cl)
 {
     struct ui_vnc *vnc = cl->screen->screenData;
-    atomic_fetch_add(&vnc->bytes_gone, (unsigned long long)(unsigned)rfbStatGetSentBytes(cl));
+    atomic_fetch_add(&vnc->bytes_gone, (unsigned long long)(unsigned)vl.rfbStatGetSentBytes(cl));
     atomic_fetch_sub(&vnc->nclients, 1);
     log_info("viewer disconnected");
 }
@@ -127,7 +181,7 @@ static void accept_viewer(struct ui_vnc *vnc)
         close(fd);
         return;
     }
-    if (rfbNewClient(vnc->screen, fd) == NULL)
+    if (vl.rfbNewClient(vnc->screen, fd) == NULL)
         log_ratelimited(LOG_INFO, "viewer refused by libvncserver");
 }
 
@@ -146,12 +200,12 @@ static bool wait_events(struct ui_vnc *vnc, int timeout_ms)
     nfds_t n = 2;
     fds[0] = (struct pollfd){.fd = vnc->stop_fd, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = vnc->listen_fd, .events = POLLIN};
-    rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
-    for (rfbClientPtr cl = rfbClientIteratorNext(it); cl && n < ARRAY_SIZE(fds);
-         cl = rfbClientIteratorNext(it))
+    rfbClientIteratorPtr it = vl.rfbGetClientIterator(vnc->screen);
+    for (rfbClientPtr cl = vl.rfbClientIteratorNext(it); cl && n < ARRAY_SIZE(fds);
+         cl = vl.rfbClientIteratorNext(it))
         if (cl->sock >= 0)
             fds[n++] = (struct pollfd){.fd = cl->sock, .events = POLLIN};
-    rfbReleaseClientIterator(it);
+    vl.rfbReleaseClientIterator(it);
     if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
         return false;
     if (fds[0].revents)
@@ -165,10 +219,10 @@ static bool wait_events(struct ui_vnc *vnc, int timeout_ms)
 static void count_bytes(struct ui_vnc *vnc)
 {
     unsigned long long sum = 0;
-    rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
-    for (rfbClientPtr cl = rfbClientIteratorNext(it); cl; cl = rfbClientIteratorNext(it))
-        sum += (unsigned)rfbStatGetSentBytes(cl);
-    rfbReleaseClientIterator(it);
+    rfbClientIteratorPtr it = vl.rfbGetClientIterator(vnc->screen);
+    for (rfbClientPtr cl = vl.rfbClientIteratorNext(it); cl; cl = vl.rfbClientIteratorNext(it))
+        sum += (unsigned)vl.rfbStatGetSentBytes(cl);
+    vl.rfbReleaseClientIterator(it);
     atomic_store(&vnc->bytes_live, sum);
 }
 
@@ -189,10 +243,10 @@ static void *vnc_thread(void *arg)
             }
             timeout = (int)(next - now > UI_VNC_REFRESH_MS ? UI_VNC_REFRESH_MS : next - now);
         }
-        rfbProcessEvents(vnc->screen, 0);
+        vl.rfbProcessEvents(vnc->screen, 0);
         if (!wait_events(vnc, timeout))
             break;
-        rfbProcessEvents(vnc->screen, 0);
+        vl.rfbProcessEvents(vnc->screen, 0);
         count_bytes(vnc);
     }
     return NULL;
@@ -249,13 +303,13 @@ static int listen_tcp(struct ui_vnc *vnc, const char *host, unsigned port, struc
 
 static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
 {
-    rfbLog = vnc_log;
-    rfbErr = vnc_log;
+    *vl.log = vnc_log;
+    *vl.err = vnc_log;
     vnc->width = DEFAULT_WIDTH;
     vnc->height = DEFAULT_HEIGHT;
     vnc->fb = calloc((size_t)vnc->width * vnc->height, 4);
     vnc->screen =
-        vnc->fb ? rfbGetScreen(NULL, NULL, (int)vnc->width, (int)vnc->height, 8, 3, 4) : NULL;
+        vnc->fb ? vl.rfbGetScreen(NULL, NULL, (int)vnc->width, (int)vnc->height, 8, 3, 4) : NULL;
     if (vnc->screen == NULL)
         return -ENOMEM;
     rfbScreenInfoPtr s = vnc->screen;
@@ -275,21 +329,24 @@ static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
         snprintf(vnc->password, sizeof(vnc->password), "%s", cfg->password);
         vnc->passwords[0] = vnc->password;
         s->authPasswdData = vnc->passwords;
-        s->passwordCheck = rfbCheckPasswordByList;
+        s->passwordCheck = vl.rfbCheckPasswordByList;
         /* Initialise the DES backend (libgcrypt probes files and syslog) here, on the main
          * thread, rather than at the first viewer in the display thread's seccomp filter. */
         unsigned char challenge[CHALLENGESIZE];
-        rfbRandomBytes(challenge);
-        rfbEncryptBytes(challenge, vnc->password);
+        vl.rfbRandomBytes(challenge);
+        vl.rfbEncryptBytes(challenge, vnc->password);
     }
-    rfbInitServer(s);
+    vl.init_server(s);
     return 0;
 }
 
 int ui_vnc_create(const struct ui_vnc_config *cfg, struct ui_vnc **out, struct error *err)
 {
-    struct ui_vnc *vnc = calloc(1, sizeof(*vnc));
-    int ret;
+    struct ui_vnc *vnc;
+    int ret = vnc_lib_load(err);
+    if (ret < 0)
+        return ret;
+    vnc = calloc(1, sizeof(*vnc));
     if (vnc == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     vnc->listen_fd = -1;
@@ -327,8 +384,8 @@ void ui_vnc_destroy(struct ui_vnc *vnc)
         pthread_join(vnc->thread, NULL);
     }
     if (vnc->screen != NULL) {
-        rfbShutdownServer(vnc->screen, TRUE);
-        rfbScreenCleanup(vnc->screen);
+        vl.rfbShutdownServer(vnc->screen, TRUE);
+        vl.rfbScreenCleanup(vnc->screen);
     }
     if (vnc->listen_fd >= 0)
         close(vnc->listen_fd);
@@ -367,7 +424,7 @@ void ui_vnc_resize(struct ui_vnc *vnc, unsigned width, unsigned height)
                         height);
         return;
     }
-    rfbNewFramebuffer(vnc->screen, fb, (int)width, (int)height, 8, 3, 4);
+    vl.rfbNewFramebuffer(vnc->screen, fb, (int)width, (int)height, 8, 3, 4);
     free(vnc->fb);
     vnc->fb = fb;
     vnc->width = width;
@@ -389,7 +446,7 @@ void ui_vnc_damage(struct ui_vnc *vnc, const struct ui_image *img, unsigned x, u
             dst[c] = (p >> 16 & 0xff) | (p & 0xff00) | (p & 0xff) << 16;
         }
     }
-    rfbMarkRectAsModified(vnc->screen, (int)x, (int)y, (int)(x + w), (int)(y + h));
+    vl.rfbMarkRectAsModified(vnc->screen, (int)x, (int)y, (int)(x + w), (int)(y + h));
 }
 
 unsigned ui_vnc_client_count(struct ui_vnc *vnc)

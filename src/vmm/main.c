@@ -27,6 +27,7 @@
 #include "net/net.h"
 #include "net/slirp.h"
 #include "net/tap.h"
+#include "ui/screenshot.h"
 #include "ui/vnc.h"
 #include "vmm/console.h"
 #include "vmm/ctl.h"
@@ -302,13 +303,18 @@ static int read_password(const char *path, char *buf, size_t size, struct error 
     return 0;
 }
 
-/* --display vnc: the server, before the jail and the filters (its socket is bound now; its
- * thread starts in harden). Without --display nothing of libvncserver runs, no thread starts. */
+/* --video: libpng for screenshots; --display vnc: the server, both before the jail and the
+ * filters (libraries loaded and the socket bound now; the VNC thread starts in harden).
+ * Without them neither library is loaded and no thread starts. */
 static int setup_display(struct vmm *v, struct error *err)
 {
     struct ui_vnc_config cfg = {0};
     char password[128];
     int ret;
+    if (v->opts.video != VMM_VIDEO_NONE && ui_screenshot_init(err) < 0) {
+        log_warn("%s: PNG screenshots are not available", err->message);
+        error_clear(err);
+    }
     if (v->opts.display == VMM_DISPLAY_NONE)
         return 0;
     if (v->opts.display_password_file != NULL) {
