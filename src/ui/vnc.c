@@ -108,7 +108,7 @@ struct ui_vnc {
     atomic_ullong bytes_live; /* sent to the connected ones (summed by the VNC thread) */
 };
 
-static void vnc_log(const char *fmt, ...)
+PRINTF_FMT(1, 2) static void vnc_log(const char *fmt, ...)
 {
     char line[256];
     va_list ap;

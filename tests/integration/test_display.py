@@ -44,11 +44,11 @@ def payload(build_dir):
 class Guest:
     """The monitor running the display payload, up to its READY line."""
 
-    def __init__(self, vmm, payload, tmp, *extra, mode="1024x768"):
+    def __init__(self, vmm, payload, tmp, *extra, mode="1024x768", video="std"):
         self.ctl = str(tmp / "ctl.sock")
         self.vnc = str(tmp / "vnc.sock")
         args = [str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot", "--serial",
-                "stdio", "--cmdline", f"mode={mode} strict=1", "--video", "std", "--display",
+                "stdio", "--cmdline", f"mode={mode} strict=1", "--video", video, "--display",
                 f"vnc=unix:{self.vnc}", "--control", self.ctl, *extra]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -134,6 +134,22 @@ def test_png_and_vnc_match_the_pattern(guest, tmp_path):
     status, out, err = guest.finish()
     assert status == 1, out + err.decode(errors="replace")
     assert "PASS display" in out
+
+
+def test_bochs_display(vmm, payload, tmp_path, need_kvm):
+    """bochs-display: the same framebuffer and MMIO BAR without legacy VGA."""
+    g = Guest(vmm, payload, tmp_path, mode="640x480", video="bochs-display")
+    try:
+        info = u.control(g.ctl, "query-display")["result"]
+        assert info["adapter"] == "bochs-display" and info["mode"] == "vbe"
+        shot = tmp_path / "b.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        w, h, rows = rfb.read_png(shot)
+        assert (w, h) == (640, 480) and mismatches(rows, w, h) == []
+        status, out, err = g.finish()
+        assert status == 1, out
+    finally:
+        g.kill()
 
 
 def test_hostile_viewers(guest):
