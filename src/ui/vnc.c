@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of ui/vnc.h over libvncserver (its vl.rfbProcessEvents API, no threads of its
- * own: the listener is ours, each accepted socket is handed over with vl.rfbNewClient). The
+ * Implementation of ui/vnc.h over libvncserver (its rfbProcessEvents API, no threads of its
+ * own: the listener is ours, each accepted socket is handed over with rfbNewClient). The
  * server framebuffer is 32-bit with red in the low byte (libvncserver's default format for 8
  * bits x 3 samples), so ui_vnc_damage swaps red and blue while copying.
  */
@@ -51,7 +51,8 @@
     X(rfbScreenCleanup)                                                                            \
     X(rfbShutdownServer)                                                                           \
     X(rfbStatGetSentBytes)                                                                         \
-    X(rfbCheckPasswordByList)
+    X(rfbCheckPasswordByList)                                                                      \
+    X(rfbCloseClient)
 #define VNC_FIELD(name) __typeof__(name) *name;
 static struct {
     void *handle;
@@ -155,10 +156,13 @@ static void on_client_gone(rfbClientPtr cl)
     log_info("viewer disconnected");
 }
 
+static uint64_t now_ms(void);
+
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
     struct ui_vnc *vnc = cl->screen->screenData;
     cl->clientGoneHook = on_client_gone;
+    cl->clientData = (void *)(uintptr_t)now_ms(); /* when it connected: the handshake deadline */
     atomic_fetch_add(&vnc->nclients, 1);
     log_info("viewer connected");
     return RFB_CLIENT_ACCEPT;
@@ -183,6 +187,22 @@ static void accept_viewer(struct ui_vnc *vnc)
     }
     if (vl.rfbNewClient(vnc->screen, fd) == NULL)
         log_ratelimited(LOG_INFO, "viewer refused by libvncserver");
+}
+
+/* Closes the viewers still in the handshake UI_VNC_HANDSHAKE_MS after they connected, so that
+ * connections that never finish it cannot hold the viewer slots. VNC thread. */
+static void reap_slow_handshakes(struct ui_vnc *vnc)
+{
+    uint64_t now = now_ms();
+    rfbClientIteratorPtr it = vl.rfbGetClientIterator(vnc->screen);
+    for (rfbClientPtr cl = vl.rfbClientIteratorNext(it); cl; cl = vl.rfbClientIteratorNext(it))
+        if (cl->state != RFB_NORMAL && now - (uintptr_t)cl->clientData > UI_VNC_HANDSHAKE_MS &&
+            cl->sock >= 0) {
+            log_ratelimited(LOG_INFO, "viewer closed: no handshake within %d ms",
+                            UI_VNC_HANDSHAKE_MS);
+            vl.rfbCloseClient(cl);
+        }
+    vl.rfbReleaseClientIterator(it);
 }
 
 static void refresh(struct ui_vnc *vnc)
@@ -247,6 +267,7 @@ static void *vnc_thread(void *arg)
         if (!wait_events(vnc, timeout))
             break;
         vl.rfbProcessEvents(vnc->screen, 0);
+        reap_slow_handshakes(vnc);
         count_bytes(vnc);
     }
     return NULL;

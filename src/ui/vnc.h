@@ -9,8 +9,10 @@
  * a refresh about 30 times a second; with no viewer it sleeps in poll. The source reports the
  * screen size and the changed rectangles through ui_vnc_resize and ui_vnc_damage, which copy
  * the pixels into the server's own framebuffer (so the source's frame is read only during its
- * refresh). Hostile viewers are bounded: connections over the cap are closed at once, cut text
- * is dropped, bad pixel formats and update requests are libvncserver's to reject or clip.
+ * refresh). Hostile viewers are bounded: connections over the cap are closed at once, and so
+ * are those still in the handshake after UI_VNC_HANDSHAKE_MS; cut text is dropped (libvncserver
+ * closes a viewer that announces more than 1 MiB); bad pixel formats and update requests are
+ * libvncserver's to reject or clip.
  */
 #ifndef BAREIRON_UI_VNC_H
 #define BAREIRON_UI_VNC_H
@@ -24,6 +26,7 @@
 
 #define UI_VNC_MAX_CLIENTS 4
 #define UI_VNC_REFRESH_MS 33
+#define UI_VNC_HANDSHAKE_MS 10000 /* a viewer not past the RFB handshake by then is closed */
 
 struct ui_vnc;
 

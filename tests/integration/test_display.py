@@ -193,6 +193,27 @@ def test_hostile_viewers(guest):
     assert status == 1, out + err.decode(errors="replace")
 
 
+def test_stalled_handshakes_release_their_slots(guest):
+    """Four connections that never answer the version hold the four viewer slots: a fifth is
+    closed at once, and 10 s later the stalled ones are closed and a viewer gets in."""
+    stalled = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(guest.vnc)
+        stalled.append(s)
+    time.sleep(0.3)
+    with pytest.raises(rfb.RfbError):
+        rfb.RfbClient(path=guest.vnc, timeout=3)
+    time.sleep(11)
+    c = rfb.RfbClient(path=guest.vnc)
+    assert (c.width, c.height) == (1024, 768)
+    c.close()
+    for s in stalled:
+        s.close()
+    status, out, err = guest.finish()
+    assert status == 1, out
+
+
 def test_vnc_password(vmm, payload, tmp_path, need_kvm):
     pw = tmp_path / "pw"
     pw.write_text("s3cret\n")
