@@ -456,7 +456,7 @@ static int media_change(void *opaque, const struct control_media_change *req, st
 static struct machine *display_machine(struct vmm_ctl *c, struct error *err)
 {
     if (c->opts->video == VMM_VIDEO_NONE) {
-        error_set(err, -ENODEV, "the VM has no display adapter (--video none)");
+        error_set(err, -ENOENT, "the VM has no display adapter (--video none)");
         return NULL;
     }
     if (c->machine == NULL)

@@ -231,7 +231,7 @@ void machine_remove_display(struct machine *m)
 static struct vga *display_vga(struct machine *m, struct error *err)
 {
     if (m->display == NULL || m->display->vga == NULL) {
-        error_set(err, -ENODEV, "the VM has no display adapter (--video none)");
+        error_set(err, -ENOENT, "the VM has no display adapter (--video none)");
         return NULL;
     }
     return m->display->vga;
@@ -242,7 +242,7 @@ int machine_screenshot_png(struct machine *m, const char *path, struct error *er
     struct vga *v = display_vga(m, err);
     struct vga_frame f;
     if (v == NULL)
-        return -ENODEV;
+        return -ENOENT;
     vga_refresh(v);
     vga_frame_lock(v, &f);
     struct ui_image img = {f.pixels, f.width, f.height, f.width};
@@ -256,7 +256,7 @@ int machine_screenshot_png_mem(struct machine *m, uint8_t **out, size_t *len, st
     struct vga *v = display_vga(m, err);
     struct vga_frame f;
     if (v == NULL)
-        return -ENODEV;
+        return -ENOENT;
     vga_refresh(v);
     vga_frame_lock(v, &f);
     struct ui_image img = {f.pixels, f.width, f.height, f.width};
@@ -270,7 +270,7 @@ int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned 
 {
     struct vga *v = display_vga(m, err);
     if (v == NULL)
-        return -ENODEV;
+        return -ENOENT;
     int ret = vga_text(v, buf, size, rows, cols);
     if (ret == -ENOTSUP)
         return error_set(err, ret, "the screen is not in a text mode");
@@ -283,7 +283,7 @@ int machine_display_info(struct machine *m, struct machine_display_info *out, st
 {
     struct vga *v = display_vga(m, err);
     if (v == NULL)
-        return -ENODEV;
+        return -ENOENT;
     out->mode = vga_mode_name(v, &out->width, &out->height, &out->bpp);
     out->vram_bytes = vga_vram_bytes(v);
     out->viewers = m->vnc ? ui_vnc_client_count(m->vnc) : 0;

@@ -27,7 +27,7 @@ void machine_remove_display(struct machine *m);
  * machine_attach. */
 void machine_set_display(struct machine *m, struct ui_vnc *vnc);
 
-/* Writes the screen as a PNG file at (path). Returns 0 or -errno with (err) set (-ENODEV: no
+/* Writes the screen as a PNG file at (path). Returns 0 or -errno with (err) set (-ENOENT: no
  * display adapter). */
 MUST_CHECK int machine_screenshot_png(struct machine *m, const char *path, struct error *err);
 /* The screen as a PNG in a malloc'd buffer (*out) of (*len) bytes (the caller frees it).
@@ -35,7 +35,7 @@ MUST_CHECK int machine_screenshot_png(struct machine *m, const char *path, struc
 MUST_CHECK int machine_screenshot_png_mem(struct machine *m, uint8_t **out, size_t *len,
                                           struct error *err);
 /* The text screen (vga_text of dev/display/vga.h) in (buf). Returns its length or -errno with
- * (err) set (-ENOTSUP: not a text mode; -ENODEV: no adapter). */
+ * (err) set (-ENOTSUP: not a text mode; -ENOENT: no adapter). */
 MUST_CHECK int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned *rows,
                                        unsigned *cols, struct error *err);
 
@@ -46,7 +46,7 @@ struct machine_display_info {
     unsigned viewers;
     unsigned long long bytes_sent;
 };
-/* Fills (out). Returns 0 or -ENODEV with (err) set. */
+/* Fills (out). Returns 0 or -ENOENT with (err) set. */
 MUST_CHECK int machine_display_info(struct machine *m, struct machine_display_info *out,
                                     struct error *err);
 
