@@ -132,8 +132,9 @@ unsigned vga_take_dirty(struct vga *v, vga_rect_fn fn, void *opaque, bool *is_re
 
 /*
  * The text screen when the adapter is in a text mode: (rows) lines of (cols) characters (at
- * most 132x60) written to (buf) as ASCII (code page 437 line drawing as + - |, other bytes
- * outside 0x20..0x7e as '.'), each line ending in '\n' with its trailing blanks dropped.
+ * most 132x60) written to (buf) as ASCII (code page 437 line drawing as + - |, shades as #,
+ * 0x00 and 0xff as blanks, other bytes outside 0x20..0x7e as '.'), each line ending in '\n'
+ * with its trailing blanks dropped.
  * Returns the length written (buf is NUL-terminated), or -ENOTSUP when the adapter is not in
  * a text mode, -ENOSPC when (size) is too small.
  */
