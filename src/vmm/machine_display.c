@@ -5,7 +5,8 @@
  * "the display adapter" creates the device (dev/display/vga.h), plugs its PCI function, maps
  * video memory as RAM with dirty logging wherever the guest puts the framebuffer BAR, registers
  * the legacy VGA ports, the dispi ports and (when no RAM is there) the legacy memory window,
- * and gives the screen to the VNC server (ui/vnc.h) of --display. Also the screenshots.
+ * and gives the screen to the VNC server (ui/vnc.h) of --display, whose viewers' keys and
+ * pointer go (through the event loop) to machine_input_key/pointer. Also the screenshots.
  */
 #define LOG_TAG "display"
 #include "vmm/machine_display.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/evloop.h"
 #include "base/fdcache.h"
 #include "base/log.h"
 #include "core/gmem.h"
@@ -29,7 +31,15 @@
 #define ROM_STD "/usr/share/seabios/vgabios-stdvga.bin"
 #define ROM_BOCHS "/usr/share/seabios/vgabios-bochs-display.bin"
 #define ROM_MAX_BYTES (256u << 10)
-#define LFB_SLOT 0 /* the device memory slot of the framebuffer (core/vm.h) */
+#define LFB_SLOT 0     /* the device memory slot of the framebuffer (core/vm.h) */
+#define INPUT_RING 256 /* viewer events waiting for the event loop; more are dropped */
+
+/* One viewer event on its way from the VNC thread to the event loop. */
+struct input_event {
+    bool is_key, is_down;
+    uint32_t keysym;
+    uint32_t x, y, width, height, buttons;
+};
 
 struct machine_display {
     struct machine *m;
@@ -38,7 +48,11 @@ struct machine_display {
     bool is_plugged, has_ports, has_window;
     pthread_mutex_t map_lock; /* is_mapped */
     bool is_mapped;
-    uint64_t *log; /* KVM's dirty bitmap of the framebuffer */
+    uint64_t *log;           /* KVM's dirty bitmap of the framebuffer */
+    pthread_mutex_t in_lock; /* the ring below */
+    struct input_event ring[INPUT_RING];
+    unsigned head, count;
+    bool is_queued; /* a drain is queued on the event loop */
 };
 
 bool machine_has_display(const struct machine *m)
@@ -149,6 +163,64 @@ static void vnc_refresh(void *opaque, struct ui_vnc *vnc)
 
 static const struct ui_vnc_source_ops vnc_source = {.refresh = vnc_refresh};
 
+/* On the event-loop thread: the viewer's events to the keyboard and pointer devices. */
+static void drain_input(void *opaque)
+{
+    struct machine_display *d = opaque;
+    struct input_event ev[INPUT_RING];
+    unsigned n;
+    pthread_mutex_lock(&d->in_lock);
+    n = d->count;
+    for (unsigned i = 0; i < n; i++)
+        ev[i] = d->ring[(d->head + i) % INPUT_RING];
+    d->head = (d->head + n) % INPUT_RING;
+    d->count = 0;
+    d->is_queued = false;
+    pthread_mutex_unlock(&d->in_lock);
+    for (unsigned i = 0; i < n; i++) {
+        if (ev[i].is_key)
+            machine_input_key(d->m, ev[i].keysym, ev[i].is_down);
+        else
+            machine_input_pointer(d->m, ev[i].x, ev[i].y, ev[i].width, ev[i].height, ev[i].buttons);
+    }
+}
+
+/* On the VNC thread: queues (ev) for the event loop (the input devices live there). */
+static void push_input(struct machine_display *d, const struct input_event *ev)
+{
+    bool needs_call = false;
+    pthread_mutex_lock(&d->in_lock);
+    if (d->count == INPUT_RING) {
+        pthread_mutex_unlock(&d->in_lock);
+        log_ratelimited(LOG_INFO, "viewer input dropped: %d events waiting", INPUT_RING);
+        return;
+    }
+    d->ring[(d->head + d->count++) % INPUT_RING] = *ev;
+    needs_call = !d->is_queued;
+    d->is_queued = true;
+    pthread_mutex_unlock(&d->in_lock);
+    if (needs_call && evloop_call(d->m->loop, drain_input, d) < 0) {
+        pthread_mutex_lock(&d->in_lock);
+        d->is_queued = false;
+        pthread_mutex_unlock(&d->in_lock);
+    }
+}
+
+static void vnc_key(void *opaque, uint32_t keysym, bool is_down)
+{
+    struct input_event ev = {.is_key = true, .is_down = is_down, .keysym = keysym};
+    push_input(opaque, &ev);
+}
+
+static void vnc_pointer(void *opaque, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                        uint32_t buttons)
+{
+    struct input_event ev = {.x = x, .y = y, .width = width, .height = height, .buttons = buttons};
+    push_input(opaque, &ev);
+}
+
+static const struct ui_input_ops vnc_input = {.key = vnc_key, .pointer = vnc_pointer};
+
 static int register_legacy(struct machine *m, struct machine_display *d)
 {
     int ret = bus_register(m->pio, VGA_PORT_BASE, VGA_PORT_COUNT, &vga_port_ops, d->vga, "vga");
@@ -185,6 +257,7 @@ int machine_add_display(struct machine *m, struct error *err)
     m->display = d;
     d->m = m;
     pthread_mutex_init(&d->map_lock, NULL);
+    pthread_mutex_init(&d->in_lock, NULL);
     d->log = calloc((cfg.vram_bytes / VGA_PAGE_BYTES + 63) / 64, sizeof(uint64_t));
     if (d->log == NULL)
         return -ENOMEM;
@@ -198,8 +271,10 @@ int machine_add_display(struct machine *m, struct error *err)
         ret = register_legacy(m, d);
     if (ret < 0)
         return error_set(err, ret, "cannot create the display adapter: %s", strerror(-ret));
-    if (m->vnc != NULL)
+    if (m->vnc != NULL) {
         ui_vnc_set_source(m->vnc, &vnc_source, d);
+        ui_vnc_set_input(m->vnc, &vnc_input, d);
+    }
     log_info("%s adapter, %llu MiB of video memory", has_legacy ? "std-VGA" : "bochs-display",
              (unsigned long long)(cfg.vram_bytes >> 20));
     return 0;
@@ -210,8 +285,12 @@ void machine_remove_display(struct machine *m)
     struct machine_display *d = m->display;
     if (d == NULL)
         return;
-    if (m->vnc != NULL) /* after this no refresh runs on the device */
+    if (m->vnc != NULL) { /* after this no refresh or input callback runs on (d) */
         ui_vnc_set_source(m->vnc, NULL, NULL);
+        ui_vnc_set_input(m->vnc, NULL, NULL);
+    }
+    if (m->loop != NULL)
+        evloop_cancel(m->loop, d); /* a queued drain_input */
     if (d->has_window)
         bus_unregister(m->mmio, VGA_LEGACY_MEM_GPA, d->vga);
     if (d->has_ports) {
@@ -222,6 +301,7 @@ void machine_remove_display(struct machine *m)
         pci_host_remove_dev(m->pci, &d->pci.pci); /* unmaps the framebuffer */
     vga_destroy(d->vga);
     pthread_mutex_destroy(&d->map_lock);
+    pthread_mutex_destroy(&d->in_lock);
     free(d->log);
     free(d);
     m->display = NULL;

@@ -284,3 +284,40 @@ def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, 
         assert r.returncode == 4
     finally:
         m.kill_monitors()
+
+
+def test_viewer_keys_and_pointer_reach_the_guest(vmm, build_dir, tmp_path, need_kvm):
+    """The ps2 payload (tests/guest/payloads/ps2.c) waits for the key 'a' and a pointer move
+    right 10, up 5 with the left button; here they come from an RFB client's KeyEvent and
+    PointerEvent messages, through ui_input_ops and the event loop to the i8042."""
+    payload = build_dir / "tests" / "guest" / "ps2.elf"
+    if not payload.exists():
+        pytest.skip(f"{payload} is not built")
+    sock = str(tmp_path / "vnc.sock")
+    p = subprocess.Popen([str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot",
+                          "--serial", "stdio", "--cmdline", "timeout=20", "--video", "std",
+                          "--display", f"vnc=unix:{sock}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        out = []
+        while True:
+            line = p.stdout.readline().decode(errors="replace")
+            assert line, "no READY line:\n" + "".join(out)
+            out.append(line)
+            if line.startswith("READY ps2"):
+                break
+        c = rfb.RfbClient(path=sock)
+        c.key(0x61, True)
+        c.key(0x61, False)
+        c.pointer(100, 100, 0)
+        c.pointer(110, 95, 1)
+        rest, err = p.communicate(timeout=60)
+        c.close()
+        text = "".join(out) + rest.decode(errors="replace")
+        assert p.returncode == 1, text + err.decode(errors="replace")
+        assert "PASS ps2" in text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
