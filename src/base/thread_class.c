@@ -35,6 +35,8 @@ const char *thread_class_name(enum thread_class cls)
         return "vcpu";
     case THREAD_CLASS_BLK_WORKER:
         return "blk-worker";
+    case THREAD_CLASS_DISPLAY:
+        return "display";
     case THREAD_CLASS_COUNT:
     default:
         return "unknown";

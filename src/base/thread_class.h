@@ -13,6 +13,7 @@ enum thread_class {
     THREAD_CLASS_MAIN,       /* the event loop: devices' loop work, control API, block I/O */
     THREAD_CLASS_VCPU,       /* one per vCPU: KVM_RUN and the PIO/MMIO exits */
     THREAD_CLASS_BLK_WORKER, /* block engine workers: I/O and slow block work (qcow2 jobs) */
+    THREAD_CLASS_DISPLAY,    /* the VNC server (ui/vnc.c): viewers' sockets, screen refresh */
     THREAD_CLASS_COUNT,
 };
 

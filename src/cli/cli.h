@@ -41,6 +41,8 @@ int cmd_pause(int argc, char **argv, struct error *err);
 int cmd_sendkey(int argc, char **argv, struct error *err);
 int cmd_resume(int argc, char **argv, struct error *err);
 int cmd_stats(int argc, char **argv, struct error *err);
+int cmd_screenshot(int argc, char **argv, struct error *err);
+int cmd_display(int argc, char **argv, struct error *err);
 int cmd_autostart(int argc, char **argv, struct error *err);
 int cmd_snapshot(int argc, char **argv, struct error *err);
 int cmd_clone(int argc, char **argv, struct error *err);

@@ -50,11 +50,16 @@ static const char settings_help[] =
     "  --acpi on|off          ACPI tables and power button (default on)\n"
     "  --ioapic on|off        I/O APIC (default on)\n"
     "  --autostart on|off     start with 'bareiron autostart' (default off)\n"
+    "  --video auto|std|bochs-display|none|WxH\n"
+    "                         display adapter (auto: std without --kernel, none with one) or\n"
+    "                         the resolution its EDID prefers (default 1024x768); with an\n"
+    "                         adapter the VM has a VNC server on run/vnc.sock\n"
+    "  --vram SIZE            video memory, a power of two 1M..512M (default 16M)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
     "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
-    "  adapters, --boot, --video, --vram other than their defaults, a pty or second\n"
-    "  serial port; --remove-nic, --boot kernel,cdrom,disk, --video 1024x768\n"
-    "  and --vram 16M clear them from an older definition.\n\n";
+    "  adapters, --boot other than the default, a pty or second serial port, a display size\n"
+    "  or video memory without an adapter; --remove-nic, --boot kernel,cdrom,disk and --video\n"
+    "  std clear them from an older definition.\n\n";
 
 static const char exit_help[] =
     "EXIT STATUS\n"
@@ -190,6 +195,18 @@ static const struct {
      "  and per network adapter rx/tx packets and bytes, drops and errors.\n"
      "  Counters the monitor does not keep are left out.\n\n"
      "OPTIONS\n  --json   the same as one JSON object, plus name and state\n\n"},
+    {"screenshot", false,
+     "NAME\n  bareiron screenshot - the screen of a running VM\n\n"
+     "SYNOPSIS\n  bareiron screenshot NAME FILE.png\n  bareiron screenshot NAME --text\n\n"
+     "DESCRIPTION\n  Writes the screen of VM NAME's display adapter as a PNG file (whatever mode\n"
+     "  the guest is in), or with --text prints the VGA text screen (80x25 and the like)\n"
+     "  as lines; a graphics mode then gives status 6. A VM without an adapter (--video\n"
+     "  none, the default of a kernel boot) gives status 3.\n\n"},
+    {"display", false,
+     "NAME\n  bareiron display - where a VNC viewer connects\n\n"
+     "SYNOPSIS\n  bareiron display NAME\n\n"
+     "DESCRIPTION\n  Prints the VNC address of running VM NAME: unix:PATH, the socket in its run\n"
+     "  directory (no TCP listener is opened). 'show' lists it too.\n\n"},
     {"snapshot", false,
      "NAME\n  bareiron snapshot - snapshots of a VM, as a tree\n\n"
      "SYNOPSIS\n  bareiron snapshot NAME take SNAP [--description TEXT]\n"

@@ -124,8 +124,15 @@ static void show_text(const struct store *st, const struct vm_config *c,
     printf("Initrd:        %s\n", or_dash(c->initrd));
     printf("Command line:  %s\n", or_dash(c->cmdline));
     show_devices(c);
-    printf("Video:         %ux%u, %u MiB VRAM\n", c->video_width, c->video_height,
-           c->video_vram_mib);
+    enum video_adapter va = config_video_adapter(c);
+    if (va == VIDEO_NONE)
+        printf("Video:         none (%s)\n", config_video_adapter_name(c->video_adapter));
+    else
+        printf("Video:         %s, %ux%u, %u MiB VRAM\n", config_video_adapter_name(va),
+               c->video_width, c->video_height, c->video_vram_mib);
+    if (va != VIDEO_NONE && vm_state_is_live(ps->state) &&
+        store_vm_path(st, c->name, "run/" PROC_VNC_SOCKET, dir, sizeof(dir)) == 0)
+        printf("Display:       vnc unix:%s\n", dir);
     printf("Mouse:         %s\n", c->is_mouse_tablet ? "tablet (virtio-input)" : "ps2");
     printf("Keyboard:      %s\n", c->is_keyboard_virtio ? "virtio (virtio-input)" : "ps2");
     printf("ACPI:          %s\n", c->has_acpi ? "on" : "off");
@@ -184,6 +191,12 @@ int cmd_show(int argc, char **argv, struct error *err)
         json_object_set_new(o, "snapshot_count", json_integer((json_int_t)t.n));
         json_object_set_new(o, "current_snapshot",
                             t.current >= 0 ? json_string(t.v[t.current].name) : json_null());
+        if (vm_state_is_live(ps.state) && config_video_adapter(&cfg) != VIDEO_NONE &&
+            store_vm_path(&st, cfg.name, "run/" PROC_VNC_SOCKET, dir, sizeof(dir)) == 0) {
+            char vnc[PATH_MAX + 8];
+            snprintf(vnc, sizeof(vnc), "unix:%s", dir);
+            json_object_set_new(o, "display", json_string(vnc));
+        }
         if (vm_state_is_live(ps.state)) {
             json_t *runtime = NULL;
             /* What the monitor actually runs (it may differ after a live `set`). */

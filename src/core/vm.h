@@ -187,4 +187,20 @@ void vm_irqfd_remove(struct vm *vm, int fd);
 /* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd, bool is_assign);
 
+/* Device memory slots (core/devmem.c), numbered 0..VM_DEVMEM_SLOTS-1. */
+#define VM_DEVMEM_SLOTS 4
+/*
+ * Maps (size) bytes of host memory at (hva) (page aligned, owned by the caller, alive while
+ * mapped) at guest address (gpa) as device slot (slot), with dirty logging when
+ * (is_dirty_logged); (size) 0 removes the slot. A slot moves by removing and adding it.
+ * Any thread. Returns 0 or -errno.
+ */
+MUST_CHECK int vm_set_devmem(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size,
+                             bool is_dirty_logged);
+/*
+ * Copies device slot (slot)'s dirty log into (bitmap) (one bit per 4 KiB page, the slot's size
+ * rounded up to 64 pages) and clears it. Returns 0 or -errno (-ENOENT: the slot is not mapped).
+ */
+MUST_CHECK int vm_get_dirty_log(struct vm *vm, unsigned slot, uint64_t *bitmap);
+
 #endif

@@ -371,3 +371,55 @@ int api_check_args(json_t *args, const char *const *keys, struct error *err)
     }
     return 0;
 }
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int api_base64_encode(const uint8_t *data, size_t len, char **out)
+{
+    char *s = malloc((len + 2) / 3 * 4 + 1), *p = s;
+    if (s == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        *p++ = b64[v >> 18 & 63];
+        *p++ = b64[v >> 12 & 63];
+        *p++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
+        *p++ = i + 2 < len ? b64[v & 63] : '=';
+    }
+    *p = '\0';
+    *out = s;
+    return 0;
+}
+
+int api_base64_decode(const char *s, uint8_t *buf, size_t size, size_t *len)
+{
+    size_t n = strlen(s), o = 0;
+    if (n % 4 != 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v = 0;
+        unsigned pad = 0;
+        for (unsigned j = 0; j < 4; j++) {
+            const char *c = s[i + j] ? strchr(b64, s[i + j]) : NULL;
+            if (s[i + j] == '=' && i + 4 == n && j >= 2) {
+                pad++;
+                v <<= 6;
+                continue;
+            }
+            if (c == NULL || pad > 0)
+                return -EINVAL;
+            v = v << 6 | (uint32_t)(c - b64);
+        }
+        for (unsigned j = 0; j < 3 - pad; j++) {
+            if (o >= size)
+                return -ENOSPC;
+            buf[o++] = (uint8_t)(v >> (16 - 8 * j));
+        }
+    }
+    *len = o;
+    return 0;
+}

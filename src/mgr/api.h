@@ -105,4 +105,11 @@ MUST_CHECK int api_arg_text(json_t *args, const char *key, bool required, size_t
  * naming the first other one. */
 MUST_CHECK int api_check_args(json_t *args, const char *const *keys, struct error *err);
 
+/* Base64 (RFC 4648 §4, with padding) of (len) bytes of (data) into a malloc'd NUL-terminated
+ * string in (*out). Returns 0 or -ENOMEM. */
+MUST_CHECK int api_base64_encode(const uint8_t *data, size_t len, char **out);
+/* Decodes (s) into (buf) of (size) bytes; (*len) gets the length. Returns 0, -EINVAL (not
+ * base64) or -ENOSPC. */
+MUST_CHECK int api_base64_decode(const char *s, uint8_t *buf, size_t size, size_t *len);
+
 #endif

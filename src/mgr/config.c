@@ -374,11 +374,17 @@ static int rd_boot(struct rd *r, json_t *v, struct vm_config *cfg)
 
 static int rd_video(struct rd *r, json_t *v, struct vm_config *cfg)
 {
-    static const char *const keys[] = {"width", "height", "vram_mib", NULL};
+    static const char *const keys[] = {"adapter", "width", "height", "vram_mib", NULL};
     uint64_t x;
-    int ret;
+    int ret, e;
     if ((ret = rd_keys(r, v, keys)) < 0)
         return ret;
+    snprintf(r->field, sizeof(r->field), "video.adapter");
+    if (json_object_get(v, "adapter")) {
+        if ((ret = rd_enum(r, json_object_get(v, "adapter"), config_video_adapter_names, &e)) < 0)
+            return ret;
+        cfg->video_adapter = (enum video_adapter)e;
+    }
     snprintf(r->field, sizeof(r->field), "video.width");
     if (json_object_get(v, "width")) {
         if ((ret = rd_uint(r, json_object_get(v, "width"), 320, 8192, &x)) < 0)
@@ -594,11 +600,16 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
     else if (cfg->boot_count != ARRAY_SIZE(config_default_boot) ||
              memcmp(cfg->boot, config_default_boot, sizeof(config_default_boot)) != 0)
         what = "a boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
-    else if (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
-             cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT)
-        what = "a display size (\"video\")", fix = "--video 1024x768";
-    else if (cfg->video_vram_mib != CONFIG_DEFAULT_VRAM_MIB)
-        what = "video memory (\"video.vram_mib\")", fix = "--vram 16M";
+    else if (config_video_adapter(cfg) == VIDEO_NONE &&
+             (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
+              cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT))
+        what = "a display size (\"video\") but no display adapter", fix = "--video std";
+    else if (config_video_adapter(cfg) == VIDEO_NONE &&
+             cfg->video_vram_mib != CONFIG_DEFAULT_VRAM_MIB)
+        what = "video memory (\"video.vram_mib\") but no display adapter", fix = "--video std";
+    else if (config_video_adapter(cfg) != VIDEO_NONE &&
+             (cfg->video_vram_mib & (cfg->video_vram_mib - 1)) != 0)
+        what = "video memory (\"video.vram_mib\") that is not a power of two", fix = "--vram 16M";
     else if (cfg->serial_count > CONFIG_MAX_SUPPORTED_SERIALS)
         what = "a second serial port (\"serial\")", fix = "--serial none";
     else if (cfg->serial_count > 0 && cfg->serials[0].type == SERIAL_PTY)

@@ -88,6 +88,9 @@ struct serial_config {
     char *path; /* file or unix socket path; NULL for console and pty */
 };
 
+/* The display adapter: auto is std for a firmware boot and none for a kernel boot. */
+enum video_adapter { VIDEO_AUTO, VIDEO_STD, VIDEO_BOCHS, VIDEO_NONE };
+
 struct vm_config {
     char name[VM_MAX_NAME + 1];
     char uuid[37];     /* "" until the definition is first written (store.c generates it) */
@@ -105,6 +108,7 @@ struct vm_config {
     size_t nic_count;
     struct serial_config serials[CONFIG_MAX_SERIALS];
     size_t serial_count;
+    enum video_adapter video_adapter; /* "video.adapter" */
     uint32_t video_width, video_height, video_vram_mib;
     bool is_mouse_tablet;    /* "input.mouse": "tablet" (virtio-input), else "ps2" */
     bool is_keyboard_virtio; /* "input.keyboard": "virtio" (virtio-input), else "ps2" */
@@ -192,6 +196,9 @@ const char *config_nic_model_name(enum nic_model m);
 const char *config_nic_mode_name(enum nic_mode m);
 const char *config_fwd_proto_name(enum fwd_proto p);
 const char *config_serial_type_name(enum serial_type t);
+const char *config_video_adapter_name(enum video_adapter a);
+/* The adapter the monitor gets: auto resolved (std without a kernel, none with one). */
+enum video_adapter config_video_adapter(const struct vm_config *cfg);
 
 /* Parses "on"/"off" (also true/false, yes/no, 1/0). Returns 0 or -EINVAL. */
 MUST_CHECK int config_parse_onoff(const char *s, bool *out);

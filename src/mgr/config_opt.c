@@ -383,13 +383,16 @@ static int o_video(struct vm_config *cfg, const char *key, const char *val, stru
 {
     unsigned w, h;
     char end;
+    int a = config_find_name(config_video_adapter_names, val);
+    if (a >= 0) {
+        cfg->video_adapter = (enum video_adapter)a;
+        return 0;
+    }
     if (sscanf(val, "%ux%u%c", &w, &h, &end) != 2 || w < 320 || w > 8192 || h < 200 || h > 8192)
-        return error_set(err, -EINVAL, "--%s: needs WIDTHxHEIGHT within 320x200..8192x8192", key);
-    if (w != CONFIG_DEFAULT_VIDEO_WIDTH || h != CONFIG_DEFAULT_VIDEO_HEIGHT)
-        return error_set(err, -ENOTSUP,
-                         "--%s: not supported yet: the monitor has no display (only the default "
-                         "%dx%d is accepted)",
-                         key, CONFIG_DEFAULT_VIDEO_WIDTH, CONFIG_DEFAULT_VIDEO_HEIGHT);
+        return error_set(err, -EINVAL,
+                         "--%s: needs auto, std, bochs-display, none or WIDTHxHEIGHT within "
+                         "320x200..8192x8192",
+                         key);
     cfg->video_width = w;
     cfg->video_height = h;
     return 0;
@@ -398,14 +401,9 @@ static int o_video(struct vm_config *cfg, const char *key, const char *val, stru
 static int o_vram(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     uint64_t bytes;
-    if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes % (1024 * 1024) != 0 ||
-        bytes < 1024 * 1024 || bytes > 512ull * 1024 * 1024)
-        return error_set(err, -EINVAL, "--%s: must be 1M to 512M", key);
-    if (bytes / (1024 * 1024) != CONFIG_DEFAULT_VRAM_MIB)
-        return error_set(err, -ENOTSUP,
-                         "--%s: not supported yet: the monitor has no display (only the default "
-                         "%dM is accepted)",
-                         key, CONFIG_DEFAULT_VRAM_MIB);
+    if (parse_size(val, 1024 * 1024, &bytes) < 0 || bytes < 1024 * 1024 ||
+        bytes > 512ull * 1024 * 1024 || (bytes & (bytes - 1)) != 0)
+        return error_set(err, -EINVAL, "--%s: must be a power of two from 1M to 512M", key);
     cfg->video_vram_mib = (uint32_t)(bytes / (1024 * 1024));
     return 0;
 }

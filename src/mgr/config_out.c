@@ -51,6 +51,20 @@ const char *config_nic_mode_name(enum nic_mode m)
     return (unsigned)m <= NIC_MODE_NONE ? config_nic_mode_names[m] : "?";
 }
 
+const char *const config_video_adapter_names[] = {"auto", "std", "bochs-display", "none", NULL};
+
+const char *config_video_adapter_name(enum video_adapter a)
+{
+    return (unsigned)a <= VIDEO_NONE ? config_video_adapter_names[a] : "?";
+}
+
+enum video_adapter config_video_adapter(const struct vm_config *cfg)
+{
+    if (cfg->video_adapter != VIDEO_AUTO)
+        return cfg->video_adapter;
+    return cfg->kernel != NULL ? VIDEO_NONE : VIDEO_STD;
+}
+
 const char *config_serial_type_name(enum serial_type t)
 {
     return (unsigned)t <= SERIAL_UNIX ? config_serial_type_names[t] : "?";
@@ -219,19 +233,20 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
     json_t *boot = json_array(), *root;
     for (size_t i = 0; boot && i < cfg->boot_count; i++)
         json_array_append_new(boot, json_string(config_boot_name(cfg->boot[i])));
-    root = json_pack(
-        "{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-        "s:{s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
-        "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description", cfg->description,
-        "os_type", cfg->os_type, "cpus", (int)cfg->cpus, "memory_mib", (json_int_t)cfg->memory_mib,
-        "boot", boot, "kernel", str_or_null(cfg->kernel), "initrd", str_or_null(cfg->initrd),
-        "cmdline", str_or_null(cfg->cmdline), "disks", disks_json(cfg), "cdrom",
-        str_or_null(cfg->cdrom), "floppy", str_or_null(cfg->floppy), "network", nics_json(cfg),
-        "serial", serials_json(cfg), "video", "width", (int)cfg->video_width, "height",
-        (int)cfg->video_height, "vram_mib", (int)cfg->video_vram_mib, "input", "mouse",
-        cfg->is_mouse_tablet ? "tablet" : "ps2", "keyboard",
-        cfg->is_keyboard_virtio ? "virtio" : "ps2", "acpi", cfg->has_acpi, "ioapic",
-        cfg->has_ioapic, "autostart", cfg->is_autostart);
+    root = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+                     "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
+                     "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description",
+                     cfg->description, "os_type", cfg->os_type, "cpus", (int)cfg->cpus,
+                     "memory_mib", (json_int_t)cfg->memory_mib, "boot", boot, "kernel",
+                     str_or_null(cfg->kernel), "initrd", str_or_null(cfg->initrd), "cmdline",
+                     str_or_null(cfg->cmdline), "disks", disks_json(cfg), "cdrom",
+                     str_or_null(cfg->cdrom), "floppy", str_or_null(cfg->floppy), "network",
+                     nics_json(cfg), "serial", serials_json(cfg), "video", "adapter",
+                     config_video_adapter_name(cfg->video_adapter), "width", (int)cfg->video_width,
+                     "height", (int)cfg->video_height, "vram_mib", (int)cfg->video_vram_mib,
+                     "input", "mouse", cfg->is_mouse_tablet ? "tablet" : "ps2", "keyboard",
+                     cfg->is_keyboard_virtio ? "virtio" : "ps2", "acpi", cfg->has_acpi, "ioapic",
+                     cfg->has_ioapic, "autostart", cfg->is_autostart);
     if (root == NULL)
         return -ENOMEM;
     if (cfg->uuid[0] && json_object_set_new(root, "uuid", json_string(cfg->uuid)) < 0) {

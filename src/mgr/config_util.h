@@ -22,6 +22,7 @@ extern const char *const config_backing_names[];
 extern const char *const config_nic_model_names[];
 extern const char *const config_nic_mode_names[];
 extern const char *const config_serial_type_names[];
+extern const char *const config_video_adapter_names[];
 extern const char *const config_fwd_proto_names[];
 
 /* Returns 0 if (name) is a valid VM name ([A-Za-z0-9][A-Za-z0-9._-]{0,63}), else -EINVAL. */

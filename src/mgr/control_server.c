@@ -28,6 +28,7 @@
 #include "mgr/api.h"
 #include "mgr/control_input.h"
 #include "mgr/control_media.h"
+#include "mgr/control_display.h"
 #include "mgr/control_net.h"
 
 /* A client that does not read its replies is dropped when this much is queued. */
@@ -317,7 +318,8 @@ static int h_media_change(struct control_server *srv, json_t *args, json_t *resu
     return control_media_change(srv->ops, srv->opaque, srv->passed_fd, args, result, err);
 }
 
-/* The network and input commands (control_net.c, control_input.c). */
+/* The network, input and display commands (control_net.c, control_input.c,
+ * control_display.c). */
 #define NET(fname, fn)                                                                             \
     static int fname(struct control_server *srv, json_t *args, json_t *result, struct error *err)  \
     {                                                                                              \
@@ -329,6 +331,9 @@ NET(h_net_hostfwd_remove, control_net_hostfwd_remove)
 NET(h_net_link, control_net_link)
 NET(h_send_key, control_send_key)
 NET(h_input_pointer, control_input_pointer)
+NET(h_screenshot, control_display_screenshot)
+NET(h_query_display, control_display_query)
+NET(h_screenshot_data, control_display_data)
 #undef NET
 
 static const struct {
@@ -354,6 +359,9 @@ static const struct {
     {"send-key", h_send_key, true},
     {"input-pointer", h_input_pointer, true},
     {"media-change", h_media_change, true},
+    {"screenshot", h_screenshot, true},
+    {"query-display", h_query_display, false},
+    {"screenshot-data", h_screenshot_data, true},
 };
 
 /* Runs one request; returns the malloc'd reply line in (*reply) or a negative errno. */

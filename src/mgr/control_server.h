@@ -124,6 +124,18 @@ struct control_media_change {
                           closes it after the op (which duplicates it to keep it) */
 };
 
+/* The display (query-display). Strings may be NULL and must stay valid until the op's caller
+ * returns. */
+struct control_display {
+    const char *adapter; /* "std", "bochs-display" */
+    const char *mode;    /* "text", "vga", "vbe" or "off" */
+    unsigned width, height, bpp;
+    uint64_t vram_bytes;
+    const char *vnc; /* "unix:PATH" or "HOST:PORT", NULL without a VNC server */
+    unsigned viewers;
+    uint64_t bytes_sent; /* to VNC viewers since the monitor started */
+};
+
 struct control_ops {
     /* Returns the current run state. */
     enum control_run_state (*query_state)(void *opaque);
@@ -166,6 +178,20 @@ struct control_ops {
      * -ENODEV when the VM has no such drive, -ENOTSUP for a kind of drive the monitor does not
      * implement. */
     int (*media_change)(void *opaque, const struct control_media_change *req, struct error *err);
+    /* The display ops (NULL: ENOTSUP). -ENOENT: the VM has no display adapter. */
+    /* Writes the screen as a PNG file at (path) (relative to the monitor's directory). */
+    int (*screenshot_png)(void *opaque, const char *path, struct error *err);
+    /* Writes the text screen to (buf) ((size) bytes, lines ending in '\n'); returns its length
+     * and the screen's (rows, cols), or -ENOTSUP when the screen is not in a text mode. */
+    int (*screenshot_text)(void *opaque, char *buf, size_t size, unsigned *rows, unsigned *cols,
+                           struct error *err);
+    /* Fills (out). */
+    int (*query_display)(void *opaque, struct control_display *out, struct error *err);
+    /* The screen as a PNG held by the monitor: (offset) 0 encodes the screen now, a later
+     * offset reads on in the image the last call encoded. Sets (*data) to the bytes from
+     * (offset) (valid until the next call), (*len) to their number, (*total) to the size. */
+    int (*screenshot_data)(void *opaque, uint64_t offset, const uint8_t **data, size_t *len,
+                           uint64_t *total, struct error *err);
 };
 
 /* Longest state-file path accepted by the save command. */

@@ -126,6 +126,22 @@ static void serial_arg(const struct vm_config *cfg, struct argv_builder *b)
     }
 }
 
+/* The display adapter, its video memory and preferred mode, and the VNC server on a unix
+ * socket in run/ (docs/cli.md "Display"); nothing for a VM without an adapter. */
+static void video_args(const struct vm_config *cfg, struct argv_builder *b)
+{
+    enum video_adapter a = config_video_adapter(cfg);
+    if (a == VIDEO_NONE)
+        return;
+    arg_add(b, "--video");
+    arg_addf(b, "%s,mode=%ux%u", a == VIDEO_BOCHS ? "bochs-display" : "std", cfg->video_width,
+             cfg->video_height);
+    arg_add(b, "--vram");
+    arg_addf(b, "%uM", cfg->video_vram_mib);
+    arg_add(b, "--display");
+    arg_add(b, "vnc=unix:" PROC_VNC_SOCKET);
+}
+
 bool proc_wants_sandbox(void)
 {
     const char *v = getenv("BAREIRON_SANDBOX");
@@ -196,6 +212,7 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         arg_add(&b, nic);
     }
     serial_arg(cfg, &b);
+    video_args(cfg, &b);
     /* Both default to on in the monitor; only the switch that turns one off is passed. */
     if (!cfg->has_acpi) {
         arg_add(&b, "--acpi");

@@ -21,6 +21,9 @@
 #include "mgr/state.h"
 #include "mgr/store.h"
 
+/* The VNC socket of a VM with a display adapter, in its run/ directory. */
+#define PROC_VNC_SOCKET "vnc.sock"
+
 /* How long `start` waits for the control socket (BAREIRON_START_TIMEOUT_MS overrides). */
 /* run/vmm.log is started afresh past this size, the older part kept as run/vmm.log.1. */
 #define PROC_LOG_MAX_BYTES (1u << 20)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "net/net.h"
 #include "net/slirp.h"
 #include "vmm/machine.h"
+#include "vmm/machine_display.h"
 
 static enum control_run_state query_state(void *opaque)
 {
@@ -503,6 +505,89 @@ static int media_change(void *opaque, const struct control_media_change *req, st
                      req->drive);
 }
 
+/* The machine for a display op, or NULL with (err) set: none between two machines, none
+ * without --video. */
+static struct machine *display_machine(struct vmm_ctl *c, struct error *err)
+{
+    if (c->opts->video == VMM_VIDEO_NONE) {
+        error_set(err, -ENOENT, "the VM has no display adapter (--video none)");
+        return NULL;
+    }
+    if (c->machine == NULL)
+        error_set(err, -EAGAIN, "the machine is being reset: try again");
+    return c->machine;
+}
+
+static int screenshot_png(void *opaque, const char *path, struct error *err)
+{
+    struct machine *m = display_machine(opaque, err);
+    return m == NULL ? err->code : machine_screenshot_png(m, path, err);
+}
+
+static int screenshot_text(void *opaque, char *buf, size_t size, unsigned *rows, unsigned *cols,
+                           struct error *err)
+{
+    struct machine *m = display_machine(opaque, err);
+    return m == NULL ? err->code : machine_screenshot_text(m, buf, size, rows, cols, err);
+}
+
+static int screenshot_data(void *opaque, uint64_t offset, const uint8_t **data, size_t *len,
+                           uint64_t *total, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    if (offset == 0) {
+        struct machine *m = display_machine(c, err);
+        uint8_t *png = NULL;
+        size_t n = 0;
+        if (m == NULL)
+            return err->code;
+        int ret = machine_screenshot_png_mem(m, &png, &n, err);
+        if (ret < 0)
+            return ret;
+        free(c->png);
+        c->png = png;
+        c->png_bytes = n;
+    }
+    if (c->png == NULL || offset > c->png_bytes)
+        return error_set(err, -EINVAL, "screenshot-data: offset %llu outside the image",
+                         (unsigned long long)offset);
+    *data = c->png + offset;
+    *len = c->png_bytes - (size_t)offset;
+    *total = c->png_bytes;
+    return 0;
+}
+
+static int query_display(void *opaque, struct control_display *out, struct error *err)
+{
+    struct vmm_ctl *c = opaque;
+    struct machine *m = display_machine(c, err);
+    struct machine_display_info info;
+    int ret;
+    if (m == NULL)
+        return err->code;
+    if ((ret = machine_display_info(m, &info, err)) < 0)
+        return ret;
+    out->adapter = c->opts->video == VMM_VIDEO_STD ? "std" : "bochs-display";
+    out->mode = info.mode;
+    out->width = info.width;
+    out->height = info.height;
+    out->bpp = info.bpp;
+    out->vram_bytes = info.vram_bytes;
+    out->viewers = info.viewers;
+    out->bytes_sent = info.bytes_sent;
+    out->vnc = NULL;
+    if (c->opts->display == VMM_DISPLAY_VNC_UNIX) {
+        snprintf(c->vnc_address, sizeof(c->vnc_address), "unix:%s", c->opts->display_path);
+        out->vnc = c->vnc_address;
+    } else if (c->opts->display == VMM_DISPLAY_VNC_TCP) {
+        snprintf(c->vnc_address, sizeof(c->vnc_address),
+                 strchr(c->opts->display_host, ':') ? "[%s]:%u" : "%s:%u", c->opts->display_host,
+                 c->opts->display_port);
+        out->vnc = c->vnc_address;
+    }
+    return 0;
+}
+
 const struct control_ops vmm_ctl_ops = {
     .query_state = query_state,
     .query_config = query_config,
@@ -520,4 +605,8 @@ const struct control_ops vmm_ctl_ops = {
     .send_key = send_key,
     .input_pointer = input_pointer,
     .media_change = media_change,
+    .screenshot_png = screenshot_png,
+    .screenshot_text = screenshot_text,
+    .query_display = query_display,
+    .screenshot_data = screenshot_data,
 };

@@ -35,6 +35,9 @@ struct vmm_ctl {
     bool has_poweroff; /* poweroff was asked: exit 0 rather than rebuild after a reset */
     struct net_backend *const *nics; /* the --nic backends (main.c's, live across resets) */
     unsigned nnics;
+    char vnc_address[4200]; /* query-display's "vnc" (built on the event-loop thread) */
+    uint8_t *png;           /* the image screenshot-data serves (offset 0 encodes it anew) */
+    size_t png_bytes;
 };
 
 /* The ops table; opaque is a struct vmm_ctl *. */

@@ -26,6 +26,7 @@
 #include "core/x86/regs.h"
 #include "dev/bus.h"
 #include "vmm/console.h"
+#include "vmm/machine_display.h"
 #include "vmm/machine_internal.h"
 
 static int load_tables(struct machine *m, struct error *err)
@@ -167,6 +168,7 @@ const struct machine_part machine_parts[] = {
     {"the kernel files", false, PART_RESTORE, machine_cache_kernel, NULL},
     {"disks", false, PART_ALWAYS, machine_open_disks, machine_close_disks},
     {"the floppy disk", false, PART_ALWAYS, machine_open_floppy, machine_close_floppy},
+    {"the VGA BIOS", false, PART_ALWAYS, machine_read_vga_rom, machine_free_vga_rom},
     {"the saved state", false, PART_RESTORE, machine_open_state, machine_close_state},
     {"the VM", true, PART_ALWAYS, add_vm, remove_vm, STATE("vm", NULL, vm)},
     {"the interrupt controller", true, PART_ALWAYS, machine_add_irqchip, machine_remove_irqchip,
@@ -192,6 +194,8 @@ const struct machine_part machine_parts[] = {
     {"the input router", true, PART_ALWAYS, machine_add_input, machine_remove_input},
     {"the IDE controller", true, PART_ALWAYS, machine_add_ide, machine_remove_ide, .section = "ide",
      .version = 1, .is_present = machine_has_ide},
+    {"the display adapter", true, PART_ALWAYS, machine_add_display, machine_remove_display,
+     .section = "display", .version = 1, .is_present = machine_has_display},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };

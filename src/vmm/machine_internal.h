@@ -37,6 +37,8 @@ struct blk;
 struct machine;
 struct machine_vdev;
 struct machine_restore;
+struct machine_display;
+struct ui_vnc;
 struct sf_buf;
 struct sf_in;
 struct virtio_input;
@@ -135,6 +137,10 @@ struct machine {
     struct debug_exit *debug_exit; /* --debug-exit only */
     struct acpi_pm *acpi_pm;
     struct pci_host *pci;
+    struct machine_display *display; /* --video (machine_display.c); NULL without */
+    uint8_t *vga_rom;                /* the VGA BIOS read by machine_read_vga_rom, or NULL */
+    size_t vga_rom_bytes;
+    struct ui_vnc *vnc;              /* main.c's VNC server of --display, or NULL */
     struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct ide *ide;       /* machine_ide.c; NULL without IDE drives */

@@ -27,9 +27,12 @@
 #include "net/net.h"
 #include "net/slirp.h"
 #include "net/tap.h"
+#include "ui/screenshot.h"
+#include "ui/vnc.h"
 #include "vmm/console.h"
 #include "vmm/ctl.h"
 #include "vmm/machine.h"
+#include "vmm/machine_display.h"
 #include "vmm/options.h"
 #include "vmm/sandbox.h"
 #include "vmm/syscall_filter.h"
@@ -44,6 +47,7 @@ struct vmm {
     struct vmm_ctl ctl;
     struct machine *m;                     /* the current machine */
     struct net_backend *nics[VM_MAX_NICS]; /* --nic backends, kept across reboots */
+    struct ui_vnc *vnc;                    /* --display vnc: kept across reboots */
     int sigfd;
     int pending_signal; /* a signal that arrived while no machine ran */
     /* --reboot-limit: times of the last resets, a ring of opts.reboot_limit entries */
@@ -174,6 +178,7 @@ static int run_machine(struct vmm *v)
     if (v->ctl.state != CONTROL_RUN_RUNNING && v->ctl.state != CONTROL_RUN_PAUSED)
         v->ctl.state = CONTROL_RUN_STARTING;
     machine_set_nics(v->m, v->nics, v->opts.nnics);
+    machine_set_display(v->m, v->vnc);
     ret = machine_attach(v->m, v->kvm, v->loop, v->con, v->vcon, &err);
     if (ret == 0) /* a reset keeps a paused VM paused (docs/cli.md "States") */
         ret = machine_start(v->m, v->ctl.state == CONTROL_RUN_PAUSED, wake_loop, v);
@@ -280,6 +285,52 @@ static int setup_nics(struct vmm *v)
     return 0;
 }
 
+/* The first line of --display-password-file in (buf). Returns 0 or -errno with (err) set. */
+static int read_password(const char *path, char *buf, size_t size, struct error *err)
+{
+    int fd = fdcache_open(path, O_RDONLY);
+    ssize_t n;
+    if (fd < 0)
+        return error_set(err, fd, "--display-password-file %s: %s", path, strerror(-fd));
+    n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return error_set(err, -errno, "--display-password-file %s: %s", path, strerror(errno));
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (buf[0] == '\0')
+        return error_set(err, -EINVAL, "--display-password-file %s: empty password", path);
+    return 0;
+}
+
+/* --video: libpng for screenshots; --display vnc: the server, both before the jail and the
+ * filters (libraries loaded and the socket bound now; the VNC thread starts in harden).
+ * Without them neither library is loaded and no thread starts. */
+static int setup_display(struct vmm *v, struct error *err)
+{
+    struct ui_vnc_config cfg = {0};
+    char password[128];
+    int ret;
+    if (v->opts.video != VMM_VIDEO_NONE && ui_screenshot_init(err) < 0) {
+        log_warn("%s: PNG screenshots are not available", err->message);
+        error_clear(err);
+    }
+    if (v->opts.display == VMM_DISPLAY_NONE)
+        return 0;
+    if (v->opts.display_password_file != NULL) {
+        ret = read_password(v->opts.display_password_file, password, sizeof(password), err);
+        if (ret < 0)
+            return ret;
+        cfg.password = password;
+    }
+    cfg.unix_path = v->opts.display == VMM_DISPLAY_VNC_UNIX ? v->opts.display_path : NULL;
+    cfg.host = v->opts.display_host;
+    cfg.port = v->opts.display_port;
+    ret = ui_vnc_create(&cfg, &v->vnc, err);
+    explicit_bzero(password, sizeof(password));
+    return ret;
+}
+
 static int setup_runtime(struct vmm *v)
 {
     struct error err = {0};
@@ -298,6 +349,8 @@ static int setup_runtime(struct vmm *v)
         else
             console_set_quit(v->vcon, on_quit_key, v);
     }
+    if (ret == 0)
+        ret = setup_display(v, &err);
     if (ret == 0 && v->opts.control != NULL) {
         v->ctl.opts = &v->opts;
         ret = control_server_create(v->loop, v->opts.control, v->opts.name, &vmm_ctl_ops, &v->ctl,
@@ -387,6 +440,10 @@ static int harden(struct vmm *v)
             return ret;
     }
     fdcache_seal();
+    /* After the jail (entered single-threaded), before the main filter: the VNC thread loads
+     * only its own filter as it starts (a thread inherits the filters already loaded). */
+    if (ret == 0 && v->vnc != NULL)
+        ret = ui_vnc_start(v->vnc, &err);
     if (ret == 0 && v->opts.is_seccomp)
         ret = syscall_filter_install(&err);
     if (ret < 0) {
@@ -402,6 +459,8 @@ static void cleanup(struct vmm *v)
     v->ctl.state = CONTROL_RUN_STOPPING;
     machine_destroy(v->m);
     control_server_destroy(v->ctl_srv);
+    ui_vnc_destroy(v->vnc);
+    free(v->ctl.png);
     for (unsigned i = 0; i < VM_MAX_NICS; i++)
         net_backend_close(v->nics[i]);
     console_destroy(v->vcon);

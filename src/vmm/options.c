@@ -41,6 +41,7 @@ enum opt_id {
     OPT_NIC,
     OPT_FD,
     OPT_INPUT,
+    OPT_DISPLAY,
     OPT_HELP,
     OPT_VERSION,
     OPT_FLOPPY,
@@ -84,6 +85,10 @@ static const struct opt_def opt_defs[] = {
     {"nic", OPT_NIC, true},
     {"fd", OPT_FD, true},
     {"input", OPT_INPUT, true},
+    {"video", OPT_DISPLAY, true},
+    {"vram", OPT_DISPLAY, true},
+    {"display", OPT_DISPLAY, true},
+    {"display-password-file", OPT_DISPLAY, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -153,6 +158,14 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       as --kernel, --initrd, --disk, --cdrom or --restore name it;\n"
         "                       its access mode and O_DIRECT must be the monitor's\n"
         "                       (repeatable; twice for a cache=none disk)\n"
+        "  --video std|bochs-display|none[,mode=WxH]\n"
+        "                       display adapter (default none); mode: the preferred mode its\n"
+        "                       EDID announces (default 1024x768)\n"
+        "  --vram SIZE          video memory, a power of two 1M..512M (default 16M)\n"
+        "  --display vnc=HOST:PORT|vnc=unix:PATH|none\n"
+        "                       VNC server for the screen (default none)\n"
+        "  --display-password-file FILE\n"
+        "                       VNC password (first line, 8 characters used)\n"
         "  --help, --version\n\n"
         "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
         "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -515,6 +528,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         return vmm_parse_fd(v, o, err);
     case OPT_INPUT:
         return parse_input(v, o, err);
+    case OPT_DISPLAY:
+        return vmm_parse_display_opt(def->name, v, o, err);
     case OPT_CONTROL:
         o->control = v;
         return 0;
@@ -577,6 +592,9 @@ static void set_defaults(struct vmm_options *o)
     o->has_acpi = true;
     o->has_ioapic = true;
     o->is_seccomp = true;
+    o->vram_bytes = VMM_DEFAULT_VRAM_BYTES;
+    o->video_width = 1024;
+    o->video_height = 768;
 }
 
 /* Cross-option checks once everything is parsed. */
@@ -617,6 +635,9 @@ static int check_combination(struct vmm_options *o, struct error *err)
         return -EINVAL;
     if (vmm_check_fds(o, err) < 0)
         return -EINVAL;
+    int ret = vmm_check_display(o, err);
+    if (ret < 0)
+        return ret;
     if (o->has_sandbox_user && !o->is_sandbox)
         return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
     if (!o->is_help && !o->is_version && o->kernel == NULL)

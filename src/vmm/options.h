@@ -70,6 +70,15 @@ struct vmm_fd {
 
 enum vmm_nic_type { VMM_NIC_NAT, VMM_NIC_TAP, VMM_NIC_NONE };
 
+/* --video: the display adapter (docs/vmm.md "Display"). */
+enum vmm_video { VMM_VIDEO_NONE, VMM_VIDEO_STD, VMM_VIDEO_BOCHS };
+/* --display: where viewers connect. */
+enum vmm_display { VMM_DISPLAY_NONE, VMM_DISPLAY_VNC_TCP, VMM_DISPLAY_VNC_UNIX };
+#define VMM_MIN_VRAM_BYTES (1ULL << 20)
+#define VMM_MAX_VRAM_BYTES (512ULL << 20)
+#define VMM_DEFAULT_VRAM_BYTES (16ULL << 20)
+#define VMM_MAX_VIDEO_MODE 8192
+
 /* One --nic (docs/vmm.md). */
 struct vmm_nic {
     const char *spec; /* the --nic argument as given */
@@ -129,8 +138,17 @@ struct vmm_options {
     bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
     bool has_sandbox_user; /* --sandbox-user UID:GID given */
     unsigned sandbox_uid, sandbox_gid;
-    const char *restore;            /* --restore FILE: resume the saved state in FILE */
-    struct vmm_fd fds[VMM_MAX_FDS]; /* --fd N:PATH (options_fd.c) */
+    const char *restore;                /* --restore FILE: resume the saved state in FILE */
+    enum vmm_video video;               /* --video (default none) */
+    unsigned video_width, video_height; /* --video ...,mode=WxH: the EDID's preferred mode */
+    uint64_t vram_bytes;                /* --vram (default 16M) */
+    bool has_vram;                      /* --vram given */
+    enum vmm_display display;           /* --display (default none) */
+    char display_host[64];              /* VMM_DISPLAY_VNC_TCP: numeric address */
+    unsigned display_port;              /* VMM_DISPLAY_VNC_TCP */
+    const char *display_path;           /* VMM_DISPLAY_VNC_UNIX */
+    const char *display_password_file;  /* --display-password-file, or NULL */
+    struct vmm_fd fds[VMM_MAX_FDS];     /* --fd N:PATH (options_fd.c) */
     unsigned nfds;
     bool is_help;
     bool is_version;
@@ -186,6 +204,13 @@ void vmm_fds_close(const struct vmm_options *o);
 
 /* Whether (o) puts an IDE controller in the machine: a --disk on bus=ide or a CD-ROM drive. */
 bool vmm_has_ide(const struct vmm_options *o);
+/* One of --video, --vram, --display, --display-password-file ((opt) without the dashes) with
+ * value (v) (options_display.c). Returns 0 or -EINVAL with (err) set. */
+MUST_CHECK int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_options *o,
+                                     struct error *err);
+/* The display options' cross-checks (--vram and --display need a --video). Returns 0 or
+ * -EINVAL with (err) set. */
+MUST_CHECK int vmm_check_display(const struct vmm_options *o, struct error *err);
 
 /* Prints the --help text to (f). */
 void vmm_options_usage(FILE *f, const char *prog);

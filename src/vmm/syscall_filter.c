@@ -81,10 +81,20 @@ static const char *const worker_syscalls[] = {COMMON_SYSCALLS, "pread64",   "pwr
                                               "pwritev",       "preadv2",   "pwritev2", "fsync",
                                               "fdatasync",     "fallocate", "ioctl",    NULL};
 
+/* The VNC thread: viewers' sockets (accept, poll, send/recv, close), the screen refresh (the
+ * framebuffer's dirty log: ioctl), libvncserver's buffers and encoders' allocations. (ui/vnc.c
+ * initialises the crypto library on the main thread, before the filters). */
+static const char *const display_syscalls[] = {
+    COMMON_SYSCALLS, "poll",       "ppoll",       "select",      "pselect6", "accept4",
+    "accept",        "sendto",     "recvfrom",    "sendmsg",     "recvmsg",  "shutdown",
+    "getsockopt",    "setsockopt", "getpeername", "getsockname", "fcntl",    "close",
+    "ioctl",         "readv",      "socket",      "connect",     NULL};
+
 static const char *const *const class_lists[THREAD_CLASS_COUNT] = {
     [THREAD_CLASS_MAIN] = main_syscalls,
     [THREAD_CLASS_VCPU] = vcpu_syscalls,
     [THREAD_CLASS_BLK_WORKER] = worker_syscalls,
+    [THREAD_CLASS_DISPLAY] = display_syscalls,
 };
 
 static struct sock_fprog progs[THREAD_CLASS_COUNT];

@@ -47,7 +47,7 @@ def test_create_show_list_delete(mgr, kernel, tmp_path):
     assert c["ioapic"] is False and c["autostart"] is True
     assert c["serial"] == [{"type": "file", "path": "/tmp/x.log"}]
     assert c["network"] == []
-    assert c["video"] == {"width": 1024, "height": 768, "vram_mib": 16}
+    assert c["video"] == {"adapter": "auto", "width": 1024, "height": 768, "vram_mib": 16}
     assert c["os_type"] == "bsd"
     text = mgr.ok("show", "web1").stdout
     assert "CPUs:          2" in text and "Memory:        1 GiB" in text
@@ -325,8 +325,6 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
     (["--nic", "bridge:br0,model=e1000"], "--nic"),
     (["--boot", "disk,kernel"], "--boot"),
     (["--boot", "kernel"], "--boot"),
-    (["--video", "800x600"], "--video"),
-    (["--vram", "32M"], "--vram"),
     (["--serial", "pty"], "pty"),
     (["--serial", "console", "--serial", "file:/tmp/com2.log"], "one serial port"),
 ])

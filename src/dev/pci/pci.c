@@ -20,6 +20,7 @@
 
 #include "base/ckd.h"
 #include "dev/pci/pci_msix.h"
+#include "dev/pci/pci_rom.h"
 
 #define LOG_TAG "pci"
 #include "base/log.h"
@@ -122,6 +123,7 @@ static void update_bars(struct pci_host *host, struct pci_dev *dev)
         if (dev->bars[i].type != PCI_BAR_NONE)
             bar_update(host, dev, i);
     }
+    pci_rom_update(dev, host->mmio);
 }
 
 static bool overlaps(uint16_t off, unsigned size, uint16_t start, unsigned len)
@@ -223,6 +225,8 @@ static void after_write(struct pci_host *host, struct pci_dev *dev, uint16_t off
             i--;
         if (dev->bars[i].type != PCI_BAR_NONE)
             bar_update(host, dev, i);
+    } else if (overlaps(off, size, PCI_ROM_ADDRESS, 4)) {
+        pci_rom_update(dev, host->mmio);
     }
     if (overlaps(off, size, PCI_COMMAND, 2))
         command_written(host, dev);
@@ -379,6 +383,8 @@ void pci_host_destroy(struct pci_host *host)
         for (unsigned i = 0; dev && i < PCI_NUM_BARS; i++)
             bar_unmap(host, dev, i);
         if (dev)
+            pci_rom_unmap(dev, host->mmio);
+        if (dev)
             dev->host = NULL;
     }
     pthread_mutex_unlock(&host->lock);
@@ -427,6 +433,13 @@ static int assign_bars(struct pci_host *host, struct pci_dev *dev)
         if (bar->type == PCI_BAR_MEM64)
             pci_cfg_set32(dev, (uint16_t)(reg + 4), (uint32_t)(bar->assigned_base >> 32));
     }
+    /* The ROM gets an address with decoding off, as firmware leaves it after running it. */
+    if (dev->rom.type != PCI_BAR_NONE) {
+        int ret = window_alloc(&host->mmio32, dev->rom.size, &dev->rom.assigned_base);
+        if (ret < 0)
+            return ret;
+        pci_cfg_set32(dev, PCI_ROM_ADDRESS, (uint32_t)dev->rom.assigned_base);
+    }
     return 0;
 }
 
@@ -463,6 +476,24 @@ int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot)
 out_unlock:
     pthread_mutex_unlock(&host->lock);
     return ret;
+}
+
+void pci_host_remove_dev(struct pci_host *host, struct pci_dev *dev)
+{
+    pthread_mutex_lock(&host->lock);
+    unsigned slot = dev->devfn >> 3;
+    if (dev->host == host && host->slots[slot] == dev) {
+        for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+            bar_unmap(host, dev, i);
+        pci_rom_unmap(dev, host->mmio);
+        pthread_mutex_lock(&host->intx_lock);
+        dev->intx_level = false;
+        update_intx(host, dev->gsi);
+        pthread_mutex_unlock(&host->intx_lock);
+        host->slots[slot] = NULL;
+        dev->host = NULL;
+    }
+    pthread_mutex_unlock(&host->lock);
 }
 
 void pci_host_save(struct pci_host *host, struct sf_buf *b)
@@ -544,6 +575,8 @@ void pci_host_reset(struct pci_host *host)
             if (bar->type == PCI_BAR_MEM64)
                 pci_cfg_set32(dev, (uint16_t)(reg + 4), (uint32_t)(bar->assigned_base >> 32));
         }
+        if (dev->rom.type != PCI_BAR_NONE)
+            pci_cfg_set32(dev, PCI_ROM_ADDRESS, (uint32_t)dev->rom.assigned_base);
         pci_cfg_set16(dev, PCI_COMMAND, FIRMWARE_COMMAND);
         pci_cfg_set16(dev, PCI_STATUS, pci_cfg_get16(dev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
         pthread_mutex_lock(&host->intx_lock);

@@ -134,6 +134,9 @@ struct pci_dev {
     uint16_t cap_last;     /* offset of the last capability (0: none) */
     uint16_t cap_free;     /* first free byte for the next capability */
     struct pci_msix *msix; /* set by pci_msix_init */
+    struct pci_bar rom;    /* the expansion ROM (pci_dev_set_rom); type NONE without one */
+    const uint8_t *rom_data;
+    size_t rom_bytes;
     const struct pci_dev_ops *ops;
     void *opaque;
 };
@@ -150,6 +153,14 @@ void pci_dev_init(struct pci_dev *dev, const struct pci_dev_id *id, const struct
 MUST_CHECK int pci_dev_set_bar(struct pci_dev *dev, unsigned bar, enum pci_bar_type type,
                                uint64_t size, bool is_prefetchable, const struct io_ops *ops,
                                void *opaque);
+/*
+ * Declares an expansion ROM (config offset 0x30) holding the (len) bytes of (data) (kept by
+ * pointer: the caller keeps it alive as long as the device), sized to the next power of two
+ * of at least 2 KiB; the rest reads as zero. pci_host_add_dev gives it an address with its
+ * enable bit clear; it is readable while the guest sets that bit and COMMAND.MEM. Call before
+ * pci_host_add_dev. Returns 0 or -EINVAL (no data, over 16 MiB, declared twice).
+ */
+MUST_CHECK int pci_dev_set_rom(struct pci_dev *dev, const void *data, size_t len);
 /*
  * Appends a capability: copies (len) bytes of (cap) (byte 0 = capability ID; byte 1, the
  * next pointer, is filled in) at a dword-aligned offset in the first 256 bytes and links it.
@@ -203,6 +214,10 @@ void pci_host_destroy(struct pci_host *host);
  * no window space), -EINVAL. Call before the vCPUs run.
  */
 MUST_CHECK int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot);
+/* Unplugs (dev) (plugged into (host); otherwise nothing happens): unregisters its BARs and ROM,
+ * drops its INTx level and frees its slot. For a device whose owner goes away before the host.
+ * Call with the vCPUs stopped. */
+void pci_host_remove_dev(struct pci_host *host, struct pci_dev *dev);
 /* Machine reset: every device gets its power-on-plus-firmware state back (COMMAND and BAR
  * addresses as pci_host_add_dev set them, MSI-X off and masked), then ops->reset runs. */
 void pci_host_reset(struct pci_host *host);

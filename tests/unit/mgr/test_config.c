@@ -329,8 +329,15 @@ static void test_unsupported_settings_are_refused(void **state)
     assert_string_equal(c.floppy, file);
     set_ok(&c, "floppy", "eject");
     assert_null(c.floppy);
-    set_bad(&c, "video", "800x600", -ENOTSUP);
-    set_bad(&c, "vram", "64M", -ENOTSUP);
+    set_ok(&c, "video", "800x600"); /* honoured with a display adapter (checked at start) */
+    set_ok(&c, "vram", "64M");
+    set_bad(&c, "vram", "24M", -EINVAL);
+    set_bad(&c, "video", "vga", -EINVAL);
+    set_ok(&c, "video", "bochs-display");
+    assert_int_equal(c.video_adapter, VIDEO_BOCHS);
+    set_ok(&c, "video", "auto");
+    set_ok(&c, "video", "1024x768");
+    set_ok(&c, "vram", "16M");
     set_bad(&c, "serial", "pty", -ENOTSUP);
     set_ok(&c, "serial", "file:/tmp/com1.log");
     set_bad(&c, "serial", "console", -ENOTSUP); /* COM2 */
@@ -364,8 +371,10 @@ static void test_check_supported(void **state)
          "--remove-nic 2"},
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
         {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
-        {"video", "{\"width\":800,\"height\":600}", "--video 1024x768"},
-        {"video", "{\"vram_mib\":64}", "--vram 16M"},
+        /* a kernel boot has no adapter unless asked: a size or video memory is refused */
+        {"video", "{\"width\":800,\"height\":600}", "--video std"},
+        {"video", "{\"vram_mib\":64}", "--video std"},
+        {"video", "{\"adapter\":\"std\",\"vram_mib\":24}", "--vram 16M"},
         {"serial", "[{\"type\":\"console\"},{\"type\":\"pty\"}]", "second serial port"},
         {"serial", "[{\"type\":\"pty\"}]", "pty"},
     };

@@ -1,0 +1,323 @@
+# SPDX-License-Identifier: MIT
+"""The display adapter and its VNC server (docs/vmm.md "Display"). The display payload
+(tests/guest/payloads/display.c) sets 1024x768x32 through the dispi registers of the MMIO BAR
+and draws a known pattern in the linear framebuffer; the PNG screenshot of the control API
+matches it pixel for pixel, and so does the framebuffer a small RFB client (rfb_client.py)
+receives over the unix socket. Hostile viewers (malformed RFB messages, a connection flood)
+neither crash nor stall the monitor: query-state keeps answering at once. The option checks
+need no KVM."""
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+import rfb_client as rfb
+import vmm_util as u
+
+
+def pattern(x, y):
+    return (x & 0xFF) << 16 | (y & 0xFF) << 8 | ((x ^ y) >> 2 & 0xFF)
+
+
+def mismatches(rows, w, h, limit=5):
+    bad = []
+    for y in range(h):
+        row = rows[y]
+        for x in range(w):
+            if row[x] != pattern(x, y):
+                bad.append((x, y, hex(row[x]), hex(pattern(x, y))))
+                if len(bad) >= limit:
+                    return bad
+    return bad
+
+
+@pytest.fixture
+def payload(build_dir):
+    p = build_dir / "tests" / "guest" / "display.elf"
+    if not p.exists():
+        pytest.skip(f"{p} is not built")
+    return p
+
+
+class Guest:
+    """The monitor running the display payload, up to its READY line."""
+
+    def __init__(self, vmm, payload, tmp, *extra, mode="1024x768", video="std"):
+        self.ctl = str(tmp / "ctl.sock")
+        self.vnc = str(tmp / "vnc.sock")
+        args = [str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot", "--serial",
+                "stdio", "--cmdline", f"mode={mode} strict=1", "--video", video, "--display",
+                f"vnc=unix:{self.vnc}", "--control", self.ctl, *extra]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.out = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            self.out.append(line.rstrip())
+            if line.startswith("READY display"):
+                return
+        self.kill()
+        raise AssertionError("no READY line:\n" + "\n".join(self.out) +
+                             self.proc.stderr.read().decode(errors="replace"))
+
+    def change(self):
+        """Makes the payload invert its 64x64 square at (256, 128)."""
+        self.proc.stdin.write(b"c")
+        self.proc.stdin.flush()
+        while True:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            assert line, "the payload ended"
+            if line.startswith("CHANGED display"):
+                return
+
+    def finish(self):
+        """Lets the payload end; returns (status, output)."""
+        self.proc.stdin.write(b"x")
+        self.proc.stdin.flush()
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, "\n".join(self.out) + out.decode(errors="replace"), err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def guest(vmm, payload, tmp_path, need_kvm):
+    g = Guest(vmm, payload, tmp_path)
+    yield g
+    g.kill()
+
+
+def test_png_and_vnc_match_the_pattern(guest, tmp_path):
+    shot = tmp_path / "shot.png"
+    reply = u.control(guest.ctl, "screenshot", {"path": str(shot)})
+    assert reply["ok"], reply
+    w, h, rows = rfb.read_png(shot)
+    assert (w, h) == (1024, 768)
+    assert mismatches(rows, w, h) == []
+    info = u.control(guest.ctl, "query-display")["result"]
+    assert info["mode"] == "vbe" and (info["width"], info["height"], info["bpp"]) == (1024, 768, 32)
+    assert info["vnc"] == "unix:" + guest.vnc
+    c = rfb.RfbClient(path=guest.vnc)
+    fb = c.full_frame()
+    assert (c.width, c.height) == (1024, 768)
+    assert fb == rows, "the VNC framebuffer differs from the screenshot"
+    # nothing changes on screen: an incremental request gets no rectangle within 300 ms
+    c.request(True)
+    c.sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        c.read_update()
+    # a guest store in the RAM-mapped framebuffer (KVM's dirty log): only that square is sent
+    c.sock.settimeout(10)
+    guest.change()
+    before = c.bytes_received
+    rects = []
+    while sum(w * h for (_, _, w, h, _) in rects) < 64 * 64:
+        rects += c.read_update()
+        c.request(True)
+    assert all(256 <= x and x + w <= 320 and 128 <= y and y + h <= 192
+               for (x, y, w, h, _) in rects), rects
+    assert c.bytes_received - before < 64 * 64 * 4 + 1024
+    for y in range(128, 192):
+        for x in range(256, 320):
+            assert c.fb[y][x] == pattern(x, y) ^ 0xFFFFFF
+    c.close()
+    text = u.control(guest.ctl, "screenshot", {"format": "text"})
+    assert not text["ok"] and text["error"]["code"] == "ENOTSUP"
+    status, out, err = guest.finish()
+    assert status == 1, out + err.decode(errors="replace")
+    assert "PASS display" in out
+
+
+def test_bochs_display(vmm, payload, tmp_path, need_kvm):
+    """bochs-display: the same framebuffer and MMIO BAR without legacy VGA."""
+    g = Guest(vmm, payload, tmp_path, mode="640x480", video="bochs-display")
+    try:
+        info = u.control(g.ctl, "query-display")["result"]
+        assert info["adapter"] == "bochs-display" and info["mode"] == "vbe"
+        shot = tmp_path / "b.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        w, h, rows = rfb.read_png(shot)
+        assert (w, h) == (640, 480) and mismatches(rows, w, h) == []
+        status, out, err = g.finish()
+        assert status == 1, out
+    finally:
+        g.kill()
+
+
+def test_hostile_viewers(guest):
+    # bad pixel format (bpp 7), an update request far outside the screen, a huge cut text
+    # announced but never sent, unknown message types: each connection is cut or ignored
+    bad_messages = [
+        b"\x00\x00\x00\x00" + struct.pack(">BBBBHHHBBB3x", 7, 24, 0, 1, 255, 255, 255, 16, 8, 0),
+        struct.pack(">BBHHHH", 3, 0, 60000, 60000, 65535, 65535),
+        struct.pack(">BxxxI", 6, 0xFFFFFFFF) + b"A" * 4096,
+        b"\xff" * 64,
+        struct.pack(">BxH", 2, 0xFFFF) + b"\0" * 16,
+    ]
+    for msg in bad_messages:
+        c = rfb.RfbClient(path=guest.vnc)
+        try:
+            c.sock.sendall(msg)
+        except OSError:
+            pass
+        c.close()
+    # a flood: many connections at once, most of them never finishing the handshake
+    flood = []
+    for _ in range(64):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(guest.vnc)
+            s.sendall(b"RFB 003.008\n")
+        except OSError:
+            pass
+        flood.append(s)
+    t0 = time.monotonic()
+    reply = u.control(guest.ctl, "query-state")
+    assert reply["ok"] and time.monotonic() - t0 < 1.0
+    for s in flood:
+        s.close()
+    time.sleep(0.5)
+    c = rfb.RfbClient(path=guest.vnc)  # the server still serves a well-behaved viewer
+    c.full_frame()
+    assert (c.width, c.height) == (1024, 768)
+    c.close()
+    status, out, err = guest.finish()
+    assert status == 1, out + err.decode(errors="replace")
+
+
+def test_stalled_handshakes_release_their_slots(guest):
+    """Four connections that never answer the version hold the four viewer slots: a fifth is
+    closed at once, and 10 s later the stalled ones are closed and a viewer gets in."""
+    stalled = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(guest.vnc)
+        stalled.append(s)
+    time.sleep(0.3)
+    with pytest.raises(rfb.RfbError):
+        rfb.RfbClient(path=guest.vnc, timeout=3)
+    time.sleep(11)
+    c = rfb.RfbClient(path=guest.vnc)
+    assert (c.width, c.height) == (1024, 768)
+    c.close()
+    for s in stalled:
+        s.close()
+    status, out, err = guest.finish()
+    assert status == 1, out
+
+
+def test_vnc_password(vmm, payload, tmp_path, need_kvm):
+    pw = tmp_path / "pw"
+    pw.write_text("s3cret\n")
+    g = Guest(vmm, payload, tmp_path, "--display-password-file", str(pw), mode="640x480")
+    try:
+        with pytest.raises(rfb.RfbError):
+            rfb.RfbClient(path=g.vnc)  # no password: refused
+        try:
+            c = rfb.RfbClient(path=g.vnc, password="s3cret")
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            pytest.skip("openssl has no DES here")
+        assert (c.width, c.height) == (640, 480) or c.full_frame()
+        c.close()
+        with pytest.raises(rfb.RfbError):
+            rfb.RfbClient(path=g.vnc, password="wrong")
+    finally:
+        g.kill()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--display", "vnc=unix:/tmp/x.sock"], "--display vnc: needs --video"),
+    (["--vram", "32M"], "--vram: needs --video"),
+    (["--video", "std", "--vram", "3M"], "power of two"),
+    (["--video", "vga"], "expected std, bochs-display or none"),
+    (["--video", "std", "--display", "vnc=127.0.0.1:0"], "port must be"),
+    (["--video", "std", "--display-password-file", "/x"], "needs --display"),
+])
+def test_option_errors(vmm, tmp_path, args, message):
+    k = tmp_path / "k"
+    k.write_bytes(b"\0" * 64)
+    r = subprocess.run([str(vmm), "--kernel", str(k), *args], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+
+
+def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, need_kvm):
+    """The manager honours --video/--vram, starts the monitor with its VNC socket in run/,
+    and `screenshot` (PNG written by the CLI), `screenshot --text`, `display` and `show`
+    work on it (as root, the monitor runs in its jail)."""
+    from mgr_util import Mgr
+    m = Mgr(bareiron, tmp_path / "home")
+    serial = tmp_path / "serial.log"
+    try:
+        m.ok("create", "d", "--kernel", payload, "--memory", "64M", "--cmdline", "mode=800x600 strict=1",
+             "--video", "std", "--video", "800x600", "--vram", "8M", "--serial",
+             f"file:{serial}")
+        m.ok("start", "d")
+        deadline = time.monotonic() + 60
+        while "READY display" not in (serial.read_text(errors="replace")
+                                      if serial.exists() else ""):
+            assert time.monotonic() < deadline, "no READY line"
+            time.sleep(0.05)
+        r = m.ok("display", "d")
+        sock = r.stdout.strip()
+        assert sock == "unix:" + str(m.vm_dir("d") / "run" / "vnc.sock")
+        assert ("Display:       vnc " + sock) in m.run("show", "d").stdout
+        shot = tmp_path / "m.png"
+        m.ok("screenshot", "d", str(shot))
+        w, h, rows = rfb.read_png(shot)
+        assert (w, h) == (800, 600) and mismatches(rows, w, h) == []
+        r = m.run("screenshot", "d", "--text")
+        assert r.returncode == 6 and "not in a text mode" in r.stderr
+        c = rfb.RfbClient(path=sock[5:])
+        assert c.full_frame() == rows
+        c.close()
+        m.ok("poweroff", "d")
+        r = m.run("screenshot", "d", str(shot))
+        assert r.returncode == 4
+    finally:
+        m.kill_monitors()
+
+
+def test_viewer_keys_and_pointer_reach_the_guest(vmm, build_dir, tmp_path, need_kvm):
+    """The ps2 payload (tests/guest/payloads/ps2.c) waits for the key 'a' and a pointer move
+    right 10, up 5 with the left button; here they come from an RFB client's KeyEvent and
+    PointerEvent messages, through ui_input_ops and the event loop to the i8042."""
+    payload = build_dir / "tests" / "guest" / "ps2.elf"
+    if not payload.exists():
+        pytest.skip(f"{payload} is not built")
+    sock = str(tmp_path / "vnc.sock")
+    p = subprocess.Popen([str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot",
+                          "--serial", "stdio", "--cmdline", "timeout=20", "--video", "std",
+                          "--display", f"vnc=unix:{sock}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        out = []
+        while True:
+            line = p.stdout.readline().decode(errors="replace")
+            assert line, "no READY line:\n" + "".join(out)
+            out.append(line)
+            if line.startswith("READY ps2"):
+                break
+        c = rfb.RfbClient(path=sock)
+        c.key(0x61, True)
+        c.key(0x61, False)
+        c.pointer(100, 100, 0)
+        c.pointer(110, 95, 1)
+        rest, err = p.communicate(timeout=60)
+        c.close()
+        text = "".join(out) + rest.decode(errors="replace")
+        assert p.returncode == 1, text + err.decode(errors="replace")
+        assert "PASS ps2" in text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
