@@ -42,6 +42,7 @@ enum opt_id {
     OPT_FD,
     OPT_INPUT,
     OPT_DISPLAY,
+    OPT_MACHINE, /* --machine, --firmware*, --boot*: options_machine.c */
     OPT_HELP,
     OPT_VERSION,
     OPT_FLOPPY,
@@ -89,15 +90,22 @@ static const struct opt_def opt_defs[] = {
     {"vram", OPT_DISPLAY, true},
     {"display", OPT_DISPLAY, true},
     {"display-password-file", OPT_DISPLAY, true},
+    {"machine", OPT_MACHINE, true},
+    {"firmware", OPT_MACHINE, true},
+    {"firmware-file", OPT_MACHINE, true},
+    {"firmware-vars", OPT_MACHINE, true},
+    {"boot", OPT_MACHINE, true},
+    {"boot-menu", OPT_MACHINE, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
 {
     fprintf(
         f,
-        "usage: %s --kernel FILE [options]\n\n"
+        "usage: %s [--kernel FILE] [options]\n\n"
         "Boots a KVM guest in the foreground with its serial console on the terminal.\n\n"
-        "  --kernel FILE        bzImage, ELF with a PVH note, or multiboot kernel (required)\n"
+        "  --kernel FILE        bzImage, ELF with a PVH note, or multiboot kernel (direct boot\n"
+        "                       on the microvm machine); without it SeaBIOS boots the disks\n"
         "  --initrd FILE        initial ramdisk\n"
         "  --cmdline STR        kernel command line\n"
         "  --cpus N             number of vCPUs, 1..64 (default 1)\n"
@@ -166,6 +174,13 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       VNC server for the screen (default none)\n"
         "  --display-password-file FILE\n"
         "                       VNC password (first line, 8 characters used)\n"
+        "  --machine pc|microvm pc: i440FX/PIIX3 chipset for firmware (default without\n"
+        "                       --kernel); microvm: the direct-boot machine (with --kernel)\n"
+        "  --firmware none|bios|uefi\n"
+        "                       bios: SeaBIOS (default on pc); uefi: not supported yet\n"
+        "  --firmware-file PATH firmware image (default " VMM_SEABIOS_PATH ")\n"
+        "  --boot cdrom,disk    firmware boot order (cdrom, disk; floppy, net not supported yet)\n"
+        "  --boot-menu on|off   let the firmware offer its boot menu (F12, default off)\n"
         "  --help, --version\n\n"
         "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
         "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
@@ -560,6 +575,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
     case OPT_SANDBOX:
     case OPT_SANDBOX_USER:
         return apply_security(def, v, o, err);
+    case OPT_MACHINE:
+        return vmm_parse_machine_opt(def->name, v, o, err);
     case OPT_HELP:
         o->is_help = true;
         return 0;
@@ -640,9 +657,9 @@ static int check_combination(struct vmm_options *o, struct error *err)
         return ret;
     if (o->has_sandbox_user && !o->is_sandbox)
         return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
-    if (!o->is_help && !o->is_version && o->kernel == NULL)
-        return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
-    return 0;
+    if (o->is_help || o->is_version)
+        return 0;
+    return vmm_check_machine(o, err) < 0 ? -EINVAL : 0;
 }
 
 int vmm_options_parse(int argc, char **argv, struct vmm_options *o, struct error *err)

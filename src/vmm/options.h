@@ -46,6 +46,14 @@ enum vmm_irqchip { VMM_IRQCHIP_SPLIT, VMM_IRQCHIP_KERNEL };
 enum vmm_disk_bus { VMM_DISK_BUS_VIRTIO = 0, VMM_DISK_BUS_IDE };
 /* Drives of the IDE controller: two channels of two; the CD-ROM is the secondary master. */
 #define VMM_MAX_IDE_DRIVES 4
+/* --machine: microvm (the direct-boot machine) or pc (i440FX/PIIX3 chipset for firmware). */
+enum vmm_machine { VMM_MACHINE_MICROVM, VMM_MACHINE_PC };
+/* --firmware: none (direct kernel boot), bios (SeaBIOS), uefi (OVMF, not supported yet). */
+enum vmm_firmware { VMM_FIRMWARE_NONE, VMM_FIRMWARE_BIOS, VMM_FIRMWARE_UEFI };
+/* One entry of --boot. */
+enum vmm_boot_dev { VMM_BOOT_FLOPPY, VMM_BOOT_CDROM, VMM_BOOT_DISK, VMM_BOOT_NET };
+#define VMM_MAX_BOOT 4
+#define VMM_SEABIOS_PATH "/usr/share/seabios/bios-256k.bin"
 
 struct vmm_disk {
     char path[4096];
@@ -138,6 +146,14 @@ struct vmm_options {
     bool is_sandbox;       /* --sandbox: namespaces, pivot_root, no privileges (vmm/sandbox.h) */
     bool has_sandbox_user; /* --sandbox-user UID:GID given */
     unsigned sandbox_uid, sandbox_gid;
+    enum vmm_machine machine;
+    enum vmm_firmware firmware;
+    bool has_machine, has_firmware;       /* given on the command line (not the defaults) */
+    const char *firmware_file;            /* --firmware-file, or the Debian path of --firmware */
+    const char *firmware_vars;            /* --firmware-vars (UEFI variable store) */
+    enum vmm_boot_dev boot[VMM_MAX_BOOT]; /* --boot, in order */
+    unsigned nboot;
+    bool has_boot_menu;             /* --boot-menu on */
     const char *restore;                /* --restore FILE: resume the saved state in FILE */
     enum vmm_video video;               /* --video (default none) */
     unsigned video_width, video_height; /* --video ...,mode=WxH: the EDID's preferred mode */
@@ -211,6 +227,16 @@ MUST_CHECK int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_
 /* The display options' cross-checks (--vram and --display need a --video). Returns 0 or
  * -EINVAL with (err) set. */
 MUST_CHECK int vmm_check_display(const struct vmm_options *o, struct error *err);
+/*
+ * options_machine.c: --machine, --firmware, --firmware-file, --firmware-vars, --boot and
+ * --boot-menu. vmm_parse_machine_opt applies option (name) with value (v); returns 0, -ENOENT
+ * when (name) is none of them, or -EINVAL with (err) set. vmm_check_machine fills in the
+ * defaults (no --kernel: pc with SeaBIOS; --kernel: microvm without firmware) and refuses
+ * what is not supported yet (-ENOTSUP) or contradictory (-EINVAL).
+ */
+MUST_CHECK int vmm_parse_machine_opt(const char *name, const char *v, struct vmm_options *o,
+                                     struct error *err);
+MUST_CHECK int vmm_check_machine(struct vmm_options *o, struct error *err);
 
 /* Prints the --help text to (f). */
 void vmm_options_usage(FILE *f, const char *prog);

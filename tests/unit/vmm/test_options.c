@@ -183,7 +183,7 @@ static void test_errors(void **state)
     struct vmm_options o;
     struct error err;
     (void)state;
-    assert_int_equal(PARSE(o, err, "--cpus", "2"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--machine", "microvm", "--cpus", "2"), -EINVAL);
     assert_non_null(strstr(err.message, "--kernel"));
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--bogus"), -EINVAL);
     assert_non_null(strstr(err.message, "unknown option '--bogus'"));
@@ -473,6 +473,55 @@ static void test_nic_errors(void **state)
     assert_int_equal(o.nics[1].queues, 1);
 }
 
+/* Machine and firmware (options_machine.c): defaults follow --kernel; refusals name the option. */
+static void test_machine(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    static const char *const bad[][2] = {
+        {"--machine=isapc", "expected pc or microvm"},
+        {"--firmware=coreboot", "expected none, bios or uefi"},
+        {"--firmware=uefi", "not supported yet"},
+        {"--boot=disk,disk", "distinct"},
+        {"--boot=disk,", "empty entry"},
+        {"--boot=floppy", "not supported yet"},
+        {"--boot=net", "not supported yet"},
+        {"--irqchip=split", "needs --irqchip kernel"},
+        {"--acpi=off", "not supported yet"},
+        {"--boot-menu=maybe", "expected on or off"},
+        {"--firmware-vars=v.fd", "needs --firmware uefi"},
+    };
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
+    assert_int_equal(o.machine, VMM_MACHINE_MICROVM);
+    assert_int_equal(o.firmware, VMM_FIRMWARE_NONE);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_SPLIT);
+    assert_int_equal(PARSE(o, err, "--disk", "d.img"), 0);
+    assert_int_equal(o.machine, VMM_MACHINE_PC);
+    assert_int_equal(o.firmware, VMM_FIRMWARE_BIOS);
+    assert_int_equal(o.irqchip, VMM_IRQCHIP_KERNEL);
+    assert_string_equal(o.firmware_file, VMM_SEABIOS_PATH);
+    assert_int_equal(PARSE(o, err, "--boot", "cdrom,disk", "--firmware-file", "/x.bin",
+                           "--boot-menu", "on", "--machine", "pc"),
+                     0);
+    assert_int_equal(o.nboot, 2);
+    assert_int_equal(o.boot[0], VMM_BOOT_CDROM);
+    assert_int_equal(o.boot[1], VMM_BOOT_DISK);
+    assert_string_equal(o.firmware_file, "/x.bin");
+    assert_true(o.has_boot_menu);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc"), -EINVAL);
+    assert_non_null(strstr(err.message, "not supported yet"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--firmware", "bios"), -EINVAL);
+    assert_non_null(strstr(err.message, "not supported yet"));
+    assert_int_equal(PARSE(o, err, "--machine", "microvm"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--boot", "disk"), -EINVAL);
+    assert_non_null(strstr(err.message, "need firmware"));
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        if (PARSE(o, err, bad[i][0]) != -EINVAL || strstr(err.message, bad[i][1]) == NULL)
+            fail_msg("%s: '%s' lacks '%s'", bad[i][0], err.message, bad[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_chipset),        cmocka_unit_test(test_security),
         cmocka_unit_test(test_restore),        cmocka_unit_test(test_nic),
         cmocka_unit_test(test_nic_errors),
+        cmocka_unit_test(test_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
