@@ -63,7 +63,10 @@
 #define PORT_I8042_CMD 0x64
 #define PORT_CMOS 0x70
 #define PORT_PORT92 0x92
-#define PORT_DEBUG_EXIT 0xf4 /* QEMU isa-debug-exit: exit status (value << 1) | 1 */
+#define PORT_DEBUG_EXIT 0xf4  /* QEMU isa-debug-exit: exit status (value << 1) | 1 */
+#define PORT_BIOS_DEBUG 0x402 /* SeaBIOS's debug output (QEMU's isa-debugcon) */
+#define PORT_FW_CFG 0x510     /* fw_cfg selector (16-bit) and data (0x511) */
+#define PORT_FW_CFG_DMA 0x514 /* fw_cfg DMA address, big-endian, high half first */
 #define PORT_COM1 0x3f8
 #define PORT_COM2 0x2f8
 #define PORT_COM3 0x3e8
