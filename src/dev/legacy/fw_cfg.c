@@ -314,8 +314,7 @@ int fw_cfg_attach(struct fw_cfg *c, struct bus *pio)
     int ret = bus_register(pio, PORT_FW_CFG, FW_CFG_NR_PORTS, &fw_cfg_io_ops, c, "fw_cfg");
     if (ret < 0)
         return ret;
-    ret = bus_register(pio, PORT_FW_CFG_DMA, FW_CFG_DMA_NR_PORTS, &fw_cfg_dma_ops, c,
-                       "fw_cfg-dma");
+    ret = bus_register(pio, PORT_FW_CFG_DMA, FW_CFG_DMA_NR_PORTS, &fw_cfg_dma_ops, c, "fw_cfg-dma");
     if (ret < 0) {
         bus_unregister(pio, PORT_FW_CFG, c);
         return ret;

@@ -48,19 +48,26 @@ struct pci_host {
     uint8_t cf9;
     bool has_ecam;
     struct window io, mmio32, mmio64;
-    struct pci_dev *slots[PCI_MAX_SLOTS];
+    struct pci_dev *fns[PCI_MAX_FNS]; /* by devfn; 0 is the host bridge */
     /* A leaf lock for INTx: intx_level, is_intx_disabled of every device and gsi_levels. */
     pthread_mutex_t intx_lock;
     uint32_t gsi_levels; /* current level of each PCI INTx GSI (bit gsi - GSI_PCI_FIRST) */
     struct pci_dev bridge;
 };
 
-/* The device at (bus, devfn), or NULL: only function 0 of bus 0 slots exists. */
+/* The function at (bus, devfn), or NULL: bus 0 only, and a function other than 0 only in a
+ * slot whose function 0 exists. */
 static struct pci_dev *find_dev(struct pci_host *host, uint8_t bus, uint8_t devfn)
 {
-    if (bus != 0 || (devfn & 7) != 0)
+    if (bus != 0 || host->fns[devfn & ~7u] == NULL)
         return NULL;
-    return host->slots[devfn >> 3];
+    return host->fns[devfn];
+}
+
+/* The bit of (line) in gsi_levels. */
+static uint32_t line_bit(const struct pci_host *host, uint32_t line)
+{
+    return 1u << ((host->cfg.intx_set != NULL ? line : line - GSI_PCI_FIRST) & 31);
 }
 
 /* True when the BAR may be registered at (base): decoding on, sane, off the memory hole. */
@@ -135,17 +142,20 @@ static bool overlaps(uint16_t off, unsigned size, uint16_t start, unsigned len)
 static void update_intx(struct pci_host *host, uint32_t gsi)
 {
     bool level = false;
-    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
-        struct pci_dev *d = host->slots[s];
+    for (unsigned f = 0; f < PCI_MAX_FNS; f++) {
+        struct pci_dev *d = host->fns[f];
         if (d && pci_cfg_get8(d, PCI_INTERRUPT_PIN) && d->gsi == gsi && d->intx_level &&
             !d->is_intx_disabled)
             level = true;
     }
-    uint32_t bit = 1u << ((gsi - GSI_PCI_FIRST) & 31);
+    uint32_t bit = line_bit(host, gsi);
     if (level == !!(host->gsi_levels & bit))
         return;
     host->gsi_levels = level ? host->gsi_levels | bit : host->gsi_levels & ~bit;
-    host->plat.ops->set_irq(host->plat.opaque, gsi, level);
+    if (host->cfg.intx_set != NULL)
+        host->cfg.intx_set(host->cfg.intx_opaque, gsi, level);
+    else
+        host->plat.ops->set_irq(host->plat.opaque, gsi, level);
 }
 
 void pci_dev_set_intx(struct pci_dev *dev, bool level)
@@ -349,9 +359,10 @@ int pci_host_create(const struct pci_host_config *cfg, const struct platform *pl
     host->io = (struct window){cfg->io_base, cfg->io_size, cfg->io_base};
     host->mmio32 = (struct window){cfg->mmio32_base, cfg->mmio32_size, cfg->mmio32_base};
     host->mmio64 = (struct window){cfg->mmio64_base, cfg->mmio64_size, cfg->mmio64_base};
-    pci_dev_init(&host->bridge, &bridge_id, NULL, NULL, "host-bridge");
+    pci_dev_init(&host->bridge, cfg->bridge_id != NULL ? cfg->bridge_id : &bridge_id, NULL, NULL,
+                 "host-bridge");
     host->bridge.host = host;
-    host->slots[0] = &host->bridge;
+    host->fns[0] = &host->bridge;
     ret = bus_register(pio, PORT_PCI_CONFIG, 8, &cf8_ops, host, "pci-cf8");
     if (ret < 0)
         goto err_free;
@@ -378,8 +389,8 @@ void pci_host_destroy(struct pci_host *host)
     if (!host)
         return;
     pthread_mutex_lock(&host->lock);
-    for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
-        struct pci_dev *dev = host->slots[s];
+    for (unsigned f = 1; f < PCI_MAX_FNS; f++) {
+        struct pci_dev *dev = host->fns[f];
         for (unsigned i = 0; dev && i < PCI_NUM_BARS; i++)
             bar_unmap(host, dev, i);
         if (dev)
@@ -399,6 +410,11 @@ void pci_host_destroy(struct pci_host *host)
 const struct platform *pci_host_platform(const struct pci_host *host)
 {
     return &host->plat;
+}
+
+struct pci_dev *pci_host_bridge(struct pci_host *host)
+{
+    return &host->bridge;
 }
 
 /* Takes (size) bytes, naturally aligned, from (w). Returns 0 or -ENOSPC. */
@@ -445,20 +461,34 @@ static int assign_bars(struct pci_host *host, struct pci_dev *dev)
 
 int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot)
 {
+    return pci_host_add_fn(host, dev, slot, 0);
+}
+
+/* The INTx line of (slot)/(pin): the machine's hook, or the GSI of the default swizzle. */
+static uint32_t intx_line(const struct pci_host *host, unsigned slot, uint8_t pin)
+{
+    if (host->cfg.intx_line != NULL)
+        return host->cfg.intx_line(host->cfg.intx_opaque, slot, pin);
+    return PCI_INTX_LINE(!host->cfg.is_intx_on_pic, slot, pin);
+}
+
+int pci_host_add_fn(struct pci_host *host, struct pci_dev *dev, int slot, unsigned fn)
+{
     int ret = 0;
     uint8_t pin = pci_cfg_get8(dev, PCI_INTERRUPT_PIN);
 
-    if (slot == 0 || slot >= PCI_MAX_SLOTS || slot < -1 || dev->host)
+    if (slot == 0 || slot >= PCI_MAX_SLOTS || slot < -1 || fn > 7 || (slot < 0 && fn != 0) ||
+        dev->host)
         return -EINVAL;
     pthread_mutex_lock(&host->lock);
     if (slot < 0) {
-        for (slot = 1; slot < PCI_MAX_SLOTS && host->slots[slot]; slot++)
+        for (slot = 1; slot < PCI_MAX_SLOTS && host->fns[slot << 3]; slot++)
             ;
         if (slot == PCI_MAX_SLOTS) {
             ret = -ENOSPC;
             goto out_unlock;
         }
-    } else if (host->slots[slot]) {
+    } else if (host->fns[slot << 3 | fn]) {
         ret = -EBUSY;
         goto out_unlock;
     }
@@ -466,13 +496,15 @@ int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int slot)
     if (ret < 0)
         goto out_unlock;
     dev->host = host;
-    dev->devfn = (uint8_t)(slot << 3);
-    dev->gsi = pin ? PCI_INTX_LINE(!host->cfg.is_intx_on_pic, (unsigned)slot, pin) : 0;
-    pci_cfg_set8(dev, PCI_INTERRUPT_LINE, pin ? (uint8_t)dev->gsi : 0xff);
+    dev->devfn = (uint8_t)(slot << 3 | fn);
+    dev->gsi = pin ? intx_line(host, (unsigned)slot, pin) : 0;
+    /* With a routing hook the line is not an IRQ: the firmware fills INTERRUPT_LINE in. */
+    pci_cfg_set8(dev, PCI_INTERRUPT_LINE,
+                 pin && host->cfg.intx_line == NULL ? (uint8_t)dev->gsi : 0xff);
     pci_cfg_set16(dev, PCI_COMMAND, FIRMWARE_COMMAND);
-    host->slots[slot] = dev;
+    host->fns[dev->devfn] = dev;
     update_bars(host, dev);
-    log_debug("%s at 00:%02x.0", dev->name, (unsigned)slot);
+    log_debug("%s at 00:%02x.%u", dev->name, (unsigned)slot, fn);
 out_unlock:
     pthread_mutex_unlock(&host->lock);
     return ret;
@@ -481,8 +513,7 @@ out_unlock:
 void pci_host_remove_dev(struct pci_host *host, struct pci_dev *dev)
 {
     pthread_mutex_lock(&host->lock);
-    unsigned slot = dev->devfn >> 3;
-    if (dev->host == host && host->slots[slot] == dev) {
+    if (dev->host == host && host->fns[dev->devfn] == dev) {
         for (unsigned i = 0; i < PCI_NUM_BARS; i++)
             bar_unmap(host, dev, i);
         pci_rom_unmap(dev, host->mmio);
@@ -490,7 +521,7 @@ void pci_host_remove_dev(struct pci_host *host, struct pci_dev *dev)
         dev->intx_level = false;
         update_intx(host, dev->gsi);
         pthread_mutex_unlock(&host->intx_lock);
-        host->slots[slot] = NULL;
+        host->fns[dev->devfn] = NULL;
         dev->host = NULL;
     }
     pthread_mutex_unlock(&host->lock);
@@ -501,11 +532,17 @@ void pci_host_save(struct pci_host *host, struct sf_buf *b)
     pthread_mutex_lock(&host->lock);
     sf_put_u32(b, host->cf8);
     sf_put_u8(b, host->cf9);
-    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
-        if (host->slots[s] == NULL)
+    for (unsigned f = 0; f < PCI_MAX_FNS; f++) {
+        if (host->fns[f] == NULL)
             continue;
-        sf_put_u8(b, (uint8_t)s);
-        sf_put_bytes(b, host->slots[s]->cfg, PCI_CFG_SPACE_EXP_SIZE);
+        /* function 0: its slot number (as before functions existed); others: 0xff, devfn */
+        if (f & 7) {
+            sf_put_u8(b, 0xff);
+            sf_put_u8(b, (uint8_t)f);
+        } else {
+            sf_put_u8(b, (uint8_t)(f >> 3));
+        }
+        sf_put_bytes(b, host->fns[f]->cfg, PCI_CFG_SPACE_EXP_SIZE);
     }
     pthread_mutex_unlock(&host->lock);
 }
@@ -525,16 +562,16 @@ static bool cfg_is_reachable(const struct pci_dev *dev, const uint8_t *cfg)
 
 int pci_host_load(struct pci_host *host, struct sf_in *in)
 {
-    uint8_t(*cfg)[PCI_CFG_SPACE_EXP_SIZE] = calloc(PCI_MAX_SLOTS, sizeof(*cfg));
+    uint8_t(*cfg)[PCI_CFG_SPACE_EXP_SIZE] = calloc(PCI_MAX_FNS, sizeof(*cfg));
     uint32_t cf8 = sf_get_u32(in);
     uint8_t cf9 = sf_get_u8(in);
     bool is_ok = cfg != NULL;
-    for (unsigned s = 0; is_ok && s < PCI_MAX_SLOTS; s++) {
-        if (host->slots[s] == NULL)
+    for (unsigned f = 0; is_ok && f < PCI_MAX_FNS; f++) {
+        if (host->fns[f] == NULL)
             continue;
-        is_ok = sf_get_u8(in) == s;
-        sf_get_bytes(in, cfg[s], PCI_CFG_SPACE_EXP_SIZE);
-        is_ok = is_ok && !in->bad && cfg_is_reachable(host->slots[s], cfg[s]);
+        is_ok = (f & 7) ? sf_get_u8(in) == 0xff && sf_get_u8(in) == f : sf_get_u8(in) == f >> 3;
+        sf_get_bytes(in, cfg[f], PCI_CFG_SPACE_EXP_SIZE);
+        is_ok = is_ok && !in->bad && cfg_is_reachable(host->fns[f], cfg[f]);
     }
     if (!is_ok || sf_in_end(in) < 0) {
         free(cfg);
@@ -543,11 +580,11 @@ int pci_host_load(struct pci_host *host, struct sf_in *in)
     pthread_mutex_lock(&host->lock);
     host->cf8 = cf8;
     host->cf9 = cf9;
-    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
-        struct pci_dev *dev = host->slots[s];
+    for (unsigned f = 0; f < PCI_MAX_FNS; f++) {
+        struct pci_dev *dev = host->fns[f];
         if (dev == NULL)
             continue;
-        memcpy(dev->cfg, cfg[s], PCI_CFG_SPACE_EXP_SIZE);
+        memcpy(dev->cfg, cfg[f], PCI_CFG_SPACE_EXP_SIZE);
         command_written(host, dev);
         update_bars(host, dev);
     }
@@ -561,8 +598,8 @@ void pci_host_reset(struct pci_host *host)
     pthread_mutex_lock(&host->lock);
     host->cf8 = 0;
     host->cf9 = 0;
-    for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
-        struct pci_dev *dev = host->slots[s];
+    for (unsigned f = 1; f < PCI_MAX_FNS; f++) {
+        struct pci_dev *dev = host->fns[f];
         if (!dev)
             continue;
         for (unsigned i = 0; i < PCI_NUM_BARS; i++) {

@@ -68,6 +68,7 @@
 #define PCI_CFG_SPACE_EXP_SIZE 4096
 #define PCI_NUM_BARS 6
 #define PCI_MAX_SLOTS 32
+#define PCI_MAX_FNS (PCI_MAX_SLOTS * 8) /* devfn */
 
 #define PCI_HOST_VENDOR_ID 0x8086
 #define PCI_HOST_DEVICE_ID 0x29c0 /* Intel Q35 DRAM controller, a plain host bridge to Linux */
@@ -196,6 +197,16 @@ struct pci_host_config {
     uint64_t io_base, io_size;         /* usually PCI_IO_WINDOW_BASE/SIZE */
     uint64_t ecam_base;                /* usually PCI_ECAM_BASE (256 MiB, 256 buses) */
     bool is_intx_on_pic; /* no IOAPIC: INTx on ISA IRQs 10/11 (PCI_INTX_PIC_IRQ), not GSI 16+ */
+    const struct pci_dev_id *bridge_id; /* 00.0's identity; NULL: PCI_HOST_VENDOR/DEVICE_ID */
+    /*
+     * INTx routing of the machine (NULL: pin (pin) of (slot) drives GSI PCI_INTX_LINE). With
+     * the hooks, intx_line gives the line (0..31) a pin drives, and intx_set gets the wire-OR
+     * of every function on that line when it changes (host INTx lock held: intx_set takes
+     * only leaf locks). INTERRUPT_LINE is then left 0xff for the firmware to fill in.
+     */
+    uint32_t (*intx_line)(void *opaque, unsigned slot, unsigned pin);
+    void (*intx_set)(void *opaque, uint32_t line, bool level);
+    void *intx_opaque;
 };
 
 /*
@@ -218,6 +229,14 @@ MUST_CHECK int pci_host_add_dev(struct pci_host *host, struct pci_dev *dev, int 
  * drops its INTx level and frees its slot. For a device whose owner goes away before the host.
  * Call with the vCPUs stopped. */
 void pci_host_remove_dev(struct pci_host *host, struct pci_dev *dev);
+/*
+ * The same for function (fn) (0..7) of (slot) (1..31; not -1 unless fn is 0): a multi-function
+ * device's functions other than 0 are found by the guest only once function 0 exists, and
+ * function 0 says so with bit 7 of HEADER_TYPE (the device's business).
+ */
+MUST_CHECK int pci_host_add_fn(struct pci_host *host, struct pci_dev *dev, int slot, unsigned fn);
+/* The host bridge's function 00.0, for the machine's chipset registers (PAM...). */
+struct pci_dev *pci_host_bridge(struct pci_host *host);
 /* Machine reset: every device gets its power-on-plus-firmware state back (COMMAND and BAR
  * addresses as pci_host_add_dev set them, MSI-X off and masked), then ops->reset runs. */
 void pci_host_reset(struct pci_host *host);

@@ -80,7 +80,8 @@ static uint32_t dma(struct env *e, uint64_t acc_gpa, uint32_t control, uint32_t 
     put_be32(acc + 12, (uint32_t)addr);
     if (gmem_write(e->gm, acc_gpa, acc, sizeof(acc)) < 0)
         return UINT32_MAX;
-    assert_true(bus_write(e->pio, PORT_FW_CFG_DMA, 4, __builtin_bswap32((uint32_t)(acc_gpa >> 32))));
+    assert_true(
+        bus_write(e->pio, PORT_FW_CFG_DMA, 4, __builtin_bswap32((uint32_t)(acc_gpa >> 32))));
     assert_true(bus_write(e->pio, PORT_FW_CFG_DMA + 4, 4, __builtin_bswap32((uint32_t)acc_gpa)));
     assert_int_equal(gmem_read(e->gm, acc_gpa, acc, 4), 0);
     return get_be32(acc);
@@ -145,9 +146,9 @@ static void test_dma(void **state)
     uint8_t buf[16];
     assert_int_equal(fw_cfg_add_file(e->c, "etc/x", "0123456789", 10), 0);
     /* select + read 4 */
-    assert_int_equal(dma(e, 0x1000, (FW_CFG_FILE_FIRST << 16) | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ,
-                         4, 0x2000),
-                     0);
+    assert_int_equal(
+        dma(e, 0x1000, (FW_CFG_FILE_FIRST << 16) | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ, 4, 0x2000),
+        0);
     assert_int_equal(gmem_read(e->gm, 0x2000, buf, 4), 0);
     assert_memory_equal(buf, "0123", 4);
     /* skip 2, then read 8: 4 item bytes and zeros */

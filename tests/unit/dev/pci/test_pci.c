@@ -375,6 +375,67 @@ static void test_intx(void **state)
                      0);
 }
 
+/* A machine's INTx routing hook: records the wire-OR it gets per line. */
+static bool routed[32];
+
+static uint32_t route_line(void *opaque, unsigned slot, unsigned pin)
+{
+    (void)opaque;
+    return (slot + pin - 2) & 3;
+}
+
+static void route_set(void *opaque, uint32_t line, bool level)
+{
+    (void)opaque;
+    routed[line & 31] = level;
+}
+
+/* Functions other than 0, found only behind function 0, and INTx through the hook. */
+static void test_multifunction_and_routing(void **state)
+{
+    struct ctx c = {0};
+    struct tdev f0, f3;
+    struct pci_dev_id bid = {.vendor = 0x8086, .device = 0x1237, .class_code = 0x060000};
+    struct pci_host_config pc = {.mmio32_base = PCI_MMIO32_BASE,
+                                 .mmio32_size = PCI_MMIO32_SIZE,
+                                 .io_base = PCI_IO_BASE,
+                                 .io_size = PCI_IO_SIZE,
+                                 .bridge_id = &bid,
+                                 .intx_line = route_line,
+                                 .intx_set = route_set};
+    (void)state;
+    fake_platform_init(&c.fp);
+    assert_int_equal(bus_create("pio", &c.pio), 0);
+    assert_int_equal(bus_create("mmio", &c.mmio), 0);
+    assert_int_equal(pci_host_create(&pc, &c.fp.plat, c.pio, c.mmio, &c.host), 0);
+    assert_int_equal(pci_host_cfg_read(c.host, 0, 0, PCI_DEVICE_ID, 2), 0x1237);
+    assert_int_equal(pci_host_bridge(c.host)->cfg[PCI_DEVICE_ID], 0x37);
+    tdev_init(&f0, 0x7000);
+    tdev_init(&f3, 0x7113);
+    assert_int_equal(pci_host_add_fn(c.host, &f3.pci, 1, 3), 0);
+    assert_int_equal(pci_host_cfg_read(c.host, 0, 1 << 3 | 3, PCI_VENDOR_ID, 2), UINT32_MAX);
+    assert_int_equal(pci_host_add_fn(c.host, &f0.pci, 1, 0), 0);
+    assert_int_equal(pci_host_cfg_read(c.host, 0, 1 << 3 | 3, PCI_DEVICE_ID, 2), 0x7113);
+    assert_int_equal(pci_host_cfg_read(c.host, 0, 1 << 3 | 2, PCI_VENDOR_ID, 2), UINT32_MAX);
+    assert_int_equal(pci_host_add_fn(c.host, &c.a.pci, 1, 3), -EBUSY);
+    assert_int_equal(pci_host_add_fn(c.host, &f0.pci, -1, 1), -EINVAL);
+    assert_int_equal(pci_host_add_fn(c.host, &f0.pci, 2, 8), -EINVAL);
+    assert_int_equal(pci_host_cfg_read(c.host, 0, 1 << 3 | 3, PCI_INTERRUPT_LINE, 1), 0xff);
+    assert_int_equal(f3.pci.gsi, 0);
+    pci_dev_set_intx(&f3.pci, true);
+    pci_dev_set_intx(&f0.pci, true);
+    assert_true(routed[0]);
+    pci_dev_set_intx(&f3.pci, false);
+    assert_true(routed[0]); /* f0 still holds it */
+    pci_dev_set_intx(&f0.pci, false);
+    assert_false(routed[0]);
+    assert_int_equal(c.fp.irq_calls[0], 0); /* nothing went to the platform */
+    pci_host_destroy(c.host);
+    bus_destroy(c.pio);
+    bus_destroy(c.mmio);
+    fake_platform_fini(&c.fp);
+}
+
 static void test_caps_and_masks(void **state)
 {
     (void)state;
@@ -470,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slots_and_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
         cmocka_unit_test(test_caps_and_masks),
+        cmocka_unit_test(test_multifunction_and_routing),
         cmocka_unit_test_setup_teardown(test_status_w1c, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hooks, setup, teardown),
     };
