@@ -163,9 +163,13 @@ static void remove_vm(struct machine *m)
     .load = machine_load_##prefix
 const struct machine_part machine_parts[] = {
     {"guest memory", false, PART_ALWAYS, add_memory, remove_memory},
-    {"the e820 map and ACPI tables", false, PART_BOOT, load_tables, NULL},
-    {"the kernel", false, PART_BOOT, load_kernel, NULL},
-    {"the kernel files", false, PART_RESTORE, machine_cache_kernel, NULL},
+    {"the firmware", false, PART_ALWAYS, machine_add_firmware, NULL,
+     .is_present = machine_has_firmware},
+    {"the e820 map and ACPI tables", false, PART_BOOT, load_tables, NULL,
+     .is_present = machine_is_microvm},
+    {"the kernel", false, PART_BOOT, load_kernel, NULL, .is_present = machine_is_microvm},
+    {"the kernel files", false, PART_RESTORE, machine_cache_kernel, NULL,
+     .is_present = machine_is_microvm},
     {"disks", false, PART_ALWAYS, machine_open_disks, machine_close_disks},
     {"the floppy disk", false, PART_ALWAYS, machine_open_floppy, machine_close_floppy},
     {"the VGA BIOS", false, PART_ALWAYS, machine_read_vga_rom, machine_free_vga_rom},
@@ -196,7 +200,11 @@ const struct machine_part machine_parts[] = {
      .version = 1, .is_present = machine_has_ide},
     {"the display adapter", true, PART_ALWAYS, machine_add_display, machine_remove_display,
      .section = "display", .version = 1, .is_present = machine_has_display},
-    {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL},
+    {"fw_cfg", true, PART_ALWAYS, machine_add_fw_cfg, machine_remove_fw_cfg, .section = "fw-cfg",
+     .version = 1, .is_present = machine_has_firmware},
+    {"the BIOS debug port", true, PART_ALWAYS, machine_add_debugcon, machine_remove_debugcon,
+     .is_present = machine_has_firmware},
+    {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL, .is_present = machine_is_microvm},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };
 #undef STATE
@@ -205,6 +213,8 @@ const unsigned machine_nparts = ARRAY_SIZE(machine_parts);
 /* Whether part (p) belongs to this machine's assembly (a boot or a restore). */
 static bool part_runs(const struct machine *m, const struct machine_part *p)
 {
+    if (p->is_present != NULL && !p->is_present(m))
+        return false;
     return p->when == PART_ALWAYS || (p->when == PART_RESTORE) == m->is_restore;
 }
 

@@ -206,7 +206,12 @@ void machine_remove_debug_exit(struct machine *m)
 int machine_add_acpi_pm(struct machine *m, struct error *err UNUSED)
 {
     int ret = acpi_pm_create(vm_platform(m->vm), &m->acpi_pm);
-    return ret < 0 ? ret : acpi_pm_attach(m->acpi_pm, m->pio);
+    if (ret < 0)
+        return ret;
+    /* pc: the PIIX4 PM function's PMBA places it (machine_pc.c); GPE0 where QEMU has it */
+    if (machine_is_pc(m))
+        return acpi_pm_attach_at(m->acpi_pm, m->pio, 0, PORT_PIIX4_GPE0);
+    return acpi_pm_attach(m->acpi_pm, m->pio);
 }
 
 void machine_remove_acpi_pm(struct machine *m)

@@ -265,7 +265,8 @@ int machine_add_display(struct machine *m, struct error *err)
     if (ret == 0)
         ret = vga_pci_init(&d->pci, d->vga, has_legacy, m->vga_rom, m->vga_rom_bytes, &vga_pci_host,
                            d);
-    if (ret == 0 && (ret = pci_host_add_dev(m->pci, &d->pci.pci, -1)) == 0)
+    /* pc: 02.0, as QEMU has it (machine_pc.c keeps the slot free) */
+    if (ret == 0 && (ret = pci_host_add_dev(m->pci, &d->pci.pci, machine_is_pc(m) ? 2 : -1)) == 0)
         d->is_plugged = true;
     if (ret == 0 && has_legacy)
         ret = register_legacy(m, d);

@@ -81,7 +81,8 @@ int machine_add_ide(struct machine *m, struct error *err)
                          ret == -EINVAL ? "a disk smaller than one sector" : strerror(-ret));
     ret = ide_attach(m->ide, m->pio);
     if (ret == 0)
-        ret = pci_host_add_dev(m->pci, ide_pci_dev(m->ide), -1);
+        ret = machine_is_pc(m) ? pci_host_add_fn(m->pci, ide_pci_dev(m->ide), 1, 1) /* PIIX3 */
+                               : pci_host_add_dev(m->pci, ide_pci_dev(m->ide), -1);
     if (ret < 0)
         return error_set(err, ret, "cannot plug the IDE controller: %s", strerror(-ret));
     return 0;

@@ -61,7 +61,8 @@ struct machine_part {
     /* Saved state: the section (NULL: none of its own; its contents are guest memory). */
     const char *section;
     uint32_t version; /* of the section */
-    /* Whether the options put this part in the machine (NULL: always). */
+    /* Whether the options put this part in the machine (NULL: always); an absent part is
+     * neither added nor removed. */
     bool (*is_present)(const struct machine *m);
     /* Append the state / load it (-EINVAL: bad data). NULL: not supported yet. */
     int (*save)(struct machine *m, struct sf_buf *b);
@@ -141,6 +142,9 @@ struct machine {
     uint8_t *vga_rom;                /* the VGA BIOS read by machine_read_vga_rom, or NULL */
     size_t vga_rom_bytes;
     struct ui_vnc *vnc;              /* main.c's VNC server of --display, or NULL */
+    struct machine_pc *pc;           /* --machine pc: the PIIX functions (machine_pc.c) */
+    struct fw_cfg *fw_cfg;           /* with firmware */
+    struct debugcon *debugcon;       /* with firmware: port 0x402 */
     struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct ide *ide;       /* machine_ide.c; NULL without IDE drives */
@@ -213,6 +217,21 @@ void machine_remove_ide(struct machine *m);
 void machine_free_ide(struct machine *m);
 /* The m->disks[] index of virtio-blk disk (index) (the disks on bus=virtio, in order). */
 unsigned machine_vblk_disk(const struct machine *m, unsigned index);
+/* machine_pc.c: the chipset of --machine pc. The host config gets the i440FX identity, the
+ * PIRQ routing hooks and the first virtio slot; the chipset functions are plugged before the
+ * virtio ones; the remove runs after the host is destroyed. No-ops on microvm. */
+bool machine_is_pc(const struct machine *m);
+bool machine_is_microvm(const struct machine *m);
+MUST_CHECK int machine_pc_host_config(struct machine *m, struct pci_host_config *cfg);
+MUST_CHECK int machine_pc_add_chipset(struct machine *m, struct error *err);
+void machine_pc_remove_chipset(struct machine *m);
+/* machine_fw.c: the firmware image and its shadow, fw_cfg and the BIOS debug port. */
+bool machine_has_firmware(const struct machine *m);
+MUST_CHECK int machine_add_firmware(struct machine *m, struct error *err);
+MUST_CHECK int machine_add_fw_cfg(struct machine *m, struct error *err);
+void machine_remove_fw_cfg(struct machine *m);
+MUST_CHECK int machine_add_debugcon(struct machine *m, struct error *err);
+void machine_remove_debugcon(struct machine *m);
 
 /* machine_state.c: the PART_RESTORE parts. Opening checks the file and its fingerprint and
  * maps guest memory from it; loading applies the VM, device and vCPU state. */

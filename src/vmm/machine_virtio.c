@@ -298,9 +298,12 @@ int machine_add_pci(struct machine *m, struct error *err)
         .ecam_base = PCI_ECAM_BASE,
         .is_intx_on_pic = !m->opts->has_ioapic,
     };
-    int ret = pci_host_create(&pc, vm_platform(m->vm), m->pio, m->mmio, &m->pci);
+    int ret = machine_pc_host_config(m, &pc);
+    if (ret == 0)
+        ret = pci_host_create(&pc, vm_platform(m->vm), m->pio, m->mmio, &m->pci);
     if (ret < 0)
         return error_set(err, ret, "cannot create the PCI host bridge: %s", strerror(-ret));
+    ret = machine_pc_add_chipset(m, err);
     for (size_t k = 0; k < ARRAY_SIZE(machine_vdev_kinds); k++) {
         const struct machine_vdev_kind *kind = &machine_vdev_kinds[k];
         for (unsigned i = 0, n = kind->count(m); i < n && ret == 0; i++)
@@ -313,6 +316,7 @@ void machine_remove_pci(struct machine *m)
 {
     pci_host_destroy(m->pci);
     m->pci = NULL;
+    machine_pc_remove_chipset(m);
     /*
      * Detach every transport, then end each device's work and free it: blk_close runs the
      * loop, and a completion for disk j must find vp[j] detached, not freed (its queued INTx

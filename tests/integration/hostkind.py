@@ -63,6 +63,20 @@ def qemu_accel():
     return ["-accel", "kvm", "-cpu", "host"] if kind() == "kvm" else ["-accel", "tcg"]
 
 
+def firmware_problem():
+    """None when SeaBIOS and boot sectors run directly on this host (real mode and the BIOS's
+    ring 0 are within what kvm-pvm emulates), else why not."""
+    if kind() == "none":
+        return f"no usable KVM here ({why()}): {NESTED}"
+    return None
+
+
+def firmware_qemu_accel():
+    """QEMU's accelerator for firmware reference runs: KVM wherever /dev/kvm works (QEMU -M pc
+    boots SeaBIOS and boot sectors on kvm-pvm too), TCG otherwise."""
+    return ["-accel", "kvm"] if kind() != "none" else ["-accel", "tcg"]
+
+
 def dev_kvm_usable():
     """Whether /dev/kvm really opens, whatever the policy: for the tests of the binaries'
     own no-KVM error paths, which only a host without /dev/kvm can exercise."""

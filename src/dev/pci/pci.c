@@ -482,7 +482,8 @@ int pci_host_add_fn(struct pci_host *host, struct pci_dev *dev, int slot, unsign
         return -EINVAL;
     pthread_mutex_lock(&host->lock);
     if (slot < 0) {
-        for (slot = 1; slot < PCI_MAX_SLOTS && host->fns[slot << 3]; slot++)
+        slot = host->cfg.first_auto_slot > 0 ? (int)host->cfg.first_auto_slot : 1;
+        for (; slot < PCI_MAX_SLOTS && host->fns[slot << 3]; slot++)
             ;
         if (slot == PCI_MAX_SLOTS) {
             ret = -ENOSPC;

@@ -198,6 +198,7 @@ struct pci_host_config {
     uint64_t ecam_base;                /* usually PCI_ECAM_BASE (256 MiB, 256 buses) */
     bool is_intx_on_pic; /* no IOAPIC: INTx on ISA IRQs 10/11 (PCI_INTX_PIC_IRQ), not GSI 16+ */
     const struct pci_dev_id *bridge_id; /* 00.0's identity; NULL: PCI_HOST_VENDOR/DEVICE_ID */
+    unsigned first_auto_slot;           /* where slot -1 starts looking (0: slot 1) */
     /*
      * INTx routing of the machine (NULL: pin (pin) of (slot) drives GSI PCI_INTX_LINE). With
      * the hooks, intx_line gives the line (0..31) a pin drives, and intx_set gets the wire-OR

@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: MIT
+"""Firmware boot on --machine pc (docs/vmm.md "Machines and firmware"): Debian's SeaBIOS
+(bios-256k.bin) runs from the ROM at the top of 4 GiB, reads fw_cfg, prints its banner to the
+debug port 0x402 (the VM log) and, through sercon, to COM1, and boots the guest's own media.
+
+The boot sectors are assembled here with binutils: they print a word on COM1 with `out`
+instructions and power off through the PIIX4 PM block at the base SeaBIOS gave it (ACPI S5).
+The same images boot under QEMU -M pc as the reference. SeaBIOS and the boot sectors run
+directly on kvm-pvm (real mode is emulated there), so only a host without KVM skips."""
+import os
+import select
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import hostkind
+
+SEABIOS = "/usr/share/seabios/bios-256k.bin"
+
+BOOT_SECTOR = r"""
+    .code16
+    .globl _start
+_start:
+    cli
+    xorw %ax, %ax
+    movw %ax, %ds
+    movw $msg, %si
+next:
+    lodsb
+    testb %al, %al
+    jz done
+    movb %al, %ah
+    movw $0x3fd, %dx
+wait:
+    inb %dx, %al
+    testb $0x20, %al
+    jz wait
+    movb %ah, %al
+    movw $0x3f8, %dx
+    outb %al, %dx
+    jmp next
+done:
+    /* ACPI S5: PM1a_CNT at PMBA + 4 (PIIX4 config 0x40 of 00:01.3), SLP_TYP 0 | SLP_EN */
+    movl $0x80000b40, %eax
+    movw $0xcf8, %dx
+    outl %eax, %dx
+    movw $0xcfc, %dx
+    inl %dx, %eax
+    andw $0xffc0, %ax
+    addw $4, %ax
+    movw %ax, %dx
+    movw $0x2000, %ax
+    outw %ax, %dx
+halt:
+    hlt
+    jmp halt
+msg:
+    .asciz "\r\n@WORD@\r\n"
+    .org 510
+    .word 0xaa55
+"""
+
+
+@pytest.fixture(autouse=True)
+def _need_firmware(vmm):
+    problem = hostkind.firmware_problem()
+    if problem:
+        pytest.skip(problem)
+    if not shutil.which("as") or not shutil.which("ld"):
+        pytest.skip("binutils (as, ld) not installed")
+    try:
+        open(SEABIOS, "rb").close()
+    except OSError:
+        pytest.skip(f"{SEABIOS} missing (Debian package seabios)")
+
+
+def disk_image(tmp_path, word):
+    """A 1 MiB raw disk whose MBR boot sector prints (word) on COM1 and powers off."""
+    src = tmp_path / f"{word}.S"
+    src.write_text(BOOT_SECTOR.replace("@WORD@", word))
+    obj, binf = tmp_path / f"{word}.o", tmp_path / f"{word}.bin"
+    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-o",
+                    binf, obj], check=True, capture_output=True)
+    sector = binf.read_bytes()
+    assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
+    img = tmp_path / f"{word}.img"
+    img.write_bytes(sector + bytes((1 << 20) - 512))
+    return img
+
+
+def run_vmm(vmm, args, timeout=60):
+    return subprocess.run([str(vmm), "--serial", "stdio", "--no-reboot", "--log-level", "warn"]
+                          + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def run_until(vmm, args, text, timeout=60):
+    """Runs until (text) is on the serial console, then stops the monitor. Returns (stdout,
+    stderr)."""
+    p = subprocess.Popen([str(vmm), "--serial", "stdio", "--no-reboot", "--log-level", "warn"]
+                         + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while text.encode() not in out and time.monotonic() < deadline and p.poll() is None:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if ready:
+                out += os.read(p.stdout.fileno(), 65536)
+    finally:
+        p.terminate()
+        rest, err = p.communicate(timeout=30)
+    return (out + rest).decode(errors="replace"), err.decode(errors="replace")
+
+
+def run_qemu(tmp_path, drives, timeout=120):
+    """QEMU -M pc with (drives) (virtio-blk, [(path, bootindex)]), serial to a file."""
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed")
+    log = tmp_path / "qemu-serial.log"
+    args = ["qemu-system-x86_64", "-M", "pc", "-m", "128", "-nodefaults", "-display", "none",
+            "-no-reboot", "-serial", f"file:{log}"] + hostkind.firmware_qemu_accel()
+    for i, (path, index) in enumerate(drives):
+        args += ["-drive", f"file={path},format=raw,if=none,id=d{i}",
+                 "-device", f"virtio-blk-pci,drive=d{i},bootindex={index}"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    return r, log.read_text(errors="replace")
+
+
+def test_banner_and_no_bootable_device(vmm):
+    out, err = run_until(vmm, ["--memory", "128"], "No bootable device")
+    assert "SeaBIOS (version" in out  # sercon: the BIOS's text on COM1
+    assert "No bootable device" in out
+    assert "bios" in err and "SeaBIOS (version" in err  # the debug port 0x402 in the log
+    assert "Found QEMU fw_cfg" in err and "QEMU fw_cfg DMA interface supported" in err
+    assert "id=8086:1237" in err and "id=8086:7000" in err and "id=8086:7113" in err
+
+
+def test_disk_boots(vmm, tmp_path):
+    img = disk_image(tmp_path, "DISK")
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{img},format=raw"])
+    assert r.returncode == 0, r.stderr  # ACPI S5 through the PIIX4 PM block
+    assert "DISK" in r.stdout
+    q, log = run_qemu(tmp_path, [(img, 1)])
+    assert q.returncode == 0, q.stderr
+    assert "DISK" in log
+
+
+@pytest.mark.parametrize("order,word", [("cdrom,disk", "CDROM"), ("disk,cdrom", "DISK")])
+def test_boot_order(vmm, tmp_path, order, word):
+    """The --cdrom drive (a read-only virtio-blk until the IDE CD-ROM lands) and a disk, each
+    with its own boot sector: --boot picks which one SeaBIOS boots through fw_cfg bootorder."""
+    disk, cd = disk_image(tmp_path, "DISK"), disk_image(tmp_path, "CDROM")
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw", "--cdrom", cd,
+                      "--boot", order])
+    assert r.returncode == 0, r.stderr
+    assert word in r.stdout and ({"DISK", "CDROM"} - {word}).pop() not in r.stdout
+
+
+def test_boot_order_disks_reference(vmm, tmp_path):
+    """Two disks: the order follows the slots (the first --disk first), as QEMU with bootindex
+    in the same order."""
+    a, b = disk_image(tmp_path, "FIRST"), disk_image(tmp_path, "SECOND")
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{a},format=raw", "--disk", f"{b},format=raw",
+                      "--boot", "disk"])
+    assert r.returncode == 0, r.stderr
+    assert "FIRST" in r.stdout and "SECOND" not in r.stdout
+    q, log = run_qemu(tmp_path, [(b, 2), (a, 1)])
+    assert q.returncode == 0 and "FIRST" in log and "SECOND" not in log
+
+
+def test_refusals(vmm):
+    for args, text in [(["--firmware", "uefi"], "not supported yet"),
+                       (["--boot", "floppy"], "not supported yet"),
+                       (["--irqchip", "split"], "needs --irqchip kernel"),
+                       (["--firmware-file", "/nonexistent.bin"], "/nonexistent.bin")]:
+        r = run_vmm(vmm, args)
+        assert r.returncode != 0 and text in r.stderr, (args, r.stderr)
