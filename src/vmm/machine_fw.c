@@ -147,8 +147,8 @@ static void append_disks(const struct machine *m, enum vmm_boot_dev dev, char *b
         slot = d->vpci->pci.devfn >> 3;
         fn = d->vpci->pci.devfn & 7;
         if (fn != 0)
-            n = snprintf(buf + *len, BOOTORDER_MAX - *len, "/pci@i0cf8/scsi@%x,%x/disk@0,0\n",
-                         slot, fn);
+            n = snprintf(buf + *len, BOOTORDER_MAX - *len, "/pci@i0cf8/scsi@%x,%x/disk@0,0\n", slot,
+                         fn);
         else
             n = snprintf(buf + *len, BOOTORDER_MAX - *len, "/pci@i0cf8/scsi@%x/disk@0,0\n", slot);
         if (n > 0 && (size_t)n < BOOTORDER_MAX - *len)

@@ -169,6 +169,53 @@ static void test_save_load(void **state)
     assert_int_equal(acpi_pm_load(c->pm, &st), -EINVAL);
 }
 
+static uint64_t other_read(void *opaque, uint64_t off, unsigned size)
+{
+    (void)opaque;
+    (void)off;
+    (void)size;
+    return 0;
+}
+
+static void other_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    (void)opaque;
+    (void)off;
+    (void)val;
+    (void)size;
+}
+
+static const struct io_ops other_ops = {.read = other_read, .write = other_write};
+
+/* The pc machine's placement: PM1/PM_TMR where the PIIX4's PMBA says, GPE0 at its own base. */
+static void test_move(void **state)
+{
+    struct ctx *c = *state;
+    struct acpi_pm *pm;
+    struct bus *pio;
+    uint64_t v;
+    (void)c;
+    assert_int_equal(acpi_pm_create(&c->fp.plat, &pm), 0);
+    assert_int_equal(bus_create("pio", &pio), 0);
+    assert_int_equal(acpi_pm_attach_at(pm, pio, 0, PORT_PIIX4_GPE0), 0);
+    assert_false(bus_read(pio, PORT_ACPI_PM_TMR, 4, &v));
+    assert_true(bus_read(pio, PORT_PIIX4_GPE0, 4, &v));
+    assert_int_equal(acpi_pm_move(pm, 0xb000), 0);
+    assert_true(bus_read(pio, 0xb008, 4, &v));
+    assert_true(bus_write(pio, 0xb004, 2, 1 << 13)); /* S5 */
+    assert_int_equal(c->fp.n_poweroff, 1);
+    assert_int_equal(acpi_pm_move(pm, 0xc000), 0);
+    assert_false(bus_read(pio, 0xb008, 4, &v));
+    assert_true(bus_read(pio, 0xc008, 4, &v));
+    assert_int_equal(bus_register(pio, 0xd004, 1, &other_ops, &v, "other"), 0);
+    assert_true(acpi_pm_move(pm, 0xd000) < 0); /* over another device: nowhere */
+    assert_false(bus_read(pio, 0xc008, 4, &v));
+    assert_false(bus_read(pio, 0xd008, 4, &v));
+    assert_int_equal(acpi_pm_move(pm, 0), 0);
+    bus_destroy(pio);
+    acpi_pm_destroy(pm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pm_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
