@@ -3,7 +3,7 @@
 (bios-256k.bin) runs from the ROM at the top of 4 GiB, reads fw_cfg, prints its banner to the
 debug port 0x402 (the VM log) and, through sercon, to COM1, and boots the guest's own media.
 
-The boot sectors are assembled here with binutils: they print a word on COM1 with `out`
+The boot sectors (firmware_util.py, assembled with binutils) print a word on COM1 with `out`
 instructions and power off through the PIIX4 PM block at the base SeaBIOS gave it (ACPI S5).
 The same images boot under QEMU -M pc as the reference. SeaBIOS and the boot sectors run
 directly on kvm-pvm (real mode is emulated there), so only a host without KVM skips."""
@@ -15,52 +15,8 @@ import time
 
 import pytest
 
+import firmware_util as fu
 import hostkind
-
-SEABIOS = "/usr/share/seabios/bios-256k.bin"
-
-BOOT_SECTOR = r"""
-    .code16
-    .globl _start
-_start:
-    cli
-    xorw %ax, %ax
-    movw %ax, %ds
-    movw $msg, %si
-next:
-    lodsb
-    testb %al, %al
-    jz done
-    movb %al, %ah
-    movw $0x3fd, %dx
-wait:
-    inb %dx, %al
-    testb $0x20, %al
-    jz wait
-    movb %ah, %al
-    movw $0x3f8, %dx
-    outb %al, %dx
-    jmp next
-done:
-    /* ACPI S5: PM1a_CNT at PMBA + 4 (PIIX4 config 0x40 of 00:01.3), SLP_TYP 0 | SLP_EN */
-    movl $0x80000b40, %eax
-    movw $0xcf8, %dx
-    outl %eax, %dx
-    movw $0xcfc, %dx
-    inl %dx, %eax
-    andw $0xffc0, %ax
-    addw $4, %ax
-    movw %ax, %dx
-    movw $0x2000, %ax
-    outw %ax, %dx
-halt:
-    hlt
-    jmp halt
-msg:
-    .asciz "\r\n@WORD@\r\n"
-    .org 510
-    .word 0xaa55
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -71,24 +27,9 @@ def _need_firmware(vmm):
     if not shutil.which("as") or not shutil.which("ld"):
         pytest.skip("binutils (as, ld) not installed")
     try:
-        open(SEABIOS, "rb").close()
+        open(fu.SEABIOS, "rb").close()
     except OSError:
-        pytest.skip(f"{SEABIOS} missing (Debian package seabios)")
-
-
-def disk_image(tmp_path, word):
-    """A 1 MiB raw disk whose MBR boot sector prints (word) on COM1 and powers off."""
-    src = tmp_path / f"{word}.S"
-    src.write_text(BOOT_SECTOR.replace("@WORD@", word))
-    obj, binf = tmp_path / f"{word}.o", tmp_path / f"{word}.bin"
-    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
-    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-o",
-                    binf, obj], check=True, capture_output=True)
-    sector = binf.read_bytes()
-    assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
-    img = tmp_path / f"{word}.img"
-    img.write_bytes(sector + bytes((1 << 20) - 512))
-    return img
+        pytest.skip(f"{fu.SEABIOS} missing (Debian package seabios)")
 
 
 def run_vmm(vmm, args, timeout=60):
@@ -140,7 +81,7 @@ def test_banner_and_no_bootable_device(vmm):
 
 
 def test_disk_boots(vmm, tmp_path):
-    img = disk_image(tmp_path, "DISK")
+    img = fu.disk_image(tmp_path, "DISK")
     r = run_vmm(vmm, ["--memory", "128", "--disk", f"{img},format=raw"])
     assert r.returncode == 0, r.stderr  # ACPI S5 through the PIIX4 PM block
     assert "DISK" in r.stdout
@@ -153,7 +94,7 @@ def test_disk_boots(vmm, tmp_path):
 def test_boot_order(vmm, tmp_path, order, word):
     """The --cdrom drive (a read-only virtio-blk until the IDE CD-ROM lands) and a disk, each
     with its own boot sector: --boot picks which one SeaBIOS boots through fw_cfg bootorder."""
-    disk, cd = disk_image(tmp_path, "DISK"), disk_image(tmp_path, "CDROM")
+    disk, cd = fu.disk_image(tmp_path, "DISK"), fu.disk_image(tmp_path, "CDROM")
     r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw", "--cdrom", cd,
                       "--boot", order])
     assert r.returncode == 0, r.stderr
@@ -163,7 +104,7 @@ def test_boot_order(vmm, tmp_path, order, word):
 def test_boot_order_disks_reference(vmm, tmp_path):
     """Two disks: the order follows the slots (the first --disk first), as QEMU with bootindex
     in the same order."""
-    a, b = disk_image(tmp_path, "FIRST"), disk_image(tmp_path, "SECOND")
+    a, b = fu.disk_image(tmp_path, "FIRST"), fu.disk_image(tmp_path, "SECOND")
     r = run_vmm(vmm, ["--memory", "128", "--disk", f"{a},format=raw", "--disk", f"{b},format=raw",
                       "--boot", "disk"])
     assert r.returncode == 0, r.stderr
@@ -179,3 +120,4 @@ def test_refusals(vmm):
                        (["--firmware-file", "/nonexistent.bin"], "/nonexistent.bin")]:
         r = run_vmm(vmm, args)
         assert r.returncode != 0 and text in r.stderr, (args, r.stderr)
+

@@ -38,7 +38,9 @@ def test_help_and_version(vmm):
 
 
 def test_no_kernel_option(vmm):
-    one_line_error(run([vmm]), USAGE, "--kernel")
+    """Without --kernel the default is the pc machine with SeaBIOS (test_firmware.py); the
+    direct-boot machine still needs one."""
+    one_line_error(run([vmm, "--machine", "microvm"]), USAGE, "--kernel")
 
 
 def test_missing_kernel_file(vmm, tmp_path):

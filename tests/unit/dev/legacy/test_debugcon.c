@@ -30,7 +30,7 @@ static void test_debugcon(void **state)
     for (unsigned i = 0; i < 2 * DEBUGCON_LINES_PER_S; i++) /* a flood: counted, not logged */
         assert_true(bus_write(pio, PORT_BIOS_DEBUG, 1, '\n'));
     assert_false(bus_write(pio, PORT_BIOS_DEBUG, 2, 'y')); /* wider than the port: unclaimed */
-    assert_true(bus_write(pio, PORT_BIOS_DEBUG, 1, 'z')); /* flushed by destroy */
+    assert_true(bus_write(pio, PORT_BIOS_DEBUG, 1, 'z'));  /* flushed by destroy */
     debugcon_destroy(d);
     assert_false(bus_read(pio, PORT_BIOS_DEBUG, 1, &v));
     bus_destroy(pio);

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+"""Boot media for the firmware tests and bench/firmware.sh: a raw disk whose MBR boot sector
+(assembled with binutils) prints a word on COM1 with `out` instructions and powers off through
+ACPI S5 at the PIIX4 PM base SeaBIOS programmed (PMBA, config 0x40 of 00:01.3). It avoids the
+instructions the kvm-pvm emulator refuses (int3, popcnt, cmpxchg16b, xrstor)."""
+import pathlib
+import subprocess
+
+SEABIOS = "/usr/share/seabios/bios-256k.bin"
+
+BOOT_SECTOR = r"""
+    .code16
+    .globl _start
+_start:
+    cli
+    xorw %ax, %ax
+    movw %ax, %ds
+    movw $msg, %si
+next:
+    lodsb
+    testb %al, %al
+    jz done
+    movb %al, %ah
+    movw $0x3fd, %dx
+wait:
+    inb %dx, %al
+    testb $0x20, %al
+    jz wait
+    movb %ah, %al
+    movw $0x3f8, %dx
+    outb %al, %dx
+    jmp next
+done:
+    /* ACPI S5: PM1a_CNT at PMBA + 4 (PIIX4 config 0x40 of 00:01.3), SLP_TYP 0 | SLP_EN */
+    movl $0x80000b40, %eax
+    movw $0xcf8, %dx
+    outl %eax, %dx
+    movw $0xcfc, %dx
+    inl %dx, %eax
+    andw $0xffc0, %ax
+    addw $4, %ax
+    movw %ax, %dx
+    movw $0x2000, %ax
+    outw %ax, %dx
+halt:
+    hlt
+    jmp halt
+msg:
+    .asciz "\r\n@WORD@\r\n"
+    .org 510
+    .word 0xaa55
+"""
+
+
+def disk_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
+    """A 1 MiB raw disk whose MBR boot sector prints (word) on COM1 and powers off."""
+    src = tmp_path / f"{word}.S"
+    src.write_text(BOOT_SECTOR.replace("@WORD@", word))
+    obj, binf = tmp_path / f"{word}.o", tmp_path / f"{word}.bin"
+    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-o",
+                    binf, obj], check=True, capture_output=True)
+    sector = binf.read_bytes()
+    assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
+    img = tmp_path / f"{word}.img"
+    img.write_bytes(sector + bytes((1 << 20) - 512))
+    return img
