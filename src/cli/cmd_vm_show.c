@@ -120,6 +120,9 @@ static void show_text(const struct store *st, const struct vm_config *c,
     printf("Boot order:    ");
     for (size_t i = 0; i < c->boot_count; i++)
         printf("%s%s", i ? ", " : "", config_boot_name(c->boot[i]));
+    printf("\nFirmware:      %s", config_fw_name(c->firmware));
+    if (c->firmware == FW_AUTO)
+        printf(" (%s)", config_effective_fw(c) == FW_BIOS ? "bios" : "none: the kernel");
     printf("\nKernel:        %s\n", or_dash(c->kernel));
     printf("Initrd:        %s\n", or_dash(c->initrd));
     printf("Command line:  %s\n", or_dash(c->cmdline));

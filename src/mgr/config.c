@@ -466,6 +466,11 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
         return rd_uint(r, v, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &cfg->memory_mib);
     if (strcmp(key, "boot") == 0)
         return rd_boot(r, v, cfg);
+    if (strcmp(key, "firmware") == 0) {
+        ret = rd_enum(r, v, config_fw_names, &e);
+        cfg->firmware = ret < 0 ? FW_AUTO : (enum fw_kind)e;
+        return ret;
+    }
     if (strcmp(key, "kernel") == 0)
         return rd_path(r, v, true, &cfg->kernel);
     if (strcmp(key, "initrd") == 0)
@@ -591,15 +596,30 @@ static bool nic_unsupported(const struct vm_config *cfg, const char **what, char
     return false;
 }
 
+static bool boot_lists(const struct vm_config *cfg, enum boot_dev d)
+{
+    for (size_t i = 0; i < cfg->boot_count; i++)
+        if (cfg->boot[i] == d)
+            return true;
+    return false;
+}
+
 int config_check_supported(const struct vm_config *cfg, struct error *err)
 {
     const char *what = NULL, *fix = NULL;
     char nic_fix[48];
     if (nic_unsupported(cfg, &what, nic_fix, sizeof(nic_fix)))
         fix = nic_fix;
-    else if (cfg->boot_count != ARRAY_SIZE(config_default_boot) ||
-             memcmp(cfg->boot, config_default_boot, sizeof(config_default_boot)) != 0)
-        what = "a boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
+    else if (config_effective_fw(cfg) == FW_UEFI)
+        what = "UEFI firmware (\"firmware\")", fix = "--firmware bios";
+    else if (boot_lists(cfg, BOOT_FLOPPY))
+        what = "a floppy in the boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
+    else if (config_effective_fw(cfg) == FW_NONE && cfg->boot[0] != BOOT_KERNEL)
+        what = "a boot order that does not start with the kernel, without firmware (\"boot\")",
+        fix = "--boot kernel,cdrom,disk";
+    else if (config_effective_fw(cfg) == FW_BIOS && cfg->kernel != NULL)
+        what = "a kernel booted by the BIOS (\"kernel\" with \"firmware\": \"bios\")",
+        fix = "--kernel none";
     else if (config_video_adapter(cfg) == VIDEO_NONE &&
              (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
               cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT))

@@ -41,6 +41,10 @@
 #define CONFIG_DEFAULT_VRAM_MIB 16
 
 enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
+/* "firmware": auto (the default, and what a definition without the key gets): a direct kernel
+ * boot when the VM has a kernel and "kernel" comes first in the boot order, SeaBIOS otherwise;
+ * none: the kernel always; bios: SeaBIOS boots the cdrom and disks; uefi: not supported yet. */
+enum fw_kind { FW_AUTO = 0, FW_NONE, FW_BIOS, FW_UEFI };
 enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
 /* Which backing files the disk's image may name (the monitor's --disk backing=, docs/security.md).
@@ -100,6 +104,7 @@ struct vm_config {
     uint64_t memory_mib;
     enum boot_dev boot[CONFIG_MAX_BOOT];
     size_t boot_count;
+    enum fw_kind firmware;
     char *kernel, *initrd, *cmdline; /* NULL when unset */
     struct disk_config disks[VM_MAX_DISKS];
     size_t disk_count;
@@ -117,7 +122,7 @@ struct vm_config {
 
 /* The accepted os_type values, NULL-terminated. */
 extern const char *const config_os_types[];
-/* The default boot order (kernel, cdrom, disk), the only one accepted until firmware boot. */
+/* The default boot order (kernel, cdrom, disk). */
 extern const enum boot_dev config_default_boot[3];
 
 /* Initializes (cfg) to the defaults for a new VM called (name) (not validated here).
@@ -189,6 +194,9 @@ void config_forward_rule(const struct nic_forward *f, char *buf, size_t size);
 
 /* Name helpers for printing. */
 const char *config_boot_name(enum boot_dev d);
+const char *config_fw_name(enum fw_kind f);
+/* What "firmware" means for (cfg) at start (FW_AUTO resolved to FW_NONE or FW_BIOS). */
+enum fw_kind config_effective_fw(const struct vm_config *cfg);
 const char *config_format_name(enum disk_format f);
 const char *config_cache_name(enum disk_cache c);
 const char *config_backing_name(enum disk_backing b);

@@ -137,15 +137,23 @@ static int o_boot(struct vm_config *cfg, const char *key, const char *val, struc
     }
     if (n == 0)
         return error_set(err, -EINVAL, "--%s: needs at least one device", key);
-    if (n != ARRAY_SIZE(config_default_boot) ||
-        memcmp(order, config_default_boot, sizeof(config_default_boot)) != 0)
+    if (seen & (1u << BOOT_FLOPPY))
         return error_set(err, -ENOTSUP,
-                         "--%s: not supported yet: the monitor boots --kernel only (firmware boot "
-                         "from cdrom, disk or floppy comes later); only the default "
-                         "kernel,cdrom,disk is accepted",
+                         "--%s: floppy: not supported yet (the BIOS does not boot the floppy yet)",
                          key);
     memcpy(cfg->boot, order, sizeof(order[0]) * n);
     cfg->boot_count = n;
+    return 0;
+}
+
+static int o_firmware(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    int f = config_find_name(config_fw_names, val);
+    if (f < 0)
+        return error_set(err, -EINVAL, "--%s: must be auto, none, bios or uefi", key);
+    if (f == FW_UEFI)
+        return error_set(err, -ENOTSUP, "--%s: uefi: not supported yet (use bios)", key);
+    cfg->firmware = (enum fw_kind)f;
     return 0;
 }
 
@@ -440,6 +448,7 @@ static const struct {
     {"cpus", o_cpus, false},
     {"memory", o_memory, false},
     {"boot", o_boot, false},
+    {"firmware", o_firmware, false},
     {"kernel", o_file, false},
     {"initrd", o_file, false},
     {"cmdline", o_cmdline, false},

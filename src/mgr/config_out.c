@@ -21,6 +21,21 @@ const char *const config_nic_model_names[] = {"virtio", "e1000", NULL};
 const char *const config_nic_mode_names[] = {"nat", "bridge", "tap", "none", NULL};
 const char *const config_serial_type_names[] = {"console", "file", "pty", "unix", NULL};
 
+const char *const config_fw_names[] = {"auto", "none", "bios", "uefi", NULL};
+
+const char *config_fw_name(enum fw_kind f)
+{
+    return (unsigned)f <= FW_UEFI ? config_fw_names[f] : "?";
+}
+
+enum fw_kind config_effective_fw(const struct vm_config *cfg)
+{
+    if (cfg->firmware != FW_AUTO)
+        return cfg->firmware;
+    return cfg->kernel != NULL && cfg->boot_count > 0 && cfg->boot[0] == BOOT_KERNEL ? FW_NONE
+                                                                                     : FW_BIOS;
+}
+
 const char *config_boot_name(enum boot_dev d)
 {
     return (unsigned)d < BOOT_DEV_COUNT ? config_boot_names[d] : "?";
@@ -233,11 +248,12 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
     json_t *boot = json_array(), *root;
     for (size_t i = 0; boot && i < cfg->boot_count; i++)
         json_array_append_new(boot, json_string(config_boot_name(cfg->boot[i])));
-    root = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+    root = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
                      "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
                      "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description",
                      cfg->description, "os_type", cfg->os_type, "cpus", (int)cfg->cpus,
-                     "memory_mib", (json_int_t)cfg->memory_mib, "boot", boot, "kernel",
+                     "memory_mib", (json_int_t)cfg->memory_mib, "boot", boot, "firmware",
+                     config_fw_name(cfg->firmware), "kernel",
                      str_or_null(cfg->kernel), "initrd", str_or_null(cfg->initrd), "cmdline",
                      str_or_null(cfg->cmdline), "disks", disks_json(cfg), "cdrom",
                      str_or_null(cfg->cdrom), "floppy", str_or_null(cfg->floppy), "network",

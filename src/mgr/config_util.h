@@ -16,6 +16,7 @@
 
 /* NULL-terminated name tables indexed by the enums of config.h. */
 extern const char *const config_boot_names[];
+extern const char *const config_fw_names[];
 extern const char *const config_format_names[];
 extern const char *const config_cache_names[];
 extern const char *const config_backing_names[];

@@ -142,6 +142,28 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
     arg_add(b, "vnc=unix:" PROC_VNC_SOCKET);
 }
 
+/* --machine pc --firmware bios and the boot order's cdrom and disk entries (the kernel entry
+ * has no meaning for the BIOS: config_check_supported refuses a kernel with it). */
+static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
+{
+    char order[64] = "";
+    arg_add(b, "--machine");
+    arg_add(b, "pc");
+    arg_add(b, "--firmware");
+    arg_add(b, "bios");
+    for (size_t i = 0; i < cfg->boot_count; i++) {
+        if (cfg->boot[i] != BOOT_CDROM && cfg->boot[i] != BOOT_DISK)
+            continue;
+        if (order[0] != '\0')
+            strcat(order, ",");
+        strcat(order, config_boot_name(cfg->boot[i]));
+    }
+    if (order[0] != '\0') {
+        arg_add(b, "--boot");
+        arg_add(b, order);
+    }
+}
+
 bool proc_wants_sandbox(void)
 {
     const char *v = getenv("BAREIRON_SANDBOX");
@@ -154,10 +176,11 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
 {
     struct argv_builder b = {0};
     int ret;
-    if (cfg->kernel == NULL)
-        return error_set(err, -ENOTSUP,
-                         "VM '%s' has no kernel: firmware boot from cdrom/disk is not supported "
-                         "by the monitor yet (bareiron set %s --kernel FILE)",
+    bool is_firmware = config_effective_fw(cfg) == FW_BIOS;
+    if (!is_firmware && cfg->kernel == NULL)
+        return error_set(err, -EINVAL,
+                         "VM '%s' has no kernel and \"firmware\" none: set one (bareiron set %s "
+                         "--kernel FILE) or boot its disks with --firmware bios",
                          cfg->name, cfg->name);
     ret = config_check_supported(cfg, err);
     if (ret < 0)
@@ -177,13 +200,17 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     arg_addf(&b, "%u", cfg->cpus);
     arg_add(&b, "--memory");
     arg_addf(&b, "%lluM", (unsigned long long)cfg->memory_mib);
-    arg_add(&b, "--kernel");
-    arg_add(&b, cfg->kernel);
-    if (cfg->initrd) {
+    if (is_firmware) {
+        firmware_args(cfg, &b);
+    } else {
+        arg_add(&b, "--kernel");
+        arg_add(&b, cfg->kernel);
+    }
+    if (cfg->initrd && !is_firmware) {
         arg_add(&b, "--initrd");
         arg_add(&b, cfg->initrd);
     }
-    if (cfg->cmdline) {
+    if (cfg->cmdline && !is_firmware) {
         arg_add(&b, "--cmdline");
         arg_add(&b, cfg->cmdline);
     }

@@ -121,3 +121,23 @@ def test_refusals(vmm):
         r = run_vmm(vmm, args)
         assert r.returncode != 0 and text in r.stderr, (args, r.stderr)
 
+
+def test_manager_firmware_boot(bareiron, vmm, tmp_path):
+    """bareiron create without --kernel: the manager starts the pc machine with SeaBIOS and
+    --boot from the definition; the boot sector powers the VM off."""
+    from mgr_util import Mgr
+    m = Mgr(bareiron, tmp_path / "home", vmm=vmm)
+    try:
+        disk = fu.disk_image(tmp_path, "MGRDISK")
+        serial = tmp_path / "serial.log"
+        m.ok("create", "fw", "--disk", f"{disk},format=raw", "--memory", "128M", "--serial",
+             f"file:{serial}", "--boot", "disk,cdrom")
+        assert "Firmware:      auto (bios)" in m.ok("show", "fw").stdout
+        r = m.run("set", "fw", "--firmware", "uefi")
+        assert r.returncode == 6 and "not supported yet" in r.stderr
+        m.ok("start", "fw")
+        m.wait_state("fw", "powered-off", timeout=60)
+        assert "MGRDISK" in serial.read_text(errors="replace")
+        assert '"firmware": "auto"' in (m.vm_dir("fw") / "vm.json").read_text()
+    finally:
+        m.kill_monitors()

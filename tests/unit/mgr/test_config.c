@@ -244,7 +244,14 @@ static void test_options(void **state)
     assert_int_equal(c.memory_mib, 2048);
     set_ok(&c, "memory", "512");
     assert_int_equal(c.memory_mib, 512);
-    set_bad(&c, "boot", "cdrom,disk", -ENOTSUP);
+    set_bad(&c, "boot", "floppy,disk", -ENOTSUP);
+    set_ok(&c, "boot", "cdrom,disk");
+    assert_int_equal(c.boot_count, 2);
+    set_ok(&c, "firmware", "bios");
+    assert_int_equal(c.firmware, FW_BIOS);
+    set_bad(&c, "firmware", "uefi", -ENOTSUP);
+    set_bad(&c, "firmware", "coreboot", -EINVAL);
+    set_ok(&c, "firmware", "auto");
     set_ok(&c, "boot", "kernel,cdrom,disk");
     assert_int_equal(c.boot_count, 3);
     set_ok(&c, "kernel", file);
@@ -319,8 +326,8 @@ static void test_unsupported_settings_are_refused(void **state)
     set_bad(&c, "nic1", "nat,model=e1000", -ENOTSUP);
     set_bad(&c, "nic1", "bridge:br0", -ENOTSUP);
     assert_int_equal(c.nic_count, 0);
-    set_bad(&c, "boot", "disk", -ENOTSUP);
-    set_bad(&c, "boot", "kernel", -ENOTSUP);
+    set_bad(&c, "boot", "floppy", -ENOTSUP);
+    set_bad(&c, "firmware", "uefi", -ENOTSUP);
     /* a floppy is honoured, when the file has a floppy's size */
     set_bad(&c, "floppy", file, -ENOEXEC);
     assert_null(c.floppy);
@@ -370,7 +377,10 @@ static void test_check_supported(void **state)
         {"network", "[{\"mode\":\"nat\"},{\"mode\":\"bridge\",\"bridge\":\"br0\"}]",
          "--remove-nic 2"},
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
-        {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
+        {"boot", "[\"floppy\",\"kernel\"]", "--boot kernel,cdrom,disk"},
+        {"boot", "[\"disk\",\"kernel\"]", "--kernel none"},
+        {"firmware", "\"bios\"", "--kernel none"},
+        {"firmware", "\"uefi\"", "--firmware bios"},
         /* a kernel boot has no adapter unless asked: a size or video memory is refused */
         {"video", "{\"width\":800,\"height\":600}", "--video std"},
         {"video", "{\"vram_mib\":64}", "--video std"},

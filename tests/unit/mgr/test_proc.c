@@ -36,8 +36,14 @@ static void test_argv(void **state)
     (void)state;
     setenv("BAREIRON_SANDBOX", "0", 1); /* the exact line below; test_argv_sandbox has it */
     assert_int_equal(config_init(&c, "vm1"), 0);
-    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), -ENOTSUP);
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
+    assert_non_null(strstr(joined(argv), "--machine pc --firmware bios --boot cdrom,disk"));
+    assert_null(strstr(joined(argv), "--kernel"));
+    proc_argv_free(argv);
+    c.firmware = FW_NONE;
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), -EINVAL);
     assert_non_null(strstr(err.message, "has no kernel"));
+    c.firmware = FW_AUTO;
     c.kernel = strdup("/boot/vmlinuz");
     c.cmdline = strdup("console=ttyS0 root=/dev/vda");
     c.cpus = 2;
@@ -136,11 +142,16 @@ static void test_argv_honours_or_refuses_every_setting(void **state)
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "--remove-nic all"));
     c.nic_count = 0;
-    c.boot_count = 1;
+    c.boot[0] = BOOT_FLOPPY;
     error_clear(&err);
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "boot"));
-    c.boot_count = 3;
+    c.boot[0] = BOOT_KERNEL;
+    c.firmware = FW_NONE;
+    c.boot[0] = BOOT_DISK; /* no firmware: the kernel must come first */
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
+    c.boot[0] = BOOT_KERNEL;
+    c.firmware = FW_AUTO;
     c.video_vram_mib = 64;
     assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), -ENOTSUP);
     config_fini(&c);
