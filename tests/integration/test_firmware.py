@@ -78,6 +78,12 @@ def test_banner_and_no_bootable_device(vmm):
     assert "bios" in err and "SeaBIOS (version" in err  # the debug port 0x402 in the log
     assert "Found QEMU fw_cfg" in err and "QEMU fw_cfg DMA interface supported" in err
     assert "id=8086:1237" in err and "id=8086:7000" in err and "id=8086:7113" in err
+    assert "Press ESC for boot menu" not in out  # no prompt, no wait without --boot-menu on
+
+
+def test_boot_menu(vmm):
+    out, _ = run_until(vmm, ["--memory", "128", "--boot-menu", "on"], "No bootable device")
+    assert "Press ESC for boot menu" in out
 
 
 def test_disk_boots(vmm, tmp_path):
