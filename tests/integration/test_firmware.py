@@ -7,6 +7,7 @@ The boot sectors (firmware_util.py, assembled with binutils) print a word on COM
 instructions and power off through the PIIX4 PM block at the base SeaBIOS gave it (ACPI S5).
 The same images boot under QEMU -M pc as the reference. SeaBIOS and the boot sectors run
 directly on kvm-pvm (real mode is emulated there), so only a host without KVM skips."""
+import json
 import os
 import select
 import shutil
@@ -147,3 +148,27 @@ def test_manager_firmware_boot(bareiron, vmm, tmp_path):
         assert '"firmware": "auto"' in (m.vm_dir("fw") / "vm.json").read_text()
     finally:
         m.kill_monitors()
+
+
+def test_save_refused_and_reset(vmm, tmp_path):
+    """A pc machine cannot be saved yet (fw_cfg has no saved state): save says so and the VM
+    runs on; a reset through the control API boots SeaBIOS again."""
+    import vmm_util as u
+    sock = tmp_path / "ctl.sock"
+    p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        u.wait_path(sock, 10)
+        r = u.control(sock, "save", {"path": str(tmp_path / "state")})
+        assert "error" in r and "not supported yet" in json.dumps(r), r
+        assert "fw" in json.dumps(r)
+        assert not (tmp_path / "state").exists()
+        u.control(sock, "reset")
+        time.sleep(1)
+        u.control(sock, "poweroff")
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+    assert err.count("SeaBIOS (version") >= 2, err[-2000:]
