@@ -163,7 +163,7 @@ static void remove_vm(struct machine *m)
     .load = machine_load_##prefix
 const struct machine_part machine_parts[] = {
     {"guest memory", false, PART_ALWAYS, add_memory, remove_memory},
-    {"the firmware", false, PART_ALWAYS, machine_add_firmware, NULL,
+    {"the firmware", false, PART_ALWAYS, machine_add_firmware, machine_remove_firmware,
      .is_present = machine_has_firmware},
     {"the e820 map and ACPI tables", false, PART_BOOT, load_tables, NULL,
      .is_present = machine_is_microvm},

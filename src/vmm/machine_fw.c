@@ -94,7 +94,12 @@ int machine_add_firmware(struct machine *m, struct error *err)
                  (unsigned long long)(FW_TOP - size));
 out:
     close(fd);
-    return ret;
+    return ret < 0 ? ret : machine_fw_load_kernel(m, err);
+}
+
+void machine_remove_firmware(struct machine *m)
+{
+    machine_fw_free_kernel(m);
 }
 
 /* CMOS boot device codes (SeaBIOS, QEMU): 1 floppy, 2 disk, 3 cdrom, 4 network. */
@@ -165,6 +170,11 @@ static int add_boot(struct machine *m)
     uint32_t fail_wait = UINT32_MAX; /* QEMU's default: "No bootable device" waits for ever */
     uint16_t menu = m->opts->has_boot_menu, sercon = PORT_COM1;
     int ret = set_cmos(m, order, n);
+    if (m->fw_kernel != NULL) { /* --kernel: the option ROM that boots it comes first */
+        static const char rom[] = "/rom@genroms/linuxboot_dma.bin\n";
+        memcpy(buf, rom, sizeof(rom) - 1);
+        len = sizeof(rom) - 1;
+    }
     for (unsigned i = 0; i < n; i++)
         if (order[i] == VMM_BOOT_DISK || order[i] == VMM_BOOT_CDROM)
             append_disks(m, order[i], buf, &len);
@@ -216,6 +226,8 @@ int machine_add_fw_cfg(struct machine *m, struct error *err)
         ret = add_e820(m);
     if (ret == 0)
         ret = add_boot(m);
+    if (ret == 0)
+        ret = machine_fw_add_kernel(m);
     if (ret == 0)
         ret = fw_cfg_attach(m->fw_cfg, m->pio);
     if (ret < 0)

@@ -145,6 +145,7 @@ struct machine {
     struct machine_pc *pc;           /* --machine pc: the PIIX functions (machine_pc.c) */
     struct fw_cfg *fw_cfg;           /* with firmware */
     struct debugcon *debugcon;       /* with firmware: port 0x402 */
+    struct machine_fw_kernel *fw_kernel; /* --kernel under firmware (machine_fw_kernel.c) */
     struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct ide *ide;       /* machine_ide.c; NULL without IDE drives */
@@ -228,6 +229,12 @@ void machine_pc_remove_chipset(struct machine *m);
 /* machine_fw.c: the firmware image and its shadow, fw_cfg and the BIOS debug port. */
 bool machine_has_firmware(const struct machine *m);
 MUST_CHECK int machine_add_firmware(struct machine *m, struct error *err);
+void machine_remove_firmware(struct machine *m);
+/* machine_fw_kernel.c: --kernel, --initrd, --cmdline through fw_cfg: read and split when the
+ * firmware is added, given to fw_cfg (kernel items, the linuxboot option ROM) by its part. */
+MUST_CHECK int machine_fw_load_kernel(struct machine *m, struct error *err);
+MUST_CHECK int machine_fw_add_kernel(struct machine *m);
+void machine_fw_free_kernel(struct machine *m);
 MUST_CHECK int machine_add_fw_cfg(struct machine *m, struct error *err);
 void machine_remove_fw_cfg(struct machine *m);
 MUST_CHECK int machine_add_debugcon(struct machine *m, struct error *err);

@@ -54,6 +54,8 @@ enum vmm_firmware { VMM_FIRMWARE_NONE, VMM_FIRMWARE_BIOS, VMM_FIRMWARE_UEFI };
 enum vmm_boot_dev { VMM_BOOT_FLOPPY, VMM_BOOT_CDROM, VMM_BOOT_DISK, VMM_BOOT_NET };
 #define VMM_MAX_BOOT 4
 #define VMM_SEABIOS_PATH "/usr/share/seabios/bios-256k.bin"
+/* QEMU's option ROM that boots a kernel from fw_cfg (Debian's qemu-system-data) */
+#define VMM_LINUXBOOT_ROM "/usr/share/qemu/linuxboot_dma.bin"
 
 struct vmm_disk {
     char path[4096];

@@ -94,10 +94,8 @@ static int check_pc(struct vmm_options *o, struct error *err)
                          "uses --machine microvm)");
     if (o->firmware == VMM_FIRMWARE_UEFI)
         return error_set(err, -EINVAL, "--firmware uefi: not supported yet (use bios)");
-    if (o->kernel != NULL || o->initrd != NULL || o->cmdline != NULL)
-        return error_set(err, -EINVAL,
-                         "--kernel/--initrd/--cmdline with --firmware bios: not supported yet "
-                         "(a direct kernel boot uses --machine microvm)");
+    if (o->kernel == NULL && (o->initrd != NULL || o->cmdline != NULL))
+        return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
     if (o->has_irqchip && o->irqchip == VMM_IRQCHIP_SPLIT)
         return error_set(err, -EINVAL,
                          "--machine pc needs --irqchip kernel: its 8259 PIC and 8254 PIT exist "

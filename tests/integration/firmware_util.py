@@ -65,3 +65,86 @@ def disk_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
     img = tmp_path / f"{word}.img"
     img.write_bytes(sector + bytes((1 << 20) - 512))
     return img
+
+
+# A stand-in for a Linux bzImage (boot protocol 2.12, Documentation/arch/x86/boot.rst): its
+# real-mode setup prints "KERNEL:" and the command line (at cmd_line_ptr, 0x20000) on COM1
+# and powers off, so a test can see the firmware's kernel loader at work without Linux.
+FAKE_BZIMAGE = r"""
+    .code16
+    .globl _start
+_start:
+    .org 0x1f1
+    .byte 1                 /* setup_sects */
+    .org 0x1fe
+    .word 0xaa55
+    jmp setup               /* 0x200 */
+    .ascii "HdrS"           /* 0x202 */
+    .word 0x020c            /* version */
+    .org 0x211
+    .byte 0x01              /* loadflags: LOADED_HIGH */
+    .org 0x22c
+    .long 0x7fffffff        /* initrd_addr_max */
+    .org 0x238
+    .long 2048              /* cmdline_size */
+    .org 0x280
+setup:
+    movw %cs, %ax
+    subw $0x20, %ax
+    movw %ax, %ds
+    movw $msg, %si
+    call print
+    movl %ds:0x228, %eax    /* cmd_line_ptr */
+    shrl $4, %eax
+    movw %ax, %ds
+    xorw %si, %si
+    call print
+    movw $0x0a0d, %ax
+    call putc
+    movb %ah, %al
+    call putc
+    movl $0x80000b40, %eax  /* ACPI S5 as in BOOT_SECTOR */
+    movw $0xcf8, %dx
+    outl %eax, %dx
+    movw $0xcfc, %dx
+    inl %dx, %eax
+    andw $0xffc0, %ax
+    addw $4, %ax
+    movw %ax, %dx
+    movw $0x2000, %ax
+    outw %ax, %dx
+1:  hlt
+    jmp 1b
+print:
+    lodsb
+    testb %al, %al
+    jz 2f
+    call putc
+    jmp print
+2:  ret
+putc:                       /* %al to COM1, %ah kept */
+    movb %al, %bl
+    movw $0x3fd, %dx
+3:  inb %dx, %al
+    testb $0x20, %al
+    jz 3b
+    movb %bl, %al
+    movw $0x3f8, %dx
+    outb %al, %dx
+    ret
+msg:
+    .asciz "\r\nKERNEL:"
+    .org 0x400
+    .fill 512, 1, 0         /* the protected-mode part */
+"""
+
+
+def fake_bzimage(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The FAKE_BZIMAGE stand-in, assembled."""
+    src, obj, out = tmp_path / "fake.S", tmp_path / "fake.o", tmp_path / "fake-bzImage"
+    src.write_text(FAKE_BZIMAGE)
+    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0", "--oformat", "binary", "-o", out,
+                    obj], check=True, capture_output=True)
+    assert out.stat().st_size == 0x600
+    return out

@@ -58,7 +58,7 @@ def run_until(vmm, args, text, timeout=60):
     return (out + rest).decode(errors="replace"), err.decode(errors="replace")
 
 
-def run_qemu(tmp_path, drives, timeout=120):
+def run_qemu(tmp_path, drives, timeout=120, extra=()):
     """QEMU -M pc with (drives) (virtio-blk, [(path, bootindex)]), serial to a file."""
     if not shutil.which("qemu-system-x86_64"):
         pytest.skip("qemu-system-x86_64 is not installed")
@@ -68,6 +68,7 @@ def run_qemu(tmp_path, drives, timeout=120):
     for i, (path, index) in enumerate(drives):
         args += ["-drive", f"file={path},format=raw,if=none,id=d{i}",
                  "-device", f"virtio-blk-pci,drive=d{i},bootindex={index}"]
+    args += list(extra)
     r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
     return r, log.read_text(errors="replace")
 
@@ -118,6 +119,22 @@ def test_boot_order_disks_reference(vmm, tmp_path):
     assert "FIRST" in r.stdout and "SECOND" not in r.stdout
     q, log = run_qemu(tmp_path, [(b, 2), (a, 1)])
     assert q.returncode == 0 and "FIRST" in log and "SECOND" not in log
+
+
+def test_kernel_through_fw_cfg(vmm, tmp_path):
+    """--kernel with --firmware bios: fw_cfg's kernel items and QEMU's linuxboot_dma.bin option
+    ROM; the stand-in bzImage prints its command line. QEMU -kernel as the reference."""
+    rom = "/usr/share/qemu/linuxboot_dma.bin"
+    if not os.path.exists(rom):
+        pytest.skip(f"{rom} missing (Debian package qemu-system-data)")
+    k = fu.fake_bzimage(tmp_path)
+    r = run_vmm(vmm, ["--memory", "128", "--firmware", "bios", "--kernel", k, "--cmdline",
+                      "hello fw_cfg", "--initrd", k])
+    assert r.returncode == 0, r.stderr
+    assert "KERNEL:hello fw_cfg" in r.stdout
+    q, log = run_qemu(tmp_path, [], extra=["-kernel", str(k), "-append", "hello fw_cfg"])
+    assert q.returncode == 0, q.stderr
+    assert "KERNEL:hello fw_cfg" in log
 
 
 def test_refusals(vmm):

@@ -509,9 +509,15 @@ static void test_machine(void **state)
     assert_int_equal(o.boot[1], VMM_BOOT_DISK);
     assert_string_equal(o.firmware_file, "/x.bin");
     assert_true(o.has_boot_menu);
-    assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc"), -EINVAL);
-    assert_non_null(strstr(err.message, "not supported yet"));
-    assert_int_equal(PARSE(o, err, "--kernel", "k", "--firmware", "bios"), -EINVAL);
+    /* a kernel under firmware goes through fw_cfg */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc"), 0);
+    assert_int_equal(o.firmware, VMM_FIRMWARE_BIOS);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--firmware", "bios"), 0);
+    assert_int_equal(o.machine, VMM_MACHINE_PC);
+    assert_int_equal(PARSE(o, err, "--cmdline", "x"), -EINVAL);
+    assert_non_null(strstr(err.message, "need --kernel"));
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc", "--firmware", "none"),
+                     -EINVAL);
     assert_non_null(strstr(err.message, "not supported yet"));
     assert_int_equal(PARSE(o, err, "--machine", "microvm"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--boot", "disk"), -EINVAL);
