@@ -617,8 +617,10 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
     else if (config_effective_fw(cfg) == FW_NONE && cfg->boot[0] != BOOT_KERNEL)
         what = "a boot order that does not start with the kernel, without firmware (\"boot\")",
         fix = "--boot kernel,cdrom,disk";
-    else if (config_effective_fw(cfg) == FW_BIOS && cfg->kernel != NULL)
-        what = "a kernel booted by the BIOS (\"kernel\" with \"firmware\": \"bios\")",
+    else if (config_effective_fw(cfg) == FW_BIOS && cfg->kernel != NULL &&
+             cfg->boot[0] != BOOT_KERNEL)
+        what = "a kernel the BIOS would boot after other devices (\"kernel\" not first in "
+               "\"boot\")",
         fix = "--kernel none";
     else if (config_video_adapter(cfg) == VIDEO_NONE &&
              (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||

@@ -142,8 +142,8 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
     arg_add(b, "vnc=unix:" PROC_VNC_SOCKET);
 }
 
-/* --machine pc --firmware bios and the boot order's cdrom and disk entries (the kernel entry
- * has no meaning for the BIOS: config_check_supported refuses a kernel with it). */
+/* --machine pc --firmware bios and the boot order's cdrom and disk entries; a kernel (first
+ * in the order: config_check_supported) goes with --kernel, which the monitor boots first. */
 static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
 {
     char order[64] = "";
@@ -200,17 +200,17 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     arg_addf(&b, "%u", cfg->cpus);
     arg_add(&b, "--memory");
     arg_addf(&b, "%lluM", (unsigned long long)cfg->memory_mib);
-    if (is_firmware) {
+    if (is_firmware)
         firmware_args(cfg, &b);
-    } else {
+    if (cfg->kernel) {
         arg_add(&b, "--kernel");
         arg_add(&b, cfg->kernel);
     }
-    if (cfg->initrd && !is_firmware) {
+    if (cfg->initrd) {
         arg_add(&b, "--initrd");
         arg_add(&b, cfg->initrd);
     }
-    if (cfg->cmdline && !is_firmware) {
+    if (cfg->cmdline) {
         arg_add(&b, "--cmdline");
         arg_add(&b, cfg->cmdline);
     }

@@ -379,7 +379,6 @@ static void test_check_supported(void **state)
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
         {"boot", "[\"floppy\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"boot", "[\"disk\",\"kernel\"]", "--kernel none"},
-        {"firmware", "\"bios\"", "--kernel none"},
         {"firmware", "\"uefi\"", "--firmware bios"},
         /* a kernel boot has no adapter unless asked: a size or video memory is refused */
         {"video", "{\"width\":800,\"height\":600}", "--video std"},

@@ -151,6 +151,11 @@ static void test_argv_honours_or_refuses_every_setting(void **state)
     c.boot[0] = BOOT_DISK; /* no firmware: the kernel must come first */
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     c.boot[0] = BOOT_KERNEL;
+    c.firmware = FW_BIOS; /* the kernel through the firmware */
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), 0);
+    assert_non_null(
+        strstr(joined(argv), "--machine pc --firmware bios --boot cdrom,disk --kernel"));
+    proc_argv_free(argv);
     c.firmware = FW_AUTO;
     c.video_vram_mib = 64;
     assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), -ENOTSUP);
