@@ -86,8 +86,8 @@ int fwboot_prepare(const uint8_t *image, size_t len, const char *path, size_t cm
         return error_set(err, -EINVAL, "%s: the command line is longer than the kernel takes (%u)",
                          path, (unsigned)MIN(max_cmdline, FWBOOT_CMDLINE_MAX - 1));
     if (initrd_len > 0 && place_initrd(image, version, initrd_len, ram_below_4g, &initrd_addr) < 0)
-        return error_set(err, -ENOSPC, "%s: the initrd (%llu bytes) does not fit below 4 GiB",
-                         path, (unsigned long long)initrd_len);
+        return error_set(err, -ENOSPC, "%s: the initrd (%llu bytes) does not fit below 4 GiB", path,
+                         (unsigned long long)initrd_len);
     s = malloc(setup_len);
     if (s == NULL)
         return error_set(err, -ENOMEM, "out of memory");

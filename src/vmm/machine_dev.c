@@ -208,9 +208,9 @@ int machine_add_acpi_pm(struct machine *m, struct error *err UNUSED)
     int ret = acpi_pm_create(vm_platform(m->vm), &m->acpi_pm);
     if (ret < 0)
         return ret;
-    /* pc: the PIIX4 PM function's PMBA places it (machine_pc.c); GPE0 where QEMU has it */
+    /* pc: the PIIX4 PM function's PMBA places it (machine_pc.c) */
     if (machine_is_pc(m))
-        return acpi_pm_attach_at(m->acpi_pm, m->pio, 0, PORT_PIIX4_GPE0);
+        return acpi_pm_attach_at(m->acpi_pm, m->pio, 0);
     return acpi_pm_attach(m->acpi_pm, m->pio);
 }
 

@@ -22,8 +22,10 @@
 #include "base/fdcache.h"
 #include "base/log.h"
 #include "core/gmem.h"
+#include "core/x86/acpi.h"
 #include "core/x86/e820.h"
 #include "core/x86/layout.h"
+#include "core/x86/smbios.h"
 #include "dev/legacy/cmos_rtc.h"
 #include "dev/legacy/debugcon.h"
 #include "dev/legacy/fw_cfg.h"
@@ -207,6 +209,40 @@ static int add_e820(struct machine *m)
     return ret;
 }
 
+/*
+ * The ACPI tables of the pc machine (core/x86/acpi.h: etc/acpi/tables, etc/acpi/rsdp and the
+ * etc/table-loader script; SeaBIOS then programs the PM base the FADT names) and the SMBIOS
+ * tables (etc/smbios/smbios-anchor, etc/smbios/smbios-tables; the system UUID is all zeros,
+ * "not set", until the monitor is told the VM's id).
+ */
+static int add_tables(struct machine *m)
+{
+    static const uint8_t uuid[16];
+    struct acpi_config acfg;
+    struct acpi_fw_blob ab = {0};
+    struct smbios_config scfg;
+    struct smbios_blob sb = {0};
+    int ret;
+    acpi_config_pc(&acfg, m->opts->cpus, m->opts->memory_bytes);
+    ret = acpi_build_fw(&acfg, &ab);
+    if (ret == 0)
+        ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_TABLES, ab.tables, ab.tables_len);
+    if (ret == 0)
+        ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_RSDP, ab.rsdp, ab.rsdp_len);
+    if (ret == 0)
+        ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_LOADER, ab.loader, ab.loader_len);
+    acpi_fw_blob_free(&ab);
+    smbios_config_default(&scfg, m->opts->cpus, m->opts->memory_bytes, uuid);
+    if (ret == 0)
+        ret = smbios_build(&scfg, &sb);
+    if (ret == 0)
+        ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_FILE_ANCHOR, sb.anchor, sb.anchor_len);
+    if (ret == 0)
+        ret = fw_cfg_add_file(m->fw_cfg, SMBIOS_FW_FILE_TABLES, sb.tables, sb.tables_len);
+    smbios_blob_free(&sb);
+    return ret;
+}
+
 int machine_add_fw_cfg(struct machine *m, struct error *err)
 {
     uint16_t cpus = (uint16_t)m->opts->cpus;
@@ -224,6 +260,8 @@ int machine_add_fw_cfg(struct machine *m, struct error *err)
                               sizeof(irq0_override));
     if (ret == 0)
         ret = add_e820(m);
+    if (ret == 0)
+        ret = add_tables(m);
     if (ret == 0)
         ret = add_boot(m);
     if (ret == 0)

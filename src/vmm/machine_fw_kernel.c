@@ -36,8 +36,7 @@ struct machine_fw_kernel {
     struct fwboot fb;
 };
 
-static int read_one(const char *path, const char *what, char **buf, size_t *len,
-                    struct error *err)
+static int read_one(const char *path, const char *what, char **buf, size_t *len, struct error *err)
 {
     int ret = read_file_all(path, FILE_MAX_BYTES, buf, len);
     if (ret < 0)
@@ -63,8 +62,9 @@ int machine_fw_load_kernel(struct machine *m, struct error *err)
     if (ret == 0) {
         ret = read_one(VMM_LINUXBOOT_ROM, "option ROM", &k->rom, &k->rom_len, err);
         if (ret == -ENOENT)
-            error_set(err, ret, "--kernel with --firmware bios needs %s (Debian package "
-                                "qemu-system-data)",
+            error_set(err, ret,
+                      "--kernel with --firmware bios needs %s (Debian package "
+                      "qemu-system-data)",
                       VMM_LINUXBOOT_ROM);
     }
     if (ret == 0)

@@ -79,7 +79,6 @@
 #define PORT_ACPI_PM1_CNT (PORT_ACPI_PM_BASE + 0x4) /* 2 bytes */
 #define PORT_ACPI_PM_TMR (PORT_ACPI_PM_BASE + 0x8)  /* 4 bytes, 3.579545 MHz */
 #define PORT_ACPI_GPE0 (PORT_ACPI_PM_BASE + 0x20)   /* GPE0_STS (4) + GPE0_EN (4) */
-#define PORT_PIIX4_GPE0 0xafe0 /* the pc machine's GPE0 block (SeaBIOS's FADT, QEMU's i440FX) */
 /* FADT RESET_REG: the i8042 command port, value 0xfe (pulse the CPU reset line). */
 #define PORT_ACPI_RESET PORT_I8042_CMD
 #define ACPI_RESET_VALUE 0xfe

@@ -44,9 +44,8 @@ struct acpi_pm {
     uint64_t tmr_last_msb; /* (ticks >> 23) at the last evaluation */
     bool sci_level;
     struct pm_range ranges[BLK_COUNT];
-    struct bus *pio;   /* set by attach */
-    uint16_t base;     /* where PM1_EVT, PM1_CNT and PM_TMR are registered; 0: nowhere */
-    uint16_t gpe_base; /* the GPE0 block */
+    struct bus *pio; /* set by attach */
+    uint16_t base;   /* where the blocks are registered; 0: nowhere */
 };
 
 static uint64_t mono_ns(void)
@@ -182,56 +181,42 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 }
 
 static const struct {
-    uint16_t off, len; /* from the PM base (the GPE0 block: from its own base) */
+    uint16_t off, len; /* from the PM base */
     const char *name;
 } blocks[BLK_COUNT] = {
     [BLK_EVT] = {PORT_ACPI_PM1_EVT - PORT_ACPI_PM_BASE, 4, "acpi-pm1-evt"},
     [BLK_CNT] = {PORT_ACPI_PM1_CNT - PORT_ACPI_PM_BASE, 2, "acpi-pm1-cnt"},
     [BLK_TMR] = {PORT_ACPI_PM_TMR - PORT_ACPI_PM_BASE, 4, "acpi-pm-tmr"},
-    [BLK_GPE] = {0, ACPI_GPE0_BLK_LEN, "acpi-gpe0"},
+    [BLK_GPE] = {PORT_ACPI_GPE0 - PORT_ACPI_PM_BASE, ACPI_GPE0_BLK_LEN, "acpi-gpe0"},
 };
 
-static uint16_t block_port(const struct acpi_pm *pm, unsigned i, uint16_t base)
-{
-    return (uint16_t)((i == BLK_GPE ? pm->gpe_base : base) + blocks[i].off);
-}
-
-/* Registers blocks [first, last) at (base). Returns 0 or -errno (none left registered). */
-static int register_blocks(struct acpi_pm *pm, unsigned first, unsigned last, uint16_t base)
+/* Registers every block at (base). Returns 0 or -errno (none left registered). */
+static int register_blocks(struct acpi_pm *pm, uint16_t base)
 {
     int ret = 0;
     unsigned i;
-    for (i = first; i < last; i++) {
-        ret = bus_register(pm->pio, block_port(pm, i, base), blocks[i].len, &acpi_pm_io_ops,
-                           &pm->ranges[i], blocks[i].name);
+    for (i = 0; i < BLK_COUNT; i++) {
+        ret = bus_register(pm->pio, (uint16_t)(base + blocks[i].off), blocks[i].len,
+                           &acpi_pm_io_ops, &pm->ranges[i], blocks[i].name);
         if (ret < 0)
             break;
     }
     if (ret < 0)
-        while (i-- > first)
-            bus_unregister(pm->pio, block_port(pm, i, base), &pm->ranges[i]);
+        while (i-- > 0)
+            bus_unregister(pm->pio, (uint16_t)(base + blocks[i].off), &pm->ranges[i]);
     return ret;
 }
 
-int acpi_pm_attach_at(struct acpi_pm *pm, struct bus *pio, uint16_t base, uint16_t gpe_base)
+int acpi_pm_attach_at(struct acpi_pm *pm, struct bus *pio, uint16_t base)
 {
-    int ret;
     pm->pio = pio;
-    pm->gpe_base = gpe_base;
-    ret = register_blocks(pm, BLK_GPE, BLK_GPE + 1, 0);
-    if (ret == 0 && base != 0) {
-        ret = register_blocks(pm, BLK_EVT, BLK_GPE, base);
-        if (ret < 0)
-            bus_unregister(pio, gpe_base, &pm->ranges[BLK_GPE]);
-    }
-    if (ret == 0)
-        pm->base = base;
-    return ret;
+    pm->base = 0;
+    return acpi_pm_move(pm, base);
 }
 
 int acpi_pm_attach(struct acpi_pm *pm, struct bus *pio)
 {
-    return acpi_pm_attach_at(pm, pio, PORT_ACPI_PM_BASE, PORT_ACPI_GPE0);
+    return acpi_pm_attach_at(pm, pio, PORT_ACPI_PM_BASE);
 }
 
 int acpi_pm_move(struct acpi_pm *pm, uint16_t base)
@@ -240,11 +225,11 @@ int acpi_pm_move(struct acpi_pm *pm, uint16_t base)
     if (pm->pio == NULL || base == pm->base)
         return 0;
     if (pm->base != 0)
-        for (unsigned i = BLK_EVT; i < BLK_GPE; i++)
-            bus_unregister(pm->pio, block_port(pm, i, pm->base), &pm->ranges[i]);
+        for (unsigned i = 0; i < BLK_COUNT; i++)
+            bus_unregister(pm->pio, (uint16_t)(pm->base + blocks[i].off), &pm->ranges[i]);
     pm->base = 0;
     if (base != 0)
-        ret = register_blocks(pm, BLK_EVT, BLK_GPE, base);
+        ret = register_blocks(pm, base);
     if (ret == 0)
         pm->base = base;
     return ret;

@@ -41,13 +41,11 @@ MUST_CHECK int acpi_pm_create(const struct platform *plat, struct acpi_pm **out)
 void acpi_pm_destroy(struct acpi_pm *pm);
 /* Registers PM1_EVT (4 ports), PM1_CNT (2), PM_TMR (4) and GPE0 (8) at the PORT_ACPI_* ports. */
 MUST_CHECK int acpi_pm_attach(struct acpi_pm *pm, struct bus *pio);
-/* The same with the PM1/PM_TMR block at (base) (PM1_EVT +0, PM1_CNT +4, PM_TMR +8; 0: not
- * registered until acpi_pm_move) and GPE0 at (gpe_base), as a PIIX4 PM function has them. */
-MUST_CHECK int acpi_pm_attach_at(struct acpi_pm *pm, struct bus *pio, uint16_t base,
-                                 uint16_t gpe_base);
-/* Moves the PM1/PM_TMR block to (base) (0: unregistered), as the PIIX4's PMBA/PMIOSE say.
- * Returns 0 or -errno (then the block is unregistered: a base over another device). Caller
- * serializes moves. */
+/* The same with the blocks at (base) instead (PM1_EVT +0, PM1_CNT +4, PM_TMR +8, GPE0 +0x20;
+ * 0: not registered until acpi_pm_move), as a PIIX4 PM function places them. */
+MUST_CHECK int acpi_pm_attach_at(struct acpi_pm *pm, struct bus *pio, uint16_t base);
+/* Moves every block to (base) (0: unregistered), as the PIIX4's PMBA/PMIOSE say. Returns 0 or
+ * -errno (then nothing is registered: a base over another device). Caller serializes moves. */
 MUST_CHECK int acpi_pm_move(struct acpi_pm *pm, uint16_t base);
 
 /* The power button (issue 4): sets PWRBTN_STS and raises the SCI if PWRBTN_EN. Thread-safe. */

@@ -45,8 +45,8 @@ static void test_split_and_patch(void **state)
     assert_int_equal(fb.setup_len, 3 * 512);
     assert_ptr_equal(fb.kernel, img + 3 * 512);
     assert_int_equal(fb.kernel_len, sizeof(img) - 3 * 512);
-    assert_int_equal(fb.setup[0x210], 0xff);          /* type_of_loader */
-    assert_int_equal(fb.setup[0x211], 0x81);          /* CAN_USE_HEAP */
+    assert_int_equal(fb.setup[0x210], 0xff);            /* type_of_loader */
+    assert_int_equal(fb.setup[0x211], 0x81);            /* CAN_USE_HEAP */
     assert_int_equal(get32(fb.setup + 0x228), 0x20000); /* cmd_line_ptr */
     assert_int_equal(fb.setup[0x224] | fb.setup[0x225] << 8, 0x20000 - 0x10000 - 0x200);
     assert_int_equal(fb.initrd_addr, ((128u << 20) - (128u << 10) - 0x3000) & ~0xfffu);
@@ -78,8 +78,7 @@ static void test_refused(void **state)
     assert_int_equal(fwboot_prepare(img, sizeof(img), "k", 0, 0, 128 << 20, &fb, &err), -ENOEXEC);
     assert_int_equal(fwboot_prepare(img, 0x200, "k", 0, 0, 128 << 20, &fb, &err), -ENOEXEC);
     make(0x20c, 1, 0x01);
-    assert_int_equal(fwboot_prepare(img, sizeof(img), "k", 2049, 0, 128 << 20, &fb, &err),
-                     -EINVAL);
+    assert_int_equal(fwboot_prepare(img, sizeof(img), "k", 2049, 0, 128 << 20, &fb, &err), -EINVAL);
     assert_int_equal(fwboot_prepare(img, sizeof(img), "k", 0, 200u << 20, 128 << 20, &fb, &err),
                      -ENOSPC);
     assert_int_equal(fwboot_prepare(img, sizeof(img), "k", 0, 1, 64 << 10, &fb, &err), -ENOSPC);

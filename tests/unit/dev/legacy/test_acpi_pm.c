@@ -197,11 +197,12 @@ static void test_move(void **state)
     (void)c;
     assert_int_equal(acpi_pm_create(&c->fp.plat, &pm), 0);
     assert_int_equal(bus_create("pio", &pio), 0);
-    assert_int_equal(acpi_pm_attach_at(pm, pio, 0, PORT_PIIX4_GPE0), 0);
+    assert_int_equal(acpi_pm_attach_at(pm, pio, 0), 0);
     assert_false(bus_read(pio, PORT_ACPI_PM_TMR, 4, &v));
-    assert_true(bus_read(pio, PORT_PIIX4_GPE0, 4, &v));
+    assert_false(bus_read(pio, PORT_ACPI_GPE0, 4, &v));
     assert_int_equal(acpi_pm_move(pm, 0xb000), 0);
     assert_true(bus_read(pio, 0xb008, 4, &v));
+    assert_true(bus_read(pio, 0xb020, 4, &v));       /* GPE0 follows */
     assert_true(bus_write(pio, 0xb004, 2, 1 << 13)); /* S5 */
     assert_int_equal(c->fp.n_poweroff, 1);
     assert_int_equal(acpi_pm_move(pm, 0xc000), 0);
