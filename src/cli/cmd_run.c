@@ -17,7 +17,7 @@
 #include "mgr/vmdisk.h"
 
 static const char run_help[] =
-    "usage: bareiron run --kernel FILE [options]\n"
+    "usage: bareiron run [--kernel FILE] [options]\n"
     "\n"
     "Boots a virtual machine in the foreground, with its serial console (COM1) on this\n"
     "terminal, and exits when the guest powers off. Nothing is stored: for named VMs see\n"
@@ -25,7 +25,9 @@ static const char run_help[] =
     "\n"
     "Options:\n"
     "  --kernel FILE        kernel to boot directly: a bzImage (64-bit Linux), an ELF with a\n"
-    "                       PVH entry note, or a multiboot v1 image (required)\n"
+    "                       PVH entry note, or a multiboot v1 image; without it SeaBIOS\n"
+    "                       boots the disks on the pc machine (--machine, --firmware,\n"
+    "                       --boot cdrom,disk, --boot-menu on: see bareiron-vmm --help)\n"
     "  --initrd FILE        initial ramdisk handed to the kernel\n"
     "  --cmdline STR        kernel command line (e.g. \"console=ttyS0\")\n"
     "  --cpus N             number of vCPUs, 1 to 64 (default 1)\n"
