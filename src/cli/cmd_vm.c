@@ -30,6 +30,8 @@ static int apply_settings(struct vm_config *cfg, const struct vm_args *a, struct
         err->is_usage = true;
     if (ret == 0 && (ret = config_validate(cfg, err)) < 0)
         err->is_usage = true;
+    if (ret == 0)
+        ret = config_check_boot(cfg, err);
     /* A new adapter has its MAC already; this covers one of a definition written by hand. */
     if (ret == 0 && config_fill_macs(cfg) < 0)
         ret = error_set(err, -EIO, "cannot generate a MAC address");

@@ -596,6 +596,21 @@ static bool nic_unsupported(const struct vm_config *cfg, const char **what, char
     return false;
 }
 
+int config_check_boot(const struct vm_config *cfg, struct error *err)
+{
+    enum fw_kind fw = config_effective_fw(cfg);
+    if (fw == FW_NONE && cfg->boot[0] != BOOT_KERNEL)
+        return error_set(err, -ENOTSUP,
+                         "--boot: not supported yet: without firmware (--firmware none) the "
+                         "kernel boots directly, so kernel must come first");
+    if (fw == FW_BIOS && cfg->kernel != NULL && cfg->boot[0] != BOOT_KERNEL)
+        return error_set(err, -ENOTSUP,
+                         "--boot: not supported yet: a kernel after other boot devices (SeaBIOS "
+                         "boots the kernel first); put kernel first or remove it (--kernel "
+                         "none)");
+    return 0;
+}
+
 static bool boot_lists(const struct vm_config *cfg, enum boot_dev d)
 {
     for (size_t i = 0; i < cfg->boot_count; i++)
@@ -614,14 +629,9 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
         what = "UEFI firmware (\"firmware\")", fix = "--firmware bios";
     else if (boot_lists(cfg, BOOT_FLOPPY))
         what = "a floppy in the boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
-    else if (config_effective_fw(cfg) == FW_NONE && cfg->boot[0] != BOOT_KERNEL)
-        what = "a boot order that does not start with the kernel, without firmware (\"boot\")",
+    else if (config_check_boot(cfg, NULL) < 0)
+        what = "a boot order that does not start with its kernel (\"boot\")",
         fix = "--boot kernel,cdrom,disk";
-    else if (config_effective_fw(cfg) == FW_BIOS && cfg->kernel != NULL &&
-             cfg->boot[0] != BOOT_KERNEL)
-        what = "a kernel the BIOS would boot after other devices (\"kernel\" not first in "
-               "\"boot\")",
-        fix = "--kernel none";
     else if (config_video_adapter(cfg) == VIDEO_NONE &&
              (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
               cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT))

@@ -160,6 +160,10 @@ MUST_CHECK int config_validate(const struct vm_config *cfg, struct error *err);
  * with (err) naming the field and how to remove it.
  */
 MUST_CHECK int config_check_supported(const struct vm_config *cfg, struct error *err);
+/* The boot order against "firmware" and "kernel": without firmware the kernel comes first, and
+ * SeaBIOS boots a kernel before any disk. -ENOTSUP ("not supported yet", (err) may be NULL) or 0.
+ * create and set check it after their settings; start through config_check_supported. */
+MUST_CHECK int config_check_boot(const struct vm_config *cfg, struct error *err);
 
 /*
  * Applies one command-line setting: (key) is an option name without dashes ("cpus", "memory",

@@ -295,7 +295,7 @@ def test_live_commands_on_powered_off_vm(mgr):
 
 
 def test_start_without_kernel_or_monitor(mgr, tmp_path):
-    mgr.ok("create", "nk")
+    mgr.ok("create", "nk", "--firmware", "none")  # without: SeaBIOS boots its disks
     r = mgr.run("start", "nk", env={"BAREIRON_VMM": "/bin/true"})
     assert r.returncode == EXIT_INVALID and "has no kernel" in r.stderr
     (tmp_path / "k").write_bytes(b"k")
@@ -324,7 +324,7 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
 @pytest.mark.parametrize("args,word", [
     (["--nic", "bridge:br0,model=e1000"], "--nic"),
     (["--boot", "disk,kernel"], "--boot"),
-    (["--boot", "kernel"], "--boot"),
+    (["--boot", "floppy,kernel"], "floppy"),
     (["--serial", "pty"], "pty"),
     (["--serial", "console", "--serial", "file:/tmp/com2.log"], "one serial port"),
 ])

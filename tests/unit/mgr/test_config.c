@@ -328,6 +328,13 @@ static void test_unsupported_settings_are_refused(void **state)
     assert_int_equal(c.nic_count, 0);
     set_bad(&c, "boot", "floppy", -ENOTSUP);
     set_bad(&c, "firmware", "uefi", -ENOTSUP);
+    /* the order against the firmware (create and set check it after their settings) */
+    c.boot[0] = BOOT_DISK;
+    c.firmware = FW_NONE;
+    assert_int_equal(config_check_boot(&c, NULL), -ENOTSUP);
+    c.firmware = FW_AUTO; /* no kernel: SeaBIOS, any order */
+    assert_int_equal(config_check_boot(&c, NULL), 0);
+    c.boot[0] = BOOT_KERNEL;
     /* a floppy is honoured, when the file has a floppy's size */
     set_bad(&c, "floppy", file, -ENOEXEC);
     assert_null(c.floppy);
@@ -378,7 +385,7 @@ static void test_check_supported(void **state)
          "--remove-nic 2"},
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
         {"boot", "[\"floppy\",\"kernel\"]", "--boot kernel,cdrom,disk"},
-        {"boot", "[\"disk\",\"kernel\"]", "--kernel none"},
+        {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"firmware", "\"uefi\"", "--firmware bios"},
         /* a kernel boot has no adapter unless asked: a size or video memory is refused */
         {"video", "{\"width\":800,\"height\":600}", "--video std"},
