@@ -112,7 +112,7 @@ static uint8_t cmos_boot_code(enum vmm_boot_dev d)
     return codes[d];
 }
 
-/* The boot order: --boot, or cdrom then disk. Returns how many entries. */
+/* The boot order: --boot, or the cdrom then the disks. Returns how many entries. */
 static unsigned boot_order(const struct machine *m, enum vmm_boot_dev out[VMM_MAX_BOOT])
 {
     if (m->opts->nboot == 0) {
@@ -135,8 +135,9 @@ static int set_cmos(struct machine *m, const enum vmm_boot_dev *order, unsigned 
         ret = cmos_rtc_set_byte(m->rtc, 0x38, (uint8_t)(codes[2] << 4));
     if (ret == 0)
         ret = cmos_rtc_set_byte(m->rtc, 0x5f, (uint8_t)(m->opts->cpus - 1));
+    /* FPU and PS/2 mouse; the floppy bit is the floppy controller part's (machine_fdc.c) */
     if (ret == 0)
-        ret = cmos_rtc_set_byte(m->rtc, 0x14, 0x06); /* FPU, PS/2 mouse; no floppy drive */
+        ret = cmos_rtc_set_byte(m->rtc, 0x14, cmos_rtc_get_byte(m->rtc, 0x14) | 0x06);
     return ret;
 }
 
@@ -180,6 +181,8 @@ static int add_boot(struct machine *m)
     for (unsigned i = 0; i < n; i++)
         if (order[i] == VMM_BOOT_DISK || order[i] == VMM_BOOT_CDROM)
             append_disks(m, order[i], buf, &len);
+    if (len > 0)
+        len--; /* entries are separated by newlines: no empty last one, which matches all */
     buf[len] = '\0';
     if (ret == 0 && len > 0) /* an empty entry would match every device */
         ret = fw_cfg_add_file(m->fw_cfg, "bootorder", buf, len + 1);
@@ -224,6 +227,7 @@ static int add_tables(struct machine *m)
     struct smbios_blob sb = {0};
     int ret;
     acpi_config_pc(&acfg, m->opts->cpus, m->opts->memory_bytes);
+    acfg.has_fdc = machine_has_fdc(m);
     ret = acpi_build_fw(&acfg, &ab);
     if (ret == 0)
         ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_TABLES, ab.tables, ab.tables_len);
