@@ -248,21 +248,20 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
     json_t *boot = json_array(), *root;
     for (size_t i = 0; boot && i < cfg->boot_count; i++)
         json_array_append_new(boot, json_string(config_boot_name(cfg->boot[i])));
-    root = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-                     "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
-                     "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description",
-                     cfg->description, "os_type", cfg->os_type, "cpus", (int)cfg->cpus,
-                     "memory_mib", (json_int_t)cfg->memory_mib, "boot", boot, "firmware",
-                     config_fw_name(cfg->firmware), "kernel",
-                     str_or_null(cfg->kernel), "initrd", str_or_null(cfg->initrd), "cmdline",
-                     str_or_null(cfg->cmdline), "disks", disks_json(cfg), "cdrom",
-                     str_or_null(cfg->cdrom), "floppy", str_or_null(cfg->floppy), "network",
-                     nics_json(cfg), "serial", serials_json(cfg), "video", "adapter",
-                     config_video_adapter_name(cfg->video_adapter), "width", (int)cfg->video_width,
-                     "height", (int)cfg->video_height, "vram_mib", (int)cfg->video_vram_mib,
-                     "input", "mouse", cfg->is_mouse_tablet ? "tablet" : "ps2", "keyboard",
-                     cfg->is_keyboard_virtio ? "virtio" : "ps2", "acpi", cfg->has_acpi, "ioapic",
-                     cfg->has_ioapic, "autostart", cfg->is_autostart);
+    root = json_pack(
+        "{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+        "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
+        "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description", cfg->description,
+        "os_type", cfg->os_type, "cpus", (int)cfg->cpus, "memory_mib", (json_int_t)cfg->memory_mib,
+        "boot", boot, "firmware", config_fw_name(cfg->firmware), "kernel", str_or_null(cfg->kernel),
+        "initrd", str_or_null(cfg->initrd), "cmdline", str_or_null(cfg->cmdline), "disks",
+        disks_json(cfg), "cdrom", str_or_null(cfg->cdrom), "floppy", str_or_null(cfg->floppy),
+        "network", nics_json(cfg), "serial", serials_json(cfg), "video", "adapter",
+        config_video_adapter_name(cfg->video_adapter), "width", (int)cfg->video_width, "height",
+        (int)cfg->video_height, "vram_mib", (int)cfg->video_vram_mib, "input", "mouse",
+        cfg->is_mouse_tablet ? "tablet" : "ps2", "keyboard",
+        cfg->is_keyboard_virtio ? "virtio" : "ps2", "acpi", cfg->has_acpi, "ioapic",
+        cfg->has_ioapic, "autostart", cfg->is_autostart);
     if (root == NULL)
         return -ENOMEM;
     if (cfg->uuid[0] && json_object_set_new(root, "uuid", json_string(cfg->uuid)) < 0) {

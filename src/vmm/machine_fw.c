@@ -141,26 +141,61 @@ static int set_cmos(struct machine *m, const enum vmm_boot_dev *order, unsigned 
     return ret;
 }
 
-/* Appends the device path of each disk of kind (dev) (SeaBIOS's boot.c form for virtio-blk:
- * /pci@i0cf8/scsi@SLOT[,FN]/disk@0,0). */
-static void append_disks(const struct machine *m, enum vmm_boot_dev dev, char *buf, size_t *len)
+static void append_path(char *buf, size_t *len, const char *path)
+{
+    int n = snprintf(buf + *len, BOOTORDER_MAX - *len, "%s\n", path);
+    if (n > 0 && (size_t)n < BOOTORDER_MAX - *len)
+        *len += (size_t)n;
+}
+
+/* SeaBIOS's boot.c path of virtio-blk disk (di) (an m->disks index): /pci@i0cf8/scsi@SLOT[,FN]
+ * /disk@0,0. False when no virtio-blk function has it. */
+static bool vblk_path(const struct machine *m, unsigned di, char *path, size_t size)
 {
     for (unsigned i = 0; i < m->nvdevs; i++) {
         const struct machine_vdev *d = &m->vdevs[i];
         unsigned slot, fn;
-        int n;
         if (strcmp(d->kind->name, "virtio-blk") != 0 || d->vpci == NULL ||
-            m->opts->disks[d->index].is_cdrom != (dev == VMM_BOOT_CDROM))
+            machine_vblk_disk(m, d->index) != di)
             continue;
         slot = d->vpci->pci.devfn >> 3;
         fn = d->vpci->pci.devfn & 7;
         if (fn != 0)
-            n = snprintf(buf + *len, BOOTORDER_MAX - *len, "/pci@i0cf8/scsi@%x,%x/disk@0,0\n", slot,
-                         fn);
+            snprintf(path, size, "/pci@i0cf8/scsi@%x,%x/disk@0,0", slot, fn);
         else
-            n = snprintf(buf + *len, BOOTORDER_MAX - *len, "/pci@i0cf8/scsi@%x/disk@0,0\n", slot);
-        if (n > 0 && (size_t)n < BOOTORDER_MAX - *len)
-            *len += (size_t)n;
+            snprintf(path, size, "/pci@i0cf8/scsi@%x/disk@0,0", slot);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Appends the paths of the drives of kind (dev), in command-line order: a virtio-blk disk as
+ * vblk_path says; an IDE drive on the pc machine's PIIX3 IDE (01.1) as
+ * /pci@i0cf8/ide@1,1/drive@CHANNEL/disk@UNIT, the ATA disks in the slots machine_ide.c gives
+ * them (primary master, primary slave, secondary master unless the CD-ROM drive has it,
+ * secondary slave) and the CD-ROM drive at the secondary master.
+ */
+static void append_disks(const struct machine *m, enum vmm_boot_dev dev, char *buf, size_t *len)
+{
+    const struct vmm_options *o = m->opts;
+    unsigned nide = 0;
+    char path[96];
+    if (dev == VMM_BOOT_CDROM && o->has_cdrom_drive)
+        append_path(buf, len, "/pci@i0cf8/ide@1,1/drive@1/disk@0");
+    for (unsigned i = 0; i < o->ndisks; i++) {
+        const struct vmm_disk *d = &o->disks[i];
+        if (d->bus == VMM_DISK_BUS_IDE && !d->is_cdrom) {
+            unsigned slot = nide + (o->has_cdrom_drive && nide >= 2 ? 1 : 0);
+            nide++;
+            if (dev != VMM_BOOT_DISK)
+                continue;
+            snprintf(path, sizeof(path), "/pci@i0cf8/ide@1,1/drive@%u/disk@%u", slot / 2, slot % 2);
+            append_path(buf, len, path);
+        } else if (d->is_cdrom == (dev == VMM_BOOT_CDROM) && d->bus == VMM_DISK_BUS_VIRTIO &&
+                   vblk_path(m, i, path, sizeof(path))) {
+            append_path(buf, len, path);
+        }
     }
 }
 

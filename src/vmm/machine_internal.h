@@ -141,12 +141,12 @@ struct machine {
     struct machine_display *display; /* --video (machine_display.c); NULL without */
     uint8_t *vga_rom;                /* the VGA BIOS read by machine_read_vga_rom, or NULL */
     size_t vga_rom_bytes;
-    struct ui_vnc *vnc;              /* main.c's VNC server of --display, or NULL */
-    struct machine_pc *pc;           /* --machine pc: the PIIX functions (machine_pc.c) */
-    struct fw_cfg *fw_cfg;           /* with firmware */
-    struct debugcon *debugcon;       /* with firmware: port 0x402 */
+    struct ui_vnc *vnc;                  /* main.c's VNC server of --display, or NULL */
+    struct machine_pc *pc;               /* --machine pc: the PIIX functions (machine_pc.c) */
+    struct fw_cfg *fw_cfg;               /* with firmware */
+    struct debugcon *debugcon;           /* with firmware: port 0x402 */
     struct machine_fw_kernel *fw_kernel; /* --kernel under firmware (machine_fw_kernel.c) */
-    struct blk *disks[VM_MAX_DISKS]; /* opened by machine_load; closed by their virtio-blk */
+    struct blk *disks[VM_MAX_DISKS];     /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct ide *ide;       /* machine_ide.c; NULL without IDE drives */
     struct ide *ide_dead;  /* removed, freed after the PCI host (machine_free_ide) */

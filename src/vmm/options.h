@@ -155,7 +155,7 @@ struct vmm_options {
     const char *firmware_vars;            /* --firmware-vars (UEFI variable store) */
     enum vmm_boot_dev boot[VMM_MAX_BOOT]; /* --boot, in order */
     unsigned nboot;
-    bool has_boot_menu;             /* --boot-menu on */
+    bool has_boot_menu;                 /* --boot-menu on */
     const char *restore;                /* --restore FILE: resume the saved state in FILE */
     enum vmm_video video;               /* --video (default none) */
     unsigned video_width, video_height; /* --video ...,mode=WxH: the EDID's preferred mode */

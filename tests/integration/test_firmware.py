@@ -100,13 +100,25 @@ def test_disk_boots(vmm, tmp_path):
 
 @pytest.mark.parametrize("order,word", [("cdrom,disk", "CDROM"), ("disk,cdrom", "DISK")])
 def test_boot_order(vmm, tmp_path, order, word):
-    """The --cdrom drive (a read-only virtio-blk until the IDE CD-ROM lands) and a disk, each
+    """A --cdrom on virtio-blk (bus=virtio: an MBR boot sector, not El Torito) and a disk, each
     with its own boot sector: --boot picks which one SeaBIOS boots through fw_cfg bootorder."""
     disk, cd = fu.disk_image(tmp_path, "DISK"), fu.disk_image(tmp_path, "CDROM")
-    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw", "--cdrom", cd,
-                      "--boot", order])
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw", "--cdrom",
+                      f"{cd},bus=virtio", "--boot", order])
     assert r.returncode == 0, r.stderr
     assert word in r.stdout and ({"DISK", "CDROM"} - {word}).pop() not in r.stdout
+
+
+def test_ide_disk_boots_first(vmm, tmp_path):
+    """An ATA disk on the PIIX3 IDE (01.1, bus=ide) before a virtio disk: bootorder's
+    /pci@i0cf8/ide@1,1/drive@0/disk@0 comes first; QEMU -M pc boots the same disk on IDE."""
+    ide, vd = fu.disk_image(tmp_path, "IDEDISK"), fu.disk_image(tmp_path, "VIRTIODISK")
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{ide},format=raw,bus=ide", "--disk",
+                      f"{vd},format=raw", "--boot", "disk"])
+    assert r.returncode == 0, r.stderr
+    assert "IDEDISK" in r.stdout and "VIRTIODISK" not in r.stdout
+    q, log = run_qemu(tmp_path, [], extra=["-drive", f"file={ide},format=raw,if=ide"])
+    assert q.returncode == 0 and "IDEDISK" in log, (q.stderr, log)
 
 
 def test_boot_order_disks_reference(vmm, tmp_path):

@@ -539,8 +539,7 @@ int main(void)
         cmocka_unit_test(test_serial_log),     cmocka_unit_test(test_input),
         cmocka_unit_test(test_chipset),        cmocka_unit_test(test_security),
         cmocka_unit_test(test_restore),        cmocka_unit_test(test_nic),
-        cmocka_unit_test(test_nic_errors),
-        cmocka_unit_test(test_machine),
+        cmocka_unit_test(test_nic_errors),     cmocka_unit_test(test_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
