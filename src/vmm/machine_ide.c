@@ -9,7 +9,8 @@
  * completions still use the controller). The CD-ROM's medium is this part's own once the
  * machine runs: a media change (machine_change_media) swaps it.
  *
- * The controller is a PCI function on the next free slot as function 0. With the kernel irqchip
+ * The controller is a PCI function on the next free slot as function 0 (01.1, the PIIX3
+ * slot, on the pc machine). With the kernel irqchip
  * (8259 present) it is in compatibility mode: legacy ports and ISA IRQs 14/15, only BAR4 (bus
  * master) assigned. With the split irqchip, which has no 8259, a guest has no ISA IRQ 14/15
  * (Linux allocates IRQs 0-15 only when it finds a legacy PIC), so the controller is in PCI
