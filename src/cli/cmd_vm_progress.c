@@ -3,9 +3,9 @@
  * The progress bar of `save` and of `snapshot take` on a running VM (cli/cmd_vm.h): while the
  * monitor writes the state file, a thread of the CLI looks at the file every 100 ms and draws
  * the bytes it holds so far (its allocated blocks: the file is sparse) with the clone's bar
- * (cli_progress). The monitor writes under a name of its own, PATH.tmp.PID, then renames it to
- * PATH; both are looked for. The total is the guest's memory, an upper bound: the bar ends at
- * what was actually written.
+ * (cli_progress). The manager creates PATH and passes it to the monitor, which writes into it;
+ * PATH.tmp.PID, the name a monitor given a path writes under, is looked for too. The total is the
+ * guest's memory, an upper bound: the bar ends at what was actually written.
  */
 #include "cli/cmd_vm.h"
 

@@ -43,6 +43,11 @@ MUST_CHECK int client_call(struct client *c, const char *cmd, json_t *args, int 
 MUST_CHECK int client_call_fd(struct client *c, const char *cmd, json_t *args, int fd,
                               int timeout_ms, json_t **result, struct error *err);
 
+/* client_call that also passes descriptor (fd) with the request (SCM_RIGHTS; -1: none), as
+ * save takes the state file's. (fd) stays the caller's. */
+MUST_CHECK int client_call_fd(struct client *c, const char *cmd, json_t *args, int fd,
+                              int timeout_ms, json_t **result, struct error *err);
+
 /*
  * The network commands (docs/control-api.md "Network"). client_net_hostfwd sends
  * net-hostfwd-add (is_add) or net-hostfwd-remove for adapter (nic) (0-based, the monitor's

@@ -292,23 +292,31 @@ ACTION(h_pause, pause, "pause")
 ACTION(h_resume, resume, "resume")
 #undef ACTION
 
-/* save: {"path": "/abs/or/relative/file"[, "compress": "zstd"]} (a relative path is relative
- * to the monitor's directory). */
+/*
+ * save: {"path": "/abs/or/relative/file"[, "compress": "zstd"]} (a relative path is relative to
+ * the monitor's directory), or the state file's descriptor passed with the request and no
+ * "path" (the sandboxed monitor opens no path).
+ */
 static int h_save(struct control_server *srv, json_t *args, json_t *result, struct error *err)
 {
     static const char *const keys[] = {"path", "compress", NULL};
     const char *path = NULL, *compress = NULL;
-    int ret;
+    int ret, fd = srv->passed_fd;
     (void)result;
     if (srv->ops->save == NULL)
         return error_set(err, -ENOTSUP, "save is not supported by this monitor");
     if ((ret = api_check_args(args, keys, err)) < 0 ||
-        (ret = api_arg_str(args, "path", true, CONTROL_MAX_PATH, &path, err)) < 0 ||
+        (ret = api_arg_str(args, "path", false, CONTROL_MAX_PATH, &path, err)) < 0 ||
         (ret = api_arg_str(args, "compress", false, 16, &compress, err)) < 0)
         return ret;
     if (compress != NULL && strcmp(compress, "zstd") != 0)
         return error_set(err, -EINVAL, "argument \"compress\" must be \"zstd\"");
-    return srv->ops->save(srv->opaque, path, compress != NULL, err);
+    if ((path != NULL) == (fd >= 0))
+        return error_set(err, -EINVAL,
+                         "save: give either \"path\" or the state file's descriptor with the "
+                         "request");
+    srv->passed_fd = -1; /* the op's now */
+    return srv->ops->save(srv->opaque, path, fd, compress != NULL, err);
 }
 
 /* media-change (control_media.c). */

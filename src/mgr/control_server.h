@@ -163,10 +163,12 @@ struct control_ops {
     int (*net_hostfwd_remove)(void *opaque, unsigned nic, const char *rule, struct error *err);
     /* Sets adapter (nic)'s link up or down (the guest sees VIRTIO_NET_S_LINK_UP change). */
     int (*net_link)(void *opaque, unsigned nic, bool up, struct error *err);
-    /* Pauses the VM, writes its state to (path) (docs/vmm.md "Saved state") and, once it is
-     * safely on disk, makes the monitor exit with status 0 soon after the reply. On failure
-     * the VM runs on as before. (is_zstd): guest memory compressed ("compress": "zstd"). */
-    int (*save)(void *opaque, const char *path, bool is_zstd, struct error *err);
+    /* Pauses the VM, writes its state (docs/vmm.md "Saved state") to (path), or when (path) is
+     * NULL to (fd), a file the client created and passed with the request (the op owns and
+     * closes it), and once it is safely on disk makes the monitor exit with status 0 soon
+     * after the reply. On failure the VM runs on as before. (is_zstd): guest memory
+     * compressed ("compress": "zstd"). */
+    int (*save)(void *opaque, const char *path, int fd, bool is_zstd, struct error *err);
     /* Input (docs/control-api.md "Input"). Presses and releases keys: (keys) names a
      * combination ("ctrl-alt-delete"; several separated by spaces), or (text) is typed
      * character by character; exactly one is non-NULL. Returns 0, or -EINVAL (an unknown key

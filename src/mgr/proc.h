@@ -79,9 +79,9 @@ MUST_CHECK int proc_start(const struct store *st, const struct vm_config *cfg, p
                           struct error *err);
 
 /*
- * proc_start for a saved VM: the monitor is given --restore (state) (passed as a descriptor
- * too) and resumes that state instead of booting. A monitor that would be sandboxed is
- * refused (-ENOTSUP): the monitor cannot restore inside its sandbox yet.
+ * proc_start for a saved VM: the monitor is given --restore (state), passed as a descriptor
+ * too (--fd), so a sandboxed monitor maps it without opening the path, and resumes that
+ * state instead of booting.
  */
 MUST_CHECK int proc_resume(const struct store *st, const struct vm_config *cfg, const char *state,
                            pid_t *pid, struct error *err);

@@ -430,12 +430,6 @@ static int start_monitor(const struct store *st, const struct vm_config *cfg, co
     struct spawn_ctx *c;
     char vmm[PATH_MAX];
     int ret;
-    if (state != NULL && proc_wants_sandbox())
-        return error_set(err, -ENOTSUP,
-                         "VM '%s' is saved: resuming a saved state inside the monitor's sandbox "
-                         "is not supported yet (BAREIRON_SANDBOX=0 resumes it without; "
-                         "'bareiron discard %s' drops the state)",
-                         cfg->name, cfg->name);
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     ret = proc_find_vmm(vmm, sizeof(vmm), err);

@@ -89,27 +89,43 @@ static int paths(const struct store *st, const char *name, char *path, char *tmp
     return 0;
 }
 
+/*
+ * Creates (tmp) and has the monitor of VM (name) (its control socket (sock)) save into it:
+ * the file's descriptor goes with the request (docs/control-api.md "save"), so a monitor in
+ * its jail, which can open no path, writes it as well as one outside.
+ */
+static int save_into(const char *name, const char *sock, const char *tmp, bool is_zstd,
+                     struct error *err)
+{
+    struct client c;
+    json_t *args;
+    int ret, fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return error_set(err, -errno, "cannot create %s: %s", tmp, strerror(errno));
+    if (client_connect(&c, sock, NULL) < 0) {
+        close(fd);
+        return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
+                         sock);
+    }
+    args = is_zstd ? json_pack("{s:s}", "compress", "zstd") : json_object();
+    ret = args ? client_call_fd(&c, "save", args, fd, SAVESTATE_CALL_TIMEOUT_MS, NULL, err)
+               : error_set(err, -ENOMEM, "out of memory");
+    json_decref(args);
+    client_close(&c);
+    close(fd);
+    return ret;
+}
+
 int savestate_save_to(const struct store *st, const char *name, const char *path, bool is_zstd,
                       struct error *err)
 {
     char tmp[PATH_MAX], sock[PATH_MAX];
-    struct client c;
-    json_t *args;
     int ret;
     if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp) ||
         store_vm_path(st, name, "run/control.sock", sock, sizeof(sock)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
     unlink(tmp); /* what a save that crashed half-way left */
-    if (client_connect(&c, sock, NULL) < 0)
-        return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
-                         sock);
-    args = is_zstd ? json_pack("{s:s,s:s}", "path", tmp, "compress", "zstd")
-                   : json_pack("{s:s}", "path", tmp);
-    /* The monitor writes tmp under a name of its own, syncs it and renames it to tmp. */
-    ret = args ? client_call(&c, "save", args, SAVESTATE_CALL_TIMEOUT_MS, NULL, err)
-               : error_set(err, -ENOMEM, "out of memory");
-    json_decref(args);
-    client_close(&c);
+    ret = save_into(name, sock, tmp, is_zstd, err);
     if (ret < 0) {
         unlink(tmp);
         return ret;

@@ -128,17 +128,18 @@ static int resume_vm(void *opaque, struct error *err)
 }
 
 /*
- * save: pause (if running), write the state file, then stop the monitor as a poweroff does
- * (status 0). On failure the VM goes on in the state it had.
+ * save: pause (if running), write the state to (path) or the passed file (fd), then stop the
+ * monitor as a poweroff does (status 0). On failure the VM goes on in the state it had.
  */
-static int save_vm(void *opaque, const char *path, bool is_zstd, struct error *err)
+static int do_save(struct vmm_ctl *c, const char *path, int fd, bool is_zstd, struct error *err)
 {
-    struct vmm_ctl *c = opaque;
     bool was_paused = c->state == CONTROL_RUN_PAUSED;
     struct vm *vm;
     int ret;
-    if (c->opts->is_sandbox)
-        return error_set(err, -ENOTSUP, "save with --sandbox: not supported yet");
+    if (path != NULL && c->opts->is_sandbox)
+        return error_set(err, -ENOTSUP,
+                         "save with --sandbox: a path cannot be opened in the jail; pass the "
+                         "state file's descriptor with the request");
     if (c->state == CONTROL_RUN_STOPPING)
         return error_set(err, -EINVAL, "the machine is stopping");
     if ((vm = running_vm(c, err)) == NULL)
@@ -148,17 +149,26 @@ static int save_vm(void *opaque, const char *path, bool is_zstd, struct error *e
         return ret;
     if (!was_paused)
         vm_pause(vm);
-    ret = machine_save(c->machine, path, is_zstd, err);
+    ret = path != NULL ? machine_save(c->machine, path, is_zstd, err)
+                       : machine_save_fd(c->machine, fd, is_zstd, err);
     if (ret < 0) {
         if (!was_paused)
             vm_resume(vm);
         return ret;
     }
-    log_info("state saved to %s", path);
+    log_info("state saved to %s", path != NULL ? path : "the file passed with the request");
     c->has_poweroff = true;
     c->state = CONTROL_RUN_STOPPING;
     vm_request(vm, VM_REQ_POWEROFF, 0);
     return 0;
+}
+
+static int save_vm(void *opaque, const char *path, int fd, bool is_zstd, struct error *err)
+{
+    int ret = do_save(opaque, path, fd, is_zstd, err);
+    if (fd >= 0)
+        close(fd);
+    return ret;
 }
 
 /* Through the descriptor cache: the sandboxed monitor has no /proc and may not open files. */

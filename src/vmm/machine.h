@@ -73,6 +73,13 @@ enum vm_request machine_wait(struct machine *m, int *code);
  * mapping it).
  */
 MUST_CHECK int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err);
+/*
+ * machine_save into (fd), a regular file open for writing (not O_APPEND) that the caller
+ * created and will move into place (the control client's, passed on the socket): truncated,
+ * written and fsynced. The descriptor stays the caller's. Returns as machine_save; -EINVAL
+ * for a descriptor that is not such a file.
+ */
+MUST_CHECK int machine_save_fd(struct machine *m, int fd, bool is_zstd, struct error *err);
 /* -ENOTSUP with (err) naming the first part or device that cannot be saved yet, else 0. */
 MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */

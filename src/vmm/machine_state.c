@@ -211,6 +211,39 @@ static int write_file(struct machine *m, int fd, bool is_zstd, struct error *err
     return ret;
 }
 
+/* Checks that (fd) can take a state file: a regular file open for writing, not O_APPEND
+ * (the file is written at absolute offsets, with holes). */
+static int check_save_fd(int fd, struct error *err)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fstat(fd, &st) < 0)
+        return error_set(err, -errno, "save: the passed descriptor: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return error_set(err, -EINVAL, "save: the passed descriptor is not a regular file");
+    if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_APPEND))
+        return error_set(err, -EINVAL, "save: the passed descriptor is %s",
+                         (fl & O_APPEND) ? "opened with O_APPEND" : "read-only");
+    return 0;
+}
+
+int machine_save_fd(struct machine *m, int fd, bool is_zstd, struct error *err)
+{
+    int ret = machine_check_savable(m, err);
+    if (ret == 0)
+        ret = check_save_fd(fd, err);
+    if (ret < 0)
+        return ret;
+    if (m->is_saving)
+        return error_set(err, -EBUSY, "save: another save is in progress");
+    if (ftruncate(fd, 0) < 0)
+        return error_set(err, -errno, "save: cannot truncate the passed file: %s", strerror(errno));
+    m->is_saving = true;
+    ret = write_file(m, fd, is_zstd, err);
+    m->is_saving = false;
+    return ret;
+}
+
 int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err)
 {
     char tmp[PATH_MAX];

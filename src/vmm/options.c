@@ -648,8 +648,6 @@ static int check_combination(struct vmm_options *o, struct error *err)
                              "--nic '%s': queues=%u is more than the %u vCPUs (--cpus): one queue "
                              "pair per vCPU at most",
                              o->nics[i].spec, o->nics[i].queues, o->cpus);
-    if (o->restore != NULL && o->is_sandbox)
-        return error_set(err, -EINVAL, "--restore with --sandbox: not supported yet");
     if (check_ide(o, err) < 0)
         return -EINVAL;
     if (vmm_check_fds(o, err) < 0)

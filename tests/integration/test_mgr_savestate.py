@@ -5,7 +5,8 @@ in memory and on a raw virtio-blk disk: saved, the VM is `saved` in list/show, i
 settings are refused naming discard, and start resumes the count without a gap with the disk
 matching; discard makes it powered-off and the next start boots afresh; a saved state that
 is damaged is refused at start in one line naming the section, and the VM stays saved.
-The monitor cannot save inside its sandbox yet, so the tests run it without
+The monitor runs as `bareiron start` runs it: in its sandbox when the tests run as root (the
+state file's descriptor is passed to it, for save and for the resume), and once more without
 (BAREIRON_SANDBOX=0). Skips without /dev/kvm."""
 import json
 import os
@@ -20,9 +21,13 @@ from test_vmm_savestate import check_continues, check_disk, counts
 EXIT_STATE, EXIT_INVALID = 4, 6
 
 
-@pytest.fixture
-def mgr(bareiron, build_dir, tmp_path, need_kvm):
-    m = Mgr(bareiron, tmp_path / "home", extra_env={"BAREIRON_SANDBOX": "0"})
+@pytest.fixture(params=["default", "nosandbox"])
+def mgr(request, bareiron, build_dir, tmp_path, need_kvm):
+    if request.param == "default":
+        m = Mgr(bareiron, tmp_path / "home")
+    else:
+        m = Mgr(bareiron, tmp_path / "home", extra_env={"BAREIRON_SANDBOX": "0"})
+    m.is_sandboxed = os.geteuid() == 0 and request.param == "default"
     m.payload = built(build_dir / "tests" / "guest" / "counter.elf")
     m.serial = tmp_path / "serial.log"
     m.disk = tmp_path / "disk.img"
@@ -60,9 +65,16 @@ def save(mgr, name="c", after=30):
     return serial(mgr)
 
 
+def is_sandboxed(mgr, name):
+    """Whether VM (name)'s monitor runs with --sandbox."""
+    with open(f"/proc/{mgr.pid(name)}/cmdline", "rb") as f:
+        return b"--sandbox" in f.read().split(b"\0")
+
+
 def test_save_resume_discard(mgr):
     create(mgr)
     mgr.ok("start", "c")
+    assert is_sandboxed(mgr, "c") == mgr.is_sandboxed  # saved inside the jail as root
     before = save(mgr)
     assert mgr.state("c") == "saved"
     assert "State:         saved (" in mgr.ok("show", "c").stdout
@@ -83,14 +95,10 @@ def test_save_resume_discard(mgr):
     r = mgr.run("save", "c")
     assert r.returncode == EXIT_STATE and "saved: cannot save" in r.stderr, r.stderr
     assert mgr.disk.read_bytes() == disk_at_save  # nothing wrote the disk while saved
-    if os.geteuid() == 0:  # the monitor cannot restore in its sandbox yet: refused, still saved
-        r = mgr.run("start", "c", env={"BAREIRON_SANDBOX": "1"})
-        assert r.returncode == EXIT_INVALID and "BAREIRON_SANDBOX=0" in r.stderr, r.stderr
-        assert mgr.state("c") == "saved"
-
     # start resumes: the count goes on from where it stopped, the disk with it
     r = mgr.ok("start", "c")
     assert "resumed" in r.stdout
+    assert is_sandboxed(mgr, "c") == mgr.is_sandboxed  # and resumed there
     assert not state.exists()  # dropped once the guest runs (VirtualBox's way)
     after = wait_count(mgr, 20 + min(counts(serial(mgr)) or [0]))
     check_continues(before, after)

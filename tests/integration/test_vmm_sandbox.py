@@ -260,3 +260,70 @@ def test_serial_log_rotation_under_the_filters(vmm, tmp_path):
     assert log.stat().st_size + 2 * 65536 == n
     assert set(old.read_bytes()) == {ord("x")}
     assert oct(log.stat().st_mode & 0o777) == "0o600" == oct(old.stat().st_mode & 0o777)
+
+
+def control_with_fd(sock_path, cmd, args, fd):
+    """One control request with descriptor (fd) passed along (SCM_RIGHTS); the reply."""
+    import json
+    import socket
+    req = (json.dumps({"id": 1, "cmd": cmd, "args": args}) + "\n").encode()
+    with u.connect_unix(sock_path, 10) as s:
+        socket.send_fds(s, [req], [fd])
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
+@pytest.mark.parametrize("compress", [None, "zstd"], ids=["mapped", "zstd"])
+def test_sandbox_save_and_restore(vmm, build_dir, tmp_path, compress):
+    """In the jail, save writes the state into a file passed with the request (a path is
+    refused: nothing can be opened there), and --restore --sandbox resumes it from a --fd
+    descriptor whose file is already removed: the count and the disk go on."""
+    need_root()
+    import test_vmm_savestate as sv
+    counter = build_dir / "tests" / "guest" / "counter.elf"
+    if not counter.exists():
+        pytest.skip(f"{counter} is not built")
+    ctl, state, disk = tmp_path / "ctl.sock", tmp_path / "vm.state", tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+    extra = ("--sandbox", "--disk", f"{disk},format=raw")
+    p = sv.spawn(sv.vmm_args(vmm, counter, "--control", str(ctl), *extra, cmdline="disk=1"))
+    before = sv.read_until(p, rb"^COUNT 20 ")
+    r = u.control(ctl, "save", {"path": str(tmp_path / "x.state")})
+    assert r["error"]["code"] == "ENOTSUP" and "descriptor" in r["error"]["message"], r
+    ro = os.open(state, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    r = control_with_fd(ctl, "save", {}, ro)  # not writable: refused, the VM runs on
+    os.close(ro)
+    assert r["error"]["code"] == "EINVAL" and "read-only" in r["error"]["message"], r
+    fd = os.open(state, os.O_RDWR)
+    try:
+        r = control_with_fd(ctl, "save", {"compress": compress} if compress else {}, fd)
+    finally:
+        os.close(fd)
+    assert r.get("ok"), r
+    rest, err = sv.finish(p)
+    assert p.returncode == 0, err
+    before += rest
+
+    fd = os.open(state, os.O_RDONLY)
+    os.unlink(state)  # the jailed monitor could not open it by path anyway
+    try:
+        p = subprocess.Popen(sv.vmm_args(vmm, counter, "--restore", str(state), "--fd",
+                                         f"{fd}:{state}", *extra, cmdline="disk=1"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, pass_fds=[fd])
+        sv.SPAWNED.append(p)
+    finally:
+        os.close(fd)
+    out = sv.read_until(p, rb"^COUNT \d+ ")
+    first = sv.counts(out)[0]
+    out += sv.read_until(p, rb"^COUNT %d " % (first + 20))
+    p.kill()
+    rest, err = sv.finish(p)
+    after = out + rest
+    sv.check_continues(before, after)
+    sv.check_disk(disk, sv.counts(after)[-1] - 1)

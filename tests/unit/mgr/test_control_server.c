@@ -112,9 +112,15 @@ static int f_stats(void *opaque, struct control_stats *out, struct error *err)
     return 0;
 }
 
-static int f_save(void *opaque, const char *path, bool is_zstd, struct error *err)
+static int f_save(void *opaque, const char *path, int fd, bool is_zstd, struct error *err)
 {
     struct fake *f = opaque;
+    if (fd >= 0) { /* the op owns it: mark it as written and close it */
+        assert_null(path);
+        assert_int_equal(write(fd, "S", 1), 1);
+        close(fd);
+        path = "(fd)";
+    }
     if (strcmp(path, "/nonexistent/x") == 0)
         return error_set(err, -ENOENT, "save: cannot create %s", path);
     snprintf(f->last_path, sizeof(f->last_path), "%s", path);
@@ -438,7 +444,7 @@ static void test_save(void **state)
     json_decref(r);
     assert_int_equal(e->fake.saves, 1);
     assert_string_equal(e->fake.last_path, "/tmp/vm.state");
-    expect_error(call(e, "{\"id\":2,\"cmd\":\"save\"}\n"), "EINVAL", "path");
+    expect_error(call(e, "{\"id\":2,\"cmd\":\"save\"}\n"), "EINVAL", "descriptor");
     expect_error(call(e, "{\"id\":3,\"cmd\":\"save\",\"args\":{\"path\":\"\"}}\n"), "EINVAL",
                  "path");
     expect_error(call(e, "{\"id\":4,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"x\":1}}\n"),
@@ -456,6 +462,73 @@ static void test_save(void **state)
     json_decref(r);
     assert_true(e->fake.was_zstd);
     assert_int_equal(e->fake.saves, 2);
+}
+
+/* Sends (line) with descriptor (fd) attached to its first byte (SCM_RIGHTS). */
+static json_t *call_fd(struct env *e, const char *line, int fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+    } ctl;
+    int fds[2] = {fd, fd};
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)line, .iov_len = 1};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+    memset(ctl.buf, 0, sizeof(ctl.buf));
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(fds)); /* two: the server keeps the last, closes the other */
+    memcpy(CMSG_DATA(h), fds, sizeof(fds));
+    assert_int_equal(sendmsg(e->peer, &msg, 0), 1);
+    send_raw(e, line + 1, strlen(line) - 1);
+    return next_reply(e);
+}
+
+/* What the read end of a pipe holds once every write end is closed ("" if nothing). */
+static void expect_pipe(int rd, const char *want)
+{
+    char buf[8] = {0};
+    ssize_t n = read(rd, buf, sizeof(buf) - 1);
+    assert_true(n >= 0);
+    assert_string_equal(buf, want);
+    if (n > 0) /* and then end of file: no copy left open */
+        assert_int_equal(read(rd, buf, sizeof(buf)), 0);
+    close(rd);
+}
+
+/* A descriptor passed with save is the state file: "path" is then refused, and a descriptor
+ * passed with a command that takes none is closed. */
+static void test_save_fd(void **state)
+{
+    struct env *e = *state;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    json_t *r = call_fd(e, "{\"id\":1,\"cmd\":\"save\",\"args\":{\"compress\":\"zstd\"}}\n", p[1]);
+    close(p[1]);
+    result_of(r, 1);
+    json_decref(r);
+    assert_string_equal(e->fake.last_path, "(fd)");
+    assert_true(e->fake.was_zstd);
+    expect_pipe(p[0], "S");
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    expect_error(call_fd(e, "{\"id\":2,\"cmd\":\"save\",\"args\":{\"path\":\"a\"}}\n", p[1]),
+                 "EINVAL", "descriptor");
+    close(p[1]);
+    expect_pipe(p[0], "");
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    r = call_fd(e, "{\"id\":3,\"cmd\":\"query-state\"}\n", p[1]);
+    close(p[1]);
+    result_of(r, 3);
+    json_decref(r);
+    expect_pipe(p[0], "");
+    /* the descriptor went with its request: the next save has none */
+    expect_error(call(e, "{\"id\":4,\"cmd\":\"save\",\"args\":{}}\n"), "EINVAL", "descriptor");
+    assert_int_equal(e->fake.saves, 1);
 }
 
 static void test_net_commands(void **state)
@@ -708,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_net_not_supported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_net_commands, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_net_bad_arguments, setup_net, teardown),
         cmocka_unit_test_setup_teardown(test_input_commands, setup_net, teardown),

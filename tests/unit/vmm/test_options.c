@@ -385,8 +385,8 @@ static void test_restore(void **state)
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state"), 0);
     assert_string_equal(o.restore, "vm.state");
     assert_int_equal(PARSE(o, err, "--restore", "vm.state"), -EINVAL); /* still needs --kernel */
-    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--sandbox"), -EINVAL);
-    assert_non_null(strstr(err.message, "not supported yet"));
+    /* the jail maps the state from the descriptor cache, opened before it is entered */
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--sandbox"), 0);
 }
 
 static void test_nic(void **state)
