@@ -25,6 +25,7 @@
 
 struct vm;
 struct kvm_run;
+struct kvm_cpuid_entry2;
 
 enum vcpu_state {
     VCPU_CREATED,
@@ -63,6 +64,13 @@ struct vcpu {
 MUST_CHECK int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out);
 /* Stops and joins the thread if any, unmaps and closes. NULL allowed. */
 void vcpu_destroy(struct vcpu *vcpu);
+
+/*
+ * Gives (vcpu) the CPUID table (e, n) (the VM's, before the per-vCPU fix-ups, which this adds)
+ * with KVM_SET_CPUID2. vcpu_create sets the VM's table; a restore sets the saved one. Before
+ * the vCPU first runs (KVM refuses a different table after KVM_RUN). Returns 0 or -errno.
+ */
+MUST_CHECK int vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid_entry2 *e, size_t n);
 
 /* Loads the boot CPU state for (b) (regs/sregs). Before vcpu_start(). Returns 0 or -errno. */
 MUST_CHECK int vcpu_set_boot_state(struct vcpu *vcpu, const struct boot_cpu *b);

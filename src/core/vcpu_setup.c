@@ -28,20 +28,21 @@
 #define APIC_MODE_EXTINT 0x7
 #define APIC_LVT_MASKED (1U << 16)
 
-static int setup_cpuid(struct vcpu *vcpu)
+int vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid_entry2 *e, size_t n)
 {
-    const struct kvm_cpuid2 *src = vcpu->vm->cpuid;
-    size_t bytes = sizeof(*src) + src->nent * sizeof(src->entries[0]);
-    struct kvm_cpuid2 *c = malloc(bytes);
+    struct kvm_cpuid2 *c = cpuid_vcpu_table(e, n, vcpu->index, vcpu->vm->ncpus);
     int ret = 0;
     if (c == NULL)
         return -ENOMEM;
-    memcpy(c, src, bytes);
-    cpuid_fixup_vcpu(c->entries, c->nent, vcpu->index, vcpu->vm->ncpus);
     if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0)
         ret = -errno;
     free(c);
     return ret;
+}
+
+static int setup_cpuid(struct vcpu *vcpu)
+{
+    return vcpu_set_cpuid(vcpu, vcpu->vm->cpuid->entries, vcpu->vm->cpuid->nent);
 }
 
 static int setup_msrs(struct vcpu *vcpu)

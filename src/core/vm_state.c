@@ -481,14 +481,41 @@ void vm_save_cpuid(const struct vm *vm, struct sf_buf *b)
     cpuid_state_put(b, vm->cpuid->entries, vm->cpuid->nent);
 }
 
-int vm_check_cpuid(const struct vm *vm, struct sf_in *in, struct error *err)
+/* Makes (e, n) the VM's table (vm->cpuid). Returns 0 or -ENOMEM. */
+static int set_vm_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *e, size_t n)
+{
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+    if (c == NULL)
+        return -ENOMEM;
+    c->nent = (uint32_t)n;
+    if (n > 0)
+        memcpy(c->entries, e, n * sizeof(e[0]));
+    free(vm->cpuid);
+    vm->cpuid = c;
+    return 0;
+}
+
+int vm_restore_cpuid(struct vm *vm, struct sf_in *in, struct error *err)
 {
     struct kvm_cpuid_entry2 *saved = NULL;
     size_t n = 0;
     int ret = cpuid_state_get(in, &saved, &n);
-    if (ret < 0)
+    if (ret == 0 && n == 0)
+        ret = -EINVAL; /* no CPU ever had an empty table */
+    if (ret < 0) {
+        free(saved);
         return error_set(err, ret, "%s", ret == -ENOMEM ? "out of memory" : "cannot be loaded");
+    }
     ret = cpuid_state_check(saved, n, vm->cpuid->entries, vm->cpuid->nent, err);
+    /* the guest keeps what it found at boot, not this host's table (which may offer more) */
+    for (unsigned i = 0; ret == 0 && i < vm->ncpus; i++) {
+        ret = vcpu_set_cpuid(vm->vcpus[i], saved, n);
+        if (ret < 0)
+            error_set(err, ret, "vcpu%u: KVM_SET_CPUID2 with the saved table: %s", i,
+                      strerror(-ret));
+    }
+    if (ret == 0 && (ret = set_vm_cpuid(vm, saved, n)) < 0)
+        error_set(err, ret, "out of memory");
     free(saved);
     return ret;
 }

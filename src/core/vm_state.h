@@ -42,8 +42,13 @@ MUST_CHECK int vm_save_state(struct vm *vm, struct sf_buf *b, struct error *err)
 MUST_CHECK int vm_load_state(struct vm *vm, const uint8_t *data, size_t len, struct error *err);
 /* Appends the CPUID table the guest was shown (vm->cpuid; core/x86/cpuid_state.h). */
 void vm_save_cpuid(const struct vm *vm, struct sf_buf *b);
-/* Refuses (in), a table of vm_save_cpuid, when it holds a CPU feature (vm)'s table (this host,
- * same CPU model) lacks: -EINVAL with (err) naming it; -EINVAL also for a malformed table. */
-MUST_CHECK int vm_check_cpuid(const struct vm *vm, struct sf_in *in, struct error *err);
+/*
+ * Restores (in), a table of vm_save_cpuid: refuses it when it holds a CPU feature (vm)'s table
+ * (this host, same CPU model) lacks (-EINVAL with (err) naming it; -EINVAL also for a
+ * malformed table), else gives every vCPU the saved table (KVM_SET_CPUID2, before they first
+ * run) and makes it the VM's, so that the guest sees what it saw before the save and a later
+ * save writes it again. Returns 0 or -errno with (err) set.
+ */
+MUST_CHECK int vm_restore_cpuid(struct vm *vm, struct sf_in *in, struct error *err);
 
 #endif

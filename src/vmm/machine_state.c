@@ -448,10 +448,12 @@ static int load_vdevs(struct machine *m, struct error *err)
 
 /*
  * Refuses a state whose guest was shown a CPU feature this host does not offer (the table
- * vm_create built from KVM_GET_SUPPORTED_CPUID with the same --cpu-model). A file without the
- * section (saved before it existed) is not checked.
+ * vm_create built from KVM_GET_SUPPORTED_CPUID with the same --cpu-model), else gives the
+ * vCPUs the saved table. First: the vCPU state loaded after it (XSAVE, MSRs) is checked by KVM
+ * against the vCPU's CPUID. A file without the section (saved before it existed) is not
+ * checked and the vCPUs keep this host's table.
  */
-static int check_cpuid(struct machine *m, struct error *err)
+static int restore_cpuid(struct machine *m, struct error *err)
 {
     struct error cerr = {0};
     struct sf_in in;
@@ -463,7 +465,7 @@ static int check_cpuid(struct machine *m, struct error *err)
     ret = find_section(m->restore, "cpuid", VM_CPUID_STATE_VERSION, &in, err);
     if (ret < 0)
         return ret;
-    ret = vm_check_cpuid(m->vm, &in, &cerr);
+    ret = vm_restore_cpuid(m->vm, &in, &cerr);
     if (ret < 0)
         return error_set(err, ret, "state file: section cpuid: %s", cerr.message);
     return 0;
@@ -472,7 +474,7 @@ static int check_cpuid(struct machine *m, struct error *err)
 int machine_load_state(struct machine *m, struct error *err)
 {
     struct machine_restore *rs = m->restore;
-    int ret = check_cpuid(m, err);
+    int ret = restore_cpuid(m, err);
     if (ret == 0)
         ret = load_parts(m, err);
     if (ret == 0)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/compiler.h"
@@ -137,6 +138,19 @@ size_t cpuid_rebuild_topology(struct kvm_cpuid_entry2 *e, size_t n)
         e[out++] = (struct kvm_cpuid_entry2){
             .function = 0xb, .index = sub, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
     return out;
+}
+
+struct kvm_cpuid2 *cpuid_vcpu_table(const struct kvm_cpuid_entry2 *e, size_t n, unsigned index,
+                                    unsigned ncpus)
+{
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+    if (c == NULL)
+        return NULL;
+    c->nent = (uint32_t)n;
+    if (n > 0)
+        memcpy(c->entries, e, n * sizeof(e[0]));
+    cpuid_fixup_vcpu(c->entries, n, index, ncpus);
+    return c;
 }
 
 void cpuid_fixup_vcpu(struct kvm_cpuid_entry2 *e, size_t n, unsigned index, unsigned ncpus)

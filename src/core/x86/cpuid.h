@@ -16,6 +16,7 @@
 #include "base/compiler.h"
 
 struct kvm_cpuid_entry2;
+struct kvm_cpuid2;
 
 enum cpu_model {
     CPU_MODEL_HOST,
@@ -37,6 +38,15 @@ void cpuid_apply_model(struct kvm_cpuid_entry2 *e, size_t n, enum cpu_model mode
  * ECX[31]) and the KVM signature "KVMKVMKVM" at leaf 0x40000000 when present.
  */
 void cpuid_fixup_vcpu(struct kvm_cpuid_entry2 *e, size_t n, unsigned index, unsigned ncpus);
+
+/*
+ * The KVM_SET_CPUID2 argument for vCPU (index) of (ncpus) from the VM's table (e, n): a copy
+ * fixed up by cpuid_fixup_vcpu(). At boot (e, n) is the table built from this host's
+ * KVM_GET_SUPPORTED_CPUID; at a restore it is the saved one. Returns a malloc'd table the
+ * caller frees, or NULL when out of memory.
+ */
+struct kvm_cpuid2 *cpuid_vcpu_table(const struct kvm_cpuid_entry2 *e, size_t n, unsigned index,
+                                    unsigned ncpus);
 
 /*
  * Rebuilds the topology leaves of (e, n entries, room for at least n + 3): removes every 0xB

@@ -3,7 +3,8 @@
  * its section encoding; crafted sections (truncated, trailing bytes, a huge count) are
  * refused; a guest table with a feature the host table lacks is refused naming it (a named
  * bit, an unnamed one, an XSAVE state component, a whole leaf the host does not have), and a
- * host with more features than the guest saw is accepted. */
+ * host with more features than the guest saw is accepted; the table each vCPU gets at a
+ * restore is the saved one (not the host's), with only the per-vCPU fix-ups applied. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/statefile.h"
+#include "core/x86/cpuid.h"
 #include "core/x86/cpuid_state.h"
 
 #define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
@@ -114,12 +116,52 @@ static void test_check(void **state)
     assert_int_equal(cpuid_state_check(guest, 4, host, 4, &err), 0);
 }
 
+/* A guest saved on a host without AVX2 (leaf 7 EBX 0) and XSAVE components x87|SSE, restored
+ * where the host has more: each vCPU gets the saved table, entry by entry, with its own APIC
+ * ID, and the saved table itself is left as it was. */
+static void test_vcpu_table_from_saved(void **state)
+{
+    struct kvm_cpuid_entry2 host[4], saved[5], *got = NULL;
+    struct sf_buf b = {0};
+    struct error err = {0};
+    struct sf_in in;
+    size_t n = 0;
+    (void)state;
+    host_table(host);
+    host_table(saved);
+    saved[1].ebx = 0; /* no AVX2 */
+    saved[2].eax = 3; /* x87 | SSE */
+    saved[0].ebx = 0x0800;
+    saved[4] = (struct kvm_cpuid_entry2){.function = 0x80000008, .eax = 0x3027};
+    cpuid_state_put(&b, saved, 5);
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(cpuid_state_get(&in, &got, &n), 0);
+    assert_int_equal(cpuid_state_check(got, n, host, 4, &err), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        struct kvm_cpuid2 *c = cpuid_vcpu_table(got, n, i, 2);
+        assert_non_null(c);
+        assert_int_equal(c->nent, 5);
+        assert_int_equal(c->entries[1].ebx, 0); /* the guest never saw AVX2: still not */
+        assert_int_equal(c->entries[2].eax, 3);
+        assert_memory_equal(&c->entries[3], &saved[3], sizeof(saved[3]));
+        assert_memory_equal(&c->entries[4], &saved[4], sizeof(saved[4])); /* not the host's */
+        assert_int_equal(c->entries[0].ebx >> 24, i); /* fixed up: this vCPU's APIC ID */
+        assert_int_equal(c->entries[0].ebx & 0xffff, 0x0800);
+        assert_int_equal(c->entries[0].ecx & ~(1u << 31), saved[0].ecx);
+        free(c);
+    }
+    assert_memory_equal(got, saved, sizeof(saved)); /* the source is not touched */
+    free(got);
+    sf_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_crafted_sections),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_vcpu_table_from_saved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
