@@ -3,7 +3,8 @@
 restored and deleted in many orders with `qemu-img snapshot -l` and `qemu-img check`
 agreeing at each step, disk content and settings brought back by restore, full and linked
 clones whose disks stay apart and which get new MACs, and bad input. Disk content is written
-and checked with qemu-io; a running VM is the fake monitor (mgr_fake_vmm.py). No KVM needed."""
+and checked with qemu-io; a running VM is the fake monitor (mgr_fake_vmm.py). No KVM needed,
+except for the linked clones run beside their originals (real guests)."""
 import itertools
 import json
 import subprocess
@@ -378,6 +379,68 @@ def test_linked_clone_runs_beside_the_original(bareiron, build_dir, tmp_path, ne
         qemu_img("check", p)
         assert json.loads(qemu_img("info", "--output=json", p).stdout)["backing-filename"] \
             == str(base)
+
+
+def test_linked_clone_counts_apart(bareiron, build_dir, tmp_path, need_kvm):
+    """The counter payload (tests/guest/payloads/counter.c) counts on its qcow2 disk in the
+    original; a linked clone is started while it runs and counts on its own overlay: each
+    overlay holds only its own VM's ticks, and the shared base stays as it was."""
+    import hashlib
+    import time
+
+    from conftest import built
+    from test_vmm_savestate import DISK_SLOTS, check_disk, counts, disk_ticks
+    need_qemu_img()
+    counter = built(build_dir / "tests" / "guest" / "counter.elf")
+    mgr = Mgr(bareiron, tmp_path / "home")
+    base = tmp_path / "base.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", base, "1M")
+    before = hashlib.sha256(base.read_bytes()).hexdigest()
+    logs = {n: tmp_path / f"{n}.log" for n in ("orig", "lc")}
+
+    def upto(name, n, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            c = counts(logs[name].read_bytes()) if logs[name].exists() else []
+            if c and c[-1] >= n:
+                return c[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"{name}: no COUNT {n}")
+
+    def ticks(name):
+        raw = tmp_path / f"{name}.raw"
+        qemu_img("convert", "-O", "raw", disk_paths(mgr, name)[0], raw)
+        return raw
+
+    mgr.ok("create", "orig", "--kernel", counter, "--memory", "128M", "--cmdline",
+           "ticks=100000 shift=18 disk=1", "--serial", f"file:{logs['orig']}", "--disk", base)
+    mgr.ok("clone", "orig", "lc", "--linked")
+    mgr.ok("set", "lc", "--serial", "none")  # the clone's serial file is the original's
+    mgr.ok("set", "lc", "--serial", f"file:{logs['lc']}")
+    # the clone counts 16 times slower, so that it stops before it has written every slot
+    mgr.ok("set", "lc", "--cmdline", "ticks=100000 shift=22 disk=1")
+    try:
+        mgr.ok("start", "orig")
+        upto("orig", 2 * DISK_SLOTS)  # every slot of its disk written
+        mgr.ok("start", "lc")  # boots while the original runs
+        assert mgr.state("orig") == "running"
+        upto("lc", 3)
+        mgr.ok("poweroff", "lc")
+        lc_last = counts(logs["lc"].read_bytes())[-1]
+        assert lc_last < DISK_SLOTS - 2, "the clone counted too far for the check"
+        orig_last = upto("orig", 2 * DISK_SLOTS + 10)
+        mgr.ok("poweroff", "orig")
+        orig_last = counts(logs["orig"].read_bytes())[-1]
+    finally:
+        mgr.kill_monitors()
+    check_disk(ticks("orig"), orig_last)
+    lc = disk_ticks(ticks("lc"))
+    check_disk(tmp_path / "lc.raw", lc_last)
+    # the slots the clone never reached hold nothing: none of the original's ticks
+    assert all(t == 0 for t in lc[lc_last + 2:]), lc
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == before
+    for n in ("orig", "lc"):
+        qemu_img("check", disk_paths(mgr, n)[0])
 
 
 def test_clone_progress_on_a_terminal(mgr, tmp_path):
