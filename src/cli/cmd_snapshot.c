@@ -26,6 +26,7 @@
 
 struct snap_args {
     const char *vm, *verb, *snap, *new_name, *description;
+    bool is_live;
 };
 
 static bool is_verb(const char *verb)
@@ -59,12 +60,8 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
                                "snapshot --help')",
                                argv[optind - 1]);
         if (c == 'l')
-            /* Copying memory with dirty tracking while the guest runs is not built: refused
-             * rather than silently pausing the guest for the whole take. */
-            return error_set(err, -ENOTSUP,
-                             "snapshot take --live: not supported yet (without it, take on a "
-                             "running VM pauses it while the state is written)");
-        if (c == 'd')
+            a->is_live = true;
+        else if (c == 'd')
             a->description = optarg;
         else
             a->new_name = optarg;
@@ -87,6 +84,8 @@ static int parse(int argc, char **argv, struct snap_args *a, struct error *err)
     if ((a->description && strcmp(a->verb, "take") != 0 && strcmp(a->verb, "edit") != 0) ||
         (a->new_name && strcmp(a->verb, "edit") != 0))
         return error_usage(err, "snapshot %s: --name/--description do not apply", a->verb);
+    if (a->is_live && strcmp(a->verb, "take") != 0)
+        return error_usage(err, "snapshot %s: --live applies to take only", a->verb);
     if (a->description && strlen(a->description) > SNAPTREE_MAX_DESC)
         return error_usage(err, "--description: at most %d bytes", SNAPTREE_MAX_DESC);
     for (const char *p = a->description; p && *p; p++)
@@ -316,6 +315,7 @@ int cmd_snapshot(int argc, char **argv, struct error *err)
     ret = open_vm(&c, a.vm, a.verb, err);
     if (ret < 0)
         return ret;
+    c.is_live = a.is_live;
     ret = dispatch(&c, &a, err);
     close_vm(&c);
     return ret;

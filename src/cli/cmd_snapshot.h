@@ -19,6 +19,7 @@ struct snap_ctx {
     enum vm_state state;
     bool was_paused; /* take stopped a paused VM: it is paused again after the resume */
     bool is_stopped; /* take stopped the VM's monitor: it must be resumed */
+    bool is_live;    /* take --live: memory copied while the guest runs */
 };
 
 /* Prints the children of (parent) (-1: the roots) and their subtrees at (depth). Returns 0. */

@@ -61,8 +61,8 @@ int snapshot_state_take(struct snap_ctx *c, const char *uuid, struct error *err)
         return 0;
     }
     c->was_paused = c->state == VM_STATE_PAUSED;
-    /* The vCPUs stay paused from here until the resume: the guest sees one long pause. */
-    ret = vm_save_with_progress(&c->st, c->cfg.name, path, false, err);
+    /* The vCPUs stay paused from the save (its last round with --live) until the resume. */
+    ret = vm_save_with_progress(&c->st, c->cfg.name, path, c->is_live ? SAVESTATE_LIVE : 0, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)

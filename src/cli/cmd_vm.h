@@ -81,8 +81,8 @@ int vm_console_attach(const struct store *st, const char *name, struct error *er
  */
 struct vm_save_watch;
 /* savestate_save_to (mgr/savestate.h) of VM (name) into (path) with that progress bar. */
-int vm_save_with_progress(const struct store *st, const char *name, const char *path, bool is_zstd,
-                          struct error *err);
+int vm_save_with_progress(const struct store *st, const char *name, const char *path,
+                          unsigned flags, struct error *err);
 struct vm_save_watch *vm_save_watch_start(const char *path, uint64_t total_bytes);
 void vm_save_watch_stop(struct vm_save_watch *w, const char *final_path);
 

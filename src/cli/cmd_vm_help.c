@@ -216,7 +216,7 @@ static const struct {
      "  directory (no TCP listener is opened). 'show' lists it too.\n\n"},
     {"snapshot", false,
      "NAME\n  bareiron snapshot - snapshots of a VM, as a tree\n\n"
-     "SYNOPSIS\n  bareiron snapshot NAME take SNAP [--description TEXT]\n"
+     "SYNOPSIS\n  bareiron snapshot NAME take SNAP [--description TEXT] [--live]\n"
      "  bareiron snapshot NAME list\n"
      "  bareiron snapshot NAME show|restore|delete SNAP\n"
      "  bareiron snapshot NAME edit SNAP [--name NEW] [--description TEXT]\n\n"
@@ -227,7 +227,8 @@ static const struct {
      "  If one disk fails, the snapshots made in the others are deleted again.\n"
      "  On a running or paused VM take also saves the machine state: the VM is paused\n"
      "  for the whole take (its monitor saves, exits and is resumed from the snapshot's\n"
-     "  state; --live is not supported yet); on a saved VM it keeps the saved state.\n"
+     "  state); with --live memory is copied while the guest runs and it is paused only\n"
+     "  for the last round and the resume. On a saved VM it keeps the saved state.\n"
      "  list prints the tree, the current snapshot marked '*'. restore reverts every\n"
      "  disk and the settings (the present state is lost) and makes SNAP current; a\n"
      "  snapshot with a machine state leaves the VM saved ('bareiron start' resumes it).\n"

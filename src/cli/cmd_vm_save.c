@@ -49,15 +49,15 @@ static uint64_t memory_bytes(const struct store *st, const char *name)
     return bytes;
 }
 
-int vm_save_with_progress(const struct store *st, const char *name, const char *path, bool is_zstd,
-                          struct error *err)
+int vm_save_with_progress(const struct store *st, const char *name, const char *path,
+                          unsigned flags, struct error *err)
 {
     char tmp[PATH_MAX];
     struct vm_save_watch *w = NULL;
     int ret;
     if (snprintf(tmp, sizeof(tmp), "%s.new", path) < (int)sizeof(tmp))
         w = vm_save_watch_start(tmp, memory_bytes(st, name));
-    ret = savestate_save_to(st, name, path, is_zstd, err);
+    ret = savestate_save_to(st, name, path, flags, err);
     vm_save_watch_stop(w, ret == 0 ? path : NULL);
     return ret;
 }
@@ -72,7 +72,7 @@ static int save_locked(const struct store *st, const char *name, bool is_zstd, s
         return ret;
     if (savestate_path(st, name, path, sizeof(path)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
-    ret = vm_save_with_progress(st, name, path, is_zstd, err);
+    ret = vm_save_with_progress(st, name, path, is_zstd ? SAVESTATE_ZSTD : 0, err);
     if (ret == -EINVAL)
         err->code = -EBUSY; /* the monitor refused: its state changed since the probe */
     if (ret < 0)

@@ -32,6 +32,7 @@ void gmem_destroy(struct gmem *gm)
         if (gm->regions[i].memfd >= 0)
             close(gm->regions[i].memfd);
     }
+    gmem_track_stop(gm);
     free(gm);
 }
 

@@ -27,12 +27,14 @@ struct gmem_region {
     int memfd;        /* -1 once mapped from a state file (gmem_region_map_file) */
     bool is_readonly; /* a ROM: KVM_MEM_READONLY, writes exit as MMIO */
     const char *name; /* static string */
+    uint64_t *dirty;  /* a bit per page the monitor may have written, while tracking */
 };
 
 struct gmem {
     struct gmem_region regions[GMEM_MAX_REGIONS];
     unsigned nregions;
     uint64_t ram_bytes; /* guest RAM as configured (sum of the RAM regions) */
+    bool is_tracking;   /* gmem_track_start: the regions' dirty bitmaps are set (atomic) */
 };
 
 /* Allocates an empty map. Returns 0 or -ENOMEM. */
@@ -80,6 +82,30 @@ MUST_CHECK int gmem_region_save(const struct gmem_region *r, int fd, uint64_t of
  * Returns 0 or -errno.
  */
 MUST_CHECK int gmem_region_map_file(struct gmem_region *r, int fd, uint64_t off);
+
+/*
+ * Tracking of the guest pages the monitor itself writes (gmem_dirty.c), the half of a live
+ * save that KVM's dirty log (vm_dirty_log_*) does not see: device-writable virtqueue buffers
+ * (written by the event loop, block workers and io_uring) and used rings. Pages are marked
+ * when the device is handed the buffer, before it writes, so a pass over the marked pages
+ * made once the devices are quiet sees every write.
+ *
+ * gmem_track_start allocates a bitmap per writable region (returns 0 or -ENOMEM);
+ * gmem_track_stop frees them (marks are then ignored). Both on the event-loop thread.
+ * gmem_mark_dirty marks the pages of [gpa, gpa+len) (nothing unless tracking, or outside RAM;
+ * any thread). gmem_take_dirty ORs (r)'s marks into (bitmap) (a bit per page of (r)) and, with
+ * (is_clearing), clears them. A mark is made when a request starts, and its write may land
+ * after an earlier round took the mark: so only the last round, once the devices are quiet,
+ * clears them; the earlier ones leave them set.
+ */
+MUST_CHECK int gmem_track_start(struct gmem *gm);
+void gmem_track_stop(struct gmem *gm);
+void gmem_mark_dirty(const struct gmem *gm, uint64_t gpa, uint64_t len);
+/* The same for a range given by host pointer (a device that kept gmem_ptr's result). */
+void gmem_mark_dirty_hva(const struct gmem *gm, const void *hva, size_t len);
+void gmem_take_dirty(const struct gmem_region *r, uint64_t *bitmap, bool is_clearing);
+/* Number of 64-bit words of a bitmap with a bit per page of (r). */
+size_t gmem_bitmap_words(const struct gmem_region *r);
 
 /* Top of low RAM (exclusive), i.e. min(ram, LOW_RAM_MAX). */
 uint64_t gmem_low_ram_end(const struct gmem *gm);

@@ -107,6 +107,31 @@ static int set_memslots(struct vm *vm, struct error *err)
     return 0;
 }
 
+int vm_dirty_log(struct vm *vm, bool is_on)
+{
+    for (unsigned i = 0; i < vm->gm->nregions; i++) {
+        const struct gmem_region *r = &vm->gm->regions[i];
+        struct kvm_userspace_memory_region slot = {
+            .slot = i,
+            .flags = is_on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+            .guest_phys_addr = r->gpa,
+            .memory_size = r->size_bytes,
+            .userspace_addr = (uint64_t)(uintptr_t)r->hva,
+        };
+        if (r->is_readonly)
+            continue; /* the guest cannot write a ROM */
+        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+int vm_dirty_log_get(struct vm *vm, unsigned slot, uint64_t *bitmap)
+{
+    struct kvm_dirty_log log = {.slot = slot, .dirty_bitmap = bitmap};
+    return ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
+}
+
 static int setup_irqchip(struct vm *vm, struct error *err)
 {
     struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};

@@ -142,6 +142,14 @@ const struct platform *vm_platform(struct vm *vm);
 
 /* Starts every vCPU thread and lets them run. Returns 0 or -errno (then nothing runs). */
 MUST_CHECK int vm_start(struct vm *vm);
+/*
+ * KVM's dirty log of the writable RAM slots (a live save, vmm/machine_state_live.c):
+ * vm_dirty_log sets or clears KVM_MEM_LOG_DIRTY_PAGES on every slot but the ROMs';
+ * vm_dirty_log_get fetches and clears the log of slot (slot) (the gmem region of the same
+ * index) into (bitmap), a bit per page, gmem_bitmap_words() words. Return 0 or -errno.
+ */
+MUST_CHECK int vm_dirty_log(struct vm *vm, bool is_on);
+MUST_CHECK int vm_dirty_log_get(struct vm *vm, unsigned slot, uint64_t *bitmap);
 /* Starts every vCPU thread paused (vm_resume lets them run). Returns 0 or -errno. */
 MUST_CHECK int vm_start_paused(struct vm *vm);
 /* Pauses every vCPU and waits until all are out of KVM_RUN. Main/event-loop thread only. */

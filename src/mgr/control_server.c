@@ -299,24 +299,28 @@ ACTION(h_resume, resume, "resume")
  */
 static int h_save(struct control_server *srv, json_t *args, json_t *result, struct error *err)
 {
-    static const char *const keys[] = {"path", "compress", NULL};
+    static const char *const keys[] = {"path", "compress", "live", NULL};
     const char *path = NULL, *compress = NULL;
+    bool is_live = false;
     int ret, fd = srv->passed_fd;
     (void)result;
     if (srv->ops->save == NULL)
         return error_set(err, -ENOTSUP, "save is not supported by this monitor");
     if ((ret = api_check_args(args, keys, err)) < 0 ||
         (ret = api_arg_str(args, "path", false, CONTROL_MAX_PATH, &path, err)) < 0 ||
-        (ret = api_arg_str(args, "compress", false, 16, &compress, err)) < 0)
+        (ret = api_arg_str(args, "compress", false, 16, &compress, err)) < 0 ||
+        (ret = api_arg_bool(args, "live", false, &is_live, err)) < 0)
         return ret;
     if (compress != NULL && strcmp(compress, "zstd") != 0)
         return error_set(err, -EINVAL, "argument \"compress\" must be \"zstd\"");
+    if (compress != NULL && is_live)
+        return error_set(err, -ENOTSUP, "save: \"live\" with \"compress\": not supported yet");
     if ((path != NULL) == (fd >= 0))
         return error_set(err, -EINVAL,
                          "save: give either \"path\" or the state file's descriptor with the "
                          "request");
     srv->passed_fd = -1; /* the op's now */
-    return srv->ops->save(srv->opaque, path, fd, compress != NULL, err);
+    return srv->ops->save(srv->opaque, path, fd, compress != NULL, is_live, err);
 }
 
 /* media-change (control_media.c). */

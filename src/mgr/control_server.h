@@ -167,8 +167,10 @@ struct control_ops {
      * NULL to (fd), a file the client created and passed with the request (the op owns and
      * closes it), and once it is safely on disk makes the monitor exit with status 0 soon
      * after the reply. On failure the VM runs on as before. (is_zstd): guest memory
-     * compressed ("compress": "zstd"). */
-    int (*save)(void *opaque, const char *path, int fd, bool is_zstd, struct error *err);
+     * compressed ("compress": "zstd"); (is_live): memory copied while the guest runs, which
+     * is paused only at the end ("live": true). */
+    int (*save)(void *opaque, const char *path, int fd, bool is_zstd, bool is_live,
+                struct error *err);
     /* Input (docs/control-api.md "Input"). Presses and releases keys: (keys) names a
      * combination ("ctrl-alt-delete"; several separated by spaces), or (text) is typed
      * character by character; exactly one is non-NULL. Returns 0, or -EINVAL (an unknown key

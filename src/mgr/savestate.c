@@ -94,7 +94,7 @@ static int paths(const struct store *st, const char *name, char *path, char *tmp
  * the file's descriptor goes with the request (docs/control-api.md "save"), so a monitor in
  * its jail, which can open no path, writes it as well as one outside.
  */
-static int save_into(const char *name, const char *sock, const char *tmp, bool is_zstd,
+static int save_into(const char *name, const char *sock, const char *tmp, unsigned flags,
                      struct error *err)
 {
     struct client c;
@@ -107,7 +107,11 @@ static int save_into(const char *name, const char *sock, const char *tmp, bool i
         return error_set(err, -ESRCH, "VM '%s' is not running (no monitor answers on %s)", name,
                          sock);
     }
-    args = is_zstd ? json_pack("{s:s}", "compress", "zstd") : json_object();
+    args = json_object();
+    if (args != NULL && (flags & SAVESTATE_ZSTD))
+        json_object_set_new(args, "compress", json_string("zstd"));
+    if (args != NULL && (flags & SAVESTATE_LIVE))
+        json_object_set_new(args, "live", json_true());
     ret = args ? client_call_fd(&c, "save", args, fd, SAVESTATE_CALL_TIMEOUT_MS, NULL, err)
                : error_set(err, -ENOMEM, "out of memory");
     json_decref(args);
@@ -116,7 +120,7 @@ static int save_into(const char *name, const char *sock, const char *tmp, bool i
     return ret;
 }
 
-int savestate_save_to(const struct store *st, const char *name, const char *path, bool is_zstd,
+int savestate_save_to(const struct store *st, const char *name, const char *path, unsigned flags,
                       struct error *err)
 {
     char tmp[PATH_MAX], sock[PATH_MAX];
@@ -125,7 +129,7 @@ int savestate_save_to(const struct store *st, const char *name, const char *path
         store_vm_path(st, name, "run/control.sock", sock, sizeof(sock)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
     unlink(tmp); /* what a save that crashed half-way left */
-    ret = save_into(name, sock, tmp, is_zstd, err);
+    ret = save_into(name, sock, tmp, flags, err);
     if (ret < 0) {
         unlink(tmp);
         return ret;
@@ -138,7 +142,7 @@ int savestate_save(const struct store *st, const char *name, struct error *err)
     char path[PATH_MAX];
     if (savestate_path(st, name, path, sizeof(path)) < 0)
         return error_set(err, -ENAMETOOLONG, "VM '%s': path too long", name);
-    return savestate_save_to(st, name, path, false, err);
+    return savestate_save_to(st, name, path, 0, err);
 }
 
 int savestate_install(const struct store *st, const char *name, const char *from, struct error *err)

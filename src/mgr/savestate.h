@@ -43,10 +43,14 @@ MUST_CHECK int savestate_verify(const char *path, struct error *err);
  * VM then runs on.
  */
 MUST_CHECK int savestate_save(const struct store *st, const char *name, struct error *err);
+/* savestate_save_to flags: guest memory compressed; memory copied while the guest runs, which
+ * is paused only for the last round (docs/vmm.md "Saved state"). Not both. */
+#define SAVESTATE_ZSTD 1u
+#define SAVESTATE_LIVE 2u
 /* savestate_save into (path) (a snapshot's state file) instead of the VM's saved state, through
- * (path).new the same way; (is_zstd) has the monitor compress guest memory. */
+ * (path).new the same way; (flags): SAVESTATE_*. */
 MUST_CHECK int savestate_save_to(const struct store *st, const char *name, const char *path,
-                                 bool is_zstd, struct error *err);
+                                 unsigned flags, struct error *err);
 
 /*
  * Installs the state file (from) (a snapshot's, in the VM's directory) as VM (name)'s saved

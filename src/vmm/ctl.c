@@ -131,7 +131,7 @@ static int resume_vm(void *opaque, struct error *err)
  * save: pause (if running), write the state to (path) or the passed file (fd), then stop the
  * monitor as a poweroff does (status 0). On failure the VM goes on in the state it had.
  */
-static int do_save(struct vmm_ctl *c, const char *path, int fd, bool is_zstd, struct error *err)
+static int do_save(struct vmm_ctl *c, const char *path, int fd, unsigned flags, struct error *err)
 {
     bool was_paused = c->state == CONTROL_RUN_PAUSED;
     struct vm *vm;
@@ -147,12 +147,14 @@ static int do_save(struct vmm_ctl *c, const char *path, int fd, bool is_zstd, st
     ret = machine_check_savable(c->machine, err); /* before the guest notices a pause */
     if (ret < 0)
         return ret;
-    if (!was_paused)
-        vm_pause(vm);
-    ret = path != NULL ? machine_save(c->machine, path, is_zstd, err)
-                       : machine_save_fd(c->machine, fd, is_zstd, err);
+    if (was_paused)
+        flags &= ~MACHINE_SAVE_LIVE; /* nothing runs: a plain save is the same */
+    if (!was_paused && !(flags & MACHINE_SAVE_LIVE))
+        vm_pause(vm); /* a live save pauses the vCPUs itself, for its last round */
+    ret = path != NULL ? machine_save(c->machine, path, flags, err)
+                       : machine_save_fd(c->machine, fd, flags, err);
     if (ret < 0) {
-        if (!was_paused)
+        if (!was_paused && vm_is_paused(vm))
             vm_resume(vm);
         return ret;
     }
@@ -163,9 +165,11 @@ static int do_save(struct vmm_ctl *c, const char *path, int fd, bool is_zstd, st
     return 0;
 }
 
-static int save_vm(void *opaque, const char *path, int fd, bool is_zstd, struct error *err)
+static int save_vm(void *opaque, const char *path, int fd, bool is_zstd, bool is_live,
+                   struct error *err)
 {
-    int ret = do_save(opaque, path, fd, is_zstd, err);
+    unsigned flags = (is_zstd ? MACHINE_SAVE_ZSTD : 0) | (is_live ? MACHINE_SAVE_LIVE : 0);
+    int ret = do_save(opaque, path, fd, flags, err);
     if (fd >= 0)
         close(fd);
     return ret;

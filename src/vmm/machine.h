@@ -65,21 +65,26 @@ MUST_CHECK int machine_start(struct machine *m, bool is_paused, vm_notify_fn not
 bool machine_is_done(struct machine *m);
 /* Stops and joins the vCPUs; returns why the machine stopped and the exit code. */
 enum vm_request machine_wait(struct machine *m, int *code);
+/* Flags of machine_save: guest memory compressed (a restore then reads it instead of mapping
+ * it); memory copied live, with KVM's dirty log, while the vCPUs run (machine_state_live.c). */
+#define MACHINE_SAVE_ZSTD 1u
+#define MACHINE_SAVE_LIVE 2u
 /*
  * Writes the machine's state to (path) (docs/vmm.md "Saved state"): a temporary file next to
- * it, fsync, rename, fsync of the directory. The vCPUs must be paused. Returns 0, -ENOTSUP
- * (a device that cannot be saved yet, named in (err)) or -errno; on failure (path) is left
- * as it was. With (is_zstd) guest memory is compressed (a restore then reads it instead of
- * mapping it).
+ * it, fsync, rename, fsync of the directory. The vCPUs must be paused, except with
+ * MACHINE_SAVE_LIVE: then they may run, memory is copied while they do, and they are paused
+ * (vm_pause) for the rest, and stay paused on success (on failure vm_is_paused tells). Returns 0,
+ * -ENOTSUP (a device that cannot be saved yet, named in (err)) or -errno; on failure (path) is left
+ * as it was. (flags): MACHINE_SAVE_*.
  */
-MUST_CHECK int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err);
+MUST_CHECK int machine_save(struct machine *m, const char *path, unsigned flags, struct error *err);
 /*
  * machine_save into (fd), a regular file open for writing (not O_APPEND) that the caller
  * created and will move into place (the control client's, passed on the socket): truncated,
  * written and fsynced. The descriptor stays the caller's. Returns as machine_save; -EINVAL
  * for a descriptor that is not such a file.
  */
-MUST_CHECK int machine_save_fd(struct machine *m, int fd, bool is_zstd, struct error *err);
+MUST_CHECK int machine_save_fd(struct machine *m, int fd, unsigned flags, struct error *err);
 /* -ENOTSUP with (err) naming the first part or device that cannot be saved yet, else 0. */
 MUST_CHECK int machine_check_savable(struct machine *m, struct error *err);
 /* Destroys everything (vCPUs stopped first). NULL allowed. */

@@ -203,6 +203,9 @@ MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
 unsigned machine_net_count(const struct machine *m);
 MUST_CHECK int machine_net_create(struct machine *m, struct machine_vdev *d);
 void machine_net_destroy(struct machine *m, struct machine_vdev *d);
+/* The name of a device whose rings vhost-net (the kernel) serves, or NULL: a live save cannot
+ * see what the kernel writes into guest memory. */
+const char *machine_vhost_user(const struct machine *m);
 /*
  * Destroys the PCI host, detaches every transport (later completions raise no interrupt, the
  * INTx updates they queued are cancelled), then destroys each device in reverse (virtio-blk
@@ -272,6 +275,9 @@ int machine_load_pci(struct machine *m, struct sf_in *in);
 /* machine_virtio_state.c: the save/load hooks of machine_vdev_kinds[], and the wait (event
  * loop thread, vCPUs paused) until no virtio device has a request in flight: 0 or -EBUSY. */
 MUST_CHECK int machine_quiesce_vdevs(struct machine *m, struct error *err);
+/* For a live save, once gmem tracks writes: marks what the requests in flight may write
+ * (virtio_mark_writable of every device). */
+void machine_mark_vdevs(struct machine *m);
 int machine_save_vblk(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
 int machine_load_vblk(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 int machine_save_vrng(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
@@ -280,6 +286,14 @@ int machine_save_vcon(struct machine *m, struct machine_vdev *d, struct sf_buf *
 int machine_load_vcon(struct machine *m, struct machine_vdev *d, struct sf_in *in);
 int machine_save_vinput(struct machine *m, struct machine_vdev *d, struct sf_buf *b);
 int machine_load_vinput(struct machine *m, struct machine_vdev *d, struct sf_in *in);
+/* machine_state.c: what a restore must match (memory, vCPUs, irqchip, devices); and every
+ * section but guest memory (the virtio devices quiesced first; vCPUs paused), appended to (w).
+ * machine_state_live.c: the whole file with guest memory copied live (machine.h
+ * MACHINE_SAVE_LIVE). Return 0 or -errno with (err) set. */
+struct sf_fingerprint;
+void machine_fingerprint(const struct machine *m, struct sf_fingerprint *fp);
+MUST_CHECK int machine_write_devices(struct machine *m, struct sf_writer *w, struct error *err);
+MUST_CHECK int machine_write_live(struct machine *m, int fd, struct error *err);
 /* machine_state_zstd.c: RAM region (r) as the compressed section "<name>.zstd" (bytes of it in
  * (*written)), and back into (r)'s own memory from that section's data (p, len). Return 0 or
  * -errno / -EINVAL (a malformed section, named) with (err) set. */

@@ -47,6 +47,17 @@ void machine_net_destroy(struct machine *m UNUSED, struct machine_vdev *d)
     virtio_net_destroy(d->dev); /* detaches it from its backend; NULL allowed */
 }
 
+const char *machine_vhost_user(const struct machine *m)
+{
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        const struct machine_vdev *d = &m->vdevs[i];
+        if (d->kind->create == machine_net_create && d->dev != NULL &&
+            ((const struct virtio_net *)d->dev)->is_vhost)
+            return "virtio-net";
+    }
+    return NULL;
+}
+
 const uint8_t *machine_nic_stats(struct machine *m, unsigned i, struct control_nic_stats *out)
 {
     for (unsigned k = 0; k < m->nvdevs; k++) {

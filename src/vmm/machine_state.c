@@ -55,7 +55,7 @@ static void append(char *buf, const char *s)
 }
 
 /* What a restore must match: memory, vCPUs, irqchip and the devices the options ask for. */
-static void fingerprint(const struct machine *m, struct sf_fingerprint *fp)
+void machine_fingerprint(const struct machine *m, struct sf_fingerprint *fp)
 {
     memset(fp, 0, sizeof(*fp));
     fp->memory_bytes = m->opts->memory_bytes;
@@ -180,26 +180,37 @@ static int save_memory(struct machine *m, struct sf_writer *w, bool is_zstd, uin
     return 0;
 }
 
-static int write_file(struct machine *m, int fd, bool is_zstd, struct error *err)
+int machine_write_devices(struct machine *m, struct sf_writer *w, struct error *err)
 {
+    int ret = machine_quiesce_vdevs(m, err); /* before any device state is taken */
+    if (ret == 0)
+        ret = save_devices(m, w, err);
+    if (ret == 0)
+        ret = save_vcpus(m, w, err);
+    if (ret == 0)
+        ret = save_cpuid(m, w, err);
+    return ret;
+}
+
+static int write_file(struct machine *m, int fd, unsigned flags, struct error *err)
+{
+    bool is_zstd = flags & MACHINE_SAVE_ZSTD;
     struct sf_fingerprint *fp = malloc(sizeof(*fp));
     struct sf_writer w;
     uint64_t written = 0;
     int ret;
+    if (flags & MACHINE_SAVE_LIVE) {
+        free(fp);
+        return machine_write_live(m, fd, err);
+    }
     if (fp == NULL)
         return error_set(err, -ENOMEM, "out of memory");
-    fingerprint(m, fp);
+    machine_fingerprint(m, fp);
     ret = sf_write_header(&w, fd, fp);
     free(fp);
     if (ret < 0)
         return error_set(err, ret, "cannot write the state file: %s", strerror(-ret));
-    ret = machine_quiesce_vdevs(m, err); /* before any device state is taken */
-    if (ret == 0)
-        ret = save_devices(m, &w, err);
-    if (ret == 0)
-        ret = save_vcpus(m, &w, err);
-    if (ret == 0)
-        ret = save_cpuid(m, &w, err);
+    ret = machine_write_devices(m, &w, err);
     if (ret == 0)
         ret = save_memory(m, &w, is_zstd, &written, err);
     if (ret == 0 && (ret = sf_write_end(&w)) < 0)
@@ -227,7 +238,7 @@ static int check_save_fd(int fd, struct error *err)
     return 0;
 }
 
-int machine_save_fd(struct machine *m, int fd, bool is_zstd, struct error *err)
+int machine_save_fd(struct machine *m, int fd, unsigned flags, struct error *err)
 {
     int ret = machine_check_savable(m, err);
     if (ret == 0)
@@ -239,12 +250,12 @@ int machine_save_fd(struct machine *m, int fd, bool is_zstd, struct error *err)
     if (ftruncate(fd, 0) < 0)
         return error_set(err, -errno, "save: cannot truncate the passed file: %s", strerror(errno));
     m->is_saving = true;
-    ret = write_file(m, fd, is_zstd, err);
+    ret = write_file(m, fd, flags, err);
     m->is_saving = false;
     return ret;
 }
 
-int machine_save(struct machine *m, const char *path, bool is_zstd, struct error *err)
+int machine_save(struct machine *m, const char *path, unsigned flags, struct error *err)
 {
     char tmp[PATH_MAX];
     int fd, ret = machine_check_savable(m, err);
@@ -260,7 +271,7 @@ int machine_save(struct machine *m, const char *path, bool is_zstd, struct error
     if (fd < 0)
         return error_set(err, -errno, "save: cannot create %s: %s", tmp, strerror(errno));
     m->is_saving = true;
-    ret = write_file(m, fd, is_zstd, err);
+    ret = write_file(m, fd, flags, err);
     m->is_saving = false;
     close(fd);
     if (ret == 0 && rename(tmp, path) < 0)
@@ -351,7 +362,7 @@ int machine_open_state(struct machine *m, struct error *err)
     }
     rs->map = map;
     rs->len = (size_t)st.st_size;
-    fingerprint(m, want);
+    machine_fingerprint(m, want);
     ret = sf_parse(rs->map, rs->len, &rs->file, err);
     if (ret == 0)
         ret = sf_fingerprint_check(want, &rs->file.fp, err);

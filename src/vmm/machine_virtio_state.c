@@ -56,6 +56,12 @@ int machine_quiesce_vdevs(struct machine *m, struct error *err)
     return 0;
 }
 
+void machine_mark_vdevs(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nvdevs; i++)
+        virtio_mark_writable(m->vdevs[i].vd);
+}
+
 static int save_transport(struct machine *m, struct machine_vdev *d, struct sf_buf *b)
 {
     (void)m;

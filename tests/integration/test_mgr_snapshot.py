@@ -243,7 +243,10 @@ def test_running_vm_refused(mgr, tmp_path):
     assert [s["name"] for s in tree(mgr, "vm")["snapshots"]] == ["A"]
     assert mgr.state("vm") == "running"
     r = mgr.run("snapshot", "vm", "take", "B", "--live")
-    assert r.returncode == EXIT_INVALID and "--live: not supported yet" in r.stderr, r.stderr
+    assert r.returncode != 0 and "save" in r.stderr, r.stderr
+    assert mgr.state("vm") == "running"
+    r = mgr.run("snapshot", "vm", "restore", "A", "--live")
+    assert r.returncode == EXIT_USAGE and "--live applies to take only" in r.stderr, r.stderr
     mgr.ok("snapshot", "vm", "list")
     mgr.ok("snapshot", "vm", "show", "A")
     r = mgr.run("clone", "vm", "c")

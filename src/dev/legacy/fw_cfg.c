@@ -219,6 +219,8 @@ static uint32_t dma_transfer(struct fw_cfg *c, uint32_t control, uint32_t len, u
             memcpy(dst, e->data + c->offset, n);
         if (len > n)
             memset(dst + n, 0, len - n); /* past the end of the item: zeros, as QEMU gives */
+        if (len > 0)
+            gmem_mark_dirty(c->gm, gpa, len); /* a live save: KVM does not see it */
     } else if (control & FW_CFG_DMA_WRITE) {
         return FW_CFG_DMA_ERROR; /* nothing is writable */
     } else if (!(control & FW_CFG_DMA_SKIP)) {
@@ -249,6 +251,7 @@ static void dma_run(struct fw_cfg *c, uint64_t gpa)
     if (gmem_write(c->gm, gpa, done, sizeof(done)) < 0)
         log_ratelimited(LOG_DEBUG, "DMA access at 0x%llx: cannot write back",
                         (unsigned long long)gpa);
+    gmem_mark_dirty(c->gm, gpa, sizeof(done));
 }
 
 static uint64_t io_read(void *opaque, uint64_t off, unsigned size)

@@ -297,8 +297,10 @@ static void move_unit(struct i8237 *d, unsigned ch, uint8_t *p, unsigned unit, i
     uint8_t type = c->mode & I8237_MODE_TYPE_MASK;
     uint8_t *mem = gmem_ptr(d->gm, gpa, unit);
     if (dir > 0) { /* device to memory */
-        if (type == I8237_MODE_WRITE && mem != NULL)
+        if (type == I8237_MODE_WRITE && mem != NULL) {
             memcpy(mem, p, unit);
+            gmem_mark_dirty(d->gm, gpa, unit); /* for a live save: KVM does not see it */
+        }
     } else if (type == I8237_MODE_READ && mem != NULL) {
         memcpy(p, mem, unit);
     } else {

@@ -47,6 +47,8 @@ static void io_complete(struct blk_req *br, int ret)
 
     pthread_mutex_lock(&ide->lock);
     ch->is_inflight = false;
+    for (int i = 0; i < br->iovcnt; i++) /* a live save: what the disk wrote into RAM */
+        gmem_mark_dirty_hva(ide->gm, br->iov[i].iov_base, br->iov[i].iov_len);
     if (ch->io_epoch == ch->epoch && ch->io_done != NULL)
         finish(ch, ret);
     if (ch->needs_submit && !ide->is_stopped) {
@@ -143,6 +145,7 @@ static int copy_from_buf(struct ide_channel *ch)
     size_t off = 0;
     for (int i = 0; i < ch->br.iovcnt; i++) {
         memcpy(ch->iov[i].iov_base, ch->buf + off, ch->iov[i].iov_len);
+        gmem_mark_dirty_hva(ch->ide->gm, ch->iov[i].iov_base, ch->iov[i].iov_len);
         off += ch->iov[i].iov_len;
     }
     return 0;

@@ -361,6 +361,14 @@ void virtio_queue_drain(struct virtio_dev *vd, unsigned qidx, virtio_chain_fn fn
         virtio_queue_notify(vd, qidx);
 }
 
+void virtio_mark_writable(struct virtio_dev *vd)
+{
+    pthread_mutex_lock(&vd->lock);
+    for (unsigned q = 0; q < vd->num_queues; q++)
+        virtq_mark_writable(&vd->queues[q].vq);
+    pthread_mutex_unlock(&vd->lock);
+}
+
 void virtio_queue_unpop(struct virtio_dev *vd, unsigned qidx, unsigned n)
 {
     if (qidx < vd->num_queues && n <= vd->queues[qidx].vq.size)

@@ -198,6 +198,9 @@ MUST_CHECK int virtio_queue_pop(struct virtio_dev *vd, unsigned qidx, struct vir
 /* Returns chain (head) to the driver with (len) bytes written. A push to a queue stopped by a
  * reset is dropped. */
 void virtio_queue_push(struct virtio_dev *vd, unsigned qidx, uint16_t head, uint32_t len);
+/* Marks the buffers every live queue offers for writing (virtq_mark_writable), for a live
+ * save. Takes vd->lock. */
+void virtio_mark_writable(struct virtio_dev *vd);
 /* Gives the last (n) chains popped from queue (qidx) and not pushed back to the ring
  * (virtq_unpop). vd->lock held. */
 void virtio_queue_unpop(struct virtio_dev *vd, unsigned qidx, unsigned n);

@@ -49,6 +49,7 @@ int virtq_init(struct virtq *vq, const struct gmem *gm, uint16_t size, uint64_t 
         return -EINVAL;
     }
     vq->used_ring = (struct virtq_used_elem *)(void *)(vq->used_hdr + 2);
+    vq->used_gpa = used_gpa;
     /* Both indices start at 0 after a reset (§2.7.6, §2.7.8). */
     vq->used_idx = 0;
     vq->last_avail_idx = 0;
@@ -78,6 +79,43 @@ struct walk {
     struct virtq_elem *elem;
 };
 
+/* Marks the used ring (flags, idx, ring, avail_event) as written, for a live save (gmem.h). */
+static void used_written(const struct virtq *vq)
+{
+    gmem_mark_dirty(vq->gm, vq->used_gpa, 6ULL + 8ULL * vq->size);
+}
+
+/* Marks the writable entries of the indirect table (ind) names, if it is a valid one. */
+static void mark_indirect(const struct virtq *vq, const struct virtq_desc *ind)
+{
+    const struct virtq_desc *table;
+    unsigned n = ind->len / sizeof(struct virtq_desc);
+    if (ind->len % sizeof(struct virtq_desc) != 0 || n == 0 || n > VIRTQ_CHAIN_MAX ||
+        (table = gmem_ptr(vq->gm, ind->addr, ind->len)) == NULL)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        struct virtq_desc d;
+        memcpy(&d, &table[i], sizeof(d));
+        if (d.flags & VIRTQ_DESC_F_WRITE)
+            gmem_mark_dirty(vq->gm, d.addr, d.len);
+    }
+}
+
+void virtq_mark_writable(const struct virtq *vq)
+{
+    if (!vq->is_ready)
+        return;
+    used_written(vq);
+    for (unsigned i = 0; i < vq->size; i++) {
+        struct virtq_desc d;
+        memcpy(&d, &vq->desc[i], sizeof(d));
+        if (d.flags & VIRTQ_DESC_F_INDIRECT)
+            mark_indirect(vq, &d);
+        else if (d.flags & VIRTQ_DESC_F_WRITE)
+            gmem_mark_dirty(vq->gm, d.addr, d.len);
+    }
+}
+
 /* Adds one (already copied) descriptor's buffer to the element. */
 static int add_buffer(struct walk *w, const struct virtq_desc *d)
 {
@@ -100,6 +138,7 @@ static int add_buffer(struct walk *w, const struct virtq_desc *d)
     e->iov[n].iov_base = hva;
     e->iov[n].iov_len = d->len;
     if (is_writable) {
+        gmem_mark_dirty(w->vq->gm, d->addr, d->len); /* before the device writes it */
         e->n_writable++;
         /* cannot overflow: at most VIRTQ_CHAIN_MAX * UINT32_MAX */
         e->writable_bytes += d->len;
@@ -200,6 +239,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
     vq->last_avail_idx++;
     if (vq->has_event_idx)
         __atomic_store_n(avail_event_ptr(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
+    used_written(vq);
     return 1;
 }
 
@@ -217,6 +257,7 @@ int virtq_push(struct virtq *vq, uint16_t head, uint32_t len_bytes)
     vq->used_idx++;
     /* Release: the entry (and the data written into the buffers) before the index. */
     __atomic_store_n(&vq->used_hdr[1], vq->used_idx, __ATOMIC_RELEASE);
+    used_written(vq);
     return 0;
 }
 
@@ -252,6 +293,7 @@ void virtq_disable_notify(struct virtq *vq)
     if (!vq->is_ready || vq->is_broken || vq->has_event_idx)
         return;
     __atomic_store_n(&vq->used_hdr[0], (uint16_t)VIRTQ_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+    used_written(vq);
 }
 
 bool virtq_enable_notify(struct virtq *vq)
@@ -262,6 +304,7 @@ bool virtq_enable_notify(struct virtq *vq)
         __atomic_store_n(avail_event_ptr(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
     else
         __atomic_store_n(&vq->used_hdr[0], (uint16_t)0, __ATOMIC_RELAXED);
+    used_written(vq);
     /* Full barrier: the driver must see the flag before we look at avail.idx again. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return avail_idx(vq) != vq->last_avail_idx;
@@ -281,6 +324,7 @@ void virtq_unpop(struct virtq *vq, uint16_t n)
     vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - n);
     if (vq->has_event_idx)
         __atomic_store_n(avail_event_ptr(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
+    used_written(vq);
 }
 
 void virtq_resync(struct virtq *vq, uint16_t last_avail_idx)
@@ -303,6 +347,7 @@ bool virtq_enable_notify_more(struct virtq *vq)
         __atomic_store_n(avail_event_ptr(vq), idx, __ATOMIC_RELAXED);
     else
         __atomic_store_n(&vq->used_hdr[0], (uint16_t)0, __ATOMIC_RELAXED);
+    used_written(vq);
     /* Full barrier: the driver must see avail_event before we look at avail.idx again. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return avail_idx(vq) != idx;

@@ -62,6 +62,7 @@ struct virtq {
     struct virtq_desc *desc; /* host pointers checked by gmem_ptr at virtq_init */
     uint16_t *avail;         /* [0] flags, [1] idx, [2..2+size) ring, [2+size] used_event */
     uint16_t *used_hdr;      /* [0] flags, [1] idx */
+    uint64_t used_gpa;       /* where used_hdr is: its writes are marked for a live save */
     struct virtq_used_elem *used_ring; /* [size] followed by avail_event */
     uint16_t last_avail_idx;           /* next avail entry to consume */
     uint16_t used_idx;                 /* shadow of used->idx */
@@ -96,6 +97,14 @@ static inline bool virtq_size_is_valid(uint32_t size)
  * Checks the size, alignment and that each ring lies fully inside one RAM region. Returns 0,
  * or -EINVAL (then (vq) is broken).
  */
+/*
+ * Marks (gmem_mark_dirty) every buffer a descriptor of (vq)'s table, or of an indirect table it
+ * names, offers the device for writing: when a live save starts, the requests already in
+ * flight were popped before pops were marked, and their buffers are among these. Reads only;
+ * malformed entries are skipped (nothing is broken). Called with the device's lock held.
+ */
+void virtq_mark_writable(const struct virtq *vq);
+
 MUST_CHECK int virtq_init(struct virtq *vq, const struct gmem *gm, uint16_t size, uint64_t desc_gpa,
                           uint64_t avail_gpa, uint64_t used_gpa, bool has_event_idx,
                           bool has_indirect);

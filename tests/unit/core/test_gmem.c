@@ -50,11 +50,48 @@ static void test_pc_ram_split(void **state)
     gmem_destroy(gm);
 }
 
+/* The marks of a live save: nothing while not tracking, pages of a range (cut at the region's
+ * end), nothing outside RAM or in a ROM; taken without clearing, then with. */
+static void test_dirty_marks(void **state)
+{
+    struct gmem *gm;
+    struct gmem_region *ram, *rom;
+    uint64_t bm[2] = {0};
+    (void)state;
+    assert_int_equal(gmem_create(&gm), 0);
+    assert_int_equal(gmem_add_region(gm, 0, 64 * 4096, "ram", false, &ram), 0);
+    assert_int_equal(gmem_add_region(gm, 0x100000, 4096, "rom", true, &rom), 0);
+    assert_int_equal(gmem_bitmap_words(ram), 1);
+    gmem_mark_dirty(gm, 4096, 1); /* not tracking: ignored */
+    assert_int_equal(gmem_track_start(gm), 0);
+    assert_null(rom->dirty);
+    gmem_take_dirty(ram, bm, true);
+    assert_int_equal(bm[0], 0);
+    gmem_mark_dirty(gm, 4096 + 10, 4096);           /* pages 1 and 2 */
+    gmem_mark_dirty(gm, 63 * 4096 + 8, 1ULL << 40); /* cut at the end: page 63 */
+    gmem_mark_dirty(gm, 0x100000, 16);              /* ROM */
+    gmem_mark_dirty(gm, 0x200000, 16);              /* not RAM */
+    gmem_mark_dirty(gm, 5 * 4096, 0);               /* empty */
+    gmem_take_dirty(ram, bm, false);
+    assert_int_equal(bm[0], (1ULL << 1) | (1ULL << 2) | (1ULL << 63));
+    bm[0] = 0;
+    gmem_take_dirty(ram, bm, true); /* still there, and now cleared */
+    assert_int_equal(bm[0], (1ULL << 1) | (1ULL << 2) | (1ULL << 63));
+    bm[0] = 0;
+    gmem_take_dirty(ram, bm, true);
+    assert_int_equal(bm[0], 0);
+    gmem_track_stop(gm);
+    assert_null(ram->dirty);
+    gmem_mark_dirty(gm, 4096, 1);
+    gmem_destroy(gm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pc_ram_and_ptr),
         cmocka_unit_test(test_pc_ram_split),
+        cmocka_unit_test(test_dirty_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ struct fake {
     int keys_sent;
     char last_keys[300], last_text[1100];
     struct control_pointer last_pointer;
+    bool was_live;
 };
 
 static enum control_run_state f_query_state(void *opaque)
@@ -112,9 +113,11 @@ static int f_stats(void *opaque, struct control_stats *out, struct error *err)
     return 0;
 }
 
-static int f_save(void *opaque, const char *path, int fd, bool is_zstd, struct error *err)
+static int f_save(void *opaque, const char *path, int fd, bool is_zstd, bool is_live,
+                  struct error *err)
 {
     struct fake *f = opaque;
+    f->was_live = is_live;
     if (fd >= 0) { /* the op owns it: mark it as written and close it */
         assert_null(path);
         assert_int_equal(write(fd, "S", 1), 1);
@@ -461,7 +464,18 @@ static void test_save(void **state)
     result_of(r, 8);
     json_decref(r);
     assert_true(e->fake.was_zstd);
+    assert_false(e->fake.was_live);
     assert_int_equal(e->fake.saves, 2);
+    r = call(e, "{\"id\":9,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"live\":true}}\n");
+    result_of(r, 9);
+    json_decref(r);
+    assert_true(e->fake.was_live);
+    expect_error(call(e, "{\"id\":10,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"live\":1}}\n"),
+                 "EINVAL", "live");
+    expect_error(call(e, "{\"id\":11,\"cmd\":\"save\",\"args\":{\"path\":\"a\",\"live\":true,"
+                         "\"compress\":\"zstd\"}}\n"),
+                 "ENOTSUP", "not supported yet");
+    assert_int_equal(e->fake.saves, 3);
 }
 
 /* Sends (line) with descriptor (fd) attached to its first byte (SCM_RIGHTS). */

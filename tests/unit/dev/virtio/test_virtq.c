@@ -110,6 +110,48 @@ static void test_chain(void **state)
     assert_false(guest_ring_used(&f->r, &id, &len));
 }
 
+static bool is_marked(const uint64_t *bm, uint64_t gpa)
+{
+    uint64_t p = gpa / 4096;
+    return (bm[p / 64] >> (p % 64)) & 1;
+}
+
+/* A live save's marks (core/gmem.h): virtq_mark_writable marks what the table offers for
+ * writing (directly or through a valid indirect table), a pop marks its writable buffers, a
+ * push the used ring; readable buffers are never marked. */
+static void test_live_marks(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t bm[RAM_BYTES / 4096 / 64] = {0};
+    const struct gmem_region *r = gmem_find(f->gm, 0);
+    assert_int_equal(gmem_track_start(f->gm), 0);
+    guest_ring_desc(&f->r, 0, 0, BUF_GPA + 0x3000, 16, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_desc(&f->r, 0, 1, BUF_GPA + 0x7000, 16, 0, 0);
+    guest_ring_desc(&f->r, TABLE_GPA, 0, BUF_GPA + 0x5000, 8, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_desc(&f->r, 0, 2, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+    guest_ring_desc(&f->r, 0, 3, TABLE_GPA + 0x1000, 10, VIRTQ_DESC_F_INDIRECT, 0); /* bad */
+    virtq_mark_writable(&f->vq);
+    gmem_take_dirty(r, bm, true);
+    assert_true(is_marked(bm, BUF_GPA + 0x3000) && is_marked(bm, BUF_GPA + 0x5000));
+    assert_true(is_marked(bm, f->r.used_gpa));
+    assert_false(is_marked(bm, BUF_GPA + 0x7000) || is_marked(bm, TABLE_GPA + 0x1000));
+    assert_false(f->vq.is_broken);
+
+    memset(bm, 0, sizeof(bm));
+    guest_ring_desc(&f->r, 0, 4, BUF_GPA + 0x7000, 16, VIRTQ_DESC_F_NEXT, 5);
+    guest_ring_desc(&f->r, 0, 5, BUF_GPA + 0x9000, 0x2000, VIRTQ_DESC_F_WRITE, 0);
+    guest_ring_publish(&f->r, 4);
+    assert_int_equal(virtq_pop(&f->vq, &f->elem), 1);
+    gmem_take_dirty(r, bm, true);
+    assert_true(is_marked(bm, BUF_GPA + 0x9000) && is_marked(bm, BUF_GPA + 0xa000));
+    assert_false(is_marked(bm, BUF_GPA + 0x7000) || is_marked(bm, BUF_GPA + 0xb000));
+    memset(bm, 0, sizeof(bm));
+    assert_int_equal(virtq_push(&f->vq, 4, 0x2000), 0);
+    gmem_take_dirty(r, bm, true);
+    assert_true(is_marked(bm, f->r.used_gpa));
+    gmem_track_stop(f->gm);
+}
+
 static void test_zero_length_skipped(void **state)
 {
     struct fixture *f = *state;
@@ -484,6 +526,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_chain),
+        T(test_live_marks),
         T(test_zero_length_skipped),
         T(test_indirect),
         T(test_indirect_after_direct),
