@@ -300,6 +300,15 @@ static const struct net_backend_ops tap_ops = {
     .close = tap_close,
 };
 
+/* Whether interface (name) is a tun/tap device (sysfs has tun_flags for those only; without
+ * sysfs, assume it is, so the message stays the plain one). */
+static bool is_tun_device(const char *name)
+{
+    char path[64 + IFNAMSIZ];
+    snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+    return access(path, F_OK) == 0 || access("/sys/class/net", F_OK) < 0;
+}
+
 /* Opens /dev/net/tun (nq) times and attaches each to interface (name). */
 static int open_ifname(struct net_tap *t, const char *name, struct error *err)
 {
@@ -324,13 +333,17 @@ static int open_ifname(struct net_tap *t, const char *name, struct error *err)
         q->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (q->fd < 0)
             return error_set(err, -errno, "tap ifname=%s: /dev/net/tun: %s", name, strerror(errno));
-        if (ioctl(q->fd, TUNSETIFF, &ifr) < 0)
-            return error_set(err, -errno, "tap ifname=%s: cannot attach%s: %s%s", name,
-                             t->nq > 1 ? " a queue" : "", strerror(errno),
-                             errno == EPERM ? " (not its owner, and no CAP_NET_ADMIN)"
-                             : errno == EINVAL && t->nq > 1
-                                 ? " (not a multi-queue tap: made without multi_queue?)"
-                                 : "");
+        if (ioctl(q->fd, TUNSETIFF, &ifr) < 0) {
+            int e = errno;
+            return error_set(
+                err, -e, "tap ifname=%s: cannot attach%s: %s%s", name, t->nq > 1 ? " a queue" : "",
+                strerror(e),
+                e == EPERM ? " (not its owner, and no CAP_NET_ADMIN)"
+                : e == EINVAL && !is_tun_device(name)
+                    ? " (not a tap device: make one with 'ip tuntap add NAME mode tap')"
+                : e == EINVAL && t->nq > 1 ? " (not a multi-queue tap: made without multi_queue?)"
+                                           : "");
+        }
         q->is_attached = true;
     }
     return 0;
