@@ -231,6 +231,28 @@ static void forget_failed_start(const struct store *st, const char *name)
         unlink(path);
 }
 
+/*
+ * The monitor's own one-line error in the log (tail): the last line it printed as
+ * "bareiron-vmm: <why>" (warnings and the guest's output come before it). Cuts (tail) at that
+ * line's end and returns <why>, or NULL when there is none.
+ */
+static const char *monitor_error_line(char *tail)
+{
+    static const char prefix[] = "bareiron-vmm: ";
+    char *last = NULL;
+    for (char *p = tail; p != NULL && *p != '\0';) {
+        if (strncmp(p, prefix, sizeof(prefix) - 1) == 0)
+            last = p;
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    if (last == NULL)
+        return NULL;
+    last[strcspn(last, "\n")] = '\0';
+    return last + sizeof(prefix) - 1;
+}
+
 /* Polls until the control socket answers, the monitor exits or the deadline passes. */
 static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t pid,
                       struct error *err)
@@ -274,6 +296,12 @@ static int wait_ready(const struct store *st, const struct vm_config *cfg, pid_t
     }
     forget_failed_start(st, cfg->name);
     proc_log_tail(st, cfg->name, 10, tail, sizeof(tail));
+    const char *why = monitor_error_line(tail);
+    if (why != NULL && ps.has_exit && !ps.exit_signal)
+        return error_set(err, exit_errno(ps.exit_status),
+                         "%s (the monitor of '%s' exited with status %d during start; its log: "
+                         "vms/%s/run/vmm.log)",
+                         why, cfg->name, ps.exit_status, cfg->name);
     if (ps.exit_signal)
         return error_set(err, -EIO, "the monitor of '%s' was killed by signal %d during start%s%s",
                          cfg->name, ps.exit_signal, tail[0] ? "; log:\n" : "", tail);
