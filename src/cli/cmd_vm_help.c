@@ -175,8 +175,8 @@ static const struct {
      "  then 'saved'. 'bareiron start' resumes it where it stopped and then drops the file;\n"
      "  'bareiron discard' drops it instead. While saved, the settings that describe the\n"
      "  machine are refused and its disks must not be changed (see docs/cli.md). A device\n"
-     "  without saved state (virtio-net) is refused naming it (status 6) and the VM runs on;\n"
-     "  so is a monitor started in the sandbox (as root without BAREIRON_SANDBOX=0).\n\n"
+     "  without saved state (the IDE controller; fw_cfg on a firmware boot) is refused\n"
+     "  naming it (status 6) and the VM runs on.\n\n"
      "OPTIONS\n  --compress zstd   compress guest memory: a smaller file, but the resume\n"
      "                    reads it instead of mapping it (slower, more memory)\n\n"},
     {"discard", false,
