@@ -300,13 +300,19 @@ static const struct net_backend_ops tap_ops = {
     .close = tap_close,
 };
 
-/* Whether interface (name) is a tun/tap device (sysfs has tun_flags for those only; without
- * sysfs, assume it is, so the message stays the plain one). */
-static bool is_tun_device(const char *name)
+/*
+ * Whether interface (name) is known not to be a tun/tap device: sysfs lists it without the
+ * tun_flags that tun/tap devices have. Unknown (no sysfs, or a sysfs of another network
+ * namespace that does not list it) is false, and the message stays the plain one.
+ */
+static bool is_not_tun_device(const char *name)
 {
     char path[64 + IFNAMSIZ];
+    snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+    if (access(path, F_OK) < 0)
+        return false;
     snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
-    return access(path, F_OK) == 0 || access("/sys/class/net", F_OK) < 0;
+    return access(path, F_OK) < 0;
 }
 
 /* Opens /dev/net/tun (nq) times and attaches each to interface (name). */
@@ -339,7 +345,7 @@ static int open_ifname(struct net_tap *t, const char *name, struct error *err)
                 err, -e, "tap ifname=%s: cannot attach%s: %s%s", name, t->nq > 1 ? " a queue" : "",
                 strerror(e),
                 e == EPERM ? " (not its owner, and no CAP_NET_ADMIN)"
-                : e == EINVAL && !is_tun_device(name)
+                : e == EINVAL && is_not_tun_device(name)
                     ? " (not a tap device: make one with 'ip tuntap add NAME mode tap')"
                 : e == EINVAL && t->nq > 1 ? " (not a multi-queue tap: made without multi_queue?)"
                                            : "");
