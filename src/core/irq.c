@@ -4,9 +4,11 @@
  * KVM_SET_GSI_ROUTING). With the kernel irqchip, legacy lines go to the
  * IOAPIC and the PIC through the default GSI routing KVM installs with KVM_CREATE_IRQCHIP;
  * with the split irqchip they go to the monitor's IOAPIC, which sends MSIs. MSIs are sent
- * directly; the GSI routing table holds the userspace IOAPIC's level-triggered entries and the
- * irqfds' MSI routes (an eventfd signalled by vhost-net raises its queue's MSI-X message inside
- * the kernel, KVM_IRQFD api.rst §4.75).
+ * directly; the GSI routing table holds the irqfds' MSI routes (an eventfd signalled by
+ * vhost-net raises its queue's MSI-X message inside the kernel, KVM_IRQFD api.rst §4.75) and,
+ * with the split irqchip, the userspace IOAPIC's level-triggered entries. KVM_SET_GSI_ROUTING
+ * replaces the whole table, so with the kernel irqchip every table handed over starts with the
+ * routes KVM_CREATE_IRQCHIP installed (vm_default_routes).
  */
 #define LOG_TAG "irq"
 #include "core/vm.h"
@@ -49,17 +51,44 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
     return 0;
 }
 
-/* Hands the whole table (IOAPIC routes and irqfd routes) to KVM. route_lock held. */
+unsigned vm_default_routes(struct kvm_irq_routing_entry *e)
+{
+    unsigned n = 0;
+
+    /* GSI 0..15: IOAPIC pin = GSI and the 8259 pin (master 0..7, slave 8..15); 16..23: the
+     * IOAPIC only. The same table as KVM's own (KVM_CREATE_IRQCHIP's default routing). */
+    for (uint32_t gsi = 0; gsi < IOAPIC_NUM_PINS; gsi++) {
+        e[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi,
+            .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi},
+        };
+        if (gsi < 16)
+            e[n++] = (struct kvm_irq_routing_entry){
+                .gsi = gsi,
+                .type = KVM_IRQ_ROUTING_IRQCHIP,
+                .u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                              .pin = gsi % 8},
+            };
+    }
+    return n;
+}
+
+/* Hands the whole table (the kernel irqchip's default routes, the userspace IOAPIC's routes
+ * and the irqfd routes) to KVM. route_lock held. */
 static int commit_routes(struct vm *vm)
 {
     union {
         struct kvm_irq_routing hdr;
         uint8_t bytes[sizeof(struct kvm_irq_routing) +
-                      (IOAPIC_NUM_PINS + VM_MAX_IRQFDS) * sizeof(struct kvm_irq_routing_entry)];
+                      (VM_DEFAULT_ROUTES + IOAPIC_NUM_PINS + VM_MAX_IRQFDS) *
+                          sizeof(struct kvm_irq_routing_entry)];
     } table;
     unsigned n = 0;
 
     memset(&table, 0, sizeof(table));
+    if (vm->irqchip == VM_IRQCHIP_KERNEL)
+        n = vm_default_routes(table.hdr.entries);
     for (unsigned i = 0; i < vm->nioapic_routes + VM_MAX_IRQFDS; i++) {
         struct kvm_irq_routing_entry *e = &table.hdr.entries[n];
         uint64_t addr;
@@ -117,8 +146,6 @@ int vm_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data)
     bool is_new = true;
     int ret;
 
-    if (vm->irqchip != VM_IRQCHIP_SPLIT)
-        return -ENOTSUP;
     pthread_mutex_lock(&vm->route_lock);
     for (unsigned i = 0; i < VM_MAX_IRQFDS; i++) {
         if (vm->irqfds[i].fd == fd) {

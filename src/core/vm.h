@@ -185,13 +185,19 @@ int vm_set_msi_routes(struct vm *vm, const struct platform_msi_route *routes, un
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /*
  * Makes a signal of eventfd (fd) raise the MSI (addr, data) inside the kernel (KVM_IRQFD over
- * an MSI route of its own), or, for an (fd) routed already, changes its message. Split irqchip
- * only (-ENOTSUP otherwise: the kernel irqchip's default routes would have to be rebuilt).
- * Returns 0 or -errno (-ENOSPC: VM_MAX_IRQFDS in use). vm_irqfd_remove undoes it (no-op for an
- * fd not routed). Thread-safe.
+ * an MSI route of its own), or, for an (fd) routed already, changes its message. Both
+ * irqchips (with the kernel one, the table handed to KVM keeps its default PIC and IOAPIC
+ * routes). Returns 0 or -errno (-ENOSPC: VM_MAX_IRQFDS in use). vm_irqfd_remove undoes it (no-op
+ * for an fd not routed). Thread-safe.
  */
 int vm_irqfd_msi(struct vm *vm, int fd, uint64_t addr, uint32_t data);
 void vm_irqfd_remove(struct vm *vm, int fd);
+/* The routes KVM_CREATE_IRQCHIP installs (GSI 0..15 to the IOAPIC pin and the 8259 pin, 16..23
+ * to the IOAPIC pin), written to (e) (VM_DEFAULT_ROUTES entries of struct
+ * kvm_irq_routing_entry); returns their count. */
+#define VM_DEFAULT_ROUTES (IOAPIC_NUM_PINS + 16u)
+struct kvm_irq_routing_entry;
+unsigned vm_default_routes(struct kvm_irq_routing_entry *e);
 /* core/ioevent.c: KVM_IOEVENTFD (len 0 = any size). Returns 0 or -errno. */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd, bool is_assign);
 

@@ -20,7 +20,8 @@
  * frames of the receive and transmit queues itself. The device hands it the rings' host
  * addresses, guest memory's RAM regions, the queue kick eventfds and an interrupt eventfd per
  * queue (net_backend_vhost_start); from then on the frames bypass send/rx until
- * net_backend_vhost_stop gives the rings back with the index each stopped at.
+ * net_backend_vhost_stop gives the rings back with the index each stopped at. A ring error the
+ * kernel reports (vhost's error eventfd) reaches the device through net_backend_fault.
  *
  * A backend lives across guest reboots (the monitor owns it, the machine of the moment attaches
  * its device with net_backend_attach and detaches it before it goes away), so forwards added at
@@ -93,6 +94,10 @@ typedef int (*net_rx_fn)(void *opaque, unsigned queue, const struct net_hdr *hdr
                          size_t len);
 /* The backend's carrier changed (tap gone, link set down). */
 typedef void (*net_link_fn)(void *opaque);
+/* The in-kernel data path found the guest's rings broken (vhost's error eventfd: a bad
+ * descriptor, an address outside the memory table) and stopped them; (why) for the log. Event
+ * loop thread, no device lock held. */
+typedef void (*net_fault_fn)(void *opaque, const char *why);
 
 struct net_backend;
 
@@ -157,6 +162,7 @@ struct net_backend {
     bool is_vhost_required; /* vhost=on: a device that cannot start it fails (NEEDS_RESET) */
     net_rx_fn rx;           /* NULL while no device is attached */
     net_link_fn link_changed;
+    net_fault_fn fault; /* optional (set after attach), NULL while detached */
     void *opaque;
     struct net_backend_stats stats;
     struct net_dev_counters dev_counters; /* the last detached device's */
@@ -176,7 +182,15 @@ static inline void net_backend_detach(struct net_backend *be)
 {
     be->rx = NULL;
     be->link_changed = NULL;
+    be->fault = NULL;
     be->opaque = NULL;
+}
+
+/* Tells the attached device its in-kernel data path failed (see net_fault_fn). */
+static inline void net_backend_fault(struct net_backend *be, const char *why)
+{
+    if (be->fault != NULL)
+        be->fault(be->opaque, why);
 }
 
 /* True when frames can flow: the backend has a carrier and the link is administratively up. */

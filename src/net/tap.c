@@ -5,7 +5,8 @@
  * queues=N: one descriptor per queue pair, attached and detached with TUNSETQUEUE as the guest
  * uses more or fewer pairs), TUNSETVNETHDRSZ 12, TUNSETOFFLOAD for the offloads the guest
  * takes; with vhost-net (net/vhost.h) the kernel moves the frames of each pair while the
- * device runs, and this file's read path stands aside for that pair.
+ * device runs, and this file's read path stands aside for that pair. vhost's error eventfd
+ * (one per pair, watched on the loop) tells the device a ring broke (net_backend_fault).
  */
 #define LOG_TAG "net-tap"
 #include "net/tap.h"
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ struct tap_queue {
     unsigned index;
     int fd;
     int vhost_fd;         /* /dev/vhost-net for this pair, -1 without */
+    int err_fd;           /* vhost's ring errors for this pair (eventfd), -1 without */
     atomic_bool is_vhost; /* vhost moves the frames: the read path stands aside */
     bool is_attached;     /* TUNSETQUEUE: frames from the host come to this queue */
     bool is_rx_paused;    /* the device had no room: fd not watched */
@@ -246,7 +249,7 @@ static int tap_vhost_start(struct net_backend *be, unsigned pair, const struct n
     if (pair >= t->nq || t->q[pair].vhost_fd < 0)
         return -ENOTSUP;
     q = &t->q[pair];
-    ret = net_vhost_start(q->vhost_fd, q->fd, s);
+    ret = net_vhost_start(q->vhost_fd, q->fd, q->err_fd, s);
     if (ret == 0)
         atomic_store(&q->is_vhost, true);
     return ret;
@@ -273,6 +276,10 @@ static void queues_close(struct net_tap *t)
         struct tap_queue *q = &t->q[i];
         if (q->vhost_fd >= 0)
             close(q->vhost_fd);
+        if (q->err_fd >= 0) {
+            (void)evloop_del(t->loop, q->err_fd);
+            close(q->err_fd);
+        }
         if (q->fd >= 0) {
             (void)evloop_del(t->loop, q->fd);
             close(q->fd);
@@ -405,6 +412,35 @@ static int setup_queue(struct net_tap *t, struct tap_queue *q, struct error *err
     return 0;
 }
 
+/* vhost signalled a ring error of pair (q) (vhost_vq_err: a descriptor it could not use) and
+ * stopped that ring: the device is told, it marks itself broken and takes the rings back. */
+static void on_vhost_error(void *opaque, uint32_t events)
+{
+    struct tap_queue *q = opaque;
+    uint64_t n;
+    (void)events;
+
+    if (read(q->err_fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || !atomic_load(&q->is_vhost))
+        return;
+    q->t->be.stats.errors++;
+    log_ratelimited(LOG_WARN, "%s: vhost-net queue pair %u: the kernel found a ring broken",
+                    q->t->ifname, q->index);
+    net_backend_fault(&q->t->be, "vhost-net found a ring broken");
+}
+
+/* An error eventfd for pair (q), watched on the loop; without one, ring errors go unreported. */
+static void open_err_fd(struct tap_queue *q)
+{
+    q->err_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (q->err_fd >= 0 && evloop_add(q->t->loop, q->err_fd, EPOLLIN, on_vhost_error, q) == 0)
+        return;
+    log_warn("%s: queue pair %u: vhost-net's ring errors will not be reported", q->t->ifname,
+             q->index);
+    if (q->err_fd >= 0)
+        close(q->err_fd);
+    q->err_fd = -1;
+}
+
 /* vhost=auto|on: /dev/vhost-net once per pair, before the jail (the filters forbid opens). */
 static int open_vhost(struct net_tap *t, enum net_vhost mode, struct error *err)
 {
@@ -428,6 +464,8 @@ static int open_vhost(struct net_tap *t, enum net_vhost mode, struct error *err)
         }
         t->q[i].vhost_fd = fd;
     }
+    for (unsigned i = 0; i < t->nq; i++)
+        open_err_fd(&t->q[i]);
     t->be.vhost_features = features;
     t->be.is_vhost_required = mode == NET_VHOST_ON;
     return 0;
@@ -478,7 +516,7 @@ int net_tap_create(struct evloop *loop, const struct net_tap_opts *o, struct net
     t->nq = o->queues > 1 ? o->queues : 1;
     t->be.nqueues = t->nq;
     for (unsigned i = 0; i < NET_MAX_QUEUES; i++) {
-        t->q[i] = (struct tap_queue){.t = t, .index = i, .fd = -1, .vhost_fd = -1};
+        t->q[i] = (struct tap_queue){.t = t, .index = i, .fd = -1, .vhost_fd = -1, .err_fd = -1};
         atomic_init(&t->q[i].is_vhost, false);
     }
     t->txbuf = malloc(TAP_BUF_BYTES);

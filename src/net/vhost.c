@@ -54,7 +54,7 @@ static int set_mem_table(int fd, const struct net_vhost_setup *s)
     return ret;
 }
 
-static int set_ring(int fd, unsigned i, const struct net_vhost_ring *r)
+static int set_ring(int fd, unsigned i, const struct net_vhost_ring *r, int err_fd)
 {
     struct vhost_vring_state num = {.index = i, .num = r->size};
     struct vhost_vring_state base = {.index = i, .num = r->last_avail_idx};
@@ -66,11 +66,16 @@ static int set_ring(int fd, unsigned i, const struct net_vhost_ring *r)
     };
     struct vhost_vring_file kick = {.index = i, .fd = r->kick_fd};
     struct vhost_vring_file call = {.index = i, .fd = r->call_fd};
+    struct vhost_vring_file verr = {.index = i, .fd = err_fd};
 
     if (ioctl(fd, VHOST_SET_VRING_NUM, &num) < 0 || ioctl(fd, VHOST_SET_VRING_BASE, &base) < 0 ||
         ioctl(fd, VHOST_SET_VRING_ADDR, &addr) < 0 || ioctl(fd, VHOST_SET_VRING_KICK, &kick) < 0 ||
         ioctl(fd, VHOST_SET_VRING_CALL, &call) < 0)
         return -errno;
+    /* the ring's errors: only reported, so a kernel refusing it does not stop vhost */
+    if (err_fd >= 0 && ioctl(fd, VHOST_SET_VRING_ERR, &verr) < 0)
+        log_ratelimited(LOG_WARN, "VHOST_SET_VRING_ERR %u: %s (ring errors not reported)", i,
+                        strerror(errno));
     return 0;
 }
 
@@ -83,7 +88,7 @@ static void set_backend(int fd, unsigned n, int tap_fd)
     }
 }
 
-int net_vhost_start(int fd, int tap_fd, const struct net_vhost_setup *s)
+int net_vhost_start(int fd, int tap_fd, int err_fd, const struct net_vhost_setup *s)
 {
     /* The tap reads and writes the 12-byte header itself (TUNSETVNETHDRSZ): no
      * VHOST_NET_F_VIRTIO_NET_HDR, vhost passes the guest's header through. */
@@ -99,7 +104,7 @@ int net_vhost_start(int fd, int tap_fd, const struct net_vhost_setup *s)
     }
     for (unsigned i = 0; ret == 0 && i < 2; i++) {
         what = "vring setup";
-        ret = set_ring(fd, i, &s->rings[i]);
+        ret = set_ring(fd, i, &s->rings[i], err_fd);
     }
     for (unsigned i = 0; ret == 0 && i < 2; i++) {
         struct vhost_vring_file b = {.index = i, .fd = tap_fd};

@@ -386,7 +386,12 @@ BRIDGE_CASES = [
     # multiqueue: 2 queue pairs, 2 vCPUs per guest, vhost-net per pair (2 descriptors each)
     VcpuCase("linux-bridge-mq-vhost-on", b"", ("on", VMM, "/x/vmlinuz", "/x/initrd.gz", "2"), 0,
              timeout=600, linux=True, script="bridge_case.sh", check=check_bridge(True, 2),
-             skip_if=bridge_skip)
+             skip_if=bridge_skip),
+    # the in-kernel irqchip (PIC, IOAPIC, PIT in KVM): vhost's queue interrupts through irqfds
+    # whose MSI routes sit beside KVM's default PIC/IOAPIC routes
+    VcpuCase("linux-bridge-irqchip-kernel-vhost-on", b"",
+             ("on", VMM, "/x/vmlinuz", "/x/initrd.gz", "1", "kernel"), 0, timeout=600,
+             linux=True, script="bridge_case.sh", check=check_bridge(True), skip_if=bridge_skip),
 ]
 VCPU_CASES += BRIDGE_CASES
 NET_MODULES = "tun vhost_net bridge"

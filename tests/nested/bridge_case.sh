@@ -12,7 +12,8 @@
 # monitor's --help lists no --nic. No traffic leaves the namespace.
 # With QUEUES > 1 the taps are multi-queue (nested-mqtap) and each guest has 2 vCPUs and
 # --nic ...,queues=QUEUES (virtio-net MQ; with vhost-net one /dev/vhost-net per queue pair).
-# Usage: bridge_case.sh VHOST(on|off) VMM KERNEL INITRD [QUEUES]
+# IRQCHIP (default split) is the monitors' --irqchip.
+# Usage: bridge_case.sh VHOST(on|off) VMM KERNEL INITRD [QUEUES [IRQCHIP]]
 set -u
 
 if [ "${1:-}" != --inner ]; then
@@ -28,6 +29,7 @@ vmm=$3
 kernel=$4
 initrd=$5
 queues=${6:-1}
+irqchip=${7:-split}
 bb=/bin/busybox
 limit=400
 cmdline="console=ttyS0 panic=-1 quiet itest=netrun itest_timeout=300"
@@ -56,7 +58,7 @@ done
 # starts guest $1 on tap $2 with the itest options $3; its pid in $pid
 start() {
     timeout -s KILL "$limit" "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256M \
-        --cpus "$queues" --serial stdio --no-reboot \
+        --cpus "$queues" --irqchip "$irqchip" --serial stdio --no-reboot \
         --nic "tap,ifname=$2,vhost=$vhost,queues=$queues,mac=52:54:00:00:77:$4" \
         --cmdline "$cmdline $3" </dev/null >"/tmp/bridge-$1.out" 2>&1 &
     pid=$!

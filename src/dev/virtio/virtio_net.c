@@ -194,6 +194,21 @@ static void on_link(void *opaque)
     virtio_net_link_changed(opaque);
 }
 
+/* net_fault_fn: the kernel's data path stopped on a broken ring. A misbehaving device is
+ * marked broken and the machine goes on: NEEDS_RESET, and the rings are taken back so the
+ * kernel touches them no more; the driver's reset starts afresh. */
+static void on_fault(void *opaque, const char *why)
+{
+    struct virtio_net *vn = opaque;
+
+    pthread_mutex_lock(&vn->vd.lock);
+    if (vn->is_vhost) {
+        virtio_set_needs_reset(&vn->vd, why);
+        virtio_net_vhost_stop(vn);
+    }
+    pthread_mutex_unlock(&vn->vd.lock);
+}
+
 int virtio_net_create(const uint8_t mac[6], struct net_backend *be, const struct gmem *gm,
                       struct virtio_net **out)
 {
@@ -232,6 +247,7 @@ int virtio_net_create(const uint8_t mac[6], struct net_backend *be, const struct
         .errors = be->dev_counters.errors,
     };
     net_backend_attach(be, virtio_net_receive, on_link, vn);
+    be->fault = on_fault;
     *out = vn;
     return 0;
 }

@@ -5,7 +5,8 @@
  * what vhost gets at DRIVER_OK (RAM regions only, ring addresses, kick and call descriptors,
  * the ring features), that the monitor's path stands aside meanwhile, that reset and link down
  * give the rings back at the index the kernel stopped at, the fallback with vhost=auto and
- * NEEDS_RESET with vhost=on, and a ring placed in a ROM refused.
+ * NEEDS_RESET with vhost=on, a ring placed in a ROM refused, and a ring error the kernel reports
+ * (net_backend_fault) putting the device in NEEDS_RESET with the rings taken back.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -260,6 +261,37 @@ static void test_link_down_resyncs(void **state)
     assert_int_equal(f->fk.last.rings[1].last_avail_idx, 7);
 }
 
+/* vhost's error eventfd fired: NEEDS_RESET, the rings taken back; the driver's reset and a new
+ * start hand them over again. A fault while nothing runs, or once detached, changes nothing. */
+static void test_ring_error(void **state)
+{
+    struct fixture *f = *state;
+
+    net_backend_fault(&f->fk.be, "test: a broken ring"); /* not started: ignored */
+    assert_false(needs_reset(f));
+    bringup(f, F(MAC));
+    assert_true(f->vn->is_vhost);
+    f->fk.stop_at[0] = 3;
+    f->fk.stop_at[1] = 4;
+    net_backend_fault(&f->fk.be, "test: a broken ring");
+    assert_true(needs_reset(f));
+    assert_false(f->vn->is_vhost);
+    assert_int_equal(f->fk.stops, 1);
+    assert_false(f->fk.is_external[0]);
+    assert_false(f->fk.is_external[1]);
+    assert_int_equal(f->vn->vd.queues[1].vq.last_avail_idx, 4);
+    net_backend_fault(&f->fk.be, "test: again"); /* stopped already */
+    assert_int_equal(f->fk.stops, 1);
+    set_status(f, 0);
+    assert_false(needs_reset(f));
+    for (unsigned i = 0; i < 3; i++)
+        guest_ring_init(&f->r[i], f->gm, 0x10000 * (i + 1), RING_SIZE);
+    bringup(f, F(MAC));
+    assert_true(f->vn->is_vhost);
+    assert_int_equal(f->fk.starts, 2);
+    assert_non_null(f->fk.be.fault);
+}
+
 /* vhost=auto: the kernel refusing leaves the monitor's path running. */
 static void test_auto_falls_back(void **state)
 {
@@ -317,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_down_resyncs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_fails, setup_required, teardown),
         cmocka_unit_test_setup_teardown(test_ring_in_rom, setup, teardown),
