@@ -24,8 +24,18 @@
 static int apply_settings(struct vm_config *cfg, const struct vm_args *a, struct error *err)
 {
     int ret = 0;
-    for (size_t i = 0; i < a->nsettings && ret == 0; i++)
+    bool is_serial_given = false;
+    for (size_t i = 0; i < a->nsettings && ret == 0; i++) {
+        /* The first --serial of a command replaces the port(s) defined before it (COM1 is the
+         * only one): `set NEW --serial file:OTHER` after a clone is a plain replace. */
+        if (strcmp(a->keys[i], "serial") == 0 && !is_serial_given) {
+            is_serial_given = true;
+            ret = config_set_option(cfg, "serial", "none", err);
+            if (ret < 0)
+                break;
+        }
         ret = config_set_option(cfg, a->keys[i], a->values[i], err);
+    }
     if (ret == -EINVAL || ret == -EEXIST)
         err->is_usage = true;
     if (ret == 0 && (ret = config_validate(cfg, err)) < 0)

@@ -429,3 +429,12 @@ def test_help_refuses_extra_arguments(mgr):
     assert r.returncode == EXIT_USAGE and "'--cpus'" in r.stderr
     assert mgr.run("--help", "show").returncode == EXIT_USAGE
     assert mgr.ok("help", "show").stdout.startswith("NAME")
+
+
+def test_set_serial_replaces_the_port(mgr):
+    mgr.ok("create", "sr", "--serial", "file:/tmp/a.log")
+    mgr.ok("set", "sr", "--serial", "file:/tmp/b.log")
+    assert mgr.show("sr")["config"]["serial"] == [{"type": "file", "path": "/tmp/b.log"}]
+    r = mgr.run("set", "sr", "--serial", "console", "--serial", "file:/tmp/c.log")
+    assert r.returncode == 6 and "one serial port" in r.stderr
+    assert mgr.show("sr")["config"]["serial"] == [{"type": "file", "path": "/tmp/b.log"}]
