@@ -332,7 +332,7 @@ static int open_unix(struct console *c, const char *path, struct error *err)
     return evloop_add(c->loop, c->listen_fd, EPOLLIN, on_accept, c);
 }
 
-static int open_backend(struct console *c, const char *path, bool is_append, struct error *err)
+static int open_backend(struct console *c, const char *path, struct error *err)
 {
     switch (c->kind) {
     case VMM_SERIAL_STDIO:
@@ -347,9 +347,7 @@ static int open_backend(struct console *c, const char *path, bool is_append, str
         return 0;
     case VMM_SERIAL_FILE:
         c->out_fd =
-            open(path,
-                 O_WRONLY | O_CREAT | (is_append ? 0 : O_TRUNC) | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                 0600);
+            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (c->out_fd < 0)
             return error_set(err, -errno, "--serial file:%s: %s", path, strerror(errno));
         return 0;
@@ -359,7 +357,7 @@ static int open_backend(struct console *c, const char *path, bool is_append, str
     return -EINVAL;
 }
 
-int console_create(struct evloop *loop, enum vmm_serial kind, const char *path, bool is_append,
+int console_create(struct evloop *loop, enum vmm_serial kind, const char *path,
                    struct console **out, struct error *err)
 {
     struct console *c = calloc(1, sizeof(*c));
@@ -370,7 +368,7 @@ int console_create(struct evloop *loop, enum vmm_serial kind, const char *path, 
     c->kind = kind;
     c->in_fd = c->out_fd = c->listen_fd = c->log_fd = c->log_old_fd = -1;
     pthread_mutex_init(&c->out_lock, NULL);
-    ret = open_backend(c, path, is_append, err);
+    ret = open_backend(c, path, err);
     if (ret < 0) {
         error_set(err, ret, "serial console: %s", strerror(-ret));
         console_destroy(c);

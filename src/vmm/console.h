@@ -42,12 +42,11 @@ typedef size_t (*console_input_fn)(void *opaque, const uint8_t *buf, size_t len)
 typedef void (*console_quit_fn)(void *opaque);
 
 /*
- * Opens the backend (kind, path) on (loop). A file backend starts empty, or keeps what it holds
- * when (is_append) (a resumed VM's output goes on after its earlier output). Returns 0 and
- * (*out), or -errno with (err) set (file cannot be created, socket cannot be bound).
+ * Opens the backend (kind, path) on (loop). Returns 0 and (*out), or -errno with (err) set
+ * (file cannot be created, socket cannot be bound).
  */
 MUST_CHECK int console_create(struct evloop *loop, enum vmm_serial kind, const char *path,
-                              bool is_append, struct console **out, struct error *err);
+                              struct console **out, struct error *err);
 /*
  * Also writes all output to the file (path), appending; when it would grow past (max_bytes), it
  * is renamed to "(path).old" (replacing the previous one) and a new file is started, so the two

@@ -339,13 +339,11 @@ static int setup_runtime(struct vmm *v)
         print_error(&err);
         return EXIT_STATUS_KVM;
     }
-    ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, v->opts.restore != NULL,
-                         &v->con, &err);
+    ret = console_create(v->loop, v->opts.serial, v->opts.serial_path, &v->con, &err);
     if (ret == 0 && v->opts.serial_log[0] != '\0')
         ret = console_set_log(v->con, v->opts.serial_log, v->opts.serial_log_max_bytes, &err);
     if (ret == 0 && v->opts.has_vconsole) {
-        ret = console_create(v->loop, v->opts.vconsole, v->opts.vconsole_path,
-                             v->opts.restore != NULL, &v->vcon, &err);
+        ret = console_create(v->loop, v->opts.vconsole, v->opts.vconsole_path, &v->vcon, &err);
         if (ret < 0)
             error_set(&err, ret, "--vconsole: %s", strerror(-ret));
         else

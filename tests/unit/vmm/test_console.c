@@ -60,26 +60,17 @@ static void test_file_and_none(void **state)
     (void)state;
     assert_true(fd >= 0);
     assert_int_equal(evloop_create(&loop), 0);
-    assert_int_equal(console_create(loop, VMM_SERIAL_FILE, path, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_FILE, path, &c, &err), 0);
     console_output(c, (const uint8_t *)"guest says hi\n", 14);
     console_destroy(c);
     assert_int_equal(read(fd, buf, sizeof(buf) - 1), 14);
     assert_string_equal(buf, "guest says hi\n");
-    /* a resumed VM appends; a fresh start truncates */
-    assert_int_equal(console_create(loop, VMM_SERIAL_FILE, path, true, &c, &err), 0);
-    console_output(c, (const uint8_t *)"again\n", 6);
-    console_destroy(c);
-    assert_int_equal(pread(fd, buf, sizeof(buf) - 1, 0), 20);
-    assert_memory_equal(buf, "guest says hi\nagain\n", 20);
-    assert_int_equal(console_create(loop, VMM_SERIAL_FILE, path, false, &c, &err), 0);
-    console_destroy(c);
-    assert_int_equal(pread(fd, buf, sizeof(buf) - 1, 0), 0);
     close(fd);
     unlink(path);
-    assert_int_equal(console_create(loop, VMM_SERIAL_NONE, NULL, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_NONE, NULL, &c, &err), 0);
     console_output(c, (const uint8_t *)"dropped", 7);
     console_destroy(c);
-    assert_true(console_create(loop, VMM_SERIAL_FILE, "/nonexistent/dir/x", false, &c, &err) < 0);
+    assert_true(console_create(loop, VMM_SERIAL_FILE, "/nonexistent/dir/x", &c, &err) < 0);
     assert_non_null(strstr(err.message, "/nonexistent/dir/x"));
     evloop_destroy(loop);
 }
@@ -96,7 +87,7 @@ static void test_unix_flow_control(void **state)
     (void)state;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/bareiron-console-%d.sock", (int)getpid());
     assert_int_equal(evloop_create(&loop), 0);
-    assert_int_equal(console_create(loop, VMM_SERIAL_UNIX, sa.sun_path, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_UNIX, sa.sun_path, &c, &err), 0);
     console_set_input(c, sink_input, &sink);
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -135,7 +126,7 @@ static void test_stdio_escapes(void **state)
     dup2(in[0], 0);
     dup2(out[1], 1);
     assert_int_equal(evloop_create(&loop), 0);
-    assert_int_equal(console_create(loop, VMM_SERIAL_STDIO, NULL, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_STDIO, NULL, &c, &err), 0);
     console_set_input(c, sink_input, &sink);
     console_set_quit(c, sink_quit, &sink);
     /* a, C-a C-a (one literal C-a), b, C-a x (quit), c */
@@ -175,7 +166,7 @@ static struct console *unix_console(struct evloop *loop, struct sockaddr_un *sa,
     sa->sun_family = AF_UNIX;
     snprintf(sa->sun_path, sizeof(sa->sun_path), "/tmp/bareiron-console-%s-%d.sock", tag,
              (int)getpid());
-    assert_int_equal(console_create(loop, VMM_SERIAL_UNIX, sa->sun_path, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_UNIX, sa->sun_path, &c, &err), 0);
     return c;
 }
 
@@ -340,7 +331,7 @@ static void test_log_rotation(void **state)
     snprintf(path, sizeof(path), "%s/console.log", dir);
     snprintf(old, sizeof(old), "%s.old", path);
     assert_int_equal(evloop_create(&loop), 0);
-    assert_int_equal(console_create(loop, VMM_SERIAL_NONE, NULL, false, &c, &err), 0);
+    assert_int_equal(console_create(loop, VMM_SERIAL_NONE, NULL, &c, &err), 0);
     assert_true(console_set_log(c, path, 0, &err) < 0);
     assert_int_equal(console_set_log(c, path, 10, &err), 0);
     console_output(c, (const uint8_t *)"aaaaaa", 6);
