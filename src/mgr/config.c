@@ -272,10 +272,32 @@ static int rd_nic_net(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
     return 0;
 }
 
+/* A tap adapter's "queues" and "vhost" (absent: 1 and "auto"; only on a tap). */
+static int rd_nic_tap(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
+{
+    json_t *jq = json_object_get(v, "queues"), *jv = json_object_get(v, "vhost");
+    uint64_t q;
+    int ret, e;
+    n->queues = 1;
+    subfield(r, "network", idx, jq ? "queues" : "vhost");
+    if ((jq || jv) && n->mode != NIC_MODE_TAP)
+        return bad(r, "%s", "is only allowed with mode \"tap\"");
+    if (jq && (ret = rd_uint(r, jq, 1, CONFIG_MAX_NIC_QUEUES, &q)) < 0)
+        return ret;
+    if (jq)
+        n->queues = (uint32_t)q;
+    subfield(r, "network", idx, "vhost");
+    if (jv && (ret = rd_enum(r, jv, config_nic_vhost_names, &e)) < 0)
+        return ret;
+    if (jv)
+        n->vhost = (enum nic_vhost)e;
+    return 0;
+}
+
 static int rd_nic(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
 {
-    static const char *const keys[] = {"model", "mode",     "mac",      "bridge",
-                                       "tap",   "restrict", "forwards", NULL};
+    static const char *const keys[] = {"model",    "mode",     "mac",    "bridge", "tap",
+                                       "restrict", "forwards", "queues", "vhost",  NULL};
     json_t *jmac = json_object_get(v, "mac");
     int ret, e;
     snprintf(r->field, sizeof(r->field), "network[%zu]", idx);
@@ -313,7 +335,7 @@ static int rd_nic(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
         if (jif && (ret = rd_str(r, jif, 15, false, &n->ifname)) < 0)
             return ret;
     }
-    return rd_nic_net(r, v, idx, n);
+    return rd_nic_tap(r, v, idx, n) < 0 ? -EINVAL : rd_nic_net(r, v, idx, n);
 }
 
 static int rd_serial(struct rd *r, json_t *v, size_t idx, struct serial_config *s)

@@ -54,6 +54,10 @@ enum nic_model { NIC_MODEL_VIRTIO = 0, NIC_MODEL_E1000 };
 /* bridge is read from older definitions but refused (a tap the manager would have to create
  * and attach needs root); none is an adapter whose link is down. */
 enum nic_mode { NIC_MODE_NAT = 0, NIC_MODE_BRIDGE, NIC_MODE_TAP, NIC_MODE_NONE };
+/* vhost= of a tap adapter: the monitor's vhost-net (auto: when /dev/vhost-net opens). */
+enum nic_vhost { NIC_VHOST_AUTO = 0, NIC_VHOST_ON, NIC_VHOST_OFF };
+/* The most queue pairs a tap adapter may have (the monitor's limit; at most --cpus). */
+#define CONFIG_MAX_NIC_QUEUES 8
 enum fwd_proto { FWD_PROTO_TCP = 0, FWD_PROTO_UDP };
 enum serial_type { SERIAL_CONSOLE = 0, SERIAL_FILE, SERIAL_PTY, SERIAL_UNIX };
 
@@ -81,8 +85,10 @@ struct nic_config {
     /* "52:54:00:12:34:56"; "" only in a definition written by hand (config_fill_macs at the
      * next set or start stores one) */
     char mac[18];
-    char *ifname;       /* bridge name (bridge) or tap device (tap); NULL otherwise */
-    bool is_restricted; /* NAT only: no outside access (restrict=on) */
+    char *ifname;         /* bridge name (bridge) or tap device (tap); NULL otherwise */
+    bool is_restricted;   /* NAT only: no outside access (restrict=on) */
+    uint32_t queues;      /* tap only: queue pairs, 1..CONFIG_MAX_NIC_QUEUES (0 read as 1) */
+    enum nic_vhost vhost; /* tap only */
     struct nic_forward forwards[CONFIG_MAX_FORWARDS];
     size_t forward_count; /* NAT only */
 };
@@ -120,6 +126,8 @@ struct vm_config {
     bool has_acpi, has_ioapic, is_autostart;
 };
 
+/* "auto", "on", "off": the names of enum nic_vhost, NULL-terminated. */
+extern const char *const config_nic_vhost_names[];
 /* The accepted os_type values, NULL-terminated. */
 extern const char *const config_os_types[];
 /* The default boot order (kernel, cdrom, disk). */

@@ -19,7 +19,8 @@
 #include "base/util.h"
 #include "mgr/config_util.h"
 
-#define NIC_SPEC_HELP "nat, tap:IFNAME or none[,mac=MAC][,model=virtio]"
+#define NIC_SPEC_HELP                                                                              \
+    "nat, tap:IFNAME[,queues=N][,vhost=auto|on|off] or none[,mac=MAC][,model=virtio]"
 #define FWD_SPEC_HELP "NAME,tcp|udp,HOSTIP,HOSTPORT,GUESTIP,GUESTPORT or 'delete NAME'"
 
 const char *const config_fwd_proto_names[] = {"tcp", "udp", NULL};
@@ -121,6 +122,26 @@ static int existing_nic(struct vm_config *cfg, const char *key, struct nic_confi
     return 0;
 }
 
+/* queues=N and vhost=auto|on|off of a tap adapter. */
+static int nic_tap_attr(const char *key, struct nic_config *n, const char *attr, struct error *err)
+{
+    uint64_t q;
+    int v;
+    if (n->mode != NIC_MODE_TAP)
+        return error_set(err, -EINVAL, "--%s: %.64s is for a tap adapter (tap:IFNAME)", key, attr);
+    if (attr[0] == 'q') {
+        if (parse_u64(attr + 7, &q) < 0 || q < 1 || q > CONFIG_MAX_NIC_QUEUES)
+            return error_set(err, -EINVAL, "--%s: queues= expects a number from 1 to %d", key,
+                             CONFIG_MAX_NIC_QUEUES);
+        n->queues = (uint32_t)q;
+        return 0;
+    }
+    if ((v = config_find_name(config_nic_vhost_names, attr + 6)) < 0)
+        return error_set(err, -EINVAL, "--%s: vhost= expects auto, on or off", key);
+    n->vhost = (enum nic_vhost)v;
+    return 0;
+}
+
 static int nic_attr(const char *key, struct nic_config *n, const char *attr, struct error *err)
 {
     if (strncmp(attr, "model=", 6) == 0) {
@@ -138,8 +159,13 @@ static int nic_attr(const char *key, struct nic_config *n, const char *attr, str
             return error_set(err, -EINVAL, "--%s: mac must be a unicast MAC like 52:54:00:12:34:56",
                              key);
         snprintf(n->mac, sizeof(n->mac), "%s", attr + 4);
+    } else if (strncmp(attr, "queues=", 7) == 0 || strncmp(attr, "vhost=", 6) == 0) {
+        return nic_tap_attr(key, n, attr, err);
     } else {
-        return error_set(err, -EINVAL, "--%s: unknown attribute '%.64s' (mac=, model=)", key, attr);
+        return error_set(err, -EINVAL,
+                         "--%s: unknown attribute '%.64s' (mac=, model=, and for a tap queues=, "
+                         "vhost=)",
+                         key, attr);
     }
     return 0;
 }
@@ -168,6 +194,8 @@ static int parse_nic_spec(const char *key, const char *val, struct nic_config *n
     free(n->ifname);
     n->ifname = NULL;
     n->mode = (enum nic_mode)mode;
+    n->queues = 1;
+    n->vhost = NIC_VHOST_AUTO;
     if (colon && (n->ifname = strdup(colon)) == NULL)
         return -ENOMEM;
     while (ret == 0 && (tok = strtok_r(NULL, ",", &save)))
@@ -394,6 +422,10 @@ int config_validate_net(const struct vm_config *cfg, struct error *err)
                              "network adapter %zu: port forwards and restrict are only for NAT "
                              "adapters (--nat-forward%zu delete NAME, --nat-restrict%zu off)",
                              i + 1, i + 1, i + 1);
+        if (n->queues > cfg->cpus)
+            return error_set(err, -EINVAL,
+                             "network adapter %zu: queues=%u is more than the VM's %u CPUs", i + 1,
+                             (unsigned)n->queues, (unsigned)cfg->cpus);
         for (size_t j = 0; j < i; j++)
             if (n->mac[0] && strcasecmp(n->mac, cfg->nics[j].mac) == 0)
                 return error_set(err, -EINVAL, "network: adapters %zu and %zu have the same MAC %s",

@@ -18,6 +18,7 @@ const char *const config_format_names[] = {"raw", "qcow2", NULL};
 const char *const config_cache_names[] = {"writeback", "none", NULL};
 const char *const config_backing_names[] = {"same-dir", "none", "any", NULL};
 const char *const config_nic_model_names[] = {"virtio", "e1000", NULL};
+const char *const config_nic_vhost_names[] = {"auto", "on", "off", NULL};
 const char *const config_nic_mode_names[] = {"nat", "bridge", "tap", "none", NULL};
 const char *const config_serial_type_names[] = {"console", "file", "pty", "unix", NULL};
 
@@ -221,6 +222,10 @@ static json_t *nics_json(const struct vm_config *cfg)
         if (o && n->ifname)
             json_object_set_new(o, n->mode == NIC_MODE_TAP ? "tap" : "bridge",
                                 json_string(n->ifname));
+        if (o && n->mode == NIC_MODE_TAP && n->queues > 1)
+            json_object_set_new(o, "queues", json_integer(n->queues));
+        if (o && n->mode == NIC_MODE_TAP && n->vhost != NIC_VHOST_AUTO)
+            json_object_set_new(o, "vhost", json_string(config_nic_vhost_names[n->vhost]));
         if (o && n->mode == NIC_MODE_NAT) {
             json_object_set_new(o, "restrict", json_boolean(n->is_restricted));
             json_object_set_new(o, "forwards", forwards_json(n));

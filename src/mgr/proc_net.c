@@ -105,6 +105,11 @@ int proc_nic_arg(const struct nic_config *n, char *buf, size_t size)
         config_forward_rule(&n->forwards[i], rule, sizeof(rule));
         off += (size_t)snprintf(buf + off, size - off, ",hostfwd=%s", rule);
     }
+    if (off < size && n->mode == NIC_MODE_TAP && n->queues > 1)
+        off += (size_t)snprintf(buf + off, size - off, ",queues=%u", (unsigned)n->queues);
+    if (off < size && n->mode == NIC_MODE_TAP && n->vhost != NIC_VHOST_AUTO)
+        off +=
+            (size_t)snprintf(buf + off, size - off, ",vhost=%s", config_nic_vhost_names[n->vhost]);
     if (off < size && n->mode == NIC_MODE_NAT && n->is_restricted)
         off += (size_t)snprintf(buf + off, size - off, ",restrict=on");
     return off < size ? 0 : -ENAMETOOLONG;

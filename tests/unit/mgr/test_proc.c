@@ -202,6 +202,16 @@ static void test_argv_nics(void **state)
     assert_string_equal(buf, "nat,mac=52:54:00:00:00:01,hostfwd=tcp:127.0.0.1:2222-:22,"
                              "hostfwd=udp:0.0.0.0:53-10.0.2.9:53,restrict=on");
     assert_int_equal(proc_nic_arg(&c.nics[0], buf, 20), -ENAMETOOLONG);
+    /* a tap's queues= and vhost=, passed on only when not the defaults */
+    c.cpus = 2;
+    assert_int_equal(config_set_option(&c, "nic4", "tap:tq,queues=2,vhost=off,mac=52:54:00:00:00:04", NULL), 0);
+    assert_int_equal(proc_nic_arg(&c.nics[3], buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "tap,ifname=tq,mac=52:54:00:00:00:04,queues=2,vhost=off");
+    assert_int_equal(config_set_option(&c, "nic4", "tap:tq,mac=52:54:00:00:00:04", NULL), 0);
+    assert_int_equal(proc_nic_arg(&c.nics[3], buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "tap,ifname=tq,mac=52:54:00:00:00:04");
+    assert_int_equal(config_set_option(&c, "nic4", "nat,vhost=on", NULL), -EINVAL);
+    assert_int_equal(config_set_option(&c, "remove-nic", "4", NULL), 0);
     assert_int_equal(proc_build_argv(&c, vmm, &argv, NULL), 0);
     assert_non_null(strstr(joined(argv), "--nic nat,mac=52:54:00:00:00:01,hostfwd="));
     assert_non_null(strstr(joined(argv), "restrict=on --nic tap,ifname=tap0,mac=52:54:00:00:00:02 "
