@@ -204,7 +204,8 @@ static void test_argv_nics(void **state)
     assert_int_equal(proc_nic_arg(&c.nics[0], buf, 20), -ENAMETOOLONG);
     /* a tap's queues= and vhost=, passed on only when not the defaults */
     c.cpus = 2;
-    assert_int_equal(config_set_option(&c, "nic4", "tap:tq,queues=2,vhost=off,mac=52:54:00:00:00:04", NULL), 0);
+    assert_int_equal(
+        config_set_option(&c, "nic4", "tap:tq,queues=2,vhost=off,mac=52:54:00:00:00:04", NULL), 0);
     assert_int_equal(proc_nic_arg(&c.nics[3], buf, sizeof(buf)), 0);
     assert_string_equal(buf, "tap,ifname=tq,mac=52:54:00:00:00:04,queues=2,vhost=off");
     assert_int_equal(config_set_option(&c, "nic4", "tap:tq,mac=52:54:00:00:00:04", NULL), 0);
