@@ -330,6 +330,7 @@ static int load_msrs(struct vcpu *v, const struct recs *r, const char *what, str
     if (m == NULL)
         return error_set(err, -ENOMEM, "out of memory");
     memcpy(m, p, len);
+    m->nmsrs = n; /* the count checked above, not a second read of the (mapped) file */
     ret = check_msrs(v, m, what, err); /* only MSRs a save writes: no others through the file */
     if (ret < 0) {
         free(m);

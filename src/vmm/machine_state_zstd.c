@@ -33,6 +33,8 @@
 #define PAGE_BYTES 4096u
 #define RECORD_BYTES (8u + PAGE_BYTES)
 #define ZSTD_LEVEL 1 /* the fastest standard level: a save pauses the guest */
+/* The window a save uses (1 MiB) and the most a restore accepts from a frame header. */
+#define ZSTD_WINDOW_LOG_MAX 20
 
 struct zwriter {
     ZSTD_CCtx *cctx;
@@ -125,6 +127,7 @@ int machine_save_region_zstd(const struct gmem_region *r, struct sf_writer *w, u
         return error_set(err, -ENOMEM, "out of memory");
     }
     ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+    ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_windowLog, ZSTD_WINDOW_LOG_MAX);
     z->fd = w->fd;
     z->off = sf_stream_offset(w);
     ret = write_region(z, r, &pages);
@@ -191,6 +194,12 @@ int machine_load_region_zstd(struct gmem_region *r, const uint8_t *p, size_t len
     bool ok;
     if (d == NULL)
         return error_set(err, -ENOMEM, "out of memory");
+    /* A frame header may ask for a window up to the library's default limit (128 MiB of
+     * memory per restore); the saves write at most ZSTD_WINDOW_LOG_MAX. */
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX))) {
+        ZSTD_freeDCtx(d);
+        return error_set(err, -ENOMEM, "cannot limit the zstd window");
+    }
     ok = decode(d, r, p, len);
     ZSTD_freeDCtx(d);
     if (!ok)
