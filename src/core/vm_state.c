@@ -508,7 +508,20 @@ int vm_restore_cpuid(struct vm *vm, struct sf_in *in, struct error *err)
         return error_set(err, ret, "%s", ret == -ENOMEM ? "out of memory" : "cannot be loaded");
     }
     ret = cpuid_state_check(saved, n, vm->cpuid->entries, vm->cpuid->nent, err);
-    /* the guest keeps what it found at boot, not this host's table (which may offer more) */
+    /* the guest keeps the features it found at boot, not this host's (which may offer more);
+     * the rest of the table is this host's (cpuid_state_merge) */
+    if (ret == 0) {
+        struct kvm_cpuid_entry2 *merged = malloc(vm->cpuid->nent * sizeof(*merged));
+        if (merged == NULL)
+            ret = error_set(err, -ENOMEM, "out of memory");
+        else
+            memcpy(merged, vm->cpuid->entries, vm->cpuid->nent * sizeof(*merged));
+        if (merged != NULL)
+            cpuid_state_merge(saved, n, merged, vm->cpuid->nent);
+        free(saved);
+        saved = merged;
+        n = vm->cpuid->nent;
+    }
     for (unsigned i = 0; ret == 0 && i < vm->ncpus; i++) {
         ret = vcpu_set_cpuid(vm->vcpus[i], saved, n);
         if (ret < 0)

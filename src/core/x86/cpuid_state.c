@@ -191,6 +191,32 @@ static uint32_t reg_of(const struct kvm_cpuid_entry2 *e, enum reg r)
     return r == EAX ? e->eax : r == EBX ? e->ebx : r == ECX ? e->ecx : e->edx;
 }
 
+static void set_reg(struct kvm_cpuid_entry2 *e, enum reg r, uint32_t v)
+{
+    if (r == EAX)
+        e->eax = v;
+    else if (r == EBX)
+        e->ebx = v;
+    else if (r == ECX)
+        e->ecx = v;
+    else
+        e->edx = v;
+}
+
+void cpuid_state_merge(const struct kvm_cpuid_entry2 *saved, size_t ns,
+                       struct kvm_cpuid_entry2 *host, size_t nh)
+{
+    for (size_t i = 0; i < sizeof(feature_regs) / sizeof(feature_regs[0]); i++) {
+        const struct feature_reg *f = &feature_regs[i];
+        const struct kvm_cpuid_entry2 *h = find(host, nh, f->function, f->index);
+        if (h != NULL) {
+            size_t k = (size_t)(h - host);
+            set_reg(&host[k], f->reg,
+                    reg_of(h, f->reg) & reg_of(find(saved, ns, f->function, f->index), f->reg));
+        }
+    }
+}
+
 int cpuid_state_check(const struct kvm_cpuid_entry2 *saved, size_t ns,
                       const struct kvm_cpuid_entry2 *host, size_t nh, struct error *err)
 {

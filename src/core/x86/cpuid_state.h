@@ -44,4 +44,13 @@ MUST_CHECK int cpuid_state_get(struct sf_in *in, struct kvm_cpuid_entry2 **out, 
 MUST_CHECK int cpuid_state_check(const struct kvm_cpuid_entry2 *saved, size_t ns,
                                  const struct kvm_cpuid_entry2 *host, size_t nh, struct error *err);
 
+/*
+ * The table a restored guest gets, in (host, nh)'s place (same entries): this host's table
+ * (what a fresh boot of the same CPU model gets) with every feature register of
+ * cpuid_state_check narrowed to the bits the guest saw (saved & host). Nothing else of the
+ * file reaches KVM: address widths, paravirt and "not affected" bits stay this host's.
+ */
+void cpuid_state_merge(const struct kvm_cpuid_entry2 *saved, size_t ns,
+                       struct kvm_cpuid_entry2 *host, size_t nh);
+
 #endif

@@ -119,6 +119,29 @@ static void test_check(void **state)
 /* A guest saved on a host without AVX2 (leaf 7 EBX 0) and XSAVE components x87|SSE, restored
  * where the host has more: each vCPU gets the saved table, entry by entry, with its own APIC
  * ID, and the saved table itself is left as it was. */
+/* A restored table is this host's, with the feature registers narrowed to the guest's bits:
+ * a bit or a leaf only the file has never reaches KVM. */
+static void test_merge(void **state)
+{
+    struct kvm_cpuid_entry2 host[4], saved[3];
+    (void)state;
+    host_table(host);
+    host[0].eax = 0x806f8; /* not a feature register: stays the host's */
+    memset(saved, 0, sizeof(saved));
+    saved[0] = (struct kvm_cpuid_entry2){.function = 1, .eax = 0x123, .ecx = 1u << 20};
+    saved[1] = (struct kvm_cpuid_entry2){.function = 7,
+                                         .index = 0,
+                                         .flags = SIG,
+                                         .ebx = (1u << 5) | (1u << 16)}; /* avx512f: not here */
+    saved[2] = (struct kvm_cpuid_entry2){.function = 0x40000001, .eax = ~0u}; /* not in host */
+    cpuid_state_merge(saved, 3, host, 4);
+    assert_int_equal(host[0].eax, 0x806f8);
+    assert_int_equal(host[0].ecx, 1u << 20); /* AVX and XSAVE dropped: the guest did not see them */
+    assert_int_equal(host[0].edx, 0);
+    assert_int_equal(host[1].ebx, 1u << 5);
+    assert_int_equal(host[2].eax, 0); /* 0xD.0 EAX absent from the file: nothing the guest saw */
+}
+
 static void test_vcpu_table_from_saved(void **state)
 {
     struct kvm_cpuid_entry2 host[4], saved[5], *got = NULL;
@@ -161,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_crafted_sections),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_merge),
         cmocka_unit_test(test_vcpu_table_from_saved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
