@@ -120,6 +120,24 @@ fail_cfg:
     return ret;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A disk's file name without the "diskN-" a clone put in front of it (a clone of a clone is
+ * "disk0-web.qcow2", not "disk0-disk0-web.qcow2"). */
+static const char *plain_name(const char *name)
+{
+    const char *p = name;
+    if (strncmp(p, "disk", 4) != 0)
+        return name;
+    for (p += 4; *p >= '0' && *p <= '9'; p++)
+        ;
+    return p > name + 4 && *p == '-' && p[1] != '\0' ? p + 1 : name;
+}
+
 /* Points the new definition's writable disks into its disks/ and gives it new MACs. */
 static int retarget(struct clone *c, struct error *err)
 {
@@ -135,8 +153,9 @@ static int retarget(struct clone *c, struct error *err)
             free(copy);
             continue;
         }
-        if (copy == NULL || asprintf(&p, "%s/disk%zu-%s%s", dir, i, basename(copy),
-                                     c->is_linked ? ".qcow2" : "") < 0) {
+        if (copy == NULL ||
+            asprintf(&p, "%s/disk%zu-%s%s", dir, i, plain_name(basename(copy)),
+                     c->is_linked && !ends_with(copy, ".qcow2") ? ".qcow2" : "") < 0) {
             free(copy);
             return error_set(err, -ENOMEM, "out of memory");
         }
