@@ -48,6 +48,11 @@ static int check_event(const struct store *st, const char *name, enum vm_event e
     int ret = probe_vm(st, name, ps, err);
     if (ret < 0)
         return ret;
+    if (vm_state_next(ps->state, event, &next) < 0 && ps->state == VM_STATE_SAVED)
+        return error_set(err, -EBUSY,
+                         "VM '%s' is saved, not running: 'bareiron start %s' resumes it, "
+                         "'bareiron discard %s' drops its state",
+                         name, name, name);
     if (vm_state_next(ps->state, event, &next) < 0)
         return error_set(err, -EBUSY, "VM '%s' is %s: cannot %s it", name, vm_state_name(ps->state),
                          vm_event_name(event));
