@@ -135,12 +135,31 @@ int vm_start_one(const struct store *st, const char *name, bool is_quiet, struct
     return ret;
 }
 
+/* start --console: refused before starting when COM1 is a file or a socket of the user's. */
+static int check_has_console(const struct store *st, const char *name, struct error *err)
+{
+    struct vm_config cfg;
+    int ret = store_load(st, name, &cfg, err);
+    if (ret < 0)
+        return ret;
+    if (cfg.serial_count > 0 && cfg.serials[0].type != SERIAL_CONSOLE)
+        ret = error_usage(err,
+                          "--console: VM '%s' has COM1 on %s:%s, not on its console ('bareiron "
+                          "set %s --serial console' moves it)",
+                          name, cfg.serials[0].type == SERIAL_FILE ? "file" : "unix",
+                          cfg.serials[0].path ? cfg.serials[0].path : "", name);
+    config_fini(&cfg);
+    return ret;
+}
+
 int cmd_start(int argc, char **argv, struct error *err)
 {
     struct vm_args a;
     struct store st;
     int ret = vm_begin(argc, argv, VM_ARG_NAME | VM_ARG_CONSOLE, &a, &st, err);
     if (ret < 0 || a.is_help)
+        return ret;
+    if (a.is_console && (ret = check_has_console(&st, a.name, err)) < 0)
         return ret;
     ret = vm_start_one(&st, a.name, false, err);
     if (ret == 0 && a.is_console)
