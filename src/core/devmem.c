@@ -19,12 +19,12 @@ static uint32_t kvm_slot(unsigned slot)
     return GMEM_MAX_REGIONS + slot;
 }
 
-int vm_set_devmem(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size,
-                  bool is_dirty_logged)
+static int set_slot(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size,
+                    uint32_t flags)
 {
     struct kvm_userspace_memory_region r = {
         .slot = kvm_slot(slot),
-        .flags = is_dirty_logged && size ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+        .flags = size ? flags : 0,
         .guest_phys_addr = size ? gpa : 0,
         .memory_size = size,
         .userspace_addr = (uint64_t)(uintptr_t)hva,
@@ -32,6 +32,17 @@ int vm_set_devmem(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_
     if (slot >= VM_DEVMEM_SLOTS)
         return -EINVAL;
     return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+int vm_set_devmem(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size,
+                  bool is_dirty_logged)
+{
+    return set_slot(vm, slot, gpa, hva, size, is_dirty_logged ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+int vm_set_devmem_rom(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size)
+{
+    return set_slot(vm, slot, gpa, hva, size, KVM_MEM_READONLY);
 }
 
 int vm_get_dirty_log(struct vm *vm, unsigned slot, uint64_t *bitmap)

@@ -211,6 +211,9 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool is_pio, int fd
  */
 MUST_CHECK int vm_set_devmem(struct vm *vm, unsigned slot, uint64_t gpa, void *hva, uint64_t size,
                              bool is_dirty_logged);
+/* The same read-only (KVM_MEM_READONLY): guest reads are direct, writes exit as MMIO. */
+MUST_CHECK int vm_set_devmem_rom(struct vm *vm, unsigned slot, uint64_t gpa, void *hva,
+                                 uint64_t size);
 /*
  * Copies device slot (slot)'s dirty log into (bitmap) (one bit per 4 KiB page, the slot's size
  * rounded up to 64 pages) and clears it. Returns 0 or -errno (-ENOENT: the slot is not mapped).

@@ -165,6 +165,8 @@ const struct machine_part machine_parts[] = {
     {"guest memory", false, PART_ALWAYS, add_memory, remove_memory},
     {"the firmware", false, PART_ALWAYS, machine_add_firmware, machine_remove_firmware,
      .is_present = machine_has_firmware},
+    {"the UEFI variable store file", false, PART_ALWAYS, machine_open_flash, machine_close_flash,
+     .is_present = machine_is_uefi},
     {"the e820 map and ACPI tables", false, PART_BOOT, load_tables, NULL,
      .is_present = machine_is_microvm},
     {"the kernel", false, PART_BOOT, load_kernel, NULL, .is_present = machine_is_microvm},
@@ -204,6 +206,8 @@ const struct machine_part machine_parts[] = {
      .version = 1, .is_present = machine_has_firmware},
     {"the BIOS debug port", true, PART_ALWAYS, machine_add_debugcon, machine_remove_debugcon,
      .is_present = machine_has_firmware},
+    {"the UEFI variable store", true, PART_ALWAYS, machine_add_flash, machine_remove_flash,
+     .is_present = machine_is_uefi},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL, .is_present = machine_is_microvm},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };

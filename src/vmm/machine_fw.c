@@ -87,8 +87,10 @@ int machine_add_firmware(struct machine *m, struct error *err)
         error_set(err, ret, "firmware %s: %s", path, strerror(-ret));
         goto out;
     }
-    shadow = size < FW_SHADOW_BYTES ? size : FW_SHADOW_BYTES;
-    ret = gmem_write(m->gm, FW_SHADOW_END - shadow, rom->hva + size - shadow, shadow);
+    m->fw_bytes = size;
+    /* OVMF starts in its own image and needs no shadow */
+    shadow = machine_is_uefi(m) ? 0 : size < FW_SHADOW_BYTES ? size : FW_SHADOW_BYTES;
+    ret = shadow ? gmem_write(m->gm, FW_SHADOW_END - shadow, rom->hva + size - shadow, shadow) : 0;
     if (ret < 0)
         error_set(err, ret, "firmware: no RAM below 1 MiB for its shadow");
     else
@@ -263,6 +265,10 @@ static int add_tables(struct machine *m)
     int ret;
     acpi_config_pc(&acfg, m->opts->cpus, m->opts->memory_bytes);
     acfg.has_fdc = machine_has_fdc(m);
+    if (machine_is_uefi(m)) { /* OVMF programs PMBA with 0xb000 on the i440FX */
+        acfg.pm_base = ACPI_PC_PM_BASE_OVMF;
+        acfg.gpe0_port = ACPI_PC_PM_BASE_OVMF + ACPI_PC_GPE0_OFFSET;
+    }
     ret = acpi_build_fw(&acfg, &ab);
     if (ret == 0)
         ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_TABLES, ab.tables, ab.tables_len);

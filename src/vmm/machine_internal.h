@@ -146,6 +146,8 @@ struct machine {
     struct fw_cfg *fw_cfg;               /* with firmware */
     struct debugcon *debugcon;           /* with firmware: port 0x402 */
     struct machine_fw_kernel *fw_kernel; /* --kernel under firmware (machine_fw_kernel.c) */
+    uint64_t fw_bytes;                   /* the firmware image's size (it ends at 4 GiB) */
+    struct machine_flash *flash;         /* --firmware uefi: the variable store */
     struct blk *disks[VM_MAX_DISKS];     /* opened by machine_load; closed by their virtio-blk */
     unsigned ndisks;
     struct ide *ide;       /* machine_ide.c; NULL without IDE drives */
@@ -242,6 +244,12 @@ MUST_CHECK int machine_add_fw_cfg(struct machine *m, struct error *err);
 void machine_remove_fw_cfg(struct machine *m);
 MUST_CHECK int machine_add_debugcon(struct machine *m, struct error *err);
 void machine_remove_debugcon(struct machine *m);
+/* machine_flash.c: --firmware uefi's variable store, a CFI flash below the CODE image. */
+bool machine_is_uefi(const struct machine *m);
+MUST_CHECK int machine_open_flash(struct machine *m, struct error *err);
+void machine_close_flash(struct machine *m);
+MUST_CHECK int machine_add_flash(struct machine *m, struct error *err);
+void machine_remove_flash(struct machine *m);
 
 /* machine_state.c: the PART_RESTORE parts. Opening checks the file and its fingerprint and
  * maps guest memory from it; loading applies the VM, device and vCPU state. */

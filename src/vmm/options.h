@@ -48,12 +48,14 @@ enum vmm_disk_bus { VMM_DISK_BUS_VIRTIO = 0, VMM_DISK_BUS_IDE };
 #define VMM_MAX_IDE_DRIVES 4
 /* --machine: microvm (the direct-boot machine) or pc (i440FX/PIIX3 chipset for firmware). */
 enum vmm_machine { VMM_MACHINE_MICROVM, VMM_MACHINE_PC };
-/* --firmware: none (direct kernel boot), bios (SeaBIOS), uefi (OVMF, not supported yet). */
+/* --firmware: none (direct kernel boot), bios (SeaBIOS), uefi (OVMF). */
 enum vmm_firmware { VMM_FIRMWARE_NONE, VMM_FIRMWARE_BIOS, VMM_FIRMWARE_UEFI };
 /* One entry of --boot. */
 enum vmm_boot_dev { VMM_BOOT_FLOPPY, VMM_BOOT_CDROM, VMM_BOOT_DISK, VMM_BOOT_NET };
 #define VMM_MAX_BOOT 4
 #define VMM_SEABIOS_PATH "/usr/share/seabios/bios-256k.bin"
+#define VMM_OVMF_CODE_PATH "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define VMM_OVMF_VARS_PATH "/usr/share/OVMF/OVMF_VARS_4M.fd"
 /* QEMU's option ROM that boots a kernel from fw_cfg (Debian's qemu-system-data) */
 #define VMM_LINUXBOOT_ROM "/usr/share/qemu/linuxboot_dma.bin"
 

@@ -92,8 +92,10 @@ static int check_pc(struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL,
                          "--machine pc --firmware none: not supported yet (a direct kernel boot "
                          "uses --machine microvm)");
-    if (o->firmware == VMM_FIRMWARE_UEFI)
-        return error_set(err, -EINVAL, "--firmware uefi: not supported yet (use bios)");
+    if (o->firmware == VMM_FIRMWARE_UEFI && o->kernel != NULL)
+        return error_set(err, -EINVAL,
+                         "--kernel with --firmware uefi: not supported yet (use bios, or boot "
+                         "the kernel from a disk)");
     if (o->kernel == NULL && (o->initrd != NULL || o->cmdline != NULL))
         return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
     if (o->has_irqchip && o->irqchip == VMM_IRQCHIP_SPLIT)
@@ -118,7 +120,7 @@ static int check_pc(struct vmm_options *o, struct error *err)
                              "floppy yet; the guest OS can use --floppy)");
     }
     if (o->firmware_file == NULL)
-        o->firmware_file = VMM_SEABIOS_PATH;
+        o->firmware_file = o->firmware == VMM_FIRMWARE_UEFI ? VMM_OVMF_CODE_PATH : VMM_SEABIOS_PATH;
     return 0;
 }
 

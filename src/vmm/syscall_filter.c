@@ -67,13 +67,13 @@ static const char *const main_syscalls[] = {
  * KVM_RUN and the device model of PIO/MMIO exits: interrupts and ioeventfds (ioctl), console
  * output (write, sendto), the RTC's timer (timerfd_*), console input flow control (epoll_ctl)
  * a virtio device's queue kick descriptors, made and dropped when the guest writes its
- * status register (eventfd2, epoll_ctl, close), and the --serial-log rotation (pread64,
- * pwrite64, ftruncate).
+ * status register (eventfd2, epoll_ctl, close), the --serial-log rotation (pread64,
+ * pwrite64, ftruncate) and the UEFI variable store's writes (pwrite64, fdatasync).
  */
 static const char *const vcpu_syscalls[] = {
-    COMMON_SYSCALLS,   "ioctl",           "pread64",  "pwrite64",  "ftruncate",
-    "sendto",          "sendmsg",         "eventfd2", "epoll_ctl", "close",
-    "timerfd_settime", "timerfd_gettime", NULL};
+    COMMON_SYSCALLS,   "ioctl",           "pread64",   "pwrite64",  "ftruncate",
+    "sendto",          "sendmsg",         "eventfd2",  "epoll_ctl", "close",
+    "timerfd_settime", "timerfd_gettime", "fdatasync", NULL};
 
 /* Block workers: data I/O, fsync, fallocate (discard, zeroing, qcow2 hole punching), ioctl
  * (BLKDISCARD, BLKZEROOUT), and the qcow2 jobs' metadata reads and writes. */

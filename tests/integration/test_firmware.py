@@ -150,7 +150,7 @@ def test_kernel_through_fw_cfg(vmm, tmp_path):
 
 
 def test_refusals(vmm):
-    for args, text in [(["--firmware", "uefi"], "not supported yet"),
+    for args, text in [(["--firmware", "uefi", "--kernel", "k"], "not supported yet"),
                        (["--boot", "floppy"], "not supported yet"),
                        (["--boot", "net"], "not supported yet"),
                        (["--irqchip", "split"], "needs --irqchip kernel"),

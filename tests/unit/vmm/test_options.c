@@ -481,7 +481,6 @@ static void test_machine(void **state)
     static const char *const bad[][2] = {
         {"--machine=isapc", "expected pc or microvm"},
         {"--firmware=coreboot", "expected none, bios or uefi"},
-        {"--firmware=uefi", "not supported yet"},
         {"--boot=disk,disk", "distinct"},
         {"--boot=disk,", "empty entry"},
         {"--boot=floppy", "not supported yet"},
@@ -518,6 +517,13 @@ static void test_machine(void **state)
     assert_non_null(strstr(err.message, "need --kernel"));
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc", "--firmware", "none"),
                      -EINVAL);
+    assert_non_null(strstr(err.message, "not supported yet"));
+    /* UEFI: OVMF's CODE image by default, a kernel through it not yet */
+    assert_int_equal(PARSE(o, err, "--firmware", "uefi", "--firmware-vars", "v.fd"), 0);
+    assert_int_equal(o.machine, VMM_MACHINE_PC);
+    assert_string_equal(o.firmware_file, VMM_OVMF_CODE_PATH);
+    assert_string_equal(o.firmware_vars, "v.fd");
+    assert_int_equal(PARSE(o, err, "--firmware", "uefi", "--kernel", "k"), -EINVAL);
     assert_non_null(strstr(err.message, "not supported yet"));
     assert_int_equal(PARSE(o, err, "--machine", "microvm"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--boot", "disk"), -EINVAL);

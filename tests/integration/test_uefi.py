@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+"""--firmware uefi on the kvm-pvm host (docs/vmm.md "UEFI"): the monitor maps Debian's
+OVMF_CODE_4M.fd read-only at the top of 4 GiB and the variable store (a CFI flash) below it,
+and refuses variable stores of the wrong size. OVMF itself stops early on kvm-pvm (its SEC
+phase runs `fninit`, which the host's ring-0 emulator refuses), so booting it is the nested
+KVM's test (tests/nested/test_uefi_boot.py)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+@pytest.fixture(autouse=True)
+def _need_ovmf():
+    if not os.path.exists(CODE) or not os.path.exists(VARS):
+        pytest.skip("OVMF missing (Debian package ovmf)")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        pytest.skip("no /dev/kvm")
+
+
+def run_vmm(vmm, args, timeout=30):
+    return subprocess.run([str(vmm), "--serial", "none", "--no-reboot", "--log-level", "info",
+                           "--memory", "128", "--firmware", "uefi"] + [str(a) for a in args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_maps_code_and_vars(vmm, tmp_path):
+    vars_fd = tmp_path / "vars.fd"
+    shutil.copy(VARS, vars_fd)
+    r = run_vmm(vmm, ["--firmware-vars", vars_fd])
+    assert f"firmware {CODE}: 3568 KiB at 0xffc84000" in r.stderr, r.stderr
+    assert f"variable store {vars_fd}: 528 KiB at 0xffc00000" in r.stderr, r.stderr
+    # without --firmware-vars: a private copy of Debian's template
+    r = run_vmm(vmm, [])
+    assert f"variable store {VARS}: 528 KiB at 0xffc00000 (a private copy)" in r.stderr, r.stderr
+
+
+def test_refuses_bad_vars(vmm, tmp_path):
+    for size in (0, 131072, 540672 + 4096):
+        bad = tmp_path / f"bad{size}.fd"
+        bad.write_bytes(b"\xff" * size)
+        r = run_vmm(vmm, ["--firmware-vars", bad])
+        assert r.returncode != 0
+        assert f"--firmware-vars {bad}: expected a regular file of 540672 bytes" in r.stderr, \
+            r.stderr
+    r = run_vmm(vmm, ["--firmware-vars", tmp_path / "missing.fd"])
+    assert r.returncode == 3 and "missing.fd" in r.stderr, (r.returncode, r.stderr)
+    r = run_vmm(vmm, ["--firmware-vars", tmp_path])
+    assert r.returncode != 0 and "--firmware-vars" in r.stderr
+    r = run_vmm(vmm, ["--kernel", "k"])
+    assert r.returncode == 2 and "not supported yet" in r.stderr
