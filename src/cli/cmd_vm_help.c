@@ -19,11 +19,12 @@ static const char settings_help[] =
     "  --kernel FILE          kernel to boot directly (bzImage, ELF PVH, multiboot); none clears\n"
     "  --boot LIST            boot order, distinct kernel, cdrom, disk (default "
     "kernel,cdrom,disk)\n"
-    "  --firmware auto|none|bios\n"
+    "  --firmware auto|none|bios|uefi\n"
     "                         auto (default): the kernel when set and first in the boot order,\n"
     "                         else SeaBIOS booting the cdrom and disks in boot order; none:\n"
     "                         always the kernel directly; bios: always SeaBIOS (a kernel then\n"
-    "                         goes through it, first in the boot order)\n"
+    "                         goes through it, first in the boot order); uefi: OVMF, with the\n"
+    "                         VM's variable store uefi-vars.fd (no kernel)\n"
     "  --initrd FILE          initial ramdisk (needs --kernel); none clears\n"
     "  --cmdline TEXT         kernel command line (needs --kernel); none clears\n"
     "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
@@ -66,7 +67,7 @@ static const char settings_help[] =
     "  --vram SIZE            video memory, a power of two 1M..512M (default 16M)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
     "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
-    "  adapters, floppy in --boot, --firmware uefi, a pty or second serial port, a display\n"
+    "  adapters, floppy in --boot, a kernel with uefi, a pty or second serial port, a display\n"
     "  size or video memory without an adapter; --remove-nic, --boot kernel,cdrom,disk and\n"
     "  --video std clear them from an older definition.\n\n";
 

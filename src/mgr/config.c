@@ -647,8 +647,8 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
     char nic_fix[48];
     if (nic_unsupported(cfg, &what, nic_fix, sizeof(nic_fix)))
         fix = nic_fix;
-    else if (config_effective_fw(cfg) == FW_UEFI)
-        what = "UEFI firmware (\"firmware\")", fix = "--firmware bios";
+    else if (config_effective_fw(cfg) == FW_UEFI && cfg->kernel != NULL)
+        what = "a kernel under UEFI firmware (\"kernel\")", fix = "--kernel none";
     else if (boot_lists(cfg, BOOT_FLOPPY))
         what = "a floppy in the boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
     else if (config_check_boot(cfg, NULL) < 0)

@@ -43,8 +43,15 @@
 enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
 /* "firmware": auto (the default, and what a definition without the key gets): a direct kernel
  * boot when the VM has a kernel and "kernel" comes first in the boot order, SeaBIOS otherwise;
- * none: the kernel always; bios: SeaBIOS boots the cdrom and disks; uefi: not supported yet. */
+ * none: the kernel always; bios: SeaBIOS boots the cdrom and disks; uefi: OVMF does, with the
+ * VM's own variable store (CONFIG_UEFI_VARS in its directory, a copy of Debian's template made
+ * when the definition is saved with uefi). */
 enum fw_kind { FW_AUTO = 0, FW_NONE, FW_BIOS, FW_UEFI };
+#define CONFIG_UEFI_VARS "uefi-vars.fd"
+/* The store as the monitor names it: it runs in the VM's run/ directory. */
+#define CONFIG_UEFI_VARS_ARG "../" CONFIG_UEFI_VARS
+#define CONFIG_UEFI_VARS_TEMPLATE "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define CONFIG_UEFI_VARS_MAX (4u << 20)
 enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
 /* Which backing files the disk's image may name (the monitor's --disk backing=, docs/security.md).

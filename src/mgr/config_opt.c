@@ -151,8 +151,6 @@ static int o_firmware(struct vm_config *cfg, const char *key, const char *val, s
     int f = config_find_name(config_fw_names, val);
     if (f < 0)
         return error_set(err, -EINVAL, "--%s: must be auto, none, bios or uefi", key);
-    if (f == FW_UEFI)
-        return error_set(err, -ENOTSUP, "--%s: uefi: not supported yet (use bios)", key);
     cfg->firmware = (enum fw_kind)f;
     return 0;
 }

@@ -142,15 +142,21 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
     arg_add(b, "vnc=unix:" PROC_VNC_SOCKET);
 }
 
-/* --machine pc --firmware bios and the boot order's cdrom and disk entries; a kernel (first
- * in the order: config_check_supported) goes with --kernel, which the monitor boots first. */
+/* --machine pc --firmware bios|uefi (with the VM's variable store) and the boot order's cdrom
+ * and disk entries; a kernel (first in the order, with bios only: config_check_supported) goes
+ * with --kernel, which the monitor boots first. */
 static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
 {
     char order[64] = "";
+    bool is_uefi = config_effective_fw(cfg) == FW_UEFI;
     arg_add(b, "--machine");
     arg_add(b, "pc");
     arg_add(b, "--firmware");
-    arg_add(b, "bios");
+    arg_add(b, is_uefi ? "uefi" : "bios");
+    if (is_uefi) {
+        arg_add(b, "--firmware-vars");
+        arg_add(b, CONFIG_UEFI_VARS_ARG);
+    }
     for (size_t i = 0; i < cfg->boot_count; i++) {
         if (cfg->boot[i] != BOOT_CDROM && cfg->boot[i] != BOOT_DISK)
             continue;
@@ -176,7 +182,7 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
 {
     struct argv_builder b = {0};
     int ret;
-    bool is_firmware = config_effective_fw(cfg) == FW_BIOS;
+    bool is_firmware = config_effective_fw(cfg) == FW_BIOS || config_effective_fw(cfg) == FW_UEFI;
     if (!is_firmware && cfg->kernel == NULL)
         return error_set(err, -EINVAL,
                          "VM '%s' has no kernel and \"firmware\" none: set one (bareiron set %s "

@@ -204,6 +204,30 @@ static int write_atomic(const char *path, const char *data, size_t len)
     return ret;
 }
 
+/* With UEFI firmware, the VM's variable store: a copy of Debian's template, made once
+ * (atomically) when (dir) has none; an existing store is the VM's and is kept. */
+static int ensure_uefi_vars(const char *dir, const struct vm_config *cfg, struct error *err)
+{
+    char path[PATH_MAX], *data;
+    size_t len;
+    int ret;
+    if (config_effective_fw(cfg) != FW_UEFI)
+        return 0;
+    if (snprintf(path, sizeof(path), "%s/" CONFIG_UEFI_VARS, dir) >= (int)sizeof(path))
+        return error_set(err, -ENAMETOOLONG, "path too long");
+    if (access(path, F_OK) == 0)
+        return 0;
+    ret = read_file_all(CONFIG_UEFI_VARS_TEMPLATE, CONFIG_UEFI_VARS_MAX, &data, &len);
+    if (ret < 0)
+        return error_set(err, ret, "--firmware uefi: cannot read %s: %s (Debian package ovmf)",
+                         CONFIG_UEFI_VARS_TEMPLATE, strerror(-ret));
+    ret = write_atomic(path, data, len);
+    free(data);
+    if (ret < 0)
+        return error_set(err, ret, "cannot write %s: %s", path, strerror(-ret));
+    return 0;
+}
+
 /* Writes (cfg) as vm.json into directory (dir). A definition without a UUID (a new VM, a
  * clone, one written by an older bareiron) is given one now. */
 static int save_in(const char *dir, const struct vm_config *cfg, struct error *err)
@@ -211,6 +235,8 @@ static int save_in(const char *dir, const struct vm_config *cfg, struct error *e
     struct vm_config with_uuid;
     char path[PATH_MAX], *text;
     int ret = config_validate(cfg, err);
+    if (ret == 0)
+        ret = ensure_uefi_vars(dir, cfg, err);
     if (ret < 0)
         return ret;
     if (snprintf(path, sizeof(path), "%s/vm.json", dir) >= (int)sizeof(path))

@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i + 8 <= size; i += 8) {
         const uint8_t *p = data + i;
         uint64_t off = (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16;
-        uint64_t val = (uint64_t)p[4] | (uint64_t)p[5] << 8 | (uint64_t)p[6] << 16 |
-                       (uint64_t)p[7] << 24;
+        uint64_t val =
+            (uint64_t)p[4] | (uint64_t)p[5] << 8 | (uint64_t)p[6] << 16 | (uint64_t)p[7] << 24;
         unsigned sz = sizes[(p[0] >> 1) & 3];
         if (p[0] & 0x80)
             off = SIZE - 8 + (off & 15); /* around the end */

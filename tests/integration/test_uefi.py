@@ -6,6 +6,7 @@ phase runs `fninit`, which the host's ring-0 emulator refuses), so booting it is
 KVM's test (tests/nested/test_uefi_boot.py)."""
 import os
 import shutil
+import time
 import subprocess
 
 import pytest
@@ -54,3 +55,37 @@ def test_refuses_bad_vars(vmm, tmp_path):
     assert r.returncode != 0 and "--firmware-vars" in r.stderr
     r = run_vmm(vmm, ["--kernel", "k"])
     assert r.returncode == 2 and "not supported yet" in r.stderr
+
+
+def test_manager_uefi(bareiron, vmm, tmp_path):
+    """create/set --firmware uefi give the VM its own copy of the template (kept by later
+    saves) and start passes it to the monitor; start refuses a kernel under uefi."""
+    from mgr_util import Mgr
+    m = Mgr(bareiron, tmp_path / "home", vmm=vmm)
+    try:
+        m.ok("create", "u1", "--memory", "128M", "--serial", "none")
+        vars_fd = m.vm_dir("u1") / "uefi-vars.fd"
+        assert not vars_fd.exists()
+        m.ok("set", "u1", "--firmware", "uefi")
+        assert vars_fd.read_bytes() == open(VARS, "rb").read()
+        assert vars_fd.stat().st_mode & 0o777 == 0o600
+        vars_fd.write_bytes(b"\x01" * 540672)  # the VM's variables: kept by the next save
+        m.ok("set", "u1", "--memory", "256M")
+        assert vars_fd.read_bytes() == b"\x01" * 540672
+        shutil.copy(VARS, vars_fd)
+        m.ok("create", "u2", "--firmware", "uefi", "--serial", "none")
+        assert (m.vm_dir("u2") / "uefi-vars.fd").stat().st_size == 540672
+        m.ok("set", "u2", "--kernel", VARS)
+        r = m.run("start", "u2")
+        assert r.returncode == 6 and "--kernel none" in r.stderr, r.stderr
+        m.run("start", "u1")  # OVMF stops early on kvm-pvm; the monitor has mapped the store
+        log = ""
+        for _ in range(50):
+            logs = list(m.vm_dir("u1").glob("**/*.log"))
+            log = "".join(p.read_text(errors="replace") for p in logs)
+            if "uefi-vars.fd" in log or "registers" in log or m.state("u1") == "running":
+                break
+            time.sleep(0.1)
+        assert "--firmware-vars" not in log  # the monitor accepted it
+    finally:
+        m.kill_monitors()

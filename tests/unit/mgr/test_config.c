@@ -249,7 +249,8 @@ static void test_options(void **state)
     assert_int_equal(c.boot_count, 2);
     set_ok(&c, "firmware", "bios");
     assert_int_equal(c.firmware, FW_BIOS);
-    set_bad(&c, "firmware", "uefi", -ENOTSUP);
+    set_ok(&c, "firmware", "uefi");
+    assert_int_equal(c.firmware, FW_UEFI);
     set_bad(&c, "firmware", "coreboot", -EINVAL);
     set_ok(&c, "firmware", "auto");
     set_ok(&c, "boot", "kernel,cdrom,disk");
@@ -327,7 +328,6 @@ static void test_unsupported_settings_are_refused(void **state)
     set_bad(&c, "nic1", "bridge:br0", -ENOTSUP);
     assert_int_equal(c.nic_count, 0);
     set_bad(&c, "boot", "floppy", -ENOTSUP);
-    set_bad(&c, "firmware", "uefi", -ENOTSUP);
     /* the order against the firmware (create and set check it after their settings) */
     c.boot[0] = BOOT_DISK;
     c.firmware = FW_NONE;
@@ -386,7 +386,7 @@ static void test_check_supported(void **state)
         {"network", "[{\"mode\":\"nat\",\"model\":\"e1000\"}]", "--remove-nic 1"},
         {"boot", "[\"floppy\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
-        {"firmware", "\"uefi\"", "--firmware bios"},
+        {"firmware", "\"uefi\"", "--kernel none"},
         /* a kernel boot has no adapter unless asked: a size or video memory is refused */
         {"video", "{\"width\":800,\"height\":600}", "--video std"},
         {"video", "{\"vram_mib\":64}", "--video std"},

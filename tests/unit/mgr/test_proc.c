@@ -40,6 +40,11 @@ static void test_argv(void **state)
     assert_non_null(strstr(joined(argv), "--machine pc --firmware bios --boot cdrom,disk"));
     assert_null(strstr(joined(argv), "--kernel"));
     proc_argv_free(argv);
+    c.firmware = FW_UEFI; /* OVMF with the VM's variable store */
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
+    assert_non_null(strstr(joined(argv), "--machine pc --firmware uefi --firmware-vars "
+                                         "../uefi-vars.fd --boot cdrom,disk"));
+    proc_argv_free(argv);
     c.firmware = FW_NONE;
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), -EINVAL);
     assert_non_null(strstr(err.message, "has no kernel"));
