@@ -206,8 +206,9 @@ const struct machine_part machine_parts[] = {
      .version = 1, .is_present = machine_has_firmware},
     {"the BIOS debug port", true, PART_ALWAYS, machine_add_debugcon, machine_remove_debugcon,
      .is_present = machine_has_firmware},
+    /* no saved state yet: save names it */
     {"the UEFI variable store", true, PART_ALWAYS, machine_add_flash, machine_remove_flash,
-     .is_present = machine_is_uefi},
+     .section = "pflash", .version = 1, .is_present = machine_is_uefi},
     {"the boot CPU state", true, PART_BOOT, set_boot_cpu, NULL, .is_present = machine_is_microvm},
     {"the saved state", true, PART_RESTORE, machine_load_state, NULL},
 };
