@@ -3,7 +3,8 @@
 OVMF_CODE_4M.fd read-only at the top of 4 GiB and the variable store (a CFI flash) below it,
 and refuses variable stores of the wrong size. OVMF itself stops early on kvm-pvm (its SEC
 phase runs `fninit`, which the host's ring-0 emulator refuses), so booting it is the nested
-KVM's test (tests/nested/test_uefi_boot.py)."""
+KVM's test (the opt-in nested case linux-uefi, tests/nested/uefi_case.sh); a tiny firmware
+assembled here drives the flash from the guest instead."""
 import os
 import shutil
 import time
@@ -89,3 +90,113 @@ def test_manager_uefi(bareiron, vmm, tmp_path):
         assert "--firmware-vars" not in log  # the monitor accepted it
     finally:
         m.kill_monitors()
+
+
+# A 64 KiB segment at the top of a 192 KiB "firmware" (--firmware-file): from the reset vector
+# into flat 32-bit protected mode (its GDT in the ROM has the accessed bits set: the CPU must
+# not write them), then the variable store below it (64 KiB at 0xfffc0000) as OVMF drives it:
+# its probe (0x50, 0x70, status 0), a CFI query, a program, a block erase, reads in read array
+# mode; "PFLASH OK" on COM1 and isa-debug-exit 0x10 (status 33), or exit 0x01 (status 3).
+FLASH_FW = r"""
+.code16
+.org 0xf000
+start:
+    cli
+    lgdtl %cs:gdt_desc
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    .byte 0x66, 0xea
+    .long 0xffff0000 + pm32
+    .word 0x08
+.code32
+pm32:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl $0xfffc0000, %ebx
+    /* OVMF's probe: clear status, read status must be 0 */
+    movb $0x50, (%ebx)
+    movb $0x70, (%ebx)
+    movb (%ebx), %al
+    cmpb $0, %al
+    jne fail
+    movb $0xff, (%ebx)
+    /* CFI query: 'Q' at 0x10 */
+    movb $0x98, (%ebx)
+    movb 0x10(%ebx), %al
+    cmpb $'Q', %al
+    jne fail
+    movb $0xff, (%ebx)
+    /* program 0x5a at 0x100, read status (ready), back to array */
+    movb $0x10, 0x100(%ebx)
+    movb $0x5a, 0x100(%ebx)
+    movb (%ebx), %al
+    testb $0x80, %al
+    jz fail
+    movb $0xff, (%ebx)
+    /* erase block 1 */
+    movb $0x20, 0x1000(%ebx)
+    movb $0xd0, 0x1000(%ebx)
+    movb $0xff, (%ebx)
+    /* read array: the programmed byte and the erased block, directly */
+    movb 0x100(%ebx), %al
+    cmpb $0x5a, %al
+    jne fail
+    movl 0x1ffc(%ebx), %eax
+    cmpl $0xffffffff, %eax
+    jne fail
+    movl $msg, %esi
+    addl $0xffff0000, %esi
+    movw $0x3f8, %dx
+1:  movb (%esi), %al
+    testb %al, %al
+    jz 2f
+    outb %al, %dx
+    incl %esi
+    jmp 1b
+2:  movb $0x10, %al
+    outb %al, $0xf4
+    hlt
+fail:
+    movb $0x01, %al
+    outb %al, $0xf4
+    hlt
+msg: .asciz "PFLASH OK\n"
+.p2align 3
+gdt:
+    .quad 0
+    .quad 0x00cf9b000000ffff
+    .quad 0x00cf93000000ffff
+gdt_desc:
+    .word 23
+    .long 0xffff0000 + gdt
+.code16
+.org 0xfff0
+    jmp start
+.org 0x10000
+"""
+
+
+def test_guest_drives_the_flash(vmm, tmp_path):
+    if not shutil.which("as") or not shutil.which("ld"):
+        pytest.skip("binutils (as, ld) not installed")
+    (tmp_path / "fw.S").write_text(FLASH_FW)
+    subprocess.run(["as", "--32", "-o", tmp_path / "fw.o", tmp_path / "fw.S"], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0", "-e", "0", "--oformat", "binary",
+                    "-o", tmp_path / "seg.bin", tmp_path / "fw.o"], check=True)
+    fw = tmp_path / "fw.bin"
+    fw.write_bytes(b"\0" * 0x20000 + (tmp_path / "seg.bin").read_bytes())
+    store = tmp_path / "vars.fd"
+    store.write_bytes(b"\xaa" * 0x10000)
+    r = subprocess.run([str(vmm), "--firmware", "uefi", "--firmware-file", fw, "--firmware-vars",
+                        store, "--debug-exit", "--serial", "stdio", "--no-reboot", "--memory",
+                        "64"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 33 and "PFLASH OK" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    d = store.read_bytes()  # written in place: the program and the erase, nothing else
+    assert d[0x100] == 0x5a
+    assert d[0x1000:0x2000] == b"\xff" * 0x1000
+    assert d[:0x100] == b"\xaa" * 0x100 and d[0x101:0x1000] == b"\xaa" * 0xeff
+    assert d[0x2000:] == b"\xaa" * 0xe000
