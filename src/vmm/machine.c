@@ -91,7 +91,8 @@ static int add_memory(struct machine *m, struct error *err)
 {
     int ret = gmem_create(&m->gm);
     if (ret == 0)
-        ret = gmem_add_pc_ram(m->gm, m->opts->memory_bytes);
+        ret = gmem_add_pc_ram_vga(m->gm, m->opts->memory_bytes,
+                                  machine_is_pc(m) && m->opts->video == VMM_VIDEO_STD);
     if (ret < 0)
         return error_set(err, ret, "cannot allocate %llu MiB of guest memory: %s",
                          (unsigned long long)(m->opts->memory_bytes >> 20), strerror(-ret));

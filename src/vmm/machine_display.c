@@ -230,7 +230,8 @@ static int register_legacy(struct machine *m, struct machine_display *d)
     if (ret < 0)
         return ret;
     d->has_ports = true;
-    /* The direct-boot machine has RAM below 1 MiB there: the window exists only in a hole. */
+    /* The window exists only in a hole of low RAM: the pc machine leaves one with --video std
+     * (vmm/machine.c), microvm has RAM there. */
     if (gmem_find(m->gm, VGA_LEGACY_MEM_GPA) != NULL ||
         gmem_find(m->gm, VGA_LEGACY_MEM_GPA + VGA_LEGACY_MEM_BYTES - 1) != NULL)
         return 0;
