@@ -200,7 +200,7 @@ const struct machine_part machine_parts[] = {
     {"the IDE controller", true, PART_ALWAYS, machine_add_ide, machine_remove_ide, .section = "ide",
      .version = 1, .is_present = machine_has_ide},
     {"the display adapter", true, PART_ALWAYS, machine_add_display, machine_remove_display,
-     .section = "display", .version = 1, .is_present = machine_has_display},
+     STATE("display", machine_has_display, display)},
     {"fw_cfg", true, PART_ALWAYS, machine_add_fw_cfg, machine_remove_fw_cfg, .section = "fw-cfg",
      .version = 1, .is_present = machine_has_firmware},
     {"the BIOS debug port", true, PART_ALWAYS, machine_add_debugcon, machine_remove_debugcon,

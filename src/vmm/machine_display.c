@@ -372,3 +372,16 @@ int machine_display_info(struct machine *m, struct machine_display_info *out, st
     out->bytes_sent = m->vnc ? ui_vnc_bytes_sent(m->vnc) : 0;
     return 0;
 }
+
+/* Saved state: the adapter's registers and video memory (dev/display/vga.h); its PCI config
+ * space is in the "pci" section, whose load maps the framebuffer where the BAR points. */
+int machine_save_display(struct machine *m, struct sf_buf *b)
+{
+    vga_save_state(m->display->vga, b);
+    return 0;
+}
+
+int machine_load_display(struct machine *m, struct sf_in *in)
+{
+    return vga_load_state(m->display->vga, in);
+}

@@ -143,6 +143,46 @@ def test_png_and_vnc_match_the_pattern(guest, tmp_path):
     assert "PASS display" in out
 
 
+def test_save_and_restore(vmm, payload, tmp_path, need_kvm):
+    """`save` of a VM with --video keeps the adapter's registers and video memory: the restored
+    monitor's PNG screenshot equals the one before the save, and the payload, resumed, still
+    draws in the framebuffer mapped where its BAR points."""
+    g = Guest(vmm, payload, tmp_path)
+    before, after = tmp_path / "before.png", tmp_path / "after.png"
+    state = tmp_path / "vm.state"
+    try:
+        assert u.control(g.ctl, "screenshot", {"path": str(before)})["ok"]
+        r = u.control(g.ctl, "save", {"path": str(state)})
+        assert r["ok"], r
+        g.proc.communicate(timeout=60)
+        assert g.proc.returncode == 0
+    finally:
+        g.kill()
+    if os.path.exists(g.ctl):
+        os.unlink(g.ctl)
+    p = subprocess.Popen(g.proc.args + ["--restore", str(state)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(g.ctl) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        reply = u.control(g.ctl, "screenshot", {"path": str(after)})
+        assert reply["ok"], reply
+        assert rfb.read_png(after) == rfb.read_png(before)
+        p.stdin.write(b"c")
+        p.stdin.flush()
+        line = b""
+        while not line.startswith(b"CHANGED display"):
+            line = p.stdout.readline()
+            assert line, p.stderr.read().decode(errors="replace")
+        assert u.control(g.ctl, "screenshot", {"path": str(after)})["ok"]
+        w, h, rows = rfb.read_png(after)
+        assert rows[128][256] != pattern(256, 128) and rows[0][0] == pattern(0, 0)
+    finally:
+        p.kill()
+        p.communicate(timeout=30)
+
+
 def test_bochs_display(vmm, payload, tmp_path, need_kvm):
     """bochs-display: the same framebuffer and MMIO BAR without legacy VGA."""
     g = Guest(vmm, payload, tmp_path, mode="640x480", video="bochs-display")
