@@ -501,6 +501,31 @@ def test_int10_text_on_the_screen(vmm, firmware, tmp_path):
     assert mismatches_rows(six, rows) == []
 
 
+def test_mode13h_on_the_screen(vmm, firmware, tmp_path):
+    """Mode 13h set through INT 10h and drawn at 0xa0000 (the legacy window, chain-4): the PNG
+    is 320x200 with the default palette's colour (x + y) & 0xff at (x, y), as QEMU shows it
+    (QEMU's screendump doubles the pixels, 640x400, and widens some DAC values otherwise)."""
+    img = fu.int10_disk_image(tmp_path, "M13", fu.MODE13_SECTOR)
+    g = FirmwareVm(vmm, tmp_path, "--disk", f"{img},format=raw")
+    try:
+        g.wait_serial("READY")
+        shot = tmp_path / "m13.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        ours = rfb.read_png(shot)
+    finally:
+        g.kill()
+    assert ours[:2] == (320, 200)
+    assert ours[2][0][0] == 0 and ours[2][0][1] == 0x0000aa  # colours 0 and 1: black, blue
+    if not shutil.which("qemu-system-x86_64"):
+        return
+    w, h, rows = qemu_screendump(tmp_path, img)
+    assert (w, h) == (640, 400)
+    far = [(x, y) for y, (ra, rb) in enumerate(zip(ours[2], rows[::2]))
+           for x, (pa, pb) in enumerate(zip(ra, rb[::2]))
+           if any(abs((pa >> sh & 0xff) - (pb >> sh & 0xff)) > 4 for sh in (0, 8, 16))]
+    assert far[:5] == []  # 6-bit DAC values widened differently: within 4 a channel
+
+
 def mismatches_rows(a, b, limit=5):
     bad = []
     for y, (ra, rb) in enumerate(zip(a, b)):
