@@ -143,8 +143,9 @@ def test_png_and_vnc_match_the_pattern(guest, tmp_path):
     assert "PASS display" in out
 
 
-def test_save_and_restore(vmm, payload, tmp_path, need_kvm):
-    """`save` of a VM with --video keeps the adapter's registers and video memory: the restored
+@pytest.mark.parametrize("live", [False, True], ids=["paused", "live"])
+def test_save_and_restore(vmm, payload, tmp_path, need_kvm, live):
+    """`save` (and a live one) of a VM with --video keeps the adapter's registers and video memory: the restored
     monitor's PNG screenshot equals the one before the save, and the payload, resumed, still
     draws in the framebuffer mapped where its BAR points."""
     g = Guest(vmm, payload, tmp_path)
@@ -152,7 +153,7 @@ def test_save_and_restore(vmm, payload, tmp_path, need_kvm):
     state = tmp_path / "vm.state"
     try:
         assert u.control(g.ctl, "screenshot", {"path": str(before)})["ok"]
-        r = u.control(g.ctl, "save", {"path": str(state)})
+        r = u.control(g.ctl, "save", {"path": str(state), **({"live": True} if live else {})})
         assert r["ok"], r
         g.proc.communicate(timeout=60)
         assert g.proc.returncode == 0
