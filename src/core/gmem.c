@@ -84,13 +84,24 @@ err_close_fd:
     return ret;
 }
 
-int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes)
+static int add_low_ram(struct gmem *gm, uint64_t low, bool vga_hole)
+{
+    int ret;
+    if (!vga_hole)
+        return gmem_add_region(gm, 0, low, "ram-low", false, NULL);
+    ret = gmem_add_region(gm, 0, LEGACY_VGA_GPA, "ram-low", false, NULL);
+    if (ret == 0)
+        ret = gmem_add_region(gm, LEGACY_VGA_END, low - LEGACY_VGA_END, "ram-c0000", false, NULL);
+    return ret;
+}
+
+int gmem_add_pc_ram_vga(struct gmem *gm, uint64_t ram_bytes, bool vga_hole)
 {
     uint64_t low = MIN(ram_bytes, LOW_RAM_MAX);
     int ret;
     if (ram_bytes == 0 || ram_bytes % (1ULL << 20))
         return -EINVAL;
-    ret = gmem_add_region(gm, 0, low, "ram-low", false, NULL);
+    ret = add_low_ram(gm, low, vga_hole);
     if (ret < 0)
         return ret;
     if (ram_bytes > low) {
@@ -100,6 +111,11 @@ int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes)
     }
     gm->ram_bytes = ram_bytes;
     return 0;
+}
+
+int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes)
+{
+    return gmem_add_pc_ram_vga(gm, ram_bytes, false);
 }
 
 const struct gmem_region *gmem_find(const struct gmem *gm, uint64_t gpa)

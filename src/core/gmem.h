@@ -57,6 +57,12 @@ MUST_CHECK int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, con
  * Returns 0 or -errno.
  */
 MUST_CHECK int gmem_add_pc_ram(struct gmem *gm, uint64_t ram_bytes);
+/*
+ * The same, and with (vga_hole) leaves the legacy VGA window [LEGACY_VGA_GPA, LEGACY_VGA_END)
+ * out of low RAM (as a PC has it: the display adapter's planar memory is there): low RAM is
+ * then two regions, "ram-low" below the window and "ram-c0000" from its end.
+ */
+MUST_CHECK int gmem_add_pc_ram_vga(struct gmem *gm, uint64_t ram_bytes, bool vga_hole);
 
 /* Returns a host pointer to (gpa) valid for (len) bytes, or NULL when [gpa, gpa+len) is not
  * fully inside one region (or wraps). (len) 0 is treated as 1. */

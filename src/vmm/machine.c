@@ -91,7 +91,8 @@ static int add_memory(struct machine *m, struct error *err)
 {
     int ret = gmem_create(&m->gm);
     if (ret == 0)
-        ret = gmem_add_pc_ram(m->gm, m->opts->memory_bytes);
+        ret = gmem_add_pc_ram_vga(m->gm, m->opts->memory_bytes,
+                                  machine_is_pc(m) && m->opts->video == VMM_VIDEO_STD);
     if (ret < 0)
         return error_set(err, ret, "cannot allocate %llu MiB of guest memory: %s",
                          (unsigned long long)(m->opts->memory_bytes >> 20), strerror(-ret));
@@ -201,7 +202,7 @@ const struct machine_part machine_parts[] = {
     {"the IDE controller", true, PART_ALWAYS, machine_add_ide, machine_remove_ide, .section = "ide",
      .version = 1, .is_present = machine_has_ide},
     {"the display adapter", true, PART_ALWAYS, machine_add_display, machine_remove_display,
-     .section = "display", .version = 1, .is_present = machine_has_display},
+     STATE("display", machine_has_display, display)},
     {"fw_cfg", true, PART_ALWAYS, machine_add_fw_cfg, machine_remove_fw_cfg, .section = "fw-cfg",
      .version = 1, .is_present = machine_has_firmware},
     {"the BIOS debug port", true, PART_ALWAYS, machine_add_debugcon, machine_remove_debugcon,

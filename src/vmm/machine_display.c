@@ -230,7 +230,8 @@ static int register_legacy(struct machine *m, struct machine_display *d)
     if (ret < 0)
         return ret;
     d->has_ports = true;
-    /* The direct-boot machine has RAM below 1 MiB there: the window exists only in a hole. */
+    /* The window exists only in a hole of low RAM: the pc machine leaves one with --video std
+     * (vmm/machine.c), microvm has RAM there. */
     if (gmem_find(m->gm, VGA_LEGACY_MEM_GPA) != NULL ||
         gmem_find(m->gm, VGA_LEGACY_MEM_GPA + VGA_LEGACY_MEM_BYTES - 1) != NULL)
         return 0;
@@ -370,4 +371,17 @@ int machine_display_info(struct machine *m, struct machine_display_info *out, st
     out->viewers = m->vnc ? ui_vnc_client_count(m->vnc) : 0;
     out->bytes_sent = m->vnc ? ui_vnc_bytes_sent(m->vnc) : 0;
     return 0;
+}
+
+/* Saved state: the adapter's registers and video memory (dev/display/vga.h); its PCI config
+ * space is in the "pci" section, whose load maps the framebuffer where the BAR points. */
+int machine_save_display(struct machine *m, struct sf_buf *b)
+{
+    vga_save_state(m->display->vga, b);
+    return 0;
+}
+
+int machine_load_display(struct machine *m, struct sf_in *in)
+{
+    return vga_load_state(m->display->vga, in);
 }

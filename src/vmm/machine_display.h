@@ -14,6 +14,8 @@
 #include "base/error.h"
 
 struct machine;
+struct sf_buf;
+struct sf_in;
 struct ui_vnc;
 
 /* The rows of machine_parts[]: the ROM (load phase) and the adapter (after the PCI host). */
@@ -22,6 +24,9 @@ MUST_CHECK int machine_read_vga_rom(struct machine *m, struct error *err);
 void machine_free_vga_rom(struct machine *m);
 MUST_CHECK int machine_add_display(struct machine *m, struct error *err);
 void machine_remove_display(struct machine *m);
+/* The "display" section of a saved state. */
+int machine_save_display(struct machine *m, struct sf_buf *b);
+int machine_load_display(struct machine *m, struct sf_in *in);
 
 /* Gives (m) the VNC server of --display (main.c's, lives across reboots; NULL: none) before
  * machine_attach. */

@@ -148,3 +148,107 @@ def fake_bzimage(tmp_path: pathlib.Path) -> pathlib.Path:
                     obj], check=True, capture_output=True)
     assert out.stat().st_size == 0x600
     return out
+
+
+# A boot sector that writes through the VGA BIOS (INT 10h): text mode 3, the cursor hidden, at
+# row 10 column 20 (@WORD@) in teletype output, then "READY" on COM1 with `out` (so a test knows
+# the screen is drawn) and halts with the text on the screen.
+INT10_SECTOR = r"""
+    .code16
+    .globl _start
+_start:
+    cli
+    xorw %ax, %ax
+    movw %ax, %ds
+    movw $0x0003, %ax       /* set mode 3, 80x25 text */
+    int $0x10
+    movw $0x0100, %ax       /* cursor shape: hidden */
+    movw $0x2000, %cx
+    int $0x10
+    movw $0x0200, %ax       /* cursor to row 10, column 20, page 0 */
+    xorw %bx, %bx
+    movw $0x0a14, %dx
+    int $0x10
+    movw $msg, %si
+1:  lodsb
+    testb %al, %al
+    jz 2f
+    movb $0x0e, %ah         /* teletype output */
+    movw $0x0007, %bx
+    int $0x10
+    jmp 1b
+2:  movw $ready, %si
+3:  lodsb
+    testb %al, %al
+    jz halt
+    movb %al, %ah
+    movw $0x3fd, %dx
+4:  inb %dx, %al
+    testb $0x20, %al
+    jz 4b
+    movb %ah, %al
+    movw $0x3f8, %dx
+    outb %al, %dx
+    jmp 3b
+halt:
+    hlt
+    jmp halt
+msg:
+    .asciz "@WORD@"
+ready:
+    .asciz "\r\nREADY\r\n"
+    .org 510
+    .word 0xaa55
+"""
+
+
+# Mode 13h through INT 10h, then pixel (x, y) = (x + y) & 0xff written at 0xa000:(320 y + x)
+# (the default palette's 256 colours), then "READY" on COM1 as INT10_SECTOR does.
+MODE13_SECTOR = INT10_SECTOR.replace(r"""    movw $0x0100, %ax       /* cursor shape: hidden */
+    movw $0x2000, %cx
+    int $0x10
+    movw $0x0200, %ax       /* cursor to row 10, column 20, page 0 */
+    xorw %bx, %bx
+    movw $0x0a14, %dx
+    int $0x10
+    movw $msg, %si
+1:  lodsb
+    testb %al, %al
+    jz 2f
+    movb $0x0e, %ah         /* teletype output */
+    movw $0x0007, %bx
+    int $0x10
+    jmp 1b
+2:""", r"""    movw $0xa000, %ax
+    movw %ax, %es
+    xorw %di, %di
+    xorw %dx, %dx           /* y */
+5:  xorw %cx, %cx           /* x */
+6:  movw %cx, %ax
+    addw %dx, %ax
+    stosb
+    incw %cx
+    cmpw $320, %cx
+    jb 6b
+    incw %dx
+    cmpw $200, %dx
+    jb 5b
+""").replace("movw $0x0003, %ax       /* set mode 3, 80x25 text */",
+             "movw $0x0013, %ax       /* set mode 13h, 320x200x256 */")
+
+
+def int10_disk_image(tmp_path: pathlib.Path, word: str, sector: str = INT10_SECTOR
+                     ) -> pathlib.Path:
+    """A 1 MiB raw disk whose boot sector writes (word) on the screen through INT 10h (or runs
+    (sector), MODE13_SECTOR)."""
+    src = tmp_path / f"{word}-int10.S"
+    src.write_text(sector.replace("@WORD@", word))
+    obj, binf = tmp_path / f"{word}-int10.o", tmp_path / f"{word}-int10.bin"
+    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-o",
+                    binf, obj], check=True, capture_output=True)
+    sector = binf.read_bytes()
+    assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
+    img = tmp_path / f"{word}-int10.img"
+    img.write_bytes(sector + bytes((1 << 20) - 512))
+    return img

@@ -6,6 +6,9 @@ matches it pixel for pixel, and so does the framebuffer a small RFB client (rfb_
 receives over the unix socket. Hostile viewers (malformed RFB messages, a connection flood)
 neither crash nor stall the monitor: query-state keeps answering at once. The option checks
 need no KVM."""
+import os
+import select
+import shutil
 import socket
 import struct
 import subprocess
@@ -13,8 +16,12 @@ import time
 
 import pytest
 
+import firmware_util as fu
+import hostkind
 import rfb_client as rfb
 import vmm_util as u
+
+VGABIOS = "/usr/share/seabios/vgabios-stdvga.bin"
 
 
 def pattern(x, y):
@@ -134,6 +141,47 @@ def test_png_and_vnc_match_the_pattern(guest, tmp_path):
     status, out, err = guest.finish()
     assert status == 1, out + err.decode(errors="replace")
     assert "PASS display" in out
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["paused", "live"])
+def test_save_and_restore(vmm, payload, tmp_path, need_kvm, live):
+    """`save` (and a live one) of a VM with --video keeps the adapter's registers and video memory: the restored
+    monitor's PNG screenshot equals the one before the save, and the payload, resumed, still
+    draws in the framebuffer mapped where its BAR points."""
+    g = Guest(vmm, payload, tmp_path)
+    before, after = tmp_path / "before.png", tmp_path / "after.png"
+    state = tmp_path / "vm.state"
+    try:
+        assert u.control(g.ctl, "screenshot", {"path": str(before)})["ok"]
+        r = u.control(g.ctl, "save", {"path": str(state), **({"live": True} if live else {})})
+        assert r["ok"], r
+        g.proc.communicate(timeout=60)
+        assert g.proc.returncode == 0
+    finally:
+        g.kill()
+    if os.path.exists(g.ctl):
+        os.unlink(g.ctl)
+    p = subprocess.Popen(g.proc.args + ["--restore", str(state)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(g.ctl) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        reply = u.control(g.ctl, "screenshot", {"path": str(after)})
+        assert reply["ok"], reply
+        assert rfb.read_png(after) == rfb.read_png(before)
+        p.stdin.write(b"c")
+        p.stdin.flush()
+        line = b""
+        while not line.startswith(b"CHANGED display"):
+            line = p.stdout.readline()
+            assert line, p.stderr.read().decode(errors="replace")
+        assert u.control(g.ctl, "screenshot", {"path": str(after)})["ok"]
+        w, h, rows = rfb.read_png(after)
+        assert rows[128][256] != pattern(256, 128) and rows[0][0] == pattern(0, 0)
+    finally:
+        p.kill()
+        p.communicate(timeout=30)
 
 
 def test_bochs_display(vmm, payload, tmp_path, need_kvm):
@@ -321,3 +369,170 @@ def test_viewer_keys_and_pointer_reach_the_guest(vmm, build_dir, tmp_path, need_
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+class FirmwareVm:
+    """--machine pc with SeaBIOS and --video std (its VGA BIOS from the adapter's ROM BAR)."""
+
+    def __init__(self, vmm, tmp, *extra):
+        self.ctl = str(tmp / "fw-ctl.sock")
+        self.proc = subprocess.Popen(
+            [str(vmm), "--machine", "pc", "--memory", "128", "--video", "std", "--serial",
+             "stdio", "--no-reboot", "--control", self.ctl, *[str(a) for a in extra]],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = b""
+
+    def wait_serial(self, text, timeout=90):
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.out and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if ready:
+                self.out += os.read(self.proc.stdout.fileno(), 65536)
+        assert text.encode() in self.out, self.out.decode(errors="replace")
+
+    def text(self):
+        reply = u.control(self.ctl, "screenshot", {"format": "text"})
+        assert reply["ok"], reply
+        return reply["result"]["lines"]
+
+    def wait_text(self, pred, timeout=10):
+        """The text screen once (pred)(lines) holds: sercon writes COM1 first, the screen a
+        moment later."""
+        deadline = time.monotonic() + timeout
+        lines = self.text()
+        while not pred(lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lines = self.text()
+        return lines
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def firmware(vmm):
+    problem = hostkind.firmware_problem()
+    if problem:
+        pytest.skip(problem)
+    if not os.path.exists(fu.SEABIOS) or not os.path.exists(VGABIOS):
+        pytest.skip(f"{fu.SEABIOS} or {VGABIOS} missing (Debian package seabios)")
+    if not shutil.which("as") or not shutil.which("ld"):
+        pytest.skip("binutils (as, ld) not installed")
+
+
+def test_seabios_banner_on_the_screen(vmm, firmware, tmp_path):
+    """SeaBIOS runs the VGA BIOS from the ROM BAR, which sets text mode in the legacy window
+    (0xa0000..0xbffff, not RAM on pc): its banner and boot messages are on the screen."""
+    g = FirmwareVm(vmm, tmp_path)
+    try:
+        g.wait_serial("No bootable device")  # sercon: the same text on COM1
+        lines = g.wait_text(lambda ls: "No bootable device." in ls)
+        assert lines[0].startswith("SeaBIOS (version"), lines
+        assert "No bootable device." in lines, lines
+        shot = tmp_path / "bios.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        w, h, _ = rfb.read_png(shot)
+        assert (w, h) == (720, 400)  # 80x25 characters of 9x16
+    finally:
+        g.kill()
+
+
+def qemu_screendump(tmp_path, img):
+    """QEMU -M pc -vga std booting (img) up to READY on COM1: its screen as (w, h, rows)."""
+    log, mon, ppm = tmp_path / "q-serial.log", tmp_path / "q-mon.sock", tmp_path / "q.ppm"
+    q = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-m", "128", "-nodefaults", "-vga",
+                          "std", "-display", "none", "-serial", f"file:{log}", "-monitor",
+                          f"unix:{mon},server=on,wait=off", "-drive",
+                          f"file={img},format=raw,if=ide"] + hostkind.firmware_qemu_accel(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and q.poll() is None:
+            if log.exists() and "READY" in log.read_text(errors="replace"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("QEMU: no READY on COM1: " + q.stderr.read().decode(errors="replace"))
+        time.sleep(0.5)  # QEMU redraws the text screen on its display refresh
+        with u.connect_unix(mon) as s:
+            s.sendall(f"screendump {ppm}\n".encode())
+            deadline = time.monotonic() + 10
+            while not ppm.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)
+    finally:
+        q.kill()
+        q.communicate(timeout=30)
+    data = ppm.read_bytes()
+    magic, w, h, maxval, rest = data.split(maxsplit=4)
+    assert magic == b"P6" and maxval == b"255"
+    w, h = int(w), int(h)
+    rows = [[int.from_bytes(rest[3 * (y * w + x):3 * (y * w + x) + 3], "big") for x in range(w)]
+            for y in range(h)]
+    return w, h, rows
+
+
+def test_int10_text_on_the_screen(vmm, firmware, tmp_path):
+    """A boot sector writes through INT 10h (mode 3, cursor hidden, teletype at row 10, column
+    20); screenshot --text reads it back, and the PNG equals QEMU's screendump of the same
+    disk pixel for pixel (same VGA BIOS, same font) in the DAC's 6 bits a channel: QEMU widens
+    a 6-bit value c to c << 2 (0x2a: 0xa8), we to the full range (0xaa)."""
+    img = fu.int10_disk_image(tmp_path, "HELLO-INT10")
+    g = FirmwareVm(vmm, tmp_path, "--disk", f"{img},format=raw")
+    try:
+        g.wait_serial("READY")
+        lines = g.wait_text(lambda ls: "HELLO-INT10" in ls[10])
+        assert lines[10][20:31] == "HELLO-INT10", lines
+        assert lines[10][:20].strip() == "" and all(not ln.strip() for ln in lines[11:]), lines
+        shot = tmp_path / "int10.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        ours = rfb.read_png(shot)
+    finally:
+        g.kill()
+    if not shutil.which("qemu-system-x86_64"):
+        return
+    w, h, rows = qemu_screendump(tmp_path, img)
+    assert (w, h) == ours[:2]
+    six = [[p & 0xfcfcfc for p in row] for row in ours[2]]
+    assert mismatches_rows(six, rows) == []
+
+
+def test_mode13h_on_the_screen(vmm, firmware, tmp_path):
+    """Mode 13h set through INT 10h and drawn at 0xa0000 (the legacy window, chain-4): the PNG
+    is 320x200 with the default palette's colour (x + y) & 0xff at (x, y), as QEMU shows it
+    (QEMU's screendump doubles the pixels, 640x400, and widens some DAC values otherwise)."""
+    img = fu.int10_disk_image(tmp_path, "M13", fu.MODE13_SECTOR)
+    g = FirmwareVm(vmm, tmp_path, "--disk", f"{img},format=raw")
+    try:
+        g.wait_serial("READY")
+        shot = tmp_path / "m13.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        ours = rfb.read_png(shot)
+    finally:
+        g.kill()
+    assert ours[:2] == (320, 200)
+    assert ours[2][0][0] == 0 and ours[2][0][1] == 0x0000aa  # colours 0 and 1: black, blue
+    if not shutil.which("qemu-system-x86_64"):
+        return
+    w, h, rows = qemu_screendump(tmp_path, img)
+    assert (w, h) == (640, 400)
+    far = [(x, y) for y, (ra, rb) in enumerate(zip(ours[2], rows[::2]))
+           for x, (pa, pb) in enumerate(zip(ra, rb[::2]))
+           if any(abs((pa >> sh & 0xff) - (pb >> sh & 0xff)) > 4 for sh in (0, 8, 16))]
+    assert far[:5] == []  # 6-bit DAC values widened differently: within 4 a channel
+
+
+def mismatches_rows(a, b, limit=5):
+    bad = []
+    for y, (ra, rb) in enumerate(zip(a, b)):
+        for x, (pa, pb) in enumerate(zip(ra, rb)):
+            if pa != pb:
+                bad.append((x, y, hex(pa), hex(pb)))
+                if len(bad) >= limit:
+                    return bad
+    return bad

@@ -10,6 +10,8 @@
  *   0x0002_0000  kernel command line (BOOT_CMDLINE_GPA, up to BOOT_CMDLINE_MAX bytes)
  *   0x0003_0000  multiboot info / PVH start_info
  *   0x0009_fc00  top of conventional memory (EBDA from here to 0xa0000, reserved)
+ *   0x000a_0000  legacy VGA window (LEGACY_VGA_GPA .. LEGACY_VGA_END): RAM, or on pc with
+ *                --video std the display's planar memory
  *   0x000e_0000  ACPI tables + RSDP, MP table (ACPI_GPA .. 0x100000, reserved in e820)
  *   0x0010_0000  kernel (bzImage protected-mode part, or vmlinux at its own LMA)
  *   ...          RAM up to min(memory, LOW_RAM_MAX)
@@ -36,6 +38,9 @@
 #define BOOT_INFO_GPA 0x30000ULL /* multiboot info / PVH hvm_start_info */
 #define BOOT_AREA_END 0x40000ULL /* end of the boot structures above (reserved in e820) */
 #define EBDA_GPA 0x9fc00ULL
+/* The legacy VGA window: RAM on the microvm machine, a hole (planar memory) on pc with std-VGA. */
+#define LEGACY_VGA_GPA 0xa0000ULL
+#define LEGACY_VGA_END 0xc0000ULL
 #define ACPI_GPA 0xe0000ULL
 #define ACPI_SIZE 0x20000ULL
 /* The MP table (floating pointer + configuration table) takes the last 16 KiB of the ACPI area,

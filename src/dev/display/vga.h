@@ -140,6 +140,17 @@ unsigned vga_take_dirty(struct vga *v, vga_rect_fn fn, void *opaque, bool *is_re
  */
 MUST_CHECK int vga_text(struct vga *v, char *buf, size_t size, unsigned *rows, unsigned *cols);
 
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state (docs/vmm.md "Saved state"): the registers and the non-zero pages of video
+ * memory. vga_load_state refuses (-EINVAL) a section of another adapter kind or video memory
+ * size, out-of-range indices or a bank outside video memory; on success the whole frame is
+ * drawn again at the next refresh.
+ */
+void vga_save_state(struct vga *v, struct sf_buf *b);
+MUST_CHECK int vga_load_state(struct vga *v, struct sf_in *in);
+
 /* Describes the current mode for `query-display`: "text", "vga", "vbe" or "off". */
 const char *vga_mode_name(struct vga *v, unsigned *width, unsigned *height, unsigned *bpp);
 

@@ -86,12 +86,30 @@ static void test_dirty_marks(void **state)
     gmem_destroy(gm);
 }
 
+static void test_pc_ram_vga_hole(void **state)
+{
+    struct gmem *gm;
+    (void)state;
+    assert_int_equal(gmem_create(&gm), 0);
+    assert_int_equal(gmem_add_pc_ram_vga(gm, 1ULL << 20, true), 0);
+    assert_int_equal(gm->nregions, 2);
+    assert_int_equal(gm->ram_bytes, 1ULL << 20);
+    assert_int_equal(gmem_low_ram_end(gm), 1ULL << 20);
+    assert_non_null(gmem_ptr(gm, 0, LEGACY_VGA_GPA));
+    assert_null(gmem_find(gm, LEGACY_VGA_GPA));
+    assert_null(gmem_find(gm, LEGACY_VGA_END - 1));
+    assert_null(gmem_ptr(gm, LEGACY_VGA_GPA - 1, 2));
+    assert_non_null(gmem_ptr(gm, LEGACY_VGA_END, (1ULL << 20) - LEGACY_VGA_END));
+    gmem_destroy(gm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pc_ram_and_ptr),
         cmocka_unit_test(test_pc_ram_split),
         cmocka_unit_test(test_dirty_marks),
+        cmocka_unit_test(test_pc_ram_vga_hole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
