@@ -183,9 +183,10 @@ def test_save_refused_and_reset(vmm, tmp_path):
     runs on; a reset through the control API boots SeaBIOS again."""
     import vmm_util as u
     sock = tmp_path / "ctl.sock"
-    p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "vmm.log"
+    with open(log, "w") as logf:
+        p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
     try:
         u.wait_path(sock, 10)
         r = u.control(sock, "save", {"path": str(tmp_path / "state")})
@@ -193,10 +194,13 @@ def test_save_refused_and_reset(vmm, tmp_path):
         assert "fw" in json.dumps(r)
         assert not (tmp_path / "state").exists()
         u.control(sock, "reset")
-        time.sleep(1)
+        deadline = time.monotonic() + 60  # SeaBIOS's banner comes a moment after the reset
+        while log.read_text().count("SeaBIOS (version") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         u.control(sock, "poweroff")
-        _, err = p.communicate(timeout=60)
+        p.wait(timeout=60)
     finally:
         p.kill()
         p.wait()
+    err = log.read_text()
     assert err.count("SeaBIOS (version") >= 2, err[-2000:]
