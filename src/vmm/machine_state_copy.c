@@ -122,9 +122,12 @@ static int step(struct state_copy *c, struct error *err)
     if (!was_paused)
         vm_pause(m->vm);
     ret = machine_quiesce_vdevs(m, err);
+    /* the wait serves the event loop: a control request there may have resumed the guest */
+    if (ret == 0 && !vm_is_paused(m->vm))
+        ret = error_set(err, -EBUSY, "the guest was resumed meanwhile");
     if (ret == 0 && (ret = move_chunk(c, c->region, c->off, len)) < 0)
         error_set(err, ret, "%s: %s", r->name, strerror(-ret));
-    if (!was_paused)
+    if (!was_paused && vm_is_paused(m->vm))
         vm_resume(m->vm);
     c->pause_ns += time_now_ns() - t0;
     if (ret < 0)
