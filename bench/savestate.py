@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """The measuring half of bench/savestate.sh (see there): runs the counter payload with all of
-its 64 MiB buffer touched (fill=1) under bareiron-vmm and under QEMU, saves it, restores it,
+its 64 MiB buffer touched (fill=1) under bareiron-vmm and under QEMU (migrate to a file, and
+savevm/-loadvm on a qcow2 drive), saves it, restores it,
 and prints one line per measurement: "<who> <memory_mib> <what> <value>", what being
 save_ms (request to state on disk), state_mib (blocks the state file holds), resume_ms (spawn
 of the restoring process to the first COUNT line the guest prints after it), resumed_us (ours
 only: the monitor's own figure, main() to vCPUs running) and rss_mib (VmRSS at that line);
-<who> is ours, ours-zstd (save with "compress": "zstd") or qemu.
+<who> is ours, ours-zstd (save with "compress": "zstd"), qemu (migrate) or qemu-savevm.
 
 Usage: savestate.py VMM COUNTER_ELF TMPDIR RUNS ACCEL MEMORY_MIB..."""
 import atexit
@@ -168,13 +169,48 @@ def qemu(elf, tmp, mib, accel):
             "rss_mib": rss}
 
 
+def qemu_savevm(elf, tmp, mib, accel):
+    """HMP savevm into a qcow2 image (the internal snapshot holds the machine state), then a
+    new QEMU started with -loadvm."""
+    qmp, img = f"{tmp}/qmp.sock", f"{tmp}/qemu.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", img, "64M"], check=True)
+    empty = os.stat(img).st_blocks
+    base = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel, "-kernel", elf,
+            "-append", CMDLINE, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-serial", "stdio", "-display", "none", "-nodefaults", "-no-user-config",
+            "-m", str(mib), "-no-reboot", "-drive", f"if=none,id=d0,format=qcow2,file={img}"]
+    p = popen(base + ["-qmp", f"unix:{qmp},server=on,wait=off"])
+    read_line_matching(p, rb"^COUNT %d " % TOUCHED_TICK)
+    q = Qmp(qmp)
+    t0 = time.monotonic()
+    q.cmd("stop")  # paused for the whole save, as ours
+    out = q.cmd("human-monitor-command", {"command-line": "savevm s1"})
+    if out.strip():
+        raise RuntimeError(f"savevm: {out}")
+    save_ms = (time.monotonic() - t0) * 1000
+    q.cmd("quit")
+    p.wait(timeout=30)
+    state_mib = (os.stat(img).st_blocks - empty) * 512 / (1 << 20)
+    if os.path.exists(qmp):
+        os.unlink(qmp)
+    t0 = time.monotonic()
+    r = popen(base + ["-loadvm", "s1"])
+    t1 = read_line_matching(r, rb"^COUNT \d+ \d+\r?\n")
+    rss = rss_mib(r.pid)
+    stop(r)
+    os.unlink(img)
+    return {"save_ms": save_ms, "state_mib": state_mib, "resume_ms": (t1 - t0) * 1000,
+            "rss_mib": rss}
+
+
 def main():
     vmm, elf, tmp, runs, accel = sys.argv[1:6]
     for mib in sys.argv[6:]:
         for _ in range(int(runs)):
             for who, res in (("ours", ours(vmm, elf, tmp, int(mib))),
                              ("ours-zstd", ours(vmm, elf, tmp, int(mib), "zstd")),
-                             ("qemu", qemu(elf, tmp, int(mib), accel))):
+                             ("qemu", qemu(elf, tmp, int(mib), accel)),
+                             ("qemu-savevm", qemu_savevm(elf, tmp, int(mib), accel))):
                 for what, v in res.items():
                     print(who, mib, what, f"{v:.3f}", flush=True)
 

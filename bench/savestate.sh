@@ -5,13 +5,16 @@
 # (tests/guest/payloads/counter.c) with its whole 64 MiB buffer written (fill=1), counting, in
 # 128 MiB and 1 GiB guests. Ours: the control command save, then --restore (guest memory
 # mapped from the file). QEMU: QMP stop + migrate "exec:cat > FILE", then -incoming "exec:cat
-# FILE" + cont (-accel kvm on real KVM; TCG on kvm-pvm, where QEMU's KVM is far slower).
+# FILE" + cont (-accel kvm on real KVM; TCG on kvm-pvm, where QEMU's KVM is far slower); and
+# QEMU's savevm (HMP, through QMP human-monitor-command, the guest stopped) into the internal
+# snapshot of a 64 MiB qcow2 drive, then a new QEMU started with -loadvm.
 #   save       request to state on disk (ms), and per GiB of state written (the touched memory)
 #   resume     spawn of the restoring process to the guest's first output line after it (ms);
 #              for ours also the monitor's own figure, main() to vCPUs running (us)
 #   RSS        of the restored process at that line (MiB)
-# Prints min/median over RUNS and the ratio of our median to QEMU's; then the same for ours
-# with "compress": "zstd" against ours uncompressed.
+# Prints min/median over RUNS and the ratio of our median to QEMU's migrate; then the same
+# against savevm/loadvm (state written: the blocks the qcow2 image grew by); then ours with
+# "compress": "zstd" against ours uncompressed.
 # Usage: bench/savestate.sh [BUILD_DIR] [RUNS]    (defaults: build, 5)
 set -eu
 bench_name=savestate
@@ -64,6 +67,24 @@ for mib in 128 1024; do
     done
     o=$(figure ours "$mib" resumed_us)
     printf "%-34s %10s %10s %10s %8s\n" "$mib MiB: resumed, monitor's (us)" $o - -
+done
+echo
+echo "against QEMU savevm / -loadvm (qcow2 internal snapshot); ratio of our median to QEMU's"
+printf "%-34s %10s %10s %10s %8s\n" "" "ours min" "ours med" "qemu med" ratio
+for mib in 128 1024; do
+    for row in "save_ms:save (ms)" "state_mib:state written (MiB)" "gib:save per GiB written (ms)" \
+        "resume_ms:resume to guest output (ms)" "rss_mib:RSS after resume (MiB)"; do
+        what=${row%%:*}
+        if [ "$what" = gib ]; then
+            o=$(per_gib ours "$mib")
+            q=$(per_gib qemu-savevm "$mib")
+        else
+            o=$(figure ours "$mib" "$what")
+            q=$(figure qemu-savevm "$mib" "$what")
+        fi
+        printf "%-34s %10s %10s %10s %8s\n" "$mib MiB: ${row#*:}" $o "$(median "$q")" \
+            "$(bench_ratio "$(median "$o")" "$(median "$q")")"
+    done
 done
 echo
 echo "save --compress zstd (restore reads instead of mapping); ratio to our uncompressed median"

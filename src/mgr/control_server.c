@@ -270,6 +270,9 @@ static int h_stats(struct control_server *srv, json_t *args, json_t *result, str
     STAT(exits_mmio);
     STAT(rss_bytes);
     STAT(guest_mem_bytes);
+    STAT(restore_copy_bytes);
+    STAT(restore_copy_total_bytes);
+    STAT(restore_copy_done);
 #undef STAT
     disks_stats(&st, result);
     return 0;

@@ -59,7 +59,10 @@ struct control_stats {
     uint64_t exits_mmio;      /* KVM_EXIT_MMIO */
     uint64_t rss_bytes;       /* resident set size of the monitor process */
     uint64_t guest_mem_bytes; /* guest RAM size */
-    size_t disk_count;        /* entries of disks[] (the server sets 0 before the op) */
+    /* --restore-copy: guest memory moved out of the state file so far, in all, and 1 once
+     * the file is let go (docs/vmm.md "Saved state") */
+    uint64_t restore_copy_bytes, restore_copy_total_bytes, restore_copy_done;
+    size_t disk_count; /* entries of disks[] (the server sets 0 before the op) */
     struct control_disk_stats disks[CONTROL_MAX_DISKS];
 };
 

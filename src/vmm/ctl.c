@@ -198,6 +198,8 @@ static int stats(void *opaque, struct control_stats *out, struct error *err)
 {
     struct vmm_ctl *c = opaque;
     struct vm *vm = running_vm(c, err);
+    uint64_t copied, total;
+    bool done;
     if (vm == NULL)
         return -EAGAIN;
     out->uptime_ns = machine_uptime_ns(c->machine);
@@ -212,6 +214,11 @@ static int stats(void *opaque, struct control_stats *out, struct error *err)
     }
     out->rss_bytes = rss_bytes();
     out->guest_mem_bytes = machine_ram_bytes(c->machine);
+    if (machine_restore_copy(c->machine, &copied, &total, &done)) {
+        out->restore_copy_bytes = copied;
+        out->restore_copy_total_bytes = total;
+        out->restore_copy_done = done;
+    }
     out->disk_count = machine_disk_stats(c->machine, out->disks, CONTROL_MAX_DISKS);
     return 0;
 }

@@ -144,5 +144,8 @@ MUST_CHECK int machine_change_media(struct machine *m, const char *path, bool is
 /* Uptime since machine_attach, and guest RAM size. */
 uint64_t machine_uptime_ns(struct machine *m);
 uint64_t machine_ram_bytes(struct machine *m);
+/* --restore-copy's progress (docs/vmm.md "Saved state"): false when this machine runs no
+ * such copy; else the bytes copied and in all, and (*done) once the state file is let go. */
+bool machine_restore_copy(struct machine *m, uint64_t *copied, uint64_t *total, bool *done);
 
 #endif

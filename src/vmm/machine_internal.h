@@ -256,6 +256,17 @@ void machine_remove_flash(struct machine *m);
 MUST_CHECK int machine_open_state(struct machine *m, struct error *err);
 void machine_close_state(struct machine *m);
 MUST_CHECK int machine_load_state(struct machine *m, struct error *err);
+/* machine_state_copy.c: --restore-copy. Moves the regions of (m) in (mask) (bit i: region i)
+ * out of the state file they are mapped from into memfds, a chunk per pause on the event
+ * loop, then munmaps (map, len) and closes (fd), which it owns from now on (on success).
+ * Returns 0 or -errno with (err) set. */
+struct state_copy;
+MUST_CHECK int state_copy_start(struct machine *m, uint32_t mask, int fd, void *map, size_t len,
+                                struct state_copy **out, struct error *err);
+/* Bytes moved so far and in all; true once done and the file let go. */
+bool state_copy_progress(struct state_copy *c, uint64_t *copied, uint64_t *total);
+/* Stops the copy (if it runs) and closes what it still holds. (c) may be NULL. */
+void state_copy_stop(struct state_copy *c);
 /* The kernel's files opened (and cached for a later reboot) without loading them. */
 MUST_CHECK int machine_cache_kernel(struct machine *m, struct error *err);
 

@@ -36,6 +36,8 @@ struct machine_restore {
     uint64_t start_ns;
     struct sf_file file;
     bool used[SF_MAX_SECTIONS]; /* sections loaded: any other one is refused */
+    uint32_t mapped;            /* bit i: region i is mapped from the file */
+    struct state_copy *copy;    /* --restore-copy, once the state is loaded */
 };
 
 static void mark_used(struct machine_restore *rs, const struct sf_section *s)
@@ -327,6 +329,7 @@ static int map_memory(struct machine *m, struct error *err)
         if (ret < 0)
             return error_set(err, ret, "cannot map %s from the state file: %s", r->name,
                              strerror(-ret));
+        rs->mapped |= 1u << i;
     }
     return 0;
 }
@@ -375,6 +378,7 @@ void machine_close_state(struct machine *m)
     struct machine_restore *rs = m->restore;
     if (rs == NULL)
         return;
+    state_copy_stop(rs->copy);
     if (rs->map != NULL)
         munmap(rs->map, rs->len);
     if (rs->fd >= 0)
@@ -500,5 +504,22 @@ int machine_load_state(struct machine *m, struct error *err)
                              rs->file.sections[i].name);
     log_info("state loaded in %llu us",
              (unsigned long long)((time_now_ns() - rs->start_ns) / 1000));
-    return 0;
+    if (!m->opts->restore_copy)
+        return 0;
+    /* The thread owns the file from now on: nothing else reads it after the load. */
+    ret = state_copy_start(m, rs->mapped, rs->fd, rs->map, rs->len, &rs->copy, err);
+    if (ret == 0) {
+        rs->fd = -1;
+        rs->map = NULL;
+        fdcache_forget(m->opts->restore); /* resumed once: never opened again */
+    }
+    return ret;
+}
+
+bool machine_restore_copy(struct machine *m, uint64_t *copied, uint64_t *total, bool *done)
+{
+    if (m == NULL || m->restore == NULL || m->restore->copy == NULL)
+        return false;
+    *done = state_copy_progress(m->restore->copy, copied, total);
+    return true;
 }

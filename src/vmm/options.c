@@ -38,6 +38,7 @@ enum opt_id {
     OPT_SANDBOX,
     OPT_SANDBOX_USER,
     OPT_RESTORE,
+    OPT_RESTORE_COPY,
     OPT_NIC,
     OPT_FD,
     OPT_INPUT,
@@ -83,6 +84,7 @@ static const struct opt_def opt_defs[] = {
     {"sandbox", OPT_SANDBOX, false},
     {"sandbox-user", OPT_SANDBOX_USER, true},
     {"restore", OPT_RESTORE, true},
+    {"restore-copy", OPT_RESTORE_COPY, false},
     {"nic", OPT_NIC, true},
     {"fd", OPT_FD, true},
     {"input", OPT_INPUT, true},
@@ -163,6 +165,8 @@ void vmm_options_usage(FILE *f, const char *prog)
         "  --sandbox-user UID:GID  the user the jailed monitor runs as (root only)\n"
         "  --restore FILE       resume the state the control command save wrote to FILE\n"
         "                       (the other options must describe the same machine)\n"
+        "  --restore-copy       with --restore: copy guest memory out of FILE in the\n"
+        "                       background while the guest runs, then let FILE go\n"
         "  --fd N:PATH          use inherited descriptor N (>= 3) as the open of PATH, exactly\n"
         "                       as --kernel, --initrd, --disk, --cdrom or --restore name it;\n"
         "                       its access mode and O_DIRECT must be the monitor's\n"
@@ -490,6 +494,16 @@ static int apply_security(const struct opt_def *def, const char *v, struct vmm_o
     }
 }
 
+/* --restore FILE and --restore-copy. */
+static int apply_restore(const struct opt_def *def, const char *v, struct vmm_options *o)
+{
+    if (def->id == OPT_RESTORE)
+        o->restore = v;
+    else
+        o->restore_copy = true;
+    return 0;
+}
+
 static int apply(const struct opt_def *def, const char *v, struct vmm_options *o, struct error *err)
 {
     switch (def->id) {
@@ -497,8 +511,8 @@ static int apply(const struct opt_def *def, const char *v, struct vmm_options *o
         o->kernel = v;
         return 0;
     case OPT_RESTORE:
-        o->restore = v;
-        return 0;
+    case OPT_RESTORE_COPY:
+        return apply_restore(def, v, o);
     case OPT_INITRD:
         o->initrd = v;
         return 0;
@@ -660,6 +674,8 @@ static int check_combination(struct vmm_options *o, struct error *err)
         return ret;
     if (o->has_sandbox_user && !o->is_sandbox)
         return error_set(err, -EINVAL, "--sandbox-user needs --sandbox");
+    if (o->restore_copy && o->restore == NULL)
+        return error_set(err, -EINVAL, "--restore-copy needs --restore");
     if (o->is_help || o->is_version)
         return 0;
     return vmm_check_machine(o, err) < 0 ? -EINVAL : 0;

@@ -170,6 +170,8 @@ struct vmm_options {
     const char *display_password_file;  /* --display-password-file, or NULL */
     struct vmm_fd fds[VMM_MAX_FDS];     /* --fd N:PATH (options_fd.c) */
     unsigned nfds;
+    /* --restore-copy: move guest memory out of the --restore FILE while the guest runs */
+    bool restore_copy;
     bool is_help;
     bool is_version;
 };

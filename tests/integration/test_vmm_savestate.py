@@ -360,3 +360,41 @@ def test_live_save(vmm, counter, tmp_path, extra):
         after, err = restore_run(vmm, counter, state, extra=args, cmdline="disk=1 mib=32")
         check_continues(before, after)
         check_disk(disk, counts(after)[-1])
+
+
+def test_restore_copy(vmm, counter, tmp_path):
+    """--restore-copy: the guest's memory, mapped from the state file, is moved out of it on
+    the event loop while the counter runs; stats reports the progress, and once done the file
+    is no longer open nor mapped: truncated and refilled with garbage, the guest keeps counting
+    with every page it checks intact. Without --restore the option is a usage error."""
+    before, state = save_run(vmm, counter, tmp_path, cmdline="mib=64 fill=1")
+    size = os.stat(state).st_size
+    sock = tmp_path / "ctl2.sock"
+    p = spawn(vmm_args(vmm, counter, "--restore", str(state), "--restore-copy", "--control",
+                       str(sock), "--log-level", "info", cmdline="mib=64 fill=1"))
+    out = read_until(p, rb"^COUNT \d+ ")
+    deadline = time.monotonic() + 60
+    while True:
+        st = u.control(sock, "stats")["result"]
+        assert st["restore_copy_total_bytes"] == 128 << 20, st
+        if st["restore_copy_done"]:
+            break
+        assert time.monotonic() < deadline, st
+        time.sleep(0.05)
+    assert st["restore_copy_bytes"] == st["restore_copy_total_bytes"], st
+    fds = [os.readlink(f"/proc/{p.pid}/fd/{f}") for f in os.listdir(f"/proc/{p.pid}/fd")]
+    assert str(state) not in fds, fds
+    assert str(state) not in open(f"/proc/{p.pid}/maps").read()
+    with open(state, "r+b") as f:
+        f.truncate(0)
+        f.write(b"\xa5" * size)
+    out += read_until(p, rb"^COUNT \d+ ")
+    last = counts(out)[-1]
+    out += read_until(p, rb"^COUNT %d " % (last + 40), timeout=30)
+    assert p.poll() is None, p.stderr.read()
+    p.kill()
+    rest, err = finish(p)
+    assert b"restore copy: 128 MiB moved" in err, err
+    check_continues(before, out + rest)
+    r = subprocess.run(vmm_args(vmm, counter, "--restore-copy"), capture_output=True, timeout=30)
+    assert r.returncode == 2 and b"--restore-copy needs --restore" in r.stderr, r.stderr

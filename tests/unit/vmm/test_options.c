@@ -387,6 +387,11 @@ static void test_restore(void **state)
     assert_int_equal(PARSE(o, err, "--restore", "vm.state"), -EINVAL); /* still needs --kernel */
     /* the jail maps the state from the descriptor cache, opened before it is entered */
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--sandbox"), 0);
+    assert_false(o.restore_copy);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--restore-copy"), 0);
+    assert_true(o.restore_copy);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore-copy"), -EINVAL);
+    assert_string_equal(err.message, "--restore-copy needs --restore");
 }
 
 static void test_nic(void **state)
