@@ -254,6 +254,16 @@ VCPU_CASES = [
         flags="blank=64M,copy=a.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
         timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",)))
       for sfx, irqchip in (("", ()), ("-irqchip-kernel", ("--irqchip", "kernel")))],
+    # a live save under disk I/O (docs/vmm.md "Saved state", Live): the guest writes files on
+    # an ext4 file system made by the host, the monitor saves it live mid-loop and exits, L1
+    # restores it, the guest writes on, checks its files and unmounts; L1 sends the disk back
+    # and e2fsck -fn must find it clean
+    VcpuCase("linux-livefs", b"", tuple(LINUX) + (
+        "--disk", "/tmp/d/livefs.img,format=raw", "--control", "/tmp/d/control.sock",
+        "--cmdline", f"{LINUX_CMDLINE} itest=livefs"), 0, out_has=_itest("livefs"),
+        flags="copy=livefs.img,wait,ctl=sleep:3000+save:/tmp/d/vm.state:live,"
+              "restore=/tmp/d/vm.state,rx=go,back=livefs.img",
+        timeout=300, linux=True, check=lambda t: check_livefs(t)),
 ]
 
 
@@ -271,6 +281,48 @@ def check_floppy(text):
                            text=True, timeout=30)
     if r.returncode != 0 or r.stdout.strip() != "written by the guest":
         probs.append(f"mtype GUEST.TXT: {r.returncode} {r.stdout!r} {r.stderr.strip()}")
+    return probs
+
+
+def _e2fs_tool(name):
+    """The path of e2fsprogs' (name), or None."""
+    path = shutil.which(name) or f"/sbin/{name}"
+    return path if os.path.exists(path) else None
+
+
+def make_ext4(extra):
+    """livefs.img: an empty 64 MiB ext4 file system made by mkfs.ext4; False without it."""
+    mkfs = _e2fs_tool("mkfs.ext4")
+    if not mkfs:
+        return False
+    img = pathlib.Path(extra) / "livefs.img"
+    img.unlink(missing_ok=True)
+    subprocess.run([mkfs, "-q", "-F", "-L", "LIVEFS", str(img), "64M"], check=True, timeout=60)
+    return True
+
+
+def check_livefs(text):
+    """The live-save case: the save was taken, the restored guest wrote on (progress lines
+    after RESTORE, no second boot) and e2fsck -fn finds the disk L1 sent back clean."""
+    probs = check_ctl_ok(text, ("save:/tmp/d/vm.state:live",))
+    lines = text.splitlines()
+    if "RESTORE" not in lines:
+        return probs + ["the monitor was not restored (no RESTORE line)"]
+    after = lines[lines.index("RESTORE") + 1:]
+    if not any(l.startswith("ITEST LIVEFS wrote") for l in after):
+        probs.append("the restored guest wrote no more files")
+    if "ITEST INIT" in after:
+        probs.append("the restored guest booted again")
+    b64 = "".join(l.split(" ", 1)[1] for l in lines if l.startswith("BACK-GZ "))
+    if not b64:
+        return probs + ["L1 sent no disk back"]
+    with tempfile.TemporaryDirectory() as d:
+        img = pathlib.Path(d) / "livefs.img"
+        img.write_bytes(gzip.decompress(base64.b64decode(b64)))
+        r = subprocess.run([_e2fs_tool("e2fsck") or "e2fsck", "-fn", str(img)],
+                           capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        probs.append(f"e2fsck -fn: status {r.returncode}: {(r.stdout + r.stderr).strip()}")
     return probs
 
 
@@ -512,6 +564,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(extra / "disk.qcow2"),
                             "64M"], check=True, timeout=60)
         make_floppies(extra)
+        make_ext4(extra)
         if make_iso(extra / "a.iso", "ITEST-CD-A"):
             make_iso(extra / "b.iso", "ITEST-CD-B", pad_mib=2)
         # opt-in (UEFI_CASES): only when BAREIRON_NESTED_ONLY names it
@@ -523,6 +576,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
             continue
         if c.linux and (not linux or ("qcow2" in c.flags and not (extra / "disk.qcow2").exists())
                         or ("floppy.img" in c.flags and not (extra / "floppy.img").exists())
+                        or ("livefs.img" in c.flags and not (extra / "livefs.img").exists())
                         or ("a.iso" in c.flags and not (extra / "a.iso").exists())
                         or (c.script == "uefi_case.sh" and not (extra / "uefi.iso").exists())):
             continue

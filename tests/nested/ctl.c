@@ -8,7 +8,9 @@
  * ptr:X:Y:W:H:BUTTONS (input-pointer; no commas: the case flags are comma-separated), or
  * floppy:PATH / floppy:eject (media-change on the floppy drive, PATH opened read-write here and
  * its descriptor sent along, as `bareiron set --floppy` does), cdrom:PATH / cdrom:eject (the
- * same on the CD-ROM drive, PATH opened read-only); the words must not need JSON
+ * same on the CD-ROM drive, PATH opened read-only), save:PATH or save:PATH:live (save
+ * {"path":PATH}, with "live":true for the second; the monitor opens PATH, so not under
+ * --sandbox; PATH must hold no ':'); the words must not need JSON
  * escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
  * for 10 s; exit 0 when every command got a reply (whatever it says: the caller judges), else 1.
  */
@@ -123,6 +125,11 @@ int main(int argc, char **argv)
         } else if (!strncmp(argv[i], "key:", 4) || !strncmp(argv[i], "text:", 5)) {
             fprintf(f, "{\"id\":%d,\"cmd\":\"send-key\",\"args\":{\"%s\":\"%s\"}}\n", i - 1,
                     argv[i][0] == 'k' ? "keys" : "text", strchr(argv[i], ':') + 1);
+        } else if (!strncmp(argv[i], "save:", 5)) {
+            const char *path = argv[i] + 5, *live = strchr(path, ':');
+            int len = live ? (int)(live - path) : (int)strlen(path);
+            fprintf(f, "{\"id\":%d,\"cmd\":\"save\",\"args\":{\"path\":\"%.*s\"%s}}\n", i - 1, len,
+                    path, live && !strcmp(live, ":live") ? ",\"live\":true" : "");
         } else if (sscanf(argv[i], "ptr:%u:%u:%u:%u:%u", &x, &y, &w, &h, &b) == 5) {
             fprintf(f,
                     "{\"id\":%d,\"cmd\":\"input-pointer\",\"args\":{\"x\":%u,\"y\":%u,"
