@@ -215,9 +215,12 @@ static int add_boot(struct machine *m)
         memcpy(buf, rom, sizeof(rom) - 1);
         len = sizeof(rom) - 1;
     }
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         if (order[i] == VMM_BOOT_DISK || order[i] == VMM_BOOT_CDROM)
             append_disks(m, order[i], buf, &len);
+        else if (order[i] == VMM_BOOT_FLOPPY && m->opts->has_floppy) /* drive A: of the FDC */
+            append_path(buf, &len, "/pci@i0cf8/isa@1/fdc@03f0/floppy@0");
+    }
     if (len > 0)
         len--; /* entries are separated by newlines: no empty last one, which matches all */
     buf[len] = '\0';

@@ -112,12 +112,6 @@ static int check_pc(struct vmm_options *o, struct error *err)
     for (unsigned i = 0; i < o->nboot; i++) {
         if (o->boot[i] == VMM_BOOT_NET)
             return error_set(err, -EINVAL, "--boot net: not supported yet (no network boot ROM)");
-        /* Unverified: on a kvm-pvm host SeaBIOS waits in vain for the floppy's second IRQ 6
-         * (QEMU -M pc boots no floppy there either); refused until a real KVM shows it. */
-        if (o->boot[i] == VMM_BOOT_FLOPPY)
-            return error_set(err, -EINVAL,
-                             "--boot floppy: not supported yet (the BIOS does not boot the "
-                             "floppy yet; the guest OS can use --floppy)");
     }
     if (o->firmware_file == NULL)
         o->firmware_file = o->firmware == VMM_FIRMWARE_UEFI ? VMM_OVMF_CODE_PATH : VMM_SEABIOS_PATH;

@@ -488,7 +488,6 @@ static void test_machine(void **state)
         {"--firmware=coreboot", "expected none, bios or uefi"},
         {"--boot=disk,disk", "distinct"},
         {"--boot=disk,", "empty entry"},
-        {"--boot=floppy", "not supported yet"},
         {"--boot=net", "not supported yet"},
         {"--irqchip=split", "needs --irqchip kernel"},
         {"--acpi=off", "not supported yet"},
