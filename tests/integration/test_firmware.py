@@ -257,22 +257,30 @@ def test_manager_firmware_boot(bareiron, vmm, tmp_path):
         m.ok("start", "fw")
         m.wait_state("fw", "powered-off", timeout=60)
         assert "MGRDISK" in serial.read_text(errors="replace")
-        assert '"firmware": "auto"' in (m.vm_dir("fw") / "vm.json").read_text()
+        vmjson = json.loads((m.vm_dir("fw") / "vm.json").read_text())
+        assert vmjson["firmware"] == "auto"
+        # the VM's uuid is the SMBIOS system UUID: SeaBIOS prints it to the debug port
+        log = (m.vm_dir("fw") / "run" / "vmm.log").read_text(errors="replace")
+        assert f"Machine UUID {vmjson['uuid']}" in log, log[-2000:]
     finally:
         m.kill_monitors()
 
 
 def test_save_refused_and_reset(vmm, tmp_path):
     """A pc machine cannot be saved yet (fw_cfg has no saved state): save says so and the VM
-    runs on; a reset through the control API boots SeaBIOS again."""
+    runs on; a reset through the control API boots SeaBIOS again. query-config shows --uuid
+    (test_manager_firmware_boot sees SeaBIOS read it back)."""
     import vmm_util as u
     sock = tmp_path / "ctl.sock"
     log = tmp_path / "vmm.log"
+    uuid = "0123abcd-4567-89ab-cdef-0011223344ff"
     with open(log, "w") as logf:
-        p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock],
+        p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock,
+                              "--uuid", uuid.upper()],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
     try:
         u.wait_path(sock, 10)
+        assert u.control(sock, "query-config")["result"]["uuid"] == uuid.upper()
         r = u.control(sock, "save", {"path": str(tmp_path / "state")})
         assert "error" in r and "not supported yet" in json.dumps(r), r
         assert "fw" in json.dumps(r)
