@@ -154,6 +154,14 @@ static int setup_irqchip(struct vm *vm, struct error *err)
     return 0;
 }
 
+int vm_pit_discard_lost_ticks(struct vm *vm)
+{
+    struct kvm_reinject_control rc = {.pit_reinject = 0};
+    if (vm->irqchip != VM_IRQCHIP_KERNEL || kvm_check_cap(vm->kvm, KVM_CAP_REINJECT_CONTROL) <= 0)
+        return -ENOTSUP;
+    return ioctl(vm->fd, KVM_REINJECT_CONTROL, &rc) < 0 ? -errno : 0;
+}
+
 static int setup_vm(struct vm *vm, struct error *err)
 {
     uint64_t identity = KVM_IDENTITY_MAP_GPA;

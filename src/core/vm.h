@@ -130,6 +130,12 @@ MUST_CHECK int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum 
 /* Stops and joins every vCPU thread, closes all fds and frees (vm). NULL allowed. */
 void vm_destroy(struct vm *vm);
 
+/*
+ * Kernel irqchip: makes the in-kernel PIT drop the ticks the guest did not acknowledge in time
+ * instead of queueing them (KVM_REINJECT_CONTROL, QEMU's kvm-pit lost_tick_policy=discard).
+ * Returns 0, or -errno (-ENOTSUP without KVM_CAP_REINJECT_CONTROL or with the split irqchip).
+ */
+MUST_CHECK int vm_pit_discard_lost_ticks(struct vm *vm);
 /* Sets the PIO/MMIO exit handler. Call before vm_start(). */
 void vm_set_io_handler(struct vm *vm, vm_io_fn fn, void *opaque);
 /* Connects the userspace interrupt controller of a split irqchip: (ops) with (opaque) get the

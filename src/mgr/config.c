@@ -633,14 +633,6 @@ int config_check_boot(const struct vm_config *cfg, struct error *err)
     return 0;
 }
 
-static bool boot_lists(const struct vm_config *cfg, enum boot_dev d)
-{
-    for (size_t i = 0; i < cfg->boot_count; i++)
-        if (cfg->boot[i] == d)
-            return true;
-    return false;
-}
-
 int config_check_supported(const struct vm_config *cfg, struct error *err)
 {
     const char *what = NULL, *fix = NULL;
@@ -649,8 +641,6 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
         fix = nic_fix;
     else if (config_effective_fw(cfg) == FW_UEFI && cfg->kernel != NULL)
         what = "a kernel under UEFI firmware (\"kernel\")", fix = "--kernel none";
-    else if (boot_lists(cfg, BOOT_FLOPPY))
-        what = "a floppy in the boot order (\"boot\")", fix = "--boot kernel,cdrom,disk";
     else if (config_check_boot(cfg, NULL) < 0)
         what = "a boot order that does not start with its kernel (\"boot\")",
         fix = "--boot kernel,cdrom,disk";

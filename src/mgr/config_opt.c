@@ -137,10 +137,6 @@ static int o_boot(struct vm_config *cfg, const char *key, const char *val, struc
     }
     if (n == 0)
         return error_set(err, -EINVAL, "--%s: needs at least one device", key);
-    if (seen & (1u << BOOT_FLOPPY))
-        return error_set(err, -ENOTSUP,
-                         "--%s: floppy: not supported yet (the BIOS does not boot the floppy yet)",
-                         key);
     memcpy(cfg->boot, order, sizeof(order[0]) * n);
     cfg->boot_count = n;
     return 0;

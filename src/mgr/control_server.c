@@ -190,6 +190,7 @@ static int h_query_config(struct control_server *srv, json_t *args, json_t *resu
     set_str(result, "cmdline", cfg.cmdline);
     set_str(result, "cdrom", cfg.cdrom);
     set_str(result, "floppy", cfg.floppy);
+    set_str(result, "uuid", cfg.uuid);
     disks = json_array();
     for (size_t i = 0; i < cfg.disk_count && i < CONTROL_MAX_DISKS; i++)
         if (cfg.disks[i])

@@ -77,6 +77,7 @@ struct control_config {
     const char *cmdline;
     const char *cdrom;
     const char *floppy; /* the disk in the floppy drive */
+    const char *uuid;   /* the SMBIOS system UUID (--uuid), NULL when none */
     size_t disk_count;
     const char *disks[CONTROL_MAX_DISKS]; /* as given to --disk: "PATH[,format=..][,...]" */
 };

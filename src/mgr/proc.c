@@ -142,8 +142,9 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
     arg_add(b, "vnc=unix:" PROC_VNC_SOCKET);
 }
 
-/* --machine pc --firmware bios|uefi (with the VM's variable store) and the boot order's cdrom
- * and disk entries; a kernel (first in the order, with bios only: config_check_supported) goes
+/* --machine pc --firmware bios|uefi (with the VM's variable store), the VM's uuid (the SMBIOS
+ * system UUID) and the boot order's floppy, cdrom and disk entries; a kernel (first in the
+ * order, with bios only: config_check_supported) goes
  * with --kernel, which the monitor boots first. */
 static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
 {
@@ -157,8 +158,12 @@ static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
         arg_add(b, "--firmware-vars");
         arg_add(b, CONFIG_UEFI_VARS_ARG);
     }
+    if (cfg->uuid[0] != '\0') {
+        arg_add(b, "--uuid");
+        arg_add(b, cfg->uuid);
+    }
     for (size_t i = 0; i < cfg->boot_count; i++) {
-        if (cfg->boot[i] != BOOT_CDROM && cfg->boot[i] != BOOT_DISK)
+        if (cfg->boot[i] == BOOT_KERNEL)
             continue;
         if (order[0] != '\0')
             strcat(order, ",");

@@ -43,6 +43,7 @@ static int query_config(void *opaque, struct control_config *out, struct error *
     out->cmdline = o->cmdline;
     out->cdrom = o->cdrom;
     out->floppy = o->floppy;
+    out->uuid = o->uuid;
     out->disk_count = 0;
     for (unsigned i = 0; i < o->ndisks && out->disk_count < CONTROL_MAX_DISKS; i++)
         if (!o->disks[i].is_cdrom)

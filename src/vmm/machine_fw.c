@@ -215,9 +215,12 @@ static int add_boot(struct machine *m)
         memcpy(buf, rom, sizeof(rom) - 1);
         len = sizeof(rom) - 1;
     }
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         if (order[i] == VMM_BOOT_DISK || order[i] == VMM_BOOT_CDROM)
             append_disks(m, order[i], buf, &len);
+        else if (order[i] == VMM_BOOT_FLOPPY && m->opts->has_floppy) /* drive A: of the FDC */
+            append_path(buf, &len, "/pci@i0cf8/isa@1/fdc@03f0/floppy@0");
+    }
     if (len > 0)
         len--; /* entries are separated by newlines: no empty last one, which matches all */
     buf[len] = '\0';
@@ -252,12 +255,11 @@ static int add_e820(struct machine *m)
 /*
  * The ACPI tables of the pc machine (core/x86/acpi.h: etc/acpi/tables, etc/acpi/rsdp and the
  * etc/table-loader script; SeaBIOS then programs the PM base the FADT names) and the SMBIOS
- * tables (etc/smbios/smbios-anchor, etc/smbios/smbios-tables; the system UUID is all zeros,
- * "not set", until the monitor is told the VM's id).
+ * tables (etc/smbios/smbios-anchor, etc/smbios/smbios-tables; the system UUID is --uuid's, all
+ * zeros, "not set", without it).
  */
 static int add_tables(struct machine *m)
 {
-    static const uint8_t uuid[16];
     struct acpi_config acfg;
     struct acpi_fw_blob ab = {0};
     struct smbios_config scfg;
@@ -277,7 +279,7 @@ static int add_tables(struct machine *m)
     if (ret == 0)
         ret = fw_cfg_add_file(m->fw_cfg, ACPI_FW_FILE_LOADER, ab.loader, ab.loader_len);
     acpi_fw_blob_free(&ab);
-    smbios_config_default(&scfg, m->opts->cpus, m->opts->memory_bytes, uuid);
+    smbios_config_default(&scfg, m->opts->cpus, m->opts->memory_bytes, m->opts->uuid_bytes);
     if (ret == 0)
         ret = smbios_build(&scfg, &sb);
     if (ret == 0)

@@ -79,6 +79,16 @@ int machine_pc_add_chipset(struct machine *m, struct error *err)
     int ret;
     if (!machine_is_pc(m))
         return 0;
+    /*
+     * The BIOS counts its timeouts (the floppy's motor and interrupt waits among them) in
+     * IRQ 0 ticks. With the PIT's default reinjection, the ticks missed while it ran with
+     * interrupts off come back to back once it enables them: a slow POST (seconds on a nested
+     * or emulating host) then ends each floppy wait early, IRQ 0 outranking IRQ 6 all along.
+     * Lost ticks are dropped instead, as QEMU's kvm-pit lost_tick_policy=discard.
+     */
+    ret = vm_pit_discard_lost_ticks(m->vm);
+    if (ret < 0 && ret != -ENOTSUP)
+        return error_set(err, ret, "KVM_REINJECT_CONTROL: %s", strerror(-ret));
     i440fx_init_pam(pci_host_bridge(m->pci));
     piix4_pm_init(&m->pc->pm, pm_move, m);
     ret = pci_host_add_fn(m->pci, &m->pc->isa.pci, PC_CHIPSET_SLOT, 0);

@@ -98,6 +98,7 @@ static const struct opt_def opt_defs[] = {
     {"firmware-vars", OPT_MACHINE, true},
     {"boot", OPT_MACHINE, true},
     {"boot-menu", OPT_MACHINE, true},
+    {"uuid", OPT_MACHINE, true},
 };
 
 void vmm_options_usage(FILE *f, const char *prog)
@@ -190,6 +191,7 @@ void vmm_options_usage(FILE *f, const char *prog)
         "  --boot LIST          firmware boot order, distinct cdrom, disk (default cdrom,disk);\n"
         "                       floppy, net: not supported yet\n"
         "  --boot-menu on|off   let the firmware offer its boot menu (F12, default off)\n"
+        "  --uuid UUID          the SMBIOS system UUID (pc machine; default none)\n"
         "  --help, --version\n\n"
         "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
         "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"

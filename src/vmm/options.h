@@ -158,6 +158,8 @@ struct vmm_options {
     enum vmm_boot_dev boot[VMM_MAX_BOOT]; /* --boot, in order */
     unsigned nboot;
     bool has_boot_menu;                 /* --boot-menu on */
+    const char *uuid;                   /* --uuid, as given (NULL: none) */
+    uint8_t uuid_bytes[16];             /* --uuid in RFC 9562 byte order (zeros: none) */
     const char *restore;                /* --restore FILE: resume the saved state in FILE */
     enum vmm_video video;               /* --video (default none) */
     unsigned video_width, video_height; /* --video ...,mode=WxH: the EDID's preferred mode */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The machine and firmware options of vmm/options.h: --machine, --firmware, --firmware-file,
- * --firmware-vars, --boot and --boot-menu, and the rules that tie them to --kernel and
+ * --firmware-vars, --boot, --boot-menu and --uuid, and the rules that tie them to --kernel and
  * --irqchip (docs/vmm.md "Machines and firmware").
  */
 #include <errno.h>
@@ -44,6 +44,40 @@ static int parse_boot(const char *v, struct vmm_options *o, struct error *err)
     return 0;
 }
 
+static int hex_digit(char c, unsigned *out)
+{
+    if (c >= '0' && c <= '9')
+        *out = (unsigned)(c - '0');
+    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        *out = (unsigned)((c | 0x20) - 'a' + 10);
+    else
+        return -1;
+    return 0;
+}
+
+/* --uuid: 8-4-4-4-12 hex digits (either case), into (o)'s bytes in the order written. */
+static int parse_uuid(const char *v, struct vmm_options *o, struct error *err)
+{
+    unsigned n = 0;
+    for (size_t i = 0; v[i] != '\0'; i++) {
+        unsigned hi, lo;
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (v[i] != '-')
+                break;
+            continue;
+        }
+        if (n == 16 || hex_digit(v[i], &hi) < 0 || hex_digit(v[++i], &lo) < 0)
+            break;
+        o->uuid_bytes[n++] = (uint8_t)(hi << 4 | lo);
+        if (i == 35 && v[i + 1] == '\0') {
+            o->uuid = v;
+            return 0;
+        }
+    }
+    return error_set(err, -EINVAL, "--uuid '%s': expected a UUID, 8-4-4-4-12 hexadecimal digits",
+                     v);
+}
+
 int vmm_parse_machine_opt(const char *name, const char *v, struct vmm_options *o, struct error *err)
 {
     if (strcmp(name, "machine") == 0) {
@@ -82,6 +116,8 @@ int vmm_parse_machine_opt(const char *name, const char *v, struct vmm_options *o
         o->has_boot_menu = strcmp(v, "on") == 0;
         return 0;
     }
+    if (strcmp(name, "uuid") == 0)
+        return parse_uuid(v, o, err);
     return -ENOENT;
 }
 
@@ -112,12 +148,6 @@ static int check_pc(struct vmm_options *o, struct error *err)
     for (unsigned i = 0; i < o->nboot; i++) {
         if (o->boot[i] == VMM_BOOT_NET)
             return error_set(err, -EINVAL, "--boot net: not supported yet (no network boot ROM)");
-        /* Unverified: on a kvm-pvm host SeaBIOS waits in vain for the floppy's second IRQ 6
-         * (QEMU -M pc boots no floppy there either); refused until a real KVM shows it. */
-        if (o->boot[i] == VMM_BOOT_FLOPPY)
-            return error_set(err, -EINVAL,
-                             "--boot floppy: not supported yet (the BIOS does not boot the "
-                             "floppy yet; the guest OS can use --floppy)");
     }
     if (o->firmware_file == NULL)
         o->firmware_file = o->firmware == VMM_FIRMWARE_UEFI ? VMM_OVMF_CODE_PATH : VMM_SEABIOS_PATH;
@@ -144,6 +174,10 @@ int vmm_check_machine(struct vmm_options *o, struct error *err)
     if (o->firmware_file != NULL || o->nboot > 0 || o->has_boot_menu)
         return error_set(err, -EINVAL,
                          "--firmware-file, --boot and --boot-menu need firmware (--machine pc)");
+    if (o->uuid != NULL)
+        return error_set(err, -EINVAL,
+                         "--uuid on --machine microvm: not supported yet (its UUID goes to the "
+                         "SMBIOS tables, which only the pc machine has)");
     if (o->kernel == NULL)
         return error_set(err, -EINVAL, "--kernel FILE is required (see --help)");
     return 0;

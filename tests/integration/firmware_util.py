@@ -4,6 +4,7 @@
 ACPI S5 at the PIIX4 PM base SeaBIOS programmed (PMBA, config 0x40 of 00:01.3). It avoids the
 instructions the kvm-pvm emulator refuses (int3, popcnt, cmpxchg16b, xrstor)."""
 import pathlib
+import shutil
 import subprocess
 
 SEABIOS = "/usr/share/seabios/bios-256k.bin"
@@ -52,8 +53,8 @@ msg:
 """
 
 
-def disk_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
-    """A 1 MiB raw disk whose MBR boot sector prints (word) on COM1 and powers off."""
+def boot_sector(tmp_path: pathlib.Path, word: str) -> bytes:
+    """The 512-byte boot sector that prints (word) on COM1 and powers off."""
     src = tmp_path / f"{word}.S"
     src.write_text(BOOT_SECTOR.replace("@WORD@", word))
     obj, binf = tmp_path / f"{word}.o", tmp_path / f"{word}.bin"
@@ -62,9 +63,42 @@ def disk_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
                     binf, obj], check=True, capture_output=True)
     sector = binf.read_bytes()
     assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
+    return sector
+
+
+def disk_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
+    """A 1 MiB raw disk whose MBR boot sector prints (word) on COM1 and powers off."""
     img = tmp_path / f"{word}.img"
-    img.write_bytes(sector + bytes((1 << 20) - 512))
+    img.write_bytes(boot_sector(tmp_path, word) + bytes((1 << 20) - 512))
     return img
+
+
+def floppy_image(tmp_path: pathlib.Path, word: str) -> pathlib.Path:
+    """A 1.44 MB floppy image whose boot sector prints (word) on COM1 and powers off."""
+    img = tmp_path / f"{word}-fd.img"
+    img.write_bytes(boot_sector(tmp_path, word) + bytes(1474560 - 512))
+    return img
+
+
+def iso_image(tmp_path: pathlib.Path, word: str, floppy_emulation=False) -> pathlib.Path:
+    """An El Torito CD image (xorriso -as mkisofs) whose boot image prints (word) on COM1 and
+    powers off: a no-emulation boot image of one 2048-byte sector loaded at 0x7c00, or with
+    (floppy_emulation) a 1.44 MB floppy image the BIOS serves as drive A:."""
+    if not shutil.which("xorriso"):
+        import pytest
+        pytest.skip("xorriso is not installed")
+    root = tmp_path / f"{word}-iso"
+    root.mkdir(exist_ok=True)
+    if floppy_emulation:
+        shutil.copy(floppy_image(tmp_path, word), root / "boot.img")
+        opts = ["-b", "boot.img"]
+    else:
+        (root / "boot.img").write_bytes(boot_sector(tmp_path, word) + bytes(2048 - 512))
+        opts = ["-b", "boot.img", "-no-emul-boot", "-boot-load-size", "4"]
+    iso = tmp_path / f"{word}{'-fe' if floppy_emulation else ''}.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, *opts, root], check=True,
+                   capture_output=True)
+    return iso
 
 
 # A stand-in for a Linux bzImage (boot protocol 2.12, Documentation/arch/x86/boot.rst): its

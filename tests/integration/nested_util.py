@@ -264,7 +264,55 @@ VCPU_CASES = [
         flags="copy=livefs.img,wait,ctl=sleep:3000+save:/tmp/d/vm.state:live,"
               "restore=/tmp/d/vm.state,rx=go,back=livefs.img",
         timeout=300, linux=True, check=lambda t: check_livefs(t)),
+    # a Linux CD booted by the firmware (docs/vmm.md "Machines and firmware"): no --kernel;
+    # SeaBIOS boots the grub-mkrescue ISO by El Torito from the IDE CD-ROM, GRUB loads Debian's
+    # kernel and the initramfs from it, and /init runs the ide scenario on that same disc
+    # (/itest.txt), then the media change as in linux-ide
+    VcpuCase("linux-cdboot", b"", (
+        "--memory", "512M", "--serial", "stdio", "--no-reboot", "--disk",
+        "/tmp/d/disk.img,format=raw,bus=ide", "--cdrom", "/tmp/d/linux.iso", "--boot", "cdrom",
+        "--firmware-file", "/x/bios-256k.bin", "--control", "/tmp/d/control.sock"), 0,
+        out_has=("Booting from DVD/CD",) + _itest("ide"),
+        flags="blank=64M,copy=linux.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
+        timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",))),
 ]
+
+
+GRUB_CFG = """serial --unit=0 --speed=115200
+terminal_input serial
+terminal_output serial
+set timeout=0
+menuentry "itest" {
+    linux /vmlinuz console=ttyS0 panic=-1 quiet itest=ide
+    initrd /initrd.gz
+}
+"""
+
+
+SEABIOS = "/usr/share/seabios/bios-256k.bin"
+
+
+def make_grub_iso(path, vmlinuz, initrd):
+    """A BIOS-bootable ISO (grub-mkrescue, GRUB's i386-pc modules) carrying (vmlinuz), (initrd)
+    and /itest.txt ITEST-CD-A, whose GRUB boots the ide scenario on the serial console; False
+    when grub-mkrescue, GRUB's i386-pc files or xorriso are missing."""
+    mods = pathlib.Path("/usr/lib/grub/i386-pc")
+    if not shutil.which("grub-mkrescue") or not shutil.which("xorriso") or not mods.is_dir():
+        return False
+    src = pathlib.Path(str(path) + ".d")
+    shutil.rmtree(src, ignore_errors=True)
+    (src / "boot" / "grub").mkdir(parents=True)
+    (src / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
+    (src / "itest.txt").write_text("ITEST-CD-A\n")
+    shutil.copy(vmlinuz, src / "vmlinuz")
+    shutil.copy(initrd, src / "initrd.gz")
+    if not os.path.exists(SEABIOS):
+        return False
+    shutil.copy(SEABIOS, pathlib.Path(path).parent / "bios-256k.bin")  # L1 has no seabios
+    subprocess.run(["grub-mkrescue", "-d", str(mods), "-o", str(path), str(src)], check=True,
+                   capture_output=True, timeout=120)
+    shutil.rmtree(src)
+    return True
 
 
 def check_floppy(text):
@@ -567,6 +615,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
         make_ext4(extra)
         if make_iso(extra / "a.iso", "ITEST-CD-A"):
             make_iso(extra / "b.iso", "ITEST-CD-B", pad_mib=2)
+            make_grub_iso(extra / "linux.iso", linux[0], linux[1])
         # opt-in (UEFI_CASES): only when BAREIRON_NESTED_ONLY names it
         only = os.environ.get("BAREIRON_NESTED_ONLY")
         if only and any(p.startswith("linux-u") for p in only.split(",")):
@@ -578,6 +627,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
                         or ("floppy.img" in c.flags and not (extra / "floppy.img").exists())
                         or ("livefs.img" in c.flags and not (extra / "livefs.img").exists())
                         or ("a.iso" in c.flags and not (extra / "a.iso").exists())
+                        or ("linux.iso" in c.flags and not (extra / "linux.iso").exists())
                         or (c.script == "uefi_case.sh" and not (extra / "uefi.iso").exists())):
             continue
         if c.script:

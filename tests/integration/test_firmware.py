@@ -149,9 +149,93 @@ def test_kernel_through_fw_cfg(vmm, tmp_path):
     assert "KERNEL:hello fw_cfg" in log
 
 
+def qemu_ide(disk=None, cdrom=None):
+    """QEMU -M pc arguments for an IDE disk (primary master) and a CD-ROM drive (secondary
+    master, as ours; cdrom "" is an empty drive)."""
+    args = []
+    if disk is not None:
+        args += ["-drive", f"file={disk},format=raw,if=ide,index=0"]
+    if cdrom == "":
+        args += ["-drive", "if=ide,index=2,media=cdrom"]
+    elif cdrom is not None:
+        args += ["-drive", f"file={cdrom},format=raw,if=ide,index=2,media=cdrom"]
+    return args
+
+
+# QEMU -boot order letters: a floppy, c disk, d CD-ROM
+QEMU_ORDER = {"cdrom": "d", "disk": "c", "floppy": "a"}
+
+
+def qemu_order(order):
+    return ["-boot", "order=" + "".join(QEMU_ORDER[d] for d in order.split(","))]
+
+
+@pytest.mark.parametrize("order,word", [("cdrom,disk", "CDROM"), ("disk,cdrom", "DISK")])
+def test_el_torito_boot_order(vmm, tmp_path, order, word):
+    """An El Torito CD (xorriso, a no-emulation boot image) in the ATAPI CD-ROM drive (IDE
+    secondary master) and an IDE disk: SeaBIOS boots the one --boot puts first. QEMU -M pc
+    with the same images and order as the reference."""
+    disk, iso = fu.disk_image(tmp_path, "DISK"), fu.iso_image(tmp_path, "CDROM")
+    other = ({"DISK", "CDROM"} - {word}).pop()
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw,bus=ide", "--cdrom", iso,
+                      "--boot", order])
+    assert r.returncode == 0, r.stderr
+    assert word in r.stdout and other not in r.stdout, r.stdout[-500:]
+    q, log = run_qemu(tmp_path, [], extra=qemu_ide(disk, iso) + qemu_order(order))
+    assert q.returncode == 0 and word in log and other not in log, (q.stderr, log[-500:])
+
+
+def test_empty_cdrom_falls_through(vmm, tmp_path):
+    """--cdrom empty first in the boot order: SeaBIOS finds no disc and boots the disk."""
+    disk = fu.disk_image(tmp_path, "DISK")
+    r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw,bus=ide", "--cdrom",
+                      "empty", "--boot", "cdrom,disk"])
+    assert r.returncode == 0, r.stderr
+    assert "DISK" in r.stdout
+    q, log = run_qemu(tmp_path, [], extra=qemu_ide(disk, "") + qemu_order("cdrom,disk"))
+    assert q.returncode == 0 and "DISK" in log, (q.stderr, log[-500:])
+
+
+def test_el_torito_floppy_emulation(vmm, tmp_path):
+    """An El Torito CD whose boot image is a 1.44 MB floppy image (floppy emulation)."""
+    iso = fu.iso_image(tmp_path, "FECDROM", floppy_emulation=True)
+    r = run_vmm(vmm, ["--memory", "128", "--cdrom", iso, "--boot", "cdrom"])
+    assert r.returncode == 0, r.stderr
+    assert "FECDROM" in r.stdout
+
+
+def qemu_pit_discard():
+    """QEMU's in-kernel PIT dropping lost ticks, as ours on the pc machine (where a slow POST
+    leaves a backlog of IRQ 0 ticks that ends SeaBIOS's floppy waits early)."""
+    return ["-global", "kvm-pit.lost_tick_policy=discard"] if hostkind.kind() != "none" else []
+
+
+def test_floppy_boots(vmm, tmp_path):
+    """A 1.44 MB floppy whose boot sector prints FLOPPY, booted from drive A: of the floppy
+    controller (SeaBIOS's reset, RECALIBRATE, READ ID and READ DATA over ISA DMA, IRQ 6)."""
+    fd = fu.floppy_image(tmp_path, "FLOPPY")
+    disk = fu.disk_image(tmp_path, "DISK")
+    r = run_vmm(vmm, ["--memory", "128", "--floppy", fd, "--disk", f"{disk},format=raw",
+                      "--boot", "floppy,disk"])
+    assert r.returncode == 0, r.stderr
+    assert "FLOPPY" in r.stdout and "DISK" not in r.stdout, r.stdout[-500:]
+    q, log = run_qemu(tmp_path, [], extra=["-drive", f"file={fd},format=raw,if=floppy"]
+                      + qemu_pit_discard() + qemu_order("floppy"))
+    assert q.returncode == 0 and "FLOPPY" in log, (q.stderr, log[-500:])
+
+
+def test_empty_floppy_falls_through(vmm, tmp_path):
+    """--floppy empty first in the boot order: SeaBIOS cannot read drive A: and boots the
+    disk."""
+    disk = fu.disk_image(tmp_path, "DISK")
+    r = run_vmm(vmm, ["--memory", "128", "--floppy", "empty", "--disk", f"{disk},format=raw",
+                      "--boot", "floppy,disk"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "DISK" in r.stdout
+
+
 def test_refusals(vmm):
     for args, text in [(["--firmware", "uefi", "--kernel", "k"], "not supported yet"),
-                       (["--boot", "floppy"], "not supported yet"),
                        (["--boot", "net"], "not supported yet"),
                        (["--irqchip", "split"], "needs --irqchip kernel"),
                        (["--firmware-file", "/nonexistent.bin"], "/nonexistent.bin")]:
@@ -173,22 +257,30 @@ def test_manager_firmware_boot(bareiron, vmm, tmp_path):
         m.ok("start", "fw")
         m.wait_state("fw", "powered-off", timeout=60)
         assert "MGRDISK" in serial.read_text(errors="replace")
-        assert '"firmware": "auto"' in (m.vm_dir("fw") / "vm.json").read_text()
+        vmjson = json.loads((m.vm_dir("fw") / "vm.json").read_text())
+        assert vmjson["firmware"] == "auto"
+        # the VM's uuid is the SMBIOS system UUID: SeaBIOS prints it to the debug port
+        log = (m.vm_dir("fw") / "run" / "vmm.log").read_text(errors="replace")
+        assert f"Machine UUID {vmjson['uuid']}" in log, log[-2000:]
     finally:
         m.kill_monitors()
 
 
 def test_save_refused_and_reset(vmm, tmp_path):
     """A pc machine cannot be saved yet (fw_cfg has no saved state): save says so and the VM
-    runs on; a reset through the control API boots SeaBIOS again."""
+    runs on; a reset through the control API boots SeaBIOS again. query-config shows --uuid
+    (test_manager_firmware_boot sees SeaBIOS read it back)."""
     import vmm_util as u
     sock = tmp_path / "ctl.sock"
     log = tmp_path / "vmm.log"
+    uuid = "0123abcd-4567-89ab-cdef-0011223344ff"
     with open(log, "w") as logf:
-        p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock],
+        p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock,
+                              "--uuid", uuid.upper()],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
     try:
         u.wait_path(sock, 10)
+        assert u.control(sock, "query-config")["result"]["uuid"] == uuid.upper()
         r = u.control(sock, "save", {"path": str(tmp_path / "state")})
         assert "error" in r and "not supported yet" in json.dumps(r), r
         assert "fw" in json.dumps(r)

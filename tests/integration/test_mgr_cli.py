@@ -324,7 +324,6 @@ def test_start_without_kvm_reports_status_5(bareiron, build_dir, tmp_path):
 @pytest.mark.parametrize("args,word", [
     (["--nic", "bridge:br0,model=e1000"], "--nic"),
     (["--boot", "disk,kernel"], "--boot"),
-    (["--boot", "floppy,kernel"], "floppy"),
     (["--serial", "pty"], "pty"),
     (["--serial", "console", "--serial", "file:/tmp/com2.log"], "one serial port"),
 ])

@@ -39,7 +39,21 @@ static void test_argv(void **state)
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
     assert_non_null(strstr(joined(argv), "--machine pc --firmware bios --boot cdrom,disk"));
     assert_null(strstr(joined(argv), "--kernel"));
+    assert_null(strstr(joined(argv), "--uuid"));
     proc_argv_free(argv);
+    /* the VM's uuid becomes the SMBIOS UUID; a floppy in the order goes to the firmware */
+    snprintf(c.uuid, sizeof(c.uuid), "%s", "0123abcd-4567-89ab-cdef-0011223344ff");
+    c.boot[0] = BOOT_FLOPPY;
+    c.boot[1] = BOOT_CDROM;
+    c.boot[2] = BOOT_DISK;
+    c.boot_count = 3;
+    assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
+    assert_non_null(strstr(joined(argv), "--firmware bios --uuid "
+                                         "0123abcd-4567-89ab-cdef-0011223344ff --boot "
+                                         "floppy,cdrom,disk"));
+    proc_argv_free(argv);
+    config_fini(&c);
+    assert_int_equal(config_init(&c, "vm1"), 0);
     c.firmware = FW_UEFI; /* OVMF with the VM's variable store */
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
     assert_non_null(strstr(joined(argv), "--machine pc --firmware uefi --firmware-vars "

@@ -488,13 +488,19 @@ static void test_machine(void **state)
         {"--firmware=coreboot", "expected none, bios or uefi"},
         {"--boot=disk,disk", "distinct"},
         {"--boot=disk,", "empty entry"},
-        {"--boot=floppy", "not supported yet"},
         {"--boot=net", "not supported yet"},
         {"--irqchip=split", "needs --irqchip kernel"},
         {"--acpi=off", "not supported yet"},
         {"--boot-menu=maybe", "expected on or off"},
         {"--firmware-vars=v.fd", "needs --firmware uefi"},
+        {"--uuid=0123", "expected a UUID"},
+        {"--uuid=0123abcd-4567-89ab-cdef-0011223344ff0", "expected a UUID"},
+        {"--uuid=0123abcd-4567-89ab-cdef-0011223344f", "expected a UUID"},
+        {"--uuid=0123abcd+4567-89ab-cdef-0011223344ff", "expected a UUID"},
+        {"--uuid=0123abcg-4567-89ab-cdef-0011223344ff", "expected a UUID"},
     };
+    static const uint8_t uuid[16] = {0x01, 0x23, 0xab, 0xcd, 0x45, 0x67, 0x89, 0xab,
+                                     0xcd, 0xef, 0x00, 0x11, 0x22, 0x33, 0x44, 0xff};
     (void)state;
     assert_int_equal(PARSE(o, err, "--kernel", "k"), 0);
     assert_int_equal(o.machine, VMM_MACHINE_MICROVM);
@@ -513,6 +519,13 @@ static void test_machine(void **state)
     assert_int_equal(o.boot[1], VMM_BOOT_DISK);
     assert_string_equal(o.firmware_file, "/x.bin");
     assert_true(o.has_boot_menu);
+    assert_null(o.uuid);
+    assert_int_equal(PARSE(o, err, "--uuid", "0123ABCD-4567-89ab-cdef-0011223344ff"), 0);
+    assert_string_equal(o.uuid, "0123ABCD-4567-89ab-cdef-0011223344ff");
+    assert_memory_equal(o.uuid_bytes, uuid, 16);
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--uuid", "0123abcd-4567-89ab-cdef-0011223344ff"), -EINVAL);
+    assert_non_null(strstr(err.message, "not supported yet"));
     /* a kernel under firmware goes through fw_cfg */
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--machine", "pc"), 0);
     assert_int_equal(o.firmware, VMM_FIRMWARE_BIOS);
