@@ -17,8 +17,8 @@ static const char settings_help[] =
     "  --cpus N               virtual CPUs, 1 to 64 (default 1)\n"
     "  --memory SIZE          RAM, MiB unless suffixed: 512M, 2G; 2M to 1T (default 256M)\n"
     "  --kernel FILE          kernel to boot directly (bzImage, ELF PVH, multiboot); none clears\n"
-    "  --boot LIST            boot order, distinct kernel, cdrom, disk (default "
-    "kernel,cdrom,disk)\n"
+    "  --boot LIST            boot order, distinct kernel, floppy, cdrom, disk\n"
+    "                         (default kernel,cdrom,disk)\n"
     "  --firmware auto|none|bios|uefi\n"
     "                         auto (default): the kernel when set and first in the boot order,\n"
     "                         else SeaBIOS booting the cdrom and disks in boot order; none:\n"
@@ -67,9 +67,9 @@ static const char settings_help[] =
     "  --vram SIZE            video memory, a power of two 1M..512M (default 16M)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
     "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
-    "  adapters, floppy in --boot, a kernel with uefi, a pty or second serial port, a display\n"
-    "  size or video memory without an adapter; --remove-nic, --boot kernel,cdrom,disk and\n"
-    "  --video std clear them from an older definition.\n\n";
+    "  adapters, a kernel with uefi or after other boot devices, a pty or second serial\n"
+    "  port, a display size or video memory without an adapter; --remove-nic, --boot\n"
+    "  kernel,cdrom,disk and --video std clear them from an older definition.\n\n";
 
 static const char exit_help[] =
     "EXIT STATUS\n"
