@@ -630,6 +630,11 @@ int config_check_boot(const struct vm_config *cfg, struct error *err)
                          "--boot: not supported yet: a kernel after other boot devices (SeaBIOS "
                          "boots the kernel first); put kernel first or remove it (--kernel "
                          "none)");
+    if (fw != FW_NONE && (!cfg->has_acpi || !cfg->has_ioapic))
+        return error_set(err, -ENOTSUP,
+                         "--%s off: not supported yet with a firmware boot (the pc machine has "
+                         "ACPI and an IOAPIC); turn it on, or boot a kernel with --firmware none",
+                         cfg->has_acpi ? "ioapic" : "acpi");
     return 0;
 }
 
@@ -641,6 +646,9 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
         fix = nic_fix;
     else if (config_effective_fw(cfg) == FW_UEFI && cfg->kernel != NULL)
         what = "a kernel under UEFI firmware (\"kernel\")", fix = "--kernel none";
+    else if (config_effective_fw(cfg) != FW_NONE && (!cfg->has_acpi || !cfg->has_ioapic))
+        what = "ACPI or the IOAPIC off with a firmware boot (\"acpi\", \"ioapic\")",
+        fix = "--acpi on --ioapic on";
     else if (config_check_boot(cfg, NULL) < 0)
         what = "a boot order that does not start with its kernel (\"boot\")",
         fix = "--boot kernel,cdrom,disk";

@@ -301,6 +301,9 @@ static void test_options(void **state)
     set_bad(&c, "serial", "pty:/x", -EINVAL);
     set_bad(&c, "video", "1x1", -EINVAL);
     set_ok(&c, "remove-nic", "all");
+    /* without a kernel SeaBIOS boots it: the pc machine has ACPI */
+    assert_int_equal(config_check_supported(&c, NULL), -ENOTSUP);
+    set_ok(&c, "acpi", "on");
     assert_int_equal(config_check_supported(&c, NULL), 0);
     set_bad(&c, "acpi", "sometimes", -EINVAL);
     set_bad(&c, "nope", "1", -ENOENT);
@@ -368,6 +371,10 @@ static void test_unsupported_settings_are_refused(void **state)
     set_bad(&c, "keyboard", "tablet", -EINVAL);
     set_ok(&c, "keyboard", "ps2");
     assert_false(c.is_keyboard_virtio);
+    /* ACPI and the IO-APIC off: only for a direct kernel boot */
+    assert_int_equal(config_check_supported(&c, NULL), c.kernel ? 0 : -ENOTSUP);
+    set_ok(&c, "acpi", "on");
+    set_ok(&c, "ioapic", "on");
     assert_int_equal(config_check_supported(&c, NULL), 0);
     config_fini(&c);
     unlink(file);

@@ -157,6 +157,12 @@ static void test_argv_honours_or_refuses_every_setting(void **state)
     assert_non_null(strstr(joined(argv), "--ioapic off"));
     assert_null(strstr(joined(argv), "--acpi"));
     proc_argv_free(argv);
+    c.firmware = FW_BIOS; /* the pc machine has an IOAPIC */
+    assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
+    assert_non_null(strstr(err.message, "IOAPIC"));
+    error_clear(&err);
+    c.firmware = FW_AUTO;
+    c.has_ioapic = true;
     c.nic_count = 1;
     assert_int_equal(proc_build_argv(&c, "v", &argv, &err), -ENOTSUP);
     assert_non_null(strstr(err.message, "--remove-nic all"));
