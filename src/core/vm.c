@@ -225,7 +225,11 @@ int vm_create(struct kvm *kvm, struct gmem *gm, unsigned ncpus, enum cpu_model m
     pthread_mutex_init(&vm->route_lock, NULL);
     for (unsigned i = 0; i < VM_MAX_IRQFDS; i++)
         vm->irqfds[i].fd = -1;
-    vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0UL);
+    /* A signal (the SIGTERM that stops a rebooting monitor) may interrupt the creation: try
+     * again, and the caller's loop then sees the signal and exits as it asks. */
+    do
+        vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0UL);
+    while (vm->fd < 0 && errno == EINTR);
     if (vm->fd < 0) {
         ret = error_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
         goto err_destroy;
