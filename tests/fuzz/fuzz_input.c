@@ -17,66 +17,12 @@
 
 #include "base/log.h"
 #include "core/gmem.h"
+#include "fuzz_ring.h"
 #include "dev/virtio/input.h"
-
-#define RAM_BYTES (1ULL << 20)
-#define RING_GPA 0x1000ULL
-#define RING_STRIDE 0x1000ULL
-#define DATA_GPA 0x10000ULL
-#define QSIZE 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct gmem *gm;
-
-static void put_desc(uint64_t ring, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
-{
-    uint8_t *d = gmem_ptr(gm, ring + 16ULL * i, 16);
-    memcpy(d, &addr, 8);
-    memcpy(d + 8, &len, 4);
-    memcpy(d + 12, &flags, 2);
-    memcpy(d + 14, &next, 2);
-}
-
-static void bringup(struct virtio_dev *vd, uint64_t features)
-{
-    pthread_mutex_lock(&vd->lock);
-    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE);
-    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    vd->driver_feature_select = 0;
-    virtio_write_driver_features(vd, (uint32_t)features);
-    vd->driver_feature_select = 1;
-    virtio_write_driver_features(vd, (uint32_t)(features >> 32));
-    virtio_write_status(vd, 0x0b);
-    for (unsigned q = 0; q < 2; q++) {
-        uint64_t ring = RING_GPA + q * RING_STRIDE;
-        vd->queues[q].size = QSIZE;
-        vd->queues[q].desc_gpa = ring;
-        vd->queues[q].driver_gpa = ring + 16 * QSIZE;
-        vd->queues[q].device_gpa = ring + 0x400;
-        virtio_queue_enable(vd, q);
-    }
-    virtio_write_status(vd, 0x0f);
-    pthread_mutex_unlock(&vd->lock);
-}
-
-static size_t load_ring(uint64_t ring, const uint8_t *data, size_t size)
-{
-    unsigned ndesc = data[1] % (QSIZE + 1), navail = data[2] % (QSIZE + 1);
-    size_t pos = 3;
-    uint16_t *avail = gmem_ptr(gm, ring + 16 * QSIZE, 6 + 2 * QSIZE);
-
-    for (unsigned i = 0; i < ndesc && pos + 6 <= size; i++, pos += 6) {
-        uint16_t addr = (uint16_t)(data[pos] | data[pos + 1] << 8);
-        uint16_t len = (uint16_t)(data[pos + 2] | data[pos + 3] << 8);
-        put_desc(ring, i, DATA_GPA + addr, len, data[pos + 4] & 7, data[pos + 5]);
-    }
-    for (unsigned i = 0; i < navail && pos < size; i++, pos++)
-        avail[2 + i] = data[pos];
-    avail[1] = (uint16_t)navail;
-    return pos;
-}
 
 /* Config accesses: a write of (len) 1, 2 or 4 bytes at (off), then a read of the whole space. */
 static size_t config_ops(struct virtio_dev *vd, const uint8_t *data, size_t pos, size_t size)
@@ -115,9 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (virtio_input_create(gm, (data[0] & 2) ? VIRTIO_INPUT_TABLET : VIRTIO_INPUT_KEYBOARD, &vi) !=
         0)
         abort();
-    bringup(&vi->vd, (vi->vd.host_features & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) |
-                         ((data[0] & 1) ? VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) : 0));
-    pos = load_ring(RING_GPA + q * RING_STRIDE, data, size);
+    fuzz_ring_bringup(&vi->vd,
+                      (vi->vd.host_features & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)) |
+                          ((data[0] & 1) ? VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) : 0),
+                      2);
+    pos = fuzz_ring_load(gm, RING_GPA + q * RING_STRIDE, data, size);
     pos = config_ops(&vi->vd, data, pos, size);
     plen = pos < size ? MIN(size - pos, (size_t)0x10000) : 0;
     memcpy(gmem_ptr(gm, DATA_GPA, 0x10000), data + pos, plen);

@@ -20,14 +20,9 @@
 
 #include "base/log.h"
 #include "core/gmem.h"
+#include "fuzz_ring.h"
 #include "dev/virtio/virtio_net.h"
 #include "net/net.h"
-
-#define RAM_BYTES (1ULL << 20)
-#define RING_GPA 0x1000ULL
-#define RING_STRIDE 0x1000ULL
-#define DATA_GPA 0x10000ULL
-#define QSIZE 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,55 +47,6 @@ static void sink_close(struct net_backend *be)
 }
 
 static const struct net_backend_ops sink_ops = {.send = sink_send, .close = sink_close};
-
-static void put_desc(uint64_t ring, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
-{
-    uint8_t *d = gmem_ptr(gm, ring + 16ULL * i, 16);
-    memcpy(d, &addr, 8);
-    memcpy(d + 8, &len, 4);
-    memcpy(d + 12, &flags, 2);
-    memcpy(d + 14, &next, 2);
-}
-
-static void bringup(struct virtio_dev *vd, uint64_t features)
-{
-    pthread_mutex_lock(&vd->lock);
-    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE);
-    virtio_write_status(vd, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    vd->driver_feature_select = 0;
-    virtio_write_driver_features(vd, (uint32_t)features);
-    vd->driver_feature_select = 1;
-    virtio_write_driver_features(vd, (uint32_t)(features >> 32));
-    virtio_write_status(vd, 0x0b);
-    for (unsigned q = 0; q < VIRTIO_NET_NUM_QUEUES; q++) {
-        uint64_t ring = RING_GPA + q * RING_STRIDE;
-        vd->queues[q].size = QSIZE;
-        vd->queues[q].desc_gpa = ring;
-        vd->queues[q].driver_gpa = ring + 16 * QSIZE;
-        vd->queues[q].device_gpa = ring + 0x400;
-        virtio_queue_enable(vd, q);
-    }
-    virtio_write_status(vd, 0x0f);
-    pthread_mutex_unlock(&vd->lock);
-}
-
-static size_t load_ring(uint64_t ring, const uint8_t *data, size_t size)
-{
-    unsigned ndesc = data[1] % (QSIZE + 1), navail = data[2] % (QSIZE + 1);
-    size_t pos = 3;
-    uint16_t *avail = gmem_ptr(gm, ring + 16 * QSIZE, 6 + 2 * QSIZE);
-
-    for (unsigned i = 0; i < ndesc && pos + 6 <= size; i++, pos += 6) {
-        uint16_t addr = (uint16_t)(data[pos] | data[pos + 1] << 8);
-        uint16_t len = (uint16_t)(data[pos + 2] | data[pos + 3] << 8);
-        put_desc(ring, i, DATA_GPA + addr, len, data[pos + 4] & 7, data[pos + 5]);
-    }
-    for (unsigned i = 0; i < navail && pos < size; i++, pos++)
-        avail[2 + i] = data[pos];
-    avail[1] = (uint16_t)navail;
-    return pos;
-}
 
 static void deliver(struct net_backend *be, const uint8_t *p, size_t len)
 {
@@ -138,11 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       NET_OFFLOAD_USO;
     if (virtio_net_create(mac, &be, gm, &vn) != 0)
         abort();
-    bringup(&vn->vd, (vn->vd.host_features &
-                      ~(VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF))) |
-                         ((data[0] & 1) ? VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) : 0) |
-                         ((data[0] & 2) ? VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) : 0));
-    pos = load_ring(RING_GPA + q * RING_STRIDE, data, size);
+    fuzz_ring_bringup(&vn->vd,
+                      (vn->vd.host_features & ~(VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+                                                VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF))) |
+                          ((data[0] & 1) ? VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) : 0) |
+                          ((data[0] & 2) ? VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) : 0),
+                      VIRTIO_NET_NUM_QUEUES);
+    pos = fuzz_ring_load(gm, RING_GPA + q * RING_STRIDE, data, size);
     if (pos < size) {
         plen = MIN(size - pos, (size_t)0x10000);
         memcpy(gmem_ptr(gm, DATA_GPA, 0x10000), data + pos, plen);
