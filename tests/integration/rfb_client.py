@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: MIT
 """A small RFB 3.8 client (RFC 6143) for the display tests: no authentication or VNC
-authentication (DES, RFC 6143 §7.2.2, with the bit-reversed key), raw encoding and the
-DesktopSize pseudo-encoding; it keeps the framebuffer as rows of 0xRRGGBB integers.
+authentication (DES, RFC 6143 §7.2.2, with the bit-reversed key), raw and zlib encodings and
+the DesktopSize pseudo-encoding; it keeps the framebuffer as rows of 0xRRGGBB integers (unless
+`decode` is False: the benchmarks only count bytes and rectangles).
 Also a minimal PNG reader (8-bit RGB, the five filters) for comparing screenshots."""
 import socket
 import struct
 import zlib
 
 ENC_RAW = 0
+ENC_ZLIB = 6
 ENC_DESKTOP_SIZE = -223
+ENC_COMPRESS_LEVEL_0 = -256  # + 0..9: the zlib level a viewer asks for (rfbproto)
 
 
 class RfbError(Exception):
@@ -16,7 +19,8 @@ class RfbError(Exception):
 
 
 class RfbClient:
-    def __init__(self, path=None, addr=None, password=None, timeout=10.0):
+    def __init__(self, path=None, addr=None, password=None, timeout=10.0, encodings=(ENC_RAW,)):
+        """encodings: the ones asked for, in order of preference (raw is always understood)."""
         if path is not None:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(timeout)
@@ -24,7 +28,9 @@ class RfbClient:
         else:
             self.sock = socket.create_connection(addr, timeout=timeout)
         self.bytes_received = 0
-        self._handshake(password)
+        self.decode = True
+        self._zlib = zlib.decompressobj()
+        self._handshake(password, tuple(encodings))
 
     def close(self):
         self.sock.close()
@@ -39,7 +45,7 @@ class RfbClient:
         self.bytes_received += n
         return bytes(buf)
 
-    def _handshake(self, password):
+    def _handshake(self, password, encodings):
         version = self.recv_exact(12)
         if not version.startswith(b"RFB 003."):
             raise RfbError(f"bad version {version!r}")
@@ -69,7 +75,8 @@ class RfbClient:
         # 32 bpp, depth 24, little-endian, true colour, red at 16, green at 8, blue at 0
         pf = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
         self.sock.sendall(b"\x00\x00\x00\x00" + pf)
-        self.sock.sendall(struct.pack(">BxHii", 2, 2, ENC_RAW, ENC_DESKTOP_SIZE))
+        encs = encodings + (ENC_DESKTOP_SIZE,)
+        self.sock.sendall(struct.pack(f">BxH{len(encs)}i", 2, len(encs), *encs))
 
     def _reason(self):
         n = struct.unpack(">I", self.recv_exact(4))[0]
@@ -111,8 +118,16 @@ class RfbClient:
             rects.append((x, y, w, h, enc))
             if enc == ENC_DESKTOP_SIZE:
                 self._resize(w, h)
-            elif enc == ENC_RAW:
-                data = self.recv_exact(w * h * 4)
+            elif enc in (ENC_RAW, ENC_ZLIB):
+                if enc == ENC_RAW:
+                    data = self.recv_exact(w * h * 4)
+                else:  # zlib (encoding 6, rfbproto; not in RFC 6143): one stream a connection
+                    n = struct.unpack(">I", self.recv_exact(4))[0]
+                    data = self._zlib.decompress(self.recv_exact(n))
+                    if len(data) != w * h * 4:
+                        raise RfbError(f"zlib rectangle of {len(data)} bytes for {w}x{h}")
+                if not self.decode:
+                    continue
                 for r in range(h):
                     row = struct.unpack_from(f"<{w}I", data, r * w * 4)
                     self.fb[y + r][x:x + w] = [p & 0xFFFFFF for p in row]

@@ -9,8 +9,14 @@
  * It prints `READY display` and waits for a byte on COM1 (the harness has taken its screenshots
  * by then). A byte 'c' makes it invert the 64x64 square at (256, 128) and print `CHANGED
  * display` (the harness checks that only that square is sent again), then wait for the next
- * byte; any other byte ends it. `mode=WxH` chooses another resolution (the pattern is the
- * same).
+ * byte. For bench/display.sh:
+ *  - 'f' redraws the whole screen again and again (every pixel XORed with a value that changes
+ *    each frame) until the next byte, then prints `DRAWN <frames> display`;
+ *  - 'w' moves a 400x300 "window" (a title bar over a gradient) by (+10, +6) over the pattern,
+ *    starting at (100, 100): the background is restored where it was, it is drawn where it
+ *    goes; then `MOVED display`. The first 'w' draws it at (100, 100). It restores the
+ *    pattern, not what 'f' left: 'f' comes last.
+ * Any other byte ends it. `mode=WxH` chooses another resolution (the pattern is the same).
  */
 #include "pci.h"
 
@@ -42,6 +48,46 @@ static uint16_t dispi_read(unsigned reg)
 static uint32_t pattern(uint32_t x, uint32_t y)
 {
     return (x & 0xff) << 16 | (y & 0xff) << 8 | (((x ^ y) >> 2) & 0xff);
+}
+
+/* The window's pixel at (u, v) of its own area. */
+static uint32_t window_pixel(uint32_t u, uint32_t v)
+{
+    if (v < 20)
+        return 0x2050a0u + (u & 0x3f);
+    return 0x400000u | (u * 2 & 0xff) << 8 | (v * 3 & 0xff);
+}
+
+#define WIN_W 400
+#define WIN_H 300
+
+/* Moves the window from (x0, y0) to (x1, y1) on a w x h screen showing the pattern. */
+static void move_window(volatile uint32_t *fb, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
+                        uint32_t x1, uint32_t y1)
+{
+    for (uint32_t y = y0; y < y0 + WIN_H && y < h; y++)
+        for (uint32_t x = x0; x < x0 + WIN_W && x < w; x++)
+            if (!(x >= x1 && x < x1 + WIN_W && y >= y1 && y < y1 + WIN_H))
+                fb[y * w + x] = pattern(x, y);
+    for (uint32_t y = y1; y < y1 + WIN_H && y < h; y++)
+        for (uint32_t x = x1; x < x1 + WIN_W && x < w; x++)
+            fb[y * w + x] = window_pixel(x - x1, y - y1);
+}
+
+/* Redraws every pixel of the screen (n 32-bit pixels) until a byte waits on COM1, which it
+ * leaves there; returns the number of frames drawn. */
+static uint64_t redraw_until_byte(volatile uint32_t *fb, uint64_t n)
+{
+    volatile uint64_t *fb64 = (volatile uint64_t *)fb;
+    uint64_t frames = 0;
+    while (!(inb(COM1 + 5) & 1)) {
+        uint64_t v = ((frames + 1) * 0x9e3779b9u & 0xffffffu) | 1;
+        v |= v << 32;
+        for (uint64_t i = 0; i < n / 2; i++)
+            fb64[i] ^= v;
+        frames++;
+    }
+    return frames;
 }
 
 static void set_mode(unsigned w, unsigned h, unsigned bpp)
@@ -116,10 +162,33 @@ void payload_main(void)
     rt_check(fb[(h - 1) * w + w - 1] == pattern(w - 1, h - 1), "display-readback",
              "last pixel %08x", fb[(h - 1) * w + w - 1]);
     rt_puts("READY display\n");
-    while (wait_com1_byte() == 'c') {
-        for (uint32_t y = 128; y < 192 && y < h; y++)
-            for (uint32_t x = 256; x < 320 && x < w; x++)
-                fb[y * w + x] ^= 0xffffff;
-        rt_puts("CHANGED display\n");
+    uint32_t wx = 0, wy = 0;
+    for (;;) {
+        uint8_t c = wait_com1_byte();
+        if (c == 'c') {
+            for (uint32_t y = 128; y < 192 && y < h; y++)
+                for (uint32_t x = 256; x < 320 && x < w; x++)
+                    fb[y * w + x] ^= 0xffffff;
+            rt_puts("CHANGED display\n");
+        } else if (c == 'f') {
+            uint64_t frames = redraw_until_byte(fb, (uint64_t)w * h);
+            inb(COM1); /* the byte that stopped it */
+            rt_printf("DRAWN %llu display\n", (unsigned long long)frames);
+        } else if (c == 'w') {
+            if (wx == 0) { /* the first move draws it at (100, 100) */
+                wx = 100;
+                wy = 100;
+                move_window(fb, w, h, wx, wy, wx, wy);
+            } else {
+                uint32_t nx = wx + 10 + WIN_W <= w ? wx + 10 : 100;
+                uint32_t ny = wy + 6 + WIN_H <= h ? wy + 6 : 100;
+                move_window(fb, w, h, wx, wy, nx, ny);
+                wx = nx;
+                wy = ny;
+            }
+            rt_puts("MOVED display\n");
+        } else {
+            break;
+        }
     }
 }
