@@ -12,6 +12,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -371,6 +372,60 @@ def test_viewer_keys_and_pointer_reach_the_guest(vmm, build_dir, tmp_path, need_
             p.wait()
 
 
+def test_viewer_keys_and_pointer_reach_virtio_input(vmm, build_dir, tmp_path, need_kvm):
+    """The virtio_input payload (tests/guest/payloads/virtio_input.c) drives the virtio-input
+    keyboard, then the tablet, of --input virtio; an RFB client's KeyEvent reaches the keyboard
+    as KEY_A, and its PointerEvent the tablet as ABS_X/ABS_Y (the position scaled to
+    0..32767 over the screen the viewer was given) with BTN_LEFT."""
+    payload = build_dir / "tests" / "guest" / "virtio_input.elf"
+    if not payload.exists():
+        pytest.skip(f"{payload} is not built")
+    sock = str(tmp_path / "vnc.sock")
+    p = subprocess.Popen([str(vmm), "--kernel", str(payload), "--debug-exit", "--no-reboot",
+                          "--serial", "stdio", "--cmdline", "timeout=20", "--video", "std",
+                          "--display", f"vnc=unix:{sock}", "--input", "virtio"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out = []
+
+    def wait_line(prefix):
+        while True:
+            line = p.stdout.readline().decode(errors="replace")
+            assert line, f"no {prefix} line:\n" + "".join(out)
+            out.append(line)
+            if line.startswith(prefix):
+                return line
+
+    try:
+        wait_line("READY virtio_input keyboard")
+        c = rfb.RfbClient(path=sock)
+        c.key(0x61, True)
+        c.key(0x61, False)
+        wait_line("READY virtio_input tablet")
+        x, y = 300, 200
+        c.pointer(x, y, 1)
+        got = wait_line("TABLET").split()[1:]
+        want = [x * 32767 // (c.width - 1), y * 32767 // (c.height - 1)]
+        # the rest through the same buffered reader: communicate() would read the pipe
+        # directly and lose what readline() had read ahead
+        watchdog = threading.Timer(60, p.kill)
+        watchdog.start()
+        try:
+            rest, err = p.stdout.read(), p.stderr.read()
+            p.wait()
+        finally:
+            watchdog.cancel()
+        c.close()
+        text = "".join(out) + rest.decode(errors="replace")
+        assert p.returncode == 1, text + err.decode(errors="replace")
+        assert "PASS virtio_input-key" in text and "PASS virtio_input-pointer" in text, text
+        assert [int(v) for v in got] == want, text
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class FirmwareVm:
     """--machine pc with SeaBIOS and --video std (its VGA BIOS from the adapter's ROM BAR)."""
 
@@ -536,3 +591,55 @@ def mismatches_rows(a, b, limit=5):
                 if len(bad) >= limit:
                     return bad
     return bad
+
+
+def _monitor_threads_and_maps(vmm, tmp, *extra):
+    """Starts the monitor on a guest that halts at once, waits until it runs, and returns the
+    names of its threads (without the kernel's kvm-* helper threads the KVM module attaches)
+    and the paths of what it has mapped."""
+    image = u.write_payload(tmp, "halt", b"\xfa")  # cli; then the image's hlt loop
+    ctl = tmp / "nodisplay-ctl.sock"
+    p = subprocess.Popen([str(vmm), "--kernel", str(image), "--serial", "none", "--control",
+                          str(ctl), *extra], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert u.wait_path(ctl), p.stderr.read().decode(errors="replace") if p.poll() else ""
+        state = None
+        for _ in range(200):
+            state = u.control(ctl, "query-state")["result"]["state"]
+            if state == "running":
+                break
+            time.sleep(0.05)
+        assert state == "running"
+        names = []
+        for tid in os.listdir(f"/proc/{p.pid}/task"):
+            with open(f"/proc/{p.pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            if not name.startswith("kvm-"):
+                names.append(name)
+        with open(f"/proc/{p.pid}/maps") as f:
+            maps = {line.split()[-1] for line in f if "/" in line}
+        return sorted(names), maps
+    finally:
+        p.kill()
+        p.communicate(timeout=30)
+        ctl.unlink(missing_ok=True)
+
+
+def test_no_display_loads_no_library_and_starts_no_thread(vmm, tmp_path, need_kvm):
+    """With no display (--video none, the default of a direct boot) the monitor maps neither
+    libvncserver nor libpng and runs just its main thread and the vCPU's. --video std alone
+    opens libpng (for screenshots) but neither libvncserver nor a thread. With a VNC display
+    both appear, with the "vnc" thread: the check can see them."""
+    def libs(maps, *names):
+        return sorted(m for m in maps if any(n in m for n in names))
+
+    for extra in ([], ["--video", "none"], ["--video", "std"]):
+        names, maps = _monitor_threads_and_maps(vmm, tmp_path, *extra)
+        found = libs(maps, "libvncserver", *(["libpng"] if "std" not in extra else []))
+        assert found == [], (extra, found)
+        assert names == ["bareiron-vmm", "bareiron-vmm"], (extra, names)  # main, vCPU
+    names, maps = _monitor_threads_and_maps(vmm, tmp_path, "--video", "std", "--display",
+                                            f"vnc=unix:{tmp_path / 'vnc.sock'}")
+    assert any("libvncserver" in m for m in maps), sorted(maps)
+    assert "vnc" in names, names
