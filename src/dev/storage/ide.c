@@ -83,8 +83,16 @@ void ide_cmd_abort(struct ide_channel *ch, uint8_t error)
 void ide_pio_start(struct ide_channel *ch, uint32_t off, uint32_t len, bool is_out, ide_end_fn end)
 {
     struct ide_drive *d = ide_xfer(ch);
+    if (off > IDE_BUF_BYTES || len > IDE_BUF_BYTES - off) {
+        /* callers keep [off, off + len) inside the buffer; if one did not, the data port must
+         * not open a window past it: the command ends with ABRT */
+        log_ratelimited(LOG_ERROR, "channel %u: PIO piece of %u bytes at %u past the buffer",
+                        ch->index, len, off);
+        ide_cmd_abort(ch, ATA_ABRT);
+        return;
+    }
     ch->pos = off;
-    ch->end = off + len; /* callers keep [off, off + len) inside the buffer */
+    ch->end = off + len;
     ch->is_out = is_out;
     ch->end_fn = end;
     d->status = ide_ready_status(d) | ATA_DRQ;
@@ -256,9 +264,9 @@ static void exec_command(struct ide_channel *ch, uint8_t cmd)
 
     if (d->kind == IDE_KIND_NONE)
         return; /* commands to an absent unit are ignored (ATA-7 vol. 2 §4.1) */
-    if (d->status & (ATA_BSY | ATA_DRQ)) {
-        /* only DEVICE RESET may interrupt an ATAPI command in progress */
-        if (!(d->kind == IDE_KIND_ATAPI && cmd == 0x08))
+    if ((d->status | ide_xfer(ch)->status) & (ATA_BSY | ATA_DRQ)) {
+        /* only DEVICE RESET may interrupt an ATAPI command in progress, on its own unit */
+        if (!(d->kind == IDE_KIND_ATAPI && cmd == 0x08 && ch->cur == ch->xfer_unit))
             return;
     }
     ch->xfer_unit = ch->cur;
@@ -293,6 +301,12 @@ static void exec_command(struct ide_channel *ch, uint8_t cmd)
 
 static void taskfile_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 {
+    /* While the unit running a command is BSY or DRQ the task file is its own: writes are
+     * ignored (the command register still takes DEVICE RESET). Above all the other unit cannot
+     * be selected and given a command then, which would share the channel's buffer and
+     * request with the running one. */
+    if (reg != 7 && (ide_xfer(ch)->status & (ATA_BSY | ATA_DRQ)))
+        return;
     ch->devctl &= (uint8_t)~ATA_HOB; /* a write clears HOB (ATA-7 vol. 1 §6.20) */
     switch (reg) {
     case 1:

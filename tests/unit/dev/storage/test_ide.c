@@ -32,10 +32,11 @@ struct fx {
     struct fake_platform fp;
     struct evloop *loop;
     struct blk *disk, *cd, *cd2;
+    struct blk *disk2; /* the primary slave (setup_slave only) */
     struct ide *ide;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, bool has_slave)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct ide_config cfg = {0};
@@ -52,9 +53,24 @@ static int setup(void **state)
     memset(blk_mem_data(f->cd2), 0xc2, CD_SECTORS * 2 * 2048);
     cfg.drives[0] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = f->disk};
     cfg.drives[2] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = f->cd};
+    if (has_slave) {
+        f->disk2 = blk_mem_create((uint64_t)DISK_SECTORS * 512, false);
+        cfg.drives[1] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = f->disk2};
+    }
     assert_int_equal(ide_create(&cfg, &f->fp.plat, f->gm, f->loop, &f->ide), 0);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+/* A second ATA disk as the primary slave. */
+static int setup_slave(void **state)
+{
+    return setup_with(state, true);
 }
 
 static void run(struct fx *f);
@@ -67,6 +83,7 @@ static int teardown(void **state)
     blk_close(f->disk);
     blk_close(f->cd);
     blk_close(f->cd2);
+    blk_close(f->disk2);
     ide_destroy(f->ide);
     evloop_destroy(f->loop);
     fake_platform_fini(&f->fp);
@@ -104,6 +121,8 @@ static void run(struct fx *f)
             n++;
         n += blk_mem_complete(f->disk, 100) + blk_mem_complete(f->cd, 100) +
              blk_mem_complete(f->cd2, 100);
+        if (f->disk2 != NULL)
+            n += blk_mem_complete(f->disk2, 100);
         if (n == 0)
             return;
     }
@@ -462,6 +481,72 @@ static void test_atapi_dma(void **state)
     assert_int_equal(buf[2047], 2);
 }
 
+/* While the master's DMA read of 512 KiB is with the disk, the guest selects the slave and
+ * starts a PIO read there. Task file writes while the running unit is BSY are ignored, so the
+ * slave never sees the command, and the master's completion ends the master's command: it is
+ * never taken for the slave's 1-sector PIO block (which would have made a 512 KiB data-port
+ * window over the 128 KiB channel buffer). */
+static void test_other_unit_while_busy(void **state)
+{
+    struct fx *f = *state;
+    unsigned n = 0;
+    for (unsigned i = 0; i < 8; i++)
+        prd(f, 0x1000, i, 0x20000 + i * 0x10000, 0, i == 7);
+    bm_start(f, 0, 0x1000, true);
+    outb(f, 0, 2, 0x04); /* LBA48: 0x400 sectors at 0 */
+    outb(f, 0, 2, 0x00);
+    for (unsigned r = 3; r <= 5; r++) {
+        outb(f, 0, r, 0);
+        outb(f, 0, r, 0);
+    }
+    outb(f, 0, 6, 0xe0);
+    outb(f, 0, 7, 0x25);
+    evloop_run_once(f->loop, 0);
+    assert_int_equal(blk_mem_pending(f->disk), 1);
+    assert_true(inb(f, 0, 7) & ATA_BSY);
+    /* select the slave and read one sector from it */
+    outb(f, 0, 2, 1);
+    outb(f, 0, 3, 0);
+    outb(f, 0, 6, 0xf0);
+    outb(f, 0, 7, 0x20);
+    evloop_run_once(f->loop, 0);
+    assert_int_equal(f->ide->ch[0].cur, 0);
+    run(f);
+    assert_int_equal(blk_mem_count(f->disk2, BLK_OP_READ), 0);
+    /* the master's DMA ended well, and the data port has nothing to give */
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC);
+    assert_int_equal(bm_status(f, 0) & (BM_ST_ACTIVE | BM_ST_ERROR), 0);
+    while (n < 1024 && inw(f, 0) != 0xffff)
+        n++;
+    assert_int_equal(n, 0);
+    /* once idle the slave is selected and runs its command */
+    ide_bm_ops.write(f->ide, 0, 0, 1);
+    outb(f, 0, 2, 1);
+    outb(f, 0, 6, 0xf0);
+    assert_int_equal(f->ide->ch[0].cur, 1);
+    outb(f, 0, 7, 0x20);
+    run(f);
+    assert_true(inb(f, 0, 7) & ATA_DRQ);
+    assert_int_equal(blk_mem_count(f->disk2, BLK_OP_READ), 1);
+}
+
+/* A PIO piece that would not fit the channel buffer ends the command instead of opening the
+ * data port past the buffer. */
+static void test_pio_piece_bounds(void **state)
+{
+    struct fx *f = *state;
+    struct ide_channel *ch = &f->ide->ch[0];
+    ide_pio_start(ch, IDE_BUF_BYTES - 2, 4, false, ide_pio_done);
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC | ATA_ERR);
+    assert_int_equal(inw(f, 0), 0xffff);
+    ide_pio_start(ch, UINT32_MAX, 2, true, ide_pio_done);
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC | ATA_ERR);
+    ide_pio_start(ch, IDE_BUF_BYTES - 2, 2, false, ide_pio_done);
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC | ATA_DRQ);
+    (void)inw(f, 0);
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC);
+}
+
 static void test_pci_modes(void **state)
 {
     struct fx *f = *state;
@@ -513,6 +598,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atapi_dma, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pci_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_unit_while_busy, setup_slave, teardown),
+        cmocka_unit_test_setup_teardown(test_pio_piece_bounds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
