@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the IDE controller (dev/storage/ide*.c): an ATA disk as primary master
- * and an ATAPI CD-ROM as secondary master over blk_mem, guest RAM of 1 MiB, block work on a real
- * event loop. The input is a sequence of 8-byte guest operations:
+ * libFuzzer target for the IDE controller (dev/storage/ide*.c): an ATA disk as primary master,
+ * an ATAPI CD-ROM whose image is not a multiple of 2048 bytes as primary slave (two units that
+ * share a channel) and an ATAPI CD-ROM as secondary master over blk_mem, guest RAM of 1 MiB,
+ * block work on a real event loop. The input is a sequence of 8-byte guest operations:
  *
  *   op u8 | arg u8 | off u16 | val u32
  *   op % 8: 0 command block read (channel arg & 1, register off & 7, size 1/2/4),
  *           1 command block write, 2 control register read, 3 control register write,
  *           4 bus master read (off & 15), 5 bus master write, 6 RAM write of val at 4 * off,
- *           7 run the loop and complete pending disk requests (arg & 1: media change on the
- *             CD-ROM, eject or insert)
+ *           7 run the loop and complete pending disk requests (arg & 0x20: media change on
+ *             the CD-ROM first, eject or insert; arg & 0x40: only run the loop, so the disk
+ *             requests stay in flight while the guest goes on)
  *
  * so it reaches every command, PIO and DMA transfer, PRD walk, PACKET command and reset in any
  * order and mid-transfer. Nothing may crash, hang or trip a sanitizer.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@ static struct gmem *gm;
 struct rig {
     struct fake_platform fp;
     struct evloop *loop;
-    struct blk *disk, *cd, *cd2;
+    struct blk *disk, *cd, *cd2, *odd;
     struct blk *in_drive; /* the CD-ROM's medium now */
     struct ide *ide;
 };
@@ -49,21 +52,25 @@ static void rig_up(struct rig *r)
     r->disk = blk_mem_create(256 << 10, false);
     r->cd = blk_mem_create(64 << 10, true);
     r->cd2 = blk_mem_create(32 << 10, true);
+    r->odd = blk_mem_create(5000, true);
     r->in_drive = r->cd;
     cfg.drives[0] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = r->disk};
+    cfg.drives[1] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = r->odd};
     cfg.drives[2] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = r->cd};
     if (ide_create(&cfg, &r->fp.plat, gm, r->loop, &r->ide) != 0)
         abort();
 }
 
-static void run(struct rig *r)
+static void run(struct rig *r, bool is_submit_only)
 {
     for (int i = 0; i < 8; i++) {
         unsigned n = 0;
         while (evloop_run_once(r->loop, 0) > 0)
             n++;
+        if (is_submit_only)
+            return;
         n += blk_mem_complete(r->disk, 64) + blk_mem_complete(r->cd, 64) +
-             blk_mem_complete(r->cd2, 64);
+             blk_mem_complete(r->cd2, 64) + blk_mem_complete(r->odd, 64);
         if (n == 0)
             return;
     }
@@ -72,10 +79,11 @@ static void run(struct rig *r)
 static void rig_down(struct rig *r)
 {
     ide_stop(r->ide);
-    run(r); /* what is in flight completes, as blk_close does */
+    run(r, false); /* what is in flight completes, as blk_close does */
     blk_close(r->disk);
     blk_close(r->cd);
     blk_close(r->cd2);
+    blk_close(r->odd);
     ide_destroy(r->ide);
     evloop_destroy(r->loop);
     fake_platform_fini(&r->fp);
@@ -121,7 +129,7 @@ static void step(struct rig *r, const uint8_t *p)
     default:
         if (p[1] & 0x20)
             media(r);
-        run(r);
+        run(r, p[1] & 0x40);
         break;
     }
 }
