@@ -7,10 +7,10 @@
  *   0: base address u32 (bit 0 zero)   4: byte count u16 (0: 64 KiB)   6: bit 15 end of table
  *
  * and the table lives in guest RAM; every entry and every region is checked with gmem (a table
- * or region outside RAM, a table without end-of-table past IDE_PRD_MAX_ENTRIES or shorter than
- * the transfer, more than IDE_MAX_IOV separate regions: the command fails with ABRT and the bus
- * master reports ERROR). Requests go to the disk from the event loop (block/blk.h); the vCPU
- * only queues them with evloop_call.
+ * or region outside RAM, a region in ROM that a read would write, a table without end-of-table
+ * past IDE_PRD_MAX_ENTRIES or shorter than the transfer, more than IDE_MAX_IOV separate regions:
+ * the command fails with ABRT and the bus master reports ERROR). Requests go to the disk from the
+ * event loop (block/blk.h); the vCPU only queues them with evloop_call.
  */
 #include "dev/storage/ide_internal.h"
 
@@ -107,8 +107,9 @@ static int iov_add(struct ide_channel *ch, void *hva, size_t len)
     return 0;
 }
 
-/* Walks the PRD table into ch->iov for (len) bytes. Returns 0 or -EFAULT/-E2BIG/-ENOSPC. */
-static int prd_walk(struct ide_channel *ch, uint64_t len)
+/* Walks the PRD table into ch->iov for (len) bytes; a transfer to memory (is_to_mem) must not
+ * land in ROM. Returns 0 or -EFAULT/-E2BIG/-ENOSPC. */
+static int prd_walk(struct ide_channel *ch, uint64_t len, bool is_to_mem)
 {
     uint64_t gpa = ch->prd_gpa & ~3u;
     ch->br.iovcnt = 0;
@@ -127,7 +128,7 @@ static int prd_walk(struct ide_channel *ch, uint64_t len)
         if (count > len)
             count = (uint32_t)len;
         hva = gmem_ptr(ch->ide->gm, base, count);
-        if (hva == NULL)
+        if (hva == NULL || (is_to_mem && gmem_find(ch->ide->gm, base)->is_readonly))
             return -EFAULT;
         ret = iov_add(ch, hva, count);
         if (ret < 0)
@@ -154,7 +155,7 @@ static int copy_from_buf(struct ide_channel *ch)
 /* Prepares the DMA request in ch->br. Returns 0, 1 (done without the disk) or -errno. */
 static int dma_prepare(struct ide_channel *ch)
 {
-    int ret = prd_walk(ch, ch->dma.len_bytes);
+    int ret = prd_walk(ch, ch->dma.len_bytes, !ch->dma.is_write);
     if (ret < 0) {
         log_ratelimited(LOG_WARN, "channel %u: bad PRD table at 0x%x for %llu bytes: %d", ch->index,
                         ch->prd_gpa, (unsigned long long)ch->dma.len_bytes, ret);

@@ -547,6 +547,29 @@ static void test_pio_piece_bounds(void **state)
     assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC);
 }
 
+/* A DMA read (disk to memory) cannot write into ROM; a DMA write may read from it. */
+static void test_dma_rom(void **state)
+{
+    struct fx *f = *state;
+    struct gmem_region *rom;
+    assert_int_equal(gmem_add_region(f->gm, 0x200000, 0x1000, "rom", true, &rom), 0);
+    memset(rom->hva, 0xee, 0x1000);
+    memset(blk_mem_data(f->disk), 0x11, 512);
+    prd(f, 0x1000, 0, 0x200000, 512, true);
+    bm_start(f, 0, 0x1000, true);
+    lba28(f, 0, 0, 1, 0xc8);
+    assert_true(inb(f, 0, 7) & ATA_ERR);
+    assert_true(bm_status(f, 0) & BM_ST_ERROR);
+    assert_int_equal(rom->hva[0], 0xee);
+    assert_int_equal(blk_mem_count(f->disk, BLK_OP_READ), 0);
+    ide_bm_ops.write(f->ide, 0, 0, 1);
+    ide_bm_ops.write(f->ide, 2, BM_ST_INTR | BM_ST_ERROR, 1);
+    bm_start(f, 0, 0x1000, false);
+    lba28(f, 0, 0, 1, 0xca);
+    assert_int_equal(inb(f, 0, 7), ATA_DRDY | ATA_DSC);
+    assert_int_equal(blk_mem_data(f->disk)[0], 0xee);
+}
+
 static void test_pci_modes(void **state)
 {
     struct fx *f = *state;
@@ -600,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pci_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_unit_while_busy, setup_slave, teardown),
         cmocka_unit_test_setup_teardown(test_pio_piece_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dma_rom, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
