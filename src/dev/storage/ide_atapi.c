@@ -37,9 +37,10 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* An image without one whole 2048-byte sector (0 bytes, say) is no medium, as QEMU has it. */
 static bool has_medium(const struct ide_drive *d)
 {
-    return d->blk != NULL && !d->is_tray_open;
+    return d->blk != NULL && !d->is_tray_open && d->nsectors > 0;
 }
 
 void ide_atapi_identify(struct ide_channel *ch)

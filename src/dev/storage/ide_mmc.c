@@ -26,9 +26,10 @@ static void put_be32(uint8_t *p, uint32_t v)
     put_be16(p + 2, v);
 }
 
+/* An image without one whole 2048-byte sector (0 bytes, say) is no medium, as QEMU has it. */
 static bool has_medium(const struct ide_drive *d)
 {
-    return d->blk != NULL && !d->is_tray_open;
+    return d->blk != NULL && !d->is_tray_open && d->nsectors > 0;
 }
 
 int mmc_inquiry(const struct ide_drive *d, const uint8_t *cdb, uint8_t *buf)

@@ -462,6 +462,51 @@ static void test_media_change(void **state)
     assert_int_equal(ide_change_media(f->ide, 9, NULL, true, &old), -ENODEV);
 }
 
+/* Images that are not a whole number of CD sectors: the partial sector at the end is not on
+ * the disc, and an image without one whole sector (0 bytes) is no medium at all. */
+static void test_atapi_odd_images(void **state)
+{
+    struct fx *f = *state;
+    uint8_t tur[12] = {0};
+    uint8_t cap[12] = {0x25};
+    uint8_t rd[12] = {0x28, 0, 0, 0, 0, 2, 0, 0, 1};
+    uint8_t gesn[12] = {0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8};
+    uint8_t cfg[12] = {0x46, 0, 0, 0, 0, 0, 0, 0, 8};
+    uint8_t buf[64];
+    struct blk *odd = blk_mem_create(5000, true), *empty = blk_mem_create(0, true), *old = NULL;
+    assert_int_equal(ide_change_media(f->ide, 2, odd, true, &old), 0);
+    packet(f, tur, 0);
+    assert_int_equal(sense_key(f), 6);
+    packet(f, cap, 0xfffe);
+    assert_int_equal(data_in(f, buf, sizeof(buf)), 8);
+    assert_int_equal(buf[3], 1); /* two whole sectors: the last LBA is 1 */
+    packet(f, rd, 0xfffe);       /* LBA 2 holds only 904 bytes */
+    assert_true(inb(f, 1, 7) & ATA_ERR);
+    assert_int_equal(sense_key(f), 5);
+    assert_int_equal(ide_change_media(f->ide, 2, empty, true, &old), 0);
+    assert_ptr_equal(old, odd);
+    packet(f, gesn, 8);
+    assert_int_equal(data_in(f, buf, sizeof(buf)), 8);
+    assert_int_equal(buf[5] & 0x02, 0); /* no medium present */
+    packet(f, tur, 0);
+    assert_int_equal(sense_key(f), 6);
+    packet(f, tur, 0);
+    assert_true(inb(f, 1, 7) & ATA_ERR);
+    assert_int_equal(sense_key(f), 2); /* not ready */
+    packet(f, cap, 0xfffe);
+    assert_true(inb(f, 1, 7) & ATA_ERR);
+    assert_int_equal(sense_key(f), 2);
+    rd[5] = 0;
+    packet(f, rd, 0xfffe);
+    assert_int_equal(sense_key(f), 2);
+    packet(f, cfg, 8);
+    assert_int_equal(data_in(f, buf, sizeof(buf)), 8);
+    assert_int_equal(buf[6] << 8 | buf[7], 0); /* no current profile */
+    assert_int_equal(ide_change_media(f->ide, 2, NULL, true, &old), 0);
+    blk_close(odd);
+    blk_close(empty);
+}
+
 static void test_atapi_dma(void **state)
 {
     struct fx *f = *state;
@@ -620,6 +665,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atapi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_media_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atapi_dma, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atapi_odd_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pci_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_unit_while_busy, setup_slave, teardown),
         cmocka_unit_test_setup_teardown(test_pio_piece_bounds, setup, teardown),
