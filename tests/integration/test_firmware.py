@@ -185,14 +185,22 @@ def test_el_torito_boot_order(vmm, tmp_path, order, word):
     assert q.returncode == 0 and word in log and other not in log, (q.stderr, log[-500:])
 
 
-def test_empty_cdrom_falls_through(vmm, tmp_path):
-    """--cdrom empty first in the boot order: SeaBIOS finds no disc and boots the disk."""
+@pytest.mark.parametrize("image", ["empty", "zero", "short"])
+def test_empty_cdrom_falls_through(vmm, tmp_path, image):
+    """--cdrom empty first in the boot order: SeaBIOS finds no disc and boots the disk. So it
+    does with a hostile image in the drive: a 0-byte file (no medium) or 1000 bytes (no whole
+    2048-byte sector)."""
     disk = fu.disk_image(tmp_path, "DISK")
+    cdrom, qemu_cdrom = "empty", ""
+    if image != "empty":
+        path = tmp_path / f"{image}.iso"
+        path.write_bytes(b"" if image == "zero" else b"\xcd" * 1000)
+        cdrom = qemu_cdrom = str(path)
     r = run_vmm(vmm, ["--memory", "128", "--disk", f"{disk},format=raw,bus=ide", "--cdrom",
-                      "empty", "--boot", "cdrom,disk"])
+                      cdrom, "--boot", "cdrom,disk"])
     assert r.returncode == 0, r.stderr
     assert "DISK" in r.stdout
-    q, log = run_qemu(tmp_path, [], extra=qemu_ide(disk, "") + qemu_order("cdrom,disk"))
+    q, log = run_qemu(tmp_path, [], extra=qemu_ide(disk, qemu_cdrom) + qemu_order("cdrom,disk"))
     assert q.returncode == 0 and "DISK" in log, (q.stderr, log[-500:])
 
 
