@@ -101,11 +101,13 @@ static void fdc_run(void *opaque)
 }
 
 /* The controller asks for its execution phase on the event loop (it holds its lock). */
-static void fdc_kick(void *opaque, struct fdc *fdc)
+static int fdc_kick(void *opaque, struct fdc *fdc)
 {
     struct machine *m = opaque;
-    if (evloop_call(m->loop, fdc_run, fdc) < 0)
+    int ret = evloop_call(m->loop, fdc_run, fdc);
+    if (ret < 0)
         log_ratelimited(LOG_WARN, "fdc: cannot queue the transfer: out of memory");
+    return ret;
 }
 
 /* The drive type: 2.88M when the first disk is one (such a drive reads 1.44M disks too),

@@ -32,11 +32,12 @@ static const uint16_t ports[] = {
 
 static unsigned kicks;
 
-static void kick(void *opaque, struct fdc *fdc)
+static int kick(void *opaque, struct fdc *fdc)
 {
     (void)opaque;
     (void)fdc;
     kicks++;
+    return 0;
 }
 
 static void complete_all(struct blk *disk)

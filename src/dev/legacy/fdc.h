@@ -66,8 +66,10 @@ struct fdc_geometry {
  * (720K, 1.2M, 1.44M, 2.88M). */
 const struct fdc_geometry *fdc_geometry_for_size(uint64_t size_bytes);
 
-/* Asks the machine to call fdc_service(fdc) soon on the thread that owns the disks. */
-typedef void (*fdc_kick_fn)(void *opaque, struct fdc *fdc);
+/* Asks the machine to call fdc_service(fdc) soon on the thread that owns the disks. Returns 0,
+ * or -errno when that could not be queued. The controller has at most one such call pending:
+ * it serves whatever is queued when it runs. */
+typedef int (*fdc_kick_fn)(void *opaque, struct fdc *fdc);
 
 /*
  * Creates the controller, its drive 0 of CMOS type (drive_type) (4 or 5) holding (disk) (NULL:

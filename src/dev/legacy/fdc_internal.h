@@ -88,6 +88,7 @@ struct fdc {
     bool is_locked;
     struct fdc_plan plan;
     bool is_queued;     /* the plan waits for fdc_service */
+    bool is_kicked;     /* a kick's fdc_service has not run yet (a reset keeps it) */
     uint64_t gen;       /* bumped by a reset: older completions are dropped */
     unsigned in_flight; /* blk requests */
 };

@@ -78,11 +78,21 @@ static struct fdc_drive *media_drive(struct fdc *f)
     return d;
 }
 
+/* Queues the plan for fdc_service. One kick at a time: a guest repeating "command, reset"
+ * would otherwise pile up event-loop calls as fast as it exits. */
 static void queue_plan(struct fdc *f)
 {
     f->phase = FDC_PHASE_EXEC;
     f->is_queued = true;
-    f->kick(f->kick_opaque, f);
+    if (f->is_kicked)
+        return; /* the pending fdc_service runs this plan */
+    if (f->kick(f->kick_opaque, f) < 0) {
+        f->is_queued = false; /* nothing will serve the data: overrun */
+        rw_result(f, (uint8_t)(ST0_IC_ABNORMAL | f->plan.hd << 2 | f->plan.ds), ST1_OR, 0,
+                  f->plan.c, f->plan.h, f->plan.r);
+        return;
+    }
+    f->is_kicked = true;
 }
 
 /* Checks of READ/WRITE DATA before the plan; returns the drive or NULL (command ended). */
@@ -293,6 +303,7 @@ void fdc_service(struct fdc *f)
     size_t len;
     int ret;
     pthread_mutex_lock(&f->lock);
+    f->is_kicked = false;
     if (!f->is_queued || f->phase != FDC_PHASE_EXEC || f->drv.blk == NULL) {
         if (f->is_queued && f->phase == FDC_PHASE_EXEC) /* ejected meanwhile */
             rw_result(f, (uint8_t)(ST0_IC_ABNORMAL | f->plan.hd << 2 | f->plan.ds), ST1_MA, 0,

@@ -34,13 +34,17 @@ struct fx {
     struct blk *disk;
     struct bus *pio;
     unsigned kicks;
+    int kick_error; /* what the kick hook returns */
 };
 
-static inline void fx_kick(void *opaque, struct fdc *fdc)
+static inline int fx_kick(void *opaque, struct fdc *fdc)
 {
     struct fx *x = opaque;
     (void)fdc;
+    if (x->kick_error < 0)
+        return x->kick_error;
     x->kicks++;
+    return 0;
 }
 
 static inline struct blk *fx_disk(uint64_t size, bool is_readonly)

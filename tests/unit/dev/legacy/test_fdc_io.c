@@ -173,6 +173,50 @@ static void test_reset_during_exec(void **state)
     blk_mem_set_submit_error(x->disk, 0);
 }
 
+/* "Command, reset" repeated never queues more than one event-loop call: the one pending serves
+ * the last plan. A kick that cannot be queued ends the command (overrun) instead of leaving
+ * the controller busy for ever. */
+static void test_one_kick_pending(void **state)
+{
+    struct fx *x = *state;
+    uint8_t cmd[9] = {0x46, 0, 0, 0, 1, 2, 18, 0x1b, 0xff};
+    uint8_t res[7];
+    for (unsigned i = 0; i < 100; i++) {
+        fx_dma(x, BUF, 512, true);
+        fx_cmd(x, cmd, 9);
+        fx_out(x, 0x3f4, 0x80); /* reset */
+        for (unsigned d = 0; d < 4; d++)
+            (void)fx_sense_int(x, NULL);
+    }
+    assert_int_equal(x->kicks, 1);
+    memset(blk_mem_data(x->disk), 0x3c, 512);
+    fx_dma(x, BUF, 512, true);
+    cmd[4] = 1;
+    fx_cmd(x, cmd, 9); /* no new kick: the pending one serves it */
+    assert_int_equal(x->kicks, 1);
+    fx_run(x);
+    assert_int_equal(fx_result(x, res, 7), 7);
+    assert_int_equal(res[0] & 0xc0, 0);
+    assert_int_equal(ram(x, BUF, 1)[0], 0x3c);
+    /* the next command kicks again */
+    fx_dma(x, BUF, 512, true);
+    fx_cmd(x, cmd, 9);
+    assert_int_equal(x->kicks, 1);
+    fx_run(x);
+    assert_int_equal(fx_result(x, res, 7), 7);
+    /* the kick fails: overrun at once, then the controller works again */
+    x->kick_error = -ENOMEM;
+    fx_dma(x, BUF, 512, true);
+    fx_cmd(x, cmd, 9);
+    assert_int_equal(fx_result(x, res, 7), 7);
+    assert_int_equal(res[0] & 0xc0, 0x40);
+    assert_int_equal(res[1], 0x10);
+    x->kick_error = 0;
+    fx_dma(x, BUF, 512, true);
+    assert_int_equal(fx_rw(x, 0x06, 0, 0, 1, 2, 18, res), 7);
+    assert_int_equal(res[0] & 0xc0, 0);
+}
+
 static void test_format_and_read_id(void **state)
 {
     struct fx *x = *state;
@@ -274,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_chs, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_dma, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reset_during_exec, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_one_kick_pending, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_format_and_read_id, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_media_change, fx_setup, fx_teardown),
     };
