@@ -7,9 +7,10 @@
  *
  *   op u8 | arg u8 | off u16 | val u32
  *   op % 8: 0 command block read (channel arg & 1, register off & 7, size 1/2/4; off & 8 on
- *             the data port: up to 64 Ki reads of that size, as long as DRQ is set),
- *           1 command block write (off & 8 on the data port: up to 64 Ki writes of val while
- *             DRQ is set), 2 control register read, 3 control register write,
+ *             the data port: up to 64 Ki reads of that size while DRQ is set and data moves,
+ *             at most 1 Mi of these bulk accesses in an input),
+ *           1 command block write (off & 8 on the data port: the same with writes of val),
+ *           2 control register read, 3 control register write,
  *           4 bus master read (off & 15), 5 bus master write, 6 RAM write of val at 4 * off,
  *           7 run the loop and complete pending disk requests (arg & 0x20: media change on
  *             the CD-ROM first, eject or insert; arg & 0x40: only run the loop, so the disk
@@ -44,6 +45,10 @@ struct rig {
     struct blk *disk, *cd, *cd2, *odd;
     struct blk *in_drive; /* the CD-ROM's medium now */
     struct ide *ide;
+    /* bulk data-port steps: accesses left for this input, and the port's last position */
+    long bulk_budget;
+    uint32_t last_pos;
+    ide_end_fn last_fn;
 };
 
 static void rig_up(struct rig *r)
@@ -99,10 +104,16 @@ static void media(struct rig *r)
         r->in_drive = next;
 }
 
-/* The selected unit's status, without acknowledging the interrupt. */
-static uint8_t status(struct ide_channel *ch)
+/* Whether a bulk data-port step goes on: DRQ set, the last access moved data (a read of a
+ * write transfer moves nothing) and the input's budget of bulk accesses is not spent. */
+static bool moves(struct rig *r, struct ide_channel *ch)
 {
-    return (uint8_t)ide_ctl_ops.read(ch, 0, 1);
+    bool is_moving = r->bulk_budget > 0 && (ide_ctl_ops.read(ch, 0, 1) & ATA_DRQ) &&
+                     (ch->pos != r->last_pos || ch->end_fn != r->last_fn);
+    r->last_pos = ch->pos;
+    r->last_fn = ch->end_fn;
+    r->bulk_budget--;
+    return is_moving;
 }
 
 static void step(struct rig *r, const uint8_t *p)
@@ -116,12 +127,14 @@ static void step(struct rig *r, const uint8_t *p)
     switch (p[0] % 8) {
     case 0:
         (void)ide_cmd_ops.read(ch, off & 7, (off & 7) == 0 ? sz : 1);
-        for (unsigned i = 0; (off & 0xf) == 8 && i < 0xffff && (status(ch) & ATA_DRQ); i++)
+        r->last_pos = UINT32_MAX; /* the first bulk access always goes */
+        for (unsigned i = 0; (off & 0xf) == 8 && i < 0xffff && moves(r, ch); i++)
             (void)ide_cmd_ops.read(ch, 0, sz);
         break;
     case 1:
         ide_cmd_ops.write(ch, off & 7, val, (off & 7) == 0 ? sz : 1);
-        for (unsigned i = 0; (off & 0xf) == 8 && i < 0xffff && (status(ch) & ATA_DRQ); i++)
+        r->last_pos = UINT32_MAX; /* the first bulk access always goes */
+        for (unsigned i = 0; (off & 0xf) == 8 && i < 0xffff && moves(r, ch); i++)
             ide_cmd_ops.write(ch, 0, val, sz);
         break;
     case 2:
@@ -169,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memset(gmem_ptr(gm, 0, 4ULL * 65536), 0, 4ULL * 65536);
     memset(&r, 0, sizeof(r));
+    r.bulk_budget = 1L << 20;
     rig_up(&r);
     for (size_t pos = 0; pos + 8 <= size && pos < 8 * 8192; pos += 8) {
         step(&r, data + pos);
