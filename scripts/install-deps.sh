@@ -11,6 +11,8 @@ seabios binutils fio cppcheck xz-utils"
 PKGS="$PKGS iperf3"
 # firmware boot (bareiron-vmm --firmware) and its test media: OVMF, GRUB images, ISO and floppy tools
 PKGS="$PKGS ovmf grub-pc-bin grub-efi-amd64-bin xorriso mtools isolinux syslinux-common dosfstools"
+# network boot (--boot net): iPXE's option ROM for virtio-net
+PKGS="$PKGS ipxe-qemu"
 # the display: VNC server and PNG screenshots
 PKGS="$PKGS libvncserver-dev libpng-dev"
 # dmidecode: the SMBIOS unit test decodes the tables it builds (skipped without it)

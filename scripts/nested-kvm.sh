@@ -93,6 +93,12 @@ for lib in $(ldd "$vmm" | grep -o '/[^ ]*'); do
     mkdir -p "$stage$(dirname "$lib")"
     cp -L "$lib" "$stage$lib"
 done
+# the data files the monitor opens at fixed paths: the network boot ROM (--boot net)
+for f in /usr/lib/ipxe/qemu/efi-virtio.rom; do
+    [ -f "$f" ] || continue
+    mkdir -p "$stage$(dirname "$f")"
+    cp "$f" "$stage$f"
+done
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-ctl" "$here/tests/nested/ctl.c"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-dns" "$here/tests/nested/dns.c"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$stage/bin/nested-mqtap" "$here/tests/nested/mqtap.c"

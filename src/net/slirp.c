@@ -550,9 +550,13 @@ static const struct net_backend_ops slirp_ops = {
     .close = slirp_close,
 };
 
-static Slirp *new_slirp(struct net_slirp *s, bool is_restricted)
+static Slirp *new_slirp(struct net_slirp *s, const struct net_slirp_opts *o)
 {
-    SlirpConfig cfg = {.version = 4, .restricted = is_restricted, .in_enabled = true};
+    SlirpConfig cfg = {.version = 4,
+                       .restricted = o->is_restricted,
+                       .in_enabled = true,
+                       .tftp_path = o->tftp,
+                       .bootfile = o->bootfile};
 
     inet_pton(AF_INET, NET_NAT_NETWORK, &cfg.vnetwork);
     inet_pton(AF_INET, NET_NAT_NETMASK, &cfg.vnetmask);
@@ -617,8 +621,7 @@ int net_slirp_create(struct evloop *loop, const struct net_slirp_opts *o, struct
     ret = -ENOMEM;
     s->txbuf = malloc(NET_FRAME_MAX_BYTES);
     s->rxbuf = malloc(NET_FRAME_MAX_BYTES);
-    if (s->txbuf == NULL || s->rxbuf == NULL ||
-        (s->slirp = new_slirp(s, o->is_restricted)) == NULL) {
+    if (s->txbuf == NULL || s->rxbuf == NULL || (s->slirp = new_slirp(s, o)) == NULL) {
         error_set(err, ret, "nat: cannot create the NAT network");
         goto err_close;
     }
@@ -629,8 +632,9 @@ int net_slirp_create(struct evloop *loop, const struct net_slirp_opts *o, struct
     if (ret < 0)
         goto err_close;
     refill(s);
-    log_debug("NAT network %s/24%s, %u forwards", NET_NAT_NETWORK,
-              o->is_restricted ? " (restricted)" : "", s->nfwd);
+    log_debug("NAT network %s/24%s, %u forwards%s%s", NET_NAT_NETWORK,
+              o->is_restricted ? " (restricted)" : "", s->nfwd, o->tftp ? ", TFTP from " : "",
+              o->tftp ? o->tftp : "");
     *out = &s->be;
     return 0;
 

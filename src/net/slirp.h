@@ -5,7 +5,9 @@
  * loopback; DNS 10.0.2.3, relayed to the host's resolver; DHCP handing out 10.0.2.15); its TCP
  * and UDP connections and ICMP echo requests leave as this process's own sockets, and the
  * forwards of net/hostfwd.h bring host connections in. With (is_restricted) the guest reaches
- * nothing outside but the forwards (libslirp's restricted mode).
+ * nothing outside but the forwards (libslirp's restricted mode). With a TFTP directory, the
+ * gateway answers TFTP read requests from it (libslirp opens the file by its path at each
+ * request) and DHCP offers the boot file, for network boot.
  *
  * libslirp's sockets are watched through one epoll descriptor of their own, registered with the
  * event loop; its timers through one timerfd. After each event, frame or deferred call the
@@ -28,6 +30,8 @@ struct net_slirp_opts {
     bool is_restricted;
     unsigned nhostfwd;
     const char *hostfwd[NET_MAX_HOSTFWD]; /* rules of net/hostfwd.h */
+    const char *tftp;     /* a directory libslirp's TFTP server serves read-only, or NULL */
+    const char *bootfile; /* the file in it that DHCP offers (network boot), or NULL */
 };
 
 /*

@@ -176,6 +176,8 @@ const struct machine_part machine_parts[] = {
     {"disks", false, PART_ALWAYS, machine_open_disks, machine_close_disks},
     {"the floppy disk", false, PART_ALWAYS, machine_open_floppy, machine_close_floppy},
     {"the VGA BIOS", false, PART_ALWAYS, machine_read_vga_rom, machine_free_vga_rom},
+    {"the network boot ROM", false, PART_ALWAYS, machine_read_net_rom, machine_free_net_rom,
+     .is_present = machine_boots_from_net},
     {"the saved state", false, PART_RESTORE, machine_open_state, machine_close_state},
     {"the VM", true, PART_ALWAYS, add_vm, remove_vm, STATE("vm", NULL, vm)},
     {"the interrupt controller", true, PART_ALWAYS, machine_add_irqchip, machine_remove_irqchip,

@@ -201,6 +201,26 @@ static void append_disks(const struct machine *m, enum vmm_boot_dev dev, char *b
     }
 }
 
+/* SeaBIOS's path of each network adapter, in --nic order, as QEMU gives it for a PCI NIC:
+ * /pci@i0cf8/ethernet@SLOT[,FN]/ethernet-phy@0 (SeaBIOS matches its ROM by /pci@i0cf8/x@SLOT). */
+static void append_nics(const struct machine *m, char *buf, size_t *len)
+{
+    char path[64];
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        const struct machine_vdev *d = &m->vdevs[i];
+        unsigned slot, fn;
+        if (d->kind->create != machine_net_create || d->vpci == NULL)
+            continue;
+        slot = d->vpci->pci.devfn >> 3;
+        fn = d->vpci->pci.devfn & 7;
+        if (fn != 0)
+            snprintf(path, sizeof(path), "/pci@i0cf8/ethernet@%x,%x/ethernet-phy@0", slot, fn);
+        else
+            snprintf(path, sizeof(path), "/pci@i0cf8/ethernet@%x/ethernet-phy@0", slot);
+        append_path(buf, len, path);
+    }
+}
+
 static int add_boot(struct machine *m)
 {
     enum vmm_boot_dev order[VMM_MAX_BOOT];
@@ -220,6 +240,8 @@ static int add_boot(struct machine *m)
             append_disks(m, order[i], buf, &len);
         else if (order[i] == VMM_BOOT_FLOPPY && m->opts->has_floppy) /* drive A: of the FDC */
             append_path(buf, &len, "/pci@i0cf8/isa@1/fdc@03f0/floppy@0");
+        else if (order[i] == VMM_BOOT_NET)
+            append_nics(m, buf, &len);
     }
     if (len > 0)
         len--; /* entries are separated by newlines: no empty last one, which matches all */

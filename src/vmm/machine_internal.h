@@ -141,6 +141,8 @@ struct machine {
     struct machine_display *display; /* --video (machine_display.c); NULL without */
     uint8_t *vga_rom;                /* the VGA BIOS read by machine_read_vga_rom, or NULL */
     size_t vga_rom_bytes;
+    uint8_t *net_rom; /* iPXE for the adapters (machine_read_net_rom, --boot net), or NULL */
+    size_t net_rom_bytes;
     struct ui_vnc *vnc;                  /* main.c's VNC server of --display, or NULL */
     struct machine_pc *pc;               /* --machine pc: the PIIX functions (machine_pc.c) */
     struct fw_cfg *fw_cfg;               /* with firmware */
@@ -203,6 +205,12 @@ MUST_CHECK int machine_add_pci(struct machine *m, struct error *err);
 /* The virtio-net kind of machine_vdev_kinds[] (machine_net.c): one per --nic, over the backend
  * machine_set_nics gave. */
 unsigned machine_net_count(const struct machine *m);
+/* --boot net (machine_net.c): the adapters get iPXE's ROM (VMM_IPXE_VIRTIO_PATH) as their
+ * expansion ROM, read by machine_read_net_rom, and the firmware's boot order lists them. */
+bool machine_boots_from_net(const struct machine *m);
+MUST_CHECK int machine_read_net_rom(struct machine *m, struct error *err);
+void machine_free_net_rom(struct machine *m);
+MUST_CHECK int machine_net_add_rom(struct machine *m, struct machine_vdev *d);
 MUST_CHECK int machine_net_create(struct machine *m, struct machine_vdev *d);
 void machine_net_destroy(struct machine *m, struct machine_vdev *d);
 /* The name of a device whose rings vhost-net (the kernel) serves, or NULL: a live save cannot

@@ -11,6 +11,13 @@
 #include "vmm/machine_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fdcache.h"
+#include "base/log.h"
 
 #include "dev/virtio/virtio_net.h"
 #include "dev/virtio/virtio_pci.h"
@@ -20,6 +27,53 @@ void machine_set_nics(struct machine *m, struct net_backend *const *nics, unsign
 {
     m->nic_be = nics;
     m->nnic_be = n;
+}
+
+#define NET_ROM_MAX_BYTES (1u << 20) /* iPXE's ROMs are 64 to 256 KiB */
+
+bool machine_boots_from_net(const struct machine *m)
+{
+    for (unsigned i = 0; i < m->opts->nboot; i++)
+        if (m->opts->boot[i] == VMM_BOOT_NET)
+            return true;
+    return false;
+}
+
+/* Reads iPXE's ROM while opens are allowed (a reboot gets it from the descriptor cache). */
+int machine_read_net_rom(struct machine *m, struct error *err)
+{
+    const char *path = VMM_IPXE_VIRTIO_PATH;
+    ssize_t n = -1;
+    int fd = fdcache_open(path, O_RDONLY);
+    if (fd < 0)
+        return error_set(err, fd, "--boot net: the network boot ROM %s: %s (Debian's ipxe-qemu)",
+                         path, strerror(-fd));
+    m->net_rom = malloc(NET_ROM_MAX_BYTES);
+    if (m->net_rom != NULL)
+        n = pread(fd, m->net_rom, NET_ROM_MAX_BYTES, 0);
+    close(fd);
+    if (n < 512 || n == NET_ROM_MAX_BYTES) {
+        machine_free_net_rom(m);
+        return error_set(err, -EINVAL, "--boot net: %s is not an option ROM of 512 B to 1 MiB",
+                         path);
+    }
+    m->net_rom_bytes = (size_t)n;
+    return 0;
+}
+
+void machine_free_net_rom(struct machine *m)
+{
+    free(m->net_rom);
+    m->net_rom = NULL;
+    m->net_rom_bytes = 0;
+}
+
+/* The boot ROM of adapter (d), freshly plugged, when the boot order names the network. */
+int machine_net_add_rom(struct machine *m, struct machine_vdev *d)
+{
+    if (m->net_rom == NULL)
+        return 0;
+    return pci_dev_set_rom(&d->vpci->pci, m->net_rom, m->net_rom_bytes);
 }
 
 unsigned machine_net_count(const struct machine *m)

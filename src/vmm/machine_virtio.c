@@ -277,6 +277,8 @@ static int add_vdev(struct machine *m, const struct machine_vdev_kind *kind, uns
         ret = kind->create(m, d);
         if (ret == 0)
             ret = virtio_pci_plug(m->pci, d->vd, m->loop, -1, &d->vpci);
+        if (ret == 0 && kind->create == machine_net_create)
+            ret = machine_net_add_rom(m, d);
     }
     if (ret < 0 && kind->create == blk_create)
         return error_set(err, ret, "disk %s: cannot create virtio-blk: %s",

@@ -249,6 +249,13 @@ static int open_nic(struct vmm *v, unsigned i, struct error *err)
     case VMM_NIC_NAT:
         for (unsigned j = 0; j < n->nhostfwd; j++)
             so.hostfwd[j] = n->hostfwd[j];
+        if (n->tftp[0] != '\0') {
+            int ret = vmm_resolve_tftp(&v->opts.nics[i], err);
+            if (ret < 0)
+                return ret;
+            so.tftp = n->tftp;
+            so.bootfile = n->bootfile[0] != '\0' ? n->bootfile : NULL;
+        }
         return net_slirp_create(v->loop, &so, &v->nics[i], err);
     case VMM_NIC_TAP:
         return net_tap_create(v->loop, &to, &v->nics[i], err);
@@ -414,6 +421,9 @@ static int prepare_security(struct vmm *v)
         log_warn("seccomp filters are off in sanitizer builds");
         v->opts.is_seccomp = false;
     }
+    for (unsigned i = 0; i < v->opts.nnics; i++)
+        if (v->opts.nics[i].tftp[0] != '\0')
+            syscall_filter_allow_read_opens(); /* libslirp opens what it serves by path */
     if (v->opts.is_seccomp && syscall_filter_prepare(v->opts.is_sandbox, &err) < 0) {
         print_error(&err);
         return EXIT_STATUS_FAIL;

@@ -101,6 +101,8 @@ static const struct opt_def opt_defs[] = {
     {"uuid", OPT_MACHINE, true},
 };
 
+static void usage_footer(FILE *f);
+
 void vmm_options_usage(FILE *f, const char *prog)
 {
     fprintf(
@@ -143,10 +145,12 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       both (repeatable); the PS/2 keyboard and mouse are always\n"
         "                       there and get the input until the guest drives these\n"
         "  --nic nat[,mac=M][,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT]...[,restrict=on]\n"
+        "           [,tftp=DIR[,bootfile=NAME]]\n"
         "  --nic tap,ifname=NAME|fd=N[,vhost=on|off|auto][,queues=N][,mac=M]\n"
         "  --nic none[,mac=M]   a virtio-net adapter (repeatable, 4 at most): NAT network\n"
         "                       10.0.2.0/24 (DHCP, DNS 10.0.2.3, host loopback at 10.0.2.2),\n"
-        "                       a tap interface, or no cable (link down)\n"
+        "                       a tap interface, or no cable (link down); tftp=, bootfile=\n"
+        "                       serve DIR at 10.0.2.2 and offer NAME by DHCP (network boot)\n"
         "  --control PATH       unix socket for the control API (docs/control-api.md)\n"
         "  --name NAME          VM name for logs and the control API (64 characters)\n"
         "  --log-level L        error|warn|info|debug (default warn, or $BAREIRON_LOG)\n"
@@ -188,18 +192,24 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       or " VMM_OVMF_CODE_PATH " with uefi)\n"
         "  --firmware-vars PATH UEFI variable store, written in place (default: a copy of\n"
         "                       " VMM_OVMF_VARS_PATH " kept in memory)\n"
-        "  --boot LIST          firmware boot order, distinct floppy, cdrom, disk (default\n"
-        "                       cdrom,disk); net: not supported yet\n"
+        "  --boot LIST          firmware boot order, distinct floppy, cdrom, disk, net\n"
+        "                       (default cdrom,disk); net: iPXE (" VMM_IPXE_VIRTIO_PATH ")\n"
         "  --boot-menu on|off   let the firmware offer its boot menu (F12, default off)\n"
         "  --uuid UUID          the SMBIOS system UUID (pc machine; default none)\n"
-        "  --help, --version\n\n"
-        "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
-        "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
-        "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
-        "exist; 4 a disk is\n"
-        "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
-        "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
+        "  --help, --version\n\n",
         prog);
+    usage_footer(f);
+}
+
+static void usage_footer(FILE *f)
+{
+    fputs("Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+          "Exit status: 0 guest powered off (or reset with --no-reboot); (v << 1) | 1 when the\n"
+          "guest writes v to port 0xf4 with --debug-exit; 2 usage error; 3 a file does not "
+          "exist; 4 a disk is\n"
+          "in use; 5 KVM missing or unusable; 6 bad kernel, disk or config input; 8 guest\n"
+          "crashed; 10 forbidden system call (seccomp); 1 other failure.\n",
+          f);
 }
 
 int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error *err)

@@ -58,6 +58,8 @@ enum vmm_boot_dev { VMM_BOOT_FLOPPY, VMM_BOOT_CDROM, VMM_BOOT_DISK, VMM_BOOT_NET
 #define VMM_OVMF_VARS_PATH "/usr/share/OVMF/OVMF_VARS_4M.fd"
 /* QEMU's option ROM that boots a kernel from fw_cfg (Debian's qemu-system-data) */
 #define VMM_LINUXBOOT_ROM "/usr/share/qemu/linuxboot_dma.bin"
+/* iPXE for virtio-net, BIOS and UEFI images in one ROM (Debian's ipxe-qemu), for --boot net */
+#define VMM_IPXE_VIRTIO_PATH "/usr/lib/ipxe/qemu/efi-virtio.rom"
 
 struct vmm_disk {
     char path[4096];
@@ -92,6 +94,9 @@ enum vmm_display { VMM_DISPLAY_NONE, VMM_DISPLAY_VNC_TCP, VMM_DISPLAY_VNC_UNIX }
 #define VMM_MAX_VIDEO_MODE 8192
 
 /* One --nic (docs/vmm.md). */
+#define VMM_TFTP_PATH_BYTES 256 /* PATH_MAX would do, but --nic specs are short */
+#define VMM_BOOTFILE_BYTES 128  /* the DHCP "file" field (RFC 2131) */
+
 struct vmm_nic {
     const char *spec; /* the --nic argument as given */
     enum vmm_nic_type type;
@@ -103,6 +108,8 @@ struct vmm_nic {
     int fd;          /* tap: fd=, -1 with ifname= */
     enum net_vhost vhost;
     unsigned queues; /* queues=N: queue pairs (tap: 1..8 and at most --cpus; others: 1) */
+    char tftp[VMM_TFTP_PATH_BYTES];    /* nat: tftp=DIR, made absolute when the backend opens */
+    char bootfile[VMM_BOOTFILE_BYTES]; /* nat: bootfile=NAME, offered by DHCP; needs tftp= */
 };
 
 struct vmm_options {
@@ -205,6 +212,10 @@ MUST_CHECK int vmm_parse_disk(const char *spec, struct vmm_disk *d, struct error
  */
 MUST_CHECK int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n,
                              struct error *err);
+/* Makes nat adapter (n)'s tftp= directory absolute (the sandbox mirrors it into the jail, where
+ * libslirp opens its files by that path) and checks that it is one. Returns 0 or -errno with
+ * (err) set. */
+MUST_CHECK int vmm_resolve_tftp(struct vmm_nic *n, struct error *err);
 
 /* Parses one --fd "N:PATH" (N a decimal descriptor from 3 to 65535) into o->fds. Returns 0 or
  * -EINVAL with (err) set. */

@@ -146,8 +146,8 @@ static int check_pc(struct vmm_options *o, struct error *err)
     if (o->restore != NULL)
         return error_set(err, -EINVAL, "--restore on --machine pc: not supported yet");
     for (unsigned i = 0; i < o->nboot; i++) {
-        if (o->boot[i] == VMM_BOOT_NET)
-            return error_set(err, -EINVAL, "--boot net: not supported yet (no network boot ROM)");
+        if (o->boot[i] == VMM_BOOT_NET && o->nnics == 0)
+            return error_set(err, -EINVAL, "--boot net needs a network adapter (--nic)");
     }
     if (o->firmware_file == NULL)
         o->firmware_file = o->firmware == VMM_FIRMWARE_UEFI ? VMM_OVMF_CODE_PATH : VMM_SEABIOS_PATH;

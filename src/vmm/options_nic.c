@@ -7,9 +7,11 @@
 #include "vmm/options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The MAC of adapter (index) without mac=: QEMU's first one, counting up. */
 static void default_mac(unsigned index, uint8_t mac[6])
@@ -121,6 +123,29 @@ static bool is_attr(const char *opt, size_t len, const char *name)
     return len > l && strncmp(opt, name, l) == 0 && opt[l] == '=';
 }
 
+/*
+ * nat: tftp=DIR (libslirp's TFTP server at the gateway serves DIR's files, read-only) and
+ * bootfile=NAME (a file in DIR that DHCP offers for network boot). NAME must stay inside DIR:
+ * no leading '/' and no ".." component (libslirp refuses those too).
+ */
+static int parse_tftp(const char *spec, const char *name, const char *v, size_t vlen, char *out,
+                      size_t size, struct error *err)
+{
+    if (vlen == 0 || vlen >= size)
+        return error_set(err, -EINVAL, "--nic '%s': %s= needs 1 to %zu characters", spec, name,
+                         size - 1);
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+    if (strcmp(name, "bootfile") == 0 &&
+        (out[0] == '/' || strcmp(out, "..") == 0 || strncmp(out, "../", 3) == 0 ||
+         strstr(out, "/../") != NULL || (vlen >= 3 && strcmp(out + vlen - 3, "/..") == 0)))
+        return error_set(err, -EINVAL,
+                         "--nic '%s': bootfile=%s: expected a file name relative to tftp= "
+                         "(no leading '/', no '..')",
+                         spec, out);
+    return 0;
+}
+
 /* One attribute NAME=VALUE (len bytes at opt). */
 static int parse_attr(const char *spec, const char *opt, size_t len, struct vmm_nic *n,
                       struct error *err)
@@ -142,6 +167,10 @@ static int parse_attr(const char *spec, const char *opt, size_t len, struct vmm_
             return error_set(err, -EINVAL, "--nic '%s': restrict= expects on or off", spec);
         return 0;
     }
+    if (is_nat && is_attr(opt, len, "tftp"))
+        return parse_tftp(spec, "tftp", v, vlen, n->tftp, sizeof(n->tftp), err);
+    if (is_nat && is_attr(opt, len, "bootfile"))
+        return parse_tftp(spec, "bootfile", v, vlen, n->bootfile, sizeof(n->bootfile), err);
     if (is_tap && is_attr(opt, len, "ifname")) {
         if (vlen == 0 || vlen >= sizeof(n->ifname))
             return error_set(err, -EINVAL, "--nic '%s': ifname= needs 1 to %zu characters", spec,
@@ -203,10 +232,29 @@ int vmm_parse_nic(const char *spec, unsigned index, struct vmm_nic *n, struct er
     if (n->type == VMM_NIC_TAP && (n->ifname[0] != '\0') == (n->fd >= 0))
         return error_set(err, -EINVAL,
                          "--nic '%s': tap needs exactly one of ifname= and fd=", spec);
+    if (n->bootfile[0] != '\0' && n->tftp[0] == '\0')
+        return error_set(err, -EINVAL, "--nic '%s': bootfile= needs tftp=DIR", spec);
     if (n->queues > 1 && n->fd >= 0)
         return error_set(err, -ENOTSUP,
                          "--nic '%s': queues= with fd=: not supported yet (one descriptor is one "
                          "queue; use ifname=)",
                          spec);
+    return 0;
+}
+
+int vmm_resolve_tftp(struct vmm_nic *n, struct error *err)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (realpath(n->tftp, real) == NULL || stat(real, &st) < 0)
+        return error_set(err, -errno, "--nic '%s': tftp=%s: %s", n->spec, n->tftp, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return error_set(err, -ENOTDIR, "--nic '%s': tftp=%s: not a directory", n->spec, n->tftp);
+    if (strlen(real) >= sizeof(n->tftp))
+        return error_set(err, -ENAMETOOLONG,
+                         "--nic '%s': tftp=%s: the absolute path is longer "
+                         "than %zu characters",
+                         n->spec, n->tftp, sizeof(n->tftp) - 1);
+    strcpy(n->tftp, real);
     return 0;
 }

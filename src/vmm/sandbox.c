@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,20 +206,80 @@ static int last_cap(void)
                                                                               : CAP_LAST_CAP;
 }
 
-/* Mount namespace: private propagation, then pivot_root into an empty tmpfs, read-only. */
-static int enter_root(struct error *err)
+/*
+ * The TFTP directory (absolute, vmm_resolve_tftp) of a NAT adapter, open as (src_fd) (the
+ * jail's tmpfs may hide it, on /tmp), bind-mounted read-only at the same path under the jail's
+ * root (jail), whose directories are made on the way: libslirp opens the files it serves by
+ * that path.
+ */
+static int mirror_dir(const char *jail, const char *path, int src_fd, struct error *err)
+{
+    char dst[PATH_MAX], src[64];
+    int n = snprintf(dst, sizeof(dst), "%s%s", jail, path);
+    if (n < 0 || (size_t)n >= sizeof(dst))
+        return error_set(err, -ENAMETOOLONG, "sandbox: %s%s: path too long", jail, path);
+    for (char *p = dst + strlen(jail) + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dst, 0555) < 0 && errno != EEXIST)
+            return error_set(err, -errno, "sandbox: mkdir %s: %s", dst, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(dst, 0555) < 0 && errno != EEXIST)
+        return error_set(err, -errno, "sandbox: mkdir %s: %s", dst, strerror(errno));
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", src_fd);
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
+        return error_set(err, -errno, "sandbox: binding the TFTP directory %s: %s", path,
+                         strerror(errno));
+    return 0;
+}
+
+/* Mounts the jail's tmpfs on the first of (dirs) that takes it, with the TFTP directories
+ * (open as tftp_fds) mirrored in; (*dir) is where. */
+static int enter_jail(const struct vmm_options *o, const char *const *dirs, size_t ndirs,
+                      const int *tftp_fds, const char **dir, struct error *err)
+{
+    for (size_t i = 0; i < ndirs && *dir == NULL; i++)
+        if (mount("bareiron-jail", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "size=4k,nr_inodes=256,mode=0555") == 0)
+            *dir = dirs[i];
+    if (*dir == NULL)
+        return error_set(err, -errno, "sandbox: cannot mount the jail's tmpfs: %s",
+                         strerror(errno));
+    for (unsigned i = 0; i < o->nnics; i++) {
+        int ret = tftp_fds[i] >= 0 ? mirror_dir(*dir, o->nics[i].tftp, tftp_fds[i], err) : 0;
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* Mount namespace: private propagation, then pivot_root into an empty tmpfs, read-only (with
+ * the adapters' TFTP directories bound in read-only). */
+static int enter_root(const struct vmm_options *o, struct error *err)
 {
     static const char *const dirs[] = {"/tmp", "/mnt", "/run"};
     const char *dir = NULL;
+    int tftp_fds[VM_MAX_NICS], ret = 0;
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return error_set(err, -errno, "sandbox: making / private: %s", strerror(errno));
-    for (size_t i = 0; i < ARRAY_SIZE(dirs) && dir == NULL; i++)
-        if (mount("bareiron-jail", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "size=4k,nr_inodes=4,mode=0555") == 0)
-            dir = dirs[i];
-    if (dir == NULL)
-        return error_set(err, -errno, "sandbox: cannot mount the jail's tmpfs: %s",
-                         strerror(errno));
+    for (unsigned i = 0; i < o->nnics; i++) {
+        tftp_fds[i] = -1;
+        if (o->nics[i].tftp[0] != '\0' &&
+            (tftp_fds[i] = open(o->nics[i].tftp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+            ret = error_set(err, -errno, "sandbox: the TFTP directory %s: %s", o->nics[i].tftp,
+                            strerror(errno));
+    }
+    if (ret == 0)
+        ret = enter_jail(o, dirs, ARRAY_SIZE(dirs), tftp_fds, &dir, err);
+    for (unsigned i = 0; i < o->nnics; i++)
+        if (tftp_fds[i] >= 0)
+            close(tftp_fds[i]);
+    if (ret < 0)
+        return ret;
     if (chdir(dir) < 0)
         return error_set(err, -errno, "sandbox: chdir %s: %s", dir, strerror(errno));
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
@@ -295,7 +356,7 @@ int sandbox_enter(const struct vmm_options *o, struct error *err)
         return error_set(err, -errno, "sandbox: unshare: %s", strerror(errno));
     if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
         return error_set(err, -errno, "sandbox: sethostname: %s", strerror(errno));
-    ret = enter_root(err);
+    ret = enter_root(o, err);
     if (ret == 0)
         ret = set_limits(err);
     if (ret == 0)

@@ -178,6 +178,28 @@ static int add_save_rules(scmp_filter_ctx ctx)
     return ret;
 }
 
+static bool allow_read_opens; /* syscall_filter_allow_read_opens() */
+
+void syscall_filter_allow_read_opens(void)
+{
+    allow_read_opens = true;
+}
+
+/*
+ * The main thread's opens with exactly O_RDONLY (libslirp's TFTP server opening a file to
+ * serve), added before any other rule on openat: libseccomp refuses a rule that overlaps an
+ * unconditional one, and of two overlapping conditional rules the first one added decides.
+ */
+static int add_read_open_rule(scmp_filter_ctx ctx, bool is_sandboxed)
+{
+    int ret =
+        seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_EQ, O_RDONLY));
+    if (ret == 0 && is_sandboxed) /* add_save_rules does the rest outside the jail */
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+                               SCMP_A2(SCMP_CMP_NE, O_RDONLY));
+    return ret;
+}
+
 static int add_rules(scmp_filter_ctx ctx, const char *const *list, bool is_sandboxed)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
@@ -196,11 +218,17 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *list, bool is_sandb
      */
     static const int opens[] = {SCMP_SYS(open), SCMP_SYS(openat2), SCMP_SYS(openat)};
     size_t nopens = ARRAY_SIZE(opens);
+    if (list == main_syscalls && allow_read_opens) {
+        int ret = add_read_open_rule(ctx, is_sandboxed);
+        if (ret < 0)
+            return ret;
+        nopens--; /* openat: add_read_open_rule, then add_save_rules outside the jail */
+    }
     if (list == main_syscalls && !is_sandboxed) {
         int ret = add_save_rules(ctx);
         if (ret < 0)
             return ret;
-        nopens--; /* openat: add_save_rules */
+        nopens -= nopens == ARRAY_SIZE(opens); /* openat: add_save_rules */
     }
     for (size_t i = 0; i < nopens; i++) {
         int ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), opens[i], 0);

@@ -28,7 +28,8 @@
 /*
  * The only opens the main thread's filter lets reach the file system, outside --sandbox: the
  * control command save creating its temporary state file (new, never through a symlink) and
- * opening the directory it is renamed into for fsync(2). Every other open answers EACCES.
+ * opening the directory it is renamed into for fsync(2). Every other open answers EACCES
+ * (but see syscall_filter_allow_read_opens).
  */
 #define VMM_SAVE_CREATE_FLAGS (O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW)
 #define VMM_SAVE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -40,6 +41,14 @@
  * Main thread, before any other thread exists. Returns 0 or -errno with (err) set.
  */
 MUST_CHECK int syscall_filter_prepare(bool is_sandboxed, struct error *err);
+
+/*
+ * With a TFTP directory (--nic nat,tftp=DIR), before syscall_filter_prepare: the main thread's
+ * filter lets openat(2) with exactly O_RDONLY through, for libslirp, which opens each file it
+ * serves by its path. Under --sandbox only the directories mirrored into the jail can be
+ * reached that way (vmm/sandbox.h).
+ */
+void syscall_filter_allow_read_opens(void);
 
 /*
  * False in AddressSanitizer builds: LeakSanitizer's exit-time check ptraces the process's

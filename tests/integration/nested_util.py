@@ -275,6 +275,16 @@ VCPU_CASES = [
         out_has=("Booting from DVD/CD",) + _itest("ide"),
         flags="blank=64M,copy=linux.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
         timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",))),
+    # network boot (docs/vmm.md "Machines and firmware"), jailed: SeaBIOS runs the adapter's
+    # iPXE ROM, iPXE gets the boot file's name from the NAT network's DHCP and the file from
+    # its TFTP server (a directory bound into the jail, read-only opens let through the
+    # filter), and runs it: the boot sector of firmware_util, which prints NETBOOT on COM1 and
+    # powers off (iPXE cannot run on kvm-pvm's emulator, hence L1)
+    VcpuCase("linux-netboot", b"", (
+        "--machine", "pc", "--memory", "128M", "--serial", "stdio", "--no-reboot", "--boot",
+        "net", "--nic", "nat,tftp=/tmp/d/tftp,bootfile=netboot.0", "--firmware-file",
+        "/x/bios-256k.bin", "--sandbox"), 0,
+        out_has=("iPXE", "NETBOOT"), flags="tftp=netboot.0", timeout=180, linux=True),
 ]
 
 
@@ -372,6 +382,17 @@ def check_livefs(text):
     if r.returncode != 0:
         probs.append(f"e2fsck -fn: status {r.returncode}: {(r.stdout + r.stderr).strip()}")
     return probs
+
+
+def make_netboot(extra):
+    """netboot.0, the network boot file of linux-netboot (a boot sector that prints NETBOOT and
+    powers off), and SeaBIOS, which L1 does not have."""
+    import firmware_util as fu
+    (extra / "netboot.0").write_bytes(fu.boot_sector(extra, "NETBOOT"))
+    for f in ("NETBOOT.S", "NETBOOT.o", "NETBOOT.bin"):
+        (extra / f).unlink(missing_ok=True)
+    if os.path.exists(SEABIOS):
+        shutil.copy(SEABIOS, extra / "bios-256k.bin")
 
 
 def make_floppies(extra):
@@ -613,6 +634,7 @@ def write_inputs(tmp, linux=None, linux_only=False):
                             "64M"], check=True, timeout=60)
         make_floppies(extra)
         make_ext4(extra)
+        make_netboot(extra)
         if make_iso(extra / "a.iso", "ITEST-CD-A"):
             make_iso(extra / "b.iso", "ITEST-CD-B", pad_mib=2)
             make_grub_iso(extra / "linux.iso", linux[0], linux[1])

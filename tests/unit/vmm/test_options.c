@@ -420,6 +420,10 @@ static void test_nic(void **state)
     assert_int_equal(o.nics[2].vhost, NET_VHOST_OFF);
     assert_int_equal(o.nics[3].type, VMM_NIC_NONE);
     assert_int_equal(o.nics[3].mac[5], 0x59);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "nat,tftp=/srv/tftp,bootfile=a/pxe.0"),
+                     0);
+    assert_string_equal(o.nics[0].tftp, "/srv/tftp");
+    assert_string_equal(o.nics[0].bootfile, "a/pxe.0");
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--nic", "tap,fd=5"), 0);
     assert_int_equal(o.nics[0].fd, 5);
     assert_int_equal(o.nics[0].vhost, NET_VHOST_AUTO);
@@ -453,6 +457,14 @@ static void test_nic_errors(void **state)
         {"tap,ifname=t,queues=2x", "queues="},
         {"nat,queues=2", "only a tap adapter has several queue pairs (NAT has one)"},
         {"none,queues=2", "(none has one)"},
+        {"nat,bootfile=pxe.0", "bootfile= needs tftp=DIR"},
+        {"nat,tftp=/srv,bootfile=/etc/passwd", "no leading '/'"},
+        {"nat,tftp=/srv,bootfile=../x", "no '..'"},
+        {"nat,tftp=/srv,bootfile=a/../../x", "no '..'"},
+        {"nat,tftp=/srv,bootfile=a/..", "no '..'"},
+        {"nat,tftp=", "tftp= needs 1 to"},
+        {"tap,ifname=t,tftp=/srv", "misplaced"},
+        {"none,bootfile=x", "misplaced"},
     };
     struct vmm_options o;
     struct error err;
@@ -488,7 +500,7 @@ static void test_machine(void **state)
         {"--firmware=coreboot", "expected none, bios or uefi"},
         {"--boot=disk,disk", "distinct"},
         {"--boot=disk,", "empty entry"},
-        {"--boot=net", "not supported yet"},
+        {"--boot=net", "needs a network adapter (--nic)"},
         {"--irqchip=split", "needs --irqchip kernel"},
         {"--acpi=off", "not supported yet"},
         {"--boot-menu=maybe", "expected on or off"},
@@ -546,6 +558,8 @@ static void test_machine(void **state)
     assert_int_equal(PARSE(o, err, "--machine", "microvm"), -EINVAL);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--boot", "disk"), -EINVAL);
     assert_non_null(strstr(err.message, "need firmware"));
+    assert_int_equal(PARSE(o, err, "--boot", "net,disk", "--nic", "nat"), 0);
+    assert_int_equal(o.boot[0], VMM_BOOT_NET);
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         if (PARSE(o, err, bad[i][0]) != -EINVAL || strstr(err.message, bad[i][1]) == NULL)
             fail_msg("%s: '%s' lacks '%s'", bad[i][0], err.message, bad[i][1]);
