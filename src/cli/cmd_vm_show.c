@@ -47,6 +47,9 @@ static void show_nic(size_t i, const struct nic_config *n)
     if (n->mode == NIC_MODE_NAT)
         printf(", restrict %s", n->is_restricted ? "on" : "off");
     printf("\n");
+    if (n->mode == NIC_MODE_NAT && n->tftp[0])
+        printf("  TFTP:        %s%s%s\n", n->tftp, n->bootfile[0] ? ", boot file " : "",
+               n->bootfile);
     for (size_t j = 0; j < n->forward_count; j++) {
         const struct nic_forward *f = &n->forwards[j];
         printf("  Forward:     %s: %s %s:%u -> %s:%u\n", f->name, config_fwd_proto_name(f->proto),

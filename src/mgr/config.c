@@ -252,12 +252,41 @@ static int rd_forward(struct rd *r, json_t *v, size_t nic, size_t idx, struct ni
     return 0;
 }
 
+/* A NAT adapter's "tftp" (an absolute path) and "bootfile" into their fixed-size fields;
+ * config_validate_net checks what they may contain. */
+static int rd_nic_tftp(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
+{
+    static const char *const keys[] = {"tftp", "bootfile"};
+    for (int k = 0; k < 2; k++) {
+        json_t *j = json_object_get(v, keys[k]);
+        char *s = NULL, *dst = k ? n->bootfile : n->tftp;
+        size_t size = k ? sizeof(n->bootfile) : sizeof(n->tftp);
+        int ret;
+        subfield(r, "network", idx, keys[k]);
+        if (j == NULL)
+            continue;
+        if (n->mode != NIC_MODE_NAT)
+            return bad(r, "%s", "is only allowed with mode \"nat\"");
+        ret = k ? rd_str(r, j, size - 1, false, &s) : rd_path(r, j, false, &s);
+        if (ret == 0 && strlen(s) >= size)
+            ret = bad(r, "must be at most %zu characters", size - 1);
+        if (ret == 0)
+            snprintf(dst, size, "%s", s);
+        free(s);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
 static int rd_nic_net(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
 {
     json_t *jfw = json_object_get(v, "forwards"), *jr = json_object_get(v, "restrict");
     int ret;
     subfield(r, "network", idx, "restrict");
     if (jr && (ret = rd_bool(r, jr, &n->is_restricted)) < 0)
+        return ret;
+    if ((ret = rd_nic_tftp(r, v, idx, n)) < 0)
         return ret;
     subfield(r, "network", idx, "forwards");
     if (jfw == NULL)
@@ -296,8 +325,9 @@ static int rd_nic_tap(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
 
 static int rd_nic(struct rd *r, json_t *v, size_t idx, struct nic_config *n)
 {
-    static const char *const keys[] = {"model",    "mode",     "mac",    "bridge", "tap",
-                                       "restrict", "forwards", "queues", "vhost",  NULL};
+    static const char *const keys[] = {"model", "mode",     "mac",      "bridge",
+                                       "tap",   "restrict", "forwards", "queues",
+                                       "vhost", "tftp",     "bootfile", NULL};
     json_t *jmac = json_object_get(v, "mac");
     int ret, e;
     snprintf(r->field, sizeof(r->field), "network[%zu]", idx);
@@ -630,6 +660,11 @@ int config_check_boot(const struct vm_config *cfg, struct error *err)
                          "--boot: not supported yet: a kernel after other boot devices (SeaBIOS "
                          "boots the kernel first); put kernel first or remove it (--kernel "
                          "none)");
+    for (size_t i = 0; i < cfg->boot_count; i++)
+        if (cfg->boot[i] == BOOT_NET && cfg->nic_count == 0)
+            return error_set(err, -EINVAL,
+                             "--boot net needs a network adapter (--nic1 nat, with --nat-tftp1 "
+                             "and --nat-bootfile1 for a boot file of your own)");
     if (fw != FW_NONE && (!cfg->has_acpi || !cfg->has_ioapic))
         return error_set(err, -ENOTSUP,
                          "--%s off: not supported yet with a firmware boot (the pc machine has "

@@ -33,14 +33,14 @@
 /* A forward's name: 1..32 of [A-Za-z0-9._-]. */
 #define CONFIG_MAX_FORWARD_NAME 32
 #define CONFIG_MAX_SERIALS 4
-#define CONFIG_MAX_BOOT 4
+#define CONFIG_MAX_BOOT 5
 /* What the monitor honours today; other values are refused ("not supported yet"). */
 #define CONFIG_MAX_SUPPORTED_SERIALS 1 /* COM1 */
 #define CONFIG_DEFAULT_VIDEO_WIDTH 1024
 #define CONFIG_DEFAULT_VIDEO_HEIGHT 768
 #define CONFIG_DEFAULT_VRAM_MIB 16
 
-enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_DEV_COUNT };
+enum boot_dev { BOOT_FLOPPY = 0, BOOT_CDROM, BOOT_DISK, BOOT_KERNEL, BOOT_NET, BOOT_DEV_COUNT };
 /* "firmware": auto (the default, and what a definition without the key gets): a direct kernel
  * boot when the VM has a kernel and "kernel" comes first in the boot order, SeaBIOS otherwise;
  * none: the kernel always; bios: SeaBIOS boots the cdrom and disks; uefi: OVMF does, with the
@@ -94,6 +94,8 @@ struct nic_config {
     char mac[18];
     char *ifname;         /* bridge name (bridge) or tap device (tap); NULL otherwise */
     bool is_restricted;   /* NAT only: no outside access (restrict=on) */
+    char tftp[256];       /* NAT only: the TFTP directory (absolute), or "" */
+    char bootfile[128];   /* NAT only: the file of (tftp) DHCP offers for network boot, or "" */
     uint32_t queues;      /* tap only: queue pairs, 1..CONFIG_MAX_NIC_QUEUES (0 read as 1) */
     enum nic_vhost vhost; /* tap only */
     struct nic_forward forwards[CONFIG_MAX_FORWARDS];

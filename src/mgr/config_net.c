@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The network adapters of a VM definition (mgr/config.h, docs/cli.md "Network"): the
- * command-line settings --nic1..--nic4, --nat-forwardN, --nat-restrictN, --remove-nic and the
+ * command-line settings --nic1..--nic4, --nat-forwardN, --nat-restrictN, --nat-tftpN,
+ * --nat-bootfileN, --remove-nic and the
  * older --nic, the MAC generated once when an adapter is created, the forwards in the
  * monitor's hostfwd syntax (VirtualBox's NAT rules: name, protocol, host address and port,
  * guest address and port) and the rules that span adapters (unique MACs, forward names and
@@ -11,10 +12,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "base/util.h"
 #include "mgr/config_util.h"
@@ -371,6 +374,72 @@ static int o_nat_restrict(struct vm_config *cfg, const char *key, const char *va
     return 0;
 }
 
+/* --nat-tftpN DIR|none: the directory the NAT gateway serves by TFTP (made absolute; the
+ * monitor's --nic takes it between commas, so none may appear in it). */
+static int o_nat_tftp(struct vm_config *cfg, const char *key, const char *val, struct error *err)
+{
+    struct nic_config *n = NULL;
+    char real[PATH_MAX];
+    struct stat st;
+    int ret = existing_nic(cfg, key, &n, err);
+    if (ret < 0)
+        return ret;
+    if (strcmp(val, "none") == 0 || val[0] == '\0') {
+        n->tftp[0] = n->bootfile[0] = '\0';
+        return 0;
+    }
+    if (n->mode != NIC_MODE_NAT)
+        return error_set(err, -EINVAL, "--%s: adapter %zu is %s: TFTP is for NAT adapters", key,
+                         key_slot(key), config_nic_mode_name(n->mode));
+    if (realpath(val, real) == NULL || stat(real, &st) < 0)
+        return error_set(err, -errno, "--%s: %s: %s", key, val, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return error_set(err, -EINVAL, "--%s: %s: not a directory", key, val);
+    if (strlen(real) >= sizeof(n->tftp) || strpbrk(real, ",\n") != NULL)
+        return error_set(err, -EINVAL,
+                         "--%s: %s: expected a path of at most %zu characters without commas", key,
+                         real, sizeof(n->tftp) - 1);
+    snprintf(n->tftp, sizeof(n->tftp), "%s", real);
+    return 0;
+}
+
+/* Returns NULL if (name) may be a boot file in the TFTP directory, else why not. */
+static const char *bootfile_problem(const char *name, size_t max)
+{
+    size_t len = strlen(name);
+    if (len >= max)
+        return "too long";
+    if (name[0] == '/' || strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 ||
+        strstr(name, "/../") != NULL || (len >= 3 && strcmp(name + len - 3, "/..") == 0))
+        return "expected a file name relative to the TFTP directory (no leading '/', no '..')";
+    if (strpbrk(name, ",\n") != NULL)
+        return "commas and newlines are not allowed";
+    return NULL;
+}
+
+/* --nat-bootfileN NAME|none: the file of the TFTP directory that DHCP offers for network boot. */
+static int o_nat_bootfile(struct vm_config *cfg, const char *key, const char *val,
+                          struct error *err)
+{
+    struct nic_config *n = NULL;
+    const char *why;
+    int ret = existing_nic(cfg, key, &n, err);
+    if (ret < 0)
+        return ret;
+    if (strcmp(val, "none") == 0 || val[0] == '\0') {
+        n->bootfile[0] = '\0';
+        return 0;
+    }
+    if ((why = bootfile_problem(val, sizeof(n->bootfile))) != NULL)
+        return error_set(err, -EINVAL, "--%s: '%.160s': %s", key, val, why);
+    if (n->tftp[0] == '\0')
+        return error_set(err, -EINVAL,
+                         "--%s: adapter %zu has no TFTP directory (--nat-tftp%zu DIR)", key,
+                         key_slot(key), key_slot(key));
+    snprintf(n->bootfile, sizeof(n->bootfile), "%s", val);
+    return 0;
+}
+
 int config_net_option(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     if (strcmp(key, "remove-nic") == 0)
@@ -379,6 +448,10 @@ int config_net_option(struct vm_config *cfg, const char *key, const char *val, s
         return o_nat_forward(cfg, key, val, err);
     if (strncmp(key, "nat-restrict", 12) == 0)
         return o_nat_restrict(cfg, key, val, err);
+    if (strncmp(key, "nat-tftp", 8) == 0)
+        return o_nat_tftp(cfg, key, val, err);
+    if (strncmp(key, "nat-bootfile", 12) == 0)
+        return o_nat_bootfile(cfg, key, val, err);
     return o_nic(cfg, key, val, err);
 }
 
@@ -417,11 +490,20 @@ int config_validate_net(const struct vm_config *cfg, struct error *err)
     for (size_t i = 0; i < cfg->nic_count; i++) {
         const struct nic_config *n = &cfg->nics[i];
         int ret;
-        if (n->mode != NIC_MODE_NAT && (n->forward_count || n->is_restricted))
+        if (n->mode != NIC_MODE_NAT && (n->forward_count || n->is_restricted || n->tftp[0]))
             return error_set(err, -EINVAL,
-                             "network adapter %zu: port forwards and restrict are only for NAT "
-                             "adapters (--nat-forward%zu delete NAME, --nat-restrict%zu off)",
-                             i + 1, i + 1, i + 1);
+                             "network adapter %zu: port forwards, restrict and TFTP are only for "
+                             "NAT adapters (--nat-forward%zu delete NAME, --nat-restrict%zu off, "
+                             "--nat-tftp%zu none)",
+                             i + 1, i + 1, i + 1, i + 1);
+        if (strpbrk(n->tftp, ",\n") != NULL)
+            return error_set(err, -EINVAL, "network adapter %zu: TFTP directory '%s' has a comma",
+                             i + 1, n->tftp);
+        if (n->bootfile[0] && (!n->tftp[0] || bootfile_problem(n->bootfile, sizeof(n->bootfile))))
+            return error_set(err, -EINVAL,
+                             "network adapter %zu: bootfile '%s' needs a TFTP directory and a "
+                             "name relative to it",
+                             i + 1, n->bootfile);
         if (n->queues > cfg->cpus)
             return error_set(err, -EINVAL,
                              "network adapter %zu: queues=%u is more than the VM's %u CPUs", i + 1,

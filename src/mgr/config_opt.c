@@ -130,7 +130,7 @@ static int o_boot(struct vm_config *cfg, const char *key, const char *val, struc
         if (d < 0 || n == CONFIG_MAX_BOOT || (seen & (1u << d)))
             return error_set(err, -EINVAL,
                              "--%s: a comma-separated list of distinct floppy, cdrom, disk, "
-                             "kernel",
+                             "net, kernel",
                              key);
         seen |= 1u << d;
         order[n++] = (enum boot_dev)d;
@@ -463,6 +463,14 @@ static const struct {
     {"nat-restrict2", config_net_option, false},
     {"nat-restrict3", config_net_option, false},
     {"nat-restrict4", config_net_option, false},
+    {"nat-tftp1", config_net_option, false},
+    {"nat-tftp2", config_net_option, false},
+    {"nat-tftp3", config_net_option, false},
+    {"nat-tftp4", config_net_option, false},
+    {"nat-bootfile1", config_net_option, false},
+    {"nat-bootfile2", config_net_option, false},
+    {"nat-bootfile3", config_net_option, false},
+    {"nat-bootfile4", config_net_option, false},
     {"remove-nic", config_net_option, false},
     {"serial", o_serial, false},
     {"video", o_video, false},

@@ -13,7 +13,7 @@
 
 #include "mgr/config_util.h"
 
-const char *const config_boot_names[] = {"floppy", "cdrom", "disk", "kernel", NULL};
+const char *const config_boot_names[] = {"floppy", "cdrom", "disk", "kernel", "net", NULL};
 const char *const config_format_names[] = {"raw", "qcow2", NULL};
 const char *const config_cache_names[] = {"writeback", "none", NULL};
 const char *const config_backing_names[] = {"same-dir", "none", "any", NULL};
@@ -229,6 +229,10 @@ static json_t *nics_json(const struct vm_config *cfg)
         if (o && n->mode == NIC_MODE_NAT) {
             json_object_set_new(o, "restrict", json_boolean(n->is_restricted));
             json_object_set_new(o, "forwards", forwards_json(n));
+            if (n->tftp[0])
+                json_object_set_new(o, "tftp", json_string(n->tftp));
+            if (n->bootfile[0])
+                json_object_set_new(o, "bootfile", json_string(n->bootfile));
         }
         json_array_append_new(a, o);
     }

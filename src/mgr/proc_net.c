@@ -112,6 +112,10 @@ int proc_nic_arg(const struct nic_config *n, char *buf, size_t size)
             (size_t)snprintf(buf + off, size - off, ",vhost=%s", config_nic_vhost_names[n->vhost]);
     if (off < size && n->mode == NIC_MODE_NAT && n->is_restricted)
         off += (size_t)snprintf(buf + off, size - off, ",restrict=on");
+    if (off < size && n->mode == NIC_MODE_NAT && n->tftp[0])
+        off += (size_t)snprintf(buf + off, size - off, ",tftp=%s", n->tftp);
+    if (off < size && n->mode == NIC_MODE_NAT && n->tftp[0] && n->bootfile[0])
+        off += (size_t)snprintf(buf + off, size - off, ",bootfile=%s", n->bootfile);
     return off < size ? 0 : -ENAMETOOLONG;
 }
 

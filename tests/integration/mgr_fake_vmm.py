@@ -54,7 +54,7 @@ def parse_nic(spec, index):
             nic["hostfwd"].append(v)
         elif k == "restrict":
             nic["restrict"] = v == "on"
-        elif k != "ifname":
+        elif k not in ("ifname", "tftp", "bootfile"):
             print(f"bareiron-vmm (fake): --nic: unknown attribute {p}", file=sys.stderr)
             sys.exit(2)
     return nic

@@ -134,6 +134,15 @@ def test_mac_filled_in_for_a_hand_written_definition(mgr):
      "no forward named 'nosuch'"),
     (["--nic1", "nat", "--nat-forward1", "delete"], EXIT_USAGE, "needs a forward name"),
     (["--nic5", "nat"], EXIT_USAGE, "unknown option --nic5"),
+    (["--nic1", "nat", "--nat-tftp1", "/nonexistent-tftp"], EXIT_NOTFOUND, "/nonexistent-tftp"),
+    (["--nic1", "nat", "--nat-tftp1", "/etc/hostname"], EXIT_USAGE, "not a directory"),
+    (["--nic1", "tap:tap0", "--nat-tftp1", "/tmp"], EXIT_USAGE, "TFTP is for NAT adapters"),
+    (["--nic1", "nat", "--nat-bootfile1", "pxe.0"], EXIT_USAGE, "no TFTP directory"),
+    (["--nic1", "nat", "--nat-tftp1", "/tmp", "--nat-bootfile1", "../pxe.0"], EXIT_USAGE,
+     "no '..'"),
+    (["--nic1", "nat", "--nat-tftp1", "/tmp", "--nat-bootfile1", "/pxe.0"], EXIT_USAGE,
+     "no leading '/'"),
+    (["--nat-tftp1", "/tmp"], EXIT_USAGE, "there is no network adapter 1"),
 ])
 def test_bad_input_one_line(mgr, args, status, msg):
     """Each problem is one line naming it, with its documented status; nothing is stored."""
@@ -222,3 +231,25 @@ def test_stats_lists_adapters(mgr):
     assert "nic 2: none" in text and "link down" in text
     for key in ("rx_packets", "tx_bytes", "rx_dropped", "tx_dropped", "errors"):
         assert key in text
+
+
+def test_tftp_and_boot_file(mgr, tmp_path):
+    """--nat-tftpN / --nat-bootfileN (network boot): stored absolute, shown, passed to the
+    monitor as tftp= and bootfile=, cleared with none."""
+    d = tmp_path / "tftp"
+    d.mkdir()
+    mgr.ok("create", "pxe", "--nic1", "nat", "--nat-tftp1", d, "--nat-bootfile1", "pxelinux.0",
+           "--boot", "net,disk")
+    n = nics(mgr, "pxe")[0]
+    assert n["tftp"] == str(d) and n["bootfile"] == "pxelinux.0"
+    assert f"  TFTP:        {d}, boot file pxelinux.0" in mgr.ok("show", "pxe").stdout
+    mgr.run("start", "pxe")  # the fake monitor records its command line, then wants --kernel
+    argv = json.loads((mgr.vm_dir("pxe") / "run" / "fake-argv.json").read_text())
+    nic = argv[argv.index("--nic") + 1]
+    assert nic.endswith(f",tftp={d},bootfile=pxelinux.0"), nic
+    assert argv[argv.index("--boot") + 1] == "net,disk"
+    r = mgr.run("set", "pxe", "--remove-nic", "1")
+    assert r.returncode == EXIT_INVALID and "--boot net needs a network adapter" in r.stderr
+    mgr.ok("set", "pxe", "--nat-tftp1", "none")
+    n = nics(mgr, "pxe")[0]
+    assert "tftp" not in n and "bootfile" not in n
