@@ -395,6 +395,8 @@ static int o_nat_tftp(struct vm_config *cfg, const char *key, const char *val, s
         return error_set(err, -errno, "--%s: %s: %s", key, val, strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return error_set(err, -EINVAL, "--%s: %s: not a directory", key, val);
+    if (strcmp(real, "/") == 0)
+        return error_set(err, -EINVAL, "--%s: %s: the root directory cannot be served", key, val);
     if (strlen(real) >= sizeof(n->tftp) || strpbrk(real, ",\n") != NULL)
         return error_set(err, -EINVAL,
                          "--%s: %s: expected a path of at most %zu characters without commas", key,

@@ -247,14 +247,16 @@ int vmm_resolve_tftp(struct vmm_nic *n, struct error *err)
     char real[PATH_MAX];
     struct stat st;
     if (realpath(n->tftp, real) == NULL || stat(real, &st) < 0)
-        return error_set(err, -errno, "--nic '%s': tftp=%s: %s", n->spec, n->tftp, strerror(errno));
+        return error_set(err, -errno, "tftp=%s: %s", n->tftp, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return error_set(err, -ENOTDIR, "--nic '%s': tftp=%s: not a directory", n->spec, n->tftp);
+        return error_set(err, -ENOTDIR, "tftp=%s: not a directory", n->tftp);
+    if (strcmp(real, "/") == 0) /* the jail would be the host's root (vmm/sandbox.h) */
+        return error_set(err, -EINVAL, "tftp=%s: the root directory cannot be served", n->tftp);
     if (strlen(real) >= sizeof(n->tftp))
         return error_set(err, -ENAMETOOLONG,
-                         "--nic '%s': tftp=%s: the absolute path is longer "
-                         "than %zu characters",
-                         n->spec, n->tftp, sizeof(n->tftp) - 1);
+                         "tftp=%s: the absolute path is longer than %zu "
+                         "characters",
+                         n->tftp, sizeof(n->tftp) - 1);
     strcpy(n->tftp, real);
     return 0;
 }

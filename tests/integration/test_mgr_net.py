@@ -136,6 +136,7 @@ def test_mac_filled_in_for_a_hand_written_definition(mgr):
     (["--nic5", "nat"], EXIT_USAGE, "unknown option --nic5"),
     (["--nic1", "nat", "--nat-tftp1", "/nonexistent-tftp"], EXIT_NOTFOUND, "/nonexistent-tftp"),
     (["--nic1", "nat", "--nat-tftp1", "/etc/hostname"], EXIT_USAGE, "not a directory"),
+    (["--nic1", "nat", "--nat-tftp1", "/"], EXIT_USAGE, "the root directory cannot be served"),
     (["--nic1", "tap:tap0", "--nat-tftp1", "/tmp"], EXIT_USAGE, "TFTP is for NAT adapters"),
     (["--nic1", "nat", "--nat-bootfile1", "pxe.0"], EXIT_USAGE, "no TFTP directory"),
     (["--nic1", "nat", "--nat-tftp1", "/tmp", "--nat-bootfile1", "../pxe.0"], EXIT_USAGE,
