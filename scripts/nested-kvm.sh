@@ -29,10 +29,13 @@
 #   dependencies, e.g. "tun vhost_net bridge" for the network cases),
 #   NESTED_APPEND (more L1 kernel parameters), NESTED_QEMU_ARGS (more QEMU arguments, split
 #   on blanks; e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stuck L1;
-#   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs).
+#   the script's own monitor is BUILD_DIR/guest/nested-mon.sock while L1 runs), NESTED_QEMU (the
+#   QEMU that runs L1, default qemu-system-x86_64 from PATH; scripts/qemu-gdb.sh runs it under
+#   gdb and prints where it was should QEMU itself fail an assertion).
 # Exit status: 0 L1 ran every case (NESTED DONE; the cases' own results are in the output),
-#   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 stopped or did not finish in
-#   time, 4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
+#   1 setup failure (no kernel, busybox, QEMU or build), 3 L1 stopped, did not finish in
+#   time, or QEMU itself ended first (its status is printed, e.g. 134 when it aborted on an
+#   assertion), 4 L1 has no usable /dev/kvm (NESTED NOKVM and its dmesg lines are printed).
 set -eu
 
 build_dir=${1:?usage: nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]}
@@ -54,8 +57,8 @@ silent=${NESTED_SILENT:-120}
 tick=${NESTED_TICK:-}
 busybox=/bin/busybox
 vmm="$build_dir/src/vmm/bareiron-vmm"
-qemu=$(command -v qemu-system-x86_64) || {
-    echo "nested-kvm: qemu-system-x86_64 missing" >&2
+qemu=$(command -v "${NESTED_QEMU:-qemu-system-x86_64}") || {
+    echo "nested-kvm: ${NESTED_QEMU:-qemu-system-x86_64} missing" >&2
     exit 1
 }
 [ -x "$busybox" ] || {
@@ -148,7 +151,8 @@ pidfile="$build_dir/guest/nested.pid"
 mon="$build_dir/guest/nested-mon.sock"
 stopped="$build_dir/guest/nested.stopped"
 stalls="$build_dir/guest/nested.stalls"
-rm -f "$pidfile" "$mon" "$stopped" "$stalls"
+qrc="$build_dir/guest/nested.qemu-rc"
+rm -f "$pidfile" "$mon" "$stopped" "$stalls" "$qrc"
 : >"$log"
 
 # whether L1's console output grows within (1) seconds
@@ -223,13 +227,17 @@ watch_l1() {
 }
 
 set +e
-timeout -s KILL "$limit" "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp" \
-    -machine q35 -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-    -kernel "$kernel" -initrd "$out" -pidfile "$pidfile" \
-    -chardev "socket,id=nestedmon,path=$mon,server=on,wait=off" -mon chardev=nestedmon \
-    ${NESTED_QEMU_ARGS:-} \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $tick ${NESTED_APPEND:-}" \
-    </dev/null | tee -a "$log" &
+# QEMU's own status goes to $qrc: 137 is the KILL of the time limit or of watch_l1
+{
+    timeout -s KILL "$limit" "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp" \
+        -machine q35 -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+        -kernel "$kernel" -initrd "$out" -pidfile "$pidfile" \
+        -chardev "socket,id=nestedmon,path=$mon,server=on,wait=off" -mon chardev=nestedmon \
+        ${NESTED_QEMU_ARGS:-} \
+        -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $tick ${NESTED_APPEND:-}" \
+        </dev/null
+    echo "$?" >"$qrc"
+} | tee -a "$log" &
 run=$!
 watch_l1 "$run" &
 watcher=$!
@@ -246,6 +254,14 @@ if [ -s "$stalls" ]; then
 fi
 if [ -s "$stopped" ]; then
     cat "$stopped" >&2
+    exit 3
+fi
+qstatus=$(cat "$qrc" 2>/dev/null)
+rm -f "$qrc"
+if ! grep -q '^NESTED DONE' "$log" && [ -n "$qstatus" ] && [ "$qstatus" != 0 ] &&
+    [ "$qstatus" != 137 ]; then
+    echo "nested-kvm: QEMU itself ended with status $qstatus before L1 finished" \
+        "(its own messages are on stderr above)" >&2
     exit 3
 fi
 if ! grep -q '^NESTED DONE' "$log"; then

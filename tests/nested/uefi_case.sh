@@ -16,11 +16,12 @@ iso=$4
 vars=/tmp/uefi-vars.fd
 cp "$template" "$vars"
 
-# streamed, so that what the boot reached shows even if L1 stops
+# streamed line by line (sed would hold its output back in a buffer), so that what the boot
+# reached shows even if L1 stops (the case's flag live copies it to L1's console)
 boot() {
     { "$vmm" --firmware uefi --firmware-file "$code" --firmware-vars "$vars" --cdrom "$iso" \
         --memory 512M --serial stdio --no-reboot --log-level info </dev/null 2>&1
-      echo "$?" >/tmp/uefi-status; } | sed "s/^/$1| /"
+      echo "$?" >/tmp/uefi-status; } | while IFS= read -r l; do echo "$1| $l"; done
     echo "UEFI status $1=$(cat /tmp/uefi-status)"
 }
 

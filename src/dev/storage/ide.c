@@ -4,8 +4,10 @@
  * enables at 0x40/0x42, BAR4 for the bus master), the command and control block registers of
  * both channels (ATA/ATAPI-7 vol. 2 §4: task file with the LBA48 "previous content" FIFO, HOB
  * reads, status/alternate status, device control with nIEN and SRST), INTRQ, and the PIO data
- * port over the channel's buffer. A channel without drives floats (reads all-ones); an absent
- * unit on a populated channel reads status 0, which libata and SeaBIOS take as "no device".
+ * port over the channel's buffer. A channel without drives reads 0 on every register but the
+ * data port (as QEMU's IDE does), and so does an absent unit on a populated channel (but its
+ * device register): status 0 is "no device, not busy" to libata, SeaBIOS and OVMF. All-ones,
+ * a floating bus, kept OVMF's probe polling BSY until its 35 s timeout for each unit.
  */
 #include "dev/storage/ide_internal.h"
 
@@ -213,7 +215,7 @@ static uint64_t cmd_read(void *opaque, uint64_t off, unsigned size)
 
     pthread_mutex_lock(&ide->lock);
     if (channel_is_empty(ch)) {
-        val = UINT64_MAX;
+        val = off == 0 ? UINT64_MAX : 0;
     } else if (off == 0) {
         val = data_read(ch, size);
     } else if (ide_cur(ch)->kind == IDE_KIND_NONE && off != 6) {
@@ -359,10 +361,10 @@ static uint64_t ctl_read(void *opaque, uint64_t off, unsigned size)
     (void)off;
     (void)size;
     pthread_mutex_lock(&ch->ide->lock);
-    if (channel_is_empty(ch))
-        val = UINT64_MAX;
+    if (channel_is_empty(ch) || ide_cur(ch)->kind == IDE_KIND_NONE)
+        val = 0;
     else
-        val = ide_cur(ch)->kind == IDE_KIND_NONE ? 0 : ide_cur(ch)->status; /* no INTRQ ack */
+        val = ide_cur(ch)->status; /* no INTRQ ack */
     pthread_mutex_unlock(&ch->ide->lock);
     return val;
 }

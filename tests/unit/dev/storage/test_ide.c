@@ -615,6 +615,34 @@ static void test_dma_rom(void **state)
     assert_int_equal(blk_mem_data(f->disk)[0], 0xee);
 }
 
+/* A channel without drives (here the primary: only the CD-ROM, on the secondary master) reads
+ * 0, "no device, not busy", on its registers and its alternate status, whatever is written,
+ * EXECUTE DEVICE DIAGNOSTIC included (OVMF's probe then waits for BSY to clear); the data
+ * port has nothing to give. */
+static void test_empty_channel(void **state)
+{
+    struct fx *f = *state;
+    struct ide_config cfg = {0};
+    struct ide *only_cd;
+    cfg.drives[2] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = f->cd};
+    assert_int_equal(ide_create(&cfg, &f->fp.plat, f->gm, f->loop, &only_cd), 0);
+    for (unsigned unit = 0; unit < 2; unit++) {
+        ide_cmd_ops.write(&only_cd->ch[0], 6, unit ? 0xf0 : 0xe0, 1);
+        ide_cmd_ops.write(&only_cd->ch[0], 2, 0x55, 1);
+        ide_cmd_ops.write(&only_cd->ch[0], 7, 0x90, 1); /* EXECUTE DEVICE DIAGNOSTIC */
+        for (unsigned reg = 1; reg < 8; reg++)
+            assert_int_equal(ide_cmd_ops.read(&only_cd->ch[0], reg, 1), 0);
+        assert_int_equal(ide_ctl_ops.read(&only_cd->ch[0], 0, 1), 0);
+        assert_int_equal(ide_cmd_ops.read(&only_cd->ch[0], 0, 2) & 0xffff, 0xffff);
+    }
+    assert_false(only_cd->ch[0].irq_pending);
+    /* the populated secondary channel answers as before: the CD-ROM's signature */
+    assert_int_equal(ide_cmd_ops.read(&only_cd->ch[1], 4, 1), 0x14);
+    assert_int_equal(ide_cmd_ops.read(&only_cd->ch[1], 5, 1), 0xeb);
+    ide_stop(only_cd);
+    ide_destroy(only_cd);
+}
+
 static void test_pci_modes(void **state)
 {
     struct fx *f = *state;
@@ -666,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atapi_dma, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atapi_odd_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pci_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_unit_while_busy, setup_slave, teardown),
         cmocka_unit_test_setup_teardown(test_pio_piece_bounds, setup, teardown),
