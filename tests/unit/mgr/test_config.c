@@ -142,7 +142,7 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("boot", "[]", -EINVAL, "\"boot\"");
     expect_bad("boot", "\"disk\"", -EINVAL, "\"boot\"");
     expect_bad("boot", "[\"disk\",\"disk\"]", -EINVAL, "twice");
-    expect_bad("boot", "[\"net\"]", -EINVAL, "floppy|cdrom|disk|kernel");
+    expect_bad("boot", "[\"usb\"]", -EINVAL, "floppy|cdrom|disk|kernel|net");
     expect_bad("boot", "[\"a\",\"b\",\"c\",\"d\",\"e\"]", -EINVAL, "\"boot\"");
     expect_bad("kernel", "\"relative\"", -EINVAL, "absolute");
     expect_bad("kernel", "5", -EINVAL, "\"kernel\"");
@@ -160,6 +160,10 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"ide\"}]", -EINVAL, "unknown key \"bus\"");
     expect_bad("disks", "[{\"path\":\"/a\"},{\"path\":\"/a\"}]", -EINVAL, "attached twice");
     expect_bad("network", "[{\"mode\":\"wifi\"}]", -EINVAL, "network[0].mode");
+    expect_bad("network", "[{\"mode\":\"tap\",\"tap\":\"t0\",\"tftp\":\"/srv\"}]", -EINVAL,
+               "network[0].tftp");
+    expect_bad("network", "[{\"mode\":\"nat\",\"tftp\":\"relative\"}]", -EINVAL,
+               "network[0].tftp");
     expect_bad("network", "[{\"model\":\"ne2k\"}]", -EINVAL, "network[0].model");
     expect_bad("network", "[{\"mode\":\"bridge\"}]", -EINVAL, "network[0].bridge");
     expect_bad("network", "[{\"mode\":\"nat\",\"tap\":\"t\"}]", -EINVAL, "network[0].tap");
@@ -291,7 +295,7 @@ static void test_options(void **state)
     set_bad(&c, "cpus", "1x", -EINVAL);
     set_bad(&c, "memory", "1K", -EINVAL);
     set_bad(&c, "boot", "", -EINVAL);
-    set_bad(&c, "boot", "disk,net", -EINVAL);
+    set_bad(&c, "boot", "disk,usb", -EINVAL);
     set_bad(&c, "kernel", "/nonexistent/k", -ENOENT);
     set_bad(&c, "kernel", "/tmp", -EINVAL);
     set_bad(&c, "disk", "/nonexistent", -ENOENT);
