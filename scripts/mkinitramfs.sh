@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Builds the integration-test initramfs BUILD_DIR/guest/initramfs.cpio.gz (newc, gzip):
 # busybox-static as /bin/busybox, tests/guest/initramfs/init as /init, /dev/console, and the
-# virtio (and ext4, ACPI button, evdev, floppy, vfat, IDE: ata_piix, sd_mod, sr_mod, isofs) modules of Debian's kernel from scripts/get-guest-kernel.sh
-# with their dependencies and a modules.dep made by busybox depmod. The archive is written by a
-# small Python newc writer so that device nodes need no root. Also /bin/itest-net (the network
-# steps of `itest=netrun`) and udhcpc's /etc/udhcpc/default.script.
+# virtio (and ext4, ACPI button, evdev, floppy, vfat, IDE: ata_piix, sd_mod, sr_mod, isofs, and
+# the bochs DRM driver: about 0.5 MB of the archive with drm, drm_kms_helper, ttm and the vram
+# helpers) modules of Debian's kernel from scripts/get-guest-kernel.sh with their dependencies
+# and a modules.dep made by busybox depmod. The archive is written by a small Python newc writer
+# so that device nodes need no root. Also /bin/itest-net (the network steps of `itest=netrun`)
+# and udhcpc's /etc/udhcpc/default.script.
 # With --net it also writes BUILD_DIR/guest/initramfs-net.cpio.gz for the network benchmarks:
 # the same archive followed by a second one (Linux unpacks concatenated archives in order) with
 # Debian's iperf3 and the shared libraries ldd lists for it, and bench/nested/netrr built
