@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Builds the integration-test initramfs BUILD_DIR/guest/initramfs.cpio.gz (newc, gzip):
 # busybox-static as /bin/busybox, tests/guest/initramfs/init as /init, /dev/console, and the
-# virtio (and ext4, ACPI button, evdev, floppy, vfat, IDE: ata_piix, sd_mod, sr_mod, isofs) modules of Debian's kernel from scripts/get-guest-kernel.sh
-# with their dependencies and a modules.dep made by busybox depmod. The archive is written by a
-# small Python newc writer so that device nodes need no root. Also /bin/itest-net (the network
-# steps of `itest=netrun`) and udhcpc's /etc/udhcpc/default.script.
+# virtio (and ext4, ACPI button, evdev, floppy, vfat, IDE: ata_piix, sd_mod, sr_mod, isofs, and
+# the bochs DRM driver: about 0.5 MB of the archive with drm, drm_kms_helper, ttm and the vram
+# helpers) modules of Debian's kernel from scripts/get-guest-kernel.sh with their dependencies
+# and a modules.dep made by busybox depmod. The archive is written by a small Python newc writer
+# so that device nodes need no root. Also /bin/itest-net (the network steps of `itest=netrun`)
+# and udhcpc's /etc/udhcpc/default.script.
 # With --net it also writes BUILD_DIR/guest/initramfs-net.cpio.gz for the network benchmarks:
 # the same archive followed by a second one (Linux unpacks concatenated archives in order) with
 # Debian's iperf3 and the shared libraries ldd lists for it, and bench/nested/netrr built
@@ -23,7 +25,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 init_dir="$here/tests/guest/initramfs"
 busybox=/bin/busybox
 modules_wanted="virtio_pci virtio_blk virtio_net virtio_console virtio-rng ext4 crc32c_generic
-button evdev virtio_input psmouse floppy vfat nls_cp437 nls_ascii ata_piix sd_mod sr_mod isofs"
+button evdev virtio_input psmouse floppy vfat nls_cp437 nls_ascii ata_piix sd_mod sr_mod isofs
+bochs"
 
 if [ ! -x "$busybox" ] || ! "$busybox" --list 2>/dev/null | grep -qx depmod; then
     echo "mkinitramfs: $busybox (with depmod) missing: apt-get install busybox-static" >&2

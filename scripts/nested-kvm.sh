@@ -7,11 +7,11 @@
 # runs bareiron-vmm there against L1's /dev/kvm. The initramfs (BUILD_DIR/guest/nested.cpio.gz,
 # newc written by a small Python writer so no root is needed) holds busybox-static, the kvm
 # modules and their dependencies, BUILD_DIR's bareiron-vmm with the shared libraries ldd lists
-# and the loader, the payloads BUILD_DIR/tests/guest/*.elf as /p/, tests/nested/init as /init,
-# nested-ctl (tests/nested/ctl.c, a control-socket client), nested-dns (tests/nested/dns.c, a
-# DNS server for the network cases), nested-mqtap (tests/nested/mqtap.c, makes a multi-queue
-# tap), CASES as /cases and the files of
-# EXTRA_DIR as /x/. L1's console (its serial port) is copied to stdout; the format of the
+# and the loader (and libpng, for screenshots), the payloads BUILD_DIR/tests/guest/*.elf as
+# /p/, tests/nested/init as /init, nested-ctl (tests/nested/ctl.c, a control-socket client),
+# nested-dns (tests/nested/dns.c, a DNS server for the network cases), nested-mqtap
+# (tests/nested/mqtap.c, makes a multi-queue tap), CASES as /cases and the files of EXTRA_DIR
+# as /x/. L1's console (its serial port) is copied to stdout; the format of the
 # per-case lines is described in tests/nested/init. docs/testing.md, "Nested KVM under TCG".
 # Usage: scripts/nested-kvm.sh BUILD_DIR [CASES [EXTRA_DIR]]   (default CASES: the hello payload)
 # Environment: NESTED_CPU (QEMU -cpu, default qemu64,+svm,+npt), NESTED_ACCEL (-accel, default
@@ -91,8 +91,11 @@ cp "$here/tests/nested/init" "$stage/init"
 cp "$vmm" "$stage/bin/bareiron-vmm"
 chmod 0755 "$stage/init" "$stage/bin/busybox"
 
-# the shared libraries and the loader, at the paths ldd names
-for lib in $(ldd "$vmm" | grep -o '/[^ ]*'); do
+# the shared libraries and the loader, at the paths ldd names, and libpng (opened with dlopen
+# for PNG screenshots, src/ui/screenshot.c) with what it needs, when the host has it
+png=$(PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null |
+    sed -n 's/^[[:space:]]*libpng16\.so\.16 (libc6,x86-64) => //p' | head -n 1)
+for lib in $(ldd "$vmm" | grep -o '/[^ ]*') ${png:+$png $(ldd "$png" | grep -o '/[^ ]*')}; do
     mkdir -p "$stage$(dirname "$lib")"
     cp -L "$lib" "$stage$lib"
 done

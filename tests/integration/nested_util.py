@@ -22,6 +22,7 @@ import tempfile
 
 import boot_util as bu
 import payload_util as pu
+import rfb_client as rfb
 import vmm_util as vu
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -110,6 +111,7 @@ def _itest(name):
 LINUX = ["--kernel", "/x/vmlinuz", "--initrd", "/x/initrd.gz", "--memory", "512M",
          "--serial", "stdio", "--no-reboot"]
 LINUX_CMDLINE = "console=ttyS0 panic=-1 quiet"
+DRM_MODE = "1280x800"  # linux-drm: not the adapter's default 1024x768
 
 VCPU_CASES = [
     VcpuCase("vcpu-debugexit", vu.debug_exit(0x21), (), (0x21 << 1) | 1),
@@ -285,6 +287,15 @@ VCPU_CASES = [
         "net", "--nic", "nat,tftp=/tmp/d/tftp,bootfile=netboot.0", "--firmware-file",
         "/x/bios-256k.bin", "--sandbox"), 0,
         out_has=("iPXE", "NETBOOT"), flags="tftp=netboot.0", timeout=180, linux=True),
+    # Linux's bochs DRM driver on the std-VGA (docs/vmm.md "Display"): the EDID prefers
+    # DRM_MODE (mode=); the guest reads its connector's first mode and fb0's size back from
+    # sysfs, then L1 takes a PNG screenshot (nested-ctl's shot:PATH) and sends it back. Loading
+    # the DRM modules makes it one of the slower boots: 155-300 s on a loaded 2-core host
+    VcpuCase("linux-drm", b"", tuple(LINUX) + (
+        "--video", f"std,mode={DRM_MODE}", "--control", "/tmp/d/control.sock", "--cmdline",
+        f"{LINUX_CMDLINE} itest=drm itest_mode={DRM_MODE}"), 0, out_has=_itest("drm"),
+        flags="wait,ctl=sleep:500+shot:/tmp/d/drm.png+query-display,rx=go,back=drm.png",
+        timeout=420, linux=True, check=lambda t: check_drm(t)),
 ]
 
 
@@ -323,6 +334,46 @@ def make_grub_iso(path, vmlinuz, initrd):
                    capture_output=True, timeout=120)
     shutil.rmtree(src)
     return True
+
+
+def png_size(data):
+    """(width, height) from a PNG's IHDR, or None when (data) is no PNG."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def check_drm(text):
+    """The bochs DRM case: the guest saw DRM_MODE (its own ITEST DRM line and PASS), the
+    adapter is in that VBE mode (query-display), and the PNG L1 sent back has that size and
+    the band the guest wrote to /dev/fb0."""
+    w, h = map(int, DRM_MODE.split("x"))
+    probs = check_ctl_ok(text, ("shot:/tmp/d/drm.png", "query-display"))
+    r = _ctl_replies(text).get("query-display")
+    try:
+        d = r[0]["result"]
+        if (d["mode"], d["width"], d["height"]) != ("vbe", w, h):
+            probs.append(f"query-display: {d}")
+    except (TypeError, IndexError, KeyError):
+        probs.append(f"no query-display reply: {r}")
+    if not re.search(rf"^ITEST DRM \S+ modes={DRM_MODE} .* fb={w},{h} name=bochs", text, re.M):
+        probs.append("no ITEST DRM line with the mode, fb0's size and bochs' fb0")
+    b64 = "".join(l.split(" ", 1)[1] for l in text.splitlines() if l.startswith("BACK-GZ "))
+    if not b64:
+        return probs + ["L1 sent no screenshot back"]
+    data = gzip.decompress(base64.b64decode(b64))
+    size = png_size(data)
+    if size != (w, h):
+        return probs + [f"the screenshot is {size}, expected {(w, h)}"]
+    with tempfile.TemporaryDirectory() as d:
+        png = pathlib.Path(d) / "drm.png"
+        png.write_bytes(data)
+        _, _, rows = rfb.read_png(png)
+    # the guest's white band through /dev/fb0, rows 400..415, and black around it
+    bad = [y for y in range(399, 417) if set(rows[y]) != ({0xFFFFFF} if 400 <= y < 416 else {0})]
+    if bad:
+        probs.append(f"the screenshot's rows {bad} are not what the guest drew")
+    return probs
 
 
 def check_floppy(text):

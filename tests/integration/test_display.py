@@ -7,6 +7,7 @@ receives over the unix socket. Hostile viewers (malformed RFB messages, a connec
 neither crash nor stall the monitor: query-state keeps answering at once. The option checks
 need no KVM."""
 import os
+import pathlib
 import select
 import shutil
 import socket
@@ -580,6 +581,127 @@ def test_mode13h_on_the_screen(vmm, firmware, tmp_path):
            for x, (pa, pb) in enumerate(zip(ra, rb[::2]))
            if any(abs((pa >> sh & 0xff) - (pb >> sh & 0xff)) > 4 for sh in (0, 8, 16))]
     assert far[:5] == []  # 6-bit DAC values widened differently: within 4 a channel
+
+
+GRUB_TITLE = "bareiron GRUB menu test"
+GRUB_MENU_CFG = f"""set timeout=3600
+terminal_output console
+menuentry "{GRUB_TITLE}" {{
+    echo chosen
+}}
+"""
+# SeaBIOS's POST and GRUB's protected-mode code (decompressing its core image, loading normal.mod
+# and parsing its lists) run in kvm-pvm's ring-0 emulator: about 30 s of CPU to the menu, minutes
+# on a loaded machine. A real VT-x/AMD-V host needs a few seconds
+GRUB_WAIT = 480
+
+
+def grub_menu_iso(tmp_path):
+    """A BIOS-bootable ISO made by grub-mkrescue (GRUB's i386-pc modules, Debian's grub-pc-bin)
+    whose GRUB shows a one-entry menu on its console terminal (the BIOS's INT 10h text mode)
+    with a one-hour timeout. Only normal.mod, echo.mod and what they need are on the disc, no
+    fonts, locales or themes: fewer lists for GRUB to parse in the slow emulated ring 0."""
+    mods = "/usr/lib/grub/i386-pc"
+    if not shutil.which("grub-mkrescue") or not shutil.which("xorriso") or \
+            not os.path.isdir(mods):
+        pytest.skip("grub-mkrescue, xorriso or GRUB's i386-pc modules missing "
+                    "(Debian packages grub-common, grub-pc-bin, xorriso)")
+    src = tmp_path / "grub-iso"
+    (src / "boot" / "grub").mkdir(parents=True)
+    (src / "boot" / "grub" / "grub.cfg").write_text(GRUB_MENU_CFG)
+    iso = tmp_path / "grub-menu.iso"
+    subprocess.run(["grub-mkrescue", "-d", mods, "--install-modules=normal echo", "--locales=",
+                    "--fonts=", "--themes=", "-o", str(iso), str(src)], check=True,
+                   capture_output=True, timeout=120)
+    return iso
+
+
+def wait_screen(g, pred, timeout):
+    """(g)'s text screen once (pred)(lines) holds, polled every second while its output pipes
+    are drained (COM1 gets the screen's text too, through sercon); the last screen after
+    (timeout) seconds or once the monitor ends."""
+    deadline = time.monotonic() + timeout
+    u.wait_path(pathlib.Path(g.ctl), 30)
+    lines = []
+    while g.proc.poll() is None:
+        ready, _, _ = select.select([g.proc.stdout, g.proc.stderr], [], [], 1)
+        for f in ready:
+            data = os.read(f.fileno(), 65536)
+            if f is g.proc.stdout:
+                g.out += data
+        reply = u.control(g.ctl, "screenshot", {"format": "text"})
+        lines = reply["result"]["lines"] if reply["ok"] else []  # not text mode yet
+        if pred(lines) or time.monotonic() > deadline:
+            break
+    return lines
+
+
+def qemu_same_screen(tmp_path, iso, ours, skip_rows, timeout=120):
+    """QEMU -M pc -vga std booting (iso) from its IDE CD-ROM: [] once its screendump equals
+    (ours), the PNG's (w, h, rows) in the DAC's 6 bits a channel, outside the text rows
+    (skip_rows), else the last mismatches after (timeout) seconds. KVM only on a real KVM
+    host: on kvm-pvm GRUB's ring 0 would be as slow in QEMU as in ours, TCG is quicker."""
+    mon, ppm = tmp_path / "gq-mon.sock", tmp_path / "gq.ppm"
+    accel = ["-accel", "kvm"] if hostkind.kind() == "kvm" else ["-accel", "tcg"]
+    q = subprocess.Popen(["qemu-system-x86_64", "-M", "pc", "-m", "128", "-nodefaults", "-vga",
+                          "std", "-display", "none", "-monitor",
+                          f"unix:{mon},server=on,wait=off", "-cdrom", str(iso), "-boot", "d"] +
+                         accel, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    w, h, rows = ours
+    want = [[p & 0xfcfcfc for p in row] for row in rows]
+    keep = [y for y in range(h) if y // 16 not in skip_rows]
+    bad = ["no screendump"]
+    try:
+        u.wait_path(mon, 30)
+        deadline = time.monotonic() + timeout
+        while bad and time.monotonic() < deadline and q.poll() is None:
+            time.sleep(1)
+            ppm.unlink(missing_ok=True)
+            with u.connect_unix(mon) as s:
+                s.sendall(f"screendump {ppm}\n".encode())
+                end = time.monotonic() + 10
+                while not ppm.exists() and time.monotonic() < end:
+                    time.sleep(0.1)
+                time.sleep(0.3)
+            data = ppm.read_bytes()
+            magic, qw, qh, _, rest = data.split(maxsplit=4)
+            if magic != b"P6" or (int(qw), int(qh)) != (w, h):
+                bad = [f"QEMU's screen is {qw}x{qh}"]
+                continue
+            got = [[int.from_bytes(rest[3 * (y * w + x):3 * (y * w + x) + 3], "big")
+                    for x in range(w)] for y in keep]
+            bad = mismatches_rows([want[y] for y in keep], got)
+    finally:
+        q.kill()
+        q.communicate(timeout=30)
+    return bad
+
+
+def test_grub_menu_on_the_screen(vmm, firmware, tmp_path):
+    """SeaBIOS boots GRUB (a grub-mkrescue ISO) from the IDE CD-ROM by El Torito; its menu on
+    the console terminal is read back with screenshot --text: the "GNU GRUB" header, the entry
+    and the countdown. The PNG equals QEMU's screendump of the same ISO in the DAC's 6 bits a
+    channel, but for the countdown's row."""
+    iso = grub_menu_iso(tmp_path)
+    g = FirmwareVm(vmm, tmp_path, "--cdrom", iso, "--boot", "cdrom")
+    try:
+        lines = wait_screen(g, lambda ls: any("executed automatically" in ln for ln in ls),
+                            GRUB_WAIT)
+        shot = tmp_path / "grub.png"
+        assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
+        ours = rfb.read_png(shot)
+    finally:
+        g.kill()
+    text = "\n".join(lines)
+    assert any(ln.strip().startswith("GNU GRUB  version") for ln in lines), text
+    assert any(f"*{GRUB_TITLE}" in ln for ln in lines), text  # the highlighted entry
+    countdown = [i for i, ln in enumerate(lines) if "executed automatically" in ln]
+    assert countdown, text
+    assert ours[:2] == (720, 400)
+    if not shutil.which("qemu-system-x86_64"):
+        return
+    assert qemu_same_screen(tmp_path, iso, ours, set(countdown)) == []
 
 
 def mismatches_rows(a, b, limit=5):

@@ -10,7 +10,8 @@
  * its descriptor sent along, as `bareiron set --floppy` does), cdrom:PATH / cdrom:eject (the
  * same on the CD-ROM drive, PATH opened read-only), save:PATH or save:PATH:live (save
  * {"path":PATH}, with "live":true for the second; the monitor opens PATH, so not under
- * --sandbox; PATH must hold no ':'); the words must not need JSON
+ * --sandbox; PATH must hold no ':'), shot:PATH (screenshot {"path":PATH}: a PNG the monitor
+ * writes, so not under --sandbox either); the words must not need JSON
  * escapes. Prints `CTL <cmd> <reply>` per command. Retries the connection
  * for 10 s; exit 0 when every command got a reply (whatever it says: the caller judges), else 1.
  */
@@ -130,6 +131,9 @@ int main(int argc, char **argv)
             int len = live ? (int)(live - path) : (int)strlen(path);
             fprintf(f, "{\"id\":%d,\"cmd\":\"save\",\"args\":{\"path\":\"%.*s\"%s}}\n", i - 1, len,
                     path, live && !strcmp(live, ":live") ? ",\"live\":true" : "");
+        } else if (!strncmp(argv[i], "shot:", 5)) {
+            fprintf(f, "{\"id\":%d,\"cmd\":\"screenshot\",\"args\":{\"path\":\"%s\"}}\n", i - 1,
+                    argv[i] + 5);
         } else if (sscanf(argv[i], "ptr:%u:%u:%u:%u:%u", &x, &y, &w, &h, &b) == 5) {
             fprintf(f,
                     "{\"id\":%d,\"cmd\":\"input-pointer\",\"args\":{\"x\":%u,\"y\":%u,"
