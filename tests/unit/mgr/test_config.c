@@ -162,8 +162,7 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("network", "[{\"mode\":\"wifi\"}]", -EINVAL, "network[0].mode");
     expect_bad("network", "[{\"mode\":\"tap\",\"tap\":\"t0\",\"tftp\":\"/srv\"}]", -EINVAL,
                "network[0].tftp");
-    expect_bad("network", "[{\"mode\":\"nat\",\"tftp\":\"relative\"}]", -EINVAL,
-               "network[0].tftp");
+    expect_bad("network", "[{\"mode\":\"nat\",\"tftp\":\"relative\"}]", -EINVAL, "network[0].tftp");
     expect_bad("network", "[{\"model\":\"ne2k\"}]", -EINVAL, "network[0].model");
     expect_bad("network", "[{\"mode\":\"bridge\"}]", -EINVAL, "network[0].bridge");
     expect_bad("network", "[{\"mode\":\"nat\",\"tap\":\"t\"}]", -EINVAL, "network[0].tap");
