@@ -5,7 +5,7 @@ QEMU/TCG with an emulated SVM CPU, loads kvm-amd there and runs the cases in ONE
 each case is then judged as on a real KVM.
 
 - No usable /dev/kvm: every payload case of payload_util.CASES and every vCPU, control-socket
-  and Linux case of nested_util.VCPU_CASES (about 3 minutes on 2 cores).
+  and Linux case of nested_util.VCPU_CASES (10 to 20 minutes on 2 cores).
 - kvm-pvm: the Linux cases only (a Linux userland cannot run on kvm-pvm); the payload and vCPU
   cases run directly on the host's /dev/kvm in test_payloads.py and test_vmm_boot.py.
 - Real KVM: nothing (everything runs directly).
