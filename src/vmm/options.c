@@ -194,7 +194,7 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       " VMM_OVMF_VARS_PATH " kept in memory)\n"
         "  --boot LIST          firmware boot order, distinct floppy, cdrom, disk, net\n"
         "                       (default cdrom,disk); net: iPXE (" VMM_IPXE_VIRTIO_PATH ")\n"
-        "  --boot-menu on|off   let the firmware offer its boot menu (F12, default off)\n"
+        "  --boot-menu on|off   let the firmware offer its boot menu (ESC, default off)\n"
         "  --uuid UUID          the SMBIOS system UUID (pc machine; default none)\n"
         "  --help, --version\n\n",
         prog);
