@@ -356,8 +356,11 @@ static int setup_runtime(struct vmm *v)
         else
             console_set_quit(v->vcon, on_quit_key, v);
     }
-    if (ret == 0)
-        ret = setup_display(v, &err);
+    if (ret == 0 && setup_display(v, &err) < 0) {
+        /* a missing password file is 3, the VNC port in use 4, as for disks and hostfwd= */
+        print_error(&err);
+        return exit_status_for_error(&err);
+    }
     if (ret == 0 && v->opts.control != NULL) {
         v->ctl.opts = &v->opts;
         ret = control_server_create(v->loop, v->opts.control, v->opts.name, &vmm_ctl_ops, &v->ctl,

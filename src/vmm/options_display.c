@@ -5,6 +5,7 @@
  */
 #include "vmm/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static int parse_display(const char *v, struct vmm_options *o, struct error *err
 {
     const char *colon;
     char *end;
+    struct in6_addr addr;
     if (strcmp(v, "none") == 0) {
         o->display = VMM_DISPLAY_NONE;
         return 0;
@@ -81,6 +83,12 @@ static int parse_display(const char *v, struct vmm_options *o, struct error *err
         return error_set(err, -EINVAL, "--display '%s': port must be 1..65535", v);
     memcpy(o->display_host, host, hlen);
     o->display_host[hlen] = '\0';
+    if (inet_pton(AF_INET, o->display_host, &addr) != 1 &&
+        inet_pton(AF_INET6, o->display_host, &addr) != 1)
+        return error_set(err, -EINVAL,
+                         "--display '%s': '%s' is not a numeric address (127.0.0.1, [::1]; no "
+                         "host names)",
+                         v, o->display_host);
     o->display_port = (unsigned)port;
     o->display = VMM_DISPLAY_VNC_TCP;
     return 0;

@@ -290,6 +290,7 @@ def test_vnc_password(vmm, payload, tmp_path, need_kvm):
     (["--video", "vga"], "expected std, bochs-display or none"),
     (["--video", "std", "--display", "vnc=127.0.0.1:0"], "port must be"),
     (["--video", "std", "--display-password-file", "/x"], "needs --display"),
+    (["--video", "std", "--display", "vnc=localhost:5901"], "'localhost' is not a numeric address"),
 ])
 def test_option_errors(vmm, tmp_path, args, message):
     k = tmp_path / "k"
@@ -297,6 +298,16 @@ def test_option_errors(vmm, tmp_path, args, message):
     r = subprocess.run([str(vmm), "--kernel", str(k), *args], capture_output=True, text=True)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
+
+
+def test_password_file_missing(vmm, payload, tmp_path, need_kvm):
+    """A --display-password-file that does not exist is status 3, as a missing disk."""
+    r = subprocess.run([str(vmm), "--kernel", str(payload), "--memory", "64", "--serial", "none",
+                        "--video", "std", "--display", f"vnc=unix:{tmp_path / 'v.sock'}",
+                        "--display-password-file", str(tmp_path / "nosuch")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 3, r.stderr
+    assert "nosuch" in r.stderr and "No such file" in r.stderr, r.stderr
 
 
 def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, need_kvm):
