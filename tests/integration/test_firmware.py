@@ -328,3 +328,35 @@ def test_save_refused_and_reset(vmm, tmp_path):
         p.wait()
     err = log.read_text()
     assert err.count("SeaBIOS (version") >= 2, err[-2000:]
+
+
+def test_ide_and_floppy_stats(vmm, tmp_path):
+    """`stats` counts the IDE disk, the CD-ROM's disc and the floppy as it counts virtio-blk
+    disks: SeaBIOS reads the boot sector of each (none is bootable) and then waits."""
+    import vmm_util as u
+    sock = tmp_path / "ctl.sock"
+    fd, disk, iso = tmp_path / "blank-fd.img", tmp_path / "blank.img", tmp_path / "blank.iso"
+    fd.write_bytes(bytes(1474560))
+    disk.write_bytes(bytes(1 << 20))
+    iso.write_bytes(bytes(1 << 20))
+    p = subprocess.Popen([str(vmm), "--serial", "stdio", "--memory", "128", "--control", sock,
+                          "--floppy", fd, "--disk", f"{disk},format=raw,bus=ide", "--cdrom", iso,
+                          "--boot", "floppy,cdrom,disk"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        out = b""
+        deadline = time.monotonic() + 240
+        while b"No bootable device" not in out and time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if ready:
+                out += os.read(p.stdout.fileno(), 65536)
+        assert b"No bootable device" in out, out[-1000:]
+        disks = {d["path"]: d for d in u.control(sock, "stats")["result"]["disks"]}
+        for path in (fd, disk, iso):
+            d = disks[str(path)]
+            assert d["read_ops"] >= 1 and d["read_bytes"] >= 512, d
+            assert d["write_ops"] == 0 and d["in_flight"] == 0, d
+    finally:
+        p.kill()
+        p.wait()
