@@ -37,6 +37,36 @@ static int parse_video(const char *v, struct vmm_options *o, struct error *err)
                          VMM_MAX_VIDEO_MODE, VMM_MAX_VIDEO_MODE);
     o->video_width = w;
     o->video_height = h;
+    o->has_video_mode = true;
+    return 0;
+}
+
+/* Bytes of a (w)x(h) frame at 32 bits a pixel, the depth a driver picks for the EDID's mode. */
+static uint64_t mode_bytes(unsigned w, unsigned h)
+{
+    return (uint64_t)w * h * 4;
+}
+
+/* mode= must fit --vram (as QEMU refuses an xres/yres its vgamem cannot hold); without mode=
+ * the default 1024x768 gives way to the largest of 800x600, 640x480, 320x200 that fits. */
+static int check_mode_fits(struct vmm_options *o, struct error *err)
+{
+    static const unsigned fallback[][2] = {{800, 600}, {640, 480}, {320, 200}};
+    if (o->video == VMM_VIDEO_NONE || mode_bytes(o->video_width, o->video_height) <= o->vram_bytes)
+        return 0;
+    if (o->has_video_mode)
+        return error_set(err, -EINVAL,
+                         "--video mode=%ux%u needs %llu KiB of video memory at 32 bits a pixel, "
+                         "more than --vram %llu KiB",
+                         o->video_width, o->video_height,
+                         (unsigned long long)(mode_bytes(o->video_width, o->video_height) >> 10),
+                         (unsigned long long)(o->vram_bytes >> 10));
+    for (size_t i = 0; i < ARRAY_SIZE(fallback); i++) {
+        o->video_width = fallback[i][0];
+        o->video_height = fallback[i][1];
+        if (mode_bytes(o->video_width, o->video_height) <= o->vram_bytes)
+            break;
+    }
     return 0;
 }
 
@@ -108,7 +138,7 @@ int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_options *o,
     return 0;
 }
 
-int vmm_check_display(const struct vmm_options *o, struct error *err)
+int vmm_check_display(struct vmm_options *o, struct error *err)
 {
     if (o->video == VMM_VIDEO_NONE && o->has_vram)
         return error_set(err, -EINVAL, "--vram: needs --video std or bochs-display");
@@ -116,5 +146,5 @@ int vmm_check_display(const struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL, "--display vnc: needs --video std or bochs-display");
     if (o->display == VMM_DISPLAY_NONE && o->display_password_file != NULL)
         return error_set(err, -EINVAL, "--display-password-file: needs --display vnc=...");
-    return 0;
+    return check_mode_fits(o, err);
 }

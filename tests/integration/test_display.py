@@ -291,6 +291,7 @@ def test_vnc_password(vmm, payload, tmp_path, need_kvm):
     (["--video", "std", "--display", "vnc=127.0.0.1:0"], "port must be"),
     (["--video", "std", "--display-password-file", "/x"], "needs --display"),
     (["--video", "std", "--display", "vnc=localhost:5901"], "'localhost' is not a numeric address"),
+    (["--video", "std,mode=4096x2160", "--vram", "1M"], "more than --vram 1024 KiB"),
 ])
 def test_option_errors(vmm, tmp_path, args, message):
     k = tmp_path / "k"
