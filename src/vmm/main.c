@@ -333,6 +333,7 @@ static int setup_display(struct vmm *v, struct error *err)
     cfg.unix_path = v->opts.display == VMM_DISPLAY_VNC_UNIX ? v->opts.display_path : NULL;
     cfg.host = v->opts.display_host;
     cfg.port = v->opts.display_port;
+    cfg.name = v->opts.name;
     ret = ui_vnc_create(&cfg, &v->vnc, err);
     explicit_bzero(password, sizeof(password));
     return ret;

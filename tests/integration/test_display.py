@@ -6,6 +6,7 @@ matches it pixel for pixel, and so does the framebuffer a small RFB client (rfb_
 receives over the unix socket. Hostile viewers (malformed RFB messages, a connection flood)
 neither crash nor stall the monitor: query-state keeps answering at once. The option checks
 need no KVM."""
+import json
 import os
 import pathlib
 import select
@@ -196,6 +197,8 @@ def test_bochs_display(vmm, payload, tmp_path, need_kvm):
         assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
         w, h, rows = rfb.read_png(shot)
         assert (w, h) == (640, 480) and mismatches(rows, w, h) == []
+        r = u.control(g.ctl, "screenshot", {"format": "text"})
+        assert "bochs-display has no text mode" in json.dumps(r), r
         status, out, err = g.finish()
         assert status == 1, out
     finally:
@@ -338,7 +341,9 @@ def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, 
         assert (w, h) == (800, 600) and mismatches(rows, w, h) == []
         r = m.run("screenshot", "d", "--text")
         assert r.returncode == 6 and "not in a text mode" in r.stderr
+        assert "graphics 800x600x32 (VBE)" in r.stderr, r.stderr  # the mode it is in
         c = rfb.RfbClient(path=sock[5:])
+        assert c.name == "d"  # the desktop name is the VM's
         assert c.full_frame() == rows
         c.close()
         m.ok("poweroff", "d")
