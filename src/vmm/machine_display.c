@@ -362,8 +362,8 @@ int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned 
         if (strcmp(kind, "off") == 0)
             return error_set(err, ret,
                              "the screen is not in a text mode: VGA off (no mode set yet)");
-        return error_set(err, ret, "the screen is not in a text mode: graphics %ux%ux%u (%s)", w,
-                         h, bpp, strcmp(kind, "vbe") == 0 ? "VBE" : "VGA");
+        return error_set(err, ret, "the screen is not in a text mode: graphics %ux%ux%u (%s)", w, h,
+                         bpp, strcmp(kind, "vbe") == 0 ? "VBE" : "VGA");
     }
     if (ret < 0)
         return error_set(err, ret, "cannot read the text screen: %s", strerror(-ret));
