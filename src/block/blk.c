@@ -37,6 +37,31 @@ void blk_req_hold(struct blk_req *req)
     req->priv[0]++;
 }
 
+/* Counts a request that completed with (ret). */
+static void count_done(struct blk_stats *st, const struct blk_req *req, int ret)
+{
+    if (ret < 0) {
+        st->errors++;
+        return;
+    }
+    switch (req->op) {
+    case BLK_OP_READ:
+        st->read_ops++;
+        st->read_bytes += req->len_bytes;
+        break;
+    case BLK_OP_WRITE:
+        st->write_ops++;
+        st->write_bytes += req->len_bytes;
+        break;
+    case BLK_OP_FLUSH:
+        st->flush_ops++;
+        break;
+    default:
+        st->discard_ops++;
+        break;
+    }
+}
+
 void blk_req_put(struct blk *b, struct blk_req *req, int ret)
 {
     if (ret < 0 && req->priv[1] == 0)
@@ -46,7 +71,14 @@ void blk_req_put(struct blk *b, struct blk_req *req, int ret)
     if (--req->priv[0] > 0)
         return;
     b->inflight--;
+    count_done(&b->stats, req, (int)(int64_t)req->priv[1]);
     req->done(req, (int)(int64_t)req->priv[1]);
+}
+
+void blk_get_stats(const struct blk *b, struct blk_stats *out)
+{
+    *out = b->stats;
+    out->in_flight = b->inflight;
 }
 
 static void deferred_put(void *opaque)

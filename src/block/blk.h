@@ -87,6 +87,23 @@ uint64_t blk_size_bytes(const struct blk *b);
 bool blk_is_readonly(const struct blk *b);
 
 /*
+ * What was asked of (b) through blk_submit since it was opened, counted once per request when
+ * it completes (the stats of devices that keep none of their own: IDE, floppy).
+ */
+struct blk_stats {
+    uint64_t read_ops;   /* READ completed OK */
+    uint64_t write_ops;  /* WRITE completed OK */
+    uint64_t read_bytes; /* data of those */
+    uint64_t write_bytes;
+    uint64_t flush_ops;   /* FLUSH completed OK */
+    uint64_t discard_ops; /* DISCARD and WRITE_ZEROES completed OK */
+    uint64_t errors;      /* requests completed with an error */
+    uint64_t in_flight;   /* submitted and not completed yet */
+};
+/* Copies the counters of (b) into (out). Loop thread (completions count there). */
+void blk_get_stats(const struct blk *b, struct blk_stats *out);
+
+/*
  * Submits (req); req->done is called later on the loop thread. Requests past the end of the
  * disk complete with -EINVAL, writes on a read-only disk with -EROFS. Returns 0 when queued, or
  * a negative errno (then done is not called).

@@ -63,6 +63,7 @@ struct blk {
     uint64_t size_bytes;
     uint64_t file_size_bytes; /* host file size at open */
     unsigned inflight;        /* requests submitted and not yet completed */
+    struct blk_stats stats;   /* in_flight unused: inflight above */
     enum blk_cache cache;
     bool needs_sync_engine;
     bool is_scratch; /* see blk_open_opts */

@@ -207,6 +207,12 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     arg_add(&b, cfg->name);
     arg_add(&b, "--control");
     arg_add(&b, "control.sock");
+    /* run/vmm.log at info (the firmware's debug output among it) unless BAREIRON_LOG, which
+     * the monitor inherits, says otherwise */
+    if (getenv("BAREIRON_LOG") == NULL) {
+        arg_add(&b, "--log-level");
+        arg_add(&b, "info");
+    }
     arg_add(&b, "--cpus");
     arg_addf(&b, "%u", cfg->cpus);
     arg_add(&b, "--memory");

@@ -98,6 +98,7 @@ struct ui_vnc {
     pthread_t thread;
     bool is_started;
     char password[9];
+    char name[80]; /* the desktop name */
     char *passwords[2];
     pthread_mutex_t lock; /* src, in */
     const struct ui_vnc_source_ops *src;
@@ -336,7 +337,8 @@ static int setup_screen(struct ui_vnc *vnc, const struct ui_vnc_config *cfg)
     rfbScreenInfoPtr s = vnc->screen;
     s->frameBuffer = vnc->fb;
     s->screenData = vnc;
-    s->desktopName = "bareiron";
+    snprintf(vnc->name, sizeof(vnc->name), "%s", cfg->name != NULL ? cfg->name : "bareiron");
+    s->desktopName = vnc->name;
     s->port = 0; /* no listener of libvncserver's own: ours hands sockets over */
     s->ipv6port = 0;
     s->httpPort = 0;

@@ -35,6 +35,7 @@ struct ui_vnc_config {
     const char *host;      /* TCP: numeric address to bind ("127.0.0.1", "::1", "0.0.0.0") */
     unsigned port;         /* TCP port */
     const char *password;  /* VNC authentication (first 8 characters), or NULL: none */
+    const char *name;      /* desktop name (the VM's --name), or NULL: "bareiron" */
 };
 
 struct ui_vnc_source_ops {

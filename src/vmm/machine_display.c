@@ -354,8 +354,17 @@ int machine_screenshot_text(struct machine *m, char *buf, size_t size, unsigned 
     if (v == NULL)
         return -ENOENT;
     int ret = vga_text(v, buf, size, rows, cols);
-    if (ret == -ENOTSUP)
-        return error_set(err, ret, "the screen is not in a text mode");
+    if (ret == -ENOTSUP && m->opts->video == VMM_VIDEO_BOCHS)
+        return error_set(err, ret, "bochs-display has no text mode (--text needs --video std)");
+    if (ret == -ENOTSUP) {
+        unsigned w, h, bpp;
+        const char *kind = vga_mode_name(v, &w, &h, &bpp);
+        if (strcmp(kind, "off") == 0)
+            return error_set(err, ret,
+                             "the screen is not in a text mode: VGA off (no mode set yet)");
+        return error_set(err, ret, "the screen is not in a text mode: graphics %ux%ux%u (%s)", w, h,
+                         bpp, strcmp(kind, "vbe") == 0 ? "VBE" : "VGA");
+    }
     if (ret < 0)
         return error_set(err, ret, "cannot read the text screen: %s", strerror(-ret));
     return ret;

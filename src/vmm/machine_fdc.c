@@ -146,6 +146,7 @@ int machine_add_fdc(struct machine *m, struct error *err UNUSED)
                      fdc_kick, m, &m->fdc);
     if (ret < 0)
         return ret;
+    m->floppy_blk = disk;
     m->floppy_disk = NULL; /* the controller's now */
     ret = fdc_attach(m->fdc, m->pio);
     if (ret == 0 && m->rtc != NULL) {
@@ -165,6 +166,7 @@ void machine_remove_fdc(struct machine *m)
         evloop_cancel(m->loop, m->fdc); /* queued transfers */
     fdc_destroy(m->fdc);
     m->fdc = NULL;
+    m->floppy_blk = NULL;
 }
 
 int machine_floppy_change(struct machine *m, const char *path, bool is_readonly, struct error *err)
@@ -175,6 +177,8 @@ int machine_floppy_change(struct machine *m, const char *path, bool is_readonly,
         return error_set(err, -ENODEV, "the VM has no floppy drive (start it with --floppy)");
     /* out first, so the image's lock is free for a new open of the same file */
     ret = fdc_change_media(m->fdc, NULL, false);
+    if (ret == 0)
+        m->floppy_blk = NULL;
     if (ret == 0 && path != NULL)
         ret = open_floppy(m, path, is_readonly, &disk, err);
     if (ret < 0)
@@ -188,6 +192,14 @@ int machine_floppy_change(struct machine *m, const char *path, bool is_readonly,
         blk_close(disk);
         return error_set(err, ret, "floppy %s: not a floppy image", path);
     }
+    m->floppy_blk = disk;
     log_info("floppy: %s%s", path, is_readonly ? " (read-only)" : "");
     return 0;
+}
+
+size_t machine_fdc_stats(struct machine *m, struct control_disk_stats *out, size_t n, size_t max)
+{
+    if (m->floppy_blk != NULL && m->opts->floppy != NULL && n < max)
+        machine_blk_stats(m->floppy_blk, m->opts->floppy, &out[n++]);
+    return n;
 }

@@ -144,3 +144,15 @@ int machine_change_media(struct machine *m, const char *path, bool is_forced, st
     log_info("cdrom: %s %s", path != NULL ? "inserted" : "ejected", path != NULL ? path : "");
     return 0;
 }
+
+size_t machine_ide_stats(struct machine *m, struct control_disk_stats *out, size_t n, size_t max)
+{
+    for (unsigned i = 0; i < m->nide_disks && n < max; i++) {
+        unsigned d = m->ide_disk[i];
+        if (m->disks[d] != NULL)
+            machine_blk_stats(m->disks[d], m->opts->disks[d].path, &out[n++]);
+    }
+    if (m->cdrom_blk != NULL && m->opts->cdrom != NULL && n < max)
+        machine_blk_stats(m->cdrom_blk, m->opts->cdrom, &out[n++]);
+    return n;
+}

@@ -134,6 +134,7 @@ struct machine {
     struct i8237 *isa_dma;   /* machine_fdc.c: when a device needs ISA DMA */
     struct fdc *fdc;         /* machine_fdc.c: --floppy only */
     struct blk *floppy_disk; /* opened by machine_load, then the floppy controller's */
+    struct blk *floppy_blk;  /* drive A:'s disk (the controller's; NULL: empty), for stats */
     struct port92 *port92;
     struct debug_exit *debug_exit; /* --debug-exit only */
     struct acpi_pm *acpi_pm;
@@ -196,6 +197,12 @@ MUST_CHECK int machine_open_floppy(struct machine *m, struct error *err);
 void machine_close_floppy(struct machine *m);
 MUST_CHECK int machine_add_fdc(struct machine *m, struct error *err);
 void machine_remove_fdc(struct machine *m);
+/* The stats of the IDE drives (disks, then the CD-ROM's medium) and of drive A:'s disk, after
+ * (n) entries of (out) (at most max). Return the new count. Event-loop thread. */
+size_t machine_ide_stats(struct machine *m, struct control_disk_stats *out, size_t n, size_t max);
+size_t machine_fdc_stats(struct machine *m, struct control_disk_stats *out, size_t n, size_t max);
+/* (out) for (b) named (path). */
+void machine_blk_stats(struct blk *b, const char *path, struct control_disk_stats *out);
 int machine_save_fdc(struct machine *m, struct sf_buf *b);
 int machine_load_fdc(struct machine *m, struct sf_in *in);
 int machine_save_isa_dma(struct machine *m, struct sf_buf *b);

@@ -355,5 +355,23 @@ size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, siz
             .in_flight = s.in_flight,
         };
     }
-    return n;
+    n = machine_ide_stats(m, out, n, max);
+    return machine_fdc_stats(m, out, n, max);
+}
+
+void machine_blk_stats(struct blk *b, const char *path, struct control_disk_stats *out)
+{
+    struct blk_stats s;
+    blk_get_stats(b, &s);
+    *out = (struct control_disk_stats){
+        .path = path,
+        .read_ops = s.read_ops,
+        .write_ops = s.write_ops,
+        .read_bytes = s.read_bytes,
+        .write_bytes = s.write_bytes,
+        .flush_ops = s.flush_ops,
+        .discard_ops = s.discard_ops,
+        .errors = s.errors,
+        .in_flight = s.in_flight,
+    };
 }

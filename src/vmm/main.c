@@ -333,6 +333,7 @@ static int setup_display(struct vmm *v, struct error *err)
     cfg.unix_path = v->opts.display == VMM_DISPLAY_VNC_UNIX ? v->opts.display_path : NULL;
     cfg.host = v->opts.display_host;
     cfg.port = v->opts.display_port;
+    cfg.name = v->opts.name;
     ret = ui_vnc_create(&cfg, &v->vnc, err);
     explicit_bzero(password, sizeof(password));
     return ret;
@@ -356,8 +357,11 @@ static int setup_runtime(struct vmm *v)
         else
             console_set_quit(v->vcon, on_quit_key, v);
     }
-    if (ret == 0)
-        ret = setup_display(v, &err);
+    if (ret == 0 && setup_display(v, &err) < 0) {
+        /* a missing password file is 3, the VNC port in use 4, as for disks and hostfwd= */
+        print_error(&err);
+        return exit_status_for_error(&err);
+    }
     if (ret == 0 && v->opts.control != NULL) {
         v->ctl.opts = &v->opts;
         ret = control_server_create(v->loop, v->opts.control, v->opts.name, &vmm_ctl_ops, &v->ctl,

@@ -178,10 +178,11 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       (repeatable; twice for a cache=none disk)\n"
         "  --video std|bochs-display|none[,mode=WxH]\n"
         "                       display adapter (default none); mode: the preferred mode its\n"
-        "                       EDID announces (default 1024x768)\n"
+        "                       EDID announces (default 1024x768; must fit --vram at\n"
+        "                       32 bits a pixel)\n"
         "  --vram SIZE          video memory, a power of two 1M..512M (default 16M)\n"
         "  --display vnc=HOST:PORT|vnc=unix:PATH|none\n"
-        "                       VNC server for the screen (default none)\n"
+        "                       VNC server for the screen (default none); HOST numeric\n"
         "  --display-password-file FILE\n"
         "                       VNC password (first line, 8 characters used)\n"
         "  --machine pc|microvm pc: i440FX/PIIX3 chipset for firmware (default without\n"
@@ -194,7 +195,7 @@ void vmm_options_usage(FILE *f, const char *prog)
         "                       " VMM_OVMF_VARS_PATH " kept in memory)\n"
         "  --boot LIST          firmware boot order, distinct floppy, cdrom, disk, net\n"
         "                       (default cdrom,disk); net: iPXE (" VMM_IPXE_VIRTIO_PATH ")\n"
-        "  --boot-menu on|off   let the firmware offer its boot menu (F12, default off)\n"
+        "  --boot-menu on|off   let the firmware offer its boot menu (ESC, default off)\n"
         "  --uuid UUID          the SMBIOS system UUID (pc machine; default none)\n"
         "  --help, --version\n\n",
         prog);

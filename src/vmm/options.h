@@ -170,6 +170,7 @@ struct vmm_options {
     const char *restore;                /* --restore FILE: resume the saved state in FILE */
     enum vmm_video video;               /* --video (default none) */
     unsigned video_width, video_height; /* --video ...,mode=WxH: the EDID's preferred mode */
+    bool has_video_mode;                /* mode= given */
     uint64_t vram_bytes;                /* --vram (default 16M) */
     bool has_vram;                      /* --vram given */
     enum vmm_display display;           /* --display (default none) */
@@ -243,9 +244,10 @@ bool vmm_has_ide(const struct vmm_options *o);
  * value (v) (options_display.c). Returns 0 or -EINVAL with (err) set. */
 MUST_CHECK int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_options *o,
                                      struct error *err);
-/* The display options' cross-checks (--vram and --display need a --video). Returns 0 or
- * -EINVAL with (err) set. */
-MUST_CHECK int vmm_check_display(const struct vmm_options *o, struct error *err);
+/* The display options' cross-checks (--vram and --display need a --video; a mode= must fit
+ * --vram at 32 bits a pixel) and, without mode=, the default preferred mode lowered to one that
+ * fits a small --vram. Returns 0 or -EINVAL with (err) set. */
+MUST_CHECK int vmm_check_display(struct vmm_options *o, struct error *err);
 /*
  * options_machine.c: --machine, --firmware, --firmware-file, --firmware-vars, --boot and
  * --boot-menu. vmm_parse_machine_opt applies option (name) with value (v); returns 0, -ENOENT

@@ -5,6 +5,7 @@
  */
 #include "vmm/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,36 @@ static int parse_video(const char *v, struct vmm_options *o, struct error *err)
                          VMM_MAX_VIDEO_MODE, VMM_MAX_VIDEO_MODE);
     o->video_width = w;
     o->video_height = h;
+    o->has_video_mode = true;
+    return 0;
+}
+
+/* Bytes of a (w)x(h) frame at 32 bits a pixel, the depth a driver picks for the EDID's mode. */
+static uint64_t mode_bytes(unsigned w, unsigned h)
+{
+    return (uint64_t)w * h * 4;
+}
+
+/* mode= must fit --vram (as QEMU refuses an xres/yres its vgamem cannot hold); without mode=
+ * the default 1024x768 gives way to the largest of 800x600, 640x480, 320x200 that fits. */
+static int check_mode_fits(struct vmm_options *o, struct error *err)
+{
+    static const unsigned fallback[][2] = {{800, 600}, {640, 480}, {320, 200}};
+    if (o->video == VMM_VIDEO_NONE || mode_bytes(o->video_width, o->video_height) <= o->vram_bytes)
+        return 0;
+    if (o->has_video_mode)
+        return error_set(err, -EINVAL,
+                         "--video mode=%ux%u needs %llu KiB of video memory at 32 bits a pixel, "
+                         "more than --vram %llu KiB",
+                         o->video_width, o->video_height,
+                         (unsigned long long)(mode_bytes(o->video_width, o->video_height) >> 10),
+                         (unsigned long long)(o->vram_bytes >> 10));
+    for (size_t i = 0; i < ARRAY_SIZE(fallback); i++) {
+        o->video_width = fallback[i][0];
+        o->video_height = fallback[i][1];
+        if (mode_bytes(o->video_width, o->video_height) <= o->vram_bytes)
+            break;
+    }
     return 0;
 }
 
@@ -55,6 +86,7 @@ static int parse_display(const char *v, struct vmm_options *o, struct error *err
 {
     const char *colon;
     char *end;
+    struct in6_addr addr;
     if (strcmp(v, "none") == 0) {
         o->display = VMM_DISPLAY_NONE;
         return 0;
@@ -81,6 +113,12 @@ static int parse_display(const char *v, struct vmm_options *o, struct error *err
         return error_set(err, -EINVAL, "--display '%s': port must be 1..65535", v);
     memcpy(o->display_host, host, hlen);
     o->display_host[hlen] = '\0';
+    if (inet_pton(AF_INET, o->display_host, &addr) != 1 &&
+        inet_pton(AF_INET6, o->display_host, &addr) != 1)
+        return error_set(err, -EINVAL,
+                         "--display '%s': '%s' is not a numeric address (127.0.0.1, [::1]; no "
+                         "host names)",
+                         v, o->display_host);
     o->display_port = (unsigned)port;
     o->display = VMM_DISPLAY_VNC_TCP;
     return 0;
@@ -100,7 +138,7 @@ int vmm_parse_display_opt(const char *opt, const char *v, struct vmm_options *o,
     return 0;
 }
 
-int vmm_check_display(const struct vmm_options *o, struct error *err)
+int vmm_check_display(struct vmm_options *o, struct error *err)
 {
     if (o->video == VMM_VIDEO_NONE && o->has_vram)
         return error_set(err, -EINVAL, "--vram: needs --video std or bochs-display");
@@ -108,5 +146,5 @@ int vmm_check_display(const struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL, "--display vnc: needs --video std or bochs-display");
     if (o->display == VMM_DISPLAY_NONE && o->display_password_file != NULL)
         return error_set(err, -EINVAL, "--display-password-file: needs --display vnc=...");
-    return 0;
+    return check_mode_fits(o, err);
 }

@@ -6,6 +6,7 @@ matches it pixel for pixel, and so does the framebuffer a small RFB client (rfb_
 receives over the unix socket. Hostile viewers (malformed RFB messages, a connection flood)
 neither crash nor stall the monitor: query-state keeps answering at once. The option checks
 need no KVM."""
+import json
 import os
 import pathlib
 import select
@@ -196,6 +197,8 @@ def test_bochs_display(vmm, payload, tmp_path, need_kvm):
         assert u.control(g.ctl, "screenshot", {"path": str(shot)})["ok"]
         w, h, rows = rfb.read_png(shot)
         assert (w, h) == (640, 480) and mismatches(rows, w, h) == []
+        r = u.control(g.ctl, "screenshot", {"format": "text"})
+        assert "bochs-display has no text mode" in json.dumps(r), r
         status, out, err = g.finish()
         assert status == 1, out
     finally:
@@ -290,6 +293,8 @@ def test_vnc_password(vmm, payload, tmp_path, need_kvm):
     (["--video", "vga"], "expected std, bochs-display or none"),
     (["--video", "std", "--display", "vnc=127.0.0.1:0"], "port must be"),
     (["--video", "std", "--display-password-file", "/x"], "needs --display"),
+    (["--video", "std", "--display", "vnc=localhost:5901"], "'localhost' is not a numeric address"),
+    (["--video", "std,mode=4096x2160", "--vram", "1M"], "more than --vram 1024 KiB"),
 ])
 def test_option_errors(vmm, tmp_path, args, message):
     k = tmp_path / "k"
@@ -297,6 +302,16 @@ def test_option_errors(vmm, tmp_path, args, message):
     r = subprocess.run([str(vmm), "--kernel", str(k), *args], capture_output=True, text=True)
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
+
+
+def test_password_file_missing(vmm, payload, tmp_path, need_kvm):
+    """A --display-password-file that does not exist is status 3, as a missing disk."""
+    r = subprocess.run([str(vmm), "--kernel", str(payload), "--memory", "64", "--serial", "none",
+                        "--video", "std", "--display", f"vnc=unix:{tmp_path / 'v.sock'}",
+                        "--display-password-file", str(tmp_path / "nosuch")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 3, r.stderr
+    assert "nosuch" in r.stderr and "No such file" in r.stderr, r.stderr
 
 
 def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, need_kvm):
@@ -326,7 +341,9 @@ def test_manager_screenshot_and_display(bareiron, build_dir, payload, tmp_path, 
         assert (w, h) == (800, 600) and mismatches(rows, w, h) == []
         r = m.run("screenshot", "d", "--text")
         assert r.returncode == 6 and "not in a text mode" in r.stderr
+        assert "graphics 800x600x32 (VBE)" in r.stderr, r.stderr  # the mode it is in
         c = rfb.RfbClient(path=sock[5:])
+        assert c.name == "d"  # the desktop name is the VM's
         assert c.full_frame() == rows
         c.close()
         m.ok("poweroff", "d")

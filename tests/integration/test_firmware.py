@@ -74,7 +74,7 @@ def run_qemu(tmp_path, drives, timeout=120, extra=()):
 
 
 def test_banner_and_no_bootable_device(vmm):
-    out, err = run_until(vmm, ["--memory", "128"], "No bootable device")
+    out, err = run_until(vmm, ["--memory", "128", "--log-level", "info"], "No bootable device")
     assert "SeaBIOS (version" in out  # sercon: the BIOS's text on COM1
     assert "No bootable device" in out
     assert "bios" in err and "SeaBIOS (version" in err  # the debug port 0x402 in the log
@@ -84,8 +84,11 @@ def test_banner_and_no_bootable_device(vmm):
 
 
 def test_boot_menu(vmm):
-    out, _ = run_until(vmm, ["--memory", "128", "--boot-menu", "on"], "No bootable device")
+    """The menu key is ESC (SeaBIOS's default; no etc/boot-menu-key). At --log-level warn the
+    debug port's lines are dropped."""
+    out, err = run_until(vmm, ["--memory", "128", "--boot-menu", "on"], "No bootable device")
     assert "Press ESC for boot menu" in out
+    assert "bios[" not in err and "SeaBIOS (version" not in err, err[-1000:]
 
 
 def test_disk_boots(vmm, tmp_path):
@@ -305,7 +308,7 @@ def test_save_refused_and_reset(vmm, tmp_path):
     uuid = "0123abcd-4567-89ab-cdef-0011223344ff"
     with open(log, "w") as logf:
         p = subprocess.Popen([str(vmm), "--serial", "none", "--memory", "128", "--control", sock,
-                              "--uuid", uuid.upper()],
+                              "--uuid", uuid.upper(), "--log-level", "info"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
     try:
         u.wait_path(sock, 10)
@@ -325,3 +328,35 @@ def test_save_refused_and_reset(vmm, tmp_path):
         p.wait()
     err = log.read_text()
     assert err.count("SeaBIOS (version") >= 2, err[-2000:]
+
+
+def test_ide_and_floppy_stats(vmm, tmp_path):
+    """`stats` counts the IDE disk, the CD-ROM's disc and the floppy as it counts virtio-blk
+    disks: SeaBIOS reads the boot sector of each (none is bootable) and then waits."""
+    import vmm_util as u
+    sock = tmp_path / "ctl.sock"
+    fd, disk, iso = tmp_path / "blank-fd.img", tmp_path / "blank.img", tmp_path / "blank.iso"
+    fd.write_bytes(bytes(1474560))
+    disk.write_bytes(bytes(1 << 20))
+    iso.write_bytes(bytes(1 << 20))
+    p = subprocess.Popen([str(vmm), "--serial", "stdio", "--memory", "128", "--control", sock,
+                          "--floppy", fd, "--disk", f"{disk},format=raw,bus=ide", "--cdrom", iso,
+                          "--boot", "floppy,cdrom,disk"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        out = b""
+        deadline = time.monotonic() + 240
+        while b"No bootable device" not in out and time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if ready:
+                out += os.read(p.stdout.fileno(), 65536)
+        assert b"No bootable device" in out, out[-1000:]
+        disks = {d["path"]: d for d in u.control(sock, "stats")["result"]["disks"]}
+        for path in (fd, disk, iso):
+            d = disks[str(path)]
+            assert d["read_ops"] >= 1 and d["read_bytes"] >= 512, d
+            assert d["write_ops"] == 0 and d["in_flight"] == 0, d
+    finally:
+        p.kill()
+        p.wait()

@@ -33,6 +33,7 @@ def test_help_and_version(vmm):
     assert r.returncode == 0
     assert "--kernel" in r.stdout and "Exit status" in r.stdout
     assert "--rng" in r.stdout and "--vconsole" in r.stdout
+    assert "boot menu (ESC" in r.stdout and "F12" not in r.stdout  # SeaBIOS's menu key
     r = run([vmm, "--version"])
     assert r.returncode == 0 and r.stdout.startswith("bareiron-vmm ")
 

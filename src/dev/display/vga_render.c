@@ -355,11 +355,20 @@ unsigned vga_take_dirty(struct vga *v, vga_rect_fn fn, void *opaque, bool *is_re
     return n;
 }
 
-/* Code page 437 to ASCII for the text screenshot: line drawing as + - |. */
+/* Code page 437 to ASCII for the text screenshot: line drawing as + - |, the arrows and
+ * triangles (GRUB's "Use the ^ and v keys") as ^ v < >. */
 static char cp437_ascii(uint8_t c)
 {
     if (c >= 0x20 && c < 0x7f)
         return (char)c;
+    if (c == 0x18 || c == 0x1e)
+        return '^';
+    if (c == 0x19 || c == 0x1f)
+        return 'v';
+    if (c == 0x1a || c == 0x10)
+        return '>';
+    if (c == 0x1b || c == 0x11)
+        return '<';
     if (c == 0 || c == 0xff)
         return ' ';
     if (c == 0xb3 || c == 0xba)

@@ -20,10 +20,15 @@ struct debugcon {
     unsigned count, dropped;
 };
 
-/* Logs the current line within the budget. Lock held. */
+/* Logs the current line within the budget, at info level: below it (--log-level warn or
+ * error) the firmware's output is dropped, as QEMU drops it without an isa-debugcon. Lock held. */
 static void flush_line(struct debugcon *d)
 {
     struct timespec ts;
+    if (LOG_INFO > log_current_level) {
+        d->len = 0;
+        return;
+    }
     clock_gettime(CLOCK_MONOTONIC, &ts);
     if (ts.tv_sec != d->window_s) {
         if (d->dropped)

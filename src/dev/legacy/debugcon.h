@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * QEMU's isa-debugcon as SeaBIOS uses it (port PORT_BIOS_DEBUG, 0x402): every byte the guest
- * writes is collected into lines that go to the monitor's log (tag "bios"), whatever the log
- * level. Hostile output is bounded: a line is cut at DEBUGCON_LINE_MAX bytes, control
- * characters show as '.', and at most DEBUGCON_LINES_PER_S lines a second are logged (the rest
- * are counted and the count logged). Reads give 0xe9, the readback that tells SeaBIOS the port
- * exists. Thread-safe.
+ * writes is collected into lines that go to the monitor's log (tag "bios") at info level, so
+ * only with --log-level info or debug. Hostile output is bounded: a line is cut at
+ * DEBUGCON_LINE_MAX bytes, control characters show as '.', and at most DEBUGCON_LINES_PER_S lines a
+ * second are logged (the rest are counted and the count logged). Reads give 0xe9, the readback that
+ * tells SeaBIOS the port exists. Thread-safe.
  */
 #ifndef BAREIRON_DEV_LEGACY_DEBUGCON_H
 #define BAREIRON_DEV_LEGACY_DEBUGCON_H

@@ -60,9 +60,13 @@ void fdc_seek_to(struct fdc_drive *d, uint8_t cyl)
 }
 
 /* The controller's reset (DOR bit 2 low then high, or DSR bit 7): back to the command phase,
- * the configuration unless locked, then an interrupt and four polling results. */
+ * the configuration unless locked, then an interrupt and four polling results. The line drops
+ * first, so the reset's interrupt is a new edge on the edge-triggered IRQ 6 even when an earlier
+ * one was never acknowledged (a driver resets after a timeout). */
 static void fdc_reset(struct fdc *f)
 {
+    f->is_irq_pending = false;
+    fdc_update_irq(f);
     f->gen++;
     f->is_queued = false;
     f->plan.op = FDC_OP_NONE;
@@ -323,7 +327,9 @@ static void fdc_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     case 2:
         old = f->dor;
         f->dor = v;
-        if ((v & DOR_NRESET) && !(old & DOR_NRESET))
+        if (!(v & DOR_NRESET)) /* held in reset: no interrupt until it ends */
+            f->is_irq_pending = false;
+        else if (!(old & DOR_NRESET))
             fdc_reset(f);
         fdc_update_irq(f);
         break;

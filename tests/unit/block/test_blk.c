@@ -101,6 +101,7 @@ static void test_async_and_errors(void **state)
     struct blk_open_opts o = {.path = path};
     struct error err = {0};
     struct cb_state cs = {0};
+    struct blk_stats st;
     struct blk *b;
     char buf[1024];
     struct iovec iov = {buf, sizeof(buf)};
@@ -121,13 +122,24 @@ static void test_async_and_errors(void **state)
     while (cs.calls == 0)
         evloop_run_once(loop, 1000);
     assert_int_equal(cs.ret, -EINVAL);
+    blk_get_stats(b, &st); /* the stats of IDE and floppy drives: an error counts as one */
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.read_ops, 0);
+    assert_int_equal(st.in_flight, 0);
     req.offset_bytes = 0;
     cs.is_in_submit = true;
     assert_int_equal(blk_submit(b, &req), 0);
     cs.is_in_submit = false;
+    blk_get_stats(b, &st);
+    assert_int_equal(st.in_flight, 1);
     while (cs.calls == 1)
         evloop_run_once(loop, 1000);
     assert_int_equal(cs.ret, 0);
+    blk_get_stats(b, &st);
+    assert_int_equal(st.read_ops, 1);
+    assert_int_equal(st.read_bytes, sizeof(buf));
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.write_ops + st.flush_ops + st.discard_ops + st.in_flight, 0);
     blk_close(b);
     evloop_destroy(loop);
 

@@ -35,6 +35,7 @@ static void test_argv(void **state)
     char **argv;
     (void)state;
     setenv("BAREIRON_SANDBOX", "0", 1); /* the exact line below; test_argv_sandbox has it */
+    unsetenv("BAREIRON_LOG");
     assert_int_equal(config_init(&c, "vm1"), 0);
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, &err), 0);
     assert_non_null(strstr(joined(argv), "--machine pc --firmware bios --boot cdrom,disk"));
@@ -76,7 +77,8 @@ static void test_argv(void **state)
     assert_int_equal(proc_build_argv(&c, "/x/bareiron-vmm", &argv, NULL), 0);
     assert_string_equal(argv[0], "/x/bareiron-vmm");
     assert_string_equal(joined(argv),
-                        "--name vm1 --control control.sock --cpus 2 --memory 1024M "
+                        "--name vm1 --control control.sock --log-level info --cpus 2 "
+                        "--memory 1024M "
                         "--kernel /boot/vmlinuz --cmdline console=ttyS0 root=/dev/vda "
                         "--disk /d/a.qcow2,format=qcow2,readonly,cache=none --cdrom /c.iso "
                         "--serial unix:console.sock --serial-log console.log");
@@ -93,6 +95,11 @@ static void test_argv(void **state)
     assert_non_null(
         strstr(joined(argv), "--disk /d/a.qcow2,format=qcow2,readonly,cache=none,backing=any "));
     proc_argv_free(argv);
+    setenv("BAREIRON_LOG", "debug", 1); /* the monitor inherits it: no --log-level */
+    assert_int_equal(proc_build_argv(&c, "v", &argv, NULL), 0);
+    assert_null(strstr(joined(argv), "--log-level"));
+    proc_argv_free(argv);
+    unsetenv("BAREIRON_LOG");
     c.serials[0].type = SERIAL_PTY;
     free(c.serials[0].path);
     c.serials[0].path = NULL;

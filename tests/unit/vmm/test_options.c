@@ -566,18 +566,49 @@ static void test_machine(void **state)
     }
 }
 
+/* The EDID's preferred mode and --vram: mode= must fit at 32 bits a pixel; without it the
+ * default 1024x768 gives way to a mode that fits. A host name for VNC is a usage error. */
+static void test_video_mode_fits(void **state)
+{
+    struct vmm_options o;
+    struct error err;
+    (void)state;
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--video", "std"), 0);
+    assert_int_equal(o.video_width, 1024);
+    assert_int_equal(o.video_height, 768);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--video", "std", "--vram", "2M"), 0);
+    assert_int_equal(o.video_width, 800);
+    assert_int_equal(o.video_height, 600);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--video", "std", "--vram", "1M"), 0);
+    assert_int_equal(o.video_width, 320);
+    assert_int_equal(o.video_height, 200);
+    assert_int_equal(PARSE(o, err, "--kernel", "k", "--video", "std,mode=1024x256", "--vram", "1M"),
+                     0);
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--video", "std,mode=4096x2160", "--vram", "1M"), -EINVAL);
+    assert_non_null(strstr(err.message, "mode=4096x2160"));
+    assert_non_null(strstr(err.message, "--vram 1024 KiB"));
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--video", "std", "--display", "vnc=localhost:5901"),
+        -EINVAL);
+    assert_non_null(strstr(err.message, "not a numeric address"));
+    assert_int_equal(
+        PARSE(o, err, "--kernel", "k", "--video", "std", "--display", "vnc=[::1]:5901"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
-        cmocka_unit_test(test_disk_bus),       cmocka_unit_test(test_memory),
-        cmocka_unit_test(test_shared_limits),  cmocka_unit_test(test_cpus),
-        cmocka_unit_test(test_reboot_limit),   cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_too_many_disks), cmocka_unit_test(test_rng_vconsole),
-        cmocka_unit_test(test_serial_log),     cmocka_unit_test(test_input),
-        cmocka_unit_test(test_chipset),        cmocka_unit_test(test_security),
-        cmocka_unit_test(test_restore),        cmocka_unit_test(test_nic),
-        cmocka_unit_test(test_nic_errors),     cmocka_unit_test(test_machine),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_disk_bus),        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_shared_limits),   cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_reboot_limit),    cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_disks),  cmocka_unit_test(test_rng_vconsole),
+        cmocka_unit_test(test_serial_log),      cmocka_unit_test(test_input),
+        cmocka_unit_test(test_chipset),         cmocka_unit_test(test_security),
+        cmocka_unit_test(test_restore),         cmocka_unit_test(test_nic),
+        cmocka_unit_test(test_nic_errors),      cmocka_unit_test(test_machine),
+        cmocka_unit_test(test_video_mode_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,13 @@ static void t_text_mode(void **state)
     assert_int_equal(rows, 25);
     assert_int_equal(cols, 80);
     assert_int_equal(strncmp(buf, "Hi\n  A\n\n", 8), 0);
+    /* CP437 arrows, triangles and box drawing read as ASCII (GRUB's menu footer and frame) */
+    static const uint8_t cp437[] = {0x18, 0x19, 0x1a, 0x1b, 0x1e, 0x1f,
+                                    0x10, 0x11, 0xc9, 0xcd, 0xba};
+    for (unsigned i = 0; i < sizeof(cp437); i++)
+        vt_mem_write(v, 0xb8000 + 2 * (2 * 80 + i), cp437[i]);
+    assert_true(vga_text(v, buf, sizeof(buf), &rows, &cols) > 0);
+    assert_non_null(strstr(buf, "\n^v><^v><+-|\n"));
     assert_int_equal(vga_text(v, buf, 8, &rows, &cols), -ENOSPC);
     /* not text: refused */
     assert_int_equal(vt_set_mode(v, 640, 480, 8) & 1, 1);

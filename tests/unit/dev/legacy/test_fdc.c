@@ -24,6 +24,35 @@ static void test_reset_and_polling(void **state)
     assert_false(fake_platform_irq(&x->fp, FDC_IRQ));
 }
 
+/* A reset gives IRQ 6 a new edge even with an interrupt still pending, as SeaBIOS's retry after
+ * a timeout needs: the line drops while the controller is held in reset (DOR) or for the
+ * software reset (DSR), and rises once when the reset ends. */
+static void test_reset_edges(void **state)
+{
+    struct fx *x = *state;
+    uint8_t recal[2] = {0x07, 0x00};
+    fx_out(x, 0x3f2, 0x08);
+    fx_out(x, 0x3f2, 0x1c);
+    for (unsigned ds = 0; ds < 4; ds++)
+        fx_sense_int(x, NULL);
+    fx_out(x, 0x3f5, recal[0]);
+    fx_out(x, 0x3f5, recal[1]); /* its interrupt is never acknowledged */
+    assert_true(fake_platform_irq(&x->fp, FDC_IRQ));
+    fake_platform_clear(&x->fp);
+    fx_out(x, 0x3f2, 0x10); /* SeaBIOS's floppy_disable_controller: reset, gate off */
+    fx_out(x, 0x3f2, 0x18); /* reset held, gate on: the stale interrupt does not come back */
+    assert_false(fake_platform_irq(&x->fp, FDC_IRQ));
+    assert_int_equal(x->fp.irq_raises[FDC_IRQ], 0);
+    fx_out(x, 0x3f2, 0x1c);
+    assert_true(fake_platform_irq(&x->fp, FDC_IRQ));
+    assert_int_equal(x->fp.irq_raises[FDC_IRQ], 1);
+    fake_platform_clear(&x->fp);
+    fx_out(x, 0x3f4, 0x80); /* a software reset with the reset's interrupt still pending */
+    assert_true(fake_platform_irq(&x->fp, FDC_IRQ));
+    assert_int_equal(x->fp.irq_raises[FDC_IRQ], 1);
+    assert_int_equal(fx_sense_int(x, NULL), 0xc0);
+}
+
 static void test_id_commands(void **state)
 {
     struct fx *x = *state;
@@ -155,6 +184,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reset_and_polling, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reset_edges, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_id_commands, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_seek_recal_sense_drive, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_phases, fx_setup, fx_teardown),
