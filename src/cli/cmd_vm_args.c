@@ -156,8 +156,7 @@ int vm_check_name(const char *name, struct error *err)
         err->is_usage = true;
     return ret;
 }
-int vm_check_running(const struct store *st, const char *name, const char *what,
-                     struct error *err)
+int vm_check_running(const struct store *st, const char *name, const char *what, struct error *err)
 {
     struct proc_status ps;
     int ret = vm_check_name(name, err);

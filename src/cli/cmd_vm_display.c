@@ -100,23 +100,26 @@ int cmd_screenshot(int argc, char **argv, struct error *err)
         } else if (strcmp(argv[i], "--text") == 0) {
             is_text = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return error_usage(err, "screenshot: unknown option %s (see 'bareiron screenshot "
-                                    "--help')",
+            return error_usage(err,
+                               "screenshot: unknown option %s (see 'bareiron screenshot "
+                               "--help')",
                                argv[i]);
         } else if (name == NULL) {
             name = argv[i];
         } else if (file == NULL) {
             file = argv[i];
         } else {
-            return error_usage(err, "screenshot: unexpected argument %s (see 'bareiron "
-                                    "screenshot --help')",
+            return error_usage(err,
+                               "screenshot: unexpected argument %s (see 'bareiron "
+                               "screenshot --help')",
                                argv[i]);
         }
     }
     if (name == NULL || (file == NULL) == !is_text)
         return error_usage(err, "screenshot: needs NAME and FILE.png, or NAME --text (see "
                                 "'bareiron screenshot --help')");
-    if ((ret = store_open(&st, err)) < 0 || (ret = vm_check_running(&st, name, "its screen", err)) < 0)
+    if ((ret = store_open(&st, err)) < 0 ||
+        (ret = vm_check_running(&st, name, "its screen", err)) < 0)
         return ret;
     if (is_text)
         return print_text(&st, name, err);

@@ -77,15 +77,14 @@ static void show_boot_order(const struct vm_config *c)
 static void show_devices(const struct vm_config *c)
 {
     for (size_t i = 0; i < c->disk_count; i++)
-        printf("Disk %zu:        %s (%s%s, %s, cache=%s%s%s)\n", i, c->disks[i].path,
-               config_format_name(c->disks[i].format),
-               c->disks[i].bus == DISK_BUS_IDE ? ", IDE" : "",
-               c->disks[i].is_readonly ? "read-only" : "read-write",
-               config_cache_name(c->disks[i].cache),
-               c->disks[i].backing != DISK_BACKING_SAME_DIR ? ", backing=" : "",
-               c->disks[i].backing != DISK_BACKING_SAME_DIR
-                   ? config_backing_name(c->disks[i].backing)
-                   : "");
+        printf(
+            "Disk %zu:        %s (%s%s, %s, cache=%s%s%s)\n", i, c->disks[i].path,
+            config_format_name(c->disks[i].format), c->disks[i].bus == DISK_BUS_IDE ? ", IDE" : "",
+            c->disks[i].is_readonly ? "read-only" : "read-write",
+            config_cache_name(c->disks[i].cache),
+            c->disks[i].backing != DISK_BACKING_SAME_DIR ? ", backing=" : "",
+            c->disks[i].backing != DISK_BACKING_SAME_DIR ? config_backing_name(c->disks[i].backing)
+                                                         : "");
     if (c->disk_count == 0)
         printf("Disks:         -\n");
     printf("CD-ROM:        %s\n", or_dash(c->cdrom));

@@ -143,9 +143,9 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
 }
 
 /* --machine pc --firmware bios|uefi (with the VM's variable store), the VM's uuid (the SMBIOS
- * system UUID), the boot order's floppy, cdrom and disk entries and the boot menu; a kernel (first in the
- * order, with bios only: config_check_supported) goes
- * with --kernel, which the monitor boots first. */
+ * system UUID), the boot order's floppy, cdrom and disk entries and the boot menu; a kernel (first
+ * in the order, with bios only: config_check_supported) goes with --kernel, which the monitor boots
+ * first. */
 static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
 {
     char order[64] = "";

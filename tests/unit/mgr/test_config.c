@@ -158,9 +158,10 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("disks", "[{\"path\":\"/a\",\"readonly\":\"no\"}]", -EINVAL, "disks[0].readonly");
     expect_bad("disks", "[{\"path\":\"/a\",\"cache\":1}]", -EINVAL, "disks[0].cache");
     expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"scsi\"}]", -EINVAL, "disks[0].bus");
-    expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"ide\"},{\"path\":\"/b\",\"bus\":\"ide\"},"
-                        "{\"path\":\"/c\",\"bus\":\"ide\"},{\"path\":\"/d\",\"bus\":\"ide\"},"
-                        "{\"path\":\"/e\",\"bus\":\"ide\"}]",
+    expect_bad("disks",
+               "[{\"path\":\"/a\",\"bus\":\"ide\"},{\"path\":\"/b\",\"bus\":\"ide\"},"
+               "{\"path\":\"/c\",\"bus\":\"ide\"},{\"path\":\"/d\",\"bus\":\"ide\"},"
+               "{\"path\":\"/e\",\"bus\":\"ide\"}]",
                -EINVAL, "at most 4 IDE drives");
     expect_bad("cdrom", "\"empty2\"", -EINVAL, "cdrom");
     expect_bad("boot_menu", "\"on\"", -EINVAL, "boot_menu");
@@ -620,7 +621,7 @@ static void test_shared_limits(void **state)
         set_ok(&c, "disk", files[i]);
     set_ok(&c, "cdrom", files[VM_MAX_DISKS - 1]);
     set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL); /* the CD-ROM is the 8th */
-    set_ok(&c, "cdrom", "eject"); /* the drive stays, empty: no disk */
+    set_ok(&c, "cdrom", "eject");                      /* the drive stays, empty: no disk */
     assert_string_equal(c.cdrom, CONFIG_EMPTY_DRIVE);
     set_ok(&c, "disk", files[VM_MAX_DISKS - 1]);
     assert_int_equal(c.disk_count, VM_MAX_DISKS);
