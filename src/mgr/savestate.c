@@ -115,12 +115,13 @@ static int save_into(const char *name, const char *sock, const char *tmp, unsign
     if (args == NULL) {
         ret = error_set(err, -ENOMEM, "out of memory");
     } else {
-        /* named after the VM, not the request: `snapshot take` saves through it too */
+        /* named after the VM: `snapshot take` saves through here too, and "save: cannot
+         * save: ..." said the request's name twice */
         struct error e = {0};
         ret = client_call_fd(&c, "save", args, fd, SAVESTATE_CALL_TIMEOUT_MS, NULL, &e);
         if (ret < 0)
             error_set(err, ret, "VM '%s': %s", name,
-                      strncmp(e.message, "save: ", 6) == 0 ? e.message + 6 : e.message);
+                      strncmp(e.message, "save: cannot save", 17) == 0 ? e.message + 6 : e.message);
     }
     json_decref(args);
     client_close(&c);

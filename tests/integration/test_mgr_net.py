@@ -215,7 +215,7 @@ def test_forwards_change_live(mgr):
     assert live() == ["tcp:127.0.0.1:8000-:80"]
     assert (mgr.vm_dir("l") / "vm.json").read_text() == before
     # other network settings need the VM off
-    for args in (["--nic1", "tap:tap0"], ["--nat-restrict1", "on"], ["--remove-nic", "1"]):
+    for args in (["--nic2", "tap:tap0"], ["--nat-restrict1", "on"], ["--remove-nic", "1"]):
         r = mgr.run("set", "l", *args)
         assert r.returncode == EXIT_STATE and "powered off" in r.stderr
 
