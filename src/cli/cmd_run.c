@@ -40,7 +40,20 @@ static const char run_help[] =
     "                       backing=same-dir|none|any: which backing files a qcow2 may name)\n"
     "  --cdrom FILE[,bus=ide|virtio]|empty\n"
     "                       a read-only raw image in an IDE CD-ROM drive (empty: no disc;\n"
-    "                       bus=virtio: a read-only virtio-blk disk)\n"
+    "                       bus=virtio: a read-only virtio-blk disk); a qcow2 image is\n"
+    "                       refused (use --disk FILE,readonly)\n"
+    "  --floppy FILE|empty  floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M image\n"
+    "  --boot LIST          firmware boot order, distinct floppy, cdrom, disk (default\n"
+    "                       cdrom,disk)\n"
+    "  --boot-menu on|off   let SeaBIOS offer its boot menu (press ESC; default off)\n"
+    "  --firmware bios|uefi|none, --machine pc|microvm\n"
+    "                       SeaBIOS (default without --kernel), OVMF, or the kernel alone\n"
+    "  --video std|bochs-display|none[,mode=WxH]\n"
+    "                       display adapter (default none; std for SeaBIOS's screen) and\n"
+    "                       the mode its EDID prefers (default 1024x768)\n"
+    "  --vram SIZE          video memory, a power of two 1M..512M (default 16M)\n"
+    "  --display vnc=HOST:PORT|vnc=unix:PATH|none\n"
+    "                       VNC server for the screen (default none)\n"
     "  --serial stdio|none|file:PATH|unix:PATH\n"
     "                       where the console goes (default stdio; unix: listens on PATH;\n"
     "                       none when --vconsole stdio is given)\n"
@@ -80,9 +93,11 @@ static const char run_help[] =
     "Environment: BAREIRON_VMM overrides the path of the monitor binary; BAREIRON_LOG sets\n"
     "the default log level.\n"
     "\n"
-    "Example:\n"
+    "Examples:\n"
     "  bareiron run --kernel vmlinuz --initrd initrd.img --cmdline console=ttyS0 \\\n"
-    "               --memory 1G --cpus 2 --disk disk.qcow2\n";
+    "               --memory 1G --cpus 2 --disk disk.qcow2\n"
+    "  bareiron run --cdrom install.iso --disk disk.img,bus=ide --boot cdrom,disk \\\n"
+    "               --video std --display vnc=unix:/tmp/vm.vnc\n";
 
 /* Writes the directory of the running executable into (dir). Returns 0 or -errno. */
 static int self_dir(char *dir, size_t len)
@@ -152,21 +167,54 @@ static char *with_format(char *spec)
     return out;
 }
 
-/* Gives every --disk SPEC / --disk=SPEC of (argv) its image's format (with_format). */
-static void add_disk_formats(int argc, char **argv)
+/*
+ * Refuses a qcow2 image as --cdrom FILE[,bus=...] (status 6, as `set --cdrom` does): the monitor
+ * attaches the CD-ROM raw, so the guest would read the qcow2 container. A file that cannot be
+ * probed is left to the monitor, which reports it.
+ */
+static int check_cdrom(const char *spec, struct error *err)
+{
+    const char *comma = strrchr(spec, ',');
+    size_t plen = comma && strncmp(comma, ",bus=", 5) == 0 ? (size_t)(comma - spec) : strlen(spec);
+    char path[PATH_MAX];
+    const char *fmt;
+    if (plen == 0 || plen >= sizeof(path))
+        return 0;
+    memcpy(path, spec, plen);
+    path[plen] = '\0';
+    fmt = strcmp(path, "empty") == 0 ? NULL : vmdisk_probe_format(path);
+    if (fmt != NULL && strcmp(fmt, "raw") != 0)
+        return error_set(err, -ENOTSUP,
+                         "run: --cdrom %s: a qcow2 image cannot be the CD-ROM yet (it is attached "
+                         "raw); use --disk %s,readonly",
+                         path, path);
+    return 0;
+}
+
+/* Gives every --disk SPEC / --disk=SPEC of (argv) its image's format (with_format) and checks
+ * every --cdrom (check_cdrom). */
+static int add_disk_formats(int argc, char **argv, struct error *err)
 {
     for (int i = 1; i < argc; i++) {
+        int ret = 0;
         if (strcmp(argv[i], "--") == 0)
-            return;
-        if (strcmp(argv[i], "--disk") == 0 && i + 1 < argc) {
+            return 0;
+        if (strcmp(argv[i], "--cdrom") == 0 && i + 1 < argc) {
+            if ((ret = check_cdrom(argv[++i], err)) < 0)
+                return ret;
+        } else if (strncmp(argv[i], "--cdrom=", 8) == 0) {
+            if ((ret = check_cdrom(argv[i] + 8, err)) < 0)
+                return ret;
+        } else if (strcmp(argv[i], "--disk") == 0 && i + 1 < argc) {
             argv[i + 1] = with_format(argv[i + 1]);
             i++;
         } else if (strncmp(argv[i], "--disk=", 7) == 0) {
             char *spec = with_format(argv[i] + 7);
             if (spec != argv[i] + 7 && asprintf(&argv[i], "--disk=%s", spec) < 0)
-                return;
+                return 0;
         }
     }
+    return 0;
 }
 
 int cmd_run(int argc, char **argv, struct error *err)
@@ -184,7 +232,8 @@ int cmd_run(int argc, char **argv, struct error *err)
                          "run: cannot find bareiron-vmm (next to bareiron, in ../vmm/, or "
                          "$BAREIRON_VMM)");
     argv[0] = vmm_name;
-    add_disk_formats(argc, argv);
+    if (add_disk_formats(argc, argv, err) < 0)
+        return -ENOTSUP;
     fflush(NULL);
     execv(vmm, argv);
     /* Status 1 whatever the errno: the monitor's statuses are for what it found wrong. */

@@ -2,7 +2,8 @@
 /*
  * `bareiron sendkey NAME KEYS...` and `bareiron sendkey NAME --text STR`: the control API's
  * send-key (docs/control-api.md "Input") on a running VM. Key names are checked by the
- * monitor, which knows the keymap; an unknown one is refused there (status 2 here).
+ * monitor, which knows the keymap; an unknown one is refused there (status 2 here). A VM that
+ * does not run is status 4, as for screenshot, display and stats.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,9 +38,13 @@ int cmd_sendkey(int argc, char **argv, struct error *err)
     struct store st;
     json_t *args;
     int ret;
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        vm_print_help("sendkey");
-        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            vm_print_help("sendkey");
+            return 0;
+        }
+        if (strcmp(argv[i], "--text") == 0)
+            break; /* its value is text to type, even "--help" */
     }
     if (argc < 3)
         return error_usage(err, "sendkey: needs NAME and KEYS or --text STR (see 'bareiron "
@@ -60,7 +65,8 @@ int cmd_sendkey(int argc, char **argv, struct error *err)
     } else if ((ret = join_keys(argc, argv, 2, keys, sizeof(keys), err)) < 0) {
         return ret;
     }
-    if ((ret = store_open(&st, err)) < 0)
+    if ((ret = store_open(&st, err)) < 0 ||
+        (ret = vm_check_running(&st, argv[1], "its keyboard", err)) < 0)
         return ret;
     args = text != NULL ? json_pack("{s:s}", "text", text) : json_pack("{s:s}", "keys", keys);
     if (args == NULL)

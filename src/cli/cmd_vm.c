@@ -17,6 +17,28 @@
 #include "mgr/vmdisk.h"
 
 /*
+ * "--video none" given alone (without a size or --vram in the same command) takes the display's
+ * size and memory with the adapter: they return to the defaults, which need no adapter.
+ */
+static void drop_display_size(struct vm_config *cfg, const struct vm_args *a)
+{
+    bool is_none = false, has_size = false;
+    for (size_t i = 0; i < a->nsettings; i++) {
+        if (strcmp(a->keys[i], "vram") == 0)
+            has_size = true;
+        else if (strcmp(a->keys[i], "video") == 0 && strcmp(a->values[i], "none") == 0)
+            is_none = true;
+        else if (strcmp(a->keys[i], "video") == 0 && strchr(a->values[i], 'x') != NULL)
+            has_size = true;
+    }
+    if (is_none && !has_size && cfg->video_adapter == VIDEO_NONE) {
+        cfg->video_width = CONFIG_DEFAULT_VIDEO_WIDTH;
+        cfg->video_height = CONFIG_DEFAULT_VIDEO_HEIGHT;
+        cfg->video_vram_mib = CONFIG_DEFAULT_VRAM_MIB;
+    }
+}
+
+/*
  * Applies the settings of (a) to (cfg). A bad value is a usage error (2); otherwise the class
  * of the error decides (base/exit_status.h): a missing file 3, a setting not supported yet or
  * an invalid image 6.
@@ -41,7 +63,11 @@ static int apply_settings(struct vm_config *cfg, const struct vm_args *a, struct
     if (ret == 0 && (ret = config_validate(cfg, err)) < 0)
         err->is_usage = true;
     if (ret == 0)
+        drop_display_size(cfg, a);
+    if (ret == 0)
         ret = config_check_boot(cfg, err);
+    if (ret == 0)
+        ret = config_check_devices(cfg, err);
     /* A new adapter has its MAC already; this covers one of a definition written by hand. */
     if (ret == 0 && config_fill_macs(cfg) < 0)
         ret = error_set(err, -EIO, "cannot generate a MAC address");
@@ -140,7 +166,8 @@ static int live_floppy(const struct store *st, const struct vm_config *cfg,
                        const struct proc_status *ps, struct error *err)
 {
     struct error e = {0};
-    int ret = proc_media_change(st, cfg->name, "floppy", cfg->floppy, false, &e);
+    const char *disc = config_has_disc(cfg->floppy) ? cfg->floppy : NULL; /* NULL: eject */
+    int ret = proc_media_change(st, cfg->name, "floppy", disc, false, &e);
     if (ret == -ENODEV)
         return error_set(err, -EBUSY,
                          "VM '%s' is %s without a floppy drive: --floppy can only add one while "
@@ -155,7 +182,8 @@ static int live_cdrom(const struct store *st, const struct vm_config *cfg,
                       const struct proc_status *ps, struct error *err)
 {
     struct error e = {0};
-    int ret = proc_media_change(st, cfg->name, "cdrom", cfg->cdrom, true, &e);
+    const char *disc = config_has_disc(cfg->cdrom) ? cfg->cdrom : NULL; /* NULL: eject */
+    int ret = proc_media_change(st, cfg->name, "cdrom", disc, true, &e);
     if (ret == -ENODEV)
         return error_set(err, -EBUSY,
                          "VM '%s' is %s without a CD-ROM drive: --cdrom can only add one while "
@@ -220,9 +248,10 @@ int cmd_set(int argc, char **argv, struct error *err)
     }
     if (proc_probe(&st, a.name, &ps) < 0)
         ps.state = VM_STATE_POWERED_OFF;
-    ret = check_live_settings(&a, &ps, err);
+    /* the values first: a bad one is a usage error (2) whatever the VM's state (4) */
+    ret = apply_settings(&cfg, &a, err);
     if (ret == 0)
-        ret = apply_settings(&cfg, &a, err);
+        ret = check_live_settings(&a, &ps, err);
     if (ret == 0)
         ret = vm_check_unique_macs(&st, &cfg, &old, err);
     if (ret == 0)

@@ -59,6 +59,10 @@ int vm_begin(int argc, char **argv, unsigned allowed, struct vm_args *a, struct 
 /* Checks that (name) can name a VM; an invalid one is a usage error. */
 int vm_check_name(const char *name, struct error *err);
 
+/* Checks that VM (name) exists (else status 3) and is running or paused (else status 4, the
+ * message ending with "(what) exists only while it runs"). */
+int vm_check_running(const struct store *st, const char *name, const char *what, struct error *err);
+
 /* Refuses (usage error, status 2) an adapter MAC of (cfg) that is not one of (old)'s (NULL:
  * every MAC is new) and that another VM of the library already has. */
 int vm_check_unique_macs(const struct store *st, const struct vm_config *cfg,

@@ -13,6 +13,8 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "mgr/config.h"
+#include "mgr/proc.h"
+#include "mgr/store.h"
 
 static int usage_error(const char *cmd, const char *what, const char *arg, struct error *err)
 {
@@ -154,6 +156,22 @@ int vm_check_name(const char *name, struct error *err)
         err->is_usage = true;
     return ret;
 }
+int vm_check_running(const struct store *st, const char *name, const char *what, struct error *err)
+{
+    struct proc_status ps;
+    int ret = vm_check_name(name, err);
+    if (ret < 0)
+        return ret;
+    if (!store_exists(st, name))
+        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", name);
+    if (proc_probe(st, name, &ps) < 0)
+        return error_set(err, -EIO, "cannot probe VM '%s'", name);
+    if (ps.state != VM_STATE_RUNNING && ps.state != VM_STATE_PAUSED)
+        return error_set(err, -EBUSY, "VM '%s' is %s: %s exists only while it runs", name,
+                         vm_state_name(ps.state), what);
+    return 0;
+}
+
 void vm_format_mib(unsigned long long mib, char *buf, size_t size)
 {
     if (mib >= 1024 && mib % 1024 == 0)

@@ -216,7 +216,7 @@ int cmd_console(int argc, char **argv, struct error *err)
     int ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
     if (ret < 0 || a.is_help || (ret = vm_check_name(a.name, err)) < 0)
         return ret;
-    if (!store_exists(&st, a.name))
-        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", a.name);
+    if ((ret = vm_check_running(&st, a.name, "its console", err)) < 0)
+        return ret;
     return vm_console_attach(&st, a.name, err);
 }

@@ -24,23 +24,6 @@
 #define MAX_PNG_BYTES (256u << 20)
 #define CHUNK_BYTES (64 * 1024)
 
-/* VM (name) must be running or paused. */
-static int check_live(const struct store *st, const char *name, struct error *err)
-{
-    struct proc_status ps;
-    int ret = vm_check_name(name, err);
-    if (ret < 0)
-        return ret;
-    if (!store_exists(st, name))
-        return error_set(err, -ENOENT, "no VM named '%s' (see 'bareiron list')", name);
-    if (proc_probe(st, name, &ps) < 0)
-        return error_set(err, -EIO, "cannot probe VM '%s'", name);
-    if (ps.state != VM_STATE_RUNNING && ps.state != VM_STATE_PAUSED)
-        return error_set(err, -EBUSY, "VM '%s' is %s: its screen exists only while it runs", name,
-                         vm_state_name(ps.state));
-    return 0;
-}
-
 static int print_text(const struct store *st, const char *name, struct error *err)
 {
     json_t *res = NULL, *lines;
@@ -117,18 +100,26 @@ int cmd_screenshot(int argc, char **argv, struct error *err)
         } else if (strcmp(argv[i], "--text") == 0) {
             is_text = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return error_set(err, -EINVAL, "screenshot: unknown option %s", argv[i]);
+            return error_usage(err,
+                               "screenshot: unknown option %s (see 'bareiron screenshot "
+                               "--help')",
+                               argv[i]);
         } else if (name == NULL) {
             name = argv[i];
         } else if (file == NULL) {
             file = argv[i];
         } else {
-            return error_set(err, -EINVAL, "screenshot: too many arguments");
+            return error_usage(err,
+                               "screenshot: unexpected argument %s (see 'bareiron "
+                               "screenshot --help')",
+                               argv[i]);
         }
     }
     if (name == NULL || (file == NULL) == !is_text)
-        return error_set(err, -EINVAL, "usage: bareiron screenshot NAME FILE.png | --text");
-    if ((ret = store_open(&st, err)) < 0 || (ret = check_live(&st, name, err)) < 0)
+        return error_usage(err, "screenshot: needs NAME and FILE.png, or NAME --text (see "
+                                "'bareiron screenshot --help')");
+    if ((ret = store_open(&st, err)) < 0 ||
+        (ret = vm_check_running(&st, name, "its screen", err)) < 0)
         return ret;
     if (is_text)
         return print_text(&st, name, err);
@@ -150,7 +141,7 @@ int cmd_display(int argc, char **argv, struct error *err)
     int ret = vm_begin(argc, argv, VM_ARG_NAME, &a, &st, err);
     if (ret < 0 || a.is_help)
         return ret;
-    if ((ret = check_live(&st, a.name, err)) < 0)
+    if ((ret = vm_check_running(&st, a.name, "its display", err)) < 0)
         return ret;
     if ((ret = proc_call(&st, a.name, "query-display", NULL, &res, err)) < 0)
         return ret;

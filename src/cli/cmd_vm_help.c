@@ -27,17 +27,22 @@ static const char settings_help[] =
     "                         VM's variable store uefi-vars.fd (no kernel)\n"
     "  --initrd FILE          initial ramdisk (needs --kernel); none clears\n"
     "  --cmdline TEXT         kernel command line (needs --kernel); none clears\n"
-    "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback]\n"
-    "                         attach a disk image (repeatable, at most 8 with the CD-ROM);\n"
+    "  --disk PATH[,format=raw|qcow2][,readonly][,cache=none|writeback][,bus=virtio|ide]\n"
+    "                         attach a disk image (repeatable, at most 8 with the CD-ROM;\n"
+    "                         bus=ide: on the IDE controller, at most 4 with the CD-ROM drive);\n"
     "                         without format= the image's header decides (qcow2 or raw);\n"
     "                         backing=same-dir|none|any: which backing files a qcow2 may\n"
     "                         name (default same-dir: a plain name in the image's directory)\n"
     "  --remove-disk PATH|INDEX|all   detach disks (set only)\n"
-    "  --cdrom FILE           raw image in the IDE CD-ROM drive; none or eject removes it\n"
-    "                         (on a running VM too: the disc is changed in the drive)\n"
-    "  --floppy FILE|eject|none  floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M\n"
-    "                         image; live while it runs (the guest sees the disk change;\n"
-    "                         eject empties the drive, and the next start has none)\n"
+    "  --cdrom FILE|empty|eject|none\n"
+    "                         raw image in the IDE CD-ROM drive; empty or eject: the drive\n"
+    "                         without a disc; none: no drive (on a running VM the disc is\n"
+    "                         changed in the drive; none ejects it, the drive goes at the\n"
+    "                         next start). A file named empty: ./empty\n"
+    "  --floppy FILE|empty|eject|none\n"
+    "                         floppy drive A: with a raw 720K, 1.2M, 1.44M or 2.88M image;\n"
+    "                         empty, eject and none as for --cdrom, live while it runs too\n"
+    "  --boot-menu on|off     the firmware offers its boot menu (ESC; default off)\n"
     "  --serial console|file:PATH|unix:PATH|none\n"
     "                         COM1 (the only port: replaces the one defined; none goes back\n"
     "                         to the default): without\n"
@@ -66,10 +71,12 @@ static const char settings_help[] =
     "                         adapter the VM has a VNC server on run/vnc.sock\n"
     "  --vram SIZE            video memory, a power of two 1M..512M (default 16M)\n"
     "  Relative paths are taken from the current directory; files must exist.\n"
+    "  --video none given alone also drops the display's size and memory.\n"
     "  Not supported yet (refused with status 6, nothing stored): bridge: and model=e1000\n"
     "  adapters, a kernel with uefi or after other boot devices, a pty or second serial\n"
-    "  port, a display size or video memory without an adapter; --remove-nic, --boot\n"
-    "  kernel,cdrom,disk and --video std clear them from an older definition.\n\n";
+    "  port, a display size or video memory without an adapter, a boot menu without\n"
+    "  firmware; --remove-nic, --boot kernel,cdrom,disk, --video none and --boot-menu off\n"
+    "  clear them from an older definition.\n\n";
 
 static const char exit_help[] =
     "EXIT STATUS\n"
@@ -196,7 +203,8 @@ static const struct {
      "  delete, insert, home, end, pgup, pgdn, up, down, left, right, kp_0..kp_9, minus,\n"
      "  equal, comma, dot, slash...). --text types STR on a US layout (\\n in a shell's\n"
      "  $'...' is Enter). The keys go to the virtio-input keyboard when the guest runs\n"
-     "  it, else to the PS/2 keyboard. An unknown key is a usage error (status 2).\n\n"},
+     "  it, else to the PS/2 keyboard. An unknown key is a usage error (status 2); a VM\n"
+     "  that does not run is status 4.\n\n"},
     {"stats", false,
      "NAME\n  bareiron stats - counters of a running VM\n\n"
      "SYNOPSIS\n  bareiron stats NAME [--json]\n\n"
@@ -211,7 +219,8 @@ static const struct {
      "DESCRIPTION\n  Writes the screen of VM NAME's display adapter as a PNG file (whatever mode\n"
      "  the guest is in), or with --text prints the VGA text screen (80x25 and the like)\n"
      "  as lines; a graphics mode then gives status 6. A VM without an adapter (--video\n"
-     "  none, the default of a kernel boot) gives status 3.\n\n"},
+     "  none, the default of a kernel boot) gives status 3, one that does not run 4, a\n"
+     "  missing or extra argument 2.\n\n"},
     {"display", false,
      "NAME\n  bareiron display - where a VNC viewer connects\n\n"
      "SYNOPSIS\n  bareiron display NAME\n\n"

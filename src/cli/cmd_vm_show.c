@@ -58,17 +58,33 @@ static void show_nic(size_t i, const struct nic_config *n)
     }
 }
 
+/* "Boot order: cdrom, disk"; the kernel entry only when the VM has a kernel, since firmware
+ * boots the drives alone otherwise. */
+static void show_boot_order(const struct vm_config *c)
+{
+    bool is_first = true;
+    printf("Boot order:    ");
+    for (size_t i = 0; i < c->boot_count; i++) {
+        if (c->boot[i] == BOOT_KERNEL && c->kernel == NULL && c->boot_count > 1)
+            continue;
+        printf("%s%s", is_first ? "" : ", ", config_boot_name(c->boot[i]));
+        is_first = false;
+    }
+    if (c->has_boot_menu)
+        printf(" (boot menu on)");
+}
+
 static void show_devices(const struct vm_config *c)
 {
     for (size_t i = 0; i < c->disk_count; i++)
-        printf("Disk %zu:        %s (%s, %s, cache=%s%s%s)\n", i, c->disks[i].path,
-               config_format_name(c->disks[i].format),
-               c->disks[i].is_readonly ? "read-only" : "read-write",
-               config_cache_name(c->disks[i].cache),
-               c->disks[i].backing != DISK_BACKING_SAME_DIR ? ", backing=" : "",
-               c->disks[i].backing != DISK_BACKING_SAME_DIR
-                   ? config_backing_name(c->disks[i].backing)
-                   : "");
+        printf(
+            "Disk %zu:        %s (%s%s, %s, cache=%s%s%s)\n", i, c->disks[i].path,
+            config_format_name(c->disks[i].format), c->disks[i].bus == DISK_BUS_IDE ? ", IDE" : "",
+            c->disks[i].is_readonly ? "read-only" : "read-write",
+            config_cache_name(c->disks[i].cache),
+            c->disks[i].backing != DISK_BACKING_SAME_DIR ? ", backing=" : "",
+            c->disks[i].backing != DISK_BACKING_SAME_DIR ? config_backing_name(c->disks[i].backing)
+                                                         : "");
     if (c->disk_count == 0)
         printf("Disks:         -\n");
     printf("CD-ROM:        %s\n", or_dash(c->cdrom));
@@ -120,9 +136,7 @@ static void show_text(const struct store *st, const struct vm_config *c,
     printf("CPUs:          %u\n", c->cpus);
     vm_format_mib(c->memory_mib, mem, sizeof(mem));
     printf("Memory:        %s\n", mem);
-    printf("Boot order:    ");
-    for (size_t i = 0; i < c->boot_count; i++)
-        printf("%s%s", i ? ", " : "", config_boot_name(c->boot[i]));
+    show_boot_order(c);
     printf("\nFirmware:      %s", config_fw_name(c->firmware));
     if (c->firmware == FW_AUTO)
         printf(" (%s)", config_effective_fw(c) == FW_BIOS ? "bios" : "none: the kernel");
@@ -132,10 +146,17 @@ static void show_text(const struct store *st, const struct vm_config *c,
     show_devices(c);
     enum video_adapter va = config_video_adapter(c);
     if (va == VIDEO_NONE)
-        printf("Video:         none (%s)\n", config_video_adapter_name(c->video_adapter));
+        printf("Video:         none (%s)", config_video_adapter_name(c->video_adapter));
     else
-        printf("Video:         %s, %ux%u, %u MiB VRAM\n", config_video_adapter_name(va),
+        printf("Video:         %s, %ux%u, %u MiB VRAM", config_video_adapter_name(va),
                c->video_width, c->video_height, c->video_vram_mib);
+    if (va == VIDEO_NONE && /* stored (by hand or an older bareiron), refused at start */
+        (c->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
+         c->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT ||
+         c->video_vram_mib != CONFIG_DEFAULT_VRAM_MIB))
+        printf("; stored %ux%u, %u MiB VRAM (no adapter to use them)", c->video_width,
+               c->video_height, c->video_vram_mib);
+    putchar('\n');
     if (va != VIDEO_NONE && vm_state_is_live(ps->state) &&
         store_vm_path(st, c->name, "run/" PROC_VNC_SOCKET, dir, sizeof(dir)) == 0)
         printf("Display:       vnc unix:%s\n", dir);

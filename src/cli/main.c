@@ -39,7 +39,7 @@ static const struct command commands[] = {
     {"stats", cmd_stats, "vCPU time, exits, memory and disk counters of a running VM"},
     {"screenshot", cmd_screenshot, "save a running VM's screen as PNG, or print its text screen"},
     {"display", cmd_display, "print where a VNC viewer connects to a running VM's screen"},
-    {"snapshot", cmd_snapshot, "take, list, restore and delete a powered-off VM's snapshots"},
+    {"snapshot", cmd_snapshot, "take (running too), list, restore and delete a VM's snapshots"},
     {"clone", cmd_clone, "copy a powered-off VM (full or linked), from a snapshot if asked"},
     {"autostart", cmd_autostart, "start every VM marked auto-start"},
 };

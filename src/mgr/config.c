@@ -167,7 +167,8 @@ static void subfield(struct rd *r, const char *base, size_t idx, const char *key
 
 static int rd_disk(struct rd *r, json_t *v, size_t idx, struct disk_config *d)
 {
-    static const char *const keys[] = {"path", "format", "readonly", "cache", "backing", NULL};
+    static const char *const keys[] = {"path",    "format", "readonly", "cache",
+                                       "backing", "bus",    NULL};
     int ret, e;
     snprintf(r->field, sizeof(r->field), "disks[%zu]", idx);
     if ((ret = rd_keys(r, v, keys)) < 0)
@@ -201,7 +202,21 @@ static int rd_disk(struct rd *r, json_t *v, size_t idx, struct disk_config *d)
             return ret;
         d->backing = (enum disk_backing)e;
     }
+    subfield(r, "disks", idx, "bus");
+    if (json_object_get(v, "bus")) {
+        if ((ret = rd_enum(r, json_object_get(v, "bus"), config_disk_bus_names, &e)) < 0)
+            return ret;
+        d->bus = (enum disk_bus)e;
+    }
     return 0;
+}
+
+/* "cdrom" and "floppy": null (no drive), "empty" (a drive without a disc) or an image. */
+static int rd_drive(struct rd *r, json_t *v, char **out)
+{
+    if (json_is_string(v) && strcmp(json_string_value(v), CONFIG_EMPTY_DRIVE) == 0)
+        return rd_str(r, v, sizeof(CONFIG_EMPTY_DRIVE), false, out);
+    return rd_path(r, v, true, out);
 }
 
 /* Reads the string (v) checked by (check) into the fixed buffer (buf). */
@@ -530,9 +545,11 @@ static int rd_member(struct rd *r, const char *key, json_t *v, struct vm_config 
     if (strcmp(key, "cmdline") == 0)
         return rd_str(r, v, VM_MAX_CMDLINE_BYTES, true, &cfg->cmdline);
     if (strcmp(key, "cdrom") == 0)
-        return rd_path(r, v, true, &cfg->cdrom);
+        return rd_drive(r, v, &cfg->cdrom);
     if (strcmp(key, "floppy") == 0)
-        return rd_path(r, v, true, &cfg->floppy);
+        return rd_drive(r, v, &cfg->floppy);
+    if (strcmp(key, "boot_menu") == 0)
+        return rd_bool(r, v, &cfg->has_boot_menu);
     if (strcmp(key, "disks") == 0)
         return RD_ARRAY(r, v, "disks", VM_MAX_DISKS, cfg->disks, cfg->disk_count, rd_disk);
     if (strcmp(key, "network") == 0)
@@ -618,9 +635,12 @@ int config_validate(const struct vm_config *cfg, struct error *err)
         return error_set(err, -EINVAL, "cmdline: needs a kernel");
     if ((ret = config_validate_net(cfg, err)) < 0)
         return ret;
-    if (cfg->disk_count + (cfg->cdrom != NULL) > VM_MAX_DISKS)
+    if (cfg->disk_count + config_has_disc(cfg->cdrom) > VM_MAX_DISKS)
         return error_set(err, -EINVAL, "disks: at most %d disks, the CD-ROM included",
                          VM_MAX_DISKS);
+    if (config_ide_drives(cfg) > CONFIG_MAX_IDE_DRIVES)
+        return error_set(err, -EINVAL, "disks: at most %d IDE drives, the CD-ROM drive included",
+                         CONFIG_MAX_IDE_DRIVES);
     for (size_t i = 0; i < cfg->disk_count; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->disks[i].path, cfg->disks[j].path) == 0)
@@ -690,10 +710,12 @@ int config_check_supported(const struct vm_config *cfg, struct error *err)
     else if (config_video_adapter(cfg) == VIDEO_NONE &&
              (cfg->video_width != CONFIG_DEFAULT_VIDEO_WIDTH ||
               cfg->video_height != CONFIG_DEFAULT_VIDEO_HEIGHT))
-        what = "a display size (\"video\") but no display adapter", fix = "--video std";
+        what = "a display size (\"video\") but no display adapter", fix = "--video none";
     else if (config_video_adapter(cfg) == VIDEO_NONE &&
              cfg->video_vram_mib != CONFIG_DEFAULT_VRAM_MIB)
-        what = "video memory (\"video.vram_mib\") but no display adapter", fix = "--video std";
+        what = "video memory (\"video.vram_mib\") but no display adapter", fix = "--video none";
+    else if (config_check_devices(cfg, NULL) < 0) /* the boot menu */
+        what = "a boot menu but no firmware (\"boot_menu\")", fix = "--boot-menu off";
     else if (config_video_adapter(cfg) != VIDEO_NONE &&
              (cfg->video_vram_mib & (cfg->video_vram_mib - 1)) != 0)
         what = "video memory (\"video.vram_mib\") that is not a power of two", fix = "--vram 16M";

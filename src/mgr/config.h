@@ -57,6 +57,13 @@ enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_NONE };
 /* Which backing files the disk's image may name (the monitor's --disk backing=, docs/security.md).
  */
 enum disk_backing { DISK_BACKING_SAME_DIR = 0, DISK_BACKING_NONE, DISK_BACKING_ANY };
+/* The controller a disk is on (the monitor's --disk bus=): virtio-blk or the PIIX3 IDE. */
+enum disk_bus { DISK_BUS_VIRTIO = 0, DISK_BUS_IDE };
+/* The IDE controller's drives (the monitor's VMM_MAX_IDE_DRIVES): the CD-ROM drive, with or
+ * without a disc, takes one of them. */
+#define CONFIG_MAX_IDE_DRIVES 4
+/* The "cdrom" or "floppy" of a drive without a disc (the monitor's --cdrom/--floppy empty). */
+#define CONFIG_EMPTY_DRIVE "empty"
 enum nic_model { NIC_MODEL_VIRTIO = 0, NIC_MODEL_E1000 };
 /* bridge is read from older definitions but refused (a tap the manager would have to create
  * and attach needs root); none is an adapter whose link is down. */
@@ -74,6 +81,7 @@ struct disk_config {
     bool is_readonly;
     enum disk_cache cache;
     enum disk_backing backing;
+    enum disk_bus bus;
 };
 
 /* A host->guest port forward of a NAT adapter (VirtualBox's NAT rule). */
@@ -123,7 +131,8 @@ struct vm_config {
     char *kernel, *initrd, *cmdline; /* NULL when unset */
     struct disk_config disks[VM_MAX_DISKS];
     size_t disk_count;
-    char *cdrom, *floppy; /* NULL when empty */
+    /* NULL: no drive; CONFIG_EMPTY_DRIVE: a drive without a disc; else the image's path */
+    char *cdrom, *floppy;
     struct nic_config nics[CONFIG_MAX_NICS];
     size_t nic_count;
     struct serial_config serials[CONFIG_MAX_SERIALS];
@@ -133,6 +142,7 @@ struct vm_config {
     bool is_mouse_tablet;    /* "input.mouse": "tablet" (virtio-input), else "ps2" */
     bool is_keyboard_virtio; /* "input.keyboard": "virtio" (virtio-input), else "ps2" */
     bool has_acpi, has_ioapic, is_autostart;
+    bool has_boot_menu; /* "boot_menu": the firmware offers its boot menu (--boot-menu) */
 };
 
 /* "auto", "on", "off": the names of enum nic_vhost, NULL-terminated. */
@@ -213,6 +223,17 @@ MUST_CHECK int config_new_uuid(char out[37]);
 /* Writes forward (f) in the monitor's hostfwd syntax, "tcp:127.0.0.1:2222-:22", into (buf). */
 void config_forward_rule(const struct nic_forward *f, char *buf, size_t size);
 
+/* True when the "cdrom" or "floppy" value (p) names an image (not NULL or an empty drive). */
+bool config_has_disc(const char *p);
+/* The IDE drives (cfg) uses: its bus=ide disks and its CD-ROM drive. */
+size_t config_ide_drives(const struct vm_config *cfg);
+/*
+ * The device settings against each other, as `create` and `set` leave them: a display size
+ * or video memory needs a display adapter, and a boot menu needs firmware. -ENOTSUP ("not
+ * supported yet", (err) may be NULL) or 0; start checks them through config_check_supported.
+ */
+MUST_CHECK int config_check_devices(const struct vm_config *cfg, struct error *err);
+
 /* Name helpers for printing. */
 const char *config_boot_name(enum boot_dev d);
 const char *config_fw_name(enum fw_kind f);
@@ -221,6 +242,7 @@ enum fw_kind config_effective_fw(const struct vm_config *cfg);
 const char *config_format_name(enum disk_format f);
 const char *config_cache_name(enum disk_cache c);
 const char *config_backing_name(enum disk_backing b);
+const char *config_disk_bus_name(enum disk_bus b);
 const char *config_nic_model_name(enum nic_model m);
 const char *config_nic_mode_name(enum nic_mode m);
 const char *config_fwd_proto_name(enum fwd_proto p);

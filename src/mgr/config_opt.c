@@ -58,8 +58,8 @@ static int abs_existing_path(const char *key, const char *val, char **out, struc
         return error_set(err, -EINVAL, "--%s: %s", key, why);
     if (stat(val, &st) < 0)
         return error_set(err, -errno, "--%s: %s: %s", key, val, strerror(errno));
-    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-        return error_set(err, -EINVAL, "--%s: %s: not a regular file or block device", key, val);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) /* bad input (6), as for `disk` */
+        return error_set(err, -ENOEXEC, "--%s: %s: not a regular file or block device", key, val);
     *out = strdup(val);
     return *out ? 0 : -ENOMEM;
 }
@@ -182,29 +182,52 @@ static int check_floppy_size(const char *key, const char *path, struct error *er
         if (S_ISREG(stb.st_mode) && stb.st_size == sizes[i])
             return 0;
     return error_set(err, -ENOEXEC,
-                     "--%s: %s is not a floppy image (a raw file of 720K, 1.2M, 1.44M or 2.88M: "
-                     "737280, 1228800, 1474560 or 2949120 bytes)",
-                     key, path);
+                     "--%s: %s is not a floppy image: %lld bytes (a raw file of 720K, 1.2M, "
+                     "1.44M or 2.88M: 737280, 1228800, 1474560 or 2949120 bytes)",
+                     key, path, (long long)stb.st_size);
 }
 
-/* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear ("eject" too for
- * the floppy and the CD-ROM). */
+/* The CD-ROM drive (file or empty) takes an IDE drive, and a disc one of the disks. */
+static int check_cdrom_room(const struct vm_config *cfg, const char *key, bool is_empty,
+                            struct error *err)
+{
+    if (!is_empty && !config_has_disc(cfg->cdrom) && cfg->disk_count >= VM_MAX_DISKS)
+        return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
+                         VM_MAX_DISKS);
+    if (cfg->cdrom == NULL && config_ide_drives(cfg) >= CONFIG_MAX_IDE_DRIVES)
+        return error_set(err, -EINVAL,
+                         "--%s: at most %d IDE drives, the CD-ROM drive included (the disks "
+                         "with bus=ide take them all)",
+                         key, CONFIG_MAX_IDE_DRIVES);
+    return 0;
+}
+
+/* --kernel, --initrd, --cdrom, --floppy: an existing file, or "none" to clear; the CD-ROM and
+ * floppy drives also take "empty" (a drive without a disc) and "eject" (the same: the drive
+ * stays, empty). */
 static int o_file(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
     char **field = strcmp(key, "kernel") == 0   ? &cfg->kernel
                    : strcmp(key, "initrd") == 0 ? &cfg->initrd
                    : strcmp(key, "cdrom") == 0  ? &cfg->cdrom
                                                 : &cfg->floppy;
+    bool is_drive = field == &cfg->floppy || field == &cfg->cdrom;
     char *path = NULL;
-    if ((field == &cfg->floppy || field == &cfg->cdrom) && strcmp(val, "eject") == 0)
-        val = "none"; /* an ejected disc is no disc at the next start */
-    if (field == &cfg->cdrom && !is_none(val) && cfg->cdrom == NULL &&
-        cfg->disk_count >= VM_MAX_DISKS)
-        return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
-                         VM_MAX_DISKS);
+    int ret;
+    if (is_drive && (strcmp(val, "eject") == 0 || strcmp(val, CONFIG_EMPTY_DRIVE) == 0)) {
+        if (field == &cfg->cdrom && (ret = check_cdrom_room(cfg, key, true, err)) < 0)
+            return ret;
+        if ((path = strdup(CONFIG_EMPTY_DRIVE)) == NULL)
+            return -ENOMEM;
+        free(*field);
+        *field = path;
+        return 0;
+    }
+    if (field == &cfg->cdrom && !is_none(val) && (ret = check_cdrom_room(cfg, key, false, err)) < 0)
+        return ret;
     if (!is_none(val)) {
         struct disk_config d = {0};
-        int ret = abs_existing_path(key, val, &path, err);
+        ret = abs_existing_path(key, val, &path, err);
         if (ret == 0 && field == &cfg->cdrom) {
             /* The monitor attaches the CD-ROM raw: a qcow2 image there would show the guest
              * its container. */
@@ -252,9 +275,14 @@ static int disk_attr(struct disk_config *d, const char *attr, bool *has_format, 
         if ((i = config_find_name(config_backing_names, attr + 8)) < 0)
             return error_set(err, -EINVAL, "--disk: backing must be same-dir, none or any");
         d->backing = (enum disk_backing)i;
+    } else if (strncmp(attr, "bus=", 4) == 0) {
+        if ((i = config_find_name(config_disk_bus_names, attr + 4)) < 0)
+            return error_set(err, -EINVAL, "--disk: bus must be virtio or ide");
+        d->bus = (enum disk_bus)i;
     } else {
         return error_set(err, -EINVAL,
-                         "--disk: unknown attribute '%.64s' (format=, readonly, cache=, backing=)",
+                         "--disk: unknown attribute '%.64s' (format=, readonly, cache=, backing=, "
+                         "bus=)",
                          attr);
     }
     return 0;
@@ -266,7 +294,7 @@ static int o_disk(struct vm_config *cfg, const char *key, const char *val, struc
     char buf[PATH_MAX + 64], *save = NULL, *tok;
     bool has_format = false;
     int ret;
-    if (cfg->disk_count + (cfg->cdrom != NULL) >= VM_MAX_DISKS)
+    if (cfg->disk_count + config_has_disc(cfg->cdrom) >= VM_MAX_DISKS)
         return error_set(err, -EINVAL, "--%s: at most %d disks, the CD-ROM included", key,
                          VM_MAX_DISKS);
     if (snprintf(buf, sizeof(buf), "%s", val) >= (int)sizeof(buf))
@@ -284,6 +312,11 @@ static int o_disk(struct vm_config *cfg, const char *key, const char *val, struc
     for (size_t i = 0; ret == 0 && i < cfg->disk_count; i++)
         if (strcmp(cfg->disks[i].path, d.path) == 0)
             ret = error_set(err, -EEXIST, "--%s: %s is attached already", key, d.path);
+    if (ret == 0 && d.bus == DISK_BUS_IDE && config_ide_drives(cfg) >= CONFIG_MAX_IDE_DRIVES)
+        ret = error_set(err, -EINVAL,
+                        "--%s: at most %d IDE drives, the CD-ROM drive included (use bus=virtio "
+                        "for more)",
+                        key, CONFIG_MAX_IDE_DRIVES);
     if (ret == 0 && !has_format)
         ret = probe_format(key, &d, err);
     if (ret < 0) {
@@ -412,9 +445,10 @@ static int o_vram(struct vm_config *cfg, const char *key, const char *val, struc
 
 static int o_onoff(struct vm_config *cfg, const char *key, const char *val, struct error *err)
 {
-    bool *field = strcmp(key, "acpi") == 0     ? &cfg->has_acpi
-                  : strcmp(key, "ioapic") == 0 ? &cfg->has_ioapic
-                                               : &cfg->is_autostart;
+    bool *field = strcmp(key, "acpi") == 0        ? &cfg->has_acpi
+                  : strcmp(key, "ioapic") == 0    ? &cfg->has_ioapic
+                  : strcmp(key, "boot-menu") == 0 ? &cfg->has_boot_menu
+                                                  : &cfg->is_autostart;
     if (config_parse_onoff(val, field) < 0)
         return error_set(err, -EINVAL, "--%s: must be on or off", key);
     return 0;
@@ -479,6 +513,7 @@ static const struct {
     {"keyboard", o_input, false},
     {"acpi", o_onoff, false},
     {"ioapic", o_onoff, false},
+    {"boot-menu", o_onoff, false},
 };
 
 bool config_option_exists(const char *key)

@@ -191,6 +191,8 @@ static json_t *disks_json(const struct vm_config *cfg)
                       "readonly", d->is_readonly, "cache", config_cache_name(d->cache));
         if (o && d->backing != DISK_BACKING_SAME_DIR) /* the default is left out */
             json_object_set_new(o, "backing", json_string(config_backing_name(d->backing)));
+        if (o && d->bus != DISK_BUS_VIRTIO) /* likewise */
+            json_object_set_new(o, "bus", json_string(config_disk_bus_name(d->bus)));
         json_array_append_new(a, o);
     }
     return a;
@@ -259,7 +261,7 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
         json_array_append_new(boot, json_string(config_boot_name(cfg->boot[i])));
     root = json_pack(
         "{s:i,s:s,s:s,s:s,s:i,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-        "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b}",
+        "s:{s:s,s:i,s:i,s:i},s:{s:s,s:s},s:b,s:b,s:b,s:b}",
         "schema", CONFIG_SCHEMA_VERSION, "name", cfg->name, "description", cfg->description,
         "os_type", cfg->os_type, "cpus", (int)cfg->cpus, "memory_mib", (json_int_t)cfg->memory_mib,
         "boot", boot, "firmware", config_fw_name(cfg->firmware), "kernel", str_or_null(cfg->kernel),
@@ -270,7 +272,7 @@ int config_to_json(const struct vm_config *cfg, json_t **out)
         (int)cfg->video_height, "vram_mib", (int)cfg->video_vram_mib, "input", "mouse",
         cfg->is_mouse_tablet ? "tablet" : "ps2", "keyboard",
         cfg->is_keyboard_virtio ? "virtio" : "ps2", "acpi", cfg->has_acpi, "ioapic",
-        cfg->has_ioapic, "autostart", cfg->is_autostart);
+        cfg->has_ioapic, "autostart", cfg->is_autostart, "boot_menu", cfg->has_boot_menu);
     if (root == NULL)
         return -ENOMEM;
     if (cfg->uuid[0] && json_object_set_new(root, "uuid", json_string(cfg->uuid)) < 0) {

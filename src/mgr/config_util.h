@@ -20,6 +20,7 @@ extern const char *const config_fw_names[];
 extern const char *const config_format_names[];
 extern const char *const config_cache_names[];
 extern const char *const config_backing_names[];
+extern const char *const config_disk_bus_names[];
 extern const char *const config_nic_model_names[];
 extern const char *const config_nic_mode_names[];
 extern const char *const config_serial_type_names[];

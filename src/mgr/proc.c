@@ -143,9 +143,9 @@ static void video_args(const struct vm_config *cfg, struct argv_builder *b)
 }
 
 /* --machine pc --firmware bios|uefi (with the VM's variable store), the VM's uuid (the SMBIOS
- * system UUID) and the boot order's floppy, cdrom and disk entries; a kernel (first in the
- * order, with bios only: config_check_supported) goes
- * with --kernel, which the monitor boots first. */
+ * system UUID), the boot order's floppy, cdrom and disk entries and the boot menu; a kernel (first
+ * in the order, with bios only: config_check_supported) goes with --kernel, which the monitor boots
+ * first. */
 static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
 {
     char order[64] = "";
@@ -172,6 +172,10 @@ static void firmware_args(const struct vm_config *cfg, struct argv_builder *b)
     if (order[0] != '\0') {
         arg_add(b, "--boot");
         arg_add(b, order);
+    }
+    if (cfg->has_boot_menu) {
+        arg_add(b, "--boot-menu");
+        arg_add(b, "on");
     }
 }
 
@@ -235,12 +239,13 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
         const struct disk_config *d = &cfg->disks[i];
         arg_add(&b, "--disk");
         /* backing=same-dir is the monitor's default too */
-        arg_addf(&b, "%s,format=%s%s,cache=%s%s%s", d->path, config_format_name(d->format),
+        arg_addf(&b, "%s,format=%s%s,cache=%s%s%s%s", d->path, config_format_name(d->format),
                  d->is_readonly ? ",readonly" : "", config_cache_name(d->cache),
                  d->backing != DISK_BACKING_SAME_DIR ? ",backing=" : "",
-                 d->backing != DISK_BACKING_SAME_DIR ? config_backing_name(d->backing) : "");
+                 d->backing != DISK_BACKING_SAME_DIR ? config_backing_name(d->backing) : "",
+                 d->bus == DISK_BUS_IDE ? ",bus=ide" : "");
     }
-    if (cfg->cdrom) {
+    if (cfg->cdrom) { /* a path, or "empty" (CONFIG_EMPTY_DRIVE), as the monitor spells it */
         arg_add(&b, "--cdrom");
         arg_add(&b, cfg->cdrom);
     }

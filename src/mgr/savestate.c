@@ -112,8 +112,17 @@ static int save_into(const char *name, const char *sock, const char *tmp, unsign
         json_object_set_new(args, "compress", json_string("zstd"));
     if (args != NULL && (flags & SAVESTATE_LIVE))
         json_object_set_new(args, "live", json_true());
-    ret = args ? client_call_fd(&c, "save", args, fd, SAVESTATE_CALL_TIMEOUT_MS, NULL, err)
-               : error_set(err, -ENOMEM, "out of memory");
+    if (args == NULL) {
+        ret = error_set(err, -ENOMEM, "out of memory");
+    } else {
+        /* named after the VM: `snapshot take` saves through here too, and "save: cannot
+         * save: ..." said the request's name twice */
+        struct error e = {0};
+        ret = client_call_fd(&c, "save", args, fd, SAVESTATE_CALL_TIMEOUT_MS, NULL, &e);
+        if (ret < 0)
+            error_set(err, ret, "VM '%s': %s", name,
+                      strncmp(e.message, "save: cannot save", 17) == 0 ? e.message + 6 : e.message);
+    }
     json_decref(args);
     client_close(&c);
     close(fd);

@@ -17,6 +17,10 @@ start/pause/resume/stop/poweroff/kill -9/racing-start paths run for real on host
   no-nic          a monitor without network adapters: --help does not name --nic, --nic is
                   refused and the network commands answer ENOTSUP
 
+With --cdrom/--floppy (a file or "empty") it serves media-change on that drive (ENODEV
+without one) and shows the media in query-config; send-key always succeeds. With --machine pc
+(the manager's firmware boot) --kernel is not required.
+
 With adapters (--nic, repeatable, the contract of docs/vmm.md) it serves query-net,
 net-hostfwd-add/-remove (a host port taken twice is EADDRINUSE, as is a rule whose host port
 is in FAKE_VMM_BUSY_PORTS) and net-link. --help prints the options it accepts.
@@ -35,8 +39,10 @@ VERSION = 1
 
 HELP = """usage: bareiron-vmm (fake) --kernel FILE [options]
   --name NAME --control PATH --cpus N --memory SIZE --kernel FILE --initrd FILE
-  --cmdline TEXT --disk SPEC --cdrom FILE --serial SPEC --serial-log FILE
-  --acpi on|off --ioapic on|off --sandbox --no-reboot --fd N:PATH
+  --cmdline TEXT --disk SPEC --cdrom FILE|empty --floppy FILE|empty --serial SPEC
+  --serial-log FILE --acpi on|off --ioapic on|off --sandbox --no-reboot --fd N:PATH
+  --machine pc --firmware bios|uefi --boot LIST --boot-menu on|off --uuid UUID
+  --video SPEC --vram SIZE --display SPEC
 """
 HELP_NIC = "  --nic nat[,mac=MAC][,hostfwd=RULE]...[,restrict=on|off] | tap,ifname=IF | none\n"
 
@@ -115,6 +121,9 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.bufs = {}
         self.console_clients = []
+        # the removable drives the monitor was started with: their medium (None: empty)
+        self.media = {d: (None if opts[d] == "empty" else opts[d])
+                      for d in ("cdrom", "floppy") if d in opts}
 
     def reply(self, conn, rid, result=None, error=None):
         if error:
@@ -139,7 +148,17 @@ class Monitor:
             return self.reply(conn, rid, {"name": self.opts.get("name"),
                                           "cpus": int(self.opts.get("cpus", 1)),
                                           "kernel": self.opts.get("kernel"),
-                                          "disks": self.opts["disk"]})
+                                          "disks": self.opts["disk"],
+                                          "media": self.media})
+        if cmd == "media-change":
+            args = req.get("args", {})
+            drive = args.get("drive")
+            if drive not in self.media:
+                return self.reply(conn, rid, error=("ENODEV", f"no {drive} drive"))
+            self.media[drive] = None if args.get("eject") else args.get("path")
+            return self.reply(conn, rid)
+        if cmd == "send-key":
+            return self.reply(conn, rid)
         if cmd == "pause":
             if self.state != "running":
                 return self.reply(conn, rid, error=("EBUSY", f"the VM is {self.state}"))
@@ -298,11 +317,11 @@ def main():
     with open("fake-argv.json", "w") as f:
         json.dump(sys.argv[1:], f)
     record_fds(opts["fd"])
-    if "kernel" not in opts:
+    if "kernel" not in opts and opts.get("machine") != "pc":
         print("bareiron-vmm (fake): --kernel is required", file=sys.stderr)
         return 2
     if mode == "fail-start":
-        print(f"bareiron-vmm: {opts['kernel']}: not a kernel", file=sys.stderr)
+        print(f"bareiron-vmm: {opts.get('kernel')}: not a kernel", file=sys.stderr)
         return 6
     if mode == "never-ready":
         time.sleep(3600)

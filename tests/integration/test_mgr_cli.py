@@ -360,7 +360,9 @@ def test_floppy_is_stored_and_passed(mgr, kernel, tmp_path):
     assert r.returncode == EXIT_INVALID and "not a floppy image" in r.stderr, r.stderr
     mgr.ok("create", "f", "--kernel", kernel, "--floppy", img)
     assert json.loads((mgr.vm_dir("f") / "vm.json").read_text())["floppy"] == str(img)
-    mgr.ok("set", "f", "--floppy", "eject")
+    mgr.ok("set", "f", "--floppy", "eject")  # the drive stays, empty
+    assert json.loads((mgr.vm_dir("f") / "vm.json").read_text())["floppy"] == "empty"
+    mgr.ok("set", "f", "--floppy", "none")  # no drive
     assert json.loads((mgr.vm_dir("f") / "vm.json").read_text())["floppy"] is None
 
 

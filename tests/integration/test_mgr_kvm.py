@@ -83,7 +83,7 @@ def test_cdrom_change_while_running(mgr, tmp_path):
     assert runtime_cdrom(mgr, "cd") == str(b)
     assert mgr.show("cd")["config"]["cdrom"] == str(b)
     mgr.ok("set", "cd", "--cdrom", "eject")
-    assert runtime_cdrom(mgr, "cd") is None and mgr.show("cd")["config"]["cdrom"] is None
+    assert runtime_cdrom(mgr, "cd") is None and mgr.show("cd")["config"]["cdrom"] == "empty"
     mgr.ok("set", "cd", "--cdrom", a)
     assert runtime_cdrom(mgr, "cd") == str(a)
     mgr.ok("poweroff", "cd")

@@ -151,7 +151,7 @@ def test_argv_honours_acpi_ioapic_and_the_probed_format(mgr, bareiron, tmp_path)
     ("network", [{"mode": "bridge", "bridge": "br0"}], "--remove-nic 1"),
     ("network", [{"mode": "nat"}, {"mode": "nat", "model": "e1000"}], "--remove-nic 2"),
     ("boot", ["disk", "kernel"], "--boot kernel,cdrom,disk"),
-    ("video", {"width": 800, "height": 600, "vram_mib": 16}, "--video std"),
+    ("video", {"width": 800, "height": 600, "vram_mib": 16}, "--video none"),
     ("serial", [{"type": "console"}, {"type": "file", "path": "/tmp/com2"}], "--serial none"),
 ])
 def test_start_refuses_a_stored_unsupported_setting(mgr, key, value, fix):

@@ -215,7 +215,7 @@ def test_forwards_change_live(mgr):
     assert live() == ["tcp:127.0.0.1:8000-:80"]
     assert (mgr.vm_dir("l") / "vm.json").read_text() == before
     # other network settings need the VM off
-    for args in (["--nic1", "tap:tap0"], ["--nat-restrict1", "on"], ["--remove-nic", "1"]):
+    for args in (["--nic2", "tap:tap0"], ["--nat-restrict1", "on"], ["--remove-nic", "1"]):
         r = mgr.run("set", "l", *args)
         assert r.returncode == EXIT_STATE and "powered off" in r.stderr
 
@@ -244,11 +244,12 @@ def test_tftp_and_boot_file(mgr, tmp_path):
     n = nics(mgr, "pxe")[0]
     assert n["tftp"] == str(d) and n["bootfile"] == "pxelinux.0"
     assert f"  TFTP:        {d}, boot file pxelinux.0" in mgr.ok("show", "pxe").stdout
-    mgr.run("start", "pxe")  # the fake monitor records its command line, then wants --kernel
+    mgr.ok("start", "pxe")  # the fake monitor records its command line
     argv = json.loads((mgr.vm_dir("pxe") / "run" / "fake-argv.json").read_text())
     nic = argv[argv.index("--nic") + 1]
     assert nic.endswith(f",tftp={d},bootfile=pxelinux.0"), nic
     assert argv[argv.index("--boot") + 1] == "net,disk"
+    mgr.ok("poweroff", "pxe")
     r = mgr.run("set", "pxe", "--remove-nic", "1")
     assert r.returncode == EXIT_INVALID and "--boot net needs a network adapter" in r.stderr
     mgr.ok("set", "pxe", "--nat-tftp1", "none")

@@ -157,7 +157,14 @@ static void test_every_field_rejects_bad_values(void **state)
     expect_bad("disks", "[{\"path\":\"/a\",\"format\":\"vmdk\"}]", -EINVAL, "disks[0].format");
     expect_bad("disks", "[{\"path\":\"/a\",\"readonly\":\"no\"}]", -EINVAL, "disks[0].readonly");
     expect_bad("disks", "[{\"path\":\"/a\",\"cache\":1}]", -EINVAL, "disks[0].cache");
-    expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"ide\"}]", -EINVAL, "unknown key \"bus\"");
+    expect_bad("disks", "[{\"path\":\"/a\",\"bus\":\"scsi\"}]", -EINVAL, "disks[0].bus");
+    expect_bad("disks",
+               "[{\"path\":\"/a\",\"bus\":\"ide\"},{\"path\":\"/b\",\"bus\":\"ide\"},"
+               "{\"path\":\"/c\",\"bus\":\"ide\"},{\"path\":\"/d\",\"bus\":\"ide\"},"
+               "{\"path\":\"/e\",\"bus\":\"ide\"}]",
+               -EINVAL, "at most 4 IDE drives");
+    expect_bad("cdrom", "\"empty2\"", -EINVAL, "cdrom");
+    expect_bad("boot_menu", "\"on\"", -EINVAL, "boot_menu");
     expect_bad("disks", "[{\"path\":\"/a\"},{\"path\":\"/a\"}]", -EINVAL, "attached twice");
     expect_bad("network", "[{\"mode\":\"wifi\"}]", -EINVAL, "network[0].mode");
     expect_bad("network", "[{\"mode\":\"tap\",\"tap\":\"t0\",\"tftp\":\"/srv\"}]", -EINVAL,
@@ -296,7 +303,7 @@ static void test_options(void **state)
     set_bad(&c, "boot", "", -EINVAL);
     set_bad(&c, "boot", "disk,usb", -EINVAL);
     set_bad(&c, "kernel", "/nonexistent/k", -ENOENT);
-    set_bad(&c, "kernel", "/tmp", -EINVAL);
+    set_bad(&c, "kernel", "/tmp", -ENOEXEC); /* a directory is bad input (6), as for `disk` */
     set_bad(&c, "disk", "/nonexistent", -ENOENT);
     set_bad(&c, "remove-disk", "5", -ENOENT);
     set_bad(&c, "nic", "tap", -EINVAL);
@@ -346,8 +353,12 @@ static void test_unsupported_settings_are_refused(void **state)
     assert_int_equal(truncate(file, 1474560), 0);
     set_ok(&c, "floppy", file);
     assert_string_equal(c.floppy, file);
-    set_ok(&c, "floppy", "eject");
+    set_ok(&c, "floppy", "eject"); /* the drive stays, empty */
+    assert_string_equal(c.floppy, CONFIG_EMPTY_DRIVE);
+    set_ok(&c, "floppy", "none");
     assert_null(c.floppy);
+    set_ok(&c, "floppy", "empty");
+    assert_string_equal(c.floppy, CONFIG_EMPTY_DRIVE);
     set_ok(&c, "video", "800x600"); /* honoured with a display adapter (checked at start) */
     set_ok(&c, "vram", "64M");
     set_bad(&c, "vram", "24M", -EINVAL);
@@ -397,8 +408,9 @@ static void test_check_supported(void **state)
         {"boot", "[\"disk\",\"kernel\"]", "--boot kernel,cdrom,disk"},
         {"firmware", "\"uefi\"", "--kernel none"},
         /* a kernel boot has no adapter unless asked: a size or video memory is refused */
-        {"video", "{\"width\":800,\"height\":600}", "--video std"},
-        {"video", "{\"vram_mib\":64}", "--video std"},
+        {"video", "{\"width\":800,\"height\":600}", "--video none"},
+        {"video", "{\"vram_mib\":64}", "--video none"},
+        {"boot_menu", "true", "--boot-menu off"},
         {"video", "{\"adapter\":\"std\",\"vram_mib\":24}", "--vram 16M"},
         {"serial", "[{\"type\":\"console\"},{\"type\":\"pty\"}]", "second serial port"},
         {"serial", "[{\"type\":\"pty\"}]", "pty"},
@@ -609,8 +621,8 @@ static void test_shared_limits(void **state)
         set_ok(&c, "disk", files[i]);
     set_ok(&c, "cdrom", files[VM_MAX_DISKS - 1]);
     set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL); /* the CD-ROM is the 8th */
-    set_ok(&c, "cdrom", "eject");                      /* `set --cdrom eject`, the same as none */
-    assert_null(c.cdrom);
+    set_ok(&c, "cdrom", "eject");                      /* the drive stays, empty: no disk */
+    assert_string_equal(c.cdrom, CONFIG_EMPTY_DRIVE);
     set_ok(&c, "disk", files[VM_MAX_DISKS - 1]);
     assert_int_equal(c.disk_count, VM_MAX_DISKS);
     set_bad(&c, "disk", files[VM_MAX_DISKS], -EINVAL);
@@ -632,6 +644,60 @@ static void test_shared_limits(void **state)
     free(cmdline);
     config_fini(&c);
     for (int i = 0; i <= VM_MAX_DISKS; i++)
+        unlink(files[i]);
+}
+
+/* --disk bus=ide and the CD-ROM drive (with or without a disc) share the IDE controller's four
+ * drives; --boot-menu needs firmware; a display size needs an adapter. */
+static void test_ide_drives_and_devices(void **state)
+{
+    char files[5][32], spec[64];
+    struct vm_config c;
+    struct error err;
+    (void)state;
+    assert_int_equal(config_init(&c, "i"), 0);
+    for (int i = 0; i < 5; i++) {
+        snprintf(files[i], sizeof(files[i]), "/tmp/bareiron-ide-XXXXXX");
+        int fd = mkstemp(files[i]);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    set_ok(&c, "cdrom", "empty");
+    for (int i = 0; i < 3; i++) {
+        snprintf(spec, sizeof(spec), "%s,bus=ide", files[i]);
+        set_ok(&c, "disk", spec);
+        assert_int_equal(c.disks[i].bus, DISK_BUS_IDE);
+    }
+    assert_int_equal(config_ide_drives(&c), 4);
+    snprintf(spec, sizeof(spec), "%s,bus=ide", files[3]);
+    error_clear(&err);
+    assert_int_equal(config_set_option(&c, "disk", spec, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "at most 4 IDE drives"));
+    snprintf(spec, sizeof(spec), "%s,bus=virtio", files[3]);
+    set_ok(&c, "disk", spec); /* virtio-blk is not limited by IDE */
+    snprintf(spec, sizeof(spec), "%s,bus=scsi", files[4]);
+    set_bad(&c, "disk", spec, -EINVAL);
+    set_ok(&c, "cdrom", "none");
+    snprintf(spec, sizeof(spec), "%s,bus=ide", files[4]);
+    set_ok(&c, "disk", spec);
+    set_bad(&c, "cdrom", "empty", -EINVAL); /* no IDE drive left for it */
+    assert_int_equal(config_validate(&c, NULL), 0);
+    /* boot menu and display size against the rest */
+    set_ok(&c, "boot-menu", "on");
+    assert_true(c.has_boot_menu);
+    assert_int_equal(config_check_devices(&c, NULL), 0);
+    set_ok(&c, "firmware", "none");
+    assert_int_equal(config_check_devices(&c, NULL), -ENOTSUP);
+    set_ok(&c, "boot-menu", "off");
+    set_ok(&c, "firmware", "auto");
+    set_ok(&c, "video", "none");
+    assert_int_equal(config_check_devices(&c, NULL), 0);
+    set_ok(&c, "vram", "4M");
+    assert_int_equal(config_check_devices(&c, NULL), -ENOTSUP);
+    set_ok(&c, "video", "std");
+    assert_int_equal(config_check_devices(&c, NULL), 0);
+    config_fini(&c);
+    for (int i = 0; i < 5; i++)
         unlink(files[i]);
 }
 
@@ -670,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_settings_are_refused),
         cmocka_unit_test(test_check_supported),
         cmocka_unit_test(test_shared_limits),
+        cmocka_unit_test(test_ide_drives_and_devices),
         cmocka_unit_test(test_disk_format_is_probed),
         cmocka_unit_test(test_names_and_values),
         cmocka_unit_test(test_network_options),
