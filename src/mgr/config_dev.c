@@ -44,6 +44,14 @@ int config_check_devices(const struct vm_config *cfg, struct error *err)
                          has_size ? "video WIDTHxHEIGHT" : "vram",
                          config_video_adapter_name(cfg->video_adapter),
                          cfg->video_adapter == VIDEO_AUTO ? ", none with a kernel" : "");
+    if (config_video_adapter(cfg) != VIDEO_NONE &&
+        (uint64_t)cfg->video_width * cfg->video_height * 4 > (uint64_t)cfg->video_vram_mib << 20)
+        return error_set(err, -ENOTSUP,
+                         "--vram %uM cannot hold the display size %ux%u at 32 bits a pixel (%llu "
+                         "bytes): give more video memory or a smaller --video WxH",
+                         (unsigned)cfg->video_vram_mib, (unsigned)cfg->video_width,
+                         (unsigned)cfg->video_height,
+                         (unsigned long long)cfg->video_width * cfg->video_height * 4);
     if (cfg->has_boot_menu && config_effective_fw(cfg) == FW_NONE)
         return error_set(err, -ENOTSUP,
                          "--boot-menu on: not supported yet without firmware (a direct kernel "

@@ -228,3 +228,14 @@ def test_run_help_and_cdrom(mgr, bareiron, tmp_path):
         r = mgr.run("run", *args)
         assert r.returncode == EXIT_INVALID and "qcow2 image cannot be the CD-ROM" in r.stderr
     assert "take (running too)" in mgr.ok("--help").stdout
+
+
+def test_video_memory_must_hold_the_size(mgr):
+    """--vram that cannot hold --video WxH at 32 bits a pixel is refused at create and set
+    (status 6, nothing stored), not at start by the monitor."""
+    r = mgr.run("create", "big", "--video", "4096x2160", "--vram", "16M")
+    assert r.returncode == EXIT_INVALID and "cannot hold the display size 4096x2160" in r.stderr
+    mgr.ok("create", "big", "--video", "4096x2160", "--vram", "64M")
+    r = mgr.run("set", "big", "--vram", "2M")
+    assert r.returncode == EXIT_INVALID and "--vram 2M" in r.stderr, r.stderr
+    assert vm_json(mgr, "big")["video"]["vram_mib"] == 64
