@@ -229,6 +229,8 @@ bool machine_has_ide(const struct machine *m);
 MUST_CHECK int machine_add_ide(struct machine *m, struct error *err);
 void machine_remove_ide(struct machine *m);
 void machine_free_ide(struct machine *m);
+int machine_save_ide(struct machine *m, struct sf_buf *b);
+int machine_load_ide(struct machine *m, struct sf_in *in);
 /* The m->disks[] index of virtio-blk disk (index) (the disks on bus=virtio, in order). */
 unsigned machine_vblk_disk(const struct machine *m, unsigned index);
 /* machine_pc.c: the chipset of --machine pc. The host config gets the i440FX identity, the
@@ -250,11 +252,15 @@ MUST_CHECK int machine_fw_add_kernel(struct machine *m);
 void machine_fw_free_kernel(struct machine *m);
 MUST_CHECK int machine_add_fw_cfg(struct machine *m, struct error *err);
 void machine_remove_fw_cfg(struct machine *m);
+int machine_save_fw_cfg(struct machine *m, struct sf_buf *b);
+int machine_load_fw_cfg(struct machine *m, struct sf_in *in);
 MUST_CHECK int machine_add_debugcon(struct machine *m, struct error *err);
 void machine_remove_debugcon(struct machine *m);
 /* machine_flash.c: --firmware uefi's variable store, a CFI flash below the CODE image. */
 bool machine_is_uefi(const struct machine *m);
 MUST_CHECK int machine_open_flash(struct machine *m, struct error *err);
+int machine_save_flash(struct machine *m, struct sf_buf *b);
+int machine_load_flash(struct machine *m, struct sf_in *in);
 void machine_close_flash(struct machine *m);
 MUST_CHECK int machine_add_flash(struct machine *m, struct error *err);
 void machine_remove_flash(struct machine *m);
@@ -300,8 +306,9 @@ int machine_load_rtc(struct machine *m, struct sf_in *in);
 int machine_save_pci(struct machine *m, struct sf_buf *b);
 int machine_load_pci(struct machine *m, struct sf_in *in);
 /* machine_virtio_state.c: the save/load hooks of machine_vdev_kinds[], and the wait (event
- * loop thread, vCPUs paused) until no virtio device has a request in flight: 0 or -EBUSY. */
-MUST_CHECK int machine_quiesce_vdevs(struct machine *m, struct error *err);
+ * loop thread, vCPUs paused) until no device has block I/O or a virtio request in flight (the
+ * virtio functions, the IDE controller, the floppy controller): 0 or -EBUSY. */
+MUST_CHECK int machine_quiesce(struct machine *m, struct error *err);
 /* For a live save, once gmem tracks writes: marks what the requests in flight may write
  * (virtio_mark_writable of every device). */
 void machine_mark_vdevs(struct machine *m);
