@@ -187,7 +187,8 @@ void machine_remove_rtc(struct machine *m);
 MUST_CHECK int machine_add_input(struct machine *m, struct error *err);
 void machine_remove_input(struct machine *m);
 /* machine_fdc.c: the ISA DMA controllers and the floppy controller, their presence and their
- * saved state (the floppy controller's save refuses with -EBUSY while a transfer is in flight). */
+ * saved state (machine_quiesce waits for the floppy controller's transfer in flight before its
+ * save; one still in flight makes the save return -EBUSY). */
 bool machine_has_isa_dma(const struct machine *m);
 bool machine_has_fdc(const struct machine *m);
 MUST_CHECK int machine_add_isa_dma(struct machine *m, struct error *err);

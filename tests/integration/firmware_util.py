@@ -292,8 +292,9 @@ def int10_disk_image(tmp_path: pathlib.Path, word: str, sector: str = INT10_SECT
 # counting: each round reads @COUNT@ sectors of @SIZE@ bytes from LBA @LBA@ into 0x8000 and
 # checks that each starts with "\x01CD00" (the ISO 9660 volume descriptors at LBA 16 of a CD;
 # counter_disk_image writes them on a disk), then every 16 rounds prints "C" and the round
-# count in hex on COM1. A failed read or check prints "FAIL" and halts. It never powers off:
-# a save/restore test sees the count go on across the restore.
+# count in hex on COM1. A failed read or check prints "FAIL" and halts. A byte received on
+# COM1 powers it off through ACPI S5 (as BOOT_SECTOR does); until then a save/restore test sees
+# the count go on across the restore.
 COUNTER_SECTOR = r"""
     .code16
     .globl _start
@@ -324,6 +325,10 @@ check:
     jne fail
     addw $@SIZE@, %bx
     loop check
+    movw $0x3fd, %dx
+    inb %dx, %al
+    testb $1, %al
+    jnz poweroff
     incw count
     testw $15, count
     jnz round
@@ -346,6 +351,18 @@ hex:
     movb $10, %al
     call putc
     jmp round
+poweroff:
+    movl $0x80000b40, %eax  /* ACPI S5 at the PIIX4's PMBA, as in BOOT_SECTOR */
+    movw $0xcf8, %dx
+    outl %eax, %dx
+    movw $0xcfc, %dx
+    inl %dx, %eax
+    andw $0xffc0, %ax
+    addw $4, %ax
+    movw %ax, %dx
+    movw $0x2000, %ax
+    outw %ax, %dx
+    jmp halt
 fail:
     movw $failmsg, %si
 2:  lodsb

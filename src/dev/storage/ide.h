@@ -110,8 +110,8 @@ MUST_CHECK int ide_change_media(struct ide *ide, unsigned drive, struct blk *blk
  * ide_save returns -EBUSY while one has. ide_load takes a controller with the same drives (an
  * ATA disk of the same size; an ATAPI drive whose medium may differ: the guest then sees a media
  * change) and no I/O, checks every field of the hostile data (indices, lengths, buffer
- * positions, the range of a transfer against the medium) before anything changes, and returns
- * 0 or -EINVAL. Event loop thread, vCPUs paused.
+ * positions, the range of a transfer against the ATA disk, or a CD address that fits a READ(12))
+ * before anything changes, and returns 0 or -EINVAL. Event loop thread, vCPUs paused.
  */
 unsigned ide_busy(struct ide *ide);
 MUST_CHECK int ide_save(struct ide *ide, struct sf_buf *b);

@@ -46,6 +46,10 @@ static const ide_end_fn end_fns[END_KINDS] = {
 };
 
 #define ATA_MAX_SECTORS 65536u /* an LBA48 count of 0 */
+/* Where an ATAPI transfer may end: a READ(12) at the last 32-bit LBA. Not the medium's size:
+ * the medium may change while a command waits for the guest (ide_change_media refuses only
+ * while block I/O is queued or in flight), and the disk refuses what lies past it. */
+#define ATAPI_END_MAX ((1ULL << 32) + ATAPI_MAX_READ_SECTORS)
 
 static unsigned end_kind_of(ide_end_fn fn)
 {
@@ -101,10 +105,14 @@ static void put_drive(struct sf_buf *b, const struct ide_drive *d)
 
 static void put_channel(struct sf_buf *b, const struct ide_channel *ch)
 {
-    const uint8_t regs[] = {(uint8_t)ch->cur, (uint8_t)ch->xfer_unit, ch->feature, ch->nsector,
-                            ch->sector, ch->lcyl, ch->hcyl, ch->select, ch->hob_feature,
-                            ch->hob_nsector, ch->hob_sector, ch->hob_lcyl, ch->hob_hcyl,
-                            ch->devctl, ch->irq_pending};
+    const uint8_t regs[] = {(uint8_t)ch->cur, (uint8_t)ch->xfer_unit,
+                            ch->feature,      ch->nsector,
+                            ch->sector,       ch->lcyl,
+                            ch->hcyl,         ch->select,
+                            ch->hob_feature,  ch->hob_nsector,
+                            ch->hob_sector,   ch->hob_lcyl,
+                            ch->hob_hcyl,     ch->devctl,
+                            ch->irq_pending};
     uint32_t need = (uint32_t)buf_needed(ch);
     sf_put_bytes(b, regs, sizeof(regs));
     sf_put_u8(b, (uint8_t)end_kind_of(ch->end_fn));
@@ -237,10 +245,9 @@ static bool piece_is_valid(const struct ide_channel *t, const struct ide_drive *
         return d->kind != IDE_KIND_NONE && !t->is_out && t->end <= 512;
     case END_ATAPI_PIECE:
         return is_atapi && !t->is_out && has_bcl && t->piece > 0 && t->piece <= t->reply_left &&
-               (uint64_t)t->reply_off + t->reply_left <= IDE_BUF_BYTES &&
-               t->pos >= t->reply_off && t->end == (uint64_t)t->reply_off + t->piece &&
-               t->left <= ATAPI_MAX_READ_SECTORS &&
-               (t->left == 0 || range_ok(t->lba, t->left, d->nsectors));
+               (uint64_t)t->reply_off + t->reply_left <= IDE_BUF_BYTES && t->pos >= t->reply_off &&
+               t->end == (uint64_t)t->reply_off + t->piece && t->left <= ATAPI_MAX_READ_SECTORS &&
+               range_ok(t->lba, t->left, ATAPI_END_MAX);
     case END_ATAPI_PACKET:
         return is_atapi && t->is_out && t->end == ATAPI_PACKET_BYTES && has_bcl;
     default:
@@ -266,7 +273,21 @@ static bool dma_is_valid(const struct ide_channel *t, const struct ide_drive *d)
         return false;
     return dma->offset_bytes % sector == 0 && dma->len_bytes % sector == 0 &&
            dma->len_bytes / sector <= max &&
-           range_ok(dma->offset_bytes / sector, dma->len_bytes / sector, d->nsectors);
+           range_ok(dma->offset_bytes / sector, dma->len_bytes / sector,
+                    d->kind == IDE_KIND_ATA ? d->nsectors : ATAPI_END_MAX);
+}
+
+/* A command in progress shows in its unit's status (DRQ for a PIO piece, BSY for a DMA that
+ * waits), and the other unit of the channel is idle meanwhile (the task file is the running
+ * unit's own: ide.c ignores a command for the other one). */
+static bool busy_is_valid(const struct ide_channel *t)
+{
+    uint8_t mine = t->drive[t->xfer_unit].status, other = t->drive[!t->xfer_unit].status;
+    if (t->end_fn == NULL && !t->dma.is_pending)
+        return true;
+    if ((other & (ATA_BSY | ATA_DRQ)) != 0)
+        return false;
+    return t->end_fn != NULL ? (mine & ATA_DRQ) != 0 : (mine & ATA_BSY) != 0;
 }
 
 /* Reads channel (t) (a copy of the live one) and its buffer bytes into (buf). */
@@ -325,6 +346,8 @@ static bool get_channel(struct sf_in *in, struct ide_channel *t, uint8_t *buf)
         t->pos > t->end || t->end > IDE_BUF_BYTES)
         return false;
     t->end_fn = end_fns[kind];
+    if (!busy_is_valid(t))
+        return false;
     return piece_is_valid(t, &t->drive[t->xfer_unit], kind) &&
            dma_is_valid(t, &t->drive[t->xfer_unit]) && buf_needed(t) == need;
 }
@@ -338,7 +361,7 @@ static void commit_channel(struct ide_channel *ch, const struct ide_channel *t, 
     memcpy(live_buf, buf, (size_t)buf_needed(t));
     *ch = *t;
     ch->buf = live_buf;
-    ch->dma.done = !t->dma.is_pending          ? NULL
+    ch->dma.done = !t->dma.is_pending        ? NULL
                    : d->kind == IDE_KIND_ATA ? ide_ata_rw_done
                                              : ide_atapi_dma_done;
     if (!t->dma.is_pending)

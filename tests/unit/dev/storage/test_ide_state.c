@@ -310,7 +310,7 @@ static void test_hostile(void **state)
     assert_int_equal(load_mutated(f, OFF_PER_DRQ, &big, 4), -EINVAL);
     assert_int_equal(load_mutated(f, OFF_DMA_PENDING, &two, 1), -EINVAL);
     assert_int_equal(load_mutated(f, OFF_BM_CMD, &two, 1), -EINVAL);
-    assert_int_equal(load_mutated(f, drive0, &two, 1), -EINVAL);    /* ATAPI where ATA is */
+    assert_int_equal(load_mutated(f, drive0, &two, 1), -EINVAL); /* ATAPI where ATA is */
     assert_int_equal(load_mutated(f, drive0 + OFF_DRIVE_NSECTORS, &huge, 8), -EINVAL);
     assert_int_equal(load_mutated(f, drive0 + OFF_DRIVE_MULTIPLE, &three, 1), -EINVAL);
     assert_int_equal(load_mutated(f, SIZE_MAX, NULL, 0), -EINVAL); /* one byte short */
