@@ -4,7 +4,8 @@
  * the middle of an ATA PIO read and write, an ATAPI PIO reply and a DMA command waiting for the
  * bus master is loaded into a second controller over the same disks, which finishes the command
  * as the first would have; a save with block I/O queued is refused; a medium that differs at
- * the restore is a media change; and hostile files (indices, positions and lengths out of
+ * the restore is a media change, and a CD read waiting for START after an eject still loads
+ * (and ends NOT READY); and hostile files (indices, positions and lengths out of
  * range, a range past the disk, another drive, truncated or longer data) are refused with
  * nothing changed.
  */
@@ -272,6 +273,27 @@ static void test_busy_and_media_change(void **state)
     assert_int_equal(inb(f->ide2, 1, 1) >> 4, 6); /* UNIT ATTENTION */
 }
 
+/* A CD read by DMA waits for START while the disc is ejected (allowed: no I/O in flight): the
+ * state saves and loads, and START then ends the command with NOT READY. */
+static void test_atapi_dma_after_eject(void **state)
+{
+    struct fx *f = *state;
+    const uint8_t read10[12] = {0x28, 0, 0, 0, 0, 30, 0, 0, 8}; /* LBA 30, 8 sectors */
+    uint8_t e[8] = {0x00, 0x80, 0, 0, 0x00, 0x00, 0, 0x80};     /* 64 KiB at 0x8000, end */
+    struct blk *old = NULL;
+    packet(f->ide, read10, 0, 1);
+    assert_true(inb(f->ide, 1, 7) & ATA_BSY);
+    assert_int_equal(ide_change_media(f->ide, IDE_CDROM_DEFAULT_DRIVE, NULL, true, &old), 0);
+    assert_ptr_equal(old, f->cd);
+    move(f, NULL);
+    assert_int_equal(gmem_write(f->gm, 0x1000, e, sizeof(e)), 0);
+    ide_bm_ops.write(f->ide2, 8 + 4, 0x1000, 4);
+    ide_bm_ops.write(f->ide2, 8, BM_CMD_START | BM_CMD_TO_MEMORY, 1);
+    run(f);
+    assert_true(inb(f->ide2, 1, 7) & ATA_ERR);
+    assert_int_equal(inb(f->ide2, 1, 1) >> 4, 2); /* NOT READY */
+}
+
 static int load_mutated(struct fx *f, size_t off, const void *val, size_t n)
 {
     struct sf_buf copy = {0};
@@ -344,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atapi_pio_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dma_waiting_for_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_and_media_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atapi_dma_after_eject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
