@@ -330,7 +330,8 @@ def assert_consecutive(counts):
 def test_save_restore_and_reset(vmm, tmp_path, media):
     """A SeaBIOS VM saves and resumes while its boot sector reads the IDE disk (ATA) or the
     IDE CD-ROM (ATAPI) through INT 13h over and over (COUNTER_SECTOR, which checks every
-    sector it reads; a save mostly lands inside one of SeaBIOS's PIO transfers): the restored
+    sector it reads; a save often lands inside one of SeaBIOS's PIO reads, with a sector in
+    the channel buffer that SeaBIOS has not taken yet): the restored
     monitor goes on counting from where the saved one stopped, without booting again, and the
     guest's ACPI S5 at the PM base SeaBIOS programmed before the save powers it off (status 0).
     With the disk, a reset through the control API before the save boots SeaBIOS again first.
