@@ -184,9 +184,8 @@ static const struct {
      "  back and checks it, renames it to saved.state and lets the monitor exit: the VM is\n"
      "  then 'saved'. 'bareiron start' resumes it where it stopped and then drops the file;\n"
      "  'bareiron discard' drops it instead. While saved, the settings that describe the\n"
-     "  machine are refused and its disks must not be changed (see docs/cli.md). A device\n"
-     "  without saved state (the IDE controller; fw_cfg on a firmware boot) is refused\n"
-     "  naming it (status 6) and the VM runs on.\n\n"
+     "  machine are refused and its disks must not be changed (see docs/cli.md). Firmware\n"
+     "  VMs (SeaBIOS, UEFI) save as kernel boots do, IDE disks and the CD-ROM included.\n\n"
      "OPTIONS\n  --compress zstd   compress guest memory: a smaller file, but the resume\n"
      "                    reads it instead of mapping it (slower, more memory)\n\n"},
     {"discard", false,

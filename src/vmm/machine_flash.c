@@ -13,6 +13,11 @@
  * file is flushed (fdatasync) when the bank returns to read array mode, as OVMF does after
  * every write; the store thus survives a reset (the machine is rebuilt from the file) and a
  * power-off. A vCPU thread runs all of it under the bank's lock.
+ *
+ * Saved with the machine (section "pflash": the bank's mode and its bytes, pflash_save): a
+ * restore puts the saved bytes back, writing the blocks that differ to the file, so that the
+ * store matches the guest's memory of it also when the file moved on since the save (a snapshot
+ * taken earlier).
  */
 #define LOG_TAG "flash"
 #include <errno.h>
@@ -26,6 +31,7 @@
 
 #include "base/fdcache.h"
 #include "base/log.h"
+#include "base/statefile.h"
 #include "core/vm.h"
 #include "dev/bus.h"
 #include "dev/legacy/pflash.h"
@@ -223,4 +229,23 @@ void machine_remove_flash(struct machine *m)
     fl->is_registered = false;
     if (vm_set_devmem_rom(m->vm, FLASH_SLOT, 0, NULL, 0) < 0)
         log_warn("cannot unmap the variable store");
+}
+
+int machine_save_flash(struct machine *m, struct sf_buf *b)
+{
+    struct machine_flash *fl = m->flash;
+    pthread_mutex_lock(&fl->lock);
+    pflash_save(&fl->f, b);
+    pthread_mutex_unlock(&fl->lock);
+    return 0;
+}
+
+int machine_load_flash(struct machine *m, struct sf_in *in)
+{
+    struct machine_flash *fl = m->flash;
+    int ret;
+    pthread_mutex_lock(&fl->lock);
+    ret = pflash_load(&fl->f, in);
+    pthread_mutex_unlock(&fl->lock);
+    return ret;
 }

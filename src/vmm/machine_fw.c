@@ -348,6 +348,17 @@ void machine_remove_fw_cfg(struct machine *m)
     m->fw_cfg = NULL;
 }
 
+int machine_save_fw_cfg(struct machine *m, struct sf_buf *b)
+{
+    fw_cfg_save(m->fw_cfg, b);
+    return 0;
+}
+
+int machine_load_fw_cfg(struct machine *m, struct sf_in *in)
+{
+    return fw_cfg_load(m->fw_cfg, in);
+}
+
 int machine_add_debugcon(struct machine *m, struct error *err UNUSED)
 {
     int ret = debugcon_create(&m->debugcon);

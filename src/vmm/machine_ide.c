@@ -14,8 +14,9 @@
  * (8259 present) it is in compatibility mode: legacy ports and ISA IRQs 14/15, only BAR4 (bus
  * master) assigned. With the split irqchip, which has no 8259, a guest has no ISA IRQ 14/15
  * (Linux allocates IRQs 0-15 only when it finds a legacy PIC), so the controller is in PCI
- * native mode: its ports in BARs 0-3 and its interrupt on INTA like any PCI function. No saved
- * state yet: save refuses naming the part.
+ * native mode: its ports in BARs 0-3 and its interrupt on INTA like any PCI function. Saved
+ * with the machine (section "ide", dev/storage/ide_state.c), the save having waited for its
+ * block I/O (machine_quiesce).
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/statefile.h"
 #include "block/blk.h"
 #include "core/vm.h"
 #include "dev/pci/pci.h"
@@ -105,6 +107,19 @@ void machine_remove_ide(struct machine *m)
      * goes: machine_destroy frees the controller after every part (machine_free_ide). */
     m->ide_dead = m->ide;
     m->ide = NULL;
+}
+
+int machine_save_ide(struct machine *m, struct sf_buf *b)
+{
+    int ret = ide_save(m->ide, b);
+    if (ret == -EBUSY)
+        log_warn("cannot save: the IDE controller has block I/O in flight: try again");
+    return ret;
+}
+
+int machine_load_ide(struct machine *m, struct sf_in *in)
+{
+    return ide_load(m->ide, in);
 }
 
 void machine_free_ide(struct machine *m)

@@ -188,7 +188,8 @@ void machine_remove_rtc(struct machine *m);
 MUST_CHECK int machine_add_input(struct machine *m, struct error *err);
 void machine_remove_input(struct machine *m);
 /* machine_fdc.c: the ISA DMA controllers and the floppy controller, their presence and their
- * saved state (the floppy controller's save refuses with -EBUSY while a transfer is in flight). */
+ * saved state (machine_quiesce waits for the floppy controller's transfer in flight before its
+ * save; one still in flight makes the save return -EBUSY). */
 bool machine_has_isa_dma(const struct machine *m);
 bool machine_has_fdc(const struct machine *m);
 MUST_CHECK int machine_add_isa_dma(struct machine *m, struct error *err);
@@ -236,6 +237,8 @@ bool machine_has_ide(const struct machine *m);
 MUST_CHECK int machine_add_ide(struct machine *m, struct error *err);
 void machine_remove_ide(struct machine *m);
 void machine_free_ide(struct machine *m);
+int machine_save_ide(struct machine *m, struct sf_buf *b);
+int machine_load_ide(struct machine *m, struct sf_in *in);
 /* The m->disks[] index of virtio-blk disk (index) (the disks on bus=virtio, in order). */
 unsigned machine_vblk_disk(const struct machine *m, unsigned index);
 /* machine_pc.c: the chipset of --machine pc. The host config gets the i440FX identity, the
@@ -257,11 +260,15 @@ MUST_CHECK int machine_fw_add_kernel(struct machine *m);
 void machine_fw_free_kernel(struct machine *m);
 MUST_CHECK int machine_add_fw_cfg(struct machine *m, struct error *err);
 void machine_remove_fw_cfg(struct machine *m);
+int machine_save_fw_cfg(struct machine *m, struct sf_buf *b);
+int machine_load_fw_cfg(struct machine *m, struct sf_in *in);
 MUST_CHECK int machine_add_debugcon(struct machine *m, struct error *err);
 void machine_remove_debugcon(struct machine *m);
 /* machine_flash.c: --firmware uefi's variable store, a CFI flash below the CODE image. */
 bool machine_is_uefi(const struct machine *m);
 MUST_CHECK int machine_open_flash(struct machine *m, struct error *err);
+int machine_save_flash(struct machine *m, struct sf_buf *b);
+int machine_load_flash(struct machine *m, struct sf_in *in);
 void machine_close_flash(struct machine *m);
 MUST_CHECK int machine_add_flash(struct machine *m, struct error *err);
 void machine_remove_flash(struct machine *m);
@@ -307,8 +314,9 @@ int machine_load_rtc(struct machine *m, struct sf_in *in);
 int machine_save_pci(struct machine *m, struct sf_buf *b);
 int machine_load_pci(struct machine *m, struct sf_in *in);
 /* machine_virtio_state.c: the save/load hooks of machine_vdev_kinds[], and the wait (event
- * loop thread, vCPUs paused) until no virtio device has a request in flight: 0 or -EBUSY. */
-MUST_CHECK int machine_quiesce_vdevs(struct machine *m, struct error *err);
+ * loop thread, vCPUs paused) until no device has block I/O or a virtio request in flight (the
+ * virtio functions, the IDE controller, the floppy controller): 0 or -EBUSY. */
+MUST_CHECK int machine_quiesce(struct machine *m, struct error *err);
 /* For a live save, once gmem tracks writes: marks what the requests in flight may write
  * (virtio_mark_writable of every device). */
 void machine_mark_vdevs(struct machine *m);

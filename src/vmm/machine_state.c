@@ -184,7 +184,7 @@ static int save_memory(struct machine *m, struct sf_writer *w, bool is_zstd, uin
 
 int machine_write_devices(struct machine *m, struct sf_writer *w, struct error *err)
 {
-    int ret = machine_quiesce_vdevs(m, err); /* before any device state is taken */
+    int ret = machine_quiesce(m, err); /* before any device state is taken */
     if (ret == 0)
         ret = save_devices(m, w, err);
     if (ret == 0)

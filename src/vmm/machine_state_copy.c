@@ -121,7 +121,7 @@ static int step(struct state_copy *c, struct error *err)
     int ret;
     if (!was_paused)
         vm_pause(m->vm);
-    ret = machine_quiesce_vdevs(m, err);
+    ret = machine_quiesce(m, err);
     /* the wait serves the event loop: a control request there may have resumed the guest */
     if (ret == 0 && !vm_is_paused(m->vm))
         ret = error_set(err, -EBUSY, "the guest was resumed meanwhile");

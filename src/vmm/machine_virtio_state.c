@@ -6,28 +6,31 @@
  * virtio-console: buffered input; virtio-rng: nothing).
  *
  * A device is saved only when quiescent. With the vCPUs paused, no new chain is made
- * available, so machine_quiesce_vdevs (before any section is written, so the interrupts the
- * completions raise are in the irqchip's and vCPUs' state) runs the event loop until no
- * device has a request in flight (the block layer's completions are pushed to the used ring,
- * in guest memory, which is saved afterwards) and gives up with -EBUSY after VDEV_QUIESCE_NS.
- * Requests in flight are thus completed, never saved: a saved queue always has used_idx ==
- * last_avail_idx.
+ * available, so machine_quiesce (before any section is written, so the interrupts the
+ * completions raise are in the irqchip's and vCPUs' state) runs the event loop until no device
+ * has a request in flight (the block layer's completions are pushed to the used ring, in guest
+ * memory, which is saved afterwards; the IDE and floppy controllers' block I/O is waited for
+ * too) and gives up with -EBUSY after VDEV_QUIESCE_NS. Requests in flight are thus completed,
+ * never saved: a saved queue always has used_idx == last_avail_idx.
  */
 #define LOG_TAG "machine"
 #include "vmm/machine_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "base/evloop.h"
 #include "base/log.h"
 #include "base/statefile.h"
 #include "base/util.h"
+#include "dev/legacy/fdc.h"
+#include "dev/storage/ide.h"
 #include "dev/virtio/console.h"
 #include "dev/virtio/input.h"
 #include "dev/virtio/virtio_blk.h"
 #include "dev/virtio/virtio_pci.h"
 
-/* How long a save waits for the requests in flight of one device. */
+/* How long a save waits for the requests in flight. */
 #define VDEV_QUIESCE_NS (5ULL * 1000 * 1000 * 1000)
 
 static unsigned inflight(struct virtio_dev *vd)
@@ -39,19 +42,39 @@ static unsigned inflight(struct virtio_dev *vd)
     return n;
 }
 
-int machine_quiesce_vdevs(struct machine *m, struct error *err)
+/* Names the first device with requests in flight into (what, n); false when none has. */
+static bool first_busy(struct machine *m, char *what, size_t size, unsigned *n)
+{
+    for (unsigned i = 0; i < m->nvdevs; i++) {
+        if ((*n = inflight(m->vdevs[i].vd)) > 0) {
+            snprintf(what, size, "%s %u", m->vdevs[i].kind->name, m->vdevs[i].index);
+            return true;
+        }
+    }
+    /* the IDE and floppy transfers end in guest memory (DMA) and registers: before the save */
+    if (m->ide != NULL && (*n = ide_busy(m->ide)) > 0) {
+        snprintf(what, size, "the IDE controller");
+        return true;
+    }
+    if (m->fdc != NULL && (*n = fdc_in_flight(m->fdc)) > 0) {
+        snprintf(what, size, "the floppy controller");
+        return true;
+    }
+    return false;
+}
+
+int machine_quiesce(struct machine *m, struct error *err)
 {
     uint64_t deadline = time_now_ns() + VDEV_QUIESCE_NS;
+    char what[64];
+    unsigned n;
 
-    for (unsigned i = 0; i < m->nvdevs; i++) {
-        struct machine_vdev *d = &m->vdevs[i];
-        unsigned n;
-        while ((n = inflight(d->vd)) > 0 && time_now_ns() < deadline)
-            (void)evloop_run_once(m->loop, 10);
-        if (n > 0)
-            return error_set(
-                err, -EBUSY, "cannot save: %s %u still has %u requests in flight after %llu s",
-                d->kind->name, d->index, n, (unsigned long long)(VDEV_QUIESCE_NS / 1000000000ULL));
+    while (first_busy(m, what, sizeof(what), &n)) {
+        if (time_now_ns() >= deadline)
+            return error_set(err, -EBUSY,
+                             "cannot save: %s still has %u requests in flight after %llu s", what,
+                             n, (unsigned long long)(VDEV_QUIESCE_NS / 1000000000ULL));
+        (void)evloop_run_once(m->loop, 10);
     }
     return 0;
 }

@@ -143,8 +143,6 @@ static int check_pc(struct vmm_options *o, struct error *err)
         return error_set(err, -EINVAL,
                          "--acpi off / --ioapic off on --machine pc: not supported yet (the "
                          "firmware builds the tables)");
-    if (o->restore != NULL)
-        return error_set(err, -EINVAL, "--restore on --machine pc: not supported yet");
     for (unsigned i = 0; i < o->nboot; i++) {
         if (o->boot[i] == VMM_BOOT_NET && o->nnics == 0)
             return error_set(err, -EINVAL, "--boot net needs a network adapter (--nic)");

@@ -14,11 +14,14 @@
  *           4 bus master read (off & 15), 5 bus master write, 6 RAM write of val at 4 * off,
  *           7 run the loop and complete pending disk requests (arg & 0x20: media change on
  *             the CD-ROM first, eject or insert; arg & 0x40: only run the loop, so the disk
- *             requests stay in flight while the guest goes on)
+ *             requests stay in flight while the guest goes on; arg & 0x10: then, with no
+ *             request in flight, save the controller's state and go on in a new controller
+ *             loaded from it, as a save and restore do)
  *
  * so it reaches every command, PIO and DMA transfer, PRD walk, PACKET command and reset in any
- * order and mid-transfer. Nothing may crash, hang or trip a sanitizer, and the data port's
- * window never leaves the channel buffer.
+ * order and mid-transfer, and a saved state of each (ide_state.c), which must load back.
+ * Nothing may crash, hang or trip a sanitizer, and the data port's window never leaves the
+ * channel buffer.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,6 +31,7 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/statefile.h"
 #include "blk_mem.h"
 #include "core/gmem.h"
 #include "dev/storage/ide_internal.h"
@@ -116,6 +120,31 @@ static bool moves(struct rig *r, struct ide_channel *ch)
     return is_moving;
 }
 
+/* A save and restore: every state the guest can reach with no I/O in flight loads back. */
+static void save_restore(struct rig *r)
+{
+    struct ide_config cfg = {0};
+    struct sf_buf b = {0};
+    struct sf_in in;
+    struct ide *next;
+    if (ide_busy(r->ide) > 0)
+        return;
+    if (ide_save(r->ide, &b) != 0 || b.failed)
+        abort();
+    cfg.drives[0] = (struct ide_drive_config){.kind = IDE_KIND_ATA, .blk = r->disk};
+    cfg.drives[1] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = r->odd};
+    cfg.drives[2] = (struct ide_drive_config){.kind = IDE_KIND_ATAPI, .blk = r->in_drive};
+    if (ide_create(&cfg, &r->fp.plat, gm, r->loop, &next) != 0)
+        abort();
+    sf_in_init(&in, b.data, b.len);
+    if (ide_load(next, &in) != 0)
+        abort();
+    sf_buf_free(&b);
+    ide_stop(r->ide);
+    ide_destroy(r->ide);
+    r->ide = next;
+}
+
 static void step(struct rig *r, const uint8_t *p)
 {
     static const unsigned sizes[4] = {1, 2, 4, 1};
@@ -156,6 +185,8 @@ static void step(struct rig *r, const uint8_t *p)
         if (p[1] & 0x20)
             media(r);
         run(r, p[1] & 0x40);
+        if (p[1] & 0x10)
+            save_restore(r);
         break;
     }
 }

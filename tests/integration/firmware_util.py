@@ -286,3 +286,158 @@ def int10_disk_image(tmp_path: pathlib.Path, word: str, sector: str = INT10_SECT
     img = tmp_path / f"{word}-int10.img"
     img.write_bytes(sector + bytes((1 << 20) - 512))
     return img
+
+
+# A boot sector that keeps reading the boot drive through INT 13h (extended read, AH=42h) and
+# counting: each round reads @COUNT@ sectors of @SIZE@ bytes from LBA @LBA@ into 0x8000 and
+# checks that each starts with "\x01CD00" (the ISO 9660 volume descriptors at LBA 16 of a CD;
+# counter_disk_image writes them on a disk), then every 16 rounds prints "C" and the round
+# count in hex on COM1. A failed read or check prints "FAIL" and halts. A byte received on
+# COM1 powers it off through ACPI S5 (as BOOT_SECTOR does); until then a save/restore test sees
+# the count go on across the restore.
+COUNTER_SECTOR = r"""
+    .code16
+    .globl _start
+_start:
+    cli
+    xorw %ax, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw $0x7c00, %sp
+    movb %dl, drive
+    sti
+round:
+    movw $dap, %si
+    movw $@COUNT@, 2(%si)
+    movw $0x8000, 4(%si)
+    movw $0, 6(%si)
+    movl $@LBA@, 8(%si)
+    movl $0, 12(%si)
+    movb drive, %dl
+    movb $0x42, %ah
+    int $0x13
+    jc fail
+    movw $0x8000, %bx
+    movw $@COUNT@, %cx
+check:
+    cmpl $0x30304443, 1(%bx)
+    jne fail
+    addw $@SIZE@, %bx
+    loop check
+    movw $0x3fd, %dx
+    inb %dx, %al
+    testb $1, %al
+    jnz poweroff
+    incw count
+    testw $15, count
+    jnz round
+    movb $'C', %al
+    call putc
+    movw count, %bx
+    movw $4, %cx
+hex:
+    rolw $4, %bx
+    movb %bl, %al
+    andb $15, %al
+    addb $'0', %al
+    cmpb $'9', %al
+    jbe 1f
+    addb $7, %al
+1:  call putc
+    loop hex
+    movb $13, %al
+    call putc
+    movb $10, %al
+    call putc
+    jmp round
+poweroff:
+    movl $0x80000b40, %eax  /* ACPI S5 at the PIIX4's PMBA, as in BOOT_SECTOR */
+    movw $0xcf8, %dx
+    outl %eax, %dx
+    movw $0xcfc, %dx
+    inl %dx, %eax
+    andw $0xffc0, %ax
+    addw $4, %ax
+    movw %ax, %dx
+    movw $0x2000, %ax
+    outw %ax, %dx
+    jmp halt
+fail:
+    movw $failmsg, %si
+2:  lodsb
+    testb %al, %al
+    jz halt
+    call putc
+    jmp 2b
+halt:
+    cli
+    hlt
+    jmp halt
+putc:
+    movb %al, %ah
+    movw $0x3fd, %dx
+3:  inb %dx, %al
+    testb $0x20, %al
+    jz 3b
+    movb %ah, %al
+    movw $0x3f8, %dx
+    outb %al, %dx
+    ret
+drive:
+    .byte 0
+count:
+    .word 0
+    .p2align 2
+dap:
+    .byte 16, 0
+    .word 0, 0, 0
+    .long 0, 0
+failmsg:
+    .asciz "\r\nFAIL\r\n"
+    .org 510
+    .word 0xaa55
+"""
+
+
+def counter_sector(tmp_path: pathlib.Path, lba: int, count: int, size: int) -> bytes:
+    """COUNTER_SECTOR reading (count) sectors of (size) bytes at (lba), assembled."""
+    src = tmp_path / "counter.S"
+    src.write_text(COUNTER_SECTOR.replace("@LBA@", str(lba)).replace("@COUNT@", str(count))
+                   .replace("@SIZE@", str(size)))
+    obj, binf = tmp_path / "counter.o", tmp_path / "counter.bin"
+    subprocess.run(["as", "--32", "-o", obj, src], check=True, capture_output=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0x7c00", "--oformat", "binary", "-o",
+                    binf, obj], check=True, capture_output=True)
+    sector = binf.read_bytes()
+    assert len(sector) == 512 and sector[510:] == b"\x55\xaa"
+    return sector
+
+
+def counter_disk_image(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A 1 MiB raw disk booting COUNTER_SECTOR, which reads its sectors 1-8 (each starting with
+    "\\x01CD001") over and over."""
+    img = tmp_path / "counter.img"
+    data = bytearray((1 << 20))
+    data[:512] = counter_sector(tmp_path, 1, 8, 512)
+    for s in range(1, 9):
+        data[s * 512:s * 512 + 6] = b"\x01CD001"
+    img.write_bytes(bytes(data))
+    return img
+
+
+def counter_iso_image(tmp_path: pathlib.Path) -> pathlib.Path:
+    """An El Torito CD (no emulation) booting COUNTER_SECTOR, which reads its LBAs 16-18 (the
+    primary volume descriptor, the boot record, the terminator: "\\x01CD001", "\\x00CD001",
+    "\\xffCD001" each at offset 0, so the check at offset 1 holds) over and over."""
+    if not shutil.which("xorriso"):
+        import pytest
+        pytest.skip("xorriso is not installed")
+    root = tmp_path / "counter-iso"
+    root.mkdir(exist_ok=True)
+    (root / "boot.img").write_bytes(counter_sector(tmp_path, 16, 3, 2048) + bytes(2048 - 512))
+    iso = tmp_path / "counter.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "boot.img",
+                    "-no-emul-boot", "-boot-load-size", "4", root], check=True,
+                   capture_output=True)
+    return iso

@@ -200,3 +200,95 @@ def test_guest_drives_the_flash(vmm, tmp_path):
     assert d[0x1000:0x2000] == b"\xff" * 0x1000
     assert d[:0x100] == b"\xaa" * 0x100 and d[0x101:0x1000] == b"\xaa" * 0xeff
     assert d[0x2000:] == b"\xaa" * 0xe000
+
+
+# FLASH_FW's variant for a save: it programs 0x5a at 0x100 and leaves the bank in read status
+# mode, prints "WAIT" and polls COM1 for a byte (the test saves there and resumes); then the
+# status must still be ready, read array mode must show the byte, "PFLASH OK" and exit 0x10.
+FLASH_SAVE_FW = FLASH_FW.replace(r"""    /* OVMF's probe: clear status, read status must be 0 */
+    movb $0x50, (%ebx)
+    movb $0x70, (%ebx)
+    movb (%ebx), %al
+    cmpb $0, %al
+    jne fail
+    movb $0xff, (%ebx)
+    /* CFI query: 'Q' at 0x10 */
+    movb $0x98, (%ebx)
+    movb 0x10(%ebx), %al
+    cmpb $'Q', %al
+    jne fail
+    movb $0xff, (%ebx)
+    /* program 0x5a at 0x100, read status (ready), back to array */
+    movb $0x10, 0x100(%ebx)
+    movb $0x5a, 0x100(%ebx)
+    movb (%ebx), %al
+    testb $0x80, %al
+    jz fail
+    movb $0xff, (%ebx)
+    /* erase block 1 */
+    movb $0x20, 0x1000(%ebx)
+    movb $0xd0, 0x1000(%ebx)
+    movb $0xff, (%ebx)
+    /* read array: the programmed byte and the erased block, directly */
+    movb 0x100(%ebx), %al
+    cmpb $0x5a, %al
+    jne fail
+    movl 0x1ffc(%ebx), %eax
+    cmpl $0xffffffff, %eax
+    jne fail
+""", r"""    movb $0x10, 0x100(%ebx)
+    movb $0x5a, 0x100(%ebx)
+    movw $0x3f8, %dx
+    movb $'W', %al
+    outb %al, %dx
+    movb $'\n', %al
+    outb %al, %dx
+    movw $0x3fd, %dx
+3:  inb %dx, %al
+    testb $1, %al
+    jz 3b
+    movb (%ebx), %al
+    testb $0x80, %al
+    jz fail
+    movb $0xff, (%ebx)
+    movb 0x100(%ebx), %al
+    cmpb $0x5a, %al
+    jne fail
+""")
+
+
+def test_save_restore_flash(vmm, tmp_path):
+    """A save while the variable store is in read status mode after a program: the restored
+    bank is in that mode (reads exit to the state machine), its bytes are the saved ones and
+    the file holds them again even when it changed after the save (an older state resumed)."""
+    import vmm_util as u
+    if not shutil.which("as") or not shutil.which("ld"):
+        pytest.skip("binutils (as, ld) not installed")
+    (tmp_path / "fw.S").write_text(FLASH_SAVE_FW)
+    subprocess.run(["as", "--32", "-o", tmp_path / "fw.o", tmp_path / "fw.S"], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", "0", "-e", "0", "--oformat", "binary",
+                    "-o", tmp_path / "seg.bin", tmp_path / "fw.o"], check=True)
+    fw = tmp_path / "fw.bin"
+    fw.write_bytes(b"\0" * 0x20000 + (tmp_path / "seg.bin").read_bytes())
+    store, state, sock = tmp_path / "vars.fd", tmp_path / "state", tmp_path / "ctl.sock"
+    store.write_bytes(b"\xaa" * 0x10000)
+    base = [str(vmm), "--firmware", "uefi", "--firmware-file", fw, "--firmware-vars", store,
+            "--debug-exit", "--serial", "stdio", "--no-reboot", "--memory", "64"]
+    p = subprocess.Popen(base + ["--control", sock], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"W\n"
+        u.wait_path(sock, 10)
+        r = u.control(sock, "save", {"path": str(state)})
+        assert r.get("ok"), r
+        assert p.wait(timeout=30) == 0
+    finally:
+        p.kill()
+        p.wait()
+    assert store.read_bytes()[0x100] == 0x5a
+    store.write_bytes(b"\xaa" * 0x10000)  # the store moved on after the save
+    r = subprocess.run(base + ["--restore", state], input=b"g", capture_output=True,
+                       timeout=60, check=False)
+    assert r.returncode == 33 and b"PFLASH OK" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    d = store.read_bytes()
+    assert d[0x100] == 0x5a and d[:0x100] == b"\xaa" * 0x100 and d[0x1000:] == b"\xaa" * 0xf000

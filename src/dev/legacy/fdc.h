@@ -108,6 +108,9 @@ MUST_CHECK int fdc_change_media(struct fdc *fdc, struct blk *disk, bool is_reado
 MUST_CHECK int fdc_save(struct fdc *fdc, struct sf_buf *b);
 MUST_CHECK int fdc_load(struct fdc *fdc, struct sf_in *in);
 
+/* How many block requests are in flight (a save waits for none). Event loop thread. */
+unsigned fdc_in_flight(struct fdc *fdc);
+
 /* Whether drive 0 holds a disk (for the monitor's reports). */
 bool fdc_has_media(struct fdc *fdc);
 

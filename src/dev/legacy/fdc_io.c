@@ -365,6 +365,15 @@ int fdc_change_media(struct fdc *f, struct blk *disk, bool is_readonly)
     return 0;
 }
 
+unsigned fdc_in_flight(struct fdc *f)
+{
+    unsigned n;
+    pthread_mutex_lock(&f->lock);
+    n = f->in_flight;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
 bool fdc_has_media(struct fdc *f)
 {
     bool has;

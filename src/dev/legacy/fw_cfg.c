@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/ckd.h"
+#include "base/statefile.h"
 #include "core/gmem.h"
 #include "core/x86/layout.h"
 
@@ -324,6 +325,37 @@ int fw_cfg_attach(struct fw_cfg *c, struct bus *pio)
     }
     c->pio = pio;
     return 0;
+}
+
+void fw_cfg_save(struct fw_cfg *c, struct sf_buf *b)
+{
+    pthread_mutex_lock(&c->lock);
+    sf_put_u16(b, c->cur_key);
+    sf_put_u32(b, c->offset);
+    sf_put_u32(b, c->dma_high);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int fw_cfg_load(struct fw_cfg *c, struct sf_in *in)
+{
+    uint16_t key = sf_get_u16(in);
+    uint32_t offset = sf_get_u32(in), dma_high = sf_get_u32(in);
+    const struct entry *e;
+    uint16_t old;
+    int ret = sf_in_end(in);
+    pthread_mutex_lock(&c->lock);
+    old = c->cur_key;
+    c->cur_key = key; /* looked up as the guest's selector is */
+    e = cur_entry(c);
+    if (ret == 0 && offset <= (e != NULL ? e->len : 0)) {
+        c->offset = offset;
+        c->dma_high = dma_high;
+    } else {
+        c->cur_key = old;
+        ret = -EINVAL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ret;
 }
 
 void fw_cfg_destroy(struct fw_cfg *c)

@@ -63,6 +63,8 @@
 
 struct gmem;
 struct fw_cfg;
+struct sf_buf;
+struct sf_in;
 
 /* Creates the device with the signature and the ID items; DMA reaches guest memory through
  * (gm). Returns 0 or -ENOMEM. */
@@ -75,6 +77,14 @@ MUST_CHECK int fw_cfg_add_file(struct fw_cfg *c, const char *name, const void *d
 MUST_CHECK int fw_cfg_add_item(struct fw_cfg *c, uint16_t key, const void *data, size_t len);
 /* Registers the ports at PORT_FW_CFG and PORT_FW_CFG_DMA on (pio). Returns 0 or -errno. */
 MUST_CHECK int fw_cfg_attach(struct fw_cfg *c, struct bus *pio);
+/*
+ * Saved state (docs/vmm.md "Saved state"): the selector as written, the offset in the selected
+ * item and the high half of the DMA address. The items are not saved: a restore builds them from
+ * the same options. Load returns 0 or -EINVAL (an offset past the end of the selected item, or
+ * not 0 on a selector with no item). Thread-safe.
+ */
+void fw_cfg_save(struct fw_cfg *c, struct sf_buf *b);
+MUST_CHECK int fw_cfg_load(struct fw_cfg *c, struct sf_in *in);
 /* Unregisters from the bus given to fw_cfg_attach (if any) and frees (c). NULL allowed. */
 void fw_cfg_destroy(struct fw_cfg *c);
 

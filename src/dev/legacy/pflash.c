@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/statefile.h"
+
 #define CMD_READ_ARRAY 0xff
 #define CMD_READ_ARRAY_ALT 0x00 /* an old alias QEMU also takes */
 #define CMD_READ_STATUS 0x70
@@ -209,4 +211,46 @@ void pflash_write(struct pflash *f, uint64_t off, uint64_t val, unsigned size)
         command(f, off, (uint8_t)val);
         return;
     }
+}
+
+void pflash_save(const struct pflash *f, struct sf_buf *b)
+{
+    sf_put_u64(b, f->size);
+    sf_put_u32(b, f->block_size);
+    sf_put_u8(b, (uint8_t)f->mode);
+    sf_put_u8(b, f->status);
+    sf_put_u64(b, f->erase_off);
+    sf_put_u8(b, f->is_dirty);
+    sf_put_bytes(b, f->array, (size_t)f->size);
+}
+
+int pflash_load(struct pflash *f, struct sf_in *in)
+{
+    uint64_t size = sf_get_u64(in);
+    uint32_t block_size = sf_get_u32(in);
+    uint8_t mode = sf_get_u8(in), status = sf_get_u8(in);
+    uint64_t erase_off = sf_get_u64(in);
+    uint8_t is_dirty = sf_get_u8(in);
+    const uint8_t *data = in->p + in->pos;
+    bool has_changed = false;
+    if (in->bad || size != f->size || block_size != f->block_size || mode > PFLASH_ERASE_SETUP ||
+        erase_off >= f->size || is_dirty > 1 || f->mode != PFLASH_READ_ARRAY ||
+        in->len - in->pos != size)
+        return -EINVAL;
+    in->pos = in->len;
+    for (uint64_t off = 0; off < size; off += block_size) {
+        if (memcmp(f->array + off, data + off, block_size) == 0)
+            continue;
+        memcpy(f->array + off, data + off, block_size);
+        if (f->hooks.persist != NULL)
+            f->hooks.persist(f->opaque, off, block_size);
+        has_changed = true;
+    }
+    if (has_changed && f->hooks.sync != NULL)
+        f->hooks.sync(f->opaque);
+    f->status = status;
+    f->erase_off = erase_off;
+    f->is_dirty = is_dirty;
+    set_mode(f, (enum pflash_mode)mode);
+    return 0;
 }

@@ -71,4 +71,18 @@ void pflash_write(struct pflash *f, uint64_t off, uint64_t val, unsigned size);
 /* Machine reset: read array mode, status ready. */
 void pflash_reset(struct pflash *f);
 
+struct sf_buf;
+struct sf_in;
+/*
+ * Saved state (docs/vmm.md "Saved state"): size and block size, mode, status, the pending
+ * erase's offset, the dirty bit and the whole array. Load takes a bank of the same size and
+ * block size in read array mode (the state of pflash_init) and returns -EINVAL, with nothing
+ * changed, for another geometry, an unknown mode, an erase offset outside the bank or a flag
+ * that is not 0 or 1. Otherwise each erase block that differs is copied in and given to
+ * hooks.persist (then hooks.sync once), and a mode other than read array is entered through
+ * hooks.set_array_mode; returns 0.
+ */
+void pflash_save(const struct pflash *f, struct sf_buf *b);
+int pflash_load(struct pflash *f, struct sf_in *in);
+
 #endif

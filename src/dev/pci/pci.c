@@ -588,6 +588,8 @@ int pci_host_load(struct pci_host *host, struct sf_in *in)
         memcpy(dev->cfg, cfg[f], PCI_CFG_SPACE_EXP_SIZE);
         command_written(host, dev);
         update_bars(host, dev);
+        if (dev->ops != NULL && dev->ops->post_load != NULL)
+            dev->ops->post_load(dev);
     }
     pthread_mutex_unlock(&host->lock);
     free(cfg);

@@ -109,6 +109,9 @@ struct pci_dev_ops {
     void (*bar_map)(struct pci_dev *dev, unsigned bar, uint64_t gpa, bool is_mapped);
     /* Device reset (machine reset). Optional. */
     void (*reset)(struct pci_dev *dev);
+    /* pci_host_load put a saved config space in place: the device applies what its registers
+     * say (as after a guest write of them). Host lock held. Optional. */
+    void (*post_load)(struct pci_dev *dev);
 };
 
 struct pci_dev_id {
@@ -257,8 +260,8 @@ void pci_host_cfg_write(struct pci_host *host, uint8_t bus, uint8_t devfn, uint1
  * Saved state (docs/vmm.md "Saved state"): CF8, CF9 and the config space of every function,
  * slot by slot. pci_host_load takes a host with the same functions in the same slots: every
  * byte a guest cannot write must match, then BAR mappings and INTx are re-evaluated as after a
- * guest write. A function's own state (MSI-X table, virtio) is its device's. Returns 0 or
- * -EINVAL. The vCPUs must be paused.
+ * guest write, and each function's post_load hook runs. A function's own state (MSI-X table,
+ * virtio) is its device's. Returns 0 or -EINVAL. The vCPUs must be paused.
  */
 void pci_host_save(struct pci_host *host, struct sf_buf *b);
 MUST_CHECK int pci_host_load(struct pci_host *host, struct sf_in *in);

@@ -89,7 +89,17 @@ static void piix3_reset(struct pci_dev *dev)
     pthread_mutex_unlock(&p->lock);
 }
 
-static const struct pci_dev_ops piix3_ops = {.cfg_write = piix3_cfg_write, .reset = piix3_reset};
+/* The routes of a loaded config space (the PIRQ levels come back as the devices load). */
+static void piix3_post_load(struct pci_dev *dev)
+{
+    struct piix3 *p = container_of(dev, struct piix3, pci);
+    pthread_mutex_lock(&p->lock);
+    update(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static const struct pci_dev_ops piix3_ops = {
+    .cfg_write = piix3_cfg_write, .reset = piix3_reset, .post_load = piix3_post_load};
 
 void piix3_init(struct piix3 *p, const struct platform *plat)
 {
@@ -142,7 +152,14 @@ static void pm_reset(struct pci_dev *dev)
     pm_update(container_of(dev, struct piix4_pm, pci));
 }
 
-static const struct pci_dev_ops pm_ops = {.cfg_write = pm_cfg_write, .reset = pm_reset};
+/* A loaded PMBA/PMIOSE places the PM registers where the saved machine had them. */
+static void pm_post_load(struct pci_dev *dev)
+{
+    pm_update(container_of(dev, struct piix4_pm, pci));
+}
+
+static const struct pci_dev_ops pm_ops = {
+    .cfg_write = pm_cfg_write, .reset = pm_reset, .post_load = pm_post_load};
 
 void piix4_pm_init(struct piix4_pm *pm, void (*move)(void *opaque, uint16_t base), void *opaque)
 {

@@ -10,7 +10,8 @@
  *   Routes to IRQs 0-2, 8 and 13 are ignored, as on the chip. The ELCR (ports 0x4d0/0x4d1)
  *   belongs to the 8259 and is KVM's with the kernel irqchip.
  * - PIIX4 power management 8086:7113 (function 3): PMBA at config 0x40 and PMIOSE (bit 0 of
- *   0x80) place the ACPI PM registers; the (move) callback moves them. The APMC enable bit
+ *   0x80) place the ACPI PM registers; the (move) callback moves them (also when a saved
+ *   config space is loaded: the post_load hook). The APMC enable bit
  *   (DEVACTB 0x58 bit 25) reads as set and fixed, which tells SeaBIOS that SMM is set up (this
  *   machine has no SMM).
  *

@@ -37,7 +37,7 @@ static bool channel_irq(const struct ide_channel *ch)
 }
 
 /* Compatibility mode: each channel drives its ISA IRQ. Native mode: both share INTA. */
-static void update_irq(struct ide_channel *ch)
+void ide_update_irq(struct ide_channel *ch)
 {
     struct ide *ide = ch->ide;
     if (ide->is_native)
@@ -50,7 +50,7 @@ void ide_raise_irq(struct ide_channel *ch)
 {
     ch->irq_pending = true;
     ch->bm_status |= BM_ST_INTR; /* the PIIX mirrors INTRQ in the bus master status */
-    update_irq(ch);
+    ide_update_irq(ch);
 }
 
 uint8_t ide_ready_status(const struct ide_drive *d)
@@ -151,7 +151,7 @@ static void channel_reset(struct ide_channel *ch, bool is_srst_held)
     ch->feature = ch->hob_feature = ch->hob_nsector = ch->hob_sector = 0;
     ch->hob_lcyl = ch->hob_hcyl = 0;
     ch->irq_pending = false;
-    update_irq(ch);
+    ide_update_irq(ch);
 }
 
 static bool channel_is_empty(const struct ide_channel *ch)
@@ -224,7 +224,7 @@ static uint64_t cmd_read(void *opaque, uint64_t off, unsigned size)
         val = taskfile_read(ch, (unsigned)off);
         if (off == 7) { /* reading status acknowledges INTRQ */
             ch->irq_pending = false;
-            update_irq(ch);
+            ide_update_irq(ch);
         }
     }
     pthread_mutex_unlock(&ide->lock);
@@ -274,7 +274,7 @@ static void exec_command(struct ide_channel *ch, uint8_t cmd)
     ch->xfer_unit = ch->cur;
     ch->cmd = cmd;
     ch->irq_pending = false;
-    update_irq(ch);
+    ide_update_irq(ch);
     if (cmd == 0x90) {
         device_diagnostic(ch);
         return;
@@ -382,7 +382,7 @@ static void ctl_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
         channel_reset(ch, true);
     else if (!(val & ATA_SRST) && (old & ATA_SRST))
         channel_reset(ch, false);
-    update_irq(ch);
+    ide_update_irq(ch);
     pthread_mutex_unlock(&ch->ide->lock);
 }
 

@@ -31,6 +31,8 @@ struct gmem;
 struct evloop;
 struct pci_dev;
 struct ide;
+struct sf_buf;
+struct sf_in;
 
 #define IDE_CHANNELS 2
 #define IDE_DRIVES 4              /* drive index = channel * 2 + unit (0 master, 1 slave) */
@@ -97,5 +99,22 @@ void ide_reset(struct ide *ide);
  */
 MUST_CHECK int ide_change_media(struct ide *ide, unsigned drive, struct blk *blk, bool is_forced,
                                 struct blk **old);
+
+/*
+ * Saved state (docs/vmm.md "Saved state", ide_state.c): per channel its task file, device
+ * control, interrupt, the command in progress (a PIO piece with the bytes of the channel buffer
+ * it still needs, or a DMA transfer waiting for the bus master's START), the bus master
+ * registers, and per drive its registers, geometry, multiple count, features and the ATAPI
+ * sense, lock, tray and media event. Block I/O is never saved: ide_busy says how many channels
+ * still have some queued or in flight (the save runs the event loop until none has), and
+ * ide_save returns -EBUSY while one has. ide_load takes a controller with the same drives (an
+ * ATA disk of the same size; an ATAPI drive whose medium may differ: the guest then sees a media
+ * change) and no I/O, checks every field of the hostile data (indices, lengths, buffer
+ * positions, the range of a transfer against the ATA disk, or a CD address that fits a READ(12))
+ * before anything changes, and returns 0 or -EINVAL. Event loop thread, vCPUs paused.
+ */
+unsigned ide_busy(struct ide *ide);
+MUST_CHECK int ide_save(struct ide *ide, struct sf_buf *b);
+MUST_CHECK int ide_load(struct ide *ide, struct sf_in *in);
 
 #endif

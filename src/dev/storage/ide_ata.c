@@ -114,8 +114,6 @@ static bool setup_range(struct ide_channel *ch, bool is_lba48)
     return true;
 }
 
-static void pio_read_end(struct ide_channel *ch);
-
 static void pio_read_done(struct ide_channel *ch, int ret)
 {
     uint32_t n = (uint32_t)(ch->br.len_bytes / IDE_SECTOR_BYTES);
@@ -125,7 +123,7 @@ static void pio_read_done(struct ide_channel *ch, int ret)
     }
     ch->lba += n;
     ch->left -= n;
-    ide_pio_start(ch, 0, n * IDE_SECTOR_BYTES, false, pio_read_end);
+    ide_pio_start(ch, 0, n * IDE_SECTOR_BYTES, false, ide_ata_read_end);
     ide_raise_irq(ch);
 }
 
@@ -135,7 +133,7 @@ static void pio_read_next(struct ide_channel *ch)
     ide_io_buf(ch, BLK_OP_READ, ch->lba * IDE_SECTOR_BYTES, n * IDE_SECTOR_BYTES, pio_read_done);
 }
 
-static void pio_read_end(struct ide_channel *ch)
+void ide_ata_read_end(struct ide_channel *ch)
 {
     if (ch->left > 0)
         pio_read_next(ch);
@@ -143,12 +141,10 @@ static void pio_read_end(struct ide_channel *ch)
         ide_pio_done(ch); /* no interrupt after the last block of a PIO read */
 }
 
-static void pio_write_end(struct ide_channel *ch);
-
 static void pio_write_block(struct ide_channel *ch)
 {
     uint32_t n = (uint32_t)(ch->left < ch->per_drq ? ch->left : ch->per_drq);
-    ide_pio_start(ch, 0, n * IDE_SECTOR_BYTES, true, pio_write_end);
+    ide_pio_start(ch, 0, n * IDE_SECTOR_BYTES, true, ide_ata_write_end);
 }
 
 static void pio_write_done(struct ide_channel *ch, int ret)
@@ -168,13 +164,13 @@ static void pio_write_done(struct ide_channel *ch, int ret)
     ide_raise_irq(ch);
 }
 
-static void pio_write_end(struct ide_channel *ch)
+void ide_ata_write_end(struct ide_channel *ch)
 {
     ch->end_fn = NULL;
     ide_io_buf(ch, BLK_OP_WRITE, ch->lba * IDE_SECTOR_BYTES, ch->end, pio_write_done);
 }
 
-static void rw_done(struct ide_channel *ch, int ret)
+void ide_ata_rw_done(struct ide_channel *ch, int ret)
 {
     if (ret < 0)
         ide_cmd_abort(ch, ATA_UNC | ATA_ABRT);
@@ -200,7 +196,7 @@ static void do_rw(struct ide_channel *ch, enum rw_kind kind, bool is_write, bool
     ch->per_drq = kind == RW_MULTIPLE ? d->multiple : 1;
     if (kind == RW_DMA)
         ide_dma_setup(ch, is_write, ch->lba * IDE_SECTOR_BYTES, ch->left * IDE_SECTOR_BYTES, false,
-                      rw_done);
+                      ide_ata_rw_done);
     else if (is_write)
         pio_write_block(ch); /* DRQ without an interrupt for the first block */
     else
@@ -276,7 +272,7 @@ static void verify(struct ide_channel *ch, bool is_lba48)
 
 static void flush(struct ide_channel *ch)
 {
-    ide_io_buf(ch, BLK_OP_FLUSH, 0, 0, rw_done);
+    ide_io_buf(ch, BLK_OP_FLUSH, 0, 0, ide_ata_rw_done);
 }
 
 /* The commands an ATAPI device also takes, and those that need no work. */

@@ -92,7 +92,7 @@ static void good(struct ide_channel *ch)
 static void read_next(struct ide_channel *ch);
 static void send_piece(struct ide_channel *ch);
 
-static void piece_end(struct ide_channel *ch)
+void ide_atapi_piece_end(struct ide_channel *ch)
 {
     ch->reply_off += ch->piece;
     ch->reply_left -= ch->piece;
@@ -114,11 +114,11 @@ static void send_piece(struct ide_channel *ch)
     ch->lcyl = (uint8_t)n;
     ch->hcyl = (uint8_t)(n >> 8);
     ch->nsector = ATAPI_IO;
-    ide_pio_start(ch, ch->reply_off, n, false, piece_end);
+    ide_pio_start(ch, ch->reply_off, n, false, ide_atapi_piece_end);
     ide_raise_irq(ch);
 }
 
-static void dma_done(struct ide_channel *ch, int ret)
+void ide_atapi_dma_done(struct ide_channel *ch, int ret)
 {
     if (ret == -ENOMEDIUM)
         check_condition(ch, SENSE_NOT_READY, ASC_NO_MEDIUM);
@@ -140,7 +140,7 @@ static void reply(struct ide_channel *ch, int len, uint32_t alloc)
     if (n == 0) {
         good(ch);
     } else if (ch->is_packet_dma) {
-        ide_dma_setup(ch, false, 0, n, true, dma_done);
+        ide_dma_setup(ch, false, 0, n, true, ide_atapi_dma_done);
     } else {
         ch->reply_off = 0;
         ch->reply_left = n;
@@ -152,7 +152,7 @@ static void read_done(struct ide_channel *ch, int ret)
 {
     uint32_t n = (uint32_t)(ch->br.len_bytes / ATAPI_SECTOR_BYTES);
     if (ret < 0) {
-        dma_done(ch, ret);
+        ide_atapi_dma_done(ch, ret);
         return;
     }
     ch->lba += n;
@@ -196,7 +196,7 @@ static void cmd_read(struct ide_channel *ch, const uint8_t *cdb)
     if (ch->is_packet_dma) {
         ch->left = 0;
         ide_dma_setup(ch, false, lba * ATAPI_SECTOR_BYTES, count * ATAPI_SECTOR_BYTES, false,
-                      dma_done);
+                      ide_atapi_dma_done);
         return;
     }
     read_next(ch);
@@ -312,7 +312,7 @@ static void dispatch(struct ide_channel *ch, const uint8_t *cdb)
     }
 }
 
-static void packet_received(struct ide_channel *ch)
+void ide_atapi_packet_end(struct ide_channel *ch)
 {
     uint8_t cdb[ATAPI_PACKET_BYTES];
     memcpy(cdb, ch->buf, sizeof(cdb));
@@ -330,7 +330,7 @@ void ide_atapi_packet(struct ide_channel *ch)
     ch->left = 0;
     ch->nsector = ATAPI_COD;
     /* accelerated DRQ (IDENTIFY word 0): the CDB is asked for without an interrupt */
-    ide_pio_start(ch, 0, ATAPI_PACKET_BYTES, true, packet_received);
+    ide_pio_start(ch, 0, ATAPI_PACKET_BYTES, true, ide_atapi_packet_end);
 }
 
 int ide_change_media(struct ide *ide, unsigned drive, struct blk *blk, bool is_forced,

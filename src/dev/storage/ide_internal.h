@@ -171,6 +171,8 @@ struct ide {
 struct ide_drive *ide_cur(struct ide_channel *ch);
 struct ide_drive *ide_xfer(struct ide_channel *ch);
 void ide_raise_irq(struct ide_channel *ch);
+/* Drives the channel's interrupt line from irq_pending and nIEN (native mode: the shared INTA). */
+void ide_update_irq(struct ide_channel *ch);
 /* Ends the command: status DRDY|DSC (ATAPI: DRDY), IRQ. */
 void ide_cmd_ok(struct ide_channel *ch);
 /* Ends the command with ERR and (error) in the error register, IRQ. */
@@ -189,10 +191,20 @@ extern const struct io_ops ide_cmd_ops, ide_ctl_ops, ide_bm_ops;
 /* ide_ata.c: runs ATA command (cmd) on the selected drive (not BSY, not DRQ). */
 void ide_ata_command(struct ide_channel *ch, uint8_t cmd);
 void ide_ata_identify_geometry(struct ide_drive *d);
+/* The end functions of a PIO data-in and data-out block, and the completion of a DMA command
+ * (named so that a saved state can refer to them: ide_state.c). */
+void ide_ata_read_end(struct ide_channel *ch);
+void ide_ata_write_end(struct ide_channel *ch);
+void ide_ata_rw_done(struct ide_channel *ch, int ret);
 
 /* ide_atapi.c */
 void ide_atapi_identify(struct ide_channel *ch);
 void ide_atapi_packet(struct ide_channel *ch);
+/* The end functions of a reply piece and of the CDB, and the completion of a DMA data-in (for
+ * ide_state.c, as above). */
+void ide_atapi_piece_end(struct ide_channel *ch);
+void ide_atapi_packet_end(struct ide_channel *ch);
+void ide_atapi_dma_done(struct ide_channel *ch, int ret);
 
 /* ide_dma.c */
 /* Queues the block request (op) of (len) bytes at (offset) through ch->buf (PIO; len at most

@@ -384,7 +384,10 @@ static void test_restore(void **state)
     assert_null(o.restore);
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state"), 0);
     assert_string_equal(o.restore, "vm.state");
-    assert_int_equal(PARSE(o, err, "--restore", "vm.state"), -EINVAL); /* still needs --kernel */
+    /* a microvm still needs --kernel (for the reboots); without one it is a pc machine's state */
+    assert_int_equal(PARSE(o, err, "--machine", "microvm", "--restore", "vm.state"), -EINVAL);
+    assert_int_equal(PARSE(o, err, "--restore", "vm.state"), 0);
+    assert_int_equal(o.machine, VMM_MACHINE_PC);
     /* the jail maps the state from the descriptor cache, opened before it is entered */
     assert_int_equal(PARSE(o, err, "--kernel", "k", "--restore", "vm.state", "--sandbox"), 0);
     assert_false(o.restore_copy);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for dev/legacy/fw_cfg.c: the port interface, the file directory and hostile DMA. */
+/* Unit tests for dev/legacy/fw_cfg.c: the port interface, the file directory, hostile DMA and the
+ * saved state (a round trip into a second device, hostile offsets refused). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/statefile.h"
 #include "core/gmem.h"
 #include "core/x86/layout.h"
 #include "dev/bus.h"
@@ -183,12 +185,60 @@ static void test_dma(void **state)
     assert_true(bus_write(e->pio, PORT_FW_CFG, 1, 0));
 }
 
+/* Saves in the middle of reading a file and loads into a second device with the same items:
+ * the read goes on there. An offset past the selected item, or on an absent one, is refused. */
+static void test_state(void **state)
+{
+    struct env *e = *state;
+    struct fw_cfg *c2;
+    struct bus *pio2;
+    struct sf_buf b = {0};
+    struct sf_in in;
+    uint8_t got[3];
+    uint8_t bad[10];
+    assert_int_equal(fw_cfg_add_file(e->c, "etc/e820", "abcdef", 6), 0);
+    sel(e, FW_CFG_FILE_FIRST);
+    read_bytes(e, got, 3);
+    fw_cfg_save(e->c, &b);
+    assert_false(b.failed);
+    assert_int_equal(b.len, 10);
+    assert_int_equal(bus_create("pio2", &pio2), 0);
+    assert_int_equal(fw_cfg_create(e->gm, &c2), 0);
+    assert_int_equal(fw_cfg_add_file(c2, "etc/e820", "abcdef", 6), 0);
+    assert_int_equal(fw_cfg_attach(c2, pio2), 0);
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(fw_cfg_load(c2, &in), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t v;
+        assert_true(bus_read(pio2, PORT_FW_CFG + 1, 1, &v));
+        assert_int_equal(v, "def"[i]);
+    }
+    /* hostile: offset 7 of a 6-byte item; offset 1 on a key without item; truncated; longer */
+    memcpy(bad, b.data, sizeof(bad));
+    bad[2] = 7;
+    sf_in_init(&in, bad, sizeof(bad));
+    assert_int_equal(fw_cfg_load(c2, &in), -EINVAL);
+    bad[0] = 0x77;
+    bad[2] = 1;
+    sf_in_init(&in, bad, sizeof(bad));
+    assert_int_equal(fw_cfg_load(c2, &in), -EINVAL);
+    sf_in_init(&in, b.data, b.len - 1);
+    assert_int_equal(fw_cfg_load(c2, &in), -EINVAL);
+    sf_put_u8(&b, 0);
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(fw_cfg_load(c2, &in), -EINVAL);
+    sf_buf_free(&b);
+    fw_cfg_destroy(c2);
+    bus_destroy(pio2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signature_and_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dma, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for dev/legacy/pflash.c: the CFI command state machine (OVMF's flash probe,
- * program, block erase, status, identifier, CFI query), sequence errors and hostile offsets. */
+ * program, block erase, status, identifier, CFI query), sequence errors, hostile offsets and the
+ * saved state (mode and bytes back in a fresh bank, the changed blocks persisted; hostile
+ * geometry, mode and offsets refused). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/statefile.h"
 #include "dev/legacy/pflash.h"
 
 #define SIZE 0x84000u /* OVMF_VARS_4M.fd */
@@ -201,13 +204,59 @@ static void test_hostile_offsets(void **state)
     assert_true(c->is_array);
 }
 
+static void test_state(void **state)
+{
+    static struct ctx saved;
+    struct ctx *c = new_ctx();
+    struct sf_buf b = {0};
+    struct sf_in in;
+    (void)state;
+    pflash_write(&c->f, 0x2000, 0x10, 1); /* program 0x5a at 0x2000, left in read status */
+    pflash_write(&c->f, 0x2000, 0x5a, 1);
+    pflash_save(&c->f, &b);
+    assert_false(b.failed);
+    saved = *c;
+    c = new_ctx(); /* a fresh bank: the template's bytes, read array mode */
+    c->persists = c->syncs = c->mode_changes = 0;
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(pflash_load(&c->f, &in), 0);
+    assert_int_equal(c->array[0x2000], 0x5a);
+    assert_int_equal(c->persists, 1); /* the one block that differs */
+    assert_int_equal(c->last_off, 0x2000);
+    assert_int_equal(c->last_len, BLOCK);
+    assert_int_equal(c->syncs, 1);
+    assert_false(c->is_array); /* read status: reads come through pflash_read */
+    assert_int_equal(pflash_read(&c->f, 0, 1), PFLASH_STATUS_READY);
+    pflash_write(&c->f, 0, 0xff, 1);
+    assert_true(c->is_array);
+    assert_memory_equal(c->array, saved.array, SIZE);
+    /* hostile: another size, an unknown mode, an erase offset outside, a flag of 2, short */
+    static const struct {
+        size_t off;
+        uint8_t val;
+    } bad[] = {{0, 0x01}, {8, 0x01}, {12, 9}, {21, 0x10}, {22, 2}};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t keep = b.data[bad[i].off];
+        c = new_ctx();
+        b.data[bad[i].off] = bad[i].val;
+        sf_in_init(&in, b.data, b.len);
+        assert_int_equal(pflash_load(&c->f, &in), -EINVAL);
+        assert_int_equal(c->persists, 0);
+        assert_true(c->is_array);
+        b.data[bad[i].off] = keep;
+    }
+    sf_in_init(&in, b.data, b.len - 1);
+    assert_int_equal(pflash_load(&c->f, &in), -EINVAL);
+    sf_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_checks),     cmocka_unit_test(test_ovmf_probe),
         cmocka_unit_test(test_program),         cmocka_unit_test(test_erase),
         cmocka_unit_test(test_sequence_errors), cmocka_unit_test(test_id_and_cfi),
-        cmocka_unit_test(test_hostile_offsets),
+        cmocka_unit_test(test_hostile_offsets), cmocka_unit_test(test_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

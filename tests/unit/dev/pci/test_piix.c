@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for dev/pci/piix.c: PIRQ routing of the PIIX3, PMBA of the PIIX4 PM, on a host
- * with the pc machine's hooks. */
+ * with the pc machine's hooks, and a saved config space loaded into a second chipset (the PM
+ * registers move to the saved base, routes and PAM come back). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/statefile.h"
 #include "dev/bus.h"
 #include "dev/pci/pci.h"
 #include "dev/pci/piix.h"
@@ -140,12 +142,38 @@ static void test_pmba(void **state)
     assert_int_equal(c->moves, 3); /* already off */
 }
 
+static void test_state(void **state)
+{
+    struct ctx *c = *state, *c2;
+    struct sf_buf b = {0};
+    struct sf_in in;
+    uint8_t pm = 8 | 3;
+    uint32_t pirq = piix3_pirq_of(3, 1);
+    pci_host_cfg_write(c->host, 0, pm, PIIX4_PMBA, 0xb001, 4);
+    pci_host_cfg_write(c->host, 0, pm, PIIX4_PMREGMISC, 1, 1);
+    pci_host_cfg_write(c->host, 0, 8, PIIX_PIRQRC + pirq, 11, 1);
+    pci_host_cfg_write(c->host, 0, 0, 0x5a, 0x33, 1);
+    pci_host_save(c->host, &b);
+    assert_false(b.failed);
+    assert_int_equal(setup((void **)&c2), 0);
+    sf_in_init(&in, b.data, b.len);
+    assert_int_equal(pci_host_load(c2->host, &in), 0);
+    assert_int_equal(c2->moves, 1); /* the PM registers where the saved machine had them */
+    assert_int_equal(c2->moved_to, 0xb000);
+    assert_int_equal(pci_host_cfg_read(c2->host, 0, 0, 0x5a, 1), 0x33);
+    pci_dev_set_intx(&c2->dev, true);
+    assert_true(fake_platform_irq(&c2->fp, 11));
+    sf_buf_free(&b);
+    assert_int_equal(teardown((void **)&c2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_identity_and_pam, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pirq_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pmba, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
