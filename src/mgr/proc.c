@@ -187,6 +187,41 @@ bool proc_wants_sandbox(void)
     return geteuid() == 0; /* the jail needs root (docs/security.md "Sandbox") */
 }
 
+/* The kernel, initrd, command line, disks, CD-ROM and floppy drives. */
+static void boot_media_args(const struct vm_config *cfg, struct argv_builder *b)
+{
+    if (cfg->kernel) {
+        arg_add(b, "--kernel");
+        arg_add(b, cfg->kernel);
+    }
+    if (cfg->initrd) {
+        arg_add(b, "--initrd");
+        arg_add(b, cfg->initrd);
+    }
+    if (cfg->cmdline) {
+        arg_add(b, "--cmdline");
+        arg_add(b, cfg->cmdline);
+    }
+    for (size_t i = 0; i < cfg->disk_count; i++) {
+        const struct disk_config *d = &cfg->disks[i];
+        arg_add(b, "--disk");
+        /* backing=same-dir is the monitor's default too */
+        arg_addf(b, "%s,format=%s%s,cache=%s%s%s%s", d->path, config_format_name(d->format),
+                 d->is_readonly ? ",readonly" : "", config_cache_name(d->cache),
+                 d->backing != DISK_BACKING_SAME_DIR ? ",backing=" : "",
+                 d->backing != DISK_BACKING_SAME_DIR ? config_backing_name(d->backing) : "",
+                 d->bus == DISK_BUS_IDE ? ",bus=ide" : "");
+    }
+    if (cfg->cdrom) { /* a path, or "empty" (CONFIG_EMPTY_DRIVE), as the monitor spells it */
+        arg_add(b, "--cdrom");
+        arg_add(b, cfg->cdrom);
+    }
+    if (cfg->floppy) {
+        arg_add(b, "--floppy");
+        arg_add(b, cfg->floppy);
+    }
+}
+
 int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, struct error *err)
 {
     struct argv_builder b = {0};
@@ -223,36 +258,7 @@ int proc_build_argv(const struct vm_config *cfg, const char *vmm, char ***argv, 
     arg_addf(&b, "%lluM", (unsigned long long)cfg->memory_mib);
     if (is_firmware)
         firmware_args(cfg, &b);
-    if (cfg->kernel) {
-        arg_add(&b, "--kernel");
-        arg_add(&b, cfg->kernel);
-    }
-    if (cfg->initrd) {
-        arg_add(&b, "--initrd");
-        arg_add(&b, cfg->initrd);
-    }
-    if (cfg->cmdline) {
-        arg_add(&b, "--cmdline");
-        arg_add(&b, cfg->cmdline);
-    }
-    for (size_t i = 0; i < cfg->disk_count; i++) {
-        const struct disk_config *d = &cfg->disks[i];
-        arg_add(&b, "--disk");
-        /* backing=same-dir is the monitor's default too */
-        arg_addf(&b, "%s,format=%s%s,cache=%s%s%s%s", d->path, config_format_name(d->format),
-                 d->is_readonly ? ",readonly" : "", config_cache_name(d->cache),
-                 d->backing != DISK_BACKING_SAME_DIR ? ",backing=" : "",
-                 d->backing != DISK_BACKING_SAME_DIR ? config_backing_name(d->backing) : "",
-                 d->bus == DISK_BUS_IDE ? ",bus=ide" : "");
-    }
-    if (cfg->cdrom) { /* a path, or "empty" (CONFIG_EMPTY_DRIVE), as the monitor spells it */
-        arg_add(&b, "--cdrom");
-        arg_add(&b, cfg->cdrom);
-    }
-    if (cfg->floppy) {
-        arg_add(&b, "--floppy");
-        arg_add(&b, cfg->floppy);
-    }
+    boot_media_args(cfg, &b);
     for (size_t i = 0; i < cfg->nic_count; i++) {
         char nic[CONFIG_MAX_FORWARDS * 64 + 128];
         arg_add(&b, "--nic");
