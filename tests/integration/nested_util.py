@@ -266,17 +266,16 @@ VCPU_CASES = [
         flags="copy=livefs.img,wait,ctl=sleep:3000+save:/tmp/d/vm.state:live,"
               "restore=/tmp/d/vm.state,rx=go,back=livefs.img",
         timeout=300, linux=True, check=lambda t: check_livefs(t)),
-    # a Linux CD booted by the firmware (docs/vmm.md "Machines and firmware"): no --kernel;
-    # SeaBIOS boots the grub-mkrescue ISO by El Torito from the IDE CD-ROM, GRUB loads Debian's
-    # kernel and the initramfs from it, and /init runs the ide scenario on that same disc
-    # (/itest.txt), then the media change as in linux-ide
-    VcpuCase("linux-cdboot", b"", (
-        "--memory", "512M", "--serial", "stdio", "--no-reboot", "--disk",
-        "/tmp/d/disk.img,format=raw,bus=ide", "--cdrom", "/tmp/d/linux.iso", "--boot", "cdrom",
-        "--firmware-file", "/x/bios-256k.bin", "--control", "/tmp/d/control.sock"), 0,
-        out_has=("Booting from DVD/CD",) + _itest("ide"),
-        flags="blank=64M,copy=linux.iso,copy=b.iso,wait,ctl=cdrom:/tmp/d/b.iso,rx=go",
-        timeout=300, linux=True, check=lambda t: check_ctl_ok(t, ("cdrom:/tmp/d/b.iso",))),
+    # the install flow in miniature (tests/nested/install_case.sh, docs/testing.md): no
+    # --kernel; SeaBIOS boots the grub-mkrescue ISO by El Torito from the IDE CD-ROM, GRUB loads
+    # Debian's kernel and the initramfs from it, and /init (itest=install) reads the disc back,
+    # copies it to the IDE disk, sees a disc change and an eject; then the machine starts again
+    # with the drive empty and boots from the disk alone to /init
+    VcpuCase("linux-install", b"", (VMM, "/x/bios-256k.bin", "/tmp/d/linux.iso",
+                                    "/tmp/d/b.iso"), 0,
+             out_has=("INSTALL status 1=0", "INSTALL status 2=0"),
+             flags="blank=64M,copy=linux.iso,copy=b.iso", timeout=600, linux=True,
+             script="install_case.sh", check=lambda t: check_install(t)),
     # network boot (docs/vmm.md "Machines and firmware"), jailed: SeaBIOS runs the adapter's
     # iPXE ROM, iPXE gets the boot file's name from the NAT network's DHCP and the file from
     # its TFTP server (a directory bound into the jail, read-only opens let through the
@@ -304,7 +303,7 @@ terminal_input serial
 terminal_output serial
 set timeout=0
 menuentry "itest" {
-    linux /vmlinuz console=ttyS0 panic=-1 quiet itest=ide
+    linux /vmlinuz console=ttyS0 panic=-1 quiet itest=install
     initrd /initrd.gz
 }
 """
@@ -315,8 +314,9 @@ SEABIOS = "/usr/share/seabios/bios-256k.bin"
 
 def make_grub_iso(path, vmlinuz, initrd):
     """A BIOS-bootable ISO (grub-mkrescue, GRUB's i386-pc modules) carrying (vmlinuz), (initrd)
-    and /itest.txt ITEST-CD-A, whose GRUB boots the ide scenario on the serial console; False
-    when grub-mkrescue, GRUB's i386-pc files or xorriso are missing."""
+    and /itest.txt ITEST-CD-A, whose GRUB boots the install scenario on the serial console; a
+    hybrid image, so a copy of it on a disk boots from its MBR too. False when grub-mkrescue,
+    GRUB's i386-pc files or xorriso are missing."""
     mods = pathlib.Path("/usr/lib/grub/i386-pc")
     if not shutil.which("grub-mkrescue") or not shutil.which("xorriso") or not mods.is_dir():
         return False
@@ -373,6 +373,21 @@ def check_drm(text):
     bad = [y for y in range(399, 417) if set(rows[y]) != ({0xFFFFFF} if 400 <= y < 416 else {0})]
     if bad:
         probs.append(f"the screenshot's rows {bad} are not what the guest drew")
+    return probs
+
+
+def check_install(text):
+    """The install case (tests/nested/install_case.sh): the first boot came from the CD,
+    installed, saw the disc change and the eject (both media-change requests taken); the
+    second came from the disk with the drive empty."""
+    probs = check_ctl_ok(text, ("cdrom:/tmp/d/b.iso", "cdrom:eject"))
+    want = {"1": ("Booting from DVD/CD", "ITEST INSTALL copied", "ITEST INSTALL new medium",
+                  "ITEST INSTALL no medium after the eject", "ITEST PASS install"),
+            "2": ("Booting from Hard Disk", "ITEST INSTALL booted from the disk",
+                  "ITEST PASS install")}
+    for n, lines in want.items():
+        out = "\n".join(l[len(n) + 2:] for l in text.splitlines() if l.startswith(f"{n}| "))
+        probs += [f"boot {n}: no {w!r}" for w in lines if w not in out]
     return probs
 
 

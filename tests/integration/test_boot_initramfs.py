@@ -158,6 +158,53 @@ def test_qemu_reference_ide(guest, tmp_path):
     assert itest_result(log.read_text(errors="replace"), "ide") == "PASS", log.read_text()[-2000:]
 
 
+def qemu_hmp(mon, command):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(mon))
+        s.sendall(command.encode() + b"\n")
+        time.sleep(1)
+
+
+def test_qemu_reference_install(guest, tmp_path):
+    """itest=install against QEMU -M pc and its SeaBIOS: the grub-mkrescue ISO of the nested
+    linux-install case boots from the IDE CD-ROM, /init copies it to the IDE disk, sees the
+    disc changed (`change ide1-cd0`) and ejected (`eject -f ide1-cd0`); then QEMU starts again
+    with the drive empty and the same boot order, and the disk alone boots to /init."""
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 is not installed")
+    if hostkind.kind() != "kvm" and not os.environ.get("BAREIRON_SLOW_TESTS"):
+        pytest.skip("QEMU runs Linux under TCG here, which is slow (set BAREIRON_SLOW_TESTS=1)")
+    iso, b, disk = tmp_path / "linux.iso", tmp_path / "b.iso", tmp_path / "disk.img"
+    if not (nu.make_iso(b, "ITEST-CD-B", pad_mib=2) and nu.make_grub_iso(iso, *guest)):
+        pytest.skip("xorriso, grub-mkrescue (grub-pc-bin) or SeaBIOS is not installed")
+    with open(disk, "wb") as f:
+        f.truncate(64 << 20)
+    for n, cd in ((1, f"file={iso},format=raw,readonly=on,"), (2, "")):
+        log, mon, ser = (tmp_path / f"{x}{n}" for x in ("console.log", "mon.sock", "ser.sock"))
+        cmd = [QEMU, "-M", "pc", "-m", "512", "-display", "none", "-no-reboot", "-nodefaults",
+               "-chardev", f"socket,id=s0,path={ser},server=on,wait=off,logfile={log}",
+               "-serial", "chardev:s0", "-monitor", f"unix:{mon},server,nowait",
+               "-drive", f"file={disk},format=raw,if=ide,index=0",
+               "-drive", f"{cd}if=ide,index=2,media=cdrom",
+               "-boot", "order=dc"] + hostkind.qemu_accel()
+        proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for wait, hmp in (("install-change", f"change ide1-cd0 {b} raw"),
+                              ("install-eject", "eject -f ide1-cd0")) if n == 1 else ():
+                assert wait_for_text(log, f"ITEST WAIT {wait}", proc, 600), log.read_text()
+                qemu_hmp(mon, hmp)
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(str(ser))
+                    s.sendall(b"go\n")
+            assert proc.wait(timeout=600) == 0, proc.stderr.read()
+        finally:
+            stop(proc)
+        text = log.read_text(errors="replace")
+        assert itest_result(text, "install") == "PASS", text[-2000:]
+        assert ("ITEST INSTALL booted from the disk" in text) == (n == 2), text[-2000:]
+
+
 # --- bareiron-vmm --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
