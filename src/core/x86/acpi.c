@@ -578,6 +578,27 @@ static int write_loader(const struct area *ar, struct acpi_fw_blob *out)
     return 0;
 }
 
+/*
+ * Zeroes every byte an ADD_CHECKSUM command of the firmware blob names (in the tables blob
+ * (tables), or in the RSDP (rsdp)). QEMU's loader contract has the checksum field 0 before the
+ * command runs, and OVMF relies on it: AcpiPlatformDxe overwrites the field with the checksum
+ * of the range as it stands, field included, where SeaBIOS subtracts that sum from the field.
+ * With a precomputed checksum left in place, OVMF's result is off by its value, its scan then
+ * takes no table for an ACPI table, and it installs none: Linux found no FADT and no MADT.
+ */
+static void zero_checksum_fields(const struct area *ar, uint8_t *tables, struct acpi_rsdp *rsdp)
+{
+    for (unsigned i = 0; i < ar->nfixups; i++) {
+        const struct fixup *f = &ar->fixups[i];
+        if (!f->is_checksum)
+            continue;
+        if (f->in_rsdp)
+            ((uint8_t *)rsdp)[f->offset] = 0;
+        else
+            tables[f->offset] = 0;
+    }
+}
+
 int acpi_build_fw(const struct acpi_config *cfg, struct acpi_fw_blob *out)
 {
     struct fixup fixups[ACPI_MAX_FIXUPS];
@@ -600,6 +621,7 @@ int acpi_build_fw(const struct acpi_config *cfg, struct acpi_fw_blob *out)
         ret = write_loader(&ar, out);
     if (ret < 0)
         goto err_free;
+    zero_checksum_fields(&ar, ar.buf, &rsdp);
     memcpy(out->rsdp, &rsdp, sizeof(rsdp));
     out->rsdp_len = sizeof(rsdp);
     out->tables = ar.buf;

@@ -120,8 +120,9 @@ struct acpi_fw_blob {
 /*
  * Builds the tables of (cfg) for a firmware boot into (*out): the same tables as acpi_build(),
  * relocated by the firmware through the loader script (tables blob: ALLOCATE zone HIGH, 64-byte
- * aligned for the FACS; RSDP: zone FSEG, 16-byte aligned). The checksums inside the blobs are
- * already right for the blobs as they are; the script makes them right again after patching.
+ * aligned for the FACS; RSDP: zone FSEG, 16-byte aligned). Every checksum field the script
+ * names is 0 in the blobs, as the loader contract wants (OVMF overwrites the field with the
+ * sum of a range that includes it); the script computes them after patching.
  * Returns 0, -EINVAL (bad config), -ENOSPC (tables too big) or -ENOMEM; on error (*out) is
  * left empty. Free with acpi_fw_blob_free(). Thread-safe (no shared state).
  */

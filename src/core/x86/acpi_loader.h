@@ -14,7 +14,9 @@
  *
  * File names are NUL-padded to 56 bytes. Every file is allocated before a command names it,
  * and a checksum is computed after the pointers inside its range are patched, so the writer
- * emits the allocations first, then the pointers, then the checksums.
+ * emits the allocations first, then the pointers, then the checksums. The byte at (off) must
+ * be 0 when ADD_CHECKSUM runs: OVMF stores the checksum of the range as it stands, that byte
+ * included, where SeaBIOS subtracts it from the byte; both agree only from 0.
  */
 #ifndef BAREIRON_CORE_X86_ACPI_LOADER_H
 #define BAREIRON_CORE_X86_ACPI_LOADER_H

@@ -3,10 +3,11 @@
  * Unit tests for the firmware outlet of core/x86/acpi.c (acpi_build_fw) and the pc machine's
  * tables. The loader script is parsed and run here as SeaBIOS or OVMF run it (allocate each
  * file in its zone, patch the pointers, fix the checksums, checking every command against the
- * file sizes), then the RSDP -> XSDT/RSDT -> FADT -> DSDT/FACS chain and every checksum are
- * checked. Relocated where a direct boot puts them, the firmware tables must be byte for byte
- * the direct-boot ones. iasl disassembles every pc table and acpiexec runs the PIRQ link
- * methods (skipped without acpica-tools).
+ * file sizes; the checksums both ways, SeaBIOS's and OVMF's, which must leave the same bytes),
+ * then the RSDP -> XSDT/RSDT -> FADT -> DSDT/FACS chain and every checksum are checked. Relocated
+ * where a direct boot puts them, the firmware tables must be byte for byte the direct-boot ones.
+ * iasl disassembles every pc table and acpiexec runs the PIRQ link methods (skipped without
+ * acpica-tools).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -38,6 +39,7 @@ struct fw {
     struct acpi_fw_blob blob;
     uint64_t tables_gpa, rsdp_gpa;
     unsigned nalloc, npointer, nchecksum;
+    bool ovmf; /* ADD_CHECKSUM as OVMF runs it (else as SeaBIOS does) */
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -129,7 +131,10 @@ static void run_checksum(struct fw *f, struct file *files, const struct acpi_loa
     assert_true(start <= file->len && len <= file->len - start);
     assert_true(off >= start && off < start + len);
     p = gmem_ptr(f->gm, file->gpa, file->len);
-    p[off] = (uint8_t)(p[off] - sum(p + start, len)); /* SeaBIOS's romfile_loader way */
+    if (f->ovmf) /* AcpiPlatformDxe: the field becomes the checksum of the range, field included */
+        p[off] = (uint8_t)(0x100 - sum(p + start, len));
+    else /* SeaBIOS's romfile_loader: the field is adjusted by the range's sum */
+        p[off] = (uint8_t)(p[off] - sum(p + start, len));
     f->nchecksum++;
 }
 
@@ -164,16 +169,44 @@ static void run_loader(struct fw *f, uint64_t high_gpa, uint64_t fseg_gpa)
     assert_true(f->tables_gpa && f->rsdp_gpa);
 }
 
+/* Every byte an ADD_CHECKSUM command of (b)'s script names is 0 in its blob (QEMU's loader
+ * contract, which OVMF's way of running the command needs). */
+static void check_checksum_fields_zero(const struct acpi_fw_blob *b)
+{
+    for (size_t off = 0; off < b->loader_len; off += ACPI_LOADER_ENTRY_SIZE) {
+        struct acpi_loader_entry e;
+        memcpy(&e, b->loader + off, sizeof(e));
+        if (e.command != ACPI_LOADER_ADD_CHECKSUM)
+            continue;
+        bool rsdp = strcmp(e.u.checksum.file, ACPI_FW_FILE_RSDP) == 0;
+        assert_true(e.u.checksum.offset < (rsdp ? b->rsdp_len : b->tables_len));
+        assert_int_equal((rsdp ? b->rsdp : b->tables)[e.u.checksum.offset], 0);
+    }
+}
+
 static void fw_build_at(struct fw *f, const struct acpi_config *cfg, uint64_t high_gpa,
                         uint64_t fseg_gpa)
 {
+    struct fw o = {.ovmf = true};
+
     memset(f, 0, sizeof(*f));
     assert_int_equal(acpi_build_fw(cfg, &f->blob), 0);
     assert_int_equal(f->blob.rsdp_len, 36);
     assert_true(f->blob.tables_len > 0 && f->blob.loader_len > 0);
+    check_checksum_fields_zero(&f->blob);
     assert_int_equal(gmem_create(&f->gm), 0);
     assert_int_equal(gmem_add_pc_ram(f->gm, RAM_BYTES), 0);
     run_loader(f, high_gpa, fseg_gpa);
+    /* OVMF's run of the same script leaves the same bytes */
+    o.blob = f->blob;
+    assert_int_equal(gmem_create(&o.gm), 0);
+    assert_int_equal(gmem_add_pc_ram(o.gm, RAM_BYTES), 0);
+    run_loader(&o, high_gpa, fseg_gpa);
+    assert_memory_equal(gmem_ptr(f->gm, f->tables_gpa, f->blob.tables_len),
+                        gmem_ptr(o.gm, o.tables_gpa, f->blob.tables_len), f->blob.tables_len);
+    assert_memory_equal(gmem_ptr(f->gm, f->rsdp_gpa, f->blob.rsdp_len),
+                        gmem_ptr(o.gm, o.rsdp_gpa, f->blob.rsdp_len), f->blob.rsdp_len);
+    gmem_destroy(o.gm);
 }
 
 static void fw_build(struct fw *f, const struct acpi_config *cfg)
