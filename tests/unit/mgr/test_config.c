@@ -629,6 +629,7 @@ static void test_shared_limits(void **state)
     set_bad(&c, "cdrom", files[VM_MAX_DISKS], -EINVAL);
     assert_int_equal(config_set_option(&c, "disk", files[VM_MAX_DISKS], &err), -EINVAL);
     assert_non_null(strstr(err.message, "at most 8 disks"));
+    free(c.cdrom);              /* the empty drive */
     c.cdrom = strdup("/c.iso"); /* as a vm.json could hold it */
     assert_int_equal(config_validate(&c, NULL), -EINVAL);
     set_ok(&c, "memory", "2M");
