@@ -334,26 +334,32 @@ void machine_remove_pci(struct machine *m)
     }
 }
 
+/* The control API's form of a disk's counters (s), the disk being (path). */
+static struct control_disk_stats disk_stats(const char *path, const struct blk_stats *s)
+{
+    return (struct control_disk_stats){
+        .path = path,
+        .read_ops = s->read_ops,
+        .write_ops = s->write_ops,
+        .read_bytes = s->read_bytes,
+        .write_bytes = s->write_bytes,
+        .flush_ops = s->flush_ops,
+        .discard_ops = s->discard_ops,
+        .errors = s->errors,
+        .in_flight = s->in_flight,
+    };
+}
+
 size_t machine_disk_stats(struct machine *m, struct control_disk_stats *out, size_t max)
 {
     size_t n = 0;
     for (unsigned i = 0; i < m->nvdevs && n < max; i++) {
         const struct machine_vdev *d = &m->vdevs[i];
-        struct virtio_blk_stats s;
+        struct blk_stats s;
         if (d->kind->create != blk_create || d->dev == NULL)
             continue;
         virtio_blk_get_stats(d->dev, &s);
-        out[n++] = (struct control_disk_stats){
-            .path = m->opts->disks[machine_vblk_disk(m, d->index)].path,
-            .read_ops = s.read_ops,
-            .write_ops = s.write_ops,
-            .read_bytes = s.read_bytes,
-            .write_bytes = s.write_bytes,
-            .flush_ops = s.flush_ops,
-            .discard_ops = s.discard_ops,
-            .errors = s.errors,
-            .in_flight = s.in_flight,
-        };
+        out[n++] = disk_stats(m->opts->disks[machine_vblk_disk(m, d->index)].path, &s);
     }
     n = machine_ide_stats(m, out, n, max);
     return machine_fdc_stats(m, out, n, max);
@@ -363,15 +369,5 @@ void machine_blk_stats(struct blk *b, const char *path, struct control_disk_stat
 {
     struct blk_stats s;
     blk_get_stats(b, &s);
-    *out = (struct control_disk_stats){
-        .path = path,
-        .read_ops = s.read_ops,
-        .write_ops = s.write_ops,
-        .read_bytes = s.read_bytes,
-        .write_bytes = s.write_bytes,
-        .flush_ops = s.flush_ops,
-        .discard_ops = s.discard_ops,
-        .errors = s.errors,
-        .in_flight = s.in_flight,
-    };
+    *out = disk_stats(path, &s);
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "block/blk.h"
 #include "dev/virtio/virtio.h"
 
 struct blk;
@@ -100,26 +101,15 @@ struct virtio_blk_opts {
     bool is_readonly;    /* also forced when the backend is read-only */
 };
 
-/*
- * What the guest asked of the disk (stats of the control API). A request is counted once, when
- * it is answered: OK by its type, IOERR/UNSUPP in errors. Requests the backend finishes after
- * a device reset (not returned to the guest) still count: the disk did the work.
- */
-struct virtio_blk_stats {
-    uint64_t read_ops;   /* IN answered OK */
-    uint64_t write_ops;  /* OUT answered OK */
-    uint64_t read_bytes; /* data of those */
-    uint64_t write_bytes;
-    uint64_t flush_ops;   /* FLUSH answered OK */
-    uint64_t discard_ops; /* DISCARD and WRITE_ZEROES answered OK */
-    uint64_t errors;      /* requests answered IOERR or UNSUPP */
-    uint64_t in_flight;   /* handed to the backend and not finished yet */
-};
-
 struct virtio_blk {
-    struct virtio_dev vd;          /* first: container_of */
-    struct virtio_blk_stats stats; /* in_flight unused: computed from queue_inflight */
-    struct blk *disk;              /* not owned */
+    struct virtio_dev vd; /* first: container_of */
+    /* What the guest asked of the disk (stats of the control API), in the block layer's
+     * counters: a request is counted once, when it is answered, OK by its type (IN as a read,
+     * OUT as a write, DISCARD and WRITE_ZEROES as discards), IOERR/UNSUPP in errors. Requests
+     * the backend finishes after a device reset (not returned to the guest) still count: the
+     * disk did the work. in_flight is unused here: computed from queue_inflight. */
+    struct blk_stats stats;
+    struct blk *disk; /* not owned */
     bool is_readonly;
     struct virtio_blk_config cfg;
     char serial[VIRTIO_BLK_ID_BYTES];
@@ -143,7 +133,7 @@ static inline struct virtio_dev *virtio_blk_dev(struct virtio_blk *vb)
 }
 
 /* Copies the counters of (vb) into (out). Any thread; takes vd->lock. */
-void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out);
+void virtio_blk_get_stats(struct virtio_blk *vb, struct blk_stats *out);
 
 struct sf_buf;
 struct sf_in;

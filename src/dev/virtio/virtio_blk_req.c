@@ -36,7 +36,7 @@ struct virtio_blk_req {
 /* Counts a request of (type) answered with (status), moving (bytes) of data. vd.lock held. */
 static void account(struct virtio_blk *vb, uint32_t type, uint64_t bytes, uint8_t status)
 {
-    struct virtio_blk_stats *s = &vb->stats;
+    struct blk_stats *s = &vb->stats;
     if (status != VIRTIO_BLK_S_OK) {
         s->errors++;
         return;
@@ -264,7 +264,7 @@ static int dispatch(struct virtio_blk *vb, struct parsed *p)
     }
 }
 
-void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *out)
+void virtio_blk_get_stats(struct virtio_blk *vb, struct blk_stats *out)
 {
     pthread_mutex_lock(&vb->vd.lock);
     *out = vb->stats;

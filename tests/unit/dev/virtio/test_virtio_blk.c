@@ -523,9 +523,9 @@ static void test_mq_event_idx(void **state)
     virtio_blk_destroy(vb);
 }
 
-static struct virtio_blk_stats stats_of(struct fixture *f)
+static struct blk_stats stats_of(struct fixture *f)
 {
-    struct virtio_blk_stats st;
+    struct blk_stats st;
     virtio_blk_get_stats(f->vb, &st);
     return st;
 }
@@ -534,7 +534,7 @@ static struct virtio_blk_stats stats_of(struct fixture *f)
 static void test_stats(void **state)
 {
     struct fixture *f = *state;
-    struct virtio_blk_stats st = stats_of(f);
+    struct blk_stats st = stats_of(f);
 
     assert_int_equal(st.read_ops + st.write_ops + st.flush_ops + st.errors + st.in_flight, 0);
     request(f, VIRTIO_BLK_T_OUT, 0, 1024);
